@@ -39,11 +39,15 @@ let package = Package(
         .target(name: "CGRPCProtos", dependencies: ["CProtobufC"]),
         .target(name: "CKatoProtos", dependencies: ["CGRPCProtos", "CProtobufC"]),
 
+        // MARK: Swift values over libprotobuf-c: the one layer that touches protobuf-c structs,
+        // plus the generated types of the protos every gRPC server needs (google.*, grpc.*).
+        .target(name: "ProtobufCBridge", dependencies: ["CProtobufC", "CGRPCProtos"], swiftSettings: strictSwift),
+
         // MARK: the generic gRPC runtime (knows nothing of KATO)
         .target(
             name: "GRPCH2",
             dependencies: [
-                "CNGHTTP2", "CProtobufC", "CZlib", "CGRPCProtos",
+                "CNGHTTP2", "CZlib", "ProtobufCBridge",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,7 +61,7 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSwift
         ),
-        .target(name: "KatoProto", dependencies: ["GRPCH2", "CKatoProtos", "CProtobufC"], swiftSettings: strictSwift),
+        .target(name: "KatoProto", dependencies: ["ProtobufCBridge", "CKatoProtos", "CProtobufC"], swiftSettings: strictSwift),
         .target(
             name: "KatoServer",
             dependencies: [
@@ -78,17 +82,19 @@ let package = Package(
         .executableTarget(name: "kato-conformance", dependencies: ["KatoEngine"], swiftSettings: strictSwift),
 
         // MARK: test-only protos and servers (never part of production reflection)
-        .target(name: "EchoProtoC", dependencies: ["CProtobufC"], path: "Tests/EchoProtoC"),
+        .target(name: "EchoProtoC", dependencies: ["CProtobufC"], path: "Tests/EchoProtoC", exclude: ["proto", "echo-descriptors.pb"]),
+        .target(name: "EchoProto", dependencies: ["ProtobufCBridge", "EchoProtoC", "CProtobufC"], path: "Tests/EchoProto", swiftSettings: strictSwift),
         .executableTarget(
             name: "grpch2-echo-server",
-            dependencies: ["GRPCH2", "EchoProtoC", "CProtobufC", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["GRPCH2", "EchoProto", .product(name: "Logging", package: "swift-log")],
             path: "Tests/EchoServer",
             swiftSettings: strictSwift
         ),
 
         // MARK: tests
         .testTarget(name: "KatoEngineTests", dependencies: ["KatoEngine"], swiftSettings: strictSwift),
-        .testTarget(name: "GRPCH2Tests", dependencies: ["GRPCH2"], swiftSettings: strictSwift),
+        .testTarget(name: "ProtobufCBridgeTests", dependencies: ["ProtobufCBridge", "EchoProto"], swiftSettings: strictSwift),
+        .testTarget(name: "GRPCH2Tests", dependencies: ["GRPCH2", "EchoProto"], swiftSettings: strictSwift),
         .testTarget(name: "KatoServerTests", dependencies: ["KatoServer", "GRPCH2", "KatoProto"], swiftSettings: strictSwift),
     ]
 )

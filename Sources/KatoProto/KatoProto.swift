@@ -1,0 +1,1 @@
+// Generated Swift types for kato.v2 live in Generated/ (scripts/gen-proto).

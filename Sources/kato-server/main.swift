@@ -1,0 +1,1 @@
+print("kato-server: not yet")

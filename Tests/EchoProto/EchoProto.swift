@@ -1,0 +1,1 @@
+// Generated Swift types for the echo test service live in Generated/.
