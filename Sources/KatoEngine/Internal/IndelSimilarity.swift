@@ -1,0 +1,98 @@
+/// Character-level Indel similarity `2·LCS/(|a|+|b|)` (RapidFuzz `fuzz.ratio`/100) with a bit-parallel
+/// LCS (Allison–Dix / Hyyrö) over Unicode scalars, multi-word for long texts.
+///
+/// The pattern-match table is built once for the query text; each candidate text is then scanned
+/// one scalar at a time with ⌈|query|/64⌉ word operations per scalar.
+struct IndelSimilarity {
+    private let words: Int
+    private let queryLength: Int
+    /// ASCII masks: `ascii[c * words + w]`.
+    private var ascii: [UInt64]
+    /// Non-ASCII scalar → masks.
+    private var other: [UInt32: [UInt64]]
+    private var lastWordMask: UInt64
+
+    init(query: [UInt32]) {
+        queryLength = query.count
+        words = max(1, (query.count + 63) / 64)
+        ascii = [UInt64](repeating: 0, count: 128 * words)
+        other = [:]
+        for (i, c) in query.enumerated() {
+            let w = i >> 6
+            let bit = UInt64(1) << UInt64(i & 63)
+            if c < 128 {
+                ascii[Int(c) * words + w] |= bit
+            } else {
+                other[c, default: [UInt64](repeating: 0, count: words)][w] |= bit
+            }
+        }
+        let rem = query.count & 63
+        lastWordMask = rem == 0 ? ~0 : (UInt64(1) << UInt64(rem)) - 1
+    }
+
+    /// LCS length of the query and `text`.
+    func lcs(_ text: [UInt32]) -> Int {
+        if queryLength == 0 || text.isEmpty { return 0 }
+        if words == 1 {
+            var v: UInt64 = ~0
+            return ascii.withUnsafeBufferPointer { table in
+                for c in text {
+                    let pm: UInt64
+                    if c < 128 { pm = table[Int(c)] } else { pm = other[c]?[0] ?? 0 }
+                    let u = v & pm
+                    v = (v &+ u) | (v &- u)
+                }
+                return (~v & lastWordMask).nonzeroBitCount
+            }
+        }
+        var v = [UInt64](repeating: ~0, count: words)
+        let zero = [UInt64](repeating: 0, count: words)
+        ascii.withUnsafeBufferPointer { table in
+            v.withUnsafeMutableBufferPointer { vp in
+                for c in text {
+                    var carry: UInt64 = 0
+                    if c < 128 {
+                        let base = Int(c) * words
+                        for w in 0..<words {
+                            let pm = table[base + w]
+                            let vw = vp[w]
+                            let u = vw & pm
+                            let (s1, o1) = vw.addingReportingOverflow(u)
+                            let (s2, o2) = s1.addingReportingOverflow(carry)
+                            carry = (o1 || o2) ? 1 : 0
+                            vp[w] = s2 | (vw &- u)
+                        }
+                    } else {
+                        let masks = other[c] ?? zero
+                        for w in 0..<words {
+                            let vw = vp[w]
+                            let u = vw & masks[w]
+                            let (s1, o1) = vw.addingReportingOverflow(u)
+                            let (s2, o2) = s1.addingReportingOverflow(carry)
+                            carry = (o1 || o2) ? 1 : 0
+                            vp[w] = s2 | (vw &- u)
+                        }
+                    }
+                }
+            }
+        }
+        var zeros = 0
+        for w in 0..<words {
+            let m: UInt64 = (w == words - 1) ? lastWordMask : ~0
+            zeros += (~v[w] & m).nonzeroBitCount
+        }
+        return zeros
+    }
+
+    /// RapidFuzz's normalized Indel similarity, computed the way `fuzz.ratio(a, b) / 100` rounds.
+    func similarity(_ text: [UInt32]) -> Double {
+        Self.ratio(lcs: lcs(text), lengthSum: queryLength + text.count)
+    }
+
+    static func ratio(lcs: Int, lengthSum: Int) -> Double {
+        if lengthSum == 0 { return 1.0 }
+        let distance = lengthSum - 2 * lcs
+        let normalized = 1.0 - Double(distance) / Double(lengthSum)
+        return (normalized * 100) / 100.0
+    }
+}

@@ -1,0 +1,53 @@
+/// The whole state of one knowledge base, with the indexes the candidate search needs.
+///
+/// A value type made of copy-on-write collections: readers copy it out under the knowledge base's
+/// lock in O(1) and work on that consistent snapshot without holding the lock.
+struct KnowledgeState: Sendable {
+    var shapes: [PatternShape] = []
+    var records: [PatternRecord] = []
+    var idByName: [String: Int32] = [:]
+    var symbolNames: [String] = []
+    var symbolIds: [String: Int32] = [:]
+    var symbolStats: [SymbolStats] = []
+    /// symbol id → ids of the patterns containing it (each pattern once, in insertion order).
+    var postings: [[Int32]] = []
+    /// `floor(length / 10)` → pattern ids (KATO's length-partitioned index, Q11).
+    var partitions: [Int: [Int32]] = [:]
+    var totals = KnowledgeBaseTotals()
+
+    static let partitionSize = 10
+
+    mutating func intern(_ symbol: String) -> Int32 {
+        if let id = symbolIds[symbol] { return id }
+        let id = Int32(symbolNames.count)
+        symbolNames.append(symbol)
+        symbolIds[symbol] = id
+        symbolStats.append(SymbolStats())
+        postings.append([])
+        return id
+    }
+
+    /// Inserts a new pattern into the indexes and returns its id.
+    mutating func insertShape(name: String, events: [[String]], record: PatternRecord) -> Int32 {
+        var flat: [Int32] = []
+        flat.reserveCapacity(events.reduce(0) { $0 + $1.count })
+        for event in events { for symbol in event { flat.append(intern(symbol)) } }
+        let shape = PatternShape(name: name, events: events, flatIds: flat)
+        let id = Int32(shapes.count)
+        shapes.append(shape)
+        records.append(record)
+        idByName[name] = id
+        var seen = Set<Int32>()
+        for s in flat where seen.insert(s).inserted { postings[Int(s)].append(id) }
+        partitions[flat.count / Self.partitionSize, default: []].append(id)
+        return id
+    }
+
+    func pattern(_ id: Int32) -> Pattern {
+        let shape = shapes[Int(id)]
+        let record = records[Int(id)]
+        return Pattern(
+            name: shape.name, events: shape.events, length: shape.length, frequency: record.frequency,
+            emotives: record.emotives, metadata: record.metadata)
+    }
+}

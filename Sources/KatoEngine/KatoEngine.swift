@@ -1,0 +1,195 @@
+/// The KATO v2.0.0 engine: observe, learn and predict against a shared ``KnowledgeBase``, with all
+/// per-session state in a ``SessionState`` the caller owns.
+///
+/// ```swift
+/// let engine = KatoEngine(knowledgeBase: KnowledgeBase())
+/// var session = try SessionState()
+/// _ = try engine.observe(Observation(strings: ["hello"]), in: &session)
+/// _ = try engine.observe(Observation(strings: ["world"]), in: &session)
+/// let name = engine.learn(in: &session).patternName  // "PTRN|7d0678ba…"
+/// ```
+///
+/// The engine is a value holding a reference to the knowledge base; it is `Sendable` and may be used
+/// from many tasks at once, as long as each ``SessionState`` is used by one caller at a time.
+/// No I/O, clocks or globals.
+public struct KatoEngine: Sendable {
+    /// The shared knowledge base of the node.
+    public let knowledgeBase: KnowledgeBase
+    /// Limits applied to every observation.
+    public var limits: ObservationLimits
+
+    public init(knowledgeBase: KnowledgeBase, limits: ObservationLimits = .defaults) {
+        self.knowledgeBase = knowledgeBase
+        self.limits = limits
+    }
+
+    /// Observes one observation (kato-semantics §2, §2.1).
+    ///
+    /// Atomic: on a validation error or a cancellation the session is unchanged, and nothing was
+    /// written to the knowledge base (predictions are computed before any auto-learn).
+    ///
+    /// - Parameter shouldContinue: polled during the prediction computation; returning `false`
+    ///   abandons the observation with ``EngineCancelledError``.
+    /// - Throws: ``EngineValidationError`` or ``EngineCancelledError``.
+    @discardableResult
+    public func observe(
+        _ observation: Observation, in session: inout SessionState, shouldContinue: () -> Bool = { true }
+    ) throws -> ObserveResult {
+        try observation.validate(limits: limits)
+        var next = session
+        next.time += 1
+        next.lastObservation = observation
+
+        var vectorSymbols: [String] = []
+        if let first = observation.vectors.first {
+            var sum = first
+            for v in observation.vectors.dropFirst() {
+                for i in sum.indices { sum[i] += v[i] }
+            }
+            vectorSymbols = [Naming.vectorSymbol(sum)]
+        }
+        var strings = observation.strings
+        if next.config.sortSymbols {
+            vectorSymbols.sort(by: codePointLess)
+            strings.sort(by: codePointLess)
+        }
+        if !observation.emotives.isEmpty { next.emotivesAccumulator.append(observation.emotives) }
+        if !observation.metadata.isEmpty { next.metadataAccumulator.append(observation.metadata) }
+        let symbols = vectorSymbols + strings
+        next.lastSymbols = symbols
+
+        var autoLearned: String? = nil
+        var computed = false
+        if !observation.strings.isEmpty || !observation.vectors.isEmpty {
+            if !symbols.isEmpty { next.stm.append(symbols) }
+            let stateCount = next.stm.reduce(0) { $0 + $1.count }
+            if next.config.processPredictions && stateCount >= 2 {
+                let output = try Predictor(
+                    kb: knowledgeBase.view(), stm: next.stm, recallThreshold: next.config.recallThreshold,
+                    maxPredictions: next.config.maxPredictions
+                ).run(shouldContinue: shouldContinue)
+                next.predictions = output.predictions
+                if let fp = output.futurePotentials { next.futurePotentials = fp }
+                computed = true
+            } else {
+                next.predictions = []
+            }
+            autoLearned = autoLearn(&next)
+        } else {
+            next.predictions = []
+        }
+        session = next
+        return ObserveResult(
+            stmLength: session.stm.count, time: session.time, autoLearnedPattern: autoLearned,
+            symbols: symbols, predictionsComputed: computed)
+    }
+
+    /// Auto-learn (kato-semantics §2.1) with the Q15 fix: ROLLING keeps exactly the last
+    /// `max_pattern_length − 1` events.
+    private func autoLearn(_ session: inout SessionState) -> String? {
+        let length = session.stm.count
+        let maximum = session.config.maxPatternLength
+        guard maximum > 0, length >= maximum else { return nil }
+        var keep: [[String]] = []
+        if length > 1 && session.config.stmMode == .rolling {
+            let window = maximum - 1
+            if window > 0 {
+                keep = length > window ? Array(session.stm.suffix(window)) : Array(session.stm.dropFirst())
+            }
+        }
+        let result = learn(in: &session)
+        if !keep.isEmpty { session.stm = keep }
+        return result.patternName.isEmpty ? nil : result.patternName
+    }
+
+    /// Learns the STM as a pattern (kato-semantics §3). The STM and the accumulators are always cleared;
+    /// nothing is stored when the STM holds fewer than 2 symbols (`patternName` is then `""`).
+    /// The emotive window size is the session's current `persistence` (Q7 fix).
+    @discardableResult
+    public func learn(in session: inout SessionState) -> LearnResult {
+        let events = session.stm
+        session.stm = []
+        let emotives = session.emotivesAccumulator
+        let metadata = session.metadataAccumulator
+        session.emotivesAccumulator = []
+        session.metadataAccumulator = []
+        let length = events.reduce(0) { $0 + $1.count }
+        guard length > 1 else { return LearnResult(patternName: "", outcome: nil) }
+        let outcome = knowledgeBase.learn(
+            events: events, emotives: Accumulation.averageEmotives(emotives),
+            metadata: Accumulation.accumulateMetadata(metadata), persistence: session.config.persistence)
+        return LearnResult(patternName: outcome.publicName, outcome: outcome)
+    }
+
+    /// Observes a batch (kato-semantics §2.2). All observations are validated first; a validation error
+    /// changes nothing. Cancellation is checked before each observation and inside predictions; on
+    /// cancellation the session keeps the observations already processed.
+    public func observeSequence(
+        _ observations: [Observation], options: SequenceOptions = .init(), in session: inout SessionState,
+        shouldContinue: () -> Bool = { true }
+    ) throws -> SequenceResult {
+        for (i, o) in observations.enumerated() {
+            do {
+                try o.validate(limits: limits)
+            } catch {
+                throw EngineValidationError(field: "observations[\(i)].\(error.field)", reason: error.reason)
+            }
+        }
+        let initial = session.stm.count
+        var names: [String] = []
+        var items: [SequenceResult.Item] = []
+        for (i, o) in observations.enumerated() {
+            if !shouldContinue() { throw EngineCancelledError() }
+            if options.clearSTMBetween && i > 0 { session.clearSTM() }
+            let r = try observe(o, in: &session, shouldContinue: shouldContinue)
+            if options.learnAfterEach && !session.stm.isEmpty {
+                names.append(learn(in: &session).patternName)
+            }
+            if let auto = r.autoLearnedPattern { names.append(auto) }
+            items.append(.init(
+                sequencePosition: i, stmLength: session.stm.count, time: session.time,
+                autoLearnedPattern: r.autoLearnedPattern))
+        }
+        var final: String? = nil
+        if options.learnAtEnd && !session.stm.isEmpty && !observations.isEmpty {
+            let name = learn(in: &session).patternName
+            final = name
+            names.append(name)
+        }
+        return SequenceResult(
+            observationsProcessed: observations.count, initialSTMLength: initial,
+            finalSTMLength: session.stm.count, autoLearnedPatterns: names, finalLearnedPattern: final,
+            results: items)
+    }
+
+    /// Clears the session's STM, accumulators and cached predictions (future potentials are kept, as KATO does).
+    public func clearSTM(in session: inout SessionState) {
+        session.clearSTM()
+    }
+
+    /// Wipes the whole knowledge base of the node and resets the session (STM, accumulators,
+    /// predictions, `time`).
+    public func clearAll(in session: inout SessionState) {
+        knowledgeBase.clear()
+        session.clearSTM()
+        session.time = 0
+    }
+
+    /// The pattern with this name (`PTRN|` optional), or `nil`.
+    public func pattern(named name: String) -> Pattern? {
+        knowledgeBase.pattern(named: name)
+    }
+
+    /// Recomputes predictions for the session's current STM without changing anything
+    /// (useful for servers that fix Q5 by recomputing on read).
+    public func computePredictions(
+        for session: SessionState, shouldContinue: () -> Bool = { true }
+    ) throws -> (predictions: [Prediction], futurePotentials: [FuturePotential]) {
+        guard session.stm.reduce(0, { $0 + $1.count }) >= 2 else { return ([], session.futurePotentials) }
+        let output = try Predictor(
+            kb: knowledgeBase.view(), stm: session.stm, recallThreshold: session.config.recallThreshold,
+            maxPredictions: session.config.maxPredictions
+        ).run(shouldContinue: shouldContinue)
+        return (output.predictions, output.futurePotentials ?? session.futurePotentials)
+    }
+}

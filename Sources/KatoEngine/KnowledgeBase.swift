@@ -1,0 +1,149 @@
+import Synchronization
+
+/// One node's long-term memory: learned patterns, symbol statistics and totals, with the indexes
+/// used by the candidate search (length partitions and a symbol → patterns inverted index).
+///
+/// Thread-safety: every method may be called from any thread. State lives behind a `Mutex`;
+/// writers (``learn(events:emotives:metadata:persistence:)``, ``clear()``, ``restore(_:)``) mutate it
+/// under the lock, and readers (predictions, ``pattern(named:)``, ``snapshot()``) copy the
+/// copy-on-write state out under the lock in O(1) and then work on that consistent snapshot without
+/// holding the lock — so a long prediction never blocks a learn. A writer that runs while a reader
+/// still holds a snapshot pays one copy of the touched collections.
+///
+/// A durable store can sit behind this API: all writes go through the three methods above, and
+/// ``snapshot()`` / ``init(snapshot:)`` move the complete state as Sendable values.
+public final class KnowledgeBase: Sendable {
+    private let state: Mutex<KnowledgeState>
+
+    /// Creates an empty knowledge base.
+    public init() {
+        state = Mutex(KnowledgeState())
+    }
+
+    /// Creates a knowledge base holding `snapshot` (indexes are rebuilt).
+    public convenience init(snapshot: KnowledgeBaseSnapshot) {
+        self.init()
+        restore(snapshot)
+    }
+
+    /// The consistent state predictions read.
+    func view() -> KnowledgeState {
+        state.withLock { $0 }
+    }
+
+    /// Number of stored patterns.
+    public var patternCount: Int { state.withLock { $0.shapes.count } }
+
+    /// Number of distinct symbols ever learned.
+    public var symbolCount: Int { state.withLock { $0.symbolNames.count } }
+
+    /// The totals document.
+    public var totals: KnowledgeBaseTotals { state.withLock { $0.totals } }
+
+    /// Statistics of one symbol, or `nil` if it was never learned.
+    public func symbolStats(_ symbol: String) -> SymbolStats? {
+        state.withLock { s in s.symbolIds[symbol].map { s.symbolStats[Int($0)] } }
+    }
+
+    /// The pattern with this name (`PTRN|` prefix optional), or `nil`.
+    public func pattern(named name: String) -> Pattern? {
+        let hash = Naming.bareHash(name)
+        return state.withLock { s in s.idByName[hash].map { s.pattern($0) } }
+    }
+
+    /// Records one learn event (kato-semantics §3 steps 4–6, §1.5, §1.7, §1.8).
+    ///
+    /// - Parameters:
+    ///   - events: the STM to learn (must hold at least 2 symbols; callers check).
+    ///   - emotives: the averaged emotives of the learn (`average_emotives` of the accumulator); keys
+    ///     whose average is exactly 0 are dropped; a non-empty dict appends one window entry.
+    ///   - metadata: accumulated metadata (key → sorted unique strings), merged as a set union.
+    ///   - persistence: size of the emotive window.
+    @discardableResult
+    public func learn(
+        events: [[String]], emotives: [String: Double], metadata: [String: [String]], persistence: Int
+    ) -> LearnOutcome {
+        let name = Naming.patternHash(events)
+        let stored = emotives.filter { $0.value != 0 }
+        return state.withLock { s in
+            let id: Int32
+            let isNew: Bool
+            if let existing = s.idByName[name] {
+                id = existing
+                isNew = false
+                s.records[Int(id)].frequency += 1
+                if !metadata.isEmpty {
+                    var merged = s.records[Int(id)].metadata
+                    for (key, values) in metadata {
+                        var list = merged[key] ?? []
+                        for v in values where !list.contains(v) { list.append(v) }
+                        merged[key] = list
+                    }
+                    s.records[Int(id)].metadata = merged
+                }
+            } else {
+                isNew = true
+                id = s.insertShape(
+                    name: name, events: events,
+                    record: PatternRecord(frequency: 1, emotives: nil, metadata: metadata))
+            }
+            if !emotives.isEmpty {
+                // Q10 fix: a pattern first learned without emotives gets a list now.
+                var window = s.records[Int(id)].emotives ?? []
+                window.append(stored)
+                if window.count > persistence { window.removeFirst(window.count - persistence) }
+                s.records[Int(id)].emotives = window
+            }
+            // Statistics, counted on every learn event (Q19).
+            var counts: [Int32: Int] = [:]
+            var order: [Int32] = []
+            for s2 in s.shapes[Int(id)].flatIds {
+                if counts[s2] == nil { order.append(s2) }
+                counts[s2, default: 0] += 1
+            }
+            for sym in order {
+                var st = s.symbolStats[Int(sym)]
+                st.frequency += counts[sym]!
+                st.patternMemberFrequency += 1
+                for (k, v) in stored { st.emotives[k, default: 0] += v }
+                s.symbolStats[Int(sym)] = st
+            }
+            s.totals.totalPatternFrequencies += 1
+            s.totals.totalSymbolFrequencies += s.shapes[Int(id)].length
+            s.totals.totalSymbolsInPatternsFrequencies += order.count
+            return LearnOutcome(name: name, isNew: isNew, frequency: s.records[Int(id)].frequency)
+        }
+    }
+
+    /// Removes every pattern, statistic and total (KATO clear-all for the node).
+    public func clear() {
+        state.withLock { $0 = KnowledgeState() }
+    }
+
+    /// A complete copy of the knowledge base.
+    public func snapshot() -> KnowledgeBaseSnapshot {
+        let s = view()
+        var symbols: [String: SymbolStats] = [:]
+        for (i, name) in s.symbolNames.enumerated() where s.symbolStats[i] != SymbolStats() {
+            symbols[name] = s.symbolStats[i]
+        }
+        return KnowledgeBaseSnapshot(
+            patterns: (0..<s.shapes.count).map { s.pattern(Int32($0)) }, symbols: symbols, totals: s.totals)
+    }
+
+    /// Replaces the whole state with `snapshot` (the entire KB is loaded — Q6 fix).
+    public func restore(_ snapshot: KnowledgeBaseSnapshot) {
+        var fresh = KnowledgeState()
+        for p in snapshot.patterns where fresh.idByName[p.name] == nil {
+            _ = fresh.insertShape(
+                name: p.name, events: p.events,
+                record: PatternRecord(frequency: p.frequency, emotives: p.emotives, metadata: p.metadata))
+        }
+        for (name, stats) in snapshot.symbols {
+            let id = fresh.intern(name)
+            fresh.symbolStats[Int(id)] = stats
+        }
+        fresh.totals = snapshot.totals
+        state.withLock { $0 = fresh }
+    }
+}
