@@ -1,0 +1,79 @@
+/// Splits a request or response body into gRPC length-prefixed messages.
+///
+/// Wire format: 1 byte compressed flag, 4 bytes big-endian length, then the message.
+/// Bodies arrive in arbitrary chunks (a message can span DATA frames and a frame can
+/// split the prefix), so this is a small state machine over a byte buffer.
+struct MessageDeframer {
+    struct Message: Equatable {
+        var compressed: Bool
+        var bytes: [UInt8]
+    }
+
+    enum Failure: Error, Equatable {
+        /// The declared length exceeds the configured limit (RESOURCE_EXHAUSTED).
+        case messageTooLarge(length: Int, limit: Int)
+        /// The compressed flag is neither 0 nor 1.
+        case invalidFlag(UInt8)
+    }
+
+    let maxMessageSize: Int
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+
+    init(maxMessageSize: Int) {
+        self.maxMessageSize = maxMessageSize
+    }
+
+    /// Bytes received but not yet part of a complete message.
+    var bufferedByteCount: Int { buffer.count - readIndex }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if readIndex > 0, readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readIndex = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// The next complete message, or nil when more bytes are needed.
+    mutating func next() throws(Failure) -> Message? {
+        let available = buffer.count - readIndex
+        guard available >= 5 else { return nil }
+        let flag = buffer[readIndex]
+        guard flag <= 1 else { throw .invalidFlag(flag) }
+        let length =
+            Int(buffer[readIndex + 1]) << 24 | Int(buffer[readIndex + 2]) << 16
+            | Int(buffer[readIndex + 3]) << 8 | Int(buffer[readIndex + 4])
+        guard length <= maxMessageSize else { throw .messageTooLarge(length: length, limit: maxMessageSize) }
+        guard available >= 5 + length else { return nil }
+        let start = readIndex + 5
+        let message = Message(compressed: flag == 1, bytes: Array(buffer[start..<start + length]))
+        readIndex = start + length
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+            readIndex = 0
+        } else if readIndex > 64 * 1024 {
+            buffer.removeFirst(readIndex)
+            readIndex = 0
+        }
+        return message
+    }
+}
+
+/// Prepends the gRPC length prefix.
+enum MessageFramer {
+    static func frame(_ message: [UInt8], compressed: Bool, into out: inout [UInt8]) {
+        let n = message.count
+        out.reserveCapacity(out.count + 5 + n)
+        out.append(compressed ? 1 : 0)
+        out.append(UInt8(truncatingIfNeeded: n >> 24))
+        out.append(UInt8(truncatingIfNeeded: n >> 16))
+        out.append(UInt8(truncatingIfNeeded: n >> 8))
+        out.append(UInt8(truncatingIfNeeded: n))
+        out.append(contentsOf: message)
+    }
+}

@@ -1,0 +1,340 @@
+import CNGHTTP2
+
+/// One HTTP/2 header field, as text.
+public struct HeaderField: Hashable, Sendable {
+    public var name: String
+    public var value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// What a stream's body source hands nghttp2 when it asks for DATA.
+enum BodyChunk {
+    /// No bytes now; nghttp2 parks the stream until `resumeData(streamID:)`.
+    case deferred
+    /// Bytes to send; more may follow.
+    case bytes(ArraySlice<UInt8>)
+    /// The last bytes (possibly none), then trailers that end the stream.
+    case end(ArraySlice<UInt8>, trailers: [HeaderField])
+}
+
+/// Events nghttp2 reports while it parses input or asks for output, delivered synchronously
+/// from inside `receive(_:)` / `send()` on the connection's event loop.
+protocol NGHTTP2SessionDelegate: AnyObject {
+    func http2BeginHeaders(streamID: Int32, isRequest: Bool)
+    func http2Header(streamID: Int32, name: String, value: String)
+    func http2HeadersComplete(streamID: Int32, endStream: Bool)
+    func http2Data(streamID: Int32, bytes: [UInt8])
+    func http2EndOfData(streamID: Int32)
+    func http2StreamClosed(streamID: Int32, errorCode: UInt32)
+    func http2BodyChunk(streamID: Int32, maxLength: Int) -> BodyChunk
+    func http2GoAwayReceived(lastStreamID: Int32, errorCode: UInt32)
+    func http2PingAckReceived()
+}
+
+/// An nghttp2 failure code, as a typed error.
+struct NGHTTP2Error: Error, CustomStringConvertible {
+    let code: Int32
+    var isFatal: Bool { code < NGHTTP2_ERR_FATAL.rawValue }
+    var description: String { "nghttp2: \(String(cString: nghttp2_strerror(code)))" }
+}
+
+/// HTTP/2 settings a session advertises and applies locally.
+struct HTTP2SessionSettings: Sendable, Hashable {
+    var maxConcurrentStreams: UInt32
+    var initialStreamWindow: UInt32
+    var connectionWindow: Int32
+    var maxFrameSize: UInt32
+    var maxHeaderListSize: UInt32
+}
+
+/// The one owner of an `nghttp2_session *`: every C pointer of libnghttp2 lives here and
+/// C return codes become `NGHTTP2Error`. Not thread-safe: use it on its event loop only.
+final class NGHTTP2Session {
+    private var session: OpaquePointer?
+    /// The delegate is held weakly through `Unmanaged` user data; the owner keeps both alive.
+    unowned let delegate: any NGHTTP2SessionDelegate
+    /// nghttp2 calls `session_close` only after the last callback; a C callback must never
+    /// find a released object, so the session retains itself as user data until `close()`.
+    private var selfRetain: Unmanaged<NGHTTP2Session>?
+
+    enum Role { case server, client }
+
+    init(role: Role, delegate: any NGHTTP2SessionDelegate, settings: HTTP2SessionSettings) throws(NGHTTP2Error) {
+        self.delegate = delegate
+        var callbacks: OpaquePointer?
+        nghttp2_session_callbacks_new(&callbacks)
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameRecv)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+
+        var option: OpaquePointer?
+        nghttp2_option_new(&option)
+        defer { nghttp2_option_del(option) }
+        // Window updates are sent when the application consumes data (`consume`), so a
+        // handler that reads slowly stops the peer instead of growing our buffers.
+        nghttp2_option_set_no_auto_window_update(option, 1)
+        nghttp2_option_set_max_send_header_block_length(option, 64 * 1024)
+
+        let unmanaged = Unmanaged.passRetained(self)
+        selfRetain = unmanaged
+        let rc: Int32
+        switch role {
+        case .server: rc = nghttp2_session_server_new2(&session, callbacks, unmanaged.toOpaque(), option)
+        case .client: rc = nghttp2_session_client_new2(&session, callbacks, unmanaged.toOpaque(), option)
+        }
+        guard rc == 0 else {
+            unmanaged.release()
+            selfRetain = nil
+            throw NGHTTP2Error(code: rc)
+        }
+        var iv = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: settings.maxConcurrentStreams),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialStreamWindow),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: settings.maxFrameSize),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
+        ]
+        if role == .client {
+            iv.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0))
+        }
+        try check(nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), iv, iv.count))
+        // The connection window is not a SETTING; raise it explicitly (NGHTTP2-NOTES.md).
+        try check(nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindow))
+    }
+
+    deinit {
+        if let session { nghttp2_session_del(session) }
+    }
+
+    /// Releases the C session's hold on this object. Call once, when the connection closes.
+    func close() {
+        if let session {
+            nghttp2_session_del(session)
+            self.session = nil
+        }
+        selfRetain?.release()
+        selfRetain = nil
+    }
+
+    private func check(_ rc: Int32) throws(NGHTTP2Error) {
+        if rc != 0 { throw NGHTTP2Error(code: rc) }
+    }
+
+    // MARK: input and output
+
+    /// Feeds received bytes; callbacks fire synchronously. A thrown error ends the connection.
+    func receive(_ bytes: UnsafeRawBufferPointer) throws(NGHTTP2Error) {
+        guard let session, let base = bytes.baseAddress else { return }
+        let rc = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if rc < 0 { throw NGHTTP2Error(code: Int32(rc)) }
+    }
+
+    /// Serialises every pending frame into `out` (at most about `limit` bytes).
+    func send(into out: inout [UInt8], limit: Int = 1 << 20) throws(NGHTTP2Error) {
+        guard let session else { return }
+        while out.count < limit {
+            var data: UnsafePointer<UInt8>?
+            let n = nghttp2_session_mem_send(session, &data)
+            if n < 0 { throw NGHTTP2Error(code: Int32(n)) }
+            if n == 0 { break }
+            out.append(contentsOf: UnsafeBufferPointer(start: data, count: n))
+        }
+    }
+
+    /// False once both sides are done (GOAWAY exchanged, no open streams): close the socket.
+    var isActive: Bool {
+        guard let session else { return false }
+        return nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
+    }
+
+    var wantsWrite: Bool {
+        guard let session else { return false }
+        return nghttp2_session_want_write(session) != 0
+    }
+
+    // MARK: submitting frames
+
+    /// Sends response (or request) headers; with `hasBody` a DATA source follows, pulled through
+    /// `http2BodyChunk`. Without it the headers end the stream (a Trailers-Only response).
+    func submitResponse(streamID: Int32, headers: [HeaderField], hasBody: Bool) throws(NGHTTP2Error) {
+        guard let session else { return }
+        let rc = withNameValues(headers) { nva, count in
+            if hasBody {
+                var provider = nghttp2_data_provider(source: nghttp2_data_source(fd: 0), read_callback: readBody)
+                return nghttp2_submit_response(session, streamID, nva, count, &provider)
+            }
+            return nghttp2_submit_response(session, streamID, nva, count, nil)
+        }
+        try check(rc)
+    }
+
+    /// Client side: opens a stream with request headers and a body source; returns its id.
+    func submitRequest(headers: [HeaderField]) throws(NGHTTP2Error) -> Int32 {
+        guard let session else { throw NGHTTP2Error(code: NGHTTP2_ERR_INVALID_STATE.rawValue) }
+        let id = withNameValues(headers) { nva, count in
+            var provider = nghttp2_data_provider(source: nghttp2_data_source(fd: 0), read_callback: readBody)
+            return nghttp2_submit_request(session, nil, nva, count, &provider, nil)
+        }
+        if id < 0 { throw NGHTTP2Error(code: id) }
+        return id
+    }
+
+    /// Asks nghttp2 to pull DATA again from a stream whose source deferred.
+    func resumeData(streamID: Int32) {
+        guard let session else { return }
+        _ = nghttp2_session_resume_data(session, streamID)
+    }
+
+    func resetStream(streamID: Int32, errorCode: UInt32) {
+        guard let session else { return }
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
+    }
+
+    /// Returns flow-control credit for `count` received body bytes (sends WINDOW_UPDATE as needed).
+    func consume(streamID: Int32, count: Int) {
+        guard let session, count > 0 else { return }
+        if nghttp2_session_consume(session, streamID, count) != 0 {
+            // The stream is gone; credit the connection window alone.
+            _ = nghttp2_session_consume_connection(session, count)
+        }
+    }
+
+    /// A graceful-shutdown hint: GOAWAY with the maximum stream id (RFC 9113 §6.8).
+    func submitShutdownNotice() {
+        guard let session else { return }
+        _ = nghttp2_submit_shutdown_notice(session)
+    }
+
+    /// The final GOAWAY: no stream above the last one processed will be served.
+    func submitGoAway(errorCode: UInt32 = 0) {
+        guard let session else { return }
+        let last = nghttp2_session_get_last_proc_stream_id(session)
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, nil, 0)
+    }
+
+    func submitPing() {
+        guard let session else { return }
+        _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+    }
+
+    /// Bytes the peer may still send on a stream before it must wait for WINDOW_UPDATE.
+    func remoteWindow(streamID: Int32) -> Int {
+        guard let session else { return 0 }
+        return Int(nghttp2_session_get_stream_remote_window_size(session, streamID))
+    }
+
+    // MARK: C plumbing
+
+    private func withNameValues<R>(_ headers: [HeaderField], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+        // One contiguous byte buffer holds every name and value; nghttp2 copies them on submit.
+        var bytes = [UInt8]()
+        var spans: [(Int, Int, Int, Int)] = []
+        spans.reserveCapacity(headers.count)
+        for h in headers {
+            let n = bytes.count
+            bytes.append(contentsOf: h.name.utf8)
+            let v = bytes.count
+            bytes.append(contentsOf: h.value.utf8)
+            spans.append((n, v - n, v, bytes.count - v))
+        }
+        if bytes.isEmpty { bytes.append(0) }
+        return bytes.withUnsafeMutableBufferPointer { buf in
+            let base = buf.baseAddress!
+            let nva = spans.map { s in
+                nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3,
+                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            }
+            return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+        }
+    }
+
+    fileprivate func bodyChunk(streamID: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int,
+                               flags: UnsafeMutablePointer<UInt32>) -> Int {
+        switch delegate.http2BodyChunk(streamID: streamID, maxLength: length) {
+        case .deferred:
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        case .bytes(let chunk):
+            let n = min(chunk.count, length)
+            chunk.withUnsafeBufferPointer { buf.update(from: $0.baseAddress!, count: n) }
+            return n
+        case .end(let chunk, let trailers):
+            let n = min(chunk.count, length)
+            if n > 0 { chunk.withUnsafeBufferPointer { buf.update(from: $0.baseAddress!, count: n) } }
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if !trailers.isEmpty, let session {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                let rc = withNameValues(trailers) { nva, count in nghttp2_submit_trailer(session, streamID, nva, count) }
+                if rc != 0 { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+            }
+            return n
+        }
+    }
+}
+
+// MARK: C callbacks (non-capturing; the session arrives through user_data)
+
+private func sessionFrom(_ userData: UnsafeMutableRawPointer?) -> NGHTTP2Session {
+    Unmanaged<NGHTTP2Session>.fromOpaque(userData!).takeUnretainedValue()
+}
+
+private func text(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
+    guard let p else { return "" }
+    return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+}
+
+private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
+    guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+    let cat = frame.pointee.headers.cat
+    sessionFrom(userData).delegate.http2BeginHeaders(
+        streamID: frame.pointee.hd.stream_id, isRequest: cat == NGHTTP2_HCAT_REQUEST)
+    return 0
+}
+
+private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
+    guard let frame else { return 0 }
+    sessionFrom(userData).delegate.http2Header(
+        streamID: frame.pointee.hd.stream_id, name: text(name, nameLength), value: text(value, valueLength))
+    return 0
+}
+
+private let onFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, userData in
+    guard let frame else { return 0 }
+    let session = sessionFrom(userData)
+    let hd = frame.pointee.hd
+    let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+    switch hd.type {
+    case UInt8(NGHTTP2_HEADERS.rawValue):
+        session.delegate.http2HeadersComplete(streamID: hd.stream_id, endStream: endStream)
+    case UInt8(NGHTTP2_DATA.rawValue):
+        if endStream { session.delegate.http2EndOfData(streamID: hd.stream_id) }
+    case UInt8(NGHTTP2_GOAWAY.rawValue):
+        session.delegate.http2GoAwayReceived(lastStreamID: frame.pointee.goaway.last_stream_id,
+                                             errorCode: frame.pointee.goaway.error_code)
+    case UInt8(NGHTTP2_PING.rawValue):
+        if hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 { session.delegate.http2PingAckReceived() }
+    default:
+        break
+    }
+    return 0
+}
+
+private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
+    guard let data else { return 0 }
+    sessionFrom(userData).delegate.http2Data(streamID: streamID, bytes: Array(UnsafeBufferPointer(start: data, count: length)))
+    return 0
+}
+
+private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
+    sessionFrom(userData).delegate.http2StreamClosed(streamID: streamID, errorCode: errorCode)
+    return 0
+}
+
+private let readBody: nghttp2_data_source_read_callback = { _, streamID, buf, length, flags, _, userData in
+    sessionFrom(userData).bodyChunk(streamID: streamID, into: buf!, length: length, flags: flags!)
+}

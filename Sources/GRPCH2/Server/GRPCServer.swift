@@ -1,0 +1,99 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A gRPC server over HTTP/2 (libnghttp2) on SwiftNIO.
+///
+/// ```swift
+/// var router = ServiceRouter()
+/// router.register(MyService())
+/// let server = GRPCServer(configuration: .init(), router: router, logger: logger)
+/// let address = try await server.start()
+/// try await server.waitUntilClosed()
+/// ```
+public final class GRPCServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let router: ServiceRouter
+    let logger: Logger
+    let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+    }
+
+    public init(configuration: ServerConfiguration, router: ServiceRouter, logger: Logger,
+                group: (any EventLoopGroup)? = nil) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        if let group {
+            self.group = group
+            self.ownsGroup = false
+        } else {
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+            self.ownsGroup = true
+        }
+    }
+
+    /// Binds and starts accepting connections; returns the bound address (useful with port 0).
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        let configuration = self.configuration
+        let router = self.router
+        let logger = self.logger
+        let tls = try configuration.tls.map { try TLSContext(configuration: $0) }
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [weak self] channel in
+                self?.track(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try tls.addHandlers(to: channel) }
+                    try channel.pipeline.syncOperations.addHandler(
+                        ServerConnectionHandler(router: router, configuration: configuration, logger: logger))
+                }
+            }
+        let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        state.withLock { $0.listener = listener }
+        return listener.localAddress!
+    }
+
+    /// The bound address, once started.
+    public var localAddress: SocketAddress? {
+        state.withLock { $0.listener?.localAddress }
+    }
+
+    private func track(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        state.withLock { $0.connections[id] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            self?.state.withLock { _ = $0.connections.removeValue(forKey: id) }
+        }
+    }
+
+    /// Stops accepting, sends GOAWAY on every connection, lets in-flight calls finish within
+    /// the grace period, then closes everything.
+    public func shutdown() async {
+        let (listener, connections) = state.withLock { ($0.listener, Array($0.connections.values)) }
+        try? await listener?.close()
+        for connection in connections {
+            connection.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent())
+        }
+        for connection in connections {
+            try? await connection.closeFuture.get()
+        }
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    /// Suspends until the listening socket closes.
+    public func waitUntilClosed() async throws {
+        let listener = state.withLock { $0.listener }
+        try await listener?.closeFuture.get()
+    }
+}

@@ -1,0 +1,57 @@
+/// Everything a `GRPCServer` can be told. Defaults follow gRPC C-core/grpc-go where they
+/// exist and the measurements in docs/ARCHITECTURE.md where throughput depends on them.
+public struct ServerConfiguration: Sendable, Hashable {
+    /// Address to bind, e.g. `127.0.0.1`.
+    public var host: String = "127.0.0.1"
+    /// Port to bind; 0 picks a free one (see `GRPCServer.localAddress`).
+    public var port: Int = 50051
+    /// Largest request message accepted after decompression (RESOURCE_EXHAUSTED above). gRPC: 4 MiB.
+    public var maxReceiveMessageSize: Int = 4 * 1024 * 1024
+    /// Largest response message a handler may send (RESOURCE_EXHAUSTED above). gRPC: unlimited; 64 MiB here.
+    public var maxSendMessageSize: Int = 64 * 1024 * 1024
+    /// SETTINGS_MAX_CONCURRENT_STREAMS. 1000 keeps `h2load -m 64` and busy clients unthrottled.
+    public var maxConcurrentStreams: UInt32 = 1000
+    /// SETTINGS_INITIAL_WINDOW_SIZE per stream: 1 MiB (64 KiB, the RFC default, costs ~10x p99 at 64 streams).
+    public var initialStreamWindow: UInt32 = 1 << 20
+    /// Connection-level receive window: 16 MiB.
+    public var connectionWindow: Int32 = 16 << 20
+    /// SETTINGS_MAX_HEADER_LIST_SIZE: 16 KiB, as gRPC C-core.
+    public var maxHeaderListSize: UInt32 = 16 * 1024
+    /// Bytes a streaming handler may queue for one slow reader before `write` suspends.
+    public var maxBufferedResponseBytes: Int = 1 << 20
+    /// Compress responses with gzip when the request was gzip-compressed and the client accepts it.
+    public var compressResponsesLikeRequests: Bool = true
+    /// Keepalive and connection lifetime.
+    public var keepalive: Keepalive = .init()
+    /// TLS; nil serves plaintext h2c with prior knowledge.
+    public var tls: TLSConfiguration? = nil
+    /// Verbose frame-level logging is never on: logs carry call outcomes only.
+    public init() {}
+
+    public struct Keepalive: Sendable, Hashable {
+        /// Send a PING after this much inactivity; nil = never (gRPC's server default is 2 h).
+        public var pingInterval: Duration? = nil
+        /// Close a connection whose PING is not answered within this time.
+        public var pingTimeout: Duration = .seconds(20)
+        /// Close connections idle (no open streams) this long; nil = never.
+        public var maxIdle: Duration? = nil
+        /// Gracefully close connections older than this; nil = never.
+        public var maxAge: Duration? = nil
+        /// In-flight calls get this long to finish after GOAWAY (shutdown or max age).
+        public var gracePeriod: Duration = .seconds(10)
+        public init() {}
+    }
+
+    /// Certificates and keys as PEM file paths.
+    public struct TLSConfiguration: Sendable, Hashable {
+        public var certificateChainPath: String
+        public var privateKeyPath: String
+        /// When set, clients must present a certificate signed by this CA (mTLS).
+        public var clientCAPath: String?
+        public init(certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil) {
+            self.certificateChainPath = certificateChainPath
+            self.privateKeyPath = privateKeyPath
+            self.clientCAPath = clientCAPath
+        }
+    }
+}

@@ -1,0 +1,632 @@
+import Logging
+import NIOCore
+import ProtobufCBridge
+
+/// Serves gRPC on one HTTP/2 connection: bytes from the socket go into nghttp2, request
+/// events become calls, handler tasks' results come back here and leave through nghttp2.
+///
+/// Everything in this class runs on the channel's event loop. Handler tasks reach it only
+/// through `StreamHandle`, which hops onto the loop.
+final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelegate {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let router: ServiceRouter
+    let configuration: ServerConfiguration
+    let logger: Logger
+    private var session: NGHTTP2Session?
+    private var context: ChannelHandlerContext?
+    private var streams: [Int32: ServerStreamState] = [:]
+    private var flushScheduled = false
+    private var inRead = false
+    private var peer = "unknown"
+    private var shuttingDown = false
+    private var idleTimer: Scheduled<Void>?
+    private var maxAgeTimer: Scheduled<Void>?
+    private var pingTimer: RepeatedTask?
+    private var pingDeadline: Scheduled<Void>?
+
+    init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger) {
+        self.router = router
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard session == nil else { return }
+        if let remote = context.channel.remoteAddress {
+            switch remote {
+            case .v4: peer = "ipv4:\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
+            case .v6: peer = "ipv6:[\(remote.ipAddress ?? "?")]:\(remote.port ?? 0)"
+            case .unixDomainSocket: peer = "unix:\(remote.pathname ?? "")"
+            }
+        }
+        let settings = HTTP2SessionSettings(
+            maxConcurrentStreams: configuration.maxConcurrentStreams,
+            initialStreamWindow: configuration.initialStreamWindow,
+            connectionWindow: configuration.connectionWindow,
+            maxFrameSize: 16384,
+            maxHeaderListSize: configuration.maxHeaderListSize)
+        do {
+            session = try NGHTTP2Session(role: .server, delegate: self, settings: settings)
+        } catch {
+            logger.error("cannot create HTTP/2 session", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
+        scheduleKeepalive(context: context)
+        flush()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        guard let session else { return }
+        inRead = true
+        defer { inRead = false }
+        do {
+            try buffer.withUnsafeReadableBytes { bytes throws(NGHTTP2Error) in try session.receive(bytes) }
+        } catch {
+            // nghttp2 has queued a GOAWAY for protocol errors; send it, then close.
+            logger.debug("HTTP/2 connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            flush()
+            context.close(promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { flush() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tearDown()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tearDown()
+        self.context = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is GracefulShutdownEvent {
+            beginGracefulShutdown()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    private func tearDown() {
+        for (_, stream) in streams { abandon(stream, reason: RPCError(code: .unavailable, message: "connection closed")) }
+        streams = [:]
+        idleTimer?.cancel()
+        maxAgeTimer?.cancel()
+        pingTimer?.cancel()
+        pingDeadline?.cancel()
+        session?.close()
+        session = nil
+    }
+
+    // MARK: output
+
+    /// Drains nghttp2's pending frames into one socket write.
+    func flush() {
+        guard let session, let context else { return }
+        guard context.channel.isWritable else { return }
+        var out = [UInt8]()
+        do {
+            try session.send(into: &out)
+        } catch {
+            logger.debug("HTTP/2 send failed", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
+        if !out.isEmpty {
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)), promise: nil)
+        }
+        if !session.isActive {
+            context.close(promise: nil)
+        } else if session.wantsWrite && context.channel.isWritable {
+            scheduleFlush()  // more than one batch was pending
+        }
+    }
+
+    /// Coalesces the flushes of many handler completions into one write per loop turn.
+    func scheduleFlush() {
+        guard !flushScheduled, !inRead, let context else { return }
+        flushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            loopBound.value.flushScheduled = false
+            loopBound.value.flush()
+        }
+    }
+
+    // MARK: NGHTTP2SessionDelegate — requests
+
+    func http2BeginHeaders(streamID: Int32, isRequest: Bool) {
+        guard isRequest else { return }
+        streams[streamID] = ServerStreamState(id: streamID, maxMessageSize: configuration.maxReceiveMessageSize)
+        idleTimer?.cancel()
+        idleTimer = nil
+    }
+
+    func http2Header(streamID: Int32, name: String, value: String) {
+        guard let stream = streams[streamID], stream.phase == .headers else { return }
+        stream.requestHeaders.append(HeaderField(name, value))
+    }
+
+    func http2HeadersComplete(streamID: Int32, endStream: Bool) {
+        guard let stream = streams[streamID] else { return }
+        if stream.phase == .headers {
+            startCall(stream)
+        }
+        if endStream { requestEnded(stream) }
+    }
+
+    func http2Data(streamID: Int32, bytes: [UInt8]) {
+        guard let stream = streams[streamID] else {
+            session?.consume(streamID: streamID, count: bytes.count)
+            return
+        }
+        guard stream.phase == .receiving else {
+            session?.consume(streamID: streamID, count: bytes.count)
+            return
+        }
+        stream.deframer.append(bytes)
+        do {
+            while let message = try stream.deframer.next() {
+                try receive(message, on: stream)
+            }
+        } catch let error as MessageDeframer.Failure {
+            switch error {
+            case .messageTooLarge(let length, let limit):
+                finish(stream, error: RPCError(code: .resourceExhausted, message: "received message larger than max (\(length) vs. \(limit))"))
+            case .invalidFlag(let flag):
+                finish(stream, error: RPCError(code: .internalError, message: "invalid message compression flag \(flag)"))
+            }
+        } catch {
+            finish(stream, error: RPCError(mapping: error))
+        }
+        // Credit the frame bytes not held as a whole message for a handler (prefixes, partials
+        // beyond the deframer's need are credited when their message is read).
+        if stream.method?.kind.isClientStreaming != true {
+            session?.consume(streamID: streamID, count: bytes.count)
+        } else {
+            stream.unconsumedBytes += bytes.count
+        }
+    }
+
+    func http2EndOfData(streamID: Int32) {
+        guard let stream = streams[streamID] else { return }
+        requestEnded(stream)
+    }
+
+    func http2StreamClosed(streamID: Int32, errorCode: UInt32) {
+        guard let stream = streams.removeValue(forKey: streamID) else { return }
+        if stream.phase != .finished {
+            // RST_STREAM from the client (or connection loss) before the call ended: cancel it.
+            abandon(stream, reason: RPCError(code: .cancelled, message: "call cancelled by the client"))
+        } else {
+            stream.deadlineTimer?.cancel()
+            stream.failWriters(RPCError(code: .cancelled, message: "stream closed"))
+            stream.inbound?.finish()
+        }
+        if streams.isEmpty {
+            scheduleIdleTimer()
+            if shuttingDown { flush() }
+        }
+    }
+
+    func http2BodyChunk(streamID: Int32, maxLength: Int) -> BodyChunk {
+        guard let stream = streams[streamID] else { return .end([], trailers: []) }
+        let chunk = stream.takePending(maxLength: maxLength)
+        if stream.pendingCount < configuration.maxBufferedResponseBytes / 2, !stream.waitingWriters.isEmpty {
+            let writers = stream.waitingWriters
+            stream.waitingWriters = []
+            for w in writers { w.resume() }
+        }
+        if stream.pendingCount == 0, let trailers = stream.trailers {
+            return .end(chunk, trailers: trailers)
+        }
+        return chunk.isEmpty ? .deferred : .bytes(chunk)
+    }
+
+    func http2GoAwayReceived(lastStreamID: Int32, errorCode: UInt32) {}
+
+    func http2PingAckReceived() {
+        pingDeadline?.cancel()
+        pingDeadline = nil
+    }
+
+    // MARK: calls
+
+    private func startCall(_ stream: ServerStreamState) {
+        stream.phase = .receiving
+        let headers = stream.requestHeaders
+        stream.requestHeaders = []
+        var path = "", method = "", contentType = "", encoding: String?, timeout: String?, acceptEncoding = ""
+        var metadata = Metadata()
+        for h in headers {
+            switch h.name {
+            case ":path": path = h.value
+            case ":method": method = h.value
+            case "content-type": contentType = h.value
+            case "grpc-encoding": encoding = h.value
+            case "grpc-accept-encoding": acceptEncoding = h.value
+            case "grpc-timeout": timeout = h.value
+            default:
+                if Metadata.isReserved(h.name) { continue }
+                if h.name.hasSuffix("-bin") {
+                    guard let bytes = Base64.decode(h.value) else { continue }
+                    metadata.addBinary(bytes, forKey: h.name)
+                } else {
+                    metadata.addString(h.value, forKey: h.name)
+                }
+            }
+        }
+        guard method == "POST" else {
+            return respondHTTPError(stream, status: "405", message: "gRPC requires POST")
+        }
+        guard contentType.hasPrefix("application/grpc") else {
+            return respondHTTPError(stream, status: "415", message: "invalid gRPC request content-type '\(contentType)'")
+        }
+        guard let serverMethod = router.method(for: path) else {
+            return finish(stream, error: RPCError(code: .unimplemented, message: "unknown method \(path)"))
+        }
+        stream.method = serverMethod
+        switch encoding {
+        case nil, "identity": break
+        case "gzip": stream.requestCompressed = true
+        case let other?:
+            return finish(stream, error: RPCError(code: .unimplemented, message: "grpc-encoding '\(other)' is not supported (supported: identity, gzip)"))
+        }
+        stream.compressResponses = stream.requestCompressed && configuration.compressResponsesLikeRequests
+            && acceptEncoding.split(separator: ",").contains { $0.filter { $0 != " " } == "gzip" }
+
+        var deadline: ContinuousClock.Instant?
+        if let timeout {
+            guard let duration = GRPCTimeout.parse(timeout) else {
+                return finish(stream, error: RPCError(code: .internalError, message: "malformed grpc-timeout '\(timeout)'"))
+            }
+            deadline = .now + duration
+            if let context {
+                let nanos = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+                let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                let id = stream.id
+                stream.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
+                    loopBound.value.deadlineExpired(streamID: id)
+                }
+            }
+        }
+        stream.context = ServerContext(path: path, requestMetadata: metadata, deadline: deadline, peer: peer)
+        if serverMethod.kind.isClientStreaming {
+            let (requests, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+            stream.inbound = continuation
+            let handle = streamHandle(stream.id)
+            let requestStream = RequestStream<[UInt8]>(base: requests, decode: { $0 }, onConsumed: { handle.consumed($0) })
+            launch(stream, requests: requestStream)
+        }
+    }
+
+    private func receive(_ message: MessageDeframer.Message, on stream: ServerStreamState) throws {
+        var bytes = message.bytes
+        if message.compressed {
+            guard stream.requestCompressed else {
+                throw RPCError(code: .internalError, message: "compressed message received without grpc-encoding")
+            }
+            do {
+                bytes = try Gzip.decompress(bytes, limit: configuration.maxReceiveMessageSize)
+            } catch .tooLarge(let limit) {
+                throw RPCError(code: .resourceExhausted, message: "decompressed message larger than max (\(limit))")
+            } catch {
+                throw RPCError(code: .internalError, message: "cannot decompress message: \(error)")
+            }
+        }
+        if let inbound = stream.inbound {
+            inbound.yield(bytes)
+        } else {
+            if stream.method?.kind == .unary, !stream.collected.isEmpty {
+                throw RPCError(code: .unimplemented, message: "unary call received more than one request message")
+            }
+            stream.collected.append(bytes)
+        }
+    }
+
+    private func requestEnded(_ stream: ServerStreamState) {
+        stream.remoteClosed = true
+        guard stream.phase == .receiving else { return }
+        if stream.deframer.bufferedByteCount > 0 {
+            return finish(stream, error: RPCError(code: .internalError, message: "request ended inside a message"))
+        }
+        if let inbound = stream.inbound {
+            inbound.finish()
+            return
+        }
+        if stream.method?.kind == .unary, stream.collected.count != 1 {
+            return finish(stream, error: RPCError(code: .unimplemented, message: "unary call received no request message"))
+        }
+        let messages = stream.collected
+        stream.collected = []
+        launch(stream, requests: RequestStream<[UInt8]>.completed(messages))
+    }
+
+    private func launch(_ stream: ServerStreamState, requests: RequestStream<[UInt8]>) {
+        guard let method = stream.method, let callContext = stream.context else { return }
+        let handle = streamHandle(stream.id)
+        let interceptors = router.interceptors
+        let buffered = !method.kind.isClientStreaming && method.kind != .serverStreaming
+        let bufferingSink = buffered ? BufferingSink() : nil
+        let sink: any ResponseSink = bufferingSink ?? LiveSink(handle: handle)
+        let writer = ResponseWriter<[UInt8]>(sink: sink, encode: { $0 })
+        stream.task = Task {
+            var outcome: RPCError?
+            do {
+                try await interceptors.run(callContext) { ctx in
+                    try await method.handler(requests, writer, ctx)
+                }
+            } catch {
+                outcome = RPCError(mapping: error)
+            }
+            handle.complete(messages: bufferingSink?.drain() ?? [], error: outcome, context: callContext)
+        }
+    }
+
+    private func deadlineExpired(streamID: Int32) {
+        guard let stream = streams[streamID], stream.phase != .finished else { return }
+        stream.task?.cancel()
+        finish(stream, error: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+    }
+
+    /// The client or the connection went away: stop the handler, drop the response.
+    private func abandon(_ stream: ServerStreamState, reason: RPCError) {
+        stream.phase = .finished
+        stream.deadlineTimer?.cancel()
+        stream.task?.cancel()
+        stream.inbound?.finish(throwing: reason)
+        stream.failWriters(reason)
+    }
+
+    // MARK: responses
+
+    fileprivate func enqueue(streamID: Int32, message: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
+        guard let stream = streams[streamID], stream.phase != .finished else {
+            return continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
+        }
+        guard append(message, to: stream) else {
+            return continuation.resume(throwing: RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))"))
+        }
+        submitOrResume(stream)
+        if stream.pendingCount > configuration.maxBufferedResponseBytes {
+            stream.waitingWriters.append(continuation)
+        } else {
+            continuation.resume()
+        }
+    }
+
+    /// Frames (and maybe compresses) one response message into the stream's pending bytes.
+    private func append(_ message: [UInt8], to stream: ServerStreamState) -> Bool {
+        guard message.count <= configuration.maxSendMessageSize else { return false }
+        if stream.compressResponses {
+            MessageFramer.frame(Gzip.compress(message), compressed: true, into: &stream.pending)
+        } else {
+            MessageFramer.frame(message, compressed: false, into: &stream.pending)
+        }
+        return true
+    }
+
+    private func submitOrResume(_ stream: ServerStreamState) {
+        if stream.responseHeadersSubmitted {
+            session?.resumeData(streamID: stream.id)
+        } else {
+            stream.responseHeadersSubmitted = true
+            var headers = [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc")]
+            if stream.compressResponses { headers.append(HeaderField("grpc-encoding", "gzip")) }
+            headers.append(HeaderField("grpc-accept-encoding", "identity,gzip"))
+            if let context = stream.context {
+                let initial = context.response.state.withLock { $0.initial }
+                Self.appendMetadata(initial, to: &headers)
+            }
+            do {
+                try session?.submitResponse(streamID: stream.id, headers: headers, hasBody: true)
+            } catch {
+                logger.debug("submit response failed", metadata: ["error": "\(error)"])
+            }
+        }
+        scheduleFlush()
+    }
+
+    fileprivate func complete(streamID: Int32, messages: [[UInt8]], error: RPCError?, context callContext: ServerContext) {
+        guard let stream = streams[streamID], stream.phase != .finished else { return }
+        if error == nil {
+            if stream.method?.kind == .unary || stream.method?.kind == .clientStreaming, messages.count != 1 {
+                return finish(stream, error: RPCError(code: .internalError, message: "handler produced \(messages.count) responses for a single-response call"))
+            }
+            for m in messages where !append(m, to: stream) {
+                return finish(stream, error: RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))"))
+            }
+        }
+        finish(stream, error: error)
+    }
+
+    /// Ends a call with its status: Trailers-Only when nothing was sent yet, else trailers
+    /// after the queued messages.
+    private func finish(_ stream: ServerStreamState, error: RPCError?) {
+        guard stream.phase != .finished else { return }
+        stream.phase = .finished
+        stream.deadlineTimer?.cancel()
+        stream.inbound?.finish()
+        stream.failWriters(error ?? RPCError(code: .cancelled, message: "the call has ended"))
+        var trailers = [HeaderField]()
+        let code = error?.code ?? .ok
+        trailers.append(HeaderField("grpc-status", String(code.rawValue)))
+        if let error {
+            if !error.message.isEmpty { trailers.append(HeaderField("grpc-message", PercentEncoding.encode(error.message))) }
+            if let details = error.statusDetails { trailers.append(HeaderField("grpc-status-details-bin", Base64.encode(details))) }
+            Self.appendMetadata(error.trailingMetadata, to: &trailers)
+        }
+        if let context = stream.context {
+            Self.appendMetadata(context.response.state.withLock { $0.trailing }, to: &trailers)
+        }
+        if stream.responseHeadersSubmitted || stream.pendingCount > 0 {
+            stream.trailers = trailers
+            submitOrResume(stream)
+        } else {
+            var headers = [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc")]
+            if let context = stream.context {
+                Self.appendMetadata(context.response.state.withLock { $0.initial }, to: &headers)
+            }
+            headers.append(contentsOf: trailers)
+            stream.responseHeadersSubmitted = true
+            try? session?.submitResponse(streamID: stream.id, headers: headers, hasBody: false)
+            scheduleFlush()
+        }
+    }
+
+    /// A non-gRPC answer (wrong method or content-type): HTTP status plus a gRPC status for
+    /// clients that read one.
+    private func respondHTTPError(_ stream: ServerStreamState, status: String, message: String) {
+        stream.phase = .finished
+        let headers = [
+            HeaderField(":status", status), HeaderField("content-type", "application/grpc"),
+            HeaderField("grpc-status", String(StatusCode.unknown.rawValue)),
+            HeaderField("grpc-message", PercentEncoding.encode(message)),
+        ]
+        stream.responseHeadersSubmitted = true
+        try? session?.submitResponse(streamID: stream.id, headers: headers, hasBody: false)
+        scheduleFlush()
+    }
+
+    private static func appendMetadata(_ metadata: Metadata, to headers: inout [HeaderField]) {
+        for entry in metadata where !Metadata.isReserved(entry.key) {
+            switch entry.value {
+            case .string(let s): headers.append(HeaderField(entry.key, s))
+            case .binary(let b): headers.append(HeaderField(entry.key, Base64.encode(b)))
+            }
+        }
+    }
+
+    fileprivate func consumed(streamID: Int32, count: Int) {
+        guard let stream = streams[streamID] else { return }
+        // Credit the message plus its 5-byte prefix (never more than was received).
+        let credit = min(stream.unconsumedBytes, count + 5)
+        stream.unconsumedBytes -= credit
+        session?.consume(streamID: streamID, count: credit)
+        scheduleFlush()
+    }
+
+    private func streamHandle(_ id: Int32) -> StreamHandle {
+        StreamHandle(connection: NIOLoopBound(self, eventLoop: context!.eventLoop), streamID: id)
+    }
+
+    // MARK: connection lifetime
+
+    private func beginGracefulShutdown() {
+        guard !shuttingDown, let context else { return }
+        shuttingDown = true
+        session?.submitShutdownNotice()
+        flush()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        // One round trip later, the final GOAWAY names the last stream we will serve.
+        context.eventLoop.scheduleTask(in: .milliseconds(100)) {
+            loopBound.value.session?.submitGoAway()
+            loopBound.value.flush()
+            if loopBound.value.streams.isEmpty { loopBound.value.context?.close(promise: nil) }
+        }
+        let grace = configuration.keepalive.gracePeriod
+        context.eventLoop.scheduleTask(in: .nanoseconds(grace.components.seconds * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000)) {
+            loopBound.value.context?.close(promise: nil)
+        }
+    }
+
+    private func scheduleKeepalive(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        if let maxAge = configuration.keepalive.maxAge {
+            maxAgeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Self.nanos(maxAge))) {
+                loopBound.value.beginGracefulShutdown()
+            }
+        }
+        if let interval = configuration.keepalive.pingInterval {
+            let timeout = configuration.keepalive.pingTimeout
+            pingTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: .nanoseconds(Self.nanos(interval)), delay: .nanoseconds(Self.nanos(interval))) { _ in
+                let handler = loopBound.value
+                guard handler.pingDeadline == nil else { return }
+                handler.session?.submitPing()
+                handler.flush()
+                handler.pingDeadline = handler.context?.eventLoop.scheduleTask(in: .nanoseconds(Self.nanos(timeout))) {
+                    loopBound.value.logger.debug("keepalive ping timed out", metadata: ["peer": "\(loopBound.value.peer)"])
+                    loopBound.value.context?.close(promise: nil)
+                }
+            }
+        }
+        scheduleIdleTimer()
+    }
+
+    private func scheduleIdleTimer() {
+        guard let maxIdle = configuration.keepalive.maxIdle, let context, idleTimer == nil else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Self.nanos(maxIdle))) {
+            loopBound.value.idleTimer = nil
+            if loopBound.value.streams.isEmpty { loopBound.value.beginGracefulShutdown() }
+        }
+    }
+
+    static func nanos(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+    }
+}
+
+/// Sent to every connection when the server shuts down gracefully.
+struct GracefulShutdownEvent: Sendable {}
+
+/// A handler task's way back to its stream: every call hops onto the connection's loop.
+struct StreamHandle: Sendable {
+    let connection: NIOLoopBound<ServerConnectionHandler>
+    let streamID: Int32
+
+    func write(_ message: [UInt8]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            connection.eventLoop.execute {
+                connection.value.enqueue(streamID: streamID, message: message, continuation: continuation)
+            }
+        }
+    }
+
+    func complete(messages: [[UInt8]], error: RPCError?, context: ServerContext) {
+        connection.eventLoop.execute {
+            connection.value.complete(streamID: streamID, messages: messages, error: error, context: context)
+        }
+    }
+
+    func consumed(_ count: Int) {
+        connection.eventLoop.execute { connection.value.consumed(streamID: streamID, count: count) }
+    }
+}
+
+/// Streams each response message to the connection as it is written.
+struct LiveSink: ResponseSink {
+    let handle: StreamHandle
+    func write(_ message: [UInt8]) async throws { try await handle.write(message) }
+}

@@ -1,0 +1,78 @@
+import Synchronization
+
+/// What a handler knows about its call: request metadata, deadline, peer, and the metadata
+/// it sends back. A value type; the mutable response metadata lives in a shared box.
+public struct ServerContext: Sendable {
+    /// The full method path, e.g. `/kato.v2.ObserveService/Observe`.
+    public let path: String
+    /// Request metadata (custom headers; reserved gRPC/HTTP headers removed).
+    public let requestMetadata: Metadata
+    /// When the call must end, from `grpc-timeout`; nil when the client set none.
+    public let deadline: ContinuousClock.Instant?
+    /// The peer's address, e.g. `ipv4:127.0.0.1:53412`.
+    public let peer: String
+    /// Values interceptors attach for handlers downstream (principal, trace id, …).
+    public var attributes: Attributes
+    let response: ResponseMetadataBox
+
+    init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String) {
+        self.path = path
+        self.requestMetadata = requestMetadata
+        self.deadline = deadline
+        self.peer = peer
+        self.attributes = Attributes()
+        self.response = ResponseMetadataBox()
+    }
+
+    /// The service part of the path (`kato.v2.ObserveService`).
+    public var serviceName: Substring {
+        let trimmed = path.dropFirst()
+        return trimmed.split(separator: "/", maxSplits: 1).first ?? ""
+    }
+
+    /// The method part of the path (`Observe`).
+    public var methodName: Substring {
+        path.split(separator: "/").last ?? ""
+    }
+
+    /// Time left until the deadline (nil when there is none; zero or negative when passed).
+    public var timeRemaining: Duration? {
+        deadline.map { $0 - ContinuousClock.now }
+    }
+
+    /// Adds initial metadata; it is sent with the response headers (before the first message).
+    public func addInitialMetadata(_ metadata: Metadata) {
+        response.state.withLock { $0.initial.append(contentsOf: metadata) }
+    }
+
+    /// Adds trailing metadata, sent with the status.
+    public func addTrailingMetadata(_ metadata: Metadata) {
+        response.state.withLock { $0.trailing.append(contentsOf: metadata) }
+    }
+
+    /// Typed key-value storage carried along the interceptor chain.
+    public struct Attributes: Sendable {
+        private var storage: [ObjectIdentifier: any Sendable] = [:]
+
+        public init() {}
+
+        public subscript<Key: AttributeKey>(_ key: Key.Type) -> Key.Value? {
+            get { storage[ObjectIdentifier(key)] as? Key.Value }
+            set { storage[ObjectIdentifier(key)] = newValue }
+        }
+    }
+}
+
+/// A key of `ServerContext.Attributes`.
+public protocol AttributeKey {
+    associatedtype Value: Sendable
+}
+
+final class ResponseMetadataBox: Sendable {
+    struct State {
+        var initial = Metadata()
+        var trailing = Metadata()
+    }
+
+    let state = Mutex(State())
+}

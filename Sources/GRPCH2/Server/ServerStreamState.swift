@@ -1,0 +1,71 @@
+import NIOCore
+
+/// One call's state on the connection's event loop: request parsing, the handler task,
+/// and the response bytes waiting for nghttp2 to pull them.
+final class ServerStreamState {
+    enum Phase {
+        /// Request headers are arriving.
+        case headers
+        /// Headers validated; request messages are arriving.
+        case receiving
+        /// The status is decided (trailers queued or sent); nothing more is accepted.
+        case finished
+    }
+
+    let id: Int32
+    var phase: Phase = .headers
+    var requestHeaders: [HeaderField] = []
+    var method: ServerMethod?
+    var context: ServerContext?
+    var deframer: MessageDeframer
+    var requestCompressed = false
+    var compressResponses = false
+    var remoteClosed = false
+
+    /// Unary and server-streaming requests: messages collected until the client half-closes.
+    var collected: [[UInt8]] = []
+    /// Client- and bidi-streaming requests: messages go straight to the running handler.
+    var inbound: AsyncThrowingStream<[UInt8], any Error>.Continuation?
+    /// Received bytes not yet credited back to the peer (credited as the handler reads).
+    var unconsumedBytes = 0
+    var task: Task<Void, Never>?
+    var deadlineTimer: Scheduled<Void>?
+
+    // Response side.
+    var responseHeadersSubmitted = false
+    var pending: [UInt8] = []
+    var pendingOffset = 0
+    var trailers: [HeaderField]?
+    /// Writers suspended because `pending` is over the buffer limit.
+    var waitingWriters: [CheckedContinuation<Void, any Error>] = []
+
+    init(id: Int32, maxMessageSize: Int) {
+        self.id = id
+        self.deframer = MessageDeframer(maxMessageSize: maxMessageSize)
+    }
+
+    var pendingCount: Int { pending.count - pendingOffset }
+
+    /// Takes up to `maxLength` queued response bytes for a DATA frame.
+    func takePending(maxLength: Int) -> ArraySlice<UInt8> {
+        let n = min(maxLength, pendingCount)
+        let slice = pending[pendingOffset..<pendingOffset + n]
+        pendingOffset += n
+        if pendingOffset == pending.count {
+            pending = []
+            pendingOffset = 0
+        }
+        return slice
+    }
+
+    func header(_ name: String) -> String? {
+        requestHeaders.first { $0.name == name }?.value
+    }
+
+    /// Ends every suspended writer with `error` (the call is over).
+    func failWriters(_ error: any Error) {
+        let writers = waitingWriters
+        waitingWriters = []
+        for w in writers { w.resume(throwing: error) }
+    }
+}

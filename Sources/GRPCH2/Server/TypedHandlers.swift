@@ -1,0 +1,69 @@
+import ProtobufCBridge
+
+/// Typed handlers: messages decoded before the handler runs, encoded after.
+/// A request that does not decode ends the call with INTERNAL, as gRPC specifies.
+extension ServerMethod {
+    static func decoder<M: ProtoMessage>(_: M.Type) -> @Sendable ([UInt8]) throws -> M {
+        { bytes in
+            do {
+                return try M(serializedBytes: bytes)
+            } catch {
+                throw RPCError(code: .internalError, message: "cannot decode request: \(error)")
+            }
+        }
+    }
+
+    public static func unary<Request: ProtoMessage, Response: ProtoMessage>(
+        _ descriptor: MethodDescriptor<Request, Response>,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> ServerMethod {
+        let path = descriptor.path
+        let decode = decoder(Request.self)
+        return ServerMethod(path: path, kind: .unary) { requests, writer, context in
+            var iterator = requests.makeAsyncIterator()
+            guard let bytes = try await iterator.next() else {
+                throw RPCError(code: .internalError, message: "no request message")
+            }
+            let response = try await handler(decode(bytes), context)
+            try await writer.write(response.serializedBytes())
+        }
+    }
+
+    public static func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(
+        _ descriptor: MethodDescriptor<Request, Response>,
+        handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) -> ServerMethod {
+        let path = descriptor.path
+        let decode = decoder(Request.self)
+        return ServerMethod(path: path, kind: .serverStreaming) { requests, writer, context in
+            var iterator = requests.makeAsyncIterator()
+            guard let bytes = try await iterator.next() else {
+                throw RPCError(code: .internalError, message: "no request message")
+            }
+            try await handler(decode(bytes), writer.map { (r: Response) in r.serializedBytes() }, context)
+        }
+    }
+
+    public static func clientStreaming<Request: ProtoMessage, Response: ProtoMessage>(
+        _ descriptor: MethodDescriptor<Request, Response>,
+        handler: @escaping @Sendable (RequestStream<Request>, ServerContext) async throws -> Response
+    ) -> ServerMethod {
+        let path = descriptor.path
+        let decode = decoder(Request.self)
+        return ServerMethod(path: path, kind: .clientStreaming) { requests, writer, context in
+            let response = try await handler(requests.map(decode), context)
+            try await writer.write(response.serializedBytes())
+        }
+    }
+
+    public static func bidirectionalStreaming<Request: ProtoMessage, Response: ProtoMessage>(
+        _ descriptor: MethodDescriptor<Request, Response>,
+        handler: @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) -> ServerMethod {
+        let path = descriptor.path
+        let decode = decoder(Request.self)
+        return ServerMethod(path: path, kind: .bidirectionalStreaming) { requests, writer, context in
+            try await handler(requests.map(decode), writer.map { (r: Response) in r.serializedBytes() }, context)
+        }
+    }
+}
