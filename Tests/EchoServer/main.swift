@@ -1,1 +1,68 @@
-print("echo server: not yet")
+// A test-only gRPC server for the runtime's interop tests: the echo service (all four call
+// kinds), health and reflection. Never part of production.
+//
+//   grpch2-echo-server [--port N] [--tls-cert F --tls-key F [--tls-client-ca F]]
+//                      [--max-receive-size BYTES] [--descriptors FILE]...
+import EchoProto
+import Foundation
+import GRPCH2
+import Logging
+
+var configuration = ServerConfiguration()
+configuration.port = 0
+var descriptorFiles: [String] = []
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+var tlsCert: String?, tlsKey: String?, tlsCA: String?
+while let arg = arguments.next() {
+    switch arg {
+    case "--port": configuration.port = Int(arguments.next()!)!
+    case "--tls-cert": tlsCert = arguments.next()
+    case "--tls-key": tlsKey = arguments.next()
+    case "--tls-client-ca": tlsCA = arguments.next()
+    case "--max-receive-size": configuration.maxReceiveMessageSize = Int(arguments.next()!)!
+    case "--descriptors": descriptorFiles.append(arguments.next()!)
+    case "--max-concurrent-streams": configuration.maxConcurrentStreams = UInt32(arguments.next()!)!
+    default:
+        FileHandle.standardError.write(Data("unknown argument \(arg)\n".utf8))
+        exit(2)
+    }
+}
+if let tlsCert, let tlsKey {
+    configuration.tls = .init(certificateChainPath: tlsCert, privateKeyPath: tlsKey, clientCAPath: tlsCA)
+}
+
+LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+var logger = Logger(label: "grpch2-echo-server")
+logger.logLevel = .warning
+
+let echo = EchoService()
+let health = HealthService()
+var index = DescriptorIndex()
+for file in descriptorFiles {
+    let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+    index.merge(try DescriptorIndex(descriptorSet: bytes))
+}
+var router = ServiceRouter()
+router.register(echo)
+router.register(health)
+let listed = [echo.serviceName, health.serviceName] + ReflectionService.serviceNames
+router.register(ReflectionService(index: index, services: listed))
+for name in listed { health.setStatus(.serving, forService: name) }
+health.setStatus(.serving, forService: "")
+
+let server = GRPCServer(configuration: configuration, router: router, logger: logger)
+let address = try await server.start()
+print("listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
+fflush(nil)
+
+let signals = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .main)
+signal(SIGTERM, SIG_IGN)
+signals.setEventHandler {
+    Task {
+        health.enterShutdown()
+        await server.shutdown()
+        exit(0)
+    }
+}
+signals.resume()
+try await server.waitUntilClosed()
