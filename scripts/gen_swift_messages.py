@@ -4,7 +4,7 @@
 Run by scripts/gen-proto; do not run by hand unless you know why.
 
     gen_swift_messages.py --descriptor-set proto/descriptors.pb \\
-        --package kato.v2 --import ProtobufCBridge --import CKatoProtos \\
+        --package kato.v2 --import ProtobufCBridge --c-import CKatoProtos \\
         --out Sources/KatoProto/Generated
 
 Reads FileDescriptorSets (built with --include_imports --include_source_info) and writes one
@@ -184,8 +184,9 @@ class FileContext:
 
 
 class Generator:
-    def __init__(self, files):
+    def __init__(self, files, c_modules=()):
         self.files = files
+        self.c_modules = set(c_modules)
         self.types: dict[str, TypeInfo] = {}
         for f in files:
             prefix = package_prefix(f.package)
@@ -216,7 +217,9 @@ class Generator:
         files = sorted((f for f in self.files if f.package == package), key=lambda f: f.name)
         out = [HEADER.format(sources=", ".join(f.name for f in files)), "\n"]
         for imp in sorted(imports):
-            out.append(f"import {imp}\n")
+            # C modules stay out of the public interface: clients never need the protoc-c headers.
+            level = "internal " if imp in self.c_modules else ""
+            out.append(f"{level}import {imp}\n")
         message_types: list[str] = []
         for f in files:
             ctx = FileContext(f, {tuple(l.path): l for l in f.source_code_info.location})
@@ -525,6 +528,8 @@ def main(argv=None) -> int:
     ap.add_argument("--descriptor-set", action="append", required=True, help="FileDescriptorSet (repeatable)")
     ap.add_argument("--package", action="append", required=True, help="protobuf package to emit (repeatable)")
     ap.add_argument("--import", dest="imports", action="append", default=[], help="Swift module to import (repeatable)")
+    ap.add_argument("--c-import", dest="c_imports", action="append", default=[],
+                    help="C module (protoc-c output) to import as `internal import` (repeatable)")
     ap.add_argument("--out", required=True, help="output directory")
     args = ap.parse_args(argv)
 
@@ -541,7 +546,7 @@ def main(argv=None) -> int:
         if f.syntax != "proto3" and f.package in args.package:
             raise SystemExit(f"{f.name}: only proto3 is supported")
 
-    gen = Generator(files)
+    gen = Generator(files, args.c_imports)
     os.makedirs(args.out, exist_ok=True)
     written = set()
     for package in sorted(set(args.package)):
@@ -549,7 +554,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"package {package} not found in the descriptor sets")
         name = f"{package}.pb.swift"
         with open(os.path.join(args.out, name), "w", encoding="utf-8") as fh:
-            fh.write(gen.generate_package(package, args.imports))
+            fh.write(gen.generate_package(package, args.imports + args.c_imports))
         written.add(name)
     for stale in sorted(os.listdir(args.out)):
         if stale.endswith(".pb.swift") and stale not in written:

@@ -1,4 +1,4 @@
-import CProtobufC
+internal import CProtobufC
 
 /// The protobuf-c descriptor (`const ProtobufCMessageDescriptor *`) of one message type.
 ///

@@ -1,7 +1,7 @@
 // protobuf-c.h is included textually by both CProtobufC and CGRPCProtos; Swift resolves its enum
 // constants (PROTOBUF_C_LABEL_*, PROTOBUF_C_TYPE_*, ...) to the CGRPCProtos copy, so import both.
-import CGRPCProtos
-import CProtobufC
+internal import CGRPCProtos
+internal import CProtobufC
 
 /// Reads the fields of one unpacked protobuf-c message struct, by their index in the
 /// descriptor's `fields` array (protoc-c sorts that array by field number).

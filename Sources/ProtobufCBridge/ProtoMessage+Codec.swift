@@ -1,4 +1,4 @@
-import CProtobufC
+internal import CProtobufC
 
 extension ProtoMessage {
     /// Decodes the protobuf wire format through `protobuf_c_message_unpack`.

@@ -1,11 +1,11 @@
-import CProtobufC
+internal import CProtobufC
 
 #if canImport(Glibc)
-import Glibc
+internal import Glibc
 #elseif canImport(Musl)
-import Musl
+internal import Musl
 #elseif canImport(Darwin)
-import Darwin
+internal import Darwin
 #endif
 
 /// A bump allocator for one encode or decode: every C struct, string, byte buffer and array
