@@ -67,7 +67,7 @@ public enum NumpyArrayFormat {
                 padRight = 0
                 expSize = -1
             } else if expFormat {
-                let parts = finite.map(FloatFormat.scientificParts)
+                let parts = finite.map { FloatFormat.scientificParts($0) }
                 expSize = parts.map { $0.exp.count }.max()!
                 sciPrecision = parts.map { $0.frac.count }.max()!
                 padLeft = parts.map { $0.int.count }.max()!
@@ -91,7 +91,9 @@ public enum NumpyArrayFormat {
                 return String(repeating: " ", count: max(0, pad)) + text
             }
             if expFormat {
-                let p = FloatFormat.scientificParts(x)
+                // Second pass: min_digits = precision makes Dragon4 emit the exact value's digits
+                // (not zero padding) — visible for subnormals, e.g. 5e-324 → 4.94065646e-324.
+                let p = FloatFormat.scientificParts(x, exactSignificantDigits: sciPrecision + 1)
                 let frac = p.frac + String(repeating: "0", count: sciPrecision - p.frac.count)
                 let digits = String(repeating: "0", count: max(0, expSize - p.exp.count)) + p.exp
                 return pad(p.int, to: padLeft) + "." + frac + "e" + p.expSign + digits
@@ -144,11 +146,15 @@ public enum NumpyArrayFormat {
         }
 
         /// Dragon4 scientific, unique, precision 8, trim '.': integer digit, fraction, exponent sign and digits.
-        static func scientificParts(_ x: Double) -> (int: String, frac: String, expSign: String, exp: String) {
+        static func scientificParts(
+            _ x: Double, exactSignificantDigits: Int? = nil
+        ) -> (int: String, frac: String, expSign: String, exp: String) {
             let sign = x.sign == .minus ? "-" : ""
             if x == 0 { return (sign + "0", "", "+", "00") }
             var (digits, decpt) = DecimalDigits.shortest(x)
-            if digits.count > precision + 1 {
+            if let n = exactSignificantDigits {
+                (digits, decpt) = DecimalDigits.rounded(x, significantDigits: n)
+            } else if digits.count > precision + 1 {
                 (digits, decpt) = DecimalDigits.rounded(x, significantDigits: precision + 1)
             }
             let text = String(digits.map { Character(Unicode.Scalar($0 + 48)) })
