@@ -4,7 +4,7 @@ import Foundation
 // kato-conformance --bench N   run the engine benchmark workload with N patterns
 let arguments = Array(CommandLine.arguments.dropFirst())
 
-if arguments.first == "--bench" {
+if arguments.first == "--bench" {  // see EngineBenchmark
     exit(EngineBenchmark.main(Array(arguments.dropFirst())))
 }
 if arguments.isEmpty || arguments.contains("--help") {
