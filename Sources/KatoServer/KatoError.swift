@@ -1,0 +1,108 @@
+import GRPCH2
+import KatoEngine
+import ProtobufCBridge
+
+/// Every failure a kato service reports, in KATO's vocabulary. Mapped to a gRPC status with
+/// `google.rpc.Status` details (ErrorInfo, BadRequest, RetryInfo) in one place: `rpcError(traceID:)`.
+public enum KatoError: Error, Sendable, Equatable {
+    case sessionNotFound(String)
+    case sessionExpired(String)
+    case patternNotFound(String)
+    /// Field violations: (field path, description).
+    case validation([FieldViolation])
+    case emptySTM
+    case tooManySessions(limit: Int)
+    case sessionEnded(String)
+    case deadlineExceeded
+    case cancelled
+    case unavailable(reason: String, message: String)
+
+    public struct FieldViolation: Sendable, Equatable {
+        public var field: String
+        public var description: String
+        public init(field: String, description: String) {
+            self.field = field
+            self.description = description
+        }
+    }
+
+    /// One invalid field.
+    public static func invalid(_ field: String, _ description: String) -> KatoError {
+        .validation([FieldViolation(field: field, description: description)])
+    }
+
+    /// The ErrorInfo reason, UPPER_SNAKE_CASE.
+    public var reason: String {
+        switch self {
+        case .sessionNotFound: "SESSION_NOT_FOUND"
+        case .sessionExpired: "SESSION_EXPIRED"
+        case .patternNotFound: "PATTERN_NOT_FOUND"
+        case .validation: "VALIDATION_ERROR"
+        case .emptySTM: "EMPTY_STM"
+        case .tooManySessions: "SESSION_LIMIT"
+        case .sessionEnded: "SESSION_ENDED"
+        case .deadlineExceeded: "DEADLINE_EXCEEDED"
+        case .cancelled: "CANCELLED"
+        case .unavailable(let reason, _): reason
+        }
+    }
+
+    var code: StatusCode {
+        switch self {
+        case .sessionNotFound, .sessionExpired, .patternNotFound, .sessionEnded: .notFound
+        case .validation: .invalidArgument
+        case .emptySTM: .failedPrecondition
+        case .tooManySessions: .resourceExhausted
+        case .deadlineExceeded: .deadlineExceeded
+        case .cancelled: .cancelled
+        case .unavailable: .unavailable
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .sessionNotFound(let id): "session '\(id)' not found"
+        case .sessionExpired(let id): "session '\(id)' has expired"
+        case .patternNotFound(let name): "pattern '\(name)' not found"
+        case .validation(let violations):
+            "invalid request: " + violations.map { "\($0.field): \($0.description)" }.joined(separator: "; ")
+        case .emptySTM: "cannot learn from an empty short-term memory"
+        case .tooManySessions(let limit): "session limit reached (\(limit))"
+        case .sessionEnded(let id): "session '\(id)' was deleted or expired"
+        case .deadlineExceeded: "deadline exceeded before the operation completed; nothing was changed"
+        case .cancelled: "call cancelled; nothing was changed"
+        case .unavailable(_, let message): message
+        }
+    }
+
+    /// The status sent to the client; `traceID` goes into ErrorInfo metadata.
+    public func rpcError(traceID: String) -> RPCError {
+        var info = Google_Rpc_ErrorInfo()
+        info.reason = reason
+        info.domain = "kato.v2"
+        info.metadata = ["trace_id": traceID]
+        var details: [any ProtoMessage] = [info]
+        if case .validation(let violations) = self {
+            var bad = Google_Rpc_BadRequest()
+            bad.fieldViolations = violations.map { v in
+                var fv = Google_Rpc_BadRequest.FieldViolation()
+                fv.field = v.field
+                fv.description = v.description
+                return fv
+            }
+            details.append(bad)
+        }
+        return RPCError(code: code, message: message, details: details)
+    }
+
+    /// Maps any error raised while serving a call to a `KatoError`.
+    static func from(_ error: any Error) -> KatoError? {
+        switch error {
+        case let e as KatoError: return e
+        case let e as EngineValidationError: return .invalid(e.field, e.reason)
+        case is EngineCancelledError: return Task.isCancelled ? .cancelled : .deadlineExceeded
+        case is CancellationError: return .cancelled
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import GRPCH2
+import KatoEngine
+import KatoProto
+
+/// `kato.v2.ObserveService`.
+struct ObserveService: ServiceProvider {
+    let sessions: SessionRegistry
+    var serviceName: String { Kato_V2_ObserveService.serviceName }
+
+    var methods: [ServerMethod] {
+        [
+            .unary(Kato_V2_ObserveService.observe) { request, context in
+                try CallSupport.serve(context) { try observe(request, position: 0, context: context) }
+            },
+            .unary(Kato_V2_ObserveService.observeSequence) { request, context in
+                try CallSupport.serve(context) { try observeSequence(request, context: context) }
+            },
+            .bidirectionalStreaming(Kato_V2_ObserveService.observeStream) { requests, writer, context in
+                // One acknowledgement per observation, in order. The first failing observation
+                // ends the stream with its status (observations before it stay applied).
+                var position: Int64 = 0
+                for try await request in requests {
+                    let ack = try CallSupport.serve(context) { try observe(request, position: position, context: context) }
+                    try await writer.write(ack)
+                    position += 1
+                }
+            },
+            .unary(Kato_V2_ObserveService.getShortTermMemory) { request, context in
+                try CallSupport.serve(context) {
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    return try session.read { _, state in
+                        var m = Kato_V2_ShortTermMemory()
+                        m.sessionID = session.publicID
+                        m.events = Convert.events(state.stm)
+                        m.length = Int64(state.stm.count)
+                        return m
+                    }
+                }
+            },
+            .unary(Kato_V2_ObserveService.clearShortTermMemory) { request, context in
+                try CallSupport.serve(context) {
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    try session.mutate { engine, state in (engine.clearSTM(in: &state), .clearStm) }
+                    var m = Kato_V2_ClearShortTermMemoryResponse()
+                    m.status = "cleared"
+                    m.sessionID = session.publicID
+                    return m
+                }
+            },
+            .unary(Kato_V2_ObserveService.learn) { request, context in
+                try CallSupport.serve(context) {
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let (name, events) = try session.mutate { engine, state -> ((String, Int), Kato_V2_UpdateCause?) in
+                        guard !state.stm.isEmpty else { throw KatoError.emptySTM }
+                        let events = state.stm.count
+                        return ((engine.learn(in: &state).patternName, events), .learn)
+                    }
+                    var m = Kato_V2_LearnResponse()
+                    m.status = "learned"
+                    m.sessionID = session.publicID
+                    m.patternName = name
+                    m.message = name.isEmpty
+                        ? "Nothing learned: the STM held fewer than 2 symbols (\(events) events)"
+                        : "Learned pattern \(name) from \(events) events"
+                    return m
+                }
+            },
+            .unary(Kato_V2_ObserveService.clearAllMemory) { request, context in
+                try CallSupport.serve(context) {
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    try session.mutate { engine, state in (engine.clearAll(in: &state), .clearAll) }
+                    var m = Kato_V2_ClearAllMemoryResponse()
+                    m.status = "cleared"
+                    m.sessionID = session.publicID
+                    m.nodeID = session.nodeID
+                    m.scope = "all"
+                    return m
+                }
+            },
+        ]
+    }
+
+    private func observe(_ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext) throws -> Kato_V2_ObserveResponse {
+        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+        let observation = try Convert.observation(
+            strings: request.strings, vectors: request.vectors, emotives: request.emotives, metadata: request.metadata)
+        let shouldContinue = CallSupport.shouldContinue(context)
+        let result = try session.mutate { engine, state in
+            let r = try engine.observe(observation, in: &state, shouldContinue: shouldContinue)
+            return (r, r.autoLearnedPattern == nil ? .observe : .autoLearn)
+        }
+        var m = Kato_V2_ObserveResponse()
+        m.status = "okay"
+        m.sessionID = session.publicID
+        m.nodeID = session.nodeID
+        m.stmLength = Int64(result.stmLength)
+        m.time = Int64(result.time)
+        m.uniqueID = request.uniqueID.isEmpty ? Self.observationID(prefix: "obs-") : request.uniqueID
+        m.autoLearnedPattern = result.autoLearnedPattern ?? ""
+        m.symbols = result.symbols
+        m.sequencePosition = position
+        return m
+    }
+
+    private func observeSequence(_ request: Kato_V2_ObserveSequenceRequest, context: ServerContext) throws -> Kato_V2_ObserveSequenceResponse {
+        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+        var observations: [Observation] = []
+        for (i, o) in request.observations.enumerated() {
+            observations.append(try Convert.observation(o, field: "observations[\(i)]."))
+        }
+        let options = SequenceOptions(
+            learnAfterEach: request.learnAfterEach, learnAtEnd: request.learnAtEnd, clearSTMBetween: request.clearStmBetween)
+        let shouldContinue = CallSupport.shouldContinue(context)
+        let result = try session.mutate { engine, state in
+            let r = try engine.observeSequence(observations, options: options, in: &state, shouldContinue: shouldContinue)
+            return (r, r.observationsProcessed > 0 ? .observe : nil)
+        }
+        var m = Kato_V2_ObserveSequenceResponse()
+        m.status = "completed"
+        m.sessionID = session.publicID
+        m.observationsProcessed = Int64(result.observationsProcessed)
+        m.initialStmLength = Int64(result.initialSTMLength)
+        m.finalStmLength = Int64(result.finalSTMLength)
+        m.autoLearnedPatterns = result.autoLearnedPatterns
+        m.finalLearnedPattern = result.finalLearnedPattern ?? ""
+        m.results = zip(result.results, request.observations).map { item, o in
+            var r = Kato_V2_ObserveResponse()
+            r.status = "okay"
+            r.sessionID = session.publicID
+            r.nodeID = session.nodeID
+            r.sequencePosition = Int64(item.sequencePosition)
+            r.stmLength = Int64(item.stmLength)
+            r.time = Int64(item.time)
+            r.autoLearnedPattern = item.autoLearnedPattern ?? ""
+            r.uniqueID = o.uniqueID.isEmpty ? Self.observationID(prefix: "seq-obs-") : o.uniqueID
+            return r
+        }
+        return m
+    }
+
+    /// `obs-<32 hex>` (KATO's `uuid4().hex` form).
+    static func observationID(prefix: String) -> String {
+        var rng = SystemRandomNumberGenerator()
+        return prefix + TraceInterceptor.hex(rng.next()) + TraceInterceptor.hex(rng.next())
+    }
+}

@@ -1,0 +1,66 @@
+import GRPCH2
+import KatoEngine
+import KatoProto
+
+/// `kato.v2.SessionService`.
+struct SessionService: ServiceProvider {
+    let sessions: SessionRegistry
+    var serviceName: String { Kato_V2_SessionService.serviceName }
+
+    var methods: [ServerMethod] {
+        [
+            .unary(Kato_V2_SessionService.createSession) { request, context in
+                try CallSupport.serve(context) {
+                    let update = try Convert.configUpdate(request.config)
+                    return try sessions.create(
+                        nodeID: request.nodeID, ttlSeconds: request.ttlSeconds, config: update,
+                        metadata: request.metadata ?? .init()
+                    ).message()
+                }
+            },
+            .unary(Kato_V2_SessionService.getSession) { request, context in
+                try CallSupport.serve(context) { try sessions.session(id: request.sessionID).message() }
+            },
+            .unary(Kato_V2_SessionService.extendSession) { request, context in
+                try CallSupport.serve(context) {
+                    guard request.ttlSeconds >= 0, request.ttlSeconds <= sessions.configuration.maxTTL.components.seconds else {
+                        throw KatoError.invalid("ttl_seconds", "must be 0 (keep) or 1...\(sessions.configuration.maxTTL.components.seconds)")
+                    }
+                    let session = try sessions.session(id: request.sessionID)
+                    session.extend(ttl: request.ttlSeconds == 0 ? nil : .seconds(request.ttlSeconds))
+                    return session.message()
+                }
+            },
+            .unary(Kato_V2_SessionService.deleteSession) { request, context in
+                try CallSupport.serve(context) {
+                    try sessions.delete(id: request.sessionID)
+                    var response = Kato_V2_DeleteSessionResponse()
+                    response.sessionID = request.sessionID
+                    return response
+                }
+            },
+            .unary(Kato_V2_SessionService.updateSessionConfig) { request, context in
+                try CallSupport.serve(context) {
+                    let update = try Convert.configUpdate(request.config)
+                    let session = try sessions.session(id: request.sessionID)
+                    try session.mutate { _, state -> ((), Kato_V2_UpdateCause?) in
+                        do {
+                            try state.updateConfig(update)
+                        } catch let error as EngineValidationError {
+                            throw KatoError.invalid("config." + error.field, error.reason)
+                        }
+                        return ((), nil)
+                    }
+                    return session.message()
+                }
+            },
+            .unary(Kato_V2_SessionService.countSessions) { request, context in
+                try CallSupport.serve(context) {
+                    var response = Kato_V2_CountSessionsResponse()
+                    response.count = Int64(sessions.count(nodeID: request.nodeID.isEmpty ? nil : request.nodeID))
+                    return response
+                }
+            },
+        ]
+    }
+}

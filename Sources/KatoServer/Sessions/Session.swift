@@ -1,0 +1,187 @@
+import Foundation
+import KatoEngine
+import KatoProto
+import ProtobufCBridge
+import Synchronization
+
+/// One KATO session: its STM and engine state, configuration, TTL, and the subscribers to
+/// its prediction updates. Operations on one session are serialised by its mutex (an
+/// observe is atomic per session); different sessions run in parallel. The engine work
+/// runs inside the lock: it is synchronous and bounded by the call's deadline.
+public final class Session: Sendable {
+    public let id: String
+    public let nodeID: String
+    /// A node's default session (calls without a session id) never expires.
+    public let isDefault: Bool
+    public let createdAt: Date
+    public let metadata: Google_Protobuf_Struct
+    let engine: KatoEngine
+    let limits: Limits
+
+    struct Limits: Sendable {
+        var maxSTMEvents: Int
+        var maxSubscriberBacklog: Int
+    }
+
+    struct State {
+        var engineState: SessionState
+        var ttl: Duration
+        var expiresAt: ContinuousClock.Instant
+        var expiresAtWall: Date
+        var sequence: Int64 = 0
+        var subscribers: [Int: AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>.Continuation] = [:]
+        var nextSubscriber = 0
+        var ended = false
+    }
+
+    let state: Mutex<State>
+
+    init(id: String, nodeID: String, isDefault: Bool, engine: KatoEngine, engineState: SessionState,
+         ttl: Duration, metadata: Google_Protobuf_Struct, limits: Limits) {
+        self.id = id
+        self.nodeID = nodeID
+        self.isDefault = isDefault
+        self.createdAt = Date()
+        self.metadata = metadata
+        self.engine = engine
+        self.limits = limits
+        self.state = Mutex(State(
+            engineState: engineState, ttl: ttl, expiresAt: .now + ttl,
+            expiresAtWall: Date().addingTimeInterval(Self.seconds(ttl))))
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// The id as callers see it: empty for a node's default session.
+    public var publicID: String { isDefault ? "" : id }
+
+    func isExpired(at now: ContinuousClock.Instant) -> Bool {
+        !isDefault && state.withLock { $0.expiresAt <= now }
+    }
+
+    /// Slides the expiry to now + TTL (every access does).
+    func touch() {
+        state.withLock { s in
+            s.expiresAt = .now + s.ttl
+            s.expiresAtWall = Date().addingTimeInterval(Self.seconds(s.ttl))
+        }
+    }
+
+    func extend(ttl: Duration?) {
+        state.withLock { s in
+            if let ttl { s.ttl = ttl }
+            s.expiresAt = .now + s.ttl
+            s.expiresAtWall = Date().addingTimeInterval(Self.seconds(s.ttl))
+        }
+    }
+
+    /// Runs an engine operation atomically; when it changed the STM (`cause` non-nil) every
+    /// subscriber gets a `PredictionUpdate` with the next sequence number.
+    func mutate<R>(_ body: (KatoEngine, inout SessionState) throws -> (R, Kato_V2_UpdateCause?)) throws -> R {
+        try mutateStepwise { engine, engineState, publish in
+            let (result, cause) = try body(engine, &engineState)
+            if let cause { publish(cause, engineState) }
+            return result
+        }
+    }
+
+    /// Like `mutate`, for operations made of several STM changes (a sequence): `publish` is
+    /// called after each. All or nothing: when `body` throws, the session is unchanged and
+    /// the updates collected so far are dropped.
+    func mutateStepwise<R>(
+        _ body: (KatoEngine, inout SessionState, _ publish: (Kato_V2_UpdateCause, SessionState) -> Void) throws -> R
+    ) throws -> R {
+        try state.withLock { s in
+            guard !s.ended else { throw KatoError.sessionEnded(id) }
+            var engineState = s.engineState
+            // Updates are built only when someone listens; the sequence number counts every change.
+            var steps: [(Kato_V2_UpdateCause, SessionState?)] = []
+            let wantsUpdates = !s.subscribers.isEmpty
+            let result = try body(engine, &engineState) { cause, stepState in
+                steps.append((cause, wantsUpdates ? stepState : nil))
+            }
+            if engineState.stm.count > limits.maxSTMEvents {
+                engineState.trimSTM(keepingLast: limits.maxSTMEvents)
+            }
+            s.engineState = engineState
+            for (cause, stepState) in steps {
+                s.sequence += 1
+                guard let stepState else { continue }
+                let update = Self.update(id: publicID, sequence: s.sequence, cause: cause, state: stepState)
+                for (_, subscriber) in s.subscribers { subscriber.yield(update) }
+            }
+            return result
+        }
+    }
+
+    /// Reads the engine state consistently.
+    func read<R>(_ body: (KatoEngine, SessionState) throws -> R) throws -> R {
+        try state.withLock { s in
+            guard !s.ended else { throw KatoError.sessionEnded(id) }
+            return try body(engine, s.engineState)
+        }
+    }
+
+    /// Registers a subscriber. Its buffer keeps the newest `maxSubscriberBacklog` updates: a
+    /// slow subscriber skips sequence numbers instead of slowing observers down.
+    func subscribe(sendInitial: Bool) throws -> (AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>, Int) {
+        let (stream, continuation) = AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>.makeStream(
+            bufferingPolicy: .bufferingNewest(limits.maxSubscriberBacklog))
+        let token = try state.withLock { s in
+            guard !s.ended else { throw KatoError.sessionEnded(id) }
+            let token = s.nextSubscriber
+            s.nextSubscriber += 1
+            s.subscribers[token] = continuation
+            if sendInitial {
+                continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .initial, state: s.engineState))
+            }
+            return token
+        }
+        return (stream, token)
+    }
+
+    func unsubscribe(_ token: Int) {
+        _ = state.withLock { $0.subscribers.removeValue(forKey: token) }
+    }
+
+    /// Ends the session: every subscription finishes with `error`.
+    func end(_ error: KatoError) {
+        let subscribers = state.withLock { s -> [AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>.Continuation] in
+            s.ended = true
+            defer { s.subscribers = [:] }
+            return Array(s.subscribers.values)
+        }
+        for s in subscribers { s.finish(throwing: error) }
+    }
+
+    static func update(id: String, sequence: Int64, cause: Kato_V2_UpdateCause, state: SessionState) -> Kato_V2_PredictionUpdate {
+        var u = Kato_V2_PredictionUpdate()
+        u.sessionID = id
+        u.sequence = sequence
+        u.cause = cause
+        u.stm = Convert.events(state.stm)
+        u.predictions = state.predictions.map(Convert.prediction)
+        u.futurePotentials = state.futurePotentials.map(Convert.futurePotential)
+        u.time = Int64(state.time)
+        return u
+    }
+
+    /// The Session message.
+    func message() -> Kato_V2_Session {
+        state.withLock { s in
+            var m = Kato_V2_Session()
+            m.sessionID = publicID
+            m.nodeID = nodeID
+            m.createdAt = Convert.timestamp(createdAt.timeIntervalSince1970)
+            if !isDefault { m.expiresAt = Convert.timestamp(s.expiresAtWall.timeIntervalSince1970) }
+            m.ttlSeconds = isDefault ? 0 : s.ttl.components.seconds
+            m.metadata = metadata
+            m.config = Convert.config(s.engineState.config)
+            m.stmLength = Int64(s.engineState.stm.count)
+            m.time = Int64(s.engineState.time)
+            return m
+        }
+    }
+}

@@ -1,1 +1,0 @@
-print("kato-server: not yet")
