@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Engine benchmark (bench/README.md "Engine workload"): builds kato-conformance in release mode and runs
+# the workload for N = 100, 1 000, 10 000 patterns; prints a markdown table on stdout.
+# Usage: benchmarks/engine/run.sh            (from anywhere; uses the scratch path .build-engine)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SCRATCH="${SCRATCH:-.build-engine}"
+swift build -c release --scratch-path "$SCRATCH" --product kato-conformance >&2
+BIN="$SCRATCH/release/kato-conformance"
+"$BIN" --bench --verify benchmarks/engine/workload_fixture.json >&2
+echo "| KB patterns | learn (patterns/s) | observe p50 / p99 (ms, no predictions) | observe+predict, STM=2 events p50 / p99 (ms) | get_predictions p50 / p99 (µs) | mean #predictions | memory (bytes/pattern) |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+for n in 100 1000 10000; do
+  "$BIN" --bench "$n" --markdown
+done
