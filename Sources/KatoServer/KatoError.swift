@@ -63,7 +63,7 @@ public enum KatoError: Error, Sendable, Equatable {
         switch self {
         case .sessionNotFound(let id): "session '\(id)' not found"
         case .sessionExpired(let id): "session '\(id)' has expired"
-        case .patternNotFound(let name): "pattern '\(name)' not found"
+        case .patternNotFound(let name): "Pattern \(name) not found"
         case .validation(let violations):
             "invalid request: " + violations.map { "\($0.field): \($0.description)" }.joined(separator: "; ")
         case .emptySTM: "cannot learn from an empty short-term memory"

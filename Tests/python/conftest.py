@@ -1,0 +1,85 @@
+"""Fixtures that run real servers (built by `swift build`) on free loopback ports."""
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "clients" / "python"))
+sys.path.insert(0, str(ROOT / "Tests" / "python"))
+
+
+def bin_dir() -> pathlib.Path:
+    env = os.environ.get("KATO_BIN_DIR")
+    if env:
+        return pathlib.Path(env)
+    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return pathlib.Path(out.stdout.strip())
+
+
+class RunningServer:
+    """A server process started with --port 0; `address` is HOST:PORT from its first line."""
+
+    def __init__(self, args, env=None):
+        self.args = args
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            env={**os.environ, **(env or {})})
+        deadline = time.time() + 30
+        line = ""
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if line.startswith("listening on "):
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{args[0]} exited: {self.proc.stderr.read()}")
+        else:
+            raise RuntimeError(f"{args[0]} did not report its address")
+        self.address = line.split("listening on ", 1)[1].strip()
+        self.port = int(self.address.rsplit(":", 1)[1])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def stderr_text(self):
+        return self.proc.stderr.read() if self.proc.poll() is not None else ""
+
+
+@pytest.fixture(scope="session")
+def binaries():
+    return bin_dir()
+
+
+def start_echo_server(binaries, *extra):
+    return RunningServer([
+        str(binaries / "grpch2-echo-server"), "--port", "0",
+        "--descriptors", str(ROOT / "Tests/EchoProtoC/echo-descriptors.pb"),
+        "--descriptors", str(ROOT / "proto/descriptors.pb"), *extra])
+
+
+def start_kato_server(binaries, *extra, env=None):
+    return RunningServer([str(binaries / "kato-server"), "--port", "0", "--log-level", "warning", *extra], env=env)
+
+
+@pytest.fixture(scope="module")
+def echo_server(binaries):
+    server = start_echo_server(binaries)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def kato_server(binaries):
+    server = start_kato_server(binaries)
+    yield server
+    server.stop()
