@@ -36,9 +36,6 @@ public struct KatoEngine: Sendable {
         _ observation: Observation, in session: inout SessionState, shouldContinue: () -> Bool = { true }
     ) throws -> ObserveResult {
         try observation.validate(limits: limits)
-        var next = session
-        next.time += 1
-        next.lastObservation = observation
 
         var vectorSymbols: [String] = []
         if let first = observation.vectors.first {
@@ -49,39 +46,49 @@ public struct KatoEngine: Sendable {
             vectorSymbols = [Naming.vectorSymbol(sum)]
         }
         var strings = observation.strings
-        if next.config.sortSymbols {
-            vectorSymbols.sort(by: codePointLess)
-            strings.sort(by: codePointLess)
-        }
-        if !observation.emotives.isEmpty { next.emotivesAccumulator.append(observation.emotives) }
-        if !observation.metadata.isEmpty { next.metadataAccumulator.append(observation.metadata) }
-        let symbols = vectorSymbols + strings
-        next.lastSymbols = symbols
+        if session.config.sortSymbols && strings.count > 1 { strings.sort(by: codePointLess) }
+        let symbols = vectorSymbols.isEmpty ? strings : vectorSymbols + strings
+        let hasInput = !observation.strings.isEmpty || !observation.vectors.isEmpty
 
-        var autoLearned: String? = nil
-        var computed = false
-        if !observation.strings.isEmpty || !observation.vectors.isEmpty {
-            if !symbols.isEmpty { next.stm.append(symbols) }
-            let stateCount = next.stm.reduce(0) { $0 + $1.count }
-            if next.config.processPredictions && stateCount >= 2 {
-                let output = try Predictor(
-                    kb: knowledgeBase.view(), stm: next.stm, recallThreshold: next.config.recallThreshold,
-                    maxPredictions: next.config.maxPredictions
-                ).run(shouldContinue: shouldContinue)
-                next.predictions = output.predictions
-                if let fp = output.futurePotentials { next.futurePotentials = fp }
-                computed = true
-            } else {
-                next.predictions = []
+        // The only step that can fail from here on is the prediction computation (cancellation); the STM
+        // append is undone then, so the session is unchanged.
+        var output: Predictor.Output? = nil
+        if hasInput {
+            session.stm.append(symbols)
+            var stateCount = 0
+            for e in session.stm { stateCount += e.count }
+            if session.config.processPredictions && stateCount >= 2 {
+                do {
+                    output = try Predictor(
+                        kb: knowledgeBase.view(), stm: session.stm, recallThreshold: session.config.recallThreshold,
+                        maxPredictions: session.config.maxPredictions
+                    ).run(shouldContinue: shouldContinue)
+                } catch {
+                    session.stm.removeLast()
+                    throw error
+                }
             }
-            autoLearned = autoLearn(&next)
-        } else {
-            next.predictions = []
         }
-        session = next
+        session.time += 1
+        session.lastObservation = observation
+        session.lastSymbols = symbols
+        if !observation.emotives.isEmpty { session.emotivesAccumulator.append(observation.emotives) }
+        if !observation.metadata.isEmpty { session.metadataAccumulator.append(observation.metadata) }
+        var autoLearned: String? = nil
+        if hasInput {
+            if let output {
+                session.predictions = output.predictions
+                if let fp = output.futurePotentials { session.futurePotentials = fp }
+            } else {
+                session.predictions = []
+            }
+            autoLearned = autoLearn(&session)
+        } else {
+            session.predictions = []
+        }
         return ObserveResult(
             stmLength: session.stm.count, time: session.time, autoLearnedPattern: autoLearned,
-            symbols: symbols, predictionsComputed: computed)
+            symbols: symbols, predictionsComputed: output != nil)
     }
 
     /// Auto-learn (kato-semantics §2.1) with the Q15 fix: ROLLING keeps exactly the last

@@ -95,22 +95,22 @@ public final class KnowledgeBase: Sendable {
                 s.records[Int(id)].emotives = window
             }
             // Statistics, counted on every learn event (Q19).
-            var counts: [Int32: Int] = [:]
-            var order: [Int32] = []
-            for s2 in s.shapes[Int(id)].flatIds {
-                if counts[s2] == nil { order.append(s2) }
-                counts[s2, default: 0] += 1
-            }
-            for sym in order {
-                var st = s.symbolStats[Int(sym)]
-                st.frequency += counts[sym]!
-                st.patternMemberFrequency += 1
-                for (k, v) in stored { st.emotives[k, default: 0] += v }
-                s.symbolStats[Int(sym)] = st
+            let sorted = s.shapes[Int(id)].flatIds.sorted()
+            var distinct = 0
+            var i = 0
+            while i < sorted.count {
+                let sym = sorted[i]
+                var j = i + 1
+                while j < sorted.count && sorted[j] == sym { j += 1 }
+                s.symbolStats[Int(sym)].frequency += j - i
+                s.symbolStats[Int(sym)].patternMemberFrequency += 1
+                for (k, v) in stored { s.symbolStats[Int(sym)].emotives[k, default: 0] += v }
+                distinct += 1
+                i = j
             }
             s.totals.totalPatternFrequencies += 1
-            s.totals.totalSymbolFrequencies += s.shapes[Int(id)].length
-            s.totals.totalSymbolsInPatternsFrequencies += order.count
+            s.totals.totalSymbolFrequencies += sorted.count
+            s.totals.totalSymbolsInPatternsFrequencies += distinct
             return LearnOutcome(name: name, isNew: isNew, frequency: s.records[Int(id)].frequency)
         }
     }

@@ -4,7 +4,7 @@ import Crypto
 public enum Naming {
     /// The bare pattern hash: sha1 hex of Python's `repr` of the events (`[['a', 'b'], ['c']]`).
     public static func patternHash(_ events: [[String]]) -> String {
-        sha1Hex(PythonRepr.events(events))
+        hex(Insecure.SHA1.hash(data: PythonRepr.eventsUTF8(events)))
     }
 
     /// The vector symbol: `VCTR|` + sha1 hex of numpy's `str()` of the vector.

@@ -59,6 +59,7 @@ public struct Observation: Sendable, Hashable {
                 }
             }
         }
+        if emotives.isEmpty && metadata.isEmpty { return }
         if emotives.count > limits.maxEmotives {
             throw EngineValidationError(field: "emotives", reason: "at most \(limits.maxEmotives) emotives (got \(emotives.count))")
         }

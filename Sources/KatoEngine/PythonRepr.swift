@@ -32,6 +32,36 @@ public enum PythonRepr {
         return String(out)
     }
 
+    /// UTF-8 bytes of ``events(_:)``, built without intermediate strings (plain symbols are copied as is).
+    static func eventsUTF8(_ events: [[String]]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        out.reserveCapacity(64)
+        for (i, event) in events.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")); out.append(UInt8(ascii: " ")) }
+            out.append(UInt8(ascii: "["))
+            for (j, symbol) in event.enumerated() {
+                if j > 0 { out.append(UInt8(ascii: ",")); out.append(UInt8(ascii: " ")) }
+                if isPlainASCII(symbol) {
+                    out.append(UInt8(ascii: "'"))
+                    out.append(contentsOf: symbol.utf8)
+                    out.append(UInt8(ascii: "'"))
+                } else {
+                    out.append(contentsOf: string(symbol).utf8)
+                }
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// Printable ASCII without quotes or backslashes: its repr is the text in single quotes.
+    @inline(__always)
+    static func isPlainASCII(_ s: String) -> Bool {
+        for b in s.utf8 where b < 0x20 || b > 0x7E || b == 0x27 || b == 0x22 || b == 0x5C { return false }
+        return true
+    }
+
     /// Python `repr` of a list of lists of strings: `[['a', 'b'], ['c']]`.
     public static func events(_ events: [[String]]) -> String {
         var out = "["

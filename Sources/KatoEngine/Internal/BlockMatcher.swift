@@ -9,10 +9,12 @@ struct BlockMatcher {
     let bLength: Int
     /// slot → ascending positions in b.
     private let positions: [[Int]]
-    /// Row storage for the j2len dictionaries (two alternating rows, stamped instead of cleared).
-    private var lenRows: [[Int]]
-    private var stampRows: [[Int]]
+    /// Two alternating j2len rows, stamped instead of cleared.
+    private var lenRows: [Int]
+    private var stampRows: [Int]
     private var stamp = 0
+    private var queue: [(Int, Int, Int, Int)] = []
+    private var scratch: [Block] = []
 
     /// - Parameters:
     ///   - bSlots: for each position of b, its dense slot (distinct value index).
@@ -22,61 +24,69 @@ struct BlockMatcher {
         var pos = [[Int]](repeating: [], count: slotCount)
         for (j, s) in bSlots.enumerated() { pos[Int(s)].append(j) }
         positions = pos
-        lenRows = [[Int]](repeating: [Int](repeating: 0, count: bSlots.count + 1), count: 2)
-        stampRows = [[Int]](repeating: [Int](repeating: -1, count: bSlots.count + 1), count: 2)
+        lenRows = [Int](repeating: 0, count: 2 * (bSlots.count + 1))
+        stampRows = [Int](repeating: -1, count: 2 * (bSlots.count + 1))
     }
 
-    /// Matching blocks of `a` (given as slots of b's values, −1 where absent from b) against b,
-    /// without the terminating sentinel.
+    /// Matching blocks of `a` (slots of b's values, −1 where absent from b) against b, without the sentinel.
     mutating func matchingBlocks(_ aSlots: UnsafeBufferPointer<Int32>) -> [Block] {
-        var queue: [(Int, Int, Int, Int)] = [(0, aSlots.count, 0, bLength)]
-        var blocks: [Block] = []
+        var out: [Block] = []
+        matchingBlocks(aSlots, into: &out)
+        return out
+    }
+
+    /// Appends the matching blocks (without the sentinel) to `out`; returns how many were appended.
+    @discardableResult
+    mutating func matchingBlocks(_ aSlots: UnsafeBufferPointer<Int32>, into out: inout [Block]) -> Int {
+        queue.removeAll(keepingCapacity: true)
+        scratch.removeAll(keepingCapacity: true)
+        queue.append((0, aSlots.count, 0, bLength))
         while let (alo, ahi, blo, bhi) = queue.popLast() {
             let m = findLongestMatch(aSlots, alo, ahi, blo, bhi)
             if m.size > 0 {
-                blocks.append(m)
+                scratch.append(m)
                 if alo < m.a && blo < m.b { queue.append((alo, m.a, blo, m.b)) }
                 if m.a + m.size < ahi && m.b + m.size < bhi { queue.append((m.a + m.size, ahi, m.b + m.size, bhi)) }
             }
         }
-        if blocks.count > 1 {
-            blocks.sort { ($0.a, $0.b, $0.size) < ($1.a, $1.b, $1.size) }
+        if scratch.count > 1 {
+            scratch.sort { ($0.a, $0.b, $0.size) < ($1.a, $1.b, $1.size) }
         }
         // Collapse adjacent blocks.
-        var merged: [Block] = []
+        var appended = 0
         var cur = Block(a: 0, b: 0, size: 0)
-        for blk in blocks {
+        for blk in scratch {
             if cur.a + cur.size == blk.a && cur.b + cur.size == blk.b {
                 cur.size += blk.size
             } else {
-                if cur.size > 0 { merged.append(cur) }
+                if cur.size > 0 { out.append(cur); appended += 1 }
                 cur = blk
             }
         }
-        if cur.size > 0 { merged.append(cur) }
-        return merged
+        if cur.size > 0 { out.append(cur); appended += 1 }
+        return appended
     }
 
     private mutating func findLongestMatch(
         _ a: UnsafeBufferPointer<Int32>, _ alo: Int, _ ahi: Int, _ blo: Int, _ bhi: Int
     ) -> Block {
         var besti = alo, bestj = blo, bestsize = 0
-        // j2len for row i lives in lenRows[i & 1] at index j + 1, valid when stampRows matches.
-        var prevStamp = -2  // no previous row yet
+        let width = bLength + 1
+        var prevStamp = -2
         for i in alo..<ahi {
             let slot = a[i]
             stamp += 1
             let curStamp = stamp
-            let row = i & 1
-            let prevRow = row ^ 1
+            let row = (i & 1) * width
+            let prevRow = width - row
             if slot >= 0 {
                 for j in positions[Int(slot)] {
                     if j < blo { continue }
                     if j >= bhi { break }
                     var k = 1
-                    if j > 0 && stampRows[prevRow][j] == prevStamp { k = lenRows[prevRow][j] + 1 }
-                    lenRows[row][j + 1] = k
-                    stampRows[row][j + 1] = curStamp
+                    if stampRows[prevRow + j] == prevStamp { k = lenRows[prevRow + j] + 1 }
+                    lenRows[row + j + 1] = k
+                    stampRows[row + j + 1] = curStamp
                     if k > bestsize {
                         besti = i - k + 1
                         bestj = j - k + 1

@@ -37,8 +37,8 @@ struct KnowledgeState: Sendable {
         shapes.append(shape)
         records.append(record)
         idByName[name] = id
-        var seen = Set<Int32>()
-        for s in flat where seen.insert(s).inserted { postings[Int(s)].append(id) }
+        let sorted = flat.sorted()
+        for (i, s) in sorted.enumerated() where i == 0 || sorted[i - 1] != s { postings[Int(s)].append(id) }
         partitions[flat.count / Self.partitionSize, default: []].append(id)
         return id
     }

@@ -7,8 +7,10 @@ final class PatternShape: Sendable {
     let flatIds: [Int32]
     /// Cumulative event sizes: `eventEnds[k]` = number of symbols in events 0...k.
     let eventEnds: [Int]
-    /// Each event's symbol ids, sorted (for grouping futures "equal up to order within events").
-    let sortedEventIds: [[Int32]]
+    /// `flatIds` with each event's ids sorted (futures are grouped "equal up to order within events").
+    let sortedFlatIds: [Int32]
+    /// `suffixHashes[k]` hashes the sorted events `k...` (grouping key of a future starting at event k).
+    let suffixHashes: [UInt64]
     /// Unicode scalars of `" ".join(flat)`.
     let chars: [UInt32]
 
@@ -17,17 +19,30 @@ final class PatternShape: Sendable {
         self.events = events
         self.flatIds = flatIds
         var ends: [Int] = []
-        var sorted: [[Int32]] = []
+        ends.reserveCapacity(events.count)
+        var sorted = flatIds
         var total = 0
-        var position = 0
         for event in events {
+            sorted[total..<(total + event.count)].sort()
             total += event.count
             ends.append(total)
-            sorted.append(flatIds[position..<(position + event.count)].sorted())
-            position += event.count
         }
         self.eventEnds = ends
-        self.sortedEventIds = sorted
+        self.sortedFlatIds = sorted
+        var hashes = [UInt64](repeating: 0xcbf2_9ce4_8422_2325, count: events.count + 1)
+        var k = events.count - 1
+        while k >= 0 {
+            var h = hashes[k + 1]
+            let start = k == 0 ? 0 : ends[k - 1]
+            h = (h ^ UInt64(ends[k] - start) ^ 0x9e37_79b9_7f4a_7c15) &* 0x0000_0100_0000_01b3
+            for i in start..<ends[k] {
+                h = (h ^ UInt64(UInt32(bitPattern: sorted[i]))) &* 0x0000_0100_0000_01b3
+                h ^= h >> 29
+            }
+            hashes[k] = h
+            k -= 1
+        }
+        self.suffixHashes = hashes
         var chars: [UInt32] = []
         var first = true
         for event in events {
@@ -44,6 +59,21 @@ final class PatternShape: Sendable {
 
     /// Start index (in the flat pattern) of event `k`.
     @inline(__always) func eventStart(_ k: Int) -> Int { k == 0 ? 0 : eventEnds[k - 1] }
+
+    /// Whether the futures starting at event `k` here and at event `otherK` of `other` are equal up to
+    /// the order of symbols inside each event.
+    func sameFuture(from k: Int, as other: PatternShape, from otherK: Int) -> Bool {
+        if events.count - k != other.events.count - otherK { return false }
+        var a = k, b = otherK
+        while a < events.count {
+            let sa = eventStart(a), sb = other.eventStart(b)
+            if eventEnds[a] - sa != other.eventEnds[b] - sb { return false }
+            if !sortedFlatIds[sa..<eventEnds[a]].elementsEqual(other.sortedFlatIds[sb..<other.eventEnds[b]]) { return false }
+            a += 1
+            b += 1
+        }
+        return true
+    }
 }
 
 /// The mutable part of a stored pattern.

@@ -17,15 +17,16 @@ struct Predictor {
     let recallThreshold: Double
     let maxPredictions: Int
 
-    /// Per-candidate facts gathered in the first pass.
+    /// Per-candidate facts gathered in the first pass (plain values: the hot loop allocates nothing per candidate).
     private struct Candidate {
         var id: Int32
+        var frequency: Int32
+        var blockStart: Int32
+        var blockCount: Int32
+        var k1: Int32
+        var k2: Int32
+        var group: Int32 = -1
         var similarity: Double
-        var frequency: Int
-        var blocks: [BlockMatcher.Block]
-        var k1: Int
-        var k2: Int
-        var group: Int = -1
         var potential: Double = 0
         var predictiveInformation: Double = 0
     }
@@ -79,6 +80,9 @@ struct Predictor {
         let thresholdIsZero = recallThreshold == 0.0
 
         var found: [Candidate] = []
+        found.reserveCapacity(candidateIds.count)
+        var blockStore: [BlockMatcher.Block] = []
+        blockStore.reserveCapacity(candidateIds.count * 2)
         var inTable = [Bool](repeating: false, count: slotCount)
         var matchedStamp = [Int](repeating: -1, count: slotCount)
         var aSlots: [Int32] = []
@@ -91,12 +95,14 @@ struct Predictor {
             if !(similarity >= recallThreshold) { continue }
             aSlots.removeAll(keepingCapacity: true)
             for s in shape.flatIds { aSlots.append(slotMap.get(s)) }
-            let blocks = aSlots.withUnsafeBufferPointer { matcher.matchingBlocks($0) }
-            if blocks.isEmpty && !thresholdIsZero { continue }
+            let blockStart = blockStore.count
+            let blockCount = aSlots.withUnsafeBufferPointer { matcher.matchingBlocks($0, into: &blockStore) }
+            if blockCount == 0 && !thresholdIsZero { continue }
 
             let p: Int
             let r: Int
-            if let first = blocks.first, let last = blocks.last {
+            if blockCount > 0 {
+                let first = blockStore[blockStart], last = blockStore[blockStart + blockCount - 1]
                 p = first.a
                 r = last.a + last.size - first.a
             } else {
@@ -106,13 +112,15 @@ struct Predictor {
             // Event boundaries (Prediction.__init__).
             var c2 = 0
             var ev = 0
-            while c2 < p { c2 += shape.events[ev].count; ev += 1 }
+            let ends = shape.eventEnds
+            while c2 < p { c2 = ends[ev]; ev += 1 }
             var k1 = ev
-            while c2 < p + r { c2 += shape.events[ev].count; ev += 1 }
+            while c2 < p + r { c2 = ends[ev]; ev += 1 }
             let k2 = ev
             // Mark matched symbols (by value).
             let stampValue = found.count
-            for blk in blocks {
+            for bi in blockStart..<(blockStart + blockCount) {
+                let blk = blockStore[bi]
                 for j in blk.b..<(blk.b + blk.size) {
                     let slot = Int(stateSlots[j])
                     matchedStamp[slot] = stampValue
@@ -120,51 +128,65 @@ struct Predictor {
                 }
             }
             // Q20 fix-up: move past[-1] into present if it contains matches[0] anywhere.
-            if k1 > 0, let first = blocks.first {
-                let firstMatch = stateIds[first.b]
+            if k1 > 0 && blockCount > 0 {
+                let firstMatch = stateIds[blockStore[blockStart].b]
                 let start = shape.eventStart(k1 - 1)
-                if shape.flatIds[start..<shape.eventEnds[k1 - 1]].contains(firstMatch) { k1 -= 1 }
+                if shape.flatIds[start..<ends[k1 - 1]].contains(firstMatch) { k1 -= 1 }
             }
             // Missing symbols that are also state symbols enter the probability table.
-            let presentStart = k1 == 0 ? 0 : shape.eventEnds[k1 - 1]
-            let presentEnd = k2 == 0 ? 0 : shape.eventEnds[k2 - 1]
+            let presentStart = k1 == 0 ? 0 : ends[k1 - 1]
+            let presentEnd = k2 == 0 ? 0 : ends[k2 - 1]
             for idx in presentStart..<presentEnd {
                 let slot = aSlots[idx]
                 if slot >= 0 && matchedStamp[Int(slot)] != stampValue { inTable[Int(slot)] = true }
             }
             found.append(Candidate(
-                id: id, similarity: similarity, frequency: kb.records[Int(id)].frequency,
-                blocks: blocks, k1: k1, k2: k2))
+                id: id, frequency: Int32(clamping: kb.records[Int(id)].frequency), blockStart: Int32(blockStart),
+                blockCount: Int32(blockCount), k1: Int32(k1), k2: Int32(k2), similarity: similarity))
         }
         if found.isEmpty { return Output(predictions: [], futurePotentials: nil) }
         if !shouldContinue() { throw EngineCancelledError() }
 
         // Ensemble predictive information (predictive_information.py).
         var totalFrequency = 0
-        for c in found { totalFrequency += c.frequency }
+        for c in found { totalFrequency += Int(c.frequency) }
         let F = Double(totalFrequency)
-        var groupIndex: [FutureKey: Int] = [:]
+        var groupByHash: [UInt64: Int32] = [:]
+        groupByHash.reserveCapacity(found.count)
+        var collisionGroups: [Int32] = []
         var groupWeights: [Double] = []
         var groupCounts: [Int] = []
         var groupFirst: [Int] = []
         for idx in found.indices {
             let c = found[idx]
             let shape = kb.shapes[Int(c.id)]
-            if c.k2 >= shape.events.count { continue }
-            let key = FutureKey(shape: shape, start: c.k2)
-            let g: Int
-            if let existing = groupIndex[key] {
-                g = existing
+            let k2 = Int(c.k2)
+            if k2 >= shape.events.count { continue }
+            let hash = shape.suffixHashes[k2]
+            var g: Int32 = -1
+            if let existing = groupByHash[hash] {
+                let rep = found[groupFirst[Int(existing)]]
+                if shape.sameFuture(from: k2, as: kb.shapes[Int(rep.id)], from: Int(rep.k2)) {
+                    g = existing
+                } else {
+                    for cg in collisionGroups {
+                        let r2 = found[groupFirst[Int(cg)]]
+                        if shape.sameFuture(from: k2, as: kb.shapes[Int(r2.id)], from: Int(r2.k2)) { g = cg; break }
+                    }
+                    if g < 0 { collisionGroups.append(Int32(groupWeights.count)) }
+                }
             } else {
-                g = groupWeights.count
-                groupIndex[key] = g
+                groupByHash[hash] = Int32(groupWeights.count)
+            }
+            if g < 0 {
+                g = Int32(groupWeights.count)
                 groupWeights.append(0)
                 groupCounts.append(0)
                 groupFirst.append(idx)
             }
             found[idx].group = g
-            groupWeights[g] += Double(c.frequency) * c.similarity
-            groupCounts[g] += 1
+            groupWeights[Int(g)] += Double(c.frequency) * c.similarity
+            groupCounts[Int(g)] += 1
         }
         var W = 0.0
         for w in groupWeights { W += w }
@@ -172,7 +194,7 @@ struct Predictor {
         if F > 0 {
             for idx in found.indices where found[idx].group >= 0 {
                 let c = found[idx]
-                let agg = aggregates[c.group]
+                let agg = aggregates[Int(c.group)]
                 let pi = agg == 0 ? 0.0 : (c.similarity * Double(c.frequency) / F) / agg
                 found[idx].predictiveInformation = pi
                 found[idx].potential = c.similarity * pi
@@ -180,28 +202,38 @@ struct Predictor {
         }
         var futurePotentials: [FuturePotential] = []
         if F > 0 {
-            futurePotentials = groupWeights.indices.map { g in
-                let c = found[groupFirst[g]]
-                let shape = kb.shapes[Int(c.id)]
-                return FuturePotential(
-                    future: Array(shape.events[c.k2...]), aggregatePotential: aggregates[g],
-                    supportingPatterns: groupCounts[g], totalWeightedFrequency: groupWeights[g])
-            }
-            let keyed = futurePotentials.map { ($0, PythonJSON.dumps($0.future)) }
-            futurePotentials = keyed.sorted { l, r in
-                if l.0.aggregatePotential != r.0.aggregatePotential {
-                    return l.0.aggregatePotential > r.0.aggregatePotential
+            var groupOrder = Array(groupWeights.indices)
+            groupOrder.sort { aggregates[$0] > aggregates[$1] }
+            // Ties in aggregate_potential: by the JSON text of the future.
+            var i = 0
+            while i < groupOrder.count {
+                var j = i + 1
+                while j < groupOrder.count && aggregates[groupOrder[j]] == aggregates[groupOrder[i]] { j += 1 }
+                if j - i > 1 {
+                    let keyed = groupOrder[i..<j].map { g -> (Int, String) in
+                        let c = found[groupFirst[g]]
+                        return (g, PythonJSON.dumps(Array(kb.shapes[Int(c.id)].events[Int(c.k2)...])))
+                    }
+                    let sorted = keyed.sorted { codePointLess($0.1, $1.1) }
+                    for (offset, item) in sorted.enumerated() { groupOrder[i + offset] = item.0 }
                 }
-                return codePointLess(l.1, r.1)
-            }.map(\.0)
+                i = j
+            }
+            futurePotentials.reserveCapacity(groupOrder.count)
+            for g in groupOrder {
+                let c = found[groupFirst[g]]
+                futurePotentials.append(FuturePotential(
+                    future: Array(kb.shapes[Int(c.id)].events[Int(c.k2)...]), aggregatePotential: aggregates[g],
+                    supportingPatterns: groupCounts[g], totalWeightedFrequency: groupWeights[g]))
+            }
         }
 
         // Ranking: potential descending, then name ascending (Q13 fix), keep max_predictions.
         var order = Array(found.indices)
         order.sort { l, r in
-            let a = found[l], b = found[r]
-            if a.potential != b.potential { return a.potential > b.potential }
-            return kb.shapes[Int(a.id)].name < kb.shapes[Int(b.id)].name
+            let a = found[l].potential, b = found[r].potential
+            if a != b { return a > b }
+            return kb.shapes[Int(found[l].id)].name < kb.shapes[Int(found[r].id)].name
         }
         if order.count > maxPredictions { order.removeLast(order.count - maxPredictions) }
 
@@ -235,19 +267,21 @@ struct Predictor {
             let c = found[idx]
             let shape = kb.shapes[Int(c.id)]
             let record = kb.records[Int(c.id)]
-            let presentStart = c.k1 == 0 ? 0 : shape.eventEnds[c.k1 - 1]
-            let presentEnd = c.k2 == 0 ? 0 : shape.eventEnds[c.k2 - 1]
+            let k1 = Int(c.k1), k2 = Int(c.k2)
+            let blocks = blockStore[Int(c.blockStart)..<Int(c.blockStart + c.blockCount)]
+            let presentStart = k1 == 0 ? 0 : shape.eventEnds[k1 - 1]
+            let presentEnd = k2 == 0 ? 0 : shape.eventEnds[k2 - 1]
             var matchedIds = Set<Int32>()
             var matches: [String] = []
-            for blk in c.blocks {
+            for blk in blocks {
                 for j in blk.b..<(blk.b + blk.size) {
                     matches.append(flat[j])
                     matchedIds.insert(stateIds[j])
                 }
             }
-            let present = Array(shape.events[c.k1..<c.k2])
+            let present = Array(shape.events[k1..<k2])
             var missing: [[String]] = []
-            for k in c.k1..<c.k2 {
+            for k in k1..<k2 {
                 let start = shape.eventStart(k)
                 var m: [String] = []
                 for (off, sym) in shape.events[k].enumerated() where !matchedIds.contains(shape.flatIds[start + off]) {
@@ -265,7 +299,7 @@ struct Predictor {
             // snr: extras_count = len(state) − matched size of SequenceMatcher(present_flat, state).
             let m = matches.count
             let extrasCount: Int
-            if let first = c.blocks.first, let last = c.blocks.last {
+            if let first = blocks.first, let last = blocks.last {
                 let lo = first.a, hi = last.a + last.size
                 let sub = shape.flatIds[lo..<hi].map { slotMap.get($0) }
                 let subBlocks = sub.withUnsafeBufferPointer { matcher.matchingBlocks($0) }
@@ -309,13 +343,13 @@ struct Predictor {
             let itfdf = F > 0 ? 1 - (distance * Double(c.frequency) / F) : 0.0
             let patternProbability = F > 0 ? Double(c.frequency) / F : 0.0
             predictions.append(Prediction(
-                type: "prototypical", name: shape.name, frequency: c.frequency,
+                type: "prototypical", name: shape.name, frequency: Int(c.frequency),
                 emotives: Accumulation.averageEmotives(record.emotives ?? []),
-                matches: matches, past: Array(shape.events[0..<c.k1]), present: present, missing: missing,
-                extras: extras, future: Array(shape.events[c.k2...]), sequence: shape.events,
+                matches: matches, past: Array(shape.events[0..<k1]), present: present, missing: missing,
+                extras: extras, future: Array(shape.events[k2...]), sequence: shape.events,
                 potential: c.potential,
                 evidence: shape.length > 0 ? Double(m) / Double(shape.length) : 0.0,
-                similarity: c.similarity, fragmentation: Double(c.blocks.count - 1), snr: snr,
+                similarity: c.similarity, fragmentation: Double(c.blockCount - 1), snr: snr,
                 entropy: 0.0, normalizedEntropy: normalizedEntropy, globalNormalizedEntropy: globalEntropy,
                 confluence: 0.0, predictiveInformation: c.predictiveInformation,
                 confidence: presentLength > 0 ? Double(m) / Double(presentLength) : 0.0,
@@ -361,24 +395,5 @@ struct Predictor {
     private func expectation(_ p: Double, _ n: Int) -> Double {
         guard p > 0, n > 1 else { return 0 }
         return -p * (log(p) / log(Double(n)))
-    }
-}
-
-/// A future (suffix of a pattern's events) compared up to the order of symbols inside each event.
-private struct FutureKey: Hashable {
-    let shape: PatternShape
-    let start: Int
-
-    static func == (l: FutureKey, r: FutureKey) -> Bool {
-        let a = l.shape.sortedEventIds[l.start...]
-        let b = r.shape.sortedEventIds[r.start...]
-        return a.elementsEqual(b)
-    }
-
-    func hash(into hasher: inout Hasher) {
-        for e in shape.sortedEventIds[start...] {
-            hasher.combine(e.count)
-            for s in e { hasher.combine(s) }
-        }
     }
 }
