@@ -116,12 +116,7 @@ final class KatoMessageRoundTripTests: XCTestCase {
         XCTAssertEqual(Kato_V2_StmMode.allCases, [.unspecified, .clear, .rolling])
     }
 
-    func testLargeMessagesSpillOutOfTheInlineArena() throws {
-        var request = Grpch2_Test_EchoRequest()
-        request.payload = (0..<1_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        request.message = String(repeating: "ß", count: 100_000)
-        try assertRoundTrip(request)
-
+    func testLargeRepeatedFieldsAndMapsSpillOutOfTheInlineArena() throws {
         var observation = Kato_V2_Observation()
         observation.strings = (0..<5_000).map { "symbol-\($0)" }
         observation.emotives = Dictionary(uniqueKeysWithValues: (0..<1_000).map { ("e\($0)", Double($0)) })
@@ -180,6 +175,74 @@ final class KatoMessageRoundTripTests: XCTestCase {
         assertDecodingFails(Kato_V2_ObserveRequest.self, [0x2a, 0x03, 0x0a, 0x01, 0xff])
         // SessionConfig.indexer_type (field 5, StringValue { value (1) = 0xff })
         assertDecodingFails(Kato_V2_SessionConfig.self, [0x2a, 0x03, 0x0a, 0x01, 0xff])
+    }
+}
+#endif
+
+#if canImport(KatoProto) && canImport(CKatoProtos)
+/// kato.v2 messages written by protoc decode as expected, and kato writes protoc's bytes.
+final class KatoProtocCompatibilityTests: XCTestCase {
+    func testObserveRequestMatchesProtocByteForByte() throws {
+        let text = """
+            session_id: "session-1"
+            node_id: "node-\\303\\274"
+            strings: ["hello", "", "world"]
+            vectors { values: [1.5, -2, 0] }
+            vectors { }
+            emotives { key: "fear" value: -0.25 }
+            emotives { key: "joy" value: 1 }
+            metadata { key: "k" value { list_value { values { number_value: 1 } values { string_value: "two" } } } }
+            unique_id: "obs-1"
+            """
+        let protocBytes = try Protoc.encode("kato.v2.ObserveRequest", text, protos: Protoc.katoProtos)
+        var vector = Kato_V2_Vector()
+        vector.values = [1.5, -2, 0]
+        var expected = Kato_V2_ObserveRequest()
+        expected.sessionID = "session-1"
+        expected.nodeID = "node-ü"
+        expected.strings = ["hello", "", "world"]
+        expected.vectors = [vector, Kato_V2_Vector()]
+        expected.emotives = ["joy": 1, "fear": -0.25]
+        expected.metadata = ["k": .list([.number(1), .string("two")])]
+        expected.uniqueID = "obs-1"
+        XCTAssertEqual(try Kato_V2_ObserveRequest(serializedBytes: protocBytes), expected)
+        XCTAssertEqual(expected.serializedBytes(), protocBytes)
+    }
+
+    func testSessionConfigWrappersMatchProtocInBothDirections() throws {
+        var config = Kato_V2_SessionConfig()
+        config.maxPatternLength = 0
+        config.recallThreshold = 0.3
+        config.stmMode = .rolling
+        config.indexerType = "VI"
+        config.sortSymbols = false
+        var request = Kato_V2_UpdateSessionConfigRequest()
+        request.sessionID = "s"
+        request.config = config
+        XCTAssertEqual(try Protoc.decode("kato.v2.UpdateSessionConfigRequest", request.serializedBytes(), protos: Protoc.katoProtos), """
+            session_id: "s"
+            config {
+              max_pattern_length {
+              }
+              recall_threshold {
+                value: 0.3
+              }
+              stm_mode: STM_MODE_ROLLING
+              indexer_type {
+                value: "VI"
+              }
+              sort_symbols {
+              }
+            }
+
+            """)
+        let protocBytes = try Protoc.encode(
+            "kato.v2.UpdateSessionConfigRequest",
+            #"session_id: "s" config { max_pattern_length {} recall_threshold { value: 0.3 } stm_mode: STM_MODE_ROLLING indexer_type { value: "VI" } sort_symbols {} }"#,
+            protos: Protoc.katoProtos
+        )
+        XCTAssertEqual(protocBytes, request.serializedBytes())
+        XCTAssertEqual(try Kato_V2_UpdateSessionConfigRequest(serializedBytes: protocBytes), request)
     }
 }
 #endif
