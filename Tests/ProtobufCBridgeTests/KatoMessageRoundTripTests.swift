@@ -246,3 +246,31 @@ final class KatoProtocCompatibilityTests: XCTestCase {
     }
 }
 #endif
+
+#if canImport(KatoProto) && canImport(CKatoProtos)
+/// The generated kato.v2 types agree with the protoc-c descriptors, and list their services.
+final class KatoGeneratedCodeTests: XCTestCase {
+    func testEveryKatoMessageMatchesItsDescriptorAndRoundTripsItsDefault() throws {
+        XCTAssertEqual(Kato_V2_ProtoFiles.messageTypes.count, 39)
+        for type in Kato_V2_ProtoFiles.messageTypes {
+            XCTAssertEqual(type.cDescriptor.protoName, type.protoMessageName)
+            XCTAssertEqual(type.cDescriptor.fieldNumbers, type.cDescriptor.fieldNumbers.sorted())
+            try roundTripDefault(type)
+        }
+    }
+
+    private func roundTripDefault<M: ProtoMessage>(_ type: M.Type) throws {
+        XCTAssertEqual(M().serializedBytes(), [], M.protoMessageName)
+        XCTAssertEqual(try M(serializedBytes: []), M(), M.protoMessageName)
+    }
+
+    func testKatoServicesAndTheirMethodsAreListedPerFile() {
+        XCTAssertEqual(Kato_V2_ProtoFiles.all.map(\.name), ["kato/v2/observe.proto", "kato/v2/predict.proto", "kato/v2/session.proto", "kato/v2/types.proto"])
+        XCTAssertEqual(Kato_V2_ProtoFiles.all.flatMap(\.serviceNames), ["kato.v2.ObserveService", "kato.v2.PredictService", "kato.v2.SessionService"])
+        XCTAssertEqual(Kato_V2_ObserveService.observeStream.kind, .bidirectionalStreaming)
+        XCTAssertEqual(Kato_V2_PredictService.subscribePredictions.kind, .serverStreaming)
+        XCTAssertEqual(Kato_V2_SessionService.createSession.path, "/kato.v2.SessionService/CreateSession")
+        XCTAssertEqual(Kato_V2_SessionService.methods.map(\.methodName), ["CreateSession", "GetSession", "ExtendSession", "DeleteSession", "UpdateSessionConfig", "CountSessions"])
+    }
+}
+#endif
