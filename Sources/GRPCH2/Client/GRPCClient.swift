@@ -1,0 +1,269 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ProtobufCBridge
+import Synchronization
+
+/// A gRPC client over one HTTP/2 connection (h2c or TLS), on GRPCH2's nghttp2 session.
+/// Calls are multiplexed on the connection; it is safe to use from many tasks.
+///
+/// ```swift
+/// let client = GRPCClient(configuration: .init(host: "127.0.0.1", port: 50051))
+/// try await client.connect()
+/// let health = try await client.unary(Grpc_Health_V1_Health.check, Grpc_Health_V1_HealthCheckRequest())
+/// ```
+public final class GRPCClient: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// TLS settings; nil = plaintext h2c with prior knowledge.
+        public var tls: TLS?
+        public var maxReceiveMessageSize: Int = 64 * 1024 * 1024
+        /// Metadata sent with every call (e.g. credentials).
+        public var defaultMetadata: Metadata = Metadata()
+
+        public init(host: String, port: Int, tls: TLS? = nil) {
+            self.host = host
+            self.port = port
+            self.tls = tls
+        }
+
+        public struct TLS: Sendable {
+            /// PEM CA bundle to trust; nil = the system's roots.
+            public var caPath: String?
+            /// Client certificate and key (mTLS).
+            public var certificatePath: String?
+            public var keyPath: String?
+            /// Skip certificate verification (testing only).
+            public var insecure: Bool = false
+            public var serverName: String?
+            public init(caPath: String? = nil, certificatePath: String? = nil, keyPath: String? = nil, insecure: Bool = false, serverName: String? = nil) {
+                self.caPath = caPath
+                self.certificatePath = certificatePath
+                self.keyPath = keyPath
+                self.insecure = insecure
+                self.serverName = serverName
+            }
+        }
+    }
+
+    public let configuration: Configuration
+    let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let channel = Mutex<(any Channel)?>(nil)
+    /// The connection's handler, bound to its event loop (created there at connect time).
+    private let connection = ConnectionBox()
+    private let logger: Logger
+
+    public init(configuration: Configuration, group: (any EventLoopGroup)? = nil, logger: Logger = Logger(label: "grpch2.client")) {
+        self.configuration = configuration
+        self.logger = logger
+        if let group {
+            self.group = group
+            ownsGroup = false
+        } else {
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            ownsGroup = true
+        }
+    }
+
+    /// Opens the connection (TCP, TLS handshake, HTTP/2 preface).
+    public func connect() async throws {
+        let configuration = self.configuration
+        let logger = self.logger
+        let sslContext = try configuration.tls.map { try Self.sslContext($0) }
+        let connectionBox = self.connection
+        let serverName = configuration.tls?.serverName ?? (configuration.host.first?.isNumber == true ? nil : configuration.host)
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
+                    }
+                    let handler = ClientConnectionHandler(maxReceiveMessageSize: configuration.maxReceiveMessageSize, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    connectionBox.value.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
+                }
+            }
+            .connect(host: configuration.host, port: configuration.port).get()
+        self.channel.withLock { $0 = channel }
+    }
+
+    private static func sslContext(_ tls: Configuration.TLS) throws -> NIOSSLContext {
+        var c = TLSConfiguration.makeClientConfiguration()
+        c.applicationProtocols = ["h2"]
+        if let ca = tls.caPath { c.trustRoots = .file(ca) }
+        if tls.insecure { c.certificateVerification = .none }
+        if let cert = tls.certificatePath, let key = tls.keyPath {
+            c.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+            c.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        return try NIOSSLContext(configuration: c)
+    }
+
+    public func close() async {
+        let channel = self.channel.withLock { $0 }
+        try? await channel?.close()
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    // MARK: calls
+
+    /// A unary call.
+    public func unary<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request,
+        metadata: Metadata = Metadata(), timeout: Duration? = nil
+    ) async throws -> Response {
+        let call = try await start(path: method.path, metadata: metadata, timeout: timeout)
+        call.send(request.serializedBytes(), end: true)
+        return try await call.single(Response.self)
+    }
+
+    /// A server-streaming call: the responses as they arrive; the sequence throws `RPCError`
+    /// when the call ends with a non-OK status.
+    public func serverStreaming<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request,
+        metadata: Metadata = Metadata(), timeout: Duration? = nil
+    ) async throws -> ClientCall.Responses<Response> {
+        let call = try await start(path: method.path, metadata: metadata, timeout: timeout)
+        call.send(request.serializedBytes(), end: true)
+        return call.responses(Response.self)
+    }
+
+    /// A client-streaming call: sends every request, then returns the single response.
+    public func clientStreaming<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>, _ requests: [Request],
+        metadata: Metadata = Metadata(), timeout: Duration? = nil
+    ) async throws -> Response {
+        let call = try await start(path: method.path, metadata: metadata, timeout: timeout)
+        for r in requests { call.send(r.serializedBytes(), end: false) }
+        call.finishRequests()
+        return try await call.single(Response.self)
+    }
+
+    /// Starts any call; send requests and read responses through the returned `ClientCall`.
+    public func start(path: String, metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> ClientCall {
+        guard let channel = channel.withLock({ $0 }), let loopBound = connection.value.withLock({ $0 }) else {
+            throw RPCError(code: .unavailable, message: "not connected")
+        }
+        var headers = [
+            HeaderField(":method", "POST"), HeaderField(":scheme", configuration.tls == nil ? "http" : "https"),
+            HeaderField(":path", path), HeaderField(":authority", "\(configuration.host):\(configuration.port)"),
+            HeaderField("content-type", "application/grpc"), HeaderField("te", "trailers"),
+            HeaderField("grpc-accept-encoding", "identity,gzip"), HeaderField("user-agent", "grpch2-swift/1.0"),
+        ]
+        if let timeout { headers.append(HeaderField("grpc-timeout", GRPCTimeout.format(timeout))) }
+        var all = configuration.defaultMetadata
+        all.append(contentsOf: metadata)
+        for entry in all {
+            switch entry.value {
+            case .string(let s): headers.append(HeaderField(entry.key, s))
+            case .binary(let b): headers.append(HeaderField(entry.key, Base64.encode(b)))
+            }
+        }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let status = StatusBox()
+        let maxSize = configuration.maxReceiveMessageSize
+        let streamID: Int32? = try await channel.eventLoop.submit {
+            let stream = ClientConnectionHandler.Stream(maxMessageSize: maxSize, messages: continuation) { status.set($0) }
+            return loopBound.value.open(headers: headers, stream: stream, deadline: deadline)
+        }.get()
+        return ClientCall(streamID: streamID ?? -1, connection: loopBound, messages: messages, status: status)
+    }
+}
+
+/// One call in flight: send requests, read responses.
+public struct ClientCall: Sendable {
+    let streamID: Int32
+    let connection: NIOLoopBound<ClientConnectionHandler>
+    let messages: AsyncThrowingStream<[UInt8], any Error>
+    let status: StatusBox
+
+    /// Queues one serialized request message; `end` half-closes the request side.
+    public func send(_ message: [UInt8], end: Bool = false) {
+        let (connection, id) = (self.connection, streamID)
+        connection.eventLoop.execute { connection.value.send(streamID: id, message: message, end: end) }
+    }
+
+    /// Sends a typed request message.
+    public func send<M: ProtoMessage>(_ message: M, end: Bool = false) {
+        send(message.serializedBytes(), end: end)
+    }
+
+    /// Half-closes the request side.
+    public func finishRequests() {
+        let (connection, id) = (self.connection, streamID)
+        connection.eventLoop.execute { connection.value.finishRequest(streamID: id) }
+    }
+
+    /// Cancels the call (RST_STREAM CANCEL).
+    public func cancel() {
+        let (connection, id) = (self.connection, streamID)
+        connection.eventLoop.execute { connection.value.cancel(streamID: id, error: RPCError(code: .cancelled, message: "cancelled by the client")) }
+    }
+
+    /// Trailing metadata of a finished call.
+    public var trailingMetadata: Metadata { status.metadata }
+
+    func single<M: ProtoMessage>(_: M.Type) async throws -> M {
+        var result: M?
+        for try await bytes in responses(M.self).raw {
+            guard result == nil else { throw RPCError(code: .internalError, message: "more than one response for a unary call") }
+            result = try M(serializedBytes: bytes)
+        }
+        guard let result else { throw RPCError(code: .internalError, message: "no response message") }
+        return result
+    }
+
+    /// The responses, decoded.
+    public func responses<M: ProtoMessage>(_: M.Type) -> Responses<M> {
+        Responses(raw: messages, call: self)
+    }
+
+    /// Response messages; iteration throws the call's `RPCError` on a non-OK status and
+    /// cancels the call when the iterating task is cancelled.
+    public struct Responses<M: ProtoMessage>: AsyncSequence, Sendable {
+        public typealias Element = M
+        let raw: AsyncThrowingStream<[UInt8], any Error>
+        let call: ClientCall
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
+            let call: ClientCall
+            public mutating func next() async throws -> M? {
+                let call = self.call
+                let bytes = try await withTaskCancellationHandler {
+                    try await base.next()
+                } onCancel: {
+                    call.cancel()
+                }
+                return try bytes.map { try M(serializedBytes: $0) }
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(base: raw.makeAsyncIterator(), call: call)
+        }
+    }
+}
+
+/// The outcome of a call, written once on the loop, read by the caller.
+final class StatusBox: Sendable {
+    private let value = Mutex<Result<Metadata, RPCError>?>(nil)
+    func set(_ result: Result<Metadata, RPCError>) { value.withLock { $0 = result } }
+    var metadata: Metadata {
+        switch value.withLock({ $0 }) {
+        case .success(let m)?: m
+        case .failure(let e)?: e.trailingMetadata
+        case nil: Metadata()
+        }
+    }
+}
+
+/// Holds the connection handler's loop-bound reference (set on the loop, read anywhere).
+final class ConnectionBox: Sendable {
+    let value = Mutex<NIOLoopBound<ClientConnectionHandler>?>(nil)
+}

@@ -1,0 +1,96 @@
+import XCTest
+
+@testable import GRPCH2
+
+final class CoreCodecTests: XCTestCase {
+    func testGRPCTimeoutParsesEveryUnit() {
+        XCTAssertEqual(GRPCTimeout.parse("2H"), .seconds(7200))
+        XCTAssertEqual(GRPCTimeout.parse("3M"), .seconds(180))
+        XCTAssertEqual(GRPCTimeout.parse("5S"), .seconds(5))
+        XCTAssertEqual(GRPCTimeout.parse("250m"), .milliseconds(250))
+        XCTAssertEqual(GRPCTimeout.parse("7u"), .microseconds(7))
+        XCTAssertEqual(GRPCTimeout.parse("99999999n"), .nanoseconds(99_999_999))
+    }
+
+    func testGRPCTimeoutRejectsMalformedValues() {
+        for bad in ["", "S", "10", "1x", "123456789S", "-1S", "1.5S", " 1S"] {
+            XCTAssertNil(GRPCTimeout.parse(bad), bad)
+        }
+    }
+
+    func testGRPCTimeoutFormatNeverShortensAndFitsEightDigits() {
+        XCTAssertEqual(GRPCTimeout.format(.milliseconds(1500)), "1500000u")
+        XCTAssertEqual(GRPCTimeout.format(.nanoseconds(5)), "5n")
+        XCTAssertEqual(GRPCTimeout.format(.seconds(86400 * 365)), "31536000S")
+        XCTAssertEqual(GRPCTimeout.format(.seconds(86400 * 3650)), "5256000M")
+        let formatted = GRPCTimeout.format(.nanoseconds(123_456_789_123))
+        XCTAssertGreaterThanOrEqual(GRPCTimeout.parse(formatted)!, .nanoseconds(123_456_789_123))
+    }
+
+    func testGRPCMessagePercentEncodingRoundTripsUnicodeAndPercent() {
+        let text = "not found: ü 100% \n"
+        let encoded = PercentEncoding.encode(text)
+        XCTAssertEqual(encoded, "not found: %C3%BC 100%25 %0A")
+        XCTAssertEqual(PercentEncoding.decode(encoded), text)
+        XCTAssertEqual(PercentEncoding.decode("bad %zz escape"), "bad %zz escape")
+    }
+
+    func testBinaryMetadataBase64AcceptsPaddedAndUnpadded() {
+        for n in 0..<40 {
+            let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 * 37) }
+            let encoded = Base64.encode(bytes)
+            XCTAssertFalse(encoded.hasSuffix("="))
+            XCTAssertEqual(Base64.decode(encoded), bytes)
+            let padded = encoded + String(repeating: "=", count: (4 - encoded.count % 4) % 4)
+            XCTAssertEqual(Base64.decode(padded), bytes)
+        }
+        XCTAssertNil(Base64.decode("a$b="))
+    }
+
+    func testDeframerReassemblesMessagesSplitAtEveryByte() throws {
+        var wire = [UInt8]()
+        MessageFramer.frame([1, 2, 3], compressed: false, into: &wire)
+        MessageFramer.frame([], compressed: false, into: &wire)
+        MessageFramer.frame(Array(repeating: 9, count: 300), compressed: true, into: &wire)
+        var deframer = MessageDeframer(maxMessageSize: 1000)
+        var got: [MessageDeframer.Message] = []
+        for b in wire {
+            deframer.append([b])
+            while let m = try deframer.next() { got.append(m) }
+        }
+        XCTAssertEqual(got.map(\.bytes), [[1, 2, 3], [], Array(repeating: 9, count: 300)])
+        XCTAssertEqual(got.map(\.compressed), [false, false, true])
+        XCTAssertEqual(deframer.bufferedByteCount, 0)
+    }
+
+    func testDeframerRejectsOversizeMessagesAtThePrefix() {
+        var deframer = MessageDeframer(maxMessageSize: 10)
+        deframer.append([0, 0, 0, 0, 11])
+        XCTAssertThrowsError(try deframer.next()) { error in
+            XCTAssertEqual(error as? MessageDeframer.Failure, .messageTooLarge(length: 11, limit: 10))
+        }
+    }
+
+    func testGzipRoundTripsAndRefusesToInflatePastTheLimit() throws {
+        let text = Array(repeating: Array("kato gzip ".utf8), count: 1000).flatMap { $0 }
+        let compressed = Gzip.compress(text)
+        XCTAssertLessThan(compressed.count, text.count / 10)
+        XCTAssertEqual(try Gzip.decompress(compressed, limit: text.count), text)
+        XCTAssertThrowsError(try Gzip.decompress(compressed, limit: 100))
+        XCTAssertThrowsError(try Gzip.decompress([1, 2, 3, 4], limit: 100))
+    }
+
+    func testDescriptorIndexFindsFilesSymbolsAndServices() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let bytes = try [UInt8](Data(contentsOf: root.appendingPathComponent("proto/descriptors.pb")))
+        let index = try DescriptorIndex(descriptorSet: bytes)
+        XCTAssertTrue(index.services.contains("kato.v2.ObserveService"))
+        XCTAssertEqual(index.symbols["kato.v2.Prediction"], "kato/v2/types.proto")
+        XCTAssertEqual(index.symbols["kato.v2.ObserveService.Observe"], "kato/v2/observe.proto")
+        XCTAssertEqual(index.symbols["google.rpc.BadRequest.FieldViolation"], "google/rpc/error_details.proto")
+        let chain = index.fileWithDependencies("kato/v2/observe.proto").map(\.name)
+        XCTAssertEqual(chain.last, "kato/v2/observe.proto")
+        XCTAssertTrue(chain.contains("google/protobuf/struct.proto"))
+        XCTAssertThrowsError(try DescriptorIndex(descriptorSet: [0x0A, 0x05, 0x01]))
+    }
+}
