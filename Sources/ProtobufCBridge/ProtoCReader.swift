@@ -35,9 +35,13 @@ public struct ProtoCReader {
     /// A `bool` field (`protobuf_c_boolean`, a C `int`).
     public func bool(_ index: Int) -> Bool { value(index, .bool, as: Int32.self) != 0 }
     /// An enum field; unknown values become `E.UNRECOGNIZED`.
+    @inlinable
     public func enumValue<E: ProtoEnum>(_ index: Int, as type: E.Type = E.self) -> E {
-        E(rawValue: value(index, .enum, as: Int32.self))
+        E(rawValue: rawEnum(index))
     }
+
+    @usableFromInline
+    func rawEnum(_ index: Int) -> Int32 { value(index, .enum, as: Int32.self) }
 
     /// A `string` field.
     /// - Throws: `ProtoDecodingError` when the string is not valid UTF-8 (protobuf-c 1.4.1
@@ -64,6 +68,7 @@ public struct ProtoCReader {
     }
 
     /// A singular message field, or `nil` when it is absent.
+    @inlinable
     public func message<M: ProtoMessage>(_ index: Int, as type: M.Type = M.self) throws(ProtoDecodingError) -> M? {
         guard let sub = submessage(index) else { return nil }
         return try M(protoC: sub)
@@ -94,9 +99,13 @@ public struct ProtoCReader {
     /// A repeated `bool` field.
     public func repeatedBool(_ index: Int) -> [Bool] { scalars(index, .bool, as: Int32.self).map { $0 != 0 } }
     /// A repeated enum field.
+    @inlinable
     public func repeatedEnum<E: ProtoEnum>(_ index: Int, as type: E.Type = E.self) -> [E] {
-        scalars(index, .enum, as: Int32.self).map(E.init(rawValue:))
+        rawEnums(index).map(E.init(rawValue:))
     }
+
+    @usableFromInline
+    func rawEnums(_ index: Int) -> [Int32] { scalars(index, .enum, as: Int32.self) }
 
     /// A repeated `string` field.
     public func repeatedString(_ index: Int) throws(ProtoDecodingError) -> [String] {
@@ -119,43 +128,56 @@ public struct ProtoCReader {
     }
 
     /// A repeated message field.
+    @inlinable
     public func repeatedMessage<M: ProtoMessage>(_ index: Int, as type: M.Type = M.self) throws(ProtoDecodingError) -> [M] {
+        let entries = self.entries(index)
         var result: [M] = []
-        try forEachEntry(index) { (entry) throws(ProtoDecodingError) in result.append(try M(protoC: entry)) }
+        result.reserveCapacity(entries.count)
+        for j in 0..<entries.count { result.append(try M(protoC: entries[j])) }
         return result
     }
 
     /// A `map<K, V>` field (protobuf-c: repeated entry messages with `key` at index 0 and
     /// `value` at index 1). A repeated key keeps its last value, as protobuf requires.
+    @inlinable
     public func map<K: Hashable, V>(
         _ index: Int,
         _ entry: (ProtoCReader) throws(ProtoDecodingError) -> (K, V)
     ) throws(ProtoDecodingError) -> [K: V] {
-        var result: [K: V] = [:]
-        try forEachEntry(index) { (e) throws(ProtoDecodingError) in
-            let (key, value) = try entry(e)
+        let entries = self.entries(index)
+        var result: [K: V] = Dictionary(minimumCapacity: entries.count)
+        for j in 0..<entries.count {
+            let (key, value) = try entry(entries[j])
             result[key] = value
         }
         return result
     }
 
+    /// The entries of a repeated message field (or map), readable one by one.
+    @usableFromInline
+    struct Entries {
+        @usableFromInline let count: Int
+        let array: UnsafeRawPointer?
+        let descriptor: UnsafePointer<ProtobufCMessageDescriptor>
+
+        @usableFromInline
+        subscript(j: Int) -> ProtoCReader {
+            precondition(j >= 0 && j < count)
+            let p = array!.load(fromByteOffset: j &* MemoryLayout<UnsafeRawPointer>.stride, as: UnsafeRawPointer.self)
+            return ProtoCReader(message: p, descriptor: descriptor)
+        }
+    }
+
+    @usableFromInline
+    func entries(_ index: Int) -> Entries {
+        let f = field(index, .message, repeated: true)
+        let (count, array) = repeatedStorage(f)
+        return Entries(count: array == nil ? 0 : count, array: array, descriptor: messageDescriptor(f))
+    }
+
     // MARK: internals
 
     private var pointerSize: Int { MemoryLayout<UnsafeRawPointer>.stride }
-
-    private func forEachEntry(
-        _ index: Int,
-        _ body: (ProtoCReader) throws(ProtoDecodingError) -> Void
-    ) throws(ProtoDecodingError) {
-        let f = field(index, .message, repeated: true)
-        let (count, array) = repeatedStorage(f)
-        guard count > 0, let array else { return }
-        let sub = messageDescriptor(f)
-        for j in 0..<count {
-            let p = array.load(fromByteOffset: j &* pointerSize, as: UnsafeRawPointer.self)
-            try body(ProtoCReader(message: p, descriptor: sub))
-        }
-    }
 
     private func value<T>(_ index: Int, _ kind: ProtoCFieldKind, as type: T.Type) -> T {
         let f = field(index, kind)

@@ -49,7 +49,11 @@ public struct ProtoCWriter {
     /// A `bool` field.
     public func bool(_ index: Int, _ value: Bool) { store(index, .bool, Int32(value ? 1 : 0)) }
     /// An enum field (its raw value, so `UNRECOGNIZED` values survive).
-    public func enumValue<E: ProtoEnum>(_ index: Int, _ value: E) { store(index, .enum, value.rawValue) }
+    @inlinable
+    public func enumValue<E: ProtoEnum>(_ index: Int, _ value: E) { rawEnum(index, value.rawValue) }
+
+    @usableFromInline
+    func rawEnum(_ index: Int, _ value: Int32) { store(index, .enum, value) }
 
     /// A `string` field. protobuf-c strings are NUL-terminated: a string containing U+0000 is
     /// cut at the first NUL.
@@ -69,6 +73,7 @@ public struct ProtoCWriter {
     }
 
     /// A singular message field; `nil` leaves it absent.
+    @inlinable
     public func message<M: ProtoMessage>(_ index: Int, _ value: M?) {
         guard let value else { return }
         value.writeProtoC(to: submessage(index))
@@ -108,7 +113,11 @@ public struct ProtoCWriter {
     /// A repeated `bool` field.
     public func repeatedBool(_ index: Int, _ values: [Bool]) { scalars(index, .bool, values.map { Int32($0 ? 1 : 0) }) }
     /// A repeated enum field.
-    public func repeatedEnum<E: ProtoEnum>(_ index: Int, _ values: [E]) { scalars(index, .enum, values.map(\.rawValue)) }
+    @inlinable
+    public func repeatedEnum<E: ProtoEnum>(_ index: Int, _ values: [E]) { rawEnums(index, values.map(\.rawValue)) }
+
+    @usableFromInline
+    func rawEnums(_ index: Int, _ values: [Int32]) { scalars(index, .enum, values) }
 
     /// A repeated `string` field.
     public func repeatedString(_ index: Int, _ values: [String]) {
@@ -130,26 +139,38 @@ public struct ProtoCWriter {
     }
 
     /// A repeated message field.
+    @inlinable
     public func repeatedMessage<M: ProtoMessage>(_ index: Int, _ values: [M]) {
         guard !values.isEmpty else { return }
-        let entries = entryWriters(index, count: values.count)
-        for (j, value) in values.enumerated() { value.writeProtoC(to: entries(j)) }
+        let entries = self.entries(index, count: values.count)
+        for j in values.indices { values[j].writeProtoC(to: entries[j]) }
     }
 
     /// A `map<K, V>` field: one entry message per key (key at index 0, value at index 1),
     /// in ascending key order so that equal maps encode to equal bytes.
+    @inlinable
     public func map<K: Hashable & Comparable, V>(_ index: Int, _ values: [K: V], _ entry: (ProtoCWriter, K, V) -> Void) {
         guard !values.isEmpty else { return }
-        let entries = entryWriters(index, count: values.count)
-        for (j, (key, value)) in values.sorted(by: { $0.key < $1.key }).enumerated() { entry(entries(j), key, value) }
+        let entries = self.entries(index, count: values.count)
+        if values.count == 1 {
+            let only = values.first!
+            entry(entries[0], only.key, only.value)
+            return
+        }
+        let sorted = values.sorted { $0.key < $1.key }
+        for j in sorted.indices { entry(entries[j], sorted[j].key, sorted[j].value) }
     }
 
     /// A `map<bool, V>` field (in dictionary order: `Bool` is not `Comparable`).
+    @inlinable
     public func map<V>(_ index: Int, _ values: [Bool: V], _ entry: (ProtoCWriter, Bool, V) -> Void) {
         guard !values.isEmpty else { return }
-        let entries = entryWriters(index, count: values.count)
-        for (j, (key, value)) in [false, true].compactMap({ k in values[k].map { (k, $0) } }).enumerated() {
-            entry(entries(j), key, value)
+        let entries = self.entries(index, count: values.count)
+        var j = 0
+        for key in [false, true] {
+            guard let value = values[key] else { continue }
+            entry(entries[j], key, value)
+            j += 1
         }
     }
 
@@ -157,18 +178,30 @@ public struct ProtoCWriter {
 
     private var pointerSize: Int { MemoryLayout<UnsafeRawPointer>.stride }
 
-    /// Allocates `count` initialised entry structs of a repeated message field and returns
-    /// a function giving the writer of entry `j`.
-    private func entryWriters(_ index: Int, count: Int) -> (Int) -> ProtoCWriter {
-        let f = field(index, .message, repeated: true)
-        let sub = messageDescriptor(f)
-        let array = allocateArray(f, count: count, stride: pointerSize)
-        let arena = self.arena
-        return { j in
-            let entry = ProtoCWriter.newMessage(sub, in: arena)
+    /// The entries of a repeated message field (or map): subscript `j` creates entry `j`
+    /// (each exactly once) and returns its writer.
+    @usableFromInline
+    struct Entries {
+        let array: UnsafeMutableRawPointer
+        let descriptor: UnsafePointer<ProtobufCMessageDescriptor>
+        let arena: UnsafeMutablePointer<ProtoArena>
+        let count: Int
+
+        @usableFromInline
+        subscript(j: Int) -> ProtoCWriter {
+            precondition(j >= 0 && j < count)
+            let entry = ProtoCWriter.newMessage(descriptor, in: arena)
             array.storeBytes(of: entry.message, toByteOffset: j &* MemoryLayout<UnsafeRawPointer>.stride, as: UnsafeMutableRawPointer.self)
             return entry
         }
+    }
+
+    /// Allocates the pointer array of `count` entries of a repeated message field.
+    @usableFromInline
+    func entries(_ index: Int, count: Int) -> Entries {
+        let f = field(index, .message, repeated: true)
+        let array = allocateArray(f, count: count, stride: pointerSize)
+        return Entries(array: array, descriptor: messageDescriptor(f), arena: arena, count: count)
     }
 
     private func store<T>(_ index: Int, _ kind: ProtoCFieldKind, _ value: T) {
