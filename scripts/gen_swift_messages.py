@@ -305,7 +305,7 @@ class Generator:
             if f.HasField("oneof_index"):
                 oneofs[f.oneof_index].append(f)
 
-        out = [ctx.doc(path, indent), f"{indent}public struct {name}: ProtoMessage {{\n"]
+        out = [ctx.doc(path, indent) or f"{indent}/// The `{full[1:]}` message.\n", f"{indent}public struct {name}: ProtoMessage {{\n"]
         out.append(f'{i2}public static let protoMessageName = "{full[1:]}"\n')
         out.append(f"{i2}public static let cDescriptor = ProtoCDescriptor({c_init_function(full[1:], info.package)})\n\n")
 
@@ -497,7 +497,7 @@ class Generator:
         if f".{package}.{s.name}" in self.types:
             raise SystemExit(f"service {s.name} collides with a type of the same name")
         full = f"{package}.{s.name}"
-        out = [ctx.doc(path, ""), f"public enum {name} {{\n"]
+        out = [ctx.doc(path, "") or f"/// The methods of service `{full}`.\n", f"public enum {name} {{\n"]
         out.append(f'    /// The fully-qualified service name.\n    public static let serviceName = "{full}"\n\n')
         props = []
         for mi, m in enumerate(s.method):
@@ -508,7 +508,7 @@ class Generator:
             req, resp = self.types[m.input_type].swift_name, self.types[m.output_type].swift_name
             prop = escape(lower_camel(m.name[:1].lower() + m.name[1:]))
             props.append(prop)
-            out.append(ctx.doc(path + [2, mi], "    "))
+            out.append(ctx.doc(path + [2, mi], "    ") or f"    /// `{m.name}`: `{m.input_type[1:]}` -> `{m.output_type[1:]}`.\n")
             out.append(
                 f"    public static let {prop} = MethodDescriptor<{req}, {resp}>(\n"
                 f'        path: "/{full}/{m.name}",\n        kind: .{kind}\n    )\n\n'

@@ -6,6 +6,7 @@ import ProtobufCBridge
 
 // MARK: - kato/v2/observe.proto
 
+/// The `kato.v2.ObserveRequest` message.
 public struct Kato_V2_ObserveRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.ObserveRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__observe_request__init)
@@ -49,6 +50,7 @@ public struct Kato_V2_ObserveRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.ObserveResponse` message.
 public struct Kato_V2_ObserveResponse: ProtoMessage {
     public static let protoMessageName = "kato.v2.ObserveResponse"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__observe_response__init)
@@ -109,6 +111,7 @@ public struct Kato_V2_ObserveResponse: ProtoMessage {
     }
 }
 
+/// The `kato.v2.ObserveSequenceRequest` message.
 public struct Kato_V2_ObserveSequenceRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.ObserveSequenceRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__observe_sequence_request__init)
@@ -149,6 +152,7 @@ public struct Kato_V2_ObserveSequenceRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.ObserveSequenceResponse` message.
 public struct Kato_V2_ObserveSequenceResponse: ProtoMessage {
     public static let protoMessageName = "kato.v2.ObserveSequenceResponse"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__observe_sequence_response__init)
@@ -197,6 +201,7 @@ public struct Kato_V2_ObserveSequenceResponse: ProtoMessage {
     }
 }
 
+/// The `kato.v2.GetShortTermMemoryRequest` message.
 public struct Kato_V2_GetShortTermMemoryRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.GetShortTermMemoryRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__get_short_term_memory_request__init)
@@ -218,6 +223,7 @@ public struct Kato_V2_GetShortTermMemoryRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.ShortTermMemory` message.
 public struct Kato_V2_ShortTermMemory: ProtoMessage {
     public static let protoMessageName = "kato.v2.ShortTermMemory"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__short_term_memory__init)
@@ -243,6 +249,7 @@ public struct Kato_V2_ShortTermMemory: ProtoMessage {
     }
 }
 
+/// The `kato.v2.ClearShortTermMemoryRequest` message.
 public struct Kato_V2_ClearShortTermMemoryRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.ClearShortTermMemoryRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__clear_short_term_memory_request__init)
@@ -264,6 +271,7 @@ public struct Kato_V2_ClearShortTermMemoryRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.ClearShortTermMemoryResponse` message.
 public struct Kato_V2_ClearShortTermMemoryResponse: ProtoMessage {
     public static let protoMessageName = "kato.v2.ClearShortTermMemoryResponse"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__clear_short_term_memory_response__init)
@@ -286,6 +294,7 @@ public struct Kato_V2_ClearShortTermMemoryResponse: ProtoMessage {
     }
 }
 
+/// The `kato.v2.LearnRequest` message.
 public struct Kato_V2_LearnRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.LearnRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__learn_request__init)
@@ -307,6 +316,7 @@ public struct Kato_V2_LearnRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.LearnResponse` message.
 public struct Kato_V2_LearnResponse: ProtoMessage {
     public static let protoMessageName = "kato.v2.LearnResponse"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__learn_response__init)
@@ -338,6 +348,7 @@ public struct Kato_V2_LearnResponse: ProtoMessage {
     }
 }
 
+/// The `kato.v2.ClearAllMemoryRequest` message.
 public struct Kato_V2_ClearAllMemoryRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.ClearAllMemoryRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__clear_all_memory_request__init)
@@ -359,6 +370,7 @@ public struct Kato_V2_ClearAllMemoryRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.ClearAllMemoryResponse` message.
 public struct Kato_V2_ClearAllMemoryResponse: ProtoMessage {
     public static let protoMessageName = "kato.v2.ClearAllMemoryResponse"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__clear_all_memory_response__init)
@@ -390,6 +402,7 @@ public struct Kato_V2_ClearAllMemoryResponse: ProtoMessage {
     }
 }
 
+/// The methods of service `kato.v2.ObserveService`.
 public enum Kato_V2_ObserveService {
     /// The fully-qualified service name.
     public static let serviceName = "kato.v2.ObserveService"
@@ -488,6 +501,7 @@ public enum Kato_V2_UpdateCause: ProtoEnum {
     public static let allCases: [Self] = [.unspecified, .initial, .observe, .learn, .autoLearn, .clearStm, .clearAll]
 }
 
+/// The `kato.v2.GetPredictionsRequest` message.
 public struct Kato_V2_GetPredictionsRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.GetPredictionsRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__get_predictions_request__init)
@@ -509,6 +523,7 @@ public struct Kato_V2_GetPredictionsRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.GetPredictionsResponse` message.
 public struct Kato_V2_GetPredictionsResponse: ProtoMessage {
     public static let protoMessageName = "kato.v2.GetPredictionsResponse"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__get_predictions_response__init)
@@ -540,6 +555,7 @@ public struct Kato_V2_GetPredictionsResponse: ProtoMessage {
     }
 }
 
+/// The `kato.v2.SubscribePredictionsRequest` message.
 public struct Kato_V2_SubscribePredictionsRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.SubscribePredictionsRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__subscribe_predictions_request__init)
@@ -566,6 +582,7 @@ public struct Kato_V2_SubscribePredictionsRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.PredictionUpdate` message.
 public struct Kato_V2_PredictionUpdate: ProtoMessage {
     public static let protoMessageName = "kato.v2.PredictionUpdate"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__prediction_update__init)
@@ -611,6 +628,7 @@ public struct Kato_V2_PredictionUpdate: ProtoMessage {
     }
 }
 
+/// The `kato.v2.GetPatternRequest` message.
 public struct Kato_V2_GetPatternRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.GetPatternRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__get_pattern_request__init)
@@ -637,6 +655,7 @@ public struct Kato_V2_GetPatternRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.GetPerceptDataRequest` message.
 public struct Kato_V2_GetPerceptDataRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.GetPerceptDataRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__get_percept_data_request__init)
@@ -658,6 +677,7 @@ public struct Kato_V2_GetPerceptDataRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.PerceptData` message.
 public struct Kato_V2_PerceptData: ProtoMessage {
     public static let protoMessageName = "kato.v2.PerceptData"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__percept_data__init)
@@ -691,6 +711,7 @@ public struct Kato_V2_PerceptData: ProtoMessage {
     }
 }
 
+/// The `kato.v2.GetCognitionDataRequest` message.
 public struct Kato_V2_GetCognitionDataRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.GetCognitionDataRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__get_cognition_data_request__init)
@@ -712,6 +733,7 @@ public struct Kato_V2_GetCognitionDataRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.CognitionData` message.
 public struct Kato_V2_CognitionData: ProtoMessage {
     public static let protoMessageName = "kato.v2.CognitionData"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__cognition_data__init)
@@ -743,6 +765,7 @@ public struct Kato_V2_CognitionData: ProtoMessage {
     }
 }
 
+/// The methods of service `kato.v2.PredictService`.
 public enum Kato_V2_PredictService {
     /// The fully-qualified service name.
     public static let serviceName = "kato.v2.PredictService"
@@ -783,6 +806,7 @@ public enum Kato_V2_PredictService {
 
 // MARK: - kato/v2/session.proto
 
+/// The `kato.v2.CreateSessionRequest` message.
 public struct Kato_V2_CreateSessionRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.CreateSessionRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__create_session_request__init)
@@ -816,6 +840,7 @@ public struct Kato_V2_CreateSessionRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.Session` message.
 public struct Kato_V2_Session: ProtoMessage {
     public static let protoMessageName = "kato.v2.Session"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__session__init)
@@ -870,6 +895,7 @@ public struct Kato_V2_Session: ProtoMessage {
     }
 }
 
+/// The `kato.v2.GetSessionRequest` message.
 public struct Kato_V2_GetSessionRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.GetSessionRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__get_session_request__init)
@@ -887,6 +913,7 @@ public struct Kato_V2_GetSessionRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.ExtendSessionRequest` message.
 public struct Kato_V2_ExtendSessionRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.ExtendSessionRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__extend_session_request__init)
@@ -909,6 +936,7 @@ public struct Kato_V2_ExtendSessionRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.DeleteSessionRequest` message.
 public struct Kato_V2_DeleteSessionRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.DeleteSessionRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__delete_session_request__init)
@@ -926,6 +954,7 @@ public struct Kato_V2_DeleteSessionRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.DeleteSessionResponse` message.
 public struct Kato_V2_DeleteSessionResponse: ProtoMessage {
     public static let protoMessageName = "kato.v2.DeleteSessionResponse"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__delete_session_response__init)
@@ -943,6 +972,7 @@ public struct Kato_V2_DeleteSessionResponse: ProtoMessage {
     }
 }
 
+/// The `kato.v2.UpdateSessionConfigRequest` message.
 public struct Kato_V2_UpdateSessionConfigRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.UpdateSessionConfigRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__update_session_config_request__init)
@@ -964,6 +994,7 @@ public struct Kato_V2_UpdateSessionConfigRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.CountSessionsRequest` message.
 public struct Kato_V2_CountSessionsRequest: ProtoMessage {
     public static let protoMessageName = "kato.v2.CountSessionsRequest"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__count_sessions_request__init)
@@ -982,6 +1013,7 @@ public struct Kato_V2_CountSessionsRequest: ProtoMessage {
     }
 }
 
+/// The `kato.v2.CountSessionsResponse` message.
 public struct Kato_V2_CountSessionsResponse: ProtoMessage {
     public static let protoMessageName = "kato.v2.CountSessionsResponse"
     public static let cDescriptor = ProtoCDescriptor(kato__v2__count_sessions_response__init)
@@ -999,6 +1031,7 @@ public struct Kato_V2_CountSessionsResponse: ProtoMessage {
     }
 }
 
+/// The methods of service `kato.v2.SessionService`.
 public enum Kato_V2_SessionService {
     /// The fully-qualified service name.
     public static let serviceName = "kato.v2.SessionService"

@@ -5,6 +5,7 @@ internal import CGRPCProtos
 
 // MARK: - grpc/health/v1/health.proto
 
+/// The `grpc.health.v1.HealthCheckRequest` message.
 public struct Grpc_Health_V1_HealthCheckRequest: ProtoMessage {
     public static let protoMessageName = "grpc.health.v1.HealthCheckRequest"
     public static let cDescriptor = ProtoCDescriptor(grpc__health__v1__health_check_request__init)
@@ -22,6 +23,7 @@ public struct Grpc_Health_V1_HealthCheckRequest: ProtoMessage {
     }
 }
 
+/// The `grpc.health.v1.HealthCheckResponse` message.
 public struct Grpc_Health_V1_HealthCheckResponse: ProtoMessage {
     public static let protoMessageName = "grpc.health.v1.HealthCheckResponse"
     public static let cDescriptor = ProtoCDescriptor(grpc__health__v1__health_check_response__init)

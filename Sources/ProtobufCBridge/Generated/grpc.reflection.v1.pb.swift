@@ -306,6 +306,7 @@ public struct Grpc_Reflection_V1_ErrorResponse: ProtoMessage {
     }
 }
 
+/// The methods of service `grpc.reflection.v1.ServerReflection`.
 public enum Grpc_Reflection_V1_ServerReflection {
     /// The fully-qualified service name.
     public static let serviceName = "grpc.reflection.v1.ServerReflection"

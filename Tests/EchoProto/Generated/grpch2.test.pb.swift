@@ -6,6 +6,7 @@ import ProtobufCBridge
 
 // MARK: - grpch2/test/echo.proto
 
+/// The `grpch2.test.EchoRequest` message.
 public struct Grpch2_Test_EchoRequest: ProtoMessage {
     public static let protoMessageName = "grpch2.test.EchoRequest"
     public static let cDescriptor = ProtoCDescriptor(grpch2__test__echo_request__init)
@@ -46,6 +47,7 @@ public struct Grpch2_Test_EchoRequest: ProtoMessage {
     }
 }
 
+/// The `grpch2.test.EchoResponse` message.
 public struct Grpch2_Test_EchoResponse: ProtoMessage {
     public static let protoMessageName = "grpch2.test.EchoResponse"
     public static let cDescriptor = ProtoCDescriptor(grpch2__test__echo_response__init)
@@ -71,25 +73,30 @@ public struct Grpch2_Test_EchoResponse: ProtoMessage {
     }
 }
 
+/// The methods of service `grpch2.test.Echo`.
 public enum Grpch2_Test_Echo {
     /// The fully-qualified service name.
     public static let serviceName = "grpch2.test.Echo"
 
+    /// `Unary`: `grpch2.test.EchoRequest` -> `grpch2.test.EchoResponse`.
     public static let unary = MethodDescriptor<Grpch2_Test_EchoRequest, Grpch2_Test_EchoResponse>(
         path: "/grpch2.test.Echo/Unary",
         kind: .unary
     )
 
+    /// `ServerStream`: `grpch2.test.EchoRequest` -> `grpch2.test.EchoResponse`.
     public static let serverStream = MethodDescriptor<Grpch2_Test_EchoRequest, Grpch2_Test_EchoResponse>(
         path: "/grpch2.test.Echo/ServerStream",
         kind: .serverStreaming
     )
 
+    /// `ClientStream`: `grpch2.test.EchoRequest` -> `grpch2.test.EchoResponse`.
     public static let clientStream = MethodDescriptor<Grpch2_Test_EchoRequest, Grpch2_Test_EchoResponse>(
         path: "/grpch2.test.Echo/ClientStream",
         kind: .clientStreaming
     )
 
+    /// `BidiStream`: `grpch2.test.EchoRequest` -> `grpch2.test.EchoResponse`.
     public static let bidiStream = MethodDescriptor<Grpch2_Test_EchoRequest, Grpch2_Test_EchoResponse>(
         path: "/grpch2.test.Echo/BidiStream",
         kind: .bidirectionalStreaming
