@@ -36,9 +36,46 @@ public struct Prediction: Sendable, Hashable {
 
 /// The ensemble's weight of one distinct future (kato-semantics §4.7).
 public struct FuturePotential: Sendable, Hashable {
-    /// The first supporting prediction's future.
-    public var future: [[String]]
+    private let shape: PatternShape?
+    private let start: Int
+    private let explicitFuture: [[String]]
     public var aggregatePotential: Double
     public var supportingPatterns: Int
     public var totalWeightedFrequency: Double
+
+    /// The first supporting prediction's future (built on access; the engine keeps a reference to the pattern).
+    public var future: [[String]] {
+        if let shape { return Array(shape.events[start...]) }
+        return explicitFuture
+    }
+
+    public init(future: [[String]], aggregatePotential: Double, supportingPatterns: Int, totalWeightedFrequency: Double) {
+        self.shape = nil
+        self.start = 0
+        self.explicitFuture = future
+        self.aggregatePotential = aggregatePotential
+        self.supportingPatterns = supportingPatterns
+        self.totalWeightedFrequency = totalWeightedFrequency
+    }
+
+    init(shape: PatternShape, start: Int, aggregatePotential: Double, supportingPatterns: Int, totalWeightedFrequency: Double) {
+        self.shape = shape
+        self.start = start
+        self.explicitFuture = []
+        self.aggregatePotential = aggregatePotential
+        self.supportingPatterns = supportingPatterns
+        self.totalWeightedFrequency = totalWeightedFrequency
+    }
+
+    public static func == (l: FuturePotential, r: FuturePotential) -> Bool {
+        l.aggregatePotential == r.aggregatePotential && l.supportingPatterns == r.supportingPatterns
+            && l.totalWeightedFrequency == r.totalWeightedFrequency && l.future == r.future
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(future)
+        hasher.combine(aggregatePotential)
+        hasher.combine(supportingPatterns)
+        hasher.combine(totalWeightedFrequency)
+    }
 }

@@ -7,8 +7,9 @@ struct BlockMatcher {
     struct Block: Equatable { var a: Int; var b: Int; var size: Int }
 
     let bLength: Int
-    /// slot → ascending positions in b.
-    private let positions: [[Int]]
+    /// slot → ascending positions in b: `positions[positionStarts[slot]..<positionStarts[slot + 1]]`.
+    private let positions: [Int]
+    private let positionStarts: [Int]
     /// Two alternating j2len rows, stamped instead of cleared.
     private var lenRows: [Int]
     private var stampRows: [Int]
@@ -23,7 +24,10 @@ struct BlockMatcher {
         bLength = bSlots.count
         var pos = [[Int]](repeating: [], count: slotCount)
         for (j, s) in bSlots.enumerated() { pos[Int(s)].append(j) }
-        positions = pos
+        var starts = [0]
+        for p in pos { starts.append(starts.last! + p.count) }
+        positions = pos.flatMap { $0 }
+        positionStarts = starts
         lenRows = [Int](repeating: 0, count: 2 * (bSlots.count + 1))
         stampRows = [Int](repeating: -1, count: 2 * (bSlots.count + 1))
     }
@@ -73,29 +77,40 @@ struct BlockMatcher {
         var besti = alo, bestj = blo, bestsize = 0
         let width = bLength + 1
         var prevStamp = -2
-        for i in alo..<ahi {
-            let slot = a[i]
-            stamp += 1
-            let curStamp = stamp
-            let row = (i & 1) * width
-            let prevRow = width - row
-            if slot >= 0 {
-                for j in positions[Int(slot)] {
-                    if j < blo { continue }
-                    if j >= bhi { break }
-                    var k = 1
-                    if stampRows[prevRow + j] == prevStamp { k = lenRows[prevRow + j] + 1 }
-                    lenRows[row + j + 1] = k
-                    stampRows[row + j + 1] = curStamp
-                    if k > bestsize {
-                        besti = i - k + 1
-                        bestj = j - k + 1
-                        bestsize = k
+        var stampCounter = stamp
+        positions.withUnsafeBufferPointer { positions in
+        positionStarts.withUnsafeBufferPointer { starts in
+        lenRows.withUnsafeMutableBufferPointer { lenRows in
+        stampRows.withUnsafeMutableBufferPointer { stampRows in
+            for i in alo..<ahi {
+                let slot = Int(a[i])
+                stampCounter += 1
+                let curStamp = stampCounter
+                let row = (i & 1) * width
+                let prevRow = width - row
+                if slot >= 0 {
+                    for p in starts[slot]..<starts[slot + 1] {
+                        let j = positions[p]
+                        if j < blo { continue }
+                        if j >= bhi { break }
+                        var k = 1
+                        if stampRows[prevRow + j] == prevStamp { k = lenRows[prevRow + j] + 1 }
+                        lenRows[row + j + 1] = k
+                        stampRows[row + j + 1] = curStamp
+                        if k > bestsize {
+                            besti = i - k + 1
+                            bestj = j - k + 1
+                            bestsize = k
+                        }
                     }
                 }
+                prevStamp = curStamp
             }
-            prevStamp = curStamp
         }
+        }
+        }
+        }
+        stamp = stampCounter
         return Block(a: besti, b: bestj, size: bestsize)
     }
 }

@@ -35,14 +35,17 @@ struct IndelSimilarity {
         if queryLength == 0 || text.isEmpty { return 0 }
         if words == 1 {
             var v: UInt64 = ~0
-            return ascii.withUnsafeBufferPointer { table in
-                for c in text {
-                    let pm: UInt64
-                    if c < 128 { pm = table[Int(c)] } else { pm = other[c]?[0] ?? 0 }
-                    let u = v & pm
-                    v = (v &+ u) | (v &- u)
+            return ascii.withUnsafeBufferPointer { tableBuffer in
+                text.withUnsafeBufferPointer { textBuffer in
+                    let table = tableBuffer.baseAddress!
+                    for c in textBuffer {
+                        let pm: UInt64
+                        if c < 128 { pm = table[Int(c)] } else { pm = other[c]?[0] ?? 0 }
+                        let u = v & pm
+                        v = (v &+ u) | (v &- u)
+                    }
+                    return (~v & lastWordMask).nonzeroBitCount
                 }
-                return (~v & lastWordMask).nonzeroBitCount
             }
         }
         var v = [UInt64](repeating: ~0, count: words)
@@ -82,6 +85,33 @@ struct IndelSimilarity {
             zeros += (~v[w] & m).nonzeroBitCount
         }
         return zeros
+    }
+
+    /// LCS length of the query and an ASCII `text` (single-word fast path when the query fits 64 scalars).
+    func lcs(ascii text: [UInt8]) -> Int {
+        if queryLength == 0 || text.isEmpty { return 0 }
+        if words == 1 {
+            var v: UInt64 = ~0
+            return ascii.withUnsafeBufferPointer { tableBuffer in
+                text.withUnsafeBufferPointer { textBuffer in
+                    let table = tableBuffer.baseAddress!
+                    for c in textBuffer {
+                        let u = v & table[Int(c)]
+                        v = (v &+ u) | (v &- u)
+                    }
+                    return (~v & lastWordMask).nonzeroBitCount
+                }
+            }
+        }
+        return lcs(text.map { UInt32($0) })
+    }
+
+    /// Similarity against a pattern's text.
+    func similarity(_ shape: PatternShape) -> Double {
+        if let a = shape.asciiChars {
+            return Self.ratio(lcs: lcs(ascii: a), lengthSum: queryLength + a.count)
+        }
+        return similarity(shape.chars)
     }
 
     /// RapidFuzz's normalized Indel similarity, computed the way `fuzz.ratio(a, b) / 100` rounds.

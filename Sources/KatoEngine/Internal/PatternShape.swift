@@ -11,8 +11,16 @@ final class PatternShape: Sendable {
     let sortedFlatIds: [Int32]
     /// `suffixHashes[k]` hashes the sorted events `k...` (grouping key of a future starting at event k).
     let suffixHashes: [UInt64]
-    /// Unicode scalars of `" ".join(flat)`.
+    /// Unicode scalars of `" ".join(flat)` (empty when `asciiChars` holds the text).
     let chars: [UInt32]
+    /// The same text as bytes when it is pure ASCII (4× less memory to stream through the similarity).
+    let asciiChars: [UInt8]?
+    /// `json.dumps(events)` (ASCII) and, per event k, the offset where event k's text starts: the JSON text
+    /// of the future starting at event k is `"["` + `json[jsonEventOffsets[k]...]`.
+    let json: [UInt8]
+    let jsonEventOffsets: [Int32]
+    /// The name's first 8 bytes as a big-endian number (orders like the name's text).
+    let nameKey: UInt64
 
     init(name: String, events: [[String]], flatIds: [Int32]) {
         self.name = name
@@ -52,7 +60,48 @@ final class PatternShape: Sendable {
                 for scalar in symbol.unicodeScalars { chars.append(scalar.value) }
             }
         }
-        self.chars = chars
+        if chars.allSatisfy({ $0 < 128 }) {
+            self.asciiChars = chars.map { UInt8($0) }
+            self.chars = []
+        } else {
+            self.asciiChars = nil
+            self.chars = chars
+        }
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        json.reserveCapacity(chars.count + 8 * flatIds.count)
+        var offsets: [Int32] = []
+        for (i, event) in events.enumerated() {
+            if i > 0 { json.append(UInt8(ascii: ",")); json.append(UInt8(ascii: " ")) }
+            offsets.append(Int32(json.count))
+            json.append(UInt8(ascii: "["))
+            for (j, symbol) in event.enumerated() {
+                if j > 0 { json.append(UInt8(ascii: ",")); json.append(UInt8(ascii: " ")) }
+                if PythonRepr.isPlainASCII(symbol) {
+                    json.append(UInt8(ascii: "\""))
+                    json.append(contentsOf: symbol.utf8)
+                    json.append(UInt8(ascii: "\""))
+                } else {
+                    json.append(contentsOf: PythonJSON.string(symbol).utf8)
+                }
+            }
+            json.append(UInt8(ascii: "]"))
+        }
+        json.append(UInt8(ascii: "]"))
+        // First 8 UTF-8 bytes, big-endian: orders like the name's text (ties need a full comparison).
+        var key: UInt64 = 0
+        var count = 0
+        for b in name.utf8.prefix(8) {
+            key = key << 8 | UInt64(b)
+            count += 1
+        }
+        self.nameKey = count == 0 ? 0 : key << (8 * UInt64(8 - count))
+        self.json = json
+        self.jsonEventOffsets = offsets
+    }
+
+    /// The JSON text of the future starting at event `k`, without its leading `[` (common to all futures).
+    func futureJSON(from k: Int) -> ArraySlice<UInt8> {
+        json[Int(jsonEventOffsets[k])...]
     }
 
     var length: Int { flatIds.count }

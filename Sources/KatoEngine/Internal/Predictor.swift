@@ -79,6 +79,13 @@ struct Predictor {
         var matcher = BlockMatcher(bSlots: stateSlots, slotCount: slotCount)
         let thresholdIsZero = recallThreshold == 0.0
 
+        // Symbol id → state slot: a direct table for vocabularies up to 2^18 symbols, else the hash map.
+        var directSlots: [Int32]? = nil
+        if kb.symbolNames.count <= 1 << 18 {
+            var table = [Int32](repeating: -1, count: kb.symbolNames.count)
+            for (slot, id) in slotIds.enumerated() where id >= 0 { table[Int(id)] = Int32(slot) }
+            directSlots = table
+        }
         var found: [Candidate] = []
         found.reserveCapacity(candidateIds.count)
         var blockStore: [BlockMatcher.Block] = []
@@ -91,10 +98,14 @@ struct Predictor {
             counter += 1
             if counter & 255 == 0 && !shouldContinue() { throw EngineCancelledError() }
             let shape = kb.shapes[Int(id)]
-            let similarity = indel.similarity(shape.chars)
+            let similarity = indel.similarity(shape)
             if !(similarity >= recallThreshold) { continue }
             aSlots.removeAll(keepingCapacity: true)
-            for s in shape.flatIds { aSlots.append(slotMap.get(s)) }
+            if let directSlots {
+                for s in shape.flatIds { aSlots.append(directSlots[Int(s)]) }
+            } else {
+                for s in shape.flatIds { aSlots.append(slotMap.get(s)) }
+            }
             let blockStart = blockStore.count
             let blockCount = aSlots.withUnsafeBufferPointer { matcher.matchingBlocks($0, into: &blockStore) }
             if blockCount == 0 && !thresholdIsZero { continue }
@@ -151,42 +162,47 @@ struct Predictor {
         var totalFrequency = 0
         for c in found { totalFrequency += Int(c.frequency) }
         let F = Double(totalFrequency)
-        var groupByHash: [UInt64: Int32] = [:]
-        groupByHash.reserveCapacity(found.count)
-        var collisionGroups: [Int32] = []
-        var groupWeights: [Double] = []
-        var groupCounts: [Int] = []
-        var groupFirst: [Int] = []
+        // Group candidates with a non-empty future by the hash of their sorted future, verifying content.
+        struct Keyed { var hash: UInt64; var index: Int32 }
+        var keyed: [Keyed] = []
+        keyed.reserveCapacity(found.count)
         for idx in found.indices {
             let c = found[idx]
             let shape = kb.shapes[Int(c.id)]
             let k2 = Int(c.k2)
-            if k2 >= shape.events.count { continue }
-            let hash = shape.suffixHashes[k2]
-            var g: Int32 = -1
-            if let existing = groupByHash[hash] {
-                let rep = found[groupFirst[Int(existing)]]
-                if shape.sameFuture(from: k2, as: kb.shapes[Int(rep.id)], from: Int(rep.k2)) {
-                    g = existing
-                } else {
-                    for cg in collisionGroups {
-                        let r2 = found[groupFirst[Int(cg)]]
-                        if shape.sameFuture(from: k2, as: kb.shapes[Int(r2.id)], from: Int(r2.k2)) { g = cg; break }
-                    }
-                    if g < 0 { collisionGroups.append(Int32(groupWeights.count)) }
+            if k2 < shape.events.count { keyed.append(Keyed(hash: shape.suffixHashes[k2], index: Int32(idx))) }
+        }
+        keyed.sort { ($0.hash, $0.index) < ($1.hash, $1.index) }
+        var groupWeights: [Double] = []
+        var groupCounts: [Int] = []
+        var groupFirst: [Int] = []
+        var run = 0
+        while run < keyed.count {
+            var end = run + 1
+            while end < keyed.count && keyed[end].hash == keyed[run].hash { end += 1 }
+            // Within one hash run, split by content (true collisions are vanishingly rare).
+            var runGroups: [Int32] = []
+            for k in run..<end {
+                let idx = Int(keyed[k].index)
+                let c = found[idx]
+                let shape = kb.shapes[Int(c.id)]
+                var g: Int32 = -1
+                for rg in runGroups {
+                    let rep = found[groupFirst[Int(rg)]]
+                    if shape.sameFuture(from: Int(c.k2), as: kb.shapes[Int(rep.id)], from: Int(rep.k2)) { g = rg; break }
                 }
-            } else {
-                groupByHash[hash] = Int32(groupWeights.count)
+                if g < 0 {
+                    g = Int32(groupWeights.count)
+                    groupWeights.append(0)
+                    groupCounts.append(0)
+                    groupFirst.append(idx)
+                    runGroups.append(g)
+                }
+                found[idx].group = g
+                groupWeights[Int(g)] += Double(c.frequency) * c.similarity
+                groupCounts[Int(g)] += 1
             }
-            if g < 0 {
-                g = Int32(groupWeights.count)
-                groupWeights.append(0)
-                groupCounts.append(0)
-                groupFirst.append(idx)
-            }
-            found[idx].group = g
-            groupWeights[Int(g)] += Double(c.frequency) * c.similarity
-            groupCounts[Int(g)] += 1
+            run = end
         }
         var W = 0.0
         for w in groupWeights { W += w }
@@ -202,19 +218,21 @@ struct Predictor {
         }
         var futurePotentials: [FuturePotential] = []
         if F > 0 {
-            var groupOrder = Array(groupWeights.indices)
-            groupOrder.sort { aggregates[$0] > aggregates[$1] }
+            struct ByAggregate { var aggregate: Double; var group: Int }
+            var byAggregate = groupWeights.indices.map { ByAggregate(aggregate: aggregates[$0], group: $0) }
+            byAggregate.sort { $0.aggregate > $1.aggregate || ($0.aggregate == $1.aggregate && $0.group < $1.group) }
+            var groupOrder = byAggregate.map(\.group)
             // Ties in aggregate_potential: by the JSON text of the future.
             var i = 0
             while i < groupOrder.count {
                 var j = i + 1
                 while j < groupOrder.count && aggregates[groupOrder[j]] == aggregates[groupOrder[i]] { j += 1 }
                 if j - i > 1 {
-                    let keyed = groupOrder[i..<j].map { g -> (Int, String) in
+                    let keyed = groupOrder[i..<j].map { g -> (Int, ArraySlice<UInt8>) in
                         let c = found[groupFirst[g]]
-                        return (g, PythonJSON.dumps(Array(kb.shapes[Int(c.id)].events[Int(c.k2)...])))
+                        return (g, kb.shapes[Int(c.id)].futureJSON(from: Int(c.k2)))
                     }
-                    let sorted = keyed.sorted { codePointLess($0.1, $1.1) }
+                    let sorted = keyed.sorted { $0.1.lexicographicallyPrecedes($1.1) }
                     for (offset, item) in sorted.enumerated() { groupOrder[i + offset] = item.0 }
                 }
                 i = j
@@ -223,19 +241,23 @@ struct Predictor {
             for g in groupOrder {
                 let c = found[groupFirst[g]]
                 futurePotentials.append(FuturePotential(
-                    future: Array(kb.shapes[Int(c.id)].events[Int(c.k2)...]), aggregatePotential: aggregates[g],
+                    shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: aggregates[g],
                     supportingPatterns: groupCounts[g], totalWeightedFrequency: groupWeights[g]))
             }
         }
 
         // Ranking: potential descending, then name ascending (Q13 fix), keep max_predictions.
-        var order = Array(found.indices)
-        order.sort { l, r in
-            let a = found[l].potential, b = found[r].potential
-            if a != b { return a > b }
-            return kb.shapes[Int(found[l].id)].name < kb.shapes[Int(found[r].id)].name
+        struct Ranked { var potential: Double; var nameKey: UInt64; var index: Int32 }
+        var ranked = found.indices.map {
+            Ranked(potential: found[$0].potential, nameKey: kb.shapes[Int(found[$0].id)].nameKey, index: Int32($0))
         }
-        if order.count > maxPredictions { order.removeLast(order.count - maxPredictions) }
+        ranked.sort { l, r in
+            if l.potential != r.potential { return l.potential > r.potential }
+            if l.nameKey != r.nameKey { return l.nameKey < r.nameKey }
+            return codePointLess(kb.shapes[Int(found[Int(l.index)].id)].name, kb.shapes[Int(found[Int(r.index)].id)].name)
+        }
+        if ranked.count > maxPredictions { ranked.removeLast(ranked.count - maxPredictions) }
+        let order = ranked.map { Int($0.index) }
 
         // Materialise the kept predictions.
         let tsip = Double(kb.totals.totalSymbolsInPatternsFrequencies)
@@ -263,6 +285,10 @@ struct Predictor {
 
         var predictions: [Prediction] = []
         predictions.reserveCapacity(order.count)
+        var generation = 0
+        var matchedGen = [Int](repeating: 0, count: slotCount)
+        var presentCount = [Int](repeating: 0, count: slotCount)
+        var subBlocks: [BlockMatcher.Block] = []
         for idx in order {
             let c = found[idx]
             let shape = kb.shapes[Int(c.id)]
@@ -271,66 +297,78 @@ struct Predictor {
             let blocks = blockStore[Int(c.blockStart)..<Int(c.blockStart + c.blockCount)]
             let presentStart = k1 == 0 ? 0 : shape.eventEnds[k1 - 1]
             let presentEnd = k2 == 0 ? 0 : shape.eventEnds[k2 - 1]
-            var matchedIds = Set<Int32>()
+            generation += 1
             var matches: [String] = []
             for blk in blocks {
                 for j in blk.b..<(blk.b + blk.size) {
                     matches.append(flat[j])
-                    matchedIds.insert(stateIds[j])
+                    matchedGen[Int(stateSlots[j])] = generation
                 }
+            }
+            @inline(__always) func slotOf(_ id: Int32) -> Int32 {
+                if let directSlots { return directSlots[Int(id)] }
+                return slotMap.get(id)
             }
             let present = Array(shape.events[k1..<k2])
             var missing: [[String]] = []
+            missing.reserveCapacity(k2 - k1)
+            for i in 0..<slotCount { presentCount[i] = 0 }
+            var otherPresent: [Int32] = []
             for k in k1..<k2 {
                 let start = shape.eventStart(k)
-                var m: [String] = []
-                for (off, sym) in shape.events[k].enumerated() where !matchedIds.contains(shape.flatIds[start + off]) {
-                    m.append(sym)
+                var mm: [String] = []
+                for (off, sym) in shape.events[k].enumerated() {
+                    let id = shape.flatIds[start + off]
+                    let slot = slotOf(id)
+                    if slot >= 0 {
+                        presentCount[Int(slot)] += 1
+                        if matchedGen[Int(slot)] != generation { mm.append(sym) }
+                    } else {
+                        otherPresent.append(id)
+                        mm.append(sym)
+                    }
                 }
-                missing.append(m)
+                missing.append(mm)
             }
-            let presentIds = Set(shape.flatIds[presentStart..<presentEnd])
             var extras: [[String]] = []
+            extras.reserveCapacity(eventRanges.count)
             for range in eventRanges {
                 var e: [String] = []
-                for j in range where !presentIds.contains(stateIds[j]) { e.append(flat[j]) }
+                for j in range where presentCount[Int(stateSlots[j])] == 0 { e.append(flat[j]) }
                 extras.append(e)
             }
             // snr: extras_count = len(state) − matched size of SequenceMatcher(present_flat, state).
             let m = matches.count
-            let extrasCount: Int
-            if let first = blocks.first, let last = blocks.last {
-                let lo = first.a, hi = last.a + last.size
-                let sub = shape.flatIds[lo..<hi].map { slotMap.get($0) }
-                let subBlocks = sub.withUnsafeBufferPointer { matcher.matchingBlocks($0) }
-                extrasCount = q - subBlocks.reduce(0) { $0 + $1.size }
-            } else {
-                let all = shape.flatIds.map { slotMap.get($0) }
-                let subBlocks = all.withUnsafeBufferPointer { matcher.matchingBlocks($0) }
-                extrasCount = q - subBlocks.reduce(0) { $0 + $1.size }
-            }
+            let lo = blocks.first?.a ?? 0
+            let hi = blocks.last.map { $0.a + $0.size } ?? shape.length
+            let sub = shape.flatIds[lo..<hi].map { slotOf($0) }
+            subBlocks.removeAll(keepingCapacity: true)
+            sub.withUnsafeBufferPointer { _ = matcher.matchingBlocks($0, into: &subBlocks) }
+            let extrasCount = q - subBlocks.reduce(0) { $0 + $1.size }
             let snrDen = 2.0 * Double(m) + Double(extrasCount)
             let snr = snrDen > 0 ? (2.0 * Double(m) - Double(extrasCount)) / snrDen : 0.0
             let presentLength = presentEnd - presentStart
             // itfdf: cosine distance of probability-weighted counts over present ∪ state.
-            var presentCounts: [Int32: Int] = [:]
-            for i in presentStart..<presentEnd { presentCounts[shape.flatIds[i], default: 0] += 1 }
             var dot = 0.0, normS = 0.0, normP = 0.0
             var anyS = false, anyP = false
             for slot in 0..<slotCount {
-                let id = slotIds[slot]
                 let p = stateProb[slot]
                 let sv = p * Double(stateCounts[slot])
-                let pv = p * Double(presentCounts[id] ?? 0)
+                let pv = p * Double(presentCount[slot])
                 dot += sv * pv; normS += sv * sv; normP += pv * pv
                 if sv != 0 { anyS = true }
                 if pv != 0 { anyP = true }
             }
-            for (id, count) in presentCounts where slotMap.get(id) < 0 {
-                // In present but not in state: a missing symbol, hence in the table.
-                let pv = probability(id, inTable: true) * Double(count)
+            // Present symbols outside the state are missing symbols, hence in the probability table.
+            otherPresent.sort()
+            var oi = 0
+            while oi < otherPresent.count {
+                var oj = oi + 1
+                while oj < otherPresent.count && otherPresent[oj] == otherPresent[oi] { oj += 1 }
+                let pv = probability(otherPresent[oi], inTable: true) * Double(oj - oi)
                 normP += pv * pv
                 if pv != 0 { anyP = true }
+                oi = oj
             }
             var distance = 1.0
             if anyS && anyP {

@@ -1,6 +1,28 @@
 /// Python `json.dumps` (default `ensure_ascii=True`, separators `", "` / `": "`) for lists of lists of strings.
 /// Used to order `future_potentials` ties by the JSON text of their futures.
 enum PythonJSON {
+    /// UTF-8 (all ASCII) bytes of ``dumps(_:)``; plain printable-ASCII symbols are copied without re-encoding.
+    static func dumpsUTF8(_ events: [[String]]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (i, e) in events.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")); out.append(UInt8(ascii: " ")) }
+            out.append(UInt8(ascii: "["))
+            for (j, s) in e.enumerated() {
+                if j > 0 { out.append(UInt8(ascii: ",")); out.append(UInt8(ascii: " ")) }
+                if PythonRepr.isPlainASCII(s) {
+                    out.append(UInt8(ascii: "\""))
+                    out.append(contentsOf: s.utf8)
+                    out.append(UInt8(ascii: "\""))
+                } else {
+                    out.append(contentsOf: string(s).utf8)
+                }
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
     static func dumps(_ events: [[String]]) -> String {
         var out = "["
         for (i, e) in events.enumerated() {
