@@ -89,7 +89,7 @@ enum EngineBenchmark {
         }
 
         var markdownRow: String {
-            "| \(patterns) | \(fmt(learnPerSecond, 0)) | \(fmt(observe.p50, 4)) / \(fmt(observe.p99, 4)) | "
+            "| \(patterns) | \(fmt(learnPerSecond, 0)) | \(fmt(observe.p50, 5)) / \(fmt(observe.p99, 5)) | "
                 + "\(fmt(observePredict.p50, 3)) / \(fmt(observePredict.p99, 3)) | "
                 + "\(fmt(getPredictions.p50, 3)) / \(fmt(getPredictions.p99, 3)) | \(fmt(meanPredictions, 1)) | "
                 + "\(fmt(bytesPerPattern, 0)) |"
