@@ -12,6 +12,9 @@ internal import CProtobufC
 public struct ProtoCDescriptor: @unchecked Sendable, Hashable {
     /// The real global descriptor (never a copy).
     let pointer: UnsafePointer<ProtobufCMessageDescriptor>
+    /// Whether the schema lets messages nest deeper than `ProtoNestingLimit.limit`, so that
+    /// input must be scanned before protobuf-c unpacks it recursively.
+    let needsNestingCheck: Bool
 
     /// Reads the descriptor pointer that a protoc-c `xxx__init(Message *)` function stores in
     /// `message->base.descriptor`.
@@ -27,10 +30,7 @@ public struct ProtoCDescriptor: @unchecked Sendable, Hashable {
         guard let descriptor = base.descriptor, descriptor.pointee.magic == UInt32(PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC)
         else { preconditionFailure("protoc-c initializer did not set a message descriptor") }
         self.pointer = descriptor
-    }
-
-    init(pointer: UnsafePointer<ProtobufCMessageDescriptor>) {
-        self.pointer = pointer
+        self.needsNestingCheck = ProtoNestingLimit.needsCheck(descriptor)
     }
 
     /// The fully-qualified protobuf name, e.g. `kato.v2.Event`.

@@ -5,7 +5,8 @@ extension ProtoMessage {
     ///
     /// protobuf-c rejects truncated input, wrong wire types, over-long varints and lengths
     /// beyond the buffer; this layer additionally rejects strings that are not valid UTF-8
-    /// (protobuf-c 1.4.1 does not check). Unknown fields are skipped. Every C allocation
+    /// (protobuf-c 1.4.1 does not check) and messages nested more than 100 levels deep
+    /// (protobuf-c has no limit; see `ProtoNestingLimit`). Unknown fields are skipped. Every C allocation
     /// comes from a per-call arena, so nothing needs `protobuf_c_message_free_unpacked`.
     ///
     /// Known limit: protobuf-c strings are NUL-terminated, so a string field that contains
@@ -69,6 +70,12 @@ enum ProtoCCodec {
         _ read: (ProtoCReader) throws(ProtoDecodingError) -> Void
     ) throws(ProtoDecodingError) {
         let d = descriptor.pointer
+        if descriptor.needsNestingCheck && !ProtoNestingLimit.isWithinLimit(d, buffer) {
+            throw ProtoDecodingError(
+                messageName: String(cString: d.pointee.name),
+                reason: "messages nested deeper than \(ProtoNestingLimit.limit) levels"
+            )
+        }
         try ProtoArena.with(sizeHint: d.pointee.sizeof_message &+ 2 &* buffer.count) { (arena) throws(ProtoDecodingError) in
             var allocator = ProtoArena.cAllocator(arena)
             guard

@@ -98,3 +98,55 @@ final class MalformedInputTests: XCTestCase {
         XCTAssertEqual(decoded.serializedBytes(), [0x18, 0x05])
     }
 }
+
+/// Hostile nesting is rejected before protobuf-c (which recurses without limit) sees it.
+final class NestingLimitTests: XCTestCase {
+    /// `levels` ListValues nested through Value.list_value, innermost a number.
+    private func nestedList(levels: Int) -> [UInt8] {
+        let inner: [UInt8] = [0x11, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]  // Value { number_value: 1 }
+        var headers: [[UInt8]] = []
+        var size = inner.count
+        for _ in 0..<levels {
+            for field: UInt8 in [1, 6] {  // ListValue { values: ... }, then Value { list_value: ... }
+                let h = header(field: field, length: size)
+                headers.append(h)
+                size += h.count
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        for h in headers.reversed() { out += h }
+        return out + inner
+    }
+
+    private func header(field: UInt8, length: Int) -> [UInt8] {
+        var out: [UInt8] = [field << 3 | 2]
+        var n = length
+        while n >= 0x80 {
+            out.append(UInt8(n & 0x7f) | 0x80)
+            n >>= 7
+        }
+        out.append(UInt8(n))
+        return out
+    }
+
+    func testNestingUpToTheLimitDecodes() throws {
+        let value = try Google_Protobuf_Value(serializedBytes: nestedList(levels: 49))  // 98 levels below the Value
+        XCTAssertEqual(value.serializedBytes(), nestedList(levels: 49))
+    }
+
+    func testNestingBeyondTheLimitFailsInsteadOfExhaustingTheStack() {
+        assertDecodingFails(Google_Protobuf_Value.self, nestedList(levels: 51))
+        // ~1 MB, ~200 000 levels: would overflow the stack in protobuf-c without the check.
+        let hostile = nestedList(levels: 100_000)
+        do {
+            _ = try Google_Protobuf_Value(serializedBytes: hostile)
+            XCTFail("decoded a message nested 200 000 levels deep")
+        } catch {
+            XCTAssertTrue(error.reason.contains("nested deeper"), error.reason)
+        }
+        var status = Google_Rpc_Status()
+        status.code = 1
+        XCTAssertEqual(try Google_Rpc_Status(serializedBytes: status.serializedBytes()), status, "bounded types are not scanned")
+    }
+}
