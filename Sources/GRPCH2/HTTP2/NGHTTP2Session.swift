@@ -205,6 +205,12 @@ final class NGHTTP2Session {
         }
     }
 
+    /// Returns connection-level credit alone (bytes of a stream that is ending unread).
+    func consumeConnection(count: Int) {
+        guard let session, count > 0 else { return }
+        _ = nghttp2_session_consume_connection(session, count)
+    }
+
     /// A graceful-shutdown hint: GOAWAY with the maximum stream id (RFC 9113 §6.8).
     func submitShutdownNotice() {
         guard let session else { return }

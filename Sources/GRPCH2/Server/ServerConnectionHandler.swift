@@ -18,6 +18,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private var context: ChannelHandlerContext?
     private var streams: [Int32: ServerStreamState] = [:]
     private var flushScheduled = false
+    /// Set while `flush()` runs: nghttp2 callbacks fired from `mem_send` must not flush again.
+    private var flushing = false
     private var inRead = false
     private var peer = "unknown"
     private var shuttingDown = false
@@ -133,8 +135,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     /// Drains nghttp2's pending frames into one socket write.
     func flush() {
-        guard let session, let context else { return }
+        guard let session, let context, !flushing else { return }
         guard context.channel.isWritable else { return }
+        flushing = true
+        defer { flushing = false }
         var out = [UInt8]()
         do {
             try session.send(into: &out)
@@ -195,6 +199,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             session?.consume(streamID: streamID, count: bytes.count)
             return
         }
+        // Streaming requests hold their credit while the handler has unread messages (see
+        // `creditIfCaughtUp`); the others are buffered whole and limited by the message size.
+        if stream.method?.kind.isClientStreaming == true {
+            stream.unconsumedBytes += bytes.count
+        } else {
+            session?.consume(streamID: streamID, count: bytes.count)
+        }
         stream.deframer.append(bytes)
         do {
             while let message = try stream.deframer.next() {
@@ -210,13 +221,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         } catch {
             finish(stream, error: RPCError(mapping: error))
         }
-        // Credit the frame bytes not held as a whole message for a handler (prefixes, partials
-        // beyond the deframer's need are credited when their message is read).
-        if stream.method?.kind.isClientStreaming != true {
-            session?.consume(streamID: streamID, count: bytes.count)
-        } else {
-            stream.unconsumedBytes += bytes.count
-        }
+        creditIfCaughtUp(stream)
     }
 
     func http2EndOfData(streamID: Int32) {
@@ -236,7 +241,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         }
         if streams.isEmpty {
             scheduleIdleTimer()
-            if shuttingDown { flush() }
+            // Never `flush()` here: this callback runs inside `nghttp2_session_mem_send` (a
+            // stream closes once its END_STREAM is sent), and a nested flush would re-enter
+            // nghttp2, write later frames before the outer call's, or close the channel (and
+            // free the session) under it. The flush that is running checks `isActive` when done.
+            if shuttingDown { scheduleFlush() }
         }
     }
 
@@ -290,7 +299,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard method == "POST" else {
             return respondHTTPError(stream, status: "405", message: "gRPC requires POST")
         }
-        guard contentType.hasPrefix("application/grpc") else {
+        guard Self.isGRPCContentType(contentType) else {
             return respondHTTPError(stream, status: "415", message: "invalid gRPC request content-type '\(contentType)'")
         }
         guard let serverMethod = router.method(for: path) else {
@@ -313,7 +322,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             }
             deadline = .now + duration
             if let context {
-                let nanos = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+                let nanos = Self.nanos(duration)
                 let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 let id = stream.id
                 stream.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
@@ -326,7 +335,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             let (requests, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
             stream.inbound = continuation
             let handle = streamHandle(stream.id)
-            let requestStream = RequestStream<[UInt8]>(base: requests, decode: { $0 }, onConsumed: { handle.consumed($0) })
+            let requestStream = RequestStream<[UInt8]>(base: requests, decode: { $0 }, onConsumed: { _ in handle.consumed() })
             launch(stream, requests: requestStream)
         }
     }
@@ -346,6 +355,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             }
         }
         if let inbound = stream.inbound {
+            stream.unreadMessages += 1
             inbound.yield(bytes)
         } else {
             if stream.method?.kind == .unary, !stream.collected.isEmpty {
@@ -377,7 +387,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard let method = stream.method, let callContext = stream.context else { return }
         let handle = streamHandle(stream.id)
         let interceptors = router.interceptors
-        let buffered = !method.kind.isClientStreaming && method.kind != .serverStreaming
+        // Single-response calls (unary, client-streaming) buffer their one message, so the
+        // count check in `complete` sees it and message + status leave in one hop.
+        let buffered = method.kind == .unary || method.kind == .clientStreaming
         let bufferingSink = buffered ? BufferingSink() : nil
         let sink: any ResponseSink = bufferingSink ?? LiveSink(handle: handle)
         let writer = ResponseWriter<[UInt8]>(sink: sink, encode: { $0 })
@@ -403,6 +415,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// The client or the connection went away: stop the handler, drop the response.
     private func abandon(_ stream: ServerStreamState, reason: RPCError) {
         stream.phase = .finished
+        releaseHeldCredit(stream)
         stream.deadlineTimer?.cancel()
         stream.task?.cancel()
         stream.inbound?.finish(throwing: reason)
@@ -476,6 +489,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private func finish(_ stream: ServerStreamState, error: RPCError?) {
         guard stream.phase != .finished else { return }
         stream.phase = .finished
+        releaseHeldCredit(stream)
         stream.deadlineTimer?.cancel()
         stream.inbound?.finish()
         stream.failWriters(error ?? RPCError(code: .cancelled, message: "the call has ended"))
@@ -494,7 +508,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             stream.trailers = trailers
             submitOrResume(stream)
         } else {
-            var headers = [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc")]
+            // grpc-accept-encoding here too: a call refused for its grpc-encoding must learn
+            // what the server accepts (gRPC compression spec), and it ends Trailers-Only.
+            var headers = [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc"),
+                           HeaderField("grpc-accept-encoding", "identity,gzip")]
             if let context = stream.context {
                 Self.appendMetadata(context.response.state.withLock { $0.initial }, to: &headers)
             }
@@ -519,6 +536,15 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         scheduleFlush()
     }
 
+    /// `application/grpc`, optionally followed by `+format` or `;params` (gRPC over HTTP/2
+    /// spec); a bare prefix match would also take e.g. `application/grpc-web`, a different protocol.
+    static func isGRPCContentType(_ value: String) -> Bool {
+        let base = "application/grpc"
+        guard value.lowercased().hasPrefix(base) else { return false }
+        let rest = value.utf8.dropFirst(base.utf8.count)
+        return rest.isEmpty || rest.first == UInt8(ascii: "+") || rest.first == UInt8(ascii: ";")
+    }
+
     private static func appendMetadata(_ metadata: Metadata, to headers: inout [HeaderField]) {
         for entry in metadata where !Metadata.isReserved(entry.key) {
             switch entry.value {
@@ -528,13 +554,33 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         }
     }
 
-    fileprivate func consumed(streamID: Int32, count: Int) {
-        guard let stream = streams[streamID] else { return }
-        // Credit the message plus its 5-byte prefix (never more than was received).
-        let credit = min(stream.unconsumedBytes, count + 5)
-        stream.unconsumedBytes -= credit
-        session?.consume(streamID: streamID, count: credit)
+    /// The handler read one message.
+    fileprivate func consumed(streamID: Int32) {
+        guard let stream = streams[streamID], stream.unreadMessages > 0 else { return }
+        stream.unreadMessages -= 1
+        creditIfCaughtUp(stream)
         scheduleFlush()
+    }
+
+    /// Flow control for streaming requests: received bytes are credited back once the handler
+    /// has read every message handed to it. While it lags, the peer's window runs down and it
+    /// stops sending (memory stays bounded by the stream window). Crediting per message read
+    /// instead deadlocks on a message larger than the stream window (1 MiB): its bytes could
+    /// never all arrive, since they are only credited once it has been read.
+    private func creditIfCaughtUp(_ stream: ServerStreamState) {
+        guard stream.phase == .receiving, stream.unreadMessages == 0, stream.unconsumedBytes > 0 else { return }
+        session?.consume(streamID: stream.id, count: stream.unconsumedBytes)
+        stream.unconsumedBytes = 0
+    }
+
+    /// A call that ends with request bytes its handler never read still owes the peer their
+    /// connection-level credit: nghttp2 returns none by itself (automatic window updates are
+    /// off), so without this each such call would shrink the connection window for good.
+    private func releaseHeldCredit(_ stream: ServerStreamState) {
+        let count = stream.unconsumedBytes
+        stream.unconsumedBytes = 0
+        stream.unreadMessages = 0
+        session?.consumeConnection(count: count)
     }
 
     private func streamHandle(_ id: Int32) -> StreamHandle {
@@ -555,8 +601,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             loopBound.value.flush()
             if loopBound.value.streams.isEmpty { loopBound.value.context?.close(promise: nil) }
         }
-        let grace = configuration.keepalive.gracePeriod
-        context.eventLoop.scheduleTask(in: .nanoseconds(grace.components.seconds * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000)) {
+        context.eventLoop.scheduleTask(in: .nanoseconds(Self.nanos(configuration.keepalive.gracePeriod))) {
             loopBound.value.context?.close(promise: nil)
         }
     }
@@ -593,8 +638,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         }
     }
 
+    /// Saturating: `grpc-timeout: 99999999H` (about 11,000 years) overflows Int64 nanoseconds,
+    /// and a trap there would let any client crash the server. Capped at ~146 years, which
+    /// also keeps NIO's `now + amount` deadline arithmetic in range.
     static func nanos(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+        let cap = Int64.max / 2
+        let (seconds, attoseconds) = d.components
+        guard seconds < cap / 1_000_000_000 else { return cap }
+        return max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 
@@ -620,8 +671,8 @@ struct StreamHandle: Sendable {
         }
     }
 
-    func consumed(_ count: Int) {
-        connection.eventLoop.execute { connection.value.consumed(streamID: streamID, count: count) }
+    func consumed() {
+        connection.eventLoop.execute { connection.value.consumed(streamID: streamID) }
     }
 }
 

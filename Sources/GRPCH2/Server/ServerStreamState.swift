@@ -26,8 +26,11 @@ final class ServerStreamState {
     var collected: [[UInt8]] = []
     /// Client- and bidi-streaming requests: messages go straight to the running handler.
     var inbound: AsyncThrowingStream<[UInt8], any Error>.Continuation?
-    /// Received bytes not yet credited back to the peer (credited as the handler reads).
+    /// Received bytes not yet credited back to the peer: held while the handler has unread
+    /// messages, so a slow reader stops the peer (see `ServerConnectionHandler.http2Data`).
     var unconsumedBytes = 0
+    /// Messages handed to the handler that it has not read yet.
+    var unreadMessages = 0
     var task: Task<Void, Never>?
     var deadlineTimer: Scheduled<Void>?
 
@@ -53,6 +56,12 @@ final class ServerStreamState {
         pendingOffset += n
         if pendingOffset == pending.count {
             pending = []
+            pendingOffset = 0
+        } else if pendingOffset >= 256 * 1024, pendingOffset * 2 >= pending.count {
+            // A streaming writer refills `pending` before it ever drains (it resumes at half
+            // the buffer limit), so without compaction the sent prefix would be kept forever:
+            // a long server stream to a slow reader grew by every byte it sent.
+            pending.removeFirst(pendingOffset)
             pendingOffset = 0
         }
         return slice
