@@ -55,14 +55,19 @@ let address = try await server.start()
 print("listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
 fflush(nil)
 
+// SIGTERM: graceful shutdown, then exit 0. Main waits for the shutdown to *finish*, not for
+// the listener to close: the listener closes first, and returning then would exit the
+// process with the in-flight calls the grace period is meant to let finish.
+let (shutdownDone, shutdownFinished) = AsyncStream<Void>.makeStream()
 let signals = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .main)
 signal(SIGTERM, SIG_IGN)
 signals.setEventHandler {
     Task {
         health.enterShutdown()
         await server.shutdown()
-        exit(0)
+        shutdownFinished.finish()
     }
 }
 signals.resume()
-try await server.waitUntilClosed()
+for await _ in shutdownDone {}
+exit(0)
