@@ -185,11 +185,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard !stream.done else { return }
         stream.done = true
         stream.deadlineTimer?.cancel()
+        // Record the status before ending the message stream: a reader that sees the end
+        // may read the trailing metadata at once.
+        stream.finished(result)
         switch result {
         case .success: stream.messages.finish()
         case .failure(let e): stream.messages.finish(throwing: e)
         }
-        stream.finished(result)
     }
 
     // MARK: NGHTTP2SessionDelegate

@@ -21,12 +21,22 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxBufferedResponseBytes: Int = 1 << 20
     /// Compress responses with gzip when the request was gzip-compressed and the client accepts it.
     public var compressResponsesLikeRequests: Bool = true
+    /// Where handlers run. `.eventLoop` (the default) runs each call's task on its
+    /// connection's event loop; `.concurrentPool` on Swift's global executor, which keeps
+    /// long handlers from delaying other calls of the same connection at the price of two
+    /// thread hops per call.
+    public var handlerExecution: HandlerExecution = .eventLoop
     /// Keepalive and connection lifetime.
     public var keepalive: Keepalive = .init()
     /// TLS; nil serves plaintext h2c with prior knowledge.
     public var tls: TLSConfiguration? = nil
     /// Verbose frame-level logging is never on: logs carry call outcomes only.
     public init() {}
+
+    public enum HandlerExecution: Sendable, Hashable {
+        case eventLoop
+        case concurrentPool
+    }
 
     public struct Keepalive: Sendable, Hashable {
         /// Send a PING after this much inactivity; nil = never (gRPC's server default is 2 h).

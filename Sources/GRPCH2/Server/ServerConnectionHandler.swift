@@ -27,6 +27,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private var maxAgeTimer: Scheduled<Void>?
     private var pingTimer: RepeatedTask?
     private var pingDeadline: Scheduled<Void>?
+    private var taskExecutor: EventLoopTaskExecutor?
 
     init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger) {
         self.router = router
@@ -67,6 +68,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             logger.error("cannot create HTTP/2 session", metadata: ["error": "\(error)"])
             context.close(promise: nil)
             return
+        }
+        if configuration.handlerExecution == .eventLoop {
+            taskExecutor = EventLoopTaskExecutor(eventLoop: context.eventLoop)
         }
         scheduleKeepalive(context: context)
         flush()
@@ -393,7 +397,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         let bufferingSink = buffered ? BufferingSink() : nil
         let sink: any ResponseSink = bufferingSink ?? LiveSink(handle: handle)
         let writer = ResponseWriter<[UInt8]>(sink: sink, encode: { $0 })
-        stream.task = Task {
+        stream.task = Task(executorPreference: taskExecutor) {
             var outcome: RPCError?
             do {
                 try await interceptors.run(callContext) { ctx in
