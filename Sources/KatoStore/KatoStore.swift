@@ -1,0 +1,1 @@
+// The durable knowledge-base store (issue 6) lives here.

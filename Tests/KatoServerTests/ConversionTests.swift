@@ -1,0 +1,55 @@
+import KatoEngine
+import ProtobufCBridge
+import XCTest
+
+@testable import KatoServer
+
+final class ConversionTests: XCTestCase {
+    func testIntegralJSONNumbersBecomeIntsSoMetadataStringifiesLikeKATO() throws {
+        var five = Google_Protobuf_Value()
+        five.kind = .numberValue(5)
+        XCTAssertEqual(try Convert.metadataValue(five, field: "m").pythonString, "5")
+        var half = Google_Protobuf_Value()
+        half.kind = .numberValue(1.5)
+        XCTAssertEqual(try Convert.metadataValue(half, field: "m").pythonString, "1.5")
+        var yes = Google_Protobuf_Value()
+        yes.kind = .boolValue(true)
+        XCTAssertEqual(try Convert.metadataValue(yes, field: "m").pythonString, "True")
+    }
+
+    func testNonFiniteMetadataNumbersAreValidationErrors() {
+        var nan = Google_Protobuf_Value()
+        nan.kind = .numberValue(.nan)
+        XCTAssertThrowsError(try Convert.metadataValue(nan, field: "metadata.x")) { error in
+            XCTAssertEqual(error as? KatoError, .invalid("metadata.x", "must be a finite number"))
+        }
+    }
+
+    func testTraceIDIsTakenFromAValidTraceparentOnly() {
+        XCTAssertEqual(TraceInterceptor.traceID(fromTraceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+                       "4bf92f3577b34da6a3ce929d0e0e4736")
+        XCTAssertNil(TraceInterceptor.traceID(fromTraceparent: "00-00000000000000000000000000000000-00f067aa0ba902b7-01"))
+        XCTAssertNil(TraceInterceptor.traceID(fromTraceparent: "garbage"))
+        XCTAssertEqual(TraceInterceptor.newTraceID().count, 32)
+    }
+
+    func testSessionIDsHaveKATOsShape() {
+        let id = SessionRegistry.newSessionID()
+        let parts = id.split(separator: "-")
+        XCTAssertEqual(parts.count, 3)
+        XCTAssertEqual(parts[0], "session")
+        XCTAssertEqual(parts[1].count, 32)
+        XCTAssertNotNil(Int64(parts[2]))
+    }
+
+    func testErrorsMapToStatusesWithErrorInfoAndBadRequest() {
+        let error = KatoError.validation([.init(field: "config.persistence", description: "must be 1...100")]).rpcError(traceID: "abc")
+        XCTAssertEqual(error.code, .invalidArgument)
+        let status = error.status
+        XCTAssertEqual(status?.details.count, 2)
+        let info = status?.details.first?.unpack(Google_Rpc_ErrorInfo.self)
+        XCTAssertEqual(info?.reason, "VALIDATION_ERROR")
+        XCTAssertEqual(info?.metadata["trace_id"], "abc")
+        XCTAssertEqual(status?.details.last?.unpack(Google_Rpc_BadRequest.self)?.fieldViolations.first?.field, "config.persistence")
+    }
+}
