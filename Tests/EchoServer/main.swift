@@ -51,13 +51,11 @@ for name in listed { health.setStatus(.serving, forService: name) }
 health.setStatus(.serving, forService: "")
 
 let server = GRPCServer(configuration: configuration, router: router, logger: logger)
-let address = try await server.start()
-print("listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
-fflush(nil)
 
-// SIGTERM: graceful shutdown, then exit 0. Main waits for the shutdown to *finish*, not for
-// the listener to close: the listener closes first, and returning then would exit the
-// process with the in-flight calls the grace period is meant to let finish.
+// SIGTERM: graceful shutdown, then exit 0. Installed before the address is printed (a
+// supervisor may signal as soon as it reads it; the default action would kill us). Main
+// waits for the shutdown to *finish*, not for the listener to close: the listener closes
+// first, and returning then would exit with the calls the grace period should let finish.
 let (shutdownDone, shutdownFinished) = AsyncStream<Void>.makeStream()
 let signals = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .main)
 signal(SIGTERM, SIG_IGN)
@@ -69,5 +67,10 @@ signals.setEventHandler {
     }
 }
 signals.resume()
+
+let address = try await server.start()
+print("listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
+fflush(nil)
+
 for await _ in shutdownDone {}
 exit(0)
