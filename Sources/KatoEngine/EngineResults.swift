@@ -51,3 +51,11 @@ public struct SequenceResult: Sendable, Hashable {
     public var finalLearnedPattern: String?
     public var results: [Item]
 }
+
+/// What changed the STM during an observe-sequence (see `KatoEngine.observeSequence`).
+public enum SequenceChange: Sendable, Hashable {
+    case observe
+    case autoLearn
+    case learn
+    case clearSTM
+}

@@ -131,9 +131,13 @@ public struct KatoEngine: Sendable {
     /// Observes a batch (kato-semantics §2.2). All observations are validated first; a validation error
     /// changes nothing. Cancellation is checked before each observation and inside predictions; on
     /// cancellation the session keeps the observations already processed.
+    ///
+    /// - Parameter onChange: called after every STM change (each observe, each learn, each
+    ///   clear between observations) with the session as it is then — the server publishes
+    ///   one prediction update per change.
     public func observeSequence(
         _ observations: [Observation], options: SequenceOptions = .init(), in session: inout SessionState,
-        shouldContinue: () -> Bool = { true }
+        shouldContinue: () -> Bool = { true }, onChange: (SequenceChange, SessionState) -> Void = { _, _ in }
     ) throws -> SequenceResult {
         for (i, o) in observations.enumerated() {
             do {
@@ -147,10 +151,15 @@ public struct KatoEngine: Sendable {
         var items: [SequenceResult.Item] = []
         for (i, o) in observations.enumerated() {
             if !shouldContinue() { throw EngineCancelledError() }
-            if options.clearSTMBetween && i > 0 { session.clearSTM() }
+            if options.clearSTMBetween && i > 0 {
+                session.clearSTM()
+                onChange(.clearSTM, session)
+            }
             let r = try observe(o, in: &session, shouldContinue: shouldContinue)
+            onChange(r.autoLearnedPattern == nil ? .observe : .autoLearn, session)
             if options.learnAfterEach && !session.stm.isEmpty {
                 names.append(learn(in: &session).patternName)
+                onChange(.learn, session)
             }
             if let auto = r.autoLearnedPattern { names.append(auto) }
             items.append(.init(
@@ -160,6 +169,7 @@ public struct KatoEngine: Sendable {
         var final: String? = nil
         if options.learnAtEnd && !session.stm.isEmpty && !observations.isEmpty {
             let name = learn(in: &session).patternName
+            onChange(.learn, session)
             final = name
             names.append(name)
         }

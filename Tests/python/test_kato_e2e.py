@@ -356,3 +356,27 @@ def test_health_reports_serving_for_every_kato_service(channel):
     health = health_pb2_grpc.HealthStub(channel)
     for service in ("", "kato.v2.SessionService", "kato.v2.ObserveService", "kato.v2.PredictService"):
         assert health.Check(health_pb2.HealthCheckRequest(service=service)).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_observe_sequence_sends_one_update_per_change(stubs):
+    s = create(stubs, node="sequence-updates")
+    call = stubs.predict.SubscribePredictions(predict_pb2.SubscribePredictionsRequest(session_id=s.session_id, send_initial=True))
+    updates = queue.Queue()
+
+    def reader():
+        try:
+            for u in call:
+                updates.put(u)
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.CANCELLED
+
+    threading.Thread(target=reader, daemon=True).start()
+    assert updates.get(timeout=5).cause == predict_pb2.UPDATE_CAUSE_INITIAL
+    stubs.observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(
+        session_id=s.session_id, learn_at_end=True,
+        observations=[types_pb2.Observation(strings=[w]) for w in ("a", "b", "c")]))
+    got = [updates.get(timeout=5) for _ in range(4)]
+    call.cancel()
+    assert [u.cause for u in got] == [predict_pb2.UPDATE_CAUSE_OBSERVE] * 3 + [predict_pb2.UPDATE_CAUSE_LEARN]
+    assert [len(u.stm) for u in got] == [1, 2, 3, 0]
+    assert [u.sequence for u in got] == [got[0].sequence + i for i in range(4)]

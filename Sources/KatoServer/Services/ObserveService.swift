@@ -111,9 +111,15 @@ struct ObserveService: ServiceProvider {
         let options = SequenceOptions(
             learnAfterEach: request.learnAfterEach, learnAtEnd: request.learnAtEnd, clearSTMBetween: request.clearStmBetween)
         let shouldContinue = CallSupport.shouldContinue(context)
-        let result = try session.mutate { engine, state in
-            let r = try engine.observeSequence(observations, options: options, in: &state, shouldContinue: shouldContinue)
-            return (r, r.observationsProcessed > 0 ? .observe : nil)
+        let result = try session.mutateStepwise { engine, state, publish in
+            try engine.observeSequence(observations, options: options, in: &state, shouldContinue: shouldContinue) { change, step in
+                switch change {
+                case .observe: publish(.observe, step)
+                case .autoLearn: publish(.autoLearn, step)
+                case .learn: publish(.learn, step)
+                case .clearSTM: publish(.clearStm, step)
+                }
+            }
         }
         var m = Kato_V2_ObserveSequenceResponse()
         m.status = "completed"
