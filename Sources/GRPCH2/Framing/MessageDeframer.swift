@@ -68,7 +68,12 @@ struct MessageDeframer {
 enum MessageFramer {
     static func frame(_ message: [UInt8], compressed: Bool, into out: inout [UInt8]) {
         let n = message.count
-        out.reserveCapacity(out.count + 5 + n)
+        // Grow geometrically: `reserveCapacity(count + k)` allocates exactly that much, so
+        // calling it per message on a buffer that keeps growing copied the whole buffer
+        // every time (quadratic in a stream's queued bytes).
+        if out.capacity < out.count + 5 + n {
+            out.reserveCapacity(max(out.count + 5 + n, 2 * out.capacity))
+        }
         out.append(compressed ? 1 : 0)
         out.append(UInt8(truncatingIfNeeded: n >> 24))
         out.append(UInt8(truncatingIfNeeded: n >> 16))
