@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "kato-conformance", targets: ["kato-conformance"]),
         .library(name: "KatoEngine", targets: ["KatoEngine"]),
         .library(name: "GRPCH2", targets: ["GRPCH2"]),
+        .library(name: "KatoClient", targets: ["KatoClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -85,6 +86,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .target(name: "KatoClient", dependencies: ["GRPCH2", "KatoProto", "ProtobufCBridge"], swiftSettings: strictSwift),
+        .executableTarget(
+            name: "kato-load",
+            dependencies: ["KatoClient", "GRPCH2", "KatoProto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "benchmarks/load/Sources",
             swiftSettings: strictSwift
         ),
         .executableTarget(name: "kato-conformance", dependencies: ["KatoEngine"], swiftSettings: strictSwift),
