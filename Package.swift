@@ -20,6 +20,7 @@ let package = Package(
     products: [
         .executable(name: "kato-server", targets: ["kato-server"]),
         .executable(name: "kato-conformance", targets: ["kato-conformance"]),
+        .executable(name: "kato", targets: ["kato"]),
         .library(name: "KatoEngine", targets: ["KatoEngine"]),
         .library(name: "GRPCH2", targets: ["GRPCH2"]),
         .library(name: "KatoClient", targets: ["KatoClient"]),
@@ -30,6 +31,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // MARK: C shims (system libraries from Debian's -dev packages)
@@ -76,6 +81,13 @@ let package = Package(
             dependencies: [
                 "GRPCH2", "KatoProto", "KatoEngine", "KatoStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift
         ),
@@ -93,6 +105,14 @@ let package = Package(
             name: "kato-load",
             dependencies: ["KatoClient", "GRPCH2", "KatoProto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "benchmarks/load/Sources",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "kato",
+            dependencies: [
+                "KatoClient", "GRPCH2", "KatoProto", "ProtobufCBridge", "KatoStore", "KatoEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSwift
         ),
         .executableTarget(name: "kato-conformance", dependencies: ["KatoEngine"], swiftSettings: strictSwift),
