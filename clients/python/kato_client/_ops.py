@@ -1,0 +1,186 @@
+"""Request building and response conversion shared by the sync and async clients.
+
+Each function returns an :class:`Op`: which stub and method to call, the request, and how
+to turn the response into a client value. The clients only add transport (timeouts,
+metadata, error conversion), so both stay in step with one table.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional, Tuple, Union
+
+from ._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2
+from .types import (CognitionData, Observation, ObservationLike, ObserveResult, Pattern, PerceptData, Predictions,
+                    SequenceResult, SessionConfig, SessionInfo, _events, _struct)
+
+SESSIONS, OBSERVE, PREDICT = "sessions", "observe", "predict"
+
+ConfigLike = Union[SessionConfig, Mapping[str, Any], None]
+
+
+class Op(NamedTuple):
+    service: str
+    method: str
+    request: Any
+    convert: Callable[[Any], Any]
+
+
+def _none(_: Any) -> None:
+    return None
+
+
+# ----------------------------------------------------------------------------- sessions
+
+def create_session(node_id: str, ttl_seconds: int, config: ConfigLike,
+                   metadata: Optional[Mapping[str, Any]]) -> Op:
+    req = session_pb2.CreateSessionRequest(node_id=node_id, ttl_seconds=ttl_seconds)
+    if config is not None:
+        req.config.CopyFrom(SessionConfig.coerce(config).to_pb())
+    struct = _struct(metadata)
+    if struct is not None:
+        req.metadata.CopyFrom(struct)
+    return Op(SESSIONS, "CreateSession", req, SessionInfo.from_pb)
+
+
+def get_session(session_id: str) -> Op:
+    return Op(SESSIONS, "GetSession", session_pb2.GetSessionRequest(session_id=session_id), SessionInfo.from_pb)
+
+
+def extend_session(session_id: str, ttl_seconds: int) -> Op:
+    return Op(SESSIONS, "ExtendSession", session_pb2.ExtendSessionRequest(session_id=session_id, ttl_seconds=ttl_seconds),
+              SessionInfo.from_pb)
+
+
+def delete_session(session_id: str) -> Op:
+    return Op(SESSIONS, "DeleteSession", session_pb2.DeleteSessionRequest(session_id=session_id), _none)
+
+
+def update_config(session_id: str, config: ConfigLike, genes: Mapping[str, Any]) -> Op:
+    cfg = SessionConfig.coerce(config, **genes).to_pb()
+    return Op(SESSIONS, "UpdateSessionConfig",
+              session_pb2.UpdateSessionConfigRequest(session_id=session_id, config=cfg), SessionInfo.from_pb)
+
+
+def count_sessions(node_id: Optional[str]) -> Op:
+    return Op(SESSIONS, "CountSessions", session_pb2.CountSessionsRequest(node_id=node_id or ""), lambda r: int(r.count))
+
+
+# ----------------------------------------------------------------------------- observe
+
+def observe(sid: str, node: str, obs: Observation) -> Op:
+    return Op(OBSERVE, "Observe", obs.to_request(sid, node), ObserveResult.from_pb)
+
+
+def observe_sequence(sid: str, node: str, observations: Iterable[ObservationLike], learn_after_each: bool,
+                     learn_at_end: bool, clear_stm_between: bool) -> Op:
+    req = observe_pb2.ObserveSequenceRequest(
+        session_id=sid, node_id=node, observations=[Observation.coerce(o).to_pb() for o in observations],
+        learn_after_each=learn_after_each, learn_at_end=learn_at_end, clear_stm_between=clear_stm_between)
+    return Op(OBSERVE, "ObserveSequence", req, SequenceResult.from_pb)
+
+
+def stream_request(sid: str, node: str, obs: ObservationLike) -> observe_pb2.ObserveRequest:
+    return Observation.coerce(obs).to_request(sid, node)
+
+
+def stm(sid: str, node: str) -> Op:
+    return Op(OBSERVE, "GetShortTermMemory", observe_pb2.GetShortTermMemoryRequest(session_id=sid, node_id=node),
+              lambda r: _events(r.events))
+
+
+def clear_stm(sid: str, node: str) -> Op:
+    return Op(OBSERVE, "ClearShortTermMemory", observe_pb2.ClearShortTermMemoryRequest(session_id=sid, node_id=node),
+              _none)
+
+
+def learn(sid: str, node: str) -> Op:
+    return Op(OBSERVE, "Learn", observe_pb2.LearnRequest(session_id=sid, node_id=node), lambda r: r.pattern_name)
+
+
+def clear_all(sid: str, node: str) -> Op:
+    return Op(OBSERVE, "ClearAllMemory", observe_pb2.ClearAllMemoryRequest(session_id=sid, node_id=node), _none)
+
+
+# ----------------------------------------------------------------------------- predict
+
+def get_predictions(sid: str, node: str, convert: Callable[[Predictions], Any] = lambda p: p) -> Op:
+    return Op(PREDICT, "GetPredictions", predict_pb2.GetPredictionsRequest(session_id=sid, node_id=node),
+              lambda r: convert(Predictions.from_pb(r)))
+
+
+def pattern(sid: str, node: str, name: str) -> Op:
+    return Op(PREDICT, "GetPattern", predict_pb2.GetPatternRequest(session_id=sid, node_id=node, name=name),
+              Pattern.from_pb)
+
+
+def percept_data(sid: str, node: str) -> Op:
+    return Op(PREDICT, "GetPerceptData", predict_pb2.GetPerceptDataRequest(session_id=sid, node_id=node),
+              PerceptData.from_pb)
+
+
+def cognition_data(sid: str, node: str) -> Op:
+    return Op(PREDICT, "GetCognitionData", predict_pb2.GetCognitionDataRequest(session_id=sid, node_id=node),
+              CognitionData.from_pb)
+
+
+def subscribe_request(sid: str, node: str, send_initial: bool) -> predict_pb2.SubscribePredictionsRequest:
+    return predict_pb2.SubscribePredictionsRequest(session_id=sid, node_id=node, send_initial=send_initial)
+
+
+# ----------------------------------------------------------------------------- health (grpc.health.v1, hand-encoded)
+
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+HEALTH_STATUSES = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def health_request(service: str) -> bytes:
+    """``grpc.health.v1.HealthCheckRequest{service}`` (field 1, string)."""
+    data = service.encode("utf-8")
+    return (b"\x0a" + _varint(len(data)) + data) if data else b""
+
+
+def health_status(raw: bytes) -> str:
+    """The status name of a ``grpc.health.v1.HealthCheckResponse`` (field 1, enum)."""
+    i, status = 0, 0
+    while i < len(raw):
+        key, i = _read_varint(raw, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _read_varint(raw, i)
+            if field == 1:
+                status = value
+        elif wire == 2:
+            n, i = _read_varint(raw, i)
+            i += n
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        else:
+            raise ValueError("malformed HealthCheckResponse")
+    return HEALTH_STATUSES.get(status, str(status))
+
+
+def _read_varint(raw: bytes, i: int) -> Tuple[int, int]:
+    shift = value = 0
+    while True:
+        if i >= len(raw):
+            raise ValueError("truncated varint")
+        b = raw[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, i
+
