@@ -57,16 +57,13 @@ let server = GRPCServer(configuration: configuration, router: router, logger: lo
 // waits for the shutdown to *finish*, not for the listener to close: the listener closes
 // first, and returning then would exit with the calls the grace period should let finish.
 let (shutdownDone, shutdownFinished) = AsyncStream<Void>.makeStream()
-let signals = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .main)
-signal(SIGTERM, SIG_IGN)
-signals.setEventHandler {
+Termination.onSIGTERM {
     Task {
         health.enterShutdown()
         await server.shutdown()
         shutdownFinished.finish()
     }
 }
-signals.resume()
 
 let address = try await server.start()
 print("listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
