@@ -121,6 +121,21 @@ def test_concurrent_streams_of_every_kind_do_not_mix(stub):
         assert [(r.message, r.index) for r in call] == [(f"b{i}", k) for k in range(10)]
 
 
+def test_calls_beyond_max_concurrent_streams_wait_for_a_free_stream(binaries):
+    # The server advertises SETTINGS_MAX_CONCURRENT_STREAMS=2: grpcio queues the rest, and
+    # each finished call frees a slot (streams are really released on close).
+    server = start_echo_server(binaries, "--max-concurrent-streams", "2")
+    try:
+        with grpc.insecure_channel(server.address) as ch:
+            stub = echo_stub(ch)
+            start = time.monotonic()
+            futures = [stub.Unary.future(Req(message=str(i), delay_ms=200), timeout=20) for i in range(10)]
+            assert [f.result().message for f in futures] == [str(i) for i in range(10)]
+            assert time.monotonic() - start >= 0.9  # 5 rounds of 2 x 200 ms
+    finally:
+        server.stop()
+
+
 # MARK: deadlines
 
 def test_deadline_exceeded_ends_a_slow_unary_call(stub):
@@ -258,6 +273,13 @@ def test_gzip_request_gets_a_gzip_response(echo_server, tmp_path):
                {"grpc-encoding": "gzip", "grpc-accept-encoding": "gzip"}, tmp_path)
     assert r.grpc_status == 0, r.output
     assert r.headers.get("grpc-encoding") == "gzip", r.output
+
+
+def test_gzip_request_from_a_client_that_does_not_accept_gzip_gets_identity(echo_server, tmp_path):
+    body = frame(gzip.compress(echo_request_bytes(message="zipped")), compressed=True)
+    r = nghttp(echo_server.port, f"/{ECHO}/Unary", body, {"grpc-encoding": "gzip"}, tmp_path)
+    assert r.grpc_status == 0, r.output
+    assert "grpc-encoding" not in r.headers, r.output
 
 
 def test_compressed_flag_without_grpc_encoding_is_an_internal_error(echo_server, tmp_path):
