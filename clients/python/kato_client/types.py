@@ -267,7 +267,8 @@ class SequenceResult:
     final_stm_length: int
     #: One acknowledgement per observation, in order.
     results: List[ObserveResult]
-    #: Names learned during the call, in order (learn_after_each, auto-learn, learn_at_end).
+    #: Names learned during the call, in order (learn_after_each, auto-learn, learn_at_end); as the
+    #: server reports them, ``""`` for a learn that found fewer than two symbols.
     auto_learned_patterns: List[str]
     #: The name learned by ``learn_at_end``, else ``None``.
     final_learned_pattern: Optional[str]
