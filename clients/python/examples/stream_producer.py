@@ -19,7 +19,7 @@ import time
 from contextlib import ExitStack
 from typing import Iterator, List
 
-from kato_client import KatoClient, KatoError, Observation
+from kato_client import KatoClient, KatoError, Observation, SessionBase
 
 
 def observations(symbols: List[str], count: int, interval: float, emotive: str | None) -> Iterator[Observation]:
@@ -47,6 +47,7 @@ def main(argv: List[str] | None = None) -> int:
     try:
         with ExitStack() as stack:
             client = stack.enter_context(KatoClient(args.target, api_key=args.api_key, timeout=30))
+            session: SessionBase
             if args.session:
                 session = client.attach(args.session)
             elif args.new:

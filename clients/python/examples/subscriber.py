@@ -55,8 +55,8 @@ def main(argv: List[str] | None = None) -> int:
             timer.start()
         signal.signal(signal.SIGINT, lambda *_: updates.close())
         signal.signal(signal.SIGTERM, lambda *_: updates.close())
-        who = args.session or f"default session of node {args.node!r}"
-        print(f"subscribed to {who}", flush=True)
+        followed = args.session or f"default session of node {args.node!r}"
+        print(f"subscribed to {followed}", flush=True)
         count = 0
         try:
             with updates:

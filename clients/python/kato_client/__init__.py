@@ -10,7 +10,7 @@ The generated protobuf/grpc stubs live in ``kato_client._pb`` (regenerate with
 ``clients/python/regen.sh``); use them directly through ``KatoClient.channel`` if needed.
 """
 from ._transport import DEFAULT_TARGET, TLSConfig
-from .client import DefaultSession, KatoClient, ObserveStream, Session, Subscription
+from .client import DefaultSession, KatoClient, ObserveStream, Session, SessionBase, Subscription
 from .errors import (ERROR_DOMAIN, Cancelled, DeadlineExceeded, EmptySTM, FieldViolation, KatoError,
                      PatternNotFound, PermissionDenied, SessionEnded, SessionExpired, SessionLimitReached,
                      SessionNotFound, Unauthenticated, Unavailable, ValidationError)
@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_TARGET",
     "TLSConfig",
     "KatoClient",
+    "SessionBase",
     "Session",
     "DefaultSession",
     "Subscription",

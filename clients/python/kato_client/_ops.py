@@ -6,32 +6,62 @@ metadata, error conversion), so both stay in step with one table.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional, Tuple, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
 
 from ._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2
-from .types import (CognitionData, Observation, ObservationLike, ObserveResult, Pattern, PerceptData, Predictions,
-                    SequenceResult, SessionConfig, SessionInfo, _events, _struct)
+from .types import (CognitionData, Events, FuturePotential, Observation, ObservationLike, ObserveResult, Pattern, PerceptData, Prediction,
+                    Predictions, SequenceResult, SessionConfig, SessionInfo, _events, _struct)
+
+T = TypeVar("T")
 
 SESSIONS, OBSERVE, PREDICT = "sessions", "observe", "predict"
 
 ConfigLike = Union[SessionConfig, Mapping[str, Any], None]
 
 
-class Op(NamedTuple):
+@dataclass(frozen=True)
+class Op(Generic[T]):
+    """One unary call: stub (``service``), ``method``, ``request``, and ``convert`` for the response."""
+
     service: str
     method: str
     request: Any
-    convert: Callable[[Any], Any]
+    convert: Callable[[Any], T]
 
 
 def _none(_: Any) -> None:
     return None
 
 
+def _count(response: Any) -> int:
+    return int(response.count)
+
+
+def _stm(response: Any) -> Events:
+    return _events(response.events)
+
+
+def _pattern_name(response: Any) -> str:
+    return str(response.pattern_name)
+
+
+def same(p: Predictions) -> Predictions:
+    return p
+
+
+def only_predictions(p: Predictions) -> List[Prediction]:
+    return p.predictions
+
+
+def only_futures(p: Predictions) -> List[FuturePotential]:
+    return p.future_potentials
+
+
 # ----------------------------------------------------------------------------- sessions
 
 def create_session(node_id: str, ttl_seconds: int, config: ConfigLike,
-                   metadata: Optional[Mapping[str, Any]]) -> Op:
+                   metadata: Optional[Mapping[str, Any]]) -> Op[SessionInfo]:
     req = session_pb2.CreateSessionRequest(node_id=node_id, ttl_seconds=ttl_seconds)
     if config is not None:
         req.config.CopyFrom(SessionConfig.coerce(config).to_pb())
@@ -41,37 +71,37 @@ def create_session(node_id: str, ttl_seconds: int, config: ConfigLike,
     return Op(SESSIONS, "CreateSession", req, SessionInfo.from_pb)
 
 
-def get_session(session_id: str) -> Op:
+def get_session(session_id: str) -> Op[SessionInfo]:
     return Op(SESSIONS, "GetSession", session_pb2.GetSessionRequest(session_id=session_id), SessionInfo.from_pb)
 
 
-def extend_session(session_id: str, ttl_seconds: int) -> Op:
+def extend_session(session_id: str, ttl_seconds: int) -> Op[SessionInfo]:
     return Op(SESSIONS, "ExtendSession", session_pb2.ExtendSessionRequest(session_id=session_id, ttl_seconds=ttl_seconds),
               SessionInfo.from_pb)
 
 
-def delete_session(session_id: str) -> Op:
+def delete_session(session_id: str) -> Op[None]:
     return Op(SESSIONS, "DeleteSession", session_pb2.DeleteSessionRequest(session_id=session_id), _none)
 
 
-def update_config(session_id: str, config: ConfigLike, genes: Mapping[str, Any]) -> Op:
+def update_config(session_id: str, config: ConfigLike, genes: Mapping[str, Any]) -> Op[SessionInfo]:
     cfg = SessionConfig.coerce(config, **genes).to_pb()
     return Op(SESSIONS, "UpdateSessionConfig",
               session_pb2.UpdateSessionConfigRequest(session_id=session_id, config=cfg), SessionInfo.from_pb)
 
 
-def count_sessions(node_id: Optional[str]) -> Op:
-    return Op(SESSIONS, "CountSessions", session_pb2.CountSessionsRequest(node_id=node_id or ""), lambda r: int(r.count))
+def count_sessions(node_id: Optional[str]) -> Op[int]:
+    return Op(SESSIONS, "CountSessions", session_pb2.CountSessionsRequest(node_id=node_id or ""), _count)
 
 
 # ----------------------------------------------------------------------------- observe
 
-def observe(sid: str, node: str, obs: Observation) -> Op:
+def observe(sid: str, node: str, obs: Observation) -> Op[ObserveResult]:
     return Op(OBSERVE, "Observe", obs.to_request(sid, node), ObserveResult.from_pb)
 
 
 def observe_sequence(sid: str, node: str, observations: Iterable[ObservationLike], learn_after_each: bool,
-                     learn_at_end: bool, clear_stm_between: bool) -> Op:
+                     learn_at_end: bool, clear_stm_between: bool) -> Op[SequenceResult]:
     req = observe_pb2.ObserveSequenceRequest(
         session_id=sid, node_id=node, observations=[Observation.coerce(o).to_pb() for o in observations],
         learn_after_each=learn_after_each, learn_at_end=learn_at_end, clear_stm_between=clear_stm_between)
@@ -82,42 +112,42 @@ def stream_request(sid: str, node: str, obs: ObservationLike) -> observe_pb2.Obs
     return Observation.coerce(obs).to_request(sid, node)
 
 
-def stm(sid: str, node: str) -> Op:
+def stm(sid: str, node: str) -> Op[Events]:
     return Op(OBSERVE, "GetShortTermMemory", observe_pb2.GetShortTermMemoryRequest(session_id=sid, node_id=node),
-              lambda r: _events(r.events))
+              _stm)
 
 
-def clear_stm(sid: str, node: str) -> Op:
+def clear_stm(sid: str, node: str) -> Op[None]:
     return Op(OBSERVE, "ClearShortTermMemory", observe_pb2.ClearShortTermMemoryRequest(session_id=sid, node_id=node),
               _none)
 
 
-def learn(sid: str, node: str) -> Op:
-    return Op(OBSERVE, "Learn", observe_pb2.LearnRequest(session_id=sid, node_id=node), lambda r: r.pattern_name)
+def learn(sid: str, node: str) -> Op[str]:
+    return Op(OBSERVE, "Learn", observe_pb2.LearnRequest(session_id=sid, node_id=node), _pattern_name)
 
 
-def clear_all(sid: str, node: str) -> Op:
+def clear_all(sid: str, node: str) -> Op[None]:
     return Op(OBSERVE, "ClearAllMemory", observe_pb2.ClearAllMemoryRequest(session_id=sid, node_id=node), _none)
 
 
 # ----------------------------------------------------------------------------- predict
 
-def get_predictions(sid: str, node: str, convert: Callable[[Predictions], Any] = lambda p: p) -> Op:
+def get_predictions(sid: str, node: str, convert: Callable[[Predictions], T]) -> Op[T]:
     return Op(PREDICT, "GetPredictions", predict_pb2.GetPredictionsRequest(session_id=sid, node_id=node),
               lambda r: convert(Predictions.from_pb(r)))
 
 
-def pattern(sid: str, node: str, name: str) -> Op:
+def pattern(sid: str, node: str, name: str) -> Op[Pattern]:
     return Op(PREDICT, "GetPattern", predict_pb2.GetPatternRequest(session_id=sid, node_id=node, name=name),
               Pattern.from_pb)
 
 
-def percept_data(sid: str, node: str) -> Op:
+def percept_data(sid: str, node: str) -> Op[PerceptData]:
     return Op(PREDICT, "GetPerceptData", predict_pb2.GetPerceptDataRequest(session_id=sid, node_id=node),
               PerceptData.from_pb)
 
 
-def cognition_data(sid: str, node: str) -> Op:
+def cognition_data(sid: str, node: str) -> Op[CognitionData]:
     return Op(PREDICT, "GetCognitionData", predict_pb2.GetCognitionDataRequest(session_id=sid, node_id=node),
               CognitionData.from_pb)
 

@@ -35,7 +35,7 @@ from .errors import KatoError, SessionNotFound, Unavailable
 from .types import (CognitionData, Events, FuturePotential, Observation, ObservationLike, ObserveResult, Pattern,
                     PerceptData, Prediction, Predictions, PredictionUpdate, SequenceResult, SessionInfo)
 
-__all__ = ["AsyncKatoClient", "AsyncSession", "AsyncDefaultSession", "AsyncSubscription", "AsyncObserveStream",
+__all__ = ["AsyncKatoClient", "AsyncSessionBase", "AsyncSession", "AsyncDefaultSession", "AsyncSubscription", "AsyncObserveStream",
            "TLSConfig"]
 
 T = TypeVar("T")
@@ -75,7 +75,7 @@ class AsyncKatoClient:
     def _timeout(self, timeout: Optional[float]) -> Optional[float]:
         return self.timeout if timeout is _UNSET else timeout
 
-    async def _run(self, op: Op, timeout: Optional[float] = _UNSET) -> Any:
+    async def _run(self, op: Op[T], timeout: Optional[float] = _UNSET) -> T:
         method = getattr(self._stubs[op.service], op.method)
         try:
             response = await method(op.request, timeout=self._timeout(timeout), metadata=self._metadata)
@@ -238,7 +238,7 @@ class AsyncObserveStream(_AsyncStreamIterator[ObserveResult]):
     """Async iterator of :class:`~kato_client.ObserveResult`, one per observation sent, in order."""
 
 
-class _AsyncSessionBase:
+class AsyncSessionBase:
     def __init__(self, client: AsyncKatoClient, session_id: str, node_id: str) -> None:
         self._client = client
         self._sid = session_id
@@ -257,7 +257,7 @@ class _AsyncSessionBase:
     def client(self) -> AsyncKatoClient:
         return self._client
 
-    async def _run(self, op: Op, timeout: Optional[float] = _UNSET) -> Any:
+    async def _run(self, op: Op[T], timeout: Optional[float] = _UNSET) -> T:
         return await self._client._run(op, timeout)
 
     async def observe(self, strings: Iterable[str] = (), vectors: Iterable[Sequence[float]] = (),
@@ -283,11 +283,11 @@ class _AsyncSessionBase:
         requests: Any
         if hasattr(observations, "__aiter__"):
             async def agen() -> AsyncIterator[Any]:
-                async for o in observations:  # type: ignore[union-attr]
+                async for o in observations:
                     yield _ops.stream_request(sid, node, o)
             requests = agen()
         else:
-            requests = (_ops.stream_request(sid, node, o) for o in observations)  # type: ignore[union-attr]
+            requests = (_ops.stream_request(sid, node, o) for o in observations)
         call = self._client._stream(_ops.OBSERVE, "ObserveStream", requests, timeout)
         return AsyncObserveStream(call, ObserveResult.from_pb)
 
@@ -309,15 +309,15 @@ class _AsyncSessionBase:
 
     async def predictions(self, timeout: Optional[float] = _UNSET) -> List[Prediction]:
         """The predictions of the most recent observe, best first."""
-        return await self._run(_ops.get_predictions(self._sid, self._node, lambda p: p.predictions), timeout)
+        return await self._run(_ops.get_predictions(self._sid, self._node, _ops.only_predictions), timeout)
 
     async def future_potentials(self, timeout: Optional[float] = _UNSET) -> List[FuturePotential]:
         """The distinct futures over the predictions."""
-        return await self._run(_ops.get_predictions(self._sid, self._node, lambda p: p.future_potentials), timeout)
+        return await self._run(_ops.get_predictions(self._sid, self._node, _ops.only_futures), timeout)
 
     async def get_predictions(self, timeout: Optional[float] = _UNSET) -> Predictions:
         """Predictions and future potentials from one call."""
-        return await self._run(_ops.get_predictions(self._sid, self._node), timeout)
+        return await self._run(_ops.get_predictions(self._sid, self._node, _ops.same), timeout)
 
     async def pattern(self, name: str, timeout: Optional[float] = _UNSET) -> Pattern:
         """A learned pattern of the node by name; raises ``PatternNotFound``."""
@@ -343,7 +343,7 @@ class _AsyncSessionBase:
         return AsyncSubscription(call, PredictionUpdate.from_pb)
 
 
-class AsyncSession(_AsyncSessionBase):
+class AsyncSession(AsyncSessionBase):
     """A created (or attached) session; ``async with`` deletes it on exit when ``delete_on_exit``."""
 
     def __init__(self, client: AsyncKatoClient, info: SessionInfo, delete_on_exit: bool = True) -> None:
@@ -395,7 +395,7 @@ class AsyncSession(_AsyncSessionBase):
         return f"AsyncSession({self._sid!r}, node_id={self._node!r})"
 
 
-class AsyncDefaultSession(_AsyncSessionBase):
+class AsyncDefaultSession(AsyncSessionBase):
     """The default session of a node (calls carry ``node_id`` and no session id)."""
 
     def __init__(self, client: AsyncKatoClient, node_id: str) -> None:

@@ -27,7 +27,7 @@ from .errors import KatoError, SessionNotFound, Unavailable
 from .types import (CognitionData, Events, FuturePotential, Observation, ObservationLike, ObserveResult, Pattern,
                     PerceptData, Prediction, Predictions, PredictionUpdate, SequenceResult, SessionInfo)
 
-__all__ = ["KatoClient", "Session", "DefaultSession", "Subscription", "ObserveStream", "TLSConfig"]
+__all__ = ["KatoClient", "SessionBase", "Session", "DefaultSession", "Subscription", "ObserveStream", "TLSConfig"]
 
 T = TypeVar("T")
 
@@ -78,7 +78,7 @@ class KatoClient:
     def _timeout(self, timeout: Optional[float]) -> Optional[float]:
         return self.timeout if timeout is _UNSET else timeout
 
-    def _run(self, op: Op, timeout: Optional[float] = _UNSET) -> Any:
+    def _run(self, op: Op[T], timeout: Optional[float] = _UNSET) -> T:
         method = getattr(self._stubs[op.service], op.method)
         try:
             response = method(op.request, timeout=self._timeout(timeout), metadata=self._metadata)
@@ -234,7 +234,7 @@ class ObserveStream(_StreamIterator[ObserveResult]):
     """Iterator of :class:`~kato_client.ObserveResult`, one acknowledgement per observation sent, in order."""
 
 
-class _SessionBase:
+class SessionBase:
     """Operations shared by created sessions and node default sessions."""
 
     def __init__(self, client: KatoClient, session_id: str, node_id: str) -> None:
@@ -255,7 +255,7 @@ class _SessionBase:
     def client(self) -> KatoClient:
         return self._client
 
-    def _run(self, op: Op, timeout: Optional[float] = _UNSET) -> Any:
+    def _run(self, op: Op[T], timeout: Optional[float] = _UNSET) -> T:
         return self._client._run(op, timeout)
 
     # ------------------------------------------------------------------ observe
@@ -317,15 +317,15 @@ class _SessionBase:
 
     def predictions(self, timeout: Optional[float] = _UNSET) -> List[Prediction]:
         """The predictions of the most recent observe, best first."""
-        return self._run(_ops.get_predictions(self._sid, self._node, lambda p: p.predictions), timeout)
+        return self._run(_ops.get_predictions(self._sid, self._node, _ops.only_predictions), timeout)
 
     def future_potentials(self, timeout: Optional[float] = _UNSET) -> List[FuturePotential]:
         """The distinct futures over the predictions, by aggregate potential descending."""
-        return self._run(_ops.get_predictions(self._sid, self._node, lambda p: p.future_potentials), timeout)
+        return self._run(_ops.get_predictions(self._sid, self._node, _ops.only_futures), timeout)
 
     def get_predictions(self, timeout: Optional[float] = _UNSET) -> Predictions:
         """Predictions and future potentials from one call (a consistent snapshot)."""
-        return self._run(_ops.get_predictions(self._sid, self._node), timeout)
+        return self._run(_ops.get_predictions(self._sid, self._node, _ops.same), timeout)
 
     def pattern(self, name: str, timeout: Optional[float] = _UNSET) -> Pattern:
         """A learned pattern of the node by name (``PTRN|<sha1>`` or the bare 40-hex name).
@@ -358,7 +358,7 @@ class _SessionBase:
         return Subscription(call, PredictionUpdate.from_pb)
 
 
-class Session(_SessionBase):
+class Session(SessionBase):
     """A session created by :meth:`KatoClient.session` (or found by :meth:`KatoClient.attach`).
 
     A context manager: leaving the ``with`` block deletes the session when ``delete_on_exit``
@@ -418,7 +418,7 @@ class Session(_SessionBase):
         return f"Session({self._sid!r}, node_id={self._node!r})"
 
 
-class DefaultSession(_SessionBase):
+class DefaultSession(SessionBase):
     """The default session of a node: calls carry ``node_id`` and no session id (KATO v1 style)."""
 
     def __init__(self, client: KatoClient, node_id: str) -> None:

@@ -125,12 +125,13 @@ class KatoError(Exception):
                 if status.message and not message:
                     message = status.message
                 for detail in status.details:
-                    if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                    type_name = detail.TypeName()
+                    if type_name == error_details_pb2.ErrorInfo.DESCRIPTOR.full_name:
                         info = error_details_pb2.ErrorInfo()
                         detail.Unpack(info)
                         reason, domain = info.reason or None, info.domain or None
                         info_metadata = dict(info.metadata)
-                    elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                    elif type_name == error_details_pb2.BadRequest.DESCRIPTOR.full_name:
                         bad = error_details_pb2.BadRequest()
                         detail.Unpack(bad)
                         violations = tuple(FieldViolation(v.field, v.description) for v in bad.field_violations)

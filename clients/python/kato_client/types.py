@@ -95,7 +95,8 @@ def _fill_value_map(target: Any, metadata: Optional[Mapping[str, Any]]) -> None:
 def _timestamp(ts: Any) -> Optional[datetime]:
     if ts.seconds == 0 and ts.nanos == 0:
         return None
-    return ts.ToDatetime(tzinfo=timezone.utc)
+    result: datetime = ts.ToDatetime(tzinfo=timezone.utc)
+    return result
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -167,10 +168,8 @@ class SessionConfig:
 
         mode: Optional[Union[StmMode, int]] = None
         if msg.stm_mode != types_pb2.STM_MODE_UNSPECIFIED:
-            try:
-                mode = StmMode(msg.stm_mode)
-            except ValueError:
-                mode = msg.stm_mode
+            known = {m.value: m for m in StmMode}
+            mode = known.get(msg.stm_mode, int(msg.stm_mode))
         return cls(
             max_pattern_length=get("max_pattern_length"), persistence=get("persistence"),
             recall_threshold=get("recall_threshold"), stm_mode=mode, indexer_type=get("indexer_type"),
