@@ -578,7 +578,34 @@ def test_examples_show_help():
         assert r.returncode == 0 and "--target" in r.stdout, name
 
 
-# ---------------------------------------------------------------- packaging
+# ---------------------------------------------------------------- README and packaging
+
+def readme_blocks(heading):
+    text = (CLIENT_DIR / "README.md").read_text()
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    return [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+
+
+def test_readme_quick_start_and_asyncio_examples_run(kato_server, capsys):
+    blocks = readme_blocks("## Quick start")
+    for code in (blocks[0], blocks[2]):  # the quick start and the asyncio example
+        exec(compile(code.replace("127.0.0.1:50051", kato_server.address), "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["True [['email']]", "[['wake'], ['coffee'], ['email']]"]
+    assert out[2] == "UpdateCause.INITIAL [['hello']]"
+
+
+def test_pyproject_version_and_dependencies_match_the_package():
+    import tomllib
+    project = tomllib.loads((CLIENT_DIR / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "kato-client" and project["version"] == kato_client.__version__
+    assert project["requires-python"] == ">=3.9"
+    assert sorted(project["dependencies"]) == ["grpcio>=1.85.1,<2", "protobuf>=7.35.1,<8"]
+    assert (CLIENT_DIR / "kato_client" / "py.typed").exists()
+    regen = subprocess.run([str(CLIENT_DIR / "regen.sh"), "--check"], capture_output=True, text=True,
+                           env={**os.environ, "PYTHON": sys.executable}, timeout=120)
+    assert regen.returncode == 0, regen.stdout + regen.stderr
+
 
 def test_pip_install_into_a_fresh_venv(tmp_path):
     """`pip install ./clients/python` works offline: a venv that sees this interpreter's grpcio and
