@@ -1,0 +1,129 @@
+import KatoEngine
+import Synchronization
+
+/// One node's knowledge base with its durability: the in-memory ``KnowledgeBase`` (the index
+/// every read uses) and the writes recorded since the writer's last batch.
+///
+/// Ordering (memory first, then disk, acknowledged after disk):
+/// 1. A caller changes the knowledge base only through ``recordLearn(_:)`` / ``recordClear(_:)``,
+///    which run the engine's write and note what it touched while holding the node's gate.
+/// 2. The writer thread takes the node's gate, swaps the noted names out and reads the
+///    ``PersistenceImage`` of exactly that state — so everything it writes corresponds to noted
+///    writes — and commits it (one transaction, one fsync for every node in the batch).
+/// 3. The ticket resolves after the commit; only then does the server answer the call.
+/// 4. If the commit fails, the writer reloads the node's memory from disk under the gate and fails
+///    every ticket not yet committed, so memory never keeps a write that is not durable.
+/// A crash between 1 and 3 loses only unacknowledged writes: on restart memory is rebuilt from disk.
+public final class DurableNode: Sendable {
+    public let nodeID: String
+    public let knowledgeBase: KnowledgeBase
+
+    struct Pending {
+        var dirty: Set<String> = []
+        var cleared = false
+        var learns = 0
+        var ticket: DurabilityTicket?
+        /// Memory could not be reloaded after a failed commit: writes are refused until it is.
+        var unreconciled: StoreError?
+    }
+
+    let pending = Mutex(Pending())
+    private let writer: GroupCommitWriter?
+
+    init(nodeID: String, knowledgeBase: KnowledgeBase, writer: GroupCommitWriter?) {
+        self.nodeID = nodeID
+        self.knowledgeBase = knowledgeBase
+        self.writer = writer
+    }
+
+    /// A node kept in memory only (no data directory): tickets are nil.
+    public convenience init(inMemory nodeID: String, knowledgeBase: KnowledgeBase = KnowledgeBase()) {
+        self.init(nodeID: nodeID, knowledgeBase: knowledgeBase, writer: nil)
+    }
+
+    /// Whether writes reach a disk.
+    public var isDurable: Bool { writer != nil }
+
+    /// Runs `body` — one engine learn on this node's knowledge base — and records the pattern it
+    /// stored. Returns the learn's result and the ticket to await before acknowledging it (nil when
+    /// nothing was stored or the node is memory-only).
+    public func recordLearn(_ body: () throws -> LearnResult) throws -> (LearnResult, DurabilityTicket?) {
+        guard let writer else { return (try body(), nil) }
+        let (result, ticket, first) = try pending.withLock { p throws -> (LearnResult, DurabilityTicket?, Bool) in
+            if let error = p.unreconciled { throw error }
+            let result = try body()
+            guard let outcome = result.outcome else { return (result, nil, false) }
+            p.dirty.insert(outcome.name)
+            p.learns += 1
+            let first = p.ticket == nil
+            if first { p.ticket = DurabilityTicket() }
+            return (result, p.ticket, first)
+        }
+        if first { writer.enqueue(self) }
+        return (result, ticket)
+    }
+
+    /// Runs `body` — a clear of this node's knowledge base — and records it; the writer deletes the
+    /// node's rows in the same transaction as any later learns of the batch (atomic).
+    public func recordClear(_ body: () throws -> Void) throws -> DurabilityTicket? {
+        guard let writer else {
+            try body()
+            return nil
+        }
+        let (ticket, first) = try pending.withLock { p throws -> (DurabilityTicket, Bool) in
+            if let error = p.unreconciled { throw error }
+            try body()
+            p.cleared = true
+            p.dirty = []
+            let first = p.ticket == nil
+            if first { p.ticket = DurabilityTicket() }
+            return (p.ticket!, first)
+        }
+        if first { writer.enqueue(self) }
+        return ticket
+    }
+
+    /// What the writer commits next: taken under the gate together with the image it describes.
+    struct Batch {
+        var node: DurableNode
+        var image: PersistenceImage
+        var cleared: Bool
+        var learns: Int
+        var ticket: DurabilityTicket
+    }
+
+    func takeBatch() -> Batch? {
+        pending.withLock { p -> Batch? in
+            guard let ticket = p.ticket else { return nil }
+            let batch = Batch(
+                node: self, image: knowledgeBase.persistenceImage(of: p.dirty), cleared: p.cleared,
+                learns: p.learns, ticket: ticket)
+            p = Pending(unreconciled: p.unreconciled)
+            return batch
+        }
+    }
+
+    /// After a failed commit: memory := `durable` (the node as on disk), and every write recorded
+    /// since the failed batch was taken fails with `error` (it was never made durable).
+    func rollBack(to durable: KnowledgeBaseSnapshot, error: StoreError) {
+        let ticket = pending.withLock { p -> DurabilityTicket? in
+            let ticket = p.ticket
+            p = Pending()
+            knowledgeBase.restore(durable)
+            return ticket
+        }
+        ticket?.resolve(.failure(error))
+    }
+
+    /// After a failed commit whose rollback could not read the disk: refuse writes until reconciled.
+    func markUnreconciled(_ error: StoreError) {
+        let ticket = pending.withLock { p -> DurabilityTicket? in
+            let ticket = p.ticket
+            p = Pending(unreconciled: error)
+            return ticket
+        }
+        ticket?.resolve(.failure(error))
+    }
+
+    var isUnreconciled: Bool { pending.withLock { $0.unreconciled != nil } }
+}

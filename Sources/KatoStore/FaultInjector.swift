@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+
+/// TEST ONLY: makes the store fail a fraction of its operations at random, so tests can check
+/// that no failure is silent and that the breaker and degradation levels work. The server builds
+/// one only when started with `--enable-test-faults`; production runs never have one.
+///
+/// The rate comes from `KATO_TEST_STORE_FAULT_RATE` (0…1); when `controlFile` is set, its content
+/// (a number) replaces the rate, re-read at most every 100 ms, so a test can start and stop faults
+/// while the server runs. Half of the injected faults are transient (retried), half are not.
+public final class FaultInjector: Sendable {
+    private struct State {
+        var rate: Double
+        var lastRead: ContinuousClock.Instant?
+    }
+
+    private let state: Mutex<State>
+    private let controlFile: String?
+
+    public init(rate: Double, controlFile: String? = nil) {
+        state = Mutex(State(rate: rate))
+        self.controlFile = controlFile
+    }
+
+    /// From `KATO_TEST_STORE_FAULT_RATE` and `KATO_TEST_STORE_FAULT_CONTROL`.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> FaultInjector {
+        FaultInjector(rate: Double(env["KATO_TEST_STORE_FAULT_RATE"] ?? "") ?? 0, controlFile: env["KATO_TEST_STORE_FAULT_CONTROL"])
+    }
+
+    /// The current rate.
+    public var rate: Double {
+        let now = ContinuousClock.now
+        if let controlFile {
+            let due = state.withLock { s in s.lastRead.map { now - $0 >= .milliseconds(100) } ?? true }
+            if due {
+                let text = (try? String(contentsOfFile: controlFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                state.withLock { s in
+                    s.lastRead = now
+                    if let text, let v = Double(text) { s.rate = v }
+                }
+            }
+        }
+        return state.withLock { $0.rate }
+    }
+
+    /// Throws an injected fault with the current probability.
+    func maybeFail(_ operation: String) throws(StoreError) {
+        let r = rate
+        guard r > 0, Double.random(in: 0..<1) < r else { return }
+        let transient = Bool.random()
+        throw StoreError(.injected, "injected fault in \(operation) (test-only --enable-test-faults)", transient: transient)
+    }
+}

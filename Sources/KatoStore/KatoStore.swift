@@ -1,1 +1,0 @@
-// The durable knowledge-base store (issue 6) lives here.

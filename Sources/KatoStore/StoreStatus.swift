@@ -1,0 +1,92 @@
+import Synchronization
+
+/// The store's health as the rest of the server reads it: the circuit breaker, the degradation
+/// level and counters. `Sendable`; cheap to read from any thread (metrics, health, handlers).
+public final class StoreStatus: Sendable {
+    /// A consistent reading of the status.
+    public struct Snapshot: Sendable, Hashable {
+        public var breaker: CircuitBreaker.State
+        public var level: DegradationLevel
+        /// Why the level is MAINTENANCE, if it is.
+        public var maintenanceReason: String?
+        public var batchesCommitted: Int
+        public var learnsAcknowledged: Int
+        public var failedBatches: Int
+        public var retries: Int
+        public var lastError: String?
+    }
+
+    private struct State {
+        var breaker: CircuitBreaker
+        var maintenance: [String: String] = [:]
+        var batchesCommitted = 0
+        var learnsAcknowledged = 0
+        var failedBatches = 0
+        var retries = 0
+        var lastError: String?
+    }
+
+    private let state: Mutex<State>
+
+    public init(breaker: CircuitBreaker.Configuration = .defaults) {
+        state = Mutex(State(breaker: CircuitBreaker(configuration: breaker)))
+    }
+
+    /// The status now.
+    public func snapshot(at now: ContinuousClock.Instant = .now) -> Snapshot {
+        state.withLock { s in
+            let breaker = s.breaker.state(at: now)
+            let level: DegradationLevel
+            if !s.maintenance.isEmpty {
+                level = .maintenance
+            } else {
+                switch breaker {
+                case .open: level = .essential
+                case .halfOpen: level = .degraded
+                case .closed:
+                    let recent = s.breaker.lastFailure.map { now - $0 < s.breaker.configuration.resetTimeout } ?? false
+                    level = recent ? .degraded : .normal
+                }
+            }
+            return Snapshot(
+                breaker: breaker, level: level, maintenanceReason: s.maintenance.values.sorted().first,
+                batchesCommitted: s.batchesCommitted, learnsAcknowledged: s.learnsAcknowledged,
+                failedBatches: s.failedBatches, retries: s.retries, lastError: s.lastError)
+        }
+    }
+
+    /// The degradation level now.
+    public var level: DegradationLevel { snapshot().level }
+
+    /// The breaker state now (`kato_circuit_breaker_state`: 0 closed, 1 open, 2 half-open).
+    public var breakerState: CircuitBreaker.State { snapshot().breaker }
+
+    func allowRequest(at now: ContinuousClock.Instant = .now) -> Bool {
+        state.withLock { $0.breaker.allowRequest(at: now) }
+    }
+
+    func recordSuccess(learns: Int) {
+        state.withLock { s in
+            s.breaker.recordSuccess()
+            s.batchesCommitted += 1
+            s.learnsAcknowledged += learns
+        }
+    }
+
+    func recordFailure(_ error: StoreError, at now: ContinuousClock.Instant = .now) {
+        state.withLock { s in
+            s.breaker.recordFailure(at: now)
+            s.failedBatches += 1
+            s.lastError = error.description
+        }
+    }
+
+    func recordRetry() {
+        state.withLock { $0.retries += 1 }
+    }
+
+    /// Enters (reason non-nil) or leaves MAINTENANCE for `key`.
+    func setMaintenance(_ key: String, _ reason: String?) {
+        state.withLock { s in s.maintenance[key] = reason }
+    }
+}
