@@ -189,6 +189,18 @@ def test_observe_stream_closed_early_stops_quietly(client):
         assert first.sequence_position == 0 and list(stream) == [] and stream.closed
 
 
+def test_observe_stream_reraises_the_producers_exception(client):
+    def failing():
+        yield ["ok"]
+        raise ValueError("bad input")
+
+    d = client.default_session("stream-fail-py")
+    with pytest.raises(ValueError, match="bad input"):
+        list(d.observe_stream(failing()))
+    with pytest.raises(TypeError):
+        list(d.observe_stream([{"no_such_field": 1}]))
+
+
 def test_update_config_extend_and_refresh(client):
     with client.session("cfg-node", ttl_seconds=100) as s:
         info = s.update_config(max_pattern_length=3, recall_threshold=0.3)

@@ -104,6 +104,13 @@ def test_observe_stream_from_sync_and_async_iterables(address):
                         ids.append(ack.unique_id)
                         acked.set()
                 assert ids == ["t0", "t1"] and (await s.stm())[-1] == ["t1"]
+
+                async def failing():
+                    yield ["ok"]
+                    raise ValueError("bad async input")
+
+                with pytest.raises(ValueError, match="bad async input"):
+                    [a async for a in s.observe_stream(failing())]
     run(main())
 
 

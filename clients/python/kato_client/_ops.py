@@ -7,7 +7,8 @@ metadata, error conversion), so both stay in step with one table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
+from typing import (Any, AsyncIterator, Callable, Generic, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar,
+                    Union)
 
 from ._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2
 from .types import (CognitionData, Events, FuturePotential, Observation, ObservationLike, ObserveResult, Pattern, PerceptData, Prediction,
@@ -110,6 +111,36 @@ def observe_sequence(sid: str, node: str, observations: Iterable[ObservationLike
 
 def stream_request(sid: str, node: str, obs: ObservationLike) -> observe_pb2.ObserveRequest:
     return Observation.coerce(obs).to_request(sid, node)
+
+
+class StreamRequests:
+    """Turns the caller's observations into ObserveRequests for a stream and remembers an
+    exception raised while producing them, so the stream re-raises it instead of grpc's
+    generic "Exception iterating requests!"."""
+
+    def __init__(self, sid: str, node: str, source: Any) -> None:
+        self.sid, self.node, self.source = sid, node, source
+        self.error: Optional[BaseException] = None
+
+    def sync(self) -> Iterator[observe_pb2.ObserveRequest]:
+        try:
+            for obs in self.source:
+                yield stream_request(self.sid, self.node, obs)
+        except Exception as e:
+            self.error = e
+            raise
+
+    async def asynchronous(self) -> AsyncIterator[observe_pb2.ObserveRequest]:
+        try:
+            if hasattr(self.source, "__aiter__"):
+                async for obs in self.source:
+                    yield stream_request(self.sid, self.node, obs)
+            else:
+                for obs in self.source:
+                    yield stream_request(self.sid, self.node, obs)
+        except Exception as e:
+            self.error = e
+            raise
 
 
 def stm(sid: str, node: str) -> Op[Events]:

@@ -176,9 +176,10 @@ class _AsyncStreamIterator(Generic[T]):
     """An async iterator over a server stream; ``close()`` cancels the call and ends the iteration
     quietly; any other failure raises :class:`KatoError`."""
 
-    def __init__(self, call: Any, convert: Callable[[Any], T]) -> None:
+    def __init__(self, call: Any, convert: Callable[[Any], T], requests: Optional[_ops.StreamRequests] = None) -> None:
         self._call = call
         self._convert = convert
+        self._requests = requests
         self._closed = False
         self._done = False
 
@@ -191,6 +192,9 @@ class _AsyncStreamIterator(Generic[T]):
         try:
             message = await self._call.read()
         except asyncio.CancelledError:
+            if self._requests is not None and self._requests.error is not None:
+                self._done = True  # grpc.aio cancels the call when the request iterator fails
+                raise self._requests.error from None
             if self._closed:
                 self._done = True
                 raise StopAsyncIteration from None
@@ -199,6 +203,8 @@ class _AsyncStreamIterator(Generic[T]):
             self._done = True
             if self._closed and e.code() == grpc.StatusCode.CANCELLED:
                 raise StopAsyncIteration from None
+            if self._requests is not None and self._requests.error is not None:
+                raise self._requests.error from e
             raise KatoError.from_rpc_error(e) from e
         if message is grpc.aio.EOF:
             self._done = True
@@ -278,18 +284,11 @@ class AsyncSessionBase:
 
     def observe_stream(self, observations: Union[Iterable[ObservationLike], AsyncIterable[ObservationLike]],
                        timeout: Optional[float] = None) -> AsyncObserveStream:
-        """Streams observations (a sync or async iterable); returns an async iterator of acknowledgements."""
-        sid, node = self._sid, self._node
-        requests: Any
-        if hasattr(observations, "__aiter__"):
-            async def agen() -> AsyncIterator[Any]:
-                async for o in observations:
-                    yield _ops.stream_request(sid, node, o)
-            requests = agen()
-        else:
-            requests = (_ops.stream_request(sid, node, o) for o in observations)
-        call = self._client._stream(_ops.OBSERVE, "ObserveStream", requests, timeout)
-        return AsyncObserveStream(call, ObserveResult.from_pb)
+        """Streams observations (a sync or async iterable); returns an async iterator of acknowledgements.
+        An exception raised by ``observations`` cancels the stream and is re-raised by the iterator."""
+        requests = _ops.StreamRequests(self._sid, self._node, observations)
+        call = self._client._stream(_ops.OBSERVE, "ObserveStream", requests.asynchronous(), timeout)
+        return AsyncObserveStream(call, ObserveResult.from_pb, requests)
 
     async def learn(self, timeout: Optional[float] = _UNSET) -> str:
         """Learns the STM as a pattern; returns ``PTRN|<sha1>`` (``""`` if under two symbols)."""

@@ -169,9 +169,10 @@ class _StreamIterator(Generic[T]):
     """An iterator over a server stream. ``close()`` (or leaving a ``with`` block) cancels the
     call and ends the iteration quietly; any other failure raises :class:`KatoError`."""
 
-    def __init__(self, call: Any, convert: Callable[[Any], T]) -> None:
+    def __init__(self, call: Any, convert: Callable[[Any], T], requests: Optional[_ops.StreamRequests] = None) -> None:
         self._call = call
         self._convert = convert
+        self._requests = requests
         self._closed = threading.Event()
         self._done = False
 
@@ -190,6 +191,8 @@ class _StreamIterator(Generic[T]):
             self._done = True
             if self._closed.is_set() and e.code() == grpc.StatusCode.CANCELLED:
                 raise StopIteration from None
+            if self._requests is not None and self._requests.error is not None:
+                raise self._requests.error from e
             raise KatoError.from_rpc_error(e) from e
         return self._convert(message)
 
@@ -291,10 +294,11 @@ class SessionBase:
         """Streams observations (ObserveStream); returns an iterator of their acknowledgements.
 
         ``observations`` may be a lazy generator: it is consumed as the server takes the
-        observations, so acknowledgements arrive while it is still producing."""
-        requests = (_ops.stream_request(self._sid, self._node, o) for o in observations)
-        call = self._client._stream(_ops.OBSERVE, "ObserveStream", requests, timeout)
-        return ObserveStream(call, ObserveResult.from_pb)
+        observations, so acknowledgements arrive while it is still producing. An exception
+        raised by ``observations`` cancels the stream and is re-raised by the iterator."""
+        requests = _ops.StreamRequests(self._sid, self._node, observations)
+        call = self._client._stream(_ops.OBSERVE, "ObserveStream", requests.sync(), timeout)
+        return ObserveStream(call, ObserveResult.from_pb, requests)
 
     def learn(self, timeout: Optional[float] = _UNSET) -> str:
         """Learns the STM as a pattern and empties the STM. Returns ``PTRN|<sha1>``, or ``""``
