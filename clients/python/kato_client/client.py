@@ -3,11 +3,12 @@
 >>> from kato_client import KatoClient
 >>> with KatoClient("127.0.0.1:50051") as client:
 ...     with client.session(node_id="demo") as s:
-...         for word in ("hello", "world"):
+...         for word in ("wake", "coffee", "email"):
 ...             s.observe(strings=[word])
 ...         name = s.learn()
-...         s.observe(strings=["hello"])
-...         print(s.predictions()[0].future)        # [['world']]
+...         s.observe(strings=["wake"])
+...         s.observe(strings=["coffee"])              # KATO predicts from two symbols on
+...         print(s.predictions()[0].future)        # [['email']]
 
 Every call raises :class:`~kato_client.errors.KatoError` (or a subclass) on failure.
 """
