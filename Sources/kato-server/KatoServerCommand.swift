@@ -24,6 +24,25 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (KATO_LOG_LEVEL).") var logLevel: String?
     @Option(name: .customLong("session-cleanup-seconds"), help: "How often expired sessions are removed (KATO_SESSION_CLEANUP_SECONDS).") var sessionCleanupSeconds: Int?
 
+    // Security and observability (docs/SECURITY.md, docs/OBSERVABILITY.md)
+    @Option(name: .customLong("admin-host"), help: "Admin HTTP address (KATO_ADMIN_HOST); default 127.0.0.1.") var adminHost: String?
+    @Option(name: .customLong("auth-keys"), help: "API key file, JSON; reloaded on SIGHUP (KATO_AUTH_KEYS).") var authKeys: String?
+    @Option(name: .customLong("jwt-hs256-secret-file"), help: "File with the HS256 JWT secret (KATO_JWT_HS256_SECRET_FILE).") var jwtHS256SecretFile: String?
+    @Option(name: .customLong("jwt-public-key"), help: "PEM public key for RS256/ES256 JWTs (KATO_JWT_PUBLIC_KEY).") var jwtPublicKey: String?
+    @Option(name: .customLong("jwt-audience"), help: "Required JWT audience (KATO_JWT_AUDIENCE).") var jwtAudience: String?
+    @Option(name: .customLong("jwt-issuer"), help: "Required JWT issuer (KATO_JWT_ISSUER).") var jwtIssuer: String?
+    @Flag(name: .customLong("allow-unauthenticated"), help: "Serve without credentials on a non-loopback address (KATO_ALLOW_UNAUTHENTICATED).") var allowUnauthenticated = false
+    @Option(name: .customLong("open-health"), help: "Health callable without credentials: true/false (KATO_OPEN_HEALTH).") var openHealth: String?
+    @Option(name: .customLong("open-reflection"), help: "Reflection callable without credentials: true/false (KATO_OPEN_REFLECTION).") var openReflection: String?
+    @Option(name: .customLong("rate-limit-principal-rate"), help: "Requests per second per principal; 0 = off (KATO_RATE_LIMIT_PRINCIPAL_RATE).") var rateLimitPrincipalRate: Double?
+    @Option(name: .customLong("rate-limit-principal-burst"), help: "Burst per principal (KATO_RATE_LIMIT_PRINCIPAL_BURST).") var rateLimitPrincipalBurst: Double?
+    @Option(name: .customLong("rate-limit-session-rate"), help: "Requests per second per session; 0 = off (KATO_RATE_LIMIT_SESSION_RATE).") var rateLimitSessionRate: Double?
+    @Option(name: .customLong("rate-limit-session-burst"), help: "Burst per session (KATO_RATE_LIMIT_SESSION_BURST).") var rateLimitSessionBurst: Double?
+    @Option(name: .customLong("max-concurrent-calls"), help: "Calls running at once; 0 = no limit (KATO_MAX_CONCURRENT_CALLS).") var maxConcurrentCalls: Int?
+    @Option(name: .customLong("access-log-level"), help: "Level of the per-call access log, or off (KATO_ACCESS_LOG_LEVEL).") var accessLogLevel: String?
+    @Option(name: .customLong("metrics"), help: "gRPC server metrics: true/false (KATO_METRICS).") var metrics: String?
+    @Flag(name: .customLong("disable-interceptors"), help: "Benchmarks only: run without any interceptor (no auth, limits, metrics, trace ids).") var disableInterceptors = false
+
     func run() async throws {
         let settings = try Settings(command: self)
         LoggingSystem.bootstrap { label in
@@ -43,28 +62,29 @@ struct KatoServerCommand: AsyncParsableCommand {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
         configuration.sessions.cleanupInterval = .seconds(settings.sessionCleanupSeconds)
+        try await Self.configureSecurity(settings, &configuration, logger: logger)
 
         let app = try KatoServerApp(configuration: configuration, logger: logger)
+        // Installed before the address is printed (a supervisor may signal as soon as it reads
+        // it). Main waits for the shutdown to finish, not for the listener to close: the
+        // listener closes first, and returning then would cut the grace period short.
+        let (shutdownDone, shutdownFinished) = AsyncStream<Void>.makeStream()
+        ProcessTermination.onSignal {
+            logger.info("shutting down")
+            Task {
+                await app.shutdown()
+                shutdownFinished.finish()
+            }
+        }
         let (host, port) = try await app.start()
         print("listening on \(host):\(port)")
         fflush(nil)
+        try await Self.startAdmin(app, logger: logger)
+        Self.installReload(app, logger: logger)
         logger.info("kato-server started", metadata: [
             "grpc": "\(host):\(port)", "tls": "\(configuration.grpc.tls != nil)", "data_dir": "\(settings.dataDir)",
         ])
 
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let signals = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .main) }
-        for source in signals {
-            source.setEventHandler {
-                logger.info("shutting down")
-                Task {
-                    await app.shutdown()
-                    Foundation.exit(0)
-                }
-            }
-            source.resume()
-        }
-        try await app.waitUntilClosed()
+        for await _ in shutdownDone {}
     }
 }

@@ -57,7 +57,7 @@ let server = GRPCServer(configuration: configuration, router: router, logger: lo
 // waits for the shutdown to *finish*, not for the listener to close: the listener closes
 // first, and returning then would exit with the calls the grace period should let finish.
 let (shutdownDone, shutdownFinished) = AsyncStream<Void>.makeStream()
-Termination.onSIGTERM {
+ProcessTermination.onSignal {
     Task {
         health.enterShutdown()
         await server.shutdown()
