@@ -12,6 +12,8 @@ struct Kato: AsyncParsableCommand {
         version: "kato 2.0.0",
         subcommands: [
             ListCommand.self, DescribeCommand.self, CallCommand.self,
+            SessionCommand.self, ObserveCommand.self, LearnCommand.self, PredictCommand.self, STMCommand.self,
+            HealthCommand.self,
         ]
     )
 }

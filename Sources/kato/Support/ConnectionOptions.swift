@@ -109,10 +109,11 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     /// Connects (TCP, TLS, HTTP/2 preface) within --connect-timeout and the deadline.
-    func connect(deadline: ContinuousClock.Instant?) async throws -> GRPCClient {
+    func connect(deadline: ContinuousClock.Instant?, defaultMetadata: Metadata = Metadata()) async throws -> GRPCClient {
         let address = self.address
         let (host, port) = try Self.split(address)
         var configuration = GRPCClient.Configuration(host: host, port: port)
+        configuration.defaultMetadata = defaultMetadata
         let wantsTLS = tls || cacert != nil || cert != nil || insecure
         if !plaintext && (wantsTLS || !Self.isLoopback(host)) {
             configuration.tls = .init(caPath: cacert, certificatePath: cert, keyPath: key, insecure: insecure, serverName: serverName)
