@@ -66,7 +66,7 @@ extension KatoEngine {
     /// skipped an auto-learn.
     public func observeSequence(
         _ observations: [Observation], options: SequenceOptions = .init(), in session: inout SessionState,
-        shouldContinue: () -> Bool = { true },
+        shouldContinue: () -> Bool = { true }, onChange: (SequenceChange, SessionState) -> Void = { _, _ in },
         learner: (inout SessionState, LearnTrigger) throws -> String?
     ) throws -> SequenceResult {
         for (i, o) in observations.enumerated() {
@@ -81,10 +81,15 @@ extension KatoEngine {
         var items: [SequenceResult.Item] = []
         for (i, o) in observations.enumerated() {
             if !shouldContinue() { throw EngineCancelledError() }
-            if options.clearSTMBetween && i > 0 { session.clearSTM() }
+            if options.clearSTMBetween && i > 0 {
+                session.clearSTM()
+                onChange(.clearSTM, session)
+            }
             let r = try observe(o, in: &session, shouldContinue: shouldContinue) { s in try learner(&s, .auto) }
+            onChange(r.autoLearnedPattern == nil ? .observe : .autoLearn, session)
             if options.learnAfterEach && !session.stm.isEmpty {
                 names.append(try learner(&session, .requested) ?? "")
+                onChange(.learn, session)
             }
             if let auto = r.autoLearnedPattern { names.append(auto) }
             items.append(.init(
@@ -94,6 +99,7 @@ extension KatoEngine {
         var final: String? = nil
         if options.learnAtEnd && !session.stm.isEmpty && !observations.isEmpty {
             let name = try learner(&session, .requested) ?? ""
+            onChange(.learn, session)
             final = name
             names.append(name)
         }

@@ -7,6 +7,12 @@ public struct PersistenceImage: Sendable, Hashable {
     /// Statistics of every symbol of those patterns.
     public var symbols: [String: SymbolStats]
     public var totals: KnowledgeBaseTotals
+
+    public init(patterns: [Pattern], symbols: [String: SymbolStats], totals: KnowledgeBaseTotals) {
+        self.patterns = patterns
+        self.symbols = symbols
+        self.totals = totals
+    }
 }
 
 extension KnowledgeBase {

@@ -3,6 +3,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -68,6 +69,10 @@ def start_echo_server(binaries, *extra):
 
 
 def start_kato_server(binaries, *extra, env=None):
+    """A kato-server on a free port. Unless the caller passes --data-dir (or --in-memory), it gets a
+    fresh temporary data directory, so servers never share (or lock each other out of) ./data."""
+    if "--data-dir" not in extra and "--in-memory" not in extra:
+        extra = ("--data-dir", tempfile.mkdtemp(prefix="kato-data-"), *extra)
     return RunningServer([str(binaries / "kato-server"), "--port", "0", "--log-level", "warning", *extra], env=env)
 
 
