@@ -16,6 +16,14 @@ public enum KatoError: Error, Sendable, Equatable {
     case deadlineExceeded
     case cancelled
     case unavailable(reason: String, message: String)
+    /// Missing or invalid credentials (reason e.g. `CREDENTIALS_MISSING`, `TOKEN_EXPIRED`).
+    case unauthenticated(reason: String, message: String)
+    /// Authenticated, but the role or node does not allow the call (reason e.g. `ROLE_REQUIRED`).
+    case permissionDenied(reason: String, message: String)
+    /// A token bucket is empty (`scope`: `principal`, `session`); retry after `retryAfter`.
+    case rateLimited(scope: String, retryAfter: Duration)
+    /// The server already runs its maximum number of concurrent calls.
+    case overloaded(limit: Int, retryAfter: Duration)
 
     public struct FieldViolation: Sendable, Equatable {
         public var field: String
@@ -44,6 +52,10 @@ public enum KatoError: Error, Sendable, Equatable {
         case .deadlineExceeded: "DEADLINE_EXCEEDED"
         case .cancelled: "CANCELLED"
         case .unavailable(let reason, _): reason
+        case .unauthenticated(let reason, _): reason
+        case .permissionDenied(let reason, _): reason
+        case .rateLimited: "RATE_LIMITED"
+        case .overloaded: "CONCURRENCY_LIMIT"
         }
     }
 
@@ -56,6 +68,9 @@ public enum KatoError: Error, Sendable, Equatable {
         case .deadlineExceeded: .deadlineExceeded
         case .cancelled: .cancelled
         case .unavailable: .unavailable
+        case .unauthenticated: .unauthenticated
+        case .permissionDenied: .permissionDenied
+        case .rateLimited, .overloaded: .resourceExhausted
         }
     }
 
@@ -72,6 +87,11 @@ public enum KatoError: Error, Sendable, Equatable {
         case .deadlineExceeded: "deadline exceeded before the operation completed; nothing was changed"
         case .cancelled: "call cancelled; nothing was changed"
         case .unavailable(_, let message): message
+        case .unauthenticated(_, let message): message
+        case .permissionDenied(_, let message): message
+        case .rateLimited(let scope, let retryAfter):
+            "rate limit exceeded (\(scope)); retry in \(Self.milliseconds(retryAfter)) ms"
+        case .overloaded(let limit, _): "server busy: \(limit) concurrent calls already running"
         }
     }
 
@@ -81,7 +101,19 @@ public enum KatoError: Error, Sendable, Equatable {
         info.reason = reason
         info.domain = "kato.v2"
         info.metadata = ["trace_id": traceID]
+        if case .rateLimited(let scope, _) = self { info.metadata["scope"] = scope }
         var details: [any ProtoMessage] = [info]
+        var trailing = Metadata()
+        if let retryAfter {
+            var retry = Google_Rpc_RetryInfo()
+            var delay = Google_Protobuf_Duration()
+            delay.seconds = retryAfter.components.seconds
+            delay.nanos = Int32(retryAfter.components.attoseconds / 1_000_000_000)
+            retry.retryDelay = delay
+            details.append(retry)
+            // gRPC's retry design (A6): the server tells the client when to retry.
+            trailing.addString(String(Self.milliseconds(retryAfter)), forKey: "grpc-retry-pushback-ms")
+        }
         if case .validation(let violations) = self {
             var bad = Google_Rpc_BadRequest()
             bad.fieldViolations = violations.map { v in
@@ -92,7 +124,20 @@ public enum KatoError: Error, Sendable, Equatable {
             }
             details.append(bad)
         }
-        return RPCError(code: code, message: message, details: details)
+        return RPCError(code: code, message: message, details: details, trailingMetadata: trailing)
+    }
+
+    /// How long the client should wait before retrying (RetryInfo and `grpc-retry-pushback-ms`).
+    var retryAfter: Duration? {
+        switch self {
+        case .rateLimited(_, let d), .overloaded(_, let d): d
+        default: nil
+        }
+    }
+
+    static func milliseconds(_ d: Duration) -> Int64 {
+        let (s, atto) = d.components
+        return s * 1000 + (atto + 999_999_999_999_999) / 1_000_000_000_000_000
     }
 
     /// Maps any error raised while serving a call to a `KatoError`.

@@ -1,60 +1,171 @@
 import GRPCH2
 import KatoProto
+import KatoStore
 import Logging
+import Synchronization
 
-/// The kato server: the kato.v2 services, health and reflection on one GRPCH2 server, plus
-/// the session cleanup task.
+/// The kato server: the kato.v2 services, health and reflection on one GRPCH2 server, the
+/// interceptors around them (trace, metrics, auth, rate limits), the optional admin HTTP
+/// port, plus the session cleanup task.
 public final class KatoServerApp: Sendable {
     public struct Configuration: Sendable {
         public var grpc = ServerConfiguration()
         public var sessions = SessionRegistry.Configuration()
+        /// Credentials; nil turns authentication off (every caller is an admin of every node).
+        public var authenticator: Authenticator?
+        /// Services callable without credentials when authentication is on.
+        public var openHealth = true
+        public var openReflection = true
+        public var rateLimits = RateLimitConfiguration()
+        /// Level of the per-call access-log line; nil writes none.
+        public var accessLogLevel: Logger.Level? = .info
+        /// The go-grpc-prometheus server metrics (through swift-metrics).
+        public var grpcMetrics = true
+        /// Benchmarks only: no interceptor at all (no trace id, metrics, auth or limits).
+        public var interceptorsDisabled = false
+        /// The admin HTTP port; nil serves none.
+        public var admin: AdminServer.Configuration?
+        /// The `/metrics` page (the executable picks the metrics backend); nil answers 404.
+        public var metricsPage: (@Sendable () -> [UInt8])?
+        /// Where health and the degradation gauge read the degradation level.
+        public var degradation: any DegradationStatusProvider = FixedDegradationStatus()
+        /// Where the knowledge base is kept (`<dir>/kato.sqlite`); nil keeps it in memory only.
+        /// With a store, `degradation` reads the store's status.
+        public var dataDirectory: String?
+        public var store = KnowledgeStore.Configuration()
+        /// TEST ONLY (`--enable-test-faults`): makes the store fail operations at random.
+        public var storeFaults: FaultInjector?
         public init() {}
     }
 
     public let sessions: SessionRegistry
     public let health: HealthService
+    /// The durable store (nil in memory-only mode); `store.status` holds the circuit breaker
+    /// state and the degradation level.
+    public let store: KnowledgeStore?
+    let healthPublisher: HealthPublisher?
+    public let authenticator: Authenticator?
     let server: GRPCServer
+    let admin: AdminServer?
     let logger: Logger
+    let serviceNames: [String]
+    let lifecycle = Lifecycle()
 
     public init(configuration: Configuration, logger: Logger) throws {
         self.logger = logger
-        sessions = SessionRegistry(configuration: configuration.sessions)
+        var configuration = configuration
+        store = try Self.openStore(configuration, logger: logger)
+        if let store { configuration.degradation = StoreDegradationStatus(status: store.status) }
+        sessions = SessionRegistry(configuration: configuration.sessions, nodes: NodeRegistry(store: store))
         health = HealthService()
+        authenticator = configuration.authenticator
         let services: [any ServiceProvider] = [
             SessionService(sessions: sessions), ObserveService(sessions: sessions), PredictService(sessions: sessions),
         ]
-        var router = ServiceRouter()
-        router.addInterceptor(TraceInterceptor(logger: logger))
-        for s in services { router.register(s) }
-        router.register(health)
         let index = try DescriptorIndex(descriptorSet: KatoDescriptors.descriptorSet)
         let listed = services.map(\.serviceName) + [health.serviceName] + ReflectionService.serviceNames
-        router.register(ReflectionService(index: index, services: listed))
+        let reflection = ReflectionService(index: index, services: listed)
+        var router = ServiceRouter()
+        if !configuration.interceptorsDisabled {
+            for interceptor in Self.interceptors(configuration, services: services + [health, reflection], logger: logger) {
+                router.addInterceptor(interceptor)
+            }
+            if let store { router.addInterceptor(DegradationInterceptor(status: store.status)) }
+        }
+        for s in services { router.register(s) }
+        router.register(health)
+        router.register(reflection)
         server = GRPCServer(configuration: configuration.grpc, router: router, logger: logger)
         for name in listed { health.setStatus(.notServing, forService: name) }
         health.setStatus(.notServing, forService: "")
         serviceNames = listed
+        let healthService = health
+        healthPublisher = store.map {
+            HealthPublisher(status: $0.status, health: healthService, services: services.map(\.serviceName), logger: logger)
+        }
+        if let adminConfiguration = configuration.admin {
+            admin = AdminServer(configuration: adminConfiguration, routes: Self.routes(configuration, sessions: sessions, lifecycle: lifecycle))
+        } else {
+            admin = nil
+        }
     }
 
-    let serviceNames: [String]
+    /// Outermost first: trace (trace id, span, access log), metrics, auth, rate limits.
+    static func interceptors(_ c: Configuration, services: [any ServiceProvider], logger: Logger) -> [any ServerInterceptor] {
+        var open: Set<String> = []
+        if c.openHealth { open.insert(Self.healthService) }
+        if c.openReflection { open.formUnion(ReflectionService.serviceNames) }
+        var list: [any ServerInterceptor] = [TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel)]
+        if c.grpcMetrics { list.append(GRPCMetricsInterceptor(services: services)) }
+        if let authenticator = c.authenticator {
+            list.append(AuthInterceptor(authenticator: authenticator, openServices: open, logger: logger))
+        }
+        if c.rateLimits != .unlimited {
+            list.append(RateLimitInterceptor(configuration: c.rateLimits, exempt: Set([Self.healthService] + ReflectionService.serviceNames)))
+        }
+        return list
+    }
+
+    static func routes(_ c: Configuration, sessions: SessionRegistry, lifecycle: Lifecycle) -> AdminRoutes {
+        let degradation = c.degradation
+        let page = c.metricsPage
+        let state: @Sendable () -> AdminRoutes.HealthState = {
+            let phase = lifecycle.phase.load(ordering: .relaxed)
+            return AdminRoutes.HealthState(
+                started: phase >= 1, shuttingDown: phase >= 2, degradation: degradation.degradationStatus,
+                sessionsActive: sessions.count(nodeID: nil))
+        }
+        return AdminRoutes(
+            metrics: {
+                guard let page else { return nil }
+                let h = state()
+                KatoMetrics.sessionsActive.record(h.sessionsActive)
+                KatoMetrics.degradationLevel.record(h.degradation.level)
+                return page()
+            },
+            health: state)
+    }
 
     /// Binds, marks every service SERVING, and starts the cleanup task.
     public func start() async throws -> (host: String, port: Int) {
         let address = try await server.start()
         for name in serviceNames { health.setStatus(.serving, forService: name) }
         health.setStatus(.serving, forService: "")
+        lifecycle.phase.store(1, ordering: .relaxed)
+        if let healthPublisher {
+            healthPublisher.publish()
+            Task.detached { await healthPublisher.run() }
+        }
         let sessions = self.sessions
         Task.detached { await sessions.runCleanup() }
         return (address.ipAddress ?? "?", address.port ?? 0)
     }
 
+    /// Binds the admin port (when configured); returns its address.
+    public func startAdmin() async throws -> (host: String, port: Int)? {
+        guard let admin else { return nil }
+        return try await admin.start()
+    }
+
     /// Graceful shutdown: NOT_SERVING, GOAWAY, in-flight calls finish within the grace period.
     public func shutdown() async {
+        lifecycle.phase.store(2, ordering: .relaxed)
+        healthPublisher?.stop()
         health.enterShutdown()
         await server.shutdown()
+        await admin?.shutdown()
+        // In-flight calls have finished: commit what they wrote and release the data directory.
+        store?.close()
     }
 
     public func waitUntilClosed() async throws {
         try await server.waitUntilClosed()
+    }
+
+    static let healthService = "grpc.health.v1.Health"
+
+    /// 0 starting, 1 serving, 2 shutting down (for the startup and readiness probes).
+    final class Lifecycle: Sendable {
+        let phase = Atomic<Int>(0)
     }
 }

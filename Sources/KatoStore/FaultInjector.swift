@@ -7,7 +7,9 @@ import Synchronization
 ///
 /// The rate comes from `KATO_TEST_STORE_FAULT_RATE` (0…1); when `controlFile` is set, its content
 /// (a number) replaces the rate, re-read at most every 100 ms, so a test can start and stop faults
-/// while the server runs. Half of the injected faults are transient (retried), half are not.
+/// while the server runs. Faults hit write transactions (just before COMMIT, after the writes, so
+/// the rollback path is real); half are transient (retried), half are not. Reads are not faulted, so
+/// the rollback of memory to disk after a failed write can succeed.
 public final class FaultInjector: Sendable {
     private struct State {
         var rate: Double

@@ -50,8 +50,11 @@ struct KatoServerCommand: AsyncParsableCommand {
             handler.logLevel = settings.logLevel
             return handler
         }
-        var logger = Logger(label: "kato-server")
-        logger.logLevel = settings.logLevel
+        let logger = {
+            var logger = Logger(label: "kato-server")
+            logger.logLevel = settings.logLevel
+            return logger
+        }()
 
         var configuration = KatoServerApp.Configuration()
         configuration.grpc.host = settings.host

@@ -14,6 +14,23 @@ struct Settings {
     var tlsClientCA: String?
     var logLevel = Logger.Level.info
     var sessionCleanupSeconds = 10
+    var adminHost = "127.0.0.1"
+    var authKeys: String?
+    var jwtHS256SecretFile: String?
+    var jwtPublicKey: String?
+    var jwtAudience: String?
+    var jwtIssuer: String?
+    var allowUnauthenticated = false
+    var openHealth = true
+    var openReflection = true
+    var rateLimitPrincipalRate = 1_000_000.0
+    var rateLimitPrincipalBurst = 1_000_000.0
+    var rateLimitSessionRate = 100_000.0
+    var rateLimitSessionBurst = 100_000.0
+    var maxConcurrentCalls = 10_000
+    var accessLogLevel: Logger.Level? = .info
+    var metrics = true
+    var disableInterceptors = false
 
     init(command: KatoServerCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -38,12 +55,52 @@ struct Settings {
         }
         host = pick(command.host, "host") ?? host
         port = try int(command.port, "port", port)
-        adminPort = try int(command.adminPort, "admin-port", adminPort)
+        // A server on a free gRPC port (tests, tools) gets a free admin port too, not a clash on 50052.
+        adminPort = try int(command.adminPort, "admin-port", port == 0 ? 0 : adminPort)
         dataDir = pick(command.dataDir, "data-dir") ?? dataDir
         tlsCert = pick(command.tlsCert, "tls-cert")
         tlsKey = pick(command.tlsKey, "tls-key")
         tlsClientCA = pick(command.tlsClientCA, "tls-client-ca")
         sessionCleanupSeconds = try int(command.sessionCleanupSeconds, "session-cleanup-seconds", sessionCleanupSeconds)
+        func bool(_ flag: String?, _ key: String, _ fallback: Bool) throws -> Bool {
+            guard let text = pick(flag, key)?.lowercased() else { return fallback }
+            switch text {
+            case "true", "1", "yes", "on": return true
+            case "false", "0", "no", "off": return false
+            default: throw ValidationError("\(key) must be true or false (got \(text))")
+            }
+        }
+        func double(_ flag: Double?, _ key: String, _ fallback: Double) throws -> Double {
+            guard let text = pick(flag.map { String($0) }, key) else { return fallback }
+            guard let v = Double(text), v >= 0 else { throw ValidationError("\(key) must be a number >= 0 (got \(text))") }
+            return v
+        }
+        adminHost = pick(command.adminHost, "admin-host") ?? adminHost
+        authKeys = pick(command.authKeys, "auth-keys")
+        jwtHS256SecretFile = pick(command.jwtHS256SecretFile, "jwt-hs256-secret-file")
+        jwtPublicKey = pick(command.jwtPublicKey, "jwt-public-key")
+        jwtAudience = pick(command.jwtAudience, "jwt-audience")
+        jwtIssuer = pick(command.jwtIssuer, "jwt-issuer")
+        allowUnauthenticated = try bool(command.allowUnauthenticated ? "true" : nil, "allow-unauthenticated", false)
+        openHealth = try bool(command.openHealth, "open-health", true)
+        openReflection = try bool(command.openReflection, "open-reflection", true)
+        rateLimitPrincipalRate = try double(command.rateLimitPrincipalRate, "rate-limit-principal-rate", rateLimitPrincipalRate)
+        rateLimitPrincipalBurst = try double(command.rateLimitPrincipalBurst, "rate-limit-principal-burst", max(1, rateLimitPrincipalRate))
+        rateLimitSessionRate = try double(command.rateLimitSessionRate, "rate-limit-session-rate", rateLimitSessionRate)
+        rateLimitSessionBurst = try double(command.rateLimitSessionBurst, "rate-limit-session-burst", max(1, rateLimitSessionRate))
+        maxConcurrentCalls = try int(command.maxConcurrentCalls, "max-concurrent-calls", maxConcurrentCalls)
+        if let level = pick(command.accessLogLevel, "access-log-level") {
+            if level == "off" || level == "none" {
+                accessLogLevel = nil
+            } else {
+                guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("unknown access log level \(level)") }
+                accessLogLevel = parsed
+            }
+        }
+        metrics = try bool(command.metrics, "metrics", true)
+        disableInterceptors = try bool(command.disableInterceptors ? "true" : nil, "disable-interceptors", false)
+        guard maxConcurrentCalls >= 0 else { throw ValidationError("max-concurrent-calls must be >= 0") }
+        guard (-1...65535).contains(adminPort) else { throw ValidationError("admin-port must be 0...65535, or -1 for none") }
         if let level = pick(command.logLevel, "log-level") {
             guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
             logLevel = parsed

@@ -335,6 +335,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             }
         }
         stream.context = ServerContext(path: path, requestMetadata: metadata, deadline: deadline, peer: peer)
+        stream.context?.kind = serverMethod.kind
         if serverMethod.kind.isClientStreaming {
             let (requests, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
             stream.inbound = continuation
@@ -401,7 +402,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             var outcome: RPCError?
             do {
                 try await interceptors.run(callContext) { ctx in
-                    try await method.handler(requests, writer, ctx)
+                    if let observer = ctx.messageObserver {
+                        try await method.handler(requests.observed(by: observer), writer.observed(by: observer), ctx)
+                    } else {
+                        try await method.handler(requests, writer, ctx)
+                    }
                 }
             } catch {
                 outcome = RPCError(mapping: error)

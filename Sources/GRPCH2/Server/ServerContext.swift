@@ -1,3 +1,4 @@
+import ProtobufCBridge
 import Synchronization
 
 /// What a handler knows about its call: request metadata, deadline, peer, and the metadata
@@ -13,6 +14,11 @@ public struct ServerContext: Sendable {
     public let peer: String
     /// Values interceptors attach for handlers downstream (principal, trace id, …).
     public var attributes: Attributes
+    /// The kind of the called method (unary, server-, client- or bidirectional streaming).
+    public internal(set) var kind: CallKind = .unary
+    /// Hooks run for every request message the handler reads and every response message it
+    /// sends; nil (the default) costs nothing. Set with `observeMessages(_:)`.
+    public private(set) var messageObserver: MessageObserver?
     let response: ResponseMetadataBox
 
     init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String) {
@@ -38,6 +44,12 @@ public struct ServerContext: Sendable {
     /// Time left until the deadline (nil when there is none; zero or negative when passed).
     public var timeRemaining: Duration? {
         deadline.map { $0 - ContinuousClock.now }
+    }
+
+    /// Adds `observer` after any observer already installed by an outer interceptor. The
+    /// handler called with this context sees its messages pass through the observer.
+    public mutating func observeMessages(_ observer: MessageObserver) {
+        messageObserver = messageObserver.map { $0.followed(by: observer) } ?? observer
     }
 
     /// Adds initial metadata; it is sent with the response headers (before the first message).

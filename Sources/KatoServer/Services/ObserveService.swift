@@ -1,6 +1,7 @@
 import GRPCH2
 import KatoEngine
 import KatoProto
+import Metrics
 
 /// `kato.v2.ObserveService`.
 struct ObserveService: ServiceProvider {
@@ -27,7 +28,7 @@ struct ObserveService: ServiceProvider {
             },
             .unary(Kato_V2_ObserveService.getShortTermMemory) { request, context in
                 try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     return try session.read { _, state in
                         var m = Kato_V2_ShortTermMemory()
                         m.sessionID = session.publicID
@@ -39,7 +40,7 @@ struct ObserveService: ServiceProvider {
             },
             .unary(Kato_V2_ObserveService.clearShortTermMemory) { request, context in
                 try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
                     try session.mutate { engine, state in (engine.clearSTM(in: &state), .clearStm) }
                     var m = Kato_V2_ClearShortTermMemoryResponse()
                     m.status = "cleared"
@@ -49,12 +50,13 @@ struct ObserveService: ServiceProvider {
             },
             .unary(Kato_V2_ObserveService.learn) { request, context in
                 try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
                     let (name, events) = try session.mutate { engine, state -> ((String, Int), Kato_V2_UpdateCause?) in
                         guard !state.stm.isEmpty else { throw KatoError.emptySTM }
                         let events = state.stm.count
                         return ((engine.learn(in: &state).patternName, events), .learn)
                     }
+                    if !name.isEmpty { KatoMetrics.patternsLearned.increment() }
                     var m = Kato_V2_LearnResponse()
                     m.status = "learned"
                     m.sessionID = session.publicID
@@ -67,7 +69,7 @@ struct ObserveService: ServiceProvider {
             },
             .unary(Kato_V2_ObserveService.clearAllMemory) { request, context in
                 try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .clearAll, context)
                     try session.mutate { engine, state in (engine.clearAll(in: &state), .clearAll) }
                     var m = Kato_V2_ClearAllMemoryResponse()
                     m.status = "cleared"
@@ -81,14 +83,18 @@ struct ObserveService: ServiceProvider {
     }
 
     private func observe(_ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext) throws -> Kato_V2_ObserveResponse {
-        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
         let observation = try Convert.observation(
             strings: request.strings, vectors: request.vectors, emotives: request.emotives, metadata: request.metadata)
         let shouldContinue = CallSupport.shouldContinue(context)
         let result = try session.mutate { engine, state in
+            let started = ContinuousClock.now
             let r = try engine.observe(observation, in: &state, shouldContinue: shouldContinue)
+            KatoMetrics.predictionSeconds.recordNanoseconds(GRPCMetricsInterceptor.nanoseconds(since: started))
             return (r, r.autoLearnedPattern == nil ? .observe : .autoLearn)
         }
+        KatoMetrics.observations.increment()
+        if result.autoLearnedPattern != nil { KatoMetrics.patternsLearned.increment() }
         var m = Kato_V2_ObserveResponse()
         m.status = "okay"
         m.sessionID = session.publicID
@@ -103,7 +109,7 @@ struct ObserveService: ServiceProvider {
     }
 
     private func observeSequence(_ request: Kato_V2_ObserveSequenceRequest, context: ServerContext) throws -> Kato_V2_ObserveSequenceResponse {
-        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
         var observations: [Observation] = []
         for (i, o) in request.observations.enumerated() {
             observations.append(try Convert.observation(o, field: "observations[\(i)]."))
@@ -121,6 +127,8 @@ struct ObserveService: ServiceProvider {
                 }
             }
         }
+        KatoMetrics.observations.increment(by: result.observationsProcessed)
+        KatoMetrics.patternsLearned.increment(by: result.autoLearnedPatterns.count + (result.finalLearnedPattern == nil ? 0 : 1))
         var m = Kato_V2_ObserveSequenceResponse()
         m.status = "completed"
         m.sessionID = session.publicID

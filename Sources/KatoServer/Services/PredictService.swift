@@ -11,7 +11,7 @@ struct PredictService: ServiceProvider {
         [
             .unary(Kato_V2_PredictService.getPredictions) { request, context in
                 try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     return try session.read { _, state in
                         var m = Kato_V2_GetPredictionsResponse()
                         m.sessionID = session.publicID
@@ -24,7 +24,7 @@ struct PredictService: ServiceProvider {
             },
             .serverStreaming(Kato_V2_PredictService.subscribePredictions) { request, writer, context in
                 let (session, updates, token) = try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     let (updates, token) = try session.subscribe(sendInitial: request.sendInitial)
                     return (session, updates, token)
                 }
@@ -39,7 +39,7 @@ struct PredictService: ServiceProvider {
             },
             .unary(Kato_V2_PredictService.getPattern) { request, context in
                 try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     let bare = request.name.hasPrefix("PTRN|") ? String(request.name.dropFirst(5)) : request.name
                     guard !bare.isEmpty else { throw KatoError.invalid("name", "is required") }
                     guard let pattern = session.engine.pattern(named: bare) else {
@@ -50,7 +50,7 @@ struct PredictService: ServiceProvider {
             },
             .unary(Kato_V2_PredictService.getPerceptData) { request, context in
                 try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     return try session.read { _, state in
                         var m = Kato_V2_PerceptData()
                         if let o = state.lastObservation {
@@ -69,7 +69,7 @@ struct PredictService: ServiceProvider {
             },
             .unary(Kato_V2_PredictService.getCognitionData) { request, context in
                 try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID)
+                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     return try session.read { _, state in
                         var m = Kato_V2_CognitionData()
                         m.predictions = state.predictions.map(Convert.prediction)

@@ -15,6 +15,9 @@ public final class Session: Sendable {
     public let isDefault: Bool
     public let createdAt: Date
     public let metadata: Google_Protobuf_Struct
+    /// The principal that created the session (nil: authentication was off, or a default
+    /// session, which belongs to its node). Only it (or an admin) may change the session.
+    public let owner: String?
     let engine: KatoEngine
     let limits: Limits
 
@@ -37,12 +40,13 @@ public final class Session: Sendable {
     let state: Mutex<State>
 
     init(id: String, nodeID: String, isDefault: Bool, engine: KatoEngine, engineState: SessionState,
-         ttl: Duration, metadata: Google_Protobuf_Struct, limits: Limits) {
+         ttl: Duration, metadata: Google_Protobuf_Struct, limits: Limits, owner: String? = nil) {
         self.id = id
         self.nodeID = nodeID
         self.isDefault = isDefault
         self.createdAt = Date()
         self.metadata = metadata
+        self.owner = owner
         self.engine = engine
         self.limits = limits
         self.state = Mutex(State(

@@ -47,7 +47,9 @@ public final class SessionRegistry: Sendable {
         .init(maxSTMEvents: configuration.maxSTMEvents, maxSubscriberBacklog: configuration.maxSubscriberBacklog)
     }
 
-    public func create(nodeID: String, ttlSeconds: Int64, config: ConfigUpdate, metadata: Google_Protobuf_Struct) throws(KatoError) -> Session {
+    public func create(
+        nodeID: String, ttlSeconds: Int64, config: ConfigUpdate, metadata: Google_Protobuf_Struct, owner: String? = nil
+    ) throws(KatoError) -> Session {
         var violations: [KatoError.FieldViolation] = []
         if nodeID.isEmpty { violations.append(.init(field: "node_id", description: "is required")) }
         if nodeID.utf8.count > 256 { violations.append(.init(field: "node_id", description: "at most 256 bytes")) }
@@ -64,7 +66,7 @@ public final class SessionRegistry: Sendable {
         let ttl = ttlSeconds == 0 ? configuration.defaultTTL : .seconds(ttlSeconds)
         let session = Session(
             id: Self.newSessionID(), nodeID: nodeID, isDefault: false, engine: nodes.engine(for: nodeID),
-            engineState: engineState, ttl: ttl, metadata: metadata, limits: limits)
+            engineState: engineState, ttl: ttl, metadata: metadata, limits: limits, owner: owner)
         let limit = configuration.maxSessions
         let admitted = state.withLock { s -> Bool in
             guard s.sessions.count < limit else { return false }

@@ -157,7 +157,6 @@ final class GroupCommitWriter: Sendable {
     }
 
     private func readNode(_ nodeID: String) throws(StoreError) -> KnowledgeBaseSnapshot {
-        try faults?.maybeFail("read")
         let sql = StoreSQL(db: confined.db)
         do {
             guard let key = try sql.nodeKey(nodeID) else { return KnowledgeBaseSnapshot() }

@@ -1,0 +1,52 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// The admin HTTP/1.1 listener (`/metrics`, `/health/*`), on its own small bootstrap, by
+/// default on loopback only.
+public final class AdminServer: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        public var host = "127.0.0.1"
+        /// 0 picks a free port.
+        public var port = 50052
+        public init() {}
+    }
+
+    let configuration: Configuration
+    let routes: AdminRoutes
+    let group: any EventLoopGroup
+    private let channel = Mutex<(any Channel)?>(nil)
+
+    public init(configuration: Configuration, routes: AdminRoutes, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.routes = routes
+        self.group = group
+    }
+
+    /// Binds and returns the address (the port is the real one when 0 was asked for).
+    public func start() async throws -> (host: String, port: Int) {
+        let routes = self.routes
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 64)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(routes: routes))
+                }
+            }
+        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        self.channel.withLock { $0 = channel }
+        let address = channel.localAddress
+        return (address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)
+    }
+
+    public func shutdown() async {
+        let channel = self.channel.withLock { c in
+            defer { c = nil }
+            return c
+        }
+        try? await channel?.close()
+    }
+}

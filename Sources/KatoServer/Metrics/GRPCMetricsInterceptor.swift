@@ -1,0 +1,96 @@
+import GRPCH2
+import Metrics
+import ProtobufCBridge
+import Synchronization
+
+/// The server metrics of go-grpc-prometheus, through swift-metrics:
+/// `grpc_server_started_total`, `grpc_server_handled_total` (with `grpc_code`),
+/// `grpc_server_handling_seconds` (a histogram with the Prometheus backend),
+/// `grpc_server_msg_received_total` and `grpc_server_msg_sent_total`, each labelled
+/// `grpc_type`, `grpc_service`, `grpc_method`.
+///
+/// Handles are made once per method (listed at init), so a call only bumps counters.
+public final class GRPCMetricsInterceptor: ServerInterceptor {
+    final class MethodMetrics: Sendable {
+        let dimensions: [(String, String)]
+        let started: Counter
+        let handling: Metrics.Timer
+        let ok: Counter
+        let observer: MessageObserver
+        let handled = Mutex<[Int: Counter]>([:])
+
+        init(service: String, method: String, kind: CallKind) {
+            dimensions = [("grpc_type", kind.prometheusName), ("grpc_service", service), ("grpc_method", method)]
+            started = Counter(label: "grpc_server_started_total", dimensions: dimensions)
+            handling = Metrics.Timer(label: "grpc_server_handling_seconds", dimensions: dimensions)
+            ok = Counter(label: "grpc_server_handled_total", dimensions: dimensions + [("grpc_code", StatusCode.ok.prometheusName)])
+            let received = Counter(label: "grpc_server_msg_received_total", dimensions: dimensions)
+            let sent = Counter(label: "grpc_server_msg_sent_total", dimensions: dimensions)
+            observer = MessageObserver(received: { received.increment() }, sent: { sent.increment() })
+        }
+
+        func handled(_ code: StatusCode) -> Counter {
+            if code == .ok { return ok }
+            return handled.withLock { table in
+                if let c = table[code.rawValue] { return c }
+                let c = Counter(label: "grpc_server_handled_total", dimensions: dimensions + [("grpc_code", code.prometheusName)])
+                table[code.rawValue] = c
+                return c
+            }
+        }
+    }
+
+    let methods: [String: MethodMetrics]
+    let unknown = Mutex<[String: MethodMetrics]>([:])
+
+    /// Prepares the metrics of every method of `services`.
+    public init(services: [any ServiceProvider]) {
+        var methods: [String: MethodMetrics] = [:]
+        for service in services {
+            for m in service.methods {
+                let name = m.path.split(separator: "/").last.map(String.init) ?? m.path
+                methods[m.path] = MethodMetrics(service: service.serviceName, method: name, kind: m.kind)
+            }
+        }
+        self.methods = methods
+    }
+
+    func metrics(for context: ServerContext) -> MethodMetrics {
+        if let m = methods[context.path] { return m }
+        return unknown.withLock { table in
+            if let m = table[context.path] { return m }
+            let m = MethodMetrics(service: String(context.serviceName), method: String(context.methodName), kind: context.kind)
+            table[context.path] = m
+            return m
+        }
+    }
+
+    public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
+        let m = metrics(for: context)
+        m.started.increment()
+        let start = ContinuousClock.now
+        var context = context
+        context.observeMessages(m.observer)
+        do {
+            try await next(context)
+            m.handling.recordNanoseconds(Self.nanoseconds(since: start))
+            m.ok.increment()
+        } catch {
+            m.handling.recordNanoseconds(Self.nanoseconds(since: start))
+            m.handled(Self.code(of: error, context)).increment()
+            throw error
+        }
+    }
+
+    /// The status the peer gets: a handler cut short by its deadline reports DEADLINE_EXCEEDED.
+    static func code(of error: any Error, _ context: ServerContext) -> StatusCode {
+        let code = RPCError(mapping: error).code
+        if code == .cancelled, let deadline = context.deadline, deadline <= .now { return .deadlineExceeded }
+        return code
+    }
+
+    static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
+        let d = ContinuousClock.now - start
+        return d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+    }
+}

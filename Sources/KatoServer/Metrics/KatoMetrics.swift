@@ -1,0 +1,16 @@
+import Metrics
+
+/// kato's own metrics, through the swift-metrics facade (the executable picks the backend;
+/// `kato-server` uses Prometheus). Handles are made on first use, after bootstrap.
+enum KatoMetrics {
+    /// Observations applied to a session's STM (one per observation of a sequence or stream).
+    static let observations = Counter(label: "kato_observations_total")
+    /// Patterns learned, explicitly or by auto-learn.
+    static let patternsLearned = Counter(label: "kato_patterns_learned_total")
+    /// Time of the engine work of one observation, which recomputes the session's predictions.
+    static let predictionSeconds = Metrics.Timer(label: "kato_predictions_seconds")
+    /// Live sessions (default sessions excluded); set when metrics are scraped.
+    static let sessionsActive = Gauge(label: "kato_sessions_active")
+    /// 0 NORMAL, 1 DEGRADED, 2 ESSENTIAL, 3 MAINTENANCE; set when metrics are scraped.
+    static let degradationLevel = Gauge(label: "kato_degradation_level")
+}

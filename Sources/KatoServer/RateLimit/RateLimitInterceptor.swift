@@ -1,0 +1,63 @@
+import GRPCH2
+import Metrics
+
+/// Applies `RateLimitConfiguration`: refuses a call over the concurrency limit at once, takes a
+/// token from the principal's bucket for every request message (streams included), and hands
+/// the per-session limiter to the handlers (they know the session). Over a limit the call ends
+/// with RESOURCE_EXHAUSTED, `RetryInfo` and `grpc-retry-pushback-ms`; nothing is queued.
+///
+/// Runs after `AuthInterceptor` (it keys on the principal). Services in `exempt` (health,
+/// reflection) skip the token buckets, not the concurrency limit.
+public struct RateLimitInterceptor: ServerInterceptor {
+    let principals: KeyedRateLimiter?
+    let sessions: KeyedRateLimiter?
+    let concurrency: ConcurrencyLimiter?
+    let overloadRetryAfter: Duration
+    let exempt: Set<Substring>
+    let limited: Counter
+    let limitedPrincipal: Counter
+
+    public init(configuration: RateLimitConfiguration, exempt: Set<String> = []) {
+        principals = configuration.perPrincipal.map { KeyedRateLimiter(limit: $0) }
+        sessions = configuration.perSession.map { KeyedRateLimiter(limit: $0) }
+        concurrency = configuration.maxConcurrentCalls > 0 ? ConcurrencyLimiter(limit: configuration.maxConcurrentCalls) : nil
+        overloadRetryAfter = configuration.overloadRetryAfter
+        self.exempt = Set(exempt.map { Substring($0) })
+        limited = Counter(label: "kato_rate_limited_total", dimensions: [("scope", "concurrency")])
+        limitedPrincipal = Counter(label: "kato_rate_limited_total", dimensions: [("scope", "principal")])
+    }
+
+    public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
+        if let concurrency {
+            guard concurrency.enter() else {
+                limited.increment()
+                throw KatoError.overloaded(limit: concurrency.limit, retryAfter: overloadRetryAfter).rpcError(traceID: context.traceID)
+            }
+        }
+        defer { concurrency?.leave() }
+        guard !exempt.contains(context.serviceName) else { return try await next(context) }
+        var context = context
+        if let sessions { context.attributes[SessionRateLimiterKey.self] = sessions }
+        if let principals {
+            let key = context.principal?.name ?? Principal.anonymous.name
+            let traceID = context.traceID
+            let counter = limitedPrincipal
+            context.observeMessages(MessageObserver(received: {
+                if let wait = principals.acquire(key) {
+                    counter.increment()
+                    throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: traceID)
+                }
+            }))
+        }
+        try await next(context)
+    }
+}
+
+extension ServerContext {
+    /// Takes a token from `sessionID`'s bucket (when a session limit is configured).
+    func admitSessionRequest(_ sessionID: String) throws(KatoError) {
+        guard let limiter = sessionRateLimiter, let wait = limiter.acquire(sessionID) else { return }
+        Counter(label: "kato_rate_limited_total", dimensions: [("scope", "session")]).increment()
+        throw .rateLimited(scope: "session", retryAfter: wait)
+    }
+}

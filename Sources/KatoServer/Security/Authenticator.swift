@@ -1,0 +1,98 @@
+import Foundation
+import GRPCH2
+import Logging
+import Synchronization
+
+/// Turns a call's credentials into a `Principal`: API keys (`authorization: Bearer <key>` or
+/// `x-api-key: <key>`) from the key file, and JWTs (`authorization: Bearer <jwt>`). `reload()`
+/// re-reads every file (SIGHUP); calls in flight keep the keys they started with.
+public final class Authenticator: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// The API key file (see `KeyFile`).
+        public var keyFile: String?
+        /// A file holding the HS256 secret (at least 32 bytes).
+        public var jwtHS256SecretFile: String?
+        /// A PEM public key (RSA for RS256, EC P-256 for ES256).
+        public var jwtPublicKeyFile: String?
+        public var jwtAudience: String?
+        public var jwtIssuer: String?
+
+        public init() {}
+
+        /// Whether any credential source is configured (authentication is on).
+        public var isConfigured: Bool { keyFile != nil || jwtHS256SecretFile != nil || jwtPublicKeyFile != nil }
+    }
+
+    struct Snapshot: Sendable {
+        var keys = APIKeyStore()
+        var jwt: JWTVerifier?
+    }
+
+    public let configuration: Configuration
+    private let snapshot = Mutex(Snapshot())
+
+    private init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// Loads every configured file; throws when one is missing or invalid.
+    public static func load(_ configuration: Configuration) async throws -> Authenticator {
+        let authenticator = Authenticator(configuration: configuration)
+        try await authenticator.reload()
+        return authenticator
+    }
+
+    /// Re-reads the key file and the JWT keys. On failure the previous keys stay in force.
+    public func reload() async throws {
+        var next = Snapshot()
+        if let path = configuration.keyFile { next.keys = try KeyFile.load(path: path) }
+        var jwt = JWTVerifier.Configuration(audience: configuration.jwtAudience, issuer: configuration.jwtIssuer)
+        if let path = configuration.jwtHS256SecretFile {
+            var secret = try Self.read(path)
+            while let last = secret.last, last == 0x0A || last == 0x0D { secret.removeLast() }
+            jwt.hs256Secret = secret
+        }
+        if let path = configuration.jwtPublicKeyFile {
+            jwt.publicKeyPEM = String(decoding: try Self.read(path), as: UTF8.self)
+        }
+        if jwt.hasKeys { next.jwt = try await JWTVerifier(configuration: jwt) }
+        let loaded = next
+        snapshot.withLock { $0 = loaded }
+    }
+
+    /// Number of API keys in force.
+    public var keyCount: Int { snapshot.withLock { $0.keys.count } }
+
+    /// The caller's principal; throws `KatoError.unauthenticated` for missing or bad credentials.
+    public func authenticate(_ metadata: Metadata) async throws(KatoError) -> Principal {
+        let current = snapshot.withLock { $0 }
+        if let key = metadata.firstString(forKey: "x-api-key") {
+            guard let principal = current.keys.principal(forKey: key) else {
+                throw .unauthenticated(reason: "CREDENTIALS_INVALID", message: "unknown API key")
+            }
+            return principal
+        }
+        guard let header = metadata.firstString(forKey: "authorization") else {
+            throw .unauthenticated(reason: "CREDENTIALS_MISSING", message: "no credentials: send 'authorization: Bearer <key or JWT>' or 'x-api-key'")
+        }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw .unauthenticated(reason: "CREDENTIALS_INVALID", message: "authorization must be 'Bearer <key or JWT>'")
+        }
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        if let jwt = current.jwt, token.split(separator: ".", omittingEmptySubsequences: false).count == 3 {
+            return try await jwt.verify(token)
+        }
+        guard let principal = current.keys.principal(forKey: token) else {
+            throw .unauthenticated(reason: "CREDENTIALS_INVALID", message: "unknown API key or invalid token")
+        }
+        return principal
+    }
+
+    static func read(_ path: String) throws -> [UInt8] {
+        do {
+            return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw KeyFileError.unreadable("\(path): \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import GRPCH2
+
+enum PrincipalKey: AttributeKey {
+    typealias Value = Principal
+}
+
+enum SessionRateLimiterKey: AttributeKey {
+    typealias Value = KeyedRateLimiter
+}
+
+extension ServerContext {
+    /// Who is calling; nil when authentication is off (or for open services such as health).
+    public var principal: Principal? { attributes[PrincipalKey.self] }
+
+    /// The per-session limiter the rate-limit interceptor attached (nil: no session limit).
+    var sessionRateLimiter: KeyedRateLimiter? { attributes[SessionRateLimiterKey.self] }
+}

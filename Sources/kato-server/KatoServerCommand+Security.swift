@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import KatoServer
+import Logging
+
+/// Security and observability settings of `kato-server` (docs/SECURITY.md, docs/OBSERVABILITY.md).
+extension KatoServerCommand {
+    /// Fills in authentication, rate limits, metrics and the admin port; refuses to serve a
+    /// non-loopback address without credentials unless `--allow-unauthenticated` is given.
+    static func configureSecurity(_ settings: Settings, _ configuration: inout KatoServerApp.Configuration, logger: Logger) async throws {
+        var auth = Authenticator.Configuration()
+        auth.keyFile = settings.authKeys
+        auth.jwtHS256SecretFile = settings.jwtHS256SecretFile
+        auth.jwtPublicKeyFile = settings.jwtPublicKey
+        auth.jwtAudience = settings.jwtAudience
+        auth.jwtIssuer = settings.jwtIssuer
+        if auth.isConfigured {
+            let authenticator = try await Authenticator.load(auth)
+            configuration.authenticator = authenticator
+            logger.info("authentication is on", metadata: [
+                "api_keys": "\(authenticator.keyCount)", "jwt": "\(auth.jwtHS256SecretFile != nil || auth.jwtPublicKeyFile != nil)",
+            ])
+        } else if isLoopback(settings.host) {
+            logger.notice("authentication is off: no keys are configured and the server listens on loopback only")
+        } else if settings.allowUnauthenticated {
+            logger.warning("authentication is off on a non-loopback address (--allow-unauthenticated)", metadata: ["host": "\(settings.host)"])
+        } else {
+            throw ValidationError(
+                "refusing to listen on \(settings.host) without credentials: configure --auth-keys or a JWT key, or pass --allow-unauthenticated")
+        }
+        configuration.openHealth = settings.openHealth
+        configuration.openReflection = settings.openReflection
+
+        var limits = RateLimitConfiguration()
+        limits.perPrincipal = settings.rateLimitPrincipalRate > 0
+            ? .init(rate: settings.rateLimitPrincipalRate, burst: max(1, settings.rateLimitPrincipalBurst)) : nil
+        limits.perSession = settings.rateLimitSessionRate > 0
+            ? .init(rate: settings.rateLimitSessionRate, burst: max(1, settings.rateLimitSessionBurst)) : nil
+        limits.maxConcurrentCalls = settings.maxConcurrentCalls
+        configuration.rateLimits = limits
+        configuration.accessLogLevel = settings.accessLogLevel
+        configuration.grpcMetrics = settings.metrics
+        configuration.interceptorsDisabled = settings.disableInterceptors
+
+        // The executable picks the metrics backend: Prometheus, scraped on the admin port.
+        configuration.metricsPage = PrometheusBackend.bootstrap()
+        if settings.adminPort >= 0 {
+            var admin = AdminServer.Configuration()
+            admin.host = settings.adminHost
+            admin.port = settings.adminPort
+            configuration.admin = admin
+        }
+    }
+
+    /// Starts the admin port and prints its address on the line after the gRPC address.
+    static func startAdmin(_ app: KatoServerApp, logger: Logger) async throws {
+        guard let (host, port) = try await app.startAdmin() else { return }
+        print("admin listening on \(host):\(port)")
+        fflush(nil)
+        logger.info("admin HTTP started", metadata: ["admin": "\(host):\(port)"])
+    }
+
+    /// SIGHUP re-reads the key file and the JWT keys; connections and calls go on.
+    static func installReload(_ app: KatoServerApp, logger: Logger) {
+        guard let authenticator = app.authenticator else { return }
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .main)
+        source.setEventHandler {
+            Task {
+                do {
+                    try await authenticator.reload()
+                    logger.notice("credentials reloaded", metadata: ["api_keys": "\(authenticator.keyCount)"])
+                } catch {
+                    logger.error("credentials reload failed; the previous keys stay in force", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        source.resume()
+        reloadSource = source
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+/// Keeps the SIGHUP source alive for the life of the process (set once, from `run`).
+nonisolated(unsafe) var reloadSource: (any DispatchSourceSignal)?

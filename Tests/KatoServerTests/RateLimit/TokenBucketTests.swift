@@ -1,0 +1,56 @@
+import XCTest
+
+@testable import KatoServer
+
+final class TokenBucketTests: XCTestCase {
+    let t0 = ContinuousClock.now
+
+    func testAFullBucketGrantsItsBurstThenRefusesWithTheWaitForOneToken() {
+        var bucket = TokenBucket(limit: .init(rate: 2, burst: 3), now: t0)
+        for _ in 0..<3 { XCTAssertNil(bucket.take(now: t0)) }
+        let wait = bucket.take(now: t0)
+        XCTAssertEqual(wait, .milliseconds(500))
+    }
+
+    func testTokensRefillWithTimeUpToTheBurst() {
+        var bucket = TokenBucket(limit: .init(rate: 10, burst: 2), now: t0)
+        XCTAssertNil(bucket.take(now: t0))
+        XCTAssertNil(bucket.take(now: t0))
+        XCTAssertNotNil(bucket.take(now: t0))
+        XCTAssertNil(bucket.take(now: t0 + .milliseconds(100)))
+        XCTAssertTrue(bucket.isFull(now: t0 + .seconds(60)))
+        XCTAssertEqual(bucket.tokens, 2)
+    }
+
+    func testARefusedRequestTakesNothing() {
+        var bucket = TokenBucket(limit: .init(rate: 1, burst: 1), now: t0)
+        XCTAssertNil(bucket.take(now: t0))
+        for _ in 0..<100 { XCTAssertNotNil(bucket.take(now: t0 + .milliseconds(10))) }
+        XCTAssertNil(bucket.take(now: t0 + .seconds(1)))
+    }
+
+    func testKATOSpecProfileIsSixtyPerMinute() {
+        var bucket = TokenBucket(limit: .perMinute(60), now: t0)
+        for _ in 0..<60 { XCTAssertNil(bucket.take(now: t0)) }
+        XCTAssertEqual(bucket.take(now: t0), .seconds(1))
+    }
+
+    func testKeyedLimiterKeepsOneBucketPerKeyAndStaysBounded() {
+        let limiter = KeyedRateLimiter(limit: .init(rate: 1, burst: 1), maxKeys: 10)
+        XCTAssertNil(limiter.acquire("a", now: t0))
+        XCTAssertNotNil(limiter.acquire("a", now: t0))
+        XCTAssertNil(limiter.acquire("b", now: t0))
+        for i in 0..<100 { _ = limiter.acquire("k\(i)", now: t0 + .seconds(10)) }
+        XCTAssertLessThanOrEqual(limiter.keyCount, 21)
+    }
+
+    func testConcurrencyLimiterRefusesOverTheLimit() {
+        let limiter = ConcurrencyLimiter(limit: 2)
+        XCTAssertTrue(limiter.enter())
+        XCTAssertTrue(limiter.enter())
+        XCTAssertFalse(limiter.enter())
+        limiter.leave()
+        XCTAssertTrue(limiter.enter())
+        XCTAssertEqual(limiter.current, 2)
+    }
+}
