@@ -35,8 +35,9 @@ final class JWTVerifierTests: XCTestCase {
     }
 
     func reason(_ token: String) async throws -> String? {
+        let verifier = try await verifier()
         do {
-            _ = try await verifier().verify(token)
+            _ = try await verifier.verify(token)
             return nil
         } catch {
             return error.reason
