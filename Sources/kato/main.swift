@@ -13,7 +13,7 @@ struct Kato: AsyncParsableCommand {
         subcommands: [
             ListCommand.self, DescribeCommand.self, CallCommand.self,
             SessionCommand.self, ObserveCommand.self, LearnCommand.self, PredictCommand.self, STMCommand.self,
-            HealthCommand.self,
+            HealthCommand.self, VerifyCommand.self, ExportCommand.self, ImportCommand.self,
         ]
     )
 }
