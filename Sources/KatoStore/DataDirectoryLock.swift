@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Darwin
 /// An exclusive `flock` on `<data-dir>/LOCK`, held for the life of the value's owner, so two
 /// processes never open the same data directory. The file records the holder's pid.
 public final class DataDirectoryLock: Sendable {
-    private let fd: Int32
+    private let fd: Mutex<Int32?>
     public let path: String
 
     /// Creates the directory if needed and takes the lock, or throws `.locked` naming the holder.
@@ -34,14 +35,23 @@ public final class DataDirectoryLock: Sendable {
             throw StoreError(.locked,
                 "data directory \(directory) is in use by another process\(holder.isEmpty ? "" : " (pid \(holder))"); stop it first")
         }
-        self.fd = fd
+        self.fd = Mutex(fd)
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)
         _ = pid.withCString { write(fd, $0, strlen($0)) }
     }
 
+    /// Releases the lock (idempotent; also done on deinit).
+    public func release() {
+        fd.withLock { fd in
+            guard let f = fd else { return }
+            flock(f, LOCK_UN)
+            close(f)
+            fd = nil
+        }
+    }
+
     deinit {
-        flock(fd, LOCK_UN)
-        close(fd)
+        release()
     }
 }

@@ -109,9 +109,9 @@ public final class KnowledgeStore: Sendable {
     /// Ids of the nodes in memory (every stored node is loaded at open).
     public var nodeIDs: [String] { nodes.withLock { Array($0.keys) } }
 
-    /// Commits what is pending, stops the writer and checkpoints the WAL. The lock is released when
-    /// the store is deallocated.
+    /// Commits what is pending, stops the writer, checkpoints the WAL and releases the directory.
     public func close() {
         writer.stop()
+        lock.release()
     }
 }
