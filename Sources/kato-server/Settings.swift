@@ -34,18 +34,14 @@ struct Settings {
 
     init(command: KatoServerCommand) throws {
         let env = ProcessInfo.processInfo.environment
-        var file: [String: Any] = [:]
+        var file: [String: String] = [:]
         if let path = command.config ?? env["KATO_CONFIG"] {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ValidationError("config file \(path) must hold a JSON object")
-            }
-            file = object
+            file = try ConfigFile.load(path)
         }
         func pick(_ flag: String?, _ key: String) -> String? {
             if let flag { return flag }
             if let v = env["KATO_" + key.uppercased().replacingOccurrences(of: "-", with: "_")] { return v }
-            if let v = file[key.replacingOccurrences(of: "-", with: "_")] { return "\(v)" }
+            if let v = file[key.replacingOccurrences(of: "-", with: "_")] { return v }
             return nil
         }
         func int(_ flag: Int?, _ key: String, _ fallback: Int) throws -> Int {

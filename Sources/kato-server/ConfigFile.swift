@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+
+/// The `--config FILE` settings as text values keyed by flag name with `_` for `-`.
+///
+/// JSON: one object of scalars (`{"port": 50051, "log_level": "info"}`).
+/// YAML (`.yaml`/`.yml`): a flat mapping, one `key: value` per line, `#` comments, values
+/// optionally quoted — the subset a server's flag file needs; nested YAML is rejected with
+/// the line number rather than half-read.
+enum ConfigFile {
+    static func load(_ path: String) throws -> [String: String] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ValidationError("cannot read config file \(path): \(error.localizedDescription)")
+        }
+        if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+            return try yaml(String(decoding: data, as: UTF8.self), path: path)
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ValidationError("config file \(path) must hold a JSON object")
+        }
+        var out: [String: String] = [:]
+        for (key, value) in object {
+            switch value {
+            // JSON booleans arrive as NSNumbers of ObjC type "c" (char).
+            case let n as NSNumber where String(cString: n.objCType) == "c": out[key] = n.boolValue ? "true" : "false"
+            case let n as NSNumber: out[key] = n.stringValue
+            case let s as String: out[key] = s
+            default: throw ValidationError("config file \(path): '\(key)' must be a string, number or boolean")
+            }
+        }
+        return out
+    }
+
+    static func yaml(_ text: String, path: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = Substring(raw)
+            if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed == "---" { continue }
+            guard !line.hasPrefix(" "), !line.hasPrefix("\t"), let colon = trimmed.firstIndex(of: ":") else {
+                throw ValidationError("config file \(path) line \(n + 1): expected 'key: value' (flat mapping only)")
+            }
+            let key = trimmed[..<colon].trimmingCharacters(in: .whitespaces)
+            var value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f {
+                value = String(value.dropFirst().dropLast())
+            }
+            guard !key.isEmpty, !value.isEmpty else {
+                throw ValidationError("config file \(path) line \(n + 1): '\(key)' has no value (nested YAML is not supported)")
+            }
+            out[key] = value
+        }
+        return out
+    }
+}
