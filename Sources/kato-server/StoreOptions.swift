@@ -107,6 +107,10 @@ extension KatoServerCommand {
             tool.main(Array(args.dropFirst()))
             Foundation.exit(0)
         }
+        if args.first == "bench-store" {
+            await StoreBenchCommand.main(Array(args.dropFirst()))
+            Foundation.exit(0)
+        }
         do {
             var command = try parseAsRoot()
             if var serving = command as? any AsyncParsableCommand {

@@ -99,3 +99,17 @@ public enum StoreTools {
         }
     }
 }
+
+extension StoreTools {
+    public static func benchmarkLearns(directory: String, writers: Int, perWriter: Int) async throws -> (Double, Double) {
+        try await StoreBenchmark.durableLearns(directory: directory, writers: writers, perWriter: perWriter)
+    }
+
+    public static func benchmarkFill(directory: String, patterns: Int) async throws {
+        try await StoreBenchmark.fill(directory: directory, patterns: patterns)
+    }
+
+    public static func benchmarkOpen(directory: String) throws -> (Duration, Int) {
+        try StoreBenchmark.openTime(directory: directory)
+    }
+}
