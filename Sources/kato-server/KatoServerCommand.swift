@@ -42,6 +42,7 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("access-log-level"), help: "Level of the per-call access log, or off (KATO_ACCESS_LOG_LEVEL).") var accessLogLevel: String?
     @Option(name: .customLong("metrics"), help: "gRPC server metrics: true/false (KATO_METRICS).") var metrics: String?
     @Flag(name: .customLong("disable-interceptors"), help: "Benchmarks only: run without any interceptor (no auth, limits, metrics, trace ids).") var disableInterceptors = false
+    @OptionGroup(title: "Durable store") var storeOptions: StoreOptions
 
     func run() async throws {
         let settings = try Settings(command: self)
@@ -67,6 +68,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         configuration.sessions.cleanupInterval = .seconds(settings.sessionCleanupSeconds)
         try await Self.configureSecurity(settings, &configuration, logger: logger)
 
+        try storeOptions.apply(to: &configuration, dataDir: settings.dataDir)
         let app = try KatoServerApp(configuration: configuration, logger: logger)
         // Installed before the address is printed (a supervisor may signal as soon as it reads
         // it). Main waits for the shutdown to finish, not for the listener to close: the

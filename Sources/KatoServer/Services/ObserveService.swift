@@ -1,6 +1,7 @@
 import GRPCH2
 import KatoEngine
 import KatoProto
+import KatoStore
 import Metrics
 
 /// `kato.v2.ObserveService`.
@@ -11,17 +12,19 @@ struct ObserveService: ServiceProvider {
     var methods: [ServerMethod] {
         [
             .unary(Kato_V2_ObserveService.observe) { request, context in
-                try CallSupport.serve(context) { try observe(request, position: 0, context: context) }
+                try await observe(request, position: 0, context: context)
             },
             .unary(Kato_V2_ObserveService.observeSequence) { request, context in
-                try CallSupport.serve(context) { try observeSequence(request, context: context) }
+                let (response, tickets) = try CallSupport.serve(context) { try observeSequence(request, context: context) }
+                try await Durability.awaitDurable(tickets, context, "the sequence's learns (the observations were applied)")
+                return response
             },
             .bidirectionalStreaming(Kato_V2_ObserveService.observeStream) { requests, writer, context in
                 // One acknowledgement per observation, in order. The first failing observation
                 // ends the stream with its status (observations before it stay applied).
                 var position: Int64 = 0
                 for try await request in requests {
-                    let ack = try CallSupport.serve(context) { try observe(request, position: position, context: context) }
+                    let ack = try await observe(request, position: position, context: context)
                     try await writer.write(ack)
                     position += 1
                 }
@@ -49,12 +52,15 @@ struct ObserveService: ServiceProvider {
                 }
             },
             .unary(Kato_V2_ObserveService.learn) { request, context in
-                try CallSupport.serve(context) {
+                let (response, ticket) = try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
-                    let (name, events) = try session.mutate { engine, state -> ((String, Int), Kato_V2_UpdateCause?) in
+                    try Durability.checkWrites(sessions.nodes.level)
+                    let node = sessions.nodes.durable(for: session.nodeID)
+                    let (name, events, ticket) = try session.mutate { engine, state -> ((String, Int, DurabilityTicket?), Kato_V2_UpdateCause?) in
                         guard !state.stm.isEmpty else { throw KatoError.emptySTM }
                         let events = state.stm.count
-                        return ((engine.learn(in: &state).patternName, events), .learn)
+                        let (result, ticket) = try node.recordLearn { engine.learn(in: &state) }
+                        return ((result.patternName, events, ticket), .learn)
                     }
                     if !name.isEmpty { KatoMetrics.patternsLearned.increment() }
                     var m = Kato_V2_LearnResponse()
@@ -64,32 +70,64 @@ struct ObserveService: ServiceProvider {
                     m.message = name.isEmpty
                         ? "Nothing learned: the STM held fewer than 2 symbols (\(events) events)"
                         : "Learned pattern \(name) from \(events) events"
-                    return m
+                    return (m, ticket)
                 }
+                // Acknowledged only once the pattern is on disk.
+                try await Durability.awaitDurable(ticket.map { [$0] } ?? [], context, "the learn of \(response.patternName)")
+                return response
             },
             .unary(Kato_V2_ObserveService.clearAllMemory) { request, context in
-                try CallSupport.serve(context) {
+                let (response, ticket) = try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .clearAll, context)
-                    try session.mutate { engine, state in (engine.clearAll(in: &state), .clearAll) }
+                    try Durability.checkWrites(sessions.nodes.level)
+                    let node = sessions.nodes.durable(for: session.nodeID)
+                    let ticket = try session.mutate { engine, state in
+                        (try node.recordClear { engine.clearAll(in: &state) }, .clearAll)
+                    }
                     var m = Kato_V2_ClearAllMemoryResponse()
                     m.status = "cleared"
                     m.sessionID = session.publicID
                     m.nodeID = session.nodeID
                     m.scope = "all"
-                    return m
+                    return (m, ticket)
                 }
+                try await Durability.awaitDurable(ticket.map { [$0] } ?? [], context, "the clear of the knowledge base")
+                return response
             },
         ]
     }
 
-    private func observe(_ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext) throws -> Kato_V2_ObserveResponse {
+    /// An observe; when it auto-learned, it answers only once the pattern is on disk.
+    private func observe(_ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext) async throws -> Kato_V2_ObserveResponse {
+        let (response, ticket) = try CallSupport.serve(context) { try observeInMemory(request, position: position, context: context) }
+        try await Durability.awaitDurable(
+            ticket.map { [$0] } ?? [], context, "the auto-learn of \(response.autoLearnedPattern) (the observation was applied)")
+        return response
+    }
+
+    private func observeInMemory(
+        _ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext
+    ) throws -> (Kato_V2_ObserveResponse, DurabilityTicket?) {
         let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
         let observation = try Convert.observation(
             strings: request.strings, vectors: request.vectors, emotives: request.emotives, metadata: request.metadata)
         let shouldContinue = CallSupport.shouldContinue(context)
+        let level = sessions.nodes.level
+        try Durability.checkEmotives(level, [observation])
+        let node = sessions.nodes.durable(for: session.nodeID)
+        var ticket: DurabilityTicket?
+        var skipped = false
         let result = try session.mutate { engine, state in
             let started = ContinuousClock.now
-            let r = try engine.observe(observation, in: &state, shouldContinue: shouldContinue)
+            let r = try engine.observe(observation, in: &state, shouldContinue: shouldContinue) { s in
+                guard level.allowsAutoLearn else {
+                    skipped = true
+                    return nil
+                }
+                let (learned, t) = try node.recordLearn { engine.performAutoLearn(in: &s) }
+                ticket = t
+                return learned.patternName
+            }
             KatoMetrics.predictionSeconds.recordNanoseconds(GRPCMetricsInterceptor.nanoseconds(since: started))
             return (r, r.autoLearnedPattern == nil ? .observe : .autoLearn)
         }
@@ -105,10 +143,13 @@ struct ObserveService: ServiceProvider {
         m.autoLearnedPattern = result.autoLearnedPattern ?? ""
         m.symbols = result.symbols
         m.sequencePosition = position
-        return m
+        m.autoLearnSkipped = skipped
+        return (m, ticket)
     }
 
-    private func observeSequence(_ request: Kato_V2_ObserveSequenceRequest, context: ServerContext) throws -> Kato_V2_ObserveSequenceResponse {
+    private func observeSequence(
+        _ request: Kato_V2_ObserveSequenceRequest, context: ServerContext
+    ) throws -> (Kato_V2_ObserveSequenceResponse, [DurabilityTicket]) {
         let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
         var observations: [Observation] = []
         for (i, o) in request.observations.enumerated() {
@@ -117,15 +158,32 @@ struct ObserveService: ServiceProvider {
         let options = SequenceOptions(
             learnAfterEach: request.learnAfterEach, learnAtEnd: request.learnAtEnd, clearSTMBetween: request.clearStmBetween)
         let shouldContinue = CallSupport.shouldContinue(context)
+        let level = sessions.nodes.level
+        if options.learnAfterEach || options.learnAtEnd { try Durability.checkWrites(level) }
+        try Durability.checkEmotives(level, observations)
+        let node = sessions.nodes.durable(for: session.nodeID)
+        var tickets: [DurabilityTicket] = []
+        var skippedAt: Set<Int> = []
         let result = try session.mutateStepwise { engine, state, publish in
-            try engine.observeSequence(observations, options: options, in: &state, shouldContinue: shouldContinue) { change, step in
-                switch change {
-                case .observe: publish(.observe, step)
-                case .autoLearn: publish(.autoLearn, step)
-                case .learn: publish(.learn, step)
-                case .clearSTM: publish(.clearStm, step)
-                }
-            }
+            try engine.observeSequence(
+                observations, options: options, in: &state, shouldContinue: shouldContinue,
+                onChange: { change, step in
+                    switch change {
+                    case .observe: publish(.observe, step)
+                    case .autoLearn: publish(.autoLearn, step)
+                    case .learn: publish(.learn, step)
+                    case .clearSTM: publish(.clearStm, step)
+                    }
+                },
+                learner: { s, trigger in
+                    if trigger == .auto && !level.allowsAutoLearn {
+                        skippedAt.insert(s.time)
+                        return nil
+                    }
+                    let (learned, t) = try node.recordLearn { trigger == .auto ? engine.performAutoLearn(in: &s) : engine.learn(in: &s) }
+                    if let t { tickets.append(t) }
+                    return learned.patternName
+                })
         }
         KatoMetrics.observations.increment(by: result.observationsProcessed)
         KatoMetrics.patternsLearned.increment(by: result.autoLearnedPatterns.count + (result.finalLearnedPattern == nil ? 0 : 1))
@@ -146,10 +204,11 @@ struct ObserveService: ServiceProvider {
             r.stmLength = Int64(item.stmLength)
             r.time = Int64(item.time)
             r.autoLearnedPattern = item.autoLearnedPattern ?? ""
+            r.autoLearnSkipped = skippedAt.contains(item.time)
             r.uniqueID = o.uniqueID.isEmpty ? Self.observationID(prefix: "seq-obs-") : o.uniqueID
             return r
         }
-        return m
+        return (m, tickets)
     }
 
     /// `obs-<32 hex>` (KATO's `uuid4().hex` form).
