@@ -53,7 +53,8 @@ struct PredictCommand: AsyncParsableCommand {
                         var count = 0
                         for try await update in try await session.subscribe(sendInitial: true) {
                             count += 1
-                            Console.out((clearScreen ? "\u{1B}[H\u{1B}[2J" : "") + Self.render(update, top: top))
+                            let separator = clearScreen ? "\u{1B}[H\u{1B}[2J" : (count > 1 ? "\n" : "")
+                            Console.out(separator + Self.render(update, top: top))
                             if let maxUpdates, count >= maxUpdates { return }
                         }
                     }
