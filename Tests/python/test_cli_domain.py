@@ -5,7 +5,6 @@ import json
 import os
 import re
 import subprocess
-import threading
 import time
 
 import pytest
@@ -116,27 +115,29 @@ def test_health(kato):
     assert kato("health", "--service", "no.such.Service").returncode == 64 + 5
 
 
-def test_predict_watch_redraws_the_table_on_every_update(kato):
+def test_predict_watch_redraws_the_table_on_every_update(kato, binaries, kato_server):
     s = new_session(kato, "cli-domain-8")
     for symbols in (["a"], ["b"], ["c"]):
         kato("observe", "--session", s, *symbols)
     assert kato("learn", "--session", s).returncode == 0
 
-    result = {}
+    proc = subprocess.Popen([str(binaries / "kato"), "predict", "--session", s, "--watch", "--max-updates", "3", "--clear"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "KATO_SERVER": kato_server.address})
+    try:
+        seen = ""
+        while "(initial)" not in seen:  # the subscription is open and the first table printed
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            seen += line
+        kato("observe", "--session", s, "a")
+        kato("observe", "--session", s, "b")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
 
-    def watch():
-        result["r"] = kato("predict", "--session", s, "--watch", "--max-updates", "3", "--clear", timeout=30)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    time.sleep(1.0)  # the subscription is open and the initial update printed
-    kato("observe", "--session", s, "a")
-    time.sleep(0.3)
-    kato("observe", "--session", s, "b")
-    watcher.join(timeout=30)
-    r = result["r"]
-    assert r.returncode == 0, r.stderr
-    frames = [f for f in r.stdout.split("\x1b[H\x1b[2J") if f]
+    frames = [f for f in (seen + out).split("\x1b[H\x1b[2J") if f]
     assert len(frames) == 3
     assert re.match(rf"session {s}  update #\d+ \(initial\)", frames[0])
     assert "(observe)" in frames[1] and "STM: [a]\n" in frames[1]

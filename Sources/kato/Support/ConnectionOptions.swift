@@ -62,6 +62,7 @@ struct ConnectionOptions: ParsableArguments {
     /// HOST:PORT, [IPv6]:PORT or HOST (port 50051).
     static func split(_ address: String) throws(CLIFailure) -> (host: String, port: Int) {
         var host = address, port = 50051
+        guard !address.contains(where: \.isWhitespace) else { throw .usage("invalid server address '\(address)'") }
         if address.hasPrefix("[") {
             guard let close = address.firstIndex(of: "]") else { throw .usage("invalid server address '\(address)'") }
             host = String(address[address.index(after: address.startIndex)..<close])
