@@ -115,6 +115,13 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .executableTarget(
+            name: "kato-client-example",
+            dependencies: ["KatoClient", "KatoProto", "GRPCH2"],
+            path: "clients/swift",
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(name: "kato-conformance", dependencies: ["KatoEngine"], swiftSettings: strictSwift),
 
         // MARK: test-only protos and servers (never part of production reflection)

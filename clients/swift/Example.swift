@@ -1,7 +1,6 @@
 // An example of the KatoClient library (the Swift client for kato.v2 on GRPCH2's client side).
 //
-// Build and run (once Package.swift declares the `kato-client-example` executable target with
-// `path: "clients/swift"` and a dependency on `KatoClient`):
+// Build and run (the package's `kato-client-example` executable target):
 //
 //     swift run kato-client-example 127.0.0.1:50051
 //
