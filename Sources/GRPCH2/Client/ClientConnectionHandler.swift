@@ -198,12 +198,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     func http2BeginHeaders(streamID: Int32, isRequest: Bool) {}
 
-    func http2Header(streamID: Int32, name: String, value: String) {
+    func http2Header(streamID: Int32, name: String, value: @autoclosure () -> String) {
         guard let stream = streams[streamID] else { return }
         if stream.headersDone {
-            stream.trailers.append(HeaderField(name, value))
+            stream.trailers.append(HeaderField(name, value()))
         } else {
-            stream.responseHeaders.append(HeaderField(name, value))
+            stream.responseHeaders.append(HeaderField(name, value()))
         }
     }
 

@@ -36,6 +36,12 @@ struct MessageDeframer {
     }
 
     mutating func append(_ bytes: [UInt8]) {
+        // Nothing buffered (usual: whole messages per DATA frame): adopt the array, no copy.
+        if readIndex == buffer.count {
+            buffer = bytes
+            readIndex = 0
+            return
+        }
         bytes.withUnsafeBytes { append($0) }
     }
 
@@ -54,7 +60,9 @@ struct MessageDeframer {
         let message = Message(compressed: flag == 1, bytes: Array(buffer[start..<start + length]))
         readIndex = start + length
         if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+            // Not `removeAll(keepingCapacity:)`: the buffer is often an adopted array still
+            // shared with the caller, and keeping its capacity would allocate a new one.
+            buffer = []
             readIndex = 0
         } else if readIndex > 64 * 1024 {
             buffer.removeFirst(readIndex)

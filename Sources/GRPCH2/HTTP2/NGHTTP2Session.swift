@@ -1,4 +1,5 @@
 import CNGHTTP2
+import NIOCore
 
 /// One HTTP/2 header field, as text.
 public struct HeaderField: Hashable, Sendable {
@@ -25,7 +26,8 @@ enum BodyChunk {
 /// from inside `receive(_:)` / `send()` on the connection's event loop.
 protocol NGHTTP2SessionDelegate: AnyObject {
     func http2BeginHeaders(streamID: Int32, isRequest: Bool)
-    func http2Header(streamID: Int32, name: String, value: String)
+    /// `value` is decoded only if the delegate asks for it: most request headers are dropped.
+    func http2Header(streamID: Int32, name: String, value: @autoclosure () -> String)
     func http2HeadersComplete(streamID: Int32, endStream: Bool)
     func http2Data(streamID: Int32, bytes: [UInt8])
     func http2EndOfData(streamID: Int32)
@@ -56,10 +58,15 @@ struct HTTP2SessionSettings: Sendable, Hashable {
 final class NGHTTP2Session {
     private var session: OpaquePointer?
     /// The delegate is held weakly through `Unmanaged` user data; the owner keeps both alive.
-    unowned let delegate: any NGHTTP2SessionDelegate
+    /// `unowned(unsafe)`: the delegate owns this session and callbacks only fire inside its
+    /// own `receive`/`send` calls, so the checked form's retain/release per callback (about
+    /// a dozen per call) bought nothing.
+    unowned(unsafe) let delegate: any NGHTTP2SessionDelegate
     /// nghttp2 calls `session_close` only after the last callback; a C callback must never
     /// find a released object, so the session retains itself as user data until `close()`.
     private var selfRetain: Unmanaged<NGHTTP2Session>?
+    /// Buffers `withNameValues` reuses, so submitting headers allocates nothing here.
+    private var nameValueScratch = NameValueScratch()
 
     enum Role { case server, client }
 
@@ -133,6 +140,19 @@ final class NGHTTP2Session {
         guard let session, let base = bytes.baseAddress else { return }
         let rc = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
         if rc < 0 { throw NGHTTP2Error(code: Int32(rc)) }
+    }
+
+    /// Serialises every pending frame into `out` (at most about `limit` bytes), straight into
+    /// the buffer the channel writes (no intermediate array).
+    func send(into out: inout ByteBuffer, limit: Int = 1 << 20) throws(NGHTTP2Error) {
+        guard let session else { return }
+        while out.readableBytes < limit {
+            var data: UnsafePointer<UInt8>?
+            let n = nghttp2_session_mem_send(session, &data)
+            if n < 0 { throw NGHTTP2Error(code: Int32(n)) }
+            if n == 0 { break }
+            out.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
+        }
     }
 
     /// Serialises every pending frame into `out` (at most about `limit` bytes).
@@ -237,26 +257,41 @@ final class NGHTTP2Session {
 
     // MARK: C plumbing
 
-    private func withNameValues<R>(_ headers: [HeaderField], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
-        // One contiguous byte buffer holds every name and value; nghttp2 copies them on submit.
-        var bytes = [UInt8]()
+    /// Buffers for `withNameValues`: every name and value in one byte array, their spans,
+    /// and the `nghttp2_nv` array pointing into the bytes.
+    private struct NameValueScratch {
+        var bytes: [UInt8] = []
         var spans: [(Int, Int, Int, Int)] = []
-        spans.reserveCapacity(headers.count)
-        for h in headers {
-            let n = bytes.count
-            bytes.append(contentsOf: h.name.utf8)
-            let v = bytes.count
-            bytes.append(contentsOf: h.value.utf8)
-            spans.append((n, v - n, v, bytes.count - v))
+        var nva: [nghttp2_nv] = []
+    }
+
+    private func withNameValues<R>(_ headers: [HeaderField], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+        // One contiguous byte buffer holds every name and value; nghttp2 copies them on submit,
+        // so the buffers are reused for the next call. Taken out of `self` while in use: a
+        // nested call (none today) would get fresh ones instead of overwriting these.
+        var scratch = nameValueScratch
+        nameValueScratch = NameValueScratch()
+        defer {
+            scratch.bytes.removeAll(keepingCapacity: true)
+            scratch.spans.removeAll(keepingCapacity: true)
+            scratch.nva.removeAll(keepingCapacity: true)
+            nameValueScratch = scratch
         }
-        if bytes.isEmpty { bytes.append(0) }
-        return bytes.withUnsafeMutableBufferPointer { buf in
+        for h in headers {
+            let n = scratch.bytes.count
+            scratch.bytes.append(contentsOf: h.name.utf8)
+            let v = scratch.bytes.count
+            scratch.bytes.append(contentsOf: h.value.utf8)
+            scratch.spans.append((n, v - n, v, scratch.bytes.count - v))
+        }
+        if scratch.bytes.isEmpty { scratch.bytes.append(0) }
+        return scratch.bytes.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!
-            let nva = spans.map { s in
-                nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3,
-                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            for s in scratch.spans {
+                scratch.nva.append(nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3,
+                                              flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
             }
-            return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+            return scratch.nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }
     }
 
@@ -285,8 +320,10 @@ final class NGHTTP2Session {
 
 // MARK: C callbacks (non-capturing; the session arrives through user_data)
 
-private func sessionFrom(_ userData: UnsafeMutableRawPointer?) -> NGHTTP2Session {
-    Unmanaged<NGHTTP2Session>.fromOpaque(userData!).takeUnretainedValue()
+/// Lends the session behind `user_data` to one callback without a retain/release pair: it
+/// retains itself until `close()`, and callbacks only run inside its own nghttp2 calls.
+private func withSession<R>(_ userData: UnsafeMutableRawPointer?, _ body: (NGHTTP2Session) -> R) -> R {
+    Unmanaged<NGHTTP2Session>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
 }
 
 private func text(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
@@ -297,21 +334,27 @@ private func text(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
 private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
     guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
     let cat = frame.pointee.headers.cat
-    sessionFrom(userData).delegate.http2BeginHeaders(
-        streamID: frame.pointee.hd.stream_id, isRequest: cat == NGHTTP2_HCAT_REQUEST)
+    withSession(userData) {
+        $0.delegate.http2BeginHeaders(streamID: frame.pointee.hd.stream_id, isRequest: cat == NGHTTP2_HCAT_REQUEST)
+    }
     return 0
 }
 
 private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
     guard let frame else { return 0 }
-    sessionFrom(userData).delegate.http2Header(
-        streamID: frame.pointee.hd.stream_id, name: text(name, nameLength), value: text(value, valueLength))
+    withSession(userData) {
+        $0.delegate.http2Header(
+            streamID: frame.pointee.hd.stream_id, name: text(name, nameLength), value: text(value, valueLength))
+    }
     return 0
 }
 
 private let onFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, userData in
     guard let frame else { return 0 }
-    let session = sessionFrom(userData)
+    return withSession(userData) { session in frameReceived(frame, session) }
+}
+
+private func frameReceived(_ frame: UnsafePointer<nghttp2_frame>, _ session: NGHTTP2Session) -> Int32 {
     let hd = frame.pointee.hd
     let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
     switch hd.type {
@@ -332,15 +375,15 @@ private let onFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, userData i
 
 private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
     guard let data else { return 0 }
-    sessionFrom(userData).delegate.http2Data(streamID: streamID, bytes: Array(UnsafeBufferPointer(start: data, count: length)))
+    withSession(userData) { $0.delegate.http2Data(streamID: streamID, bytes: Array(UnsafeBufferPointer(start: data, count: length))) }
     return 0
 }
 
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
-    sessionFrom(userData).delegate.http2StreamClosed(streamID: streamID, errorCode: errorCode)
+    withSession(userData) { $0.delegate.http2StreamClosed(streamID: streamID, errorCode: errorCode) }
     return 0
 }
 
 private let readBody: nghttp2_data_source_read_callback = { _, streamID, buf, length, flags, _, userData in
-    sessionFrom(userData).bodyChunk(streamID: streamID, into: buf!, length: length, flags: flags!)
+    withSession(userData) { $0.bodyChunk(streamID: streamID, into: buf!, length: length, flags: flags!) }
 }

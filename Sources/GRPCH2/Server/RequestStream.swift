@@ -5,46 +5,80 @@
 public struct RequestStream<Message: Sendable>: AsyncSequence, Sendable {
     public typealias Element = Message
 
-    let base: AsyncThrowingStream<[UInt8], any Error>
+    typealias Source = RequestSource
+    let source: Source
     let decode: @Sendable ([UInt8]) throws -> Message
     let onConsumed: @Sendable (Int) -> Void
 
     init(base: AsyncThrowingStream<[UInt8], any Error>, decode: @escaping @Sendable ([UInt8]) throws -> Message,
          onConsumed: @escaping @Sendable (Int) -> Void) {
-        self.base = base
+        self.init(source: .live(base), decode: decode, onConsumed: onConsumed)
+    }
+
+    init(source: Source, decode: @escaping @Sendable ([UInt8]) throws -> Message,
+         onConsumed: @escaping @Sendable (Int) -> Void) {
+        self.source = source
         self.decode = decode
         self.onConsumed = onConsumed
     }
 
     /// A stream of already-received messages (unary and server-streaming requests).
     static func completed(_ messages: [[UInt8]]) -> RequestStream<[UInt8]> {
-        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
-        for m in messages { continuation.yield(m) }
-        continuation.finish()
-        return RequestStream<[UInt8]>(base: stream, decode: { $0 }, onConsumed: { _ in })
+        RequestStream<[UInt8]>(source: .completed(messages), decode: { $0 }, onConsumed: { _ in })
     }
 
     /// The same stream, decoding each message with `transform`.
     public func map<T: Sendable>(_ transform: @escaping @Sendable (Message) throws -> T) -> RequestStream<T> {
         let decode = self.decode
-        return RequestStream<T>(base: base, decode: { try transform(decode($0)) }, onConsumed: onConsumed)
+        return RequestStream<T>(source: source, decode: { try transform(decode($0)) }, onConsumed: onConsumed)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
+        enum Base {
+            case completed([[UInt8]], next: Int)
+            case live(AsyncThrowingStream<[UInt8], any Error>.AsyncIterator)
+        }
+
+        var base: Base
         let decode: @Sendable ([UInt8]) throws -> Message
         let onConsumed: @Sendable (Int) -> Void
 
         public mutating func next() async throws -> Message? {
-            guard let bytes = try await base.next() else { return nil }
+            let bytes: [UInt8]
+            switch base {
+            case .completed(let messages, let index):
+                guard index < messages.count else { return nil }
+                base = .completed(messages, next: index + 1)
+                bytes = messages[index]
+            case .live(var iterator):
+                guard let next = try await iterator.next() else { return nil }
+                base = .live(iterator)
+                bytes = next
+            }
             onConsumed(bytes.count)
             return try decode(bytes)
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), decode: decode, onConsumed: onConsumed)
+        switch source {
+        case .completed(let messages):
+            AsyncIterator(base: .completed(messages, next: 0), decode: decode, onConsumed: onConsumed)
+        case .live(let stream):
+            AsyncIterator(base: .live(stream.makeAsyncIterator()), decode: decode, onConsumed: onConsumed)
+        }
     }
+}
+
+/// Where a `RequestStream`'s serialized messages come from (outside the generic type, so
+/// `map` can hand it on to a stream of another element type).
+enum RequestSource: Sendable {
+    /// Every message arrived before the handler started (unary and server-streaming
+    /// requests): a plain array, because an `AsyncThrowingStream` per call (its storage,
+    /// lock, continuation and generic metadata) cost more than the rest of a small call.
+    case completed([[UInt8]])
+    /// Client- and bidi-streaming requests: fed by the connection while the handler runs.
+    case live(AsyncThrowingStream<[UInt8], any Error>)
 }
 
 /// Where a handler's response messages go.

@@ -143,7 +143,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard context.channel.isWritable else { return }
         flushing = true
         defer { flushing = false }
-        var out = [UInt8]()
+        var out = context.channel.allocator.buffer(capacity: 4096)
         do {
             try session.send(into: &out)
         } catch {
@@ -151,8 +151,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             context.close(promise: nil)
             return
         }
-        if !out.isEmpty {
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)), promise: nil)
+        if out.readableBytes > 0 {
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         }
         if !session.isActive {
             context.close(promise: nil)
@@ -181,9 +181,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         idleTimer = nil
     }
 
-    func http2Header(streamID: Int32, name: String, value: String) {
+    func http2Header(streamID: Int32, name: String, value: @autoclosure () -> String) {
         guard let stream = streams[streamID], stream.phase == .headers else { return }
-        stream.requestHeaders.append(HeaderField(name, value))
+        stream.requestHeaders.add(name: name, value: value)
     }
 
     func http2HeadersComplete(streamID: Int32, endStream: Bool) {
@@ -279,27 +279,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private func startCall(_ stream: ServerStreamState) {
         stream.phase = .receiving
         let headers = stream.requestHeaders
-        stream.requestHeaders = []
-        var path = "", method = "", contentType = "", encoding: String?, timeout: String?, acceptEncoding = ""
-        var metadata = Metadata()
-        for h in headers {
-            switch h.name {
-            case ":path": path = h.value
-            case ":method": method = h.value
-            case "content-type": contentType = h.value
-            case "grpc-encoding": encoding = h.value
-            case "grpc-accept-encoding": acceptEncoding = h.value
-            case "grpc-timeout": timeout = h.value
-            default:
-                if Metadata.isReserved(h.name) { continue }
-                if h.name.hasSuffix("-bin") {
-                    guard let bytes = Base64.decode(h.value) else { continue }
-                    metadata.addBinary(bytes, forKey: h.name)
-                } else {
-                    metadata.addString(h.value, forKey: h.name)
-                }
-            }
-        }
+        stream.requestHeaders = RequestHeaders()
+        let path = headers.path, method = headers.method, contentType = headers.contentType
+        let encoding = headers.encoding, timeout = headers.timeout, acceptEncoding = headers.acceptEncoding
+        let metadata = headers.metadata
         guard method == "POST" else {
             return respondHTTPError(stream, status: "405", message: "gRPC requires POST")
         }
@@ -392,26 +375,55 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard let method = stream.method, let callContext = stream.context else { return }
         let handle = streamHandle(stream.id)
         let interceptors = router.interceptors
+        if let unary = method.unary, interceptors.isEmpty, case .completed(let messages) = requests.source,
+           messages.count == 1 {
+            let request = messages[0]
+            return start(stream) {
+                do {
+                    let response = try await unary(request, callContext)
+                    handle.complete(messages: [response], error: nil, context: callContext)
+                } catch {
+                    handle.complete(messages: [], error: RPCError(mapping: error), context: callContext)
+                }
+            }
+        }
         // Single-response calls (unary, client-streaming) buffer their one message, so the
         // count check in `complete` sees it and message + status leave in one hop.
         let buffered = method.kind == .unary || method.kind == .clientStreaming
         let bufferingSink = buffered ? BufferingSink() : nil
         let sink: any ResponseSink = bufferingSink ?? LiveSink(handle: handle)
         let writer = ResponseWriter<[UInt8]>(sink: sink, encode: { $0 })
-        stream.task = Task(executorPreference: taskExecutor) {
+        let call: @Sendable () async -> Void = {
             var outcome: RPCError?
             do {
-                try await interceptors.run(callContext) { ctx in
-                    if let observer = ctx.messageObserver {
-                        try await method.handler(requests.observed(by: observer), writer.observed(by: observer), ctx)
-                    } else {
-                        try await method.handler(requests, writer, ctx)
+                if interceptors.isEmpty {
+                    try await method.handler(requests, writer, callContext)
+                } else {
+                    try await interceptors.run(callContext) { ctx in
+                        if let observer = ctx.messageObserver {
+                            try await method.handler(requests.observed(by: observer), writer.observed(by: observer), ctx)
+                        } else {
+                            try await method.handler(requests, writer, ctx)
+                        }
                     }
                 }
             } catch {
                 outcome = RPCError(mapping: error)
             }
             handle.complete(messages: bufferingSink?.drain() ?? [], error: outcome, context: callContext)
+        }
+        start(stream, call)
+    }
+
+    /// Starts a call's task on the connection's loop, or on the global executor when so configured.
+    private func start(_ stream: ServerStreamState, _ call: @escaping @Sendable () async -> Void) {
+        if let taskExecutor {
+            // The task would be queued onto this very loop anyway: start it here instead and
+            // save the hop. It is still an async task on the loop's executor; it runs on this
+            // thread until it first suspends, and resumes through the executor as any other.
+            stream.task = Task.immediate(executorPreference: taskExecutor, operation: call)
+        } else {
+            stream.task = Task(operation: call)
         }
     }
 
@@ -504,7 +516,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         stream.failWriters(error ?? RPCError(code: .cancelled, message: "the call has ended"))
         var trailers = [HeaderField]()
         let code = error?.code ?? .ok
-        trailers.append(HeaderField("grpc-status", String(code.rawValue)))
+        trailers.append(HeaderField("grpc-status", code == .ok ? "0" : String(code.rawValue)))  // no formatting for OK
         if let error {
             if !error.message.isEmpty { trailers.append(HeaderField("grpc-message", PercentEncoding.encode(error.message))) }
             if let details = error.statusDetails { trailers.append(HeaderField("grpc-status-details-bin", Base64.encode(details))) }
@@ -548,9 +560,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// `application/grpc`, optionally followed by `+format` or `;params` (gRPC over HTTP/2
     /// spec); a bare prefix match would also take e.g. `application/grpc-web`, a different protocol.
     static func isGRPCContentType(_ value: String) -> Bool {
-        let base = "application/grpc"
-        guard value.lowercased().hasPrefix(base) else { return false }
-        let rest = value.utf8.dropFirst(base.utf8.count)
+        // ASCII case-insensitive prefix match, without lowercasing a copy of the header.
+        var rest = value.utf8[...]
+        for expected in "application/grpc".utf8 {
+            guard let c = rest.popFirst(), c == expected || (c >= 0x41 && c <= 0x5A && c | 0x20 == expected) else {
+                return false
+            }
+        }
         return rest.isEmpty || rest.first == UInt8(ascii: "+") || rest.first == UInt8(ascii: ";")
     }
 
@@ -675,6 +691,13 @@ struct StreamHandle: Sendable {
     }
 
     func complete(messages: [[UInt8]], error: RPCError?, context: ServerContext) {
+        // Handlers run on the connection's loop by default: no hop needed then. `complete`
+        // only queues frames (nghttp2 allows submitting from inside its callbacks, where a
+        // handler started by `Task.immediate` may finish); the write happens at the flush.
+        if connection.eventLoop.inEventLoop {
+            connection.value.complete(streamID: streamID, messages: messages, error: error, context: context)
+            return
+        }
         connection.eventLoop.execute {
             connection.value.complete(streamID: streamID, messages: messages, error: error, context: context)
         }

@@ -14,7 +14,7 @@ final class ServerStreamState {
 
     let id: Int32
     var phase: Phase = .headers
-    var requestHeaders: [HeaderField] = []
+    var requestHeaders = RequestHeaders()
     var method: ServerMethod?
     var context: ServerContext?
     var deframer: MessageDeframer
@@ -67,14 +67,42 @@ final class ServerStreamState {
         return slice
     }
 
-    func header(_ name: String) -> String? {
-        requestHeaders.first { $0.name == name }?.value
-    }
-
     /// Ends every suspended writer with `error` (the call is over).
-    func failWriters(_ error: any Error) {
+    /// `error` is built only when a writer waits (rarely): most calls end with none.
+    func failWriters(_ error: @autoclosure () -> any Error) {
+        guard !waitingWriters.isEmpty else { return }
+        let error = error()
         let writers = waitingWriters
         waitingWriters = []
         for w in writers { w.resume(throwing: error) }
+    }
+}
+
+/// The request headers a call reads, taken as they arrive (no header list in between).
+struct RequestHeaders {
+    var path = "", method = "", contentType = "", acceptEncoding = ""
+    var encoding: String?, timeout: String?
+    var metadata = Metadata()
+
+    /// Takes one header. The reserved ones a call does not read (`:scheme`, `:authority`,
+    /// `te`, `user-agent`, ...) are dropped before their value is decoded into a String.
+    /// A repeated header: the last value wins; metadata keeps every value, in order.
+    mutating func add(name: String, value: () -> String) {
+        switch name {
+        case ":path": path = value()
+        case ":method": method = value()
+        case "content-type": contentType = value()
+        case "grpc-encoding": encoding = value()
+        case "grpc-accept-encoding": acceptEncoding = value()
+        case "grpc-timeout": timeout = value()
+        default:
+            if Metadata.isReserved(name) { return }
+            if name.hasSuffix("-bin") {
+                guard let bytes = Base64.decode(value()) else { return }
+                metadata.addBinary(bytes, forKey: name)
+            } else {
+                metadata.addString(value(), forKey: name)
+            }
+        }
     }
 }

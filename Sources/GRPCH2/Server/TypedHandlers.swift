@@ -17,15 +17,9 @@ extension ServerMethod {
         _ descriptor: MethodDescriptor<Request, Response>,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> ServerMethod {
-        let path = descriptor.path
         let decode = decoder(Request.self)
-        return ServerMethod(path: path, kind: .unary) { requests, writer, context in
-            var iterator = requests.makeAsyncIterator()
-            guard let bytes = try await iterator.next() else {
-                throw RPCError(code: .internalError, message: "no request message")
-            }
-            let response = try await handler(decode(bytes), context)
-            try await writer.write(response.serializedBytes())
+        return ServerMethod(path: descriptor.path) { bytes, context in
+            try await handler(decode(bytes), context).serializedBytes()
         }
     }
 
