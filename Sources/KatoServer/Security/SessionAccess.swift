@@ -20,7 +20,7 @@ extension SessionRegistry {
     func resolve(sessionID: String, nodeID: String, for access: SessionAccess, _ context: ServerContext) throws(KatoError) -> Session {
         if sessionID.isEmpty, let principal = context.principal {
             let node = nodeID.isEmpty ? configuration.defaultNodeID : nodeID
-            guard principal.mayUse(node: node) else { throw Self.nodeDenied(node) }
+            guard principal.mayUse(node: node) else { throw Self.counted(Self.nodeDenied(node)) }
         }
         let session = try resolve(sessionID: sessionID, nodeID: nodeID)
         try admit(session, access, context)
@@ -37,12 +37,14 @@ extension SessionRegistry {
     /// Checks that the caller may create a session on `nodeID`.
     func authorizeCreate(nodeID: String, _ context: ServerContext) throws(KatoError) {
         guard let principal = context.principal, !nodeID.isEmpty else { return }
-        guard principal.has(.writer) else { throw Self.roleRequired(.writer) }
-        guard principal.mayUse(node: nodeID) else { throw Self.nodeDenied(nodeID) }
+        guard principal.has(.writer) else { throw Self.counted(Self.roleRequired(.writer)) }
+        guard principal.mayUse(node: nodeID) else { throw Self.counted(Self.nodeDenied(nodeID)) }
     }
 
     private func admit(_ session: Session, _ access: SessionAccess, _ context: ServerContext) throws(KatoError) {
-        if let principal = context.principal { try Self.authorize(session, access, principal) }
+        if let principal = context.principal {
+            do { try Self.authorize(session, access, principal) } catch { throw Self.counted(error) }
+        }
         try context.admitSessionRequest(session.id)
         context.callRecord?.record(sessionID: session.publicID, nodeID: session.nodeID)
     }
@@ -63,6 +65,13 @@ extension SessionRegistry {
         case .clearAll:
             throw roleRequired(.admin)
         }
+    }
+
+    /// Counts a refusal in `kato_auth_failures_total{reason}` (a hidden session counts as
+    /// `SESSION_NOT_FOUND`).
+    static func counted(_ error: KatoError) -> KatoError {
+        AuthInterceptor.failure(error.reason)
+        return error
     }
 
     static func nodeDenied(_ node: String) -> KatoError {
