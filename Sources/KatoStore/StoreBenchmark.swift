@@ -39,7 +39,7 @@ public enum StoreBenchmark {
     /// Fills `directory` with `patterns` patterns (node "bench", 3 events of 2 symbols from a
     /// 10 000-symbol alphabet) in batches, through the normal write path.
     public static func fill(directory: String, patterns: Int) async throws {
-        _ = try await durableLearns(directory: directory, writers: 64, perWriter: patterns / 64)
+        _ = try await durableLearns(directory: directory, writers: 256, perWriter: patterns / 256)
     }
 
     /// Opens the store (lock, migrations check, load of every row, index rebuild) and returns the
