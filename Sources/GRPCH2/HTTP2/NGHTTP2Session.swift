@@ -67,6 +67,8 @@ final class NGHTTP2Session {
     private var selfRetain: Unmanaged<NGHTTP2Session>?
     /// Buffers `withNameValues` reuses, so submitting headers allocates nothing here.
     private var nameValueScratch = NameValueScratch()
+    /// Header values recently decoded on this connection (see `headerValue`).
+    private var valueCache = [String?](repeating: nil, count: 16)
 
     enum Role { case server, client }
 
@@ -295,6 +297,23 @@ final class NGHTTP2Session {
         }
     }
 
+    /// A received header value as a String. Values longer than 15 bytes need a heap
+    /// allocation each, and a connection repeats the same few (`:path`, `content-type`,
+    /// `user-agent`) on every call: a small direct-mapped cache hands back the String
+    /// decoded last time when the bytes are equal.
+    fileprivate func headerValue(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
+        guard let p, n > 15, n <= 512 else { return text(p, n) }
+        let bytes = UnsafeBufferPointer(start: p, count: n)
+        let slot = (n &* 31 &+ Int(bytes[n / 2]) &* 7 &+ Int(bytes[n - 1])) & (valueCache.count - 1)
+        if let cached = valueCache[slot],
+           cached.utf8.withContiguousStorageIfAvailable({ $0.elementsEqual(bytes) }) == true {
+            return cached
+        }
+        let value = text(p, n)
+        valueCache[slot] = value
+        return value
+    }
+
     fileprivate func bodyChunk(streamID: Int32, into buf: UnsafeMutablePointer<UInt8>, length: Int,
                                flags: UnsafeMutablePointer<UInt32>) -> Int {
         switch delegate.http2BodyChunk(streamID: streamID, maxLength: length) {
@@ -344,7 +363,7 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
     guard let frame else { return 0 }
     withSession(userData) {
         $0.delegate.http2Header(
-            streamID: frame.pointee.hd.stream_id, name: text(name, nameLength), value: text(value, valueLength))
+            streamID: frame.pointee.hd.stream_id, name: text(name, nameLength), value: $0.headerValue(value, valueLength))
     }
     return 0
 }

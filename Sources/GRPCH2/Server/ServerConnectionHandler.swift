@@ -21,6 +21,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// Set while `flush()` runs: nghttp2 callbacks fired from `mem_send` must not flush again.
     private var flushing = false
     private var inRead = false
+    /// The stream whose request headers are arriving: a header block is never interleaved
+    /// with another stream's frames (RFC 9113 §4.3), so its headers skip the dictionary.
+    private var headerStream: ServerStreamState?
     private var peer = "unknown"
     private var shuttingDown = false
     private var idleTimer: Scheduled<Void>?
@@ -127,6 +130,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private func tearDown() {
         for (_, stream) in streams { abandon(stream, reason: RPCError(code: .unavailable, message: "connection closed")) }
         streams = [:]
+        headerStream = nil
         idleTimer?.cancel()
         maxAgeTimer?.cancel()
         pingTimer?.cancel()
@@ -176,17 +180,21 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     func http2BeginHeaders(streamID: Int32, isRequest: Bool) {
         guard isRequest else { return }
-        streams[streamID] = ServerStreamState(id: streamID, maxMessageSize: configuration.maxReceiveMessageSize)
+        let stream = ServerStreamState(id: streamID, maxMessageSize: configuration.maxReceiveMessageSize)
+        streams[streamID] = stream
+        headerStream = stream
         idleTimer?.cancel()
         idleTimer = nil
     }
 
     func http2Header(streamID: Int32, name: String, value: @autoclosure () -> String) {
-        guard let stream = streams[streamID], stream.phase == .headers else { return }
+        let current = headerStream?.id == streamID ? headerStream : streams[streamID]
+        guard let stream = current, stream.phase == .headers else { return }
         stream.requestHeaders.add(name: name, value: value)
     }
 
     func http2HeadersComplete(streamID: Int32, endStream: Bool) {
+        headerStream = nil
         guard let stream = streams[streamID] else { return }
         if stream.phase == .headers {
             startCall(stream)
@@ -234,6 +242,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     }
 
     func http2StreamClosed(streamID: Int32, errorCode: UInt32) {
+        if headerStream?.id == streamID { headerStream = nil }
         guard let stream = streams.removeValue(forKey: streamID) else { return }
         if stream.phase != .finished {
             // RST_STREAM from the client (or connection loss) before the call ended: cancel it.
@@ -476,9 +485,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             session?.resumeData(streamID: stream.id)
         } else {
             stream.responseHeadersSubmitted = true
-            var headers = [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc")]
-            if stream.compressResponses { headers.append(HeaderField("grpc-encoding", "gzip")) }
-            headers.append(HeaderField("grpc-accept-encoding", "identity,gzip"))
+            var headers = stream.compressResponses ? Self.gzipResponseHeaders : Self.responseHeaders
             if let context = stream.context {
                 let initial = context.response.state.withLock { $0.initial }
                 Self.appendMetadata(initial, to: &headers)
@@ -514,10 +521,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         stream.deadlineTimer?.cancel()
         stream.inbound?.finish()
         stream.failWriters(error ?? RPCError(code: .cancelled, message: "the call has ended"))
-        var trailers = [HeaderField]()
-        let code = error?.code ?? .ok
-        trailers.append(HeaderField("grpc-status", code == .ok ? "0" : String(code.rawValue)))  // no formatting for OK
+        var trailers = Self.okTrailers
         if let error {
+            trailers = [HeaderField("grpc-status", String(error.code.rawValue))]
             if !error.message.isEmpty { trailers.append(HeaderField("grpc-message", PercentEncoding.encode(error.message))) }
             if let details = error.statusDetails { trailers.append(HeaderField("grpc-status-details-bin", Base64.encode(details))) }
             Self.appendMetadata(error.trailingMetadata, to: &trailers)
@@ -531,8 +537,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         } else {
             // grpc-accept-encoding here too: a call refused for its grpc-encoding must learn
             // what the server accepts (gRPC compression spec), and it ends Trailers-Only.
-            var headers = [HeaderField(":status", "200"), HeaderField("content-type", "application/grpc"),
-                           HeaderField("grpc-accept-encoding", "identity,gzip")]
+            var headers = Self.responseHeaders
             if let context = stream.context {
                 Self.appendMetadata(context.response.state.withLock { $0.initial }, to: &headers)
             }
@@ -542,6 +547,18 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             scheduleFlush()
         }
     }
+
+    // The headers nearly every call sends, built once: appending metadata copies them, and
+    // calls without any then allocate nothing for their headers and trailers.
+    private static let responseHeaders = [
+        HeaderField(":status", "200"), HeaderField("content-type", "application/grpc"),
+        HeaderField("grpc-accept-encoding", "identity,gzip"),
+    ]
+    private static let gzipResponseHeaders = [
+        HeaderField(":status", "200"), HeaderField("content-type", "application/grpc"),
+        HeaderField("grpc-encoding", "gzip"), HeaderField("grpc-accept-encoding", "identity,gzip"),
+    ]
+    private static let okTrailers = [HeaderField("grpc-status", "0")]
 
     /// A non-gRPC answer (wrong method or content-type): HTTP status plus a gRPC status for
     /// clients that read one.
