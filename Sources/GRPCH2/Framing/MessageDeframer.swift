@@ -74,6 +74,19 @@ struct MessageDeframer {
 
 /// Prepends the gRPC length prefix.
 enum MessageFramer {
+    /// The length prefix: 1 byte compressed flag, 4 bytes big-endian length.
+    static let prefixLength = 5
+
+    /// Fills in the prefix of a message serialized after `prefixLength` spare bytes.
+    static func writePrefix(into framed: inout [UInt8]) {
+        let n = framed.count - prefixLength
+        framed[0] = 0
+        framed[1] = UInt8(truncatingIfNeeded: n >> 24)
+        framed[2] = UInt8(truncatingIfNeeded: n >> 16)
+        framed[3] = UInt8(truncatingIfNeeded: n >> 8)
+        framed[4] = UInt8(truncatingIfNeeded: n)
+    }
+
     static func frame(_ message: [UInt8], compressed: Bool, into out: inout [UInt8]) {
         let n = message.count
         // Grow geometrically: `reserveCapacity(count + k)` allocates exactly that much, so

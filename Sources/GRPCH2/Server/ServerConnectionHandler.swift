@@ -390,7 +390,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             return start(stream) {
                 do {
                     let response = try await unary(request, callContext)
-                    handle.complete(messages: [response], error: nil, context: callContext)
+                    handle.complete(framedMessage: consume response)
                 } catch {
                     handle.complete(messages: [], error: RPCError(mapping: error), context: callContext)
                 }
@@ -497,6 +497,25 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             }
         }
         scheduleFlush()
+    }
+
+    /// The response of a direct unary handler (`ServerMethod.unary`), serialized after the
+    /// prefix's spare bytes: with nothing queued and no compression (the usual case) it
+    /// becomes the pending bytes as it is, prefix written in place.
+    fileprivate func complete(streamID: Int32, framedMessage: consuming [UInt8]) {
+        guard let stream = streams[streamID], stream.phase != .finished else { return }
+        var framed = framedMessage
+        guard framed.count - MessageFramer.prefixLength <= configuration.maxSendMessageSize else {
+            return finish(stream, error: RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))"))
+        }
+        if stream.compressResponses || stream.pendingCount > 0 {
+            _ = append(Array(framed.dropFirst(MessageFramer.prefixLength)), to: stream)
+        } else {
+            MessageFramer.writePrefix(into: &framed)
+            stream.pending = framed
+            stream.pendingOffset = 0
+        }
+        finish(stream, error: nil)
     }
 
     fileprivate func complete(streamID: Int32, messages: [[UInt8]], error: RPCError?, context callContext: ServerContext) {
@@ -717,6 +736,18 @@ struct StreamHandle: Sendable {
         }
         connection.eventLoop.execute {
             connection.value.complete(streamID: streamID, messages: messages, error: error, context: context)
+        }
+    }
+
+    /// A direct unary handler's response (see `ServerConnectionHandler.complete(streamID:framedMessage:)`).
+    func complete(framedMessage: consuming [UInt8]) {
+        if connection.eventLoop.inEventLoop {
+            connection.value.complete(streamID: streamID, framedMessage: framedMessage)
+            return
+        }
+        let message = framedMessage
+        connection.eventLoop.execute {
+            connection.value.complete(streamID: streamID, framedMessage: message)
         }
     }
 

@@ -6,10 +6,11 @@ public struct ServerMethod: Sendable {
     public let path: String
     public let kind: CallKind
     let handler: @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
-    /// Typed unary methods also keep their handler in direct form, request bytes in and
-    /// response bytes out: the connection calls it when no interceptor is installed, which
-    /// saves the request stream, the writer, the response buffer and their async hops (a
-    /// third of a small call's cost). Same steps as `handler`: decode, handle, encode.
+    /// Typed unary methods also keep their handler in direct form: request bytes in, and out
+    /// the response serialized after `MessageFramer.prefixLength` spare bytes, where the
+    /// connection writes the gRPC prefix in place. Called when no interceptor is installed,
+    /// it saves the request stream, the writer, the response buffer, their async hops and a
+    /// copy of the message. Same steps as `handler`: decode, handle, encode.
     let unary: (@Sendable ([UInt8], ServerContext) async throws -> [UInt8])?
 
     public init(
@@ -22,17 +23,14 @@ public struct ServerMethod: Sendable {
         self.unary = nil
     }
 
-    init(path: String, unary: @escaping @Sendable ([UInt8], ServerContext) async throws -> [UInt8]) {
+    init(
+        path: String, unary: @escaping @Sendable ([UInt8], ServerContext) async throws -> [UInt8],
+        handler: @escaping @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
+    ) {
         self.path = path
         self.kind = .unary
         self.unary = unary
-        self.handler = { requests, writer, context in
-            var iterator = requests.makeAsyncIterator()
-            guard let bytes = try await iterator.next() else {
-                throw RPCError(code: .internalError, message: "no request message")
-            }
-            try await writer.write(unary(bytes, context))
-        }
+        self.handler = handler
     }
 }
 

@@ -18,8 +18,16 @@ extension ServerMethod {
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> ServerMethod {
         let decode = decoder(Request.self)
-        return ServerMethod(path: descriptor.path) { bytes, context in
-            try await handler(decode(bytes), context).serializedBytes()
+        let direct: @Sendable ([UInt8], ServerContext) async throws -> [UInt8] = { bytes, context in
+            try await handler(decode(bytes), context).serializedBytes(headroom: MessageFramer.prefixLength)
+        }
+        return ServerMethod(path: descriptor.path, unary: direct) { requests, writer, context in
+            var iterator = requests.makeAsyncIterator()
+            guard let bytes = try await iterator.next() else {
+                throw RPCError(code: .internalError, message: "no request message")
+            }
+            let response = try await handler(decode(bytes), context)
+            try await writer.write(response.serializedBytes())
         }
     }
 
