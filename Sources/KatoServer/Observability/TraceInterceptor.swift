@@ -1,5 +1,6 @@
 import GRPCH2
 import Logging
+import Synchronization
 import Tracing
 
 /// The call's trace id: from W3C `traceparent` when the client sent one, else generated.
@@ -105,9 +106,25 @@ public struct TraceInterceptor: ServerInterceptor {
         return parts[1].lowercased()
     }
 
+    /// 128 random-looking bits without a system call per call: SplitMix64 over a per-process
+    /// random seed and an atomic counter (ids never repeat within a process; W3C asks trace ids
+    /// to be random, not secret).
     static func newTraceID() -> String {
+        let n = traceCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        return hex(splitMix(traceSeed.0 &+ n)) + hex(splitMix(traceSeed.1 ^ n))
+    }
+
+    static let traceSeed: (UInt64, UInt64) = {
         var rng = SystemRandomNumberGenerator()
-        return hex(rng.next()) + hex(rng.next())
+        return (rng.next(), rng.next())
+    }()
+    static let traceCounter = Atomic<UInt64>(0)
+
+    static func splitMix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     static func hex(_ v: UInt64) -> String {
