@@ -162,7 +162,10 @@ for c, title in (('throughput', 'Throughput, c=4 m=64 (medians)'), ('latency', '
     pr = med(c, 'ours', 'p99') / med(c, 'cpp', 'p99')
     P('Ratios (ours / C++): **rps %.2fx**, **CPU per call %.2fx**, **p99 %.2fx**, p50 %.2fx.' % (rr, cr, pr, med(c, 'ours', 'p50') / med(c, 'cpp', 'p50')))
     P('')
-P('Targets (issue): rps >= 2x C++, CPU per call <= 1/3 of C++ (0.33x), p99 no worse (<= 1x).')
+    verdict = lambda ok: 'met' if ok else '**not met**'
+    P('Against the targets: rps >= 2x %s; CPU per call <= 0.33x %s; p99 <= 1x %s.' % (verdict(rr >= 2), verdict(cr <= 1 / 3), verdict(pr <= 1)))
+    P('')
+P('Targets (issue): rps >= 2x C++, CPU per call <= 1/3 of C++ (0.33x), p99 no worse (<= 1x), at c=4 m=64.')
 P('')
 P('<details><summary>Every run</summary>')
 P('')
