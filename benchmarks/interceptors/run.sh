@@ -47,7 +47,8 @@ start() {  # $1 = on|off; sets ADDR, SERVER_PID
     on-nolog) args+=(--auth-keys "$WORK/keys.json" --access-log-level off) ;;
     off) args+=(--disable-interceptors) ;;
   esac
-  KATO_IN_MEMORY=1 "$BIN" "${args[@]}" > "$WORK/out.$1" 2> "$WORK/err.$1" &
+  : > "$WORK/out.$1"  # truncate here: the child's redirect may come after the first read below
+  KATO_IN_MEMORY=1 "$BIN" "${args[@]}" >> "$WORK/out.$1" 2> "$WORK/err.$1" &
   SERVER_PID=$!
   for _ in $(seq 100); do
     ADDR=$(sed -n 's/^listening on //p' "$WORK/out.$1" | head -1)
