@@ -13,7 +13,7 @@ import Synchronization
 /// A durable store can sit behind this API: all writes go through the three methods above, and
 /// ``snapshot()`` / ``init(snapshot:)`` move the complete state as Sendable values.
 public final class KnowledgeBase: Sendable {
-    private let state: Mutex<KnowledgeState>
+    let state: Mutex<KnowledgeState>
 
     /// Creates an empty knowledge base.
     public init() {

@@ -8,7 +8,7 @@ import Synchronization
 /// 1. A caller changes the knowledge base only through ``recordLearn(_:)`` / ``recordClear(_:)``,
 ///    which run the engine's write and note what it touched while holding the node's gate.
 /// 2. The writer thread takes the node's gate, swaps the noted names out and reads the
-///    ``PersistenceImage`` of exactly that state — so everything it writes corresponds to noted
+///    ``DurableImage`` of exactly that state — so everything it writes corresponds to noted
 ///    writes — and commits it (one transaction, one fsync for every node in the batch).
 /// 3. The ticket resolves after the commit; only then does the server answer the call.
 /// 4. If the commit fails, the writer reloads the node's memory from disk under the gate and fails
@@ -86,7 +86,7 @@ public final class DurableNode: Sendable {
     /// What the writer commits next: taken under the gate together with the image it describes.
     struct Batch {
         var node: DurableNode
-        var image: PersistenceImage
+        var image: DurableImage
         var cleared: Bool
         var learns: Int
         var ticket: DurabilityTicket
@@ -96,7 +96,7 @@ public final class DurableNode: Sendable {
         pending.withLock { p -> Batch? in
             guard let ticket = p.ticket else { return nil }
             let batch = Batch(
-                node: self, image: knowledgeBase.persistenceImage(of: p.dirty), cleared: p.cleared,
+                node: self, image: knowledgeBase.durableImage(of: p.dirty), cleared: p.cleared,
                 learns: p.learns, ticket: ticket)
             p = Pending(unreconciled: p.unreconciled)
             return batch
@@ -105,7 +105,7 @@ public final class DurableNode: Sendable {
 
     /// After a failed commit: memory := `durable` (the node as on disk), and every write recorded
     /// since the failed batch was taken fails with `error` (it was never made durable).
-    func rollBack(to durable: KnowledgeBaseSnapshot, error: StoreError) {
+    func rollBack(to durable: KnowledgeBaseLoader, error: StoreError) {
         let ticket = pending.withLock { p -> DurabilityTicket? in
             let ticket = p.ticket
             p = Pending()

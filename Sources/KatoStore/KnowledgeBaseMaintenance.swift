@@ -54,7 +54,7 @@ public enum KnowledgeBaseMaintenance {
             for name in Schema.requiredIndexes where !indexes.contains(name) {
                 report.problems.append("index \(name) is missing")
             }
-            for table in ["patterns", "symbols", "totals"] {
+            for table in ["patterns", "symbol_emotives"] {
                 let orphans = try db.scalarInt(
                     "SELECT count(*) FROM \(table) WHERE node NOT IN (SELECT id FROM nodes)") ?? 0
                 if orphans > 0 { report.problems.append("\(orphans) orphan row(s) in \(table) (no such node)") }
@@ -64,7 +64,7 @@ public enum KnowledgeBaseMaintenance {
                 report.nodes += 1
                 let snapshot: KnowledgeBaseSnapshot
                 do {
-                    snapshot = try sql.loadNode(key)
+                    snapshot = try sql.loadSnapshot(key)
                 } catch {
                     report.problems.append("node '\(nodeID)': cannot be read: \(error)")
                     continue
@@ -83,7 +83,9 @@ public enum KnowledgeBaseMaintenance {
         var totals = KnowledgeBaseTotals()
         var symbolFrequency: [String: Int] = [:]
         var memberFrequency: [String: Int] = [:]
+        var names = Set<String>()
         for p in s.patterns {
+            if !names.insert(p.name).inserted { problems.append("node '\(node)': pattern \(p.name) is stored twice") }
             if p.frequency < 1 { problems.append("node '\(node)': pattern \(p.name) has frequency \(p.frequency) < 1") }
             if Naming.patternHash(p.events) != p.name {
                 problems.append("node '\(node)': pattern \(p.name) does not match the hash of its events")
@@ -131,7 +133,7 @@ public enum KnowledgeBaseMaintenance {
         do {
             let sql = StoreSQL(db: db)
             for (key, nodeID) in try sql.nodes() {
-                let s = try sql.loadNode(key)
+                let s = try sql.loadSnapshot(key)
                 try emit(["type": "node", "node_id": nodeID])
                 for p in s.patterns {
                     var o: [String: Any] = [
@@ -235,8 +237,11 @@ public enum KnowledgeBaseMaintenance {
                         try StoreSQL.clear(w, key)
                     }
                     let key = try StoreSQL.ensureNode(w, node)
-                    var seq: Int64 = 0
-                    try StoreSQL.write(w, key, PersistenceImage(patterns: s.patterns, symbols: s.symbols, totals: s.totals), seq: &seq)
+                    let rows = s.patterns.enumerated().map { DurableImage.Row(id: $0.offset, pattern: $0.element) }
+                    let image = DurableImage(
+                        patterns: rows, symbolEmotives: s.symbols.compactMapValues { $0.emotives.isEmpty ? nil : $0.emotives },
+                        patternCount: rows.count)
+                    _ = try StoreSQL.write(w, key, image, stored: 0)
                     imported += s.patterns.count
                 }
                 try db.execute("COMMIT")

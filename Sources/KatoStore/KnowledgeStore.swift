@@ -67,9 +67,9 @@ public final class KnowledgeStore: Sendable {
             writer = GroupCommitWriter(db: db, status: status, retry: configuration.retry, faults: faults, logger: logger)
             let sql = StoreSQL(db: db)
             for (key, nodeID) in try sql.nodes() {
-                let snapshot = try sql.loadNode(key)
-                patterns += snapshot.patterns.count
-                loaded[nodeID] = DurableNode(nodeID: nodeID, knowledgeBase: KnowledgeBase(snapshot: snapshot), writer: writer)
+                let loader = try sql.loadNode(key)
+                patterns += loader.patternCount
+                loaded[nodeID] = DurableNode(nodeID: nodeID, knowledgeBase: KnowledgeBase(loaded: loader), writer: writer)
             }
         } catch let e as StoreError {
             throw Self.explain(e, path: path)

@@ -150,11 +150,115 @@ import Testing
     @Test func migrationsAreRecordedAndIdempotent() throws {
         let dir = tempDir()
         let db = try SQLiteDatabase(path: dir + "/m.sqlite")
-        #expect(try Schema.migrate(db) == [1])
+        #expect(try Schema.migrate(db) == [1, 2])
         #expect(try Schema.migrate(db) == [])
-        #expect(try Schema.version(db) == 1)
+        #expect(try Schema.version(db) == 2)
         try db.execute("INSERT INTO schema_migrations VALUES (99, 'future')")
         #expect { try Schema.migrate(db) } throws: { ($0 as? StoreError)?.code == .incompatibleSchema }
+    }
+
+    /// A v1 file (patterns keyed by name with a sparse `seq`, stored symbol statistics and totals)
+    /// opens, migrates to v2 and yields the same knowledge base; `verify` passes afterwards.
+    @Test func version1FileMigratesToVersion2() async throws {
+        let dir = tempDir()
+        let path = dir + "/" + KnowledgeStore.fileName
+        let ab = [["a"], ["b", "c"]], ba = [["b"], ["a"]], cc = [["c", "c"]]
+        do {
+            let db = try SQLiteDatabase(path: path)
+            try StoreSQL.configure(db)
+            #expect(try Schema.migrate(db, upTo: 1) == [1])
+            try db.execute("INSERT INTO nodes (id, node_id) VALUES (1, 'n'), (2, 'm')")
+            func insert(_ node: Int, _ events: [[String]], seq: Int, frequency: Int, emotives: [[String: Double]]?) throws {
+                let s = try db.prepare("INSERT INTO patterns VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+                try s.bind(1, node)
+                try s.bind(2, Naming.patternHash(events))
+                try s.bind(3, seq)
+                try s.bind(4, frequency)
+                try s.bind(5, events.reduce(0) { $0 + $1.count })
+                try s.bind(6, RecordCodec.encode(events: events))
+                try s.bind(7, RecordCodec.encode(emotives: emotives))
+                try s.bind(8, RecordCodec.encode(metadata: ["k": ["v"]]))
+                try s.run()
+            }
+            // v1 advanced `seq` on every write, so it has gaps; the order is what matters.
+            try insert(1, ba, seq: 7, frequency: 1, emotives: nil)
+            try insert(1, ab, seq: 2, frequency: 2, emotives: [["joy": 0.5]])
+            try insert(1, cc, seq: 9, frequency: 3, emotives: nil)
+            try insert(2, ab, seq: 0, frequency: 1, emotives: nil)
+            let enc = { (d: [String: Double]) in RecordCodec.encode(dict: d) }
+            for (node, name, f, m, e) in [(1, "a", 3, 3, ["joy": 0.5]), (1, "b", 3, 3, [:]), (1, "c", 8, 5, ["joy": 0.5]),
+                                          (2, "a", 1, 1, [:]), (2, "b", 1, 1, [:]), (2, "c", 1, 1, [:])] {
+                let s = try db.prepare("INSERT INTO symbols VALUES (?1, ?2, ?3, ?4, ?5)")
+                try s.bind(1, node)
+                try s.bind(2, name)
+                try s.bind(3, f)
+                try s.bind(4, m)
+                try s.bind(5, enc(e))
+                try s.run()
+            }
+            try db.execute("INSERT INTO totals VALUES (1, 6, 14, 11), (2, 1, 3, 3)")
+        }
+        let expected = KnowledgeBaseSnapshot(
+            patterns: [
+                Pattern(name: Naming.patternHash(ab), events: ab, length: 3, frequency: 2, emotives: [["joy": 0.5]], metadata: ["k": ["v"]]),
+                Pattern(name: Naming.patternHash(ba), events: ba, length: 2, frequency: 1, emotives: nil, metadata: ["k": ["v"]]),
+                Pattern(name: Naming.patternHash(cc), events: cc, length: 2, frequency: 3, emotives: nil, metadata: ["k": ["v"]]),
+            ],
+            symbols: [
+                "a": SymbolStats(frequency: 3, patternMemberFrequency: 3, emotives: ["joy": 0.5]),
+                "b": SymbolStats(frequency: 3, patternMemberFrequency: 3),
+                "c": SymbolStats(frequency: 8, patternMemberFrequency: 5, emotives: ["joy": 0.5]),
+            ],
+            totals: KnowledgeBaseTotals(totalPatternFrequencies: 6, totalSymbolFrequencies: 14, totalSymbolsInPatternsFrequencies: 11))
+        do {
+            let store = try KnowledgeStore.open(directory: dir, logger: logger)
+            #expect(store.node("n").knowledgeBase.snapshot() == expected)
+            #expect(store.node("n").knowledgeBase.snapshot() == KnowledgeBase(snapshot: expected).snapshot())
+            #expect(store.node("m").knowledgeBase.patternCount == 1)
+            // The migrated file takes new writes: a re-learn (update in place) and a new pattern.
+            let o = try await learn(store.node("n"), ba)
+            #expect(o.frequency == 2 && !o.isNew)
+            _ = try await learn(store.node("n"), [["d"], ["e"]], emotives: ["joy": 1])
+            store.close()
+        }
+        let report = try KnowledgeBaseMaintenance.verify(directory: dir)
+        #expect(report.ok, "\(report.summary)")
+        let db = try SQLiteDatabase(path: path)
+        #expect(try Schema.version(db) == 2)
+        #expect(try db.scalarInt("SELECT count(*) FROM sqlite_master WHERE name IN ('symbols', 'totals')") == 0)
+        let store = try KnowledgeStore.open(directory: dir, logger: logger)
+        defer { store.close() }
+        let kb = store.node("n").knowledgeBase
+        #expect(kb.snapshot().patterns.map(\.name) == [ab, ba, cc, [["d"], ["e"]]].map { Naming.patternHash($0) })
+        #expect(kb.pattern(named: Naming.patternHash(ba))?.frequency == 2)
+        #expect(kb.symbolStats("a") == SymbolStats(frequency: 4, patternMemberFrequency: 4, emotives: ["joy": 0.5]))
+        #expect(kb.symbolStats("e") == SymbolStats(frequency: 1, patternMemberFrequency: 1, emotives: ["joy": 1]))
+        #expect(kb.totals == KnowledgeBaseTotals(totalPatternFrequencies: 8, totalSymbolFrequencies: 18, totalSymbolsInPatternsFrequencies: 15))
+    }
+
+    /// Memory after a reopen equals memory before it (pattern order, statistics, totals), through
+    /// re-learns, emotives and a clear followed by learns.
+    @Test func reopenRestoresTheSameKnowledgeBase() async throws {
+        let dir = tempDir()
+        let before: KnowledgeBaseSnapshot
+        do {
+            let store = try KnowledgeStore.open(directory: dir, logger: logger)
+            let node = store.node("n")
+            _ = try await learn(node, [["q"], ["r"]])
+            _ = try await learn(node, [["q"], ["r"]], emotives: ["x": 2])
+            let t = try node.recordClear { node.knowledgeBase.clear() }
+            try await t?.wait()
+            for i in 0..<50 {
+                _ = try await learn(node, [["s\(i % 7)"], ["t\(i % 5)", "s\(i % 3)"]], emotives: i % 4 == 0 ? ["e": Double(i)] : [:])
+            }
+            before = node.knowledgeBase.snapshot()
+            store.close()
+        }
+        #expect(try KnowledgeBaseMaintenance.verify(directory: dir).ok)
+        let store = try KnowledgeStore.open(directory: dir, logger: logger)
+        defer { store.close() }
+        #expect(store.node("n").knowledgeBase.snapshot() == before)
+        #expect(store.node("n").knowledgeBase.pattern(named: Naming.patternHash([["q"], ["r"]])) == nil)
     }
 
     @Test func recordCodecRoundTrips() throws {

@@ -17,7 +17,8 @@ final class GroupCommitWriter: Sendable {
         let db: SQLiteDatabase
         var writes: StoreSQL.Writes?
         var nodeKeys: [String: Int64] = [:]
-        var nextSeq: [Int64: Int64] = [:]
+        /// Pattern rows on disk per node (the next new pattern's id), as of the last commit.
+        var storedPatterns: [Int64: Int] = [:]
         var unreconciled: [DurableNode] = []
 
         init(db: SQLiteDatabase) {
@@ -156,10 +157,10 @@ final class GroupCommitWriter: Sendable {
         confined.unreconciled = still
     }
 
-    private func readNode(_ nodeID: String) throws(StoreError) -> KnowledgeBaseSnapshot {
+    private func readNode(_ nodeID: String) throws(StoreError) -> KnowledgeBaseLoader {
         let sql = StoreSQL(db: confined.db)
         do {
-            guard let key = try sql.nodeKey(nodeID) else { return KnowledgeBaseSnapshot() }
+            guard let key = try sql.nodeKey(nodeID) else { return KnowledgeBaseLoader() }
             return try sql.loadNode(key)
         } catch let e as SQLiteError {
             throw StoreError(sqlite: e, path: confined.db.path)
@@ -185,12 +186,11 @@ final class GroupCommitWriter: Sendable {
                     }
                     if b.cleared {
                         try StoreSQL.clear(w, key)
-                        c.nextSeq[key] = 0
+                        c.storedPatterns[key] = 0
                     }
-                    var seq: Int64
-                    if let s = c.nextSeq[key] { seq = s } else { seq = try StoreSQL.nextSeq(w, key) }
-                    try StoreSQL.write(w, key, b.image, seq: &seq)
-                    c.nextSeq[key] = seq
+                    let stored: Int
+                    if let n = c.storedPatterns[key] { stored = n } else { stored = try StoreSQL.patternCount(w, key) }
+                    c.storedPatterns[key] = try StoreSQL.write(w, key, b.image, stored: stored)
                 }
                 try faults?.maybeFail("commit")
                 try c.db.execute("COMMIT")
@@ -198,7 +198,7 @@ final class GroupCommitWriter: Sendable {
                 if !c.db.isAutocommit { try? c.db.execute("ROLLBACK") }
                 // The caches may hold values of the rolled-back transaction.
                 c.nodeKeys = [:]
-                c.nextSeq = [:]
+                c.storedPatterns = [:]
                 throw error
             }
         } catch let e as StoreError {

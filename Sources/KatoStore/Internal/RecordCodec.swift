@@ -51,6 +51,10 @@ enum RecordCodec {
     }
 
     static func decodeEvents(_ bytes: [UInt8]) throws(DecodingError) -> [[String]] {
+        try bytes.withUnsafeBytes { b in Result { () throws(DecodingError) in try decodeEvents(b) } }.get()
+    }
+
+    static func decodeEvents(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> [[String]] {
         var r = Reader(bytes: bytes)
         let n = try r.count()
         var events: [[String]] = []
@@ -68,6 +72,11 @@ enum RecordCodec {
 
     static func decodeEmotives(_ bytes: [UInt8]?) throws(DecodingError) -> [[String: Double]]? {
         guard let bytes else { return nil }
+        return try bytes.withUnsafeBytes { b in Result { () throws(DecodingError) in try decodeEmotives(b) } }.get()
+    }
+
+    static func decodeEmotives(_ bytes: UnsafeRawBufferPointer?) throws(DecodingError) -> [[String: Double]]? {
+        guard let bytes else { return nil }
         var r = Reader(bytes: bytes)
         let n = try r.count()
         var out: [[String: Double]] = []
@@ -77,6 +86,11 @@ enum RecordCodec {
     }
 
     static func decodeDict(_ bytes: [UInt8]?) throws(DecodingError) -> [String: Double] {
+        guard let bytes else { return [:] }
+        return try bytes.withUnsafeBytes { b in Result { () throws(DecodingError) in try decodeDict(b) } }.get()
+    }
+
+    static func decodeDict(_ bytes: UnsafeRawBufferPointer?) throws(DecodingError) -> [String: Double] {
         guard let bytes, !bytes.isEmpty else { return [:] }
         var r = Reader(bytes: bytes)
         let d = try r.dict()
@@ -85,9 +99,18 @@ enum RecordCodec {
     }
 
     static func decodeMetadata(_ bytes: [UInt8]?) throws(DecodingError) -> [String: [String]] {
+        guard let bytes else { return [:] }
+        return try bytes.withUnsafeBytes { b in Result { () throws(DecodingError) in try decodeMetadata(b) } }.get()
+    }
+
+    static func decodeMetadata(_ bytes: UnsafeRawBufferPointer?) throws(DecodingError) -> [String: [String]] {
         guard let bytes, !bytes.isEmpty else { return [:] }
         var r = Reader(bytes: bytes)
         let n = try r.count()
+        if n == 0 {
+            try r.finish()
+            return [:]
+        }
         var out: [String: [String]] = [:]
         for _ in 0..<n {
             let key = try r.string()
@@ -135,7 +158,7 @@ enum RecordCodec {
     }
 
     struct Reader {
-        let bytes: [UInt8]
+        let bytes: UnsafeRawBufferPointer
         var offset = 0
 
         mutating func count() throws(DecodingError) -> Int {
@@ -156,7 +179,7 @@ enum RecordCodec {
         mutating func string() throws(DecodingError) -> String {
             let n = try count()
             guard n <= bytes.count - offset else { throw DecodingError() }
-            let s = String(decoding: bytes[offset..<offset + n], as: UTF8.self)
+            let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]), as: UTF8.self)
             offset += n
             return s
         }

@@ -91,6 +91,9 @@ final class SQLiteDatabase {
 
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
+    /// Rows changed by the last INSERT/UPDATE/DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
     var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
 
     fileprivate func check(_ rc: Int32) throws(SQLiteError) {
@@ -171,6 +174,14 @@ final class SQLiteStatement {
         guard let p = sqlite3_column_text(stmt, column) else { return "" }
         let n = Int(sqlite3_column_bytes(stmt, column))
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    /// The column's bytes without a copy, valid until the next step/reset (nil for NULL).
+    func withBlob<R>(_ column: Int32, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        if sqlite3_column_type(stmt, column) == SQLITE_NULL { return try body(nil) }
+        let p = sqlite3_column_blob(stmt, column)
+        let n = Int(sqlite3_column_bytes(stmt, column))
+        return try body(UnsafeRawBufferPointer(start: n > 0 ? p : UnsafeRawPointer(bitPattern: 1), count: n))
     }
 
     /// A copy of the column's bytes (nil for NULL).

@@ -9,6 +9,17 @@
 ///   symbol statistics (their emotive sums cannot be recomputed from the patterns' rolling
 ///   windows, so they are stored, not derived).
 /// - `totals(node, …)` — KATO's totals document.
+///
+/// Version 2 (write path: one appended row per new pattern, nothing per symbol unless emotives):
+/// - `patterns(node, id, name, frequency ≥ 1, length, events, emotives, metadata)`, keyed by
+///   `(node, id)` where `id` is the pattern's position in learn order (0, 1, 2, … per node — the
+///   engine's pattern id), so a new pattern is appended at the end of its node's key range and a
+///   re-learn updates one row in place. Names are unique per node (checked at load and by verify).
+/// - `symbol_emotives(node, name, emotives)` — the per-symbol emotive sums (non-empty ones), the only
+///   symbol statistic that cannot be derived from the patterns.
+/// - symbol frequencies, pattern-member frequencies and the totals are no longer stored: they are
+///   sums over the patterns (frequency × occurrences), computed at load (what v1's `verify` checked).
+/// The migration renumbers v1's `seq` densely (same order) and keeps v1's non-empty emotive sums.
 enum Schema {
     struct Migration {
         var version: Int
@@ -49,12 +60,44 @@ enum Schema {
                 total_symbols_in_patterns_frequencies INTEGER NOT NULL
             );
             """),
+        Migration(version: 2, sql: """
+            CREATE TABLE patterns_v2 (
+                node INTEGER NOT NULL REFERENCES nodes(id),
+                id INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                frequency INTEGER NOT NULL CHECK (frequency >= 1),
+                length INTEGER NOT NULL,
+                events BLOB NOT NULL,
+                emotives BLOB,
+                metadata BLOB NOT NULL,
+                PRIMARY KEY (node, id)
+            ) WITHOUT ROWID;
+            INSERT INTO patterns_v2 (node, id, name, frequency, length, events, emotives, metadata)
+                SELECT node, row_number() OVER (PARTITION BY node ORDER BY seq, name) - 1,
+                       name, frequency, length, events, emotives, metadata
+                FROM patterns;
+            DROP TABLE patterns;
+            ALTER TABLE patterns_v2 RENAME TO patterns;
+            CREATE TABLE symbol_emotives (
+                node INTEGER NOT NULL REFERENCES nodes(id),
+                name TEXT NOT NULL,
+                emotives BLOB NOT NULL,
+                PRIMARY KEY (node, name)
+            ) WITHOUT ROWID;
+            INSERT INTO symbol_emotives (node, name, emotives)
+                SELECT node, name, emotives FROM symbols WHERE length(emotives) > 1;
+            DROP TABLE symbols;
+            DROP TABLE totals;
+            """),
     ]
 
     static var latestVersion: Int { migrations.last!.version }
 
-    /// Indexes `kato verify` requires (besides the primary keys).
-    static let requiredIndexes = ["patterns_frequency", "patterns_seq"]
+    /// Indexes `kato verify` requires (besides the primary keys; v2 needs none).
+    static let requiredIndexes: [String] = []
+
+    /// The v1 schema alone (tests create v1 files with it to check the migration).
+    static var version1SQL: String { migrations[0].sql }
 
     /// The highest applied version (0 for a new file).
     static func version(_ db: SQLiteDatabase) throws(SQLiteError) -> Int {
@@ -66,7 +109,7 @@ enum Schema {
 
     /// Applies every missing migration; returns the versions applied.
     @discardableResult
-    static func migrate(_ db: SQLiteDatabase) throws(StoreError) -> [Int] {
+    static func migrate(_ db: SQLiteDatabase, upTo target: Int = Schema.latestVersion) throws(StoreError) -> [Int] {
         do {
             try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
             let current = try version(db)
@@ -75,7 +118,7 @@ enum Schema {
                     "database schema version \(current) is newer than this kato (\(latestVersion)); upgrade kato")
             }
             var applied: [Int] = []
-            for m in migrations where m.version > current {
+            for m in migrations where m.version > current && m.version <= target {
                 try db.execute("BEGIN IMMEDIATE")
                 do {
                     try db.execute(m.sql)

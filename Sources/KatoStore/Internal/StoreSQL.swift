@@ -39,79 +39,85 @@ struct StoreSQL {
         var description: String
     }
 
-    /// The node's knowledge base as stored (patterns in learn order).
-    func loadNode(_ key: Int64) throws -> KnowledgeBaseSnapshot {
-        var snapshot = KnowledgeBaseSnapshot()
+    /// The node's knowledge base as stored, built straight into the engine's loader (patterns in
+    /// id order; ids must be 0, 1, 2, … and names unique — anything else is a damaged file).
+    func loadNode(_ key: Int64) throws -> KnowledgeBaseLoader {
+        let expected = Int(try db.scalarInt("SELECT coalesce(max(id) + 1, 0) FROM patterns WHERE node = \(key)") ?? 0)
+        var loader = KnowledgeBaseLoader(expectedPatterns: expected)
         let p = try db.prepare(
-            "SELECT name, frequency, length, events, emotives, metadata FROM patterns WHERE node = ? ORDER BY seq")
+            "SELECT id, name, frequency, events, emotives, metadata FROM patterns WHERE node = ? ORDER BY id")
         try p.bind(1, key)
         while try p.step() {
-            let name = p.text(0)
+            let name = p.text(1)
+            guard p.int(0) == Int64(loader.patternCount) else {
+                throw MalformedRow(description: "pattern \(name): id \(p.int(0)), expected \(loader.patternCount) (ids must be dense)")
+            }
+            let frequency = Int(p.int(2))
+            guard frequency >= 1 else { throw MalformedRow(description: "pattern \(name): frequency \(frequency) < 1") }
+            let events: [[String]]
+            let emotives: [[String: Double]]?
+            let metadata: [String: [String]]
             do {
-                let events = try RecordCodec.decodeEvents(p.blob(3) ?? [])
-                snapshot.patterns.append(Pattern(
-                    name: name, events: events, length: Int(p.int(2)), frequency: Int(p.int(1)),
-                    emotives: try RecordCodec.decodeEmotives(p.blob(4)), metadata: try RecordCodec.decodeMetadata(p.blob(5))))
+                events = try p.withBlob(3) { b throws in try RecordCodec.decodeEvents(b ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
+                emotives = try p.withBlob(4) { b throws in try RecordCodec.decodeEmotives(b) }
+                metadata = try p.withBlob(5) { b throws in try RecordCodec.decodeMetadata(b) }
             } catch {
                 throw MalformedRow(description: "pattern \(name): \(error)")
             }
+            guard loader.append(name: name, events: events, frequency: frequency, emotives: emotives, metadata: metadata) else {
+                throw MalformedRow(description: "pattern \(name) is stored twice")
+            }
         }
-        let s = try db.prepare("SELECT name, frequency, pattern_member_frequency, emotives FROM symbols WHERE node = ?")
+        let s = try db.prepare("SELECT name, emotives FROM symbol_emotives WHERE node = ? ORDER BY name")
         try s.bind(1, key)
         while try s.step() {
             let name = s.text(0)
             do {
-                snapshot.symbols[name] = SymbolStats(
-                    frequency: Int(s.int(1)), patternMemberFrequency: Int(s.int(2)), emotives: try RecordCodec.decodeDict(s.blob(3)))
+                loader.setSymbolEmotives(name, try s.withBlob(1) { b throws in try RecordCodec.decodeDict(b) })
             } catch {
                 throw MalformedRow(description: "symbol \(name): \(error)")
             }
         }
-        let t = try db.prepare(
-            "SELECT total_pattern_frequencies, total_symbol_frequencies, total_symbols_in_patterns_frequencies FROM totals WHERE node = ?")
-        try t.bind(1, key)
-        if try t.step() {
-            snapshot.totals = KnowledgeBaseTotals(
-                totalPatternFrequencies: Int(t.int(0)), totalSymbolFrequencies: Int(t.int(1)),
-                totalSymbolsInPatternsFrequencies: Int(t.int(2)))
-        }
-        return snapshot
+        return loader
+    }
+
+    /// The node's knowledge base as a snapshot (symbol statistics and totals derived from the
+    /// patterns, emotive sums as stored) — for the offline tools.
+    func loadSnapshot(_ key: Int64) throws -> KnowledgeBaseSnapshot {
+        KnowledgeBase(loaded: try loadNode(key)).snapshot()
     }
 
     /// Prepared statements of the write path (kept for the connection's life).
     final class Writes {
+        let db: SQLiteDatabase
         let insertNode: SQLiteStatement
         let selectNode: SQLiteStatement
-        let maxSeq: SQLiteStatement
-        let upsertPattern: SQLiteStatement
-        let upsertSymbol: SQLiteStatement
-        let upsertTotals: SQLiteStatement
+        let patternCount: SQLiteStatement
+        let insertPattern: SQLiteStatement
+        let updatePattern: SQLiteStatement
+        let upsertSymbolEmotives: SQLiteStatement
         let deletePatterns: SQLiteStatement
-        let deleteSymbols: SQLiteStatement
-        let deleteTotals: SQLiteStatement
+        let deleteSymbolEmotives: SQLiteStatement
 
         init(_ db: SQLiteDatabase) throws(SQLiteError) {
+            self.db = db
             insertNode = try db.prepare("INSERT OR IGNORE INTO nodes (node_id) VALUES (?)")
             selectNode = try db.prepare("SELECT id FROM nodes WHERE node_id = ?")
-            maxSeq = try db.prepare("SELECT coalesce(max(seq), -1) + 1 FROM patterns WHERE node = ?")
-            upsertPattern = try db.prepare("""
-                INSERT INTO patterns (node, name, seq, frequency, length, events, emotives, metadata)
+            patternCount = try db.prepare("SELECT coalesce(max(id) + 1, 0) FROM patterns WHERE node = ?")
+            insertPattern = try db.prepare("""
+                INSERT INTO patterns (node, id, name, frequency, length, events, emotives, metadata)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                ON CONFLICT (node, name) DO UPDATE SET
-                    frequency = excluded.frequency, emotives = excluded.emotives, metadata = excluded.metadata
                 """)
-            upsertSymbol = try db.prepare("""
-                INSERT INTO symbols (node, name, frequency, pattern_member_frequency, emotives) VALUES (?1, ?2, ?3, ?4, ?5)
-                ON CONFLICT (node, name) DO UPDATE SET frequency = excluded.frequency,
-                    pattern_member_frequency = excluded.pattern_member_frequency, emotives = excluded.emotives
+            updatePattern = try db.prepare("""
+                UPDATE patterns SET frequency = ?4, emotives = ?5, metadata = ?6
+                WHERE node = ?1 AND id = ?2 AND name = ?3
                 """)
-            upsertTotals = try db.prepare("""
-                INSERT OR REPLACE INTO totals (node, total_pattern_frequencies, total_symbol_frequencies,
-                    total_symbols_in_patterns_frequencies) VALUES (?1, ?2, ?3, ?4)
+            upsertSymbolEmotives = try db.prepare("""
+                INSERT INTO symbol_emotives (node, name, emotives) VALUES (?1, ?2, ?3)
+                ON CONFLICT (node, name) DO UPDATE SET emotives = excluded.emotives
                 """)
             deletePatterns = try db.prepare("DELETE FROM patterns WHERE node = ?")
-            deleteSymbols = try db.prepare("DELETE FROM symbols WHERE node = ?")
-            deleteTotals = try db.prepare("DELETE FROM totals WHERE node = ?")
+            deleteSymbolEmotives = try db.prepare("DELETE FROM symbol_emotives WHERE node = ?")
         }
     }
 
@@ -125,49 +131,67 @@ struct StoreSQL {
         return w.selectNode.int(0)
     }
 
-    static func nextSeq(_ w: Writes, _ key: Int64) throws(SQLiteError) -> Int64 {
-        try w.maxSeq.bind(1, key)
-        defer { w.maxSeq.reset() }
-        _ = try w.maxSeq.step()
-        return w.maxSeq.int(0)
+    /// Number of pattern rows of the node (= the id the next new pattern gets).
+    static func patternCount(_ w: Writes, _ key: Int64) throws(SQLiteError) -> Int {
+        try w.patternCount.bind(1, key)
+        defer { w.patternCount.reset() }
+        _ = try w.patternCount.step()
+        return Int(w.patternCount.int(0))
     }
 
     static func clear(_ w: Writes, _ key: Int64) throws(SQLiteError) {
-        for stmt in [w.deletePatterns, w.deleteSymbols, w.deleteTotals] {
+        for stmt in [w.deletePatterns, w.deleteSymbolEmotives] {
             try stmt.bind(1, key)
             try stmt.run()
         }
     }
 
-    /// Writes a persistence image; `seq` is the next learn-order number (advanced per row).
-    static func write(_ w: Writes, _ key: Int64, _ image: PersistenceImage, seq: inout Int64) throws(SQLiteError) {
-        for p in image.patterns {
-            let s = w.upsertPattern
-            try s.bind(1, key)
-            try s.bind(2, p.name)
-            try s.bind(3, seq)
-            try s.bind(4, p.frequency)
-            try s.bind(5, p.length)
-            try s.bind(6, RecordCodec.encode(events: p.events))
-            try s.bind(7, RecordCodec.encode(emotives: p.emotives))
-            try s.bind(8, RecordCodec.encode(metadata: p.metadata))
-            try s.run()
-            seq += 1
+    /// Writes a durable image. `stored` is the number of the node's pattern rows on disk: patterns
+    /// with a smaller id are updated in place (their name must match), the others are inserted and
+    /// must continue the ids exactly (`stored`, `stored + 1`, …). Returns the new number of rows.
+    static func write(_ w: Writes, _ key: Int64, _ image: DurableImage, stored: Int) throws(SQLiteError) -> Int {
+        var count = stored
+        for row in image.patterns {
+            let p = row.pattern
+            if row.id < stored {
+                let s = w.updatePattern
+                try s.bind(1, key)
+                try s.bind(2, row.id)
+                try s.bind(3, p.name)
+                try s.bind(4, p.frequency)
+                try s.bind(5, RecordCodec.encode(emotives: p.emotives))
+                try s.bind(6, RecordCodec.encode(metadata: p.metadata))
+                try s.run()
+                guard w.db.changes == 1 else {
+                    throw SQLiteError(extendedCode: 1, message: "pattern \(p.name) (id \(row.id)) is not on disk where memory has it")
+                }
+            } else {
+                guard row.id == count else {
+                    throw SQLiteError(extendedCode: 1, message: "pattern \(p.name) has id \(row.id), the next stored id is \(count)")
+                }
+                let s = w.insertPattern
+                try s.bind(1, key)
+                try s.bind(2, row.id)
+                try s.bind(3, p.name)
+                try s.bind(4, p.frequency)
+                try s.bind(5, p.length)
+                try s.bind(6, RecordCodec.encode(events: p.events))
+                try s.bind(7, RecordCodec.encode(emotives: p.emotives))
+                try s.bind(8, RecordCodec.encode(metadata: p.metadata))
+                try s.run()
+                count += 1
+            }
         }
-        for (name, stats) in image.symbols {
-            let s = w.upsertSymbol
+        guard count == image.patternCount else {
+            throw SQLiteError(extendedCode: 1, message: "\(count) patterns stored, memory holds \(image.patternCount)")
+        }
+        for (name, sums) in image.symbolEmotives {
+            let s = w.upsertSymbolEmotives
             try s.bind(1, key)
             try s.bind(2, name)
-            try s.bind(3, stats.frequency)
-            try s.bind(4, stats.patternMemberFrequency)
-            try s.bind(5, RecordCodec.encode(dict: stats.emotives))
+            try s.bind(3, RecordCodec.encode(dict: sums))
             try s.run()
         }
-        let t = w.upsertTotals
-        try t.bind(1, key)
-        try t.bind(2, image.totals.totalPatternFrequencies)
-        try t.bind(3, image.totals.totalSymbolFrequencies)
-        try t.bind(4, image.totals.totalSymbolsInPatternsFrequencies)
-        try t.run()
+        return count
     }
 }
