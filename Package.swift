@@ -85,6 +85,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -139,6 +140,13 @@ let package = Package(
         .testTarget(name: "KatoStoreTests", dependencies: ["KatoStore", "KatoEngine"], swiftSettings: strictSwift),
         .testTarget(name: "ProtobufCBridgeTests", dependencies: ["ProtobufCBridge", "EchoProto", "KatoProto"], swiftSettings: strictSwift),
         .testTarget(name: "GRPCH2Tests", dependencies: ["GRPCH2", "EchoProto"], swiftSettings: strictSwift),
-        .testTarget(name: "KatoServerTests", dependencies: ["KatoServer", "GRPCH2", "KatoProto"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "KatoServerTests",
+            dependencies: [
+                "KatoServer", "GRPCH2", "KatoProto",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: strictSwift
+        ),
     ]
 )
