@@ -64,10 +64,9 @@ struct StoreSQL {
             } catch {
                 throw MalformedRow(description: "pattern \(name): \(error)")
             }
-            guard loader.append(name: name, events: events, frequency: frequency, emotives: emotives, metadata: metadata) else {
-                throw MalformedRow(description: "pattern \(name) is stored twice")
-            }
+            loader.append(name: name, events: events, frequency: frequency, emotives: emotives, metadata: metadata)
         }
+        if let name = loader.duplicateName() { throw MalformedRow(description: "pattern \(name) is stored twice") }
         let s = try db.prepare("SELECT name, emotives FROM symbol_emotives WHERE node = ? ORDER BY name")
         try s.bind(1, key)
         while try s.step() {
