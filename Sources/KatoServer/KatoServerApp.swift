@@ -121,6 +121,9 @@ public final class KatoServerApp: Sendable {
                 let h = state()
                 KatoMetrics.sessionsActive.record(h.sessionsActive)
                 KatoMetrics.degradationLevel.record(h.degradation.level)
+                if let breaker = h.degradation.checks["circuit_breaker_state"].flatMap(Int.init) {
+                    KatoMetrics.circuitBreakerState.record(breaker)
+                }
                 return page()
             },
             health: state)

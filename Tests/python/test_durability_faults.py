@@ -52,6 +52,15 @@ def ready(admin):
         return json.loads(e.read())
 
 
+def metric(admin, name):
+    """The value of an unlabelled metric on /metrics (Prometheus text format)."""
+    with urllib.request.urlopen(f"http://{admin}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not on /metrics")
+
+
 def wait_for(predicate, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -120,6 +129,8 @@ def test_random_store_faults_are_never_silent_and_the_server_recovers(binaries, 
         if admin:
             r = ready(admin)
             assert r["degradation_level"] == "ESSENTIAL" and r["checks"]["circuit_breaker"] in ("open", "half_open"), r
+            assert metric(admin, "kato_degradation_level") == 2
+            assert metric(admin, "kato_circuit_breaker_state") in (1, 2)
         # While open: explicit learns are refused with CIRCUIT_OPEN; auto-learn is skipped and says so.
         sid = sessions.CreateSession(session_pb2.CreateSessionRequest(
             node_id="faults", config=types_pb2.SessionConfig(max_pattern_length={"value": 2}))).session_id
@@ -139,6 +150,8 @@ def test_random_store_faults_are_never_silent_and_the_server_recovers(binaries, 
                  == health_pb2.HealthCheckResponse.SERVING)
         if admin:
             wait_for(lambda: ready(admin)["degradation_level"] == "NORMAL")
+            assert metric(admin, "kato_degradation_level") == 0
+            assert metric(admin, "kato_circuit_breaker_state") == 0
         time.sleep(0.5)
         stop.set()
         for t in threads:

@@ -13,4 +13,7 @@ enum KatoMetrics {
     static let sessionsActive = Gauge(label: "kato_sessions_active")
     /// 0 NORMAL, 1 DEGRADED, 2 ESSENTIAL, 3 MAINTENANCE; set when metrics are scraped.
     static let degradationLevel = Gauge(label: "kato_degradation_level")
+    /// The store's circuit breaker: 0 closed, 1 open, 2 half-open; set when metrics are scraped
+    /// (absent without a durable store).
+    static let circuitBreakerState = Gauge(label: "kato_circuit_breaker_state")
 }
