@@ -94,19 +94,9 @@ public struct KatoEngine: Sendable {
     /// Auto-learn (kato-semantics §2.1) with the Q15 fix: ROLLING keeps exactly the last
     /// `max_pattern_length − 1` events.
     private func autoLearn(_ session: inout SessionState) -> String? {
-        let length = session.stm.count
-        let maximum = session.config.maxPatternLength
-        guard maximum > 0, length >= maximum else { return nil }
-        var keep: [[String]] = []
-        if length > 1 && session.config.stmMode == .rolling {
-            let window = maximum - 1
-            if window > 0 {
-                keep = length > window ? Array(session.stm.suffix(window)) : Array(session.stm.dropFirst())
-            }
-        }
-        let result = learn(in: &session)
-        if !keep.isEmpty { session.stm = keep }
-        return result.patternName.isEmpty ? nil : result.patternName
+        guard isAutoLearnDue(session) else { return nil }
+        let name = performAutoLearn(in: &session).patternName
+        return name.isEmpty ? nil : name
     }
 
     /// Learns the STM as a pattern (kato-semantics §3). The STM and the accumulators are always cleared;
@@ -139,44 +129,13 @@ public struct KatoEngine: Sendable {
         _ observations: [Observation], options: SequenceOptions = .init(), in session: inout SessionState,
         shouldContinue: () -> Bool = { true }, onChange: (SequenceChange, SessionState) -> Void = { _, _ in }
     ) throws -> SequenceResult {
-        for (i, o) in observations.enumerated() {
-            do {
-                try o.validate(limits: limits)
-            } catch {
-                throw EngineValidationError(field: "observations[\(i)].\(error.field)", reason: error.reason)
-            }
+        // One implementation of the sequence semantics: the deferred-learn variant, with every
+        // learn performed right here.
+        try observeSequence(
+            observations, options: options, in: &session, shouldContinue: shouldContinue, onChange: onChange
+        ) { state, trigger in
+            trigger == .auto ? performAutoLearn(in: &state).patternName : learn(in: &state).patternName
         }
-        let initial = session.stm.count
-        var names: [String] = []
-        var items: [SequenceResult.Item] = []
-        for (i, o) in observations.enumerated() {
-            if !shouldContinue() { throw EngineCancelledError() }
-            if options.clearSTMBetween && i > 0 {
-                session.clearSTM()
-                onChange(.clearSTM, session)
-            }
-            let r = try observe(o, in: &session, shouldContinue: shouldContinue)
-            onChange(r.autoLearnedPattern == nil ? .observe : .autoLearn, session)
-            if options.learnAfterEach && !session.stm.isEmpty {
-                names.append(learn(in: &session).patternName)
-                onChange(.learn, session)
-            }
-            if let auto = r.autoLearnedPattern { names.append(auto) }
-            items.append(.init(
-                sequencePosition: i, stmLength: session.stm.count, time: session.time,
-                autoLearnedPattern: r.autoLearnedPattern))
-        }
-        var final: String? = nil
-        if options.learnAtEnd && !session.stm.isEmpty && !observations.isEmpty {
-            let name = learn(in: &session).patternName
-            onChange(.learn, session)
-            final = name
-            names.append(name)
-        }
-        return SequenceResult(
-            observationsProcessed: observations.count, initialSTMLength: initial,
-            finalSTMLength: session.stm.count, autoLearnedPatterns: names, finalLearnedPattern: final,
-            results: items)
     }
 
     /// Clears the session's STM, accumulators and cached predictions (future potentials are kept, as KATO does).
