@@ -251,11 +251,6 @@ final class NGHTTP2Session {
         _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
     }
 
-    /// Bytes the peer may still send on a stream before it must wait for WINDOW_UPDATE.
-    func remoteWindow(streamID: Int32) -> Int {
-        guard let session else { return 0 }
-        return Int(nghttp2_session_get_stream_remote_window_size(session, streamID))
-    }
 
     // MARK: C plumbing
 
