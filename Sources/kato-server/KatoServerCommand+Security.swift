@@ -18,7 +18,7 @@ extension KatoServerCommand {
             let authenticator = try await Authenticator.load(auth)
             configuration.authenticator = authenticator
             logger.info("authentication is on", metadata: [
-                "api_keys": "\(authenticator.keyCount)", "jwt": "\(auth.jwtHS256SecretFile != nil || auth.jwtPublicKeyFile != nil)",
+                "api_keys": "\(authenticator.keyCount)", "client_certificates": "\(authenticator.certificateCount)", "jwt": "\(auth.jwtHS256SecretFile != nil || auth.jwtPublicKeyFile != nil)",
             ])
         } else if isLoopback(settings.host) {
             logger.notice("authentication is off: no keys are configured and the server listens on loopback only")
@@ -69,7 +69,9 @@ extension KatoServerCommand {
             Task {
                 do {
                     try await authenticator.reload()
-                    logger.notice("credentials reloaded", metadata: ["api_keys": "\(authenticator.keyCount)"])
+                    logger.notice("credentials reloaded", metadata: [
+                        "api_keys": "\(authenticator.keyCount)", "client_certificates": "\(authenticator.certificateCount)",
+                    ])
                 } catch {
                     logger.error("credentials reload failed; the previous keys stay in force", metadata: ["error": "\(error)"])
                 }

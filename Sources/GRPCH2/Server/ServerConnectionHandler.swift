@@ -25,6 +25,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// with another stream's frames (RFC 9113 §4.3), so its headers skip the dictionary.
     private var headerStream: ServerStreamState?
     private var peer = "unknown"
+    /// The client's verified certificate (mTLS), captured when the TLS handshake completes.
+    private var peerCertificate: PeerCertificate?
     private var shuttingDown = false
     private var idleTimer: Scheduled<Void>?
     private var maxAgeTimer: Scheduled<Void>?
@@ -123,6 +125,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         if event is GracefulShutdownEvent {
             beginGracefulShutdown()
         } else {
+            if peerCertificate == nil, configuration.tls?.clientCAPath != nil {
+                peerCertificate = TLSContext.peerCertificate(pipeline: context.pipeline)
+            }
             context.fireUserInboundEventTriggered(event)
         }
     }
@@ -326,7 +331,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
                 }
             }
         }
-        stream.context = ServerContext(path: path, requestMetadata: metadata, deadline: deadline, peer: peer)
+        stream.context = ServerContext(path: path, requestMetadata: metadata, deadline: deadline, peer: peer, peerCertificate: peerCertificate)
         stream.context?.kind = serverMethod.kind
         if serverMethod.kind.isClientStreaming {
             let (requests, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()

@@ -12,6 +12,10 @@ public struct ServerContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// The peer's address, e.g. `ipv4:127.0.0.1:53412`.
     public let peer: String
+    /// The client certificate of a mutual-TLS connection (verified against the client CA);
+    /// nil without TLS, without a client CA, or when the client sent none. One object per
+    /// connection, shared by its calls.
+    public let peerCertificate: PeerCertificate?
     /// Values interceptors attach for handlers downstream (principal, trace id, …).
     public var attributes: Attributes
     /// The kind of the called method (unary, server-, client- or bidirectional streaming).
@@ -21,11 +25,13 @@ public struct ServerContext: Sendable {
     public private(set) var messageObserver: MessageObserver?
     let response: ResponseMetadataBox
 
-    init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String) {
+    init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
+         peerCertificate: PeerCertificate? = nil) {
         self.path = path
         self.requestMetadata = requestMetadata
         self.deadline = deadline
         self.peer = peer
+        self.peerCertificate = peerCertificate
         self.attributes = Attributes()
         self.response = ResponseMetadataBox()
     }

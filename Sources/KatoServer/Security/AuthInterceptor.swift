@@ -22,7 +22,7 @@ public struct AuthInterceptor: ServerInterceptor {
         if openServices.contains(service) { return try await next(context) }
         let principal: Principal
         do {
-            principal = try await authenticator.authenticate(context.requestMetadata)
+            principal = try await authenticator.authenticate(context.requestMetadata, certificate: context.peerCertificate)
         } catch {
             Self.failure(error.reason)
             logger.info("authentication failed", metadata: [

@@ -4,8 +4,10 @@ import Logging
 import Synchronization
 
 /// Turns a call's credentials into a `Principal`: API keys (`authorization: Bearer <key>` or
-/// `x-api-key: <key>`) from the key file, and JWTs (`authorization: Bearer <jwt>`). `reload()`
-/// re-reads every file (SIGHUP); calls in flight keep the keys they started with.
+/// `x-api-key: <key>`) from the key file, JWTs (`authorization: Bearer <jwt>`), and, when the
+/// call sends neither, the connection's verified client certificate (mutual TLS) as mapped by
+/// the key file. `reload()` re-reads every file (SIGHUP); calls in flight keep the keys they
+/// started with.
 public final class Authenticator: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The API key file (see `KeyFile`).
@@ -25,6 +27,7 @@ public final class Authenticator: Sendable {
 
     struct Snapshot: Sendable {
         var keys = APIKeyStore()
+        var certificates = CertificatePrincipals()
         var jwt: JWTVerifier?
     }
 
@@ -54,7 +57,11 @@ public final class Authenticator: Sendable {
     /// Re-reads the key file and the JWT keys. On failure the previous keys stay in force.
     public func reload() async throws {
         var next = Snapshot()
-        if let path = configuration.keyFile { next.keys = try KeyFile.load(path: path) }
+        if let path = configuration.keyFile {
+            let contents = try KeyFile.loadContents(path: path)
+            next.keys = contents.keys
+            next.certificates = contents.certificates
+        }
         var jwt = JWTVerifier.Configuration(audience: configuration.jwtAudience, issuer: configuration.jwtIssuer)
         if let path = configuration.jwtHS256SecretFile {
             var secret = try Self.read(path)
@@ -71,10 +78,18 @@ public final class Authenticator: Sendable {
     /// Number of API keys in force.
     public var keyCount: Int { current.keys.count }
 
+    /// Number of client-certificate mappings in force.
+    public var certificateCount: Int { current.certificates.count }
+
     private var current: Snapshot { box.load(ordering: .acquiring).takeUnretainedValue().snapshot }
 
     /// The caller's principal; throws `KatoError.unauthenticated` for missing or bad credentials.
-    public func authenticate(_ metadata: Metadata) async throws(KatoError) -> Principal {
+    ///
+    /// Explicit credentials win: a call that sends `x-api-key` or `authorization` is judged by
+    /// them alone (a bad key fails even on a connection with a mapped certificate). Only a call
+    /// without them is authenticated by `certificate`, the connection's verified client
+    /// certificate, which must be mapped in the key file (else `CERTIFICATE_UNKNOWN`).
+    public func authenticate(_ metadata: Metadata, certificate: PeerCertificate? = nil) async throws(KatoError) -> Principal {
         let current = self.current
         if let key = metadata.firstString(forKey: "x-api-key") {
             guard let principal = current.keys.principal(forKey: key) else {
@@ -83,6 +98,14 @@ public final class Authenticator: Sendable {
             return principal
         }
         guard let header = metadata.firstString(forKey: "authorization") else {
+            if let certificate {
+                guard let principal = current.certificates.principal(for: certificate) else {
+                    throw .unauthenticated(
+                        reason: "CERTIFICATE_UNKNOWN",
+                        message: "the client certificate is not mapped to a principal; send 'authorization: Bearer <key or JWT>' or 'x-api-key'")
+                }
+                return principal
+            }
             throw .unauthenticated(reason: "CREDENTIALS_MISSING", message: "no credentials: send 'authorization: Bearer <key or JWT>' or 'x-api-key'")
         }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
