@@ -57,7 +57,7 @@ extension KatoEngine {
             }
         }
         let result = learn(in: &session)
-        if !keep.isEmpty { session.stm = keep }
+        if !keep.isEmpty { session.replaceSTM(with: keep) }
         return result
     }
 

@@ -54,17 +54,15 @@ public struct KatoEngine: Sendable {
         // append is undone then, so the session is unchanged.
         var output: Predictor.Output? = nil
         if hasInput {
-            session.stm.append(symbols)
-            var stateCount = 0
-            for e in session.stm { stateCount += e.count }
-            if session.config.processPredictions && stateCount >= 2 {
+            session.appendEvent(symbols)
+            if session.config.processPredictions && Self.holdsTwoSymbols(session.stm) {
                 do {
                     output = try Predictor(
                         kb: knowledgeBase.view(), stm: session.stm, recallThreshold: session.config.recallThreshold,
                         maxPredictions: session.config.maxPredictions
                     ).run(shouldContinue: shouldContinue)
                 } catch {
-                    session.stm.removeLast()
+                    session.removeLastEvent()
                     throw error
                 }
             }
@@ -72,8 +70,7 @@ public struct KatoEngine: Sendable {
         session.time += 1
         session.lastObservation = observation
         session.lastSymbols = symbols
-        if !observation.emotives.isEmpty { session.emotivesAccumulator.append(observation.emotives) }
-        if !observation.metadata.isEmpty { session.metadataAccumulator.append(observation.metadata) }
+        session.appendAccumulators(emotives: observation.emotives, metadata: observation.metadata)
         var autoLearned: String? = nil
         if hasInput {
             if let output {
@@ -105,11 +102,10 @@ public struct KatoEngine: Sendable {
     @discardableResult
     public func learn(in session: inout SessionState) -> LearnResult {
         let events = session.stm
-        session.stm = []
+        session.replaceSTM(with: [])
         let emotives = session.emotivesAccumulator
         let metadata = session.metadataAccumulator
-        session.emotivesAccumulator = []
-        session.metadataAccumulator = []
+        session.resetAccumulators()
         let length = events.reduce(0) { $0 + $1.count }
         guard length > 1 else { return LearnResult(patternName: "", outcome: nil) }
         let outcome = knowledgeBase.learn(
@@ -161,11 +157,22 @@ public struct KatoEngine: Sendable {
     public func computePredictions(
         for session: SessionState, shouldContinue: () -> Bool = { true }
     ) throws -> (predictions: [Prediction], futurePotentials: [FuturePotential]) {
-        guard session.stm.reduce(0, { $0 + $1.count }) >= 2 else { return ([], session.futurePotentials) }
+        guard Self.holdsTwoSymbols(session.stm) else { return ([], session.futurePotentials) }
         let output = try Predictor(
             kb: knowledgeBase.view(), stm: session.stm, recallThreshold: session.config.recallThreshold,
             maxPredictions: session.config.maxPredictions
         ).run(shouldContinue: shouldContinue)
         return (output.predictions, output.futurePotentials ?? session.futurePotentials)
+    }
+
+    /// Whether the events hold at least two symbols in all (KATO predicts from two on); stops
+    /// counting there instead of walking a long STM.
+    static func holdsTwoSymbols(_ stm: [[String]]) -> Bool {
+        var count = 0
+        for event in stm {
+            count += event.count
+            if count >= 2 { return true }
+        }
+        return false
     }
 }

@@ -83,10 +83,12 @@ public final class Session: Sendable {
 
     /// Runs an engine operation atomically; when it changed the STM (`cause` non-nil) every
     /// subscriber gets a `PredictionUpdate` with the next sequence number.
-    func mutate<R>(_ body: (KatoEngine, inout SessionState) throws -> (R, Kato_V2_UpdateCause?)) throws -> R {
-        try mutateStepwise { engine, engineState, publish in
-            let (result, cause) = try body(engine, &engineState)
-            if let cause { publish(cause, engineState) }
+    func mutate<R: Sendable>(_ body: (KatoEngine, inout SessionState) throws -> (R, Kato_V2_UpdateCause?)) throws -> R {
+        try state.withLock { s in
+            guard !s.ended else { throw KatoError.sessionEnded(id) }
+            let (result, cause) = try Self.transaction(&s.engineState) { try body(engine, &$0) }
+            s.engineState.trimSTM(keepingLast: limits.maxSTMEvents)
+            if let cause { publish(&s, cause: cause, state: s.subscribers.isEmpty ? nil : s.engineState) }
             return result
         }
     }
@@ -94,30 +96,48 @@ public final class Session: Sendable {
     /// Like `mutate`, for operations made of several STM changes (a sequence): `publish` is
     /// called after each. All or nothing: when `body` throws, the session is unchanged and
     /// the updates collected so far are dropped.
-    func mutateStepwise<R>(
+    func mutateStepwise<R: Sendable>(
         _ body: (KatoEngine, inout SessionState, _ publish: (Kato_V2_UpdateCause, SessionState) -> Void) throws -> R
     ) throws -> R {
         try state.withLock { s in
             guard !s.ended else { throw KatoError.sessionEnded(id) }
-            var engineState = s.engineState
             // Updates are built only when someone listens; the sequence number counts every change.
+            // (A step's state kept for an update shares the STM's storage, so the next change
+            // copies it: only with subscribers.)
             var steps: [(Kato_V2_UpdateCause, SessionState?)] = []
             let wantsUpdates = !s.subscribers.isEmpty
-            let result = try body(engine, &engineState) { cause, stepState in
-                steps.append((cause, wantsUpdates ? stepState : nil))
+            let result = try Self.transaction(&s.engineState) { engineState in
+                try body(engine, &engineState) { cause, stepState in
+                    steps.append((cause, wantsUpdates ? stepState : nil))
+                }
             }
-            if engineState.stm.count > limits.maxSTMEvents {
-                engineState.trimSTM(keepingLast: limits.maxSTMEvents)
-            }
-            s.engineState = engineState
-            for (cause, stepState) in steps {
-                s.sequence += 1
-                guard let stepState else { continue }
-                let update = Self.update(id: publicID, sequence: s.sequence, cause: cause, state: stepState)
-                for (_, subscriber) in s.subscribers { subscriber.yield(update) }
-            }
+            s.engineState.trimSTM(keepingLast: limits.maxSTMEvents)
+            for (cause, stepState) in steps { publish(&s, cause: cause, state: stepState) }
             return result
         }
+    }
+
+    /// Runs `body` on the session's engine state in place, undoing its changes when it throws
+    /// (validation errors, cancellation, deadlines, failed durable writes): the session is then
+    /// exactly as it was. No copy of the state is made (`SessionState`'s undo record).
+    private static func transaction<R>(_ engineState: inout SessionState, _ body: (inout SessionState) throws -> R) throws -> R {
+        engineState.beginTransaction()
+        do {
+            let result = try body(&engineState)
+            engineState.commitTransaction()
+            return result
+        } catch {
+            engineState.rollbackTransaction()
+            throw error
+        }
+    }
+
+    /// Counts one change and sends its update (`state` nil: nobody listens).
+    private func publish(_ s: inout State, cause: Kato_V2_UpdateCause, state: SessionState?) {
+        s.sequence += 1
+        guard let state else { return }
+        let update = Self.update(id: publicID, sequence: s.sequence, cause: cause, state: state)
+        for (_, subscriber) in s.subscribers { subscriber.yield(update) }
     }
 
     /// Reads the engine state consistently.
