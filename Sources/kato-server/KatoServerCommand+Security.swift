@@ -52,6 +52,29 @@ extension KatoServerCommand {
         }
     }
 
+    /// With `--otlp-endpoint`, makes the OTLP/HTTP JSON exporter the process's tracer (spans
+    /// of every call, docs/OBSERVABILITY.md); without it tracing stays the no-op default.
+    static func startTraceExport(_ settings: Settings, logger: Logger) throws -> OTLPExporter? {
+        guard let url = settings.otlpEndpoint else { return nil }
+        let endpoint: OTLPExporter.Endpoint
+        do {
+            endpoint = try OTLPExporter.Endpoint(url: url)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        var otlp = OTLPExporter.Configuration(endpoint: endpoint)
+        otlp.serviceName = settings.otlpServiceName
+        otlp.flushInterval = .milliseconds(settings.otlpFlushIntervalMs)
+        otlp.maxQueueSize = settings.otlpQueueSize
+        otlp.maxBatchSize = min(otlp.maxBatchSize, settings.otlpQueueSize)
+        let exporter = OTLPExporter(configuration: otlp, logger: logger)
+        OTLPTracer.bootstrap(exporter)
+        logger.info("OTLP span export on", metadata: [
+            "endpoint": "\(endpoint)", "service_name": "\(otlp.serviceName)", "flush_interval_ms": "\(settings.otlpFlushIntervalMs)",
+        ])
+        return exporter
+    }
+
     /// Starts the admin port and prints its address on the line after the gRPC address.
     static func startAdmin(_ app: KatoServerApp, logger: Logger) async throws {
         guard let (host, port) = try await app.startAdmin() else { return }

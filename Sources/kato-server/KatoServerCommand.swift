@@ -41,6 +41,10 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-concurrent-calls"), help: "Calls running at once; 0 = no limit (KATO_MAX_CONCURRENT_CALLS).") var maxConcurrentCalls: Int?
     @Option(name: .customLong("access-log-level"), help: "Level of the per-call access log, or off (KATO_ACCESS_LOG_LEVEL).") var accessLogLevel: String?
     @Option(name: .customLong("metrics"), help: "gRPC server metrics: true/false (KATO_METRICS).") var metrics: String?
+    @Option(name: .customLong("otlp-endpoint"), help: "Export spans over OTLP/HTTP JSON to http://HOST:PORT[/PATH]; off when unset (KATO_OTLP_ENDPOINT).") var otlpEndpoint: String?
+    @Option(name: .customLong("otlp-service-name"), help: "service.name of exported spans; default kato-server (KATO_OTLP_SERVICE_NAME).") var otlpServiceName: String?
+    @Option(name: .customLong("otlp-flush-interval-ms"), help: "How often queued spans are sent; default 2000 (KATO_OTLP_FLUSH_INTERVAL_MS).") var otlpFlushIntervalMs: Int?
+    @Option(name: .customLong("otlp-queue-size"), help: "Spans waiting at most; more are dropped and counted; default 2048 (KATO_OTLP_QUEUE_SIZE).") var otlpQueueSize: Int?
     @Flag(name: .customLong("disable-interceptors"), help: "Benchmarks only: run without any interceptor (no auth, limits, metrics, trace ids).") var disableInterceptors = false
     @OptionGroup(title: "Durable store") var storeOptions: StoreOptions
 
@@ -67,6 +71,8 @@ struct KatoServerCommand: AsyncParsableCommand {
         }
         configuration.sessions.cleanupInterval = .seconds(settings.sessionCleanupSeconds)
         try await Self.configureSecurity(settings, &configuration, logger: logger)
+        // Before the app is made: its TraceInterceptor takes the tracer in force then.
+        let otlp = try Self.startTraceExport(settings, logger: logger)
 
         try storeOptions.apply(to: &configuration, dataDir: settings.dataDir)
         let app = try KatoServerApp(configuration: configuration, logger: logger)
@@ -78,6 +84,7 @@ struct KatoServerCommand: AsyncParsableCommand {
             logger.info("shutting down")
             Task {
                 await app.shutdown()
+                await otlp?.shutdown()  // after the calls: their spans are queued by now
                 shutdownFinished.finish()
             }
         }

@@ -31,6 +31,10 @@ struct Settings {
     var accessLogLevel: Logger.Level? = .info
     var metrics = true
     var disableInterceptors = false
+    var otlpEndpoint: String?
+    var otlpServiceName = "kato-server"
+    var otlpFlushIntervalMs = 2000
+    var otlpQueueSize = 2048
 
     init(command: KatoServerCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -95,6 +99,12 @@ struct Settings {
         }
         metrics = try bool(command.metrics, "metrics", true)
         disableInterceptors = try bool(command.disableInterceptors ? "true" : nil, "disable-interceptors", false)
+        otlpEndpoint = pick(command.otlpEndpoint, "otlp-endpoint").flatMap { $0.isEmpty ? nil : $0 }
+        otlpServiceName = pick(command.otlpServiceName, "otlp-service-name") ?? otlpServiceName
+        otlpFlushIntervalMs = try int(command.otlpFlushIntervalMs, "otlp-flush-interval-ms", otlpFlushIntervalMs)
+        otlpQueueSize = try int(command.otlpQueueSize, "otlp-queue-size", otlpQueueSize)
+        guard otlpFlushIntervalMs >= 1 else { throw ValidationError("otlp-flush-interval-ms must be >= 1") }
+        guard otlpQueueSize >= 1 else { throw ValidationError("otlp-queue-size must be >= 1") }
         guard maxConcurrentCalls >= 0 else { throw ValidationError("max-concurrent-calls must be >= 0") }
         guard (-1...65535).contains(adminPort) else { throw ValidationError("admin-port must be 0...65535, or -1 for none") }
         if let level = pick(command.logLevel, "log-level") {

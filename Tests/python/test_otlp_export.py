@@ -1,0 +1,178 @@
+"""OTLP span export (OTLP/HTTP, JSON encoding) against a real kato-server and a stand-in collector:
+off by default; with --otlp-endpoint (or KATO_OTLP_ENDPOINT / the config file) each call's span
+reaches POST /v1/traces with the client's trace id and parent span id, the method as its name,
+and status, session and node attributes; spans are flushed on shutdown; a missing or hung
+collector never affects calls (spans are dropped and counted)."""
+import json
+import re
+import time
+
+import grpc
+import pytest
+
+from kato_client._pb.kato.v2 import observe_pb2, observe_pb2_grpc, session_pb2, session_pb2_grpc
+
+from conftest import start_kato_server
+from otlp_support import BlackHole, Collector, attributes, free_port_url
+from security_support import MEM, http_get, metric
+
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+PARENT_ID = "b7ad6b7169203331"
+TRACEPARENT = f"00-{TRACE_ID}-{PARENT_ID}-01"
+
+
+@pytest.fixture
+def collector():
+    c = Collector()
+    yield c
+    c.close()
+
+
+def stubs(server):
+    ch = grpc.insecure_channel(server.address)
+    return ch, session_pb2_grpc.SessionServiceStub(ch), observe_pb2_grpc.ObserveServiceStub(ch)
+
+
+@pytest.fixture
+def exporting(binaries, collector):
+    server = start_kato_server(binaries, "--otlp-endpoint", collector.url, "--otlp-flush-interval-ms", "100",
+                               "--otlp-service-name", "kato-under-test", "--log-level", "info", env=MEM)
+    ch, sessions, observe = stubs(server)
+    yield server, sessions, observe
+    ch.close()
+    server.stop()
+
+
+def test_span_carries_the_callers_trace_and_the_call(exporting, collector):
+    _, sessions, observe = exporting
+    md = (("traceparent", TRACEPARENT), ("tracestate", "vendor=abc"))
+    sid = sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="node-7"), metadata=md).session_id
+    observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=["a", "b"]), metadata=md)
+
+    span = collector.wait_for(lambda s: s["name"] == "kato.v2.ObserveService/Observe")
+    assert span["traceId"] == TRACE_ID
+    assert span["parentSpanId"] == PARENT_ID
+    assert re.fullmatch(r"[0-9a-f]{16}", span["spanId"]) and span["spanId"] != PARENT_ID
+    assert span["traceState"] == "vendor=abc"
+    assert span["kind"] == 2  # SPAN_KIND_SERVER
+    start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
+    assert isinstance(span["startTimeUnixNano"], str) and 0 < start <= end
+    assert abs(start / 1e9 - time.time()) < 60
+    attrs = attributes(span)
+    assert attrs["rpc.system"] == "grpc"
+    assert attrs["rpc.service"] == "kato.v2.ObserveService" and attrs["rpc.method"] == "Observe"
+    assert attrs["rpc.grpc.status_code"] == 0
+    assert attrs["kato.session_id"] == sid and attrs["kato.node_id"] == "node-7"
+    assert attrs["kato.trace_id"] == TRACE_ID
+    assert span.get("status", {}).get("code", 0) != 2
+    assert attributes(span["_resource"])["service.name"] == "kato-under-test"
+
+    create = collector.wait_for(lambda s: s["name"] == "kato.v2.SessionService/CreateSession")
+    assert create["traceId"] == TRACE_ID and attributes(create)["kato.session_id"] == sid
+    path, headers, _ = collector.requests[0]
+    assert path == "/v1/traces"
+    assert {k.lower(): v for k, v in headers.items()}["content-type"] == "application/json"
+
+
+def test_failed_call_has_error_status_and_code(exporting, collector):
+    _, sessions, _ = exporting
+    with pytest.raises(grpc.RpcError) as e:
+        sessions.GetSession(session_pb2.GetSessionRequest(session_id="session-missing"),
+                            metadata=(("traceparent", TRACEPARENT),))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    span = collector.wait_for(lambda s: s["name"] == "kato.v2.SessionService/GetSession")
+    assert span["status"]["code"] == 2 and span["status"]["message"] == "NOT_FOUND"
+    assert attributes(span)["rpc.grpc.status_code"] == 5
+    assert [ev["name"] for ev in span["events"]] == ["exception"]
+
+
+def test_without_traceparent_the_span_has_the_returned_trace_id(exporting, collector):
+    _, sessions, _ = exporting
+    _, call = sessions.CountSessions.with_call(session_pb2.CountSessionsRequest())
+    trace_id = dict(call.trailing_metadata())["x-trace-id"]
+    span = collector.wait_for(lambda s: s["name"] == "kato.v2.SessionService/CountSessions")
+    assert span["traceId"] == trace_id
+    assert "parentSpanId" not in span
+
+
+def test_unsampled_traces_are_not_exported(exporting, collector):
+    _, sessions, _ = exporting
+    unsampled = f"00-{'1' * 32}-{PARENT_ID}-00"
+    sessions.CountSessions(session_pb2.CountSessionsRequest(), metadata=(("traceparent", unsampled),))
+    sessions.CountSessions(session_pb2.CountSessionsRequest(node_id="marker"), metadata=(("traceparent", TRACEPARENT),))
+    collector.wait_for(lambda s: s["traceId"] == TRACE_ID and s["name"].endswith("CountSessions"))
+    assert not [s for s in collector.spans() if s["traceId"] == "1" * 32]
+
+
+def test_no_endpoint_sends_nothing(binaries, collector):
+    server = start_kato_server(binaries, "--log-level", "info", env=MEM)
+    ch, sessions, _ = stubs(server)
+    sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n1"), metadata=(("traceparent", TRACEPARENT),))
+    ch.close()
+    time.sleep(0.5)
+    server.stop()
+    assert collector.requests == []
+    assert "OTLP" not in server.proc.stderr.read()
+
+
+def test_endpoint_from_environment_and_config_file(binaries, collector, tmp_path):
+    config = tmp_path / "kato.json"
+    config.write_text(json.dumps({"otlp_endpoint": collector.url, "otlp_flush_interval_ms": 100}))
+    for extra, env in ((("--config", str(config)), MEM), ((), {**MEM, "KATO_OTLP_ENDPOINT": collector.url,
+                                                                 "KATO_OTLP_FLUSH_INTERVAL_MS": "100"})):
+        server = start_kato_server(binaries, *extra, env=env)
+        ch, sessions, _ = stubs(server)
+        node = f"node-{len(collector.spans())}-{time.time_ns()}"
+        sessions.CreateSession(session_pb2.CreateSessionRequest(node_id=node))
+        collector.wait_for(lambda s: attributes(s).get("kato.node_id") == node)
+        ch.close()
+        server.stop()
+
+
+def test_queued_spans_are_sent_on_graceful_shutdown(binaries, collector):
+    server = start_kato_server(binaries, "--otlp-endpoint", collector.url, "--otlp-flush-interval-ms", "600000", env=MEM)
+    ch, sessions, _ = stubs(server)
+    sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="at-shutdown"), metadata=(("traceparent", TRACEPARENT),))
+    ch.close()
+    time.sleep(0.3)
+    assert collector.requests == []  # the flush interval has not passed
+    assert server.stop() == 0
+    span = collector.wait_for(lambda s: attributes(s).get("kato.node_id") == "at-shutdown", timeout=1)
+    assert span["traceId"] == TRACE_ID
+
+
+def test_unreachable_collector_never_affects_calls(binaries):
+    server = start_kato_server(binaries, "--otlp-endpoint", free_port_url(), "--otlp-flush-interval-ms", "50",
+                               "--log-level", "info", env=MEM)
+    ch, sessions, _ = stubs(server)
+    for _ in range(20):
+        assert sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n1")).session_id
+        time.sleep(0.02)
+    deadline = time.time() + 10
+    while metric(http_get(server, "/metrics")[2], "kato_otlp_spans_dropped_total", reason="export_failed") < 20:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    ch.close()
+    assert server.stop() == 0
+    log = server.proc.stderr.read()
+    # Rate-limited: one warning for many failed exports.
+    assert log.count("OTLP span export failed") == 1, log
+
+
+def test_full_queue_drops_and_counts_without_blocking(binaries):
+    hole = BlackHole()  # the first export hangs until its timeout; the queue (2 spans) fills up
+    server = start_kato_server(binaries, "--otlp-endpoint", hole.url, "--otlp-queue-size", "2", env=MEM)
+    ch, sessions, _ = stubs(server)
+    started = time.time()
+    for _ in range(30):
+        sessions.CountSessions(session_pb2.CountSessionsRequest(), timeout=2)
+    assert time.time() - started < 5
+    assert metric(http_get(server, "/metrics")[2], "kato_otlp_spans_dropped_total", reason="queue_full") >= 25
+    ch.close()
+    server.stop()
+    hole.close()
+
+
+def test_invalid_endpoint_is_refused_at_startup(binaries):
+    with pytest.raises(RuntimeError, match="http://"):
+        start_kato_server(binaries, "--otlp-endpoint", "https://collector:4318", env=MEM)
