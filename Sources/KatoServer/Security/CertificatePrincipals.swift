@@ -82,6 +82,16 @@ public struct CertificatePrincipals: Sendable {
             trailingSpaces = 0
             inValue = false
         }
+        /// `\X` or `\XX` (a hex byte) at `i`: appends the byte, returns the index after it.
+        func unescape(at i: Int) throws(ParseError) -> Int {
+            guard i + 1 < bytes.count else { throw ParseError(message: "dangling '\\' in '\(text)'") }
+            if i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) {
+                value.append(hi << 4 | lo)
+                return i + 3
+            }
+            value.append(bytes[i + 1])
+            return i + 2
+        }
         var i = 0
         while i < bytes.count {
             let c = bytes[i]
@@ -98,14 +108,7 @@ public struct CertificatePrincipals: Sendable {
             }
             switch c {
             case UInt8(ascii: "\\"):
-                guard i + 1 < bytes.count else { throw ParseError(message: "dangling '\\' in '\(text)'") }
-                if i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) {
-                    value.append(hi << 4 | lo)
-                    i += 3
-                } else {
-                    value.append(bytes[i + 1])
-                    i += 2
-                }
+                i = try unescape(at: i)
                 trailingSpaces = 0
                 continue
             case UInt8(ascii: ","), UInt8(ascii: ";"):
@@ -120,9 +123,12 @@ public struct CertificatePrincipals: Sendable {
                 // RFC 2253's quoted form, which OpenSSL's one-line output uses: `CN = "a, b"`.
                 i += 1
                 while i < bytes.count, bytes[i] != UInt8(ascii: "\"") {
-                    if bytes[i] == UInt8(ascii: "\\"), i + 1 < bytes.count { i += 1 }
-                    value.append(bytes[i])
-                    i += 1
+                    if bytes[i] == UInt8(ascii: "\\") {
+                        i = try unescape(at: i)
+                    } else {
+                        value.append(bytes[i])
+                        i += 1
+                    }
                 }
                 guard i < bytes.count else { throw ParseError(message: "unterminated quote in '\(text)'") }
                 i += 1
