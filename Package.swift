@@ -14,6 +14,13 @@ let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// Release settings of the per-call path (GRPCH2, ProtobufCBridge). Dynamic exclusivity checks
+/// (swift_beginAccess on every class-property access) were ~6% of a unary call's instructions;
+/// debug builds, which the tests use, keep them. Measured with benchmarks/grpc/callgrind.sh.
+let hotPathSwift: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "kato",
     platforms: [.macOS(.v15)],
@@ -49,7 +56,7 @@ let package = Package(
 
         // MARK: Swift values over libprotobuf-c: the one layer that touches protobuf-c structs,
         // plus the generated types of the protos every gRPC server needs (google.*, grpc.*).
-        .target(name: "ProtobufCBridge", dependencies: ["CProtobufC", "CGRPCProtos"], swiftSettings: strictSwift),
+        .target(name: "ProtobufCBridge", dependencies: ["CProtobufC", "CGRPCProtos"], swiftSettings: strictSwift + hotPathSwift),
 
         // MARK: the generic gRPC runtime (knows nothing of KATO)
         .target(
@@ -61,7 +68,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift + hotPathSwift
         ),
 
         // MARK: KATO

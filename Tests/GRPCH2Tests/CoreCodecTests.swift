@@ -63,6 +63,41 @@ final class CoreCodecTests: XCTestCase {
         XCTAssertEqual(deframer.bufferedByteCount, 0)
     }
 
+    func testDeframerHandsOverWholeChunksAndLeavesTheSendersArrayIntact() throws {
+        var one = [UInt8](), two = [UInt8]()
+        MessageFramer.frame([7, 8, 9], compressed: false, into: &one)
+        MessageFramer.frame([1], compressed: false, into: &two)
+        MessageFramer.frame([2, 3], compressed: true, into: &two)
+        let kept = one
+        var deframer = MessageDeframer(maxMessageSize: 100)
+        deframer.append(one)
+        XCTAssertEqual(try deframer.next(), .init(compressed: false, bytes: [7, 8, 9]))
+        XCTAssertNil(try deframer.next())
+        XCTAssertEqual(kept, [0, 0, 0, 0, 3, 7, 8, 9])  // the in-place prefix drop did not write through
+        deframer.append(two)
+        XCTAssertEqual(try deframer.next(), .init(compressed: false, bytes: [1]))
+        XCTAssertEqual(try deframer.next(), .init(compressed: true, bytes: [2, 3]))
+        XCTAssertNil(try deframer.next())
+        XCTAssertEqual(deframer.bufferedByteCount, 0)
+    }
+
+    func testHeaderTokensNameExactlyTheReservedHeaders() {
+        let read: [String: HeaderToken] = [
+            ":path": .path, ":method": .method, "content-type": .contentType, "grpc-encoding": .grpcEncoding,
+            "grpc-accept-encoding": .grpcAcceptEncoding, "grpc-timeout": .grpcTimeout,
+        ]
+        for (name, token) in read { XCTAssertEqual(headerToken(name), token, name) }
+        for name in [":scheme", ":authority", ":status", "te", "user-agent", "grpc-status", "grpc-message",
+                     "grpc-status-details-bin", "content-length", "host", "connection"] {
+            XCTAssertEqual(headerToken(name), .reserved, name)
+            XCTAssertTrue(Metadata.isReserved(name), name)
+        }
+        for name in ["x-user", "authorization", "tee", "hosts", "grpc-statuses", "content-typo", "trace-bin", ""] {
+            XCTAssertEqual(headerToken(name), .other, name)
+            XCTAssertEqual(Metadata.isReserved(name), false, name)
+        }
+    }
+
     func testDeframerRejectsOversizeMessagesAtThePrefix() {
         var deframer = MessageDeframer(maxMessageSize: 10)
         deframer.append([0, 0, 0, 0, 11])

@@ -198,12 +198,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     func http2BeginHeaders(streamID: Int32, isRequest: Bool) {}
 
-    func http2Header(streamID: Int32, name: String, value: @autoclosure () -> String) {
+    func http2Header(streamID: Int32, token: HeaderToken, name: @autoclosure () -> String, value: @autoclosure () -> String) {
         guard let stream = streams[streamID] else { return }
         if stream.headersDone {
-            stream.trailers.append(HeaderField(name, value()))
+            stream.trailers.append(HeaderField(name(), value()))
         } else {
-            stream.responseHeaders.append(HeaderField(name, value()))
+            stream.responseHeaders.append(HeaderField(name(), value()))
         }
     }
 
@@ -220,10 +220,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         if endStream { complete(streamID: streamID) }
     }
 
-    func http2Data(streamID: Int32, bytes: [UInt8]) {
+    func http2Data(streamID: Int32, bytes: consuming [UInt8]) {
         session?.consume(streamID: streamID, count: bytes.count)
         guard let stream = streams[streamID] else { return }
-        stream.deframer.append(bytes)
+        stream.deframer.append(consume bytes)
         do {
             while let message = try stream.deframer.next() {
                 var payload = message.bytes

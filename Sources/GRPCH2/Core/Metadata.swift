@@ -37,6 +37,16 @@ public struct Metadata: Hashable, Sendable, Sequence {
         entries.append(Entry(key: key.lowercased(), value: .binary(value)))
     }
 
+    /// Received header names are lowercase already (HTTP/2 requires it, nghttp2 checks):
+    /// these skip `lowercased()`, a String allocation per key longer than 15 bytes.
+    mutating func addString(_ value: String, lowercasedKey key: String) {
+        entries.append(Entry(key: key, value: .string(value)))
+    }
+
+    mutating func addBinary(_ value: [UInt8], lowercasedKey key: String) {
+        entries.append(Entry(key: key, value: .binary(value)))
+    }
+
     public mutating func removeAll(forKey key: String) {
         let k = key.lowercased()
         entries.removeAll { $0.key == k }

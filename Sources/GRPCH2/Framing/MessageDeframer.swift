@@ -35,10 +35,10 @@ struct MessageDeframer {
         buffer.append(contentsOf: bytes)
     }
 
-    mutating func append(_ bytes: [UInt8]) {
+    mutating func append(_ bytes: consuming [UInt8]) {
         // Nothing buffered (usual: whole messages per DATA frame): adopt the array, no copy.
         if readIndex == buffer.count {
-            buffer = bytes
+            buffer = consume bytes
             readIndex = 0
             return
         }
@@ -57,6 +57,15 @@ struct MessageDeframer {
         guard length <= maxMessageSize else { throw .messageTooLarge(length: length, limit: maxMessageSize) }
         guard available >= 5 + length else { return nil }
         let start = readIndex + 5
+        if readIndex == 0, start + length == buffer.count {
+            // The buffer is exactly this message (usual: one message per DATA frame, adopted by
+            // `append`): drop the prefix in place, which moves bytes but allocates nothing while
+            // the array is not shared, instead of copying the message into a new array.
+            var bytes = buffer
+            buffer = []
+            bytes.removeFirst(5)
+            return Message(compressed: flag == 1, bytes: bytes)
+        }
         let message = Message(compressed: flag == 1, bytes: Array(buffer[start..<start + length]))
         readIndex = start + length
         if readIndex == buffer.count {

@@ -1,5 +1,8 @@
 import CNGHTTP2
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One HTTP/2 header field, as text.
 public struct HeaderField: Hashable, Sendable {
@@ -10,6 +13,17 @@ public struct HeaderField: Hashable, Sendable {
         self.name = name
         self.value = value
     }
+}
+
+/// A received header name, recognised from its bytes before any String is made: the
+/// server reads six request headers and drops the other reserved ones, so for a typical
+/// call no header name becomes a String. Names arrive lowercase (nghttp2 rejects others).
+enum HeaderToken: Equatable {
+    case path, method, contentType, grpcEncoding, grpcAcceptEncoding, grpcTimeout
+    /// Reserved by HTTP/2 or gRPC and never metadata (see `Metadata.isReserved`).
+    case reserved
+    /// Anything else: custom metadata, or a response header on the client side.
+    case other
 }
 
 /// What a stream's body source hands nghttp2 when it asks for DATA.
@@ -26,10 +40,12 @@ enum BodyChunk {
 /// from inside `receive(_:)` / `send()` on the connection's event loop.
 protocol NGHTTP2SessionDelegate: AnyObject {
     func http2BeginHeaders(streamID: Int32, isRequest: Bool)
-    /// `value` is decoded only if the delegate asks for it: most request headers are dropped.
-    func http2Header(streamID: Int32, name: String, value: @autoclosure () -> String)
+    /// `name` and `value` are decoded only if the delegate asks for them: most request
+    /// headers are recognised by `token` alone, and most are dropped.
+    func http2Header(streamID: Int32, token: HeaderToken, name: @autoclosure () -> String, value: @autoclosure () -> String)
     func http2HeadersComplete(streamID: Int32, endStream: Bool)
-    func http2Data(streamID: Int32, bytes: [UInt8])
+    /// `bytes` is handed over (consuming) so a deframer can adopt it without a copy.
+    func http2Data(streamID: Int32, bytes: consuming [UInt8])
     func http2EndOfData(streamID: Int32)
     func http2StreamClosed(streamID: Int32, errorCode: UInt32)
     func http2BodyChunk(streamID: Int32, maxLength: Int) -> BodyChunk
@@ -298,10 +314,10 @@ final class NGHTTP2Session {
     /// decoded last time when the bytes are equal.
     fileprivate func headerValue(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
         guard let p, n > 15, n <= 512 else { return text(p, n) }
-        let bytes = UnsafeBufferPointer(start: p, count: n)
-        let slot = (n &* 31 &+ Int(bytes[n / 2]) &* 7 &+ Int(bytes[n - 1])) & (valueCache.count - 1)
+        let slot = (n &* 31 &+ Int(p[n / 2]) &* 7 &+ Int(p[n - 1])) & (valueCache.count - 1)
+        // memcmp: a generic elementsEqual over the two buffers cost ~150 instructions per value.
         if let cached = valueCache[slot],
-           cached.utf8.withContiguousStorageIfAvailable({ $0.elementsEqual(bytes) }) == true {
+           cached.utf8.withContiguousStorageIfAvailable({ $0.count == n && memcmp($0.baseAddress!, p, n) == 0 }) == true {
             return cached
         }
         let value = text(p, n)
@@ -340,6 +356,40 @@ private func withSession<R>(_ userData: UnsafeMutableRawPointer?, _ body: (NGHTT
     Unmanaged<NGHTTP2Session>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
 }
 
+/// Classifies a header name by length and bytes (no String, no hashing). Must name the same
+/// headers as `Metadata.isReserved`; anything not listed is `.other` and checked there again.
+func headerToken(_ p: UnsafePointer<UInt8>?, _ n: Int) -> HeaderToken {
+    guard let p, n > 0 else { return .other }
+    func equals(_ s: StaticString) -> Bool { memcmp(p, s.utf8Start, n) == 0 }
+    if p[0] == UInt8(ascii: ":") {
+        if n == 5, equals(":path") { return .path }
+        if n == 7, equals(":method") { return .method }
+        return .reserved
+    }
+    switch n {
+    case 2: if equals("te") { return .reserved }
+    case 4: if equals("host") { return .reserved }
+    case 10: if equals("user-agent") || equals("connection") { return .reserved }
+    case 11: if equals("grpc-status") { return .reserved }
+    case 12:
+        if equals("content-type") { return .contentType }
+        if equals("grpc-timeout") { return .grpcTimeout }
+        if equals("grpc-message") { return .reserved }
+    case 13: if equals("grpc-encoding") { return .grpcEncoding }
+    case 14: if equals("content-length") { return .reserved }
+    case 20: if equals("grpc-accept-encoding") { return .grpcAcceptEncoding }
+    case 23: if equals("grpc-status-details-bin") { return .reserved }
+    default: break
+    }
+    return .other
+}
+
+/// `headerToken` of a String (tests).
+func headerToken(_ name: String) -> HeaderToken {
+    var name = name
+    return name.withUTF8 { headerToken($0.baseAddress, $0.count) }
+}
+
 private func text(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
     guard let p else { return "" }
     return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
@@ -358,7 +408,8 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
     guard let frame else { return 0 }
     withSession(userData) {
         $0.delegate.http2Header(
-            streamID: frame.pointee.hd.stream_id, name: text(name, nameLength), value: $0.headerValue(value, valueLength))
+            streamID: frame.pointee.hd.stream_id, token: headerToken(name, nameLength), name: text(name, nameLength),
+            value: $0.headerValue(value, valueLength))
     }
     return 0
 }

@@ -192,10 +192,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         idleTimer = nil
     }
 
-    func http2Header(streamID: Int32, name: String, value: @autoclosure () -> String) {
+    func http2Header(streamID: Int32, token: HeaderToken, name: @autoclosure () -> String, value: @autoclosure () -> String) {
         let current = headerStream?.id == streamID ? headerStream : streams[streamID]
         guard let stream = current, stream.phase == .headers else { return }
-        stream.requestHeaders.add(name: name, value: value)
+        stream.requestHeaders.add(token: token, name: name, value: value)
     }
 
     func http2HeadersComplete(streamID: Int32, endStream: Bool) {
@@ -207,23 +207,24 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         if endStream { requestEnded(stream) }
     }
 
-    func http2Data(streamID: Int32, bytes: [UInt8]) {
+    func http2Data(streamID: Int32, bytes: consuming [UInt8]) {
+        let count = bytes.count
         guard let stream = streams[streamID] else {
-            session?.consume(streamID: streamID, count: bytes.count)
+            session?.consume(streamID: streamID, count: count)
             return
         }
         guard stream.phase == .receiving else {
-            session?.consume(streamID: streamID, count: bytes.count)
+            session?.consume(streamID: streamID, count: count)
             return
         }
         // Streaming requests hold their credit while the handler has unread messages (see
         // `creditIfCaughtUp`); the others are buffered whole and limited by the message size.
         if stream.method?.kind.isClientStreaming == true {
-            stream.unconsumedBytes += bytes.count
+            stream.unconsumedBytes += count
         } else {
-            session?.consume(streamID: streamID, count: bytes.count)
+            session?.consume(streamID: streamID, count: count)
         }
-        stream.deframer.append(bytes)
+        stream.deframer.append(consume bytes)
         do {
             while let message = try stream.deframer.next() {
                 try receive(message, on: stream)
@@ -360,10 +361,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             stream.unreadMessages += 1
             inbound.yield(bytes)
         } else {
-            if stream.method?.kind == .unary, !stream.collected.isEmpty {
+            if stream.method?.kind == .unary, stream.requestCount > 0 {
                 throw RPCError(code: .unimplemented, message: "unary call received more than one request message")
             }
-            stream.collected.append(bytes)
+            if stream.firstRequest == nil {
+                stream.firstRequest = bytes
+            } else {
+                stream.collected.append(bytes)
+            }
         }
     }
 
@@ -377,30 +382,48 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             inbound.finish()
             return
         }
-        if stream.method?.kind == .unary, stream.collected.count != 1 {
+        if stream.method?.kind == .unary, stream.requestCount != 1 {
             return finish(stream, error: RPCError(code: .unimplemented, message: "unary call received no request message"))
         }
-        let messages = stream.collected
+        let first = stream.firstRequest, rest = stream.collected
+        stream.firstRequest = nil
         stream.collected = []
-        launch(stream, requests: RequestStream<[UInt8]>.completed(messages))
+        if let first, rest.isEmpty, let unary = stream.method?.unary, router.interceptors.isEmpty {
+            return launchDirect(stream, unary: unary, request: first)
+        }
+        launch(stream, requests: RequestStream<[UInt8]>.completed(first.map { [$0] + rest } ?? rest))
+    }
+
+    /// A typed unary method without interceptors (`ServerMethod.unary`): no request stream,
+    /// writer or response buffer, and the task's closure goes to `Task.immediate` as written
+    /// (through `start` it was wrapped in a reabstraction thunk: one more allocation and layer).
+    private func launchDirect(_ stream: ServerStreamState, unary: @escaping @Sendable ([UInt8], ServerContext) async throws -> [UInt8],
+                              request: [UInt8]) {
+        guard let callContext = stream.context else { return }
+        let handle = streamHandle(stream.id)
+        if let taskExecutor {
+            stream.task = Task.immediate(executorPreference: taskExecutor) {
+                do {
+                    handle.complete(framedMessage: try await unary(request, callContext))
+                } catch {
+                    handle.complete(messages: [], error: RPCError(mapping: error), context: callContext)
+                }
+            }
+        } else {
+            stream.task = Task {
+                do {
+                    handle.complete(framedMessage: try await unary(request, callContext))
+                } catch {
+                    handle.complete(messages: [], error: RPCError(mapping: error), context: callContext)
+                }
+            }
+        }
     }
 
     private func launch(_ stream: ServerStreamState, requests: RequestStream<[UInt8]>) {
         guard let method = stream.method, let callContext = stream.context else { return }
         let handle = streamHandle(stream.id)
         let interceptors = router.interceptors
-        if let unary = method.unary, interceptors.isEmpty, case .completed(let messages) = requests.source,
-           messages.count == 1 {
-            let request = messages[0]
-            return start(stream) {
-                do {
-                    let response = try await unary(request, callContext)
-                    handle.complete(framedMessage: consume response)
-                } catch {
-                    handle.complete(messages: [], error: RPCError(mapping: error), context: callContext)
-                }
-            }
-        }
         // Single-response calls (unary, client-streaming) buffer their one message, so the
         // count check in `complete` sees it and message + status leave in one hop.
         let buffered = method.kind == .unary || method.kind == .clientStreaming
@@ -601,6 +624,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// `application/grpc`, optionally followed by `+format` or `;params` (gRPC over HTTP/2
     /// spec); a bare prefix match would also take e.g. `application/grpc-web`, a different protocol.
     static func isGRPCContentType(_ value: String) -> Bool {
+        // The usual value exactly: a plain comparison (the loop below walks a Substring's
+        // UTF-8 view byte by byte, ~1,500 instructions).
+        if value == "application/grpc" { return true }
         // ASCII case-insensitive prefix match, without lowercasing a copy of the header.
         var rest = value.utf8[...]
         for expected in "application/grpc".utf8 {

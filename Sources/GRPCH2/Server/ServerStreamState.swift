@@ -22,8 +22,11 @@ final class ServerStreamState {
     var compressResponses = false
     var remoteClosed = false
 
-    /// Unary and server-streaming requests: messages collected until the client half-closes.
+    /// Unary and server-streaming requests: messages collected until the client half-closes,
+    /// the first one apart (a unary call then needs no array of messages).
+    var firstRequest: [UInt8]?
     var collected: [[UInt8]] = []
+    var requestCount: Int { (firstRequest == nil ? 0 : 1) + collected.count }
     /// Client- and bidi-streaming requests: messages go straight to the running handler.
     var inbound: AsyncThrowingStream<[UInt8], any Error>.Continuation?
     /// Received bytes not yet credited back to the peer: held while the handler has unread
@@ -87,21 +90,23 @@ struct RequestHeaders {
     /// Takes one header. The reserved ones a call does not read (`:scheme`, `:authority`,
     /// `te`, `user-agent`, ...) are dropped before their value is decoded into a String.
     /// A repeated header: the last value wins; metadata keeps every value, in order.
-    mutating func add(name: String, value: () -> String) {
-        switch name {
-        case ":path": path = value()
-        case ":method": method = value()
-        case "content-type": contentType = value()
-        case "grpc-encoding": encoding = value()
-        case "grpc-accept-encoding": acceptEncoding = value()
-        case "grpc-timeout": timeout = value()
-        default:
+    mutating func add(token: HeaderToken, name: () -> String, value: () -> String) {
+        switch token {
+        case .path: path = value()
+        case .method: method = value()
+        case .contentType: contentType = value()
+        case .grpcEncoding: encoding = value()
+        case .grpcAcceptEncoding: acceptEncoding = value()
+        case .grpcTimeout: timeout = value()
+        case .reserved: return
+        case .other:
+            let name = name()
             if Metadata.isReserved(name) { return }
             if name.hasSuffix("-bin") {
                 guard let bytes = Base64.decode(value()) else { return }
-                metadata.addBinary(bytes, forKey: name)
+                metadata.addBinary(bytes, lowercasedKey: name)
             } else {
-                metadata.addString(value(), forKey: name)
+                metadata.addString(value(), lowercasedKey: name)
             }
         }
     }
