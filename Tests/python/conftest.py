@@ -12,6 +12,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "clients" / "python"))
 sys.path.insert(0, str(ROOT / "Tests" / "python"))
 
+import asan_support  # noqa: E402  (needs the path above)
+
+asan_support.configure_environment()
+
 
 def bin_dir() -> pathlib.Path:
     env = os.environ.get("KATO_BIN_DIR")
@@ -36,7 +40,8 @@ class RunningServer:
             if line.startswith("listening on "):
                 break
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{args[0]} exited: {self.proc.stderr.read()}")
+                report = asan_support.report_for(self.proc.pid) or ""
+                raise RuntimeError(f"{args[0]} exited: {self.proc.stderr.read()}{report}")
         else:
             raise RuntimeError(f"{args[0]} did not report its address")
         self.address = line.split("listening on ", 1)[1].strip()
@@ -50,6 +55,9 @@ class RunningServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        report = asan_support.report_for(self.proc.pid)
+        if report:
+            raise AssertionError(f"{self.args[0]} (pid {self.proc.pid}) wrote a sanitizer report:\n{report}")
         return self.proc.returncode
 
     def stderr_text(self):
@@ -88,3 +96,20 @@ def kato_server(binaries):
     server = start_kato_server(binaries)
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_sanitizer_reports():
+    """Fails the test during which a process wrote an AddressSanitizer/LeakSanitizer report."""
+    yield
+    found = asan_support.unclaimed_reports()
+    if found:
+        pytest.fail(asan_support.format_reports(found), pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    found = asan_support.unclaimed_reports()
+    if found:
+        print("\n" + asan_support.format_reports(found), file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    asan_support.cleanup()

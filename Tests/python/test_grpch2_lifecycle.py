@@ -10,6 +10,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+import asan_support
 from conftest import start_echo_server
 from echo_pb.grpch2.test import echo_pb2
 from grpch2_support import ECHO, echo_stub, rss_kib, wait_ready
@@ -187,7 +188,7 @@ def test_slow_reader_of_a_long_server_stream_keeps_server_memory_bounded(echo_se
     assert received == 2000
     assert call.code() == grpc.StatusCode.OK
     growth_mib = (peak - before) / 1024
-    assert growth_mib < 48, f"server RSS grew {growth_mib:.0f} MiB for one slow stream"
+    assert asan_support.ACTIVE or growth_mib < 48, f"server RSS grew {growth_mib:.0f} MiB for one slow stream"
     ch.close()
 
 
@@ -202,7 +203,7 @@ def test_slow_handler_of_a_client_stream_pushes_back_on_the_client(echo_server):
         replies += 1
         assert len(reply.payload) == 65536
     assert replies == 1024
-    assert (rss_kib(echo_server.proc.pid) - before) / 1024 < 48
+    assert asan_support.ACTIVE or (rss_kib(echo_server.proc.pid) - before) / 1024 < 48
     ch.close()
 
 
@@ -228,4 +229,4 @@ def test_many_short_connections_do_not_leak(echo_server):
         threads.append(t)
     for t in threads:
         t.join()
-    assert (rss_kib(echo_server.proc.pid) - before) / 1024 < 32
+    assert asan_support.ACTIVE or (rss_kib(echo_server.proc.pid) - before) / 1024 < 32
