@@ -133,8 +133,8 @@ public final class OTLPExporter: Sendable {
     /// Number of spans waiting.
     public var queuedCount: Int { state.withLock { $0.queue.count } }
 
-    /// Stops the timer and sends everything queued (giving up at the first failure); spans
-    /// ended afterwards are dropped.
+    /// Stops the timer, lets a running export finish, and sends everything queued (giving up at
+    /// the first failure); spans ended afterwards are dropped.
     public func shutdown() async {
         let timer = state.withLock { s in
             s.stopped = true
@@ -142,13 +142,22 @@ public final class OTLPExporter: Sendable {
             return s.timer
         }
         timer?.cancel()
+        let deadline = ContinuousClock.now + configuration.timeout + .seconds(1)
         while true {
+            // A flush that was running when the shutdown began finishes first.
+            let (empty, sending) = state.withLock { ($0.queue.isEmpty, $0.sending) }
+            if empty { break }
+            if sending {
+                guard ContinuousClock.now < deadline else { break }
+                try? await Task.sleep(for: .milliseconds(20))
+                continue
+            }
             let promise = loop.makePromise(of: Bool.self)
             loop.execute { [self] in
                 if let batch = takeBatch() {
                     send(batch).whenComplete { promise.succeed((try? $0.get()) ?? false) }
                 } else {
-                    promise.succeed(false)
+                    promise.succeed(true)  // emptied, or another flush began: look again
                 }
             }
             guard (try? await promise.futureResult.get()) == true else { break }
