@@ -20,6 +20,9 @@ extension KatoServerCommand {
             logger.info("authentication is on", metadata: [
                 "api_keys": "\(authenticator.keyCount)", "client_certificates": "\(authenticator.certificateCount)", "jwt": "\(auth.jwtHS256SecretFile != nil || auth.jwtPublicKeyFile != nil)",
             ])
+            if authenticator.certificateCount > 0, settings.tlsClientCA == nil {
+                logger.warning("the key file maps client certificates, but without --tls-client-ca no client presents one")
+            }
         } else if isLoopback(settings.host) {
             logger.notice("authentication is off: no keys are configured and the server listens on loopback only")
         } else if settings.allowUnauthenticated {
