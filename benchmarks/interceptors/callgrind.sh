@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Deterministic cost per call of the interceptors: instructions (valgrind callgrind) per unary
+# Observe of the interceptor benchmark (run.sh's load and configurations), so changes can be
+# compared on a noisy, shared machine. Valgrind runs the threads one at a time: lock
+# contention does not show here (run.sh measures it), instruction and allocation costs do.
+#
+#   benchmarks/interceptors/callgrind.sh MODE [N]   MODE: off | on | on-nolog, N: calls (20000)
+#
+# Counters are zeroed after 2000 warm-up calls and dumped right after the N calls. Prints
+# "Ir/call"; the profile stays in $SCRATCH/callgrind-interceptors/ (callgrind_annotate it).
+# valgrind 3.19 workarounds: the binary is copied without its DWARF 5 debug info, and a
+# preloaded shim gives libdispatch's sigsuspend a writable mask (callgrind/sigsuspend_shim.c).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+MODE=${1:?usage: callgrind.sh off|on|on-nolog [N]} N=${2:-20000}
+SCRATCH=${SCRATCH:-.build-obs}
+PY=${PY:-$ROOT/.venv/bin/python}
+BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/kato-server"
+WORK=$ROOT/$SCRATCH/callgrind-interceptors
+mkdir -p "$WORK"
+gcc -shared -fPIC -O2 -o "$WORK/sigsuspend_shim.so" "$ROOT/benchmarks/interceptors/callgrind/sigsuspend_shim.c"
+STAMP=$(date +%H%M%S)-$MODE
+SERVER=$WORK/server-$STAMP
+cp "$BIN" "$SERVER" && strip --strip-debug "$SERVER"
+KEY=bench-key-0123456789abcdef
+echo "[{\"principal\": \"bench\", \"key\": \"$KEY\", \"roles\": [\"writer\"], \"nodes\": [\"bench\"]}]" > "$WORK/keys.json"
+PYTHONPATH="$ROOT/clients/python" "$PY" - "$WORK/frame.bin" <<'PYEOF'
+import struct, sys
+from kato_client._pb.kato.v2 import observe_pb2
+msg = observe_pb2.ObserveRequest(node_id="bench", strings=["hello", "world"]).SerializeToString()
+open(sys.argv[1], "wb").write(b"\0" + struct.pack(">I", len(msg)) + msg)
+PYEOF
+args=(--port 0 --admin-port=-1 --log-level info)
+case $MODE in
+  on) args+=(--auth-keys "$WORK/keys.json") ;;
+  on-nolog) args+=(--auth-keys "$WORK/keys.json" --access-log-level off) ;;
+  off) args+=(--disable-interceptors) ;;
+  *) echo "unknown mode $MODE" >&2; exit 2 ;;
+esac
+OUT=$WORK/callgrind.out.$STAMP
+: > "$WORK/server.out"
+KATO_IN_MEMORY=1 LD_PRELOAD=$WORK/sigsuspend_shim.so valgrind --tool=callgrind --callgrind-out-file="$OUT" \
+  "$SERVER" "${args[@]}" > "$WORK/server.out" 2> "$WORK/server.err" &
+VPID=$!
+trap 'kill $VPID 2>/dev/null || true; rm -f "$SERVER"' EXIT
+for _ in $(seq 600); do grep -q '^listening on' "$WORK/server.out" && break; sleep 0.1; done
+ADDR=$(sed -n 's/^listening on //p' "$WORK/server.out" | head -1)
+[ -n "$ADDR" ] || { cat "$WORK/server.err"; exit 1; }
+hdrs=(-H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY")
+URL="http://$ADDR/kato.v2.ObserveService/Observe"
+h2load -d "$WORK/frame.bin" "${hdrs[@]}" -c 4 -m 64 -t 1 -n 2000 "$URL" > /dev/null
+callgrind_control -z "$VPID" > /dev/null
+h2load -d "$WORK/frame.bin" "${hdrs[@]}" -c 4 -m 64 -t 1 -n "$N" "$URL" | grep -E '^requests:' | sed 's/^/  /'
+callgrind_control -d "$VPID" > /dev/null
+kill "$VPID"; wait "$VPID" 2>/dev/null || true
+DUMP=$OUT.1
+IR=$(callgrind_annotate "$DUMP" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+echo "profile: $DUMP"
+echo "mode=$MODE Ir=$IR calls=$N Ir/call=$(python3 -c "print(round($IR / $N))")"
