@@ -26,6 +26,54 @@ enum HeaderToken: Equatable {
     case other
 }
 
+/// Header fields sent on nearly every call (`:status 200` + `content-type` ..., `grpc-status 0`),
+/// converted once into nghttp2's name/value array: submitting them alone copies no Strings.
+/// Immutable after `init`, hence `@unchecked Sendable` (it holds C pointers).
+final class PreparedHeaders: @unchecked Sendable {
+    let fields: [HeaderField]
+    fileprivate let nva: UnsafeMutableBufferPointer<nghttp2_nv>
+    private let bytes: UnsafeMutableBufferPointer<UInt8>
+
+    init(_ fields: [HeaderField]) {
+        self.fields = fields
+        let size = fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+        bytes = .allocate(capacity: max(1, size))
+        nva = .allocate(capacity: max(1, fields.count))
+        var offset = 0
+        for (i, field) in fields.enumerated() {
+            let name = bytes.baseAddress! + offset
+            offset = bytes[offset...].initialize(fromContentsOf: field.name.utf8)
+            let value = bytes.baseAddress! + offset
+            offset = bytes[offset...].initialize(fromContentsOf: field.value.utf8)
+            nva[i] = nghttp2_nv(name: name, value: value, namelen: field.name.utf8.count, valuelen: field.value.utf8.count,
+                                flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+        }
+    }
+
+    deinit {
+        bytes.deallocate()
+        nva.deallocate()
+    }
+}
+
+/// Headers to submit: prepared ones (if any) followed by `extra` fields (metadata, errors).
+struct OutboundHeaders: ExpressibleByArrayLiteral {
+    var prepared: PreparedHeaders?
+    var extra: [HeaderField]
+
+    init(prepared: PreparedHeaders? = nil, extra: [HeaderField] = []) {
+        self.prepared = prepared
+        self.extra = extra
+    }
+
+    init(arrayLiteral elements: HeaderField...) {
+        self.init(extra: elements)
+    }
+
+    var isEmpty: Bool { (prepared?.fields.isEmpty ?? true) && extra.isEmpty }
+    var fields: [HeaderField] { (prepared?.fields ?? []) + extra }
+}
+
 /// What a stream's body source hands nghttp2 when it asks for DATA.
 enum BodyChunk {
     /// No bytes now; nghttp2 parks the stream until `resumeData(streamID:)`.
@@ -33,7 +81,7 @@ enum BodyChunk {
     /// Bytes to send; more may follow.
     case bytes(ArraySlice<UInt8>)
     /// The last bytes (possibly none), then trailers that end the stream.
-    case end(ArraySlice<UInt8>, trailers: [HeaderField])
+    case end(ArraySlice<UInt8>, trailers: OutboundHeaders)
 }
 
 /// Events nghttp2 reports while it parses input or asks for output, delivered synchronously
@@ -200,7 +248,7 @@ final class NGHTTP2Session {
 
     /// Sends response (or request) headers; with `hasBody` a DATA source follows, pulled through
     /// `http2BodyChunk`. Without it the headers end the stream (a Trailers-Only response).
-    func submitResponse(streamID: Int32, headers: [HeaderField], hasBody: Bool) throws(NGHTTP2Error) {
+    func submitResponse(streamID: Int32, headers: OutboundHeaders, hasBody: Bool) throws(NGHTTP2Error) {
         guard let session else { return }
         let rc = withNameValues(headers) { nva, count in
             if hasBody {
@@ -215,7 +263,7 @@ final class NGHTTP2Session {
     /// Client side: opens a stream with request headers and a body source; returns its id.
     func submitRequest(headers: [HeaderField]) throws(NGHTTP2Error) -> Int32 {
         guard let session else { throw NGHTTP2Error(code: NGHTTP2_ERR_INVALID_STATE.rawValue) }
-        let id = withNameValues(headers) { nva, count in
+        let id = withNameValues(OutboundHeaders(extra: headers)) { nva, count in
             var provider = nghttp2_data_provider(source: nghttp2_data_source(fd: 0), read_callback: readBody)
             return nghttp2_submit_request(session, nil, nva, count, &provider, nil)
         }
@@ -278,7 +326,12 @@ final class NGHTTP2Session {
         var nva: [nghttp2_nv] = []
     }
 
-    private func withNameValues<R>(_ headers: [HeaderField], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+    private func withNameValues<R>(_ headers: OutboundHeaders, _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+        if let prepared = headers.prepared {
+            if headers.extra.isEmpty { return body(prepared.nva.baseAddress!, prepared.fields.count) }
+            return withNameValues(OutboundHeaders(extra: headers.fields), body)
+        }
+        let headers = headers.extra
         // One contiguous byte buffer holds every name and value; nghttp2 copies them on submit,
         // so the buffers are reused for the next call. Taken out of `self` while in use: a
         // nested call (none today) would get fresh ones instead of overwriting these.

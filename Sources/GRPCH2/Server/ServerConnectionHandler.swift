@@ -16,7 +16,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     let logger: Logger
     private var session: NGHTTP2Session?
     private var context: ChannelHandlerContext?
-    private var streams: [Int32: ServerStreamState] = [:]
+    private var streams = StreamTable<ServerStreamState>()
     private var flushScheduled = false
     /// Set while `flush()` runs: nghttp2 callbacks fired from `mem_send` must not flush again.
     private var flushing = false
@@ -133,8 +133,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     }
 
     private func tearDown() {
-        for (_, stream) in streams { abandon(stream, reason: RPCError(code: .unavailable, message: "connection closed")) }
-        streams = [:]
+        for stream in streams.removeAll() { abandon(stream, reason: RPCError(code: .unavailable, message: "connection closed")) }
         headerStream = nil
         idleTimer?.cancel()
         maxAgeTimer?.cancel()
@@ -186,7 +185,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     func http2BeginHeaders(streamID: Int32, isRequest: Bool) {
         guard isRequest else { return }
         let stream = ServerStreamState(id: streamID, maxMessageSize: configuration.maxReceiveMessageSize)
-        streams[streamID] = stream
+        streams.set(stream, for: streamID)
         headerStream = stream
         idleTimer?.cancel()
         idleTimer = nil
@@ -249,7 +248,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     func http2StreamClosed(streamID: Int32, errorCode: UInt32) {
         if headerStream?.id == streamID { headerStream = nil }
-        guard let stream = streams.removeValue(forKey: streamID) else { return }
+        guard let stream = streams.removeValue(for: streamID) else { return }
         if stream.phase != .finished {
             // RST_STREAM from the client (or connection loss) before the call ended: cancel it.
             abandon(stream, reason: RPCError(code: .cancelled, message: "call cancelled by the client"))
@@ -332,8 +331,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
                 }
             }
         }
-        stream.context = ServerContext(path: path, requestMetadata: metadata, deadline: deadline, peer: peer, peerCertificate: peerCertificate)
-        stream.context?.kind = serverMethod.kind
+        stream.context = ServerContext(path: path, requestMetadata: metadata, deadline: deadline, peer: peer,
+                                       peerCertificate: peerCertificate, kind: serverMethod.kind)
         if serverMethod.kind.isClientStreaming {
             let (requests, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
             stream.inbound = continuation
@@ -513,10 +512,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             session?.resumeData(streamID: stream.id)
         } else {
             stream.responseHeadersSubmitted = true
-            var headers = stream.compressResponses ? Self.gzipResponseHeaders : Self.responseHeaders
+            var headers = OutboundHeaders(prepared: stream.compressResponses ? Self.gzipResponseHeaders : Self.responseHeaders)
             if let context = stream.context {
-                let initial = context.response.state.withLock { $0.initial }
-                Self.appendMetadata(initial, to: &headers)
+                let initial = context.call.state.withLock { $0.initial }
+                Self.appendMetadata(initial, to: &headers.extra)
             }
             do {
                 try session?.submitResponse(streamID: stream.id, headers: headers, hasBody: true)
@@ -568,15 +567,15 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         stream.deadlineTimer?.cancel()
         stream.inbound?.finish()
         stream.failWriters(error ?? RPCError(code: .cancelled, message: "the call has ended"))
-        var trailers = Self.okTrailers
+        var trailers = OutboundHeaders(prepared: Self.okTrailers)
         if let error {
             trailers = [HeaderField("grpc-status", String(error.code.rawValue))]
-            if !error.message.isEmpty { trailers.append(HeaderField("grpc-message", PercentEncoding.encode(error.message))) }
-            if let details = error.statusDetails { trailers.append(HeaderField("grpc-status-details-bin", Base64.encode(details))) }
-            Self.appendMetadata(error.trailingMetadata, to: &trailers)
+            if !error.message.isEmpty { trailers.extra.append(HeaderField("grpc-message", PercentEncoding.encode(error.message))) }
+            if let details = error.statusDetails { trailers.extra.append(HeaderField("grpc-status-details-bin", Base64.encode(details))) }
+            Self.appendMetadata(error.trailingMetadata, to: &trailers.extra)
         }
         if let context = stream.context {
-            Self.appendMetadata(context.response.state.withLock { $0.trailing }, to: &trailers)
+            Self.appendMetadata(context.call.state.withLock { $0.trailing }, to: &trailers.extra)
         }
         if stream.responseHeadersSubmitted || stream.pendingCount > 0 {
             stream.trailers = trailers
@@ -584,34 +583,34 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         } else {
             // grpc-accept-encoding here too: a call refused for its grpc-encoding must learn
             // what the server accepts (gRPC compression spec), and it ends Trailers-Only.
-            var headers = Self.responseHeaders
+            var headers = OutboundHeaders(prepared: Self.responseHeaders)
             if let context = stream.context {
-                Self.appendMetadata(context.response.state.withLock { $0.initial }, to: &headers)
+                Self.appendMetadata(context.call.state.withLock { $0.initial }, to: &headers.extra)
             }
-            headers.append(contentsOf: trailers)
+            headers.extra.append(contentsOf: trailers.fields)
             stream.responseHeadersSubmitted = true
             try? session?.submitResponse(streamID: stream.id, headers: headers, hasBody: false)
             scheduleFlush()
         }
     }
 
-    // The headers nearly every call sends, built once: appending metadata copies them, and
-    // calls without any then allocate nothing for their headers and trailers.
-    private static let responseHeaders = [
+    // The headers nearly every call sends, converted for nghttp2 once: calls without metadata
+    // then allocate and copy nothing for their headers and trailers.
+    private static let responseHeaders = PreparedHeaders([
         HeaderField(":status", "200"), HeaderField("content-type", "application/grpc"),
         HeaderField("grpc-accept-encoding", "identity,gzip"),
-    ]
-    private static let gzipResponseHeaders = [
+    ])
+    private static let gzipResponseHeaders = PreparedHeaders([
         HeaderField(":status", "200"), HeaderField("content-type", "application/grpc"),
         HeaderField("grpc-encoding", "gzip"), HeaderField("grpc-accept-encoding", "identity,gzip"),
-    ]
-    private static let okTrailers = [HeaderField("grpc-status", "0")]
+    ])
+    private static let okTrailers = PreparedHeaders([HeaderField("grpc-status", "0")])
 
     /// A non-gRPC answer (wrong method or content-type): HTTP status plus a gRPC status for
     /// clients that read one.
     private func respondHTTPError(_ stream: ServerStreamState, status: String, message: String) {
         stream.phase = .finished
-        let headers = [
+        let headers: OutboundHeaders = [
             HeaderField(":status", status), HeaderField("content-type", "application/grpc"),
             HeaderField("grpc-status", String(StatusCode.unknown.rawValue)),
             HeaderField("grpc-message", PercentEncoding.encode(message)),

@@ -2,20 +2,22 @@ import ProtobufCBridge
 import Synchronization
 
 /// What a handler knows about its call: request metadata, deadline, peer, and the metadata
-/// it sends back. A value type; the mutable response metadata lives in a shared box.
+/// it sends back. A value type; the call's fixed facts and the mutable response metadata live
+/// in one shared object, so a copy (a context passes through several closures and frames per
+/// call) retains one reference instead of a dozen.
 public struct ServerContext: Sendable {
     /// The full method path, e.g. `/kato.v2.ObserveService/Observe`.
-    public let path: String
+    public var path: String { call.path }
     /// Request metadata (custom headers; reserved gRPC/HTTP headers removed).
-    public let requestMetadata: Metadata
+    public var requestMetadata: Metadata { call.requestMetadata }
     /// When the call must end, from `grpc-timeout`; nil when the client set none.
-    public let deadline: ContinuousClock.Instant?
+    public var deadline: ContinuousClock.Instant? { call.deadline }
     /// The peer's address, e.g. `ipv4:127.0.0.1:53412`.
-    public let peer: String
+    public var peer: String { call.peer }
     /// The client certificate of a mutual-TLS connection (verified against the client CA);
     /// nil without TLS, without a client CA, or when the client sent none. One object per
     /// connection, shared by its calls.
-    public let peerCertificate: PeerCertificate?
+    public var peerCertificate: PeerCertificate? { call.peerCertificate }
     /// Values interceptors attach for handlers downstream (principal, trace id, …).
     public var attributes: Attributes
     /// The kind of the called method (unary, server-, client- or bidirectional streaming).
@@ -23,17 +25,14 @@ public struct ServerContext: Sendable {
     /// Hooks run for every request message the handler reads and every response message it
     /// sends; nil (the default) costs nothing. Set with `observeMessages(_:)`.
     public private(set) var messageObserver: MessageObserver?
-    let response: ResponseMetadataBox
+    let call: CallState
 
     init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
-         peerCertificate: PeerCertificate? = nil) {
-        self.path = path
-        self.requestMetadata = requestMetadata
-        self.deadline = deadline
-        self.peer = peer
-        self.peerCertificate = peerCertificate
+         peerCertificate: PeerCertificate? = nil, kind: CallKind = .unary) {
+        self.call = CallState(
+            path: path, requestMetadata: requestMetadata, deadline: deadline, peer: peer, peerCertificate: peerCertificate)
         self.attributes = Attributes()
-        self.response = ResponseMetadataBox()
+        self.kind = kind
     }
 
     /// The service part of the path (`kato.v2.ObserveService`).
@@ -60,12 +59,12 @@ public struct ServerContext: Sendable {
 
     /// Adds initial metadata; it is sent with the response headers (before the first message).
     public func addInitialMetadata(_ metadata: Metadata) {
-        response.state.withLock { $0.initial.append(contentsOf: metadata) }
+        call.state.withLock { $0.initial.append(contentsOf: metadata) }
     }
 
     /// Adds trailing metadata, sent with the status.
     public func addTrailingMetadata(_ metadata: Metadata) {
-        response.state.withLock { $0.trailing.append(contentsOf: metadata) }
+        call.state.withLock { $0.trailing.append(contentsOf: metadata) }
     }
 
     /// Typed key-value storage carried along the interceptor chain.
@@ -86,7 +85,23 @@ public protocol AttributeKey {
     associatedtype Value: Sendable
 }
 
-final class ResponseMetadataBox: Sendable {
+/// One call's fixed facts and the metadata its handler sends back (see `ServerContext`).
+final class CallState: Sendable {
+    let path: String
+    let requestMetadata: Metadata
+    let deadline: ContinuousClock.Instant?
+    let peer: String
+    let peerCertificate: PeerCertificate?
+
+    init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
+         peerCertificate: PeerCertificate?) {
+        self.path = path
+        self.requestMetadata = requestMetadata
+        self.deadline = deadline
+        self.peer = peer
+        self.peerCertificate = peerCertificate
+    }
+
     struct State {
         var initial = Metadata()
         var trailing = Metadata()

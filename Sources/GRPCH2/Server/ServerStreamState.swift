@@ -41,7 +41,7 @@ final class ServerStreamState {
     var responseHeadersSubmitted = false
     var pending: [UInt8] = []
     var pendingOffset = 0
-    var trailers: [HeaderField]?
+    var trailers: OutboundHeaders?
     /// Writers suspended because `pending` is over the buffer limit.
     var waitingWriters: [CheckedContinuation<Void, any Error>] = []
 
