@@ -5,7 +5,7 @@ PY := .venv/bin/python
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: run test deps build build-release swift-test python-test proto bench-grpc bench-engine load clean
+.PHONY: run test test-asan deps build build-release swift-test python-test proto bench-grpc bench-engine load clean
 
 run: build-release
 	$(RELEASE_BIN)/kato-server --host 127.0.0.1 --port 50051 --admin-port 50052 --data-dir ./data
@@ -30,6 +30,19 @@ swift-test: build
 python-test: build
 	scripts/install-deps --python
 	KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python
+
+# The interop suite and the kato.v2 end-to-end tests against AddressSanitizer builds of
+# grpch2-echo-server and kato-server (.build-asan); any ASan/LSan report fails the run
+# (docs/SANITIZERS.md).
+ASAN_SWIFT = $(SWIFT) build --scratch-path .build-asan --sanitize=address
+ASAN_TESTS = Tests/python/test_grpch2_interop.py Tests/python/test_grpch2_lifecycle.py \
+	Tests/python/test_grpch2_tls.py Tests/python/test_grpch2_tools.py Tests/python/test_kato_e2e.py
+test-asan: deps
+	scripts/install-deps --python
+	$(ASAN_SWIFT) --product grpch2-echo-server
+	$(ASAN_SWIFT) --product kato-server
+	KATO_ASAN=1 KATO_BIN_DIR=$$($(ASAN_SWIFT) --show-bin-path) SWIFT_BACKTRACE=enable=no \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 $(PY) -m pytest -q $(ASAN_TESTS)
 
 # Regenerates protoc-c / grpcio-tools / Swift message code from proto/ (committed).
 proto:
