@@ -121,11 +121,11 @@ struct HTTP2SessionSettings: Sendable, Hashable {
 /// C return codes become `NGHTTP2Error`. Not thread-safe: use it on its event loop only.
 final class NGHTTP2Session {
     private var session: OpaquePointer?
-    /// The delegate is held weakly through `Unmanaged` user data; the owner keeps both alive.
-    /// `unowned(unsafe)`: the delegate owns this session and callbacks only fire inside its
-    /// own `receive`/`send` calls, so the checked form's retain/release per callback (about
-    /// a dozen per call) bought nothing.
-    unowned(unsafe) let delegate: any NGHTTP2SessionDelegate
+    /// Strong, and a `let`: a callback then borrows it from the session it was lent, while
+    /// `unowned(unsafe)` still cost a retain/release around every callback (~25 per call).
+    /// The cycle with the delegate (which owns this session) ends when the delegate calls
+    /// `close()` and drops its reference, as both connection handlers do on teardown.
+    let delegate: any NGHTTP2SessionDelegate
     /// nghttp2 calls `session_close` only after the last callback; a C callback must never
     /// find a released object, so the session retains itself as user data until `close()`.
     private var selfRetain: Unmanaged<NGHTTP2Session>?

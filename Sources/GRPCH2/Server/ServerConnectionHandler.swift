@@ -21,9 +21,15 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// Set while `flush()` runs: nghttp2 callbacks fired from `mem_send` must not flush again.
     private var flushing = false
     private var inRead = false
-    /// The stream whose request headers are arriving: a header block is never interleaved
-    /// with another stream's frames (RFC 9113 §4.3), so its headers skip the dictionary.
-    private var headerStream: ServerStreamState?
+    /// The stream whose request headers are arriving (0: none), and those headers: a header
+    /// block is never interleaved with another stream's frames (RFC 9113 §4.3), so they are
+    /// gathered here, with no stream lookup (nor its retain/release) per header.
+    private var headerStreamID: Int32 = 0
+    /// The method resolved last, by the `:path` String it came from: header values repeat on
+    /// a connection as the same String (`NGHTTP2Session.headerValue`), so the comparison is
+    /// usually of identical storage and skips hashing the path into the router's dictionary.
+    private var lastMethod: (path: String, method: ServerMethod)?
+    private var requestHeaders = RequestHeaders()
     private var peer = "unknown"
     /// The client's verified certificate (mTLS), captured when the TLS handshake completes.
     private var peerCertificate: PeerCertificate?
@@ -134,7 +140,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     private func tearDown() {
         for stream in streams.removeAll() { abandon(stream, reason: RPCError(code: .unavailable, message: "connection closed")) }
-        headerStream = nil
+        headerStreamID = 0
         idleTimer?.cancel()
         maxAgeTimer?.cancel()
         pingTimer?.cancel()
@@ -186,22 +192,24 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard isRequest else { return }
         let stream = ServerStreamState(id: streamID, maxMessageSize: configuration.maxReceiveMessageSize)
         streams.set(stream, for: streamID)
-        headerStream = stream
+        headerStreamID = streamID
+        requestHeaders = RequestHeaders()
         idleTimer?.cancel()
         idleTimer = nil
     }
 
     func http2Header(streamID: Int32, token: HeaderToken, name: @autoclosure () -> String, value: @autoclosure () -> String) {
-        let current = headerStream?.id == streamID ? headerStream : streams[streamID]
-        guard let stream = current, stream.phase == .headers else { return }
-        stream.requestHeaders.add(token: token, name: name, value: value)
+        guard streamID == headerStreamID else { return }  // trailers: nothing in them is read
+        requestHeaders.add(token: token, name: name, value: value)
     }
 
     func http2HeadersComplete(streamID: Int32, endStream: Bool) {
-        headerStream = nil
+        var headers = RequestHeaders()
+        if streamID == headerStreamID { swap(&headers, &requestHeaders) }
+        headerStreamID = 0
         guard let stream = streams[streamID] else { return }
         if stream.phase == .headers {
-            startCall(stream)
+            startCall(stream, headers: consume headers)
         }
         if endStream { requestEnded(stream) }
     }
@@ -247,7 +255,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     }
 
     func http2StreamClosed(streamID: Int32, errorCode: UInt32) {
-        if headerStream?.id == streamID { headerStream = nil }
+        if headerStreamID == streamID { headerStreamID = 0 }
         guard let stream = streams.removeValue(for: streamID) else { return }
         if stream.phase != .finished {
             // RST_STREAM from the client (or connection loss) before the call ended: cancel it.
@@ -290,10 +298,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     // MARK: calls
 
-    private func startCall(_ stream: ServerStreamState) {
+    private func startCall(_ stream: ServerStreamState, headers: consuming RequestHeaders) {
         stream.phase = .receiving
-        let headers = stream.requestHeaders
-        stream.requestHeaders = RequestHeaders()
         let path = headers.path, method = headers.method, contentType = headers.contentType
         let encoding = headers.encoding, timeout = headers.timeout, acceptEncoding = headers.acceptEncoding
         let metadata = headers.metadata
@@ -303,8 +309,15 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard Self.isGRPCContentType(contentType) else {
             return respondHTTPError(stream, status: "415", message: "invalid gRPC request content-type '\(contentType)'")
         }
-        guard let serverMethod = router.method(for: path) else {
-            return finish(stream, error: RPCError(code: .unimplemented, message: "unknown method \(path)"))
+        let serverMethod: ServerMethod
+        if let last = lastMethod, last.path == path {
+            serverMethod = last.method
+        } else {
+            guard let found = router.method(for: path) else {
+                return finish(stream, error: RPCError(code: .unimplemented, message: "unknown method \(path)"))
+            }
+            serverMethod = found
+            lastMethod = (path, found)
         }
         stream.method = serverMethod
         switch encoding {

@@ -14,7 +14,6 @@ final class ServerStreamState {
 
     let id: Int32
     var phase: Phase = .headers
-    var requestHeaders = RequestHeaders()
     var method: ServerMethod?
     var context: ServerContext?
     var deframer: MessageDeframer
