@@ -400,36 +400,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         let first = stream.firstRequest, rest = stream.collected
         stream.firstRequest = nil
         stream.collected = []
-        if let first, rest.isEmpty, let unary = stream.method?.unary, router.interceptors.isEmpty {
-            return launchDirect(stream, unary: unary, request: first)
+        if let first, rest.isEmpty, let startUnary = stream.method?.startUnary, router.interceptors.isEmpty,
+           let callContext = stream.context {
+            // A typed unary method without interceptors: see `ServerMethod.startUnary`.
+            stream.task = startUnary(first, callContext, streamHandle(stream.id), taskExecutor)
+            return
         }
         launch(stream, requests: RequestStream<[UInt8]>.completed(first.map { [$0] + rest } ?? rest))
-    }
-
-    /// A typed unary method without interceptors (`ServerMethod.unary`): no request stream,
-    /// writer or response buffer, and the task's closure goes to `Task.immediate` as written
-    /// (through `start` it was wrapped in a reabstraction thunk: one more allocation and layer).
-    private func launchDirect(_ stream: ServerStreamState, unary: @escaping @Sendable ([UInt8], ServerContext) async throws -> [UInt8],
-                              request: [UInt8]) {
-        guard let callContext = stream.context else { return }
-        let handle = streamHandle(stream.id)
-        if let taskExecutor {
-            stream.task = Task.immediate(executorPreference: taskExecutor) {
-                do {
-                    handle.complete(framedMessage: try await unary(request, callContext))
-                } catch {
-                    handle.complete(messages: [], error: RPCError(mapping: error), context: callContext)
-                }
-            }
-        } else {
-            stream.task = Task {
-                do {
-                    handle.complete(framedMessage: try await unary(request, callContext))
-                } catch {
-                    handle.complete(messages: [], error: RPCError(mapping: error), context: callContext)
-                }
-            }
-        }
     }
 
     private func launch(_ stream: ServerStreamState, requests: RequestStream<[UInt8]>) {
@@ -539,7 +516,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         scheduleFlush()
     }
 
-    /// The response of a direct unary handler (`ServerMethod.unary`), serialized after the
+    /// The response of a direct unary handler (`ServerMethod.startUnary`), serialized after the
     /// prefix's spare bytes: with nothing queued and no compression (the usual case) it
     /// becomes the pending bytes as it is, prefix written in place.
     fileprivate func complete(streamID: Int32, framedMessage: consuming [UInt8]) {

@@ -6,12 +6,14 @@ public struct ServerMethod: Sendable {
     public let path: String
     public let kind: CallKind
     let handler: @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
-    /// Typed unary methods also keep their handler in direct form: request bytes in, and out
-    /// the response serialized after `MessageFramer.prefixLength` spare bytes, where the
-    /// connection writes the gRPC prefix in place. Called when no interceptor is installed,
-    /// it saves the request stream, the writer, the response buffer, their async hops and a
-    /// copy of the message. Same steps as `handler`: decode, handle, encode.
-    let unary: (@Sendable ([UInt8], ServerContext) async throws -> [UInt8])?
+    /// Typed unary methods also keep their handler in direct form: it starts the call's task
+    /// (on `executor` when given) with request bytes in, and hands the stream the response
+    /// serialized after `MessageFramer.prefixLength` spare bytes, where the connection writes
+    /// the gRPC prefix in place. Used when no interceptor is installed, it saves the request
+    /// stream, the writer, the response buffer, their async hops and a copy of the message;
+    /// decode, handler and encode run in the task's own closure, with no async layer between.
+    /// Same steps as `handler`: decode, handle, encode.
+    let startUnary: (@Sendable ([UInt8], ServerContext, StreamHandle, EventLoopTaskExecutor?) -> Task<Void, Never>)?
 
     public init(
         path: String, kind: CallKind,
@@ -20,16 +22,16 @@ public struct ServerMethod: Sendable {
         self.path = path
         self.kind = kind
         self.handler = handler
-        self.unary = nil
+        self.startUnary = nil
     }
 
     init(
-        path: String, unary: @escaping @Sendable ([UInt8], ServerContext) async throws -> [UInt8],
+        path: String, startUnary: @escaping @Sendable ([UInt8], ServerContext, StreamHandle, EventLoopTaskExecutor?) -> Task<Void, Never>,
         handler: @escaping @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
     ) {
         self.path = path
         self.kind = .unary
-        self.unary = unary
+        self.startUnary = startUnary
         self.handler = handler
     }
 }
