@@ -51,7 +51,7 @@ struct KatoServerCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try Settings(command: self)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = BufferedStreamLogHandler.standardError(label: label)
             handler.logLevel = settings.logLevel
             return handler
         }

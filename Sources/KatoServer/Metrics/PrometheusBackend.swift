@@ -2,7 +2,8 @@ import Metrics
 import Prometheus
 
 /// The Prometheus backend for swift-metrics, for executables to bootstrap (libraries only
-/// use the facade). Timers become histograms with buckets from 50 µs to 10 s.
+/// use the facade). Timers become histograms with buckets from 50 µs to 10 s, recorded
+/// without a lock (`ShardedHistograms`); counters and gauges are swift-prometheus's (atomics).
 public enum PrometheusBackend {
     /// Bucket bounds of `grpc_server_handling_seconds` and `kato_predictions_seconds`.
     public static let durationBuckets: [Duration] = [
@@ -17,7 +18,12 @@ public enum PrometheusBackend {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = durationBuckets
-        MetricsSystem.bootstrap(factory)
-        return { registry.emitToBuffer() }
+        let histograms = ShardedHistograms(buckets: durationBuckets)
+        MetricsSystem.bootstrap(KatoMetricsFactory(prometheus: factory, histograms: histograms))
+        return {
+            var page = registry.emitToBuffer()
+            histograms.emit(into: &page)
+            return page
+        }
     }
 }

@@ -1,23 +1,33 @@
 import GRPCH2
 import Synchronization
 
-/// What the handler learned about its call (session, node, principal) for the interceptors
-/// around it: the span's attributes and the access-log line. One per call, made by
-/// `TraceInterceptor`.
+/// The call's own state for the interceptors and handlers, made once per call by
+/// `TraceInterceptor` and carried as one attribute: its trace id, what the handler learned
+/// (session, node, principal: the span's attributes and the access-log line) and the
+/// per-session rate limiter. One attribute instead of several keeps the per-call attribute
+/// dictionary small (each attribute is a hash insert and a dynamic cast per read).
 public final class CallRecord: Sendable {
     struct State {
         var sessionID = ""
         var nodeID = ""
         var principal = ""
+        var sessionLimiter: KeyedRateLimiter?
     }
 
+    /// The call's trace id (W3C `traceparent`'s, or generated).
+    public let traceID: String
+    /// Written by the handler's task and read after it by the interceptors around it: the lock
+    /// is never contended (one task per call), it only orders the accesses.
     let state = Mutex(State())
 
-    public init() {}
+    public init(traceID: String = "") {
+        self.traceID = traceID
+    }
 
     public var sessionID: String { state.withLock { $0.sessionID } }
     public var nodeID: String { state.withLock { $0.nodeID } }
     public var principal: String { state.withLock { $0.principal } }
+    var sessionLimiter: KeyedRateLimiter? { state.withLock { $0.sessionLimiter } }
 
     func record(sessionID: String, nodeID: String) {
         state.withLock { s in
@@ -28,6 +38,15 @@ public final class CallRecord: Sendable {
 
     func record(principal: String) {
         state.withLock { $0.principal = principal }
+    }
+
+    func record(sessionLimiter: KeyedRateLimiter) {
+        state.withLock { $0.sessionLimiter = sessionLimiter }
+    }
+
+    /// Session, node and principal in one lock.
+    var fields: (sessionID: String, nodeID: String, principal: String) {
+        state.withLock { ($0.sessionID, $0.nodeID, $0.principal) }
     }
 }
 

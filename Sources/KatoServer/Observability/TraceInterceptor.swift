@@ -9,8 +9,9 @@ public enum TraceIDKey: AttributeKey {
 }
 
 extension ServerContext {
-    /// The trace id of this call (empty when no TraceInterceptor ran).
-    public var traceID: String { attributes[TraceIDKey.self] ?? "" }
+    /// The trace id of this call (empty when no TraceInterceptor ran). Kept in the call's
+    /// `CallRecord` (one attribute per call); `TraceIDKey` is read when there is none.
+    public var traceID: String { callRecord?.traceID ?? attributes[TraceIDKey.self] ?? "" }
 }
 
 /// The outermost interceptor: assigns every call a trace id (W3C `traceparent`, generated when
@@ -25,6 +26,11 @@ public struct TraceInterceptor: ServerInterceptor {
     let logger: Logger
     let accessLogLevel: Logger.Level?
     let tracer: (any Tracer)?
+    /// Set when the logger writes through a `BufferedStreamLogHandler` without context
+    /// metadata: the access-log line is then formatted here, straight into the writer's buffer
+    /// (the same bytes the handler would write, without building a `Logger.Metadata`
+    /// dictionary and sorting it per call).
+    let directLog: (writer: BufferedLogWriter, prefix: [UInt8])?
 
     /// - Parameters:
     ///   - accessLogLevel: level of the per-call access-log line; nil writes none.
@@ -33,13 +39,17 @@ public struct TraceInterceptor: ServerInterceptor {
         self.logger = logger
         self.accessLogLevel = accessLogLevel
         self.tracer = tracer is NoOpTracer ? nil : tracer
+        if let level = accessLogLevel, let handler = logger.handler as? BufferedStreamLogHandler, handler.hasNoContextMetadata {
+            directLog = (handler.writer, Array(" \(level)\(handler.label.isEmpty ? "" : " ")\(handler.label):".utf8))
+        } else {
+            directLog = nil
+        }
     }
 
     public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
         var context = context
         let traceID = Self.traceID(fromTraceparent: context.requestMetadata.firstString(forKey: "traceparent")) ?? Self.newTraceID()
-        let record = CallRecord()
-        context.attributes[TraceIDKey.self] = traceID
+        let record = CallRecord(traceID: traceID)
         context.attributes[CallRecordKey.self] = record
         var trailing = Metadata()
         trailing.addString(traceID, forKey: "x-trace-id")
@@ -51,12 +61,16 @@ public struct TraceInterceptor: ServerInterceptor {
         defer {
             if let span { Self.end(span, code: code, error: failure, record: record) }
             if let level = accessLogLevel, logger.logLevel <= level {
-                logger.log(level: level, "call", metadata: [
+                if let directLog {
+                    Self.writeAccessLine(directLog, context, code: code, start: start, record: record)
+                } else {
+                    logger.log(level: level, "call", metadata: [
                     "method": "\(context.path)", "status": "\(code.name)",
                     "duration_ms": "\(Double(GRPCMetricsInterceptor.nanoseconds(since: start)) / 1e6)",
                     "peer": "\(context.peer)", "principal": "\(record.principal)",
                     "session_id": "\(record.sessionID)", "node_id": "\(record.nodeID)", "trace_id": "\(traceID)",
-                ])
+                    ])
+                }
             }
         }
         do {
@@ -70,6 +84,38 @@ public struct TraceInterceptor: ServerInterceptor {
             code = GRPCMetricsInterceptor.code(of: error, context)
             failure = error
             throw error
+        }
+    }
+
+    /// The access-log line as `StreamLogHandler` formats it (metadata keys sorted):
+    /// `<timestamp> <level> <label>: duration_ms=… method=… node_id=… peer=… principal=…
+    /// session_id=… status=… trace_id=… [KatoServer] call`.
+    static func writeAccessLine(
+        _ log: (writer: BufferedLogWriter, prefix: [UInt8]), _ context: ServerContext, code: StatusCode,
+        start: ContinuousClock.Instant, record: CallRecord
+    ) {
+        let duration = "\(Double(GRPCMetricsInterceptor.nanoseconds(since: start)) / 1e6)"
+        let (sessionID, nodeID, principal) = record.fields
+        log.writer.append { b, timestamp in
+            b.append(contentsOf: timestamp)
+            b.append(contentsOf: log.prefix)
+            b.append(contentsOf: " duration_ms=".utf8)
+            b.append(contentsOf: duration.utf8)
+            b.append(contentsOf: " method=".utf8)
+            b.append(contentsOf: context.path.utf8)
+            b.append(contentsOf: " node_id=".utf8)
+            b.append(contentsOf: nodeID.utf8)
+            b.append(contentsOf: " peer=".utf8)
+            b.append(contentsOf: context.peer.utf8)
+            b.append(contentsOf: " principal=".utf8)
+            b.append(contentsOf: principal.utf8)
+            b.append(contentsOf: " session_id=".utf8)
+            b.append(contentsOf: sessionID.utf8)
+            b.append(contentsOf: " status=".utf8)
+            b.append(contentsOf: code.name.utf8)
+            b.append(contentsOf: " trace_id=".utf8)
+            b.append(contentsOf: record.traceID.utf8)
+            b.append(contentsOf: " [KatoServer] call\n".utf8)
         }
     }
 
@@ -111,7 +157,10 @@ public struct TraceInterceptor: ServerInterceptor {
     /// to be random, not secret).
     static func newTraceID() -> String {
         let n = traceCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        return hex(splitMix(traceSeed.0 &+ n)) + hex(splitMix(traceSeed.1 ^ n))
+        var bytes = [UInt8](repeating: 0, count: 32)
+        appendHex(splitMix(traceSeed.0 &+ n), into: &bytes, at: 0)
+        appendHex(splitMix(traceSeed.1 ^ n), into: &bytes, at: 16)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static let traceSeed: (UInt64, UInt64) = {
@@ -128,8 +177,19 @@ public struct TraceInterceptor: ServerInterceptor {
     }
 
     static func hex(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+        var bytes = [UInt8](repeating: 0, count: 16)
+        appendHex(v, into: &bytes, at: 0)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// 16 lower-case hex digits of `v` at `bytes[offset...]`.
+    static func appendHex(_ v: UInt64, into bytes: inout [UInt8], at offset: Int) {
+        var v = v
+        for i in stride(from: offset + 15, through: offset, by: -1) {
+            let d = UInt8(truncatingIfNeeded: v & 0xF)
+            bytes[i] = d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") - 10 + d
+            v >>= 4
+        }
     }
 }
 

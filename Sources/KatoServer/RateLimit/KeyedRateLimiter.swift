@@ -1,38 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
-/// One token bucket per key (a principal, a session). Keys whose bucket has refilled are
-/// forgotten when the table grows past `maxKeys`, so memory stays bounded; if most buckets are
-/// busy, arbitrary ones are dropped too (their keys start again with a full bucket).
+/// One token bucket per key (a principal, a session), as GCRA (the generic cell rate
+/// algorithm): a bucket is one atomic "theoretical arrival time", and taking a token is one
+/// compare-and-swap — no lock, so the event-loop threads never wait for each other (a
+/// contended lock costs a futex round trip on Linux). It grants exactly what `TokenBucket`
+/// grants: `burst` tokens at once, refilled at `rate` per second, a refused request takes
+/// nothing and learns how long until the next token.
+///
+/// Finding a key's bucket: each thread (`pthread_self`, hashed into `cacheShards`) keeps its own
+/// small cache of buckets behind its own `Mutex` (uncontended: one thread per shard unless two
+/// hash alike), in front of the table every thread shares, which is locked only on a cache
+/// miss (a key's first call on that thread). Keys whose bucket has refilled are forgotten when
+/// the table grows past `maxKeys`, so memory stays bounded; if most buckets are busy, arbitrary
+/// ones are dropped too (their keys start again with a full bucket). Each eviction bumps a
+/// generation that empties the thread caches, so an evicted bucket is not used on.
 public final class KeyedRateLimiter: Sendable {
     public let limit: TokenBucket.Limit
     public let maxKeys: Int
-    private let buckets = Mutex<[String: TokenBucket]>([:])
+    /// Nanoseconds per token (GCRA's emission interval); 0 when the rate is 0 (no refill).
+    let interval: Int64
+    /// How far the arrival time may run ahead of now: (burst − 1) × interval.
+    let tolerance: Int64
+    let origin = ContinuousClock.now
+
+    final class Bucket: Sendable {
+        /// GCRA's theoretical arrival time in ns since `origin` (rate > 0); with rate 0, the
+        /// tokens taken so far.
+        let state: Atomic<Int64>
+        init(_ value: Int64) { state = Atomic(value) }
+    }
+
+    private let table = Mutex<[String: Bucket]>([:])
+    private let generation = Atomic<Int>(0)
+    private let caches: [Cache]
+    static let cacheShards = 16
+    static let cacheLimit = 1024
+
+    final class Cache: Sendable {
+        struct State {
+            var generation = 0
+            var buckets: [String: Bucket] = [:]
+        }
+        let state = Mutex(State())
+    }
 
     public init(limit: TokenBucket.Limit, maxKeys: Int = 100_000) {
         self.limit = limit
         self.maxKeys = maxKeys
+        if limit.rate > 0 {
+            let ns = min(1e9 / limit.rate, Double(Int64.max / 8))
+            interval = max(1, Int64(ns.rounded()))
+            tolerance = Int64(max(-1e18, min(1e18, (limit.burst - 1) * Double(interval))))
+        } else {
+            interval = 0
+            tolerance = 0
+        }
+        caches = (0..<Self.cacheShards).map { _ in Cache() }
     }
 
     /// Takes a token from `key`'s bucket: nil when granted, else the time to wait.
     public func acquire(_ key: String, now: ContinuousClock.Instant = .now) -> Duration? {
-        let limit = self.limit
-        let maxKeys = self.maxKeys
-        return buckets.withLock { table in
-            if let wait = table[key, default: TokenBucket(limit: limit, now: now)].take(now: now) { return wait }
-            if table.count > maxKeys { Self.evict(&table, now: now, keep: maxKeys / 2) }
-            return nil
-        }
+        let t = nanoseconds(now)
+        let wait = take(bucket(key, at: t), at: t)
+        return wait.map { .nanoseconds($0) }
     }
 
     /// Number of keys with a bucket.
-    public var keyCount: Int { buckets.withLock { $0.count } }
+    public var keyCount: Int { table.withLock { $0.count } }
 
-    private static func evict(_ table: inout [String: TokenBucket], now: ContinuousClock.Instant, keep: Int) {
-        for key in Array(table.keys) where table[key]!.isFull(now: now) {
+    /// GCRA: nil when granted, else nanoseconds until a token is available.
+    private func take(_ bucket: Bucket, at t: Int64) -> Int64? {
+        if interval == 0 {
+            // No refill: `burst` tokens in all (a fractional burst rounds down, as in TokenBucket).
+            let taken = bucket.state.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard Double(taken) <= limit.burst - 1 else {
+                bucket.state.wrappingSubtract(1, ordering: .relaxed)
+                return 3_600_000_000_000
+            }
+            return nil
+        }
+        var tat = bucket.state.load(ordering: .relaxed)
+        while true {
+            let base = max(tat, t)
+            let ahead = base - t
+            if ahead > tolerance { return ahead - tolerance }
+            let (exchanged, original) = bucket.state.compareExchange(
+                expected: tat, desired: base + interval, ordering: .relaxed)
+            if exchanged { return nil }
+            tat = original
+        }
+    }
+
+    private func isFull(_ bucket: Bucket, at t: Int64) -> Bool {
+        let value = bucket.state.load(ordering: .relaxed)
+        return interval == 0 ? value == 0 : value <= t
+    }
+
+    private func bucket(_ key: String, at t: Int64) -> Bucket {
+        let cache = caches[Self.shardIndex(count: caches.count)]
+        let current = generation.load(ordering: .acquiring)
+        if let hit = cache.state.withLock({ c -> Bucket? in
+            if c.generation != current {
+                c.generation = current
+                c.buckets.removeAll(keepingCapacity: true)
+                return nil
+            }
+            return c.buckets[key]
+        }) {
+            return hit
+        }
+        let bucket = table.withLock { table -> Bucket in
+            if let existing = table[key] { return existing }
+            let created = Bucket(interval == 0 ? 0 : t)
+            table[key] = created
+            if table.count > maxKeys {
+                evict(&table, at: t, keep: maxKeys / 2, except: key)
+                generation.wrappingAdd(1, ordering: .releasing)
+            }
+            return created
+        }
+        cache.state.withLock { c in
+            guard c.generation == generation.load(ordering: .acquiring) else { return }
+            if c.buckets.count >= Self.cacheLimit { c.buckets.removeAll(keepingCapacity: true) }
+            c.buckets[key] = bucket
+        }
+        return bucket
+    }
+
+    /// Drops idle (full) buckets, then arbitrary ones while more than `keep * 2` remain;
+    /// never `except` (the key being served).
+    private func evict(_ table: inout [String: Bucket], at t: Int64, keep: Int, except: String) {
+        for key in Array(table.keys) where key != except && isFull(table[key]!, at: t) {
             table.removeValue(forKey: key)
         }
         if table.count > keep * 2 {
-            for key in table.keys.prefix(table.count - keep) { table.removeValue(forKey: key) }
+            for key in Array(table.keys.filter { $0 != except }.prefix(table.count - keep)) {
+                table.removeValue(forKey: key)
+            }
         }
+    }
+
+    private func nanoseconds(_ now: ContinuousClock.Instant) -> Int64 {
+        let d = now - origin
+        let (seconds, attoseconds) = d.components
+        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
+    }
+
+    /// The calling thread's cache: a hash of `pthread_self()` (a TLS read, no system call).
+    static func shardIndex(count: Int) -> Int {
+        let id = UInt64(pthread_self())
+        return Int(truncatingIfNeeded: ((id >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 40) % count
     }
 }

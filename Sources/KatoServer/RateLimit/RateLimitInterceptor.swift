@@ -35,19 +35,35 @@ public struct RateLimitInterceptor: ServerInterceptor {
             }
         }
         defer { concurrency?.leave() }
-        guard !exempt.contains(context.serviceName) else { return try await next(context) }
+        guard !AuthInterceptor.contains(exempt, context.methodPath.service) else { return try await next(context) }
         var context = context
-        if let sessions { context.attributes[SessionRateLimiterKey.self] = sessions }
+        if let sessions {
+            // In the call's record when there is one (no extra attribute per call).
+            if let record = context.callRecord {
+                record.record(sessionLimiter: sessions)
+            } else {
+                context.attributes[SessionRateLimiterKey.self] = sessions
+            }
+        }
         if let principals {
             let key = context.principal?.name ?? Principal.anonymous.name
-            let traceID = context.traceID
-            let counter = limitedPrincipal
-            context.observeMessages(MessageObserver(received: {
+            if context.kind == .unary || context.kind == .serverStreaming {
+                // One request message, which the handler always reads: take its token now
+                // (the same count, without a per-call message hook).
                 if let wait = principals.acquire(key) {
-                    counter.increment()
-                    throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: traceID)
+                    limitedPrincipal.increment()
+                    throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: context.traceID)
                 }
-            }))
+            } else {
+                let traceID = context.traceID
+                let counter = limitedPrincipal
+                context.observeMessages(MessageObserver(received: {
+                    if let wait = principals.acquire(key) {
+                        counter.increment()
+                        throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: traceID)
+                    }
+                }))
+            }
         }
         try await next(context)
     }
@@ -56,7 +72,7 @@ public struct RateLimitInterceptor: ServerInterceptor {
 extension ServerContext {
     /// Takes a token from `sessionID`'s bucket (when a session limit is configured).
     func admitSessionRequest(_ sessionID: String) throws(KatoError) {
-        guard let limiter = sessionRateLimiter, let wait = limiter.acquire(sessionID) else { return }
+        guard let limiter = callRecord?.sessionLimiter ?? sessionRateLimiter, let wait = limiter.acquire(sessionID) else { return }
         Counter(label: "kato_rate_limited_total", dimensions: [("scope", "session")]).increment()
         throw .rateLimited(scope: "session", retryAfter: wait)
     }

@@ -18,8 +18,9 @@ public struct AuthInterceptor: ServerInterceptor {
     }
 
     public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
-        let service = context.serviceName
-        if openServices.contains(service) { return try await next(context) }
+        let path = context.methodPath
+        let service = path.service
+        if Self.contains(openServices, service) { return try await next(context) }
         let principal: Principal
         do {
             principal = try await authenticator.authenticate(context.requestMetadata, certificate: context.peerCertificate)
@@ -31,16 +32,23 @@ public struct AuthInterceptor: ServerInterceptor {
             throw error.rpcError(traceID: context.traceID)
         }
         context.callRecord?.record(principal: principal.name)
-        let required = MethodPolicy.requiredRole(service: service, method: context.methodName)
+        let required = MethodPolicy.requiredRole(service: service, method: path.method)
         guard principal.has(required) else {
             Self.failure("ROLE_REQUIRED")
             throw KatoError.permissionDenied(
-                reason: "ROLE_REQUIRED", message: "\(context.methodName) needs the \(required.rawValue) role"
+                reason: "ROLE_REQUIRED", message: "\(path.method) needs the \(required.rawValue) role"
             ).rpcError(traceID: context.traceID)
         }
         var context = context
         context.attributes[PrincipalKey.self] = principal
         try await next(context)
+    }
+
+    /// Membership in a small set of service names, comparing lengths first (no hashing per call).
+    static func contains(_ names: Set<Substring>, _ name: Substring) -> Bool {
+        let count = name.utf8.count
+        for candidate in names where candidate.utf8.count == count && candidate == name { return true }
+        return false
     }
 
     static func failure(_ reason: String) {

@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CoreMetrics
+import Prometheus
+import Synchronization
+
+/// swift-metrics timers as Prometheus histograms without a lock per observation.
+///
+/// swift-prometheus's histogram takes a lock on every `record`; `grpc_server_handling_seconds`
+/// and `kato_predictions_seconds` are recorded by every call on every event-loop thread, so
+/// that lock was contended (futex system calls). Here an observation is two relaxed atomic
+/// adds (its bucket, the sum) in a shard picked by the recording thread (`pthread_self`,
+/// hashed), so threads rarely even share a cache line; shards are summed when `/metrics` is
+/// scraped. The text is what swift-prometheus writes for a histogram (`_bucket{…,le=…}`
+/// cumulative, `_sum`, `_count`, one `# TYPE … histogram` per name).
+final class ShardedHistograms: Sendable {
+    let buckets: [Duration]
+    private let histograms = Mutex<[(name: String, labels: [(String, String)], histogram: Histogram)]>([])
+
+    init(buckets: [Duration]) {
+        self.buckets = buckets
+    }
+
+    /// The histogram of `name` + `labels` (one per distinct pair, as the registry does).
+    func histogram(name: String, labels: [(String, String)]) -> Histogram {
+        histograms.withLock { list in
+            if let existing = list.first(where: { $0.name == name && $0.labels.elementsEqual(labels, by: ==) }) {
+                return existing.histogram
+            }
+            let h = Histogram(name: name, labels: labels, bounds: buckets)
+            list.append((name, labels, h))
+            return h
+        }
+    }
+
+    func remove(_ handler: Histogram) {
+        histograms.withLock { list in list.removeAll { $0.histogram === handler } }
+    }
+
+    /// Appends every histogram in the Prometheus text format.
+    func emit(into buffer: inout [UInt8]) {
+        let list = histograms.withLock { $0 }
+        var typed = Set<String>()
+        for name in list.map(\.name) where typed.insert(name).inserted {
+            buffer.append(contentsOf: "# TYPE \(name) histogram\n".utf8)
+            for entry in list where entry.name == name { entry.histogram.emit(into: &buffer) }
+        }
+    }
+
+    final class Histogram: TimerHandler, Sendable {
+        let name: String
+        let renderedLabels: String
+        /// Upper bounds in nanoseconds, ascending.
+        let bounds: [Int64]
+        let boundNames: [String]
+        let shards: [Shard]
+        static let shardCount = 8
+
+        final class Cell: Sendable {
+            let value = Atomic<Int64>(0)
+        }
+
+        final class Shard: Sendable {
+            /// Per bucket (not cumulative), then one past the last bound (+Inf only).
+            let counts: [Cell]
+            let sumNanoseconds = Cell()
+            init(cells: Int) { counts = (0..<cells).map { _ in Cell() } }
+        }
+
+        init(name: String, labels: [(String, String)], bounds: [Duration]) {
+            self.name = name
+            renderedLabels = labels.map { key, value in "\(key)=\"\(Self.escaped(value))\"" }.joined(separator: ",")
+            self.bounds = bounds.map { Self.nanoseconds($0) }
+            boundNames = bounds.map(\.bucketRepresentation)
+            shards = (0..<Self.shardCount).map { _ in Shard(cells: bounds.count + 1) }
+        }
+
+        func recordNanoseconds(_ duration: Int64) {
+            let shard = shards[Self.shardIndex()]
+            var i = 0
+            while i < bounds.count && bounds[i] < duration { i += 1 }
+            shard.counts[i].value.wrappingAdd(1, ordering: .relaxed)
+            shard.sumNanoseconds.value.wrappingAdd(duration, ordering: .relaxed)
+        }
+
+        func emit(into buffer: inout [UInt8]) {
+            var counts = [Int64](repeating: 0, count: bounds.count + 1)
+            var sum: Int64 = 0
+            for shard in shards {
+                for (i, cell) in shard.counts.enumerated() { counts[i] += cell.value.load(ordering: .relaxed) }
+                sum += shard.sumNanoseconds.value.load(ordering: .relaxed)
+            }
+            let prefix = renderedLabels.isEmpty ? "" : renderedLabels + ","
+            var cumulative: Int64 = 0
+            for (i, bound) in boundNames.enumerated() {
+                cumulative += counts[i]
+                buffer.append(contentsOf: "\(name)_bucket{\(prefix)le=\"\(bound)\"} \(cumulative)\n".utf8)
+            }
+            cumulative += counts[bounds.count]
+            buffer.append(contentsOf: "\(name)_bucket{\(prefix)le=\"+Inf\"} \(cumulative)\n".utf8)
+            let labels = renderedLabels.isEmpty ? " " : "{\(renderedLabels)} "
+            buffer.append(contentsOf: "\(name)_sum\(labels)\(Duration.nanoseconds(sum).bucketRepresentation)\n".utf8)
+            buffer.append(contentsOf: "\(name)_count\(labels)\(cumulative)\n".utf8)
+        }
+
+        static func nanoseconds(_ d: Duration) -> Int64 {
+            let (seconds, attoseconds) = d.components
+            return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        }
+
+        static func escaped(_ value: String) -> String {
+            var out = ""
+            for c in value.unicodeScalars {
+                switch c {
+                case "\\": out += "\\\\"
+                case "\"": out += "\\\""
+                case "\n": out += "\\n"
+                default: out.unicodeScalars.append(c)
+                }
+            }
+            return out
+        }
+
+        /// The recording thread's shard: a hash of `pthread_self()` (a TLS read, no system call).
+        static func shardIndex() -> Int {
+            let id = UInt64(pthread_self())
+            return Int(truncatingIfNeeded: ((id >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 40) % shardCount
+        }
+    }
+}
+
+/// swift-prometheus's factory with timers replaced by `ShardedHistograms`.
+struct KatoMetricsFactory: MetricsFactory {
+    let prometheus: PrometheusMetricsFactory
+    let histograms: ShardedHistograms
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        prometheus.makeCounter(label: label, dimensions: dimensions)
+    }
+
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        prometheus.makeFloatingPointCounter(label: label, dimensions: dimensions)
+    }
+
+    func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        prometheus.makeMeter(label: label, dimensions: dimensions)
+    }
+
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        prometheus.makeRecorder(label: label, dimensions: dimensions, aggregate: aggregate)
+    }
+
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        histograms.histogram(name: label, labels: dimensions)
+    }
+
+    func destroyCounter(_ handler: any CounterHandler) { prometheus.destroyCounter(handler) }
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { prometheus.destroyFloatingPointCounter(handler) }
+    func destroyMeter(_ handler: any MeterHandler) { prometheus.destroyMeter(handler) }
+    func destroyRecorder(_ handler: any RecorderHandler) { prometheus.destroyRecorder(handler) }
+
+    func destroyTimer(_ handler: any TimerHandler) {
+        if let h = handler as? ShardedHistograms.Histogram { histograms.remove(h) }
+    }
+}
