@@ -44,7 +44,7 @@ extension KnowledgeBase {
     public func durableImage(of names: some Sequence<String>) -> DurableImage {
         let s = view()
         var ids: [Int32] = []
-        for name in names { if let id = s.idByName[name] { ids.append(id) } }
+        for name in names { if let id = s.id(named: name) { ids.append(id) } }
         ids.sort()
         var rows: [DurableImage.Row] = []
         rows.reserveCapacity(ids.count)
@@ -74,87 +74,54 @@ extension KnowledgeBase {
     }
 }
 
-/// Builds a knowledge base from stored patterns in learn order: the pattern's id is the order of
-/// ``append(name:events:frequency:emotives:metadata:)`` calls; symbol frequencies, pattern-member
-/// frequencies and the totals are summed from the patterns (each learn of a pattern counted them
-/// once, and its frequency counts its learns); emotive sums come from ``setSymbolEmotives(_:_:)``.
+/// Builds a knowledge base from stored patterns in learn order: the pattern's id is the order in
+/// which patterns are appended; symbol frequencies, pattern-member frequencies and the totals are
+/// summed from the patterns (each learn of a pattern counted them once, and its frequency counts its
+/// learns); emotive sums come from ``setSymbolEmotives(_:_:)``.
+///
+/// A pattern is appended either whole (``append(name:events:frequency:emotives:metadata:)``) or from
+/// its stored bytes: ``addSymbol(_:)`` for each symbol of an event, ``endEvent()`` after each event,
+/// then ``appendPattern(name:frequency:emotives:metadata:)``. The byte form interns symbols by their
+/// UTF-8 bytes (no `String` is made for a symbol already seen) and is what the store uses.
+///
+/// Work split: this thread interns symbols and sums the statistics; the pattern shapes (the costly
+/// part: similarity text, JSON, hashes, one object and a few arrays per pattern) and the name → id
+/// map are built chunk by chunk (4096 patterns) by a second thread — and by this one whenever the
+/// second falls behind, and at the end — so both cores stay busy. Postings and partitions are built
+/// in one pass at ``finish()`` with exact capacities.
 public struct KnowledgeBaseLoader: Sendable {
-    /// Everything but `shapes` is filled as patterns are appended; the shapes (the costly part:
-    /// similarity text, JSON, hashes) are built on a second thread, chunk by chunk, while this one
-    /// goes on reading, and put in place by ``finish()``.
+    /// Symbol names/ids, records and totals are filled as patterns are appended; postings,
+    /// partitions, statistics and shapes are put in place by ``finish()``.
     var built = KnowledgeState()
-    /// Per symbol id: summed frequency, pattern-member frequency, and the last pattern id seen
-    /// (to count each symbol once per pattern without sorting).
+    /// Per symbol id: summed frequency, pattern-member frequency, number of patterns containing it,
+    /// and the last pattern id seen (to count each symbol once per pattern without sorting).
     private var symbolFrequency: [Int] = []
     private var memberFrequency: [Int] = []
+    private var memberCount: [Int32] = []
     private var lastPattern: [Int32] = []
+    /// The distinct symbols of every pattern, pattern after pattern (`postingEnds[p]` ends pattern p's).
+    private var postingSymbols: [Int32] = []
+    private var postingEnds: [Int32] = []
+    /// `floor(length / 10)` → pattern ids, as an array while loading.
+    private var partitionLists: [[Int32]] = []
     private var emotiveSums: [(Int32, [String: Double])] = []
-    private var pending: [ShapeInput] = []
+    private var table = SymbolTable()
+    /// The chunk being filled, and where the pattern being added starts in it.
+    private var chunk = ShapeChunk(index: 0, firstID: 0)
+    private var patternFlatStart = 0
+    private var eventFlatStart = 0
+    private let pipeline = ShapePipeline()
+    private var indexed = false
     private var duplicate: String?
-    private var chunks = 0
-    private let shapeBuilder = ShapeBuilder()
-
-    struct ShapeInput: Sendable {
-        var name: String
-        var events: [[String]]
-        var flat: [Int32]
-    }
-
-    /// Builds pattern shapes and the name → id map off the loading thread (one serial queue, so
-    /// chunks are processed in order).
-    final class ShapeBuilder: Sendable {
-        struct Done {
-            var shapes: [Int: [PatternShape]] = [:]
-            var idByName: [String: Int32] = [:]
-            /// The first name seen twice (a damaged store), if any.
-            var duplicate: String?
-        }
-
-        let queue = DispatchQueue(label: "kato.kb-loader.shapes")
-        let group = DispatchGroup()
-        let done = Mutex(Done())
-
-        func reserve(_ n: Int) {
-            done.withLock { $0.idByName.reserveCapacity(n) }
-        }
-
-        /// Queues a chunk; `built` holds its shapes when the loading thread built them itself.
-        func submit(_ chunk: Int, firstID: Int32, _ inputs: [ShapeInput], built: [PatternShape]? = nil) {
-            queue.async(group: group) { [self] in
-                let shapes = built ?? inputs.map { PatternShape(name: $0.name, events: $0.events, flatIds: $0.flat) }
-                done.withLock { d in
-                    d.shapes[chunk] = shapes
-                    var id = firstID
-                    for input in inputs {
-                        if d.idByName.updateValue(id, forKey: input.name) != nil, d.duplicate == nil { d.duplicate = input.name }
-                        id += 1
-                    }
-                }
-            }
-        }
-
-        func collect(_ chunks: Int) -> (shapes: [PatternShape], idByName: [String: Int32], duplicate: String?) {
-            group.wait()
-            return done.withLock { d in
-                var out: [PatternShape] = []
-                out.reserveCapacity(d.shapes.values.reduce(0) { $0 + $1.count })
-                for c in 0..<chunks { out.append(contentsOf: d.shapes[c] ?? []) }
-                // Moved out, not shared: the knowledge base's first learn must not copy them.
-                let names = d.idByName
-                let duplicate = d.duplicate
-                d = Done()
-                return (out, names, duplicate)
-            }
-        }
-    }
 
     static let chunkSize = 4096
 
     public init(expectedPatterns: Int = 0) {
         if expectedPatterns > 0 {
             built.records.reserveCapacity(expectedPatterns)
-            shapeBuilder.reserve(expectedPatterns)
+            postingEnds.reserveCapacity(expectedPatterns)
         }
+        chunk.reserve()
     }
 
     /// Number of patterns appended so far (= the id of the next one).
@@ -166,52 +133,93 @@ public struct KnowledgeBaseLoader: Sendable {
     public mutating func append(
         name: String, events: [[String]], frequency: Int, emotives: [[String: Double]]?, metadata: [String: [String]]
     ) {
-        var flat: [Int32] = []
-        flat.reserveCapacity(events.reduce(0) { $0 + $1.count })
-        for event in events { for symbol in event { flat.append(built.intern(symbol)) } }
+        for event in events {
+            for symbol in event {
+                var s = symbol
+                s.withUTF8 { addSymbol(UnsafeRawBufferPointer($0)) }
+            }
+            endEvent()
+        }
+        var n = name
+        n.withUTF8 { appendPattern(name: UnsafeRawBufferPointer($0), frequency: frequency, emotives: emotives, metadata: metadata) }
+    }
+
+    /// Adds a symbol (its UTF-8 bytes) to the current event of the pattern being appended.
+    public mutating func addSymbol(_ utf8: UnsafeRawBufferPointer) {
+        let id = table.find(utf8) ?? newSymbol(utf8)
+        chunk.flat.append(id)
+        chunk.symbols.append(built.symbolNames[Int(id)])
+    }
+
+    /// Ends the current event of the pattern being appended.
+    public mutating func endEvent() {
+        chunk.eventSizes.append(Int32(chunk.flat.count - eventFlatStart))
+        eventFlatStart = chunk.flat.count
+    }
+
+    /// Appends the pattern whose events were given by ``addSymbol(_:)`` / ``endEvent()`` since the
+    /// previous pattern; `name` is the bare hash's UTF-8 bytes.
+    public mutating func appendPattern(
+        name: UnsafeRawBufferPointer, frequency: Int, emotives: [[String: Double]]?, metadata: [String: [String]]
+    ) {
         let id = Int32(built.records.count)
         built.records.append(PatternRecord(frequency: frequency, emotives: emotives, metadata: metadata))
-        let symbols = built.symbolNames.count
-        if symbolFrequency.count < symbols {
-            let grow = symbols - symbolFrequency.count
-            symbolFrequency.append(contentsOf: repeatElement(0, count: grow))
-            memberFrequency.append(contentsOf: repeatElement(0, count: grow))
-            lastPattern.append(contentsOf: repeatElement(-1, count: grow))
-        }
+        let length = chunk.flat.count - patternFlatStart
         var distinct = 0
-        for sym in flat {
+        for k in patternFlatStart..<chunk.flat.count {
+            let sym = chunk.flat[k]
             let i = Int(sym)
             symbolFrequency[i] &+= frequency
             if lastPattern[i] != id {
                 // First occurrence in this pattern: one posting per pattern, in id order.
                 lastPattern[i] = id
                 memberFrequency[i] &+= frequency
-                built.postings[i].append(id)
+                memberCount[i] &+= 1
+                postingSymbols.append(sym)
                 distinct += 1
             }
         }
-        built.partitions[flat.count / KnowledgeState.partitionSize, default: []].append(id)
+        postingEnds.append(Int32(postingSymbols.count))
+        let partition = length / KnowledgeState.partitionSize
+        while partitionLists.count <= partition { partitionLists.append([]) }
+        partitionLists[partition].append(id)
         built.totals.totalPatternFrequencies += frequency
-        built.totals.totalSymbolFrequencies += flat.count * frequency
+        built.totals.totalSymbolFrequencies += length * frequency
         built.totals.totalSymbolsInPatternsFrequencies += distinct * frequency
-        pending.append(ShapeInput(name: name, events: events, flat: flat))
-        if pending.count >= Self.chunkSize {
-            flush()
-            pending.reserveCapacity(Self.chunkSize)
-        }
+        chunk.names.append(contentsOf: name)
+        chunk.nameEnds.append(Int32(chunk.names.count))
+        chunk.patternFlatEnds.append(Int32(chunk.flat.count))
+        chunk.patternEventEnds.append(Int32(chunk.eventSizes.count))
+        patternFlatStart = chunk.flat.count
+        eventFlatStart = chunk.flat.count
+        if chunk.count >= Self.chunkSize { flush(last: false) }
     }
 
-    /// One chunk in `inlineShapesEvery` has its shapes built on the loading thread: the second thread
-    /// has more to do per pattern (shapes and names) than this one, this evens them out on 2 cores.
-    static let inlineShapesEvery = 8
+    private mutating func newSymbol(_ utf8: UnsafeRawBufferPointer) -> Int32 {
+        // Interned by String too: byte sequences that decode to the same String (invalid UTF-8
+        // repaired alike) share one id, as when symbols were interned as Strings.
+        let id = built.intern(String(decoding: utf8, as: UTF8.self))
+        table.insert(utf8, id: id)
+        let symbols = built.symbolNames.count
+        if symbolFrequency.count < symbols {
+            let grow = symbols - symbolFrequency.count
+            symbolFrequency.append(contentsOf: repeatElement(0, count: grow))
+            memberFrequency.append(contentsOf: repeatElement(0, count: grow))
+            memberCount.append(contentsOf: repeatElement(0, count: grow))
+            lastPattern.append(contentsOf: repeatElement(-1, count: grow))
+        }
+        return id
+    }
 
-    private mutating func flush() {
-        guard !pending.isEmpty else { return }
-        let inline = chunks % Self.inlineShapesEvery == Self.inlineShapesEvery - 1
-            ? pending.map { PatternShape(name: $0.name, events: $0.events, flatIds: $0.flat) } : nil
-        shapeBuilder.submit(chunks, firstID: Int32(built.records.count - pending.count), pending, built: inline)
-        chunks += 1
-        pending = []
+    /// Hands the current chunk to the shape builders (the last one is built on this thread).
+    private mutating func flush(last: Bool) {
+        let next = ShapeChunk(index: chunk.index + 1, firstID: Int32(built.records.count))
+        var full = next
+        swap(&full, &chunk)
+        chunk.reserve()
+        patternFlatStart = 0
+        eventFlatStart = 0
+        if full.count > 0 { pipeline.submit(full, startWorker: !last) }
     }
 
     /// A pattern name appended twice (the store is damaged), or nil. Call after the last append.
@@ -222,30 +230,309 @@ public struct KnowledgeBaseLoader: Sendable {
 
     /// Sets the stored emotive sums of `symbol`.
     public mutating func setSymbolEmotives(_ symbol: String, _ sums: [String: Double]) {
-        let id = built.intern(symbol)
-        if symbolFrequency.count < built.symbolNames.count {
-            let grow = built.symbolNames.count - symbolFrequency.count
-            symbolFrequency.append(contentsOf: repeatElement(0, count: grow))
-            memberFrequency.append(contentsOf: repeatElement(0, count: grow))
-            lastPattern.append(contentsOf: repeatElement(-1, count: grow))
-        }
+        var s = symbol
+        let id = s.withUTF8 { table.find(UnsafeRawBufferPointer($0)) ?? newSymbol(UnsafeRawBufferPointer($0)) }
         emotiveSums.append((id, sums))
     }
 
-    /// The finished state: shapes in place, statistics filled in.
+    /// The finished state: shapes, postings and partitions in place, statistics filled in.
     mutating func finish() -> KnowledgeState {
-        flush()
+        if !indexed { buildIndexes() }
         var s = built
-        if s.shapes.count != s.records.count {
-            (s.shapes, s.idByName, duplicate) = shapeBuilder.collect(chunks)
-        }
-        precondition(s.shapes.count == s.records.count, "knowledge-base loader: shapes and records differ")
-        for i in 0..<s.symbolStats.count {
-            s.symbolStats[i].frequency = symbolFrequency[i]
-            s.symbolStats[i].patternMemberFrequency = memberFrequency[i]
-        }
         for (id, sums) in emotiveSums { s.symbolStats[Int(id)].emotives = sums }
-        built = s
         return s
+    }
+
+    private mutating func buildIndexes() {
+        indexed = true
+        flush(last: true)
+        pipeline.close()
+        // While the shape builder finishes: postings (exact sizes), partitions, statistics.
+        let symbols = memberCount.count
+        var offsets = [Int](repeating: 0, count: symbols + 1)
+        for i in 0..<symbols { offsets[i + 1] = offsets[i] + Int(memberCount[i]) }
+        var csr = [Int32](repeating: 0, count: offsets[symbols])
+        postingSymbols.withUnsafeBufferPointer { syms in
+            csr.withUnsafeMutableBufferPointer { out in
+                offsets.withUnsafeMutableBufferPointer { next in
+                    var k = 0
+                    for (p, end) in postingEnds.enumerated() {
+                        while k < Int(end) {
+                            let sym = Int(syms[k])
+                            out[next[sym]] = Int32(p)
+                            next[sym] += 1
+                            k += 1
+                        }
+                    }
+                }
+            }
+        }
+        postingSymbols = []
+        postingEnds = []
+        // `offsets[i]` now ends symbol i's range (it was advanced past it).
+        built.postings = csr.withUnsafeBufferPointer { buf in
+            (0..<symbols).map { i in
+                let end = offsets[i]
+                return Array(buf[(end - Int(memberCount[i]))..<end])
+            }
+        }
+        var partitions: [Int: [Int32]] = [:]
+        for (p, ids) in partitionLists.enumerated() where !ids.isEmpty { partitions[p] = ids }
+        partitionLists = []
+        built.partitions = partitions
+        for i in 0..<built.symbolStats.count {
+            built.symbolStats[i].frequency = symbolFrequency[i]
+            built.symbolStats[i].patternMemberFrequency = memberFrequency[i]
+        }
+        // Help with the shapes still queued, then collect.
+        pipeline.drain()
+        let collected = pipeline.collect()
+        built.shapes = collected.shapes
+        built.idByName = collected.idByName
+        duplicate = collected.duplicate
+        precondition(built.shapes.count == built.records.count, "knowledge-base loader: shapes and records differ")
+    }
+}
+
+/// Patterns of one chunk, as flat buffers (one allocation per field for the whole chunk).
+struct ShapeChunk: Sendable {
+    var index: Int
+    var firstID: Int32
+    var flat: [Int32] = []
+    var symbols: [String] = []
+    var eventSizes: [Int32] = []
+    var patternFlatEnds: [Int32] = []
+    var patternEventEnds: [Int32] = []
+    var names: [UInt8] = []
+    var nameEnds: [Int32] = []
+
+    var count: Int { patternFlatEnds.count }
+
+    mutating func reserve() {
+        let n = KnowledgeBaseLoader.chunkSize
+        patternFlatEnds.reserveCapacity(n)
+        patternEventEnds.reserveCapacity(n)
+        nameEnds.reserveCapacity(n)
+        names.reserveCapacity(40 * n)
+    }
+
+    /// The chunk's pattern shapes, in id order.
+    func buildShapes() -> [PatternShape] {
+        var shapes: [PatternShape] = []
+        shapes.reserveCapacity(count)
+        var flatStart = 0, eventStart = 0, nameStart = 0
+        names.withUnsafeBufferPointer { nameBytes in
+            for p in 0..<count {
+                let flatEnd = Int(patternFlatEnds[p]), eventEnd = Int(patternEventEnds[p]), nameEnd = Int(nameEnds[p])
+                var ends: [Int] = []
+                ends.reserveCapacity(eventEnd - eventStart)
+                var end = 0
+                for e in eventStart..<eventEnd {
+                    end += Int(eventSizes[e])
+                    ends.append(end)
+                }
+                var patternSymbols: [String] = []
+                patternSymbols.reserveCapacity(flatEnd - flatStart)
+                for i in flatStart..<flatEnd { patternSymbols.append(symbols[i]) }
+                var ids: [Int32] = []
+                ids.reserveCapacity(flatEnd - flatStart)
+                for i in flatStart..<flatEnd { ids.append(flat[i]) }
+                let name = String(decoding: UnsafeBufferPointer(rebasing: nameBytes[nameStart..<nameEnd]), as: UTF8.self)
+                shapes.append(PatternShape(name: name, symbols: patternSymbols, eventEnds: ends, flatIds: ids))
+                flatStart = flatEnd
+                eventStart = eventEnd
+                nameStart = nameEnd
+            }
+        }
+        return shapes
+    }
+}
+
+/// Builds chunks' pattern shapes and the name → id map: a worker thread takes queued chunks in
+/// order; the loading thread takes one itself when two or more are waiting, and drains the queue at
+/// the end. Shapes are put back in chunk order by ``collect()``.
+final class ShapePipeline: Sendable {
+    private struct Queue {
+        var chunks: [ShapeChunk] = []
+        var head = 0
+        var closed = false
+        var workerStarted = false
+    }
+
+    private struct Built {
+        var shapes: [[PatternShape]] = []
+    }
+
+    /// Two locks: taking a chunk never waits for another thread storing its shapes.
+    private let queue = Mutex(Queue())
+    private let built = Mutex(Built())
+    private let wake = DispatchSemaphore(value: 0)
+    private let worker = DispatchGroup()
+
+    func submit(_ chunk: sending ShapeChunk, startWorker: Bool) {
+        let (start, backlog) = queue.withLock { q in
+            q.chunks.append(chunk)
+            let start = startWorker && !q.workerStarted
+            if start { q.workerStarted = true }
+            return (start, q.workerStarted ? q.chunks.count - q.head : 0)
+        }
+        if start {
+            worker.enter()
+            DispatchQueue.global().async { [self] in
+                // Signals only wake the worker; the queue and `closed` decide.
+                while true {
+                    if let c = take() { build(c); continue }
+                    if queue.withLock({ $0.closed }) { break }
+                    wake.wait()
+                }
+                worker.leave()
+            }
+        }
+        wake.signal()
+        // The worker is behind: build one chunk here.
+        if backlog >= 3, let c = take() { build(c) }
+    }
+
+    private func take() -> ShapeChunk? {
+        queue.withLock { q in
+            guard q.head < q.chunks.count else { return nil }
+            let c = q.chunks[q.head]
+            q.chunks[q.head] = ShapeChunk(index: -1, firstID: 0)
+            q.head += 1
+            if q.head == q.chunks.count {
+                q.chunks.removeAll(keepingCapacity: true)
+                q.head = 0
+            }
+            return c
+        }
+    }
+
+    private func build(_ chunk: ShapeChunk) {
+        let shapes = chunk.buildShapes()
+        built.withLock { s in
+            while s.shapes.count <= chunk.index { s.shapes.append([]) }
+            s.shapes[chunk.index] = shapes
+        }
+    }
+
+    func close() {
+        queue.withLock { $0.closed = true }
+        wake.signal()
+    }
+
+    /// Builds what is still queued on this thread.
+    func drain() {
+        while let c = take() { build(c) }
+    }
+
+    /// The shapes in id order, their name index, and the first name seen twice (a damaged store).
+    func collect() -> (shapes: [PatternShape], idByName: PatternNameIndex, duplicate: String?) {
+        worker.wait()
+        let shapes = built.withLock { s in
+            var out: [PatternShape] = []
+            out.reserveCapacity(s.shapes.reduce(0) { $0 + $1.count })
+            for c in s.shapes { out.append(contentsOf: c) }
+            // Moved out, not shared: the knowledge base's first learn must not copy them.
+            s = Built()
+            return out
+        }
+        var names = PatternNameIndex(minimumCapacity: shapes.count)
+        var duplicate: String?
+        for id in shapes.indices where names.insert(Int32(id), in: shapes) != nil {
+            if duplicate == nil { duplicate = shapes[id].name }
+        }
+        return (shapes, names, duplicate)
+    }
+}
+
+/// Symbol UTF-8 bytes → symbol id (open addressing, linear probing), so a symbol already seen
+/// needs no `String`. An entry keeps the first 16 bytes inline (most symbols are shorter), the
+/// rest in a byte arena.
+struct SymbolTable: Sendable {
+    private struct Entry {
+        var hash: UInt64
+        var w0: UInt64
+        var w1: UInt64
+        var count: Int
+        var restStart: Int
+        var id: Int32
+    }
+
+    private var slots: [Int32] = Array(repeating: -1, count: 1024)
+    private var entries: [Entry] = []
+    private var rest: [UInt8] = []
+
+    /// The first 16 bytes, zero-padded, as two little-endian words.
+    @inline(__always)
+    private static func words(_ b: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        let n = b.count
+        if n >= 16 { return (b.loadUnaligned(fromByteOffset: 0, as: UInt64.self), b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+        var w: (UInt64, UInt64) = (0, 0)
+        var i = 0
+        if n >= 8 {
+            w.0 = b.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            i = 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n {
+            tail |= UInt64(b[i]) << shift
+            shift += 8
+            i += 1
+        }
+        if n >= 8 { w.1 = tail } else { w.0 = tail }
+        return w
+    }
+
+    @inline(__always)
+    private static func hash(_ b: UnsafeRawBufferPointer, _ w: (UInt64, UInt64)) -> UInt64 {
+        var h = (w.0 ^ 0x9e37_79b9_7f4a_7c15 ^ UInt64(b.count)) &* 0xff51_afd7_ed55_8ccd
+        h = (h ^ (h >> 32) ^ w.1) &* 0xc4ce_b9fe_1a85_ec53
+        var i = 16
+        while i < b.count {
+            h = (h ^ UInt64(b[i])) &* 0x0000_0100_0000_01b3
+            i += 1
+        }
+        return h ^ (h >> 29)
+    }
+
+    func find(_ key: UnsafeRawBufferPointer) -> Int32? {
+        let w = Self.words(key)
+        let h = Self.hash(key, w)
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = Int(slots[i])
+            if e < 0 { return nil }
+            let entry = entries[e]
+            if entry.hash == h && entry.w0 == w.0 && entry.w1 == w.1 && entry.count == key.count {
+                if key.count <= 16 { return entry.id }
+                let same = rest.withUnsafeBufferPointer { r in
+                    UnsafeBufferPointer(rebasing: r[entry.restStart..<(entry.restStart + key.count - 16)])
+                        .elementsEqual(UnsafeRawBufferPointer(rebasing: key[16...]))
+                }
+                if same { return entry.id }
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    mutating func insert(_ key: UnsafeRawBufferPointer, id: Int32) {
+        let w = Self.words(key)
+        entries.append(Entry(hash: Self.hash(key, w), w0: w.0, w1: w.1, count: key.count, restStart: rest.count, id: id))
+        if key.count > 16 { rest.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[16...])) }
+        if entries.count * 2 > slots.count {
+            slots = Array(repeating: -1, count: slots.count * 2)
+            for k in 0..<entries.count { place(k) }
+        } else {
+            place(entries.count - 1)
+        }
+    }
+
+    private mutating func place(_ e: Int) {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: entries[e].hash) & mask
+        while slots[i] >= 0 { i = (i + 1) & mask }
+        slots[i] = Int32(e)
     }
 }

@@ -21,7 +21,7 @@ extension KnowledgeBase {
     public func persistenceImage(of names: some Sequence<String>) -> PersistenceImage {
         let s = view()
         var ids: [Int32] = []
-        for name in names { if let id = s.idByName[name] { ids.append(id) } }
+        for name in names { if let id = s.id(named: name) { ids.append(id) } }
         ids.sort()
         var symbols: [String: SymbolStats] = [:]
         var patterns: [Pattern] = []

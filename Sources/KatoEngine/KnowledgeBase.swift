@@ -48,7 +48,7 @@ public final class KnowledgeBase: Sendable {
     /// The pattern with this name (`PTRN|` prefix optional), or `nil`.
     public func pattern(named name: String) -> Pattern? {
         let hash = Naming.bareHash(name)
-        return state.withLock { s in s.idByName[hash].map { s.pattern($0) } }
+        return state.withLock { s in s.id(named: hash).map { s.pattern($0) } }
     }
 
     /// Records one learn event (kato-semantics §3 steps 4–6, §1.5, §1.7, §1.8).
@@ -68,7 +68,7 @@ public final class KnowledgeBase: Sendable {
         return state.withLock { s in
             let id: Int32
             let isNew: Bool
-            if let existing = s.idByName[name] {
+            if let existing = s.id(named: name) {
                 id = existing
                 isNew = false
                 s.records[Int(id)].frequency += 1
@@ -134,7 +134,7 @@ public final class KnowledgeBase: Sendable {
     /// Replaces the whole state with `snapshot` (the entire KB is loaded — Q6 fix).
     public func restore(_ snapshot: KnowledgeBaseSnapshot) {
         var fresh = KnowledgeState()
-        for p in snapshot.patterns where fresh.idByName[p.name] == nil {
+        for p in snapshot.patterns where fresh.id(named: p.name) == nil {
             _ = fresh.insertShape(
                 name: p.name, events: p.events,
                 record: PatternRecord(frequency: p.frequency, emotives: p.emotives, metadata: p.metadata))

@@ -5,7 +5,8 @@
 struct KnowledgeState: Sendable {
     var shapes: [PatternShape] = []
     var records: [PatternRecord] = []
-    var idByName: [String: Int32] = [:]
+    /// Pattern name → id (the names live in `shapes`; look up with ``id(named:)``).
+    var idByName = PatternNameIndex()
     var symbolNames: [String] = []
     var symbolIds: [String: Int32] = [:]
     var symbolStats: [SymbolStats] = []
@@ -16,6 +17,9 @@ struct KnowledgeState: Sendable {
     var totals = KnowledgeBaseTotals()
 
     static let partitionSize = 10
+
+    /// The id of the pattern named `name` (bare hash), if any.
+    func id(named name: String) -> Int32? { idByName.find(name, in: shapes) }
 
     mutating func intern(_ symbol: String) -> Int32 {
         if let id = symbolIds[symbol] { return id }
@@ -36,7 +40,7 @@ struct KnowledgeState: Sendable {
         let id = Int32(shapes.count)
         shapes.append(shape)
         records.append(record)
-        idByName[name] = id
+        idByName.insert(id, in: shapes)
         let sorted = flat.sorted()
         for (i, s) in sorted.enumerated() where i == 0 || sorted[i - 1] != s { postings[Int(s)].append(id) }
         partitions[flat.count / Self.partitionSize, default: []].append(id)

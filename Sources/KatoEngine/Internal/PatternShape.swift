@@ -1,8 +1,11 @@
 /// The immutable, search-ready form of a pattern: interned symbol ids, event boundaries and the
-/// space-joined character string used by the similarity measure. Built once when a pattern is inserted.
+/// space-joined character string used by the similarity measure. Built once when a pattern is inserted
+/// (on every new learn, and for every stored pattern at start-up: few allocations — one object and
+/// six arrays, the events kept flat and the future JSON built only when a tie needs it).
 final class PatternShape: Sendable {
     let name: String
-    let events: [[String]]
+    /// The symbols of all events, flattened (`events` rebuilds the nested form).
+    let symbols: [String]
     /// Symbol ids of the flattened pattern.
     let flatIds: [Int32]
     /// Cumulative event sizes: `eventEnds[k]` = number of symbols in events 0...k.
@@ -15,30 +18,38 @@ final class PatternShape: Sendable {
     let chars: [UInt32]
     /// The same text as bytes when it is pure ASCII (4× less memory to stream through the similarity).
     let asciiChars: [UInt8]?
-    /// `json.dumps(events)` (ASCII) and, per event k, the offset where event k's text starts: the JSON text
-    /// of the future starting at event k is `"["` + `json[jsonEventOffsets[k]...]`.
-    let json: [UInt8]
-    let jsonEventOffsets: [Int32]
     /// The name's first 8 bytes as a big-endian number (orders like the name's text).
     let nameKey: UInt64
 
-    init(name: String, events: [[String]], flatIds: [Int32]) {
-        self.name = name
-        self.events = events
-        self.flatIds = flatIds
+    convenience init(name: String, events: [[String]], flatIds: [Int32]) {
+        var symbols: [String] = []
+        symbols.reserveCapacity(flatIds.count)
         var ends: [Int] = []
         ends.reserveCapacity(events.count)
-        var sorted = flatIds
-        var total = 0
         for event in events {
-            sorted[total..<(total + event.count)].sort()
-            total += event.count
-            ends.append(total)
+            symbols.append(contentsOf: event)
+            ends.append(symbols.count)
         }
+        self.init(name: name, symbols: symbols, eventEnds: ends, flatIds: flatIds)
+    }
+
+    /// `symbols` flattened, `eventEnds` as the stored field, `flatIds` their ids.
+    init(name: String, symbols: [String], eventEnds ends: [Int], flatIds: [Int32]) {
+        self.name = name
+        self.symbols = symbols
+        self.flatIds = flatIds
         self.eventEnds = ends
+        let n = ends.count
+        var sorted = flatIds
+        var start = 0
+        for end in ends {
+            sorted[start..<end].sort()
+            start = end
+        }
         self.sortedFlatIds = sorted
-        var hashes = [UInt64](repeating: 0xcbf2_9ce4_8422_2325, count: events.count + 1)
-        var k = events.count - 1
+        // (`Array(repeating:)` + fill: `unsafeUninitializedCapacity` looks up generic metadata per call.)
+        var hashes = [UInt64](repeating: 0xcbf2_9ce4_8422_2325, count: n + 1)
+        var k = n - 1
         while k >= 0 {
             var h = hashes[k + 1]
             let start = k == 0 ? 0 : ends[k - 1]
@@ -51,30 +62,70 @@ final class PatternShape: Sendable {
             k -= 1
         }
         self.suffixHashes = hashes
-        var chars: [UInt32] = []
-        var first = true
-        for event in events {
-            for symbol in event {
-                if !first { chars.append(32) }
-                first = false
-                for scalar in symbol.unicodeScalars { chars.append(scalar.value) }
+        // Text length in UTF-8 bytes (spaces included) and whether it is ASCII.
+        var textBytes = symbols.isEmpty ? 0 : symbols.count - 1
+        var ascii = true
+        for symbol in symbols {
+            for b in symbol.utf8 {
+                if b >= 0x80 { ascii = false }
+                textBytes += 1
             }
         }
-        if chars.allSatisfy({ $0 < 128 }) {
-            self.asciiChars = chars.map { UInt8($0) }
+        if ascii {
+            var text = [UInt8](repeating: 32, count: textBytes)
+            text.withUnsafeMutableBufferPointer { buf in
+                var i = 0
+                for symbol in symbols {
+                    if i > 0 { i += 1 }
+                    for b in symbol.utf8 { buf[i] = b; i += 1 }
+                }
+            }
+            self.asciiChars = text
             self.chars = []
         } else {
+            var chars: [UInt32] = []
+            chars.reserveCapacity(textBytes)
+            for (i, symbol) in symbols.enumerated() {
+                if i > 0 { chars.append(32) }
+                for scalar in symbol.unicodeScalars { chars.append(scalar.value) }
+            }
             self.asciiChars = nil
             self.chars = chars
         }
-        var json: [UInt8] = [UInt8(ascii: "[")]
-        json.reserveCapacity(chars.count + 8 * flatIds.count)
-        var offsets: [Int32] = []
-        for (i, event) in events.enumerated() {
-            if i > 0 { json.append(UInt8(ascii: ",")); json.append(UInt8(ascii: " ")) }
-            offsets.append(Int32(json.count))
+        // First 8 UTF-8 bytes, big-endian: orders like the name's text (ties need a full comparison).
+        var key: UInt64 = 0
+        var count = 0
+        for b in name.utf8.prefix(8) {
+            key = key << 8 | UInt64(b)
+            count += 1
+        }
+        self.nameKey = count == 0 ? 0 : key << (8 * UInt64(8 - count))
+    }
+
+    var eventCount: Int { eventEnds.count }
+
+    /// The symbols of event `k`.
+    @inline(__always) func event(_ k: Int) -> ArraySlice<String> { symbols[eventStart(k)..<eventEnds[k]] }
+
+    /// Events `range` in the nested form.
+    func events(_ range: Range<Int>) -> [[String]] {
+        var out: [[String]] = []
+        out.reserveCapacity(range.count)
+        for k in range { out.append(Array(event(k))) }
+        return out
+    }
+
+    /// All events in the nested form.
+    var events: [[String]] { events(0..<eventCount) }
+
+    /// The JSON text (`json.dumps`) of the future starting at event `k`, without its leading `[`
+    /// (common to all futures): `[e_k], [e_k+1], …]`.
+    func futureJSON(from k: Int) -> ArraySlice<UInt8> {
+        var json: [UInt8] = []
+        for e in k..<eventCount {
+            if e > k { json.append(UInt8(ascii: ",")); json.append(UInt8(ascii: " ")) }
             json.append(UInt8(ascii: "["))
-            for (j, symbol) in event.enumerated() {
+            for (j, symbol) in event(e).enumerated() {
                 if j > 0 { json.append(UInt8(ascii: ",")); json.append(UInt8(ascii: " ")) }
                 if PythonRepr.isPlainASCII(symbol) {
                     json.append(UInt8(ascii: "\""))
@@ -87,21 +138,7 @@ final class PatternShape: Sendable {
             json.append(UInt8(ascii: "]"))
         }
         json.append(UInt8(ascii: "]"))
-        // First 8 UTF-8 bytes, big-endian: orders like the name's text (ties need a full comparison).
-        var key: UInt64 = 0
-        var count = 0
-        for b in name.utf8.prefix(8) {
-            key = key << 8 | UInt64(b)
-            count += 1
-        }
-        self.nameKey = count == 0 ? 0 : key << (8 * UInt64(8 - count))
-        self.json = json
-        self.jsonEventOffsets = offsets
-    }
-
-    /// The JSON text of the future starting at event `k`, without its leading `[` (common to all futures).
-    func futureJSON(from k: Int) -> ArraySlice<UInt8> {
-        json[Int(jsonEventOffsets[k])...]
+        return json[...]
     }
 
     var length: Int { flatIds.count }
@@ -112,9 +149,9 @@ final class PatternShape: Sendable {
     /// Whether the futures starting at event `k` here and at event `otherK` of `other` are equal up to
     /// the order of symbols inside each event.
     func sameFuture(from k: Int, as other: PatternShape, from otherK: Int) -> Bool {
-        if events.count - k != other.events.count - otherK { return false }
+        if eventCount - k != other.eventCount - otherK { return false }
         var a = k, b = otherK
-        while a < events.count {
+        while a < eventCount {
             let sa = eventStart(a), sb = other.eventStart(b)
             if eventEnds[a] - sa != other.eventEnds[b] - sb { return false }
             if !sortedFlatIds[sa..<eventEnds[a]].elementsEqual(other.sortedFlatIds[sb..<other.eventEnds[b]]) { return false }

@@ -170,7 +170,7 @@ struct Predictor {
             let c = found[idx]
             let shape = kb.shapes[Int(c.id)]
             let k2 = Int(c.k2)
-            if k2 < shape.events.count { keyed.append(Keyed(hash: shape.suffixHashes[k2], index: Int32(idx))) }
+            if k2 < shape.eventCount { keyed.append(Keyed(hash: shape.suffixHashes[k2], index: Int32(idx))) }
         }
         keyed.sort { ($0.hash, $0.index) < ($1.hash, $1.index) }
         var groupWeights: [Double] = []
@@ -309,7 +309,8 @@ struct Predictor {
                 if let directSlots { return directSlots[Int(id)] }
                 return slotMap.get(id)
             }
-            let present = Array(shape.events[k1..<k2])
+            let events = shape.events
+            let present = Array(events[k1..<k2])
             var missing: [[String]] = []
             missing.reserveCapacity(k2 - k1)
             for i in 0..<slotCount { presentCount[i] = 0 }
@@ -317,7 +318,7 @@ struct Predictor {
             for k in k1..<k2 {
                 let start = shape.eventStart(k)
                 var mm: [String] = []
-                for (off, sym) in shape.events[k].enumerated() {
+                for (off, sym) in events[k].enumerated() {
                     let id = shape.flatIds[start + off]
                     let slot = slotOf(id)
                     if slot >= 0 {
@@ -383,8 +384,8 @@ struct Predictor {
             predictions.append(Prediction(
                 type: "prototypical", name: shape.name, frequency: Int(c.frequency),
                 emotives: Accumulation.averageEmotives(record.emotives ?? []),
-                matches: matches, past: Array(shape.events[0..<k1]), present: present, missing: missing,
-                extras: extras, future: Array(shape.events[k2...]), sequence: shape.events,
+                matches: matches, past: Array(events[0..<k1]), present: present, missing: missing,
+                extras: extras, future: Array(events[k2...]), sequence: events,
                 potential: c.potential,
                 evidence: shape.length > 0 ? Double(m) / Double(shape.length) : 0.0,
                 similarity: c.similarity, fragmentation: Double(c.blockCount - 1), snr: snr,

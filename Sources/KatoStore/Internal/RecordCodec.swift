@@ -1,3 +1,5 @@
+import KatoEngine
+
 /// The compact binary encoding of a pattern's events, emotive window and metadata in the
 /// store's BLOB columns: LEB128 lengths, UTF-8 strings, IEEE-754 doubles (little endian);
 /// dictionary keys sorted by code point so equal values encode to equal bytes.
@@ -68,6 +70,19 @@ enum RecordCodec {
         }
         try r.finish()
         return events
+    }
+
+    /// Decodes an events blob straight into `loader` (``KnowledgeBaseLoader/addSymbol(_:)`` per
+    /// symbol, ``KnowledgeBaseLoader/endEvent()`` per event): no `String` or array per pattern.
+    static func decodeEvents(_ bytes: UnsafeRawBufferPointer, into loader: inout KnowledgeBaseLoader) throws(DecodingError) {
+        var r = Reader(bytes: bytes)
+        let n = try r.count()
+        for _ in 0..<n {
+            let m = try r.count()
+            for _ in 0..<m { loader.addSymbol(try r.stringBytes()) }
+            loader.endEvent()
+        }
+        try r.finish()
     }
 
     static func decodeEmotives(_ bytes: [UInt8]?) throws(DecodingError) -> [[String: Double]]? {
@@ -182,6 +197,15 @@ enum RecordCodec {
             let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]), as: UTF8.self)
             offset += n
             return s
+        }
+
+        /// A length-prefixed string's bytes, without a copy.
+        mutating func stringBytes() throws(DecodingError) -> UnsafeRawBufferPointer {
+            let n = try count()
+            guard n <= bytes.count - offset else { throw DecodingError() }
+            let b = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n])
+            offset += n
+            return b
         }
 
         mutating func double() throws(DecodingError) -> Double {

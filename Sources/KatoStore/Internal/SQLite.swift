@@ -176,6 +176,13 @@ final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
+    /// The column's text as UTF-8 bytes without a copy, valid until the next step/reset.
+    func withTextBytes<R>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let p = sqlite3_column_text(stmt, column)
+        let n = p == nil ? 0 : Int(sqlite3_column_bytes(stmt, column))
+        return try body(UnsafeRawBufferPointer(start: n > 0 ? UnsafeRawPointer(p) : nil, count: n))
+    }
+
     /// The column's bytes without a copy, valid until the next step/reset (nil for NULL).
     func withBlob<R>(_ column: Int32, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         if sqlite3_column_type(stmt, column) == SQLITE_NULL { return try body(nil) }

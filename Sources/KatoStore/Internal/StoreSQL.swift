@@ -48,23 +48,26 @@ struct StoreSQL {
             "SELECT id, name, frequency, events, emotives, metadata FROM patterns WHERE node = ? ORDER BY id")
         try p.bind(1, key)
         while try p.step() {
-            let name = p.text(1)
             guard p.int(0) == Int64(loader.patternCount) else {
-                throw MalformedRow(description: "pattern \(name): id \(p.int(0)), expected \(loader.patternCount) (ids must be dense)")
+                throw MalformedRow(description: "pattern \(p.text(1)): id \(p.int(0)), expected \(loader.patternCount) (ids must be dense)")
             }
             let frequency = Int(p.int(2))
-            guard frequency >= 1 else { throw MalformedRow(description: "pattern \(name): frequency \(frequency) < 1") }
-            let events: [[String]]
+            guard frequency >= 1 else { throw MalformedRow(description: "pattern \(p.text(1)): frequency \(frequency) < 1") }
             let emotives: [[String: Double]]?
             let metadata: [String: [String]]
             do {
-                events = try p.withBlob(3) { b throws in try RecordCodec.decodeEvents(b ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
+                // Symbols go straight from SQLite's buffer into the loader (interned by their bytes).
+                try p.withBlob(3) { b throws in
+                    try RecordCodec.decodeEvents(b ?? UnsafeRawBufferPointer(start: nil, count: 0), into: &loader)
+                }
                 emotives = try p.withBlob(4) { b throws in try RecordCodec.decodeEmotives(b) }
                 metadata = try p.withBlob(5) { b throws in try RecordCodec.decodeMetadata(b) }
             } catch {
-                throw MalformedRow(description: "pattern \(name): \(error)")
+                throw MalformedRow(description: "pattern \(p.text(1)): \(error)")
             }
-            loader.append(name: name, events: events, frequency: frequency, emotives: emotives, metadata: metadata)
+            p.withTextBytes(1) { name in
+                loader.appendPattern(name: name, frequency: frequency, emotives: emotives, metadata: metadata)
+            }
         }
         if let name = loader.duplicateName() { throw MalformedRow(description: "pattern \(name) is stored twice") }
         let s = try db.prepare("SELECT name, emotives FROM symbol_emotives WHERE node = ? ORDER BY name")

@@ -1,0 +1,101 @@
+/// Pattern name → pattern id: an open-addressing table of `(hash tag, id)` words that compares the
+/// name itself (held by the pattern's shape) only when the tags match. Names are sha1 hex, so the
+/// hash is read straight from the first 16 hex digits (any other string is hashed byte by byte).
+/// Smaller than `[String: Int32]` (8 bytes a slot, no key copies) and needs no String hashing or
+/// comparisons while building — the cost that dominated indexing a million stored names.
+struct PatternNameIndex: Sendable {
+    /// 0 = empty; else `tag << 32 | (id + 1)` with `tag` the hash's high 32 bits.
+    private var slots: [UInt64] = []
+    private(set) var count = 0
+
+    init() {}
+
+    init(minimumCapacity n: Int) {
+        var capacity = 16
+        while capacity < 2 * n { capacity *= 2 }
+        slots = [UInt64](repeating: 0, count: capacity)
+    }
+
+    static func hash(_ name: String) -> UInt64 {
+        var h: UInt64 = 0
+        var digits = 0
+        var hex = true
+        for b in name.utf8 {
+            if digits < 16 {
+                let v: UInt8
+                switch b {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): v = b - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): v = b - UInt8(ascii: "a") + 10
+                default: hex = false; v = 0
+                }
+                if !hex { break }
+                h = h << 4 | UInt64(v)
+                digits += 1
+            } else {
+                break
+            }
+        }
+        if hex && digits == 16 {
+            // Spread the digest bits (they are uniform; this only mixes tag and bucket bits).
+            return (h ^ (h >> 31)) &* 0x9e37_79b9_7f4a_7c15
+        }
+        var f: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 { f = (f ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return (f ^ (f >> 29)) &* 0xbf58_476d_1ce4_e5b9
+    }
+
+    /// The id of the pattern named `name`, if any (`shapes` holds the names).
+    func find(_ name: String, in shapes: [PatternShape]) -> Int32? {
+        guard !slots.isEmpty else { return nil }
+        let h = Self.hash(name)
+        let tag = h >> 32
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = slots[i]
+            if s == 0 { return nil }
+            if s >> 32 == tag {
+                let id = Int32(truncatingIfNeeded: s & 0xffff_ffff) - 1
+                if shapes[Int(id)].name == name { return id }
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Adds `id` (whose name is `shapes[id].name`); returns the id already stored under that name
+    /// instead, if there is one (nothing is changed then).
+    @discardableResult
+    mutating func insert(_ id: Int32, in shapes: [PatternShape]) -> Int32? {
+        if 2 * (count + 1) > slots.count { grow(shapes) }
+        let name = shapes[Int(id)].name
+        let h = Self.hash(name)
+        let tag = h >> 32
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = slots[i]
+            if s == 0 {
+                slots[i] = tag << 32 | UInt64(UInt32(id) + 1)
+                count += 1
+                return nil
+            }
+            if s >> 32 == tag {
+                let other = Int32(truncatingIfNeeded: s & 0xffff_ffff) - 1
+                if shapes[Int(other)].name == name { return other }
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    private mutating func grow(_ shapes: [PatternShape]) {
+        let old = slots
+        slots = [UInt64](repeating: 0, count: Swift.max(16, old.count * 2))
+        let mask = slots.count - 1
+        for s in old where s != 0 {
+            let id = Int(truncatingIfNeeded: s & 0xffff_ffff) - 1
+            var i = Int(truncatingIfNeeded: Self.hash(shapes[id].name)) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = s
+        }
+    }
+}
