@@ -5,6 +5,7 @@
 # contention does not show here (run.sh measures it), instruction and allocation costs do.
 #
 #   benchmarks/interceptors/callgrind.sh MODE [N]   MODE: off | on | on-nolog, N: calls (20000)
+#   AUTH=x-api-key sends the key as `x-api-key` instead of `authorization: Bearer`.
 #
 # Counters are zeroed after 2000 warm-up calls and dumped right after the N calls. Prints
 # "Ir/call"; the profile stays in $SCRATCH/callgrind-interceptors/ (callgrind_annotate it).
@@ -47,7 +48,8 @@ trap 'kill $VPID 2>/dev/null || true; rm -f "$SERVER"' EXIT
 for _ in $(seq 600); do grep -q '^listening on' "$WORK/server.out" && break; sleep 0.1; done
 ADDR=$(sed -n 's/^listening on //p' "$WORK/server.out" | head -1)
 [ -n "$ADDR" ] || { cat "$WORK/server.err"; exit 1; }
-hdrs=(-H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $KEY")
+if [ "${AUTH:-bearer}" = x-api-key ]; then CRED="x-api-key: $KEY"; else CRED="authorization: Bearer $KEY"; fi
+hdrs=(-H 'content-type: application/grpc' -H 'te: trailers' -H "$CRED")
 URL="http://$ADDR/kato.v2.ObserveService/Observe"
 h2load -d "$WORK/frame.bin" "${hdrs[@]}" -c 4 -m 64 -t 1 -n 2000 "$URL" > /dev/null
 callgrind_control -z "$VPID" > /dev/null

@@ -9,19 +9,28 @@ struct MethodPath {
     let method: Substring
 
     init(_ path: String) {
+        // One pass over the bytes: the first `/` after the leading one ends the service, the
+        // last `/` starts the method.
+        var position = 0
+        var serviceEnd = -1
+        var lastSlash = -1
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") && position > 0 {
+                if serviceEnd < 0 { serviceEnd = position }
+                lastSlash = position
+            }
+            position += 1
+        }
         let utf8 = path.utf8
-        var start = utf8.startIndex
-        if start != utf8.endIndex && utf8[start] == UInt8(ascii: "/") { start = utf8.index(after: start) }
-        guard let slash = utf8[start...].firstIndex(of: UInt8(ascii: "/")) else {
+        let leading = utf8.first == UInt8(ascii: "/") ? 1 : 0
+        let start = utf8.index(utf8.startIndex, offsetBy: leading)
+        guard serviceEnd >= 0 else {
             service = path[start...]
             method = path[start...]
             return
         }
-        service = path[start..<slash]
-        let rest = utf8.index(after: slash)
-        // The method is the last component (`methodName`'s definition).
-        let last = utf8[rest...].lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? rest
-        method = path[last...]
+        service = path[start..<utf8.index(utf8.startIndex, offsetBy: serviceEnd)]
+        method = path[utf8.index(utf8.startIndex, offsetBy: lastSlash + 1)...]
     }
 }
 

@@ -37,16 +37,21 @@ public struct RateLimitInterceptor: ServerInterceptor {
         defer { concurrency?.leave() }
         guard !AuthInterceptor.contains(exempt, context.methodPath.service) else { return try await next(context) }
         var context = context
+        let record = context.callRecord
         if let sessions {
             // In the call's record when there is one (no extra attribute per call).
-            if let record = context.callRecord {
+            if let record {
                 record.record(sessionLimiter: sessions)
             } else {
                 context.attributes[SessionRateLimiterKey.self] = sessions
             }
         }
         if let principals {
-            let key = context.principal?.name ?? Principal.anonymous.name
+            // The record has the principal's name when AuthInterceptor ran ("" when
+            // authentication is off): one attribute read less per call.
+            let recorded = record?.principal
+            let key = recorded.map { $0.isEmpty ? Principal.anonymous.name : $0 }
+                ?? context.principal?.name ?? Principal.anonymous.name
             if context.kind == .unary || context.kind == .serverStreaming {
                 // One request message, which the handler always reads: take its token now
                 // (the same count, without a per-call message hook).
