@@ -95,10 +95,14 @@ public struct KnowledgeBaseLoader: Sendable {
     var built = KnowledgeState()
     /// Per symbol id: summed frequency, pattern-member frequency, number of patterns containing it,
     /// and the last pattern id seen (to count each symbol once per pattern without sorting).
-    private var symbolFrequency: [Int] = []
-    private var memberFrequency: [Int] = []
-    private var memberCount: [Int32] = []
-    private var lastPattern: [Int32] = []
+    private var symbolTotals: [SymbolTotals] = []
+
+    struct SymbolTotals {
+        var frequency = 0
+        var memberFrequency = 0
+        var memberCount: Int32 = 0
+        var lastPattern: Int32 = -1
+    }
     /// The distinct symbols of every pattern, pattern after pattern (`postingEnds[p]` ends pattern p's).
     private var postingSymbols: [Int32] = []
     private var postingEnds: [Int32] = []
@@ -169,12 +173,12 @@ public struct KnowledgeBaseLoader: Sendable {
         for k in patternFlatStart..<chunk.flat.count {
             let sym = chunk.flat[k]
             let i = Int(sym)
-            symbolFrequency[i] &+= frequency
-            if lastPattern[i] != id {
+            symbolTotals[i].frequency &+= frequency
+            if symbolTotals[i].lastPattern != id {
                 // First occurrence in this pattern: one posting per pattern, in id order.
-                lastPattern[i] = id
-                memberFrequency[i] &+= frequency
-                memberCount[i] &+= 1
+                symbolTotals[i].lastPattern = id
+                symbolTotals[i].memberFrequency &+= frequency
+                symbolTotals[i].memberCount &+= 1
                 postingSymbols.append(sym)
                 distinct += 1
             }
@@ -200,14 +204,7 @@ public struct KnowledgeBaseLoader: Sendable {
         // repaired alike) share one id, as when symbols were interned as Strings.
         let id = built.intern(String(decoding: utf8, as: UTF8.self))
         table.insert(utf8, id: id)
-        let symbols = built.symbolNames.count
-        if symbolFrequency.count < symbols {
-            let grow = symbols - symbolFrequency.count
-            symbolFrequency.append(contentsOf: repeatElement(0, count: grow))
-            memberFrequency.append(contentsOf: repeatElement(0, count: grow))
-            memberCount.append(contentsOf: repeatElement(0, count: grow))
-            lastPattern.append(contentsOf: repeatElement(-1, count: grow))
-        }
+        while symbolTotals.count < built.symbolNames.count { symbolTotals.append(SymbolTotals()) }
         return id
     }
 
@@ -248,9 +245,9 @@ public struct KnowledgeBaseLoader: Sendable {
         flush(last: true)
         pipeline.close()
         // While the shape builder finishes: postings (exact sizes), partitions, statistics.
-        let symbols = memberCount.count
+        let symbols = symbolTotals.count
         var offsets = [Int](repeating: 0, count: symbols + 1)
-        for i in 0..<symbols { offsets[i + 1] = offsets[i] + Int(memberCount[i]) }
+        for i in 0..<symbols { offsets[i + 1] = offsets[i] + Int(symbolTotals[i].memberCount) }
         var csr = [Int32](repeating: 0, count: offsets[symbols])
         postingSymbols.withUnsafeBufferPointer { syms in
             csr.withUnsafeMutableBufferPointer { out in
@@ -273,7 +270,7 @@ public struct KnowledgeBaseLoader: Sendable {
         built.postings = csr.withUnsafeBufferPointer { buf in
             (0..<symbols).map { i in
                 let end = offsets[i]
-                return Array(buf[(end - Int(memberCount[i]))..<end])
+                return Array(buf[(end - Int(symbolTotals[i].memberCount))..<end])
             }
         }
         var partitions: [Int: [Int32]] = [:]
@@ -281,8 +278,8 @@ public struct KnowledgeBaseLoader: Sendable {
         partitionLists = []
         built.partitions = partitions
         for i in 0..<built.symbolStats.count {
-            built.symbolStats[i].frequency = symbolFrequency[i]
-            built.symbolStats[i].patternMemberFrequency = memberFrequency[i]
+            built.symbolStats[i].frequency = symbolTotals[i].frequency
+            built.symbolStats[i].patternMemberFrequency = symbolTotals[i].memberFrequency
         }
         // Help with the shapes still queued, then collect.
         pipeline.drain()
@@ -314,6 +311,20 @@ struct ShapeChunk: Sendable {
         patternEventEnds.reserveCapacity(n)
         nameEnds.reserveCapacity(n)
         names.reserveCapacity(40 * n)
+    }
+
+    /// The name hashes of the chunk's patterns, in id order.
+    func nameHashes() -> [UInt64] {
+        var out: [UInt64] = []
+        out.reserveCapacity(count)
+        names.withUnsafeBytes { bytes in
+            var start = 0
+            for end in nameEnds {
+                out.append(PatternNameIndex.hash(utf8: UnsafeRawBufferPointer(rebasing: bytes[start..<Int(end)])))
+                start = Int(end)
+            }
+        }
+        return out
     }
 
     /// The chunk's pattern shapes, in id order.
@@ -361,6 +372,8 @@ final class ShapePipeline: Sendable {
 
     private struct Built {
         var shapes: [[PatternShape]] = []
+        /// Per chunk, the name hash of each shape (``PatternNameIndex/hash(utf8:)``).
+        var nameHashes: [[UInt64]] = []
     }
 
     /// Two locks: taking a chunk never waits for another thread storing its shapes.
@@ -409,9 +422,14 @@ final class ShapePipeline: Sendable {
 
     private func build(_ chunk: ShapeChunk) {
         let shapes = chunk.buildShapes()
+        let hashes = chunk.nameHashes()
         built.withLock { s in
-            while s.shapes.count <= chunk.index { s.shapes.append([]) }
+            while s.shapes.count <= chunk.index {
+                s.shapes.append([])
+                s.nameHashes.append([])
+            }
             s.shapes[chunk.index] = shapes
+            s.nameHashes[chunk.index] = hashes
         }
     }
 
@@ -428,18 +446,23 @@ final class ShapePipeline: Sendable {
     /// The shapes in id order, their name index, and the first name seen twice (a damaged store).
     func collect() -> (shapes: [PatternShape], idByName: PatternNameIndex, duplicate: String?) {
         worker.wait()
-        let shapes = built.withLock { s in
+        let (shapes, hashes) = built.withLock { s in
             var out: [PatternShape] = []
             out.reserveCapacity(s.shapes.reduce(0) { $0 + $1.count })
             for c in s.shapes { out.append(contentsOf: c) }
+            let hashes = s.nameHashes
             // Moved out, not shared: the knowledge base's first learn must not copy them.
             s = Built()
-            return out
+            return (out, hashes)
         }
         var names = PatternNameIndex(minimumCapacity: shapes.count)
         var duplicate: String?
-        for id in shapes.indices where names.insert(Int32(id), in: shapes) != nil {
-            if duplicate == nil { duplicate = shapes[id].name }
+        var id: Int32 = 0
+        for chunk in hashes {
+            for h in chunk {
+                if names.insert(id, hash: h, in: shapes) != nil, duplicate == nil { duplicate = shapes[Int(id)].name }
+                id += 1
+            }
         }
         return (shapes, names, duplicate)
     }

@@ -17,30 +17,30 @@ struct PatternNameIndex: Sendable {
     }
 
     static func hash(_ name: String) -> UInt64 {
-        var h: UInt64 = 0
-        var digits = 0
-        var hex = true
-        for b in name.utf8 {
-            if digits < 16 {
+        var name = name
+        return name.withUTF8 { hash(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The hash of a name given as UTF-8 bytes (equal to ``hash(_:)`` of the same text).
+    static func hash(utf8 name: UnsafeRawBufferPointer) -> UInt64 {
+        if name.count >= 16 {
+            var h: UInt64 = 0
+            var hex = true
+            for i in 0..<16 {
+                let b = name[i]
                 let v: UInt8
                 switch b {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): v = b - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): v = b - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): v = b &- UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): v = b &- UInt8(ascii: "a") &+ 10
                 default: hex = false; v = 0
                 }
-                if !hex { break }
                 h = h << 4 | UInt64(v)
-                digits += 1
-            } else {
-                break
             }
-        }
-        if hex && digits == 16 {
             // Spread the digest bits (they are uniform; this only mixes tag and bucket bits).
-            return (h ^ (h >> 31)) &* 0x9e37_79b9_7f4a_7c15
+            if hex { return (h ^ (h >> 31)) &* 0x9e37_79b9_7f4a_7c15 }
         }
         var f: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in name.utf8 { f = (f ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        for b in name { f = (f ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return (f ^ (f >> 29)) &* 0xbf58_476d_1ce4_e5b9
     }
 
@@ -66,9 +66,13 @@ struct PatternNameIndex: Sendable {
     /// instead, if there is one (nothing is changed then).
     @discardableResult
     mutating func insert(_ id: Int32, in shapes: [PatternShape]) -> Int32? {
+        insert(id, hash: Self.hash(shapes[Int(id)].name), in: shapes)
+    }
+
+    /// ``insert(_:in:)`` with the name's ``hash(_:)`` already known.
+    @discardableResult
+    mutating func insert(_ id: Int32, hash h: UInt64, in shapes: [PatternShape]) -> Int32? {
         if 2 * (count + 1) > slots.count { grow(shapes) }
-        let name = shapes[Int(id)].name
-        let h = Self.hash(name)
         let tag = h >> 32
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: h) & mask
@@ -81,7 +85,7 @@ struct PatternNameIndex: Sendable {
             }
             if s >> 32 == tag {
                 let other = Int32(truncatingIfNeeded: s & 0xffff_ffff) - 1
-                if shapes[Int(other)].name == name { return other }
+                if shapes[Int(other)].name == shapes[Int(id)].name { return other }
             }
             i = (i + 1) & mask
         }
