@@ -28,7 +28,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// The method resolved last, by the `:path` String it came from: header values repeat on
     /// a connection as the same String (`NGHTTP2Session.headerValue`), so the comparison is
     /// usually of identical storage and skips hashing the path into the router's dictionary.
-    private var lastMethod: (path: String, method: ServerMethod)?
+    /// (Two fields, not an optional tuple: copying that went through generic value witnesses.)
+    private var lastMethodPath = ""
+    private var lastMethod: ServerMethod?
     private var requestHeaders = RequestHeaders()
     private var peer = "unknown"
     /// The client's verified certificate (mTLS), captured when the TLS handshake completes.
@@ -263,7 +265,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         } else {
             stream.deadlineTimer?.cancel()
             stream.failWriters(RPCError(code: .cancelled, message: "stream closed"))
-            stream.inbound?.finish()
+            if stream.hasInbound { stream.inbound?.finish() }
         }
         if streams.isEmpty {
             scheduleIdleTimer()
@@ -300,37 +302,36 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     private func startCall(_ stream: ServerStreamState, headers: consuming RequestHeaders) {
         stream.phase = .receiving
-        let path = headers.path, method = headers.method, contentType = headers.contentType
-        let encoding = headers.encoding, timeout = headers.timeout, acceptEncoding = headers.acceptEncoding
-        let metadata = headers.metadata
-        guard method == "POST" else {
+        let path = headers.path, contentType = headers.contentType
+        guard headers.method == "POST" else {
             return respondHTTPError(stream, status: "405", message: "gRPC requires POST")
         }
         guard Self.isGRPCContentType(contentType) else {
             return respondHTTPError(stream, status: "415", message: "invalid gRPC request content-type '\(contentType)'")
         }
         let serverMethod: ServerMethod
-        if let last = lastMethod, last.path == path {
-            serverMethod = last.method
+        if let last = lastMethod, lastMethodPath == path {
+            serverMethod = last
         } else {
             guard let found = router.method(for: path) else {
                 return finish(stream, error: RPCError(code: .unimplemented, message: "unknown method \(path)"))
             }
             serverMethod = found
-            lastMethod = (path, found)
+            lastMethod = found
+            lastMethodPath = path
         }
         stream.method = serverMethod
-        switch encoding {
+        switch headers.encoding {
         case nil, "identity": break
         case "gzip": stream.requestCompressed = true
         case let other?:
             return finish(stream, error: RPCError(code: .unimplemented, message: "grpc-encoding '\(other)' is not supported (supported: identity, gzip)"))
         }
         stream.compressResponses = stream.requestCompressed && configuration.compressResponsesLikeRequests
-            && acceptEncoding.split(separator: ",").contains { $0.filter { $0 != " " } == "gzip" }
+            && headers.acceptEncoding.split(separator: ",").contains { $0.filter { $0 != " " } == "gzip" }
 
         var deadline: ContinuousClock.Instant?
-        if let timeout {
+        if let timeout = headers.timeout {
             guard let duration = GRPCTimeout.parse(timeout) else {
                 return finish(stream, error: RPCError(code: .internalError, message: "malformed grpc-timeout '\(timeout)'"))
             }
@@ -344,7 +345,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
                 }
             }
         }
-        stream.context = ServerContext(path: path, requestMetadata: metadata, deadline: deadline, peer: peer,
+        stream.context = ServerContext(path: path, requestMetadata: headers.metadata, deadline: deadline, peer: peer,
                                        peerCertificate: peerCertificate, kind: serverMethod.kind)
         if serverMethod.kind.isClientStreaming {
             let (requests, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
@@ -369,18 +370,19 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
                 throw RPCError(code: .internalError, message: "cannot decompress message: \(error)")
             }
         }
-        if let inbound = stream.inbound {
+        if stream.hasInbound, let inbound = stream.inbound {
             stream.unreadMessages += 1
             inbound.yield(bytes)
         } else {
             if stream.method?.kind == .unary, stream.requestCount > 0 {
                 throw RPCError(code: .unimplemented, message: "unary call received more than one request message")
             }
-            if stream.firstRequest == nil {
+            if stream.requestCount == 0 {
                 stream.firstRequest = bytes
             } else {
                 stream.collected.append(bytes)
             }
+            stream.requestCount += 1
         }
     }
 
@@ -390,23 +392,26 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         if stream.deframer.bufferedByteCount > 0 {
             return finish(stream, error: RPCError(code: .internalError, message: "request ended inside a message"))
         }
-        if let inbound = stream.inbound {
+        if stream.hasInbound, let inbound = stream.inbound {
             inbound.finish()
             return
         }
         if stream.method?.kind == .unary, stream.requestCount != 1 {
             return finish(stream, error: RPCError(code: .unimplemented, message: "unary call received no request message"))
         }
-        let first = stream.firstRequest, rest = stream.collected
-        stream.firstRequest = nil
+        let count = stream.requestCount
+        var first: [UInt8] = []
+        swap(&first, &stream.firstRequest)
+        let rest = stream.collected
         stream.collected = []
-        if let first, rest.isEmpty, let startUnary = stream.method?.startUnary, router.interceptors.isEmpty,
+        stream.requestCount = 0
+        if count == 1, let startUnary = stream.method?.startUnary, router.interceptors.isEmpty,
            let callContext = stream.context {
             // A typed unary method without interceptors: see `ServerMethod.startUnary`.
             stream.task = startUnary(first, callContext, streamHandle(stream.id), taskExecutor)
             return
         }
-        launch(stream, requests: RequestStream<[UInt8]>.completed(first.map { [$0] + rest } ?? rest))
+        launch(stream, requests: RequestStream<[UInt8]>.completed(count == 0 ? [] : [first] + rest))
     }
 
     private func launch(_ stream: ServerStreamState, requests: RequestStream<[UInt8]>) {
@@ -465,7 +470,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         releaseHeldCredit(stream)
         stream.deadlineTimer?.cancel()
         stream.task?.cancel()
-        stream.inbound?.finish(throwing: reason)
+        if stream.hasInbound { stream.inbound?.finish(throwing: reason) }
         stream.failWriters(reason)
     }
 
@@ -555,7 +560,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         stream.phase = .finished
         releaseHeldCredit(stream)
         stream.deadlineTimer?.cancel()
-        stream.inbound?.finish()
+        if stream.hasInbound { stream.inbound?.finish() }
         stream.failWriters(error ?? RPCError(code: .cancelled, message: "the call has ended"))
         var trailers = OutboundHeaders(prepared: Self.okTrailers)
         if let error {

@@ -23,11 +23,16 @@ final class ServerStreamState {
 
     /// Unary and server-streaming requests: messages collected until the client half-closes,
     /// the first one apart (a unary call then needs no array of messages).
-    var firstRequest: [UInt8]?
+    var firstRequest: [UInt8] = []
     var collected: [[UInt8]] = []
-    var requestCount: Int { (firstRequest == nil ? 0 : 1) + collected.count }
+    var requestCount = 0
     /// Client- and bidi-streaming requests: messages go straight to the running handler.
-    var inbound: AsyncThrowingStream<[UInt8], any Error>.Continuation?
+    /// Read `hasInbound` first: the continuation is a resilient stdlib type, so even testing
+    /// the optional for nil goes through generic value witnesses (~100 instructions).
+    var inbound: AsyncThrowingStream<[UInt8], any Error>.Continuation? {
+        didSet { hasInbound = inbound != nil }
+    }
+    private(set) var hasInbound = false
     /// Received bytes not yet credited back to the peer: held while the handler has unread
     /// messages, so a slow reader stops the peer (see `ServerConnectionHandler.http2Data`).
     var unconsumedBytes = 0
