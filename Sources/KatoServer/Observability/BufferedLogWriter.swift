@@ -43,6 +43,9 @@ public final class BufferedLogWriter: Sendable {
     final class Shard: Sendable {
         struct State {
             var buffer: [UInt8] = []
+            /// The buffer last written out, emptied, kept for reuse (double buffering: no
+            /// allocation per flush).
+            var spare: [UInt8] = []
             var second = Int.min
             var stamp: [UInt8] = []
         }
@@ -92,12 +95,17 @@ public final class BufferedLogWriter: Sendable {
                 // so the lock is held for a pointer swap, not for the write.
                 var out = shard.state.withLock { s -> [UInt8] in
                     guard !s.buffer.isEmpty else { return [] }
-                    var fresh: [UInt8] = []
-                    fresh.reserveCapacity(s.buffer.capacity)
-                    swap(&fresh, &s.buffer)
-                    return fresh
+                    var out: [UInt8] = []
+                    swap(&out, &s.spare)
+                    swap(&out, &s.buffer)  // buffer ← the empty spare, out ← the lines
+                    return out
                 }
-                if !out.isEmpty { writeAll(&out) }
+                guard !out.isEmpty else { continue }
+                writeAll(&out)
+                out.removeAll(keepingCapacity: true)
+                shard.state.withLock { s in
+                    if s.spare.capacity < out.capacity { s.spare = out }
+                }
             }
             let lost = dropped.exchange(0, ordering: .relaxed)
             if lost > 0 {

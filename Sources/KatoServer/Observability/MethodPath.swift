@@ -11,17 +11,14 @@ struct MethodPath {
     init(_ path: String) {
         // One pass over the bytes: the first `/` after the leading one ends the service, the
         // last `/` starts the method.
-        var position = 0
+        let utf8 = path.utf8
         var serviceEnd = -1
         var lastSlash = -1
-        for byte in path.utf8 {
-            if byte == UInt8(ascii: "/") && position > 0 {
-                if serviceEnd < 0 { serviceEnd = position }
-                lastSlash = position
-            }
-            position += 1
+        let bytes = utf8.span  // bounds-checked view of the contiguous UTF-8 (no per-byte index arithmetic)
+        for position in bytes.indices where position > 0 && bytes[position] == UInt8(ascii: "/") {
+            if serviceEnd < 0 { serviceEnd = position }
+            lastSlash = position
         }
-        let utf8 = path.utf8
         let leading = utf8.first == UInt8(ascii: "/") ? 1 : 0
         let start = utf8.index(utf8.startIndex, offsetBy: leading)
         guard serviceEnd >= 0 else {
