@@ -194,8 +194,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard isRequest else { return }
         let stream = ServerStreamState(id: streamID, maxMessageSize: configuration.maxReceiveMessageSize)
         streams.set(stream, for: streamID)
+        // Fresh already unless a header block was cut short (`http2HeadersComplete` swaps
+        // them out); resetting every time destroyed an empty set of headers per call.
+        if headerStreamID != 0 { requestHeaders = RequestHeaders() }
         headerStreamID = streamID
-        requestHeaders = RequestHeaders()
         idleTimer?.cancel()
         idleTimer = nil
     }
@@ -257,7 +259,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     }
 
     func http2StreamClosed(streamID: Int32, errorCode: UInt32) {
-        if headerStreamID == streamID { headerStreamID = 0 }
+        if headerStreamID == streamID {
+            headerStreamID = 0
+            requestHeaders = RequestHeaders()
+        }
         guard let stream = streams.removeValue(for: streamID) else { return }
         if stream.phase != .finished {
             // RST_STREAM from the client (or connection loss) before the call ended: cancel it.
@@ -345,8 +350,10 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
                 }
             }
         }
-        stream.context = ServerContext(path: path, requestMetadata: headers.metadata, deadline: deadline, peer: peer,
-                                       peerCertificate: peerCertificate, kind: serverMethod.kind)
+        let callContext = ServerContext(path: path, requestMetadata: headers.metadata, deadline: deadline, peer: peer,
+                                        peerCertificate: peerCertificate, kind: serverMethod.kind)
+        stream.context = callContext
+        stream.call = callContext.call
         if serverMethod.kind.isClientStreaming {
             let (requests, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
             stream.inbound = continuation
@@ -508,8 +515,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         } else {
             stream.responseHeadersSubmitted = true
             var headers = OutboundHeaders(prepared: stream.compressResponses ? Self.gzipResponseHeaders : Self.responseHeaders)
-            if let context = stream.context {
-                let initial = context.call.state.withLock { $0.initial }
+            if let call = stream.call {
+                let initial = call.state.withLock { $0.initial }
                 Self.appendMetadata(initial, to: &headers.extra)
             }
             do {
@@ -569,8 +576,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             if let details = error.statusDetails { trailers.extra.append(HeaderField("grpc-status-details-bin", Base64.encode(details))) }
             Self.appendMetadata(error.trailingMetadata, to: &trailers.extra)
         }
-        if let context = stream.context {
-            Self.appendMetadata(context.call.state.withLock { $0.trailing }, to: &trailers.extra)
+        if let call = stream.call {
+            Self.appendMetadata(call.state.withLock { $0.trailing }, to: &trailers.extra)
         }
         if stream.responseHeadersSubmitted || stream.pendingCount > 0 {
             stream.trailers = trailers
@@ -579,8 +586,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             // grpc-accept-encoding here too: a call refused for its grpc-encoding must learn
             // what the server accepts (gRPC compression spec), and it ends Trailers-Only.
             var headers = OutboundHeaders(prepared: Self.responseHeaders)
-            if let context = stream.context {
-                Self.appendMetadata(context.call.state.withLock { $0.initial }, to: &headers.extra)
+            if let call = stream.call {
+                Self.appendMetadata(call.state.withLock { $0.initial }, to: &headers.extra)
             }
             headers.extra.append(contentsOf: trailers.fields)
             stream.responseHeadersSubmitted = true

@@ -16,6 +16,8 @@ final class ServerStreamState {
     var phase: Phase = .headers
     var method: ServerMethod?
     var context: ServerContext?
+    /// `context.call`, kept apart: reaching it through the optional struct copied the context.
+    var call: CallState?
     var deframer: MessageDeframer
     var requestCompressed = false
     var compressResponses = false
