@@ -3,7 +3,7 @@
 # unary echo at h2load -c 4 -m 64, so runtime changes can be compared on a noisy machine
 # (no hardware counters for perf here, and wall-clock numbers move with the neighbours).
 #
-#   benchmarks/grpc/callgrind.sh [BIN] [N]     BIN: release grpch2-echo-server, N: calls (20000)
+#   [C=4 M=64] benchmarks/grpc/callgrind.sh [BIN] [N]   BIN: release grpch2-echo-server, N: calls (20000)
 #
 # Counters are zeroed after a warm-up of 2000 calls and dumped right after the N calls, so
 # start-up and shutdown are not counted. Prints "Ir/call"; the profile stays in
@@ -14,6 +14,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${1:-$ROOT/.build/release/grpch2-echo-server}
 N=${2:-20000}
+C=${C:-4} M=${M:-64}  # h2load clients and streams per client
 WORK=$ROOT/.build/callgrind
 mkdir -p "$WORK"
 gcc -shared -fPIC -O2 -o "$WORK/sigsuspend_shim.so" "$ROOT/benchmarks/grpc/callgrind/sigsuspend_shim.c"
@@ -31,9 +32,9 @@ trap 'kill $VPID 2>/dev/null || true' EXIT
 for _ in $(seq 600); do grep -q '^listening on' "$WORK/server.log" && break; sleep 0.1; done
 grep -q '^listening on' "$WORK/server.log" || { cat "$WORK/server.log"; exit 1; }
 H=/work/shared/bench/h2load-grpc.sh
-"$H" -c 4 -m 64 -n 2000 "127.0.0.1:$PORT" /grpch2.test.Echo/Unary "$REQ" > /dev/null
+"$H" -c "$C" -m "$M" -n 2000 "127.0.0.1:$PORT" /grpch2.test.Echo/Unary "$REQ" > /dev/null
 callgrind_control -z "$VPID" > /dev/null
-"$H" -c 4 -m 64 -n "$N" "127.0.0.1:$PORT" /grpch2.test.Echo/Unary "$REQ" | grep -E '^RESULT|status codes' | sed 's/^/  /'
+"$H" -c "$C" -m "$M" -n "$N" "127.0.0.1:$PORT" /grpch2.test.Echo/Unary "$REQ" | grep -E '^RESULT|status codes' | sed 's/^/  /'
 callgrind_control -d "$VPID" > /dev/null
 kill "$VPID"; wait "$VPID" 2>/dev/null || true
 rm -f "$SERVER"

@@ -18,6 +18,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private var context: ChannelHandlerContext?
     private var streams = StreamTable<ServerStreamState>()
     private var flushScheduled = false
+    /// Reused for every write: once the channel has written it (usually within `flush`) the
+    /// storage is ours alone again, so `clear()` keeps it instead of allocating 4 KiB per flush.
+    private var outBuffer: ByteBuffer?
     /// Set while `flush()` runs: nghttp2 callbacks fired from `mem_send` must not flush again.
     private var flushing = false
     private var inRead = false
@@ -159,7 +162,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard context.channel.isWritable else { return }
         flushing = true
         defer { flushing = false }
-        var out = context.channel.allocator.buffer(capacity: 4096)
+        var out = outBuffer.take() ?? context.channel.allocator.buffer(capacity: 4096)
+        out.clear()
+        defer { if out.capacity <= 64 * 1024 { outBuffer = out } }  // a burst's big buffer is let go
         do {
             try session.send(into: &out)
         } catch {
