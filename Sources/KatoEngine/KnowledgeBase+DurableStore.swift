@@ -114,16 +114,22 @@ public struct KnowledgeBaseLoader: Sendable {
     private var chunk = ShapeChunk(index: 0, firstID: 0)
     private var patternFlatStart = 0
     private var eventFlatStart = 0
-    private let pipeline = ShapePipeline()
+    private let pipeline: ShapePipeline
+    /// Closes the pipeline when the last copy of the loader goes away, so the worker thread ends
+    /// even when a load is abandoned half-way (a damaged row).
+    private let closer: PipelineCloser
     private var indexed = false
     private var duplicate: String?
 
     static let chunkSize = 4096
 
     public init(expectedPatterns: Int = 0) {
+        pipeline = ShapePipeline()
+        closer = PipelineCloser(pipeline)
         if expectedPatterns > 0 {
             built.records.reserveCapacity(expectedPatterns)
             postingEnds.reserveCapacity(expectedPatterns)
+            pipeline.expect(expectedPatterns)
         }
         chunk.reserve()
     }
@@ -291,6 +297,12 @@ public struct KnowledgeBaseLoader: Sendable {
     }
 }
 
+final class PipelineCloser: Sendable {
+    let pipeline: ShapePipeline
+    init(_ pipeline: ShapePipeline) { self.pipeline = pipeline }
+    deinit { pipeline.close() }
+}
+
 /// Patterns of one chunk, as flat buffers (one allocation per field for the whole chunk).
 struct ShapeChunk: Sendable {
     var index: Int
@@ -331,16 +343,47 @@ struct ShapeChunk: Sendable {
     func buildShapes() -> [PatternShape] {
         var shapes: [PatternShape] = []
         shapes.reserveCapacity(count)
+        buildShapes { shapes.append($0) }
+        return shapes
+    }
+
+    /// Initializes `count` shapes at `target` (uninitialized memory), in id order.
+    func buildShapes(into target: UnsafeMutablePointer<PatternShape>) {
+        var p = target
+        buildShapes { shape in
+            p.initialize(to: shape)
+            p += 1
+        }
+    }
+
+    private func buildShapes(_ emit: (PatternShape) -> Void) {
         var flatStart = 0, eventStart = 0, nameStart = 0
+        var previousEnds: [Int] = []
         names.withUnsafeBufferPointer { nameBytes in
             for p in 0..<count {
                 let flatEnd = Int(patternFlatEnds[p]), eventEnd = Int(patternEventEnds[p]), nameEnd = Int(nameEnds[p])
-                var ends: [Int] = []
-                ends.reserveCapacity(eventEnd - eventStart)
+                // Patterns with the same event sizes share one `eventEnds` array.
+                var same = previousEnds.count == eventEnd - eventStart
                 var end = 0
-                for e in eventStart..<eventEnd {
-                    end += Int(eventSizes[e])
-                    ends.append(end)
+                if same {
+                    for (k, e) in (eventStart..<eventEnd).enumerated() {
+                        end += Int(eventSizes[e])
+                        if previousEnds[k] != end { same = false; break }
+                    }
+                }
+                let ends: [Int]
+                if same {
+                    ends = previousEnds
+                } else {
+                    var fresh: [Int] = []
+                    fresh.reserveCapacity(eventEnd - eventStart)
+                    end = 0
+                    for e in eventStart..<eventEnd {
+                        end += Int(eventSizes[e])
+                        fresh.append(end)
+                    }
+                    ends = fresh
+                    previousEnds = fresh
                 }
                 var patternSymbols: [String] = []
                 patternSymbols.reserveCapacity(flatEnd - flatStart)
@@ -349,13 +392,12 @@ struct ShapeChunk: Sendable {
                 ids.reserveCapacity(flatEnd - flatStart)
                 for i in flatStart..<flatEnd { ids.append(flat[i]) }
                 let name = String(decoding: UnsafeBufferPointer(rebasing: nameBytes[nameStart..<nameEnd]), as: UTF8.self)
-                shapes.append(PatternShape(name: name, symbols: patternSymbols, eventEnds: ends, flatIds: ids))
+                emit(PatternShape(name: name, symbols: patternSymbols, eventEnds: ends, flatIds: ids))
                 flatStart = flatEnd
                 eventStart = eventEnd
                 nameStart = nameEnd
             }
         }
-        return shapes
     }
 }
 
@@ -371,16 +413,36 @@ final class ShapePipeline: Sendable {
     }
 
     private struct Built {
+        /// Chunks built into `slots` (their index), and the others' shapes (beyond the announced size).
+        var inSlots: Set<Int> = []
         var shapes: [[PatternShape]] = []
         /// Per chunk, the name hash of each shape (``PatternNameIndex/hash(utf8:)``).
         var nameHashes: [[UInt64]] = []
     }
 
+    /// The name index, filled as chunks are built (names compared at the end, only for the
+    /// `suspects` — same hash tag); `complete` is false when it could not be (no size known up
+    /// front, or more patterns than announced), then ``collect()`` builds it from the hashes.
+    private struct Names {
+        var index = PatternNameIndex()
+        var suspects: [(Int32, Int32)] = []
+        var complete = false
+    }
+
     /// Two locks: taking a chunk never waits for another thread storing its shapes.
     private let queue = Mutex(Queue())
     private let built = Mutex(Built())
+    private let names = Mutex(Names())
+    /// Where shapes are built in place when the number of patterns is announced (``expect(_:)``).
+    private let slots = Mutex<ShapeSlots?>(nil)
     private let wake = DispatchSemaphore(value: 0)
     private let worker = DispatchGroup()
+
+    /// Sizes the name index for `n` patterns so chunks can be indexed as they are built.
+    func expect(_ n: Int) {
+        names.withLock { $0 = Names(index: PatternNameIndex(minimumCapacity: n), suspects: [], complete: true) }
+        slots.withLock { $0 = ShapeSlots(capacity: n) }
+    }
 
     func submit(_ chunk: sending ShapeChunk, startWorker: Bool) {
         let (start, backlog) = queue.withLock { q in
@@ -421,15 +483,37 @@ final class ShapePipeline: Sendable {
     }
 
     private func build(_ chunk: ShapeChunk) {
-        let shapes = chunk.buildShapes()
+        // In place when the chunk fits the announced size (its range is its own: no other thread
+        // writes there), else as an array.
+        let target = slots.withLock { $0 }
+        let start = Int(chunk.firstID)
+        let inPlace = target.map { start + chunk.count <= $0.capacity } ?? false
+        var shapes: [PatternShape] = []
+        if inPlace { chunk.buildShapes(into: target!.base + start) } else { shapes = chunk.buildShapes() }
         let hashes = chunk.nameHashes()
         built.withLock { s in
             while s.shapes.count <= chunk.index {
                 s.shapes.append([])
                 s.nameHashes.append([])
             }
-            s.shapes[chunk.index] = shapes
+            if inPlace {
+                s.inSlots.insert(chunk.index)
+                target!.filled.append(start..<(start + chunk.count))
+            } else {
+                s.shapes[chunk.index] = shapes
+            }
             s.nameHashes[chunk.index] = hashes
+        }
+        names.withLock { n in
+            guard n.complete else { return }
+            var id = chunk.firstID
+            for h in hashes {
+                if !n.index.insertDeferred(id, hash: h, suspects: &n.suspects) {
+                    n.complete = false
+                    return
+                }
+                id += 1
+            }
         }
     }
 
@@ -446,25 +530,95 @@ final class ShapePipeline: Sendable {
     /// The shapes in id order, their name index, and the first name seen twice (a damaged store).
     func collect() -> (shapes: [PatternShape], idByName: PatternNameIndex, duplicate: String?) {
         worker.wait()
+        let target = slots.withLock { t in
+            let taken = t
+            t = nil
+            return taken
+        }
         let (shapes, hashes) = built.withLock { s in
-            var out: [PatternShape] = []
-            out.reserveCapacity(s.shapes.reduce(0) { $0 + $1.count })
-            for c in s.shapes { out.append(contentsOf: c) }
             let hashes = s.nameHashes
+            let total = hashes.reduce(0) { $0 + $1.count }
+            let out: [PatternShape]
+            if let target, s.inSlots.count == s.shapes.count, let moved = target.moveOut(count: total) {
+                // Every chunk was built in place: one move, no retain/release per shape.
+                out = moved
+            } else {
+                var copied: [PatternShape] = []
+                copied.reserveCapacity(total)
+                var start = 0
+                for (c, shapes) in s.shapes.enumerated() {
+                    let n = hashes[c].count
+                    if s.inSlots.contains(c) {
+                        copied.append(contentsOf: UnsafeBufferPointer(start: target!.base + start, count: n))
+                    } else {
+                        copied.append(contentsOf: shapes)
+                    }
+                    start += n
+                }
+                out = copied
+            }
             // Moved out, not shared: the knowledge base's first learn must not copy them.
             s = Built()
             return (out, hashes)
         }
-        var names = PatternNameIndex(minimumCapacity: shapes.count)
+        let filled = names.withLock { n in
+            let taken = n
+            n = Names()
+            return taken
+        }
         var duplicate: String?
+        if filled.complete && filled.index.count == shapes.count {
+            for (a, b) in filled.suspects where shapes[Int(a)].name == shapes[Int(b)].name {
+                duplicate = shapes[Int(Swift.max(a, b))].name
+                break
+            }
+            return (shapes, filled.index, duplicate)
+        }
+        var index = PatternNameIndex(minimumCapacity: shapes.count)
         var id: Int32 = 0
         for chunk in hashes {
             for h in chunk {
-                if names.insert(id, hash: h, in: shapes) != nil, duplicate == nil { duplicate = shapes[Int(id)].name }
+                if index.insert(id, hash: h, in: shapes) != nil, duplicate == nil { duplicate = shapes[Int(id)].name }
                 id += 1
             }
         }
-        return (shapes, names, duplicate)
+        return (shapes, index, duplicate)
+    }
+}
+
+/// Uninitialized storage for `capacity` shapes that chunks are built into (each chunk its own id
+/// range, from whichever thread builds it), then moved into an `Array` in one go. `filled` (the
+/// initialized ranges) is only touched under the pipeline's lock; whatever was not moved out is
+/// released at deinit (a load abandoned half-way).
+final class ShapeSlots: @unchecked Sendable {
+    let base: UnsafeMutablePointer<PatternShape>
+    let capacity: Int
+    var filled: [Range<Int>] = []
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(capacity: Swift.max(capacity, 1))
+    }
+
+    /// The first `count` shapes as an array, when exactly the ranges covering `0..<count` are filled.
+    func moveOut(count: Int) -> [PatternShape]? {
+        let ranges = filled.sorted { $0.lowerBound < $1.lowerBound }
+        var next = 0
+        for r in ranges {
+            guard r.lowerBound == next else { return nil }
+            next = r.upperBound
+        }
+        guard next == count else { return nil }
+        filled = []
+        return [PatternShape](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { buffer.baseAddress!.moveInitialize(from: base, count: count) }
+            initialized = count
+        }
+    }
+
+    deinit {
+        for r in filled { (base + r.lowerBound).deinitialize(count: r.count) }
+        base.deallocate()
     }
 }
 

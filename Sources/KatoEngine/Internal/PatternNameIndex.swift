@@ -91,6 +91,27 @@ struct PatternNameIndex: Sendable {
         }
     }
 
+    /// Adds `id` with its name's hash without comparing names (they may not be at hand yet):
+    /// ids already stored with the same hash tag on the probe path are appended to `suspects`
+    /// (same name or not: compare once the names are known). Returns false, changing nothing, when
+    /// the table is too full (it only grows in ``insert(_:hash:in:)``, which needs the names).
+    mutating func insertDeferred(_ id: Int32, hash h: UInt64, suspects: inout [(Int32, Int32)]) -> Bool {
+        guard 2 * (count + 1) <= slots.count else { return false }
+        let tag = h >> 32
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = slots[i]
+            if s == 0 {
+                slots[i] = tag << 32 | UInt64(UInt32(id) + 1)
+                count += 1
+                return true
+            }
+            if s >> 32 == tag { suspects.append((id, Int32(truncatingIfNeeded: s & 0xffff_ffff) - 1)) }
+            i = (i + 1) & mask
+        }
+    }
+
     private mutating func grow(_ shapes: [PatternShape]) {
         let old = slots
         slots = [UInt64](repeating: 0, count: Swift.max(16, old.count * 2))

@@ -40,11 +40,23 @@ final class PatternShape: Sendable {
         self.flatIds = flatIds
         self.eventEnds = ends
         let n = ends.count
-        var sorted = flatIds
+        // Events whose ids are already in order share `flatIds`' buffer.
+        var inOrder = true
         var start = 0
         for end in ends {
-            sorted[start..<end].sort()
+            if start < end {
+                for i in (start + 1)..<end where flatIds[i - 1] > flatIds[i] { inOrder = false; break }
+            }
+            if !inOrder { break }
             start = end
+        }
+        var sorted = flatIds
+        if !inOrder {
+            start = 0
+            for end in ends {
+                sorted[start..<end].sort()
+                start = end
+            }
         }
         self.sortedFlatIds = sorted
         // (`Array(repeating:)` + fill: `unsafeUninitializedCapacity` looks up generic metadata per call.)

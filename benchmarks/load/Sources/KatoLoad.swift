@@ -4,6 +4,8 @@
 //
 //   kato-load --port 50051 --sessions 10000 --observations 10 --connections 4 --concurrency 512
 // Prints one JSON line with the results; exits 1 on any error or leak.
+// `--mode learn` measures durable learns instead (LearnLoad.swift):
+//   kato-load --mode learn --port 50051 --writers 256 --seconds 10 --learn-rpc sequence
 import ArgumentParser
 import Foundation
 import GRPCH2
@@ -18,8 +20,23 @@ struct KatoLoad: AsyncParsableCommand {
     @Option(help: "TCP connections (calls are spread over them).") var connections = 4
     @Option(help: "Calls in flight at once.") var concurrency = 512
     @Option(help: "Distinct node ids the sessions are spread over.") var nodes = 10
+    @Option(help: "observe (sessions under load) or learn (durable learns, LearnLoad.swift).") var mode = "observe"
+    @Option(help: "learn mode: concurrent writers, one session each.") var writers = 64
+    @Option(help: "learn mode: how long to learn.") var seconds = 10.0
+    @Option(help: "learn mode: sequence (ObserveSequence + learn_at_end) or observe-learn (3 Observe + Learn).") var learnRpc = "sequence"
+    @Option(help: "learn mode: node id.") var learnNode = "learn-bench"
+    @Option(help: "learn mode: false creates the sessions with process_predictions = false.") var learnPredictions = true
 
     func run() async throws {
+        if mode == "learn" {
+            do {
+                try await LearnLoad.run(host: host, port: port, connections: connections, writers: writers,
+                                        seconds: seconds, rpc: learnRpc, node: learnNode, predictions: learnPredictions)
+            } catch is LearnLoad.ExitCodeError {
+                throw ExitCode(1)
+            }
+            return
+        }
         var connected: [KatoClient] = []
         for _ in 0..<connections {
             connected.append(try await KatoClient.connect(host: host, port: port, defaultTimeout: .seconds(30)))
