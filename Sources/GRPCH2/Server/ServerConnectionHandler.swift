@@ -17,6 +17,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private var session: NGHTTP2Session?
     private var context: ChannelHandlerContext?
     private var streams = StreamTable<ServerStreamState>()
+    /// Closed streams' objects, for reuse by new ones (see `ServerStreamState.reuse`).
+    private var spareStreams: [ServerStreamState] = []
     private var flushScheduled = false
     /// Reused for every write: once the channel has written it (usually within `flush`) the
     /// storage is ours alone again, so `clear()` keeps it instead of allocating 4 KiB per flush.
@@ -33,7 +35,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// usually of identical storage and skips hashing the path into the router's dictionary.
     /// (Two fields, not an optional tuple: copying that went through generic value witnesses.)
     private var lastMethodPath = ""
-    private var lastMethod: ServerMethod?
+    private var lastMethod: MethodEntry?
     private var requestHeaders = RequestHeaders()
     private var peer = "unknown"
     /// The client's verified certificate (mTLS), captured when the TLS handshake completes.
@@ -197,7 +199,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     func http2BeginHeaders(streamID: Int32, isRequest: Bool) {
         guard isRequest else { return }
-        let stream = ServerStreamState(id: streamID, maxMessageSize: configuration.maxReceiveMessageSize)
+        let stream: ServerStreamState
+        if let spare = spareStreams.popLast() {
+            spare.reuse(id: streamID)
+            stream = spare
+        } else {
+            stream = ServerStreamState(id: streamID, maxMessageSize: configuration.maxReceiveMessageSize)
+        }
         streams.set(stream, for: streamID)
         // Fresh already unless a header block was cut short (`http2HeadersComplete` swaps
         // them out); resetting every time destroyed an empty set of headers per call.
@@ -277,6 +285,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             stream.failWriters(RPCError(code: .cancelled, message: "stream closed"))
             if stream.hasInbound { stream.inbound?.finish() }
         }
+        // Nothing refers to a closed stream's object any more (handlers and timers know the
+        // stream by id), so it can serve the next one.
+        if spareStreams.count < 64 {
+            stream.clear()
+            spareStreams.append(stream)
+        }
         if streams.isEmpty {
             scheduleIdleTimer()
             // Never `flush()` here: this callback runs inside `nghttp2_session_mem_send` (a
@@ -319,7 +333,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         guard Self.isGRPCContentType(contentType) else {
             return respondHTTPError(stream, status: "415", message: "invalid gRPC request content-type '\(contentType)'")
         }
-        let serverMethod: ServerMethod
+        let serverMethod: MethodEntry
         if let last = lastMethod, lastMethodPath == path {
             serverMethod = last
         } else {
@@ -417,7 +431,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         let rest = stream.collected
         stream.collected = []
         stream.requestCount = 0
-        if count == 1, let startUnary = stream.method?.startUnary, router.interceptors.isEmpty,
+        if count == 1, let startUnary = stream.method?.method.startUnary, router.interceptors.isEmpty,
            let callContext = stream.context {
             // A typed unary method without interceptors: see `ServerMethod.startUnary`.
             stream.task = startUnary(first, callContext, streamHandle(stream.id), taskExecutor)
@@ -427,7 +441,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     }
 
     private func launch(_ stream: ServerStreamState, requests: RequestStream<[UInt8]>) {
-        guard let method = stream.method, let callContext = stream.context else { return }
+        guard let method = stream.method?.method, let callContext = stream.context else { return }
         let handle = streamHandle(stream.id)
         let interceptors = router.interceptors
         // Single-response calls (unary, client-streaming) buffer their one message, so the

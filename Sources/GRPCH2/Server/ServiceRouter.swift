@@ -1,6 +1,8 @@
+import ProtobufCBridge
+
 /// Maps `:path` to methods; immutable once the server starts (lock-free lookups).
 public struct ServiceRouter: Sendable {
-    private var methods: [String: ServerMethod] = [:]
+    private var methods: [String: MethodEntry] = [:]
     /// The interceptors around every call, outermost first.
     public private(set) var interceptors: [any ServerInterceptor] = []
     /// Service names in registration order (health and reflection list them).
@@ -10,16 +12,27 @@ public struct ServiceRouter: Sendable {
 
     public mutating func register(_ service: any ServiceProvider) {
         serviceNames.append(service.serviceName)
-        for m in service.methods { methods[m.path] = m }
+        for m in service.methods { methods[m.path] = MethodEntry(m) }
     }
 
     public mutating func register(_ method: ServerMethod) {
-        methods[method.path] = method
+        methods[method.path] = MethodEntry(method)
     }
 
     public mutating func addInterceptor(_ interceptor: any ServerInterceptor) {
         interceptors.append(interceptor)
     }
 
-    func method(for path: String) -> ServerMethod? { methods[path] }
+    func method(for path: String) -> MethodEntry? { methods[path] }
+}
+
+/// A registered method, boxed once: a call's stream refers to it with one retain instead of
+/// copying the struct (its path and two closures: three retains and releases per call).
+final class MethodEntry: Sendable {
+    let method: ServerMethod
+    var kind: CallKind { method.kind }
+
+    init(_ method: ServerMethod) {
+        self.method = method
+    }
 }
