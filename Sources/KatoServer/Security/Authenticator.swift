@@ -31,7 +31,8 @@ public final class Authenticator: Sendable {
         var jwt: JWTVerifier?
     }
 
-    /// Holds one set of keys; never freed, so a reader needs no lock (see `current`).
+    /// Holds one set of keys; kept until the authenticator goes, so a reader needs no lock
+    /// (see `current`).
     final class Box: Sendable {
         let snapshot: Snapshot
         init(_ snapshot: Snapshot) { self.snapshot = snapshot }
@@ -40,8 +41,11 @@ public final class Authenticator: Sendable {
     public let configuration: Configuration
     /// The keys in force. Every call reads it, so it is an atomic pointer rather than a lock
     /// (a contended lock costs a futex round trip on Linux). A reload publishes a new box and
-    /// keeps the old one alive forever (a few KB per SIGHUP), so a reader never sees it freed.
+    /// keeps the old one in `retired` (a few KB per SIGHUP), so a reader never sees it freed;
+    /// all are released with the authenticator.
     private let box = Atomic<Unmanaged<Box>>(Unmanaged.passRetained(Box(Snapshot())))
+    /// Boxes replaced by `reload`, kept alive (and reachable, so leak checkers stay quiet).
+    private let retired = Mutex<[Unmanaged<Box>]>([])
 
     private init(configuration: Configuration) {
         self.configuration = configuration
@@ -72,7 +76,13 @@ public final class Authenticator: Sendable {
             jwt.publicKeyPEM = String(decoding: try Self.read(path), as: UTF8.self)
         }
         if jwt.hasKeys { next.jwt = try await JWTVerifier(configuration: jwt) }
-        box.store(Unmanaged.passRetained(Box(next)), ordering: .releasing)
+        let previous = box.exchange(Unmanaged.passRetained(Box(next)), ordering: .acquiringAndReleasing)
+        retired.withLock { $0.append(previous) }
+    }
+
+    deinit {
+        box.load(ordering: .acquiring).release()
+        for old in retired.withLock({ $0 }) { old.release() }
     }
 
     /// Number of API keys in force.
