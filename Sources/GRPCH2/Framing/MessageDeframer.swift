@@ -82,9 +82,10 @@ struct MessageDeframer {
 }
 
 /// Prepends the gRPC length prefix.
+@usableFromInline
 enum MessageFramer {
     /// The length prefix: 1 byte compressed flag, 4 bytes big-endian length.
-    static let prefixLength = 5
+    @usableFromInline static let prefixLength = 5
 
     /// Fills in the prefix of a message serialized after `prefixLength` spare bytes.
     static func writePrefix(into framed: inout [UInt8]) {

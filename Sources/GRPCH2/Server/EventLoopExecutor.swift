@@ -4,6 +4,7 @@ import NIOCore
 /// connection runs on that connection's thread: no wake-up of another thread per call and
 /// no hop back for the response. On a 2-core machine the hops cost more than the calls
 /// (see docs/ARCHITECTURE.md, "Where handlers run").
+@usableFromInline
 final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop
 
@@ -11,6 +12,7 @@ final class EventLoopTaskExecutor: TaskExecutor {
         self.eventLoop = eventLoop
     }
 
+    @usableFromInline
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         eventLoop.execute { [self] in

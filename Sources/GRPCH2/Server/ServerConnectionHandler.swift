@@ -528,14 +528,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         return true
     }
 
-    private func submitOrResume(_ stream: ServerStreamState) {
+    /// `initialMetadata`: the call's, when the caller read it already (one lock fewer).
+    private func submitOrResume(_ stream: ServerStreamState, initialMetadata: Metadata? = nil) {
         if stream.responseHeadersSubmitted {
             session?.resumeData(streamID: stream.id)
         } else {
             stream.responseHeadersSubmitted = true
             var headers = OutboundHeaders(prepared: stream.compressResponses ? Self.gzipResponseHeaders : Self.responseHeaders)
-            if let call = stream.call {
-                let initial = call.state.withLock { $0.initial }
+            if let initial = initialMetadata ?? stream.call?.state.withLock({ $0.initial }) {
                 Self.appendMetadata(initial, to: &headers.extra)
             }
             do {
@@ -595,19 +595,20 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             if let details = error.statusDetails { trailers.extra.append(HeaderField("grpc-status-details-bin", Base64.encode(details))) }
             Self.appendMetadata(error.trailingMetadata, to: &trailers.extra)
         }
+        var initial = Metadata()
         if let call = stream.call {
-            Self.appendMetadata(call.state.withLock { $0.trailing }, to: &trailers.extra)
+            let trailing: Metadata
+            (initial, trailing) = call.state.withLock { ($0.initial, $0.trailing) }
+            Self.appendMetadata(trailing, to: &trailers.extra)
         }
         if stream.responseHeadersSubmitted || stream.pendingCount > 0 {
             stream.trailers = trailers
-            submitOrResume(stream)
+            submitOrResume(stream, initialMetadata: initial)
         } else {
             // grpc-accept-encoding here too: a call refused for its grpc-encoding must learn
             // what the server accepts (gRPC compression spec), and it ends Trailers-Only.
             var headers = OutboundHeaders(prepared: Self.responseHeaders)
-            if let call = stream.call {
-                Self.appendMetadata(call.state.withLock { $0.initial }, to: &headers.extra)
-            }
+            Self.appendMetadata(initial, to: &headers.extra)
             headers.extra.append(contentsOf: trailers.fields)
             stream.responseHeadersSubmitted = true
             try? session?.submitResponse(streamID: stream.id, headers: headers, hasBody: false)
@@ -765,6 +766,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 struct GracefulShutdownEvent: Sendable {}
 
 /// A handler task's way back to its stream: every call hops onto the connection's loop.
+@usableFromInline
 struct StreamHandle: Sendable {
     let connection: NIOLoopBound<ServerConnectionHandler>
     let streamID: Int32
@@ -777,6 +779,7 @@ struct StreamHandle: Sendable {
         }
     }
 
+    @usableFromInline
     func complete(messages: [[UInt8]], error: RPCError?, context: ServerContext) {
         // Handlers run on the connection's loop by default: no hop needed then. `complete`
         // only queues frames (nghttp2 allows submitting from inside its callbacks, where a
@@ -791,6 +794,7 @@ struct StreamHandle: Sendable {
     }
 
     /// A direct unary handler's response (see `ServerConnectionHandler.complete(streamID:framedMessage:)`).
+    @usableFromInline
     func complete(framedMessage: consuming [UInt8]) {
         if connection.eventLoop.inEventLoop {
             connection.value.complete(streamID: streamID, framedMessage: framedMessage)

@@ -25,6 +25,7 @@ public struct ServerMethod: Sendable {
         self.startUnary = nil
     }
 
+    @usableFromInline
     init(
         path: String, startUnary: @escaping @Sendable ([UInt8], ServerContext, StreamHandle, EventLoopTaskExecutor?) -> Task<Void, Never>,
         handler: @escaping @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
