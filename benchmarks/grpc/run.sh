@@ -61,7 +61,8 @@ start_server() {  # name command...
   if [ "$name" = cpp ]; then "$@" "$port" > "$log" 2>&1 & else "$@" --port "$port" > "$log" 2>&1 & fi
   local pid=$!
   PIDS+=("$pid")
-  for _ in $(seq 100); do grep -q '^listening on' "$log" && break; sleep 0.1; done
+  # Up to 30 s: on a loaded machine the C++ server once took over 10 s to print its address.
+  for _ in $(seq 300); do grep -q '^listening on' "$log" && break; sleep 0.1; done
   grep -q '^listening on' "$log" || { echo "$name did not start:"; cat "$log"; exit 1; }
   PID[$name]=$pid PORT[$name]=$port
 }
