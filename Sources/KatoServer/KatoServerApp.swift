@@ -67,10 +67,9 @@ public final class KatoServerApp: Sendable {
         let reflection = ReflectionService(index: index, services: listed)
         var router = ServiceRouter()
         if !configuration.interceptorsDisabled {
-            for interceptor in Self.interceptors(configuration, services: services + [health, reflection], logger: logger) {
-                router.addInterceptor(interceptor)
-            }
-            if let store { router.addInterceptor(DegradationInterceptor(status: store.status)) }
+            router.addInterceptor(Self.interceptor(
+                configuration, services: services + [health, reflection], degradation: store.map { DegradationInterceptor(status: $0.status) },
+                logger: logger))
         }
         for s in services { router.register(s) }
         router.register(health)
@@ -90,20 +89,21 @@ public final class KatoServerApp: Sendable {
         }
     }
 
-    /// Outermost first: trace (trace id, span, access log), metrics, auth, rate limits.
-    static func interceptors(_ c: Configuration, services: [any ServiceProvider], logger: Logger) -> [any ServerInterceptor] {
+    /// Outermost first: trace (trace id, span, access log), metrics, auth, rate limits,
+    /// degradation (with a store) — fused into one interceptor (`KatoInterceptor`).
+    static func interceptor(
+        _ c: Configuration, services: [any ServiceProvider], degradation: DegradationInterceptor?, logger: Logger
+    ) -> KatoInterceptor {
         var open: Set<String> = []
         if c.openHealth { open.insert(Self.healthService) }
         if c.openReflection { open.formUnion(ReflectionService.serviceNames) }
-        var list: [any ServerInterceptor] = [TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel)]
-        if c.grpcMetrics { list.append(GRPCMetricsInterceptor(services: services)) }
-        if let authenticator = c.authenticator {
-            list.append(AuthInterceptor(authenticator: authenticator, openServices: open, logger: logger))
-        }
-        if c.rateLimits != .unlimited {
-            list.append(RateLimitInterceptor(configuration: c.rateLimits, exempt: Set([Self.healthService] + ReflectionService.serviceNames)))
-        }
-        return list
+        return KatoInterceptor(
+            trace: TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel),
+            metrics: c.grpcMetrics ? GRPCMetricsInterceptor(services: services) : nil,
+            auth: c.authenticator.map { AuthInterceptor(authenticator: $0, openServices: open, logger: logger) },
+            rateLimit: c.rateLimits == .unlimited
+                ? nil : RateLimitInterceptor(configuration: c.rateLimits, exempt: Set([Self.healthService] + ReflectionService.serviceNames)),
+            degradation: degradation)
     }
 
     static func routes(_ c: Configuration, sessions: SessionRegistry, lifecycle: Lifecycle) -> AdminRoutes {

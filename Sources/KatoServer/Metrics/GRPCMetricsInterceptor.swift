@@ -16,6 +16,8 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
         let started: Counter
         let handling: Metrics.Timer
         let ok: Counter
+        let received: Counter
+        let sent: Counter
         let observer: MessageObserver
         let handled = Mutex<[Int: Counter]>([:])
 
@@ -26,6 +28,8 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
             ok = Counter(label: "grpc_server_handled_total", dimensions: dimensions + [("grpc_code", StatusCode.ok.prometheusName)])
             let received = Counter(label: "grpc_server_msg_received_total", dimensions: dimensions)
             let sent = Counter(label: "grpc_server_msg_sent_total", dimensions: dimensions)
+            self.received = received
+            self.sent = sent
             observer = MessageObserver(received: { received.increment() }, sent: { sent.increment() })
         }
 
@@ -66,20 +70,42 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
     }
 
     public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
+        var context = context
+        let call = begin(&context)
+        do {
+            try await next(context)
+            succeeded(call)
+        } catch {
+            failed(call, error, context)
+            throw error
+        }
+    }
+
+    /// One call's metrics and when it started.
+    struct Call {
+        let metrics: MethodMetrics
+        let start: ContinuousClock.Instant
+    }
+
+    /// Counts the call as started and hooks its messages; `countsMessages` false leaves the
+    /// message counters to the caller (`KatoInterceptor` counts a unary call's one request
+    /// and one response itself, sparing the hook).
+    func begin(_ context: inout ServerContext, countsMessages: Bool = true) -> Call {
         let m = metrics(for: context)
         m.started.increment()
         let start = ContinuousClock.now
-        var context = context
-        context.observeMessages(m.observer)
-        do {
-            try await next(context)
-            m.handling.recordNanoseconds(Self.nanoseconds(since: start))
-            m.ok.increment()
-        } catch {
-            m.handling.recordNanoseconds(Self.nanoseconds(since: start))
-            m.handled(Self.code(of: error, context)).increment()
-            throw error
-        }
+        if countsMessages { context.observeMessages(m.observer) }
+        return Call(metrics: m, start: start)
+    }
+
+    func succeeded(_ call: Call) {
+        call.metrics.handling.recordNanoseconds(Self.nanoseconds(since: call.start))
+        call.metrics.ok.increment()
+    }
+
+    func failed(_ call: Call, _ error: any Error, _ context: ServerContext) {
+        call.metrics.handling.recordNanoseconds(Self.nanoseconds(since: call.start))
+        call.metrics.handled(Self.code(of: error, context)).increment()
     }
 
     /// The status the peer gets: a handler cut short by its deadline reports DEADLINE_EXCEEDED.

@@ -11,6 +11,7 @@ public final class CallRecord: Sendable {
         var sessionID = ""
         var nodeID = ""
         var principal = ""
+        var principalValue: Principal?
         var sessionLimiter: KeyedRateLimiter?
     }
 
@@ -39,6 +40,17 @@ public final class CallRecord: Sendable {
     func record(principal: String) {
         state.withLock { $0.principal = principal }
     }
+
+    /// The authenticated caller (its name goes to the access log and the rate limits).
+    func record(principal: Principal) {
+        state.withLock { s in
+            s.principal = principal.name
+            s.principalValue = principal
+        }
+    }
+
+    /// The caller `record(principal:)` stored (nil: authentication off, or an open service).
+    var principalValue: Principal? { state.withLock { $0.principalValue } }
 
     func record(sessionLimiter: KeyedRateLimiter) {
         state.withLock { $0.sessionLimiter = sessionLimiter }

@@ -48,33 +48,12 @@ public struct TraceInterceptor: ServerInterceptor {
 
     public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
         var context = context
-        let traceID = Self.traceID(fromTraceparent: context.requestMetadata.firstString(forKey: "traceparent")) ?? Self.newTraceID()
-        let record = CallRecord(traceID: traceID)
-        context.attributes[CallRecordKey.self] = record
-        var trailing = Metadata()
-        trailing.addString(traceID, forKey: "x-trace-id")
-        context.addTrailingMetadata(trailing)
-        let start = ContinuousClock.now
+        let call = begin(&context)
         var code = StatusCode.ok
         var failure: (any Error)?
-        let span = tracer.map { Self.startSpan($0, context) }
-        defer {
-            if let span { Self.end(span, code: code, error: failure, record: record) }
-            if let level = accessLogLevel, logger.logLevel <= level {
-                if let directLog {
-                    Self.writeAccessLine(directLog, context, code: code, start: start, record: record)
-                } else {
-                    logger.log(level: level, "call", metadata: [
-                    "method": "\(context.path)", "status": "\(code.name)",
-                    "duration_ms": "\(Double(GRPCMetricsInterceptor.nanoseconds(since: start)) / 1e6)",
-                    "peer": "\(context.peer)", "principal": "\(record.principal)",
-                    "session_id": "\(record.sessionID)", "node_id": "\(record.nodeID)", "trace_id": "\(traceID)",
-                    ])
-                }
-            }
-        }
+        defer { end(call, context, code: code, error: failure) }
         do {
-            if let span {
+            if let span = call.span {
                 let ctx = context
                 try await ServiceContext.withValue(span.context) { try await next(ctx) }
             } else {
@@ -84,6 +63,44 @@ public struct TraceInterceptor: ServerInterceptor {
             code = GRPCMetricsInterceptor.code(of: error, context)
             failure = error
             throw error
+        }
+    }
+
+    /// One call's trace state.
+    struct Call {
+        let record: CallRecord
+        let start: ContinuousClock.Instant
+        let span: (any Span)?
+    }
+
+    /// Gives the call its trace id (and `x-trace-id` trailer), its `CallRecord` and its span.
+    func begin(_ context: inout ServerContext) -> Call {
+        let traceID = Self.traceID(fromTraceparent: context.requestMetadata.first(lowercasedKey: "traceparent")) ?? Self.newTraceID()
+        let record = CallRecord(traceID: traceID)
+        context.attributes[CallRecordKey.self] = record
+        var trailing = Metadata()
+        trailing.addString(traceID, forKey: "x-trace-id")
+        context.addTrailingMetadata(trailing)
+        let start = ContinuousClock.now
+        let span = tracer.map { Self.startSpan($0, context) }
+        return Call(record: record, start: start, span: span)
+    }
+
+    /// Ends the span and writes the access-log line.
+    func end(_ call: Call, _ context: ServerContext, code: StatusCode, error failure: (any Error)?) {
+        let record = call.record
+        if let span = call.span { Self.end(span, code: code, error: failure, record: record) }
+        if let level = accessLogLevel, logger.logLevel <= level {
+            if let directLog {
+                Self.writeAccessLine(directLog, context, code: code, start: call.start, record: record)
+            } else {
+                logger.log(level: level, "call", metadata: [
+                    "method": "\(context.path)", "status": "\(code.name)",
+                    "duration_ms": "\(Double(GRPCMetricsInterceptor.nanoseconds(since: call.start)) / 1e6)",
+                    "peer": "\(context.peer)", "principal": "\(record.principal)",
+                    "session_id": "\(record.sessionID)", "node_id": "\(record.nodeID)", "trace_id": "\(record.traceID)",
+                ])
+            }
         }
     }
 

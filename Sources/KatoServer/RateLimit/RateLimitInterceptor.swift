@@ -28,16 +28,41 @@ public struct RateLimitInterceptor: ServerInterceptor {
     }
 
     public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
+        var context = context
+        let record = context.callRecord
+        // The record has the principal's name when AuthInterceptor ran ("" when
+        // authentication is off): one attribute read less per call.
+        let principal = record.map { $0.principal.isEmpty ? Principal.anonymous.name : $0.principal }
+            ?? context.principal?.name ?? Principal.anonymous.name
+        let entered = try admit(&context, context.methodPath, record: record, principal: principal)
+        defer { if entered { leave() } }
+        try await next(context)
+    }
+
+    /// Admits one call or throws its RESOURCE_EXHAUSTED error. True when it entered the
+    /// concurrency limit: pair with `leave()` when the call ends.
+    func admit(_ context: inout ServerContext, _ path: MethodPath, record: CallRecord?, principal key: String) throws -> Bool {
         if let concurrency {
             guard concurrency.enter() else {
                 limited.increment()
                 throw KatoError.overloaded(limit: concurrency.limit, retryAfter: overloadRetryAfter).rpcError(traceID: context.traceID)
             }
         }
-        defer { concurrency?.leave() }
-        guard !AuthInterceptor.contains(exempt, context.methodPath.service) else { return try await next(context) }
-        var context = context
-        let record = context.callRecord
+        do {
+            try admitTokens(&context, path, record: record, principal: key)
+        } catch {
+            concurrency?.leave()
+            throw error
+        }
+        return concurrency != nil
+    }
+
+    func leave() {
+        concurrency?.leave()
+    }
+
+    private func admitTokens(_ context: inout ServerContext, _ path: MethodPath, record: CallRecord?, principal key: String) throws {
+        guard !AuthInterceptor.contains(exempt, path.service) else { return }
         if let sessions {
             // In the call's record when there is one (no extra attribute per call).
             if let record {
@@ -46,31 +71,24 @@ public struct RateLimitInterceptor: ServerInterceptor {
                 context.attributes[SessionRateLimiterKey.self] = sessions
             }
         }
-        if let principals {
-            // The record has the principal's name when AuthInterceptor ran ("" when
-            // authentication is off): one attribute read less per call.
-            let recorded = record?.principal
-            let key = recorded.map { $0.isEmpty ? Principal.anonymous.name : $0 }
-                ?? context.principal?.name ?? Principal.anonymous.name
-            if context.kind == .unary || context.kind == .serverStreaming {
-                // One request message, which the handler always reads: take its token now
-                // (the same count, without a per-call message hook).
-                if let wait = principals.acquire(key) {
-                    limitedPrincipal.increment()
-                    throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: context.traceID)
-                }
-            } else {
-                let traceID = context.traceID
-                let counter = limitedPrincipal
-                context.observeMessages(MessageObserver(received: {
-                    if let wait = principals.acquire(key) {
-                        counter.increment()
-                        throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: traceID)
-                    }
-                }))
+        guard let principals else { return }
+        if context.kind == .unary || context.kind == .serverStreaming {
+            // One request message, which the handler always reads: take its token now
+            // (the same count, without a per-call message hook).
+            if let wait = principals.acquire(key) {
+                limitedPrincipal.increment()
+                throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: context.traceID)
             }
+        } else {
+            let traceID = context.traceID
+            let counter = limitedPrincipal
+            context.observeMessages(MessageObserver(received: {
+                if let wait = principals.acquire(key) {
+                    counter.increment()
+                    throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: traceID)
+                }
+            }))
         }
-        try await next(context)
     }
 }
 

@@ -30,7 +30,12 @@ public struct APIKeyStore: Sendable {
 
     /// The principal of `key`, or nil. Takes the same time whichever entry matches.
     public func principal(forKey key: String) -> Principal? {
-        let digest = Self.sha256(key)
+        principal(forKeyBytes: Array(key.utf8))
+    }
+
+    /// The principal of the key whose UTF-8 bytes are `key`, or nil (constant time, as above).
+    public func principal(forKeyBytes key: [UInt8]) -> Principal? {
+        let digest = Array(SHA256.hash(data: key))
         var found: Principal?
         for entry in entries where Self.constantTimeEquals(entry.digest, digest) {
             found = entry.principal

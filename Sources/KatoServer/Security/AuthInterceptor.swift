@@ -19,29 +19,79 @@ public struct AuthInterceptor: ServerInterceptor {
 
     public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
         let path = context.methodPath
-        let service = path.service
-        if Self.contains(openServices, service) { return try await next(context) }
+        let record = context.callRecord
+        var context = context
+        _ = try await admit(&context, path, record: record)
+        try await next(context)
+    }
+
+    /// What `check` found for one call.
+    enum Admission {
+        /// An open service (health, reflection): no credentials needed, no principal.
+        case open
+        case principal(Principal)
+        /// A JWT still to verify (`verify`).
+        case jwt(String, JWTVerifier)
+    }
+
+    /// Authenticates and authorizes one call, attaching its principal to `context` (in
+    /// `record` when there is one); nil for an open service. Suspends only to verify a JWT.
+    func admit(_ context: inout ServerContext, _ path: MethodPath, record: CallRecord?) async throws -> Principal? {
         let principal: Principal
-        do {
-            principal = try await authenticator.authenticate(context.requestMetadata, certificate: context.peerCertificate)
-        } catch {
-            Self.failure(error.reason)
-            logger.info("authentication failed", metadata: [
-                "method": "\(context.path)", "reason": "\(error.reason)", "peer": "\(context.peer)", "trace_id": "\(context.traceID)",
-            ])
-            throw error.rpcError(traceID: context.traceID)
+        switch try check(context, path) {
+        case .open: return nil
+        case .principal(let p): principal = p
+        case .jwt(let token, let verifier): principal = try await verify(token, verifier, context)
         }
-        context.callRecord?.record(principal: principal.name)
-        let required = MethodPolicy.requiredRole(service: service, method: path.method)
+        try authorize(principal, &context, path, record: record)
+        return principal
+    }
+
+    /// Everything but a JWT's verification, without suspending. Throws the call's error.
+    func check(_ context: ServerContext, _ path: MethodPath) throws -> Admission {
+        if Self.contains(openServices, path.service) { return .open }
+        do {
+            switch try authenticator.check(context.requestMetadata, certificate: context.peerCertificate) {
+            case .principal(let p): return .principal(p)
+            case .jwt(let token, let verifier): return .jwt(token, verifier)
+            }
+        } catch {
+            throw failed(error, context)
+        }
+    }
+
+    func verify(_ token: String, _ verifier: JWTVerifier, _ context: ServerContext) async throws -> Principal {
+        do {
+            return try await verifier.verify(token)
+        } catch {
+            throw failed(error, context)
+        }
+    }
+
+    /// Counts and logs an authentication failure (never the credentials); the call's error.
+    func failed(_ error: KatoError, _ context: ServerContext) -> any Error {
+        Self.failure(error.reason)
+        logger.info("authentication failed", metadata: [
+            "method": "\(context.path)", "reason": "\(error.reason)", "peer": "\(context.peer)", "trace_id": "\(context.traceID)",
+        ])
+        return error.rpcError(traceID: context.traceID)
+    }
+
+    /// Records the principal (for the access log and the handlers) and checks the method's
+    /// least role.
+    func authorize(_ principal: Principal, _ context: inout ServerContext, _ path: MethodPath, record: CallRecord?) throws {
+        if let record {
+            record.record(principal: principal)
+        } else {
+            context.attributes[PrincipalKey.self] = principal
+        }
+        let required = MethodPolicy.requiredRole(service: path.service, method: path.method)
         guard principal.has(required) else {
             Self.failure("ROLE_REQUIRED")
             throw KatoError.permissionDenied(
                 reason: "ROLE_REQUIRED", message: "\(path.method) needs the \(required.rawValue) role"
-            ).rpcError(traceID: context.traceID)
+            ).rpcError(traceID: record?.traceID ?? context.traceID)
         }
-        var context = context
-        context.attributes[PrincipalKey.self] = principal
-        try await next(context)
     }
 
     /// Membership in a small set of service names, comparing lengths first (no hashing per call).

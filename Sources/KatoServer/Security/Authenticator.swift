@@ -35,6 +35,10 @@ public final class Authenticator: Sendable {
     /// (see `current`).
     final class Box: Sendable {
         let snapshot: Snapshot
+        /// The last API key each thread presented successfully (see `APIKeyCache`). It lives
+        /// and dies with these keys: a reload makes a new box (with an empty cache) and empties
+        /// the old one.
+        let keyCache = APIKeyCache()
         init(_ snapshot: Snapshot) { self.snapshot = snapshot }
     }
 
@@ -77,6 +81,7 @@ public final class Authenticator: Sendable {
         }
         if jwt.hasKeys { next.jwt = try await JWTVerifier(configuration: jwt) }
         let previous = box.exchange(Unmanaged.passRetained(Box(next)), ordering: .acquiringAndReleasing)
+        previous.takeUnretainedValue().keyCache.removeAll()
         retired.withLock { $0.append(previous) }
     }
 
@@ -92,6 +97,13 @@ public final class Authenticator: Sendable {
     public var certificateCount: Int { current.certificates.count }
 
     private var current: Snapshot { box.load(ordering: .acquiring).takeUnretainedValue().snapshot }
+    private var currentBox: Box { box.load(ordering: .acquiring).takeUnretainedValue() }
+
+    /// What `check` found: a principal, or a JWT still to verify (asynchronously).
+    enum Credential {
+        case principal(Principal)
+        case jwt(String, JWTVerifier)
+    }
 
     /// The caller's principal; throws `KatoError.unauthenticated` for missing or bad credentials.
     ///
@@ -100,35 +112,92 @@ public final class Authenticator: Sendable {
     /// without them is authenticated by `certificate`, the connection's verified client
     /// certificate, which must be mapped in the key file (else `CERTIFICATE_UNKNOWN`).
     public func authenticate(_ metadata: Metadata, certificate: PeerCertificate? = nil) async throws(KatoError) -> Principal {
-        let current = self.current
-        if let key = metadata.firstString(forKey: "x-api-key") {
-            guard let principal = current.keys.principal(forKey: key) else {
+        switch try check(metadata, certificate: certificate) {
+        case .principal(let principal): return principal
+        case .jwt(let token, let verifier): return try await verifier.verify(token)
+        }
+    }
+
+    /// `authenticate` without suspending: everything but a JWT's verification (API keys and
+    /// certificates are judged here; a JWT comes back with its verifier).
+    func check(_ metadata: Metadata, certificate: PeerCertificate?) throws(KatoError) -> Credential {
+        let box = currentBox
+        let current = box.snapshot
+        if let key = metadata.first(lowercasedKey: "x-api-key") {
+            guard let principal = Self.principal(forKey: Substring(key), box) else {
                 throw .unauthenticated(reason: "CREDENTIALS_INVALID", message: "unknown API key")
             }
-            return principal
+            return .principal(principal)
         }
-        guard let header = metadata.firstString(forKey: "authorization") else {
+        guard let header = metadata.first(lowercasedKey: "authorization") else {
             if let certificate {
                 guard let principal = current.certificates.principal(for: certificate) else {
                     throw .unauthenticated(
                         reason: "CERTIFICATE_UNKNOWN",
                         message: "the client certificate is not mapped to a principal; send 'authorization: Bearer <key or JWT>' or 'x-api-key'")
                 }
-                return principal
+                return .principal(principal)
             }
             throw .unauthenticated(reason: "CREDENTIALS_MISSING", message: "no credentials: send 'authorization: Bearer <key or JWT>' or 'x-api-key'")
         }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        guard let token = Self.bearerToken(header) else {
             throw .unauthenticated(reason: "CREDENTIALS_INVALID", message: "authorization must be 'Bearer <key or JWT>'")
         }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        if let jwt = current.jwt, token.split(separator: ".", omittingEmptySubsequences: false).count == 3 {
-            return try await jwt.verify(token)
+        if let jwt = current.jwt, Self.isJWTShaped(token) {
+            return .jwt(String(token), jwt)
         }
-        guard let principal = current.keys.principal(forKey: token) else {
+        guard let principal = Self.principal(forKey: token, box) else {
             throw .unauthenticated(reason: "CREDENTIALS_INVALID", message: "unknown API key or invalid token")
         }
+        return .principal(principal)
+    }
+
+    /// An API key's principal: from this thread's cache when it presented the same key last
+    /// (compared in constant time), else hashed and looked up (and then cached).
+    static func principal(forKey key: Substring, _ box: Box) -> Principal? {
+        if let hit = box.keyCache.principal(forKey: key.utf8) { return hit }
+        let bytes = Array(key.utf8)
+        guard let principal = box.snapshot.keys.principal(forKeyBytes: bytes) else { return nil }
+        box.keyCache.store(bytes, principal)
         return principal
+    }
+
+    /// The token of `Bearer <token>` (scheme case-insensitive), without the whitespace around
+    /// it: the characters Foundation's `.whitespaces` trims (tab and the Unicode space
+    /// separators), found on the UTF-8 bytes. Nil unless the header is longer than `Bearer `.
+    static func bearerToken(_ header: String) -> Substring? {
+        let utf8 = header.utf8
+        guard utf8.count > 7 else { return nil }
+        var i = utf8.startIndex
+        for expected in "bearer ".utf8 {
+            let b = utf8[i]
+            // ASCII letters fold to lower case with 0x20; the space must be exact.
+            guard b == expected || (expected != 0x20 && b | 0x20 == expected) else { return nil }
+            i = utf8.index(after: i)
+        }
+        var rest = header[i...]
+        // ASCII fast path: trim spaces and tabs; anything non-ASCII at an end goes by scalar.
+        while let b = rest.utf8.first, b == 0x20 || b == 0x09 { rest = rest.dropFirst() }
+        while let b = rest.utf8.last, b == 0x20 || b == 0x09 { rest = rest.dropLast() }
+        if let first = rest.utf8.first, let last = rest.utf8.last, first >= 0x80 || last >= 0x80 {
+            var scalars = rest.unicodeScalars
+            while let s = scalars.first, isTrimmed(s) { scalars = scalars.dropFirst() }
+            while let s = scalars.last, isTrimmed(s) { scalars = scalars.dropLast() }
+            rest = Substring(scalars)
+        }
+        return rest
+    }
+
+    /// Foundation's `CharacterSet.whitespaces`: tab and the space separators (Zs).
+    static func isTrimmed(_ s: Unicode.Scalar) -> Bool {
+        s == "\t" || s.properties.generalCategory == .spaceSeparator
+    }
+
+    /// Three dot-separated parts (two `.`), as a JWT has.
+    static func isJWTShaped(_ token: Substring) -> Bool {
+        var dots = 0
+        for b in token.utf8 where b == UInt8(ascii: ".") { dots += 1 }
+        return dots == 2
     }
 
     static func read(_ path: String) throws -> [UInt8] {
@@ -137,5 +206,68 @@ public final class Authenticator: Sendable {
         } catch {
             throw KeyFileError.unreadable("\(path): \(error.localizedDescription)")
         }
+    }
+}
+
+/// Per thread (hashed from `pthread_self`, as `KeyedRateLimiter`'s caches), the raw bytes of the
+/// last API key that authenticated and its principal, so a client presenting the same key call
+/// after call skips the SHA-256. A presented key is compared with the cached one in constant
+/// time (the time depends on the presented length only). Only keys that matched are cached;
+/// the bytes stay in process memory (never logged or written) and go when the keys are
+/// reloaded (`Authenticator.reload` empties the old cache) or the server stops.
+final class APIKeyCache: Sendable {
+    struct Slot {
+        var key: [UInt8]
+        var principal: Principal
+    }
+
+    final class Shard: Sendable {
+        let slot = Mutex<Slot?>(nil)
+    }
+
+    private let slots: [Shard]
+
+    init(shards: Int = 16) {
+        slots = (0..<shards).map { _ in Shard() }
+    }
+
+    func principal(forKey presented: Substring.UTF8View) -> Principal? {
+        slots[KeyedRateLimiter.shardIndex(count: slots.count)].slot.withLock { slot -> Principal? in
+            guard let slot, Self.constantTimeEquals(slot.key, presented) else { return nil }
+            return slot.principal
+        }
+    }
+
+    func store(_ key: [UInt8], _ principal: Principal) {
+        slots[KeyedRateLimiter.shardIndex(count: slots.count)].slot.withLock { $0 = Slot(key: key, principal: principal) }
+    }
+
+    func removeAll() {
+        for shard in slots { shard.slot.withLock { $0 = nil } }
+    }
+
+    /// Every presented byte is compared (cycling over the cached ones), whatever differs first
+    /// and whatever the cached key's length.
+    static func constantTimeEquals(_ cached: [UInt8], _ presented: Substring.UTF8View) -> Bool {
+        guard !cached.isEmpty else { return false }
+        var diff: UInt8 = cached.count == presented.count ? 0 : 1
+        var i = 0
+        for b in presented {
+            diff |= b ^ cached[i]
+            i += 1
+            if i == cached.count { i = 0 }
+        }
+        return diff == 0
+    }
+}
+
+extension Metadata {
+    /// The first string value of `key`, which must be lower case already (no `lowercased()`
+    /// per lookup, unlike `firstString(forKey:)`; received keys are stored lower case).
+    func first(lowercasedKey key: String) -> String? {
+        for entry in self where entry.key == key {
+            if case .string(let s) = entry.value { return s }
+        }
+        return nil
     }
 }
