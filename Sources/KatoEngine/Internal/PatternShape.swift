@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The immutable, search-ready form of a pattern: interned symbol ids, event boundaries and the
 /// space-joined character string used by the similarity measure. Built once when a pattern is inserted
 /// (on every new learn, and for every stored pattern at start-up: few allocations — one object and
@@ -20,6 +22,22 @@ final class PatternShape: Sendable {
     let asciiChars: [UInt8]?
     /// The name's first 8 bytes as a big-endian number (orders like the name's text).
     let nameKey: UInt64
+    /// The nested events, built on first use (predictions, `Pattern` values) and kept.
+    private let nestedEvents = Mutex<[[String]]?>(nil)
+    /// `json.dumps(events)` and its event offsets: built with the shape when a pattern is learned,
+    /// else (a pattern loaded from the store) on first use by ``futureJSON(from:)``.
+    private let json: [UInt8]
+    private let jsonEventOffsets: [Int32]
+    private let lazyJSON = Mutex<JSONText?>(nil)
+
+    final class JSONText: Sendable {
+        let bytes: [UInt8]
+        let eventOffsets: [Int32]
+        init(_ bytes: [UInt8], _ eventOffsets: [Int32]) {
+            self.bytes = bytes
+            self.eventOffsets = eventOffsets
+        }
+    }
 
     convenience init(name: String, events: [[String]], flatIds: [Int32]) {
         var symbols: [String] = []
@@ -30,12 +48,17 @@ final class PatternShape: Sendable {
             symbols.append(contentsOf: event)
             ends.append(symbols.count)
         }
-        self.init(name: name, symbols: symbols, eventEnds: ends, flatIds: flatIds)
+        self.init(name: name, symbols: symbols, eventEnds: ends, flatIds: flatIds, buildJSON: true)
     }
 
     /// `symbols` flattened, `eventEnds` as the stored field, `flatIds` their ids.
-    init(name: String, symbols: [String], eventEnds ends: [Int], flatIds: [Int32]) {
+    init(name: String, symbols: [String], eventEnds ends: [Int], flatIds: [Int32], buildJSON: Bool = false) {
         self.name = name
+        if buildJSON {
+            (json, jsonEventOffsets) = Self.json(symbols: symbols, eventEnds: ends)
+        } else {
+            (json, jsonEventOffsets) = ([], [])
+        }
         self.symbols = symbols
         self.flatIds = flatIds
         self.eventEnds = ends
@@ -128,16 +151,49 @@ final class PatternShape: Sendable {
     }
 
     /// All events in the nested form.
-    var events: [[String]] { events(0..<eventCount) }
+    var events: [[String]] {
+        nestedEvents.withLock { cached in
+            if let cached { return cached }
+            let built = events(0..<eventCount)
+            cached = built
+            return built
+        }
+    }
 
     /// The JSON text (`json.dumps`) of the future starting at event `k`, without its leading `[`
-    /// (common to all futures): `[e_k], [e_k+1], …]`.
+    /// (common to all futures): `[e_k], [e_k+1], …]`. The pattern's JSON is built the first time a
+    /// ranking tie needs it and kept (most patterns never need it).
+    @inline(__always)
     func futureJSON(from k: Int) -> ArraySlice<UInt8> {
-        var json: [UInt8] = []
-        for e in k..<eventCount {
-            if e > k { json.append(UInt8(ascii: ",")); json.append(UInt8(ascii: " ")) }
+        if !json.isEmpty { return json[Int(jsonEventOffsets[k])...] }
+        return lazyFutureJSON(from: k)
+    }
+
+    @inline(never)
+    private func lazyFutureJSON(from k: Int) -> ArraySlice<UInt8> {
+        let text = lazyJSON.withLock { cached in
+            if let cached { return cached }
+            let (bytes, offsets) = Self.json(symbols: symbols, eventEnds: eventEnds)
+            let built = JSONText(bytes, offsets)
+            cached = built
+            return built
+        }
+        return text.bytes[Int(text.eventOffsets[k])...]
+    }
+
+    /// `json.dumps(events)` (ASCII) and, per event k, the offset where event k's text starts.
+    private static func json(symbols: [String], eventEnds: [Int]) -> ([UInt8], [Int32]) {
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        var textBytes = 0
+        for symbol in symbols { textBytes += symbol.utf8.count }
+        json.reserveCapacity(2 + 4 * eventEnds.count + 4 * symbols.count + textBytes)
+        var offsets: [Int32] = []
+        offsets.reserveCapacity(eventEnds.count)
+        for e in 0..<eventEnds.count {
+            if e > 0 { json.append(UInt8(ascii: ",")); json.append(UInt8(ascii: " ")) }
+            offsets.append(Int32(json.count))
             json.append(UInt8(ascii: "["))
-            for (j, symbol) in event(e).enumerated() {
+            for (j, symbol) in symbols[(e == 0 ? 0 : eventEnds[e - 1])..<eventEnds[e]].enumerated() {
                 if j > 0 { json.append(UInt8(ascii: ",")); json.append(UInt8(ascii: " ")) }
                 if PythonRepr.isPlainASCII(symbol) {
                     json.append(UInt8(ascii: "\""))
@@ -150,7 +206,7 @@ final class PatternShape: Sendable {
             json.append(UInt8(ascii: "]"))
         }
         json.append(UInt8(ascii: "]"))
-        return json[...]
+        return (json, offsets)
     }
 
     var length: Int { flatIds.count }
