@@ -85,10 +85,10 @@ extension KnowledgeBase {
 /// UTF-8 bytes (no `String` is made for a symbol already seen) and is what the store uses.
 ///
 /// Work split: this thread interns symbols and sums the statistics; the pattern shapes (the costly
-/// part: similarity text, JSON, hashes, one object and a few arrays per pattern) and the name → id
-/// map are built chunk by chunk (4096 patterns) by a second thread — and by this one whenever the
-/// second falls behind, and at the end — so both cores stay busy. Postings and partitions are built
-/// in one pass at ``finish()`` with exact capacities.
+/// part: similarity text, hashes, one object and a few arrays per pattern) and the name index are
+/// built chunk by chunk (4096 patterns) by a second thread — and by this one whenever the second
+/// falls behind, and at the end — so both cores stay busy. Postings and partitions are built in one
+/// pass at ``finish()`` with exact capacities. (A loader is used by one thread; copies share state.)
 public struct KnowledgeBaseLoader: Sendable {
     /// Symbol names/ids, records and totals are filled as patterns are appended; postings,
     /// partitions, statistics and shapes are put in place by ``finish()``.
@@ -103,6 +103,7 @@ public struct KnowledgeBaseLoader: Sendable {
         var memberCount: Int32 = 0
         var lastPattern: Int32 = -1
     }
+
     /// The distinct symbols of every pattern, pattern after pattern (`postingEnds[p]` ends pattern p's).
     private var postingSymbols: [Int32] = []
     private var postingEnds: [Int32] = []
@@ -401,9 +402,10 @@ struct ShapeChunk: Sendable {
     }
 }
 
-/// Builds chunks' pattern shapes and the name → id map: a worker thread takes queued chunks in
-/// order; the loading thread takes one itself when two or more are waiting, and drains the queue at
-/// the end. Shapes are put back in chunk order by ``collect()``.
+/// Builds chunks' pattern shapes and the name index: a worker thread takes queued chunks in order;
+/// the loading thread takes one itself when three or more are waiting, and drains the queue at the
+/// end. Shapes are built in place (``ShapeSlots``) when the pattern count was announced, else kept
+/// per chunk; ``collect()`` returns them in id order.
 final class ShapePipeline: Sendable {
     private struct Queue {
         var chunks: [ShapeChunk] = []
