@@ -1,9 +1,10 @@
-import sys, threading, time, random, subprocess, tempfile
+import sys, threading, time, random, subprocess, tempfile, shutil
 sys.path.insert(0, "clients/python")
 import grpc
 from kato_client._pb.kato.v2 import observe_pb2, observe_pb2_grpc, types_pb2
 binary, threads_n, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-p = subprocess.Popen([binary, "--port", "0", "--data-dir", tempfile.mkdtemp(), "--log-level", "warning", "--access-log-level", "off"], stdout=subprocess.PIPE, text=True)
+data_dir = tempfile.mkdtemp()
+p = subprocess.Popen([binary, "--port", "0", "--data-dir", data_dir, "--log-level", "warning", "--access-log-level", "off"], stdout=subprocess.PIPE, text=True)
 addr = p.stdout.readline().split("listening on ")[1].strip()
 count = [0]; lock = threading.Lock(); stop = time.time() + seconds
 def run(k):
@@ -19,3 +20,4 @@ ts = [threading.Thread(target=run, args=(k,)) for k in range(threads_n)]
 t0 = time.time(); [t.start() for t in ts]; [t.join() for t in ts]
 print(f"{threads_n} client threads: {count[0] / (time.time() - t0):.0f} durable learns/s end to end (ObserveSequence of 3 events + learn_at_end)")
 p.terminate(); p.wait()
+shutil.rmtree(data_dir, ignore_errors=True)
