@@ -13,7 +13,7 @@ public struct RateLimitInterceptor: ServerInterceptor {
     let sessions: KeyedRateLimiter?
     let concurrency: ConcurrencyLimiter?
     let overloadRetryAfter: Duration
-    let exempt: Set<Substring>
+    let exempt: [Substring]
     let limited: Counter
     let limitedPrincipal: Counter
 
@@ -22,7 +22,7 @@ public struct RateLimitInterceptor: ServerInterceptor {
         sessions = configuration.perSession.map { KeyedRateLimiter(limit: $0) }
         concurrency = configuration.maxConcurrentCalls > 0 ? ConcurrencyLimiter(limit: configuration.maxConcurrentCalls) : nil
         overloadRetryAfter = configuration.overloadRetryAfter
-        self.exempt = Set(exempt.map { Substring($0) })
+        self.exempt = exempt.map { Substring($0) }
         limited = Counter(label: "kato_rate_limited_total", dimensions: [("scope", "concurrency")])
         limitedPrincipal = Counter(label: "kato_rate_limited_total", dimensions: [("scope", "principal")])
     }

@@ -8,12 +8,12 @@ import Metrics
 /// UNAUTHENTICATED or PERMISSION_DENIED and an `ErrorInfo`; credentials are never logged.
 public struct AuthInterceptor: ServerInterceptor {
     let authenticator: Authenticator
-    let openServices: Set<Substring>
+    let openServices: [Substring]
     let logger: Logger
 
     public init(authenticator: Authenticator, openServices: Set<String>, logger: Logger) {
         self.authenticator = authenticator
-        self.openServices = Set(openServices.map { Substring($0) })
+        self.openServices = openServices.map { Substring($0) }
         self.logger = logger
     }
 
@@ -95,7 +95,7 @@ public struct AuthInterceptor: ServerInterceptor {
     }
 
     /// Membership in a small set of service names, comparing lengths first (no hashing per call).
-    static func contains(_ names: Set<Substring>, _ name: Substring) -> Bool {
+    static func contains(_ names: [Substring], _ name: Substring) -> Bool {
         let count = name.utf8.count
         for candidate in names where candidate.utf8.count == count && candidate == name { return true }
         return false

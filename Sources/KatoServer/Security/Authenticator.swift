@@ -250,10 +250,11 @@ final class APIKeyCache: Sendable {
     /// and whatever the cached key's length.
     static func constantTimeEquals(_ cached: [UInt8], _ presented: Substring.UTF8View) -> Bool {
         guard !cached.isEmpty else { return false }
-        var diff: UInt8 = cached.count == presented.count ? 0 : 1
+        let bytes = presented.span  // contiguous, bounds-checked (no per-byte index arithmetic)
+        var diff: UInt8 = cached.count == bytes.count ? 0 : 1
         var i = 0
-        for b in presented {
-            diff |= b ^ cached[i]
+        for position in bytes.indices {
+            diff |= bytes[position] ^ cached[i]
             i += 1
             if i == cached.count { i = 0 }
         }
