@@ -1,4 +1,5 @@
 import GRPCH2
+import ProtobufCBridge
 import Tracing
 
 /// kato's interceptors fused into one: trace (trace id, span, access log), metrics, auth,
@@ -16,6 +17,11 @@ struct KatoInterceptor: ServerInterceptor {
     let degradation: DegradationInterceptor?
 
     func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
+        try await around(context, next)
+    }
+
+    /// Runs `body` (the handler) inside every stage; its result is the call's.
+    func around<R>(_ context: ServerContext, _ next: (ServerContext) async throws -> R) async throws -> R {
         var context = context
         let call = trace.begin(&context)
         var code = StatusCode.ok
@@ -24,9 +30,9 @@ struct KatoInterceptor: ServerInterceptor {
         do {
             if let span = call.span {
                 let ctx = context
-                try await ServiceContext.withValue(span.context) { try await stages(ctx, call.record, next) }
+                return try await ServiceContext.withValue(span.context) { try await stages(ctx, call.record, next) }
             } else {
-                try await stages(context, call.record, next)
+                return try await stages(context, call.record, next)
             }
         } catch {
             code = GRPCMetricsInterceptor.code(of: error, context)
@@ -37,9 +43,9 @@ struct KatoInterceptor: ServerInterceptor {
 
     /// Metrics around auth, rate limits, degradation and the handler.
     @inline(__always)
-    private func stages(
-        _ context: ServerContext, _ record: CallRecord, _ next: @Sendable (ServerContext) async throws -> Void
-    ) async throws {
+    private func stages<R>(
+        _ context: ServerContext, _ record: CallRecord, _ next: (ServerContext) async throws -> R
+    ) async throws -> R {
         var context = context
         let path = MethodPath(context.path)
         // A unary call has one request (the handler always reads it) and, when it succeeds,
@@ -66,12 +72,76 @@ struct KatoInterceptor: ServerInterceptor {
             defer { if entered { rateLimit?.leave() } }
             try degradation?.check(context)
             if unary, let metered { metered.metrics.received.increment() }
-            try await next(context)
+            let result = try await next(context)
             if unary, let metered { metered.metrics.sent.increment() }
+            if let metrics, let metered { metrics.succeeded(metered) }
+            return result
         } catch {
             if let metrics, let metered { metrics.failed(metered, error, context) }
             throw error
         }
-        if let metrics, let metered { metrics.succeeded(metered) }
+    }
+
+    /// `method` with this interceptor around it, for a method that does not run it already
+    /// (streaming methods, health, reflection). The message hooks that stages install are
+    /// applied here (the router has no interceptor to apply them).
+    func wrap(_ method: ServerMethod) -> ServerMethod {
+        let handler = method.handler
+        return ServerMethod(path: method.path, kind: method.kind) { requests, writer, context in
+            try await around(context) { ctx in
+                guard let observer = ctx.messageObserver else { return try await handler(requests, writer, ctx) }
+                let received = observer.received, sent = observer.sent
+                try await handler(
+                    requests.map { message in
+                        try received()
+                        return message
+                    },
+                    writer.map { (message: [UInt8]) -> [UInt8] in
+                        sent()
+                        return message
+                    },
+                    ctx)
+            }
+        }
+    }
+}
+
+/// A kato service whose typed unary methods run `interceptor` inside themselves: the server
+/// then installs no router interceptor, and GRPCH2 serves these methods on its direct unary
+/// path (no request stream, response writer or extra task frames per call). Its other methods
+/// are wrapped by `InterceptedService`.
+protocol KatoService: ServiceProvider {
+    var interceptor: KatoInterceptor? { get set }
+}
+
+extension KatoService {
+    /// `ServerMethod.unary` with the interceptor around the handler (the request is decoded
+    /// first, as grpc-go's unary interceptors see it: a request that does not decode ends with
+    /// INTERNAL before authentication, metrics or the access log see the call).
+    func unary<Request: ProtoMessage, Response: ProtoMessage>(
+        _ descriptor: MethodDescriptor<Request, Response>,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> ServerMethod {
+        guard let interceptor else { return .unary(descriptor, handler: handler) }
+        return .unary(descriptor) { request, context in
+            try await interceptor.around(context) { ctx in try await handler(request, ctx) }
+        }
+    }
+}
+
+/// `base` as registered with `interceptor`: a `KatoService`'s unary methods run it themselves,
+/// every other method is wrapped (`KatoInterceptor.wrap`).
+struct InterceptedService: ServiceProvider {
+    let serviceName: String
+    let methods: [ServerMethod]
+
+    init(_ base: any ServiceProvider, interceptor: KatoInterceptor) {
+        serviceName = base.serviceName
+        if var kato = base as? any KatoService {
+            kato.interceptor = interceptor
+            methods = kato.methods.map { $0.kind == .unary ? $0 : interceptor.wrap($0) }
+        } else {
+            methods = base.methods.map { interceptor.wrap($0) }
+        }
     }
 }

@@ -66,14 +66,16 @@ public final class KatoServerApp: Sendable {
         let listed = services.map(\.serviceName) + [health.serviceName] + ReflectionService.serviceNames
         let reflection = ReflectionService(index: index, services: listed)
         var router = ServiceRouter()
-        if !configuration.interceptorsDisabled {
-            router.addInterceptor(Self.interceptor(
-                configuration, services: services + [health, reflection], degradation: store.map { DegradationInterceptor(status: $0.status) },
-                logger: logger))
+        let all: [any ServiceProvider] = services + [health, reflection]
+        if configuration.interceptorsDisabled {
+            for s in all { router.register(s) }
+        } else {
+            // Not a router interceptor: kato's unary methods run it themselves, so GRPCH2 keeps
+            // its direct unary path for them (see `KatoService`); other methods are wrapped.
+            let interceptor = Self.interceptor(
+                configuration, services: all, degradation: store.map { DegradationInterceptor(status: $0.status) }, logger: logger)
+            for s in all { router.register(InterceptedService(s, interceptor: interceptor)) }
         }
-        for s in services { router.register(s) }
-        router.register(health)
-        router.register(reflection)
         server = GRPCServer(configuration: configuration.grpc, router: router, logger: logger)
         for name in listed { health.setStatus(.notServing, forService: name) }
         health.setStatus(.notServing, forService: "")

@@ -5,7 +5,9 @@ import ProtobufCBridge
 public struct ServerMethod: Sendable {
     public let path: String
     public let kind: CallKind
-    let handler: @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
+    /// The method's general form (public so that a server can wrap a method, e.g. to run its
+    /// own interceptor inside a typed unary method and keep `startUnary`'s direct path).
+    public let handler: @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
     /// Typed unary methods also keep their handler in direct form: it starts the call's task
     /// (on `executor` when given) with request bytes in, and hands the stream the response
     /// serialized after `MessageFramer.prefixLength` spare bytes, where the connection writes

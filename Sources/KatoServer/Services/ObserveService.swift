@@ -6,16 +6,18 @@ import Metrics
 import Synchronization
 
 /// `kato.v2.ObserveService`.
-struct ObserveService: ServiceProvider {
+struct ObserveService: KatoService {
     let sessions: SessionRegistry
+    /// Run inside each unary method (see `KatoService`); nil: none.
+    var interceptor: KatoInterceptor? = nil
     var serviceName: String { Kato_V2_ObserveService.serviceName }
 
     var methods: [ServerMethod] {
         [
-            .unary(Kato_V2_ObserveService.observe) { request, context in
+            unary(Kato_V2_ObserveService.observe) { request, context in
                 try await observe(request, position: 0, context: context)
             },
-            .unary(Kato_V2_ObserveService.observeSequence) { request, context in
+            unary(Kato_V2_ObserveService.observeSequence) { request, context in
                 let (response, tickets) = try CallSupport.serve(context) { try observeSequence(request, context: context) }
                 try await Durability.awaitDurable(tickets, context, "the sequence's learns (the observations were applied)")
                 return response
@@ -30,7 +32,7 @@ struct ObserveService: ServiceProvider {
                     position += 1
                 }
             },
-            .unary(Kato_V2_ObserveService.getShortTermMemory) { request, context in
+            unary(Kato_V2_ObserveService.getShortTermMemory) { request, context in
                 try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     return try session.read { _, state in
@@ -42,7 +44,7 @@ struct ObserveService: ServiceProvider {
                     }
                 }
             },
-            .unary(Kato_V2_ObserveService.clearShortTermMemory) { request, context in
+            unary(Kato_V2_ObserveService.clearShortTermMemory) { request, context in
                 try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
                     try session.mutate { engine, state in (engine.clearSTM(in: &state), .clearStm) }
@@ -52,7 +54,7 @@ struct ObserveService: ServiceProvider {
                     return m
                 }
             },
-            .unary(Kato_V2_ObserveService.learn) { request, context in
+            unary(Kato_V2_ObserveService.learn) { request, context in
                 let (response, ticket) = try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
                     try Durability.checkWrites(sessions.nodes.level)
@@ -77,7 +79,7 @@ struct ObserveService: ServiceProvider {
                 try await Durability.awaitDurable(ticket.map { [$0] } ?? [], context, "the learn of \(response.patternName)")
                 return response
             },
-            .unary(Kato_V2_ObserveService.clearAllMemory) { request, context in
+            unary(Kato_V2_ObserveService.clearAllMemory) { request, context in
                 let (response, ticket) = try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .clearAll, context)
                     try Durability.checkWrites(sessions.nodes.level)

@@ -3,13 +3,15 @@ import KatoEngine
 import KatoProto
 
 /// `kato.v2.PredictService`.
-struct PredictService: ServiceProvider {
+struct PredictService: KatoService {
     let sessions: SessionRegistry
+    /// Run inside each unary method (see `KatoService`); nil: none.
+    var interceptor: KatoInterceptor? = nil
     var serviceName: String { Kato_V2_PredictService.serviceName }
 
     var methods: [ServerMethod] {
         [
-            .unary(Kato_V2_PredictService.getPredictions) { request, context in
+            unary(Kato_V2_PredictService.getPredictions) { request, context in
                 try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     return try session.read { _, state in
@@ -37,7 +39,7 @@ struct PredictService: ServiceProvider {
                     throw CallSupport.mapped(error, context)
                 }
             },
-            .unary(Kato_V2_PredictService.getPattern) { request, context in
+            unary(Kato_V2_PredictService.getPattern) { request, context in
                 try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     let bare = request.name.hasPrefix("PTRN|") ? String(request.name.dropFirst(5)) : request.name
@@ -48,7 +50,7 @@ struct PredictService: ServiceProvider {
                     return Convert.pattern(pattern)
                 }
             },
-            .unary(Kato_V2_PredictService.getPerceptData) { request, context in
+            unary(Kato_V2_PredictService.getPerceptData) { request, context in
                 try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     return try session.read { _, state in
@@ -67,7 +69,7 @@ struct PredictService: ServiceProvider {
                     }
                 }
             },
-            .unary(Kato_V2_PredictService.getCognitionData) { request, context in
+            unary(Kato_V2_PredictService.getCognitionData) { request, context in
                 try CallSupport.serve(context) {
                     let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     return try session.read { _, state in

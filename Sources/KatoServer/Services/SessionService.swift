@@ -3,13 +3,15 @@ import KatoEngine
 import KatoProto
 
 /// `kato.v2.SessionService`.
-struct SessionService: ServiceProvider {
+struct SessionService: KatoService {
     let sessions: SessionRegistry
+    /// Run inside each unary method (see `KatoService`); nil: none.
+    var interceptor: KatoInterceptor? = nil
     var serviceName: String { Kato_V2_SessionService.serviceName }
 
     var methods: [ServerMethod] {
         [
-            .unary(Kato_V2_SessionService.createSession) { request, context in
+            unary(Kato_V2_SessionService.createSession) { request, context in
                 try CallSupport.serve(context) {
                     try sessions.authorizeCreate(nodeID: request.nodeID, context)
                     let update = try Convert.configUpdate(request.config)
@@ -20,10 +22,10 @@ struct SessionService: ServiceProvider {
                     return session.message()
                 }
             },
-            .unary(Kato_V2_SessionService.getSession) { request, context in
+            unary(Kato_V2_SessionService.getSession) { request, context in
                 try CallSupport.serve(context) { try sessions.session(id: request.sessionID, for: .read, context).message() }
             },
-            .unary(Kato_V2_SessionService.extendSession) { request, context in
+            unary(Kato_V2_SessionService.extendSession) { request, context in
                 try CallSupport.serve(context) {
                     guard request.ttlSeconds >= 0, request.ttlSeconds <= sessions.configuration.maxTTL.components.seconds else {
                         throw KatoError.invalid("ttl_seconds", "must be 0 (keep) or 1...\(sessions.configuration.maxTTL.components.seconds)")
@@ -33,7 +35,7 @@ struct SessionService: ServiceProvider {
                     return session.message()
                 }
             },
-            .unary(Kato_V2_SessionService.deleteSession) { request, context in
+            unary(Kato_V2_SessionService.deleteSession) { request, context in
                 try CallSupport.serve(context) {
                     _ = try sessions.session(id: request.sessionID, for: .write, context)
                     try sessions.delete(id: request.sessionID)
@@ -42,7 +44,7 @@ struct SessionService: ServiceProvider {
                     return response
                 }
             },
-            .unary(Kato_V2_SessionService.updateSessionConfig) { request, context in
+            unary(Kato_V2_SessionService.updateSessionConfig) { request, context in
                 try CallSupport.serve(context) {
                     let update = try Convert.configUpdate(request.config)
                     let session = try sessions.session(id: request.sessionID, for: .write, context)
@@ -57,7 +59,7 @@ struct SessionService: ServiceProvider {
                     return session.message()
                 }
             },
-            .unary(Kato_V2_SessionService.countSessions) { request, context in
+            unary(Kato_V2_SessionService.countSessions) { request, context in
                 try CallSupport.serve(context) {
                     var response = Kato_V2_CountSessionsResponse()
                     response.count = Int64(try sessions.count(nodeID: request.nodeID, visibleTo: context))
