@@ -45,6 +45,7 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("otlp-service-name"), help: "service.name of exported spans; default kato-server (KATO_OTLP_SERVICE_NAME).") var otlpServiceName: String?
     @Option(name: .customLong("otlp-flush-interval-ms"), help: "How often queued spans are sent; default 2000 (KATO_OTLP_FLUSH_INTERVAL_MS).") var otlpFlushIntervalMs: Int?
     @Option(name: .customLong("otlp-queue-size"), help: "Spans waiting at most; more are dropped and counted; default 2048 (KATO_OTLP_QUEUE_SIZE).") var otlpQueueSize: Int?
+    @Option(name: .customLong("handler-execution"), help: "Where call handlers run: event-loop (default; on the connection's I/O thread) or pool (Swift's global executor, for long engine calls) (KATO_HANDLER_EXECUTION).") var handlerExecution: String?
     @Flag(name: .customLong("disable-interceptors"), help: "Benchmarks only: run without any interceptor (no auth, limits, metrics, trace ids).") var disableInterceptors = false
     @OptionGroup(title: "Durable store") var storeOptions: StoreOptions
 
@@ -64,6 +65,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         var configuration = KatoServerApp.Configuration()
         configuration.grpc.host = settings.host
         configuration.grpc.port = settings.port
+        configuration.grpc.handlerExecution = settings.handlerExecution
         if let cert = settings.tlsCert, let key = settings.tlsKey {
             configuration.grpc.tls = .init(certificateChainPath: cert, privateKeyPath: key, clientCAPath: settings.tlsClientCA)
         } else if settings.tlsCert != nil || settings.tlsKey != nil {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRPCH2
 import Logging
 
 /// The server's settings after merging flags, `KATO_*` environment variables and the
@@ -35,6 +36,7 @@ struct Settings {
     var otlpServiceName = "kato-server"
     var otlpFlushIntervalMs = 2000
     var otlpQueueSize = 2048
+    var handlerExecution = ServerConfiguration.HandlerExecution.eventLoop
 
     init(command: KatoServerCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -103,6 +105,11 @@ struct Settings {
         otlpServiceName = pick(command.otlpServiceName, "otlp-service-name") ?? otlpServiceName
         otlpFlushIntervalMs = try int(command.otlpFlushIntervalMs, "otlp-flush-interval-ms", otlpFlushIntervalMs)
         otlpQueueSize = try int(command.otlpQueueSize, "otlp-queue-size", otlpQueueSize)
+        switch pick(command.handlerExecution, "handler-execution") {
+        case nil, "event-loop": handlerExecution = .eventLoop
+        case "pool": handlerExecution = .concurrentPool
+        case let other?: throw ValidationError("handler-execution must be event-loop or pool (got \(other))")
+        }
         guard otlpFlushIntervalMs >= 1 else { throw ValidationError("otlp-flush-interval-ms must be >= 1") }
         guard otlpQueueSize >= 1 else { throw ValidationError("otlp-queue-size must be >= 1") }
         guard maxConcurrentCalls >= 0 else { throw ValidationError("max-concurrent-calls must be >= 0") }

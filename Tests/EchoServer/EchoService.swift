@@ -4,7 +4,9 @@ import Synchronization
 
 /// `grpch2.test.Echo`: echoes messages and metadata, and misbehaves on request
 /// (`delay_ms`, `fail_code`) so tests can drive deadlines, cancellation and errors.
-/// The message `__stats__` answers with how many handlers completed and were cancelled.
+/// The message `__stats__` answers with how many handlers completed and were cancelled;
+/// `__metadata__` with the request metadata keys the handler saw; `__reserved__` makes the
+/// handler send reserved headers (`:status`, `grpc-status`, ...) as metadata.
 final class EchoService: ServiceProvider {
     let serviceName = Grpch2_Test_Echo.serviceName
     private let stats = Mutex((completed: 0, cancelled: 0))
@@ -57,6 +59,21 @@ final class EchoService: ServiceProvider {
         response.message = request.message
         response.payload = request.payload
         response.index = Int32(index)
+        if request.message == "__metadata__" {
+            // The metadata keys the handler sees, in order (reserved-header tests).
+            response.message = context.requestMetadata.map(\.key).joined(separator: ",")
+        }
+        if request.message == "__reserved__" {
+            // A handler that tries to send reserved headers: the runtime must drop them.
+            var reserved = Metadata()
+            for key in [":status", "grpc-status", "grpc-message", "grpc-custom", "content-type", "connection", "te"] {
+                reserved.addString("forged", forKey: key)
+            }
+            reserved.addString("kept", forKey: "x-allowed")
+            reserved.addString("250", forKey: "grpc-retry-pushback-ms")
+            context.addInitialMetadata(reserved)
+            context.addTrailingMetadata(reserved)
+        }
         if request.message == "__stats__" {
             let s = stats.withLock { $0 }
             response.message = "completed=\(s.completed) cancelled=\(s.cancelled)"

@@ -92,9 +92,22 @@ final class CoreCodecTests: XCTestCase {
             XCTAssertEqual(headerToken(name), .reserved, name)
             XCTAssertTrue(Metadata.isReserved(name), name)
         }
-        for name in ["x-user", "authorization", "tee", "hosts", "grpc-statuses", "content-typo", "trace-bin", ""] {
+        // Custom `grpc-*` names are reserved too (gRPC PROTOCOL-HTTP2.md), recognised from bytes.
+        for name in ["grpc-statuses", "grpc-custom", "grpc-x", "grpc-trace-bi", "grpc-previous-rpc-attempt",
+                     "grpc-internal-encoding-request"] {
+            XCTAssertEqual(headerToken(name), .reserved, name)
+            XCTAssertTrue(Metadata.isReserved(name), name)
+        }
+        // ... except those gRPC defines for applications, and lookalikes without the prefix.
+        for name in ["x-user", "authorization", "tee", "hosts", "content-typo", "trace-bin", "grpc-", "grpc",
+                     "grpc-trace-bin", "grpc-tags-bin", "grpc-message-type", "grpc-previous-rpc-attempts",
+                     "grpc-retry-pushback-ms", "xgrpc-status", ""] {
             XCTAssertEqual(headerToken(name), .other, name)
             XCTAssertEqual(Metadata.isReserved(name), false, name)
+        }
+        // Connection-specific headers must never be sent (RFC 9113 §8.2.2).
+        for name in ["keep-alive", "proxy-connection", "transfer-encoding", "upgrade"] {
+            XCTAssertTrue(Metadata.isReserved(name), name)
         }
     }
 

@@ -198,7 +198,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     func http2BeginHeaders(streamID: Int32, isRequest: Bool) {}
 
-    func http2Header(streamID: Int32, token: HeaderToken, name: @autoclosure () -> String, value: @autoclosure () -> String) {
+    func http2Header(streamID: Int32, token: HeaderToken, size: Int, name: @autoclosure () -> String,
+                     value: @autoclosure () -> String) {
         guard let stream = streams[streamID] else { return }
         if stream.headersDone {
             stream.trailers.append(HeaderField(name(), value()))

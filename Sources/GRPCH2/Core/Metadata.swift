@@ -1,8 +1,9 @@
 /// gRPC metadata: ordered, case-insensitive keys (stored lowercase), repeated keys allowed.
 ///
 /// Keys ending in `-bin` carry binary values, base64-encoded on the wire; other values are
-/// printable ASCII strings. Reserved keys (`:`-pseudo headers, `grpc-*`, `content-type`, `te`)
-/// never appear in the metadata handed to handlers.
+/// printable ASCII strings. Reserved keys (`:`-pseudo headers, `grpc-*`, `content-type`, `te`,
+/// see `isReserved`) never appear in the metadata handed to handlers, and are dropped from the
+/// metadata handlers send.
 public struct Metadata: Hashable, Sendable, Sequence {
     public enum Value: Hashable, Sendable {
         case string(String)
@@ -91,13 +92,33 @@ public struct Metadata: Hashable, Sendable, Sequence {
 }
 
 extension Metadata {
-    /// Whether a header name is reserved by HTTP/2 or gRPC and so is never user metadata.
+    /// Whether a header name is reserved by HTTP/2 or gRPC and so is never user metadata, in
+    /// either direction: dropped from the metadata handed to handlers, and dropped from the
+    /// metadata (initial, trailing, error) a handler sends, so a handler can neither forge
+    /// `grpc-status` nor emit a pseudo-header or a connection-specific header (which would make
+    /// the response malformed, RFC 9113 §8.2.2).
+    ///
+    /// The gRPC HTTP/2 protocol (PROTOCOL-HTTP2.md, Custom-Metadata): "Header names starting
+    /// with `grpc-` are reserved for future use." Every `grpc-*` name is reserved except the
+    /// few gRPC defines for applications to read or set (`isApplicationVisibleGRPCHeader`).
     static func isReserved(_ name: String) -> Bool {
         if name.hasPrefix(":") { return true }
         switch name {
-        case "content-type", "te", "user-agent", "grpc-timeout", "grpc-encoding",
-            "grpc-accept-encoding", "grpc-status", "grpc-message", "grpc-status-details-bin",
-            "content-length", "host", "connection":
+        case "content-type", "te", "user-agent", "content-length", "host", "connection", "keep-alive",
+            "proxy-connection", "transfer-encoding", "upgrade":
+            return true
+        default:
+            return name.hasPrefix("grpc-") && !isApplicationVisibleGRPCHeader(name)
+        }
+    }
+
+    /// `grpc-*` headers gRPC defines for applications rather than for the transport: tracing
+    /// and stats context (`grpc-trace-bin`, `grpc-tags-bin`), the message type, the retry
+    /// attempt count a client sends, and the retry pushback a server sends in trailers.
+    static func isApplicationVisibleGRPCHeader(_ name: String) -> Bool {
+        switch name {
+        case "grpc-trace-bin", "grpc-tags-bin", "grpc-message-type", "grpc-previous-rpc-attempts",
+            "grpc-retry-pushback-ms":
             return true
         default:
             return false

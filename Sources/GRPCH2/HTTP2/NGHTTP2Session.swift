@@ -89,8 +89,10 @@ enum BodyChunk {
 protocol NGHTTP2SessionDelegate: AnyObject {
     func http2BeginHeaders(streamID: Int32, isRequest: Bool)
     /// `name` and `value` are decoded only if the delegate asks for them: most request
-    /// headers are recognised by `token` alone, and most are dropped.
-    func http2Header(streamID: Int32, token: HeaderToken, name: @autoclosure () -> String, value: @autoclosure () -> String)
+    /// headers are recognised by `token` alone, and most are dropped. `size` is the field's
+    /// share of the header list size (RFC 9113 §6.5.2: name and value length plus 32).
+    func http2Header(streamID: Int32, token: HeaderToken, size: Int, name: @autoclosure () -> String,
+                     value: @autoclosure () -> String)
     func http2HeadersComplete(streamID: Int32, endStream: Bool)
     /// `bytes` is handed over (consuming) so a deframer can adopt it without a copy.
     func http2Data(streamID: Int32, bytes: consuming [UInt8])
@@ -115,6 +117,8 @@ struct HTTP2SessionSettings: Sendable, Hashable {
     var connectionWindow: Int32
     var maxFrameSize: UInt32
     var maxHeaderListSize: UInt32
+    /// CONTINUATION frames accepted after one HEADERS frame (nghttp2's flood guard, default 8).
+    var maxContinuations: Int = 8
 }
 
 /// The one owner of an `nghttp2_session *`: every C pointer of libnghttp2 lives here and
@@ -156,6 +160,9 @@ final class NGHTTP2Session {
         // handler that reads slowly stops the peer instead of growing our buffers.
         nghttp2_option_set_no_auto_window_update(option, 1)
         nghttp2_option_set_max_send_header_block_length(option, 64 * 1024)
+        // More CONTINUATIONs than this end the connection (nghttp2 returns the fatal
+        // NGHTTP2_ERR_TOO_MANY_CONTINUATIONS; `receive` answers it with GOAWAY).
+        nghttp2_option_set_max_continuations(option, settings.maxContinuations)
 
         let unmanaged = Unmanaged.passRetained(self)
         selfRetain = unmanaged
@@ -206,11 +213,22 @@ final class NGHTTP2Session {
 
     // MARK: input and output
 
-    /// Feeds received bytes; callbacks fire synchronously. A thrown error ends the connection.
+    /// Feeds received bytes; callbacks fire synchronously. A thrown error ends the connection:
+    /// nghttp2 has queued a GOAWAY for a protocol error (e.g. COMPRESSION_ERROR), and `send`
+    /// still delivers it. A fatal error queues nothing; for the one a peer can provoke at will
+    /// (a HEADERS frame followed by too many CONTINUATIONs) this queues GOAWAY(ENHANCE_YOUR_CALM)
+    /// itself, so the peer learns why instead of seeing the socket close.
     func receive(_ bytes: UnsafeRawBufferPointer) throws(NGHTTP2Error) {
         guard let session, let base = bytes.baseAddress else { return }
         let rc = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
-        if rc < 0 { throw NGHTTP2Error(code: Int32(rc)) }
+        if rc < 0 {
+            if Int32(rc) == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue {
+                let last = nghttp2_session_get_last_proc_stream_id(session)
+                _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last,
+                                          NGHTTP2_ENHANCE_YOUR_CALM.rawValue, nil, 0)
+            }
+            throw NGHTTP2Error(code: Int32(rc))
+        }
     }
 
     /// Serialises every pending frame into `out` (at most about `limit` bytes), straight into
@@ -439,6 +457,19 @@ func headerToken(_ p: UnsafePointer<UInt8>?, _ n: Int) -> HeaderToken {
     case 23: if equals("grpc-status-details-bin") { return .reserved }
     default: break
     }
+    // Every other `grpc-*` name is reserved too (gRPC's PROTOCOL-HTTP2.md), bar the few meant
+    // for applications (`Metadata.isApplicationVisibleGRPCHeader`): those stay `.other`.
+    if n > 5, memcmp(p, ("grpc-" as StaticString).utf8Start, 5) == 0 {
+        switch n {
+        case 13: if equals("grpc-tags-bin") { return .other }
+        case 14: if equals("grpc-trace-bin") { return .other }
+        case 17: if equals("grpc-message-type") { return .other }
+        case 22: if equals("grpc-retry-pushback-ms") { return .other }
+        case 26: if equals("grpc-previous-rpc-attempts") { return .other }
+        default: break
+        }
+        return .reserved
+    }
     return .other
 }
 
@@ -466,8 +497,8 @@ private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength,
     guard let frame else { return 0 }
     withSession(userData) {
         $0.delegate.http2Header(
-            streamID: frame.pointee.hd.stream_id, token: headerToken(name, nameLength), name: text(name, nameLength),
-            value: $0.headerValue(value, valueLength))
+            streamID: frame.pointee.hd.stream_id, token: headerToken(name, nameLength),
+            size: nameLength &+ valueLength &+ 32, name: text(name, nameLength), value: $0.headerValue(value, valueLength))
     }
     return 0
 }

@@ -47,10 +47,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private var pingDeadline: Scheduled<Void>?
     private var taskExecutor: EventLoopTaskExecutor?
 
+    /// `configuration.maxHeaderListSize` as an Int, compared once per request header.
+    private let maxHeaderListSize: Int
+
     init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
+        maxHeaderListSize = Int(configuration.maxHeaderListSize)
     }
 
     // MARK: channel events
@@ -79,7 +83,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             initialStreamWindow: configuration.initialStreamWindow,
             connectionWindow: configuration.connectionWindow,
             maxFrameSize: 16384,
-            maxHeaderListSize: configuration.maxHeaderListSize)
+            maxHeaderListSize: configuration.maxHeaderListSize,
+            // A header block within the list limit fits in ~limit bytes on the wire (HPACK never
+            // grows a field past name + value + 32): allow twice that in full-size frames, so an
+            // oversized but not absurd block is still read whole and refused on its stream only.
+            maxContinuations: max(8, 2 * Int(configuration.maxHeaderListSize) / 16384 + 1))
         do {
             session = try NGHTTP2Session(role: .server, delegate: self, settings: settings)
         } catch {
@@ -102,11 +110,27 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         do {
             try buffer.withUnsafeReadableBytes { bytes throws(NGHTTP2Error) in try session.receive(bytes) }
         } catch {
-            // nghttp2 has queued a GOAWAY for protocol errors; send it, then close.
             logger.debug("HTTP/2 connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
-            flush()
-            context.close(promise: nil)
+            failConnection(context: context)
         }
+    }
+
+    /// A connection error (malformed input; an HPACK failure such as a header field over
+    /// nghttp2's 64 KiB limit, which leaves the connection-wide HPACK state unknown; a
+    /// CONTINUATION flood): nghttp2 has queued a GOAWAY (`NGHTTP2Session.receive`). It is sent,
+    /// every call on the connection is cancelled (their clients see the GOAWAY and the
+    /// connection close: UNAVAILABLE), and the session is dropped. Then a lingering close: a
+    /// half-close sends FIN after the GOAWAY, and bytes the peer had already sent are read and
+    /// dropped until it closes (1 s at most), so the kernel does not answer them with a RST
+    /// that would discard the GOAWAY from the peer's receive buffer.
+    private func failConnection(context: ChannelHandlerContext) {
+        flush()
+        tearDown()
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        halfClosed.futureResult.whenFailure { _ in loopBound.value.close(promise: nil) }  // e.g. TLS without half-closure
+        context.close(mode: .output, promise: halfClosed)
+        context.eventLoop.scheduleTask(in: .seconds(1)) { loopBound.value.close(promise: nil) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -215,8 +239,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         idleTimer = nil
     }
 
-    func http2Header(streamID: Int32, token: HeaderToken, name: @autoclosure () -> String, value: @autoclosure () -> String) {
+    func http2Header(streamID: Int32, token: HeaderToken, size: Int, name: @autoclosure () -> String,
+                     value: @autoclosure () -> String) {
         guard streamID == headerStreamID else { return }  // trailers: nothing in them is read
+        // SETTINGS_MAX_HEADER_LIST_SIZE, enforced: past the limit nothing more is kept (nghttp2
+        // still decodes the rest, as HPACK state requires), and `startCall` refuses the call.
+        requestHeaders.listSize &+= size
+        guard requestHeaders.listSize <= maxHeaderListSize else { return }
         requestHeaders.add(token: token, name: name, value: value)
     }
 
@@ -326,6 +355,17 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     private func startCall(_ stream: ServerStreamState, headers: consuming RequestHeaders) {
         stream.phase = .receiving
+        guard headers.listSize <= maxHeaderListSize else {
+            // On this stream only; the connection serves on. Trailers-Only RESOURCE_EXHAUSTED
+            // (`:status 200`), as gRPC C-core answers metadata over its hard limit, rather than
+            // HTTP 431. Checked with grpcio 1.85: a bare 431 is reported as UNKNOWN "Received
+            // http2 header with status: 431" (431 is not in gRPC's HTTP-to-status table); 431
+            // with grpc-status 8 does come out RESOURCE_EXHAUSTED, but relies on the client
+            // preferring grpc-status over a non-200 `:status`, which not every client does.
+            // RESOURCE_EXHAUSTED names the cause, as for oversized messages.
+            return finish(stream, error: RPCError(code: .resourceExhausted, message:
+                "request header list size \(headers.listSize) exceeds the limit of \(maxHeaderListSize) bytes"))
+        }
         let path = headers.path, contentType = headers.contentType
         guard headers.method == "POST" else {
             return respondHTTPError(stream, status: "405", message: "gRPC requires POST")

@@ -124,6 +124,8 @@ struct RequestHeaders {
     var path = "", method = "", contentType = "", acceptEncoding = ""
     var encoding: String?, timeout: String?
     var metadata = Metadata()
+    /// The header list size so far (RFC 9113 §6.5.2 accounting), against `maxHeaderListSize`.
+    var listSize = 0
 
     /// Takes one header. The reserved ones a call does not read (`:scheme`, `:authority`,
     /// `te`, `user-agent`, ...) are dropped before their value is decoded into a String.
