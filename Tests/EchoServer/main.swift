@@ -2,7 +2,8 @@
 // kinds), health and reflection. Never part of production.
 //
 //   grpch2-echo-server [--port N] [--tls-cert F --tls-key F [--tls-client-ca F]]
-//                      [--max-receive-size BYTES] [--descriptors FILE]...
+//                      [--max-receive-size BYTES] [--max-concurrent-streams N]
+//                      [--max-header-list-size BYTES] [--descriptors FILE]...
 import EchoProto
 import Foundation
 import GRPCH2
@@ -22,6 +23,7 @@ while let arg = arguments.next() {
     case "--max-receive-size": configuration.maxReceiveMessageSize = Int(arguments.next()!)!
     case "--descriptors": descriptorFiles.append(arguments.next()!)
     case "--max-concurrent-streams": configuration.maxConcurrentStreams = UInt32(arguments.next()!)!
+    case "--max-header-list-size": configuration.maxHeaderListSize = UInt32(arguments.next()!)!
     default:
         FileHandle.standardError.write(Data("unknown argument \(arg)\n".utf8))
         exit(2)

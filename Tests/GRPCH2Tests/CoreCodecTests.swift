@@ -93,13 +93,13 @@ final class CoreCodecTests: XCTestCase {
             XCTAssertTrue(Metadata.isReserved(name), name)
         }
         // Custom `grpc-*` names are reserved too (gRPC PROTOCOL-HTTP2.md), recognised from bytes.
-        for name in ["grpc-statuses", "grpc-custom", "grpc-x", "grpc-trace-bi", "grpc-previous-rpc-attempt",
+        for name in ["grpc-statuses", "grpc-custom", "grpc-x", "grpc-", "grpc-trace-bi", "grpc-previous-rpc-attempt",
                      "grpc-internal-encoding-request"] {
             XCTAssertEqual(headerToken(name), .reserved, name)
             XCTAssertTrue(Metadata.isReserved(name), name)
         }
         // ... except those gRPC defines for applications, and lookalikes without the prefix.
-        for name in ["x-user", "authorization", "tee", "hosts", "content-typo", "trace-bin", "grpc-", "grpc",
+        for name in ["x-user", "authorization", "tee", "hosts", "content-typo", "trace-bin", "grpc",
                      "grpc-trace-bin", "grpc-tags-bin", "grpc-message-type", "grpc-previous-rpc-attempts",
                      "grpc-retry-pushback-ms", "xgrpc-status", ""] {
             XCTAssertEqual(headerToken(name), .other, name)

@@ -127,8 +127,9 @@ class Connection:
         return struct.pack(">I", len(payload))[1:] + bytes([type_, flags]) + struct.pack(">I", stream) + payload
 
     def send_request(self, path: str, body: bytes | None, extra: list[tuple[str, str]] = (),
-                     max_frame: int = 16384) -> int:
-        """A gRPC POST; the header block is split into HEADERS + CONTINUATION frames of `max_frame`."""
+                     max_frame: int = 16384, end_stream: bool = True) -> int:
+        """A gRPC POST; the header block is split into HEADERS + CONTINUATION frames of `max_frame`.
+        With `body` None and `end_stream` false the request stays open (see `send_data`)."""
         sid = self.next_stream
         self.next_stream += 2
         block = encode_headers([(":method", "POST"), (":scheme", "http"), (":path", path),
@@ -137,13 +138,16 @@ class Connection:
         chunks = [block[i:i + max_frame] for i in range(0, len(block), max_frame)] or [b""]
         out = bytearray()
         for i, chunk in enumerate(chunks):
-            flags = (END_HEADERS if i == len(chunks) - 1 else 0) | (END_STREAM if i == 0 and body is None else 0)
+            flags = (END_HEADERS if i == len(chunks) - 1 else 0) | (END_STREAM if i == 0 and body is None and end_stream else 0)
             out += self.frame(HEADERS if i == 0 else CONTINUATION, flags, sid, chunk)
         if body is not None:
             out += self.frame(DATA, END_STREAM, sid, body)
         self.streams[sid] = StreamResult()
         self.sock.sendall(out)
         return sid
+
+    def send_data(self, sid: int, data: bytes, end_stream: bool = False):
+        self._send(self.frame(DATA, END_STREAM if end_stream else 0, sid, data))
 
     def _read_frame(self) -> Frame | None:
         while len(self.buffer) < 9 or len(self.buffer) < 9 + int.from_bytes(self.buffer[:3], "big"):

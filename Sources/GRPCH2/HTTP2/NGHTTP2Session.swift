@@ -459,7 +459,7 @@ func headerToken(_ p: UnsafePointer<UInt8>?, _ n: Int) -> HeaderToken {
     }
     // Every other `grpc-*` name is reserved too (gRPC's PROTOCOL-HTTP2.md), bar the few meant
     // for applications (`Metadata.isApplicationVisibleGRPCHeader`): those stay `.other`.
-    if n > 5, memcmp(p, ("grpc-" as StaticString).utf8Start, 5) == 0 {
+    if n >= 5, memcmp(p, ("grpc-" as StaticString).utf8Start, 5) == 0 {
         switch n {
         case 13: if equals("grpc-tags-bin") { return .other }
         case 14: if equals("grpc-trace-bin") { return .other }
