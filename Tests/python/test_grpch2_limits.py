@@ -187,6 +187,23 @@ def test_header_field_over_64_kib_ends_the_connection_with_compression_error_goa
         fresh.close()
 
 
+def test_header_value_of_64_kib_is_refused_per_stream_and_one_byte_more_is_a_connection_error(echo_server):
+    # nghttp2 checks each name and value (as encoded; h2_raw sends no Huffman) against 65536.
+    conn = Connection(echo_server.port)
+    try:
+        at = conn.send_request(UNARY, echo_body("at"), [("x-big", "a" * 65536)])
+        pair = conn.send_request(UNARY, echo_body("pair"), [("x" * 40000, "a" * 40000)])
+        assert conn.wait_streams(at, pair)
+        assert conn.streams[at].headers["grpc-status"] == "8"
+        assert conn.streams[pair].headers["grpc-status"] == "8"
+        assert_served(conn)
+        conn.send_request(UNARY, echo_body("over"), [("x-big", "a" * 65537)])
+        assert conn.wait(lambda c: c.goaway is not None and c.closed, timeout=10)
+        assert conn.goaway[1] == COMPRESSION_ERROR
+    finally:
+        conn.close()
+
+
 def test_grpcio_calls_in_flight_on_a_connection_that_fails_end_unavailable_not_hung(echo_server):
     with grpc.insecure_channel(echo_server.address) as ch:
         wait_ready(ch)

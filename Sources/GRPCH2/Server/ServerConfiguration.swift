@@ -15,7 +15,11 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var initialStreamWindow: UInt32 = 1 << 20
     /// Connection-level receive window: 16 MiB.
     public var connectionWindow: Int32 = 16 << 20
-    /// SETTINGS_MAX_HEADER_LIST_SIZE: 16 KiB, as gRPC C-core.
+    /// Largest request header list (RFC 9113 §6.5.2: name + value + 32 bytes per field),
+    /// advertised as SETTINGS_MAX_HEADER_LIST_SIZE and enforced per call: a request over it is
+    /// answered Trailers-Only RESOURCE_EXHAUSTED and the connection serves on. 16 KiB, as gRPC
+    /// C-core's hard limit. (A header name or value over 64 KiB is a connection error whatever
+    /// this says: nghttp2's HPACK decoder limit; see docs/ARCHITECTURE.md "Limits".)
     public var maxHeaderListSize: UInt32 = 16 * 1024
     /// Bytes a streaming handler may queue for one slow reader before `write` suspends.
     public var maxBufferedResponseBytes: Int = 1 << 20

@@ -115,7 +115,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         }
     }
 
-    /// A connection error (malformed input; an HPACK failure such as a header field over
+    /// A connection error (malformed input; an HPACK failure such as a header value over
     /// nghttp2's 64 KiB limit, which leaves the connection-wide HPACK state unknown; a
     /// CONTINUATION flood): nghttp2 has queued a GOAWAY (`NGHTTP2Session.receive`). It is sent,
     /// every call on the connection is cancelled (their clients see the GOAWAY and the
