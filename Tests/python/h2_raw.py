@@ -106,8 +106,11 @@ class StreamResult:
 class Connection:
     """One h2c connection with prior knowledge. `frames` keeps everything received."""
 
-    def __init__(self, port: int, timeout: float = 10):
+    def __init__(self, port: int, timeout: float = 10, tls=None):
+        """`tls`: an `ssl.SSLContext` (with ALPN h2) for a TLS connection to `localhost`."""
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         self.inflater = Inflater()
         self.buffer = b""
         self.frames: list[Frame] = []

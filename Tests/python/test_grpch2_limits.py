@@ -5,6 +5,7 @@ execution modes. Raw HTTP/2 through `h2_raw` where a well-behaved client cannot 
 Each test name states the behaviour it checks; each one that provokes an error also checks that
 the other calls (on the same connection, or on the same server when the connection must end)
 still work."""
+import ssl
 import struct
 import time
 
@@ -13,7 +14,7 @@ import pytest
 
 from conftest import start_echo_server, start_kato_server
 from echo_pb.grpch2.test import echo_pb2
-from grpch2_support import echo_request_bytes, echo_stub, frame, unframe, wait_ready
+from grpch2_support import echo_request_bytes, echo_stub, frame, make_pki, unframe, wait_ready
 from h2_raw import GOAWAY, SETTINGS, Connection
 
 Req = echo_pb2.EchoRequest
@@ -230,6 +231,33 @@ def test_continuation_flood_ends_the_connection_with_enhance_your_calm_goaway(ec
         conn.close()
     assert echo_server.proc.poll() is None
     assert stub.Unary(Req(message="still"), timeout=5).message == "still"
+
+
+def test_over_tls_the_header_limit_is_per_stream_and_connection_errors_still_send_goaway(binaries, tmp_path):
+    make_pki(tmp_path)
+    server = start_echo_server(binaries, "--tls-cert", str(tmp_path / "server.pem"),
+                               "--tls-key", str(tmp_path / "server.key"))
+    tls = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    tls.set_alpn_protocols(["h2"])
+    try:
+        conn = Connection(server.port, tls=tls)
+        try:
+            big = conn.send_request(UNARY, echo_body("big"), [("x-big", "a" * 20000)])
+            assert conn.wait_streams(big)
+            assert conn.streams[big].headers["grpc-status"] == "8"
+            assert_served(conn)
+            conn.send_request(UNARY, echo_body("huge"), [("x-huge", "a" * 70000)])
+            assert conn.wait(lambda c: c.goaway is not None and c.closed, timeout=10)
+            assert conn.goaway[1] == COMPRESSION_ERROR
+        finally:
+            conn.close()
+        fresh = Connection(server.port, tls=tls)
+        try:
+            assert_served(fresh)
+        finally:
+            fresh.close()
+    finally:
+        server.stop()
 
 
 # MARK: reserved metadata
