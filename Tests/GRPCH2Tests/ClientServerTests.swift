@@ -147,6 +147,23 @@ final class ClientServerTests: XCTestCase {
         }
     }
 
+    func testOversizedRequestMetadataIsResourceExhaustedAndTheConnectionServesOn() async throws {
+        var metadata = Metadata()
+        metadata.addString(String(repeating: "a", count: 20_000), forKey: "x-big")  // over the 16 KiB default
+        let call = try await client.start(path: Grpch2_Test_Echo.unary.path, metadata: metadata)
+        call.send(request("big"), end: true)
+        do {
+            for try await _ in call.responses(Grpch2_Test_EchoResponse.self) {}
+            XCTFail("expected RESOURCE_EXHAUSTED")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .resourceExhausted)
+            XCTAssertTrue(error.message.contains("header list size"), error.message)
+        }
+        // The same client (one connection) still serves.
+        let reply = try await client.unary(Grpch2_Test_Echo.unary, request("after"))
+        XCTAssertEqual(reply.message, "after")
+    }
+
     func testManyConcurrentCallsShareOneConnection() async throws {
         let client = self.client!
         try await withThrowingTaskGroup(of: String.self) { group in
