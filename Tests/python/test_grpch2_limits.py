@@ -350,6 +350,23 @@ def test_kato_server_takes_handler_execution_from_the_environment(binaries):
         server.stop()
 
 
+def test_kato_server_takes_handler_execution_from_the_config_file(binaries, tmp_path):
+    config = tmp_path / "kato.json"
+    config.write_text('{"handler_execution": "pool"}')
+    server = start_kato_server(binaries, "--config", str(config))
+    try:
+        from kato_client._pb.kato.v2 import session_pb2, session_pb2_grpc
+        with grpc.insecure_channel(server.address) as ch:
+            stub = session_pb2_grpc.SessionServiceStub(ch)
+            assert stub.CreateSession(session_pb2.CreateSessionRequest(node_id="file-pool"), timeout=10).session_id
+    finally:
+        server.stop()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"handler_execution": "threads"}')
+    with pytest.raises(RuntimeError, match="handler-execution must be event-loop or pool"):
+        start_kato_server(binaries, "--config", str(bad))
+
+
 def test_kato_server_rejects_an_unknown_handler_execution(binaries):
     with pytest.raises(RuntimeError, match="handler-execution must be event-loop or pool"):
         start_kato_server(binaries, "--handler-execution", "threads")
