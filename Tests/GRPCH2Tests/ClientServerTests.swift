@@ -86,6 +86,22 @@ final class ClientServerTests: XCTestCase {
         XCTAssertEqual(call.trailingMetadata.firstString(forKey: "x-echoed"), "ping")
     }
 
+    func testClientDropsReservedRequestMetadataSoTheCallStillWorks() async throws {
+        // Pseudo-headers, content-type and gRPC's own grpc-* names belong to the runtime: a
+        // caller's copies would break or hijack the call (a second `:path`, a 1 ns timeout).
+        var metadata = Metadata()
+        metadata.addString("/no.Such/Method", forKey: ":path")
+        metadata.addString("text/plain", forKey: "content-type")
+        metadata.addString("1n", forKey: "grpc-timeout")
+        metadata.addString("kept", forKey: "x-echo")
+        let call = try await client.start(path: Grpch2_Test_Echo.unary.path, metadata: metadata)
+        call.send(request("still works"), end: true)
+        var got: [Grpch2_Test_EchoResponse] = []
+        for try await m in call.responses(Grpch2_Test_EchoResponse.self) { got.append(m) }
+        XCTAssertEqual(got.map(\.message), ["still works"])
+        XCTAssertEqual(call.trailingMetadata.firstString(forKey: "x-echoed"), "kept")
+    }
+
     func testHandlerErrorArrivesWithStatusDetails() async throws {
         var r = request("")
         r.failCode = 5

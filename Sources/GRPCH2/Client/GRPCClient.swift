@@ -157,19 +157,22 @@ public final class GRPCClient: Sendable {
         if let timeout { headers.append(HeaderField("grpc-timeout", GRPCTimeout.format(timeout))) }
         var all = configuration.defaultMetadata
         all.append(contentsOf: metadata)
-        for entry in all {
+        // Reserved names (pseudo-headers, `grpc-*` but the application ones, content-type …)
+        // are the runtime's to send: dropped, as the server drops them on receipt.
+        for entry in all where !Metadata.isReserved(entry.key) {
             switch entry.value {
             case .string(let s): headers.append(HeaderField(entry.key, s))
             case .binary(let b): headers.append(HeaderField(entry.key, Base64.encode(b)))
             }
         }
+        let requestHeaders = headers
         let deadline = timeout.map { ContinuousClock.now + $0 }
         let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         let status = StatusBox()
         let maxSize = configuration.maxReceiveMessageSize
         let streamID: Int32? = try await channel.eventLoop.submit {
             let stream = ClientConnectionHandler.Stream(maxMessageSize: maxSize, messages: continuation) { status.set($0) }
-            return loopBound.value.open(headers: headers, stream: stream, deadline: deadline)
+            return loopBound.value.open(headers: requestHeaders, stream: stream, deadline: deadline)
         }.get()
         return ClientCall(streamID: streamID ?? -1, connection: loopBound, messages: messages, status: status)
     }
