@@ -40,6 +40,8 @@ public struct SequenceResult: Sendable, Hashable {
         public var stmLength: Int
         public var time: Int
         public var autoLearnedPattern: String?
+        /// The processed symbols of this observation (vector symbols first, then the strings).
+        public var symbols: [String]
     }
 
     public var observationsProcessed: Int

@@ -94,7 +94,7 @@ extension KatoEngine {
             if let auto = r.autoLearnedPattern { names.append(auto) }
             items.append(.init(
                 sequencePosition: i, stmLength: session.stm.count, time: session.time,
-                autoLearnedPattern: r.autoLearnedPattern))
+                autoLearnedPattern: r.autoLearnedPattern, symbols: r.symbols))
         }
         var final: String? = nil
         if options.learnAtEnd && !session.stm.isEmpty && !observations.isEmpty {

@@ -210,6 +210,14 @@ def test_observe_stream_acknowledges_each_observation_in_order(stubs):
     assert stm(stubs, s.session_id)[-1] == ["s49"]
 
 
+def test_observe_sequence_results_report_each_observations_symbols(stubs):
+    s = create(stubs, node="sequence-symbols")
+    r = stubs.observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(
+        session_id=s.session_id,
+        observations=[types_pb2.Observation(strings=["z", "y"]), types_pb2.Observation(strings=["x"])]))
+    assert [list(x.symbols) for x in r.results] == [["y", "z"], ["x"]], "sorted, as Observe reports them"
+
+
 def test_observe_sequence_learns_after_each_and_at_end(stubs):
     s = create(stubs, node="sequence")
     r = stubs.observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(

@@ -207,6 +207,7 @@ struct ObserveService: KatoService {
             r.stmLength = Int64(item.stmLength)
             r.time = Int64(item.time)
             r.autoLearnedPattern = item.autoLearnedPattern ?? ""
+            r.symbols = item.symbols
             r.autoLearnSkipped = skippedAt.contains(item.time)
             r.uniqueID = o.uniqueID.isEmpty ? Self.observationID(prefix: "seq-obs-") : o.uniqueID
             return r
