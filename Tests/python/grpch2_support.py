@@ -78,7 +78,8 @@ class RawResponse:
         return None if s is None else int(s)
 
 
-_HEADER = re.compile(r"^\[\s*[\d.]+\] recv \(stream_id=(\d+)\) (:?[^:\s]+): (.*)$")
+# "(stream_id=N, sensitive)": a never-indexed literal (per-call trailing metadata).
+_HEADER = re.compile(r"^\[\s*[\d.]+\] recv \(stream_id=(\d+)(?:, sensitive)?\) (:?[^:\s]+): (.*)$")
 _HEADERS_FRAME = re.compile(r"^\[\s*[\d.]+\] recv HEADERS frame <.*stream_id=(\d+)>")
 
 

@@ -273,7 +273,7 @@ final class NGHTTP2Session {
     /// `http2BodyChunk`. Without it the headers end the stream (a Trailers-Only response).
     func submitResponse(streamID: Int32, headers: OutboundHeaders, hasBody: Bool) throws(NGHTTP2Error) {
         guard let session else { return }
-        let rc = withNameValues(headers) { nva, count in
+        let rc = withNameValues(headers, neverIndexExtra: !hasBody) { nva, count in
             if hasBody {
                 var provider = nghttp2_data_provider(source: nghttp2_data_source(fd: 0), read_callback: readBody)
                 return nghttp2_submit_response(session, streamID, nva, count, &provider)
@@ -345,19 +345,29 @@ final class NGHTTP2Session {
     /// and the `nghttp2_nv` array pointing into the bytes.
     private struct NameValueScratch {
         var bytes: [UInt8] = []
-        var spans: [(Int, Int, Int, Int)] = []
+        /// Name offset and length, value offset and length, whether HPACK may index it.
+        var spans: [(Int, Int, Int, Int, Bool)] = []
         var nva: [nghttp2_nv] = []
     }
 
-    private func withNameValues<R>(_ headers: OutboundHeaders, _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
-        if let prepared = headers.prepared {
-            if headers.extra.isEmpty { return body(prepared.nva.baseAddress!, prepared.fields.count) }
-            return withNameValues(OutboundHeaders(extra: headers.fields), body)
+    /// Calls `body` with `headers` as nghttp2's name/value array: the prepared fields' own
+    /// array when there is nothing else, else their entries (pointing into the prepared bytes)
+    /// followed by the extra fields.
+    ///
+    /// `neverIndexExtra` (trailers, Trailers-Only responses): the extra fields but
+    /// `grpc-status` / `grpc-message` (few, repeating values) are sent as literals that HPACK
+    /// never indexes. Trailing metadata and status details carry per-call values (a trace id);
+    /// indexing each one cost nghttp2 a dynamic-table insert and eviction per call and evicted
+    /// the entries that do repeat.
+    private func withNameValues<R>(
+        _ headers: OutboundHeaders, neverIndexExtra: Bool = false, _ body: (UnsafePointer<nghttp2_nv>, Int) -> R
+    ) -> R {
+        if let prepared = headers.prepared, headers.extra.isEmpty {
+            return body(prepared.nva.baseAddress!, prepared.fields.count)
         }
-        let headers = headers.extra
-        // One contiguous byte buffer holds every name and value; nghttp2 copies them on submit,
-        // so the buffers are reused for the next call. Taken out of `self` while in use: a
-        // nested call (none today) would get fresh ones instead of overwriting these.
+        // One contiguous byte buffer holds every extra name and value; nghttp2 copies them on
+        // submit, so the buffers are reused for the next call. Taken out of `self` while in
+        // use: a nested call (none today) would get fresh ones instead of overwriting these.
         var scratch = nameValueScratch
         nameValueScratch = NameValueScratch()
         defer {
@@ -366,21 +376,25 @@ final class NGHTTP2Session {
             scratch.nva.removeAll(keepingCapacity: true)
             nameValueScratch = scratch
         }
-        for h in headers {
+        for h in headers.extra {
             let n = scratch.bytes.count
             scratch.bytes.append(contentsOf: h.name.utf8)
             let v = scratch.bytes.count
             scratch.bytes.append(contentsOf: h.value.utf8)
-            scratch.spans.append((n, v - n, v, scratch.bytes.count - v))
+            let index = !neverIndexExtra || h.name == "grpc-status" || h.name == "grpc-message"
+            scratch.spans.append((n, v - n, v, scratch.bytes.count - v, index))
         }
         if scratch.bytes.isEmpty { scratch.bytes.append(0) }
-        return scratch.bytes.withUnsafeMutableBufferPointer { buf in
-            let base = buf.baseAddress!
-            for s in scratch.spans {
-                scratch.nva.append(nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3,
-                                              flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+        return withExtendedLifetime(headers.prepared) {
+            scratch.bytes.withUnsafeMutableBufferPointer { buf in
+                if let prepared = headers.prepared { scratch.nva.append(contentsOf: prepared.nva) }
+                let base = buf.baseAddress!
+                for s in scratch.spans {
+                    let flags = s.4 ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue
+                    scratch.nva.append(nghttp2_nv(name: base + s.0, value: base + s.2, namelen: s.1, valuelen: s.3, flags: UInt8(flags)))
+                }
+                return scratch.nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
             }
-            return scratch.nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }
     }
 
@@ -416,7 +430,9 @@ final class NGHTTP2Session {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if !trailers.isEmpty, let session {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                let rc = withNameValues(trailers) { nva, count in nghttp2_submit_trailer(session, streamID, nva, count) }
+                let rc = withNameValues(trailers, neverIndexExtra: true) { nva, count in
+                    nghttp2_submit_trailer(session, streamID, nva, count)
+                }
                 if rc != 0 { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
             }
             return n
