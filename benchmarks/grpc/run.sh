@@ -103,7 +103,7 @@ run_one() {  # config server round args...
   done
   local pid=${PID[$server]} t0 t1 out lg
   t0=$(cpu_ticks "$pid")
-  lg=$( { TIMEFORMAT='%U %S'; time "$H2LOAD_GRPC" "$@" "127.0.0.1:${PORT[$server]}" "$METHOD" "$REQ" > "$WORK/run.out"; } 2>&1 )
+  lg=$( { TIMEFORMAT='%U %S'; time "${H2PREFIX[@]}" "$H2LOAD_GRPC" "$@" "127.0.0.1:${PORT[$server]}" "$METHOD" "$REQ" > "$WORK/run.out"; } 2>&1 )
   t1=$(cpu_ticks "$pid")
   out=$(grep '^RESULT' "$WORK/run.out")
   grep -q 'status codes: [0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx' "$WORK/run.out" || { echo "non-2xx responses:"; cat "$WORK/run.out"; exit 1; }
@@ -118,6 +118,19 @@ run_one() {  # config server round args...
     "$config" "$server" "$round" "$rps" "$p50" "$p99" "$cpu" "$lgcpu"
 }
 
+# "pinned": the same throughput load with the server's threads on core 0 and h2load on core 1,
+# so neither server competes with the load generator for a core (on 2 cores, unpinned, the
+# faster server leaves more CPU to h2load, and h2load's one thread caps what it can show).
+H2PREFIX=()
+run_pinned() {  # server round args...
+  local pid=${PID[$1]} last=$(( $(nproc) - 1 ))
+  taskset -a -p -c 0 "$pid" > /dev/null
+  H2PREFIX=(taskset -c "$last")
+  run_one pinned "$@"
+  H2PREFIX=()
+  taskset -a -p -c "0-$last" "$pid" > /dev/null
+}
+
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 START=$(date -u +%Y-%m-%dT%H:%MZ)
 for round in $(seq "$ROUNDS"); do
@@ -125,6 +138,7 @@ for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then order=(ours cpp); else order=(cpp ours); fi
   for s in "${order[@]}"; do run_one throughput "$s" "$round" "${THROUGHPUT_ARGS[@]}"; done
   for s in "${order[@]}"; do run_one latency "$s" "$round" "${LATENCY_ARGS[@]}"; done
+  for s in "${order[@]}"; do run_pinned "$s" "$round" "${THROUGHPUT_ARGS[@]}"; done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -147,10 +161,12 @@ P('')
 P('- Machine: ' + '$(nproc)' + ' cores ($CPU_MODEL), **shared with the load generator** (h2load runs on the same 2 cores); load average at start / end: $LOAD_START / $LOAD_END.')
 P('- Method \`$METHOD\`, request \`EchoRequest{payload: 32 bytes}\` (34-byte message, 39 bytes framed), plaintext h2c over loopback, both servers at MAX_CONCURRENT_STREAMS 1000.')
 P('- Throughput: \`h2load-grpc.sh ${THROUGHPUT_ARGS[*]} HOST:PORT $METHOD req32.bin\`; latency: \`h2load-grpc.sh ${LATENCY_ARGS[*]} ...\`.')
+P('- Pinned: the throughput load again with every server thread on core 0 (\`taskset -a -p -c 0 PID\`) and h2load on core 1 (\`taskset -c 1\`): one core each for server and load generator, the same for both servers.')
 P('- Server CPU per call: utime+stime of the server process (/proc/PID/stat) across one h2load-grpc.sh invocation, divided by all requests it sent (warm-up included). "Load generator CPU": h2load plus the helper script, same window.')
 P('- Correctness checked once per server before measuring: \`nghttp -v\` sees \`grpc-status: 0\`, and grpcio gets OK with the payload echoed (h2load itself only sees HTTP 200).')
 P('')
-for c, title in (('throughput', 'Throughput, c=4 m=64 (medians)'), ('latency', 'Latency, c=1 m=1 (medians)')):
+for c, title in (('throughput', 'Throughput, c=4 m=64 (medians)'), ('latency', 'Latency, c=1 m=1 (medians)'),
+                 ('pinned', 'Throughput, c=4 m=64, server pinned to core 0 and h2load to core 1 (medians)')):
     P('### ' + title)
     P('')
     P('| server | rps | p50 (µs) | p99 (µs) | server CPU per call (µs) | load generator CPU (s) |')

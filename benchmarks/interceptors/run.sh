@@ -179,29 +179,37 @@ previous round, +202k.
   evicting from the dynamic table (~7k); ~5k attribute reads by the handler (\`callRecord\`
   for the principal, twice, the session limiter and the session/node record: each a hash and
   a dynamic cast); the rest retain/release and malloc spread over these.
-- **Why CPU grows faster than instructions: the hot session's lock.** perf (cpu-clock
-  samples, 50,000 calls, \`perf stat\` task-clock; no hardware counters on this VM): before
-  this round, on took 2,472 ms of server CPU against off's 1,396 ms (+77 % for +25 %
-  instructions); of the 2,144 extra samples, 632 were threads spinning for the session's
-  mutex (410 in the kernel's \`rt_mutex_slowlock_block\`, 222 in \`_MutexHandle._lockSlow\`)
-  and 508 in \`swift_retain\`. Every call of the benchmark observes into one session, whose
-  \`Mutex\` is held around the engine work (~20 µs, most of it \`Predictor.run\` flattening
-  the 1000-event STM). A contended Swift \`Mutex\` on Linux spins, then waits on a
-  priority-inheritance futex whose unlock hands the lock to the waiter: once the two event
-  loops collide they alternate, each waiting thread burns its core spinning while the other
-  holds the lock, and each handover moves the STM's strings (their reference counts, retained
-  and released by the flattening) to the other core's cache. The slower on is, the more the
-  loops overlap and the worse it gets. After this round: on 1,800–1,924 ms against off
-  1,397–1,467 ms (+23–31 %), the lock spin +212 samples of +915, \`swift_retain\` +92.
-- **Next steps, outside this change's files**: in GRPCH2, send custom trailer values without
-  HPACK indexing (or keep the prepared trailers and add the extra fields) (~10k) and typed
-  per-call attribute storage (~5k); in Sessions/the engine, the hot session's lock: less work
-  under it (skipping the STM flattening when the knowledge base is empty would also make off
-  several times cheaper, and the ratio correspondingly worse) or a lock that does not hand
-  off on every unlock.
-- **The machine**: when this section was generated, other sessions' builds and benchmarks
-  shared the two cores (see the load averages): absolute rates vary several-fold between
-  rounds; compare the interleaved rounds' ratios and the CPU per call.
+- **Since then** (2026-11-25, 16:50–17:00): the \`x-trace-id\` trailer and status details are
+  sent as never-indexed HPACK literals and the prepared trailers are kept when metadata follows
+  them: on 430.5k → 426.1k; GRPCH2's header-size accounting and reserved-metadata checks
+  landed in the same window (off 391.1k → 395.5k).
+- **The hot session's lock.** Every call of this benchmark observes into one session, whose
+  lock is held around the engine work (~20 µs, most of it \`Predictor.run\` flattening the
+  1000-event STM), so the two event loops contend on every call. perf (cpu-clock samples) on
+  the earlier build: of on's extra CPU over off, a third was threads spinning for that lock
+  (\`rt_mutex_slowlock_block\`, \`_MutexHandle._lockSlow\`): a contended
+  \`Synchronization.Mutex\` on Linux spins, then waits on a priority-inheritance futex whose
+  unlock hands the lock to the waiter, so once the loops collide they alternate and each
+  handover moves the STM's cache lines to the other core — the slower a call, the worse.
+  Interleaved rounds on a quiet machine (load ≈1, 3 rounds each) showed it as a convoy:
+  with \`Mutex\`, off 38.8k / 40.5k / **13.8k** rps and CPU per call 45–**139 µs**, on 37.5k /
+  26.4k / 38.3k. The session lock is now a glibc mutex (\`NIOLockedValueBox\`: waiters sleep,
+  no hand-off): off 30.3k–32.4k, on 26.4k–29.5k, CPU per call 38–47 µs, no collapsed round.
+  The best single-session rate is lower than \`Mutex\`'s good rounds (waiters sleep rather
+  than spin) — the price of never falling into the convoy.
+- **What is left of the cost** (≈ +4 µs CPU per call, +30.6k instructions): the interceptor's
+  own work (trace id, \`CallRecord\`, span end, access-log line, auth with the per-thread key
+  cache, rate limits, metrics), ~5k of attribute reads by the handler (a hash and a dynamic
+  cast each; typed per-call storage in GRPCH2 would remove them), and cache lines shared by
+  both event loops and written on every call: the concurrency limiter's counter, the principal
+  and session GCRA buckets (one CAS each), and swift-prometheus's counters
+  (\`grpc_server_started_total\`, \`_handled_total\`, \`_msg_received/sent_total\` are single
+  atomics; only the histograms are sharded per thread). Sharding those counters like the
+  histograms is the next step.
+- **The machine**: this section's run had the machine to itself (see the load averages);
+  absolute rates still move between rounds, so compare the interleaved rounds' ratios.
+  The median-of-medians ratio and the per-round ratio differ by about as much as the target
+  allows: the result is at the edge of 10 %, not clearly under it.
 
 <details><summary>every round</summary>
 
