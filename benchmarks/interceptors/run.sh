@@ -200,12 +200,12 @@ previous round, +202k.
 - **What is left of the cost** (≈ +4 µs CPU per call, +30.6k instructions): the interceptor's
   own work (trace id, \`CallRecord\`, span end, access-log line, auth with the per-thread key
   cache, rate limits, metrics), ~5k of attribute reads by the handler (a hash and a dynamic
-  cast each; typed per-call storage in GRPCH2 would remove them), and cache lines shared by
-  both event loops and written on every call: the concurrency limiter's counter, the principal
-  and session GCRA buckets (one CAS each), and swift-prometheus's counters
-  (\`grpc_server_started_total\`, \`_handled_total\`, \`_msg_received/sent_total\` are single
-  atomics; only the histograms are sharded per thread). Sharding those counters like the
-  histograms is the next step.
+  cast each; typed per-call storage in GRPCH2 would remove them), and cache lines both event
+  loops write on every call: the concurrency limiter's counter and the principal and session
+  GCRA buckets (one CAS each). The go-grpc-prometheus counters (\`grpc_server_started_total\`,
+  \`_handled_total\`, \`_msg_received/sent_total\`, \`kato_observations_total\`) are now sharded per
+  thread like the histograms (\`Metrics/ShardedCounters.swift\`); this run is the first with them.
+  The access-log line is the largest single item left (on vs on-nolog above).
 - **The machine**: this section's run had the machine to itself (see the load averages);
   absolute rates still move between rounds, so compare the interleaved rounds' ratios.
   The median-of-medians ratio and the per-round ratio differ by about as much as the target

@@ -3,7 +3,8 @@ import Prometheus
 
 /// The Prometheus backend for swift-metrics, for executables to bootstrap (libraries only
 /// use the facade). Timers become histograms with buckets from 50 µs to 10 s, recorded
-/// without a lock (`ShardedHistograms`); counters and gauges are swift-prometheus's (atomics).
+/// without a lock (`ShardedHistograms`), counters sharded per thread (`ShardedCounters`);
+/// gauges are swift-prometheus's (atomics).
 public enum PrometheusBackend {
     /// Bucket bounds of `grpc_server_handling_seconds` and `kato_predictions_seconds`.
     public static let durationBuckets: [Duration] = [
@@ -19,9 +20,11 @@ public enum PrometheusBackend {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = durationBuckets
         let histograms = ShardedHistograms(buckets: durationBuckets)
-        MetricsSystem.bootstrap(KatoMetricsFactory(prometheus: factory, histograms: histograms))
+        let counters = ShardedCounters()
+        MetricsSystem.bootstrap(KatoMetricsFactory(prometheus: factory, histograms: histograms, counters: counters))
         return {
             var page = registry.emitToBuffer()
+            counters.emit(into: &page)
             histograms.emit(into: &page)
             return page
         }

@@ -134,13 +134,15 @@ final class ShardedHistograms: Sendable {
     }
 }
 
-/// swift-prometheus's factory with timers replaced by `ShardedHistograms`.
+/// swift-prometheus's factory with timers and counters replaced by `ShardedHistograms` and
+/// `ShardedCounters`.
 struct KatoMetricsFactory: MetricsFactory {
     let prometheus: PrometheusMetricsFactory
     let histograms: ShardedHistograms
+    let counters: ShardedCounters
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        prometheus.makeCounter(label: label, dimensions: dimensions)
+        counters.counter(name: label, labels: dimensions)
     }
 
     func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
@@ -159,7 +161,9 @@ struct KatoMetricsFactory: MetricsFactory {
         histograms.histogram(name: label, labels: dimensions)
     }
 
-    func destroyCounter(_ handler: any CounterHandler) { prometheus.destroyCounter(handler) }
+    func destroyCounter(_ handler: any CounterHandler) {
+        if let c = handler as? ShardedCounters.Counter { counters.remove(c) }
+    }
     func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { prometheus.destroyFloatingPointCounter(handler) }
     func destroyMeter(_ handler: any MeterHandler) { prometheus.destroyMeter(handler) }
     func destroyRecorder(_ handler: any RecorderHandler) { prometheus.destroyRecorder(handler) }
