@@ -182,7 +182,8 @@ previous round, +202k.
 - **Since then** (2026-11-25, 16:50–17:00): the \`x-trace-id\` trailer and status details are
   sent as never-indexed HPACK literals and the prepared trailers are kept when metadata follows
   them: on 430.5k → 426.1k; GRPCH2's header-size accounting and reserved-metadata checks
-  landed in the same window (off 391.1k → 395.5k).
+  landed in the same window (off 391.1k → 395.5k); counters sharded per thread and the access
+  line's \`duration_ms\` written digit by digit: on → 424.1k (+28.6k over off, +7.2 %).
 - **The hot session's lock.** Every call of this benchmark observes into one session, whose
   lock is held around the engine work (~20 µs, most of it \`Predictor.run\` flattening the
   1000-event STM), so the two event loops contend on every call. perf (cpu-clock samples) on
@@ -197,7 +198,7 @@ previous round, +202k.
   no hand-off): off 30.3k–32.4k, on 26.4k–29.5k, CPU per call 38–47 µs, no collapsed round.
   The best single-session rate is lower than \`Mutex\`'s good rounds (waiters sleep rather
   than spin) — the price of never falling into the convoy.
-- **What is left of the cost** (≈ +4 µs CPU per call, +30.6k instructions): the interceptor's
+- **What is left of the cost** (≈ +3–4 µs CPU per call, +28.6k instructions): the interceptor's
   own work (trace id, \`CallRecord\`, span end, access-log line, auth with the per-thread key
   cache, rate limits, metrics), ~5k of attribute reads by the handler (a hash and a dynamic
   cast each; typed per-call storage in GRPCH2 would remove them), and cache lines both event
