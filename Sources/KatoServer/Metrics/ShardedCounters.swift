@@ -12,35 +12,19 @@ import Synchronization
 /// swift-prometheus writes for a counter (`# TYPE name counter` once per name, then
 /// `name{labels} value`).
 final class ShardedCounters: Sendable {
-    private let counters = Mutex<[(name: String, labels: [(String, String)], counter: Counter)]>([])
+    private let counters = ShardedMetricFamilies<Counter>(type: "counter")
 
     /// The counter of `name` + `labels` (one per distinct pair, as the registry does).
     func counter(name: String, labels: [(String, String)]) -> Counter {
-        counters.withLock { list in
-            if let existing = list.first(where: { $0.name == name && $0.labels.elementsEqual(labels, by: ==) }) {
-                return existing.counter
-            }
-            let c = Counter(name: name, labels: labels)
-            list.append((name, labels, c))
-            return c
-        }
+        counters.metric(name: name, labels: labels) { Counter(name: name, labels: labels) }
     }
 
-    func remove(_ handler: Counter) {
-        counters.withLock { list in list.removeAll { $0.counter === handler } }
-    }
+    func remove(_ handler: Counter) { counters.remove(handler) }
 
     /// Appends every counter in the Prometheus text format.
-    func emit(into buffer: inout [UInt8]) {
-        let list = counters.withLock { $0 }
-        var typed = Set<String>()
-        for name in list.map(\.name) where typed.insert(name).inserted {
-            buffer.append(contentsOf: "# TYPE \(name) counter\n".utf8)
-            for entry in list where entry.name == name { entry.counter.emit(into: &buffer) }
-        }
-    }
+    func emit(into buffer: inout [UInt8]) { counters.emit(into: &buffer) }
 
-    final class Counter: CounterHandler, Sendable {
+    final class Counter: CounterHandler, ShardedMetric {
         let name: String
         let renderedLabels: String
         let shards: [Cell]

@@ -20,7 +20,7 @@ import Synchronization
 /// cumulative, `_sum`, `_count`, one `# TYPE … histogram` per name).
 final class ShardedHistograms: Sendable {
     let buckets: [Duration]
-    private let histograms = Mutex<[(name: String, labels: [(String, String)], histogram: Histogram)]>([])
+    private let histograms = ShardedMetricFamilies<Histogram>(type: "histogram")
 
     init(buckets: [Duration]) {
         self.buckets = buckets
@@ -28,31 +28,15 @@ final class ShardedHistograms: Sendable {
 
     /// The histogram of `name` + `labels` (one per distinct pair, as the registry does).
     func histogram(name: String, labels: [(String, String)]) -> Histogram {
-        histograms.withLock { list in
-            if let existing = list.first(where: { $0.name == name && $0.labels.elementsEqual(labels, by: ==) }) {
-                return existing.histogram
-            }
-            let h = Histogram(name: name, labels: labels, bounds: buckets)
-            list.append((name, labels, h))
-            return h
-        }
+        histograms.metric(name: name, labels: labels) { Histogram(name: name, labels: labels, bounds: buckets) }
     }
 
-    func remove(_ handler: Histogram) {
-        histograms.withLock { list in list.removeAll { $0.histogram === handler } }
-    }
+    func remove(_ handler: Histogram) { histograms.remove(handler) }
 
     /// Appends every histogram in the Prometheus text format.
-    func emit(into buffer: inout [UInt8]) {
-        let list = histograms.withLock { $0 }
-        var typed = Set<String>()
-        for name in list.map(\.name) where typed.insert(name).inserted {
-            buffer.append(contentsOf: "# TYPE \(name) histogram\n".utf8)
-            for entry in list where entry.name == name { entry.histogram.emit(into: &buffer) }
-        }
-    }
+    func emit(into buffer: inout [UInt8]) { histograms.emit(into: &buffer) }
 
-    final class Histogram: TimerHandler, Sendable {
+    final class Histogram: TimerHandler, ShardedMetric {
         let name: String
         let renderedLabels: String
         /// Upper bounds in nanoseconds, ascending.
