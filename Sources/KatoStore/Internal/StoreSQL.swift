@@ -7,6 +7,10 @@ struct StoreSQL {
     /// WAL with `synchronous=FULL`: every commit fsyncs the WAL, so a committed (acknowledged)
     /// learn survives a crash or power loss; group commit amortises the fsync over a batch.
     static func configure(_ db: SQLiteDatabase) throws(SQLiteError) {
+        // First: a connection closing (its last-connection checkpoint) or `kato verify` may hold
+        // a lock for a moment, and without a busy handler the pragmas below fail at once with
+        // SQLITE_BUSY instead of waiting (seen: a reopen right after close() in the tests).
+        db.setBusyTimeout(milliseconds: 2000)
         let mode = try db.textColumn("PRAGMA journal_mode=WAL").first ?? ""
         guard mode.lowercased() == "wal" else {
             throw SQLiteError(extendedCode: 1, message: "cannot switch the database to WAL mode (got '\(mode)')")
@@ -18,7 +22,6 @@ struct StoreSQL {
             PRAGMA mmap_size=268435456;
             PRAGMA journal_size_limit=67108864;
             """)
-        db.setBusyTimeout(milliseconds: 2000)
     }
 
     /// (row id, node id) of every node.
