@@ -10,7 +10,7 @@
 # Counters are zeroed after 2000 warm-up calls and dumped right after the N calls. Prints
 # "Ir/call"; the profile stays in $SCRATCH/callgrind-interceptors/ (callgrind_annotate it).
 # valgrind 3.19 workarounds: the binary is copied without its DWARF 5 debug info, and a
-# preloaded shim gives libdispatch's sigsuspend a writable mask (callgrind/sigsuspend_shim.c).
+# preloaded shim gives libdispatch's sigsuspend a writable mask (benchmarks/grpc/callgrind/sigsuspend_shim.c, shared with the transport benchmark).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -20,7 +20,7 @@ PY=${PY:-$ROOT/.venv/bin/python}
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/kato-server"
 WORK=$ROOT/$SCRATCH/callgrind-interceptors
 mkdir -p "$WORK"
-gcc -shared -fPIC -O2 -o "$WORK/sigsuspend_shim.so" "$ROOT/benchmarks/interceptors/callgrind/sigsuspend_shim.c"
+gcc -shared -fPIC -O2 -o "$WORK/sigsuspend_shim.so" "$ROOT/benchmarks/grpc/callgrind/sigsuspend_shim.c"
 STAMP=$(date +%H%M%S)-$MODE
 SERVER=$WORK/server-$STAMP
 cp "$BIN" "$SERVER" && strip --strip-debug "$SERVER"
