@@ -45,7 +45,7 @@ final class ShardedCounters: Sendable {
         }
 
         func increment(by amount: Int64) {
-            shards[ShardedHistograms.Histogram.shardIndex()].value.wrappingAdd(amount, ordering: .relaxed)
+            shards[ThreadShard.index(count: shards.count)].value.wrappingAdd(amount, ordering: .relaxed)
         }
 
         func reset() {

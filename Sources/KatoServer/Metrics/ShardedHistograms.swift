@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CoreMetrics
 import Prometheus
 import Synchronization
@@ -65,7 +58,7 @@ final class ShardedHistograms: Sendable {
         }
 
         func recordNanoseconds(_ duration: Int64) {
-            let shard = shards[Self.shardIndex()]
+            let shard = shards[ThreadShard.index(count: shards.count)]
             var i = 0
             while i < bounds.count && bounds[i] < duration { i += 1 }
             shard.counts[i].value.wrappingAdd(1, ordering: .relaxed)
@@ -110,11 +103,6 @@ final class ShardedHistograms: Sendable {
             return out
         }
 
-        /// The recording thread's shard: a hash of `pthread_self()` (a TLS read, no system call).
-        static func shardIndex() -> Int {
-            let id = UInt64(pthread_self())
-            return Int(truncatingIfNeeded: ((id >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 40) % shardCount
-        }
     }
 }
 

@@ -66,7 +66,7 @@ public final class BufferedLogWriter: Sendable {
     @discardableResult
     func append(ordered: Bool = false, flushNow: Bool = false, _ body: (inout [UInt8], _ timestamp: [UInt8]) -> Void) -> Bool {
         // Shard 0 keeps ordered lines; per-thread lines use the others.
-        let shard = shards[ordered ? 0 : 1 + Self.shardIndex(count: shardCount - 1)]
+        let shard = shards[ordered ? 0 : 1 + ThreadShard.index(count: shardCount - 1)]
         let limit = maxBufferedBytes / shardCount
         let now = time(nil)
         let accepted = shard.state.withLock { s -> Bool in
@@ -168,11 +168,6 @@ public final class BufferedLogWriter: Sendable {
         shards.contains { shard in shard.state.withLock { !$0.buffer.isEmpty } }
     }
 
-    /// The calling thread's shard: a hash of `pthread_self()` (a TLS read, no system call).
-    static func shardIndex(count: Int) -> Int {
-        let id = UInt64(pthread_self())
-        return Int(truncatingIfNeeded: ((id >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 40) % count
-    }
 
     /// `2026-11-25T13:58:01+0000`: `StreamLogHandler`'s format (local time).
     static func timestamp(_ seconds: time_t) -> [UInt8] {

@@ -75,7 +75,7 @@ public final class OTLPTracer: Tracer, Sendable {
         var context = context()
         let parent = context[W3CSpanContextKey.self]
         let own = W3CSpanContext(
-            traceID: parent?.traceID ?? IDGenerator.traceID(), spanID: IDGenerator.spanID(),
+            traceID: parent?.traceID ?? UniqueIDs.hex128(), spanID: UniqueIDs.hex64(),
             sampled: parent?.sampled ?? true, traceState: parent?.traceState)
         context[W3CSpanContextKey.self] = own
         return OTLPSpan(
@@ -215,38 +215,3 @@ public struct OTLPSpanData: Sendable {
     public var links: [W3CSpanContext]
 }
 
-/// Trace and span ids without a system call per span: SplitMix64 over a per-process random
-/// seed and an atomic counter (never repeating within a process; W3C asks ids to be random,
-/// not secret).
-enum IDGenerator {
-    static let seed: (UInt64, UInt64, UInt64) = {
-        var rng = SystemRandomNumberGenerator()
-        return (rng.next(), rng.next(), rng.next())
-    }()
-    static let counter = Atomic<UInt64>(0)
-
-    static func next() -> UInt64 { counter.wrappingAdd(1, ordering: .relaxed).newValue }
-
-    static func traceID() -> String {
-        let n = next()
-        return hex(mix(seed.0 &+ n)) + hex(mix(seed.1 ^ n))
-    }
-
-    static func spanID() -> String {
-        var id = mix(seed.2 &+ next())
-        if id == 0 { id = 1 }
-        return hex(id)
-    }
-
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    static func hex(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
-}

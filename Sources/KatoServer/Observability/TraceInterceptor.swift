@@ -186,45 +186,8 @@ public struct TraceInterceptor: ServerInterceptor {
         return parts[1].lowercased()
     }
 
-    /// 128 random-looking bits without a system call per call: SplitMix64 over a per-process
-    /// random seed and an atomic counter (ids never repeat within a process; W3C asks trace ids
-    /// to be random, not secret).
-    static func newTraceID() -> String {
-        let n = traceCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        var bytes = [UInt8](repeating: 0, count: 32)
-        appendHex(splitMix(traceSeed.0 &+ n), into: &bytes, at: 0)
-        appendHex(splitMix(traceSeed.1 ^ n), into: &bytes, at: 16)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    static let traceSeed: (UInt64, UInt64) = {
-        var rng = SystemRandomNumberGenerator()
-        return (rng.next(), rng.next())
-    }()
-    static let traceCounter = Atomic<UInt64>(0)
-
-    static func splitMix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    static func hex(_ v: UInt64) -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        appendHex(v, into: &bytes, at: 0)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// 16 lower-case hex digits of `v` at `bytes[offset...]`.
-    static func appendHex(_ v: UInt64, into bytes: inout [UInt8], at offset: Int) {
-        var v = v
-        for i in stride(from: offset + 15, through: offset, by: -1) {
-            let d = UInt8(truncatingIfNeeded: v & 0xF)
-            bytes[i] = d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") - 10 + d
-            v >>= 4
-        }
-    }
+    /// A new W3C trace id: 32 hex digits (`UniqueIDs`).
+    static func newTraceID() -> String { UniqueIDs.hex128() }
 }
 
 /// Reads W3C trace context (`traceparent`, `tracestate`) from gRPC request metadata.

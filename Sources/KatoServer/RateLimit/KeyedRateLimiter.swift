@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 
 /// One token bucket per key (a principal, a session), as GCRA (the generic cell rate
@@ -104,7 +97,7 @@ public final class KeyedRateLimiter: Sendable {
     }
 
     private func bucket(_ key: String, at t: Int64) -> Bucket {
-        let cache = caches[Self.shardIndex(count: caches.count)]
+        let cache = caches[ThreadShard.index(count: caches.count)]
         let current = generation.load(ordering: .acquiring)
         if let hit = cache.state.withLock({ c -> Bucket? in
             if c.generation != current {
@@ -153,9 +146,4 @@ public final class KeyedRateLimiter: Sendable {
         return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
     }
 
-    /// The calling thread's cache: a hash of `pthread_self()` (a TLS read, no system call).
-    static func shardIndex(count: Int) -> Int {
-        let id = UInt64(pthread_self())
-        return Int(truncatingIfNeeded: ((id >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 40) % count
-    }
 }

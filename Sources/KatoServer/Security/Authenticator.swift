@@ -232,14 +232,14 @@ final class APIKeyCache: Sendable {
     }
 
     func principal(forKey presented: Substring.UTF8View) -> Principal? {
-        slots[KeyedRateLimiter.shardIndex(count: slots.count)].slot.withLock { slot -> Principal? in
+        slots[ThreadShard.index(count: slots.count)].slot.withLock { slot -> Principal? in
             guard let slot, Self.constantTimeEquals(slot.key, presented) else { return nil }
             return slot.principal
         }
     }
 
     func store(_ key: [UInt8], _ principal: Principal) {
-        slots[KeyedRateLimiter.shardIndex(count: slots.count)].slot.withLock { $0 = Slot(key: key, principal: principal) }
+        slots[ThreadShard.index(count: slots.count)].slot.withLock { $0 = Slot(key: key, principal: principal) }
     }
 
     func removeAll() {

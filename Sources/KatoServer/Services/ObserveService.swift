@@ -215,24 +215,6 @@ struct ObserveService: KatoService {
         return (m, tickets)
     }
 
-    /// `obs-<32 hex>` (KATO's `uuid4().hex` form).
-    static func observationID(prefix: String) -> String {
-        // 128 random-looking bits without a system call per observation (it was two
-        // `getrandom` calls): SplitMix64 over a per-process random seed and an atomic counter,
-        // as trace ids. Unique within a process (SplitMix64 is a bijection of seed + counter);
-        // across processes as unlikely to collide as 128 random bits. Not secret, not needed.
-        let n = observationCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        var bytes = Array(prefix.utf8)
-        let base = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: 32))
-        TraceInterceptor.appendHex(TraceInterceptor.splitMix(observationSeed.0 &+ n), into: &bytes, at: base)
-        TraceInterceptor.appendHex(TraceInterceptor.splitMix(observationSeed.1 ^ n), into: &bytes, at: base + 16)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    static let observationSeed: (UInt64, UInt64) = {
-        var rng = SystemRandomNumberGenerator()
-        return (rng.next(), rng.next())
-    }()
-    static let observationCounter = Atomic<UInt64>(0)
+    /// `obs-<32 hex>` (KATO's `uuid4().hex` form), without a system call (`UniqueIDs`).
+    static func observationID(prefix: String) -> String { UniqueIDs.hex128(prefix: prefix) }
 }

@@ -159,6 +159,6 @@ public final class SessionRegistry: Sendable {
     static func newSessionID() -> String {
         var rng = SystemRandomNumberGenerator()
         let millis = Int64(Date().timeIntervalSince1970 * 1000)
-        return "session-" + TraceInterceptor.hex(rng.next()) + TraceInterceptor.hex(rng.next()) + "-\(millis)"
+        return "session-" + UniqueIDs.hex(rng.next()) + UniqueIDs.hex(rng.next()) + "-\(millis)"
     }
 }
