@@ -16,70 +16,100 @@ struct KatoInterceptor: ServerInterceptor {
     let rateLimit: RateLimitInterceptor?
     let degradation: DegradationInterceptor?
 
-    func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
-        try await around(context, next)
+    /// What the stages need to know of one method, worked out once when the method is
+    /// registered instead of on every call (each was a parse, a hash or a string compare per
+    /// call): its path, metrics, whether it needs credentials and which role, whether it takes
+    /// rate-limit tokens, whether MAINTENANCE refuses it.
+    struct Method: Sendable {
+        let path: MethodPath
+        let kind: CallKind
+        let metrics: GRPCMetricsInterceptor.MethodMetrics?
+        /// Authentication applies (on, and not an open service).
+        let authenticates: Bool
+        let requiredRole: Role
+        /// The per-session buckets its handler takes from (nil: none).
+        let sessionLimiter: KeyedRateLimiter?
+        let takesTokens: Bool
+        /// MAINTENANCE refuses it (with a store).
+        let degrades: Bool
     }
 
-    /// Runs `body` (the handler) inside every stage; its result is the call's.
-    func around<R>(_ context: ServerContext, _ next: (ServerContext) async throws -> R) async throws -> R {
+    func method(path: String, kind: CallKind) -> Method {
+        let parsed = MethodPath(path)
+        let takesTokens = rateLimit?.takesTokens(service: parsed.service) ?? false
+        return Method(
+            path: parsed, kind: kind,
+            metrics: metrics?.metrics(path: path, kind: kind),
+            authenticates: auth.map { !$0.isOpen(service: parsed.service) } ?? false,
+            requiredRole: MethodPolicy.requiredRole(service: parsed.service, method: parsed.method),
+            sessionLimiter: rateLimit?.sessionLimiter(takesTokens: takesTokens),
+            takesTokens: takesTokens,
+            degrades: degradation != nil && DegradationInterceptor.applies(to: path))
+    }
+
+    func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
+        try await around(method(path: context.path, kind: context.kind), context, next)
+    }
+
+    /// Runs `next` (the handler) inside every stage; its result is the call's. Outermost the
+    /// trace (trace id, span, access-log line) and the metrics, timed by one clock reading
+    /// at each end.
+    func around<R>(_ method: Method, _ context: ServerContext, _ next: (ServerContext) async throws -> R) async throws -> R {
         var context = context
-        let call = trace.begin(&context)
-        var code = StatusCode.ok
-        var failure: (any Error)?
-        defer { trace.end(call, context, code: code, error: failure) }
+        let start = CallClock.now()
+        let call = trace.begin(&context, start: start, sessionLimiter: method.sessionLimiter)
+        if let metrics = method.metrics {
+            metrics.started.increment()
+            // A unary call's one request and one response are counted in `stages`, not by a hook.
+            if method.kind != .unary { context.observeMessages(metrics.observer) }
+        }
         do {
+            let result: R
             if let span = call.span {
                 let ctx = context
-                return try await ServiceContext.withValue(span.context) { try await stages(ctx, call.record, next) }
+                result = try await ServiceContext.withValue(span.context) { try await stages(method, ctx, call.record, start, next) }
             } else {
-                return try await stages(context, call.record, next)
+                result = try await stages(method, context, call.record, start, next)
             }
+            let elapsed = CallClock.now() - start
+            method.metrics?.succeeded(nanoseconds: elapsed)
+            trace.end(call, context, code: .ok, error: nil, nanoseconds: elapsed)
+            return result
         } catch {
-            code = GRPCMetricsInterceptor.code(of: error, context)
-            failure = error
+            let elapsed = CallClock.now() - start
+            let code = GRPCMetricsInterceptor.code(of: error, context)
+            method.metrics?.failed(code, nanoseconds: elapsed)
+            trace.end(call, context, code: code, error: error, nanoseconds: elapsed)
             throw error
         }
     }
 
-    /// Metrics around auth, rate limits, degradation and the handler.
+    /// Auth, rate limits and degradation around the handler.
     @inline(__always)
     private func stages<R>(
-        _ context: ServerContext, _ record: CallRecord, _ next: (ServerContext) async throws -> R
+        _ method: Method, _ context: ServerContext, _ record: CallRecord, _ start: Int64,
+        _ next: (ServerContext) async throws -> R
     ) async throws -> R {
         var context = context
-        let path = MethodPath(context.path)
-        // A unary call has one request (the handler always reads it) and, when it succeeds,
-        // one response: counted here instead of through a message hook.
-        let unary = context.kind == .unary
-        let metered = metrics.map { $0.begin(&context, countsMessages: !unary) }
-        do {
-            var principal: Principal?
-            if let auth {
-                switch try auth.check(context, path) {
-                case .open:
-                    break
-                case .principal(let p):
-                    try auth.authorize(p, &context, path, record: record)
-                    principal = p
-                case .jwt(let token, let verifier):
-                    let p = try await auth.verify(token, verifier, context)
-                    try auth.authorize(p, &context, path, record: record)
-                    principal = p
-                }
+        var principal: Principal?
+        if let auth, method.authenticates {
+            let p: Principal
+            switch try auth.check(context) {
+            case .principal(let found): p = found
+            case .jwt(let token, let verifier): p = try await auth.verify(token, verifier, context)
             }
-            let entered = try rateLimit?.admit(
-                &context, path, record: record, principal: principal?.name ?? Principal.anonymous.name) ?? false
-            defer { if entered { rateLimit?.leave() } }
-            try degradation?.check(context)
-            if unary, let metered { metered.metrics.received.increment() }
-            let result = try await next(context)
-            if unary, let metered { metered.metrics.sent.increment() }
-            if let metrics, let metered { metrics.succeeded(metered) }
-            return result
-        } catch {
-            if let metrics, let metered { metrics.failed(metered, error, context) }
-            throw error
+            try auth.authorize(p, required: method.requiredRole, method: method.path.method, &context, record: record)
+            principal = p
         }
+        let entered = try rateLimit?.admit(
+            &context, takesTokens: method.takesTokens, principal: principal?.name ?? Principal.anonymous.name, now: start) ?? false
+        defer { if entered { rateLimit?.leave() } }
+        if method.degrades, let degradation { try degradation.checkLevel(context) }
+        let unary = method.kind == .unary
+        if unary { method.metrics?.received.increment() }
+        let result = try await next(context)
+        if unary { method.metrics?.sent.increment() }
+        return result
     }
 
     /// `method` with this interceptor around it, for a method that does not run it already
@@ -87,8 +117,9 @@ struct KatoInterceptor: ServerInterceptor {
     /// applied here (the router has no interceptor to apply them).
     func wrap(_ method: ServerMethod) -> ServerMethod {
         let handler = method.handler
+        let bound = self.method(path: method.path, kind: method.kind)
         return ServerMethod(path: method.path, kind: method.kind) { requests, writer, context in
-            try await around(context) { ctx in
+            try await around(bound, context) { ctx in
                 guard let observer = ctx.messageObserver else { return try await handler(requests, writer, ctx) }
                 let received = observer.received, sent = observer.sent
                 try await handler(
@@ -123,8 +154,9 @@ extension KatoService {
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> ServerMethod {
         guard let interceptor else { return .unary(descriptor, handler: handler) }
+        let method = interceptor.method(path: descriptor.path, kind: .unary)
         return .unary(descriptor) { request, context in
-            try await interceptor.around(context) { ctx in try await handler(request, ctx) }
+            try await interceptor.around(method, context) { ctx in try await handler(request, ctx) }
         }
     }
 }

@@ -33,6 +33,24 @@ final class ConversionTests: XCTestCase {
         XCTAssertEqual(TraceInterceptor.newTraceID().count, 32)
     }
 
+    func testHexDigitsAreLowerCaseMostSignificantFirst() {
+        XCTAssertEqual(UniqueIDs.hex(0x0123_4567_89AB_CDEF), "0123456789abcdef")
+        XCTAssertEqual(UniqueIDs.hex(0), "0000000000000000")
+        XCTAssertEqual(UniqueIDs.hex(.max), "ffffffffffffffff")
+        XCTAssertEqual(UniqueIDs.hex(0xA0B0_C0D0_E0F0_0919), "a0b0c0d0e0f00919")
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<1000 {
+            let v: UInt64 = rng.next()
+            let expected = String(v, radix: 16)
+            XCTAssertEqual(UniqueIDs.hex(v), String(repeating: "0", count: 16 - expected.count) + expected)
+        }
+        let id = UniqueIDs.hex128(prefix: "obs-")
+        XCTAssertTrue(id.hasPrefix("obs-"))
+        XCTAssertEqual(id.count, 36)
+        XCTAssertTrue(id.dropFirst(4).allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        XCTAssertNotEqual(UniqueIDs.hex128(), UniqueIDs.hex128())
+    }
+
     func testSessionIDsHaveKATOsShape() {
         let id = SessionRegistry.newSessionID()
         let parts = id.split(separator: "-")

@@ -4,8 +4,10 @@
 # compared on a noisy, shared machine. Valgrind runs the threads one at a time: lock
 # contention does not show here (run.sh measures it), instruction and allocation costs do.
 #
-#   benchmarks/interceptors/callgrind.sh MODE [N]   MODE: off | on | on-nolog, N: calls (20000)
+#   benchmarks/interceptors/callgrind.sh MODE [N]   MODE: off | on | on-nolog | noauth, N: calls (20000)
 #   AUTH=x-api-key sends the key as `x-api-key` instead of `authorization: Bearer`.
+#   EXTRA="--metrics false ..." adds server flags (to attribute the cost to one interceptor);
+#   TAG names the profile (default MODE).
 #
 # Counters are zeroed after 2000 warm-up calls and dumped right after the N calls. Prints
 # "Ir/call"; the profile stays in $SCRATCH/callgrind-interceptors/ (callgrind_annotate it).
@@ -14,15 +16,16 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-MODE=${1:?usage: callgrind.sh off|on|on-nolog [N]} N=${2:-20000}
+MODE=${1:?usage: callgrind.sh off|on|on-nolog|noauth [N]} N=${2:-20000}
 SCRATCH=${SCRATCH:-.build-obs}
 PY=${PY:-$ROOT/.venv/bin/python}
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/kato-server"
-WORK=$ROOT/$SCRATCH/callgrind-interceptors
+STAMP=$(date +%H%M%S)-${TAG:-$MODE}
+OUTDIR=$ROOT/$SCRATCH/callgrind-interceptors
+WORK=$OUTDIR/run-$STAMP-$$  # per run: two runs at once must not share server.out
 mkdir -p "$WORK"
 gcc -shared -fPIC -O2 -o "$WORK/sigsuspend_shim.so" "$ROOT/benchmarks/grpc/callgrind/sigsuspend_shim.c"
-STAMP=$(date +%H%M%S)-$MODE
-SERVER=$WORK/server-$STAMP
+SERVER=$WORK/server
 cp "$BIN" "$SERVER" && strip --strip-debug "$SERVER"
 KEY=bench-key-0123456789abcdef
 echo "[{\"principal\": \"bench\", \"key\": \"$KEY\", \"roles\": [\"writer\"], \"nodes\": [\"bench\"]}]" > "$WORK/keys.json"
@@ -37,14 +40,17 @@ case $MODE in
   on) args+=(--auth-keys "$WORK/keys.json") ;;
   on-nolog) args+=(--auth-keys "$WORK/keys.json" --access-log-level off) ;;
   off) args+=(--disable-interceptors) ;;
+  noauth) ;;  # every interceptor but authentication (off: loopback without keys)
   *) echo "unknown mode $MODE" >&2; exit 2 ;;
 esac
-OUT=$WORK/callgrind.out.$STAMP
+# shellcheck disable=SC2206
+[ -z "${EXTRA:-}" ] || args+=($EXTRA)
+OUT=$OUTDIR/callgrind.out.$STAMP
 : > "$WORK/server.out"
 KATO_IN_MEMORY=1 LD_PRELOAD=$WORK/sigsuspend_shim.so valgrind --tool=callgrind --callgrind-out-file="$OUT" \
   "$SERVER" "${args[@]}" > "$WORK/server.out" 2> "$WORK/server.err" &
 VPID=$!
-trap 'kill $VPID 2>/dev/null || true; rm -f "$SERVER"' EXIT
+trap 'kill $VPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 600); do grep -q '^listening on' "$WORK/server.out" && break; sleep 0.1; done
 ADDR=$(sed -n 's/^listening on //p' "$WORK/server.out" | head -1)
 [ -n "$ADDR" ] || { cat "$WORK/server.err"; exit 1; }
@@ -59,4 +65,4 @@ kill "$VPID"; wait "$VPID" 2>/dev/null || true
 DUMP=$OUT.1
 IR=$(callgrind_annotate "$DUMP" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
 echo "profile: $DUMP"
-echo "mode=$MODE Ir=$IR calls=$N Ir/call=$(python3 -c "print(round($IR / $N))")"
+echo "mode=$MODE${EXTRA:+ ($EXTRA)} Ir=$IR calls=$N Ir/call=$(python3 -c "print(round($IR / $N))")"

@@ -30,12 +30,19 @@ public struct Metadata: Hashable, Sendable, Sequence {
     public func makeIterator() -> IndexingIterator<[Entry]> { entries.makeIterator() }
 
     public mutating func addString(_ value: String, forKey key: String) {
-        entries.append(Entry(key: key.lowercased(), value: .string(value)))
+        entries.append(Entry(key: Self.lowercased(key), value: .string(value)))
     }
 
     public mutating func addBinary(_ value: [UInt8], forKey key: String) {
-        precondition(key.lowercased().hasSuffix("-bin"), "binary metadata keys end in -bin")
-        entries.append(Entry(key: key.lowercased(), value: .binary(value)))
+        let key = Self.lowercased(key)
+        precondition(key.hasSuffix("-bin"), "binary metadata keys end in -bin")
+        entries.append(Entry(key: key, value: .binary(value)))
+    }
+
+    /// `key` in lower case; a key already in lower case (the usual case) is returned as it is,
+    /// without `lowercased()`'s new String (an allocation for keys longer than 15 bytes).
+    static func lowercased(_ key: String) -> String {
+        key.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? key.lowercased() : key
     }
 
     /// Received header names are lowercase already (HTTP/2 requires it, nghttp2 checks):

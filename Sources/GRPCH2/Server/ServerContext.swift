@@ -68,14 +68,45 @@ public struct ServerContext: Sendable {
     }
 
     /// Typed key-value storage carried along the interceptor chain.
+    ///
+    /// A call carries one or two attributes, so they are a list searched in order rather than a
+    /// dictionary, and the first lives inline: attaching one costs no allocation and reading it
+    /// no hashing (both were per-call costs on the unary hot path).
     public struct Attributes: Sendable {
-        private var storage: [ObjectIdentifier: any Sendable] = [:]
+        private struct Entry: Sendable {
+            let key: ObjectIdentifier
+            var value: any Sendable
+        }
+        private var first: Entry?
+        private var more: [Entry] = []
 
         public init() {}
 
         public subscript<Key: AttributeKey>(_ key: Key.Type) -> Key.Value? {
-            get { storage[ObjectIdentifier(key)] as? Key.Value }
-            set { storage[ObjectIdentifier(key)] = newValue }
+            get {
+                let id = ObjectIdentifier(key)
+                if let first, first.key == id { return first.value as? Key.Value }
+                for entry in more where entry.key == id { return entry.value as? Key.Value }
+                return nil
+            }
+            set { set(ObjectIdentifier(key), newValue) }
+        }
+
+        private mutating func set(_ id: ObjectIdentifier, _ value: (any Sendable)?) {
+            if first?.key == id {
+                if let value {
+                    first = Entry(key: id, value: value)
+                } else {
+                    first = more.isEmpty ? nil : more.removeFirst()
+                }
+                return
+            }
+            if let index = more.firstIndex(where: { $0.key == id }) {
+                if let value { more[index].value = value } else { more.remove(at: index) }
+                return
+            }
+            guard let value else { return }
+            if first == nil { first = Entry(key: id, value: value) } else { more.append(Entry(key: id, value: value)) }
         }
     }
 }

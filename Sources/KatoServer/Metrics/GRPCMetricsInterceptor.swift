@@ -33,6 +33,18 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
             observer = MessageObserver(received: { received.increment() }, sent: { sent.increment() })
         }
 
+        /// A call that ended with OK after `nanoseconds`.
+        func succeeded(nanoseconds: Int64) {
+            handling.recordNanoseconds(nanoseconds)
+            ok.increment()
+        }
+
+        /// A call that ended with `code` (not OK) after `nanoseconds`.
+        func failed(_ code: StatusCode, nanoseconds: Int64) {
+            handling.recordNanoseconds(nanoseconds)
+            handled(code).increment()
+        }
+
         func handled(_ code: StatusCode) -> Counter {
             if code == .ok { return ok }
             return handled.withLock { table in
@@ -60,11 +72,17 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
     }
 
     func metrics(for context: ServerContext) -> MethodMetrics {
-        if let m = methods[context.path] { return m }
+        metrics(path: context.path, kind: context.kind)
+    }
+
+    /// The metrics of the method at `path` (made on first use for a method not listed at init).
+    func metrics(path: String, kind: CallKind) -> MethodMetrics {
+        if let m = methods[path] { return m }
         return unknown.withLock { table in
-            if let m = table[context.path] { return m }
-            let m = MethodMetrics(service: String(context.serviceName), method: String(context.methodName), kind: context.kind)
-            table[context.path] = m
+            if let m = table[path] { return m }
+            let p = MethodPath(path)
+            let m = MethodMetrics(service: String(p.service), method: String(p.method), kind: kind)
+            table[path] = m
             return m
         }
     }
@@ -81,31 +99,26 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
         }
     }
 
-    /// One call's metrics and when it started.
+    /// One call's metrics and when it started (`CallClock`).
     struct Call {
         let metrics: MethodMetrics
-        let start: ContinuousClock.Instant
+        let start: Int64
     }
 
-    /// Counts the call as started and hooks its messages; `countsMessages` false leaves the
-    /// message counters to the caller (`KatoInterceptor` counts a unary call's one request
-    /// and one response itself, sparing the hook).
-    func begin(_ context: inout ServerContext, countsMessages: Bool = true) -> Call {
+    /// Counts the call as started and hooks its messages.
+    func begin(_ context: inout ServerContext) -> Call {
         let m = metrics(for: context)
         m.started.increment()
-        let start = ContinuousClock.now
-        if countsMessages { context.observeMessages(m.observer) }
-        return Call(metrics: m, start: start)
+        context.observeMessages(m.observer)
+        return Call(metrics: m, start: CallClock.now())
     }
 
     func succeeded(_ call: Call) {
-        call.metrics.handling.recordNanoseconds(Self.nanoseconds(since: call.start))
-        call.metrics.ok.increment()
+        call.metrics.succeeded(nanoseconds: CallClock.now() - call.start)
     }
 
     func failed(_ call: Call, _ error: any Error, _ context: ServerContext) {
-        call.metrics.handling.recordNanoseconds(Self.nanoseconds(since: call.start))
-        call.metrics.handled(Self.code(of: error, context)).increment()
+        call.metrics.failed(Self.code(of: error, context), nanoseconds: CallClock.now() - call.start)
     }
 
     /// The status the peer gets: a handler cut short by its deadline reports DEADLINE_EXCEEDED.
@@ -113,10 +126,5 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
         let code = RPCError(mapping: error).code
         if code == .cancelled, let deadline = context.deadline, deadline <= .now { return .deadlineExceeded }
         return code
-    }
-
-    static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
-        let d = ContinuousClock.now - start
-        return d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 }

@@ -12,23 +12,30 @@ public final class CallRecord: Sendable {
         var nodeID = ""
         var principal = ""
         var principalValue: Principal?
-        var sessionLimiter: KeyedRateLimiter?
     }
 
     /// The call's trace id (W3C `traceparent`'s, or generated).
     public let traceID: String
+    /// The per-session token buckets the handler takes from once it knows the session (nil:
+    /// no session limit, or a method exempt from rate limits).
+    let sessionLimiter: KeyedRateLimiter?
     /// Written by the handler's task and read after it by the interceptors around it: the lock
     /// is never contended (one task per call), it only orders the accesses.
     let state = Mutex(State())
 
     public init(traceID: String = "") {
         self.traceID = traceID
+        self.sessionLimiter = nil
+    }
+
+    init(traceID: String, sessionLimiter: KeyedRateLimiter?) {
+        self.traceID = traceID
+        self.sessionLimiter = sessionLimiter
     }
 
     public var sessionID: String { state.withLock { $0.sessionID } }
     public var nodeID: String { state.withLock { $0.nodeID } }
     public var principal: String { state.withLock { $0.principal } }
-    var sessionLimiter: KeyedRateLimiter? { state.withLock { $0.sessionLimiter } }
 
     func record(sessionID: String, nodeID: String) {
         state.withLock { s in
@@ -51,10 +58,6 @@ public final class CallRecord: Sendable {
 
     /// The caller `record(principal:)` stored (nil: authentication off, or an open service).
     var principalValue: Principal? { state.withLock { $0.principalValue } }
-
-    func record(sessionLimiter: KeyedRateLimiter) {
-        state.withLock { $0.sessionLimiter = sessionLimiter }
-    }
 
     /// Session, node and principal in one lock.
     var fields: (sessionID: String, nodeID: String, principal: String) {

@@ -48,10 +48,10 @@ public struct TraceInterceptor: ServerInterceptor {
 
     public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
         var context = context
-        let call = begin(&context)
+        let call = begin(&context, start: CallClock.now())
         var code = StatusCode.ok
         var failure: (any Error)?
-        defer { end(call, context, code: code, error: failure) }
+        defer { end(call, context, code: code, error: failure, nanoseconds: CallClock.now() - call.start) }
         do {
             if let span = call.span {
                 let ctx = context
@@ -69,34 +69,35 @@ public struct TraceInterceptor: ServerInterceptor {
     /// One call's trace state.
     struct Call {
         let record: CallRecord
-        let start: ContinuousClock.Instant
+        /// `CallClock` time the call started.
+        let start: Int64
         let span: (any Span)?
     }
 
-    /// Gives the call its trace id (and `x-trace-id` trailer), its `CallRecord` and its span.
-    func begin(_ context: inout ServerContext) -> Call {
+    /// Gives the call its trace id (and `x-trace-id` trailer), its `CallRecord` (holding
+    /// `sessionLimiter` for the handler) and its span. `start` is the call's `CallClock` time.
+    func begin(_ context: inout ServerContext, start: Int64, sessionLimiter: KeyedRateLimiter? = nil) -> Call {
         let traceID = Self.traceID(fromTraceparent: context.requestMetadata.first(lowercasedKey: "traceparent")) ?? Self.newTraceID()
-        let record = CallRecord(traceID: traceID)
+        let record = CallRecord(traceID: traceID, sessionLimiter: sessionLimiter)
         context.attributes[CallRecordKey.self] = record
         var trailing = Metadata()
         trailing.addString(traceID, forKey: "x-trace-id")
         context.addTrailingMetadata(trailing)
-        let start = ContinuousClock.now
         let span = tracer.map { Self.startSpan($0, context) }
         return Call(record: record, start: start, span: span)
     }
 
-    /// Ends the span and writes the access-log line.
-    func end(_ call: Call, _ context: ServerContext, code: StatusCode, error failure: (any Error)?) {
+    /// Ends the span and writes the access-log line; the call took `nanoseconds`.
+    func end(_ call: Call, _ context: ServerContext, code: StatusCode, error failure: (any Error)?, nanoseconds: Int64) {
         let record = call.record
         if let span = call.span { Self.end(span, code: code, error: failure, record: record) }
         if let level = accessLogLevel, logger.logLevel <= level {
             if let directLog {
-                Self.writeAccessLine(directLog, context, code: code, start: call.start, record: record)
+                Self.writeAccessLine(directLog, context, code: code, nanoseconds: nanoseconds, record: record)
             } else {
                 logger.log(level: level, "call", metadata: [
                     "method": "\(context.path)", "status": "\(code.name)",
-                    "duration_ms": "\(Double(GRPCMetricsInterceptor.nanoseconds(since: call.start)) / 1e6)",
+                    "duration_ms": "\(Double(nanoseconds) / 1e6)",
                     "peer": "\(context.peer)", "principal": "\(record.principal)",
                     "session_id": "\(record.sessionID)", "node_id": "\(record.nodeID)", "trace_id": "\(record.traceID)",
                 ])
@@ -109,9 +110,8 @@ public struct TraceInterceptor: ServerInterceptor {
     /// session_id=… status=… trace_id=… [KatoServer] call`.
     static func writeAccessLine(
         _ log: (writer: BufferedLogWriter, prefix: [UInt8]), _ context: ServerContext, code: StatusCode,
-        start: ContinuousClock.Instant, record: CallRecord
+        nanoseconds: Int64, record: CallRecord
     ) {
-        let nanoseconds = GRPCMetricsInterceptor.nanoseconds(since: start)
         let (sessionID, nodeID, principal) = record.fields
         log.writer.append { b, timestamp in
             b.append(contentsOf: timestamp)

@@ -21,7 +21,9 @@ public final class KeyedRateLimiter: Sendable {
     let interval: Int64
     /// How far the arrival time may run ahead of now: (burst − 1) × interval.
     let tolerance: Int64
+    /// When the limiter was made, on both clocks: bucket times are nanoseconds since then.
     let origin = ContinuousClock.now
+    let originNanoseconds = CallClock.now()
 
     final class Bucket: Sendable {
         /// GCRA's theoretical arrival time in ns since `origin` (rate > 0); with rate 0, the
@@ -59,8 +61,17 @@ public final class KeyedRateLimiter: Sendable {
     }
 
     /// Takes a token from `key`'s bucket: nil when granted, else the time to wait.
-    public func acquire(_ key: String, now: ContinuousClock.Instant = .now) -> Duration? {
-        let t = nanoseconds(now)
+    public func acquire(_ key: String, now: ContinuousClock.Instant) -> Duration? {
+        acquire(key, t: nanoseconds(now))
+    }
+
+    /// `acquire` at `CallClock.now()` (or a reading of it the caller already took): the
+    /// per-call path, without `ContinuousClock`'s `Duration` arithmetic.
+    func acquire(_ key: String, at callClockNanoseconds: Int64 = CallClock.now()) -> Duration? {
+        acquire(key, t: callClockNanoseconds &- originNanoseconds)
+    }
+
+    private func acquire(_ key: String, t: Int64) -> Duration? {
         let wait = take(bucket(key, at: t), at: t)
         return wait.map { .nanoseconds($0) }
     }

@@ -34,25 +34,38 @@ public struct RateLimitInterceptor: ServerInterceptor {
         // authentication is off): one attribute read less per call.
         let principal = record.map { $0.principal.isEmpty ? Principal.anonymous.name : $0.principal }
             ?? context.principal?.name ?? Principal.anonymous.name
-        let entered = try admit(&context, context.methodPath, record: record, principal: principal)
+        let takesTokens = takesTokens(service: context.methodPath.service)
+        if let sessions = sessionLimiter(takesTokens: takesTokens), record?.sessionLimiter == nil {
+            context.attributes[SessionRateLimiterKey.self] = sessions
+        }
+        let entered = try admit(&context, takesTokens: takesTokens, principal: principal, now: CallClock.now())
         defer { if entered { leave() } }
         try await next(context)
     }
 
+    /// Whether calls to `service` take tokens (health and reflection do not).
+    func takesTokens(service: Substring) -> Bool { !AuthInterceptor.contains(exempt, service) }
+
+    /// The per-session buckets for the handler of a method that takes tokens (nil: exempt, or
+    /// no session limit configured).
+    func sessionLimiter(takesTokens: Bool) -> KeyedRateLimiter? { takesTokens ? sessions : nil }
+
     /// Admits one call or throws its RESOURCE_EXHAUSTED error. True when it entered the
-    /// concurrency limit: pair with `leave()` when the call ends.
-    func admit(_ context: inout ServerContext, _ path: MethodPath, record: CallRecord?, principal key: String) throws -> Bool {
+    /// concurrency limit: pair with `leave()` when the call ends. `now` is `CallClock`'s.
+    func admit(_ context: inout ServerContext, takesTokens: Bool, principal key: String, now: Int64) throws -> Bool {
         if let concurrency {
             guard concurrency.enter() else {
                 limited.increment()
                 throw KatoError.overloaded(limit: concurrency.limit, retryAfter: overloadRetryAfter).rpcError(traceID: context.traceID)
             }
         }
-        do {
-            try admitTokens(&context, path, record: record, principal: key)
-        } catch {
-            concurrency?.leave()
-            throw error
+        if takesTokens {
+            do {
+                try admitPrincipal(&context, key, now: now)
+            } catch {
+                concurrency?.leave()
+                throw error
+            }
         }
         return concurrency != nil
     }
@@ -61,21 +74,13 @@ public struct RateLimitInterceptor: ServerInterceptor {
         concurrency?.leave()
     }
 
-    private func admitTokens(_ context: inout ServerContext, _ path: MethodPath, record: CallRecord?, principal key: String) throws {
-        guard !AuthInterceptor.contains(exempt, path.service) else { return }
-        if let sessions {
-            // In the call's record when there is one (no extra attribute per call).
-            if let record {
-                record.record(sessionLimiter: sessions)
-            } else {
-                context.attributes[SessionRateLimiterKey.self] = sessions
-            }
-        }
+    /// A token from the principal's bucket for each request message.
+    private func admitPrincipal(_ context: inout ServerContext, _ key: String, now: Int64) throws {
         guard let principals else { return }
         if context.kind == .unary || context.kind == .serverStreaming {
             // One request message, which the handler always reads: take its token now
             // (the same count, without a per-call message hook).
-            if let wait = principals.acquire(key) {
+            if let wait = principals.acquire(key, at: now) {
                 limitedPrincipal.increment()
                 throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: context.traceID)
             }
@@ -95,7 +100,14 @@ public struct RateLimitInterceptor: ServerInterceptor {
 extension ServerContext {
     /// Takes a token from `sessionID`'s bucket (when a session limit is configured).
     func admitSessionRequest(_ sessionID: String) throws(KatoError) {
-        guard let limiter = callRecord?.sessionLimiter ?? sessionRateLimiter, let wait = limiter.acquire(sessionID) else { return }
+        try RateLimitInterceptor.admitSession(sessionID, callRecord?.sessionLimiter ?? sessionRateLimiter)
+    }
+}
+
+extension RateLimitInterceptor {
+    /// Takes a token from `sessionID`'s bucket in `limiter` (nil: no session limit).
+    static func admitSession(_ sessionID: String, _ limiter: KeyedRateLimiter?) throws(KatoError) {
+        guard let limiter, let wait = limiter.acquire(sessionID) else { return }
         Counter(label: "kato_rate_limited_total", dimensions: [("scope", "session")]).increment()
         throw .rateLimited(scope: "session", retryAfter: wait)
     }

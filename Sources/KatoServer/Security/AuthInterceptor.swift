@@ -25,10 +25,11 @@ public struct AuthInterceptor: ServerInterceptor {
         try await next(context)
     }
 
+    /// Whether calls to `service` need no credentials (health, reflection by default).
+    func isOpen(service: Substring) -> Bool { Self.contains(openServices, service) }
+
     /// What `check` found for one call.
     enum Admission {
-        /// An open service (health, reflection): no credentials needed, no principal.
-        case open
         case principal(Principal)
         /// A JWT still to verify (`verify`).
         case jwt(String, JWTVerifier)
@@ -37,19 +38,20 @@ public struct AuthInterceptor: ServerInterceptor {
     /// Authenticates and authorizes one call, attaching its principal to `context` (in
     /// `record` when there is one); nil for an open service. Suspends only to verify a JWT.
     func admit(_ context: inout ServerContext, _ path: MethodPath, record: CallRecord?) async throws -> Principal? {
+        if isOpen(service: path.service) { return nil }
         let principal: Principal
-        switch try check(context, path) {
-        case .open: return nil
+        switch try check(context) {
         case .principal(let p): principal = p
         case .jwt(let token, let verifier): principal = try await verify(token, verifier, context)
         }
-        try authorize(principal, &context, path, record: record)
+        let required = MethodPolicy.requiredRole(service: path.service, method: path.method)
+        try authorize(principal, required: required, method: path.method, &context, record: record)
         return principal
     }
 
-    /// Everything but a JWT's verification, without suspending. Throws the call's error.
-    func check(_ context: ServerContext, _ path: MethodPath) throws -> Admission {
-        if Self.contains(openServices, path.service) { return .open }
+    /// Everything but a JWT's verification, without suspending, for a method that is not open
+    /// (see `isOpen`). Throws the call's error.
+    func check(_ context: ServerContext) throws -> Admission {
         do {
             switch try authenticator.check(context.requestMetadata, certificate: context.peerCertificate) {
             case .principal(let p): return .principal(p)
@@ -78,18 +80,19 @@ public struct AuthInterceptor: ServerInterceptor {
     }
 
     /// Records the principal (for the access log and the handlers) and checks the method's
-    /// least role.
-    func authorize(_ principal: Principal, _ context: inout ServerContext, _ path: MethodPath, record: CallRecord?) throws {
+    /// least role, `required` (`MethodPolicy`).
+    func authorize(
+        _ principal: Principal, required: Role, method: Substring, _ context: inout ServerContext, record: CallRecord?
+    ) throws {
         if let record {
             record.record(principal: principal)
         } else {
             context.attributes[PrincipalKey.self] = principal
         }
-        let required = MethodPolicy.requiredRole(service: path.service, method: path.method)
         guard principal.has(required) else {
             Self.failure("ROLE_REQUIRED")
             throw KatoError.permissionDenied(
-                reason: "ROLE_REQUIRED", message: "\(path.method) needs the \(required.rawValue) role"
+                reason: "ROLE_REQUIRED", message: "\(method) needs the \(required.rawValue) role"
             ).rpcError(traceID: record?.traceID ?? context.traceID)
         }
     }

@@ -18,19 +18,23 @@ extension SessionRegistry {
     /// A session on a node the principal may not use answers NOT_FOUND, exactly as a missing
     /// one (its existence is not revealed); naming such a node directly is PERMISSION_DENIED.
     func resolve(sessionID: String, nodeID: String, for access: SessionAccess, _ context: ServerContext) throws(KatoError) -> Session {
-        if sessionID.isEmpty, let principal = context.principal {
+        // The call's record and principal are read once (each read is an attribute lookup and a lock).
+        let record = context.callRecord
+        let principal = record.map(\.principalValue) ?? context.principal
+        if sessionID.isEmpty, let principal {
             let node = nodeID.isEmpty ? configuration.defaultNodeID : nodeID
             guard principal.mayUse(node: node) else { throw Self.counted(Self.nodeDenied(node)) }
         }
         let session = try resolve(sessionID: sessionID, nodeID: nodeID)
-        try admit(session, access, context)
+        try admit(session, access, principal, record, context)
         return session
     }
 
     /// The session with this id (never a default session), if the caller may `access` it.
     func session(id: String, for access: SessionAccess, _ context: ServerContext) throws(KatoError) -> Session {
         let session = try session(id: id)
-        try admit(session, access, context)
+        let record = context.callRecord
+        try admit(session, access, record.map(\.principalValue) ?? context.principal, record, context)
         return session
     }
 
@@ -41,12 +45,18 @@ extension SessionRegistry {
         guard principal.mayUse(node: nodeID) else { throw Self.counted(Self.nodeDenied(nodeID)) }
     }
 
-    private func admit(_ session: Session, _ access: SessionAccess, _ context: ServerContext) throws(KatoError) {
-        if let principal = context.principal {
+    private func admit(
+        _ session: Session, _ access: SessionAccess, _ principal: Principal?, _ record: CallRecord?, _ context: ServerContext
+    ) throws(KatoError) {
+        if let principal {
             do { try Self.authorize(session, access, principal) } catch { throw Self.counted(error) }
         }
-        try context.admitSessionRequest(session.id)
-        context.callRecord?.record(sessionID: session.publicID, nodeID: session.nodeID)
+        if let record {
+            try RateLimitInterceptor.admitSession(session.id, record.sessionLimiter ?? context.sessionRateLimiter)
+            record.record(sessionID: session.publicID, nodeID: session.nodeID)
+        } else {
+            try context.admitSessionRequest(session.id)
+        }
     }
 
     static func authorize(_ session: Session, _ access: SessionAccess, _ principal: Principal) throws(KatoError) {

@@ -121,7 +121,7 @@ struct ObserveService: KatoService {
         var ticket: DurabilityTicket?
         var skipped = false
         let result = try session.mutate { engine, state in
-            let started = ContinuousClock.now
+            let started = CallClock.now()
             let r = try engine.observe(observation, in: &state, shouldContinue: shouldContinue) { s in
                 guard level.allowsAutoLearn else {
                     skipped = true
@@ -131,7 +131,7 @@ struct ObserveService: KatoService {
                 ticket = t
                 return learned.patternName
             }
-            KatoMetrics.predictionSeconds.recordNanoseconds(GRPCMetricsInterceptor.nanoseconds(since: started))
+            KatoMetrics.predictionSeconds.recordNanoseconds(CallClock.now() - started)
             return (r, r.autoLearnedPattern == nil ? .observe : .autoLearn)
         }
         KatoMetrics.observations.increment()

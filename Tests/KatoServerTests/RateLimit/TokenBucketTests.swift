@@ -44,6 +44,17 @@ final class TokenBucketTests: XCTestCase {
         XCTAssertLessThanOrEqual(limiter.keyCount, 21)
     }
 
+    func testKeyedLimiterOnTheCallClockRefillsAtItsRate() {
+        let limiter = KeyedRateLimiter(limit: .init(rate: 2, burst: 2))
+        let t = CallClock.now()
+        XCTAssertNil(limiter.acquire("a", at: t))
+        XCTAssertNil(limiter.acquire("a", at: t))
+        XCTAssertEqual(limiter.acquire("a", at: t), .milliseconds(500))
+        XCTAssertEqual(limiter.acquire("a", at: t + 400_000_000), .milliseconds(100))
+        XCTAssertNil(limiter.acquire("a", at: t + 500_000_000))
+        XCTAssertNil(limiter.acquire("b", at: t + 500_000_000))
+    }
+
     func testConcurrencyLimiterRefusesOverTheLimit() {
         let limiter = ConcurrencyLimiter(limit: 2)
         XCTAssertTrue(limiter.enter())

@@ -1,0 +1,59 @@
+import XCTest
+
+@testable import GRPCH2
+
+private enum NameKey: AttributeKey { typealias Value = String }
+private enum CountKey: AttributeKey { typealias Value = Int }
+private enum FlagKey: AttributeKey { typealias Value = Bool }
+
+final class ServerContextAttributesTests: XCTestCase {
+    func testAttributesKeepEachKeysValueApart() {
+        var attributes = ServerContext.Attributes()
+        XCTAssertNil(attributes[NameKey.self])
+        attributes[NameKey.self] = "alice"
+        attributes[CountKey.self] = 3
+        attributes[FlagKey.self] = true
+        XCTAssertEqual(attributes[NameKey.self], "alice")
+        XCTAssertEqual(attributes[CountKey.self], 3)
+        XCTAssertEqual(attributes[FlagKey.self], true)
+    }
+
+    func testAttributeOverwriteReplacesOnlyThatKey() {
+        var attributes = ServerContext.Attributes()
+        attributes[NameKey.self] = "alice"
+        attributes[CountKey.self] = 3
+        attributes[NameKey.self] = "bob"
+        attributes[CountKey.self] = 4
+        XCTAssertEqual(attributes[NameKey.self], "bob")
+        XCTAssertEqual(attributes[CountKey.self], 4)
+    }
+
+    func testSettingAnAttributeToNilRemovesItAndKeepsTheOthers() {
+        var attributes = ServerContext.Attributes()
+        attributes[NameKey.self] = "alice"
+        attributes[CountKey.self] = 3
+        attributes[FlagKey.self] = false
+        attributes[NameKey.self] = nil  // the inline first entry
+        XCTAssertNil(attributes[NameKey.self])
+        XCTAssertEqual(attributes[CountKey.self], 3)
+        XCTAssertEqual(attributes[FlagKey.self], false)
+        attributes[FlagKey.self] = nil
+        XCTAssertNil(attributes[FlagKey.self])
+        XCTAssertEqual(attributes[CountKey.self], 3)
+        attributes[NameKey.self] = "carol"
+        XCTAssertEqual(attributes[NameKey.self], "carol")
+        attributes[CountKey.self] = nil
+        attributes[NameKey.self] = nil
+        XCTAssertNil(attributes[CountKey.self])
+        XCTAssertNil(attributes[NameKey.self])
+    }
+
+    func testAttributesAreValuesCopiedIntoEachContext() {
+        var outer = ServerContext.Attributes()
+        outer[NameKey.self] = "outer"
+        var inner = outer
+        inner[NameKey.self] = "inner"
+        XCTAssertEqual(outer[NameKey.self], "outer")
+        XCTAssertEqual(inner[NameKey.self], "inner")
+    }
+}
