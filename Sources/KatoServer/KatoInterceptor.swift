@@ -8,13 +8,25 @@ import Tracing
 /// switch per hop, and deeper frames that overflow the task allocator's first slab); here the
 /// synchronous parts of every stage run inline and only the handler (and a JWT's
 /// verification) is awaited. `KatoServerApp` installs this; the separate interceptors remain
-/// for use on their own.
-struct KatoInterceptor: ServerInterceptor {
+/// for use on their own. A class: every call's closures capture it, and copying the five
+/// stages (loggers, limiters, tables) retained each of their references per copy.
+final class KatoInterceptor: ServerInterceptor {
     let trace: TraceInterceptor
     let metrics: GRPCMetricsInterceptor?
     let auth: AuthInterceptor?
     let rateLimit: RateLimitInterceptor?
     let degradation: DegradationInterceptor?
+
+    init(
+        trace: TraceInterceptor, metrics: GRPCMetricsInterceptor?, auth: AuthInterceptor?, rateLimit: RateLimitInterceptor?,
+        degradation: DegradationInterceptor?
+    ) {
+        self.trace = trace
+        self.metrics = metrics
+        self.auth = auth
+        self.rateLimit = rateLimit
+        self.degradation = degradation
+    }
 
     /// What the stages need to know of one method, worked out once when the method is
     /// registered instead of on every call (each was a parse, a hash or a string compare per
@@ -119,7 +131,7 @@ struct KatoInterceptor: ServerInterceptor {
         let handler = method.handler
         let bound = self.method(path: method.path, kind: method.kind)
         return ServerMethod(path: method.path, kind: method.kind) { requests, writer, context in
-            try await around(bound, context) { ctx in
+            try await self.around(bound, context) { ctx in
                 guard let observer = ctx.messageObserver else { return try await handler(requests, writer, ctx) }
                 let received = observer.received, sent = observer.sent
                 try await handler(

@@ -9,6 +9,9 @@
 #   EXTRA="--metrics false ..." adds server flags (to attribute the cost to one interceptor);
 #   TAG names the profile (default MODE).
 #
+# The server runs with SWIFT_DETERMINISTIC_HASHING=1: with per-process hash seeds the engine's
+# dictionaries probe differently from run to run (±4k instructions per call), as much as the
+# differences measured here.
 # Counters are zeroed after 2000 warm-up calls and dumped right after the N calls. Prints
 # "Ir/call"; the profile stays in $SCRATCH/callgrind-interceptors/ (callgrind_annotate it).
 # valgrind 3.19 workarounds: the binary is copied without its DWARF 5 debug info, and a
@@ -47,7 +50,7 @@ esac
 [ -z "${EXTRA:-}" ] || args+=($EXTRA)
 OUT=$OUTDIR/callgrind.out.$STAMP
 : > "$WORK/server.out"
-KATO_IN_MEMORY=1 LD_PRELOAD=$WORK/sigsuspend_shim.so valgrind --tool=callgrind --callgrind-out-file="$OUT" \
+SWIFT_DETERMINISTIC_HASHING=1 KATO_IN_MEMORY=1 LD_PRELOAD=$WORK/sigsuspend_shim.so valgrind --tool=callgrind --callgrind-out-file="$OUT" \
   "$SERVER" "${args[@]}" > "$WORK/server.out" 2> "$WORK/server.err" &
 VPID=$!
 trap 'kill $VPID 2>/dev/null || true; rm -rf "$WORK"' EXIT

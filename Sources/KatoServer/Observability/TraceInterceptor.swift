@@ -30,7 +30,10 @@ public struct TraceInterceptor: ServerInterceptor {
     /// metadata: the access-log line is then formatted here, straight into the writer's buffer
     /// (the same bytes the handler would write, without building a `Logger.Metadata`
     /// dictionary and sorting it per call).
-    let directLog: (writer: BufferedLogWriter, prefix: [UInt8])?
+    let directLog: DirectAccessLog?
+    /// Whether the access-log line is written (a level is set and the logger lets it through),
+    /// decided once: the logger's level cannot change under this copy of it.
+    let logsAccess: Bool
 
     /// - Parameters:
     ///   - accessLogLevel: level of the per-call access-log line; nil writes none.
@@ -40,9 +43,22 @@ public struct TraceInterceptor: ServerInterceptor {
         self.accessLogLevel = accessLogLevel
         self.tracer = tracer is NoOpTracer ? nil : tracer
         if let level = accessLogLevel, let handler = logger.handler as? BufferedStreamLogHandler, handler.hasNoContextMetadata {
-            directLog = (handler.writer, Array(" \(level)\(handler.label.isEmpty ? "" : " ")\(handler.label):".utf8))
+            directLog = DirectAccessLog(
+                writer: handler.writer, prefix: Array(" \(level)\(handler.label.isEmpty ? "" : " ")\(handler.label):".utf8))
         } else {
             directLog = nil
+        }
+        logsAccess = accessLogLevel.map { logger.logLevel <= $0 } ?? false
+    }
+
+    /// Where the access-log line goes when it is formatted here: the handler's writer and the
+    /// line's `<level> <label>:` part (a class: the interceptor is copied per call, this not).
+    final class DirectAccessLog: Sendable {
+        let writer: BufferedLogWriter
+        let prefix: [UInt8]
+        init(writer: BufferedLogWriter, prefix: [UInt8]) {
+            self.writer = writer
+            self.prefix = prefix
         }
     }
 
@@ -80,9 +96,7 @@ public struct TraceInterceptor: ServerInterceptor {
         let traceID = Self.traceID(fromTraceparent: context.requestMetadata.first(lowercasedKey: "traceparent")) ?? Self.newTraceID()
         let record = CallRecord(traceID: traceID, sessionLimiter: sessionLimiter)
         context.attributes[CallRecordKey.self] = record
-        var trailing = Metadata()
-        trailing.addString(traceID, forKey: "x-trace-id")
-        context.addTrailingMetadata(trailing)
+        context.addTrailingMetadata(traceID, forKey: "x-trace-id")
         let span = tracer.map { Self.startSpan($0, context) }
         return Call(record: record, start: start, span: span)
     }
@@ -91,7 +105,7 @@ public struct TraceInterceptor: ServerInterceptor {
     func end(_ call: Call, _ context: ServerContext, code: StatusCode, error failure: (any Error)?, nanoseconds: Int64) {
         let record = call.record
         if let span = call.span { Self.end(span, code: code, error: failure, record: record) }
-        if let level = accessLogLevel, logger.logLevel <= level {
+        if logsAccess, let level = accessLogLevel {
             if let directLog {
                 Self.writeAccessLine(directLog, context, code: code, nanoseconds: nanoseconds, record: record)
             } else {
@@ -109,31 +123,45 @@ public struct TraceInterceptor: ServerInterceptor {
     /// `<timestamp> <level> <label>: duration_ms=… method=… node_id=… peer=… principal=…
     /// session_id=… status=… trace_id=… [KatoServer] call`.
     static func writeAccessLine(
-        _ log: (writer: BufferedLogWriter, prefix: [UInt8]), _ context: ServerContext, code: StatusCode,
+        _ log: DirectAccessLog, _ context: ServerContext, code: StatusCode,
         nanoseconds: Int64, record: CallRecord
     ) {
         let (sessionID, nodeID, principal) = record.fields
         log.writer.append { b, timestamp in
             b.append(contentsOf: timestamp)
             b.append(contentsOf: log.prefix)
-            b.append(contentsOf: " duration_ms=".utf8)
+            b.append(contentsOf: AccessLine.duration)
             appendMilliseconds(nanoseconds, to: &b)
-            b.append(contentsOf: " method=".utf8)
+            b.append(contentsOf: AccessLine.method)
             b.append(contentsOf: context.path.utf8)
-            b.append(contentsOf: " node_id=".utf8)
+            b.append(contentsOf: AccessLine.node)
             b.append(contentsOf: nodeID.utf8)
-            b.append(contentsOf: " peer=".utf8)
+            b.append(contentsOf: AccessLine.peer)
             b.append(contentsOf: context.peer.utf8)
-            b.append(contentsOf: " principal=".utf8)
+            b.append(contentsOf: AccessLine.principal)
             b.append(contentsOf: principal.utf8)
-            b.append(contentsOf: " session_id=".utf8)
+            b.append(contentsOf: AccessLine.session)
             b.append(contentsOf: sessionID.utf8)
-            b.append(contentsOf: " status=".utf8)
+            b.append(contentsOf: AccessLine.status)
             b.append(contentsOf: code.name.utf8)
-            b.append(contentsOf: " trace_id=".utf8)
+            b.append(contentsOf: AccessLine.trace)
             b.append(contentsOf: record.traceID.utf8)
-            b.append(contentsOf: " [KatoServer] call\n".utf8)
+            b.append(contentsOf: AccessLine.end)
         }
+    }
+
+    /// The access line's fixed parts as bytes, made once (appending a string literal's UTF-8
+    /// view goes through its String each time).
+    enum AccessLine {
+        static let duration = Array(" duration_ms=".utf8)
+        static let method = Array(" method=".utf8)
+        static let node = Array(" node_id=".utf8)
+        static let peer = Array(" peer=".utf8)
+        static let principal = Array(" principal=".utf8)
+        static let session = Array(" session_id=".utf8)
+        static let status = Array(" status=".utf8)
+        static let trace = Array(" trace_id=".utf8)
+        static let end = Array(" [KatoServer] call\n".utf8)
     }
 
     /// `nanoseconds` as milliseconds with three decimals (`0.412`), digits written straight

@@ -19,15 +19,23 @@ enum UniqueIDs {
     }()
     static let counter = Atomic<UInt64>(0)
 
-    /// 128 bits as 32 lower-case hex digits after `prefix` (`obs-…`, a W3C trace id).
+    /// 128 bits as 32 lower-case hex digits after `prefix` (`obs-…`, a W3C trace id). The
+    /// digits are written on the stack and copied once into the String (its only allocation).
     static func hex128(prefix: String = "") -> String {
         let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(prefix.utf8.count + 32)
-        bytes.append(contentsOf: prefix.utf8)
-        appendHex(splitMix(seed.0 &+ n), to: &bytes)
-        appendHex(splitMix(seed.1 ^ n), to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        let (high, low) = (splitMix(seed.0 &+ n), splitMix(seed.1 ^ n))
+        let start = prefix.utf8.count
+        guard start <= 32 else { return prefix + hex(high) + hex(low) }
+        var bytes = InlineArray<64, UInt8>(repeating: 0)
+        var i = 0
+        for b in prefix.utf8 {
+            bytes[i] = b
+            i += 1
+        }
+        writeHex(high, into: &bytes, at: start)
+        writeHex(low, into: &bytes, at: start + 16)
+        // Valid by construction (a String's UTF-8, then ASCII): the validation cannot fail.
+        return String(copying: try! UTF8Span(validating: bytes.span.extracting(0..<start + 32)))
     }
 
     /// 64 non-zero bits as 16 lower-case hex digits (a W3C span id).
@@ -46,30 +54,28 @@ enum UniqueIDs {
 
     /// `v` as 16 lower-case hex digits.
     static func hex(_ v: UInt64) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
-        appendHex(v, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        var bytes = InlineArray<64, UInt8>(repeating: 0)
+        writeHex(v, into: &bytes, at: 0)
+        return String(copying: try! UTF8Span(validating: bytes.span.extracting(0..<16)))
     }
 
-    /// Appends the 16 lower-case hex digits of `v` (most significant first) to `bytes`.
-    static func appendHex(_ v: UInt64, to bytes: inout [UInt8]) {
-        appendHex8(UInt32(truncatingIfNeeded: v >> 32), to: &bytes)
-        appendHex8(UInt32(truncatingIfNeeded: v), to: &bytes)
-    }
-
-    /// Eight digits at once (SWAR): each nibble is spread into its own byte, then turned into
+    /// The 16 lower-case hex digits of `v` (most significant first) at `bytes[offset...]`.
+    ///
+    /// Eight digits at a time (SWAR): each nibble is spread into its own byte, then turned into
     /// ASCII with one add and a carry-free correction for `a`–`f`. A digit at a time with a
     /// branch each was ~1.4k instructions per trace id.
-    private static func appendHex8(_ v: UInt32, to bytes: inout [UInt8]) {
-        var x = UInt64(v)
-        x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF
-        x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF
-        x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F  // nibble i (from the least significant) in byte i
-        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101  // 1 where the nibble is ≥ 10
-        let ascii = x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27  // "0" + d, or "a" + d − 10
-        for shift in stride(from: 56, through: 0, by: -8) {
-            bytes.append(UInt8(truncatingIfNeeded: ascii >> UInt64(shift)))
+    static func writeHex(_ v: UInt64, into bytes: inout InlineArray<64, UInt8>, at offset: Int) {
+        for half in 0..<2 {
+            var x = (v >> (32 - 32 * UInt64(half))) & 0xFFFF_FFFF
+            x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF
+            x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF
+            x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F  // nibble i (from the least significant) in byte i
+            let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101  // 1 where the nibble is ≥ 10
+            let ascii = x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27  // "0" + d, or "a" + d − 10
+            let base = offset + 8 * half
+            for j in 0..<8 {
+                bytes[base + j] = UInt8(truncatingIfNeeded: ascii >> UInt64(56 - 8 * j))
+            }
         }
     }
 }
