@@ -31,8 +31,9 @@ final class KatoInterceptor: ServerInterceptor {
     /// What the stages need to know of one method, worked out once when the method is
     /// registered instead of on every call (each was a parse, a hash or a string compare per
     /// call): its path, metrics, whether it needs credentials and which role, whether it takes
-    /// rate-limit tokens, whether MAINTENANCE refuses it.
-    struct Method: Sendable {
+    /// rate-limit tokens, whether MAINTENANCE refuses it. A class: passed down the stages of
+    /// every call, as a struct its six references were retained at each copy.
+    final class Method: Sendable {
         let path: MethodPath
         let kind: CallKind
         let metrics: GRPCMetricsInterceptor.MethodMetrics?
@@ -44,6 +45,20 @@ final class KatoInterceptor: ServerInterceptor {
         let takesTokens: Bool
         /// MAINTENANCE refuses it (with a store).
         let degrades: Bool
+
+        init(
+            path: MethodPath, kind: CallKind, metrics: GRPCMetricsInterceptor.MethodMetrics?, authenticates: Bool,
+            requiredRole: Role, sessionLimiter: KeyedRateLimiter?, takesTokens: Bool, degrades: Bool
+        ) {
+            self.path = path
+            self.kind = kind
+            self.metrics = metrics
+            self.authenticates = authenticates
+            self.requiredRole = requiredRole
+            self.sessionLimiter = sessionLimiter
+            self.takesTokens = takesTokens
+            self.degrades = degrades
+        }
     }
 
     func method(path: String, kind: CallKind) -> Method {

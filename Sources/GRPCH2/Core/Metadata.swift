@@ -42,7 +42,8 @@ public struct Metadata: Hashable, Sendable, Sequence {
     /// `key` in lower case; a key already in lower case (the usual case) is returned as it is,
     /// without `lowercased()`'s new String (an allocation for keys longer than 15 bytes).
     static func lowercased(_ key: String) -> String {
-        for b in key.utf8 where b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") { return key.lowercased() }
+        let bytes = key.utf8.span  // by offset: iterating the UTF8View cost ~35 instructions a byte
+        for i in bytes.indices where bytes[i] >= UInt8(ascii: "A") && bytes[i] <= UInt8(ascii: "Z") { return key.lowercased() }
         return key
     }
 

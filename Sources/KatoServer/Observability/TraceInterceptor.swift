@@ -142,9 +142,7 @@ public struct TraceInterceptor: ServerInterceptor {
             b.append(contentsOf: principal.utf8)
             b.append(contentsOf: AccessLine.session)
             b.append(contentsOf: sessionID.utf8)
-            b.append(contentsOf: AccessLine.status)
-            b.append(contentsOf: code.name.utf8)
-            b.append(contentsOf: AccessLine.trace)
+            b.append(contentsOf: AccessLine.statusAndTrace(code))
             b.append(contentsOf: record.traceID.utf8)
             b.append(contentsOf: AccessLine.end)
         }
@@ -159,9 +157,14 @@ public struct TraceInterceptor: ServerInterceptor {
         static let peer = Array(" peer=".utf8)
         static let principal = Array(" principal=".utf8)
         static let session = Array(" session_id=".utf8)
-        static let status = Array(" status=".utf8)
-        static let trace = Array(" trace_id=".utf8)
         static let end = Array(" [KatoServer] call\n".utf8)
+        /// ` status=<NAME> trace_id=` for each status code (0...16).
+        static let statusAndTraceByCode: [[UInt8]] = (0...16).map { Array(" status=\(StatusCode(rawValue: $0).name) trace_id=".utf8) }
+
+        static func statusAndTrace(_ code: StatusCode) -> [UInt8] {
+            statusAndTraceByCode.indices.contains(code.rawValue)
+                ? statusAndTraceByCode[code.rawValue] : Array(" status=\(code.name) trace_id=".utf8)
+        }
     }
 
     /// `nanoseconds` as milliseconds with three decimals (`0.412`), digits written straight

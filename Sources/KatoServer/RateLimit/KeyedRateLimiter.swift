@@ -42,6 +42,10 @@ public final class KeyedRateLimiter: Sendable {
         struct State {
             var generation = 0
             var buckets: [String: Bucket] = [:]
+            /// The key this thread asked for last and its bucket: a client calling again and
+            /// again (the usual case) costs a string comparison instead of a hash lookup.
+            var lastKey = ""
+            var lastBucket: Bucket?
         }
         let state = Mutex(State())
     }
@@ -114,9 +118,14 @@ public final class KeyedRateLimiter: Sendable {
             if c.generation != current {
                 c.generation = current
                 c.buckets.removeAll(keepingCapacity: true)
+                c.lastBucket = nil
                 return nil
             }
-            return c.buckets[key]
+            if let last = c.lastBucket, c.lastKey == key { return last }
+            guard let found = c.buckets[key] else { return nil }
+            c.lastKey = key
+            c.lastBucket = found
+            return found
         }) {
             return hit
         }
@@ -134,6 +143,8 @@ public final class KeyedRateLimiter: Sendable {
             guard c.generation == generation.load(ordering: .acquiring) else { return }
             if c.buckets.count >= Self.cacheLimit { c.buckets.removeAll(keepingCapacity: true) }
             c.buckets[key] = bucket
+            c.lastKey = key
+            c.lastBucket = bucket
         }
         return bucket
     }

@@ -167,19 +167,21 @@ public final class Authenticator: Sendable {
     /// separators), found on the UTF-8 bytes. Nil unless the header is longer than `Bearer `.
     static func bearerToken(_ header: String) -> Substring? {
         let utf8 = header.utf8
-        guard utf8.count > 7 else { return nil }
-        var i = utf8.startIndex
-        for expected in "bearer ".utf8 {
-            let b = utf8[i]
+        let bytes = utf8.span  // bounds-checked view of the contiguous UTF-8, indexed by offset
+        guard bytes.count > 7 else { return nil }
+        for i in 0..<7 {
+            let b = bytes[i], expected = bearerScheme[i]
             // ASCII letters fold to lower case with 0x20; the space must be exact.
             guard b == expected || (expected != 0x20 && b | 0x20 == expected) else { return nil }
-            i = utf8.index(after: i)
         }
-        var rest = header[i...]
         // ASCII fast path: trim spaces and tabs; anything non-ASCII at an end goes by scalar.
-        while let b = rest.utf8.first, b == 0x20 || b == 0x09 { rest = rest.dropFirst() }
-        while let b = rest.utf8.last, b == 0x20 || b == 0x09 { rest = rest.dropLast() }
-        if let first = rest.utf8.first, let last = rest.utf8.last, first >= 0x80 || last >= 0x80 {
+        var start = 7, end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        let nonASCIIEnd = start < end && (bytes[start] >= 0x80 || bytes[end - 1] >= 0x80)
+        // Both offsets sit next to ASCII bytes (or at the ends), so on scalar boundaries.
+        var rest = header[utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex, offsetBy: end)]
+        if nonASCIIEnd {
             var scalars = rest.unicodeScalars
             while let s = scalars.first, isTrimmed(s) { scalars = scalars.dropFirst() }
             while let s = scalars.last, isTrimmed(s) { scalars = scalars.dropLast() }
@@ -187,6 +189,8 @@ public final class Authenticator: Sendable {
         }
         return rest
     }
+
+    private static let bearerScheme: [UInt8] = Array("bearer ".utf8)
 
     /// Foundation's `CharacterSet.whitespaces`: tab and the space separators (Zs).
     static func isTrimmed(_ s: Unicode.Scalar) -> Bool {
