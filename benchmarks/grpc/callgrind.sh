@@ -40,6 +40,6 @@ kill "$VPID"; wait "$VPID" 2>/dev/null || true
 rm -f "$SERVER"
 # The explicit dump (part .1) holds exactly the N calls.
 DUMP=$OUT.1
-IR=$(callgrind_annotate "$DUMP" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+IR=$(callgrind_annotate "$DUMP" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}')
 echo "profile: $DUMP"
 echo "Ir=$IR calls=$N Ir/call=$(python3 -c "print(round($IR / $N))")"
