@@ -93,10 +93,10 @@ final class KatoInterceptor: ServerInterceptor {
         do {
             let result: R
             if let span = call.span {
-                let ctx = context
-                result = try await ServiceContext.withValue(span.context) { try await stages(method, ctx, call.record, start, next) }
+                var ctx = context
+                result = try await ServiceContext.withValue(span.context) { try await stages(method, &ctx, call.record, start, next) }
             } else {
-                result = try await stages(method, context, call.record, start, next)
+                result = try await stages(method, &context, call.record, start, next)
             }
             let elapsed = CallClock.now() - start
             method.metrics?.succeeded(nanoseconds: elapsed)
@@ -114,10 +114,9 @@ final class KatoInterceptor: ServerInterceptor {
     /// Auth, rate limits and degradation around the handler.
     @inline(__always)
     private func stages<R>(
-        _ method: Method, _ context: ServerContext, _ record: CallRecord, _ start: Int64,
+        _ method: Method, _ context: inout ServerContext, _ record: CallRecord, _ start: Int64,
         _ next: (ServerContext) async throws -> R
     ) async throws -> R {
-        var context = context
         var principal: Principal?
         if let auth, method.authenticates {
             let p: Principal

@@ -3,8 +3,12 @@ import KatoStore
 
 /// Refuses every kato.v2 call while the store is in MAINTENANCE (UNAVAILABLE, reason `DEGRADED`);
 /// health and reflection stay available.
-struct DegradationInterceptor: ServerInterceptor {
+final class DegradationInterceptor: ServerInterceptor {
     let status: StoreStatus
+
+    init(status: StoreStatus) {
+        self.status = status
+    }
 
     func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
         try check(context)

@@ -22,7 +22,7 @@ extension ServerContext {
 /// The span goes to `tracer` (by default `InstrumentationSystem.tracer`, a no-op until a
 /// backend such as swift-otel's OTLP exporter is bootstrapped; the tracer's own `extract`
 /// reads `traceparent`/`tracestate` from the request metadata).
-public struct TraceInterceptor: ServerInterceptor {
+public final class TraceInterceptor: ServerInterceptor {
     let logger: Logger
     let accessLogLevel: Logger.Level?
     let tracer: (any Tracer)?
@@ -51,14 +51,31 @@ public struct TraceInterceptor: ServerInterceptor {
         logsAccess = accessLogLevel.map { logger.logLevel <= $0 } ?? false
     }
 
-    /// Where the access-log line goes when it is formatted here: the handler's writer and the
-    /// line's `<level> <label>:` part (a class: the interceptor is copied per call, this not).
+    /// Where the access-log line goes when it is formatted here: the handler's writer, the
+    /// line's `<level> <label>:` part and its fixed parts as bytes, made once (appending a
+    /// string literal's UTF-8 goes through a String each time; a static array is retained at
+    /// each use, fields of this object are not).
     final class DirectAccessLog: Sendable {
         let writer: BufferedLogWriter
         let prefix: [UInt8]
+        let duration = Array(" duration_ms=".utf8)
+        let method = Array(" method=".utf8)
+        let node = Array(" node_id=".utf8)
+        let peer = Array(" peer=".utf8)
+        let principal = Array(" principal=".utf8)
+        let session = Array(" session_id=".utf8)
+        let end = Array(" [KatoServer] call\n".utf8)
+        /// ` status=<NAME> trace_id=` for each status code (0...16).
+        let statusAndTraceByCode: [[UInt8]] = (0...16).map { Array(" status=\(StatusCode(rawValue: $0).name) trace_id=".utf8) }
+
         init(writer: BufferedLogWriter, prefix: [UInt8]) {
             self.writer = writer
             self.prefix = prefix
+        }
+
+        func statusAndTrace(_ code: StatusCode) -> [UInt8] {
+            statusAndTraceByCode.indices.contains(code.rawValue)
+                ? statusAndTraceByCode[code.rawValue] : Array(" status=\(code.name) trace_id=".utf8)
         }
     }
 
@@ -130,40 +147,21 @@ public struct TraceInterceptor: ServerInterceptor {
         log.writer.append { b, timestamp in
             b.append(contentsOf: timestamp)
             b.append(contentsOf: log.prefix)
-            b.append(contentsOf: AccessLine.duration)
+            b.append(contentsOf: log.duration)
             appendMilliseconds(nanoseconds, to: &b)
-            b.append(contentsOf: AccessLine.method)
+            b.append(contentsOf: log.method)
             b.append(contentsOf: context.path.utf8)
-            b.append(contentsOf: AccessLine.node)
+            b.append(contentsOf: log.node)
             b.append(contentsOf: nodeID.utf8)
-            b.append(contentsOf: AccessLine.peer)
+            b.append(contentsOf: log.peer)
             b.append(contentsOf: context.peer.utf8)
-            b.append(contentsOf: AccessLine.principal)
+            b.append(contentsOf: log.principal)
             b.append(contentsOf: principal.utf8)
-            b.append(contentsOf: AccessLine.session)
+            b.append(contentsOf: log.session)
             b.append(contentsOf: sessionID.utf8)
-            b.append(contentsOf: AccessLine.statusAndTrace(code))
+            b.append(contentsOf: log.statusAndTrace(code))
             b.append(contentsOf: record.traceID.utf8)
-            b.append(contentsOf: AccessLine.end)
-        }
-    }
-
-    /// The access line's fixed parts as bytes, made once (appending a string literal's UTF-8
-    /// view goes through its String each time).
-    enum AccessLine {
-        static let duration = Array(" duration_ms=".utf8)
-        static let method = Array(" method=".utf8)
-        static let node = Array(" node_id=".utf8)
-        static let peer = Array(" peer=".utf8)
-        static let principal = Array(" principal=".utf8)
-        static let session = Array(" session_id=".utf8)
-        static let end = Array(" [KatoServer] call\n".utf8)
-        /// ` status=<NAME> trace_id=` for each status code (0...16).
-        static let statusAndTraceByCode: [[UInt8]] = (0...16).map { Array(" status=\(StatusCode(rawValue: $0).name) trace_id=".utf8) }
-
-        static func statusAndTrace(_ code: StatusCode) -> [UInt8] {
-            statusAndTraceByCode.indices.contains(code.rawValue)
-                ? statusAndTraceByCode[code.rawValue] : Array(" status=\(code.name) trace_id=".utf8)
+            b.append(contentsOf: log.end)
         }
     }
 

@@ -8,7 +8,7 @@ import Metrics
 ///
 /// Runs after `AuthInterceptor` (it keys on the principal). Services in `exempt` (health,
 /// reflection) skip the token buckets, not the concurrency limit.
-public struct RateLimitInterceptor: ServerInterceptor {
+public final class RateLimitInterceptor: ServerInterceptor {
     let principals: KeyedRateLimiter?
     let sessions: KeyedRateLimiter?
     let concurrency: ConcurrencyLimiter?

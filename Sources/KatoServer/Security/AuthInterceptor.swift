@@ -6,7 +6,7 @@ import Metrics
 /// checks the method's least role (`MethodPolicy`), and attaches the `Principal` for the
 /// handlers, which check nodes and session ownership. Failures end the call with
 /// UNAUTHENTICATED or PERMISSION_DENIED and an `ErrorInfo`; credentials are never logged.
-public struct AuthInterceptor: ServerInterceptor {
+public final class AuthInterceptor: ServerInterceptor {
     let authenticator: Authenticator
     let openServices: [Substring]
     let logger: Logger
