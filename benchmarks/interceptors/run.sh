@@ -199,14 +199,18 @@ $CALLGRIND_TABLE
   at a time on the stack (one allocation); the bearer token is parsed over a span; the access
   line appends prepared byte chunks; reserved-header checks dispatch on the first byte (both
   modes: every received header goes through it).
-- **What is left** (~16k): the access-log line (~3k: the line's ~18 appends into the
-  per-thread buffer), the \`x-trace-id\` trailer (~3k: the entry, the name/value list and its
-  HPACK encoding), authentication (~2k: two metadata lookups, the bearer parse, the cache's
-  constant-time compare), the trace id and the call's record (~1.5k), the two token buckets
-  (~1k each: thread cache, CAS), metrics (~1k: four sharded counters and a histogram), the
-  session/principal checks in the handler (~1.5k: the record's attribute read and cast, node
-  set lookup), async frames and retain/release for the rest.
-- **Rates vs instructions**: instructions are +4 % of off, but on an unpinned run the rate moves
+- **What is left** (the table: +19k outside the engine, +16k in total): the trace id, the
+  call's record and the \`x-trace-id\` trailer with the interceptor's async frames (~11.6k:
+  the trailer takes GRPCH2's trailers off their prepared form and is HPACK-encoded per call,
+  ~3k; the rest allocations, async frame set-up and retain/release), the access-log line
+  (~3.2k: ~18 appends into the per-thread buffer, each retaining what it appends),
+  authentication (~3.1k, ~2k with \`x-api-key\`: metadata lookups, the bearer parse, the
+  cache's constant-time compare, the principal checks in the handler), rate limits and metrics
+  (~0.5k each: thread cache and CAS per bucket; sharded counters and a histogram).
+- **Rates vs instructions**: instructions are +4 % of off, while CPU per call rises more
+  (pinned, about twice as much): the engine's share is long copy loops that run several
+  instructions a cycle, the interceptors' is branches, atomics (retain/release, locks) and
+  allocations that run fewer. On an unpinned run the rate also moves
   with the hot session's lock: both event loops contend for it on every call (~20 µs held, most
   of it \`Predictor.run\` flattening the 1000-event STM), so a round's rate depends on how the
   loops happen to interleave (off alone ranges over ±7 % between rounds). Pinned, the loops
