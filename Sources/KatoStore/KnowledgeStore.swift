@@ -109,7 +109,8 @@ public final class KnowledgeStore: Sendable {
     /// Ids of the nodes in memory (every stored node is loaded at open).
     public var nodeIDs: [String] { nodes.withLock { Array($0.keys) } }
 
-    /// Commits what is pending, stops the writer, checkpoints the WAL and releases the directory.
+    /// Commits what is pending, stops the writer, checkpoints the WAL, closes the connection and
+    /// then releases the directory.
     public func close() {
         writer.stop()
         lock.release()

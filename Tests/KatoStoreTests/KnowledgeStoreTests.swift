@@ -147,6 +147,21 @@ import Testing
         store.close()
     }
 
+    @Test func closeClosesTheConnectionBeforeReleasingTheDirectory() async throws {
+        let dir = tempDir()
+        let store = try KnowledgeStore.open(directory: dir, logger: logger)
+        _ = try await learn(store.node("n"), [["a"], ["b"]])
+        #expect(FileManager.default.fileExists(atPath: dir + "/kato.sqlite-wal"))
+        store.close()
+        // `store` is still referenced: the connection must be closed by close() itself (SQLite
+        // removes the WAL file when its last connection closes), not later by deinit.
+        #expect(!FileManager.default.fileExists(atPath: dir + "/kato.sqlite-wal"))
+        let reopened = try KnowledgeStore.open(directory: dir, logger: logger)
+        #expect(reopened.node("n").knowledgeBase.patternCount == 1)
+        reopened.close()
+        withExtendedLifetime(store) {}
+    }
+
     @Test func migrationsAreRecordedAndIdempotent() throws {
         let dir = tempDir()
         let db = try SQLiteDatabase(path: dir + "/m.sqlite")

@@ -183,3 +183,24 @@ def test_key_file_with_a_bad_certificate_entry_is_refused(binaries, pki, tmp_pat
     keyfile.write_text(json.dumps([{"principal": "x", "cert_subject": "CN=a", "key": "k"}]))
     with pytest.raises(RuntimeError, match="exactly one of"):
         start_kato_server(binaries, "--auth-keys", str(keyfile), env=MEM)
+
+
+def test_unmapped_certificate_failure_logs_its_subject_and_fingerprint(binaries, pki):
+    # The operator learns from the log how to map the certificate (cert_subject / cert_sha256).
+    keyfile = pki.dir / "keys-log.json"
+    keyfile.write_text(json.dumps(key_entries(pki)))
+    server = start_kato_server(binaries, "--auth-keys", str(keyfile), "--tls-cert", str(pki.server_pem),
+                               "--tls-key", str(pki.server_key), "--tls-client-ca", str(pki.ca),
+                               "--log-level", "info", "--access-log-level", "off", env=MEM)
+    try:
+        nobody = Client(server, pki, "nobody")
+        fails(grpc.StatusCode.UNAUTHENTICATED, "CERTIFICATE_UNKNOWN", nobody.create, "n1")
+        nobody.channel.close()
+    finally:
+        server.stop()
+    lines = [l for l in server.stderr_text().splitlines() if "authentication failed" in l]
+    assert lines, "no authentication-failure line"
+    fingerprint = PKI.fingerprint(pki.certs["nobody"][0]).replace(":", "").lower()
+    assert f"certificate_sha256={fingerprint}" in lines[0]
+    assert f"certificate_subject={PKI.subject(pki.certs['nobody'][0])}" in lines[0]
+    assert "reason=CERTIFICATE_UNKNOWN" in lines[0]

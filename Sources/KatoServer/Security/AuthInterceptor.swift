@@ -70,12 +70,19 @@ public final class AuthInterceptor: ServerInterceptor {
         }
     }
 
-    /// Counts and logs an authentication failure (never the credentials); the call's error.
+    /// Counts and logs an authentication failure (never the credentials; for a client
+    /// certificate that maps to no principal, its subject and SHA-256 fingerprint, the two
+    /// ways to map it in the key file); the call's error.
     func failed(_ error: KatoError, _ context: ServerContext) -> any Error {
         Self.failure(error.reason)
-        logger.info("authentication failed", metadata: [
+        var metadata: Logger.Metadata = [
             "method": "\(context.path)", "reason": "\(error.reason)", "peer": "\(context.peer)", "trace_id": "\(context.traceID)",
-        ])
+        ]
+        if error.reason == "CERTIFICATE_UNKNOWN", let certificate = context.peerCertificate {
+            metadata["certificate_subject"] = "\(certificate.subject)"
+            metadata["certificate_sha256"] = "\(CertificatePrincipals.fingerprint(of: certificate))"
+        }
+        logger.info("authentication failed", metadata: metadata)
         return error.rpcError(traceID: context.traceID)
     }
 

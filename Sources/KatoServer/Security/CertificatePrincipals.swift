@@ -55,6 +55,14 @@ public struct CertificatePrincipals: Sendable {
         return bySubject[certificate.subject] ?? byReversedSubject[certificate.subject]
     }
 
+    /// `certificate`'s SHA-256 fingerprint as `cert_sha256` takes it (64 lower-case hex digits).
+    static func fingerprint(of certificate: PeerCertificate) -> String {
+        SHA256.hash(data: certificate.derBytes).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
     struct ParseError: Error {
         var message: String
     }

@@ -94,6 +94,10 @@ final class GroupCommitWriter: Sendable {
             commit(nodes.compactMap { $0.takeBatch() })
         }
         try? confined.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        // Closed here, on the writer thread, before `stop()` returns: the store releases the
+        // data directory's lock only after that, so the next owner never meets this connection.
+        confined.writes = nil  // finalizes the prepared statements
+        confined.db.close()
     }
 
     private func commit(_ batches: [DurableNode.Batch]) {

@@ -52,6 +52,15 @@ final class SQLiteDatabase {
         sqlite3_close_v2(handle)
     }
 
+    /// Closes the connection now rather than when the last reference goes (SQLite then
+    /// checkpoints the WAL and removes it). A statement still alive keeps the file open until
+    /// it is finalized (`sqlite3_close_v2`); any later use of this connection fails with
+    /// SQLITE_MISUSE. Idempotent.
+    func close() {
+        sqlite3_close_v2(handle)
+        handle = nil
+    }
+
     private func error(_ rc: Int32) -> SQLiteError {
         SQLiteError(extendedCode: rc, message: String(cString: sqlite3_errmsg(handle)))
     }
