@@ -20,7 +20,7 @@ struct StoreBenchCommand: AsyncParsableCommand {
                 print("open+load+index of \(count) patterns: \(d)")
             }
         } else {
-            let (rate, batch) = try await StoreTools.benchmarkLearns(directory: dataDir, writers: writers, perWriter: learns / writers)
+            let (rate, batch) = try await StoreTools.benchmarkLearns(directory: dataDir, writers: writers, learns: learns)
             print(String(format: "durable learns: %.0f/s with %d concurrent writers (mean %.1f learns per fsync'd batch)", rate, writers, batch))
         }
     }

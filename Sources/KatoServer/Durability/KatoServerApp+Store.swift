@@ -101,8 +101,8 @@ public enum StoreTools {
 }
 
 extension StoreTools {
-    public static func benchmarkLearns(directory: String, writers: Int, perWriter: Int) async throws -> (Double, Double) {
-        try await StoreBenchmark.durableLearns(directory: directory, writers: writers, perWriter: perWriter)
+    public static func benchmarkLearns(directory: String, writers: Int, learns: Int) async throws -> (Double, Double) {
+        try await StoreBenchmark.durableLearns(directory: directory, writers: writers, learns: learns)
     }
 
     public static func benchmarkFill(directory: String, patterns: Int) async throws {
