@@ -101,8 +101,10 @@ struct Settings {
         }
         metrics = try bool(command.metrics, "metrics", true)
         disableInterceptors = try bool(command.disableInterceptors ? "true" : nil, "disable-interceptors", false)
-        otlpEndpoint = pick(command.otlpEndpoint, "otlp-endpoint").flatMap { $0.isEmpty ? nil : $0 }
-        otlpServiceName = pick(command.otlpServiceName, "otlp-service-name") ?? otlpServiceName
+        // kato's own settings first, then OpenTelemetry's standard environment variables.
+        otlpEndpoint = try pick(command.otlpEndpoint, "otlp-endpoint").map { $0.isEmpty ? nil : $0 } ?? Self.openTelemetryEndpoint(env)
+        otlpServiceName = pick(command.otlpServiceName, "otlp-service-name")
+            ?? env["OTEL_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? otlpServiceName
         otlpFlushIntervalMs = try int(command.otlpFlushIntervalMs, "otlp-flush-interval-ms", otlpFlushIntervalMs)
         otlpQueueSize = try int(command.otlpQueueSize, "otlp-queue-size", otlpQueueSize)
         switch pick(command.handlerExecution, "handler-execution") {
@@ -120,5 +122,26 @@ struct Settings {
         }
         guard (0...65535).contains(port) else { throw ValidationError("port must be 0...65535") }
         guard sessionCleanupSeconds >= 1 else { throw ValidationError("session-cleanup-seconds must be >= 1") }
+    }
+
+    /// The traces endpoint from OpenTelemetry's exporter variables, for a server given no
+    /// `otlp-endpoint` of its own: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is, else
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`; none with `OTEL_TRACES_EXPORTER=none`.
+    /// Spans are sent as OTLP/HTTP JSON, which collectors accept on the HTTP port whatever
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` says of HTTP; `grpc` is refused (not spoken here).
+    static func openTelemetryEndpoint(_ env: [String: String]) throws -> String? {
+        func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if value("OTEL_TRACES_EXPORTER")?.lowercased() == "none" { return nil }
+        let signal = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        let base = value("OTEL_EXPORTER_OTLP_ENDPOINT")
+        guard signal != nil || base != nil else { return nil }
+        let protocolName = value("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? value("OTEL_EXPORTER_OTLP_PROTOCOL")
+        if let protocolName, !["http/json", "http/protobuf"].contains(protocolName) {
+            throw ValidationError("OTEL_EXPORTER_OTLP_PROTOCOL \(protocolName) is not supported: kato-server exports OTLP/HTTP (JSON)")
+        }
+        if let signal { return signal }
+        var url = base!
+        while url.hasSuffix("/") { url.removeLast() }
+        return url + "/v1/traces"
     }
 }

@@ -179,3 +179,48 @@ def test_full_queue_drops_and_counts_without_blocking(binaries):
 def test_invalid_endpoint_is_refused_at_startup(binaries):
     with pytest.raises(RuntimeError, match="http://"):
         start_kato_server(binaries, "--otlp-endpoint", "https://collector:4318", env=MEM)
+
+
+def test_opentelemetry_environment_variables_configure_export(binaries, collector):
+    # Without kato's own setting, the standard OTEL_* variables: the base endpoint gets /v1/traces.
+    env = {**MEM, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url + "/", "OTEL_SERVICE_NAME": "from-otel-env",
+           "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
+    server = start_kato_server(binaries, "--otlp-flush-interval-ms", "100", env=env)
+    ch, sessions, _ = stubs(server)
+    try:
+        sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n"))
+        span = collector.wait_for(lambda s: s["name"] == "kato.v2.SessionService/CreateSession")
+        assert attributes(span["_resource"])["service.name"] == "from-otel-env"
+        assert collector.requests[0][0] == "/v1/traces"
+    finally:
+        ch.close()
+        server.stop()
+
+
+def test_kato_setting_wins_over_opentelemetry_variables_and_none_turns_export_off(binaries, collector):
+    other = Collector()
+    try:
+        env = {**MEM, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": other.url + "/v1/traces"}
+        server = start_kato_server(binaries, "--otlp-endpoint", collector.url, "--otlp-flush-interval-ms", "100", env=env)
+        ch, sessions, _ = stubs(server)
+        sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n"))
+        collector.wait_for(lambda s: s["name"] == "kato.v2.SessionService/CreateSession")
+        ch.close()
+        server.stop()
+        assert other.requests == []
+
+        env = {**MEM, "OTEL_EXPORTER_OTLP_ENDPOINT": other.url, "OTEL_TRACES_EXPORTER": "none"}
+        server = start_kato_server(binaries, "--otlp-flush-interval-ms", "100", env=env)
+        ch, sessions, _ = stubs(server)
+        sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n"))
+        ch.close()
+        server.stop()  # a shutdown flushes queued spans: none may arrive
+        assert other.requests == []
+    finally:
+        other.close()
+
+
+def test_opentelemetry_grpc_protocol_is_refused_at_startup(binaries):
+    env = {**MEM, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+    with pytest.raises(RuntimeError, match="OTEL_EXPORTER_OTLP_PROTOCOL grpc is not supported"):
+        start_kato_server(binaries, env=env)
