@@ -70,10 +70,19 @@ extension KatoServerCommand {
         otlp.flushInterval = .milliseconds(settings.otlpFlushIntervalMs)
         otlp.maxQueueSize = settings.otlpQueueSize
         otlp.maxBatchSize = min(otlp.maxBatchSize, settings.otlpQueueSize)
-        let exporter = OTLPExporter(configuration: otlp, logger: logger)
+        otlp.headers = settings.otlpHeaders
+        otlp.trustRootsFile = settings.otlpCertificate
+        let exporter: OTLPExporter
+        do {
+            exporter = try OTLPExporter(configuration: otlp, logger: logger)
+        } catch {
+            throw ValidationError("OTLP: cannot set up TLS for \(endpoint): \(error)")
+        }
         OTLPTracer.bootstrap(exporter)
         logger.info("OTLP span export on", metadata: [
             "endpoint": "\(endpoint)", "service_name": "\(otlp.serviceName)", "flush_interval_ms": "\(settings.otlpFlushIntervalMs)",
+            // Header names only: their values are often credentials.
+            "headers": "\(otlp.headers.map(\.name).joined(separator: ","))",
         ])
         return exporter
     }

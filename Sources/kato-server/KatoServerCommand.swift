@@ -42,6 +42,8 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("access-log-level"), help: "Level of the per-call access log, or off (KATO_ACCESS_LOG_LEVEL).") var accessLogLevel: String?
     @Option(name: .customLong("metrics"), help: "gRPC server metrics: true/false (KATO_METRICS).") var metrics: String?
     @Option(name: .customLong("otlp-endpoint"), help: "Export spans over OTLP/HTTP JSON to http://HOST:PORT[/PATH]; off when unset (KATO_OTLP_ENDPOINT).") var otlpEndpoint: String?
+    @Option(name: .customLong("otlp-headers"), help: "Headers sent with every export, name=value,…, values percent-encoded (KATO_OTLP_HEADERS); never logged.") var otlpHeaders: String?
+    @Option(name: .customLong("otlp-certificate"), help: "PEM CA that signs an https collector's certificate; default: system roots (KATO_OTLP_CERTIFICATE).") var otlpCertificate: String?
     @Option(name: .customLong("otlp-service-name"), help: "service.name of exported spans; default kato-server (KATO_OTLP_SERVICE_NAME).") var otlpServiceName: String?
     @Option(name: .customLong("otlp-flush-interval-ms"), help: "How often queued spans are sent; default 2000 (KATO_OTLP_FLUSH_INTERVAL_MS).") var otlpFlushIntervalMs: Int?
     @Option(name: .customLong("otlp-queue-size"), help: "Spans waiting at most; more are dropped and counted; default 2048 (KATO_OTLP_QUEUE_SIZE).") var otlpQueueSize: Int?

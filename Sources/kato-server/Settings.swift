@@ -34,6 +34,8 @@ struct Settings {
     var disableInterceptors = false
     var otlpEndpoint: String?
     var otlpServiceName = "kato-server"
+    var otlpHeaders: [(name: String, value: String)] = []
+    var otlpCertificate: String?
     var otlpFlushIntervalMs = 2000
     var otlpQueueSize = 2048
     var handlerExecution = ServerConfiguration.HandlerExecution.eventLoop
@@ -105,6 +107,13 @@ struct Settings {
         otlpEndpoint = try pick(command.otlpEndpoint, "otlp-endpoint").map { $0.isEmpty ? nil : $0 } ?? Self.openTelemetryEndpoint(env)
         otlpServiceName = pick(command.otlpServiceName, "otlp-service-name")
             ?? env["OTEL_SERVICE_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? otlpServiceName
+        func otel(_ name: String) -> String? {  // the traces-specific variable, else the general one
+            (env["OTEL_EXPORTER_OTLP_TRACES_" + name] ?? env["OTEL_EXPORTER_OTLP_" + name]).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        if let text = pick(command.otlpHeaders, "otlp-headers") ?? otel("HEADERS") {
+            otlpHeaders = try Self.otlpHeaders(text)
+        }
+        otlpCertificate = pick(command.otlpCertificate, "otlp-certificate") ?? otel("CERTIFICATE")
         otlpFlushIntervalMs = try int(command.otlpFlushIntervalMs, "otlp-flush-interval-ms", otlpFlushIntervalMs)
         otlpQueueSize = try int(command.otlpQueueSize, "otlp-queue-size", otlpQueueSize)
         switch pick(command.handlerExecution, "handler-execution") {
@@ -143,5 +152,27 @@ struct Settings {
         var url = base!
         while url.hasSuffix("/") { url.removeLast() }
         return url + "/v1/traces"
+    }
+
+    /// `name=value,name2=value2` (OpenTelemetry's `OTEL_EXPORTER_OTLP_HEADERS` form: values
+    /// percent-encoded, spaces around entries ignored).
+    static func otlpHeaders(_ text: String) throws -> [(name: String, value: String)] {
+        try text.split(separator: ",").enumerated().compactMap { position, entry in
+            let trimmed = entry.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { return nil }
+            guard let eq = trimmed.firstIndex(of: "="), eq != trimmed.startIndex else {
+                // By position only: an entry without "=" may be a credential.
+                throw ValidationError("otlp-headers: entry \(position + 1) is not name=value")
+            }
+            let name = trimmed[..<eq].trimmingCharacters(in: .whitespaces)
+            let raw = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
+                throw ValidationError("otlp-headers: bad header name '\(name)'")
+            }
+            guard let value = raw.removingPercentEncoding, !value.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+                throw ValidationError("otlp-headers: the value of '\(name)' is not valid percent-encoding")  // never echoes a value
+            }
+            return (name, value)
+        }
     }
 }

@@ -3,6 +3,7 @@ POST (path, headers, JSON body), and a socket that accepts connections but never
 import http.server
 import json
 import socket
+import ssl
 import threading
 import time
 
@@ -10,7 +11,8 @@ import time
 class Collector:
     """Records OTLP/HTTP JSON export requests on 127.0.0.1:<port>; answers 200 `{}`."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """`tls`: (certificate PEM path, key PEM path) to serve https instead of http."""
         self.requests = []
         self.lock = threading.Lock()
         collector = self
@@ -33,6 +35,11 @@ class Collector:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.url = f"https://localhost:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

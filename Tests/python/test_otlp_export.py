@@ -177,8 +177,9 @@ def test_full_queue_drops_and_counts_without_blocking(binaries):
 
 
 def test_invalid_endpoint_is_refused_at_startup(binaries):
-    with pytest.raises(RuntimeError, match="http://"):
-        start_kato_server(binaries, "--otlp-endpoint", "https://collector:4318", env=MEM)
+    for bad in ("collector:4318", "grpc://collector:4317", "http://collector:notaport"):
+        with pytest.raises(RuntimeError, match="OTLP endpoint"):
+            start_kato_server(binaries, "--otlp-endpoint", bad, env=MEM)
 
 
 def test_opentelemetry_environment_variables_configure_export(binaries, collector):
@@ -224,3 +225,61 @@ def test_opentelemetry_grpc_protocol_is_refused_at_startup(binaries):
     env = {**MEM, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
     with pytest.raises(RuntimeError, match="OTEL_EXPORTER_OTLP_PROTOCOL grpc is not supported"):
         start_kato_server(binaries, env=env)
+
+
+@pytest.fixture(scope="module")
+def collector_pki(tmp_path_factory):
+    from mtls_support import PKI
+    return PKI(tmp_path_factory.mktemp("otlp-tls"))  # a CA and a server certificate for localhost
+
+
+def test_https_collector_with_its_ca_gets_spans_and_the_configured_headers(binaries, collector_pki):
+    tls_collector = Collector(tls=(collector_pki.server_pem, collector_pki.server_key))
+    env = {**MEM, "OTEL_EXPORTER_OTLP_HEADERS": "x-api-key=secret%20value, x-tenant = t1"}
+    server = start_kato_server(binaries, "--otlp-endpoint", tls_collector.url, "--otlp-certificate",
+                               str(collector_pki.ca), "--otlp-flush-interval-ms", "100", "--log-level", "info", env=env)
+    ch, sessions, _ = stubs(server)
+    try:
+        sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n"))
+        tls_collector.wait_for(lambda s: s["name"] == "kato.v2.SessionService/CreateSession")
+        headers = {k.lower(): v for k, v in tls_collector.requests[0][1].items()}
+        assert headers["x-api-key"] == "secret value" and headers["x-tenant"] == "t1"
+    finally:
+        ch.close()
+        server.stop()
+        tls_collector.close()
+    log = server.stderr_text()
+    assert "OTLP span export on" in log and "x-api-key" in log
+    assert "secret" not in log  # header values are never logged
+
+
+def test_https_collector_with_an_untrusted_certificate_gets_nothing_and_calls_still_work(binaries, collector_pki):
+    tls_collector = Collector(tls=(collector_pki.server_pem, collector_pki.server_key))
+    # No --otlp-certificate: the system roots do not know the test CA.
+    server = start_kato_server(binaries, "--otlp-endpoint", tls_collector.url, "--otlp-flush-interval-ms", "100",
+                               "--admin-port", "0", env=MEM)
+    ch, sessions, _ = stubs(server)
+    try:
+        for _ in range(3):
+            sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n"))
+        deadline = time.time() + 10
+        while metric(http_get(server, "/metrics")[2], "kato_otlp_spans_dropped_total", reason="export_failed") < 3:
+            assert time.time() < deadline, "the failed exports were not counted"
+            time.sleep(0.1)
+        assert tls_collector.requests == []  # the handshake failed: nothing was posted
+    finally:
+        ch.close()
+        server.stop()
+        tls_collector.close()
+
+
+def test_unreadable_collector_ca_is_refused_at_startup(binaries, tmp_path):
+    with pytest.raises(RuntimeError, match="cannot set up TLS"):
+        start_kato_server(binaries, "--otlp-endpoint", "https://localhost:4318", "--otlp-certificate",
+                          str(tmp_path / "missing.pem"), env=MEM)
+
+
+def test_malformed_otlp_headers_are_refused_without_echoing_values(binaries):
+    with pytest.raises(RuntimeError) as e:
+        start_kato_server(binaries, "--otlp-endpoint", "http://127.0.0.1:4318", env={**MEM, "KATO_OTLP_HEADERS": "justsecret"})
+    assert "not name=value" in str(e.value) and "justsecret" not in str(e.value).split("exited:")[1]

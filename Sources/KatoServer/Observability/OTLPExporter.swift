@@ -3,6 +3,7 @@ import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 import Tracing
 
@@ -17,7 +18,7 @@ import Tracing
 /// drops its batch (`reason="export_failed"`) and logs at most one warning per 30 s. Nothing
 /// here can fail or slow a call.
 public final class OTLPExporter: Sendable {
-    public struct Configuration: Sendable, Hashable {
+    public struct Configuration: Sendable {
         public var endpoint: Endpoint
         /// The `service.name` resource attribute.
         public var serviceName = "kato-server"
@@ -26,30 +27,44 @@ public final class OTLPExporter: Sendable {
         public var flushInterval: Duration = .seconds(2)
         /// Connect plus request time allowed for one export.
         public var timeout: Duration = .seconds(5)
+        /// Extra request headers (e.g. a collector's API key): sent with every export, never logged.
+        public var headers: [(name: String, value: String)] = []
+        /// PEM file of the CA that signs an https collector's certificate (default: the
+        /// system's trust roots).
+        public var trustRootsFile: String?
 
         public init(endpoint: Endpoint) {
             self.endpoint = endpoint
         }
     }
 
-    /// Where spans go: `http://host:port` posts to `/v1/traces`; a URL with a path posts there.
+    /// Where spans go: `http(s)://host[:port]` posts to `/v1/traces`; a URL with a path posts
+    /// there. The port defaults to 4318 (OTLP/HTTP's) for http and 443 for https.
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         public var host: String
         public var port: Int
         public var path: String
+        /// https: the collector's certificate is verified (chain and host name).
+        public var usesTLS: Bool
 
         public struct Invalid: Error, CustomStringConvertible {
             public var description: String
         }
 
         public init(url: String) throws(Invalid) {
-            guard url.hasPrefix("http://") else {
-                throw Invalid(description: "OTLP endpoint must be an http:// URL (got '\(url)'; https is not supported: export to a local collector)")
+            let scheme: String
+            if url.hasPrefix("http://") {
+                scheme = "http://"
+            } else if url.hasPrefix("https://") {
+                scheme = "https://"
+            } else {
+                throw Invalid(description: "OTLP endpoint must be an http:// or https:// URL (got '\(url)')")
             }
-            let rest = url.dropFirst("http://".count)
+            usesTLS = scheme == "https://"
+            let rest = url.dropFirst(scheme.count)
             let authority = rest.prefix { $0 != "/" }
             let path = rest.dropFirst(authority.count)
-            var host = Substring(authority), port = 4318
+            var host = Substring(authority), port = usesTLS ? 443 : 4318
             if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {  // [::1]:4318
                 host = authority[authority.index(after: authority.startIndex)..<close]
                 let after = authority[authority.index(after: close)...]
@@ -71,7 +86,7 @@ public final class OTLPExporter: Sendable {
         }
 
         public var description: String {
-            "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)"
+            "\(usesTLS ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)"
         }
     }
 
@@ -93,11 +108,24 @@ public final class OTLPExporter: Sendable {
     let droppedFailed = Counter(label: "kato_otlp_spans_dropped_total", dimensions: [("reason", "export_failed")])
     let exported = Counter(label: "kato_otlp_spans_exported_total")
 
-    public init(configuration: Configuration, logger: Logger, eventLoop: (any EventLoop)? = nil) {
+    /// For an https endpoint: the client TLS context (verifies the collector's chain and name).
+    let tls: NIOSSLContext?
+
+    /// Throws when an https endpoint's TLS context cannot be made (e.g. an unreadable CA file).
+    public init(configuration: Configuration, logger: Logger, eventLoop: (any EventLoop)? = nil) throws {
         self.configuration = configuration
         self.logger = logger
         loop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         resource = OTLPJSON.Resource(serviceName: configuration.serviceName)
+        if configuration.endpoint.usesTLS {
+            var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+            if let file = configuration.trustRootsFile {
+                tlsConfiguration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file))
+            }
+            tls = try NIOSSLContext(configuration: tlsConfiguration)
+        } else {
+            tls = nil
+        }
     }
 
     /// Starts the flush timer.
@@ -242,11 +270,19 @@ public final class OTLPExporter: Sendable {
             "Host": hostHeader, "Content-Type": "application/json", "Content-Length": "\(body.utf8.count)",
             "Connection": "close", "User-Agent": "kato-server",
         ]
+        for (name, value) in configuration.headers { head.headers.add(name: name, value: value) }
         let request = head
+        let tls = self.tls
         ClientBootstrap(group: loop)
             .connectTimeout(.nanoseconds(nanos))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // An IP literal is checked against the certificate's IP SANs, not sent as SNI.
+                        let isIP = (try? SocketAddress(ipAddress: endpoint.host, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: isIP ? nil : endpoint.host))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(OTLPResponseHandler(request: request, body: body, promise: promise))
                 }

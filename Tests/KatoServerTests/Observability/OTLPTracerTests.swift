@@ -13,7 +13,7 @@ final class OTLPTracerTests: XCTestCase {
         configuration.maxQueueSize = queue
         configuration.maxBatchSize = batch
         configuration.flushInterval = .seconds(3600)
-        return OTLPExporter(configuration: configuration, logger: Logger(label: "test"))
+        return try OTLPExporter(configuration: configuration, logger: Logger(label: "test"))
     }
 
     func testTraceparentParsing() {
@@ -69,7 +69,7 @@ final class OTLPTracerTests: XCTestCase {
         // Unsampled traces record nothing.
         var context = ServiceContext.topLevel
         context[W3CSpanContextKey.self] = W3CSpanContext(traceID: String(repeating: "1", count: 32), spanID: "1111111111111111", sampled: false)
-        let unsampled = OTLPExporter(configuration: exporter.configuration, logger: Logger(label: "test"))
+        let unsampled = try OTLPExporter(configuration: exporter.configuration, logger: Logger(label: "test"))
         let span = OTLPTracer(exporter: unsampled).startSpan("op", context: context, ofKind: .server)
         XCTAssertFalse(span.isRecording)
         span.end()
@@ -122,7 +122,12 @@ final class OTLPTracerTests: XCTestCase {
         XCTAssertEqual(try OTLPExporter.Endpoint(url: "http://collector:4318").description, "http://collector:4318/v1/traces")
         XCTAssertEqual(try OTLPExporter.Endpoint(url: "http://collector").port, 4318)
         XCTAssertEqual(try OTLPExporter.Endpoint(url: "http://[::1]:9/custom/path").description, "http://[::1]:9/custom/path")
-        for bad in ["https://collector:4318", "collector:4318", "http://:4318", "http://c:port"] {
+        let secure = try OTLPExporter.Endpoint(url: "https://otlp.example.com")
+        XCTAssertTrue(secure.usesTLS)
+        XCTAssertEqual(secure.port, 443)
+        XCTAssertEqual(secure.description, "https://otlp.example.com:443/v1/traces")
+        XCTAssertFalse(try OTLPExporter.Endpoint(url: "http://collector").usesTLS)
+        for bad in ["ftp://collector:4318", "collector:4318", "http://:4318", "http://c:port", "https://"] {
             XCTAssertThrowsError(try OTLPExporter.Endpoint(url: bad), bad)
         }
     }
