@@ -75,13 +75,17 @@ final class KatoInterceptor: ServerInterceptor {
     }
 
     func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
-        try await around(method(path: context.path, kind: context.kind), context, next)
+        try await around(method(path: context.path, kind: context.kind), context, ()) { _, ctx in try await next(ctx) }
     }
 
-    /// Runs `next` (the handler) inside every stage; its result is the call's. Outermost the
-    /// trace (trace id, span, access-log line) and the metrics, timed by one clock reading
-    /// at each end.
-    func around<R>(_ method: Method, _ context: ServerContext, _ next: (ServerContext) async throws -> R) async throws -> R {
+    /// Runs `next(input, context)` (the handler and its request) inside every stage; its result
+    /// is the call's. Outermost the trace (trace id, span, access-log line) and the metrics,
+    /// timed by one clock reading at each end. The input is passed through rather than
+    /// captured so that a typed unary handler is called as it is, without a closure (and an
+    /// async frame) around it per call.
+    func around<Input, R>(
+        _ method: Method, _ context: ServerContext, _ input: Input, _ next: (Input, ServerContext) async throws -> R
+    ) async throws -> R {
         var context = context
         let start = CallClock.now()
         let call = trace.begin(&context, start: start, sessionLimiter: method.sessionLimiter)
@@ -94,9 +98,11 @@ final class KatoInterceptor: ServerInterceptor {
             let result: R
             if let span = call.span {
                 var ctx = context
-                result = try await ServiceContext.withValue(span.context) { try await stages(method, &ctx, call.record, start, next) }
+                result = try await ServiceContext.withValue(span.context) {
+                    try await stages(method, &ctx, call.record, start, input, next)
+                }
             } else {
-                result = try await stages(method, &context, call.record, start, next)
+                result = try await stages(method, &context, call.record, start, input, next)
             }
             let elapsed = CallClock.now() - start
             method.metrics?.succeeded(nanoseconds: elapsed)
@@ -113,27 +119,30 @@ final class KatoInterceptor: ServerInterceptor {
 
     /// Auth, rate limits and degradation around the handler.
     @inline(__always)
-    private func stages<R>(
+    private func stages<Input, R>(
         _ method: Method, _ context: inout ServerContext, _ record: CallRecord, _ start: Int64,
-        _ next: (ServerContext) async throws -> R
+        _ input: Input, _ next: (Input, ServerContext) async throws -> R
     ) async throws -> R {
         var principal: Principal?
+        var now = start
         if let auth, method.authenticates {
             let p: Principal
             switch try auth.check(context) {
             case .principal(let found): p = found
-            case .jwt(let token, let verifier): p = try await auth.verify(token, verifier, context)
+            case .jwt(let token, let verifier):
+                p = try await auth.verify(token, verifier, context)
+                now = CallClock.now()  // the verification may have waited: the buckets get the time now
             }
             try auth.authorize(p, required: method.requiredRole, method: method.path.method, &context, record: record)
             principal = p
         }
         let entered = try rateLimit?.admit(
-            &context, takesTokens: method.takesTokens, principal: principal?.name ?? Principal.anonymous.name, now: start) ?? false
+            &context, takesTokens: method.takesTokens, principal: principal?.name ?? Principal.anonymous.name, now: now) ?? false
         defer { if entered { rateLimit?.leave() } }
         if method.degrades, let degradation { try degradation.checkLevel(context) }
         let unary = method.kind == .unary
         if unary { method.metrics?.received.increment() }
-        let result = try await next(context)
+        let result = try await next(input, context)
         if unary { method.metrics?.sent.increment() }
         return result
     }
@@ -145,7 +154,7 @@ final class KatoInterceptor: ServerInterceptor {
         let handler = method.handler
         let bound = self.method(path: method.path, kind: method.kind)
         return ServerMethod(path: method.path, kind: method.kind) { requests, writer, context in
-            try await self.around(bound, context) { ctx in
+            try await self.around(bound, context, ()) { _, ctx in
                 guard let observer = ctx.messageObserver else { return try await handler(requests, writer, ctx) }
                 let received = observer.received, sent = observer.sent
                 try await handler(
@@ -182,7 +191,7 @@ extension KatoService {
         guard let interceptor else { return .unary(descriptor, handler: handler) }
         let method = interceptor.method(path: descriptor.path, kind: .unary)
         return .unary(descriptor) { request, context in
-            try await interceptor.around(method, context) { ctx in try await handler(request, ctx) }
+            try await interceptor.around(method, context, request, handler)
         }
     }
 }

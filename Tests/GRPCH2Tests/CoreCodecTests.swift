@@ -12,6 +12,19 @@ final class CoreCodecTests: XCTestCase {
         XCTAssertEqual(GRPCTimeout.parse("99999999n"), .nanoseconds(99_999_999))
     }
 
+    func testMetadataKeysAreCaseInsensitiveBeyondASCII() {
+        var m = Metadata()
+        m.addString("1", forKey: "X-Ä")
+        m.addString("2", forKey: "x-plain")
+        m.addString("3", forKey: "\u{212A}eep-alive")  // KELVIN SIGN lower-cases to "k"
+        XCTAssertEqual(m.firstString(forKey: "x-ä"), "1")
+        XCTAssertEqual(m.firstString(forKey: "X-Ä"), "1")
+        XCTAssertEqual(m.firstString(forKey: "X-PLAIN"), "2")
+        XCTAssertEqual(m.firstString(forKey: "keep-alive"), "3")
+        XCTAssertEqual(Array(m).map(\.key), ["x-ä", "x-plain", "keep-alive"])
+        XCTAssertTrue(Metadata.isReserved(Array(m)[2].key))
+    }
+
     func testGRPCTimeoutRejectsMalformedValues() {
         for bad in ["", "S", "10", "1x", "123456789S", "-1S", "1.5S", " 1S"] {
             XCTAssertNil(GRPCTimeout.parse(bad), bad)

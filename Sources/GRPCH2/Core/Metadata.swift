@@ -43,7 +43,11 @@ public struct Metadata: Hashable, Sendable, Sequence {
     /// without `lowercased()`'s new String (an allocation for keys longer than 15 bytes).
     static func lowercased(_ key: String) -> String {
         let bytes = key.utf8.span  // by offset: iterating the UTF8View cost ~35 instructions a byte
-        for i in bytes.indices where bytes[i] >= UInt8(ascii: "A") && bytes[i] <= UInt8(ascii: "Z") { return key.lowercased() }
+        // Upper-case ASCII, or any non-ASCII byte (which `lowercased()` may change as well, as
+        // the lookups do: the Kelvin sign K becomes k), takes the full path.
+        for i in bytes.indices where bytes[i] >= 0x80 || (bytes[i] >= UInt8(ascii: "A") && bytes[i] <= UInt8(ascii: "Z")) {
+            return key.lowercased()
+        }
         return key
     }
 

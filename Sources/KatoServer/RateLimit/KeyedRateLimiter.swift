@@ -65,6 +65,11 @@ public final class KeyedRateLimiter: Sendable {
     }
 
     /// Takes a token from `key`'s bucket: nil when granted, else the time to wait.
+    ///
+    /// For callers with `ContinuousClock` instants (tests, tools). Both overloads count from
+    /// the limiter's creation, each on its own clock, so they agree unless the host was
+    /// suspended since (`ContinuousClock` counts that time, `CallClock` does not): do not use
+    /// both on one limiter. The server uses `acquire(_:at:)` only.
     public func acquire(_ key: String, now: ContinuousClock.Instant) -> Duration? {
         acquire(key, t: nanoseconds(now))
     }

@@ -57,15 +57,16 @@ final class GroupCommitWriter: Sendable {
         thread.start()
     }
 
-    /// Commits what is pending, then stops the thread.
+    /// Commits what is pending, then stops the thread; returns once it has closed the
+    /// connection, for every caller (a second, concurrent `stop()` waits too).
     func stop() {
-        let already = queue.withLock { q -> Bool in
+        let first = queue.withLock { q -> Bool in
             defer { q.stopping = true }
-            return q.stopping
+            return !q.stopping
         }
-        guard !already else { return }
-        wake.signal()
+        if first { wake.signal() }
         finished.wait()
+        finished.signal()  // left signalled: every other (and later) caller returns at once
     }
 
     func enqueue(_ node: DurableNode) {
