@@ -183,7 +183,7 @@ between runs (allocator state), the count outside \`Predictor.run\`:
 
 $CALLGRIND_TABLE
 
-- **This round** (on − off: +28.6k → +15.9k instructions per call, from +99.7k two rounds ago):
+- **This round** (on − off: +28.6k → +15.2k instructions per call, from +99.7k two rounds ago):
   the per-method facts — metrics handles, whether the service is open, the least role, whether
   the token buckets and MAINTENANCE apply — are worked out once when a method is registered
   (\`KatoInterceptor.Method\`) instead of per call (a path parse, a dictionary lookup and
@@ -197,16 +197,17 @@ $CALLGRIND_TABLE
   once per session lookup; the rate limiters keep each thread's last key and bucket (a string
   comparison instead of a hash lookup); trace and observation ids are written eight hex digits
   at a time on the stack (one allocation); the bearer token is parsed over a span; the access
-  line appends prepared byte chunks; reserved-header checks dispatch on the first byte (both
-  modes: every received header goes through it).
-- **What is left** (the table: +19k outside the engine, +16k in total): the trace id, the
-  call's record and the \`x-trace-id\` trailer with the interceptor's async frames (~11.6k:
+  line appends prepared byte chunks; a typed unary handler is handed to the interceptor as it
+  is (no closure and async frame around it); reserved-header checks dispatch on the first byte
+  (both modes: every received header goes through it).
+- **What is left** (the table: +17.7k outside the engine, +15.2k in total): the trace id, the
+  call's record and the \`x-trace-id\` trailer with the interceptor's async frame (~10.2k:
   the trailer takes GRPCH2's trailers off their prepared form and is HPACK-encoded per call,
   ~3k; the rest allocations, async frame set-up and retain/release), the access-log line
-  (~3.2k: ~18 appends into the per-thread buffer, each retaining what it appends),
-  authentication (~3.1k, ~2k with \`x-api-key\`: metadata lookups, the bearer parse, the
-  cache's constant-time compare, the principal checks in the handler), rate limits and metrics
-  (~0.5k each: thread cache and CAS per bucket; sharded counters and a histogram).
+  (~3.3k: ~18 appends into the per-thread buffer, each retaining what it appends),
+  authentication (~3.3k, ~1.1k less with \`x-api-key\`: metadata lookups, the bearer parse,
+  the cache's constant-time compare, the principal checks in the handler), rate limits and
+  metrics (~0.7k each: thread cache and CAS per bucket; sharded counters and a histogram).
 - **Rates vs instructions**: instructions are +4 % of off, while CPU per call rises more
   (pinned, about twice as much): the engine's share is long copy loops that run several
   instructions a cycle, the interceptors' is branches, atomics (retain/release, locks) and
