@@ -55,6 +55,19 @@ final class TokenBucketTests: XCTestCase {
         XCTAssertNil(limiter.acquire("b", at: t + 500_000_000))
     }
 
+    func testABucketEvictedFromTheTableIsNotServedFromAThreadCache() {
+        // maxKeys 2: the third key evicts both others (busy, since nothing refills in time).
+        let limiter = KeyedRateLimiter(limit: .init(rate: 0.001, burst: 1), maxKeys: 2)
+        let t = CallClock.now()
+        XCTAssertNil(limiter.acquire("a", at: t))
+        XCTAssertNotNil(limiter.acquire("a", at: t))  // "a" is this thread's last key now
+        XCTAssertNil(limiter.acquire("b", at: t))
+        XCTAssertNil(limiter.acquire("c", at: t))
+        XCTAssertEqual(limiter.keyCount, 1)
+        // "a" starts again with a full bucket; the thread's cached (empty) one would refuse.
+        XCTAssertNil(limiter.acquire("a", at: t))
+    }
+
     func testConcurrencyLimiterRefusesOverTheLimit() {
         let limiter = ConcurrencyLimiter(limit: 2)
         XCTAssertTrue(limiter.enter())
