@@ -5,7 +5,7 @@ PY := .venv/bin/python
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: run test test-asan deps build build-release swift-test python-test proto bench-grpc bench-engine load clean
+.PHONY: run test test-asan deps build build-release swift-test python-test proto bench-grpc bench-engine bench-store bench-interceptors load clean
 
 run: build-release
 	$(RELEASE_BIN)/kato-server --host 127.0.0.1 --port 50051 --admin-port 50052 --data-dir ./data
@@ -56,6 +56,17 @@ bench-grpc:
 # Engine benchmark (docs/BENCHMARKS.md).
 bench-engine:
 	benchmarks/engine/run.sh
+
+# Store benchmarks: durable learns per second, start-up with 1M patterns (docs/BENCHMARKS.md).
+bench-store: deps
+	scripts/install-deps --python
+	benchmarks/store/run.sh --write
+
+# Interceptors all on vs off on unary Observe (docs/BENCHMARKS.md); instruction counts per
+# interceptor: benchmarks/interceptors/callgrind-all.sh (needs valgrind).
+bench-interceptors: deps
+	scripts/install-deps --python
+	benchmarks/interceptors/run.sh --write
 
 # The full 10,000-session load test (a small version runs in make test).
 load:
