@@ -218,7 +218,9 @@ $CALLGRIND_TABLE
   take turns on one core and the ratio follows the CPU per call. The session lock is a glibc
   mutex (\`NIOLockedValueBox\`): \`Synchronization.Mutex\`'s priority-inheritance futex handed
   the lock from loop to loop and collapsed some rounds to a third of the rate (measured in the
-  previous round of this work).
+  previous round of this work). Whole runs move by a few percent too: four runs between
+  18:43 and 19:34 UTC on 2026-11-25, over this round's last changes, gave on/off 0.922–0.980
+  unpinned and 0.919–0.959 pinned (3 to 9 rounds each).
 
 <details><summary>every round</summary>
 
