@@ -56,12 +56,8 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-@dataclasses.dataclass
-class RawResponse:
-    """What `nghttp -v` saw on the request's stream: header blocks in order, DATA bytes."""
-    header_blocks: list[list[tuple[str, str]]]
-    exit_code: int
-    output: str
+class HeaderBlocks:
+    """`headers` and `trailers` of a response read as `header_blocks` (lists of name/value pairs)."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -71,6 +67,14 @@ class RawResponse:
     def trailers(self) -> dict[str, str]:
         """The block with grpc-status (the last one; the only one for Trailers-Only)."""
         return dict(self.header_blocks[-1]) if self.header_blocks else {}
+
+
+@dataclasses.dataclass
+class RawResponse(HeaderBlocks):
+    """What `nghttp -v` saw on the request's stream: header blocks in order, DATA bytes."""
+    header_blocks: list[list[tuple[str, str]]]
+    exit_code: int
+    output: str
 
     @property
     def grpc_status(self) -> int | None:

@@ -12,6 +12,8 @@ import socket
 import struct
 import time
 
+from grpch2_support import HeaderBlocks
+
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
 END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -88,19 +90,11 @@ class Frame:
 
 
 @dataclasses.dataclass
-class StreamResult:
+class StreamResult(HeaderBlocks):
     header_blocks: list = dataclasses.field(default_factory=list)
     data: bytes = b""
     reset: int | None = None   # RST_STREAM error code
     ended: bool = False
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return dict(self.header_blocks[0]) if self.header_blocks else {}
-
-    @property
-    def trailers(self) -> dict[str, str]:
-        return dict(self.header_blocks[-1]) if self.header_blocks else {}
 
 
 class Connection:
