@@ -17,6 +17,17 @@ import asan_support  # noqa: E402  (needs the path above)
 asan_support.configure_environment()
 
 
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(reason):
+    """A part a test needs (a server, a tool) is missing or will not start. Under CI=true that
+    fails the run; elsewhere the test skips and says why."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a component that will not start fails the run)")
+    pytest.skip(reason)
+
+
 def bin_dir() -> pathlib.Path:
     env = os.environ.get("KATO_BIN_DIR")
     if env:

@@ -1,5 +1,6 @@
-"""Runs KATO v2.0.0 golden cases (../shared/golden, format in its README) through a real
-kato-server over gRPC, one fresh node per case, and compares with the README's rules."""
+"""Runs KATO v2.0.0 golden cases (Tests/Fixtures/golden, format in its README) through a real
+kato-server over gRPC, one fresh node per case, and compares with the README's rules.
+KATO_GOLDEN_DIR overrides the directory; ../shared/golden beside the clone is only a cross-check."""
 import glob
 import json
 import math
@@ -17,13 +18,31 @@ from conftest import ROOT
 TOL = 1e-9
 
 
+REPOSITORY_GOLDEN = ROOT / "Tests" / "Fixtures" / "golden"
+SHARED_GOLDEN = ROOT.parent / "shared" / "golden"
+
+
 def golden_dir():
-    return os.environ.get("KATO_GOLDEN_DIR") or str(ROOT.parent / "shared" / "golden")
+    return os.environ.get("KATO_GOLDEN_DIR") or str(REPOSITORY_GOLDEN)
+
+
+def recorded_total(directory):
+    """The `| total | N |` row of the README's file table: the count the recording produced."""
+    with open(os.path.join(directory, "README.md")) as f:
+        for line in f:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 2 and cells[0] == "total" and cells[1].isdigit():
+                return int(cells[1])
+    raise AssertionError(f"{directory}/README.md has no '| total | N |' row")
 
 
 def load_cases():
+    return load_cases_from(golden_dir())
+
+
+def load_cases_from(directory):
     cases = []
-    for path in sorted(glob.glob(os.path.join(golden_dir(), "*.jsonl"))):
+    for path in sorted(glob.glob(os.path.join(str(directory), "*.jsonl"))):
         with open(path) as f:
             cases.extend(json.loads(line) for line in f if line.strip())
     return cases

@@ -18,7 +18,7 @@ import pytest
 
 from kato_client._pb.kato.v2 import observe_pb2, observe_pb2_grpc, predict_pb2, predict_pb2_grpc, types_pb2
 
-from conftest import start_kato_server
+from conftest import start_kato_server, unavailable
 
 NODE = "crash-node"
 SYMBOLS = [f"s{i}" for i in range(12)]
@@ -172,7 +172,7 @@ def test_read_only_data_dir_is_a_clear_startup_error(binaries, tmp_path):
     if os.geteuid() == 0:
         # root ignores file modes: run the server as nobody on a root-owned directory.
         if shutil.which("setpriv") is None:
-            pytest.skip("needs setpriv to drop root")
+            unavailable("needs setpriv to drop root")
         os.chmod(tmp_path, 0o755)
         os.chmod(data_dir, 0o755)
         args = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + args

@@ -12,7 +12,7 @@ from kato_client._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2, types
 from kato_client._pb.kato.v2 import observe_pb2_grpc, predict_pb2_grpc, session_pb2_grpc
 
 from conftest import start_kato_server
-from kato_golden import GoldenRunner, load_cases
+from kato_golden import REPOSITORY_GOLDEN, SHARED_GOLDEN, GoldenRunner, golden_dir, load_cases, load_cases_from, recorded_total
 
 CASES = load_cases()
 
@@ -72,7 +72,20 @@ def test_golden_case_reproduced_over_grpc(channel, case):
 
 
 def test_golden_cases_are_present():
-    assert len(CASES) >= 112
+    """Every recorded case is in the repository (a clone alone runs them all)."""
+    assert recorded_total(REPOSITORY_GOLDEN) == 112
+    assert len(load_cases_from(REPOSITORY_GOLDEN)) == 112
+    assert len(CASES) == recorded_total(golden_dir())
+
+
+def test_repository_golden_copy_equals_shared_recording():
+    if not SHARED_GOLDEN.is_dir():
+        pytest.skip("no ../shared/golden beside this clone to cross-check against; the suite runs the repository's copy")
+    names = sorted(p.name for p in SHARED_GOLDEN.iterdir())
+    assert sorted(p.name for p in REPOSITORY_GOLDEN.iterdir()) == names
+    for name in names:
+        assert (REPOSITORY_GOLDEN / name).read_bytes() == (SHARED_GOLDEN / name).read_bytes(), \
+            f"Tests/Fixtures/golden/{name} differs from ../shared/golden/{name}"
 
 
 # ---------------------------------------------------------------- sessions

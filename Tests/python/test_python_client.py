@@ -19,7 +19,7 @@ from kato_client import (DefaultSession, EmptySTM, FieldViolation, KatoClient, K
                          StmMode, TLSConfig, Unavailable, UpdateCause, ValidationError)
 from kato_client.errors import DeadlineExceeded
 
-from conftest import ROOT, start_kato_server
+from conftest import ROOT, start_kato_server, unavailable
 
 CLIENT_DIR = ROOT / "clients" / "python"
 EXAMPLES = CLIENT_DIR / "examples"
@@ -623,9 +623,9 @@ def test_pip_install_into_a_fresh_venv(tmp_path):
     """`pip install ./clients/python` works offline: a venv that sees this interpreter's grpcio and
     protobuf (through a .pth), the package built without build isolation and without deps."""
     import site
-    setuptools = pytest.importorskip("setuptools")
+    import setuptools
     if tuple(int(x) for x in setuptools.__version__.split(".")[:2]) < (70, 1):
-        pytest.skip(f"setuptools {setuptools.__version__} < 70.1 (the build requirement) in this environment")
+        unavailable(f"setuptools {setuptools.__version__} < 70.1 (the build requirement) in this environment")
     src = tmp_path / "src"
     shutil.copytree(CLIENT_DIR, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     venv = tmp_path / "venv"
