@@ -79,7 +79,11 @@ let package = Package(
         ),
         .target(
             name: "KatoStore",
-            dependencies: ["CSQLite", "KatoEngine", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CSQLite", "KatoEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: strictSwift
         ),
         .target(name: "KatoProto", dependencies: ["ProtobufCBridge", "CKatoProtos", "CProtobufC"], swiftSettings: strictSwift),

@@ -111,6 +111,8 @@ public final class KatoServerApp: Sendable {
     static func routes(_ c: Configuration, sessions: SessionRegistry, lifecycle: Lifecycle) -> AdminRoutes {
         let degradation = c.degradation
         let page = c.metricsPage
+        let maxSessions = c.sessions.maxSessions
+        if page != nil { KatoMetrics.registerFamilies() }
         let state: @Sendable () -> AdminRoutes.HealthState = {
             let phase = lifecycle.phase.load(ordering: .relaxed)
             return AdminRoutes.HealthState(
@@ -122,6 +124,8 @@ public final class KatoServerApp: Sendable {
                 guard let page else { return nil }
                 let h = state()
                 KatoMetrics.sessionsActive.record(h.sessionsActive)
+                KatoMetrics.sessionsLimit.record(maxSessions)
+                KatoMetrics.subscribersActive.record(Session.subscribersActive.load(ordering: .relaxed))
                 KatoMetrics.degradationLevel.record(h.degradation.level)
                 if let breaker = h.degradation.checks["circuit_breaker_state"].flatMap(Int.init) {
                     KatoMetrics.circuitBreakerState.record(breaker)

@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// The store's health as the rest of the server reads it: the circuit breaker, the degradation
@@ -27,6 +28,7 @@ public final class StoreStatus: Sendable {
     }
 
     private let state: Mutex<State>
+    private let metrics = StoreMetrics()
 
     public init(breaker: CircuitBreaker.Configuration = .defaults) {
         state = Mutex(State(breaker: CircuitBreaker(configuration: breaker)))
@@ -65,12 +67,16 @@ public final class StoreStatus: Sendable {
         state.withLock { $0.breaker.allowRequest(at: now) }
     }
 
-    func recordSuccess(learns: Int) {
+    func recordSuccess(learns: Int, duration: Duration = .zero) {
+        let (seconds, attoseconds) = duration.components
         state.withLock { s in
             s.breaker.recordSuccess()
             s.batchesCommitted += 1
             s.learnsAcknowledged += learns
         }
+        metrics.commits.increment()
+        metrics.learnsAcknowledged.increment(by: learns)
+        metrics.commitSeconds.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     func recordFailure(_ error: StoreError, at now: ContinuousClock.Instant = .now) {
@@ -79,10 +85,12 @@ public final class StoreStatus: Sendable {
             s.failedBatches += 1
             s.lastError = error.description
         }
+        metrics.writeFailures.increment()
     }
 
     func recordRetry() {
         state.withLock { $0.retries += 1 }
+        metrics.retries.increment()
     }
 
     /// Enters (reason non-nil) or leaves MAINTENANCE for `key`.

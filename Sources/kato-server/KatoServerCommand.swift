@@ -23,6 +23,7 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-client-ca"), help: "PEM CA for client certificates (mTLS) (KATO_TLS_CLIENT_CA).") var tlsClientCA: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (KATO_LOG_LEVEL).") var logLevel: String?
     @Option(name: .customLong("session-cleanup-seconds"), help: "How often expired sessions are removed (KATO_SESSION_CLEANUP_SECONDS).") var sessionCleanupSeconds: Int?
+    @Option(name: .customLong("max-sessions"), help: "Live sessions at most; CreateSession answers RESOURCE_EXHAUSTED beyond; default 100000 (KATO_MAX_SESSIONS).") var maxSessions: Int?
 
     // Security and observability (docs/SECURITY.md, docs/OBSERVABILITY.md)
     @Option(name: .customLong("admin-host"), help: "Admin HTTP address (KATO_ADMIN_HOST); default 127.0.0.1.") var adminHost: String?
@@ -74,6 +75,7 @@ struct KatoServerCommand: AsyncParsableCommand {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
         configuration.sessions.cleanupInterval = .seconds(settings.sessionCleanupSeconds)
+        configuration.sessions.maxSessions = settings.maxSessions
         try await Self.configureSecurity(settings, &configuration, logger: logger)
         // Before the app is made: its TraceInterceptor takes the tracer in force then.
         let otlp = try Self.startTraceExport(settings, logger: logger)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCH2
+import KatoServer
 import Logging
 
 /// The server's settings after merging flags, `KATO_*` environment variables and the
@@ -15,6 +16,7 @@ struct Settings {
     var tlsClientCA: String?
     var logLevel = Logger.Level.info
     var sessionCleanupSeconds = 10
+    var maxSessions = SessionRegistry.Configuration().maxSessions
     var adminHost = "127.0.0.1"
     var authKeys: String?
     var jwtHS256SecretFile: String?
@@ -66,6 +68,7 @@ struct Settings {
         tlsKey = pick(command.tlsKey, "tls-key")
         tlsClientCA = pick(command.tlsClientCA, "tls-client-ca")
         sessionCleanupSeconds = try int(command.sessionCleanupSeconds, "session-cleanup-seconds", sessionCleanupSeconds)
+        maxSessions = try int(command.maxSessions, "max-sessions", maxSessions)
         func bool(_ flag: String?, _ key: String, _ fallback: Bool) throws -> Bool {
             guard let text = pick(flag, key)?.lowercased() else { return fallback }
             switch text {
@@ -131,6 +134,7 @@ struct Settings {
         }
         guard (0...65535).contains(port) else { throw ValidationError("port must be 0...65535") }
         guard sessionCleanupSeconds >= 1 else { throw ValidationError("session-cleanup-seconds must be >= 1") }
+        guard maxSessions >= 1 else { throw ValidationError("max-sessions must be >= 1") }
     }
 
     /// The traces endpoint from OpenTelemetry's exporter variables, for a server given no

@@ -1,7 +1,9 @@
 import Metrics
 
 /// kato's own metrics, through the swift-metrics facade (the executable picks the backend;
-/// `kato-server` uses Prometheus). Handles are made on first use, after bootstrap.
+/// `kato-server` uses Prometheus). Handles are made after bootstrap, when the app starts
+/// (``registerFamilies()``), so every family is on `/metrics` before its first event: the alert
+/// rules and dashboards in deploy/ rely on the names.
 enum KatoMetrics {
     /// Observations applied to a session's STM (one per observation of a sequence or stream).
     static let observations = Counter(label: "kato_observations_total")
@@ -16,4 +18,14 @@ enum KatoMetrics {
     /// The store's circuit breaker: 0 closed, 1 open, 2 half-open; set when metrics are scraped
     /// (absent without a durable store).
     static let circuitBreakerState = Gauge(label: "kato_circuit_breaker_state")
+    /// Open SubscribePredictions streams; set when metrics are scraped.
+    static let subscribersActive = Gauge(label: "kato_subscribers_active")
+    /// The configured session limit (`kato_sessions_active` / this = how near the limit is).
+    static let sessionsLimit = Gauge(label: "kato_sessions_limit")
+
+    /// Makes every unlabelled handle now, and the labelled families whose label values are known.
+    static func registerFamilies() {
+        _ = (observations, patternsLearned, predictionSeconds, sessionsActive, degradationLevel)
+        _ = (subscribersActive, sessionsLimit, BufferedLogWriter.droppedLines)
+    }
 }

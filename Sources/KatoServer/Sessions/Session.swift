@@ -1,8 +1,9 @@
 import Foundation
 import KatoEngine
 import KatoProto
-import ProtobufCBridge
 import NIOConcurrencyHelpers
+import ProtobufCBridge
+import Synchronization
 
 /// One KATO session: its STM and engine state, configuration, TTL, and the subscribers to
 /// its prediction updates. Operations on one session are serialised by its mutex (an
@@ -163,6 +164,7 @@ public final class Session: Sendable {
             let token = s.nextSubscriber
             s.nextSubscriber += 1
             s.subscribers[token] = continuation
+            Self.subscribersActive.add(1, ordering: .relaxed)
             if sendInitial {
                 continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .initial, state: s.engineState))
             }
@@ -172,8 +174,13 @@ public final class Session: Sendable {
     }
 
     func unsubscribe(_ token: Int) {
-        _ = state.withLockedValue { $0.subscribers.removeValue(forKey: token) }
+        if state.withLockedValue({ $0.subscribers.removeValue(forKey: token) }) != nil {
+            Self.subscribersActive.subtract(1, ordering: .relaxed)
+        }
     }
+
+    /// Open subscriptions of every session of the process (`kato_subscribers_active`).
+    static let subscribersActive = Atomic<Int>(0)
 
     /// Ends the session: every subscription finishes with `error`.
     func end(_ error: KatoError) {
@@ -182,6 +189,7 @@ public final class Session: Sendable {
             defer { s.subscribers = [:] }
             return Array(s.subscribers.values)
         }
+        Self.subscribersActive.subtract(subscribers.count, ordering: .relaxed)
         for s in subscribers { s.finish(throwing: error) }
     }
 

@@ -110,11 +110,12 @@ final class GroupCommitWriter: Sendable {
             return
         }
         do {
+            let start = ContinuousClock.now
             try retry.run({ () throws(StoreError) in try writeTransaction(batches) }, onRetry: { error in
                 status.recordRetry()
                 logger.debug("retrying store batch", metadata: ["error": "\(error)"])
             })
-            status.recordSuccess(learns: learns)
+            status.recordSuccess(learns: learns, duration: ContinuousClock.now - start)
             for b in batches { b.ticket.resolve(.success(())) }
         } catch {
             status.recordFailure(error)
