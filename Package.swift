@@ -42,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: C shims (system libraries from Debian's -dev packages)
@@ -86,6 +87,19 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Knowledge base and sessions in PostgreSQL, shared by many kato-server replicas
+        // (docs/SCALING.md); the embedded default (KatoStore) does not need it.
+        .target(
+            name: "KatoPostgres",
+            dependencies: [
+                "KatoEngine", "KatoStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .target(name: "KatoProto", dependencies: ["ProtobufCBridge", "CKatoProtos", "CProtobufC"], swiftSettings: strictSwift),
         .target(
             name: "KatoServer",
@@ -107,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "kato-server",
             dependencies: [
-                "KatoServer", "GRPCH2",
+                "KatoServer", "GRPCH2", "KatoPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

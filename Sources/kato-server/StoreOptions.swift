@@ -111,6 +111,10 @@ extension KatoServerCommand {
             await StoreBenchCommand.main(Array(args.dropFirst()))
             Foundation.exit(0)
         }
+        if args.first == "migrate-postgres" {
+            await MigratePostgresCommand.main(Array(args.dropFirst()))
+            Foundation.exit(0)
+        }
         do {
             var command = try parseAsRoot()
             if var serving = command as? any AsyncParsableCommand {

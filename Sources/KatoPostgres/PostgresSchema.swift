@@ -1,0 +1,107 @@
+import Logging
+import PostgresNIO
+
+/// kato's tables in PostgreSQL, versioned like the embedded store's (`kato_schema_migrations`
+/// lists every migration applied). ``migrate(_:logger:)`` runs in one transaction under a
+/// transaction-scoped advisory lock, so N replicas starting at once create the schema once and
+/// the others wait, then find it done. A database migrated by a newer kato is refused.
+///
+/// Version 1, the shared knowledge base (docs/SCALING.md):
+/// - `kb_nodes(node_id, version)`: `version` counts the node's committed changes, gap-free and in
+///   commit order — a change's transaction locks this row (`SELECT … FOR UPDATE`) and bumps it,
+///   so it is not a sequence (sequences have gaps and are not in commit order).
+/// - `kb_patterns(node_id, id, name, frequency, length, events, emotives, metadata)`: the node's
+///   patterns as of `kb_nodes.version`, `id` the engine's learn order; what a starting replica loads.
+/// - `kb_symbol_emotives(node_id, name, emotives)`: per-symbol emotive sums (not derivable).
+/// - `kb_changes(node_id, version, change)`: every change in version order — the change feed
+///   replicas apply in that order, so their floating-point sums agree bit for bit.
+public enum PostgresSchema {
+    struct Migration {
+        var version: Int
+        var statements: [PostgresQuery]
+    }
+
+    /// The advisory lock key of schema changes ("kato" in ASCII).
+    static let migrationLock: Int64 = 0x6B61_746F
+
+    static let migrations: [Migration] = [
+        Migration(version: 1, statements: [
+            """
+            CREATE TABLE kb_nodes (
+                node_id text PRIMARY KEY,
+                version bigint NOT NULL DEFAULT 0 CHECK (version >= 0)
+            )
+            """,
+            """
+            CREATE TABLE kb_patterns (
+                node_id text NOT NULL REFERENCES kb_nodes ON DELETE CASCADE,
+                id bigint NOT NULL,
+                name text NOT NULL,
+                frequency bigint NOT NULL CHECK (frequency >= 1),
+                length integer NOT NULL,
+                events bytea NOT NULL,
+                emotives bytea,
+                metadata bytea NOT NULL,
+                PRIMARY KEY (node_id, id),
+                UNIQUE (node_id, name)
+            )
+            """,
+            """
+            CREATE TABLE kb_symbol_emotives (
+                node_id text NOT NULL REFERENCES kb_nodes ON DELETE CASCADE,
+                name text NOT NULL,
+                emotives bytea NOT NULL,
+                PRIMARY KEY (node_id, name)
+            )
+            """,
+            """
+            CREATE TABLE kb_changes (
+                node_id text NOT NULL REFERENCES kb_nodes ON DELETE CASCADE,
+                version bigint NOT NULL,
+                change bytea NOT NULL,
+                committed_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (node_id, version)
+            )
+            """,
+        ]),
+    ]
+
+    /// The newest schema this kato understands.
+    public static var latestVersion: Int { migrations.last!.version }
+
+    /// Creates or migrates the schema; returns the versions applied (empty: it was current).
+    @discardableResult
+    public static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [Int] {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS kato_schema_migrations (
+                    version integer PRIMARY KEY,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """, logger: logger)
+            var current = 0
+            for try await version in try await connection.query(
+                "SELECT coalesce(max(version), 0) FROM kato_schema_migrations", logger: logger
+            ).decode(Int.self) {
+                current = version
+            }
+            if current > latestVersion {
+                throw PostgresSetupError(.incompatibleSchema,
+                    "the PostgreSQL schema is at version \(current), newer than this kato understands (\(latestVersion)); upgrade kato-server")
+            }
+            var applied: [Int] = []
+            for m in migrations where m.version > current {
+                for statement in m.statements { try await connection.query(statement, logger: logger) }
+                try await connection.query("INSERT INTO kato_schema_migrations (version) VALUES (\(m.version))", logger: logger)
+                applied.append(m.version)
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return applied
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+}
