@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "KatoServer",
             dependencies: [
-                "GRPCH2", "KatoProto", "KatoEngine", "KatoStore",
+                "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

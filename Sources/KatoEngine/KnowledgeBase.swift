@@ -14,6 +14,8 @@ import Synchronization
 /// ``snapshot()`` / ``init(snapshot:)`` move the complete state as Sendable values.
 public final class KnowledgeBase: Sendable {
     let state: Mutex<KnowledgeState>
+    /// The writes since ``startJournal()``, in the order they changed the state (nil: off).
+    let journal = Mutex<[KnowledgeBaseChange]?>(nil)
 
     /// Creates an empty knowledge base.
     public init() {
@@ -66,6 +68,9 @@ public final class KnowledgeBase: Sendable {
         let name = Naming.patternHash(events)
         let stored = emotives.filter { $0.value != 0 }
         return state.withLock { s in
+            journal.withLock { j in
+                j?.append(.learn(events: events, emotives: emotives, metadata: metadata, persistence: persistence))
+            }
             let id: Int32
             let isNew: Bool
             if let existing = s.id(named: name) {
@@ -117,7 +122,10 @@ public final class KnowledgeBase: Sendable {
 
     /// Removes every pattern, statistic and total (KATO clear-all for the node).
     public func clear() {
-        state.withLock { $0 = KnowledgeState() }
+        state.withLock { s in
+            journal.withLock { j in j?.append(.clear) }
+            s = KnowledgeState()
+        }
     }
 
     /// A complete copy of the knowledge base.

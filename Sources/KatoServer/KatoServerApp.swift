@@ -1,4 +1,5 @@
 import GRPCH2
+import KatoPostgres
 import KatoProto
 import KatoStore
 import Logging
@@ -35,6 +36,9 @@ public final class KatoServerApp: Sendable {
         public var store = KnowledgeStore.Configuration()
         /// TEST ONLY (`--enable-test-faults`): makes the store fail operations at random.
         public var storeFaults: FaultInjector?
+        /// Knowledge bases shared with other replicas through PostgreSQL (opened by the caller,
+        /// `PostgresKnowledgeStore.open`); replaces `dataDirectory`.
+        public var replicated: PostgresKnowledgeStore?
         public init() {}
     }
 
@@ -54,9 +58,12 @@ public final class KatoServerApp: Sendable {
     public init(configuration: Configuration, logger: Logger) throws {
         self.logger = logger
         var configuration = configuration
-        store = try Self.openStore(configuration, logger: logger)
-        if let store { configuration.degradation = StoreDegradationStatus(status: store.status) }
-        sessions = SessionRegistry(configuration: configuration.sessions, nodes: NodeRegistry(store: store))
+        store = configuration.replicated == nil ? try Self.openStore(configuration, logger: logger) : nil
+        if let status = store?.status ?? configuration.replicated?.status {
+            configuration.degradation = StoreDegradationStatus(status: status)
+        }
+        sessions = SessionRegistry(
+            configuration: configuration.sessions, nodes: NodeRegistry(store: store, replicated: configuration.replicated))
         health = HealthService()
         authenticator = configuration.authenticator
         let services: [any ServiceProvider] = [

@@ -63,11 +63,11 @@ public final class StoreStatus: Sendable {
     /// The breaker state now (`kato_circuit_breaker_state`: 0 closed, 1 open, 2 half-open).
     public var breakerState: CircuitBreaker.State { snapshot().breaker }
 
-    func allowRequest(at now: ContinuousClock.Instant = .now) -> Bool {
+    package func allowRequest(at now: ContinuousClock.Instant = .now) -> Bool {
         state.withLock { $0.breaker.allowRequest(at: now) }
     }
 
-    func recordSuccess(learns: Int, duration: Duration = .zero) {
+    package func recordSuccess(learns: Int, duration: Duration = .zero) {
         let (seconds, attoseconds) = duration.components
         state.withLock { s in
             s.breaker.recordSuccess()
@@ -79,7 +79,7 @@ public final class StoreStatus: Sendable {
         metrics.commitSeconds.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
-    func recordFailure(_ error: StoreError, at now: ContinuousClock.Instant = .now) {
+    package func recordFailure(_ error: StoreError, at now: ContinuousClock.Instant = .now) {
         state.withLock { s in
             s.breaker.recordFailure(at: now)
             s.failedBatches += 1

@@ -23,6 +23,8 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-client-ca"), help: "PEM CA for client certificates (mTLS) (KATO_TLS_CLIENT_CA).") var tlsClientCA: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (KATO_LOG_LEVEL).") var logLevel: String?
     @Option(name: .customLong("session-cleanup-seconds"), help: "How often expired sessions are removed (KATO_SESSION_CLEANUP_SECONDS).") var sessionCleanupSeconds: Int?
+    @Option(help: "Share the knowledge base with other replicas through PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=…]; replaces --data-dir (KATO_POSTGRES).") var postgres: String?
+    @Option(name: .customLong("postgres-pool-size"), help: "PostgreSQL connections of this replica at most; default 10 (KATO_POSTGRES_POOL_SIZE).") var postgresPoolSize: Int?
     @Option(name: .customLong("max-sessions"), help: "Live sessions at most; CreateSession answers RESOURCE_EXHAUSTED beyond; default 100000 (KATO_MAX_SESSIONS).") var maxSessions: Int?
 
     // Security and observability (docs/SECURITY.md, docs/OBSERVABILITY.md)
@@ -81,6 +83,9 @@ struct KatoServerCommand: AsyncParsableCommand {
         let otlp = try Self.startTraceExport(settings, logger: logger)
 
         try storeOptions.apply(to: &configuration, dataDir: settings.dataDir)
+        if let url = settings.postgres {
+            configuration.replicated = try await Self.openPostgres(url, poolSize: settings.postgresPoolSize, configuration, logger: logger)
+        }
         let app = try KatoServerApp(configuration: configuration, logger: logger)
         // Installed before the address is printed (a supervisor may signal as soon as it reads
         // it). Main waits for the shutdown to finish, not for the listener to close: the

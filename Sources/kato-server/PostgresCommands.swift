@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KatoPostgres
+import KatoServer
 import Logging
 
 /// `kato-server migrate-postgres --postgres URL`: creates or migrates kato's schema in
@@ -31,5 +32,28 @@ struct MigratePostgresCommand: AsyncParsableCommand {
     static func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("kato-server migrate-postgres: \(message)\n".utf8))
         Foundation.exit(2)
+    }
+}
+
+extension KatoServerCommand {
+    /// Opens the shared knowledge base (migrating the schema, loading every node) or exits with
+    /// one clear line: a wrong URL, an unreachable server or bad credentials never hang start-up.
+    static func openPostgres(
+        _ url: String, poolSize: Int, _ configuration: KatoServerApp.Configuration, logger: Logger
+    ) async throws -> PostgresKnowledgeStore {
+        do {
+            let settings = try PostgresSettings(url: url)
+            let store = try await PostgresKnowledgeStore.open(
+                settings, poolSize: poolSize, breaker: configuration.store.breaker, logger: logger)
+            let (duration, patterns) = store.loadStatistics.withLock { $0 }
+            logger.info("knowledge base loaded from PostgreSQL", metadata: [
+                "postgres": "\(settings)", "nodes": "\(store.nodeIDs.count)", "patterns": "\(patterns)",
+                "load": "\(duration)", "pool_size": "\(poolSize)",
+            ])
+            return store
+        } catch {
+            FileHandle.standardError.write(Data("kato-server: \(error.description)\n".utf8))
+            Foundation.exit(2)
+        }
     }
 }

@@ -17,6 +17,9 @@ struct Settings {
     var logLevel = Logger.Level.info
     var sessionCleanupSeconds = 10
     var maxSessions = SessionRegistry.Configuration().maxSessions
+    /// `--postgres` URL (the password inside is never logged).
+    var postgres: String?
+    var postgresPoolSize = 10
     var adminHost = "127.0.0.1"
     var authKeys: String?
     var jwtHS256SecretFile: String?
@@ -69,6 +72,8 @@ struct Settings {
         tlsClientCA = pick(command.tlsClientCA, "tls-client-ca")
         sessionCleanupSeconds = try int(command.sessionCleanupSeconds, "session-cleanup-seconds", sessionCleanupSeconds)
         maxSessions = try int(command.maxSessions, "max-sessions", maxSessions)
+        postgres = pick(command.postgres, "postgres").flatMap { $0.isEmpty ? nil : $0 }
+        postgresPoolSize = try int(command.postgresPoolSize, "postgres-pool-size", postgresPoolSize)
         func bool(_ flag: String?, _ key: String, _ fallback: Bool) throws -> Bool {
             guard let text = pick(flag, key)?.lowercased() else { return fallback }
             switch text {
@@ -135,6 +140,7 @@ struct Settings {
         guard (0...65535).contains(port) else { throw ValidationError("port must be 0...65535") }
         guard sessionCleanupSeconds >= 1 else { throw ValidationError("session-cleanup-seconds must be >= 1") }
         guard maxSessions >= 1 else { throw ValidationError("max-sessions must be >= 1") }
+        guard (1...1000).contains(postgresPoolSize) else { throw ValidationError("postgres-pool-size must be 1…1000") }
     }
 
     /// The traces endpoint from OpenTelemetry's exporter variables, for a server given no

@@ -18,7 +18,13 @@ struct ObserveService: KatoService {
                 try await observe(request, position: 0, context: context)
             },
             unary(Kato_V2_ObserveService.observeSequence) { request, context in
-                let (response, tickets) = try CallSupport.serve(context) { try observeSequence(request, context: context) }
+                let session = try CallSupport.serve(context) {
+                    try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+                }
+                try await sessions.nodes.awaitCurrent(session.nodeID, context)
+                let (response, tickets) = try await sessions.nodes.writing(session.nodeID, context, "the sequence's learns") {
+                    try CallSupport.serve(context) { try observeSequence(request, session: session, context: context) }
+                }
                 try await Durability.awaitDurable(tickets, context, "the sequence's learns (the observations were applied)")
                 return response
             },
@@ -55,44 +61,52 @@ struct ObserveService: KatoService {
                 }
             },
             unary(Kato_V2_ObserveService.learn) { request, context in
-                let (response, ticket) = try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
-                    try Durability.checkWrites(sessions.nodes.level)
-                    let node = sessions.nodes.durable(for: session.nodeID)
-                    let (name, events, ticket) = try session.mutate { engine, state -> ((String, Int, DurabilityTicket?), Kato_V2_UpdateCause?) in
-                        guard !state.stm.isEmpty else { throw KatoError.emptySTM }
-                        let events = state.stm.count
-                        let (result, ticket) = try node.recordLearn { engine.learn(in: &state) }
-                        return ((result.patternName, events, ticket), .learn)
+                let session = try CallSupport.serve(context) {
+                    try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+                }
+                let (response, ticket) = try await sessions.nodes.writing(session.nodeID, context, "the learn") {
+                    try CallSupport.serve(context) {
+                        try Durability.checkWrites(sessions.nodes.level)
+                        let node = sessions.nodes.durable(for: session.nodeID)
+                        let (name, events, ticket) = try session.mutate { engine, state -> ((String, Int, DurabilityTicket?), Kato_V2_UpdateCause?) in
+                            guard !state.stm.isEmpty else { throw KatoError.emptySTM }
+                            let events = state.stm.count
+                            let (result, ticket) = try node.recordLearn { engine.learn(in: &state) }
+                            return ((result.patternName, events, ticket), .learn)
+                        }
+                        if !name.isEmpty { KatoMetrics.patternsLearned.increment() }
+                        var m = Kato_V2_LearnResponse()
+                        m.status = "learned"
+                        m.sessionID = session.publicID
+                        m.patternName = name
+                        m.message = name.isEmpty
+                            ? "Nothing learned: the STM held fewer than 2 symbols (\(events) events)"
+                            : "Learned pattern \(name) from \(events) events"
+                        return (m, ticket)
                     }
-                    if !name.isEmpty { KatoMetrics.patternsLearned.increment() }
-                    var m = Kato_V2_LearnResponse()
-                    m.status = "learned"
-                    m.sessionID = session.publicID
-                    m.patternName = name
-                    m.message = name.isEmpty
-                        ? "Nothing learned: the STM held fewer than 2 symbols (\(events) events)"
-                        : "Learned pattern \(name) from \(events) events"
-                    return (m, ticket)
                 }
                 // Acknowledged only once the pattern is on disk.
                 try await Durability.awaitDurable(ticket.map { [$0] } ?? [], context, "the learn of \(response.patternName)")
                 return response
             },
             unary(Kato_V2_ObserveService.clearAllMemory) { request, context in
-                let (response, ticket) = try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .clearAll, context)
-                    try Durability.checkWrites(sessions.nodes.level)
-                    let node = sessions.nodes.durable(for: session.nodeID)
-                    let ticket = try session.mutate { engine, state in
-                        (try node.recordClear { engine.clearAll(in: &state) }, .clearAll)
+                let session = try CallSupport.serve(context) {
+                    try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .clearAll, context)
+                }
+                let (response, ticket) = try await sessions.nodes.writing(session.nodeID, context, "the clear of the knowledge base") {
+                    try CallSupport.serve(context) {
+                        try Durability.checkWrites(sessions.nodes.level)
+                        let node = sessions.nodes.durable(for: session.nodeID)
+                        let ticket = try session.mutate { engine, state in
+                            (try node.recordClear { engine.clearAll(in: &state) }, .clearAll)
+                        }
+                        var m = Kato_V2_ClearAllMemoryResponse()
+                        m.status = "cleared"
+                        m.sessionID = session.publicID
+                        m.nodeID = session.nodeID
+                        m.scope = "all"
+                        return (m, ticket)
                     }
-                    var m = Kato_V2_ClearAllMemoryResponse()
-                    m.status = "cleared"
-                    m.sessionID = session.publicID
-                    m.nodeID = session.nodeID
-                    m.scope = "all"
-                    return (m, ticket)
                 }
                 try await Durability.awaitDurable(ticket.map { [$0] } ?? [], context, "the clear of the knowledge base")
                 return response
@@ -102,7 +116,20 @@ struct ObserveService: KatoService {
 
     /// An observe; when it auto-learned, it answers only once the pattern is on disk.
     private func observe(_ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext) async throws -> Kato_V2_ObserveResponse {
-        let (response, ticket) = try CallSupport.serve(context) { try observeInMemory(request, position: position, context: context) }
+        let response: Kato_V2_ObserveResponse, ticket: DurabilityTicket?
+        if sessions.nodes.replicated == nil {
+            (response, ticket) = try CallSupport.serve(context) { try observeInMemory(request, position: position, context: context) }
+        } else {
+            // Shared knowledge base: predict from everything committed before the call, and hold
+            // the node's write lock when this observation may auto-learn.
+            let session = try CallSupport.serve(context) {
+                try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+            }
+            try await sessions.nodes.awaitCurrent(session.nodeID, context)
+            let mayLearn = try CallSupport.serve(context) { try session.read { _, state in state.config.maxPatternLength > 0 } }
+            let run = { try CallSupport.serve(context) { try observeInMemory(request, position: position, context: context) } }
+            (response, ticket) = mayLearn ? try await sessions.nodes.writing(session.nodeID, context, "the auto-learn", run) : try run()
+        }
         try await Durability.awaitDurable(
             ticket.map { [$0] } ?? [], context, "the auto-learn of \(response.autoLearnedPattern) (the observation was applied)")
         return response
@@ -151,9 +178,8 @@ struct ObserveService: KatoService {
     }
 
     private func observeSequence(
-        _ request: Kato_V2_ObserveSequenceRequest, context: ServerContext
+        _ request: Kato_V2_ObserveSequenceRequest, session: Session, context: ServerContext
     ) throws -> (Kato_V2_ObserveSequenceResponse, [DurabilityTicket]) {
-        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
         var observations: [Observation] = []
         for (i, o) in request.observations.enumerated() {
             observations.append(try Convert.observation(o, field: "observations[\(i)]."))

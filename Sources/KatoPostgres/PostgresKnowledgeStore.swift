@@ -1,0 +1,211 @@
+import KatoEngine
+import KatoStore
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+/// Every node's knowledge base, shared by all kato-server replicas through one PostgreSQL
+/// (docs/SCALING.md). Opening it migrates the schema (under the advisory lock), loads every node
+/// into memory, and starts following the other replicas' changes: LISTEN on ``channel`` for
+/// `VERSION:NODE` notifications, plus a poll of every node's version each ``pollInterval`` that
+/// catches what a lost notification or a reconnect missed — no change is ever skipped.
+public final class PostgresKnowledgeStore: Sendable {
+    public static let channel = "kato_kb"
+    public static let pollInterval: Duration = .seconds(1)
+
+    let settings: PostgresSettings
+    let client: PostgresClient
+    let logger: Logger
+    /// Circuit breaker and degradation level, as with the embedded store.
+    public let status: StoreStatus
+    private let nodes = Mutex<[String: ReplicatedNode]>([:])
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+    /// How long opening took, and how many patterns it loaded.
+    public let loadStatistics: Mutex<(duration: Duration, patterns: Int)> = Mutex((.zero, 0))
+
+    private init(settings: PostgresSettings, client: PostgresClient, breaker: CircuitBreaker.Configuration, logger: Logger) {
+        self.settings = settings
+        self.client = client
+        self.logger = logger
+        self.status = StoreStatus(breaker: breaker)
+    }
+
+    /// Connects (one clear error if it cannot), migrates, loads every node and starts the feed.
+    public static func open(
+        _ settings: PostgresSettings, poolSize: Int, breaker: CircuitBreaker.Configuration = .defaults, logger: Logger
+    ) async throws(PostgresSetupError) -> PostgresKnowledgeStore {
+        let start = ContinuousClock.now
+        _ = try await PostgresAdmin.migrate(settings, logger: logger)
+        let client: PostgresClient
+        do {
+            client = PostgresClient(configuration: try settings.poolConfiguration(size: poolSize), backgroundLogger: logger)
+        }
+        let store = PostgresKnowledgeStore(settings: settings, client: client, breaker: breaker, logger: logger)
+        store.tasks.withLock { $0.append(Task { await client.run() }) }
+        do {
+            var patterns = 0
+            for (nodeID, _) in try await store.nodeVersions() {
+                let (loader, version) = try await client.withConnection { conn in try await load(nodeID, conn, logger: logger) }
+                patterns += loader.patternCount
+                let node = ReplicatedNode(nodeID: nodeID, knowledgeBase: KnowledgeBase(loaded: loader), version: version, store: store)
+                store.nodes.withLock { $0[nodeID] = node }
+            }
+            store.loadStatistics.withLock { $0 = (ContinuousClock.now - start, patterns) }
+        } catch {
+            store.close()
+            throw PostgresSetupError.explain(error, settings)
+        }
+        store.startFollowing()
+        return store
+    }
+
+    /// The node `nodeID`, created empty on first use (its first write creates its row).
+    public func node(_ nodeID: String) -> ReplicatedNode {
+        nodes.withLock { n in
+            if let node = n[nodeID] { return node }
+            let node = ReplicatedNode(nodeID: nodeID, knowledgeBase: KnowledgeBase(), version: 0, store: self)
+            n[nodeID] = node
+            return node
+        }
+    }
+
+    public var nodeIDs: [String] { nodes.withLock { Array($0.keys) } }
+
+    /// Stops the feed and the connection pool.
+    public func close() {
+        for t in tasks.withLock({ t in defer { t = [] }; return t }) { t.cancel() }
+    }
+
+    func checkBreaker() throws(StoreError) {
+        guard status.allowRequest() else {
+            throw StoreError(.circuitOpen, "the store's circuit breaker is open; knowledge-base writes are refused for now")
+        }
+    }
+
+    // MARK: Loading
+
+    func nodeVersions() async throws -> [(String, Int64)] {
+        var out: [(String, Int64)] = []
+        for try await row in try await client.query("SELECT node_id, version FROM kb_nodes", logger: logger)
+            .decode((String, Int64).self) { out.append(row) }
+        return out
+    }
+
+    /// The node's knowledge base and the version it is at, read in one snapshot.
+    static func load(_ nodeID: String, _ conn: PostgresConnection, logger: Logger) async throws -> (KnowledgeBaseLoader, Int64) {
+        try await conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+        do {
+            var version: Int64 = 0
+            for try await v in try await conn.query("SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: logger)
+                .decode(Int64.self) { version = v }
+            var count = 0
+            for try await n in try await conn.query("SELECT count(*) FROM kb_patterns WHERE node_id = \(nodeID)", logger: logger)
+                .decode(Int.self) { count = n }
+            var builder = ReplicationRecords.LoaderBuilder(expectedPatterns: count)
+            let rows = try await conn.query("""
+                SELECT id, name, frequency, events, emotives, metadata FROM kb_patterns WHERE node_id = \(nodeID) ORDER BY id
+                """, logger: logger)
+            for try await (id, name, frequency, events, emotives, metadata) in rows.decode(
+                (Int64, String, Int64, ByteBuffer, ByteBuffer?, ByteBuffer).self
+            ) {
+                try builder.append(
+                    id: id, name: name, frequency: Int(frequency), events: Array(events.readableBytesView),
+                    emotives: emotives.map { Array($0.readableBytesView) }, metadata: Array(metadata.readableBytesView))
+            }
+            for try await (name, sums) in try await conn.query(
+                "SELECT name, emotives FROM kb_symbol_emotives WHERE node_id = \(nodeID) ORDER BY name", logger: logger
+            ).decode((String, ByteBuffer).self) {
+                try builder.setSymbolEmotives(name, Array(sums.readableBytesView))
+            }
+            try await conn.query("COMMIT", logger: logger)
+            return (try builder.finish(), version)
+        } catch {
+            _ = try? await conn.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
+    // MARK: The change feed
+
+    private func startFollowing() {
+        let listen = Task { [self] in await listenLoop() }
+        let poll = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.pollInterval)
+                await catchUpAll()
+            }
+        }
+        tasks.withLock { $0 += [listen, poll] }
+    }
+
+    /// LISTEN on a connection of its own; reconnects after an error (the poll covers the gap).
+    private func listenLoop() async {
+        while !Task.isCancelled {
+            do {
+                let conn = try await PostgresAdmin.connect(settings, logger: logger)
+                defer { Task { try? await conn.close() } }
+                try await conn.listen(on: Self.channel) { notifications in
+                    await catchUpAll()  // what was committed before LISTEN took effect
+                    for try await n in notifications {
+                        guard let (nodeID, version) = Self.parse(n.payload) else {
+                            logger.warning("ignoring a notification that is not kato's", metadata: ["channel": "\(Self.channel)"])
+                            continue
+                        }
+                        await follow(nodeID, to: version)
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("knowledge-base change feed interrupted; reconnecting", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// `VERSION:NODE` → (node, version); nil for anything else.
+    static func parse(_ payload: String) -> (String, Int64)? {
+        guard let colon = payload.firstIndex(of: ":"), let version = Int64(payload[..<colon]), version > 0 else { return nil }
+        let nodeID = String(payload[payload.index(after: colon)...])
+        return nodeID.isEmpty ? nil : (nodeID, version)
+    }
+
+    private func catchUpAll() async {
+        guard let versions = try? await nodeVersions() else { return }
+        for (nodeID, version) in versions { await follow(nodeID, to: version) }
+    }
+
+    private func follow(_ nodeID: String, to version: Int64) async {
+        do {
+            try await node(nodeID).catchUp(to: version)
+        } catch {
+            logger.error("cannot apply knowledge-base changes", metadata: ["node_id": "\(nodeID)", "error": "\(error)"])
+        }
+    }
+}
+
+extension PostgresSettings {
+    /// The connection pool's configuration.
+    func poolConfiguration(size: Int) throws(PostgresSetupError) -> PostgresClient.Configuration {
+        var tlsConfig = TLSConfiguration.makeClientConfiguration()
+        let tls: PostgresClient.Configuration.TLS
+        switch tlsMode {
+        case .disable: tls = .disable
+        case .prefer, .require, .verifyCA, .verifyFull:
+            switch tlsMode {
+            case .verifyCA: tlsConfig.certificateVerification = .noHostnameVerification
+            case .verifyFull: tlsConfig.certificateVerification = .fullVerification
+            default: tlsConfig.certificateVerification = .none
+            }
+            if let rootCertificatePath { tlsConfig.trustRoots = .file(rootCertificatePath) }
+            tls = tlsMode == .prefer ? .prefer(tlsConfig) : .require(tlsConfig)
+        }
+        var c = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
+        c.options.maximumConnections = size
+        c.options.connectTimeout = connectTimeout
+        // A learn is acknowledged after its COMMIT is durable, whatever the server's default.
+        c.options.additionalStartupParameters = [("application_name", applicationName), ("synchronous_commit", "on")]
+        return c
+    }
+}

@@ -1,0 +1,216 @@
+import KatoEngine
+import KatoStore
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// One node's knowledge base shared through PostgreSQL: the in-memory ``KnowledgeBase`` every
+/// prediction reads, and `applied`, the node version (`kb_nodes.version`) it reflects.
+///
+/// Every change reaches memory in version order, on every replica (docs/SCALING.md):
+/// - A write (``write(_:)``) holds the node's row lock in PostgreSQL (`SELECT … FOR UPDATE`) for
+///   its transaction, so writes of one node are serialised across replicas. Under it the replica
+///   first applies the changes other replicas committed since `applied`, then runs the call's
+///   engine work with the knowledge base's journal on, then stores the journal as the next
+///   versions (`kb_changes`), the touched patterns' rows and the new version, and commits.
+/// - The change feed (``catchUp(to:)``, driven by LISTEN/NOTIFY and a poll) applies other
+///   replicas' changes in version order, checking that versions are contiguous.
+/// - The local ``AsyncGate`` keeps a writer and the feed from applying at the same time.
+/// So replicas apply the same changes in the same order and agree bit for bit.
+public final class ReplicatedNode: Sendable {
+    public let nodeID: String
+    public let knowledgeBase: KnowledgeBase
+    private let applied: Atomic<Int64>
+    /// Memory may hold changes that were not committed (a failed commit): reload before use.
+    private let stale = Atomic<Bool>(false)
+    let gate = AsyncGate()
+    private let store: PostgresKnowledgeStore
+
+    init(nodeID: String, knowledgeBase: KnowledgeBase, version: Int64, store: PostgresKnowledgeStore) {
+        self.nodeID = nodeID
+        self.knowledgeBase = knowledgeBase
+        self.applied = Atomic(version)
+        self.store = store
+    }
+
+    /// The node version the in-memory knowledge base reflects.
+    public var appliedVersion: Int64 { applied.load(ordering: .acquiring) }
+
+    /// Runs `body` — a call's synchronous engine work, which may learn or clear — holding the
+    /// node's write lock across replicas, and commits what it changed before returning. A failed
+    /// commit reloads the node from PostgreSQL (memory never keeps an uncommitted change) and
+    /// throws `StoreError` (the call answers UNAVAILABLE).
+    public func write<R>(_ body: () throws -> R) async throws -> R {
+        try store.checkBreaker()
+        let result: Result<R, any Error> = try await gate.withLock {
+            do {
+                try await reloadIfStale()
+                let (result, changes) = try await withoutActuallyEscaping(body) { body in
+                    // The pool runs the closure in this task, before withConnection returns: the
+                    // body is never used concurrently (hence unchecked).
+                    let work = UncheckedBody(run: body)
+                    return try await store.client.withConnection { conn in try await transaction(conn, work.run) }
+                }
+                if changes > 0 { store.status.recordSuccess(learns: changes) }
+                return result
+            } catch let error as StoreError {
+                store.status.recordFailure(error)
+                throw error
+            } catch {
+                let e = StoreError(.database, "PostgreSQL: \(PostgresSetupError.explain(error, store.settings))")
+                store.status.recordFailure(e)
+                throw e
+            }
+        }
+        return try result.get()  // the body's own error, untouched
+    }
+
+    /// One write transaction: (the body's result, how many changes it committed).
+    private func transaction<R>(_ conn: PostgresConnection, _ body: () throws -> R) async throws -> (Result<R, any Error>, Int) {
+        let logger = store.logger
+        try await conn.query("BEGIN", logger: logger)
+        var changes: [KnowledgeBaseChange] = []
+        do {
+            try await conn.query("INSERT INTO kb_nodes (node_id) VALUES (\(nodeID)) ON CONFLICT DO NOTHING", logger: logger)
+            var version: Int64 = 0
+            for try await v in try await conn.query(
+                "SELECT version FROM kb_nodes WHERE node_id = \(nodeID) FOR UPDATE", logger: logger
+            ).decode(Int64.self) { version = v }
+            try await applyCommitted(conn, through: version)
+            knowledgeBase.startJournal()
+            let result = Result { try body() }
+            changes = knowledgeBase.takeJournal()
+            if !changes.isEmpty {
+                try await persist(changes, after: version, conn)
+            }
+            try await conn.query("COMMIT", logger: logger)
+            if !changes.isEmpty { applied.store(version + Int64(changes.count), ordering: .releasing) }
+            return (result, changes.count)
+        } catch {
+            _ = try? await conn.query("ROLLBACK", logger: logger)
+            if !changes.isEmpty { stale.store(true, ordering: .releasing) }
+            throw error
+        }
+    }
+
+    /// Stores `changes` as versions `version+1…`, the rows they touched, and the new version.
+    private func persist(_ changes: [KnowledgeBaseChange], after version: Int64, _ conn: PostgresConnection) async throws {
+        let logger = store.logger
+        var touched: [String] = []
+        for change in changes {
+            switch change {
+            case .clear:
+                touched = []
+                try await conn.query("DELETE FROM kb_patterns WHERE node_id = \(nodeID)", logger: logger)
+                try await conn.query("DELETE FROM kb_symbol_emotives WHERE node_id = \(nodeID)", logger: logger)
+            case .learn(let events, _, _, _):
+                touched.append(Naming.patternHash(events))
+            }
+        }
+        let image = knowledgeBase.durableImage(of: touched)
+        for row in image.patterns {
+            let c = ReplicationRecords.columns(of: row.pattern)
+            try await conn.query("""
+                INSERT INTO kb_patterns (node_id, id, name, frequency, length, events, emotives, metadata)
+                VALUES (\(nodeID), \(Int64(row.id)), \(row.pattern.name), \(Int64(row.pattern.frequency)),
+                        \(Int32(row.pattern.length)), \(ByteBuffer(bytes: c.events)), \(c.emotives.map { ByteBuffer(bytes: $0) }),
+                        \(ByteBuffer(bytes: c.metadata)))
+                ON CONFLICT (node_id, id) DO UPDATE
+                SET frequency = EXCLUDED.frequency, emotives = EXCLUDED.emotives, metadata = EXCLUDED.metadata
+                """, logger: logger)
+        }
+        for (symbol, sums) in image.symbolEmotives {
+            try await conn.query("""
+                INSERT INTO kb_symbol_emotives (node_id, name, emotives)
+                VALUES (\(nodeID), \(symbol), \(ByteBuffer(bytes: ReplicationRecords.encode(emotiveSums: sums))))
+                ON CONFLICT (node_id, name) DO UPDATE SET emotives = EXCLUDED.emotives
+                """, logger: logger)
+        }
+        for (i, change) in changes.enumerated() {
+            try await conn.query("""
+                INSERT INTO kb_changes (node_id, version, change)
+                VALUES (\(nodeID), \(version + Int64(i) + 1), \(ByteBuffer(bytes: ReplicationRecords.encode(change))))
+                """, logger: logger)
+        }
+        let next = version + Int64(changes.count)
+        try await conn.query("UPDATE kb_nodes SET version = \(next) WHERE node_id = \(nodeID)", logger: logger)
+        // The notification carries only the version and the node (payloads are limited to 8000
+        // bytes); a node id too long for it is found by the poll instead.
+        let payload = "\(next):\(nodeID)"
+        if payload.utf8.count < 7900 {
+            try await conn.query("SELECT pg_notify(\(PostgresKnowledgeStore.channel), \(payload))", logger: logger)
+        }
+    }
+
+    /// Applies the committed changes after `applied` up to `version`, in order (caller holds the gate).
+    private func applyCommitted(_ conn: PostgresConnection, through version: Int64) async throws {
+        var current = applied.load(ordering: .acquiring)
+        guard version > current else { return }
+        let rows = try await conn.query("""
+            SELECT version, change FROM kb_changes
+            WHERE node_id = \(nodeID) AND version > \(current) AND version <= \(version) ORDER BY version
+            """, logger: store.logger)
+        for try await (v, blob) in rows.decode((Int64, ByteBuffer).self) {
+            guard v == current + 1 else {
+                throw StoreError(.corrupt, "node '\(nodeID)': change \(current + 1) is missing (next is \(v))")
+            }
+            knowledgeBase.apply(try ReplicationRecords.decodeChange(Array(blob.readableBytesView)))
+            current = v
+            applied.store(v, ordering: .releasing)
+        }
+        guard current == version else {
+            throw StoreError(.corrupt, "node '\(nodeID)': changes \(current + 1)…\(version) are missing")
+        }
+    }
+
+    /// Applies other replicas' changes up to `version` (the change feed).
+    func catchUp(to version: Int64) async throws {
+        guard version > appliedVersion else { return }
+        try await gate.withLock {
+            try await reloadIfStale()
+            guard version > appliedVersion else { return }
+            try await store.client.withConnection { conn in try await applyCommitted(conn, through: version) }
+        }
+    }
+
+    /// Read-your-writes: waits until memory reflects every change committed before this call
+    /// (by any replica), at most `bound`; past it, throws (the call answers UNAVAILABLE rather
+    /// than predict from a stale knowledge base).
+    public func awaitCurrent(bound: Duration) async throws {
+        var committed: Int64 = 0
+        do {
+            for try await v in try await store.client.query(
+                "SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: store.logger
+            ).decode(Int64.self) { committed = v }
+        } catch {
+            throw StoreError(.database, "PostgreSQL: \(PostgresSetupError.explain(error, store.settings))")
+        }
+        guard committed > appliedVersion else { return }
+        // The feed may be applying already; this asks for it too, and waits at most `bound`.
+        let version = committed
+        Task { try? await self.catchUp(to: version) }
+        let deadline = ContinuousClock.now + bound
+        while appliedVersion < committed {
+            guard ContinuousClock.now < deadline else {
+                throw StoreError(.database, "node '\(nodeID)' is at version \(appliedVersion) here, \(committed) committed; not caught up within \(bound)")
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    private func reloadIfStale() async throws {
+        guard stale.load(ordering: .acquiring) else { return }
+        let (loader, version) = try await store.client.withConnection { conn in
+            try await PostgresKnowledgeStore.load(nodeID, conn, logger: store.logger)
+        }
+        knowledgeBase.restore(loader)
+        applied.store(version, ordering: .releasing)
+        stale.store(false, ordering: .releasing)
+    }
+}
+
+/// A synchronous body handed to the connection pool's closure (see ``ReplicatedNode/write(_:)``).
+private struct UncheckedBody<R>: @unchecked Sendable {
+    let run: () throws -> R
+}

@@ -1,0 +1,117 @@
+import KatoEngine
+
+/// The store's record encodings, for the PostgreSQL store of the same package (KatoPostgres):
+/// pattern columns as in `RecordCodec`, and a knowledge-base change as one blob:
+///
+/// ```
+/// change = 0x01 count(persistence) bytes(events) bytes(emotives dict) bytes(metadata)   (learn)
+///        | 0x02                                                                          (clear)
+/// bytes  = length  the RecordCodec encoding
+/// ```
+package enum ReplicationRecords {
+    package struct DecodingError: Error, CustomStringConvertible {
+        package var description: String
+    }
+
+    package static func encode(_ change: KnowledgeBaseChange) -> [UInt8] {
+        var w = RecordCodec.Writer()
+        switch change {
+        case let .learn(events, emotives, metadata, persistence):
+            w.bytes.append(1)
+            w.count(persistence)
+            for blob in [RecordCodec.encode(events: events), RecordCodec.encode(dict: emotives), RecordCodec.encode(metadata: metadata)] {
+                w.count(blob.count)
+                w.bytes.append(contentsOf: blob)
+            }
+        case .clear:
+            w.bytes.append(2)
+        }
+        return w.bytes
+    }
+
+    package static func decodeChange(_ bytes: [UInt8]) throws(DecodingError) -> KnowledgeBaseChange {
+        let decoded = bytes.withUnsafeBytes { b -> KnowledgeBaseChange? in
+            guard let kind = b.first else { return nil }
+            switch kind {
+            case 2 where b.count == 1:
+                return .clear
+            case 1:
+                var r = RecordCodec.Reader(bytes: UnsafeRawBufferPointer(rebasing: b[1...]))
+                do {
+                    let persistence = try r.count()
+                    let events = try RecordCodec.decodeEvents(try r.stringBytes())
+                    let emotives = try RecordCodec.decodeDict(try r.stringBytes())
+                    let metadata = try RecordCodec.decodeMetadata(try r.stringBytes())
+                    try r.finish()
+                    return .learn(events: events, emotives: emotives, metadata: metadata, persistence: persistence)
+                } catch {
+                    return nil
+                }
+            default:
+                return nil
+            }
+        }
+        guard let decoded else { throw DecodingError(description: "malformed knowledge-base change record") }
+        return decoded
+    }
+
+    /// The columns of a stored pattern.
+    package static func columns(of pattern: Pattern) -> (events: [UInt8], emotives: [UInt8]?, metadata: [UInt8]) {
+        (RecordCodec.encode(events: pattern.events), RecordCodec.encode(emotives: pattern.emotives),
+         RecordCodec.encode(metadata: pattern.metadata))
+    }
+
+    package static func encode(emotiveSums: [String: Double]) -> [UInt8] {
+        RecordCodec.encode(dict: emotiveSums)
+    }
+
+    /// Builds a knowledge base from stored rows, as the embedded store loads its own.
+    package struct LoaderBuilder {
+        package private(set) var loader: KnowledgeBaseLoader
+
+        package init(expectedPatterns: Int) {
+            loader = KnowledgeBaseLoader(expectedPatterns: expectedPatterns)
+        }
+
+        /// Appends the next pattern; ids must come dense and in order (0, 1, 2, …).
+        package mutating func append(
+            id: Int64, name: String, frequency: Int, events: [UInt8], emotives: [UInt8]?, metadata: [UInt8]
+        ) throws(DecodingError) {
+            guard id == Int64(loader.patternCount) else {
+                throw DecodingError(description: "pattern \(name): id \(id), expected \(loader.patternCount) (ids must be dense)")
+            }
+            guard frequency >= 1 else { throw DecodingError(description: "pattern \(name): frequency \(frequency) < 1") }
+            do {
+                // Symbols go from the column's bytes straight into the loader (interned by their bytes).
+                let decoded: Result<Void, RecordCodec.DecodingError> = events.withUnsafeBytes { b in
+                    do {
+                        try RecordCodec.decodeEvents(b, into: &loader)
+                        return .success(())
+                    } catch {
+                        return .failure(error as? RecordCodec.DecodingError ?? RecordCodec.DecodingError())
+                    }
+                }
+                try decoded.get()
+                let window = try RecordCodec.decodeEmotives(emotives)
+                let meta = try RecordCodec.decodeMetadata(metadata)
+                Array(name.utf8).withUnsafeBytes { loader.appendPattern(name: $0, frequency: frequency, emotives: window, metadata: meta) }
+            } catch {
+                throw DecodingError(description: "pattern \(name): \(error)")
+            }
+        }
+
+        package mutating func setSymbolEmotives(_ name: String, _ bytes: [UInt8]) throws(DecodingError) {
+            do {
+                loader.setSymbolEmotives(name, try RecordCodec.decodeDict(bytes))
+            } catch {
+                throw DecodingError(description: "symbol \(name): \(error)")
+            }
+        }
+
+        /// The loader, or the name of a pattern stored twice.
+        package consuming func finish() throws(DecodingError) -> KnowledgeBaseLoader {
+            if let name = loader.duplicateName() { throw DecodingError(description: "pattern \(name) is stored twice") }
+            return loader
+        }
+    }
+}

@@ -1,0 +1,151 @@
+"""The knowledge base shared by kato-server replicas through a real PostgreSQL 15 (`--postgres`,
+docs/SCALING.md): a pattern learned on one replica is in the next prediction on another, concurrent
+learns of one pattern on several replicas are all counted, every replica applies changes in the
+same order (identical predictions, bit for bit), a restarted replica loads the knowledge base, and
+clearing it on one replica clears it everywhere. Sessions are still per replica in this step."""
+import signal
+import subprocess
+import threading
+
+import grpc
+import pytest
+
+from kato_client._pb.kato.v2 import observe_pb2, observe_pb2_grpc, predict_pb2, predict_pb2_grpc, session_pb2, session_pb2_grpc
+from kato_client._pb.kato.v2 import types_pb2
+
+from conftest import start_kato_server
+from pg_support import PASSWORD, PostgresServer
+
+
+@pytest.fixture(scope="module")
+def pg():
+    server = PostgresServer()
+    yield server
+    server.destroy()
+
+
+class Replica:
+    def __init__(self, binaries, pg, *extra):
+        self.server = start_kato_server(binaries, "--in-memory", "--postgres", pg.url(), *extra)
+        self.channel = grpc.insecure_channel(self.server.address)
+        self.sessions = session_pb2_grpc.SessionServiceStub(self.channel)
+        self.observe = observe_pb2_grpc.ObserveServiceStub(self.channel)
+        self.predict = predict_pb2_grpc.PredictServiceStub(self.channel)
+
+    def session(self, node, **config):
+        return self.sessions.CreateSession(session_pb2.CreateSessionRequest(
+            node_id=node, config=types_pb2.SessionConfig(**config))).session_id
+
+    def learn(self, sid, events):
+        for e in events:
+            self.observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=e))
+        return self.observe.Learn(observe_pb2.LearnRequest(session_id=sid)).pattern_name
+
+    def predictions(self, sid, events):
+        self.observe.ClearShortTermMemory(observe_pb2.ClearShortTermMemoryRequest(session_id=sid))
+        for e in events:
+            self.observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=e))
+        return list(self.predict.GetPredictions(predict_pb2.GetPredictionsRequest(session_id=sid)).predictions)
+
+    def stop(self):
+        self.channel.close()
+        return self.server.stop()
+
+
+@pytest.fixture
+def replicas(binaries, pg):
+    started = [Replica(binaries, pg) for _ in range(2)]
+    yield started
+    for r in started:
+        r.stop()
+
+
+def test_a_pattern_learned_on_one_replica_is_predicted_on_another(replicas, pg):
+    a, b = replicas
+    name = a.learn(a.session("shared-1"), [["hello"], ["world"], ["foo"]])
+    assert name.startswith("PTRN|")
+    preds = b.predictions(b.session("shared-1"), [["hello"], ["world"]])
+    assert [p.name for p in preds] == [name[len("PTRN|"):]]
+    assert [list(e.symbols) for e in preds[0].future] == [["foo"]]
+    r = pg.psql("SELECT version FROM kb_nodes WHERE node_id = 'shared-1'")
+    assert r.stdout.strip() == "1"
+    assert PASSWORD not in a.server.stderr_text()
+
+
+def test_concurrent_learns_of_one_pattern_on_two_replicas_are_all_counted(replicas):
+    a, b = replicas
+    per_replica = 15
+    errors = []
+
+    def hammer(replica):
+        try:
+            sid = replica.session("shared-2")
+            for _ in range(per_replica):
+                replica.learn(sid, [["x"], ["y"], ["z"]])
+        except Exception as e:  # noqa: BLE001 — reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=hammer, args=(r,)) for r in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for replica in (a, b):
+        preds = replica.predictions(replica.session("shared-2"), [["x"], ["y"]])
+        assert [p.frequency for p in preds] == [2 * per_replica]
+
+
+def test_replicas_agree_on_every_prediction_field_after_interleaved_learns(replicas):
+    a, b = replicas
+    sa, sb = a.session("shared-3"), b.session("shared-3")
+    for i in range(12):
+        replica, sid = (a, sa) if i % 2 == 0 else (b, sb)
+        replica.observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=[f"s{i % 4}"], emotives={"joy": 0.1 * i}))
+        replica.observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=[f"s{(i + 1) % 4}", "t"]))
+        replica.observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=[f"s{(i + 2) % 5}"]))
+        replica.observe.Learn(observe_pb2.LearnRequest(session_id=sid))
+    query = [["s1"], ["s2", "t"]]
+    pa, pb = a.predictions(sa, query), b.predictions(sb, query)
+    assert len(pa) > 1
+    assert [p.SerializeToString(deterministic=True) for p in pa] == [p.SerializeToString(deterministic=True) for p in pb]
+
+
+def test_a_restarted_replica_loads_the_shared_knowledge_base(binaries, pg):
+    a = Replica(binaries, pg)
+    name = a.learn(a.session("shared-4"), [["p"], ["q"], ["r"]])
+    a.server.proc.send_signal(signal.SIGKILL)
+    a.server.proc.wait()
+    b = Replica(binaries, pg)
+    try:
+        preds = b.predictions(b.session("shared-4"), [["p"], ["q"]])
+        assert [p.name for p in preds] == [name[len("PTRN|"):]]
+    finally:
+        b.stop()
+
+
+def test_clearing_the_knowledge_base_on_one_replica_clears_it_on_the_other(replicas):
+    a, b = replicas
+    a.learn(a.session("shared-5"), [["m"], ["n"], ["o"]])
+    sb = b.session("shared-5")
+    assert b.predictions(sb, [["m"], ["n"]])
+    b.observe.ClearAllMemory(observe_pb2.ClearAllMemoryRequest(session_id=sb))
+    sa = a.session("shared-5")
+    assert a.predictions(sa, [["m"], ["n"]]) == []
+    name = a.learn(sa, [["m"], ["n"], ["w"]])
+    assert [p.name for p in b.predictions(sb, [["m"], ["n"]])] == [name[len("PTRN|"):]]
+
+
+def test_an_unreachable_postgres_at_startup_is_one_clear_line_and_exit_2(binaries):
+    r = subprocess.run([str(binaries / "kato-server"), "--port", "0", "--postgres",
+                        "postgres://kato:hidden-pw@127.0.0.1:1/kato?sslmode=disable&connect_timeout=2"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "cannot reach PostgreSQL at 127.0.0.1:1" in r.stderr and "hidden-pw" not in r.stderr
+
+
+def test_wrong_credentials_at_startup_are_named(binaries, pg):
+    r = subprocess.run([str(binaries / "kato-server"), "--port", "0", "--postgres", pg.url(password="wrong-one")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "refused the credentials of user 'kato'" in r.stderr and "wrong-one" not in r.stderr
