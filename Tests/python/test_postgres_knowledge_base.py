@@ -149,3 +149,12 @@ def test_wrong_credentials_at_startup_are_named(binaries, pg):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "refused the credentials of user 'kato'" in r.stderr and "wrong-one" not in r.stderr
+
+
+def test_get_pattern_on_another_replica_sees_the_learn_at_once(replicas):
+    a, b = replicas
+    sid_b = b.session("shared-6")
+    for i in range(5):
+        name = a.learn(a.session("shared-6"), [[f"g{i}"], ["h"]])
+        got = b.predict.GetPattern(predict_pb2.GetPatternRequest(session_id=sid_b, name=name))
+        assert got.name == name and got.frequency == 1

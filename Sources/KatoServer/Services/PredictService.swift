@@ -40,8 +40,11 @@ struct PredictService: KatoService {
                 }
             },
             unary(Kato_V2_PredictService.getPattern) { request, context in
-                try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                let session = try CallSupport.serve(context) {
+                    try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                }
+                try await sessions.nodes.awaitCurrent(session.nodeID, context)  // a pattern learned on another replica
+                return try CallSupport.serve(context) {
                     let bare = request.name.hasPrefix("PTRN|") ? String(request.name.dropFirst(5)) : request.name
                     guard !bare.isEmpty else { throw KatoError.invalid("name", "is required") }
                     guard let pattern = session.engine.pattern(named: bare) else {
