@@ -57,6 +57,15 @@ class RunningServer:
             raise RuntimeError(f"{args[0]} did not report its address")
         self.address = line.split("listening on ", 1)[1].strip()
         self.port = int(self.address.rsplit(":", 1)[1])
+        self._admin = None
+
+    def admin(self):
+        """HOST:PORT of the admin port: the line after the address (`admin listening on …`)."""
+        if self._admin is None:
+            line = self.proc.stdout.readline()
+            assert line.startswith("admin listening on "), line
+            self._admin = line.split("admin listening on ", 1)[1].strip()
+        return self._admin
 
     def stop(self):
         if self.proc.poll() is None:

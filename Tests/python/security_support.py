@@ -91,12 +91,8 @@ def status_details(err):
 
 
 def admin_address(server):
-    """HOST:PORT from the server's second stdout line (`admin listening on ...`)."""
-    if not hasattr(server, "admin_address"):
-        line = server.proc.stdout.readline()
-        assert line.startswith("admin listening on "), line
-        server.admin_address = line.split("admin listening on ", 1)[1].strip()
-    return server.admin_address
+    """HOST:PORT of the server's admin port."""
+    return server.admin()
 
 
 def http_get(server, path):

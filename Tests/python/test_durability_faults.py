@@ -35,15 +35,6 @@ def error_info(err):
     raise AssertionError("no ErrorInfo")
 
 
-def admin_address(server):
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        line = server.proc.stdout.readline()
-        if line.startswith("admin listening on "):
-            return line.split("admin listening on ", 1)[1].strip()
-    return None
-
-
 def ready(admin):
     try:
         with urllib.request.urlopen(f"http://{admin}/health/ready", timeout=5) as r:
@@ -77,7 +68,7 @@ def test_random_store_faults_are_never_silent_and_the_server_recovers(binaries, 
     server = start_kato_server(
         binaries, "--data-dir", str(tmp_path / "data"), "--enable-test-faults", "--store-breaker-reset-seconds", "1",
         env={"KATO_TEST_STORE_FAULT_RATE": "0.1", "KATO_TEST_STORE_FAULT_CONTROL": str(control)})
-    admin = admin_address(server)
+    admin = server.admin()
     try:
         ch = grpc.insecure_channel(server.address)
         observe = observe_pb2_grpc.ObserveServiceStub(ch)

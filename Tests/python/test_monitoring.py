@@ -53,15 +53,6 @@ def substitute(expr):
     return expr.replace("$__rate_interval", "1m").replace('"$job"', '"kato"').replace('"$instance"', '".*"')
 
 
-def admin_address(server):
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        line = server.proc.stdout.readline()
-        if line.startswith("admin listening on "):
-            return line.split("admin listening on ", 1)[1].strip()
-    raise AssertionError("kato-server printed no admin address")
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -134,7 +125,7 @@ def start_stack(binaries, tmp_path, fault_control):
     server = start_kato_server(
         binaries, "--data-dir", str(tmp_path / "data"), "--enable-test-faults", "--store-breaker-reset-seconds", "1",
         env={"KATO_TEST_STORE_FAULT_CONTROL": str(fault_control)})
-    admin = admin_address(server)
+    admin = server.admin()
     return server, admin, Prometheus(admin)
 
 
@@ -282,7 +273,7 @@ def test_store_write_failures_alert_fires_within_a_minute_of_a_failed_learn(bina
 
 def test_max_sessions_limits_creation_and_is_exposed_as_the_limit_gauge(binaries):
     server = start_kato_server(binaries, "--max-sessions", "2")
-    admin = admin_address(server)
+    admin = server.admin()
     client = Client(server.address)
     try:
         for _ in range(2):
