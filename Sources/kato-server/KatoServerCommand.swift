@@ -53,6 +53,7 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("handler-execution"), help: "Where call handlers run: event-loop (default; on the connection's I/O thread) or pool (Swift's global executor, for long engine calls) (KATO_HANDLER_EXECUTION).") var handlerExecution: String?
     @Flag(name: .customLong("disable-interceptors"), help: "Benchmarks only: run without any interceptor (no auth, limits, metrics, trace ids).") var disableInterceptors = false
     @OptionGroup(title: "Durable store") var storeOptions: StoreOptions
+    @Flag(name: .customLong("check-config"), help: "Validate the flags, environment and config file (key files, TLS files, the PostgreSQL URL) and exit: 0 when valid, non-zero with the reason when not; nothing is bound, opened or written.") var checkConfig = false
 
     func run() async throws {
         let settings = try Settings(command: self)
@@ -83,6 +84,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         let otlp = try Self.startTraceExport(settings, logger: logger)
 
         try storeOptions.apply(to: &configuration, dataDir: settings.dataDir)
+        if checkConfig { Self.finishCheck(settings, configuration) }
         if let url = settings.postgres {
             configuration.replicated = try await Self.openPostgres(url, poolSize: settings.postgresPoolSize, configuration, logger: logger)
         }

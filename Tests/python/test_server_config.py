@@ -65,3 +65,25 @@ def test_shipped_samples_are_valid(binaries, tmp_path):
             log_level_of(server)
         finally:
             server.stop()
+
+
+def test_check_config_validates_without_starting(binaries, tmp_path):
+    data_dir = tmp_path / "never-created"
+    r = subprocess.run([str(binaries / "kato-server"), "--check-config", "--port", "1", "--data-dir", str(data_dir)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert f"configuration is valid: gRPC 127.0.0.1:1, knowledge base data directory {data_dir}" in r.stdout
+    assert not data_dir.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"], "--tls-cert /nonexistent/cert.pem cannot be read"),
+    (["--postgres", "postgres://kato:pw-not-shown@db/kato?sslmode=bogus"], "sslmode=bogus is not one of"),
+    (["--max-sessions", "0"], "max-sessions must be >= 1"),
+    (["--auth-keys", "/nonexistent/keys.json"], "keys.json"),
+])
+def test_check_config_names_what_is_wrong(binaries, args, message):
+    r = subprocess.run([str(binaries / "kato-server"), "--check-config", *args], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert message in r.stderr, r.stderr
+    assert "pw-not-shown" not in r.stdout + r.stderr
