@@ -47,12 +47,14 @@ public final class ReplicatedNode: Sendable {
             do {
                 try await reloadIfStale()
                 let (result, changes) = try await withoutActuallyEscaping(body) { body in
-                    // The pool runs the closure in this task, before withConnection returns: the
-                    // body is never used concurrently (hence unchecked).
+                    // The body runs in the child task while this one waits for it, before
+                    // write returns: it is never used concurrently (hence unchecked).
                     let work = UncheckedBody(run: body)
-                    return try await store.client.withConnection { conn in try await transaction(conn, work.run) }
+                    return try await OperationTimeout.run("a write of node '\(nodeID)'") {
+                        try await self.store.client.withConnection { conn in try await self.transaction(conn, work.run) }
+                    }
                 }
-                if changes > 0 { store.status.recordSuccess(learns: changes) }
+                if changes > 0 { store.status.recordSuccess(learns: changes) } else { store.status.recordReachable() }
                 return result
             } catch let error as StoreError {
                 store.status.recordFailure(error)
@@ -180,11 +182,22 @@ public final class ReplicatedNode: Sendable {
     public func awaitCurrent(bound: Duration) async throws {
         var committed: Int64 = 0
         do {
-            for try await v in try await store.client.query(
-                "SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: store.logger
-            ).decode(Int64.self) { committed = v }
+            try store.checkBreaker()
+            committed = try await OperationTimeout.run("the version of node '\(nodeID)'") { [store, nodeID] in
+                var committed: Int64 = 0
+                for try await v in try await store.client.query(
+                    "SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: store.logger
+                ).decode(Int64.self) { committed = v }
+                return committed
+            }
+            store.status.recordReachable()
+        } catch let error as StoreError {
+            if error.code != .circuitOpen { store.status.recordFailure(error) }
+            throw error
         } catch {
-            throw StoreError(.database, "PostgreSQL: \(PostgresSetupError.explain(error, store.settings))")
+            let e = StoreError(.database, "PostgreSQL: \(PostgresSetupError.explain(error, store.settings))")
+            store.status.recordFailure(e)
+            throw e
         }
         guard committed > appliedVersion else { return }
         // The feed may be applying already; this asks for it too, and waits at most `bound`.
@@ -211,6 +224,6 @@ public final class ReplicatedNode: Sendable {
 }
 
 /// A synchronous body handed to the connection pool's closure (see ``ReplicatedNode/write(_:)``).
-private struct UncheckedBody<R>: @unchecked Sendable {
+struct UncheckedBody<R>: @unchecked Sendable {
     let run: () throws -> R
 }

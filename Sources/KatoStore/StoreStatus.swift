@@ -79,6 +79,14 @@ public final class StoreStatus: Sendable {
         metrics.commitSeconds.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
+    /// An operation reached the store but committed no write (a read, a write that changed
+    /// nothing): ends an open or half-open breaker's probe as a success, counts nothing.
+    package func recordReachable() {
+        state.withLock { s in
+            if s.breaker.state(at: .now) != .closed { s.breaker.recordSuccess() }
+        }
+    }
+
     package func recordFailure(_ error: StoreError, at now: ContinuousClock.Instant = .now) {
         state.withLock { s in
             s.breaker.recordFailure(at: now)

@@ -4,6 +4,7 @@ learns of one pattern on several replicas are all counted, every replica applies
 same order (identical predictions, bit for bit), a restarted replica loads the knowledge base, and
 clearing it on one replica clears it everywhere. Sessions are still per replica in this step."""
 import signal
+import time
 import subprocess
 import threading
 
@@ -158,3 +159,36 @@ def test_get_pattern_on_another_replica_sees_the_learn_at_once(replicas):
         name = a.learn(a.session("shared-6"), [[f"g{i}"], ["h"]])
         got = b.predict.GetPattern(predict_pb2.GetPatternRequest(session_id=sid_b, name=name))
         assert got.name == name and got.frequency == 1
+
+
+def test_postgres_down_fails_calls_fast_with_unavailable_and_the_replica_recovers(binaries):
+    pg = PostgresServer()  # its own: this test stops it
+    a = Replica(binaries, pg)
+    try:
+        sid = a.session("outage")
+        name = a.learn(sid, [["u"], ["v"]])
+        pg.stop()
+        for call in (lambda: a.observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=["u"]), timeout=30),
+                     lambda: a.observe.Learn(observe_pb2.LearnRequest(session_id=sid), timeout=30)):
+            started = time.time()
+            with pytest.raises(grpc.RpcError) as failed:
+                call()
+            assert failed.value.code() == grpc.StatusCode.UNAVAILABLE, failed.value
+            assert "PostgreSQL did not answer" in failed.value.details() or "cannot reach PostgreSQL" in failed.value.details()
+            assert time.time() - started < 10
+        pg.start()
+        deadline = time.time() + 60
+        while True:
+            try:
+                preds = a.predictions(sid, [["u"]])
+                break
+            except grpc.RpcError:
+                assert time.time() < deadline, "the replica did not recover after PostgreSQL came back"
+                time.sleep(0.5)
+        a.observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=["v"]))
+        assert [p.name for p in a.predict.GetPredictions(predict_pb2.GetPredictionsRequest(session_id=sid)).predictions] == \
+            [name[len("PTRN|"):]]
+        assert a.learn(sid, [["u"], ["w"]]).startswith("PTRN|")
+    finally:
+        a.stop()
+        pg.destroy()
