@@ -18,6 +18,7 @@ public final class PostgresKnowledgeStore: Sendable {
     let settings: PostgresSettings
     let client: PostgresClient
     let logger: Logger
+    let metrics: PostgresMetrics
     /// Circuit breaker and degradation level, as with the embedded store.
     public let status: StoreStatus
     private let nodes = Mutex<[String: ReplicatedNode]>([:])
@@ -25,10 +26,11 @@ public final class PostgresKnowledgeStore: Sendable {
     /// How long opening took, and how many patterns it loaded.
     public let loadStatistics: Mutex<(duration: Duration, patterns: Int)> = Mutex((.zero, 0))
 
-    private init(settings: PostgresSettings, client: PostgresClient, breaker: CircuitBreaker.Configuration, logger: Logger) {
+    private init(settings: PostgresSettings, client: PostgresClient, poolSize: Int, breaker: CircuitBreaker.Configuration, logger: Logger) {
         self.settings = settings
         self.client = client
         self.logger = logger
+        self.metrics = PostgresMetrics(poolSize: poolSize)
         self.status = StoreStatus(breaker: breaker)
     }
 
@@ -42,12 +44,12 @@ public final class PostgresKnowledgeStore: Sendable {
         do {
             client = PostgresClient(configuration: try settings.poolConfiguration(size: poolSize), backgroundLogger: logger)
         }
-        let store = PostgresKnowledgeStore(settings: settings, client: client, breaker: breaker, logger: logger)
+        let store = PostgresKnowledgeStore(settings: settings, client: client, poolSize: poolSize, breaker: breaker, logger: logger)
         store.tasks.withLock { $0.append(Task { await client.run() }) }
         do {
             var patterns = 0
             for (nodeID, _) in try await store.nodeVersions() {
-                let (loader, version) = try await client.withConnection { conn in try await load(nodeID, conn, logger: logger) }
+                let (loader, version) = try await store.withConnection { conn in try await load(nodeID, conn, logger: logger) }
                 patterns += loader.patternCount
                 let node = ReplicatedNode(nodeID: nodeID, knowledgeBase: KnowledgeBase(loaded: loader), version: version, store: store)
                 store.nodes.withLock { $0[nodeID] = node }
@@ -73,9 +75,24 @@ public final class PostgresKnowledgeStore: Sendable {
 
     public var nodeIDs: [String] { nodes.withLock { Array($0.keys) } }
 
+    /// The version each node's in-memory knowledge base reflects here (`kato_kb_applied_version`).
+    public var appliedVersions: [(nodeID: String, version: Int64)] {
+        nodes.withLock { $0.map { ($0.key, $0.value.appliedVersion) } }
+    }
+
     /// Stops the feed and the connection pool.
     public func close() {
         for t in tasks.withLock({ t in defer { t = [] }; return t }) { t.cancel() }
+    }
+
+    /// A connection of the pool for `body`, counted in the pool metrics.
+    func withConnection<R>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        let asked = ContinuousClock.now
+        return try await client.withConnection { conn in
+            metrics.leased(waited: ContinuousClock.now - asked)
+            defer { metrics.released() }
+            return try await body(conn)
+        }
     }
 
     func checkBreaker() throws(StoreError) {
@@ -88,8 +105,10 @@ public final class PostgresKnowledgeStore: Sendable {
 
     func nodeVersions() async throws -> [(String, Int64)] {
         var out: [(String, Int64)] = []
-        for try await row in try await client.query("SELECT node_id, version FROM kb_nodes", logger: logger)
-            .decode((String, Int64).self) { out.append(row) }
+        try await withConnection { conn in
+            for try await row in try await conn.query("SELECT node_id, version FROM kb_nodes", logger: logger)
+                .decode((String, Int64).self) { out.append(row) }
+        }
         return out
     }
 

@@ -51,7 +51,7 @@ public final class ReplicatedNode: Sendable {
                     // write returns: it is never used concurrently (hence unchecked).
                     let work = UncheckedBody(run: body)
                     return try await OperationTimeout.run("a write of node '\(nodeID)'") {
-                        try await self.store.client.withConnection { conn in try await self.transaction(conn, work.run) }
+                        try await self.store.withConnection { conn in try await self.transaction(conn, work.run) }
                     }
                 }
                 if changes > 0 { store.status.recordSuccess(learns: changes) } else { store.status.recordReachable() }
@@ -150,16 +150,17 @@ public final class ReplicatedNode: Sendable {
         var current = applied.load(ordering: .acquiring)
         guard version > current else { return }
         let rows = try await conn.query("""
-            SELECT version, change FROM kb_changes
+            SELECT version, change, extract(epoch FROM committed_at)::float8 FROM kb_changes
             WHERE node_id = \(nodeID) AND version > \(current) AND version <= \(version) ORDER BY version
             """, logger: store.logger)
-        for try await (v, blob) in rows.decode((Int64, ByteBuffer).self) {
+        for try await (v, blob, committedAt) in rows.decode((Int64, ByteBuffer, Double).self) {
             guard v == current + 1 else {
                 throw StoreError(.corrupt, "node '\(nodeID)': change \(current + 1) is missing (next is \(v))")
             }
             knowledgeBase.apply(try ReplicationRecords.decodeChange(Array(blob.readableBytesView)))
             current = v
             applied.store(v, ordering: .releasing)
+            store.metrics.applied(committedAt: committedAt)
         }
         guard current == version else {
             throw StoreError(.corrupt, "node '\(nodeID)': changes \(current + 1)…\(version) are missing")
@@ -172,7 +173,7 @@ public final class ReplicatedNode: Sendable {
         try await gate.withLock {
             try await reloadIfStale()
             guard version > appliedVersion else { return }
-            try await store.client.withConnection { conn in try await applyCommitted(conn, through: version) }
+            try await store.withConnection { conn in try await applyCommitted(conn, through: version) }
         }
     }
 
@@ -185,9 +186,11 @@ public final class ReplicatedNode: Sendable {
             try store.checkBreaker()
             committed = try await OperationTimeout.run("the version of node '\(nodeID)'") { [store, nodeID] in
                 var committed: Int64 = 0
-                for try await v in try await store.client.query(
-                    "SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: store.logger
-                ).decode(Int64.self) { committed = v }
+                try await store.withConnection { conn in
+                    for try await v in try await conn.query(
+                        "SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: store.logger
+                    ).decode(Int64.self) { committed = v }
+                }
                 return committed
             }
             store.status.recordReachable()
@@ -214,7 +217,7 @@ public final class ReplicatedNode: Sendable {
 
     private func reloadIfStale() async throws {
         guard stale.load(ordering: .acquiring) else { return }
-        let (loader, version) = try await store.client.withConnection { conn in
+        let (loader, version) = try await store.withConnection { conn in
             try await PostgresKnowledgeStore.load(nodeID, conn, logger: store.logger)
         }
         knowledgeBase.restore(loader)

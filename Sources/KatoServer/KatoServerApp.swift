@@ -3,6 +3,7 @@ import KatoPostgres
 import KatoProto
 import KatoStore
 import Logging
+import Metrics
 import Synchronization
 
 /// The kato server: the kato.v2 services, health and reflection on one GRPCH2 server, the
@@ -119,6 +120,7 @@ public final class KatoServerApp: Sendable {
         let degradation = c.degradation
         let page = c.metricsPage
         let maxSessions = c.sessions.maxSessions
+        let replicated = c.replicated
         if page != nil { KatoMetrics.registerFamilies() }
         let state: @Sendable () -> AdminRoutes.HealthState = {
             let phase = lifecycle.phase.load(ordering: .relaxed)
@@ -133,6 +135,9 @@ public final class KatoServerApp: Sendable {
                 KatoMetrics.sessionsActive.record(h.sessionsActive)
                 KatoMetrics.sessionsLimit.record(maxSessions)
                 KatoMetrics.subscribersActive.record(Session.subscribersActive.load(ordering: .relaxed))
+                for (node, version) in replicated?.appliedVersions ?? [] {
+                    Gauge(label: "kato_kb_applied_version", dimensions: [("node_id", node)]).record(version)
+                }
                 KatoMetrics.degradationLevel.record(h.degradation.level)
                 if let breaker = h.degradation.checks["circuit_breaker_state"].flatMap(Int.init) {
                     KatoMetrics.circuitBreakerState.record(breaker)

@@ -5,6 +5,7 @@ same order (identical predictions, bit for bit), a restarted replica loads the k
 clearing it on one replica clears it everywhere. Sessions are still per replica in this step."""
 import signal
 import time
+import urllib.request
 import subprocess
 import threading
 
@@ -192,3 +193,25 @@ def test_postgres_down_fails_calls_fast_with_unavailable_and_the_replica_recover
     finally:
         a.stop()
         pg.destroy()
+
+
+def test_replication_metrics_show_the_pool_the_feed_and_the_applied_version(binaries, pg):
+    a, b = Replica(binaries, pg, "--postgres-pool-size", "4"), Replica(binaries, pg)
+    try:
+        a.learn(a.session("metrics-node"), [["m1"], ["m2"]])
+        b.predictions(b.session("metrics-node"), [["m1"]])  # B catches up (read-your-writes)
+        with urllib.request.urlopen(f"http://{b.server.admin()}/metrics", timeout=5) as r:
+            page_b = r.read().decode()
+        with urllib.request.urlopen(f"http://{a.server.admin()}/metrics", timeout=5) as r:
+            page_a = r.read().decode()
+        assert 'kato_kb_applied_version{node_id="metrics-node"} 1.0' in page_b
+        assert 'kato_kb_applied_version{node_id="metrics-node"} 1.0' in page_a
+        applied = [float(line.split()[1]) for line in page_b.splitlines() if line.startswith("kato_kb_changes_applied_total")]
+        assert applied and applied[0] >= 1
+        assert "kato_kb_replication_lag_seconds_count" in page_b
+        assert "kato_postgres_pool_size 4.0" in page_a and "kato_postgres_pool_size 10.0" in page_b
+        assert "kato_postgres_pool_in_use 0.0" in page_a
+        assert "kato_postgres_pool_wait_seconds_count" in page_a
+    finally:
+        a.stop()
+        b.stop()
