@@ -113,8 +113,11 @@ public final class PostgresKnowledgeStore: Sendable {
     }
 
     /// The node's knowledge base and the version it is at, read in one snapshot.
-    static func load(_ nodeID: String, _ conn: PostgresConnection, logger: Logger) async throws -> (KnowledgeBaseLoader, Int64) {
-        try await conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+    /// `inTransaction`: the caller's transaction holds the node's row lock (no writer can run).
+    static func load(
+        _ nodeID: String, _ conn: PostgresConnection, inTransaction: Bool = false, logger: Logger
+    ) async throws -> (KnowledgeBaseLoader, Int64) {
+        if !inTransaction { try await conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) }
         do {
             var version: Int64 = 0
             for try await v in try await conn.query("SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: logger)
@@ -138,10 +141,10 @@ public final class PostgresKnowledgeStore: Sendable {
             ).decode((String, ByteBuffer).self) {
                 try builder.setSymbolEmotives(name, Array(sums.readableBytesView))
             }
-            try await conn.query("COMMIT", logger: logger)
+            if !inTransaction { try await conn.query("COMMIT", logger: logger) }
             return (try builder.finish(), version)
         } catch {
-            _ = try? await conn.query("ROLLBACK", logger: logger)
+            if !inTransaction { _ = try? await conn.query("ROLLBACK", logger: logger) }
             throw error
         }
     }

@@ -79,7 +79,7 @@ public final class ReplicatedNode: Sendable {
             for try await v in try await conn.query(
                 "SELECT version FROM kb_nodes WHERE node_id = \(nodeID) FOR UPDATE", logger: logger
             ).decode(Int64.self) { version = v }
-            try await applyCommitted(conn, through: version)
+            try await applyCommitted(conn, through: version, inTransaction: true)
             knowledgeBase.startJournal()
             let result = Result { try body() }
             changes = knowledgeBase.takeJournal()
@@ -145,24 +145,36 @@ public final class ReplicatedNode: Sendable {
         }
     }
 
-    /// Applies the committed changes after `applied` up to `version`, in order (caller holds the gate).
-    private func applyCommitted(_ conn: PostgresConnection, through version: Int64) async throws {
+    /// Applies the committed changes after `applied` up to `version`, in order (caller holds the
+    /// gate). `inTransaction`: the caller's transaction holds the node's row lock.
+    private func applyCommitted(_ conn: PostgresConnection, through version: Int64, inTransaction: Bool) async throws {
         var current = applied.load(ordering: .acquiring)
         guard version > current else { return }
-        let rows = try await conn.query("""
+        var records: [(Int64, [UInt8], Double)] = []
+        for try await (v, blob, committedAt) in try await conn.query("""
             SELECT version, change, extract(epoch FROM committed_at)::float8 FROM kb_changes
             WHERE node_id = \(nodeID) AND version > \(current) AND version <= \(version) ORDER BY version
-            """, logger: store.logger)
-        for try await (v, blob, committedAt) in rows.decode((Int64, ByteBuffer, Double).self) {
+            """, logger: store.logger
+        ).decode((Int64, ByteBuffer, Double).self) {
+            records.append((v, Array(blob.readableBytesView), committedAt))
+        }
+        for (v, blob, committedAt) in records where v > current {
             guard v == current + 1 else {
                 throw StoreError(.corrupt, "node '\(nodeID)': change \(current + 1) is missing (next is \(v))")
             }
-            knowledgeBase.apply(try ReplicationRecords.decodeChange(Array(blob.readableBytesView)))
-            current = v
-            applied.store(v, ordering: .releasing)
+            if ReplicationRecords.isReplaced(blob) {
+                // An import rewrote the node: its rows are the state now (at their version).
+                let (loader, loaded) = try await PostgresKnowledgeStore.load(nodeID, conn, inTransaction: inTransaction, logger: store.logger)
+                knowledgeBase.restore(loader)
+                current = loaded
+            } else {
+                knowledgeBase.apply(try ReplicationRecords.decodeChange(blob))
+                current = v
+            }
+            applied.store(current, ordering: .releasing)
             store.metrics.applied(committedAt: committedAt)
         }
-        guard current == version else {
+        guard current >= version else {
             throw StoreError(.corrupt, "node '\(nodeID)': changes \(current + 1)…\(version) are missing")
         }
     }
@@ -173,7 +185,7 @@ public final class ReplicatedNode: Sendable {
         try await gate.withLock {
             try await reloadIfStale()
             guard version > appliedVersion else { return }
-            try await store.withConnection { conn in try await applyCommitted(conn, through: version) }
+            try await store.withConnection { conn in try await applyCommitted(conn, through: version, inTransaction: false) }
         }
     }
 
@@ -218,7 +230,7 @@ public final class ReplicatedNode: Sendable {
     private func reloadIfStale() async throws {
         guard stale.load(ordering: .acquiring) else { return }
         let (loader, version) = try await store.withConnection { conn in
-            try await PostgresKnowledgeStore.load(nodeID, conn, logger: store.logger)
+            try await PostgresKnowledgeStore.load(nodeID, conn, inTransaction: false, logger: store.logger)
         }
         knowledgeBase.restore(loader)
         applied.store(version, ordering: .releasing)

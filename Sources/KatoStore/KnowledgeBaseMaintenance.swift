@@ -13,6 +13,8 @@ public enum KnowledgeBaseMaintenance {
         public var problems: [String] = []
         public var ok: Bool { problems.isEmpty }
 
+        public init() {}
+
         public var summary: String {
             let head = "\(nodes) nodes, \(patterns) patterns, \(symbols) symbols"
             if ok { return "OK: " + head }
@@ -79,7 +81,7 @@ public enum KnowledgeBaseMaintenance {
         return report
     }
 
-    static func check(_ s: KnowledgeBaseSnapshot, node: String, into problems: inout [String]) {
+    package static func check(_ s: KnowledgeBaseSnapshot, node: String, into problems: inout [String]) {
         var totals = KnowledgeBaseTotals()
         var symbolFrequency: [String: Int] = [:]
         var memberFrequency: [String: Int] = [:]
@@ -171,6 +173,53 @@ public enum KnowledgeBaseMaintenance {
     /// `replace` is true (then they are replaced). Returns the number of patterns imported.
     @discardableResult
     public static func importLines(_ data: Data, into directory: String, replace: Bool = false) throws(StoreError) -> Int {
+        let nodes = try parseExport(data)
+        let (lock, db) = try openLocked(directory, create: true)
+        defer { withExtendedLifetime(lock) {} }
+        var imported = 0
+        do {
+            try Schema.migrate(db)
+            let w = try StoreSQL.Writes(db)
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                let sql = StoreSQL(db: db)
+                for (node, s) in nodes {
+                    if let key = try sql.nodeKey(node) {
+                        guard replace else {
+                            throw StoreError(.database, "node '\(node)' already exists in \(directory); pass --replace to overwrite it")
+                        }
+                        try StoreSQL.clear(w, key)
+                    }
+                    let key = try StoreSQL.ensureNode(w, node)
+                    _ = try StoreSQL.write(w, key, image(of: s), stored: 0)
+                    imported += s.patterns.count
+                }
+                try db.execute("COMMIT")
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch let e as SQLiteError {
+            throw StoreError(sqlite: e, path: db.path)
+        } catch {
+            throw StoreError(.database, "\(error)")
+        }
+        return imported
+    }
+
+    /// The rows of a whole knowledge base (ids in learn order), as a store writes them.
+    package static func image(of s: KnowledgeBaseSnapshot) -> DurableImage {
+        let rows = s.patterns.enumerated().map { DurableImage.Row(id: $0.offset, pattern: $0.element) }
+        return DurableImage(
+            patterns: rows, symbolEmotives: s.symbols.compactMapValues { $0.emotives.isEmpty ? nil : $0.emotives },
+            patternCount: rows.count)
+    }
+
+    /// Parses JSON Lines written by ``export(directory:to:)`` and checks every node's consistency
+    /// (nothing is written when a line or a node is wrong): the nodes in file order.
+    package static func parseExport(_ data: Data) throws(StoreError) -> [(String, KnowledgeBaseSnapshot)] {
         var snapshots: [String: KnowledgeBaseSnapshot] = [:]
         var order: [String] = []
         var lineNumber = 0
@@ -219,43 +268,6 @@ public enum KnowledgeBaseMaintenance {
         if !problems.isEmpty {
             throw StoreError(.database, "the import is inconsistent; nothing was written:\n  " + problems.prefix(20).joined(separator: "\n  "))
         }
-        let (lock, db) = try openLocked(directory, create: true)
-        defer { withExtendedLifetime(lock) {} }
-        var imported = 0
-        do {
-            try Schema.migrate(db)
-            let w = try StoreSQL.Writes(db)
-            try db.execute("BEGIN IMMEDIATE")
-            do {
-                let sql = StoreSQL(db: db)
-                for node in order {
-                    let s = snapshots[node]!
-                    if let key = try sql.nodeKey(node) {
-                        guard replace else {
-                            throw StoreError(.database, "node '\(node)' already exists in \(directory); pass --replace to overwrite it")
-                        }
-                        try StoreSQL.clear(w, key)
-                    }
-                    let key = try StoreSQL.ensureNode(w, node)
-                    let rows = s.patterns.enumerated().map { DurableImage.Row(id: $0.offset, pattern: $0.element) }
-                    let image = DurableImage(
-                        patterns: rows, symbolEmotives: s.symbols.compactMapValues { $0.emotives.isEmpty ? nil : $0.emotives },
-                        patternCount: rows.count)
-                    _ = try StoreSQL.write(w, key, image, stored: 0)
-                    imported += s.patterns.count
-                }
-                try db.execute("COMMIT")
-            } catch {
-                try? db.execute("ROLLBACK")
-                throw error
-            }
-        } catch let e as StoreError {
-            throw e
-        } catch let e as SQLiteError {
-            throw StoreError(sqlite: e, path: db.path)
-        } catch {
-            throw StoreError(.database, "\(error)")
-        }
-        return imported
+        return order.map { ($0, snapshots[$0]!) }
     }
 }

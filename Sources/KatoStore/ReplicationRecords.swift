@@ -6,12 +6,18 @@ import KatoEngine
 /// ```
 /// change = 0x01 count(persistence) bytes(events) bytes(emotives dict) bytes(metadata)   (learn)
 ///        | 0x02                                                                          (clear)
+///        | 0x03        (replaced: the node's rows were rewritten wholesale, by an import; reload them)
 /// bytes  = length  the RecordCodec encoding
 /// ```
 package enum ReplicationRecords {
     package struct DecodingError: Error, CustomStringConvertible {
         package var description: String
     }
+
+    /// The record of a node replaced wholesale (``isReplaced(_:)``).
+    package static let replaced: [UInt8] = [3]
+
+    package static func isReplaced(_ bytes: [UInt8]) -> Bool { bytes == replaced }
 
     package static func encode(_ change: KnowledgeBaseChange) -> [UInt8] {
         var w = RecordCodec.Writer()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KatoServer
+import Logging
 
 /// The durable store's flags (docs/DURABILITY.md). Each is also read from `KATO_<FLAG>`.
 struct StoreOptions: ParsableArguments {
@@ -31,14 +32,16 @@ struct StoreOptions: ParsableArguments {
 }
 
 /// `kato-server verify --data-dir D`: integrity check of a data directory the server does not hold.
-struct VerifyCommand: ParsableCommand {
+struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Check a knowledge base offline; exits 1 and lists the problems if any.")
     @Option(name: .customLong("data-dir"), help: "Data directory.") var dataDir = "./data"
+    @Option(help: "Check the knowledge base in PostgreSQL instead (postgres://…).") var postgres: String?
 
-    func run() throws {
+    func run() async throws {
         do {
-            let (ok, summary) = try StoreTools.verify(directory: dataDir)
+            let (ok, summary) = try await postgres.asyncMap { try await StoreTools.verify(postgres: $0, logger: toolLogger) }
+                ?? StoreTools.verify(directory: dataDir)
             print(summary)
             if !ok { throw ExitCode(1) }
         } catch let e as StoreToolError {
@@ -76,17 +79,19 @@ struct ExportCommand: ParsableCommand {
 }
 
 /// `kato-server import --data-dir D [--input F] [--replace]`.
-struct ImportCommand: ParsableCommand {
+struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Read a JSON Lines export into a data directory (offline, one transaction).")
+        commandName: "import", abstract: "Read a JSON Lines export into a data directory or PostgreSQL (one transaction).")
     @Option(name: .customLong("data-dir"), help: "Data directory.") var dataDir = "./data"
+    @Option(help: "Import into the knowledge base in PostgreSQL instead (postgres://…); replicas may be running.") var postgres: String?
     @Option(help: "Input file; default standard input.") var input: String?
     @Flag(help: "Replace nodes that already exist.") var replace = false
 
-    func run() throws {
+    func run() async throws {
         do {
             let data = try input.map { try Data(contentsOf: URL(fileURLWithPath: $0)) } ?? FileHandle.standardInput.readDataToEndOfFile()
-            let n = try StoreTools.importLines(data, into: dataDir, replace: replace)
+            let n = try await postgres.asyncMap { try await StoreTools.importLines(data, intoPostgres: $0, replace: replace, logger: toolLogger) }
+                ?? StoreTools.importLines(data, into: dataDir, replace: replace)
             FileHandle.standardError.write(Data("imported \(n) patterns\n".utf8))
         } catch let e as StoreToolError {
             FileHandle.standardError.write(Data("kato-server import: \(e.message)\n".utf8))
@@ -100,11 +105,14 @@ extension KatoServerCommand {
     /// parsing, so their `--data-dir` is theirs); anything else serves.
     static func main() async {
         let args = Array(CommandLine.arguments.dropFirst())
-        let tools: [String: any ParsableCommand.Type] = [
-            "verify": VerifyCommand.self, "export": ExportCommand.self, "import": ImportCommand.self,
-        ]
+        let tools: [String: any ParsableCommand.Type] = ["export": ExportCommand.self]
+        let asyncTools: [String: any AsyncParsableCommand.Type] = ["verify": VerifyCommand.self, "import": ImportCommand.self]
         if let first = args.first, let tool = tools[first] {
             tool.main(Array(args.dropFirst()))
+            Foundation.exit(0)
+        }
+        if let first = args.first, let tool = asyncTools[first] {
+            await tool.main(Array(args.dropFirst()))
             Foundation.exit(0)
         }
         if args.first == "bench-store" {
@@ -125,5 +133,20 @@ extension KatoServerCommand {
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+/// The offline tools log only errors (their output is the report).
+let toolLogger: Logger = {
+    var logger = Logger(label: "kato-server")
+    logger.logLevel = .error
+    return logger
+}()
+
+extension Optional {
+    /// `map` for an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }

@@ -215,3 +215,69 @@ def test_replication_metrics_show_the_pool_the_feed_and_the_applied_version(bina
     finally:
         a.stop()
         b.stop()
+
+
+def run_tool(binaries, *args, input_bytes=None):
+    return subprocess.run([str(binaries / "kato-server"), *args], input=input_bytes, capture_output=True, timeout=120)
+
+
+def test_an_embedded_knowledge_base_moves_into_postgres_and_predicts_the_same(binaries, pg, tmp_path):
+    data_dir = tmp_path / "embedded"
+    embedded = start_kato_server(binaries, "--data-dir", str(data_dir))
+    ch = grpc.insecure_channel(embedded.address)
+    obs = observe_pb2_grpc.ObserveServiceStub(ch)
+    sid = session_pb2_grpc.SessionServiceStub(ch).CreateSession(session_pb2.CreateSessionRequest(node_id="moved")).session_id
+    for i in range(8):
+        obs.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=[f"k{i % 3}"], emotives={"calm": 0.25 * i}))
+        obs.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=[f"l{i % 4}", "z"]))
+        obs.Learn(observe_pb2.LearnRequest(session_id=sid))
+    query = [["k1"], ["l1", "z"]]
+    obs.ClearShortTermMemory(observe_pb2.ClearShortTermMemoryRequest(session_id=sid))
+    for e in query:
+        obs.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=e))
+    expected = list(predict_pb2_grpc.PredictServiceStub(ch).GetPredictions(predict_pb2.GetPredictionsRequest(session_id=sid)).predictions)
+    ch.close()
+    embedded.stop()
+
+    export = run_tool(binaries, "export", "--data-dir", str(data_dir))
+    assert export.returncode == 0, export.stderr
+    running = Replica(binaries, pg)  # a replica already serving sees the import too
+    try:
+        imported = run_tool(binaries, "import", "--postgres", pg.url(), input_bytes=export.stdout)
+        assert imported.returncode == 0, imported.stderr
+        assert b"imported 8 patterns" in imported.stderr
+        again = run_tool(binaries, "import", "--postgres", pg.url(), input_bytes=export.stdout)
+        assert again.returncode == 2 and b"node 'moved' already exists" in again.stderr
+        verified = run_tool(binaries, "verify", "--postgres", pg.url())
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert b"OK: " in verified.stdout
+        fresh = Replica(binaries, pg)
+        try:
+            for replica in (fresh, running):
+                got = replica.predictions(replica.session("moved"), query)
+                assert [p.SerializeToString(deterministic=True) for p in got] == \
+                    [p.SerializeToString(deterministic=True) for p in expected]
+        finally:
+            fresh.stop()
+        replaced = run_tool(binaries, "import", "--postgres", pg.url(), "--replace", input_bytes=export.stdout)
+        assert replaced.returncode == 0, replaced.stderr
+        assert len(running.predictions(running.session("moved"), query)) == len(expected)
+    finally:
+        running.stop()
+
+
+def test_verify_finds_a_gap_in_the_change_log(binaries, pg):
+    a = Replica(binaries, pg)
+    try:
+        sid = a.session("gappy")
+        for i in range(3):
+            a.learn(sid, [[f"a{i}"], ["b"]])
+    finally:
+        a.stop()
+    assert pg.psql("DELETE FROM kb_changes WHERE node_id = 'gappy' AND version = 2").returncode == 0
+    try:
+        r = run_tool(binaries, "verify", "--postgres", pg.url())
+        assert r.returncode == 1
+        assert b"node 'gappy': version 3, but its change log holds 2 change(s)" in r.stdout
+    finally:
+        pg.psql("DELETE FROM kb_nodes WHERE node_id = 'gappy'")  # the other tests verify this database
