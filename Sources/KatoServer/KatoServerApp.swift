@@ -175,8 +175,10 @@ public final class KatoServerApp: Sendable {
         health.enterShutdown()
         await server.shutdown()
         await admin?.shutdown()
-        // In-flight calls have finished: commit what they wrote and release the data directory.
+        // In-flight calls have finished: commit what they wrote and release the data directory;
+        // a replica stops following the shared knowledge base and closes its connections.
         store?.close()
+        sessions.nodes.replicated?.close()
     }
 
     public func waitUntilClosed() async throws {
