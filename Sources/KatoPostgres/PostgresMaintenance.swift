@@ -28,37 +28,13 @@ extension PostgresAdmin {
                     if existing != nil, !replace {
                         throw PostgresSetupError(.server, "node '\(node)' already exists in \(settings); pass --replace to overwrite it")
                     }
-                    let version = (existing ?? 0) + 1
-                    try await conn.query("DELETE FROM kb_patterns WHERE node_id = \(node)", logger: logger)
-                    try await conn.query("DELETE FROM kb_symbol_emotives WHERE node_id = \(node)", logger: logger)
-                    try await conn.query("""
-                        INSERT INTO kb_nodes (node_id, version) VALUES (\(node), \(version))
-                        ON CONFLICT (node_id) DO UPDATE SET version = EXCLUDED.version
-                        """, logger: logger)
-                    let image = KnowledgeBaseMaintenance.image(of: snapshot)
-                    for row in image.patterns {
-                        let c = ReplicationRecords.columns(of: row.pattern)
-                        try await conn.query("""
-                            INSERT INTO kb_patterns (node_id, id, name, frequency, length, events, emotives, metadata)
-                            VALUES (\(node), \(Int64(row.id)), \(row.pattern.name), \(Int64(row.pattern.frequency)),
-                                    \(Int32(row.pattern.length)), \(ByteBuffer(bytes: c.events)),
-                                    \(c.emotives.map { ByteBuffer(bytes: $0) }), \(ByteBuffer(bytes: c.metadata)))
-                            """, logger: logger)
+                    if existing == nil {
+                        try await conn.query("INSERT INTO kb_nodes (node_id) VALUES (\(node))", logger: logger)
                     }
-                    for (symbol, sums) in image.symbolEmotives {
-                        try await conn.query("""
-                            INSERT INTO kb_symbol_emotives (node_id, name, emotives)
-                            VALUES (\(node), \(symbol), \(ByteBuffer(bytes: ReplicationRecords.encode(emotiveSums: sums))))
-                            """, logger: logger)
-                    }
-                    try await conn.query("""
-                        INSERT INTO kb_changes (node_id, version, change)
-                        VALUES (\(node), \(version), \(ByteBuffer(bytes: ReplicationRecords.replaced)))
-                        """, logger: logger)
-                    let payload = "\(version):\(node)"
-                    if payload.utf8.count < 7900 {
-                        try await conn.query("SELECT pg_notify(\(PostgresKnowledgeStore.channel), \(payload))", logger: logger)
-                    }
+                    try await KnowledgeBaseRows.clear(node: node, conn, logger: logger)
+                    try await KnowledgeBaseRows.write(KnowledgeBaseMaintenance.image(of: snapshot), node: node, conn, logger: logger)
+                    // Running replicas reload the node when they reach this version.
+                    try await KnowledgeBaseRows.commitVersions([ReplicationRecords.replaced], after: existing ?? 0, node: node, conn, logger: logger)
                     imported += snapshot.patterns.count
                 }
                 try await conn.query("COMMIT", logger: logger)

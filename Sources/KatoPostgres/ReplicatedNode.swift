@@ -98,51 +98,19 @@ public final class ReplicatedNode: Sendable {
 
     /// Stores `changes` as versions `version+1…`, the rows they touched, and the new version.
     private func persist(_ changes: [KnowledgeBaseChange], after version: Int64, _ conn: PostgresConnection) async throws {
-        let logger = store.logger
         var touched: [String] = []
         for change in changes {
             switch change {
             case .clear:
                 touched = []
-                try await conn.query("DELETE FROM kb_patterns WHERE node_id = \(nodeID)", logger: logger)
-                try await conn.query("DELETE FROM kb_symbol_emotives WHERE node_id = \(nodeID)", logger: logger)
+                try await KnowledgeBaseRows.clear(node: nodeID, conn, logger: store.logger)
             case .learn(let events, _, _, _):
                 touched.append(Naming.patternHash(events))
             }
         }
-        let image = knowledgeBase.durableImage(of: touched)
-        for row in image.patterns {
-            let c = ReplicationRecords.columns(of: row.pattern)
-            try await conn.query("""
-                INSERT INTO kb_patterns (node_id, id, name, frequency, length, events, emotives, metadata)
-                VALUES (\(nodeID), \(Int64(row.id)), \(row.pattern.name), \(Int64(row.pattern.frequency)),
-                        \(Int32(row.pattern.length)), \(ByteBuffer(bytes: c.events)), \(c.emotives.map { ByteBuffer(bytes: $0) }),
-                        \(ByteBuffer(bytes: c.metadata)))
-                ON CONFLICT (node_id, id) DO UPDATE
-                SET frequency = EXCLUDED.frequency, emotives = EXCLUDED.emotives, metadata = EXCLUDED.metadata
-                """, logger: logger)
-        }
-        for (symbol, sums) in image.symbolEmotives {
-            try await conn.query("""
-                INSERT INTO kb_symbol_emotives (node_id, name, emotives)
-                VALUES (\(nodeID), \(symbol), \(ByteBuffer(bytes: ReplicationRecords.encode(emotiveSums: sums))))
-                ON CONFLICT (node_id, name) DO UPDATE SET emotives = EXCLUDED.emotives
-                """, logger: logger)
-        }
-        for (i, change) in changes.enumerated() {
-            try await conn.query("""
-                INSERT INTO kb_changes (node_id, version, change)
-                VALUES (\(nodeID), \(version + Int64(i) + 1), \(ByteBuffer(bytes: ReplicationRecords.encode(change))))
-                """, logger: logger)
-        }
-        let next = version + Int64(changes.count)
-        try await conn.query("UPDATE kb_nodes SET version = \(next) WHERE node_id = \(nodeID)", logger: logger)
-        // The notification carries only the version and the node (payloads are limited to 8000
-        // bytes); a node id too long for it is found by the poll instead.
-        let payload = "\(next):\(nodeID)"
-        if payload.utf8.count < 7900 {
-            try await conn.query("SELECT pg_notify(\(PostgresKnowledgeStore.channel), \(payload))", logger: logger)
-        }
+        try await KnowledgeBaseRows.write(knowledgeBase.durableImage(of: touched), node: nodeID, conn, logger: store.logger)
+        try await KnowledgeBaseRows.commitVersions(
+            changes.map(ReplicationRecords.encode), after: version, node: nodeID, conn, logger: store.logger)
     }
 
     /// Applies the committed changes after `applied` up to `version`, in order (caller holds the
