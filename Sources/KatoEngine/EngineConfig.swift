@@ -1,5 +1,5 @@
 /// How the short-term memory is treated after an auto-learn (KATO gene `stm_mode`).
-public enum STMMode: String, Sendable, Hashable, CaseIterable {
+public enum STMMode: String, Sendable, Hashable, CaseIterable, Codable {
     /// The STM is emptied after an auto-learn.
     case clear = "CLEAR"
     /// The STM keeps its last `max_pattern_length − 1` events after an auto-learn.
@@ -15,7 +15,7 @@ public enum STMMode: String, Sendable, Hashable, CaseIterable {
 }
 
 /// The vector indexer (KATO gene `indexer_type`). Only `VI` has behaviour; the others are accepted names.
-public enum IndexerType: String, Sendable, Hashable, CaseIterable {
+public enum IndexerType: String, Sendable, Hashable, CaseIterable, Codable {
     case vi = "VI", lsh = "LSH", annoy = "ANNOY", faiss = "FAISS"
 
     /// Parses a gene value, rejecting unknown names.
@@ -31,7 +31,7 @@ public enum IndexerType: String, Sendable, Hashable, CaseIterable {
 ///
 /// Ranges are enforced by ``validate()``; kato rejects invalid values instead of silently rolling them
 /// back or coercing them (Q17 fix).
-public struct EngineConfig: Sendable, Hashable {
+public struct EngineConfig: Sendable, Hashable, Codable {
     /// Auto-learn when the STM holds at least this many events; `0` means manual learning only. Range ≥ 0.
     public var maxPatternLength: Int
     /// Size of each pattern's emotive window. Range 1…100.

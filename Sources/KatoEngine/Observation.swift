@@ -1,5 +1,5 @@
 /// One observation sent to a session: symbols, vectors, emotives and metadata (all optional).
-public struct Observation: Sendable, Hashable {
+public struct Observation: Sendable, Hashable, Codable {
     /// String symbols, used exactly as given (no trimming or case folding).
     public var strings: [String]
     /// Vectors; all vectors of one observation are summed element-wise into one `VCTR|` symbol.

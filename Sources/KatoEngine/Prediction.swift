@@ -1,5 +1,5 @@
 /// One prediction: a learned pattern aligned with the STM, with KATO v2.0.0's metrics (kato-semantics §4.5).
-public struct Prediction: Sendable, Hashable {
+public struct Prediction: Sendable, Hashable, Codable {
     /// Always `"prototypical"`.
     public var type: String
     /// The bare pattern hash (no `PTRN|`).

@@ -12,7 +12,7 @@
 /// truncates) and takes the old arrays only when an operation replaces them (learn, clear,
 /// rolling auto-learn), which moves them instead of copying. That is why the three arrays change
 /// only through the helpers in this file.
-public struct SessionState: Sendable, Hashable {
+public struct SessionState: Sendable, Hashable, Codable {
     /// The session's genes.
     public var config: EngineConfig
     /// Short-term memory: events, oldest first.
@@ -34,6 +34,13 @@ public struct SessionState: Sendable, Hashable {
     public internal(set) var lastSymbols: [String]
     /// The undo record of the open transaction (nil outside one).
     private var journal: Journal?
+
+    /// Everything but the undo record: a session moves between processes (a hand-over, a shared
+    /// session store) as these fields, outside any transaction.
+    private enum CodingKeys: String, CodingKey {
+        case config, stm, time, emotivesAccumulator, metadataAccumulator, predictions, futurePotentials
+        case lastObservation, lastSymbols
+    }
 
     /// A fresh session with `config` (validated).
     public init(config: EngineConfig = .defaults) throws(EngineValidationError) {
