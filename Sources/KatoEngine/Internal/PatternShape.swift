@@ -1,4 +1,11 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The immutable, search-ready form of a pattern: interned symbol ids, event boundaries and the
 /// space-joined character string used by the similarity measure. Built once when a pattern is inserted
@@ -210,6 +217,38 @@ final class PatternShape: Sendable {
     }
 
     var length: Int { flatIds.count }
+
+    /// Length of the similarity text (Unicode scalars of `" ".join(flat)`).
+    var textLength: Int { asciiChars?.count ?? chars.count }
+
+    /// The first 8 bytes of the future's JSON text from event `k`, big-endian, zero-padded: orders like
+    /// the text itself (JSON text has no zero byte), so only equal keys need ``futureJSONPrecedes``.
+    func futureJSONKey(from k: Int) -> UInt64 {
+        let text = futureJSON(from: k)
+        var key: UInt64 = 0
+        var n = 0
+        for b in text.prefix(8) {
+            key = key << 8 | UInt64(b)
+            n += 1
+        }
+        return n == 0 ? 0 : key << (8 * UInt64(8 - n))
+    }
+
+    /// Whether the JSON text of the future from event `k` sorts before that of `other` from `otherK`
+    /// (byte order, as Python compares the `json.dumps` strings; all ASCII).
+    func futureJSONPrecedes(from k: Int, _ other: PatternShape, from otherK: Int) -> Bool {
+        let a = futureJSON(from: k), b = other.futureJSON(from: otherK)
+        return a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                let n = min(pa.count, pb.count)
+                if n > 0, let ba = pa.baseAddress, let bb = pb.baseAddress {
+                    let c = memcmp(ba, bb, n)
+                    if c != 0 { return c < 0 }
+                }
+                return pa.count < pb.count
+            }
+        }
+    }
 
     /// Start index (in the flat pattern) of event `k`.
     @inline(__always) func eventStart(_ k: Int) -> Int { k == 0 ? 0 : eventEnds[k - 1] }
