@@ -83,6 +83,8 @@ enum EngineBenchmark {
         var learnPerSecond: Double
         var observe: (p50: Double, p99: Double)          // ms
         var observePredict: (p50: Double, p99: Double)   // ms
+        /// The same, in thread CPU time (less sensitive to other processes on a shared machine).
+        var observePredictCPU: (p50: Double, p99: Double)  // ms
         var getPredictions: (p50: Double, p99: Double)   // µs
         var meanPredictions: Double
         var meanFuturePotentials: Double
@@ -93,7 +95,8 @@ enum EngineBenchmark {
             patterns: \(patterns) (vocabulary \(vocabularySize) symbols)
             learn: \(fmt(learnPerSecond, 0)) patterns/s
             observe (no predictions): p50 \(fmt(observe.p50, 4)) ms, p99 \(fmt(observe.p99, 4)) ms
-            observe+predict (STM 2 events): p50 \(fmt(observePredict.p50, 4)) ms, p99 \(fmt(observePredict.p99, 4)) ms
+            observe+predict (STM 2 events): p50 \(fmt(observePredict.p50, 4)) ms, p99 \(fmt(observePredict.p99, 4)) ms \
+            (thread CPU time: p50 \(fmt(observePredictCPU.p50, 4)) ms, p99 \(fmt(observePredictCPU.p99, 4)) ms)
             get_predictions: p50 \(fmt(getPredictions.p50, 3)) µs, p99 \(fmt(getPredictions.p99, 3)) µs
             mean #predictions: \(fmt(meanPredictions, 1)), mean #future potentials: \(fmt(meanFuturePotentials, 1))
             memory: \(fmt(bytesPerPattern, 0)) bytes/pattern (RSS growth while learning)
@@ -140,6 +143,7 @@ enum EngineBenchmark {
 
         // Observe with predictions (STM of 2 events) and get_predictions.
         var predictSamples: [Double] = []
+        var predictCPUSamples: [Double] = []
         var getSamples: [Double] = []
         var predictionCounts = 0
         var futureCounts = 0
@@ -149,9 +153,11 @@ enum EngineBenchmark {
             _ = try! engine.observe(Observation(strings: a), in: &session)
             session.config.processPredictions = true
             let obs = Observation(strings: b)
+            let c0 = threadCPUSeconds()
             let t0 = clock.now
             predictionQuery(engine, obs, &session)
             predictSamples.append(seconds(clock.now - t0) * 1e3)
+            predictCPUSamples.append((threadCPUSeconds() - c0) * 1e3)
             let t1 = clock.now
             let count = getPredictions(session)
             getSamples.append(seconds(clock.now - t1) * 1e6)
@@ -162,6 +168,7 @@ enum EngineBenchmark {
             patterns: n, vocabularySize: vocabularySize, learnPerSecond: Double(n) / learnSeconds,
             observe: (percentile(observeSamples, 0.5), percentile(observeSamples, 0.99)),
             observePredict: (percentile(predictSamples, 0.5), percentile(predictSamples, 0.99)),
+            observePredictCPU: (percentile(predictCPUSamples, 0.5), percentile(predictCPUSamples, 0.99)),
             getPredictions: (percentile(getSamples, 0.5), percentile(getSamples, 0.99)),
             meanPredictions: Double(predictionCounts) / Double(qs.predictionPairs.count),
             meanFuturePotentials: Double(futureCounts) / Double(qs.predictionPairs.count),
@@ -190,6 +197,12 @@ enum EngineBenchmark {
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
     static func residentBytes() -> Int {

@@ -159,9 +159,10 @@ struct Predictor {
         let thresholdIsZero = recallThreshold == 0.0
         let useBound = !exhaustive
 
-        // Symbol id → state slot: a direct table for vocabularies up to 2^18 symbols, else the hash map.
+        // Symbol id → state slot: a direct table for vocabularies up to 2^14 symbols (filling it costs
+        // one store per symbol of the vocabulary, per query), else the small hash map of the state.
         var directSlots: [Int32]? = nil
-        if kb.symbolNames.count <= 1 << 18 {
+        if kb.symbolNames.count <= 1 << 14 {
             var table = [Int32](repeating: -1, count: kb.symbolNames.count)
             for (slot, id) in state.slotIds.enumerated() where id >= 0 { table[Int(id)] = Int32(slot) }
             directSlots = table
@@ -204,7 +205,7 @@ struct Predictor {
 
         // Pass 2: matching blocks and event boundaries of the candidates that reach the threshold.
         var matchedStamp = [Int](repeating: -1, count: slotCount)
-        var aSlots: [Int32] = []
+        var aSlots = [Int32](repeating: -1, count: 64)
         var counter = 0
         for (n, id) in ids.enumerated() {
             counter += 1
@@ -212,16 +213,24 @@ struct Predictor {
             let similarity = sims[n]
             if !(similarity >= recallThreshold) { continue }
             let shape = kb.shapes[Int(id)]
-            aSlots.removeAll(keepingCapacity: true)
-            if let directSlots {
-                directSlots.withUnsafeBufferPointer { table in
-                    for s in shape.flatIds { aSlots.append(table[Int(s)]) }
+            // The pattern as state slots (−1: not in the state), written in place into a reused buffer.
+            let length = shape.length
+            if aSlots.count < length { aSlots = [Int32](repeating: -1, count: max(length, 2 * aSlots.count)) }
+            aSlots.withUnsafeMutableBufferPointer { buf in
+                shape.flatIds.withUnsafeBufferPointer { ids in
+                    if let directSlots {
+                        directSlots.withUnsafeBufferPointer { table in
+                            for x in 0..<length { buf[x] = table[Int(ids[x])] }
+                        }
+                    } else {
+                        for x in 0..<length { buf[x] = state.slotMap.get(ids[x]) }
+                    }
                 }
-            } else {
-                for s in shape.flatIds { aSlots.append(state.slotMap.get(s)) }
             }
             let blockStart = out.blockStore.count
-            let blockCount = aSlots.withUnsafeBufferPointer { out.matcher.matchingBlocks($0, into: &out.blockStore) }
+            let blockCount = aSlots.withUnsafeBufferPointer {
+                out.matcher.matchingBlocks(UnsafeBufferPointer(rebasing: $0[0..<length]), into: &out.blockStore)
+            }
             if blockCount == 0 && !thresholdIsZero { continue }
 
             let p: Int
