@@ -155,7 +155,7 @@ struct Predictor {
         let queryLength = queryChars.count
         let indel = IndelSimilarity(query: queryChars)
         let slotCount = state.slotIds.count
-        let matcher = BlockMatcher(bSlots: state.slots, slotCount: slotCount)
+        var matcher = BlockMatcher(bSlots: state.slots, slotCount: slotCount)
         let thresholdIsZero = recallThreshold == 0.0
         let useBound = !exhaustive
 
@@ -167,11 +167,12 @@ struct Predictor {
             for (slot, id) in state.slotIds.enumerated() where id >= 0 { table[Int(id)] = Int32(slot) }
             directSlots = table
         }
-        var out = Scored(
-            found: [], blockStore: [], inTable: [Bool](repeating: false, count: slotCount), matcher: matcher,
-            directSlots: directSlots)
-        out.found.reserveCapacity(candidateIds.count)
-        out.blockStore.reserveCapacity(candidateIds.count * 2)
+        // Locals (not fields of a struct) in the loop: no uniqueness check of a nested array per append.
+        var found: [Candidate] = []
+        found.reserveCapacity(candidateIds.count)
+        var blockStore: [BlockMatcher.Block] = []
+        blockStore.reserveCapacity(candidateIds.count * 2)
+        var inTable = [Bool](repeating: false, count: slotCount)
         // Pass 1: the similarity of every candidate its length bound does not exclude, four texts at a
         // time where they are ASCII and the query fits one word.
         var ids: [Int32] = []
@@ -227,16 +228,16 @@ struct Predictor {
                     }
                 }
             }
-            let blockStart = out.blockStore.count
+            let blockStart = blockStore.count
             let blockCount = aSlots.withUnsafeBufferPointer {
-                out.matcher.matchingBlocks(UnsafeBufferPointer(rebasing: $0[0..<length]), into: &out.blockStore)
+                matcher.matchingBlocks(UnsafeBufferPointer(rebasing: $0[0..<length]), into: &blockStore)
             }
             if blockCount == 0 && !thresholdIsZero { continue }
 
             let p: Int
             let r: Int
             if blockCount > 0 {
-                let first = out.blockStore[blockStart], last = out.blockStore[blockStart + blockCount - 1]
+                let first = blockStore[blockStart], last = blockStore[blockStart + blockCount - 1]
                 p = first.a
                 r = last.a + last.size - first.a
             } else {
@@ -252,18 +253,18 @@ struct Predictor {
             while c2 < p + r { c2 = ends[ev]; ev += 1 }
             let k2 = ev
             // Mark matched symbols (by value).
-            let stampValue = out.found.count
+            let stampValue = found.count
             for bi in blockStart..<(blockStart + blockCount) {
-                let blk = out.blockStore[bi]
+                let blk = blockStore[bi]
                 for j in blk.b..<(blk.b + blk.size) {
                     let slot = Int(state.slots[j])
                     matchedStamp[slot] = stampValue
-                    out.inTable[slot] = true
+                    inTable[slot] = true
                 }
             }
             // Q20 fix-up: move past[-1] into present if it contains matches[0] anywhere.
             if k1 > 0 && blockCount > 0 {
-                let firstMatch = state.ids[out.blockStore[blockStart].b]
+                let firstMatch = state.ids[blockStore[blockStart].b]
                 let start = shape.eventStart(k1 - 1)
                 if shape.flatIds[start..<ends[k1 - 1]].contains(firstMatch) { k1 -= 1 }
             }
@@ -272,13 +273,13 @@ struct Predictor {
             let presentEnd = k2 == 0 ? 0 : ends[k2 - 1]
             for idx in presentStart..<presentEnd {
                 let slot = aSlots[idx]
-                if slot >= 0 && matchedStamp[Int(slot)] != stampValue { out.inTable[Int(slot)] = true }
+                if slot >= 0 && matchedStamp[Int(slot)] != stampValue { inTable[Int(slot)] = true }
             }
-            out.found.append(Candidate(
+            found.append(Candidate(
                 id: id, frequency: Int32(clamping: kb.records[Int(id)].frequency), blockStart: Int32(blockStart),
                 blockCount: Int32(blockCount), k1: Int32(k1), k2: Int32(k2), similarity: similarity))
         }
-        return out
+        return Scored(found: found, blockStore: blockStore, inTable: inTable, matcher: matcher, directSlots: directSlots)
     }
 
     /// Candidate ids (ascending) from the length partitions (LC) and the inverted index over
