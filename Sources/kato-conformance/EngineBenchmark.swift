@@ -63,7 +63,9 @@ enum EngineBenchmark {
         }
         guard let n = Int(first), n > 0 else { return usage() }
         let vocabularySize = args.contains("--growing-vocabulary") ? grownVocabularySize(patterns: n) : 500
-        let result = run(patternCount: n, vocabularySize: vocabularySize)
+        var partitions = 1
+        if let i = args.firstIndex(of: "--partitions"), i + 1 < args.count, let p = Int(args[i + 1]), p > 0 { partitions = p }
+        let result = run(patternCount: n, vocabularySize: vocabularySize, partitions: partitions)
         if args.contains("--markdown") {
             print(result.markdownRow)
         } else {
@@ -73,7 +75,7 @@ enum EngineBenchmark {
     }
 
     static func usage() -> Int32 {
-        print("usage: kato-conformance --bench N [--growing-vocabulary] [--markdown] | --bench --verify FIXTURE.json")
+        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P] [--markdown] | --bench --verify FIXTURE.json")
         return 2
     }
 
@@ -83,7 +85,8 @@ enum EngineBenchmark {
         var learnPerSecond: Double
         var observe: (p50: Double, p99: Double)          // ms
         var observePredict: (p50: Double, p99: Double)   // ms
-        /// The same, in thread CPU time (less sensitive to other processes on a shared machine).
+        /// The same in CPU time (less sensitive to other processes on a shared machine): the thread's,
+        /// or with partitions the process's (all threads).
         var observePredictCPU: (p50: Double, p99: Double)  // ms
         var getPredictions: (p50: Double, p99: Double)   // µs
         var meanPredictions: Double
@@ -96,7 +99,7 @@ enum EngineBenchmark {
             learn: \(fmt(learnPerSecond, 0)) patterns/s
             observe (no predictions): p50 \(fmt(observe.p50, 4)) ms, p99 \(fmt(observe.p99, 4)) ms
             observe+predict (STM 2 events): p50 \(fmt(observePredict.p50, 4)) ms, p99 \(fmt(observePredict.p99, 4)) ms \
-            (thread CPU time: p50 \(fmt(observePredictCPU.p50, 4)) ms, p99 \(fmt(observePredictCPU.p99, 4)) ms)
+            (CPU time: p50 \(fmt(observePredictCPU.p50, 4)) ms, p99 \(fmt(observePredictCPU.p99, 4)) ms)
             get_predictions: p50 \(fmt(getPredictions.p50, 3)) µs, p99 \(fmt(getPredictions.p99, 3)) µs
             mean #predictions: \(fmt(meanPredictions, 1)), mean #future potentials: \(fmt(meanFuturePotentials, 1))
             memory: \(fmt(bytesPerPattern, 0)) bytes/pattern (RSS growth while learning)
@@ -106,18 +109,26 @@ enum EngineBenchmark {
         var markdownRow: String {
             "| \(patterns)\(vocabularySize == 500 ? "" : " (\(vocabularySize) symbols)") | \(fmt(learnPerSecond, 0)) | \(fmt(observe.p50, 5)) / \(fmt(observe.p99, 5)) | "
                 + "\(fmt(observePredict.p50, 3)) / \(fmt(observePredict.p99, 3)) | "
+                + "\(fmt(observePredictCPU.p50, 3)) / \(fmt(observePredictCPU.p99, 3)) | "
                 + "\(fmt(getPredictions.p50, 3)) / \(fmt(getPredictions.p99, 3)) | \(fmt(meanPredictions, 1)) | "
-                + "\(fmt(bytesPerPattern, 0)) |"
+                + "\(fmt(meanFuturePotentials, 0)) | \(fmt(bytesPerPattern, 0)) |"
         }
     }
 
-    static func run(patternCount n: Int, vocabularySize: Int = 500) -> Result {
+    /// `partitions` > 1: large predictions are split over that many Dispatch threads
+    /// (``PredictionParallelism``); the timed figures are then wall time across cores.
+    static func run(patternCount n: Int, vocabularySize: Int = 500, partitions: Int = 1) -> Result {
         let pats = patterns(count: n, vocabulary: vocabulary(size: vocabularySize))
         let qs = queries(patterns: pats)
         let config = EngineConfig(
             maxPatternLength: 0, persistence: 5, recallThreshold: 0.1, stmMode: .clear, maxPredictions: 100,
             sortSymbols: true, processPredictions: false)
-        let engine = KatoEngine(knowledgeBase: KnowledgeBase())
+        var engine = KatoEngine(knowledgeBase: KnowledgeBase())
+        if partitions > 1 {
+            engine.parallelism = PredictionParallelism(partitions: partitions) { count, work in
+                DispatchQueue.concurrentPerform(iterations: count, execute: work)
+            }
+        }
         var session = try! SessionState(config: config)
         let clock = ContinuousClock()
 
@@ -153,11 +164,11 @@ enum EngineBenchmark {
             _ = try! engine.observe(Observation(strings: a), in: &session)
             session.config.processPredictions = true
             let obs = Observation(strings: b)
-            let c0 = threadCPUSeconds()
+            let c0 = cpuSeconds(process: partitions > 1)
             let t0 = clock.now
             predictionQuery(engine, obs, &session)
             predictSamples.append(seconds(clock.now - t0) * 1e3)
-            predictCPUSamples.append((threadCPUSeconds() - c0) * 1e3)
+            predictCPUSamples.append((cpuSeconds(process: partitions > 1) - c0) * 1e3)
             let t1 = clock.now
             let count = getPredictions(session)
             getSamples.append(seconds(clock.now - t1) * 1e6)
@@ -199,9 +210,10 @@ enum EngineBenchmark {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 
-    static func threadCPUSeconds() -> Double {
+    /// CPU time of the calling thread, or of the whole process (all threads of a partitioned query).
+    static func cpuSeconds(process: Bool) -> Double {
         var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        clock_gettime(process ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_THREAD_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 

@@ -26,6 +26,8 @@ struct Predictor {
     let maxPredictions: Int
     /// `true`: no shortcut (no early exit, no length bound, full sort) — the reference path for tests.
     var exhaustive = false
+    /// Where the candidate scoring may be split over threads the caller provides (`nil`: one piece).
+    var parallelism: PredictionParallelism? = nil
 
     /// Per-candidate facts gathered in the first pass (plain values: the hot loop allocates nothing per candidate).
     struct Candidate {
@@ -142,7 +144,16 @@ struct Predictor {
         var directSlots: [Int32]?
     }
 
-    /// Candidate filter, similarity, matching blocks and event boundaries of every candidate.
+    /// What every part of the scoring shares (read-only).
+    struct Scoring: Sendable {
+        var queryLength: Int
+        var indel: IndelSimilarity
+        var directSlots: [Int32]?
+        var useBound: Bool
+    }
+
+    /// Candidate filter, similarity, matching blocks and event boundaries of every candidate; split
+    /// into contiguous ranges of candidates run by `parallelism` when there are enough of them.
     private func score(_ state: State, shouldContinue: () -> Bool) throws -> Scored {
         let q = state.count
         let candidateIds = candidates(q: q, stateIds: state.ids)
@@ -152,13 +163,6 @@ struct Predictor {
             if i > 0 { queryChars.append(32) }
             for sc in s.unicodeScalars { queryChars.append(sc.value) }
         }
-        let queryLength = queryChars.count
-        let indel = IndelSimilarity(query: queryChars)
-        let slotCount = state.slotIds.count
-        var matcher = BlockMatcher(bSlots: state.slots, slotCount: slotCount)
-        let thresholdIsZero = recallThreshold == 0.0
-        let useBound = !exhaustive
-
         // Symbol id → state slot: a direct table for vocabularies up to 2^14 symbols (filling it costs
         // one store per symbol of the vocabulary, per query), else the small hash map of the state.
         var directSlots: [Int32]? = nil
@@ -167,6 +171,64 @@ struct Predictor {
             for (slot, id) in state.slotIds.enumerated() where id >= 0 { table[Int(id)] = Int32(slot) }
             directSlots = table
         }
+        let scoring = Scoring(
+            queryLength: queryChars.count, indel: IndelSimilarity(query: queryChars), directSlots: directSlots,
+            useBound: !exhaustive)
+        if let parallelism, parallelism.partitions > 1,
+           candidateIds.count >= 2 * max(1, parallelism.minimumCandidatesPerPartition) {
+            if !shouldContinue() { throw EngineCancelledError() }
+            let scored = scoreInParts(candidateIds, scoring, state, parallelism)
+            if !shouldContinue() { throw EngineCancelledError() }
+            return scored
+        }
+        return try scoreRange(candidateIds[...], scoring, state, shouldContinue: shouldContinue)
+    }
+
+    /// Scores contiguous ranges of the (ascending) candidates as independent pieces and concatenates
+    /// the results in range order: every candidate is computed exactly as in one piece (nothing in a
+    /// candidate's score depends on another), so the result is the sequential one, bit for bit.
+    /// Cancellation is checked before and after (the pieces may run on other threads).
+    private func scoreInParts(
+        _ candidateIds: [Int32], _ scoring: Scoring, _ state: State, _ parallelism: PredictionParallelism
+    ) -> Scored {
+        let parts = min(parallelism.partitions, candidateIds.count / max(1, parallelism.minimumCandidatesPerPartition))
+        let results = PartResults(count: parts)
+        let predictor = self
+        parallelism.execute(parts) { part in
+            let lo = candidateIds.count * part / parts, hi = candidateIds.count * (part + 1) / parts
+            let scored = try? predictor.scoreRange(candidateIds[lo..<hi], scoring, state, shouldContinue: { true })
+            results.slots.withLock { $0[part] = scored }
+        }
+        let pieces = results.slots.withLock { $0 }
+        var merged = Scored(
+            found: [], blockStore: [], inTable: [Bool](repeating: false, count: state.slotIds.count),
+            matcher: BlockMatcher(bSlots: state.slots, slotCount: state.slotIds.count),
+            directSlots: scoring.directSlots)
+        for piece in pieces {
+            // A piece that did not run (an executor that broke its contract) would lose candidates.
+            guard let piece else { preconditionFailure("PredictionParallelism.execute skipped a partition") }
+            let offset = Int32(merged.blockStore.count)
+            merged.blockStore.append(contentsOf: piece.blockStore)
+            for var c in piece.found {
+                c.blockStart += offset
+                merged.found.append(c)
+            }
+            for (slot, used) in piece.inTable.enumerated() where used { merged.inTable[slot] = true }
+        }
+        return merged
+    }
+
+    /// Scores `ids` (a contiguous range of the ascending candidates).
+    private func scoreRange(
+        _ candidateIds: ArraySlice<Int32>, _ scoring: Scoring, _ state: State, shouldContinue: () -> Bool
+    ) throws -> Scored {
+        let queryLength = scoring.queryLength
+        let indel = scoring.indel
+        let directSlots = scoring.directSlots
+        let useBound = scoring.useBound
+        let slotCount = state.slotIds.count
+        var matcher = BlockMatcher(bSlots: state.slots, slotCount: slotCount)
+        let thresholdIsZero = recallThreshold == 0.0
         // Locals (not fields of a struct) in the loop: no uniqueness check of a nested array per append.
         var found: [Candidate] = []
         found.reserveCapacity(candidateIds.count)
