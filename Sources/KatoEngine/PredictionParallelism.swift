@@ -22,7 +22,7 @@ public struct PredictionParallelism: Sendable {
     public var execute: @Sendable (_ count: Int, _ work: @Sendable (Int) -> Void) -> Void
 
     public init(
-        partitions: Int, minimumCandidatesPerPartition: Int = 4096,
+        partitions: Int, minimumCandidatesPerPartition: Int = 1024,
         execute: @escaping @Sendable (_ count: Int, _ work: @Sendable (Int) -> Void) -> Void
     ) {
         self.partitions = partitions

@@ -190,4 +190,42 @@ final class PredictorExactnessTests: XCTestCase {
             XCTAssertEqual(got, Self.naiveBlocks(a, b), "a=\(a) b=\(b)")
         }
     }
+
+    func testFutureJSONKeyFromSymbolsEqualsThePrefixOfTheJSONText() {
+        var rng = Rng(state: 7)
+        let vocab = ["a", "sym123", "x", "é", "quote\"d", "it's", "longer_symbol_name", "b\\c", "tab\t"]
+        for _ in 0..<2000 {
+            let events = Self.events(&rng, vocab, maxEvents: 5)
+            let flat = events.flatMap { $0 }
+            var ends: [Int] = []
+            for e in events { ends.append((ends.last ?? 0) + e.count) }
+            let ids = flat.map { s in Int32(vocab.firstIndex(of: s)!) }
+            let lazy = PatternShape(name: "n", symbols: flat, eventEnds: ends, flatIds: ids)
+            let eager = PatternShape(name: "n", symbols: flat, eventEnds: ends, flatIds: ids, buildJSON: true)
+            for k in 0..<events.count {
+                let text = Array(eager.futureJSON(from: k))
+                var key: UInt64 = 0
+                for i in 0..<8 { key = key << 8 | UInt64(i < text.count ? text[i] : 0) }
+                XCTAssertEqual(lazy.futureJSONKey(from: k), key, "\(events) from \(k)")
+                XCTAssertEqual(Array(lazy.futureJSONText(from: k)), text)
+                XCTAssertEqual(Array(lazy.futureJSON(from: k)), text)
+            }
+        }
+    }
+
+    func testSameFutureComparesEventsAsMultisets() {
+        func shape(_ events: [[Int32]]) -> PatternShape {
+            var ends: [Int] = []
+            for e in events { ends.append((ends.last ?? 0) + e.count) }
+            let flat = events.flatMap { $0 }
+            return PatternShape(name: "n", symbols: flat.map { "s\($0)" }, eventEnds: ends, flatIds: flat)
+        }
+        XCTAssertTrue(shape([[1, 2], [3, 1, 1]]).sameFuture(from: 0, as: shape([[2, 1], [1, 3, 1]]), from: 0))
+        XCTAssertFalse(shape([[1, 2], [3, 1, 1]]).sameFuture(from: 0, as: shape([[2, 1], [3, 3, 1]]), from: 0))
+        XCTAssertFalse(shape([[1, 1, 2]]).sameFuture(from: 0, as: shape([[1, 2, 2]]), from: 0))
+        XCTAssertTrue(shape([[9], [1, 2]]).sameFuture(from: 1, as: shape([[2, 1]]), from: 0))
+        let long = (0..<20).map { Int32($0 % 7) }
+        XCTAssertTrue(shape([long]).sameFuture(from: 0, as: shape([long.reversed()]), from: 0))
+        XCTAssertFalse(shape([long]).sameFuture(from: 0, as: shape([long.map { $0 == 3 ? 4 : $0 }]), from: 0))
+    }
 }

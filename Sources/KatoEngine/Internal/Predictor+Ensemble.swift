@@ -79,8 +79,24 @@ extension Predictor {
         keys.sort { l, r in
             if l.aggregate != r.aggregate { return l.aggregate > r.aggregate }
             if l.json != r.json { return l.json < r.json }
-            let cl = found[groupFirst[Int(l.group)]], cr = found[groupFirst[Int(r.group)]]
-            return kb.shapes[Int(cl.id)].futureJSONPrecedes(from: Int(cl.k2), kb.shapes[Int(cr.id)], from: Int(cr.k2))
+            return l.group < r.group
+        }
+        // Runs with equal aggregate and equal 8-byte key: ordered by the whole JSON text, built once
+        // per group of the run (not once per comparison) and not kept.
+        var runStart = 0
+        while runStart < keys.count {
+            var runEnd = runStart + 1
+            while runEnd < keys.count && keys[runEnd].aggregate == keys[runStart].aggregate
+                && keys[runEnd].json == keys[runStart].json { runEnd += 1 }
+            if runEnd - runStart > 1 {
+                var texts = keys[runStart..<runEnd].map { key -> (GroupKey, ArraySlice<UInt8>) in
+                    let c = found[groupFirst[Int(key.group)]]
+                    return (key, kb.shapes[Int(c.id)].futureJSONText(from: Int(c.k2)))
+                }
+                texts.sort { $0.1.lexicographicallyPrecedes($1.1) }
+                for (offset, item) in texts.enumerated() { keys[runStart + offset] = item.0 }
+            }
+            runStart = runEnd
         }
         let groupOrder = keys.map(\.group)
         var futurePotentials: [FuturePotential] = []
