@@ -125,7 +125,8 @@ enum EngineBenchmark {
             sortSymbols: true, processPredictions: false)
         var engine = KatoEngine(knowledgeBase: KnowledgeBase())
         if partitions > 1 {
-            engine.parallelism = PredictionParallelism(partitions: partitions) { count, work in
+            // 256 candidates per piece at least: the workload's grown-vocabulary queries have ≈1,500.
+            engine.parallelism = PredictionParallelism(partitions: partitions, minimumCandidatesPerPartition: 256) { count, work in
                 DispatchQueue.concurrentPerform(iterations: count, execute: work)
             }
         }
