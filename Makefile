@@ -5,7 +5,7 @@ PY := .venv/bin/python
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: run test test-asan deps build build-release swift-test python-test proto bench-grpc bench-engine bench-store bench-interceptors load clean
+.PHONY: run test test-asan deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors load clean
 
 run: build-release
 	$(RELEASE_BIN)/kato-server --host 127.0.0.1 --port 50051 --admin-port 50052 --data-dir ./data
@@ -56,6 +56,10 @@ bench-grpc:
 # Engine benchmark (docs/BENCHMARKS.md).
 bench-engine:
 	benchmarks/engine/run.sh
+
+# 100,000 and 1,000,000 patterns (fixed and growing vocabulary, 1 and 2 partitions): 10-20 minutes, ~3 GB.
+bench-engine-large:
+	benchmarks/engine/run-large.sh
 
 # Store benchmarks: durable learns per second, start-up with 1M patterns (docs/BENCHMARKS.md).
 bench-store: deps

@@ -17,6 +17,8 @@ public struct KatoEngine: Sendable {
     public let knowledgeBase: KnowledgeBase
     /// Limits applied to every observation.
     public var limits: ObservationLimits
+    /// Threads the caller lends to large predictions (`nil`: every prediction runs on the calling thread).
+    public var parallelism: PredictionParallelism? = nil
 
     public init(knowledgeBase: KnowledgeBase, limits: ObservationLimits = .defaults) {
         self.knowledgeBase = knowledgeBase
@@ -59,7 +61,7 @@ public struct KatoEngine: Sendable {
                 do {
                     output = try Predictor(
                         kb: knowledgeBase.view(), stm: session.stm, recallThreshold: session.config.recallThreshold,
-                        maxPredictions: session.config.maxPredictions
+                        maxPredictions: session.config.maxPredictions, parallelism: parallelism
                     ).run(shouldContinue: shouldContinue)
                 } catch {
                     session.removeLastEvent()
@@ -160,7 +162,7 @@ public struct KatoEngine: Sendable {
         guard Self.holdsTwoSymbols(session.stm) else { return ([], session.futurePotentials) }
         let output = try Predictor(
             kb: knowledgeBase.view(), stm: session.stm, recallThreshold: session.config.recallThreshold,
-            maxPredictions: session.config.maxPredictions
+            maxPredictions: session.config.maxPredictions, parallelism: parallelism
         ).run(shouldContinue: shouldContinue)
         return (output.predictions, output.futurePotentials ?? session.futurePotentials)
     }

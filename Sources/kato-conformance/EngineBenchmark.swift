@@ -7,13 +7,22 @@ import KatoEngine
 /// `kato-conformance --bench N [--markdown]` runs it; `--bench-verify FIXTURE` checks the generator
 /// against hashes recorded with CPython (benchmarks/engine/workload_fixture.json).
 enum EngineBenchmark {
-    static let vocabulary = (0..<500).map { i -> String in
-        let s = String(i)
-        return "sym" + String(repeating: "0", count: 3 - s.count) + s
+    static let vocabulary = vocabulary(size: 500)
+
+    /// `[f"sym{i:03d}" for i in range(size)]`.
+    static func vocabulary(size: Int) -> [String] {
+        (0..<size).map { i -> String in
+            let s = String(i)
+            return "sym" + String(repeating: "0", count: max(0, 3 - s.count)) + s
+        }
     }
 
+    /// The growing-vocabulary variant (issue 15): 500 symbols per 10,000 patterns, never fewer than 500
+    /// (so N ≤ 10,000 is the reference workload itself; 100,000 → 5,000 symbols, 1,000,000 → 50,000).
+    static func grownVocabularySize(patterns n: Int) -> Int { max(500, n / 20) }
+
     /// `[[r.sample(vocab, r.randint(2, 4)) for _ in range(r.randint(3, 6))] for _ in range(N)]`.
-    static func patterns(count: Int) -> [[[String]]] {
+    static func patterns(count: Int, vocabulary: [String] = vocabulary) -> [[[String]]] {
         var r = PyRandom(seed: 42)
         return (0..<count).map { _ in
             let events = r.randint(3, 6)
@@ -53,7 +62,10 @@ enum EngineBenchmark {
             return verify(fixture: args[1])
         }
         guard let n = Int(first), n > 0 else { return usage() }
-        let result = run(patternCount: n)
+        let vocabularySize = args.contains("--growing-vocabulary") ? grownVocabularySize(patterns: n) : 500
+        var partitions = 1
+        if let i = args.firstIndex(of: "--partitions"), i + 1 < args.count, let p = Int(args[i + 1]), p > 0 { partitions = p }
+        let result = run(patternCount: n, vocabularySize: vocabularySize, partitions: partitions)
         if args.contains("--markdown") {
             print(result.markdownRow)
         } else {
@@ -63,46 +75,61 @@ enum EngineBenchmark {
     }
 
     static func usage() -> Int32 {
-        print("usage: kato-conformance --bench N [--markdown] | --bench --verify FIXTURE.json")
+        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P] [--markdown] | --bench --verify FIXTURE.json")
         return 2
     }
 
     struct Result: CustomStringConvertible {
         var patterns: Int
+        var vocabularySize: Int
         var learnPerSecond: Double
         var observe: (p50: Double, p99: Double)          // ms
         var observePredict: (p50: Double, p99: Double)   // ms
+        /// The same in CPU time (less sensitive to other processes on a shared machine): the thread's,
+        /// or with partitions the process's (all threads).
+        var observePredictCPU: (p50: Double, p99: Double)  // ms
         var getPredictions: (p50: Double, p99: Double)   // µs
         var meanPredictions: Double
+        var meanFuturePotentials: Double
         var bytesPerPattern: Double
 
         var description: String {
             """
-            patterns: \(patterns)
+            patterns: \(patterns) (vocabulary \(vocabularySize) symbols)
             learn: \(fmt(learnPerSecond, 0)) patterns/s
             observe (no predictions): p50 \(fmt(observe.p50, 4)) ms, p99 \(fmt(observe.p99, 4)) ms
-            observe+predict (STM 2 events): p50 \(fmt(observePredict.p50, 4)) ms, p99 \(fmt(observePredict.p99, 4)) ms
+            observe+predict (STM 2 events): p50 \(fmt(observePredict.p50, 4)) ms, p99 \(fmt(observePredict.p99, 4)) ms \
+            (CPU time: p50 \(fmt(observePredictCPU.p50, 4)) ms, p99 \(fmt(observePredictCPU.p99, 4)) ms)
             get_predictions: p50 \(fmt(getPredictions.p50, 3)) µs, p99 \(fmt(getPredictions.p99, 3)) µs
-            mean #predictions: \(fmt(meanPredictions, 1))
+            mean #predictions: \(fmt(meanPredictions, 1)), mean #future potentials: \(fmt(meanFuturePotentials, 1))
             memory: \(fmt(bytesPerPattern, 0)) bytes/pattern (RSS growth while learning)
             """
         }
 
         var markdownRow: String {
-            "| \(patterns) | \(fmt(learnPerSecond, 0)) | \(fmt(observe.p50, 5)) / \(fmt(observe.p99, 5)) | "
+            "| \(patterns)\(vocabularySize == 500 ? "" : " (\(vocabularySize) symbols)") | \(fmt(learnPerSecond, 0)) | \(fmt(observe.p50, 5)) / \(fmt(observe.p99, 5)) | "
                 + "\(fmt(observePredict.p50, 3)) / \(fmt(observePredict.p99, 3)) | "
+                + "\(fmt(observePredictCPU.p50, 3)) / \(fmt(observePredictCPU.p99, 3)) | "
                 + "\(fmt(getPredictions.p50, 3)) / \(fmt(getPredictions.p99, 3)) | \(fmt(meanPredictions, 1)) | "
-                + "\(fmt(bytesPerPattern, 0)) |"
+                + "\(fmt(meanFuturePotentials, 0)) | \(fmt(bytesPerPattern, 0)) |"
         }
     }
 
-    static func run(patternCount n: Int) -> Result {
-        let pats = patterns(count: n)
+    /// `partitions` > 1: large predictions are split over that many Dispatch threads
+    /// (``PredictionParallelism``); the timed figures are then wall time across cores.
+    static func run(patternCount n: Int, vocabularySize: Int = 500, partitions: Int = 1) -> Result {
+        let pats = patterns(count: n, vocabulary: vocabulary(size: vocabularySize))
         let qs = queries(patterns: pats)
         let config = EngineConfig(
             maxPatternLength: 0, persistence: 5, recallThreshold: 0.1, stmMode: .clear, maxPredictions: 100,
             sortSymbols: true, processPredictions: false)
-        let engine = KatoEngine(knowledgeBase: KnowledgeBase())
+        var engine = KatoEngine(knowledgeBase: KnowledgeBase())
+        if partitions > 1 {
+            // 256 candidates per piece at least: the workload's grown-vocabulary queries have ≈1,500.
+            engine.parallelism = PredictionParallelism(partitions: partitions, minimumCandidatesPerPartition: 256) { count, work in
+                DispatchQueue.concurrentPerform(iterations: count, execute: work)
+            }
+        }
         var session = try! SessionState(config: config)
         let clock = ContinuousClock()
 
@@ -128,30 +155,49 @@ enum EngineBenchmark {
 
         // Observe with predictions (STM of 2 events) and get_predictions.
         var predictSamples: [Double] = []
+        var predictCPUSamples: [Double] = []
         var getSamples: [Double] = []
         var predictionCounts = 0
+        var futureCounts = 0
         for (a, b) in qs.predictionPairs {
             engine.clearSTM(in: &session)
             session.config.processPredictions = false
             _ = try! engine.observe(Observation(strings: a), in: &session)
             session.config.processPredictions = true
             let obs = Observation(strings: b)
+            let c0 = cpuSeconds(process: partitions > 1)
             let t0 = clock.now
-            _ = try! engine.observe(obs, in: &session)
+            predictionQuery(engine, obs, &session)
             predictSamples.append(seconds(clock.now - t0) * 1e3)
+            predictCPUSamples.append((cpuSeconds(process: partitions > 1) - c0) * 1e3)
             let t1 = clock.now
-            let predictions = session.predictions
-            let count = predictions.count
+            let count = getPredictions(session)
             getSamples.append(seconds(clock.now - t1) * 1e6)
             predictionCounts += count
+            futureCounts += session.futurePotentials.count
         }
         return Result(
-            patterns: n, learnPerSecond: Double(n) / learnSeconds,
+            patterns: n, vocabularySize: vocabularySize, learnPerSecond: Double(n) / learnSeconds,
             observe: (percentile(observeSamples, 0.5), percentile(observeSamples, 0.99)),
             observePredict: (percentile(predictSamples, 0.5), percentile(predictSamples, 0.99)),
+            observePredictCPU: (percentile(predictCPUSamples, 0.5), percentile(predictCPUSamples, 0.99)),
             getPredictions: (percentile(getSamples, 0.5), percentile(getSamples, 0.99)),
             meanPredictions: Double(predictionCounts) / Double(qs.predictionPairs.count),
+            meanFuturePotentials: Double(futureCounts) / Double(qs.predictionPairs.count),
             bytesPerPattern: Double(max(0, rssAfter - rssBefore)) / Double(n))
+    }
+
+    /// The timed observe with predictions: its own symbol so that callgrind can count it alone
+    /// (`benchmarks/engine/callgrind.sh` toggles collection on `*predictionQuery*`).
+    @inline(never)
+    static func predictionQuery(_ engine: KatoEngine, _ obs: Observation, _ session: inout SessionState) {
+        _ = try! engine.observe(obs, in: &session)
+    }
+
+    /// get_predictions: the cached list of the last observe (KATO semantics).
+    @inline(never)
+    static func getPredictions(_ session: SessionState) -> Int {
+        session.predictions.count
     }
 
     /// Nearest rank: `sorted[round(q·(n−1))]`, Python's round-half-to-even.
@@ -163,6 +209,13 @@ enum EngineBenchmark {
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// CPU time of the calling thread, or of the whole process (all threads of a partitioned query).
+    static func cpuSeconds(process: Bool) -> Double {
+        var ts = timespec()
+        clock_gettime(process ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
     static func residentBytes() -> Int {
@@ -186,7 +239,8 @@ enum EngineBenchmark {
         var failures = 0
         for c in cases {
             let n = c["n"]?.intValue ?? 0
-            let pats = patterns(count: n)
+            let v = c["vocabulary"]?.intValue ?? 500
+            let pats = patterns(count: n, vocabulary: vocabulary(size: v))
             let qs = queries(patterns: pats)
             let kbHash = Naming.sha1Hex(reprOfPatterns(pats))
             let obsHash = Naming.sha1Hex(PythonRepr.events(qs.observeEvents))
@@ -195,7 +249,7 @@ enum EngineBenchmark {
             for (key, actual) in [("kb_sha1", kbHash), ("observe_queries_sha1", obsHash), ("prediction_queries_sha1", pairHash)] {
                 let expected = c[key]?.stringValue ?? ""
                 if expected != actual {
-                    print("N=\(n) \(key): expected \(expected), actual \(actual)")
+                    print("N=\(n) V=\(v) \(key): expected \(expected), actual \(actual)")
                     failures += 1
                 }
             }

@@ -5,9 +5,11 @@ import hashlib
 import json
 import random
 
-vocab = [f"sym{i:03d}" for i in range(500)]
 out = []
-for n in (100, 1000, 10000):
+# (N, vocabulary size): the reference sizes, N = 100,000 with the fixed 500 symbols, and the
+# growing-vocabulary variant (500 symbols per 10,000 patterns) at 100,000.
+for n, v in ((100, 500), (1000, 500), (10000, 500), (100000, 500), (100000, 5000)):
+    vocab = [f"sym{i:03d}" for i in range(v)]
     r = random.Random(42)
     pats = [[r.sample(vocab, r.randint(2, 4)) for _ in range(r.randint(3, 6))] for _ in range(n)]
     qr = random.Random(7)
@@ -19,6 +21,7 @@ for n in (100, 1000, 10000):
         pairs.append([base[st], base[st + 1]])
     out.append({
         "n": n,
+        "vocabulary": v,
         "first_pattern": pats[0],
         "kb_sha1": hashlib.sha1(repr(pats).encode()).hexdigest(),
         "observe_queries_sha1": hashlib.sha1(repr(obs).encode()).hexdigest(),

@@ -14,7 +14,9 @@ struct BlockMatcher {
     private var lenRows: [Int]
     private var stampRows: [Int]
     private var stamp = 0
-    private var queue: [(Int, Int, Int, Int)] = []
+    /// Pending sub-ranges of the recursion (a struct, not a tuple: tuples go through generic witnesses).
+    private struct Span { var alo: Int; var ahi: Int; var blo: Int; var bhi: Int }
+    private var queue: [Span] = []
     private var scratch: [Block] = []
 
     /// - Parameters:
@@ -42,19 +44,48 @@ struct BlockMatcher {
     /// Appends the matching blocks (without the sentinel) to `out`; returns how many were appended.
     @discardableResult
     mutating func matchingBlocks(_ aSlots: UnsafeBufferPointer<Int32>, into out: inout [Block]) -> Int {
+        // Fast paths, exactly what the recursion yields: no element of a in b → no block; exactly one
+        // position i of a whose value occurs in b → find_longest_match picks (i, first j of that value, 1)
+        // and both sides of it hold no common element.
+        var firstMatch = -1
+        var matchCount = 0
+        for i in 0..<aSlots.count where aSlots[i] >= 0 {
+            if matchCount == 0 { firstMatch = i }
+            matchCount += 1
+            if matchCount > 1 { break }
+        }
+        if matchCount == 0 { return 0 }
+        if matchCount == 1 {
+            let slot = Int(aSlots[firstMatch])
+            out.append(Block(a: firstMatch, b: positions[positionStarts[slot]], size: 1))
+            return 1
+        }
         queue.removeAll(keepingCapacity: true)
         scratch.removeAll(keepingCapacity: true)
-        queue.append((0, aSlots.count, 0, bLength))
-        while let (alo, ahi, blo, bhi) = queue.popLast() {
-            let m = findLongestMatch(aSlots, alo, ahi, blo, bhi)
+        queue.append(Span(alo: 0, ahi: aSlots.count, blo: 0, bhi: bLength))
+        while let span = queue.popLast() {
+            let m = findLongestMatch(aSlots, span.alo, span.ahi, span.blo, span.bhi)
             if m.size > 0 {
                 scratch.append(m)
-                if alo < m.a && blo < m.b { queue.append((alo, m.a, blo, m.b)) }
-                if m.a + m.size < ahi && m.b + m.size < bhi { queue.append((m.a + m.size, ahi, m.b + m.size, bhi)) }
+                if span.alo < m.a && span.blo < m.b { queue.append(Span(alo: span.alo, ahi: m.a, blo: span.blo, bhi: m.b)) }
+                if m.a + m.size < span.ahi && m.b + m.size < span.bhi {
+                    queue.append(Span(alo: m.a + m.size, ahi: span.ahi, blo: m.b + m.size, bhi: span.bhi))
+                }
             }
         }
+        // difflib sorts the (i, j, k) triples; blocks never overlap in a, so i alone orders them.
         if scratch.count > 1 {
-            scratch.sort { ($0.a, $0.b, $0.size) < ($1.a, $1.b, $1.size) }
+            var x = 1
+            while x < scratch.count {
+                let blk = scratch[x]
+                var y = x
+                while y > 0 && scratch[y - 1].a > blk.a {
+                    scratch[y] = scratch[y - 1]
+                    y -= 1
+                }
+                scratch[y] = blk
+                x += 1
+            }
         }
         // Collapse adjacent blocks.
         var appended = 0

@@ -1,4 +1,11 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The immutable, search-ready form of a pattern: interned symbol ids, event boundaries and the
 /// space-joined character string used by the similarity measure. Built once when a pattern is inserted
@@ -12,9 +19,8 @@ final class PatternShape: Sendable {
     let flatIds: [Int32]
     /// Cumulative event sizes: `eventEnds[k]` = number of symbols in events 0...k.
     let eventEnds: [Int]
-    /// `flatIds` with each event's ids sorted (futures are grouped "equal up to order within events").
-    let sortedFlatIds: [Int32]
-    /// `suffixHashes[k]` hashes the sorted events `k...` (grouping key of a future starting at event k).
+    /// `suffixHashes[k]` (k ≤ n) hashes the sorted events `k...` (grouping key of a future starting at
+    /// event k); `suffixHashes[n + 1 + k]` (k < n) is ``futureJSONKey(from:)`` (one allocation for both).
     let suffixHashes: [UInt64]
     /// Unicode scalars of `" ".join(flat)` (empty when `asciiChars` holds the text).
     let chars: [UInt32]
@@ -48,7 +54,7 @@ final class PatternShape: Sendable {
             symbols.append(contentsOf: event)
             ends.append(symbols.count)
         }
-        self.init(name: name, symbols: symbols, eventEnds: ends, flatIds: flatIds, buildJSON: true)
+        self.init(name: name, symbols: symbols, eventEnds: ends, flatIds: flatIds)
     }
 
     /// `symbols` flattened, `eventEnds` as the stored field, `flatIds` their ids.
@@ -63,7 +69,8 @@ final class PatternShape: Sendable {
         self.flatIds = flatIds
         self.eventEnds = ends
         let n = ends.count
-        // Events whose ids are already in order share `flatIds`' buffer.
+        // Each event's ids sorted (futures are grouped "equal up to order within events"): only for the
+        // suffix hashes, not kept (``sameFuture`` compares events as multisets).
         var inOrder = true
         var start = 0
         for end in ends {
@@ -81,9 +88,8 @@ final class PatternShape: Sendable {
                 start = end
             }
         }
-        self.sortedFlatIds = sorted
         // (`Array(repeating:)` + fill: `unsafeUninitializedCapacity` looks up generic metadata per call.)
-        var hashes = [UInt64](repeating: 0xcbf2_9ce4_8422_2325, count: n + 1)
+        var hashes = [UInt64](repeating: 0xcbf2_9ce4_8422_2325, count: 2 * n + 1)
         var k = n - 1
         while k >= 0 {
             var h = hashes[k + 1]
@@ -96,6 +102,7 @@ final class PatternShape: Sendable {
             hashes[k] = h
             k -= 1
         }
+        for k in 0..<n { hashes[n + 1 + k] = Self.jsonKey(symbols: symbols, eventEnds: ends, from: k) }
         self.suffixHashes = hashes
         // Text length in UTF-8 bytes (spaces included) and whether it is ASCII.
         var textBytes = symbols.isEmpty ? 0 : symbols.count - 1
@@ -211,20 +218,100 @@ final class PatternShape: Sendable {
 
     var length: Int { flatIds.count }
 
+    /// Length of the similarity text (Unicode scalars of `" ".join(flat)`).
+    var textLength: Int { asciiChars?.count ?? chars.count }
+
+    /// The first 8 bytes of the future's JSON text from event `k` (``futureJSON(from:)``), big-endian,
+    /// zero-padded: orders like the text itself (JSON text has no zero byte), so only equal keys need
+    /// ``futureJSONPrecedes(from:_:from:)``. Precomputed at learn time.
+    @inline(__always) func futureJSONKey(from k: Int) -> UInt64 { suffixHashes[eventCount + 1 + k] }
+
+    /// The key of ``futureJSONKey(from:)`` computed from the symbols.
+    static func jsonKey(symbols: [String], eventEnds: [Int], from k: Int) -> UInt64 {
+        var key: UInt64 = 0
+        var n = 0
+        func put(_ bytes: some Sequence<UInt8>) {
+            for b in bytes {
+                if n == 8 { return }
+                key = key << 8 | UInt64(b)
+                n += 1
+            }
+        }
+        var e = k
+        while e < eventEnds.count && n < 8 {
+            if e > k { put([0x2C, 0x20]) }
+            put([0x5B])
+            for (j, symbol) in symbols[(e == 0 ? 0 : eventEnds[e - 1])..<eventEnds[e]].enumerated() {
+                if n == 8 { break }
+                if j > 0 { put([0x2C, 0x20]) }
+                if PythonRepr.isPlainASCII(symbol) {
+                    put([0x22])
+                    put(symbol.utf8)
+                    put([0x22])
+                } else {
+                    put(PythonJSON.string(symbol).utf8)
+                }
+            }
+            put([0x5D])
+            e += 1
+        }
+        put([0x5D])
+        return n == 0 ? 0 : key << (8 * UInt64(8 - n))
+    }
+
+    /// Whether the JSON text of the future from event `k` sorts before that of `other` from `otherK`
+    /// (byte order, as Python compares the `json.dumps` strings; all ASCII). Only needed when the
+    /// 8-byte keys are equal; the texts are built for the comparison and not kept.
+    func futureJSONPrecedes(from k: Int, _ other: PatternShape, from otherK: Int) -> Bool {
+        let a = futureJSONText(from: k), b = other.futureJSONText(from: otherK)
+        return a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                let n = min(pa.count, pb.count)
+                if n > 0, let ba = pa.baseAddress, let bb = pb.baseAddress {
+                    let c = memcmp(ba, bb, n)
+                    if c != 0 { return c < 0 }
+                }
+                return pa.count < pb.count
+            }
+        }
+    }
+
+    /// ``futureJSON(from:)`` without keeping anything: the JSON of events `k...` minus its leading `[`.
+    func futureJSONText(from k: Int) -> ArraySlice<UInt8> {
+        if !json.isEmpty { return json[Int(jsonEventOffsets[k])...] }
+        let start = eventStart(k)
+        let ends = eventEnds[k...].map { $0 - start }
+        return Self.json(symbols: Array(symbols[start...]), eventEnds: ends).0.dropFirst()
+    }
+
     /// Start index (in the flat pattern) of event `k`.
     @inline(__always) func eventStart(_ k: Int) -> Int { k == 0 ? 0 : eventEnds[k - 1] }
 
     /// Whether the futures starting at event `k` here and at event `otherK` of `other` are equal up to
-    /// the order of symbols inside each event.
+    /// the order of symbols inside each event (each event pair compared as multisets).
     func sameFuture(from k: Int, as other: PatternShape, from otherK: Int) -> Bool {
         if eventCount - k != other.eventCount - otherK { return false }
         var a = k, b = otherK
         while a < eventCount {
             let sa = eventStart(a), sb = other.eventStart(b)
-            if eventEnds[a] - sa != other.eventEnds[b] - sb { return false }
-            if !sortedFlatIds[sa..<eventEnds[a]].elementsEqual(other.sortedFlatIds[sb..<other.eventEnds[b]]) { return false }
+            let size = eventEnds[a] - sa
+            if other.eventEnds[b] - sb != size { return false }
+            if !Self.sameMultiset(flatIds[sa..<(sa + size)], other.flatIds[sb..<(sb + size)]) { return false }
             a += 1
             b += 1
+        }
+        return true
+    }
+
+    /// Equal as multisets (same size given): element counts for small events, sorted copies otherwise.
+    private static func sameMultiset(_ x: ArraySlice<Int32>, _ y: ArraySlice<Int32>) -> Bool {
+        if x.elementsEqual(y) { return true }
+        if x.count > 16 { return x.sorted() == y.sorted() }
+        for v in x {
+            var cx = 0, cy = 0
+            for w in x where w == v { cx += 1 }
+            for w in y where w == v { cy += 1 }
+            if cx != cy { return false }
         }
         return true
     }

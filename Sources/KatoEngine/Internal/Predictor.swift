@@ -8,17 +8,29 @@ import Darwin
 
 /// Computes KATO v2.0.0 predictions for one STM against a knowledge-base snapshot (kato-semantics §4).
 ///
-/// Hot path: the candidate filter (Q11) and the character similarity run over every candidate;
-/// matching blocks and event boundaries over every candidate that passes the threshold; the full
-/// prediction objects (strings, metrics) only for the `max_predictions` best.
+/// Hot path: the candidate filter (Q11) touches only the postings of the state's symbols; the
+/// character similarity runs over every candidate that its length bound does not exclude; matching
+/// blocks and event boundaries over every candidate that passes the threshold; grouping of futures is
+/// one hash probe per candidate; ranking keeps the `max_predictions` best in a bounded heap; the full
+/// prediction objects (strings, metrics) are built only for those (Predictor+Materialise.swift).
+///
+/// Exactness: every candidate that reaches `recall_threshold` is scored exactly as before — it feeds
+/// `F`, the group weights and `future_potentials`, so nothing above the threshold is ever skipped.
+/// The two shortcuts below only skip work whose outcome is known: see ``noStateSymbolIsKnown`` and
+/// ``lengthBoundExcludes(queryLength:textLength:)``. `exhaustive` turns both off (property tests
+/// compare the two paths bit for bit).
 struct Predictor {
     let kb: KnowledgeState
     let stm: [[String]]
     let recallThreshold: Double
     let maxPredictions: Int
+    /// `true`: no shortcut (no early exit, no length bound, full sort) — the reference path for tests.
+    var exhaustive = false
+    /// Where the candidate scoring may be split over threads the caller provides (`nil`: one piece).
+    var parallelism: PredictionParallelism? = nil
 
     /// Per-candidate facts gathered in the first pass (plain values: the hot loop allocates nothing per candidate).
-    private struct Candidate {
+    struct Candidate {
         var id: Int32
         var frequency: Int32
         var blockStart: Int32
@@ -35,79 +47,253 @@ struct Predictor {
         var predictions: [Prediction]
         /// `nil` when no pattern passed the filters (KATO then leaves the cached value untouched).
         var futurePotentials: [FuturePotential]?
+
+        static let none = Output(predictions: [], futurePotentials: nil)
+    }
+
+    /// The state (flattened STM) as the scoring needs it.
+    struct State {
+        var flat: [String] = []
+        /// Symbol id per position; unknown symbols get distinct negative ids (−2, −3, …).
+        var ids: [Int32] = []
+        /// Dense slot (distinct-value index) per position, and the symbol id per slot.
+        var slots: [Int32] = []
+        var slotIds: [Int32] = []
+        var slotMap = SmallIntMap(capacity: 0)
+        var anyKnown = false
+        var count: Int { ids.count }
     }
 
     func run(shouldContinue: () -> Bool) throws -> Output {
-        let flat = stm.flatMap { $0 }
-        let q = flat.count
-        if kb.shapes.isEmpty { return Output(predictions: [], futurePotentials: nil) }
+        // An empty knowledge base has no candidate: nothing to flatten or look up.
+        if kb.shapes.isEmpty { return .none }
+        let state = makeState()
+        if !exhaustive && noStateSymbolIsKnown(state) { return .none }
+        var scored = try score(state, shouldContinue: shouldContinue)
+        if scored.found.isEmpty { return .none }
+        if !shouldContinue() { throw EngineCancelledError() }
+        let futurePotentials = ensemble(&scored.found)
+        let order = rank(scored.found)
+        let predictions = materialise(order: order, scored: scored, state: state)
+        return Output(predictions: predictions, futurePotentials: futurePotentials)
+    }
 
-        // Symbol ids of the state; unknown symbols get distinct negative ids.
+    /// Exact shortcut: with no state symbol in the knowledge base, no candidate can have a matching
+    /// block (blocks are runs of equal symbols), so every candidate is dropped unless the threshold is
+    /// exactly 0 (Q-rule: then block-less candidates are kept); and for q > 2 the candidate set is
+    /// `LC ∩ SC` or `SC`, both empty when `SC` (patterns containing a state symbol) is. The result is
+    /// then "no prediction", the same `.none` the full path returns.
+    private func noStateSymbolIsKnown(_ state: State) -> Bool {
+        !state.anyKnown && (state.count > 2 || recallThreshold != 0.0)
+    }
+
+    private func makeState() -> State {
+        var st = State()
+        var q = 0
+        for e in stm { q += e.count }
+        st.flat.reserveCapacity(q)
+        st.ids.reserveCapacity(q)
+        st.slots.reserveCapacity(q)
+        st.slotMap = SmallIntMap(capacity: q)
+        var unknownCount: Int32 = 0
         var unknown: [String: Int32] = [:]
-        let stateIds: [Int32] = flat.map { s in
-            if let id = kb.symbolIds[s] { return id }
-            if let u = unknown[s] { return u }
-            let u = -2 - Int32(unknown.count)
-            unknown[s] = u
-            return u
-        }
-        // Dense slots for the distinct state symbols.
-        var slotMap = SmallIntMap(capacity: q)
-        var slotIds: [Int32] = []
-        var stateSlots: [Int32] = []
-        stateSlots.reserveCapacity(q)
-        for id in stateIds {
-            var slot = slotMap.get(id)
-            if slot < 0 {
-                slot = Int32(slotIds.count)
-                slotMap.set(id, slot)
-                slotIds.append(id)
+        for event in stm {
+            for s in event {
+                st.flat.append(s)
+                let id: Int32
+                if let known = kb.symbolIds[s] {
+                    id = known
+                    st.anyKnown = true
+                } else if let u = unknown[s] {
+                    id = u
+                } else {
+                    id = -2 - unknownCount
+                    unknownCount += 1
+                    unknown[s] = id
+                }
+                st.ids.append(id)
+                var slot = st.slotMap.get(id)
+                if slot < 0 {
+                    slot = Int32(st.slotIds.count)
+                    st.slotMap.set(id, slot)
+                    st.slotIds.append(id)
+                }
+                st.slots.append(slot)
             }
-            stateSlots.append(slot)
         }
-        let slotCount = slotIds.count
+        return st
+    }
 
-        // Candidate filter (IndexManager.search_candidates).
-        let candidateIds = candidates(q: q, stateIds: stateIds)
+    /// Exact bound: `LCS ≤ min(|a|, |b|)`, and ``IndelSimilarity/ratio(lcs:lengthSum:)`` is monotone
+    /// non-decreasing in `lcs` (each step — integer distance, a correctly rounded division, `1 − x`,
+    /// `×100`, `/100` — is monotone), so `ratio(min(|a|,|b|), |a|+|b|)` is an upper bound of the
+    /// similarity *as computed*, floating-point rounding included. A candidate whose bound is below
+    /// `recall_threshold` can never pass the threshold test and is skipped without changing anything.
+    @inline(__always)
+    static func lengthBoundExcludes(queryLength: Int, textLength: Int, threshold: Double) -> Bool {
+        let bound = IndelSimilarity.ratio(lcs: min(queryLength, textLength), lengthSum: queryLength + textLength)
+        return !(bound >= threshold)
+    }
+
+    struct Scored {
+        var found: [Candidate]
+        var blockStore: [BlockMatcher.Block]
+        /// Slots that enter the probability table (in some prediction's matches or missing).
+        var inTable: [Bool]
+        var matcher: BlockMatcher
+        var directSlots: [Int32]?
+    }
+
+    /// What every part of the scoring shares (read-only).
+    struct Scoring: Sendable {
+        var queryLength: Int
+        var indel: IndelSimilarity
+        var directSlots: [Int32]?
+        var useBound: Bool
+    }
+
+    /// Candidate filter, similarity, matching blocks and event boundaries of every candidate; split
+    /// into contiguous ranges of candidates run by `parallelism` when there are enough of them.
+    private func score(_ state: State, shouldContinue: () -> Bool) throws -> Scored {
+        let q = state.count
+        let candidateIds = candidates(q: q, stateIds: state.ids)
 
         var queryChars: [UInt32] = []
-        for (i, s) in flat.enumerated() {
+        for (i, s) in state.flat.enumerated() {
             if i > 0 { queryChars.append(32) }
             for sc in s.unicodeScalars { queryChars.append(sc.value) }
         }
-        let indel = IndelSimilarity(query: queryChars)
-        var matcher = BlockMatcher(bSlots: stateSlots, slotCount: slotCount)
-        let thresholdIsZero = recallThreshold == 0.0
-
-        // Symbol id → state slot: a direct table for vocabularies up to 2^18 symbols, else the hash map.
+        // Symbol id → state slot: a direct table for vocabularies up to 2^14 symbols (filling it costs
+        // one store per symbol of the vocabulary, per query), else the small hash map of the state.
         var directSlots: [Int32]? = nil
-        if kb.symbolNames.count <= 1 << 18 {
+        if kb.symbolNames.count <= 1 << 14 {
             var table = [Int32](repeating: -1, count: kb.symbolNames.count)
-            for (slot, id) in slotIds.enumerated() where id >= 0 { table[Int(id)] = Int32(slot) }
+            for (slot, id) in state.slotIds.enumerated() where id >= 0 { table[Int(id)] = Int32(slot) }
             directSlots = table
         }
+        let scoring = Scoring(
+            queryLength: queryChars.count, indel: IndelSimilarity(query: queryChars), directSlots: directSlots,
+            useBound: !exhaustive)
+        if let parallelism, parallelism.partitions > 1,
+           candidateIds.count >= 2 * max(1, parallelism.minimumCandidatesPerPartition) {
+            if !shouldContinue() { throw EngineCancelledError() }
+            let scored = scoreInParts(candidateIds, scoring, state, parallelism)
+            if !shouldContinue() { throw EngineCancelledError() }
+            return scored
+        }
+        return try scoreRange(candidateIds[...], scoring, state, shouldContinue: shouldContinue)
+    }
+
+    /// Scores contiguous ranges of the (ascending) candidates as independent pieces and concatenates
+    /// the results in range order: every candidate is computed exactly as in one piece (nothing in a
+    /// candidate's score depends on another), so the result is the sequential one, bit for bit.
+    /// Cancellation is checked before and after (the pieces may run on other threads).
+    private func scoreInParts(
+        _ candidateIds: [Int32], _ scoring: Scoring, _ state: State, _ parallelism: PredictionParallelism
+    ) -> Scored {
+        let parts = min(parallelism.partitions, candidateIds.count / max(1, parallelism.minimumCandidatesPerPartition))
+        let results = PartResults(count: parts)
+        let predictor = self
+        parallelism.execute(parts) { part in
+            let lo = candidateIds.count * part / parts, hi = candidateIds.count * (part + 1) / parts
+            let scored = try? predictor.scoreRange(candidateIds[lo..<hi], scoring, state, shouldContinue: { true })
+            results.slots.withLock { $0[part] = scored }
+        }
+        let pieces = results.slots.withLock { $0 }
+        var merged = Scored(
+            found: [], blockStore: [], inTable: [Bool](repeating: false, count: state.slotIds.count),
+            matcher: BlockMatcher(bSlots: state.slots, slotCount: state.slotIds.count),
+            directSlots: scoring.directSlots)
+        for piece in pieces {
+            // A piece that did not run (an executor that broke its contract) would lose candidates.
+            guard let piece else { preconditionFailure("PredictionParallelism.execute skipped a partition") }
+            let offset = Int32(merged.blockStore.count)
+            merged.blockStore.append(contentsOf: piece.blockStore)
+            for var c in piece.found {
+                c.blockStart += offset
+                merged.found.append(c)
+            }
+            for (slot, used) in piece.inTable.enumerated() where used { merged.inTable[slot] = true }
+        }
+        return merged
+    }
+
+    /// Scores `ids` (a contiguous range of the ascending candidates).
+    private func scoreRange(
+        _ candidateIds: ArraySlice<Int32>, _ scoring: Scoring, _ state: State, shouldContinue: () -> Bool
+    ) throws -> Scored {
+        let queryLength = scoring.queryLength
+        let indel = scoring.indel
+        let directSlots = scoring.directSlots
+        let useBound = scoring.useBound
+        let slotCount = state.slotIds.count
+        var matcher = BlockMatcher(bSlots: state.slots, slotCount: slotCount)
+        let thresholdIsZero = recallThreshold == 0.0
+        // Locals (not fields of a struct) in the loop: no uniqueness check of a nested array per append.
         var found: [Candidate] = []
         found.reserveCapacity(candidateIds.count)
         var blockStore: [BlockMatcher.Block] = []
         blockStore.reserveCapacity(candidateIds.count * 2)
         var inTable = [Bool](repeating: false, count: slotCount)
-        var matchedStamp = [Int](repeating: -1, count: slotCount)
-        var aSlots: [Int32] = []
-        var counter = 0
+        // Pass 1: the similarity of every candidate its length bound does not exclude, four texts at a
+        // time where they are ASCII and the query fits one word.
+        var ids: [Int32] = []
+        ids.reserveCapacity(candidateIds.count)
         for id in candidateIds {
+            if useBound && Self.lengthBoundExcludes(
+                queryLength: queryLength, textLength: kb.shapes[Int(id)].textLength, threshold: recallThreshold) { continue }
+            ids.append(id)
+        }
+        var sims = [Double](repeating: 0, count: ids.count)
+        var i = 0
+        if indel.isSingleWord {
+            while i + 4 <= ids.count {
+                if i & 255 == 0 && i > 0 && !shouldContinue() { throw EngineCancelledError() }
+                let a = kb.shapes[Int(ids[i])], b = kb.shapes[Int(ids[i + 1])]
+                let c = kb.shapes[Int(ids[i + 2])], d = kb.shapes[Int(ids[i + 3])]
+                guard let ta = a.asciiChars, let tb = b.asciiChars, let tc = c.asciiChars, let td = d.asciiChars else {
+                    for j in i..<(i + 4) { sims[j] = indel.similarity(kb.shapes[Int(ids[j])]) }
+                    i += 4
+                    continue
+                }
+                (sims[i], sims[i + 1], sims[i + 2], sims[i + 3]) = indel.similarities(ta, tb, tc, td)
+                i += 4
+            }
+        }
+        while i < ids.count {
+            sims[i] = indel.similarity(kb.shapes[Int(ids[i])])
+            i += 1
+        }
+        if !shouldContinue() { throw EngineCancelledError() }
+
+        // Pass 2: matching blocks and event boundaries of the candidates that reach the threshold.
+        var matchedStamp = [Int](repeating: -1, count: slotCount)
+        var aSlots = [Int32](repeating: -1, count: 64)
+        var counter = 0
+        for (n, id) in ids.enumerated() {
             counter += 1
             if counter & 255 == 0 && !shouldContinue() { throw EngineCancelledError() }
-            let shape = kb.shapes[Int(id)]
-            let similarity = indel.similarity(shape)
+            let similarity = sims[n]
             if !(similarity >= recallThreshold) { continue }
-            aSlots.removeAll(keepingCapacity: true)
-            if let directSlots {
-                for s in shape.flatIds { aSlots.append(directSlots[Int(s)]) }
-            } else {
-                for s in shape.flatIds { aSlots.append(slotMap.get(s)) }
+            let shape = kb.shapes[Int(id)]
+            // The pattern as state slots (−1: not in the state), written in place into a reused buffer.
+            let length = shape.length
+            if aSlots.count < length { aSlots = [Int32](repeating: -1, count: max(length, 2 * aSlots.count)) }
+            aSlots.withUnsafeMutableBufferPointer { buf in
+                shape.flatIds.withUnsafeBufferPointer { ids in
+                    if let directSlots {
+                        directSlots.withUnsafeBufferPointer { table in
+                            for x in 0..<length { buf[x] = table[Int(ids[x])] }
+                        }
+                    } else {
+                        for x in 0..<length { buf[x] = state.slotMap.get(ids[x]) }
+                    }
+                }
             }
             let blockStart = blockStore.count
-            let blockCount = aSlots.withUnsafeBufferPointer { matcher.matchingBlocks($0, into: &blockStore) }
+            let blockCount = aSlots.withUnsafeBufferPointer {
+                matcher.matchingBlocks(UnsafeBufferPointer(rebasing: $0[0..<length]), into: &blockStore)
+            }
             if blockCount == 0 && !thresholdIsZero { continue }
 
             let p: Int
@@ -133,14 +319,14 @@ struct Predictor {
             for bi in blockStart..<(blockStart + blockCount) {
                 let blk = blockStore[bi]
                 for j in blk.b..<(blk.b + blk.size) {
-                    let slot = Int(stateSlots[j])
+                    let slot = Int(state.slots[j])
                     matchedStamp[slot] = stampValue
                     inTable[slot] = true
                 }
             }
             // Q20 fix-up: move past[-1] into present if it contains matches[0] anywhere.
             if k1 > 0 && blockCount > 0 {
-                let firstMatch = stateIds[blockStore[blockStart].b]
+                let firstMatch = state.ids[blockStore[blockStart].b]
                 let start = shape.eventStart(k1 - 1)
                 if shape.flatIds[start..<ends[k1 - 1]].contains(firstMatch) { k1 -= 1 }
             }
@@ -155,283 +341,59 @@ struct Predictor {
                 id: id, frequency: Int32(clamping: kb.records[Int(id)].frequency), blockStart: Int32(blockStart),
                 blockCount: Int32(blockCount), k1: Int32(k1), k2: Int32(k2), similarity: similarity))
         }
-        if found.isEmpty { return Output(predictions: [], futurePotentials: nil) }
-        if !shouldContinue() { throw EngineCancelledError() }
-
-        // Ensemble predictive information (predictive_information.py).
-        var totalFrequency = 0
-        for c in found { totalFrequency += Int(c.frequency) }
-        let F = Double(totalFrequency)
-        // Group candidates with a non-empty future by the hash of their sorted future, verifying content.
-        struct Keyed { var hash: UInt64; var index: Int32 }
-        var keyed: [Keyed] = []
-        keyed.reserveCapacity(found.count)
-        for idx in found.indices {
-            let c = found[idx]
-            let shape = kb.shapes[Int(c.id)]
-            let k2 = Int(c.k2)
-            if k2 < shape.eventCount { keyed.append(Keyed(hash: shape.suffixHashes[k2], index: Int32(idx))) }
-        }
-        keyed.sort { ($0.hash, $0.index) < ($1.hash, $1.index) }
-        var groupWeights: [Double] = []
-        var groupCounts: [Int] = []
-        var groupFirst: [Int] = []
-        var run = 0
-        while run < keyed.count {
-            var end = run + 1
-            while end < keyed.count && keyed[end].hash == keyed[run].hash { end += 1 }
-            // Within one hash run, split by content (true collisions are vanishingly rare).
-            var runGroups: [Int32] = []
-            for k in run..<end {
-                let idx = Int(keyed[k].index)
-                let c = found[idx]
-                let shape = kb.shapes[Int(c.id)]
-                var g: Int32 = -1
-                for rg in runGroups {
-                    let rep = found[groupFirst[Int(rg)]]
-                    if shape.sameFuture(from: Int(c.k2), as: kb.shapes[Int(rep.id)], from: Int(rep.k2)) { g = rg; break }
-                }
-                if g < 0 {
-                    g = Int32(groupWeights.count)
-                    groupWeights.append(0)
-                    groupCounts.append(0)
-                    groupFirst.append(idx)
-                    runGroups.append(g)
-                }
-                found[idx].group = g
-                groupWeights[Int(g)] += Double(c.frequency) * c.similarity
-                groupCounts[Int(g)] += 1
-            }
-            run = end
-        }
-        var W = 0.0
-        for w in groupWeights { W += w }
-        let aggregates = groupWeights.map { W == 0 ? 0.0 : $0 / W }
-        if F > 0 {
-            for idx in found.indices where found[idx].group >= 0 {
-                let c = found[idx]
-                let agg = aggregates[Int(c.group)]
-                let pi = agg == 0 ? 0.0 : (c.similarity * Double(c.frequency) / F) / agg
-                found[idx].predictiveInformation = pi
-                found[idx].potential = c.similarity * pi
-            }
-        }
-        var futurePotentials: [FuturePotential] = []
-        if F > 0 {
-            struct ByAggregate { var aggregate: Double; var group: Int }
-            var byAggregate = groupWeights.indices.map { ByAggregate(aggregate: aggregates[$0], group: $0) }
-            byAggregate.sort { $0.aggregate > $1.aggregate || ($0.aggregate == $1.aggregate && $0.group < $1.group) }
-            var groupOrder = byAggregate.map(\.group)
-            // Ties in aggregate_potential: by the JSON text of the future.
-            var i = 0
-            while i < groupOrder.count {
-                var j = i + 1
-                while j < groupOrder.count && aggregates[groupOrder[j]] == aggregates[groupOrder[i]] { j += 1 }
-                if j - i > 1 {
-                    let keyed = groupOrder[i..<j].map { g -> (Int, ArraySlice<UInt8>) in
-                        let c = found[groupFirst[g]]
-                        return (g, kb.shapes[Int(c.id)].futureJSON(from: Int(c.k2)))
-                    }
-                    let sorted = keyed.sorted { $0.1.lexicographicallyPrecedes($1.1) }
-                    for (offset, item) in sorted.enumerated() { groupOrder[i + offset] = item.0 }
-                }
-                i = j
-            }
-            futurePotentials.reserveCapacity(groupOrder.count)
-            for g in groupOrder {
-                let c = found[groupFirst[g]]
-                futurePotentials.append(FuturePotential(
-                    shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: aggregates[g],
-                    supportingPatterns: groupCounts[g], totalWeightedFrequency: groupWeights[g]))
-            }
-        }
-
-        // Ranking: potential descending, then name ascending (Q13 fix), keep max_predictions.
-        struct Ranked { var potential: Double; var nameKey: UInt64; var index: Int32 }
-        var ranked = found.indices.map {
-            Ranked(potential: found[$0].potential, nameKey: kb.shapes[Int(found[$0].id)].nameKey, index: Int32($0))
-        }
-        ranked.sort { l, r in
-            if l.potential != r.potential { return l.potential > r.potential }
-            if l.nameKey != r.nameKey { return l.nameKey < r.nameKey }
-            return codePointLess(kb.shapes[Int(found[Int(l.index)].id)].name, kb.shapes[Int(found[Int(r.index)].id)].name)
-        }
-        if ranked.count > maxPredictions { ranked.removeLast(ranked.count - maxPredictions) }
-        let order = ranked.map { Int($0.index) }
-
-        // Materialise the kept predictions.
-        let tsip = Double(kb.totals.totalSymbolsInPatternsFrequencies)
-        let tpf = kb.totals.totalPatternFrequencies
-        let nSym = kb.symbolNames.count
-        func probability(_ id: Int32, inTable: Bool) -> Double {
-            guard inTable, id >= 0, tsip > 0 else { return 0 }
-            return Double(kb.symbolStats[Int(id)].patternMemberFrequency) / tsip
-        }
-        // State-derived quantities shared by all predictions.
-        var stateCounts = [Int](repeating: 0, count: slotCount)
-        for s in stateSlots { stateCounts[Int(s)] += 1 }
-        let stateProb = (0..<slotCount).map { probability(slotIds[$0], inTable: inTable[$0]) }
-        var normalizedEntropy = 0.0
-        for s in stateSlots {
-            normalizedEntropy += expectation(Double(stateCounts[Int(s)]) / Double(q), nSym)
-        }
-        var globalEntropy = 0.0
-        for slot in 0..<slotCount { globalEntropy += expectation(stateProb[slot], nSym) }
-        _ = tpf
-
-        var eventRanges: [Range<Int>] = []
-        var pos = 0
-        for e in stm { eventRanges.append(pos..<(pos + e.count)); pos += e.count }
-
-        var predictions: [Prediction] = []
-        predictions.reserveCapacity(order.count)
-        var generation = 0
-        var matchedGen = [Int](repeating: 0, count: slotCount)
-        var presentCount = [Int](repeating: 0, count: slotCount)
-        var subBlocks: [BlockMatcher.Block] = []
-        for idx in order {
-            let c = found[idx]
-            let shape = kb.shapes[Int(c.id)]
-            let record = kb.records[Int(c.id)]
-            let k1 = Int(c.k1), k2 = Int(c.k2)
-            let blocks = blockStore[Int(c.blockStart)..<Int(c.blockStart + c.blockCount)]
-            let presentStart = k1 == 0 ? 0 : shape.eventEnds[k1 - 1]
-            let presentEnd = k2 == 0 ? 0 : shape.eventEnds[k2 - 1]
-            generation += 1
-            var matches: [String] = []
-            for blk in blocks {
-                for j in blk.b..<(blk.b + blk.size) {
-                    matches.append(flat[j])
-                    matchedGen[Int(stateSlots[j])] = generation
-                }
-            }
-            @inline(__always) func slotOf(_ id: Int32) -> Int32 {
-                if let directSlots { return directSlots[Int(id)] }
-                return slotMap.get(id)
-            }
-            let events = shape.events
-            let present = Array(events[k1..<k2])
-            var missing: [[String]] = []
-            missing.reserveCapacity(k2 - k1)
-            for i in 0..<slotCount { presentCount[i] = 0 }
-            var otherPresent: [Int32] = []
-            for k in k1..<k2 {
-                let start = shape.eventStart(k)
-                var mm: [String] = []
-                for (off, sym) in events[k].enumerated() {
-                    let id = shape.flatIds[start + off]
-                    let slot = slotOf(id)
-                    if slot >= 0 {
-                        presentCount[Int(slot)] += 1
-                        if matchedGen[Int(slot)] != generation { mm.append(sym) }
-                    } else {
-                        otherPresent.append(id)
-                        mm.append(sym)
-                    }
-                }
-                missing.append(mm)
-            }
-            var extras: [[String]] = []
-            extras.reserveCapacity(eventRanges.count)
-            for range in eventRanges {
-                var e: [String] = []
-                for j in range where presentCount[Int(stateSlots[j])] == 0 { e.append(flat[j]) }
-                extras.append(e)
-            }
-            // snr: extras_count = len(state) − matched size of SequenceMatcher(present_flat, state).
-            let m = matches.count
-            let lo = blocks.first?.a ?? 0
-            let hi = blocks.last.map { $0.a + $0.size } ?? shape.length
-            let sub = shape.flatIds[lo..<hi].map { slotOf($0) }
-            subBlocks.removeAll(keepingCapacity: true)
-            sub.withUnsafeBufferPointer { _ = matcher.matchingBlocks($0, into: &subBlocks) }
-            let extrasCount = q - subBlocks.reduce(0) { $0 + $1.size }
-            let snrDen = 2.0 * Double(m) + Double(extrasCount)
-            let snr = snrDen > 0 ? (2.0 * Double(m) - Double(extrasCount)) / snrDen : 0.0
-            let presentLength = presentEnd - presentStart
-            // itfdf: cosine distance of probability-weighted counts over present ∪ state.
-            var dot = 0.0, normS = 0.0, normP = 0.0
-            var anyS = false, anyP = false
-            for slot in 0..<slotCount {
-                let p = stateProb[slot]
-                let sv = p * Double(stateCounts[slot])
-                let pv = p * Double(presentCount[slot])
-                dot += sv * pv; normS += sv * sv; normP += pv * pv
-                if sv != 0 { anyS = true }
-                if pv != 0 { anyP = true }
-            }
-            // Present symbols outside the state are missing symbols, hence in the probability table.
-            otherPresent.sort()
-            var oi = 0
-            while oi < otherPresent.count {
-                var oj = oi + 1
-                while oj < otherPresent.count && otherPresent[oj] == otherPresent[oi] { oj += 1 }
-                let pv = probability(otherPresent[oi], inTable: true) * Double(oj - oi)
-                normP += pv * pv
-                if pv != 0 { anyP = true }
-                oi = oj
-            }
-            var distance = 1.0
-            if anyS && anyP {
-                let ns = normS.squareRoot(), np = normP.squareRoot()
-                if ns != 0 && np != 0 {
-                    distance = 1 - dot / (ns * np)
-                    if distance.isNaN { distance = 1.0 }
-                }
-            }
-            let itfdf = F > 0 ? 1 - (distance * Double(c.frequency) / F) : 0.0
-            let patternProbability = F > 0 ? Double(c.frequency) / F : 0.0
-            predictions.append(Prediction(
-                type: "prototypical", name: shape.name, frequency: Int(c.frequency),
-                emotives: Accumulation.averageEmotives(record.emotives ?? []),
-                matches: matches, past: Array(events[0..<k1]), present: present, missing: missing,
-                extras: extras, future: Array(events[k2...]), sequence: events,
-                potential: c.potential,
-                evidence: shape.length > 0 ? Double(m) / Double(shape.length) : 0.0,
-                similarity: c.similarity, fragmentation: Double(c.blockCount - 1), snr: snr,
-                entropy: 0.0, normalizedEntropy: normalizedEntropy, globalNormalizedEntropy: globalEntropy,
-                confluence: 0.0, predictiveInformation: c.predictiveInformation,
-                confidence: presentLength > 0 ? Double(m) / Double(presentLength) : 0.0,
-                itfdfSimilarity: itfdf, patternProbability: patternProbability,
-                weightedStrength: c.similarity * patternProbability))
-        }
-        return Output(predictions: predictions, futurePotentials: futurePotentials)
+        return Scored(found: found, blockStore: blockStore, inTable: inTable, matcher: matcher, directSlots: directSlots)
     }
 
-    /// Candidate ids from the length partitions (LC) and the inverted index over `state[:10]` (SC).
+    /// Candidate ids (ascending) from the length partitions (LC) and the inverted index over
+    /// `state[:10]` (SC), exactly IndexManager.search_candidates: `LC ∪ SC` for q ≤ 2, else `LC ∩ SC`
+    /// if LC is non-empty, else `SC`. Only the postings of the state's symbols are walked (plus the
+    /// partitions themselves for q ≤ 2, where LC is part of the answer); LC membership of an SC
+    /// candidate is its length's partition, so the intersection costs nothing per pattern not in SC.
     private func candidates(q: Int, stateIds: [Int32]) -> [Int32] {
         let count = kb.shapes.count
-        var marks = [UInt8](repeating: 0, count: count)
-        let partition = q / KnowledgeState.partitionSize
-        let tolerance = max(1, Int(0.5 * Double(q) / Double(KnowledgeState.partitionSize)))
+        let size = KnowledgeState.partitionSize
+        let partition = q / size
+        let tolerance = max(1, Int(0.5 * Double(q) / Double(size)))
+        let low = partition - tolerance, high = partition + tolerance
         var lcNonEmpty = false
-        for p in (partition - tolerance)...(partition + tolerance) {
-            if let ids = kb.partitions[p] {
-                for id in ids { marks[Int(id)] |= 1 }
-                if !ids.isEmpty { lcNonEmpty = true }
+        for p in low...high where !(kb.partitions[p]?.isEmpty ?? true) { lcNonEmpty = true }
+        var bits = [UInt64](repeating: 0, count: (count + 63) >> 6)
+        var marked = 0
+        bits.withUnsafeMutableBufferPointer { bits in
+            for id in stateIds.prefix(10) where id >= 0 {
+                for pid in kb.postings[Int(id)] {
+                    bits[Int(pid) >> 6] |= 1 << UInt64(pid & 63)
+                    marked += 1
+                }
             }
-        }
-        for id in stateIds.prefix(10) where id >= 0 {
-            for pid in kb.postings[Int(id)] { marks[Int(pid)] |= 2 }
-        }
-        var out: [Int32] = []
-        for i in 0..<count {
-            let m = marks[i]
-            let keep: Bool
             if q <= 2 {
-                keep = m != 0
-            } else if lcNonEmpty {
-                keep = m == 3
-            } else {
-                keep = m & 2 != 0
+                for p in low...high {
+                    guard let ids = kb.partitions[p] else { continue }
+                    for pid in ids { bits[Int(pid) >> 6] |= 1 << UInt64(pid & 63) }
+                    marked += ids.count
+                }
             }
-            if keep { out.append(Int32(i)) }
+        }
+        let needLength = q > 2 && lcNonEmpty
+        var out: [Int32] = []
+        out.reserveCapacity(min(marked, count))
+        for w in 0..<bits.count {
+            var word = bits[w]
+            while word != 0 {
+                let id = w << 6 | word.trailingZeroBitCount
+                word &= word &- 1
+                if needLength {
+                    let p = kb.shapes[id].length / size
+                    if p < low || p > high { continue }
+                }
+                out.append(Int32(id))
+            }
         }
         return out
     }
 
     /// `expectation(p, n) = −p·log_n(p)` for p > 0 and n > 1, else 0.
-    private func expectation(_ p: Double, _ n: Int) -> Double {
+    func expectation(_ p: Double, _ n: Int) -> Double {
         guard p > 0, n > 1 else { return 0 }
         return -p * (log(p) / log(Double(n)))
     }

@@ -1,0 +1,164 @@
+/// Ensemble predictive information (predictive_information.py, kato-semantics §4.7) and ranking.
+extension Predictor {
+    /// Groups the candidates with a non-empty future by their future (equal up to the order inside
+    /// events), sets each candidate's `predictiveInformation` and `potential`, and returns
+    /// `future_potentials` sorted by aggregate potential (ties: by the future's JSON text).
+    ///
+    /// Groups are numbered in order of first appearance (as KATO's dict is); `W` is summed in that
+    /// order and each group's weight in candidate order.
+    func ensemble(_ found: inout [Candidate]) -> [FuturePotential] {
+        var totalFrequency = 0
+        for c in found { totalFrequency += Int(c.frequency) }
+        let F = Double(totalFrequency)
+
+        // One probe per candidate in an open-addressing table keyed by the suffix hash; a hit is
+        // verified by content (`sameFuture`), so hash collisions only cost a comparison.
+        var tableSize = 16
+        while tableSize < 2 * found.count { tableSize <<= 1 }
+        let mask = tableSize - 1
+        var table = [Int32](repeating: -1, count: tableSize)
+        var groupHash: [UInt64] = []
+        var groupWeights: [Double] = []
+        var groupCounts: [Int] = []
+        var groupFirst: [Int] = []
+        for idx in found.indices {
+            let c = found[idx]
+            let shape = kb.shapes[Int(c.id)]
+            let k2 = Int(c.k2)
+            if k2 >= shape.eventCount { continue }
+            let h = shape.suffixHashes[k2]
+            var probe = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+            var g: Int32 = -1
+            while true {
+                let existing = table[probe]
+                if existing < 0 { break }
+                if groupHash[Int(existing)] == h {
+                    let rep = found[groupFirst[Int(existing)]]
+                    if shape.sameFuture(from: k2, as: kb.shapes[Int(rep.id)], from: Int(rep.k2)) {
+                        g = existing
+                        break
+                    }
+                }
+                probe = (probe + 1) & mask
+            }
+            if g < 0 {
+                g = Int32(groupWeights.count)
+                table[probe] = g
+                groupHash.append(h)
+                groupWeights.append(0)
+                groupCounts.append(0)
+                groupFirst.append(idx)
+            }
+            found[idx].group = g
+            groupWeights[Int(g)] += Double(c.frequency) * c.similarity
+            groupCounts[Int(g)] += 1
+        }
+        var W = 0.0
+        for w in groupWeights { W += w }
+        let aggregates = groupWeights.map { W == 0 ? 0.0 : $0 / W }
+        guard F > 0 else { return [] }
+        for idx in found.indices where found[idx].group >= 0 {
+            let c = found[idx]
+            let agg = aggregates[Int(c.group)]
+            let pi = agg == 0 ? 0.0 : (c.similarity * Double(c.frequency) / F) / agg
+            found[idx].predictiveInformation = pi
+            found[idx].potential = c.similarity * pi
+        }
+
+        // Aggregate descending; equal aggregates by the JSON text of the future (distinct per group,
+        // so the order is total and does not depend on the sort algorithm). Flat keys: the JSON's
+        // first 8 bytes decide most ties without touching the patterns.
+        struct GroupKey { var aggregate: Double; var json: UInt64; var group: Int32 }
+        var keys: [GroupKey] = []
+        keys.reserveCapacity(groupWeights.count)
+        for g in groupWeights.indices {
+            let c = found[groupFirst[g]]
+            keys.append(GroupKey(
+                aggregate: aggregates[g], json: kb.shapes[Int(c.id)].futureJSONKey(from: Int(c.k2)), group: Int32(g)))
+        }
+        keys.sort { l, r in
+            if l.aggregate != r.aggregate { return l.aggregate > r.aggregate }
+            if l.json != r.json { return l.json < r.json }
+            return l.group < r.group
+        }
+        // Runs with equal aggregate and equal 8-byte key: ordered by the whole JSON text, built once
+        // per group of the run (not once per comparison) and not kept.
+        var runStart = 0
+        while runStart < keys.count {
+            var runEnd = runStart + 1
+            while runEnd < keys.count && keys[runEnd].aggregate == keys[runStart].aggregate
+                && keys[runEnd].json == keys[runStart].json { runEnd += 1 }
+            if runEnd - runStart > 1 {
+                var texts = keys[runStart..<runEnd].map { key -> (GroupKey, ArraySlice<UInt8>) in
+                    let c = found[groupFirst[Int(key.group)]]
+                    return (key, kb.shapes[Int(c.id)].futureJSONText(from: Int(c.k2)))
+                }
+                texts.sort { $0.1.lexicographicallyPrecedes($1.1) }
+                for (offset, item) in texts.enumerated() { keys[runStart + offset] = item.0 }
+            }
+            runStart = runEnd
+        }
+        let groupOrder = keys.map(\.group)
+        var futurePotentials: [FuturePotential] = []
+        futurePotentials.reserveCapacity(groupOrder.count)
+        for g in groupOrder {
+            let c = found[groupFirst[Int(g)]]
+            futurePotentials.append(FuturePotential(
+                shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: aggregates[Int(g)],
+                supportingPatterns: groupCounts[Int(g)], totalWeightedFrequency: groupWeights[Int(g)]))
+        }
+        return futurePotentials
+    }
+
+    /// Indexes into `found` of the `max_predictions` best: potential descending, then name ascending
+    /// (Q13 fix). Names are unique, so this is a total order: keeping the best k in a bounded heap and
+    /// sorting them gives exactly the first k of the fully sorted list (which `exhaustive` computes).
+    func rank(_ found: [Candidate]) -> [Int] {
+        let k = maxPredictions
+        if k <= 0 { return [] }
+        // Flat records: the name's first 8 bytes decide name ties without touching the patterns.
+        struct Ranked { var potential: Double; var nameKey: UInt64; var index: Int32 }
+        var ranked: [Ranked] = []
+        ranked.reserveCapacity(found.count)
+        for (i, c) in found.enumerated() {
+            ranked.append(Ranked(potential: c.potential, nameKey: kb.shapes[Int(c.id)].nameKey, index: Int32(i)))
+        }
+        func better(_ l: Ranked, _ r: Ranked) -> Bool {
+            if l.potential != r.potential { return l.potential > r.potential }
+            if l.nameKey != r.nameKey { return l.nameKey < r.nameKey }
+            return codePointLess(kb.shapes[Int(found[Int(l.index)].id)].name, kb.shapes[Int(found[Int(r.index)].id)].name)
+        }
+        if exhaustive || ranked.count <= k {
+            ranked.sort(by: better)
+            if ranked.count > k { ranked.removeLast(ranked.count - k) }
+            return ranked.map { Int($0.index) }
+        }
+        // Max-heap on "worse": the root is the worst of the kept k.
+        var heap: [Ranked] = []
+        heap.reserveCapacity(k)
+        for item in ranked {
+            if heap.count < k {
+                heap.append(item)
+                var i = heap.count - 1
+                while i > 0 {
+                    let parent = (i - 1) >> 1
+                    if better(heap[parent], heap[i]) { heap.swapAt(parent, i); i = parent } else { break }
+                }
+            } else if better(item, heap[0]) {
+                heap[0] = item
+                var i = 0
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    var worst = i
+                    if l < heap.count && better(heap[worst], heap[l]) { worst = l }
+                    if r < heap.count && better(heap[worst], heap[r]) { worst = r }
+                    if worst == i { break }
+                    heap.swapAt(i, worst)
+                    i = worst
+                }
+            }
+        }
+        heap.sort(by: better)
+        return heap.map { Int($0.index) }
+    }
+}

@@ -1,0 +1,38 @@
+import Synchronization
+
+/// How one prediction may be split over several threads, which the caller provides: the engine
+/// creates no thread and never blocks. The scoring of the candidates (similarity, matching blocks,
+/// event boundaries — nearly all of a large query's time) is cut into contiguous ranges of candidates;
+/// `execute(count, work)` must call `work(0) … work(count − 1)` exactly once each (in any order, on any
+/// threads) and return when all have returned. The result is identical, bit for bit, to the
+/// one-piece computation (each candidate is scored independently; the pieces are concatenated in order).
+///
+/// ```swift
+/// engine.parallelism = PredictionParallelism(partitions: 2) { count, work in
+///     DispatchQueue.concurrentPerform(iterations: count, execute: work)
+/// }
+/// ```
+/// Cancellation (`shouldContinue`) is checked before and after the parallel part.
+public struct PredictionParallelism: Sendable {
+    /// Upper bound on the pieces of one query.
+    public var partitions: Int
+    /// A query is split only when each piece gets at least this many candidates (small queries are
+    /// cheaper in one piece than the hand-off).
+    public var minimumCandidatesPerPartition: Int
+    public var execute: @Sendable (_ count: Int, _ work: @Sendable (Int) -> Void) -> Void
+
+    public init(
+        partitions: Int, minimumCandidatesPerPartition: Int = 1024,
+        execute: @escaping @Sendable (_ count: Int, _ work: @Sendable (Int) -> Void) -> Void
+    ) {
+        self.partitions = partitions
+        self.minimumCandidatesPerPartition = minimumCandidatesPerPartition
+        self.execute = execute
+    }
+}
+
+/// The pieces' results, written from the executor's threads.
+final class PartResults: Sendable {
+    let slots: Mutex<[Predictor.Scored?]>
+    init(count: Int) { slots = Mutex([Predictor.Scored?](repeating: nil, count: count)) }
+}
