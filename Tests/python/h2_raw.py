@@ -146,7 +146,7 @@ class Connection:
         if body is not None:
             out += self.frame(DATA, END_STREAM, sid, body)
         self.streams[sid] = StreamResult()
-        self.sock.sendall(out)
+        self._send(out)
         return sid
 
     def send_frame(self, type_: int, flags: int, stream: int, payload: bytes = b""):

@@ -13,6 +13,7 @@ Sections covered here:
   §6.3    PRIORITY (stream 0; length)
   §6.4    RST_STREAM (stream 0; idle stream; length; cancels the call)
   §6.10   CONTINUATION (valid split blocks; orphaned, interleaved, wrong-stream CONTINUATION)
+  §10.5   denial of service: rapid reset (a burst of cancellations is fine; a flood ends the connection)
 Other sections: test_h2_conformance_connection.py, _flow.py, _messages.py; docs/HTTP2-CONFORMANCE.md.
 """
 import struct
@@ -22,7 +23,8 @@ import grpc
 
 from conftest import start_echo_server
 from grpch2_support import echo_stub, stats, wait_until
-from h2_conformance import (CANCEL, CLIENT_STREAM, CONTINUATION, DATA, END_HEADERS, END_STREAM, FRAME_SIZE_ERROR,
+from h2_conformance import (CANCEL, CLIENT_STREAM, CONTINUATION, DATA, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM,
+                            FRAME_SIZE_ERROR, INTERNAL_ERROR,
                             HEADERS, PADDED, PING, PRIORITY, PRIORITY_FLAG, PROTOCOL_ERROR, REFUSED_STREAM,
                             RST_STREAM, STREAM_CLOSED, UNARY, WINDOW_UPDATE, assert_serves, describe, echo_body,
                             expect_connection_error, expect_stream_or_connection_error,
@@ -346,3 +348,40 @@ def test_6_10_continuation_on_another_stream_is_protocol_error(conn):
     conn.send_frame(HEADERS, END_STREAM, 1, block[:20])
     conn.send_frame(CONTINUATION, END_HEADERS, 3, block[20:])
     expect_connection_error(conn, PROTOCOL_ERROR)
+
+
+# MARK: §10.5 denial of service (rapid reset)
+
+def reset_requests(conn, count: int):
+    """`count` unary calls, each reset (RST_STREAM CANCEL) right after it is sent."""
+    for _ in range(count):
+        sid = conn.send_request(UNARY, echo_body("reset me"))
+        conn.send_frame(RST_STREAM, 0, sid, struct.pack(">I", CANCEL))
+        if conn.goaway is not None or conn.closed:
+            return
+        if sid % 64 == 1:
+            conn.wait(lambda c: False, 0.001)  # read what the server sent so far
+
+
+def test_10_5_cancellations_under_the_reset_limit_keep_the_connection(conn):
+    """§10.5: RST_STREAM is cheap to send and can be abused ("rapid reset", CVE-2023-44487);
+    libnghttp2 limits it (a burst of 1,000 resets, then 33 a second). 300 cancelled calls in a
+    burst stay within it: the connection serves on."""
+    reset_requests(conn, 300)
+    assert_serves(conn)
+
+
+def test_10_5_rapid_reset_flood_ends_the_connection(echo_server):
+    """§10.5: "An endpoint can ... treat [excessive use] as a connection error" - past the limit
+    (2,000 calls reset as fast as they are sent) the server answers GOAWAY, which libnghttp2
+    sends with INTERNAL_ERROR, and closes; other connections are unaffected. (A gRPC client
+    that really cancels this fast loses its connection: docs/HTTP2-CONFORMANCE.md.)"""
+    c = open_connection(echo_server.port)
+    try:
+        reset_requests(c, 2000)
+        expect_connection_error(c, INTERNAL_ERROR, ENHANCE_YOUR_CALM)
+    finally:
+        c.close()
+    fresh = open_connection(echo_server.port)
+    assert_serves(fresh)
+    fresh.close()
