@@ -122,6 +122,7 @@ public final class KatoServerApp: Sendable {
                 guard let page else { return nil }
                 let h = state()
                 KatoMetrics.sessionsActive.record(h.sessionsActive)
+                KatoMetrics.subscribersActive.record(sessions.subscriberCount())
                 KatoMetrics.degradationLevel.record(h.degradation.level)
                 if let breaker = h.degradation.checks["circuit_breaker_state"].flatMap(Int.init) {
                     KatoMetrics.circuitBreakerState.record(breaker)

@@ -171,6 +171,9 @@ public final class Session: Sendable {
         return (stream, token)
     }
 
+    /// Subscriptions open now (the `kato_subscribers_active` gauge).
+    var subscriberCount: Int { state.withLockedValue { $0.subscribers.count } }
+
     func unsubscribe(_ token: Int) {
         _ = state.withLockedValue { $0.subscribers.removeValue(forKey: token) }
     }

@@ -122,6 +122,13 @@ public final class SessionRegistry: Sendable {
         }
     }
 
+    /// Open prediction subscriptions over all sessions, default sessions included. Each
+    /// session's lock is taken after the registry's is released.
+    public func subscriberCount() -> Int {
+        let all = state.withLock { Array($0.sessions.values) + Array($0.defaults.values) }
+        return all.reduce(0) { $0 + $1.subscriberCount }
+    }
+
     /// Removes every expired session (ending its subscriptions); returns how many.
     @discardableResult
     public func removeExpired() -> Int {
