@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The store's health as the rest of the server reads it: the circuit breaker, the degradation
 /// level and counters. `Sendable`; cheap to read from any thread (metrics, health, handlers).
@@ -26,10 +25,10 @@ public final class StoreStatus: Sendable {
         var lastError: String?
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     public init(breaker: CircuitBreaker.Configuration = .defaults) {
-        state = Mutex(State(breaker: CircuitBreaker(configuration: breaker)))
+        state = Locked(State(breaker: CircuitBreaker(configuration: breaker)))
     }
 
     /// The status now.

@@ -33,6 +33,7 @@ TSAN_SUPPRESSIONS = ROOT / "Tests" / "python" / "tsan.supp"
 ACTIVE = os.environ.get("KATO_ASAN") == "1" or os.environ.get("KATO_TSAN") == "1"  # TSan: shadow memory too
 
 LOG_DIR = pathlib.Path(tempfile.mkdtemp(prefix="kato-asan-"))
+LOG_DIR.chmod(0o1777)  # a server a test runs as another user (setpriv) must be able to report too
 _claimed: set[pathlib.Path] = set()
 
 
