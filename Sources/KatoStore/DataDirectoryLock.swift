@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +9,7 @@ import Darwin
 /// An exclusive `flock` on `<data-dir>/LOCK`, held for the life of the value's owner, so two
 /// processes never open the same data directory. The file records the holder's pid.
 public final class DataDirectoryLock: Sendable {
-    private let fd: Mutex<Int32?>
+    private let fd: Locked<Int32?>
     public let path: String
 
     /// Creates the directory if needed and takes the lock, or throws `.locked` naming the holder.
@@ -35,7 +34,7 @@ public final class DataDirectoryLock: Sendable {
             throw StoreError(.locked,
                 "data directory \(directory) is in use by another process\(holder.isEmpty ? "" : " (pid \(holder))"); stop it first")
         }
-        self.fd = Mutex(fd)
+        self.fd = Locked(fd)
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)
         _ = pid.withCString { write(fd, $0, strlen($0)) }

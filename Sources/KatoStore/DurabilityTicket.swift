@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The promise that one batch of knowledge-base writes is on disk: every learn recorded for the
 /// same node before the writer took the batch shares one ticket, resolved when that batch's
 /// transaction commits (after fsync) or fails.
@@ -9,7 +7,7 @@ public final class DurabilityTicket: Sendable {
         var waiters: [CheckedContinuation<Result<Void, StoreError>, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())  // contended: writer thread vs event loops (Locked.swift)
 
     init() {}
 

@@ -1,5 +1,4 @@
 import KatoEngine
-import Synchronization
 
 /// One node's knowledge base with its durability: the in-memory ``KnowledgeBase`` (the index
 /// every read uses) and the writes recorded since the writer's last batch.
@@ -27,7 +26,7 @@ public final class DurableNode: Sendable {
         var unreconciled: StoreError?
     }
 
-    let pending = Mutex(Pending())
+    let pending = Locked(Pending())
     private let writer: GroupCommitWriter?
 
     init(nodeID: String, knowledgeBase: KnowledgeBase, writer: GroupCommitWriter?) {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// TEST ONLY: makes the store fail a fraction of its operations at random, so tests can check
 /// that no failure is silent and that the breaker and degradation levels work. The server builds
@@ -16,11 +15,11 @@ public final class FaultInjector: Sendable {
         var lastRead: ContinuousClock.Instant?
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let controlFile: String?
 
     public init(rate: Double, controlFile: String? = nil) {
-        state = Mutex(State(rate: rate))
+        state = Locked(State(rate: rate))
         self.controlFile = controlFile
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import KatoEngine
 import Logging
-import Synchronization
 
 /// The durable knowledge base of every node, in one SQLite database under the data directory
 /// (`<data-dir>/kato.sqlite`, WAL mode, `synchronous=FULL`), locked against other processes by
@@ -31,7 +30,7 @@ public final class KnowledgeStore: Sendable {
     public let status: StoreStatus
     private let lock: DataDirectoryLock
     private let writer: GroupCommitWriter
-    private let nodes: Mutex<[String: DurableNode]>
+    private let nodes: Locked<[String: DurableNode]>
     /// How long opening took, and how many patterns it loaded.
     public let loadStatistics: (duration: Duration, patterns: Int)
 
@@ -41,7 +40,7 @@ public final class KnowledgeStore: Sendable {
         self.lock = lock
         self.writer = writer
         self.status = status
-        self.nodes = Mutex(nodes)
+        self.nodes = Locked(nodes)
         self.loadStatistics = loadStatistics
     }
 

@@ -1,5 +1,4 @@
 import Metrics
-import Synchronization
 
 /// The store's health as the rest of the server reads it: the circuit breaker, the degradation
 /// level and counters. `Sendable`; cheap to read from any thread (metrics, health, handlers).
@@ -27,11 +26,11 @@ public final class StoreStatus: Sendable {
         var lastError: String?
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let metrics = StoreMetrics()
 
     public init(breaker: CircuitBreaker.Configuration = .defaults) {
-        state = Mutex(State(breaker: CircuitBreaker(configuration: breaker)))
+        state = Locked(State(breaker: CircuitBreaker(configuration: breaker)))
     }
 
     /// The status now.

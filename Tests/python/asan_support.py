@@ -11,6 +11,10 @@ always on and costs nothing. A report fails the run three ways:
   on a use-after-free mid-test, or a CLI the test ran);
 - `pytest_sessionfinish` marks the run failed if any report was not claimed by the above.
 
+ThreadSanitizer (`make test-tsan`) is handled the same way: `TSAN_OPTIONS` gets `log_path`
+(`<dir>/tsan.<pid>`) and the third-party suppressions file `tsan.supp`, and a TSan report
+fails the run exactly like an ASan one.
+
 `make test-asan` also passes `detect_leaks=1:abort_on_error=1:halt_on_error=1`; a caller's own
 `ASAN_OPTIONS` / `LSAN_OPTIONS` are kept, only `log_path` (and the default LeakSanitizer
 suppressions file, unless one is given) are added.
@@ -21,13 +25,15 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LSAN_SUPPRESSIONS = ROOT / "Tests" / "python" / "lsan.supp"
+TSAN_SUPPRESSIONS = ROOT / "Tests" / "python" / "tsan.supp"
 
 # Set by `make test-asan`: the binaries under test are ASan builds. Their RSS says little about
 # our memory use (shadow memory, redzones, and a 256 MiB quarantine of freed blocks), so the
 # tests that bound server RSS still run their traffic but skip that one assertion.
-ACTIVE = os.environ.get("KATO_ASAN") == "1"
+ACTIVE = os.environ.get("KATO_ASAN") == "1" or os.environ.get("KATO_TSAN") == "1"  # TSan: shadow memory too
 
 LOG_DIR = pathlib.Path(tempfile.mkdtemp(prefix="kato-asan-"))
+LOG_DIR.chmod(0o1777)  # a server a test runs as another user (setpriv) must be able to report too
 _claimed: set[pathlib.Path] = set()
 
 
@@ -42,6 +48,7 @@ def configure_environment() -> None:
     """Called once from conftest: every child process inherits the options."""
     os.environ["ASAN_OPTIONS"] = _merge(os.environ.get("ASAN_OPTIONS", ""), {"log_path": str(LOG_DIR / "asan")})
     os.environ["LSAN_OPTIONS"] = _merge(os.environ.get("LSAN_OPTIONS", ""), {"suppressions": str(LSAN_SUPPRESSIONS), "print_suppressions": "0"})
+    os.environ["TSAN_OPTIONS"] = _merge(os.environ.get("TSAN_OPTIONS", ""), {"log_path": str(LOG_DIR / "tsan"), "suppressions": str(TSAN_SUPPRESSIONS)})
 
 
 def cleanup() -> None:
@@ -52,16 +59,18 @@ def cleanup() -> None:
 
 
 def reports() -> list[pathlib.Path]:
-    return sorted(p for p in LOG_DIR.glob("asan.*") if p.stat().st_size > 0)
+    return sorted(p for prefix in ("asan", "tsan") for p in LOG_DIR.glob(f"{prefix}.*") if p.stat().st_size > 0)
 
 
 def report_for(pid: int) -> str | None:
     """The report of process `pid`, once (later calls return None)."""
-    path = LOG_DIR / f"asan.{pid}"
-    if path in _claimed or not path.exists() or path.stat().st_size == 0:
-        return None
-    _claimed.add(path)
-    return path.read_text(errors="replace")
+    texts = []
+    for path in (LOG_DIR / f"asan.{pid}", LOG_DIR / f"tsan.{pid}"):
+        if path in _claimed or not path.exists() or path.stat().st_size == 0:
+            continue
+        _claimed.add(path)
+        texts.append(path.read_text(errors="replace"))
+    return "\n".join(texts) or None
 
 
 def unclaimed_reports() -> list[tuple[pathlib.Path, str]]:

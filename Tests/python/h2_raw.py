@@ -100,8 +100,11 @@ class StreamResult(HeaderBlocks):
 class Connection:
     """One h2c connection with prior knowledge. `frames` keeps everything received."""
 
-    def __init__(self, port: int, timeout: float = 10, tls=None):
-        """`tls`: an `ssl.SSLContext` (with ALPN h2) for a TLS connection to `localhost`."""
+    def __init__(self, port: int, timeout: float = 10, tls=None, preface: bool = True,
+                 settings: list[tuple[int, int]] = (), auto_window_update: bool = True):
+        """`tls`: an `ssl.SSLContext` (with ALPN h2) for a TLS connection to `localhost`.
+        `preface` False sends nothing (the test writes its own preface); `settings` go in the
+        first SETTINGS frame; `auto_window_update` False leaves flow control to the test."""
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
@@ -113,8 +116,11 @@ class Connection:
         self.closed = False
         self.next_stream = 1
         self._block: tuple[int, int, bytearray] | None = None
-        self.sock.sendall(PREFACE + self.frame(SETTINGS, 0, 0, b"")
-                          + self.frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 1 << 24)))
+        self.auto_window_update = auto_window_update
+        if preface:
+            payload = b"".join(struct.pack(">HI", k, v) for k, v in settings)
+            self.sock.sendall(PREFACE + self.frame(SETTINGS, 0, 0, payload)
+                              + self.frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 1 << 24)))
 
     def close(self):
         self.sock.close()
@@ -140,8 +146,12 @@ class Connection:
         if body is not None:
             out += self.frame(DATA, END_STREAM, sid, body)
         self.streams[sid] = StreamResult()
-        self.sock.sendall(out)
+        self._send(out)
         return sid
+
+    def send_frame(self, type_: int, flags: int, stream: int, payload: bytes = b""):
+        """Any frame, valid or not (the server may already have closed: errors are ignored)."""
+        self._send(self.frame(type_, flags, stream, payload))
 
     def send_data(self, sid: int, data: bytes, end_stream: bool = False):
         self._send(self.frame(DATA, END_STREAM if end_stream else 0, sid, data))
@@ -150,7 +160,9 @@ class Connection:
         while len(self.buffer) < 9 or len(self.buffer) < 9 + int.from_bytes(self.buffer[:3], "big"):
             try:
                 chunk = self.sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
+            except socket.timeout:  # nothing yet: not a close (`wait` checks its deadline)
+                return None
+            except ConnectionResetError:
                 chunk = b""
             if not chunk:
                 self.closed = True
@@ -196,7 +208,7 @@ class Connection:
                     self.streams[sid].ended = True
         elif f.type == DATA:
             s.data += f.payload
-            if f.payload:
+            if f.payload and self.auto_window_update:
                 self._send(self.frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", len(f.payload)))
                                   + self.frame(WINDOW_UPDATE, 0, f.stream, struct.pack(">I", len(f.payload))))
             if f.flags & END_STREAM:

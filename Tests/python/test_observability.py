@@ -160,3 +160,22 @@ def test_admin_port_flag_and_loopback_default(binaries):
         assert http_get(s, "/health/live")[0] == 200
     finally:
         s.stop()
+
+
+def test_subscribers_gauge_counts_open_subscriptions(stubs, server):
+    """kato_subscribers_active: +1 while a SubscribePredictions stream is open, back when it ends
+    (the soak test watches it return to 0 after its load)."""
+    from kato_client._pb.kato.v2 import predict_pb2_grpc
+    sid = stubs.sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="subscribed"), metadata=AUTH).session_id
+    before = metric(scrape(server), "kato_subscribers_active")
+    ch = grpc.insecure_channel(server.address)
+    stream = predict_pb2_grpc.PredictServiceStub(ch).SubscribePredictions(
+        predict_pb2.SubscribePredictionsRequest(session_id=sid, send_initial=True), metadata=AUTH)
+    next(stream)
+    assert metric(scrape(server), "kato_subscribers_active") == before + 1
+    stream.cancel()
+    deadline = time.time() + 5
+    while metric(scrape(server), "kato_subscribers_active") != before and time.time() < deadline:
+        time.sleep(0.05)
+    assert metric(scrape(server), "kato_subscribers_active") == before
+    ch.close()

@@ -51,7 +51,13 @@ public struct RequestStream<Message: Sendable>: AsyncSequence, Sendable {
                 base = .completed(messages, next: index + 1)
                 bytes = messages[index]
             case .live(var iterator):
-                guard let next = try await iterator.next() else { return nil }
+                guard let next = try await iterator.next() else {
+                    // An AsyncThrowingStream ends with nil when the reading task is cancelled: a
+                    // call cancelled by RST_STREAM, its deadline or the connection closing must
+                    // not look like the client's half-close to the handler.
+                    try Task.checkCancellation()
+                    return nil
+                }
                 base = .live(iterator)
                 bytes = next
             }

@@ -13,13 +13,13 @@ enum KatoMetrics {
     static let predictionSeconds = Metrics.Timer(label: "kato_predictions_seconds")
     /// Live sessions (default sessions excluded); set when metrics are scraped.
     static let sessionsActive = Gauge(label: "kato_sessions_active")
+    /// Open prediction subscriptions (SubscribePredictions streams); set when metrics are scraped.
+    static let subscribersActive = Gauge(label: "kato_subscribers_active")
     /// 0 NORMAL, 1 DEGRADED, 2 ESSENTIAL, 3 MAINTENANCE; set when metrics are scraped.
     static let degradationLevel = Gauge(label: "kato_degradation_level")
     /// The store's circuit breaker: 0 closed, 1 open, 2 half-open; set when metrics are scraped
     /// (absent without a durable store).
     static let circuitBreakerState = Gauge(label: "kato_circuit_breaker_state")
-    /// Open SubscribePredictions streams; set when metrics are scraped.
-    static let subscribersActive = Gauge(label: "kato_subscribers_active")
     /// The configured session limit (`kato_sessions_active` / this = how near the limit is).
     static let sessionsLimit = Gauge(label: "kato_sessions_limit")
 

@@ -173,6 +173,7 @@ public final class Session: Sendable {
         return (stream, token)
     }
 
+
     func unsubscribe(_ token: Int) {
         if state.withLockedValue({ $0.subscribers.removeValue(forKey: token) }) != nil {
             Self.subscribersActive.subtract(1, ordering: .relaxed)

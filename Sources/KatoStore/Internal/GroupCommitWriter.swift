@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import KatoEngine
 import Logging
-import Synchronization
 
 /// The store's single writer: a dedicated thread that owns the write connection and commits the
 /// writes of every node recorded since its last batch in one transaction with one fsync (group
@@ -32,7 +31,7 @@ final class GroupCommitWriter: Sendable {
     }
 
     private let confined: Confined
-    private let queue = Mutex(Queue())
+    private let queue = Locked(Queue())
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     let status: StoreStatus
