@@ -79,7 +79,7 @@ public struct JSONToProto: Sendable {
 
     private func encodeField(_ field: FieldDescriptor, _ value: JSONValue, in message: MessageDescriptor, proto3: Bool,
                              into writer: inout WireWriter, path: FieldPath) throws {
-        if field.type == .message, let entry = try? pool.message(field.typeName), entry.isMapEntry {
+        if field.isRepeated, field.type == .message, let entry = try? pool.message(field.typeName), entry.isMapEntry {
             guard case .object(let members) = value else { throw CodecError(.wrongType, at: path, "expected a JSON object for a map, got \(value.kind)") }
             guard let keyField = entry.field(number: 1), let valueField = entry.field(number: 2) else {
                 throw CodecError(.unknownType, at: path, "malformed map entry type \(entry.fullName)")
@@ -116,13 +116,13 @@ public struct JSONToProto: Sendable {
             return
         }
         let hasPresence = field.type == .message || field.type == .group || field.oneofIndex != nil || field.proto3Optional || !proto3
-        if !hasPresence {
-            // Implicit presence: a default value is not written (what protobuf encoders do).
-            var probe = WireWriter()
-            try writeRaw(field, value, into: &probe, path: path)
-            if probe.bytes.allSatisfy({ $0 == 0 }) { return }
-        }
+        let start = writer.count
         try writeValue(field, value, into: &writer, path: path)
+        // Implicit presence: a default value (all-zero payload) is not written, as protobuf
+        // encoders do; the tag is one byte for these fields' numbers below 16, more above.
+        if !hasPresence, writer.bytes[(start + Varint.encodedLength(UInt64(field.number) << 3))...].allSatisfy({ $0 == 0 }) {
+            writer.truncate(to: start)
+        }
     }
 
     /// A map key from its JSON object key string.

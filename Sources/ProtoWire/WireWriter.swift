@@ -26,4 +26,10 @@ public struct WireWriter {
     }
 
     public mutating func append(_ other: [UInt8]) { bytes.append(contentsOf: other) }
+
+    /// Bytes written so far.
+    public var count: Int { bytes.count }
+
+    /// Drops what was written after the first `count` bytes (undoes a field).
+    public mutating func truncate(to count: Int) { bytes.removeSubrange(count...) }
 }
