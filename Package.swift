@@ -59,7 +59,7 @@ let package = Package(
 
         // MARK: Swift values over libprotobuf-c: the one layer that touches protobuf-c structs,
         // plus the generated types of the protos every gRPC server needs (google.*, grpc.*).
-        .target(name: "ProtobufCBridge", dependencies: ["CProtobufC", "CGRPCProtos", "ProtoWire"], swiftSettings: strictSwift + hotPathSwift),
+        .target(name: "ProtobufCBridge", dependencies: ["CProtobufC", "CGRPCProtos"], swiftSettings: strictSwift + hotPathSwift),
 
         // MARK: dependency-free codecs shared by the CLI, the server and the conformance runner
         // A strict RFC 8259 JSON reader and printer (numbers kept as text, members in order).

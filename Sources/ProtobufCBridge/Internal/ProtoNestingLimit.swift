@@ -1,7 +1,6 @@
 // See ProtoCReader.swift for why CGRPCProtos is imported next to CProtobufC.
 internal import CGRPCProtos
 internal import CProtobufC
-internal import ProtoWire
 
 /// Guards against stack exhaustion on hostile input: protobuf-c 1.4.1 unpacks nested messages
 /// recursively with no depth limit, and so do the Swift initialisers, `==`, `hash` and `deinit`
@@ -46,8 +45,18 @@ enum ProtoNestingLimit {
 
     private static func scan(_ d: UnsafePointer<ProtobufCMessageDescriptor>, _ p: UnsafePointer<UInt8>, _ count: Int, depth: Int) -> Bool {
         var i = 0
-        let bytes = UnsafeBufferPointer(start: p, count: count)
-        func varint() -> UInt64? { Varint.decode(bytes, at: &i) }
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < count && shift < 64 {
+                let byte = p[i]
+                i += 1
+                value |= UInt64(byte & 0x7f) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
         while i < count {
             guard let tag = varint() else { return true }
             switch tag & 7 {
