@@ -5,7 +5,7 @@ PY := .venv/bin/python
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: run test test-asan test-tsan soak deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors load clean
+.PHONY: run test test-asan test-tsan soak deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load clean
 
 run: build-release
 	$(RELEASE_BIN)/kato-server --host 127.0.0.1 --port 50051 --admin-port 50052 --data-dir ./data
@@ -73,6 +73,10 @@ SOAK_OUT ?= soak-out
 soak: build
 	scripts/install-deps --python
 	$(PY) benchmarks/soak/soak.py --minutes $(SOAK_MINUTES) --bin-dir $(DEBUG_BIN) --out $(SOAK_OUT)
+
+# proto3 JSON codec per message vs protobuf-c, wall clock and callgrind (docs/BENCHMARKS.md).
+bench-codec:
+	benchmarks/codec/run.sh
 
 # Engine benchmark (docs/BENCHMARKS.md).
 bench-engine:

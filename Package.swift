@@ -43,6 +43,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // Already in the graph through jwt-kit; used directly for certificate subjects (GRPCH2).
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // MARK: C shims (system libraries from Debian's -dev packages)
@@ -59,6 +62,17 @@ let package = Package(
         // plus the generated types of the protos every gRPC server needs (google.*, grpc.*).
         .target(name: "ProtobufCBridge", dependencies: ["CProtobufC", "CGRPCProtos"], swiftSettings: strictSwift + hotPathSwift),
 
+        // MARK: dependency-free codecs shared by the CLI, the server and the conformance runner
+        // A strict RFC 8259 JSON reader and printer (numbers kept as text, members in order).
+        .target(name: "StrictJSON", swiftSettings: strictSwift),
+        // The protobuf wire format: one reader (with groups) and one writer.
+        .target(name: "ProtoWire", swiftSettings: strictSwift + hotPathSwift),
+        // Base 16, the one hex codec (fingerprints, digests, %XX escapes).
+        .target(name: "HexCoding", swiftSettings: strictSwift),
+        // proto3 JSON <-> protobuf binary against runtime descriptors (the CLI's codec; the
+        // server's Connect/gRPC-Web JSON next): descriptors, well-known types, options.
+        .target(name: "ProtoJSON", dependencies: ["StrictJSON", "ProtoWire"], swiftSettings: strictSwift + hotPathSwift),
+
         // MARK: the generic gRPC runtime (knows nothing of KATO)
         .target(
             name: "GRPCH2",
@@ -68,6 +82,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                "HexCoding", "ProtoWire",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strictSwift + hotPathSwift
         ),
@@ -81,7 +98,7 @@ let package = Package(
         .target(
             name: "KatoStore",
             dependencies: [
-                "CSQLite", "KatoEngine",
+                "CSQLite", "KatoEngine", "ProtoWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -105,7 +122,7 @@ let package = Package(
         .target(
             name: "KatoServer",
             dependencies: [
-                "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres",
+                "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres", "StrictJSON", "HexCoding",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -136,9 +153,16 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .executableTarget(
+            name: "kato-codec-bench",
+            dependencies: ["ProtoJSON", "KatoProto", "ProtobufCBridge"],
+            path: "benchmarks/codec/Sources",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
             name: "kato",
             dependencies: [
                 "KatoClient", "GRPCH2", "KatoProto", "ProtobufCBridge", "KatoStore", "KatoEngine",
+                "ProtoJSON", "ProtoWire", "StrictJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -150,7 +174,7 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
-        .executableTarget(name: "kato-conformance", dependencies: ["KatoEngine"], swiftSettings: strictSwift),
+        .executableTarget(name: "kato-conformance", dependencies: ["KatoEngine", "StrictJSON"], swiftSettings: strictSwift),
 
         // MARK: test-only protos and servers (never part of production reflection)
         .target(name: "EchoProtoC", dependencies: ["CProtobufC"], path: "Tests/EchoProtoC", exclude: ["proto", "echo-descriptors.pb"]),
@@ -164,9 +188,26 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "KatoEngineTests", dependencies: ["KatoEngine"], exclude: ["Fixtures"], swiftSettings: strictSwift),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"], swiftSettings: strictSwift),
+        .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"], swiftSettings: strictSwift),
+        .testTarget(name: "HexCodingTests", dependencies: ["HexCoding"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ProtoJSONTests",
+            dependencies: ["ProtoJSON", "ProtoWire", "StrictJSON", "KatoProto", "ProtobufCBridge"],
+            exclude: ["Fixtures"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(name: "KatoStoreTests", dependencies: ["KatoStore", "KatoEngine"], swiftSettings: strictSwift),
         .testTarget(name: "ProtobufCBridgeTests", dependencies: ["ProtobufCBridge", "EchoProto", "KatoProto"], swiftSettings: strictSwift),
-        .testTarget(name: "GRPCH2Tests", dependencies: ["GRPCH2", "EchoProto"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "GRPCH2Tests",
+            dependencies: [
+                "GRPCH2", "EchoProto",
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "KatoServerTests",
             dependencies: [

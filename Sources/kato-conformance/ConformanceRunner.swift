@@ -38,7 +38,7 @@ struct ConformanceRunner {
                     if trimmed.isEmpty { continue }
                     let result: (String, String?)
                     do {
-                        let json = try JSONParser.parse(String(trimmed))
+                        let json = try JSON.parse(String(trimmed))
                         result = runCase(json)
                     } catch {
                         result = ("\(file):\(n + 1)", "invalid case JSON: \(error)")

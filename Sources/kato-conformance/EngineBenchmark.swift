@@ -232,7 +232,7 @@ enum EngineBenchmark {
     /// Compares the generated KB and query streams with hashes recorded from CPython.
     static func verify(fixture path: String) -> Int32 {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-              let json = try? JSONParser.parse(text), let cases = json.arrayValue else {
+              let json = try? JSON.parse(text), let cases = json.arrayValue else {
             print("cannot read fixture \(path)")
             return 2
         }

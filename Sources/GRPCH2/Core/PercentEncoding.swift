@@ -1,3 +1,5 @@
+import HexCoding
+
 /// `grpc-message` percent-encoding (gRPC HTTP/2 protocol spec): bytes outside 0x20...0x7E
 /// and `%` itself are sent as `%XX` of their UTF-8 bytes.
 enum PercentEncoding {
@@ -9,8 +11,8 @@ enum PercentEncoding {
                 out.append(b)
             } else {
                 out.append(UInt8(ascii: "%"))
-                out.append(hexDigit(b >> 4))
-                out.append(hexDigit(b & 0xF))
+                out.append(Hex.digit(b >> 4, uppercase: true))
+                out.append(Hex.digit(b & 0xF, uppercase: true))
             }
         }
         return String(decoding: out, as: UTF8.self)
@@ -24,7 +26,7 @@ enum PercentEncoding {
         var i = 0
         while i < bytes.count {
             if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count,
-                let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2])
+                let hi = Hex.value(ofDigit: bytes[i + 1]), let lo = Hex.value(ofDigit: bytes[i + 2])
             {
                 out.append(hi << 4 | lo)
                 i += 3
@@ -34,18 +36,5 @@ enum PercentEncoding {
             }
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func hexDigit(_ v: UInt8) -> UInt8 {
-        v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "A") + v - 10
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

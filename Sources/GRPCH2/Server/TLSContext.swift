@@ -1,5 +1,8 @@
+import HexCoding
 import NIOCore
 import NIOSSL
+import SwiftASN1
+import X509
 
 /// TLS 1.2/1.3 with ALPN `h2` for the server, from PEM files (optional client CA for mTLS).
 struct TLSContext: Sendable {
@@ -68,36 +71,36 @@ public enum DistinguishedName {
     }
 
     /// The RDNs of the certificate's subject in certificate order (least specific first);
-    /// nil when `der` is not a certificate.
+    /// nil when `der` is not a certificate. swift-certificates parses the certificate; the
+    /// attribute types and values are then written in this type's canonical form (so the
+    /// `cert_subject` strings of existing key files keep matching).
     public static func subject(ofCertificate der: [UInt8]) -> [[Attribute]]? {
-        var reader = DERReader(der[...])
-        guard let certificate = reader.read(tag: 0x30) else { return nil }
-        var cert = DERReader(certificate)
-        guard let tbs = cert.read(tag: 0x30) else { return nil }
-        var fields = DERReader(tbs)
-        if fields.peekTag == 0xA0 { _ = fields.read(tag: 0xA0) }  // version
-        guard fields.read(tag: 0x02) != nil,  // serialNumber
-            fields.read(tag: 0x30) != nil,  // signature
-            fields.read(tag: 0x30) != nil,  // issuer
-            fields.read(tag: 0x30) != nil,  // validity
-            let subject = fields.read(tag: 0x30)
-        else { return nil }
+        guard let certificate = try? Certificate(derEncoded: der) else { return nil }
         var rdns: [[Attribute]] = []
-        var sets = DERReader(subject)
-        while !sets.isAtEnd {
-            guard let set = sets.read(tag: 0x31) else { return nil }
-            var rdn: [Attribute] = []
-            var pairs = DERReader(set)
-            while !pairs.isAtEnd {
-                guard let pair = pairs.read(tag: 0x30) else { return nil }
-                var p = DERReader(pair)
-                guard let oid = p.read(tag: 0x06).flatMap(Self.oidString), let (tag, value) = p.readAny() else { return nil }
+        for rdn in certificate.subject {
+            var attributes: [Attribute] = []
+            for attribute in rdn {
+                let oid = attribute.type.description
                 let type = shortNames[oid] ?? oid
-                rdn.append(Attribute(uncheckedType: type, value: Self.string(tag: tag, value) ?? Self.hexForm(tag: tag, value)))
+                guard let value = Self.text(of: attribute.value) else { return nil }
+                attributes.append(Attribute(uncheckedType: type, value: value))
             }
-            rdns.append(rdn)
+            rdns.append(attributes)
         }
         return rdns
+    }
+
+    /// An attribute value as text: directory strings decoded, anything else in RFC 4514's
+    /// `#`-hex form of its DER encoding.
+    static func text(of value: RelativeDistinguishedName.Attribute.Value) -> String? {
+        if let string = String(value) { return string }  // UTF8String, PrintableString, IA5String
+        var serializer = DER.Serializer()
+        guard (try? serializer.serialize(ASN1Any(value))) != nil else { return nil }
+        let der = serializer.serializedBytes
+        guard der.count >= 2 else { return nil }
+        let lengthOctets = der[1] < 0x80 ? 0 : Int(der[1] & 0x7F)
+        guard der.count >= 2 + lengthOctets else { return nil }
+        return Self.string(tag: der[0], der[(2 + lengthOctets)...]) ?? "#" + Hex.encode(der)
     }
 
     /// The RFC 4514 string of `rdns`, written in the order given (pass a certificate's RDNs
@@ -154,26 +157,6 @@ public enum DistinguishedName {
         return out
     }
 
-    static func oidString(_ bytes: ArraySlice<UInt8>) -> String? {
-        var arcs: [UInt64] = []
-        var value: UInt64 = 0
-        for b in bytes {
-            guard value >> 56 == 0 else { return nil }
-            value = value << 7 | UInt64(b & 0x7F)
-            if b & 0x80 == 0 {
-                if arcs.isEmpty {
-                    let first: UInt64 = value < 40 ? 0 : value < 80 ? 1 : 2
-                    arcs += [first, value - 40 * first]
-                } else {
-                    arcs.append(value)
-                }
-                value = 0
-            }
-        }
-        guard !arcs.isEmpty, bytes.last.map({ $0 & 0x80 == 0 }) == true else { return nil }
-        return arcs.map(String.init).joined(separator: ".")
-    }
-
     /// The text of a directory string; nil for other types.
     static func string(tag: UInt8, _ bytes: ArraySlice<UInt8>) -> String? {
         switch tag {
@@ -198,64 +181,11 @@ public enum DistinguishedName {
             return nil
         }
     }
-
-    /// RFC 4514 §2.4's form for values that are not strings: `#` and the hex of the BER encoding.
-    static func hexForm(tag: UInt8, _ bytes: ArraySlice<UInt8>) -> String {
-        var encoded: [UInt8] = [tag]
-        if bytes.count < 0x80 {
-            encoded.append(UInt8(bytes.count))
-        } else {
-            var length: [UInt8] = []
-            var n = bytes.count
-            while n > 0 {
-                length.insert(UInt8(n & 0xFF), at: 0)
-                n >>= 8
-            }
-            encoded.append(0x80 | UInt8(length.count))
-            encoded += length
-        }
-        encoded += bytes
-        return "#" + encoded.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-    }
 }
 
 extension DistinguishedName.Attribute {
     init(uncheckedType type: String, value: String) {
         self.type = type
         self.value = value
-    }
-}
-
-/// Reads DER tag-length-value items (definite lengths only).
-struct DERReader {
-    private var bytes: ArraySlice<UInt8>
-
-    init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
-
-    var isAtEnd: Bool { bytes.isEmpty }
-    var peekTag: UInt8? { bytes.first }
-
-    /// The next item's contents when its tag is `tag`.
-    mutating func read(tag: UInt8) -> ArraySlice<UInt8>? {
-        guard peekTag == tag else { return nil }
-        return readAny()?.contents
-    }
-
-    mutating func readAny() -> (tag: UInt8, contents: ArraySlice<UInt8>)? {
-        guard bytes.count >= 2 else { return nil }
-        let tag = bytes[bytes.startIndex]
-        var i = bytes.startIndex + 1
-        var length = Int(bytes[i])
-        i += 1
-        if length >= 0x80 {
-            let n = length & 0x7F
-            guard (1...4).contains(n), bytes.endIndex - i >= n else { return nil }
-            length = bytes[i..<i + n].reduce(0) { $0 << 8 | Int($1) }
-            i += n
-        }
-        guard bytes.endIndex - i >= length else { return nil }
-        let contents = bytes[i..<i + length]
-        bytes = bytes[(i + length)...]
-        return (tag, contents)
     }
 }

@@ -1,9 +1,11 @@
+import ProtoWire
+
 /// An index over a serialized `google.protobuf.FileDescriptorSet` (what `protoc
 /// --descriptor_set_out --include_imports` writes): files by name, the file declaring each
 /// fully-qualified symbol, and the services. It feeds server reflection.
 ///
-/// Only the few descriptor fields reflection needs are read, with a minimal wire-format
-/// reader, so the runtime needs no generated code for descriptor.proto.
+/// Only the few descriptor fields reflection needs are read, with ProtoWire's reader, so the
+/// runtime needs no generated code for descriptor.proto.
 public struct DescriptorIndex: Sendable {
     /// One `FileDescriptorProto`, serialized as it appeared in the set.
     public struct File: Sendable {
@@ -24,7 +26,7 @@ public struct DescriptorIndex: Sendable {
 
     /// Parses a FileDescriptorSet; throws on malformed bytes.
     public init(descriptorSet bytes: [UInt8]) throws(ProtoWireError) {
-        var reader = ProtoWireReader(bytes[...])
+        var reader = WireReader(bytes[...])
         while let (field, value) = try reader.next() {
             if field == 1, case .bytes(let fileBytes) = value {
                 try add(fileDescriptor: Array(fileBytes))
@@ -36,7 +38,7 @@ public struct DescriptorIndex: Sendable {
     public mutating func add(fileDescriptor bytes: [UInt8]) throws(ProtoWireError) {
         var name = "", package = "", dependencies: [String] = []
         var messages: [ArraySlice<UInt8>] = [], enums: [ArraySlice<UInt8>] = [], serviceDescriptors: [ArraySlice<UInt8>] = []
-        var reader = ProtoWireReader(bytes[...])
+        var reader = WireReader(bytes[...])
         while let (field, value) = try reader.next() {
             guard case .bytes(let b) = value else { continue }
             switch field {
@@ -56,7 +58,7 @@ public struct DescriptorIndex: Sendable {
         for s in serviceDescriptors {
             var serviceName = ""
             var methods: [String] = []
-            var r = ProtoWireReader(s)
+            var r = WireReader(s)
             while let (field, value) = try r.next() {
                 guard case .bytes(let b) = value else { continue }
                 if field == 1 { serviceName = String(decoding: b, as: UTF8.self) }
@@ -74,7 +76,7 @@ public struct DescriptorIndex: Sendable {
     private mutating func indexMessage(_ bytes: ArraySlice<UInt8>, prefix: String, file: String) throws(ProtoWireError) {
         var messageName = ""
         var nested: [ArraySlice<UInt8>] = [], nestedEnums: [ArraySlice<UInt8>] = []
-        var r = ProtoWireReader(bytes)
+        var r = WireReader(bytes)
         while let (field, value) = try r.next() {
             guard case .bytes(let b) = value else { continue }
             switch field {
@@ -91,7 +93,7 @@ public struct DescriptorIndex: Sendable {
     }
 
     private static func name(of descriptor: ArraySlice<UInt8>) throws(ProtoWireError) -> String {
-        var r = ProtoWireReader(descriptor)
+        var r = WireReader(descriptor)
         while let (field, value) = try r.next() {
             if field == 1, case .bytes(let b) = value { return String(decoding: b, as: UTF8.self) }
         }
@@ -123,64 +125,6 @@ public struct DescriptorIndex: Sendable {
     }
 }
 
-/// The bytes are not valid protobuf wire format.
-public struct ProtoWireError: Error, Hashable, Sendable {
-    public let reason: String
-}
-
-/// A minimal protobuf wire-format reader (varints, fixed, length-delimited).
-struct ProtoWireReader {
-    enum Value {
-        case varint(UInt64)
-        case fixed64(UInt64)
-        case fixed32(UInt32)
-        case bytes(ArraySlice<UInt8>)
-    }
-
-    private let bytes: ArraySlice<UInt8>
-    private var index: Int
-
-    init(_ bytes: ArraySlice<UInt8>) {
-        self.bytes = bytes
-        self.index = bytes.startIndex
-    }
-
-    mutating func next() throws(ProtoWireError) -> (Int, Value)? {
-        guard index < bytes.endIndex else { return nil }
-        let key = try varint()
-        let field = Int(key >> 3)
-        switch key & 7 {
-        case 0: return (field, .varint(try varint()))
-        case 1: return (field, .fixed64(try fixed(8)))
-        case 5: return (field, .fixed32(UInt32(try fixed(4))))
-        case 2:
-            let length = Int(try varint())
-            guard length >= 0, bytes.endIndex - index >= length else { throw ProtoWireError(reason: "truncated field \(field)") }
-            defer { index += length }
-            return (field, .bytes(bytes[index..<index + length]))
-        default:
-            throw ProtoWireError(reason: "unsupported wire type \(key & 7)")
-        }
-    }
-
-    private mutating func varint() throws(ProtoWireError) -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < bytes.endIndex, shift < 64 {
-            let b = bytes[index]
-            index += 1
-            result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
-            shift += 7
-        }
-        throw ProtoWireError(reason: "truncated varint")
-    }
-
-    private mutating func fixed(_ n: Int) throws(ProtoWireError) -> UInt64 {
-        guard bytes.endIndex - index >= n else { throw ProtoWireError(reason: "truncated fixed field") }
-        var v: UInt64 = 0
-        for i in 0..<n { v |= UInt64(bytes[index + i]) << (8 * UInt64(i)) }
-        index += n
-        return v
-    }
-}
+/// The bytes are not valid protobuf wire format (ProtoWire's error, under the name this
+/// API has always used).
+public typealias ProtoWireError = WireFormatError

@@ -1,3 +1,4 @@
+import StrictJSON
 import Tracing
 
 /// OTLP/HTTP's JSON encoding of an `ExportTraceServiceRequest`
@@ -146,22 +147,8 @@ enum OTLPJSON {
         }
     }
 
-    /// A JSON string literal (RFC 8259 escapes).
+    /// A JSON string literal: the shared escaping of StrictJSON.
     static func string(_ text: String, into out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        JSONPrinter.quote(text, into: &out)
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import HexCoding
 
 /// API keys, kept only as SHA-256 digests. A presented key is hashed and compared with every
 /// stored digest in constant time (no early exit, no lookup keyed by the secret).
@@ -49,10 +50,7 @@ public struct APIKeyStore: Sendable {
 
     /// Hex SHA-256 of `text`, the form a key file stores (`key_sha256`).
     public static func sha256Hex(_ text: String) -> String {
-        sha256(text).map { b in
-            let s = String(b, radix: 16)
-            return b < 16 ? "0" + s : s
-        }.joined()
+        Hex.encode(sha256(text))
     }
 
     /// Compares every byte whatever differs first: the time depends on the length only.
@@ -64,25 +62,6 @@ public struct APIKeyStore: Sendable {
     }
 
     static func bytes(hex: String) -> [UInt8]? {
-        let chars = Array(hex.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        Hex.decode(hex)
     }
 }

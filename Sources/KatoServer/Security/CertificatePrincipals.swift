@@ -1,4 +1,5 @@
 import Crypto
+import HexCoding
 import GRPCH2
 
 /// Client certificates (mutual TLS) mapped to principals by the key file: by the SHA-256
@@ -57,10 +58,7 @@ public struct CertificatePrincipals: Sendable {
 
     /// `certificate`'s SHA-256 fingerprint as `cert_sha256` takes it (64 lower-case hex digits).
     static func fingerprint(of certificate: PeerCertificate) -> String {
-        SHA256.hash(data: certificate.derBytes).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        Hex.encode(SHA256.hash(data: certificate.derBytes))
     }
 
     struct ParseError: Error {
@@ -161,7 +159,7 @@ public struct CertificatePrincipals: Sendable {
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {
-        APIKeyStore.bytes(hex: String(decoding: [UInt8(ascii: "0"), c], as: UTF8.self))?.first
+        Hex.value(ofDigit: c)
     }
 }
 

@@ -1,4 +1,5 @@
 import KatoEngine
+import ProtoWire
 
 /// The compact binary encoding of a pattern's events, emotive window and metadata in the
 /// store's BLOB columns: LEB128 lengths, UTF-8 strings, IEEE-754 doubles (little endian);
@@ -142,12 +143,7 @@ enum RecordCodec {
         var bytes: [UInt8] = []
 
         mutating func count(_ n: Int) {
-            var v = UInt64(n)
-            while v >= 0x80 {
-                bytes.append(UInt8(v & 0x7f) | 0x80)
-                v >>= 7
-            }
-            bytes.append(UInt8(v))
+            Varint.encode(UInt64(n), into: &bytes)
         }
 
         mutating func string(_ s: String) {
@@ -177,17 +173,7 @@ enum RecordCodec {
         var offset = 0
 
         mutating func count() throws(DecodingError) -> Int {
-            var v: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                guard offset < bytes.count, shift < 64 else { throw DecodingError() }
-                let b = bytes[offset]
-                offset += 1
-                v |= UInt64(b & 0x7f) << shift
-                if b < 0x80 { break }
-                shift += 7
-            }
-            guard v <= UInt64(bytes.count) * 8 + 64 else { throw DecodingError() }
+            guard let v = Varint.decode(bytes, at: &offset), v <= UInt64(bytes.count) * 8 + 64 else { throw DecodingError() }
             return Int(v)
         }
 

@@ -1,3 +1,7 @@
+import ProtoJSON
+import ProtoWire
+import StrictJSON
+
 /// The protobuf text format (`kato call --format text`), for requests and responses.
 
 /// The input is not valid text format for the message type.

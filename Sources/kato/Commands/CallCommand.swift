@@ -1,5 +1,8 @@
 import ArgumentParser
 import GRPCH2
+import ProtoJSON
+import ProtoWire
+import StrictJSON
 
 /// `kato call METHOD -d JSON`: any method of any server with reflection, requests and
 /// responses in proto3 JSON (or text format), every call kind (grpcurl's invoke).

@@ -1,4 +1,7 @@
 import ArgumentParser
+import ProtoJSON
+import ProtoWire
+import StrictJSON
 
 /// `kato describe [SYMBOL]`: a service, method, message or enum as proto source (grpcurl
 /// `describe`); every service when no symbol is given.

@@ -1,4 +1,7 @@
 import ArgumentParser
+import ProtoJSON
+import ProtoWire
+import StrictJSON
 
 /// `kato list [SERVICE]`: the server's services, or a service's methods (grpcurl `list`).
 struct ListCommand: AsyncParsableCommand {

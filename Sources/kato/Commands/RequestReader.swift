@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import ProtoJSON
+import ProtoWire
+import StrictJSON
 
 /// Request messages for `kato call -d`: an inline string, `@file`, or `@-` (stdin). The
 /// data is one JSON object, or a stream of them (JSON lines or whitespace-separated

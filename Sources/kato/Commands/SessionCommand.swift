@@ -1,6 +1,7 @@
 import ArgumentParser
 import KatoClient
 import KatoProto
+import ProtoJSON
 
 /// `kato session create|get|delete|count`.
 struct SessionCommand: AsyncParsableCommand {

@@ -1,3 +1,7 @@
+import ProtoJSON
+import ProtoWire
+import StrictJSON
+
 /// Prints descriptors as proto source, the way grpcurl's `describe` does (protoprint with
 /// compact output, doc comments only, sorted elements and fully-qualified type names).
 struct ProtoPrinter {

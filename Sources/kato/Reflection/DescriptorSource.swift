@@ -1,15 +1,16 @@
+import ProtoJSON
+import ProtoWire
+import StrictJSON
+
 /// Descriptors fetched on demand through server reflection, into one `DescriptorPool`;
 /// the compiled-in well-known types fill in what the server does not offer.
 final class DescriptorSource {
     private(set) var pool = DescriptorPool()
     private let reflection: ReflectionClient
-    private let embedded: DescriptorPool
+    private let embedded = DescriptorPool.wellKnownTypes
 
     init(reflection: ReflectionClient) {
         self.reflection = reflection
-        var embedded = DescriptorPool()
-        try? embedded.add(fileDescriptorSet: EmbeddedDescriptors.wellKnownTypes)
-        self.embedded = embedded
     }
 
     func listServices() async throws -> [String] {
@@ -48,11 +49,11 @@ final class DescriptorSource {
                 return try body(pool)
             } catch let missing as MissingDescriptor {
                 attempts += 1
-                guard attempts < 1000, !isKnown(missing.name) else { throw CodecError("cannot resolve type \(missing.name)") }
+                guard attempts < 1000, !isKnown(missing.name) else { throw CodecError(.unknownType, "cannot resolve type \(missing.name)") }
                 do {
                     try await load(symbol: missing.name)
                 } catch is SymbolNotFound {
-                    throw CodecError("type \(missing.name) is not known to the server's reflection service")
+                    throw CodecError(.unknownType, "type \(missing.name) is not known to the server's reflection service")
                 }
             }
         }
@@ -70,7 +71,7 @@ final class DescriptorSource {
             do {
                 for bytes in try await reflection.fileByFilename(dependency) { try pool.add(fileDescriptor: bytes) }
             } catch let error as ReflectionError where error.code == .notFound {
-                if let file = embedded.files[dependency] { try pool.add(fileDescriptor: file.serialized) }
+                pool.add(fileNamed: dependency, from: embedded)
             }
             if let file = pool.files[dependency] {
                 pending.append(contentsOf: file.dependencies.filter { pool.files[$0] == nil })
@@ -84,7 +85,7 @@ final class DescriptorSource {
         var queue = [file]
         while let f = queue.popLast() {
             guard pool.files[f] == nil, let descriptor = embedded.files[f] else { continue }
-            try? pool.add(fileDescriptor: descriptor.serialized)
+            pool.add(fileNamed: f, from: embedded)
             queue.append(contentsOf: descriptor.dependencies)
         }
         return isKnown(name)

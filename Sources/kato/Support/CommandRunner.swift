@@ -1,6 +1,9 @@
 import ArgumentParser
 import GRPCH2
 import KatoClient
+import ProtoJSON
+import ProtoWire
+import StrictJSON
 
 /// Runs a subcommand body and turns its errors into a message on stderr and an exit code.
 enum CommandRunner {

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import GRPCH2
 import NIOCore
+import ProtoJSON
+import ProtoWire
+import StrictJSON
 import Synchronization
 
 /// Where and how every subcommand connects: `--server HOST:PORT` (env `KATO_SERVER`),

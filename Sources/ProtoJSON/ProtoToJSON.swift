@@ -1,46 +1,59 @@
+import ProtoWire
+import StrictJSON
+
 /// Protobuf wire bytes → proto3 JSON, driven by descriptors from a `DescriptorPool`.
 ///
 /// Fields come out in field-number order under their JSON names; 64-bit integers as strings;
 /// enums by name (by number when the name is unknown); bytes as base64; maps as objects
 /// with sorted keys; the well-known types in their special forms. Unknown fields are
 /// dropped, as grpcurl drops them.
-struct ProtoToJSON {
-    let pool: DescriptorPool
+public struct ProtoToJSON: Sendable {
+    public let pool: DescriptorPool
     /// Print fields that hold their default value (and empty lists, maps, null messages).
-    var emitDefaults = false
+    public var emitDefaults: Bool
 
-    func decode(_ bytes: [UInt8], as typeName: String) throws -> JSONValue {
+    public init(pool: DescriptorPool, emitDefaults: Bool = false) {
+        self.pool = pool
+        self.emitDefaults = emitDefaults
+    }
+
+    public func decode(_ bytes: [UInt8], as typeName: String) throws -> JSONValue {
         try decodeMessage(bytes[...], try pool.message(typeName), path: FieldPath())
     }
 
-    func decodeMessage(_ bytes: ArraySlice<UInt8>, _ message: MessageDescriptor, path: FieldPath) throws -> JSONValue {
-        if let wkt = WellKnownType(rawValue: message.fullName) {
+    public func decodeMessage(_ bytes: ArraySlice<UInt8>, _ message: MessageDescriptor, path: FieldPath) throws -> JSONValue {
+        if let wkt = message.wellKnownType {
             return try decodeWellKnown(wkt, bytes, message, path: path)
         }
-        var values: [Int: [WireValue]] = [:]
+        // Wire values grouped by field (index into message.fields); unknown numbers dropped.
+        var values = [[WireValue]](repeating: [], count: message.fields.count)
+        var lastPosition = message.oneofs.isEmpty ? [] : [Int](repeating: -1, count: message.fields.count)
+        var position = 0
         var reader = WireReader(bytes)
         while let (number, value) = try reader.next() {
-            values[number, default: []].append(value)
+            guard let i = message.fieldIndex(number: number) else { continue }
+            values[i].append(value)
+            if !lastPosition.isEmpty { lastPosition[i] = position }
+            position += 1
         }
         // The oneof member seen last wins (as protobuf parsers do).
         var oneofWinner: [Int: Int] = [:]
-        var lastPosition: [Int: Int] = [:]
-        var position = 0
-        var r2 = WireReader(bytes)
-        while let (number, _) = try r2.next() {
-            lastPosition[number] = position
-            position += 1
-        }
-        for field in message.fields {
-            guard let o = field.oneofIndex, let p = lastPosition[field.number] else { continue }
-            if let current = oneofWinner[o], let cp = lastPosition[current], cp > p { continue }
-            oneofWinner[o] = field.number
+        if !lastPosition.isEmpty {
+            var winnerPosition: [Int: Int] = [:]
+            for (i, field) in message.fields.enumerated() {
+                guard let o = field.oneofIndex, lastPosition[i] >= 0 else { continue }
+                if let p = winnerPosition[o], p > lastPosition[i] { continue }
+                oneofWinner[o] = field.number
+                winnerPosition[o] = lastPosition[i]
+            }
         }
 
         var members: [(String, JSONValue)] = []
-        for field in message.fields.sorted(by: { $0.number < $1.number }) {
+        members.reserveCapacity(message.fields.count)
+        for i in message.numberOrder {
+            let field = message.fields[i]
             let fieldPath = path.appending(field: field.jsonName)
-            let wire = values[field.number] ?? []
+            let wire = values[i]
             if let o = field.oneofIndex, oneofWinner[o] != nil, oneofWinner[o] != field.number { continue }
             if let entryType = mapEntry(field) {
                 if wire.isEmpty && !emitDefaults { continue }
@@ -63,7 +76,7 @@ struct ProtoToJSON {
                 let joined = chunks.count == 1 ? chunks[0] : ArraySlice(chunks.flatMap { $0 })
                 members.append((field.jsonName, try decodeMessage(joined, try pool.message(field.typeName), path: fieldPath)))
             } else {
-                let hasPresence = field.oneofIndex != nil || field.proto3Optional || pool.files[message.file]?.syntax == "proto2"
+                let hasPresence = field.oneofIndex != nil || field.proto3Optional || message.isProto2
                 guard let last = wire.last(where: { $0.wireType == field.type.wireType }) ?? lastPackedElement(field, wire) else {
                     if emitDefaults && !hasPresence { members.append((field.jsonName, defaultValue(field))) }
                     continue
@@ -98,7 +111,7 @@ struct ProtoToJSON {
                 switch v {
                 case .bytes(let b), .group(let b):
                     items.append(try decodeMessage(b, try pool.message(field.typeName), path: path.appending(index: items.count)))
-                default: throw CodecError("\(path): wrong wire type for message field \(field.name)")
+                default: throw CodecError(.malformedBinary, at: path, "wrong wire type for message field \(field.name)")
                 }
             } else {
                 items.append(try scalar(field, v, path: path.appending(index: items.count)))
@@ -122,7 +135,7 @@ struct ProtoToJSON {
 
     private func decodeMap(_ wire: [WireValue], _ entry: MessageDescriptor, path: FieldPath) throws -> JSONValue {
         guard let keyField = entry.field(number: 1), let valueField = entry.field(number: 2) else {
-            throw CodecError("\(path): malformed map entry type \(entry.fullName)")
+            throw CodecError(.unknownType, at: path, "malformed map entry type \(entry.fullName)")
         }
         var result: [(key: JSONValue, value: JSONValue)] = []
         var index: [String: Int] = [:]
@@ -179,7 +192,7 @@ struct ProtoToJSON {
     }
 
     /// One scalar (or enum) value as JSON.
-    func scalar(_ field: FieldDescriptor, _ value: WireValue, path: FieldPath) throws -> JSONValue {
+    public func scalar(_ field: FieldDescriptor, _ value: WireValue, path: FieldPath) throws -> JSONValue {
         switch (field.type, value) {
         case (.int32, .varint(let n)): return .number(String(Int32(truncatingIfNeeded: n)))
         case (.int64, .varint(let n)): return .string(String(Int64(bitPattern: n)))
@@ -204,12 +217,12 @@ struct ProtoToJSON {
         case (.message, .bytes(let b)), (.group, .group(let b)):
             return try decodeMessage(b, try pool.message(field.typeName), path: path)
         default:
-            throw CodecError("\(path): wire type \(value.wireType) does not fit \(field.type.keyword) field \(field.name)")
+            throw CodecError(.malformedBinary, at: path, "wire type \(value.wireType) does not fit \(field.type.keyword) field \(field.name)")
         }
     }
 
     /// The JSON of a field's default value (for --emit-defaults).
-    func defaultValue(_ field: FieldDescriptor) -> JSONValue {
+    public func defaultValue(_ field: FieldDescriptor) -> JSONValue {
         switch field.type {
         case .int64, .uint64, .sint64, .fixed64, .sfixed64: return .string("0")
         case .int32, .uint32, .sint32, .fixed32, .sfixed32, .float, .double: return .number("0")

@@ -1,14 +1,17 @@
+import ProtoWire
+import StrictJSON
+
 /// RFC 3339 timestamps and "1.5s" durations, the proto3 JSON forms of
 /// google.protobuf.Timestamp and google.protobuf.Duration.
-enum TimeFormats {
+public enum TimeFormats {
     /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the Timestamp range.
-    static let minSeconds: Int64 = -62_135_596_800
-    static let maxSeconds: Int64 = 253_402_300_799
-    static let maxDurationSeconds: Int64 = 315_576_000_000
+    public static let minSeconds: Int64 = -62_135_596_800
+    public static let maxSeconds: Int64 = 253_402_300_799
+    public static let maxDurationSeconds: Int64 = 315_576_000_000
 
-    static func formatTimestamp(seconds: Int64, nanos: Int32) throws(CodecError) -> String {
+    public static func formatTimestamp(seconds: Int64, nanos: Int32) throws(CodecError) -> String {
         guard seconds >= minSeconds, seconds <= maxSeconds, nanos >= 0, nanos < 1_000_000_000 else {
-            throw CodecError("timestamp (\(seconds)s, \(nanos)ns) is out of range")
+            throw CodecError(.outOfRange, "timestamp (\(seconds)s, \(nanos)ns) is out of range")
         }
         var days = seconds / 86_400
         var rest = seconds % 86_400
@@ -20,8 +23,8 @@ enum TimeFormats {
         return out + "Z"
     }
 
-    static func parseTimestamp(_ text: String) throws(CodecError) -> (seconds: Int64, nanos: Int32) {
-        let fail = CodecError("\(JSONPrinter.quote(text)) is not an RFC 3339 timestamp (e.g. \"2024-05-01T12:00:00Z\")")
+    public static func parseTimestamp(_ text: String) throws(CodecError) -> (seconds: Int64, nanos: Int32) {
+        let fail = CodecError(.invalidValue, "\(JSONPrinter.quote(text)) is not an RFC 3339 timestamp (e.g. \"2024-05-01T12:00:00Z\")")
         let c = Array(text.utf8)
         func num(_ from: Int, _ count: Int) -> Int64? {
             guard from + count <= c.count else { return nil }
@@ -59,20 +62,20 @@ enum TimeFormats {
         }
         guard i == c.count else { throw fail }
         let seconds = days(fromCivil: y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset
-        guard seconds >= minSeconds, seconds <= maxSeconds else { throw CodecError("timestamp \(JSONPrinter.quote(text)) is out of range") }
+        guard seconds >= minSeconds, seconds <= maxSeconds else { throw CodecError(.outOfRange, "timestamp \(JSONPrinter.quote(text)) is out of range") }
         return (seconds, Int32(nanos))
     }
 
-    static func formatDuration(seconds: Int64, nanos: Int32) throws(CodecError) -> String {
+    public static func formatDuration(seconds: Int64, nanos: Int32) throws(CodecError) -> String {
         guard abs(seconds) <= maxDurationSeconds, abs(nanos) < 1_000_000_000,
             seconds == 0 || nanos == 0 || (seconds < 0) == (nanos < 0)
-        else { throw CodecError("duration (\(seconds)s, \(nanos)ns) is out of range") }
+        else { throw CodecError(.outOfRange, "duration (\(seconds)s, \(nanos)ns) is out of range") }
         let negative = seconds < 0 || nanos < 0
         return (negative ? "-" : "") + String(abs(seconds)) + fraction(abs(nanos)) + "s"
     }
 
-    static func parseDuration(_ text: String) throws(CodecError) -> (seconds: Int64, nanos: Int32) {
-        let fail = CodecError("\(JSONPrinter.quote(text)) is not a duration (e.g. \"1.5s\")")
+    public static func parseDuration(_ text: String) throws(CodecError) -> (seconds: Int64, nanos: Int32) {
+        let fail = CodecError(.invalidValue, "\(JSONPrinter.quote(text)) is not a duration (e.g. \"1.5s\")")
         guard text.hasSuffix("s") else { throw fail }
         var body = Substring(text.dropLast())
         var negative = false
@@ -88,7 +91,7 @@ enum TimeFormats {
             nanos = f
             for _ in frac.count..<9 { nanos *= 10 }
         }
-        guard seconds <= maxDurationSeconds else { throw CodecError("duration \(JSONPrinter.quote(text)) is out of range") }
+        guard seconds <= maxDurationSeconds else { throw CodecError(.outOfRange, "duration \(JSONPrinter.quote(text)) is out of range") }
         return negative ? (-seconds, Int32(-nanos)) : (seconds, Int32(nanos))
     }
 
@@ -106,7 +109,7 @@ enum TimeFormats {
     }
 
     /// Howard Hinnant's days_from_civil / civil_from_days.
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+    public static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -116,7 +119,7 @@ enum TimeFormats {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    public static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -1,5 +1,8 @@
+import ProtoWire
+import StrictJSON
+
 /// The well-known types whose proto3 JSON form is not a plain object of their fields.
-enum WellKnownType: String {
+public enum WellKnownType: String, Sendable {
     case any = "google.protobuf.Any"
     case timestamp = "google.protobuf.Timestamp"
     case duration = "google.protobuf.Duration"
@@ -18,10 +21,10 @@ enum WellKnownType: String {
     case stringValue = "google.protobuf.StringValue"
     case bytesValue = "google.protobuf.BytesValue"
 
-    var isWrapper: Bool { rawValue.hasSuffix("Value") && self != .value && self != .listValue }
+    public var isWrapper: Bool { rawValue.hasSuffix("Value") && self != .value && self != .listValue }
 
     /// The message name an Any's type URL names (the text after the last '/').
-    static func typeName(fromURL url: String) -> String {
+    public static func typeName(fromURL url: String) -> String {
         url.lastIndex(of: "/").map { String(url[url.index(after: $0)...]) } ?? url
     }
 }
@@ -29,21 +32,21 @@ enum WellKnownType: String {
 // MARK: JSON → wire
 
 extension JSONToProto {
-    func encodeWellKnown(_ wkt: WellKnownType, _ json: JSONValue, _ message: MessageDescriptor, path: FieldPath) throws -> [UInt8] {
+    public func encodeWellKnown(_ wkt: WellKnownType, _ json: JSONValue, _ message: MessageDescriptor, path: FieldPath) throws -> [UInt8] {
         var w = WireWriter()
         switch wkt {
         case .any:
-            guard case .object(let members) = json else { throw CodecError("\(path): expected a JSON object with \"@type\" for google.protobuf.Any, got \(json.kind)") }
+            guard case .object(let members) = json else { throw CodecError(.wrongType, at: path, "expected a JSON object with \"@type\" for google.protobuf.Any, got \(json.kind)") }
             if members.isEmpty { return [] }
             guard case .string(let url)? = members.first(where: { $0.0 == "@type" })?.1 else {
-                throw CodecError("\(path): google.protobuf.Any needs a string \"@type\" member")
+                throw CodecError(.wrongType, at: path, "google.protobuf.Any needs a string \"@type\" member")
             }
             let inner = try pool.message(WellKnownType.typeName(fromURL: url))
             let rest = members.filter { $0.0 != "@type" }
             let payload: [UInt8]
             if WellKnownType(rawValue: inner.fullName) != nil {
                 guard rest.count <= 1, let value = rest.first(where: { $0.0 == "value" })?.1 ?? (rest.isEmpty ? .object([]) : nil) else {
-                    throw CodecError("\(path): an Any holding \(inner.fullName) takes its JSON form in \"value\"")
+                    throw CodecError(.invalidValue, at: path, "an Any holding \(inner.fullName) takes its JSON form in \"value\"")
                 }
                 payload = try encodeMessage(value, inner, path: path.appending(field: "value"))
             } else {
@@ -56,15 +59,15 @@ extension JSONToProto {
                 w.lengthDelimited(payload)
             }
         case .timestamp:
-            guard case .string(let s) = json else { throw CodecError("\(path): expected an RFC 3339 string for google.protobuf.Timestamp, got \(json.kind)") }
+            guard case .string(let s) = json else { throw CodecError(.wrongType, at: path, "expected an RFC 3339 string for google.protobuf.Timestamp, got \(json.kind)") }
             let (seconds, nanos) = try prefixed(path) { () throws(CodecError) in try TimeFormats.parseTimestamp(s) }
             writeSecondsNanos(seconds, nanos, into: &w)
         case .duration:
-            guard case .string(let s) = json else { throw CodecError("\(path): expected a string like \"1.5s\" for google.protobuf.Duration, got \(json.kind)") }
+            guard case .string(let s) = json else { throw CodecError(.wrongType, at: path, "expected a string like \"1.5s\" for google.protobuf.Duration, got \(json.kind)") }
             let (seconds, nanos) = try prefixed(path) { () throws(CodecError) in try TimeFormats.parseDuration(s) }
             writeSecondsNanos(seconds, nanos, into: &w)
         case .struct:
-            guard case .object(let members) = json else { throw CodecError("\(path): expected a JSON object for google.protobuf.Struct, got \(json.kind)") }
+            guard case .object(let members) = json else { throw CodecError(.wrongType, at: path, "expected a JSON object for google.protobuf.Struct, got \(json.kind)") }
             let value = try pool.message(WellKnownType.value.rawValue)
             for (key, item) in members {
                 var entry = WireWriter()
@@ -76,7 +79,7 @@ extension JSONToProto {
                 w.lengthDelimited(entry.bytes)
             }
         case .listValue:
-            guard case .array(let items) = json else { throw CodecError("\(path): expected a JSON array for google.protobuf.ListValue, got \(json.kind)") }
+            guard case .array(let items) = json else { throw CodecError(.wrongType, at: path, "expected a JSON array for google.protobuf.ListValue, got \(json.kind)") }
             let value = try pool.message(WellKnownType.value.rawValue)
             for (i, item) in items.enumerated() {
                 w.tag(1, .lengthDelimited)
@@ -104,7 +107,7 @@ extension JSONToProto {
                 w.lengthDelimited(try encodeMessage(json, try pool.message(WellKnownType.listValue.rawValue), path: path))
             }
         case .fieldMask:
-            guard case .string(let s) = json else { throw CodecError("\(path): expected a string like \"a.b,c\" for google.protobuf.FieldMask, got \(json.kind)") }
+            guard case .string(let s) = json else { throw CodecError(.wrongType, at: path, "expected a string like \"a.b,c\" for google.protobuf.FieldMask, got \(json.kind)") }
             for p in s.split(separator: ",") where !p.isEmpty {
                 var snake = ""
                 for c in p {
@@ -114,10 +117,10 @@ extension JSONToProto {
                 w.lengthDelimited(Array(snake.utf8))
             }
         case .empty:
-            guard case .object(let members) = json, members.isEmpty else { throw CodecError("\(path): expected {} for google.protobuf.Empty") }
+            guard case .object(let members) = json, members.isEmpty else { throw CodecError(.wrongType, at: path, "expected {} for google.protobuf.Empty") }
         default:
             // Wrappers: the JSON form is the wrapped value itself.
-            guard let field = message.field(number: 1) else { throw CodecError("\(path): malformed wrapper type \(message.fullName)") }
+            guard let field = message.field(number: 1) else { throw CodecError(.unknownType, at: path, "malformed wrapper type \(message.fullName)") }
             if case .null = json { return [] }
             var probe = WireWriter()
             try writeRaw(field, json, into: &probe, path: path)
@@ -144,7 +147,7 @@ extension JSONToProto {
         do {
             return try body()
         } catch {
-            throw CodecError("\(path): \(error.message)")
+            throw CodecError(error.kind, at: path, error.reason)
         }
     }
 }
@@ -152,7 +155,7 @@ extension JSONToProto {
 // MARK: wire → JSON
 
 extension ProtoToJSON {
-    func decodeWellKnown(_ wkt: WellKnownType, _ bytes: ArraySlice<UInt8>, _ message: MessageDescriptor, path: FieldPath) throws -> JSONValue {
+    public func decodeWellKnown(_ wkt: WellKnownType, _ bytes: ArraySlice<UInt8>, _ message: MessageDescriptor, path: FieldPath) throws -> JSONValue {
         var reader = WireReader(bytes)
         switch wkt {
         case .any:
@@ -180,7 +183,7 @@ extension ProtoToJSON {
                     ? try TimeFormats.formatTimestamp(seconds: seconds, nanos: nanos)
                     : try TimeFormats.formatDuration(seconds: seconds, nanos: nanos))
             } catch {
-                throw CodecError("\(path): \(error.message)")
+                throw CodecError(error.kind, at: path, error.reason)
             }
         case .struct:
             let value = try pool.message(WellKnownType.value.rawValue)
@@ -226,7 +229,7 @@ extension ProtoToJSON {
         case .empty:
             return .object([])
         default:
-            guard let field = message.field(number: 1) else { throw CodecError("\(path): malformed wrapper type \(message.fullName)") }
+            guard let field = message.field(number: 1) else { throw CodecError(.unknownType, at: path, "malformed wrapper type \(message.fullName)") }
             var last: WireValue?
             while let (f, v) = try reader.next() {
                 if f == 1 { last = v }

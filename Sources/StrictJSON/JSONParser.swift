@@ -1,17 +1,22 @@
 /// A strict RFC 8259 JSON parser over UTF-8 bytes that can read one value or a stream of
 /// values (JSON lines or concatenated objects, as `kato call -d` accepts for streams).
-struct JSONParser {
+public struct JSONParser {
     private let bytes: [UInt8]
-    private(set) var index = 0
+    public private(set) var index = 0
     private var depth = 0
-    static let maxDepth = 200
+    public static let maxDepth = 200
 
-    init(_ text: String) { bytes = Array(text.utf8) }
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ text: String) { bytes = Array(text.utf8) }
+    public init(bytes: [UInt8]) { self.bytes = bytes }
 
     /// Parses a single value; anything but whitespace after it is an error.
-    static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
-        var p = JSONParser(text)
+    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
+        try parse(bytes: Array(text.utf8))
+    }
+
+    /// Parses a single value from UTF-8 bytes; anything but whitespace after it is an error.
+    public static func parse(bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        var p = JSONParser(bytes: bytes)
         guard let v = try p.nextValue() else { throw p.error("expected a JSON value, found end of input") }
         p.skipWhitespace()
         guard p.index == p.bytes.count else { throw p.error("unexpected text after the JSON value") }
@@ -19,23 +24,28 @@ struct JSONParser {
     }
 
     /// The next whitespace-separated value, or nil at the end of the input.
-    mutating func nextValue() throws(JSONSyntaxError) -> JSONValue? {
+    public mutating func nextValue() throws(JSONSyntaxError) -> JSONValue? {
         skipWhitespace()
         guard index < bytes.count else { return nil }
         return try value()
     }
 
     /// Whether only whitespace remains.
-    mutating func atEnd() -> Bool {
+    public mutating func atEnd() -> Bool {
         skipWhitespace()
         return index >= bytes.count
     }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
-    func error(_ message: String) -> JSONSyntaxError {
+    public func error(_ message: String) -> JSONSyntaxError {
         var line = 1, column = 1
         for b in bytes[..<min(index, bytes.count)] {
             if b == 0x0A { line += 1; column = 1 } else { column += 1 }
@@ -147,7 +157,20 @@ struct JSONParser {
 
     private mutating func string() throws(JSONSyntaxError) -> String {
         index += 1
-        var out: [UInt8] = []
+        // Fast path, most strings: no escape before the closing quote, so the bytes are the text.
+        var end = index
+        while end < bytes.count {
+            let b = bytes[end]
+            if b == UInt8(ascii: "\"") {
+                guard let s = String(validating: bytes[index..<end], as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+                index = end + 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            end += 1
+        }
+        var out: [UInt8] = Array(bytes[index..<end])
+        index = end
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
             let b = bytes[index]
@@ -211,11 +234,11 @@ struct JSONParser {
 }
 
 /// The input is not valid JSON.
-struct JSONSyntaxError: Error, CustomStringConvertible {
-    let message: String
-    let line: Int
-    let column: Int
+public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    public let line: Int
+    public let column: Int
     /// The error is the input ending early (a streaming reader may read more and retry).
-    let atEnd: Bool
-    var description: String { "invalid JSON at line \(line), column \(column): \(message)" }
+    public let atEnd: Bool
+    public var description: String { "invalid JSON at line \(line), column \(column): \(message)" }
 }

@@ -1,6 +1,6 @@
 /// A JSON value that keeps numbers as their source text (64-bit integers must not pass
 /// through Double) and object members in order.
-enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// A number, as written (parsed) or to be written (printed).
@@ -9,7 +9,7 @@ enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): true
         case (.bool(let x), .bool(let y)): x == y
@@ -22,7 +22,7 @@ enum JSONValue: Sendable, Equatable {
     }
 
     /// A short name of the value's kind, for error messages.
-    var kind: String {
+    public var kind: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"

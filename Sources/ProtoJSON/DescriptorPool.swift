@@ -1,15 +1,18 @@
+import ProtoWire
+import StrictJSON
+
 /// Every descriptor known so far, by fully-qualified name (no leading dot). Files are added
 /// as reflection returns them; symbols of the embedded well-known types fill the gaps.
-struct DescriptorPool: Sendable {
-    private(set) var files: [String: FileDescriptor] = [:]
-    private(set) var messages: [String: MessageDescriptor] = [:]
-    private(set) var enums: [String: EnumDescriptor] = [:]
-    private(set) var services: [String: ServiceDescriptor] = [:]
+public struct DescriptorPool: Sendable {
+    public private(set) var files: [String: FileDescriptor] = [:]
+    public private(set) var messages: [String: MessageDescriptor] = [:]
+    public private(set) var enums: [String: EnumDescriptor] = [:]
+    public private(set) var services: [String: ServiceDescriptor] = [:]
 
-    init() {}
+    public init() {}
 
     /// Adds the files of a serialized FileDescriptorSet.
-    mutating func add(fileDescriptorSet bytes: [UInt8]) throws(WireFormatError) {
+    public mutating func add(fileDescriptorSet bytes: [UInt8]) throws(WireFormatError) {
         var reader = WireReader(bytes)
         while let (field, value) = try reader.next() {
             if field == 1, case .bytes(let file) = value { try add(fileDescriptor: Array(file)) }
@@ -17,7 +20,7 @@ struct DescriptorPool: Sendable {
     }
 
     /// Adds one serialized FileDescriptorProto (ignored when a file of that name is known).
-    mutating func add(fileDescriptor bytes: [UInt8]) throws(WireFormatError) {
+    public mutating func add(fileDescriptor bytes: [UInt8]) throws(WireFormatError) {
         var parser = FileParser(bytes: bytes)
         try parser.parse()
         guard files[parser.file.name] == nil else { return }
@@ -27,23 +30,50 @@ struct DescriptorPool: Sendable {
         for s in parser.services where services[s.fullName] == nil { services[s.fullName] = s }
     }
 
-    func message(_ name: String) throws(MissingDescriptor) -> MessageDescriptor {
+    /// The compiled-in well-known types and google.rpc error details, indexed once per process.
+    public static let wellKnownTypes: DescriptorPool = {
+        var pool = DescriptorPool()
+        try? pool.add(fileDescriptorSet: EmbeddedDescriptors.wellKnownTypes)
+        return pool
+    }()
+
+    /// Adds the compiled-in well-known types where the pool does not already hold files of
+    /// those names (copied from `wellKnownTypes`, not parsed again).
+    public mutating func addWellKnownTypes() {
+        for name in Self.wellKnownTypes.files.keys.sorted() {
+            add(fileNamed: name, from: Self.wellKnownTypes)
+        }
+    }
+
+    /// Copies one already-indexed file (and the symbols it declares) from another pool;
+    /// nothing when this pool has a file of that name or `other` has none.
+    public mutating func add(fileNamed name: String, from other: DescriptorPool) {
+        guard files[name] == nil, let file = other.files[name] else { return }
+        files[name] = file
+        for (n, m) in other.messages where m.file == name && messages[n] == nil { messages[n] = m }
+        for (n, e) in other.enums where e.file == name && enums[n] == nil { enums[n] = e }
+        for (n, s) in other.services where s.file == name && services[n] == nil { services[n] = s }
+    }
+
+    public func message(_ name: String) throws(MissingDescriptor) -> MessageDescriptor {
+        if let m = messages[name] { return m }
         guard let m = messages[Self.strip(name)] else { throw MissingDescriptor(name: Self.strip(name)) }
         return m
     }
 
-    func enumeration(_ name: String) throws(MissingDescriptor) -> EnumDescriptor {
+    public func enumeration(_ name: String) throws(MissingDescriptor) -> EnumDescriptor {
+        if let e = enums[name] { return e }
         guard let e = enums[Self.strip(name)] else { throw MissingDescriptor(name: Self.strip(name)) }
         return e
     }
 
     /// A method by `pkg.Service/Method` or `pkg.Service.Method`.
-    func method(_ name: String) -> MethodDescriptor? {
+    public func method(_ name: String) -> MethodDescriptor? {
         let (service, method) = Self.splitMethod(name)
         return services[service]?.methods.first { $0.name == method }
     }
 
-    static func splitMethod(_ name: String) -> (service: String, method: String) {
+    public static func splitMethod(_ name: String) -> (service: String, method: String) {
         let n = strip(name)
         if let slash = n.lastIndex(of: "/") {
             return (String(n[..<slash]), String(n[n.index(after: slash)...]))
@@ -54,32 +84,32 @@ struct DescriptorPool: Sendable {
         return ("", n)
     }
 
-    static func strip(_ name: String) -> String {
+    public static func strip(_ name: String) -> String {
         name.hasPrefix(".") ? String(name.dropFirst()) : name
     }
 
-    func comments(file: String, path: [Int32]) -> SourceComments? {
+    public func comments(file: String, path: [Int32]) -> SourceComments? {
         files[file]?.comments[path]
     }
 }
 
 /// A type is not (yet) in the pool; the caller may fetch it through reflection and retry.
-struct MissingDescriptor: Error, CustomStringConvertible {
-    let name: String
-    var description: String { "unknown type \(name)" }
+public struct MissingDescriptor: Error, CustomStringConvertible, Sendable {
+    public let name: String
+    public var description: String { "unknown type \(name)" }
 }
 
 /// Reads one FileDescriptorProto into descriptors.
 private struct FileParser {
-    let bytes: [UInt8]
-    var file = FileDescriptor()
-    var messages: [MessageDescriptor] = []
-    var enums: [EnumDescriptor] = []
-    var services: [ServiceDescriptor] = []
+    public let bytes: [UInt8]
+    public var file = FileDescriptor()
+    public var messages: [MessageDescriptor] = []
+    public var enums: [EnumDescriptor] = []
+    public var services: [ServiceDescriptor] = []
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    public init(bytes: [UInt8]) { self.bytes = bytes }
 
-    mutating func parse() throws(WireFormatError) {
+    public mutating func parse() throws(WireFormatError) {
         var reader = WireReader(bytes)
         var messageBytes: [ArraySlice<UInt8>] = [], enumBytes: [ArraySlice<UInt8>] = [], serviceBytes: [ArraySlice<UInt8>] = []
         var sourceInfo: ArraySlice<UInt8>?
@@ -155,6 +185,7 @@ private struct FileParser {
         for (i, f) in fieldBytes.enumerated() {
             m.fields.append(try parseField(f, path: path + [2, Int32(i)]))
         }
+        m.index(syntax: file.syntax)
         for f in m.fields where f.proto3Optional {
             if let o = f.oneofIndex, m.oneofs.indices.contains(o) { m.oneofs[o].isSynthetic = true }
         }

@@ -1,4 +1,6 @@
 import Foundation
+import ProtoWire
+import StrictJSON
 
 /// The well-known types and google.rpc error details, compiled in (as grpcurl has them):
 /// the codec falls back on them when a server's reflection does not offer these files, so
@@ -10,8 +12,8 @@ import Foundation
 ///       google/protobuf/{any,duration,empty,struct,timestamp,wrappers,field_mask}.proto \
 ///       google/rpc/{status,error_details}.proto
 ///     base64 -w 100 wkt.pb
-enum EmbeddedDescriptors {
-    static var wellKnownTypes: [UInt8] {
+public enum EmbeddedDescriptors {
+    public static var wellKnownTypes: [UInt8] {
         [UInt8](Data(base64Encoded: base64, options: .ignoreUnknownCharacters) ?? Data())
     }
 
