@@ -5,8 +5,8 @@
 //
 //   kato-server ─ KatoServer ─┬─ KatoEngine            (pure Swift, no I/O)
 //                             ├─ KatoProto ─ CKatoProtos (protoc-c output)
-//                             └─ GRPCH2 ─┬─ CNGHTTP2 / CProtobufC / CZlib (system shims)
-//                                        └─ CGRPCProtos (protoc-c output: health, reflection, google.*)
+//                             └─ GRPCH2 ─┬─ GRPCH2Core (no NIO, no nghttp2) ─ ProtobufCBridge ─ CGRPCProtos
+//                                        └─ CNGHTTP2 / CZlib (system shims), SwiftNIO
 import PackageDescription
 
 let strictSwift: [SwiftSetting] = [
@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "kato-conformance", targets: ["kato-conformance"]),
         .executable(name: "kato", targets: ["kato"]),
         .library(name: "KatoEngine", targets: ["KatoEngine"]),
+        .library(name: "GRPCH2Core", targets: ["GRPCH2Core"]),
         .library(name: "GRPCH2", targets: ["GRPCH2"]),
         .library(name: "KatoClient", targets: ["KatoClient"]),
     ],
@@ -59,10 +60,17 @@ let package = Package(
         .target(name: "ProtobufCBridge", dependencies: ["CProtobufC", "CGRPCProtos"], swiftSettings: strictSwift + hotPathSwift),
 
         // MARK: the generic gRPC runtime (knows nothing of KATO)
+        // The core: what a call is, independent of any transport (no NIO, no nghttp2).
+        .target(
+            name: "GRPCH2Core",
+            dependencies: ["ProtobufCBridge"],
+            swiftSettings: strictSwift + hotPathSwift
+        ),
+        // The transport: gRPC over HTTP/2 with nghttp2 on SwiftNIO; re-exports GRPCH2Core.
         .target(
             name: "GRPCH2",
             dependencies: [
-                "CNGHTTP2", "CZlib", "ProtobufCBridge",
+                "GRPCH2Core", "CNGHTTP2", "CZlib", "ProtobufCBridge",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -147,7 +155,8 @@ let package = Package(
         .testTarget(name: "KatoEngineTests", dependencies: ["KatoEngine"], exclude: ["Fixtures"], swiftSettings: strictSwift),
         .testTarget(name: "KatoStoreTests", dependencies: ["KatoStore", "KatoEngine"], swiftSettings: strictSwift),
         .testTarget(name: "ProtobufCBridgeTests", dependencies: ["ProtobufCBridge", "EchoProto", "KatoProto"], swiftSettings: strictSwift),
-        .testTarget(name: "GRPCH2Tests", dependencies: ["GRPCH2", "EchoProto"], swiftSettings: strictSwift),
+        .testTarget(name: "GRPCH2CoreTests", dependencies: ["GRPCH2Core", "ProtobufCBridge"], swiftSettings: strictSwift),
+        .testTarget(name: "GRPCH2Tests", dependencies: ["GRPCH2", "GRPCH2Core", "EchoProto"], swiftSettings: strictSwift),
         .testTarget(
             name: "KatoServerTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import GRPCH2Core
 import Logging
 import NIOCore
 import ProtobufCBridge
@@ -46,6 +47,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private var pingTimer: RepeatedTask?
     private var pingDeadline: Scheduled<Void>?
     private var taskExecutor: EventLoopTaskExecutor?
+    /// How handler tasks reach this connection (made once, in `start`).
+    private var streamOwner: ServerConnectionStreams?
 
     /// `configuration.maxHeaderListSize` as an Int, compared once per request header.
     private let maxHeaderListSize: Int
@@ -98,6 +101,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         if configuration.handlerExecution == .eventLoop {
             taskExecutor = EventLoopTaskExecutor(eventLoop: context.eventLoop)
         }
+        streamOwner = ServerConnectionStreams(connection: NIOLoopBound(self, eventLoop: context.eventLoop))
         scheduleKeepalive(context: context)
         flush()
     }
@@ -178,6 +182,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         pingDeadline?.cancel()
         session?.close()
         session = nil
+        streamOwner = nil  // it refers to this handler: end the cycle (tasks still running keep it)
     }
 
     // MARK: output
@@ -527,7 +532,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     private func deadlineExpired(streamID: Int32) {
         guard let stream = streams[streamID], stream.phase != .finished else { return }
         stream.task?.cancel()
-        finish(stream, error: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+        finish(stream, error: DeadlineStatus.exceeded)
     }
 
     /// The client or the connection went away: stop the handler, drop the response.
@@ -542,7 +547,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     // MARK: responses
 
-    fileprivate func enqueue(streamID: Int32, message: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
+    func enqueue(streamID: Int32, message: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
         guard let stream = streams[streamID], stream.phase != .finished else {
             return continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
         }
@@ -590,7 +595,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// The response of a direct unary handler (`ServerMethod.startUnary`), serialized after the
     /// prefix's spare bytes: with nothing queued and no compression (the usual case) it
     /// becomes the pending bytes as it is, prefix written in place.
-    fileprivate func complete(streamID: Int32, framedMessage: consuming [UInt8]) {
+    func complete(streamID: Int32, framedMessage: consuming [UInt8]) {
         guard let stream = streams[streamID], stream.phase != .finished else { return }
         var framed = framedMessage
         guard framed.count - MessageFramer.prefixLength <= configuration.maxSendMessageSize else {
@@ -606,7 +611,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         finish(stream, error: nil)
     }
 
-    fileprivate func complete(streamID: Int32, messages: [[UInt8]], error: RPCError?, context callContext: ServerContext) {
+    func complete(streamID: Int32, messages: [[UInt8]], error: RPCError?, context callContext: ServerContext) {
         guard let stream = streams[streamID], stream.phase != .finished else { return }
         if error == nil {
             if stream.method?.kind == .unary || stream.method?.kind == .clientStreaming, messages.count != 1 {
@@ -708,7 +713,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     }
 
     /// The handler read one message.
-    fileprivate func consumed(streamID: Int32) {
+    func consumed(streamID: Int32) {
         guard let stream = streams[streamID], stream.unreadMessages > 0 else { return }
         stream.unreadMessages -= 1
         creditIfCaughtUp(stream)
@@ -737,7 +742,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     }
 
     private func streamHandle(_ id: Int32) -> StreamHandle {
-        StreamHandle(connection: NIOLoopBound(self, eventLoop: context!.eventLoop), streamID: id)
+        StreamHandle(owner: streamOwner!, streamID: id)
     }
 
     // MARK: connection lifetime
@@ -805,22 +810,24 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 /// Sent to every connection when the server shuts down gracefully.
 struct GracefulShutdownEvent: Sendable {}
 
-/// A handler task's way back to its stream: every call hops onto the connection's loop.
-@usableFromInline
-struct StreamHandle: Sendable {
+/// The connection as its handler tasks reach it (`ServerStreamOwner`): every call hops onto
+/// the connection's loop, unless the task already runs there. One per connection.
+final class ServerConnectionStreams: ServerStreamOwner {
     let connection: NIOLoopBound<ServerConnectionHandler>
-    let streamID: Int32
 
-    func write(_ message: [UInt8]) async throws {
+    init(connection: NIOLoopBound<ServerConnectionHandler>) {
+        self.connection = connection
+    }
+
+    func write(streamID: Int32, message: [UInt8]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             connection.eventLoop.execute {
-                connection.value.enqueue(streamID: streamID, message: message, continuation: continuation)
+                self.connection.value.enqueue(streamID: streamID, message: message, continuation: continuation)
             }
         }
     }
 
-    @usableFromInline
-    func complete(messages: [[UInt8]], error: RPCError?, context: ServerContext) {
+    func complete(streamID: Int32, messages: [[UInt8]], error: RPCError?, context: ServerContext) {
         // Handlers run on the connection's loop by default: no hop needed then. `complete`
         // only queues frames (nghttp2 allows submitting from inside its callbacks, where a
         // handler started by `Task.immediate` may finish); the write happens at the flush.
@@ -829,30 +836,22 @@ struct StreamHandle: Sendable {
             return
         }
         connection.eventLoop.execute {
-            connection.value.complete(streamID: streamID, messages: messages, error: error, context: context)
+            self.connection.value.complete(streamID: streamID, messages: messages, error: error, context: context)
         }
     }
 
-    /// A direct unary handler's response (see `ServerConnectionHandler.complete(streamID:framedMessage:)`).
-    @usableFromInline
-    func complete(framedMessage: consuming [UInt8]) {
+    func complete(streamID: Int32, framedMessage: consuming [UInt8]) {
         if connection.eventLoop.inEventLoop {
             connection.value.complete(streamID: streamID, framedMessage: framedMessage)
             return
         }
         let message = framedMessage
         connection.eventLoop.execute {
-            connection.value.complete(streamID: streamID, framedMessage: message)
+            self.connection.value.complete(streamID: streamID, framedMessage: message)
         }
     }
 
-    func consumed() {
-        connection.eventLoop.execute { connection.value.consumed(streamID: streamID) }
+    func consumed(streamID: Int32) {
+        connection.eventLoop.execute { self.connection.value.consumed(streamID: streamID) }
     }
-}
-
-/// Streams each response message to the connection as it is written.
-struct LiveSink: ResponseSink {
-    let handle: StreamHandle
-    func write(_ message: [UInt8]) async throws { try await handle.write(message) }
 }

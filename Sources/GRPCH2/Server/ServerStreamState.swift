@@ -1,3 +1,4 @@
+import GRPCH2Core
 import NIOCore
 
 /// One call's state on the connection's event loop: request parsing, the handler task,

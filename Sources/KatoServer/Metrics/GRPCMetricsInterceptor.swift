@@ -123,8 +123,6 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
 
     /// The status the peer gets: a handler cut short by its deadline reports DEADLINE_EXCEEDED.
     static func code(of error: any Error, _ context: ServerContext) -> StatusCode {
-        let code = RPCError(mapping: error).code
-        if code == .cancelled, let deadline = context.deadline, deadline <= .now { return .deadlineExceeded }
-        return code
+        DeadlineStatus.resolve(RPCError(mapping: error).code, deadline: context.deadline)
     }
 }
