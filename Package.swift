@@ -156,7 +156,14 @@ let package = Package(
         .testTarget(name: "KatoStoreTests", dependencies: ["KatoStore", "KatoEngine"], swiftSettings: strictSwift),
         .testTarget(name: "ProtobufCBridgeTests", dependencies: ["ProtobufCBridge", "EchoProto", "KatoProto"], swiftSettings: strictSwift),
         .testTarget(name: "GRPCH2CoreTests", dependencies: ["GRPCH2Core", "ProtobufCBridge"], swiftSettings: strictSwift),
-        .testTarget(name: "GRPCH2Tests", dependencies: ["GRPCH2", "GRPCH2Core", "EchoProto"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "GRPCH2Tests",
+            dependencies: [
+                "GRPCH2", "GRPCH2Core", "EchoProto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "KatoServerTests",
             dependencies: [
