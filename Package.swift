@@ -5,8 +5,8 @@
 //
 //   kato-server ─ KatoServer ─┬─ KatoEngine            (pure Swift, no I/O)
 //                             ├─ KatoProto ─ CKatoProtos (protoc-c output)
-//                             └─ GRPCH2 ─┬─ CNGHTTP2 / CProtobufC / CZlib (system shims)
-//                                        └─ CGRPCProtos (protoc-c output: health, reflection, google.*)
+//                             └─ GRPCH2 ─┬─ GRPCH2Core (no NIO, no nghttp2) ─ ProtobufCBridge ─ CGRPCProtos
+//                                        └─ CNGHTTP2 / CZlib (system shims), SwiftNIO
 import PackageDescription
 
 let strictSwift: [SwiftSetting] = [
@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "kato-conformance", targets: ["kato-conformance"]),
         .executable(name: "kato", targets: ["kato"]),
         .library(name: "KatoEngine", targets: ["KatoEngine"]),
+        .library(name: "GRPCH2Core", targets: ["GRPCH2Core"]),
         .library(name: "GRPCH2", targets: ["GRPCH2"]),
         .library(name: "KatoClient", targets: ["KatoClient"]),
     ],
@@ -74,10 +75,17 @@ let package = Package(
         .target(name: "ProtoJSON", dependencies: ["StrictJSON", "ProtoWire"], swiftSettings: strictSwift + hotPathSwift),
 
         // MARK: the generic gRPC runtime (knows nothing of KATO)
+        // The core: what a call is, independent of any transport (no NIO, no nghttp2).
+        .target(
+            name: "GRPCH2Core",
+            dependencies: ["ProtobufCBridge", "ProtoWire", "HexCoding"],
+            swiftSettings: strictSwift + hotPathSwift
+        ),
+        // The transport: gRPC over HTTP/2 with nghttp2 on SwiftNIO; re-exports GRPCH2Core.
         .target(
             name: "GRPCH2",
             dependencies: [
-                "CNGHTTP2", "CZlib", "ProtobufCBridge",
+                "GRPCH2Core", "CNGHTTP2", "CZlib", "ProtobufCBridge",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -199,10 +207,12 @@ let package = Package(
         ),
         .testTarget(name: "KatoStoreTests", dependencies: ["KatoStore", "KatoEngine"], swiftSettings: strictSwift),
         .testTarget(name: "ProtobufCBridgeTests", dependencies: ["ProtobufCBridge", "EchoProto", "KatoProto"], swiftSettings: strictSwift),
+        .testTarget(name: "GRPCH2CoreTests", dependencies: ["GRPCH2Core", "ProtobufCBridge"], swiftSettings: strictSwift),
         .testTarget(
             name: "GRPCH2Tests",
             dependencies: [
-                "GRPCH2", "EchoProto",
+                "GRPCH2", "GRPCH2Core", "EchoProto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -7,9 +7,12 @@ import Tracing
 /// one async frame. As a chain, each level cost a closure and async frames per call (a task
 /// switch per hop, and deeper frames that overflow the task allocator's first slab); here the
 /// synchronous parts of every stage run inline and only the handler (and a JWT's
-/// verification) is awaited. `KatoServerApp` installs this; the separate interceptors remain
-/// for use on their own. A class: every call's closures capture it, and copying the five
-/// stages (loggers, limiters, tables) retained each of their references per copy.
+/// verification) is awaited. `KatoServerApp` installs this. Each stage's semantics are
+/// written once, in its class (`TraceInterceptor`, `GRPCMetricsInterceptor`, `AuthInterceptor`,
+/// `RateLimitInterceptor`, `DegradationInterceptor`), as the synchronous steps called here;
+/// none of them is a `ServerInterceptor` of its own. A class: every call's closures capture
+/// it, and copying the five stages (loggers, limiters, tables) retained each of their
+/// references per copy.
 final class KatoInterceptor: ServerInterceptor {
     let trace: TraceInterceptor
     let metrics: GRPCMetricsInterceptor?

@@ -1,3 +1,4 @@
+import GRPCH2Core
 import Logging
 import NIOCore
 
@@ -147,7 +148,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
                 let remaining = deadline - .now
                 let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 stream.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(max(0, ServerConnectionHandler.nanos(remaining)))) {
-                    loopBound.value.cancel(streamID: id, error: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+                    loopBound.value.cancel(streamID: id, error: DeadlineStatus.exceeded)
                 }
             }
             scheduleFlush()

@@ -1,3 +1,4 @@
+import GRPCH2Core
 import CZlib
 
 /// gzip (RFC 1952) through zlib, for `grpc-encoding: gzip`.

@@ -1,3 +1,4 @@
+import GRPCH2Core
 import NIOCore
 
 /// Runs Swift tasks on a NIO event loop (a `TaskExecutor`), so a handler started from a

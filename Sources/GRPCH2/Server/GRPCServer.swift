@@ -1,3 +1,4 @@
+import GRPCH2Core
 import Logging
 import NIOCore
 import NIOPosix

@@ -1,3 +1,4 @@
+import GRPCH2Core
 import Dispatch
 import Glibc
 

@@ -1,3 +1,5 @@
+import GRPCH2Core
+
 /// Everything a `GRPCServer` can be told. Defaults follow gRPC C-core/grpc-go where they
 /// exist and the measurements in docs/ARCHITECTURE.md where throughput depends on them.
 public struct ServerConfiguration: Sendable, Hashable {

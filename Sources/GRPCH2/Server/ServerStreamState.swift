@@ -1,33 +1,19 @@
+import GRPCH2Core
 import NIOCore
 
-/// One call's state on the connection's event loop: request parsing, the handler task,
-/// and the response bytes waiting for nghttp2 to pull them.
+/// One call on the connection's event loop: its life (`machine`: phase, request messages,
+/// held credit; every transition is there) and its resources: the handler task, timers, the
+/// request stream, and the response bytes waiting for nghttp2 to pull them.
 final class ServerStreamState {
-    enum Phase {
-        /// Request headers are arriving.
-        case headers
-        /// Headers validated; request messages are arriving.
-        case receiving
-        /// The status is decided (trailers queued or sent); nothing more is accepted.
-        case finished
-    }
-
     private(set) var id: Int32
-    var phase: Phase = .headers
+    var machine = ServerStreamStateMachine()
+    var phase: ServerStreamStateMachine.Phase { machine.phase }
+    var compressResponses: Bool { machine.compressResponses }
     var method: MethodEntry?
     var context: ServerContext?
     /// `context.call`, kept apart: reaching it through the optional struct copied the context.
     var call: CallState?
     var deframer: MessageDeframer
-    var requestCompressed = false
-    var compressResponses = false
-    var remoteClosed = false
-
-    /// Unary and server-streaming requests: messages collected until the client half-closes,
-    /// the first one apart (a unary call then needs no array of messages).
-    var firstRequest: [UInt8] = []
-    var collected: [[UInt8]] = []
-    var requestCount = 0
     /// Client- and bidi-streaming requests: messages go straight to the running handler.
     /// Read `hasInbound` first: the continuation is a resilient stdlib type, so even testing
     /// the optional for nil goes through generic value witnesses (~100 instructions).
@@ -35,16 +21,10 @@ final class ServerStreamState {
         didSet { hasInbound = inbound != nil }
     }
     private(set) var hasInbound = false
-    /// Received bytes not yet credited back to the peer: held while the handler has unread
-    /// messages, so a slow reader stops the peer (see `ServerConnectionHandler.http2Data`).
-    var unconsumedBytes = 0
-    /// Messages handed to the handler that it has not read yet.
-    var unreadMessages = 0
     var task: Task<Void, Never>?
     var deadlineTimer: Scheduled<Void>?
 
     // Response side.
-    var responseHeadersSubmitted = false
     var pending: [UInt8] = []
     var pendingOffset = 0
     var trailers: OutboundHeaders?
@@ -65,23 +45,14 @@ final class ServerStreamState {
 
     func clear() {
         id = 0
-        phase = .headers
+        machine.reset()
         method = nil
         context = nil
         call = nil
         deframer = MessageDeframer(maxMessageSize: deframer.maxMessageSize)
-        requestCompressed = false
-        compressResponses = false
-        remoteClosed = false
-        firstRequest = []
-        collected = []
-        requestCount = 0
         if hasInbound { inbound = nil }
-        unconsumedBytes = 0
-        unreadMessages = 0
         task = nil
         deadlineTimer = nil
-        responseHeadersSubmitted = false
         pending = []
         pendingOffset = 0
         trailers = nil

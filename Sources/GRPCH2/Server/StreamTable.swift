@@ -1,3 +1,5 @@
+import GRPCH2Core
+
 /// A connection's open streams by id: an open-addressing table with linear probing and
 /// tombstones. A `Dictionary` hashes every key with SipHash, and a call looks its stream up
 /// ~7 times; client stream ids are odd and increasing, so `id >> 1` spreads the live ones

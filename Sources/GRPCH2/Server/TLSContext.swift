@@ -1,3 +1,4 @@
+import GRPCH2Core
 import HexCoding
 import NIOCore
 import NIOSSL
@@ -38,18 +39,12 @@ extension TLSContext {
     }
 }
 
-/// The client certificate a mutual-TLS connection verified against `clientCAPath`, captured
-/// once per connection after the handshake and shared (by reference) by all its calls.
-public final class PeerCertificate: Sendable {
-    /// The certificate, DER-encoded (hash it for a fingerprint).
-    public let derBytes: [UInt8]
-    /// The subject as an RFC 4514 string, most specific part first (`CN=alice,O=Example`),
-    /// written by `DistinguishedName.format`; empty when the certificate cannot be read.
-    public let subject: String
-
-    public init(derBytes: [UInt8]) {
-        self.derBytes = derBytes
-        subject = DistinguishedName.subject(ofCertificate: derBytes).map { DistinguishedName.format($0.reversed()) } ?? ""
+extension PeerCertificate {
+    /// The certificate with its subject read by `DistinguishedName` (RFC 4514, most specific first).
+    public convenience init(derBytes: [UInt8]) {
+        self.init(
+            derBytes: derBytes,
+            subject: DistinguishedName.subject(ofCertificate: derBytes).map { DistinguishedName.format($0.reversed()) } ?? "")
     }
 }
 

@@ -3,21 +3,11 @@ import KatoStore
 
 /// Refuses every kato.v2 call while the store is in MAINTENANCE (UNAVAILABLE, reason `DEGRADED`);
 /// health and reflection stay available.
-final class DegradationInterceptor: ServerInterceptor {
+final class DegradationInterceptor: Sendable {
     let status: StoreStatus
 
     init(status: StoreStatus) {
         self.status = status
-    }
-
-    func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
-        try check(context)
-        try await next(context)
-    }
-
-    /// Throws UNAVAILABLE for a kato.v2 call while the store is in MAINTENANCE.
-    func check(_ context: ServerContext) throws {
-        if Self.applies(to: context.path) { try checkLevel(context) }
     }
 
     /// Whether calls to `path` are refused in MAINTENANCE (kato.v2's; not health or reflection).

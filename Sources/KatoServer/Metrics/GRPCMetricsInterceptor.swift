@@ -10,7 +10,7 @@ import Synchronization
 /// `grpc_type`, `grpc_service`, `grpc_method`.
 ///
 /// Handles are made once per method (listed at init), so a call only bumps counters.
-public final class GRPCMetricsInterceptor: ServerInterceptor {
+public final class GRPCMetricsInterceptor: Sendable {
     final class MethodMetrics: Sendable {
         let dimensions: [(String, String)]
         let started: Counter
@@ -87,44 +87,8 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
         }
     }
 
-    public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
-        var context = context
-        let call = begin(&context)
-        do {
-            try await next(context)
-            succeeded(call)
-        } catch {
-            failed(call, error, context)
-            throw error
-        }
-    }
-
-    /// One call's metrics and when it started (`CallClock`).
-    struct Call {
-        let metrics: MethodMetrics
-        let start: Int64
-    }
-
-    /// Counts the call as started and hooks its messages.
-    func begin(_ context: inout ServerContext) -> Call {
-        let m = metrics(for: context)
-        m.started.increment()
-        context.observeMessages(m.observer)
-        return Call(metrics: m, start: CallClock.now())
-    }
-
-    func succeeded(_ call: Call) {
-        call.metrics.succeeded(nanoseconds: CallClock.now() - call.start)
-    }
-
-    func failed(_ call: Call, _ error: any Error, _ context: ServerContext) {
-        call.metrics.failed(Self.code(of: error, context), nanoseconds: CallClock.now() - call.start)
-    }
-
     /// The status the peer gets: a handler cut short by its deadline reports DEADLINE_EXCEEDED.
     static func code(of error: any Error, _ context: ServerContext) -> StatusCode {
-        let code = RPCError(mapping: error).code
-        if code == .cancelled, let deadline = context.deadline, deadline <= .now { return .deadlineExceeded }
-        return code
+        DeadlineStatus.resolve(RPCError(mapping: error).code, deadline: context.deadline)
     }
 }

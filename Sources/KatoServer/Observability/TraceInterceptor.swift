@@ -22,7 +22,7 @@ extension ServerContext {
 /// The span goes to `tracer` (by default `InstrumentationSystem.tracer`, a no-op until a
 /// backend such as swift-otel's OTLP exporter is bootstrapped; the tracer's own `extract`
 /// reads `traceparent`/`tracestate` from the request metadata).
-public final class TraceInterceptor: ServerInterceptor {
+public final class TraceInterceptor: Sendable {
     let logger: Logger
     let accessLogLevel: Logger.Level?
     let tracer: (any Tracer)?
@@ -76,26 +76,6 @@ public final class TraceInterceptor: ServerInterceptor {
         func statusAndTrace(_ code: StatusCode) -> [UInt8] {
             statusAndTraceByCode.indices.contains(code.rawValue)
                 ? statusAndTraceByCode[code.rawValue] : Array(" status=\(code.name) trace_id=".utf8)
-        }
-    }
-
-    public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
-        var context = context
-        let call = begin(&context, start: CallClock.now())
-        var code = StatusCode.ok
-        var failure: (any Error)?
-        defer { end(call, context, code: code, error: failure, nanoseconds: CallClock.now() - call.start) }
-        do {
-            if let span = call.span {
-                let ctx = context
-                try await ServiceContext.withValue(span.context) { try await next(ctx) }
-            } else {
-                try await next(context)
-            }
-        } catch {
-            code = GRPCMetricsInterceptor.code(of: error, context)
-            failure = error
-            throw error
         }
     }
 

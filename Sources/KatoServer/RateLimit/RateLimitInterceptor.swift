@@ -8,7 +8,7 @@ import Metrics
 ///
 /// Runs after `AuthInterceptor` (it keys on the principal). Services in `exempt` (health,
 /// reflection) skip the token buckets, not the concurrency limit.
-public final class RateLimitInterceptor: ServerInterceptor {
+public final class RateLimitInterceptor: Sendable {
     let principals: KeyedRateLimiter?
     let sessions: KeyedRateLimiter?
     let concurrency: ConcurrencyLimiter?
@@ -25,22 +25,6 @@ public final class RateLimitInterceptor: ServerInterceptor {
         self.exempt = exempt.map { Substring($0) }
         limited = Counter(label: "kato_rate_limited_total", dimensions: [("scope", "concurrency")])
         limitedPrincipal = Counter(label: "kato_rate_limited_total", dimensions: [("scope", "principal")])
-    }
-
-    public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
-        var context = context
-        let record = context.callRecord
-        // The record has the principal's name when AuthInterceptor ran ("" when
-        // authentication is off): one attribute read less per call.
-        let principal = record.map { $0.principal.isEmpty ? Principal.anonymous.name : $0.principal }
-            ?? context.principal?.name ?? Principal.anonymous.name
-        let takesTokens = takesTokens(service: context.methodPath.service)
-        if let sessions = sessionLimiter(takesTokens: takesTokens), record?.sessionLimiter == nil {
-            context.attributes[SessionRateLimiterKey.self] = sessions
-        }
-        let entered = try admit(&context, takesTokens: takesTokens, principal: principal, now: CallClock.now())
-        defer { if entered { leave() } }
-        try await next(context)
     }
 
     /// Whether calls to `service` take tokens (health and reflection do not).

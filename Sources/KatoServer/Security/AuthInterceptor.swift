@@ -6,7 +6,8 @@ import Metrics
 /// checks the method's least role (`MethodPolicy`), and attaches the `Principal` for the
 /// handlers, which check nodes and session ownership. Failures end the call with
 /// UNAUTHENTICATED or PERMISSION_DENIED and an `ErrorInfo`; credentials are never logged.
-public final class AuthInterceptor: ServerInterceptor {
+/// A stage of `KatoInterceptor`, which calls `check`, `verify` and `authorize`.
+public final class AuthInterceptor: Sendable {
     let authenticator: Authenticator
     let openServices: [Substring]
     let logger: Logger
@@ -17,14 +18,6 @@ public final class AuthInterceptor: ServerInterceptor {
         self.logger = logger
     }
 
-    public func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
-        let path = context.methodPath
-        let record = context.callRecord
-        var context = context
-        _ = try await admit(&context, path, record: record)
-        try await next(context)
-    }
-
     /// Whether calls to `service` need no credentials (health, reflection by default).
     func isOpen(service: Substring) -> Bool { Self.contains(openServices, service) }
 
@@ -33,20 +26,6 @@ public final class AuthInterceptor: ServerInterceptor {
         case principal(Principal)
         /// A JWT still to verify (`verify`).
         case jwt(String, JWTVerifier)
-    }
-
-    /// Authenticates and authorizes one call, attaching its principal to `context` (in
-    /// `record` when there is one); nil for an open service. Suspends only to verify a JWT.
-    func admit(_ context: inout ServerContext, _ path: MethodPath, record: CallRecord?) async throws -> Principal? {
-        if isOpen(service: path.service) { return nil }
-        let principal: Principal
-        switch try check(context) {
-        case .principal(let p): principal = p
-        case .jwt(let token, let verifier): principal = try await verify(token, verifier, context)
-        }
-        let required = MethodPolicy.requiredRole(service: path.service, method: path.method)
-        try authorize(principal, required: required, method: path.method, &context, record: record)
-        return principal
     }
 
     /// Everything but a JWT's verification, without suspending, for a method that is not open

@@ -7,7 +7,7 @@ enum CallSupport {
     static func serve<R>(_ context: ServerContext, _ body: () throws -> R) throws -> R {
         do {
             if Task.isCancelled { throw KatoError.cancelled }
-            if let deadline = context.deadline, deadline <= .now { throw KatoError.deadlineExceeded }
+            if DeadlineStatus.hasPassed(context.deadline) { throw KatoError.deadlineExceeded }
             return try body()
         } catch {
             throw mapped(error, context)

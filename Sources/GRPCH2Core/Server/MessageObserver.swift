@@ -28,7 +28,7 @@ public struct MessageObserver: Sendable {
 
 extension RequestStream {
     /// The same stream, reporting each message to `observer` as the handler reads it.
-    func observed(by observer: MessageObserver) -> RequestStream<Message> {
+    package func observed(by observer: MessageObserver) -> RequestStream<Message> {
         let received = observer.received
         return map { message in
             try received()
@@ -39,7 +39,7 @@ extension RequestStream {
 
 extension ResponseWriter {
     /// The same writer, reporting each message to `observer` once it is queued.
-    func observed(by observer: MessageObserver) -> ResponseWriter<Message> {
+    package func observed(by observer: MessageObserver) -> ResponseWriter<Message> {
         ResponseWriter(sink: ObservingSink(base: sink, sent: observer.sent), encode: encode)
     }
 }

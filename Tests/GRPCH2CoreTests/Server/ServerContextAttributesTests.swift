@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import GRPCH2
+@testable import GRPCH2Core
 
 private enum NameKey: AttributeKey { typealias Value = String }
 private enum CountKey: AttributeKey { typealias Value = Int }

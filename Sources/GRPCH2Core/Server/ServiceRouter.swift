@@ -23,16 +23,16 @@ public struct ServiceRouter: Sendable {
         interceptors.append(interceptor)
     }
 
-    func method(for path: String) -> MethodEntry? { methods[path] }
+    package func method(for path: String) -> MethodEntry? { methods[path] }
 }
 
 /// A registered method, boxed once: a call's stream refers to it with one retain instead of
 /// copying the struct (its path and two closures: three retains and releases per call).
-final class MethodEntry: Sendable {
-    let method: ServerMethod
-    var kind: CallKind { method.kind }
+package final class MethodEntry: Sendable {
+    package let method: ServerMethod
+    package var kind: CallKind { method.kind }
 
-    init(_ method: ServerMethod) {
+    package init(_ method: ServerMethod) {
         self.method = method
     }
 }

@@ -21,13 +21,13 @@ public struct ServerContext: Sendable {
     /// Values interceptors attach for handlers downstream (principal, trace id, …).
     public var attributes: Attributes
     /// The kind of the called method (unary, server-, client- or bidirectional streaming).
-    public internal(set) var kind: CallKind = .unary
+    public package(set) var kind: CallKind = .unary
     /// Hooks run for every request message the handler reads and every response message it
     /// sends; nil (the default) costs nothing. Set with `observeMessages(_:)`.
     public private(set) var messageObserver: MessageObserver?
-    let call: CallState
+    package let call: CallState
 
-    init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
+    package init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
          peerCertificate: PeerCertificate? = nil, kind: CallKind = .unary) {
         self.call = CallState(
             path: path, requestMetadata: requestMetadata, deadline: deadline, peer: peer, peerCertificate: peerCertificate)
@@ -143,12 +143,12 @@ public protocol AttributeKey {
 }
 
 /// One call's fixed facts and the metadata its handler sends back (see `ServerContext`).
-final class CallState: Sendable {
-    let path: String
-    let requestMetadata: Metadata
-    let deadline: ContinuousClock.Instant?
-    let peer: String
-    let peerCertificate: PeerCertificate?
+package final class CallState: Sendable {
+    package let path: String
+    package let requestMetadata: Metadata
+    package let deadline: ContinuousClock.Instant?
+    package let peer: String
+    package let peerCertificate: PeerCertificate?
 
     init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
          peerCertificate: PeerCertificate?) {
@@ -159,10 +159,10 @@ final class CallState: Sendable {
         self.peerCertificate = peerCertificate
     }
 
-    struct State {
-        var initial = Metadata()
-        var trailing = Metadata()
+    package struct State {
+        package var initial = Metadata()
+        package var trailing = Metadata()
     }
 
-    let state = Mutex(State())
+    package let state = Mutex(State())
 }

@@ -24,7 +24,7 @@ extension ServerMethod {
         let decode = decoder(Request.self)
         // The body is written out in both task closures: through a shared async function it
         // would be one more frame and executor check per call.
-        let start: @Sendable ([UInt8], ServerContext, StreamHandle, EventLoopTaskExecutor?) -> Task<Void, Never> = {
+        let start: @Sendable ([UInt8], ServerContext, StreamHandle, (any TaskExecutor)?) -> Task<Void, Never> = {
             bytes, context, handle, executor in
             if let executor {
                 // The task would be queued onto this very loop anyway: start it here and save

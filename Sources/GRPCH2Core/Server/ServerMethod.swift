@@ -15,7 +15,7 @@ public struct ServerMethod: Sendable {
     /// stream, the writer, the response buffer, their async hops and a copy of the message;
     /// decode, handler and encode run in the task's own closure, with no async layer between.
     /// Same steps as `handler`: decode, handle, encode.
-    let startUnary: (@Sendable ([UInt8], ServerContext, StreamHandle, EventLoopTaskExecutor?) -> Task<Void, Never>)?
+    package let startUnary: (@Sendable ([UInt8], ServerContext, StreamHandle, (any TaskExecutor)?) -> Task<Void, Never>)?
 
     public init(
         path: String, kind: CallKind,
@@ -29,7 +29,7 @@ public struct ServerMethod: Sendable {
 
     @usableFromInline
     init(
-        path: String, startUnary: @escaping @Sendable ([UInt8], ServerContext, StreamHandle, EventLoopTaskExecutor?) -> Task<Void, Never>,
+        path: String, startUnary: @escaping @Sendable ([UInt8], ServerContext, StreamHandle, (any TaskExecutor)?) -> Task<Void, Never>,
         handler: @escaping @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
     ) {
         self.path = path

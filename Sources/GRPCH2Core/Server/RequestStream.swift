@@ -10,7 +10,7 @@ public struct RequestStream<Message: Sendable>: AsyncSequence, Sendable {
     let decode: @Sendable ([UInt8]) throws -> Message
     let onConsumed: @Sendable (Int) -> Void
 
-    init(base: AsyncThrowingStream<[UInt8], any Error>, decode: @escaping @Sendable ([UInt8]) throws -> Message,
+    package init(base: AsyncThrowingStream<[UInt8], any Error>, decode: @escaping @Sendable ([UInt8]) throws -> Message,
          onConsumed: @escaping @Sendable (Int) -> Void) {
         self.init(source: .live(base), decode: decode, onConsumed: onConsumed)
     }
@@ -23,7 +23,7 @@ public struct RequestStream<Message: Sendable>: AsyncSequence, Sendable {
     }
 
     /// A stream of already-received messages (unary and server-streaming requests).
-    static func completed(_ messages: [[UInt8]]) -> RequestStream<[UInt8]> {
+    package static func completed(_ messages: [[UInt8]]) -> RequestStream<[UInt8]> {
         RequestStream<[UInt8]>(source: .completed(messages), decode: { $0 }, onConsumed: { _ in })
     }
 
@@ -88,7 +88,7 @@ enum RequestSource: Sendable {
 }
 
 /// Where a handler's response messages go.
-protocol ResponseSink: Sendable {
+package protocol ResponseSink: Sendable {
     /// Queues one serialized message; suspends while the peer is not reading (back-pressure).
     func write(_ message: [UInt8]) async throws
 }
@@ -98,7 +98,7 @@ public struct ResponseWriter<Message: Sendable>: Sendable {
     let sink: any ResponseSink
     let encode: @Sendable (Message) -> [UInt8]
 
-    init(sink: any ResponseSink, encode: @escaping @Sendable (Message) -> [UInt8]) {
+    package init(sink: any ResponseSink, encode: @escaping @Sendable (Message) -> [UInt8]) {
         self.sink = sink
         self.encode = encode
     }

@@ -3,31 +3,31 @@
 /// Wire format: 1 byte compressed flag, 4 bytes big-endian length, then the message.
 /// Bodies arrive in arbitrary chunks (a message can span DATA frames and a frame can
 /// split the prefix), so this is a small state machine over a byte buffer.
-struct MessageDeframer {
-    struct Message: Equatable {
-        var compressed: Bool
-        var bytes: [UInt8]
+package struct MessageDeframer {
+    package struct Message: Equatable {
+        package var compressed: Bool
+        package var bytes: [UInt8]
     }
 
-    enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         /// The declared length exceeds the configured limit (RESOURCE_EXHAUSTED).
         case messageTooLarge(length: Int, limit: Int)
         /// The compressed flag is neither 0 nor 1.
         case invalidFlag(UInt8)
     }
 
-    let maxMessageSize: Int
+    package let maxMessageSize: Int
     private var buffer: [UInt8] = []
     private var readIndex = 0
 
-    init(maxMessageSize: Int) {
+    package init(maxMessageSize: Int) {
         self.maxMessageSize = maxMessageSize
     }
 
     /// Bytes received but not yet part of a complete message.
-    var bufferedByteCount: Int { buffer.count - readIndex }
+    package var bufferedByteCount: Int { buffer.count - readIndex }
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if readIndex > 0, readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             readIndex = 0
@@ -35,7 +35,7 @@ struct MessageDeframer {
         buffer.append(contentsOf: bytes)
     }
 
-    mutating func append(_ bytes: consuming [UInt8]) {
+    package mutating func append(_ bytes: consuming [UInt8]) {
         // Nothing buffered (usual: whole messages per DATA frame): adopt the array, no copy.
         if readIndex == buffer.count {
             buffer = consume bytes
@@ -46,7 +46,7 @@ struct MessageDeframer {
     }
 
     /// The next complete message, or nil when more bytes are needed.
-    mutating func next() throws(Failure) -> Message? {
+    package mutating func next() throws(Failure) -> Message? {
         let available = buffer.count - readIndex
         guard available >= 5 else { return nil }
         let flag = buffer[readIndex]
@@ -83,12 +83,12 @@ struct MessageDeframer {
 
 /// Prepends the gRPC length prefix.
 @usableFromInline
-enum MessageFramer {
+package enum MessageFramer {
     /// The length prefix: 1 byte compressed flag, 4 bytes big-endian length.
-    @usableFromInline static let prefixLength = 5
+    @usableFromInline package static let prefixLength = 5
 
     /// Fills in the prefix of a message serialized after `prefixLength` spare bytes.
-    static func writePrefix(into framed: inout [UInt8]) {
+    package static func writePrefix(into framed: inout [UInt8]) {
         let n = framed.count - prefixLength
         framed[0] = 0
         framed[1] = UInt8(truncatingIfNeeded: n >> 24)
@@ -97,7 +97,7 @@ enum MessageFramer {
         framed[4] = UInt8(truncatingIfNeeded: n)
     }
 
-    static func frame(_ message: [UInt8], compressed: Bool, into out: inout [UInt8]) {
+    package static func frame(_ message: [UInt8], compressed: Bool, into out: inout [UInt8]) {
         let n = message.count
         // Grow geometrically: `reserveCapacity(count + k)` allocates exactly that much, so
         // calling it per message on a buffer that keeps growing copied the whole buffer

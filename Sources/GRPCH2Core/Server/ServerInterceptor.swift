@@ -13,7 +13,7 @@ public protocol ServerInterceptor: Sendable {
 
 extension Array where Element == any ServerInterceptor {
     /// Runs `body` inside every interceptor of the chain, the first one outermost.
-    func run(_ context: ServerContext, _ body: @escaping @Sendable (ServerContext) async throws -> Void) async throws {
+    package func run(_ context: ServerContext, _ body: @escaping @Sendable (ServerContext) async throws -> Void) async throws {
         try await run(index: startIndex, context, body)
     }
 

@@ -2,8 +2,8 @@ import HexCoding
 
 /// `grpc-message` percent-encoding (gRPC HTTP/2 protocol spec): bytes outside 0x20...0x7E
 /// and `%` itself are sent as `%XX` of their UTF-8 bytes.
-enum PercentEncoding {
-    static func encode(_ text: String) -> String {
+package enum PercentEncoding {
+    package static func encode(_ text: String) -> String {
         var out = [UInt8]()
         out.reserveCapacity(text.utf8.count)
         for b in text.utf8 {
@@ -19,7 +19,7 @@ enum PercentEncoding {
     }
 
     /// Decodes leniently: a malformed escape is kept as is (the spec asks clients not to fail).
-    static func decode(_ text: String) -> String {
+    package static func decode(_ text: String) -> String {
         let bytes = Array(text.utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count)

@@ -41,7 +41,7 @@ public struct Metadata: Hashable, Sendable, Sequence {
 
     /// `key` in lower case; a key already in lower case (the usual case) is returned as it is,
     /// without `lowercased()`'s new String (an allocation for keys longer than 15 bytes).
-    static func lowercased(_ key: String) -> String {
+    package static func lowercased(_ key: String) -> String {
         let bytes = key.utf8.span  // by offset: iterating the UTF8View cost ~35 instructions a byte
         // Upper-case ASCII, or any non-ASCII byte (which `lowercased()` may change as well, as
         // the lookups do: the Kelvin sign K becomes k), takes the full path.
@@ -53,11 +53,11 @@ public struct Metadata: Hashable, Sendable, Sequence {
 
     /// Received header names are lowercase already (HTTP/2 requires it, nghttp2 checks):
     /// these skip `lowercased()`, a String allocation per key longer than 15 bytes.
-    mutating func addString(_ value: String, lowercasedKey key: String) {
+    package mutating func addString(_ value: String, lowercasedKey key: String) {
         entries.append(Entry(key: key, value: .string(value)))
     }
 
-    mutating func addBinary(_ value: [UInt8], lowercasedKey key: String) {
+    package mutating func addBinary(_ value: [UInt8], lowercasedKey key: String) {
         entries.append(Entry(key: key, value: .binary(value)))
     }
 
@@ -101,55 +101,5 @@ public struct Metadata: Hashable, Sendable, Sequence {
 
     public mutating func append(contentsOf other: Metadata) {
         entries.append(contentsOf: other.entries)
-    }
-}
-
-extension Metadata {
-    /// Whether a header name is reserved by HTTP/2 or gRPC and so is never user metadata, in
-    /// either direction: dropped from the metadata handed to handlers, and dropped from the
-    /// metadata (initial, trailing, error) a handler sends, so a handler can neither forge
-    /// `grpc-status` nor emit a pseudo-header or a connection-specific header (which would make
-    /// the response malformed, RFC 9113 §8.2.2).
-    ///
-    /// The gRPC HTTP/2 protocol (PROTOCOL-HTTP2.md, Custom-Metadata): "Header names starting
-    /// with `grpc-` are reserved for future use." Every `grpc-*` name is reserved except the
-    /// few gRPC defines for applications to read or set (`isApplicationVisibleGRPCHeader`).
-    static func isReserved(_ name: String) -> Bool {
-        // Dispatched on the first byte: most names (`authorization`, `x-…`) then need no string
-        // comparison at all (ten comparisons and two prefix checks per header were ~400
-        // instructions, paid for every header received and every metadata entry sent).
-        switch name.utf8.first {
-        case UInt8(ascii: ":"):
-            return true
-        case UInt8(ascii: "g"):
-            return name.hasPrefix("grpc-") && !isApplicationVisibleGRPCHeader(name)
-        case UInt8(ascii: "c"):
-            return name == "content-type" || name == "content-length" || name == "connection"
-        case UInt8(ascii: "t"):
-            return name == "te" || name == "transfer-encoding"
-        case UInt8(ascii: "u"):
-            return name == "user-agent" || name == "upgrade"
-        case UInt8(ascii: "h"):
-            return name == "host"
-        case UInt8(ascii: "k"):
-            return name == "keep-alive"
-        case UInt8(ascii: "p"):
-            return name == "proxy-connection"
-        default:
-            return false
-        }
-    }
-
-    /// `grpc-*` headers gRPC defines for applications rather than for the transport: tracing
-    /// and stats context (`grpc-trace-bin`, `grpc-tags-bin`), the message type, the retry
-    /// attempt count a client sends, and the retry pushback a server sends in trailers.
-    static func isApplicationVisibleGRPCHeader(_ name: String) -> Bool {
-        switch name {
-        case "grpc-trace-bin", "grpc-tags-bin", "grpc-message-type", "grpc-previous-rpc-attempts",
-            "grpc-retry-pushback-ms":
-            return true
-        default:
-            return false
-        }
     }
 }

@@ -2,6 +2,9 @@
 ///
 /// `details` is the serialized `google.rpc.Status` carried in `grpc-status-details-bin`
 /// (see `RPCError.init(code:message:details:)` in `Services/StatusDetails.swift`).
+///
+/// `cause` keeps the error this status stands for (a domain error, a decoding failure) for
+/// logs and interceptors; it is never sent to the peer and does not take part in `==`.
 public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     public var code: StatusCode
     public var message: String
@@ -9,15 +12,33 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     public var statusDetails: [UInt8]?
     /// Trailing metadata sent with the status.
     public var trailingMetadata: Metadata
+    /// The underlying error, if any (not sent; not compared).
+    public var cause: (any Error)?
 
-    public init(code: StatusCode, message: String, statusDetails: [UInt8]? = nil, trailingMetadata: Metadata = Metadata()) {
+    public init(
+        code: StatusCode, message: String, statusDetails: [UInt8]? = nil, trailingMetadata: Metadata = Metadata(),
+        cause: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.statusDetails = statusDetails
         self.trailingMetadata = trailingMetadata
+        self.cause = cause
     }
 
     public var description: String { "\(code.name): \(message)" }
+
+    public static func == (a: RPCError, b: RPCError) -> Bool {
+        a.code == b.code && a.message == b.message && a.statusDetails == b.statusDetails
+            && a.trailingMetadata == b.trailingMetadata
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(statusDetails)
+        hasher.combine(trailingMetadata)
+    }
 }
 
 /// A domain error that knows its gRPC status: the one place where a layer's typed errors
@@ -35,12 +56,15 @@ extension RPCError {
     /// Errors that do not describe themselves become UNKNOWN without leaking internals.
     public init(mapping error: any Error) {
         switch error {
+        case let rpcError as RPCError:
+            self = rpcError
         case let convertible as any RPCErrorConvertible:
             self = convertible.rpcError
+            if cause == nil { cause = convertible }
         case is CancellationError:
-            self = RPCError(code: .cancelled, message: "call cancelled")
+            self = RPCError(code: .cancelled, message: "call cancelled", cause: error)
         default:
-            self = RPCError(code: .unknown, message: "handler failed: \(type(of: error))")
+            self = RPCError(code: .unknown, message: "handler failed: \(type(of: error))", cause: error)
         }
     }
 }

@@ -1,0 +1,182 @@
+import GRPCH2Core
+import NIOCore
+
+/// Starting calls: request validation, routing, deadlines, request messages, the handler task.
+extension ServerConnectionHandler {
+    // MARK: calls
+
+    func startCall(_ stream: ServerStreamState, headers: consuming RequestHeaders) {
+        guard headers.listSize <= maxHeaderListSize else {
+            // On this stream only; the connection serves on. Trailers-Only RESOURCE_EXHAUSTED
+            // (`:status 200`), as gRPC C-core answers metadata over its hard limit, rather than
+            // HTTP 431. Checked with grpcio 1.85: a bare 431 is reported as UNKNOWN "Received
+            // http2 header with status: 431" (431 is not in gRPC's HTTP-to-status table); 431
+            // with grpc-status 8 does come out RESOURCE_EXHAUSTED, but relies on the client
+            // preferring grpc-status over a non-200 `:status`, which not every client does.
+            // RESOURCE_EXHAUSTED names the cause, as for oversized messages.
+            return finish(stream, error: RPCError(code: .resourceExhausted, message:
+                "request header list size \(headers.listSize) exceeds the limit of \(maxHeaderListSize) bytes"))
+        }
+        let path = headers.path, contentType = headers.contentType
+        guard headers.method == "POST" else {
+            return respondHTTPError(stream, status: "405", message: "gRPC requires POST")
+        }
+        guard Self.isGRPCContentType(contentType) else {
+            return respondHTTPError(stream, status: "415", message: "invalid gRPC request content-type '\(contentType)'")
+        }
+        let serverMethod: MethodEntry
+        if let last = lastMethod, lastMethodPath == path {
+            serverMethod = last
+        } else {
+            guard let found = router.method(for: path) else {
+                return finish(stream, error: RPCError(code: .unimplemented, message: "unknown method \(path)"))
+            }
+            serverMethod = found
+            lastMethod = found
+            lastMethodPath = path
+        }
+        stream.method = serverMethod
+        let requestCompressed: Bool
+        switch headers.encoding {
+        case nil, "identity": requestCompressed = false
+        case "gzip": requestCompressed = true
+        case let other?:
+            return finish(stream, error: RPCError(code: .unimplemented, message: "grpc-encoding '\(other)' is not supported (supported: identity, gzip)"))
+        }
+        stream.machine.callStarted(
+            kind: serverMethod.kind, requestCompressed: requestCompressed,
+            compressResponses: requestCompressed && configuration.compressResponsesLikeRequests
+                && headers.acceptEncoding.split(separator: ",").contains { $0.filter { $0 != " " } == "gzip" })
+
+        var deadline: ContinuousClock.Instant?
+        if let timeout = headers.timeout {
+            guard let duration = GRPCTimeout.parse(timeout) else {
+                return finish(stream, error: RPCError(code: .internalError, message: "malformed grpc-timeout '\(timeout)'"))
+            }
+            deadline = .now + duration
+            if let context {
+                let nanos = Self.nanos(duration)
+                let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                let id = stream.id
+                stream.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
+                    loopBound.value.deadlineExpired(streamID: id)
+                }
+            }
+        }
+        let callContext = ServerContext(path: path, requestMetadata: headers.metadata, deadline: deadline, peer: peer,
+                                        peerCertificate: peerCertificate, kind: serverMethod.kind)
+        stream.context = callContext
+        stream.call = callContext.call
+        if serverMethod.kind.isClientStreaming {
+            let (requests, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+            stream.inbound = continuation
+            let handle = streamHandle(stream.id)
+            let requestStream = RequestStream<[UInt8]>(base: requests, decode: { $0 }, onConsumed: { _ in handle.consumed() })
+            launch(stream, requests: requestStream)
+        }
+    }
+
+    func receive(_ message: MessageDeframer.Message, on stream: ServerStreamState) throws {
+        var bytes = message.bytes
+        if message.compressed {
+            if let refused = stream.machine.checkCompression(true) { throw refused }
+            do {
+                bytes = try Gzip.decompress(bytes, limit: configuration.maxReceiveMessageSize)
+            } catch .tooLarge(let limit) {
+                throw RPCError(code: .resourceExhausted, message: "decompressed message larger than max (\(limit))")
+            } catch {
+                throw RPCError(code: .internalError, message: "cannot decompress message: \(error)")
+            }
+        }
+        switch stream.machine.messageReceived(bytes) {
+        case .deliver(let message):
+            if stream.hasInbound, let inbound = stream.inbound { inbound.yield(message) }
+        case .collected, .dropped:
+            break
+        case .fail(let error):
+            throw error
+        }
+    }
+
+    func requestEnded(_ stream: ServerStreamState) {
+        switch stream.machine.requestEnded(partialMessage: stream.deframer.bufferedByteCount > 0) {
+        case .none:
+            return
+        case .fail(let error):
+            return finish(stream, error: error)
+        case .finishRequestStream:
+            if stream.hasInbound, let inbound = stream.inbound { inbound.finish() }
+        case .startHandler(let count, let first, let rest):
+            startHandler(stream, count: count, first: first, rest: rest)
+        }
+    }
+
+    func startHandler(_ stream: ServerStreamState, count: Int, first: [UInt8], rest: [[UInt8]]) {
+        if count == 1, let startUnary = stream.method?.method.startUnary, router.interceptors.isEmpty,
+           let callContext = stream.context {
+            // A typed unary method without interceptors: see `ServerMethod.startUnary`.
+            stream.task = startUnary(first, callContext, streamHandle(stream.id), taskExecutor)
+            return
+        }
+        launch(stream, requests: RequestStream<[UInt8]>.completed(count == 0 ? [] : [first] + rest))
+    }
+
+    func launch(_ stream: ServerStreamState, requests: RequestStream<[UInt8]>) {
+        guard let method = stream.method?.method, let callContext = stream.context else { return }
+        let handle = streamHandle(stream.id)
+        let interceptors = router.interceptors
+        // Single-response calls (unary, client-streaming) buffer their one message, so the
+        // count check in `complete` sees it and message + status leave in one hop.
+        let buffered = method.kind == .unary || method.kind == .clientStreaming
+        let bufferingSink = buffered ? BufferingSink() : nil
+        let sink: any ResponseSink = bufferingSink ?? LiveSink(handle: handle)
+        let writer = ResponseWriter<[UInt8]>(sink: sink, encode: { $0 })
+        let call: @Sendable () async -> Void = {
+            var outcome: RPCError?
+            do {
+                if interceptors.isEmpty {
+                    try await method.handler(requests, writer, callContext)
+                } else {
+                    try await interceptors.run(callContext) { ctx in
+                        if let observer = ctx.messageObserver {
+                            try await method.handler(requests.observed(by: observer), writer.observed(by: observer), ctx)
+                        } else {
+                            try await method.handler(requests, writer, ctx)
+                        }
+                    }
+                }
+            } catch {
+                outcome = RPCError(mapping: error)
+            }
+            handle.complete(messages: bufferingSink?.drain() ?? [], error: outcome, context: callContext)
+        }
+        start(stream, call)
+    }
+
+    /// Starts a call's task on the connection's loop, or on the global executor when so configured.
+    func start(_ stream: ServerStreamState, _ call: @escaping @Sendable () async -> Void) {
+        if let taskExecutor {
+            // The task would be queued onto this very loop anyway: start it here instead and
+            // save the hop. It is still an async task on the loop's executor; it runs on this
+            // thread until it first suspends, and resumes through the executor as any other.
+            stream.task = Task.immediate(executorPreference: taskExecutor, operation: call)
+        } else {
+            stream.task = Task(operation: call)
+        }
+    }
+
+    func deadlineExpired(streamID: Int32) {
+        guard let stream = streams[streamID], stream.phase != .finished else { return }
+        stream.task?.cancel()
+        finish(stream, error: DeadlineStatus.exceeded)
+    }
+
+    /// The client or the connection went away: stop the handler, drop the response.
+    func abandon(_ stream: ServerStreamState, reason: RPCError) {
+        session?.consumeConnection(count: stream.machine.abandon())
+        stream.deadlineTimer?.cancel()
+        stream.task?.cancel()
+        if stream.hasInbound { stream.inbound?.finish(throwing: reason) }
+        stream.failWriters(reason)
+    }
+}

@@ -1,0 +1,188 @@
+import GRPCH2Core
+import NIOCore
+
+/// Response messages, headers, status and trailers, and flow-control credit.
+extension ServerConnectionHandler {
+    // MARK: responses
+
+    func enqueue(streamID: Int32, message: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
+        guard let stream = streams[streamID], stream.phase != .finished else {
+            return continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
+        }
+        guard append(message, to: stream) else {
+            return continuation.resume(throwing: RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))"))
+        }
+        submitOrResume(stream)
+        if stream.pendingCount > configuration.maxBufferedResponseBytes {
+            stream.waitingWriters.append(continuation)
+        } else {
+            continuation.resume()
+        }
+    }
+
+    /// Frames (and maybe compresses) one response message into the stream's pending bytes.
+    private func append(_ message: [UInt8], to stream: ServerStreamState) -> Bool {
+        guard message.count <= configuration.maxSendMessageSize else { return false }
+        if stream.compressResponses {
+            MessageFramer.frame(Gzip.compress(message), compressed: true, into: &stream.pending)
+        } else {
+            MessageFramer.frame(message, compressed: false, into: &stream.pending)
+        }
+        return true
+    }
+
+    /// `initialMetadata`: the call's, when the caller read it already (one lock fewer).
+    func submitOrResume(_ stream: ServerStreamState, initialMetadata: Metadata? = nil) {
+        if !stream.machine.responseHeadersNeeded() {
+            session?.resumeData(streamID: stream.id)
+        } else {
+            var headers = OutboundHeaders(prepared: stream.compressResponses ? Self.gzipResponseHeaders : Self.responseHeaders)
+            if let initial = initialMetadata ?? stream.call?.state.withLock({ $0.initial }) {
+                Self.appendMetadata(initial, to: &headers.extra)
+            }
+            do {
+                try session?.submitResponse(streamID: stream.id, headers: headers, hasBody: true)
+            } catch {
+                logger.debug("submit response failed", metadata: ["error": "\(error)"])
+            }
+        }
+        scheduleFlush()
+    }
+
+    /// The response of a direct unary handler (`ServerMethod.startUnary`), serialized after the
+    /// prefix's spare bytes: with nothing queued and no compression (the usual case) it
+    /// becomes the pending bytes as it is, prefix written in place.
+    func complete(streamID: Int32, framedMessage: consuming [UInt8]) {
+        guard let stream = streams[streamID], stream.phase != .finished else { return }
+        var framed = framedMessage
+        guard framed.count - MessageFramer.prefixLength <= configuration.maxSendMessageSize else {
+            return finish(stream, error: RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))"))
+        }
+        if stream.compressResponses || stream.pendingCount > 0 {
+            _ = append(Array(framed.dropFirst(MessageFramer.prefixLength)), to: stream)
+        } else {
+            MessageFramer.writePrefix(into: &framed)
+            stream.pending = framed
+            stream.pendingOffset = 0
+        }
+        finish(stream, error: nil)
+    }
+
+    func complete(streamID: Int32, messages: [[UInt8]], error: RPCError?, context callContext: ServerContext) {
+        guard let stream = streams[streamID], stream.phase != .finished else { return }
+        if error == nil {
+            if stream.method?.kind == .unary || stream.method?.kind == .clientStreaming, messages.count != 1 {
+                return finish(stream, error: RPCError(code: .internalError, message: "handler produced \(messages.count) responses for a single-response call"))
+            }
+            for m in messages where !append(m, to: stream) {
+                return finish(stream, error: RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))"))
+            }
+        }
+        finish(stream, error: error)
+    }
+
+    /// Ends a call with its status: Trailers-Only when nothing was sent yet, else trailers
+    /// after the queued messages.
+    func finish(_ stream: ServerStreamState, error: RPCError?) {
+        guard let action = stream.machine.finish(responsePending: stream.pendingCount > 0) else { return }
+        stream.deadlineTimer?.cancel()
+        if stream.hasInbound { stream.inbound?.finish() }
+        stream.failWriters(error ?? RPCError(code: .cancelled, message: "the call has ended"))
+        var trailers = OutboundHeaders(prepared: Self.okTrailers)
+        if let error {
+            trailers = [HeaderField("grpc-status", String(error.code.rawValue))]
+            if !error.message.isEmpty { trailers.extra.append(HeaderField("grpc-message", PercentEncoding.encode(error.message))) }
+            if let details = error.statusDetails { trailers.extra.append(HeaderField("grpc-status-details-bin", Base64.encode(details))) }
+            Self.appendMetadata(error.trailingMetadata, to: &trailers.extra)
+        }
+        var initial = Metadata()
+        if let call = stream.call {
+            let trailing: Metadata
+            (initial, trailing) = call.state.withLock { ($0.initial, $0.trailing) }
+            Self.appendMetadata(trailing, to: &trailers.extra)
+        }
+        switch action {
+        case .trailers(let release):
+            session?.consumeConnection(count: release)
+            stream.trailers = trailers
+            submitOrResume(stream, initialMetadata: initial)
+        case .trailersOnly(let release):
+            session?.consumeConnection(count: release)
+            // grpc-accept-encoding here too: a call refused for its grpc-encoding must learn
+            // what the server accepts (gRPC compression spec), and it ends Trailers-Only.
+            var headers = OutboundHeaders(prepared: Self.responseHeaders)
+            Self.appendMetadata(initial, to: &headers.extra)
+            headers.extra.append(contentsOf: trailers.fields)
+            try? session?.submitResponse(streamID: stream.id, headers: headers, hasBody: false)
+            scheduleFlush()
+        }
+    }
+
+    // The headers nearly every call sends, converted for nghttp2 once: calls without metadata
+    // then allocate and copy nothing for their headers and trailers.
+    private static let responseHeaders = PreparedHeaders([
+        HeaderField(":status", "200"), HeaderField("content-type", "application/grpc"),
+        HeaderField("grpc-accept-encoding", "identity,gzip"),
+    ])
+    private static let gzipResponseHeaders = PreparedHeaders([
+        HeaderField(":status", "200"), HeaderField("content-type", "application/grpc"),
+        HeaderField("grpc-encoding", "gzip"), HeaderField("grpc-accept-encoding", "identity,gzip"),
+    ])
+    private static let okTrailers = PreparedHeaders([HeaderField("grpc-status", "0")])
+
+    /// A non-gRPC answer (wrong method or content-type): HTTP status plus a gRPC status for
+    /// clients that read one.
+    func respondHTTPError(_ stream: ServerStreamState, status: String, message: String) {
+        stream.machine.refuse()
+        let headers: OutboundHeaders = [
+            HeaderField(":status", status), HeaderField("content-type", "application/grpc"),
+            HeaderField("grpc-status", String(StatusCode.unknown.rawValue)),
+            HeaderField("grpc-message", PercentEncoding.encode(message)),
+        ]
+        try? session?.submitResponse(streamID: stream.id, headers: headers, hasBody: false)
+        scheduleFlush()
+    }
+
+    /// `application/grpc`, optionally followed by `+format` or `;params` (gRPC over HTTP/2
+    /// spec); a bare prefix match would also take e.g. `application/grpc-web`, a different protocol.
+    static func isGRPCContentType(_ value: String) -> Bool {
+        // The usual value exactly: a plain comparison (the loop below walks a Substring's
+        // UTF-8 view byte by byte, ~1,500 instructions).
+        if value == "application/grpc" { return true }
+        // ASCII case-insensitive prefix match, without lowercasing a copy of the header.
+        var rest = value.utf8[...]
+        for expected in "application/grpc".utf8 {
+            guard let c = rest.popFirst(), c == expected || (c >= 0x41 && c <= 0x5A && c | 0x20 == expected) else {
+                return false
+            }
+        }
+        return rest.isEmpty || rest.first == UInt8(ascii: "+") || rest.first == UInt8(ascii: ";")
+    }
+
+    private static func appendMetadata(_ metadata: Metadata, to headers: inout [HeaderField]) {
+        for entry in metadata where !Metadata.isReserved(entry.key) {
+            switch entry.value {
+            case .string(let s): headers.append(HeaderField(entry.key, s))
+            case .binary(let b): headers.append(HeaderField(entry.key, Base64.encode(b)))
+            }
+        }
+    }
+
+    /// The handler read one message.
+    func consumed(streamID: Int32) {
+        guard let stream = streams[streamID], stream.machine.unreadMessages > 0 else { return }
+        let credit = stream.machine.handlerRead()
+        if credit > 0 { session?.consume(streamID: stream.id, count: credit) }
+        scheduleFlush()
+    }
+
+    /// Flow control for streaming requests (`ServerStreamStateMachine.creditIfCaughtUp`).
+    func creditIfCaughtUp(_ stream: ServerStreamState) {
+        let credit = stream.machine.creditIfCaughtUp()
+        if credit > 0 { session?.consume(streamID: stream.id, count: credit) }
+    }
+
+    func streamHandle(_ id: Int32) -> StreamHandle {
+        StreamHandle(owner: streamOwner!, streamID: id)
+    }
+}
