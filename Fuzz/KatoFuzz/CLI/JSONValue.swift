@@ -1,0 +1,1 @@
+../../../Sources/kato/JSON/JSONValue.swift
