@@ -43,6 +43,18 @@ enum ConnectionFuzz {
     static let readSize = 4096
 
     static func run(_ data: UnsafeRawBufferPointer) {
+        _ = serve(data, keepResponse: false)
+    }
+
+    /// Runs one connection; returns what the server wrote when `keepResponse` (for the test
+    /// that checks the harness really answers calls within an input).
+    static func serve(_ data: UnsafeRawBufferPointer, keepResponse: Bool) -> [UInt8] {
+        var response: [UInt8] = []
+        func drainOutbound(_ channel: EmbeddedChannel) {
+            while let buffer = try? channel.readOutbound(as: ByteBuffer.self) {
+                if keepResponse { response += buffer.readableBytesView }
+            }
+        }
         let channel = EmbeddedChannel()
         let loop = channel.embeddedEventLoop
         do {
@@ -74,10 +86,7 @@ enum ConnectionFuzz {
         loop.advanceTime(by: .seconds(60))
         drainOutbound(channel)
         try? loop.syncShutdownGracefully()
-    }
-
-    private static func drainOutbound(_ channel: EmbeddedChannel) {
-        while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
+        return response
     }
 }
 

@@ -35,6 +35,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         bytes.withUnsafeBytes { run($0) }
     }
 
+    /// The bytes the server writes for a `connection` input (to check that the harness answers
+    /// calls within the input, not only that it survives it).
+    public static func connectionResponse(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBytes { ConnectionFuzz.serve($0, keepResponse: true) }
+    }
+
     /// The libFuzzer callback body: `LLVMFuzzerTestOneInput(data, size)`.
     public func libFuzzerInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         run(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))

@@ -43,8 +43,11 @@ struct ProtoToJSON {
             let wire = values[field.number] ?? []
             if let o = field.oneofIndex, oneofWinner[o] != nil, oneofWinner[o] != field.number { continue }
             if let entryType = mapEntry(field) {
-                if wire.isEmpty && !emitDefaults { continue }
-                members.append((field.jsonName, try decodeMap(wire, entryType, path: fieldPath)))
+                // Only length-delimited values are entries; others (a wrong wire type) are dropped
+                // as unknown, so they must not print an empty map either.
+                let entries = wire.filter { if case .bytes = $0 { true } else { false } }
+                if entries.isEmpty && !emitDefaults { continue }
+                members.append((field.jsonName, try decodeMap(entries, entryType, path: fieldPath)))
             } else if field.isRepeated {
                 if wire.isEmpty && !emitDefaults { continue }
                 members.append((field.jsonName, .array(try decodeRepeated(field, wire, path: fieldPath))))
