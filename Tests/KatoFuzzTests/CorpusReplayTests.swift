@@ -47,6 +47,20 @@ final class CorpusReplayTests: XCTestCase {
         try replayReproducer("proto-json/map-field-with-wrong-wire-type", .protoJSON)
     }
 
+    /// proto-json: a google.protobuf.FieldMask path with no proto3 JSON form (here an empty one)
+    /// was printed anyway (`",jky"`), and the JSON read back as a different mask. Such a path is
+    /// refused now, as protobuf's own JSON printer refuses it.
+    func testProtoToJSONRefusesAFieldMaskPathWithoutAJSONForm() throws {
+        try replayReproducer("proto-json/field-mask-path-without-json-form", .protoJSON)
+    }
+
+    /// proto-json: the JSON → protobuf side accepted a FieldMask path that is not lowerCamelCase
+    /// (`"\u{FFFD}_"`), which the decoder then refused: accepted JSON whose encoding does not
+    /// decode. The encoder refuses such paths now.
+    func testJSONToProtoRefusesAFieldMaskPathThatIsNotCamelCase() throws {
+        try replayReproducer("proto-json/field-mask-json-path-not-camel-case", .protoJSON)
+    }
+
     func replayReproducer(_ name: String, _ target: FuzzTarget) throws {
         let url = Self.fuzzDirectory.appendingPathComponent("Crashes").appendingPathComponent(name)
         target.run([UInt8](try Data(contentsOf: url)))
