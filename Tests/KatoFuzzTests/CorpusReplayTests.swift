@@ -61,6 +61,12 @@ final class CorpusReplayTests: XCTestCase {
         try replayReproducer("proto-json/field-mask-json-path-not-camel-case", .protoJSON)
     }
 
+    /// proto-json: a packed repeated field sent as an empty run (kato.v2.Vector.values, `0a 00`)
+    /// printed as `"values": []`, which encodes to nothing. It is not printed now.
+    func testProtoToJSONDoesNotPrintAnEmptyPackedRun() throws {
+        try replayReproducer("proto-json/empty-packed-repeated-field", .protoJSON)
+    }
+
     func replayReproducer(_ name: String, _ target: FuzzTarget) throws {
         let url = Self.fuzzDirectory.appendingPathComponent("Crashes").appendingPathComponent(name)
         target.run([UInt8](try Data(contentsOf: url)))

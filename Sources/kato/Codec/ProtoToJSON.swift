@@ -49,8 +49,10 @@ struct ProtoToJSON {
                 if entries.isEmpty && !emitDefaults { continue }
                 members.append((field.jsonName, try decodeMap(entries, entryType, path: fieldPath)))
             } else if field.isRepeated {
-                if wire.isEmpty && !emitDefaults { continue }
-                members.append((field.jsonName, .array(try decodeRepeated(field, wire, path: fieldPath))))
+                // An empty packed run carries no element: nothing to print, as for no value at all.
+                let items = try decodeRepeated(field, wire, path: fieldPath)
+                if items.isEmpty && !emitDefaults { continue }
+                members.append((field.jsonName, .array(items)))
             } else if field.type == .message || field.type == .group {
                 let chunks = wire.compactMap { v -> ArraySlice<UInt8>? in
                     switch v {
