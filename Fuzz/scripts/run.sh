@@ -10,6 +10,9 @@
 # Findings (crash-*, leak-*, timeout-*, oom-*) land in .build-fuzz/artifacts/<target>/ and the
 # script fails. A fixed finding is committed to Fuzz/Crashes/<target>/ with a named regression
 # test: KatoFuzzTests replays it in `make test` (docs/FUZZING.md).
+#
+# KNOWN PROBLEM (docs/FUZZING.md, "Open problem"): with SwiftPM 6.3.1 the Swift objects of this
+# build carry ASan but no SanitizerCoverage, so libFuzzer is guided by C edges only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
