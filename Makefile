@@ -5,7 +5,7 @@ PY := .venv/bin/python
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: run test test-asan test-tsan soak deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load clean
+.PHONY: run test test-asan test-tsan soak fuzz fuzz-seeds deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load clean
 
 run: build-release
 	$(RELEASE_BIN)/kato-server --host 127.0.0.1 --port 50051 --admin-port 50052 --data-dir ./data
@@ -43,6 +43,19 @@ test-asan: deps
 	$(ASAN_SWIFT) --product kato-server
 	KATO_ASAN=1 KATO_BIN_DIR=$$($(ASAN_SWIFT) --show-bin-path) SWIFT_BACKTRACE=enable=no \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 $(PY) -m pytest -q $(ASAN_TESTS)
+
+# libFuzzer targets (Fuzz/, docs/FUZZING.md): each built with libFuzzer + ASan (+ UBSan on the C
+# code) in .build-fuzz and run FUZZ_SECONDS (default 60) with corpus minimisation; findings fail
+# the run. `make test` replays the committed corpora and reproducers (KatoFuzzTests).
+#   make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS="connection record-codec"
+fuzz: deps
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) Fuzz/scripts/run.sh $(FUZZ_TARGETS)
+
+# Regenerates the hand-made seed corpora (Fuzz/Corpus/*/seed-*; recorded grpcio sessions:
+# Fuzz/scripts/record-grpcio.py).
+fuzz-seeds:
+	scripts/install-deps --python
+	$(PY) Fuzz/scripts/make-seeds.py
 
 # Regenerates protoc-c / grpcio-tools / Swift message code from proto/ (committed).
 proto:

@@ -194,6 +194,29 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // MARK: fuzzing (docs/FUZZING.md): the entry functions live in KatoFuzz, so the corpus
+        // replay test (KatoFuzzTests, normal debug build) runs exactly what libFuzzer runs; each
+        // Fuzz* executable is a one-line @_cdecl("LLVMFuzzerTestOneInput") built by `make fuzz`
+        // with --sanitize=fuzzer (in an ordinary build it links to a no-op).
+        .target(
+            name: "KatoFuzz",
+            dependencies: [
+                "GRPCH2", "ProtobufCBridge", "KatoProto", "KatoStore", "KatoEngine", "KatoServer", "EchoProto",
+                "ProtoJSON", "ProtoWire", "StrictJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Fuzz/KatoFuzz",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(name: "FuzzConnection", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzConnection"),
+        .executableTarget(name: "FuzzGRPCMessages", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzGRPCMessages"),
+        .executableTarget(name: "FuzzProtoJSON", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzProtoJSON"),
+        .executableTarget(name: "FuzzConfigFiles", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzConfigFiles"),
+        .executableTarget(name: "FuzzRecordCodec", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzRecordCodec"),
+
         // MARK: tests
         .testTarget(name: "KatoEngineTests", dependencies: ["KatoEngine"], exclude: ["Fixtures"], swiftSettings: strictSwift),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"], swiftSettings: strictSwift),
@@ -207,6 +230,7 @@ let package = Package(
         ),
         .testTarget(name: "KatoStoreTests", dependencies: ["KatoStore", "KatoEngine"], swiftSettings: strictSwift),
         .testTarget(name: "ProtobufCBridgeTests", dependencies: ["ProtobufCBridge", "EchoProto", "KatoProto"], swiftSettings: strictSwift),
+        .testTarget(name: "KatoFuzzTests", dependencies: ["KatoFuzz"], swiftSettings: strictSwift),
         .testTarget(name: "GRPCH2CoreTests", dependencies: ["GRPCH2Core", "ProtobufCBridge"], swiftSettings: strictSwift),
         .testTarget(
             name: "GRPCH2Tests",

@@ -56,11 +56,16 @@ public struct ProtoToJSON: Sendable {
             let wire = values[i]
             if let o = field.oneofIndex, oneofWinner[o] != nil, oneofWinner[o] != field.number { continue }
             if let entryType = mapEntry(field) {
-                if wire.isEmpty && !emitDefaults { continue }
-                members.append((field.jsonName, try decodeMap(wire, entryType, path: fieldPath)))
+                // Only length-delimited values are entries; others (a wrong wire type) are dropped
+                // as unknown, so they must not print an empty map either.
+                let entries = wire.filter { if case .bytes = $0 { true } else { false } }
+                if entries.isEmpty && !emitDefaults { continue }
+                members.append((field.jsonName, try decodeMap(entries, entryType, path: fieldPath)))
             } else if field.isRepeated {
-                if wire.isEmpty && !emitDefaults { continue }
-                members.append((field.jsonName, .array(try decodeRepeated(field, wire, path: fieldPath))))
+                // An empty packed run carries no element: nothing to print, as for no value at all.
+                let items = try decodeRepeated(field, wire, path: fieldPath)
+                if items.isEmpty && !emitDefaults { continue }
+                members.append((field.jsonName, .array(items)))
             } else if field.type == .message || field.type == .group {
                 let chunks = wire.compactMap { v -> ArraySlice<UInt8>? in
                     switch v {

@@ -109,9 +109,11 @@ extension JSONToProto {
         case .fieldMask:
             guard case .string(let s) = json else { throw CodecError(.wrongType, at: path, "expected a string like \"a.b,c\" for google.protobuf.FieldMask, got \(json.kind)") }
             for p in s.split(separator: ",") where !p.isEmpty {
-                var snake = ""
-                for c in p {
-                    if c.isUppercase { snake += "_" + c.lowercased() } else { snake.append(c) }
+                // Only camelCase that a path comes from (no "_", no upper case after "."): the
+                // decoder refuses the rest, so accepting it here would not round-trip.
+                let snake = fieldMaskPath(fromJSON: p)
+                guard defaultJSONName(snake) == p else {
+                    throw CodecError(.invalidValue, at: path, "'\(p)' is not a google.protobuf.FieldMask path in proto3 JSON (lowerCamelCase)")
                 }
                 w.tag(1, .lengthDelimited)
                 w.lengthDelimited(Array(snake.utf8))
@@ -223,7 +225,15 @@ extension ProtoToJSON {
         case .fieldMask:
             var paths: [String] = []
             while let (field, v) = try reader.next() {
-                if field == 1, case .bytes(let b) = v { paths.append(defaultJSONName(String(decoding: b, as: UTF8.self))) }
+                guard field == 1, case .bytes(let b) = v else { continue }
+                let name = String(decoding: b, as: UTF8.self)
+                let json = defaultJSONName(name)
+                // A path JSON cannot carry (empty, a comma, upper case, "__", ...: its camelCase
+                // does not come back to it) is refused, as protobuf's JSON printer refuses it.
+                guard !name.isEmpty, !json.contains(","), fieldMaskPath(fromJSON: Substring(json)) == name else {
+                    throw CodecError(.malformedBinary, at: path, "google.protobuf.FieldMask path '\(name)' has no proto3 JSON form")
+                }
+                paths.append(json)
             }
             return .string(paths.joined(separator: ","))
         case .empty:
@@ -238,4 +248,13 @@ extension ProtoToJSON {
             return try scalar(field, last, path: path)
         }
     }
+}
+
+/// A FieldMask path from its proto3 JSON (camelCase) form: `fooBar.baz` → `foo_bar.baz`.
+func fieldMaskPath(fromJSON camel: Substring) -> String {
+    var snake = ""
+    for c in camel {
+        if c.isUppercase { snake += "_" + c.lowercased() } else { snake.append(c) }
+    }
+    return snake
 }

@@ -15,6 +15,12 @@ enum ConfigFile {
         } catch {
             throw ValidationError("cannot read config file \(path): \(error.localizedDescription)")
         }
+        return try parse(data, path: path)
+    }
+
+    /// The settings of a config file's bytes; `path` picks the format (`.yaml`/`.yml`: YAML)
+    /// and names the file in errors.
+    static func parse(_ data: Data, path: String) throws -> [String: String] {
         if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
             return try yaml(String(decoding: data, as: UTF8.self), path: path)
         }

@@ -1,0 +1,1 @@
+../../../Sources/kato/Proto/ProtoPrinter.swift

@@ -1,0 +1,1 @@
+../../../Sources/kato/Codec/TextFormat.swift

@@ -1,0 +1,1 @@
+../../../Sources/kato-server/ConfigFile.swift
