@@ -2,7 +2,6 @@ import KatoEngine
 import KatoStore
 import Logging
 import NIOCore
-import NIOSSL
 import PostgresNIO
 import Synchronization
 
@@ -204,30 +203,5 @@ public final class PostgresKnowledgeStore: Sendable {
         } catch {
             logger.error("cannot apply knowledge-base changes", metadata: ["node_id": "\(nodeID)", "error": "\(error)"])
         }
-    }
-}
-
-extension PostgresSettings {
-    /// The connection pool's configuration.
-    func poolConfiguration(size: Int) throws(PostgresSetupError) -> PostgresClient.Configuration {
-        var tlsConfig = TLSConfiguration.makeClientConfiguration()
-        let tls: PostgresClient.Configuration.TLS
-        switch tlsMode {
-        case .disable: tls = .disable
-        case .prefer, .require, .verifyCA, .verifyFull:
-            switch tlsMode {
-            case .verifyCA: tlsConfig.certificateVerification = .noHostnameVerification
-            case .verifyFull: tlsConfig.certificateVerification = .fullVerification
-            default: tlsConfig.certificateVerification = .none
-            }
-            if let rootCertificatePath { tlsConfig.trustRoots = .file(rootCertificatePath) }
-            tls = tlsMode == .prefer ? .prefer(tlsConfig) : .require(tlsConfig)
-        }
-        var c = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
-        c.options.maximumConnections = size
-        c.options.connectTimeout = connectTimeout
-        // A learn is acknowledged after its COMMIT is durable, whatever the server's default.
-        c.options.additionalStartupParameters = [("application_name", applicationName), ("synchronous_commit", "on")]
-        return c
     }
 }

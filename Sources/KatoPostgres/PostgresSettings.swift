@@ -78,11 +78,12 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         return "postgres://\(credentials)@\(host):\(port)/\(database) (sslmode=\(tlsMode.rawValue))"
     }
 
-    /// The TLS configuration postgres-nio needs for `tlsMode`.
-    func tls() throws(PostgresSetupError) -> PostgresConnection.Configuration.TLS {
+    /// The client TLS configuration `tlsMode` and `sslrootcert` ask for; nil for `disable`.
+    /// Both the single connections and the pool use it (their TLS types differ).
+    func tlsConfiguration() throws(PostgresSetupError) -> TLSConfiguration? {
         var config = TLSConfiguration.makeClientConfiguration()
         switch tlsMode {
-        case .disable: return .disable
+        case .disable: return nil
         case .prefer, .require: config.certificateVerification = .none
         case .verifyCA: config.certificateVerification = .noHostnameVerification
         case .verifyFull: config.certificateVerification = .fullVerification
@@ -93,6 +94,12 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
             }
             config.trustRoots = .file(rootCertificatePath)
         }
+        return config
+    }
+
+    /// The TLS of one connection (postgres-nio wants a context built from the configuration).
+    func tls() throws(PostgresSetupError) -> PostgresConnection.Configuration.TLS {
+        guard let config = try tlsConfiguration() else { return .disable }
         do {
             let context = try NIOSSLContext(configuration: config)
             return tlsMode == .prefer ? .prefer(context) : .require(context)
@@ -108,6 +115,17 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
         let (seconds, attoseconds) = connectTimeout.components
         c.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         c.options.additionalStartupParameters = [("application_name", applicationName)]
+        return c
+    }
+
+    /// The connection pool's configuration.
+    func poolConfiguration(size: Int) throws(PostgresSetupError) -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS = try tlsConfiguration().map { tlsMode == .prefer ? .prefer($0) : .require($0) } ?? .disable
+        var c = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
+        c.options.maximumConnections = size
+        c.options.connectTimeout = connectTimeout
+        // A learn is acknowledged after its COMMIT is durable, whatever the server's default.
+        c.options.additionalStartupParameters = [("application_name", applicationName), ("synchronous_commit", "on")]
         return c
     }
 }
