@@ -1,4 +1,5 @@
 import Foundation
+import KatoStore
 import Metrics
 import Synchronization
 
@@ -25,7 +26,7 @@ final class PostgresMetrics: Sendable {
 
     func leased(waited: Duration) {
         poolInUse.record(inUse.add(1, ordering: .relaxed).newValue)
-        poolWait.recordNanoseconds(Self.nanoseconds(waited))
+        poolWait.recordNanoseconds(waited.nanoseconds)
     }
 
     func released() {
@@ -37,10 +38,5 @@ final class PostgresMetrics: Sendable {
         changesApplied.increment()
         let lag = max(0, Date().timeIntervalSince1970 - committedAt)
         replicationLag.recordNanoseconds(Int64(lag * 1e9))
-    }
-
-    static func nanoseconds(_ d: Duration) -> Int64 {
-        let (seconds, attoseconds) = d.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

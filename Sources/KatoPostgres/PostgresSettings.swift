@@ -1,4 +1,5 @@
 import Foundation
+import KatoStore
 import NIOCore
 import NIOSSL
 import PostgresNIO
@@ -112,8 +113,7 @@ public struct PostgresSettings: Sendable, CustomStringConvertible {
     func connectionConfiguration() throws(PostgresSetupError) -> PostgresConnection.Configuration {
         var c = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: try tls())
-        let (seconds, attoseconds) = connectTimeout.components
-        c.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        c.options.connectTimeout = .nanoseconds(connectTimeout.nanoseconds)
         c.options.additionalStartupParameters = [("application_name", applicationName)]
         return c
     }

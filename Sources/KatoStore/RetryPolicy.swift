@@ -41,7 +41,7 @@ public struct RetryPolicy: Sendable, Hashable {
     }
 
     static func sleep(_ d: Duration) {
-        let ns = d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+        let ns = d.nanoseconds
         var ts = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
         nanosleep(&ts, nil)
     }

@@ -15,3 +15,11 @@ struct StoreMetrics: Sendable {
     /// Time of one committed write transaction, retries and the fsync of COMMIT included.
     let commitSeconds = Metrics.Timer(label: "kato_store_commit_seconds")
 }
+
+extension Duration {
+    /// The duration in whole nanoseconds (metrics' `recordNanoseconds`, timeouts, `nanosleep`).
+    package var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

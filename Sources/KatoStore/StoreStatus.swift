@@ -67,7 +67,6 @@ public final class StoreStatus: Sendable {
     }
 
     package func recordSuccess(learns: Int, duration: Duration = .zero) {
-        let (seconds, attoseconds) = duration.components
         state.withLock { s in
             s.breaker.recordSuccess()
             s.batchesCommitted += 1
@@ -75,7 +74,7 @@ public final class StoreStatus: Sendable {
         }
         metrics.commits.increment()
         metrics.learnsAcknowledged.increment(by: learns)
-        metrics.commitSeconds.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        metrics.commitSeconds.recordNanoseconds(duration.nanoseconds)
     }
 
     /// An operation reached the store but committed no write (a read, a write that changed
