@@ -78,7 +78,7 @@ let package = Package(
         // The core: what a call is, independent of any transport (no NIO, no nghttp2).
         .target(
             name: "GRPCH2Core",
-            dependencies: ["ProtobufCBridge", "ProtoWire", "HexCoding"],
+            dependencies: ["ProtobufCBridge", "ProtoWire", "HexCoding", "StrictJSON", "ProtoJSON"],
             swiftSettings: strictSwift + hotPathSwift
         ),
         // The transport: gRPC over HTTP/2 with nghttp2 on SwiftNIO; re-exports GRPCH2Core.
@@ -88,6 +88,7 @@ let package = Package(
                 "GRPCH2Core", "CNGHTTP2", "CZlib", "ProtobufCBridge",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 "HexCoding", "ProtoWire",
@@ -130,7 +131,7 @@ let package = Package(
         .target(
             name: "KatoServer",
             dependencies: [
-                "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres", "StrictJSON", "HexCoding",
+                "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres", "StrictJSON", "ProtoJSON", "HexCoding",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

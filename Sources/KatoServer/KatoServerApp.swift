@@ -1,4 +1,5 @@
 import GRPCH2
+import ProtoJSON
 import KatoPostgres
 import KatoProto
 import KatoStore
@@ -74,6 +75,10 @@ public final class KatoServerApp: Sendable {
         let listed = services.map(\.serviceName) + [health.serviceName] + ReflectionService.serviceNames
         let reflection = ReflectionService(index: index, services: listed)
         var router = ServiceRouter()
+        if configuration.grpc.web.enabled {
+            // JSON for Connect and gRPC-Web calls, from the descriptors reflection serves.
+            router.messageTranscoder = try MessageTranscoder(codec: ProtoJSONCodec(fileDescriptorSet: KatoDescriptors.descriptorSet))
+        }
         let all: [any ServiceProvider] = services + [health, reflection]
         if configuration.interceptorsDisabled {
             for s in all { router.register(s) }

@@ -44,6 +44,9 @@ struct Settings {
     var otlpFlushIntervalMs = 2000
     var otlpQueueSize = 2048
     var handlerExecution = ServerConfiguration.HandlerExecution.eventLoop
+    /// gRPC-Web and Connect over HTTP/1.1 on the gRPC port (docs/WEB.md).
+    var webProtocols = true
+    var corsOrigins: [String] = []
 
     init(command: KatoServerCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -110,6 +113,12 @@ struct Settings {
             }
         }
         metrics = try bool(command.metrics, "metrics", true)
+        webProtocols = try bool(command.webProtocols, "web-protocols", true)
+        corsOrigins = (pick(command.corsOrigin, "cors-origin") ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for origin in corsOrigins where origin != "*" && !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+            throw ValidationError("cors-origin entries are * or http(s)://HOST[:PORT] origins (got \(origin))")
+        }
         disableInterceptors = try bool(command.disableInterceptors ? "true" : nil, "disable-interceptors", false)
         // kato's own settings first, then OpenTelemetry's standard environment variables.
         otlpEndpoint = try pick(command.otlpEndpoint, "otlp-endpoint").map { $0.isEmpty ? nil : $0 } ?? Self.openTelemetryEndpoint(env)

@@ -46,7 +46,7 @@ public final class GRPCServer: Sendable {
         let configuration = self.configuration
         let router = self.router
         let logger = self.logger
-        let tls = try configuration.tls.map { try TLSContext(configuration: $0) }
+        let tls = try configuration.tls.map { try TLSContext(configuration: $0, offerHTTP1: configuration.web.enabled) }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -56,8 +56,14 @@ public final class GRPCServer: Sendable {
                 self?.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     if let tls { try tls.addHandlers(to: channel) }
-                    try channel.pipeline.syncOperations.addHandler(
-                        ServerConnectionHandler(router: router, configuration: configuration, logger: logger))
+                    if configuration.web.enabled {
+                        // HTTP/2 or HTTP/1.1, by the connection's first bytes (docs/WEB.md).
+                        try channel.pipeline.syncOperations.addHandler(
+                            ProtocolDetector(router: router, configuration: configuration, logger: logger))
+                    } else {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ServerConnectionHandler(router: router, configuration: configuration, logger: logger))
+                    }
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

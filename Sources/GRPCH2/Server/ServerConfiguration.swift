@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var keepalive: Keepalive = .init()
     /// TLS; nil serves plaintext h2c with prior knowledge.
     public var tls: TLSConfiguration? = nil
+    /// gRPC-Web and Connect over HTTP/1.1 on the same port (off: HTTP/2 gRPC only).
+    public var web: Web = .init()
     /// Verbose frame-level logging is never on: logs carry call outcomes only.
     public init() {}
 
@@ -56,6 +58,25 @@ public struct ServerConfiguration: Sendable, Hashable {
         /// In-flight calls get this long to finish after GOAWAY (shutdown or max age).
         public var gracePeriod: Duration = .seconds(10)
         public init() {}
+    }
+
+    /// The web protocols (docs/WEB.md). With `enabled`, each connection's first bytes decide:
+    /// the HTTP/2 preface → gRPC as before; anything else → HTTP/1.1, where gRPC-Web and
+    /// Connect calls reach the same handlers. Under TLS, ALPN offers `h2` and `http/1.1`.
+    public struct Web: Sendable, Hashable {
+        public var enabled: Bool = false
+        /// Origins a browser may call from (CORS); `*` allows any. Empty: no CORS headers.
+        public var corsOrigins: [String] = []
+        public init(enabled: Bool = false, corsOrigins: [String] = []) {
+            self.enabled = enabled
+            self.corsOrigins = corsOrigins
+        }
+
+        /// The value for `Access-Control-Allow-Origin`, when `origin` may call.
+        public func allowedOrigin(_ origin: String) -> String? {
+            if corsOrigins.contains("*") { return "*" }
+            return corsOrigins.contains(origin) ? origin : nil
+        }
     }
 
     /// Certificates and keys as PEM file paths.

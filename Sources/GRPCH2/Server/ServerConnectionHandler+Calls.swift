@@ -122,35 +122,9 @@ extension ServerConnectionHandler {
     }
 
     func launch(_ stream: ServerStreamState, requests: RequestStream<[UInt8]>) {
-        guard let method = stream.method?.method, let callContext = stream.context else { return }
-        let handle = streamHandle(stream.id)
-        let interceptors = router.interceptors
-        // Single-response calls (unary, client-streaming) buffer their one message, so the
-        // count check in `complete` sees it and message + status leave in one hop.
-        let buffered = method.kind == .unary || method.kind == .clientStreaming
-        let bufferingSink = buffered ? BufferingSink() : nil
-        let sink: any ResponseSink = bufferingSink ?? LiveSink(handle: handle)
-        let writer = ResponseWriter<[UInt8]>(sink: sink, encode: { $0 })
-        let call: @Sendable () async -> Void = {
-            var outcome: RPCError?
-            do {
-                if interceptors.isEmpty {
-                    try await method.handler(requests, writer, callContext)
-                } else {
-                    try await interceptors.run(callContext) { ctx in
-                        if let observer = ctx.messageObserver {
-                            try await method.handler(requests.observed(by: observer), writer.observed(by: observer), ctx)
-                        } else {
-                            try await method.handler(requests, writer, ctx)
-                        }
-                    }
-                }
-            } catch {
-                outcome = RPCError(mapping: error)
-            }
-            handle.complete(messages: bufferingSink?.drain() ?? [], error: outcome, context: callContext)
-        }
-        start(stream, call)
+        guard let method = stream.method, let callContext = stream.context else { return }
+        start(stream, method.callBody(requests: requests, context: callContext, handle: streamHandle(stream.id),
+                                      interceptors: router.interceptors))
     }
 
     /// Starts a call's task on the connection's loop, or on the global executor when so configured.

@@ -74,13 +74,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     func start(context: ChannelHandlerContext) {
         guard session == nil else { return }
-        if let remote = context.channel.remoteAddress {
-            switch remote {
-            case .v4: peer = "ipv4:\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
-            case .v6: peer = "ipv6:[\(remote.ipAddress ?? "?")]:\(remote.port ?? 0)"
-            case .unixDomainSocket: peer = "unix:\(remote.pathname ?? "")"
-            }
-        }
+        if let remote = context.channel.remoteAddress { peer = remote.grpcPeerName }
         let settings = HTTP2SessionSettings(
             maxConcurrentStreams: configuration.maxConcurrentStreams,
             initialStreamWindow: configuration.initialStreamWindow,

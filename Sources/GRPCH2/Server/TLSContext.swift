@@ -5,16 +5,17 @@ import NIOSSL
 import SwiftASN1
 import X509
 
-/// TLS 1.2/1.3 with ALPN `h2` for the server, from PEM files (optional client CA for mTLS).
+/// TLS 1.2/1.3 with ALPN `h2` (and `http/1.1` with the web protocols) for the server, from PEM files (optional client CA for mTLS).
 struct TLSContext: Sendable {
     let sslContext: NIOSSLContext
 
-    init(configuration: ServerConfiguration.TLSConfiguration) throws {
+    /// `offerHTTP1`: ALPN offers `http/1.1` after `h2`, for the web protocols.
+    init(configuration: ServerConfiguration.TLSConfiguration, offerHTTP1: Bool = false) throws {
         let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificateChainPath).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: configuration.privateKeyPath, format: .pem)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
-        tls.applicationProtocols = ["h2"]
+        tls.applicationProtocols = offerHTTP1 ? ["h2", "http/1.1"] : ["h2"]
         if let ca = configuration.clientCAPath {
             tls.trustRoots = .file(ca)
             tls.certificateVerification = .noHostnameVerification

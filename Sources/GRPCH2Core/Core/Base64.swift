@@ -10,7 +10,9 @@ package enum Base64 {
         return table
     }()
 
-    package static func encode(_ bytes: [UInt8]) -> String {
+    /// `padded`: with trailing `=` (gRPC-Web-text bodies need it: their chunks are
+    /// concatenated, and padding is what marks a chunk's end).
+    package static func encode(_ bytes: [UInt8], padded: Bool = false) -> String {
         var out = [UInt8]()
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -24,10 +26,12 @@ package enum Base64 {
         if rest == 1 {
             let n = UInt32(bytes[i]) << 16
             out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
+            if padded { out.append(UInt8(ascii: "=")); out.append(UInt8(ascii: "=")) }
         } else if rest == 2 {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
             out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
             out.append(alphabet[Int(n >> 6 & 63)])
+            if padded { out.append(UInt8(ascii: "=")) }
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -7,6 +7,9 @@ public struct ServiceRouter: Sendable {
     public private(set) var interceptors: [any ServerInterceptor] = []
     /// Service names in registration order (health and reflection list them).
     public private(set) var serviceNames: [String] = []
+    /// JSON ⇄ binary for the registered methods' messages: what lets Connect and gRPC-Web
+    /// JSON calls reach the binary handlers. Nil: those calls are refused (binary still works).
+    public var messageTranscoder: MessageTranscoder?
 
     public init() {}
 

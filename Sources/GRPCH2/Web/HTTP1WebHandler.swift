@@ -1,0 +1,195 @@
+import GRPCH2Core
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// gRPC-Web and Connect calls over HTTP/1.1 (docs/WEB.md), reaching the same router, the same
+/// interceptors and the same handlers as gRPC over HTTP/2. One call at a time per connection:
+/// HTTP/1.1 has no multiplexing, and NIO's pipelining helper holds a pipelined request back
+/// until the previous response has ended. The request body is read whole (the calls HTTP/1.1
+/// can carry take one request message); the response streams for server-streaming calls.
+final class HTTP1WebHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let router: ServiceRouter
+    let configuration: ServerConfiguration
+    let logger: Logger
+    var context: ChannelHandlerContext?
+    private var owner: HTTP1CallOwner?
+    private var peer = ""
+    private var peerCertificate: PeerCertificate?
+
+    private var request: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var bodyOverLimit = false
+    var call: WebCall?
+    private var callCount: Int32 = 0
+
+    /// The most a body may hold: the largest message, base64-inflated (gRPC-Web-text), framed.
+    private var bodyLimit: Int { configuration.maxReceiveMessageSize / 3 * 4 + 64 }
+
+    init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger) {
+        self.router = router
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        owner = HTTP1CallOwner(connection: NIOLoopBound(self, eventLoop: context.eventLoop))
+        peer = context.channel.remoteAddress?.grpcPeerName ?? ""
+        if configuration.tls != nil { peerCertificate = TLSContext.peerCertificate(pipeline: context.pipeline) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        abandonCall()
+        self.context = nil
+        owner = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        abandonCall()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("web connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Shutdown: an idle connection closes now; a busy one after its response (keep-alive off).
+        if event is GracefulShutdownEvent {
+            if let call { call.keepAlive = false } else if request == nil { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            request = head
+            body.removeAll(keepingCapacity: true)
+            bodyOverLimit = false
+        case .body(let chunk):
+            guard !bodyOverLimit else { return }
+            if body.count + chunk.readableBytes > bodyLimit {
+                bodyOverLimit = true
+                body = []
+            } else {
+                body.append(contentsOf: chunk.readableBytesView)
+            }
+        case .end:
+            guard let head = request else { return }
+            request = nil
+            handleRequest(head)
+        }
+    }
+
+    private func abandonCall() {
+        guard let call else { return }
+        call.finished = true
+        call.deadlineTimer?.cancel()
+        call.task?.cancel()
+        self.call = nil
+    }
+
+    // MARK: starting a call
+
+    private func handleRequest(_ head: HTTPRequestHead) {
+        let origin = head.headers.first(name: "origin").flatMap { configuration.web.allowedOrigin($0) }
+        if head.method == .OPTIONS { return respondToPreflight(head, allowedOrigin: origin) }
+        guard head.method == .POST else {
+            return respondPlain(head, status: .methodNotAllowed, allowedOrigin: origin,
+                                "\(head.method) \(head.uri): calls are POST requests (gRPC-Web, Connect)")
+        }
+        let contentType = head.headers.first(name: "content-type") ?? ""
+        guard let kind = WebRequestKind(contentType: contentType) else {
+            return respondPlain(head, status: .unsupportedMediaType, allowedOrigin: origin,
+                                "content-type '\(contentType)' is not a protocol this port speaks over HTTP/1.1: "
+                                    + "gRPC-Web (application/grpc-web[-text][+proto|+json]) or Connect "
+                                    + "(application/json, application/proto, application/connect+json|+proto); "
+                                    + "gRPC itself needs HTTP/2")
+        }
+        callCount &+= 1
+        let path = String(head.uri.prefix { $0 != "?" })
+        let call = WebCall(id: callCount, kind: kind, path: path, head: head, allowedOrigin: origin)
+        self.call = call
+        do throws(RPCError) {
+            try start(call, head: head)
+        } catch {
+            finish(call, error: error, messages: [])
+        }
+    }
+
+    private func start(_ call: WebCall, head: HTTPRequestHead) throws(RPCError) {
+        if bodyOverLimit {
+            call.keepAlive = false  // the rest of an oversized body was not read
+            throw RPCError(code: .resourceExhausted, message: "request body larger than max (\(bodyLimit) bytes)")
+        }
+        guard let method = router.method(for: call.path) else {
+            throw RPCError(code: .unimplemented, message: "unknown method \(call.path)")
+        }
+        call.method = method
+        if let refusal = call.kind.refusal(for: method.kind, path: call.path) { throw refusal }
+        let header = { (name: String) in head.headers.first(name: name) }
+        let timeout = try call.kind.timeout(from: header).get()
+        let message = try WebRequestDecoding(kind: call.kind, path: call.path, maxMessageSize: configuration.maxReceiveMessageSize,
+                                             transcoder: router.messageTranscoder).message(body: body, header: header)
+        call.deadline = timeout.map { .now + $0 }
+        let serverContext = ServerContext(path: call.path, requestMetadata: Self.metadata(head.headers), deadline: call.deadline,
+                                          peer: peer, peerCertificate: peerCertificate, kind: method.kind)
+        call.serverContext = serverContext
+        if let timeout, let context {
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let id = call.id
+            call.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.nanosecondsClamped))) {
+                loopBound.value.deadlineExpired(callID: id)
+            }
+        }
+        guard let owner else { return }
+        let handle = StreamHandle(owner: owner, streamID: call.id)
+        call.task = Task(operation: method.callBody(requests: .completed([message]), context: serverContext, handle: handle,
+                                                    interceptors: router.interceptors))
+    }
+
+    private func deadlineExpired(callID: Int32) {
+        guard let call, call.id == callID, !call.finished else { return }
+        call.task?.cancel()
+        finish(call, error: DeadlineStatus.exceeded, messages: [])
+    }
+
+    /// Request headers as call metadata: what HTTP/1.1 and the web protocols use for
+    /// themselves is not the application's (`Metadata.isReserved`, plus the browser's and
+    /// the protocols' own headers); `-bin` values are base64.
+    static func metadata(_ headers: HTTPHeaders) -> Metadata {
+        var metadata = Metadata()
+        for (name, value) in headers {
+            let key = name.lowercased()
+            guard !Metadata.isReserved(key), !isWebProtocolHeader(key) else { continue }
+            if key.hasSuffix("-bin") {
+                if let bytes = Base64.decode(value) { metadata.addBinary(bytes, forKey: key) }
+            } else {
+                metadata.addString(value, forKey: key)
+            }
+        }
+        return metadata
+    }
+
+    private static func isWebProtocolHeader(_ key: String) -> Bool {
+        key.hasPrefix("connect-") || key.hasPrefix("access-control-") || key.hasPrefix("sec-")
+            || ["accept", "accept-encoding", "accept-language", "content-encoding", "origin", "referer",
+                "x-grpc-web", "x-user-agent", "cache-control", "pragma"].contains(key)
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped to Int64 (a timer's argument).
+    fileprivate var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        guard seconds < Int64.max / 1_000_000_000 else { return .max }
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,366 @@
+"""gRPC-Web and Connect over HTTP/1.1 on the gRPC port, against a real kato-server: plain curl,
+raw HTTP from the standard library (every byte of each protocol's framing checked), the Connect
+Python client (`connectrpc`, Connect and gRPC-Web, proto and JSON), `buf curl`, and grpcio on the
+same port. docs/WEB.md has the table of protocol x call kind x client."""
+import base64
+import http.client
+import json
+import shutil
+import struct
+import subprocess
+import threading
+import time
+
+import grpc
+import pytest
+
+from kato_client._pb.google.rpc import error_details_pb2, status_pb2
+from kato_client._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2, session_pb2_grpc
+
+from conftest import ROOT, unavailable, start_kato_server
+from security_support import MEM
+
+ORIGIN = "https://console.example"
+KEY = "web-key-123"
+AUTH = {"authorization": f"Bearer {KEY}"}
+
+
+@pytest.fixture(scope="module")
+def server(binaries, tmp_path_factory):
+    keyfile = tmp_path_factory.mktemp("web") / "keys.json"
+    keyfile.write_text(json.dumps([{"principal": "web-user", "key": KEY, "roles": ["admin"], "nodes": ["*"]}]))
+    s = start_kato_server(binaries, "--auth-keys", str(keyfile), "--cors-origin", ORIGIN, env=MEM)
+    yield s
+    s.stop()
+
+
+def post(server, path, body, content_type, headers=None, method="POST"):
+    """One HTTP/1.1 request on a fresh connection: (status, headers dict, body bytes)."""
+    host, port = server.address.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, path, body=body, headers={"content-type": content_type, **AUTH, **(headers or {})})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def envelopes(body):
+    """[(flags, payload)] of an enveloped body (gRPC-Web, Connect streaming)."""
+    out, i = [], 0
+    while i < len(body):
+        flags, length = struct.unpack(">BI", body[i:i + 5])
+        out.append((flags, body[i + 5:i + 5 + length]))
+        i += 5 + length
+    assert i == len(body), "body ends inside an envelope"
+    return out
+
+
+def envelope(payload, flags=0):
+    return struct.pack(">BI", flags, len(payload)) + payload
+
+
+def grpc_web_trailers(payload):
+    lines = payload.decode().split("\r\n")
+    assert lines[-1] == "", "trailer block must end with CRLF"
+    return dict(line.split(": ", 1) for line in lines[:-1])
+
+
+def create_session_json(server, node="web-node"):
+    status, headers, body = post(server, "/kato.v2.SessionService/CreateSession", json.dumps({"nodeId": node}), "application/json")
+    assert status == 200, body
+    return json.loads(body)["sessionId"]
+
+
+# MARK: Connect unary, JSON and binary
+
+
+def test_connect_json_unary_creates_a_session(server):
+    status, headers, body = post(server, "/kato.v2.SessionService/CreateSession", b'{"node_id":"n1","ttl_seconds":60}',
+                                 "application/json")
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    session = json.loads(body)
+    assert session["nodeId"] == "n1" and session["ttlSeconds"] == "60" and session["sessionId"]
+    assert headers["trailer-x-trace-id"], "trailing metadata travels as trailer- headers"
+
+
+def test_connect_binary_unary_matches_grpc(server):
+    request = session_pb2.CreateSessionRequest(node_id="n2").SerializeToString()
+    status, headers, body = post(server, "/kato.v2.SessionService/CreateSession", request, "application/proto")
+    assert status == 200 and headers["content-type"] == "application/proto"
+    session = session_pb2.Session.FromString(body)
+    assert session.node_id == "n2"
+    with grpc.insecure_channel(server.address) as channel:  # gRPC over HTTP/2 on the same port sees it
+        got = session_pb2_grpc.SessionServiceStub(channel).GetSession(
+            session_pb2.GetSessionRequest(session_id=session.session_id), metadata=tuple(AUTH.items()))
+    assert got.session_id == session.session_id
+
+
+def test_connect_observe_then_predict_in_json(server):
+    sid = create_session_json(server)
+    for strings in (["a", "b"], ["c"]):
+        status, _, body = post(server, "/kato.v2.ObserveService/Observe", json.dumps({"sessionId": sid, "strings": strings}),
+                               "application/json")
+        assert status == 200, body
+    status, _, body = post(server, "/kato.v2.ObserveService/Learn", json.dumps({"sessionId": sid}), "application/json")
+    assert status == 200, body
+    assert json.loads(body)["patternName"].startswith("PTRN|")
+    post(server, "/kato.v2.ObserveService/Observe", json.dumps({"sessionId": sid, "strings": ["a", "b"]}), "application/json")
+    status, _, body = post(server, "/kato.v2.PredictService/GetPredictions", json.dumps({"sessionId": sid}), "application/json")
+    assert status == 200, body
+    predictions = json.loads(body)["predictions"]
+    assert predictions and predictions[0]["future"] == [{"symbols": ["c"]}]
+
+
+def test_connect_error_has_code_http_status_details_and_trace_id(server):
+    status, headers, body = post(server, "/kato.v2.SessionService/GetSession", b'{"session_id":"nope"}', "application/json",
+                                 headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+    assert status == 404
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)
+    assert error["code"] == "not_found" and "nope" in error["message"]
+    info = next(d for d in error["details"] if d["type"] == "google.rpc.ErrorInfo")
+    decoded = error_details_pb2.ErrorInfo.FromString(base64.b64decode(info["value"] + "=" * (-len(info["value"]) % 4)))
+    assert decoded.reason and decoded.metadata["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert headers["trailer-x-trace-id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def test_connect_without_credentials_is_unauthenticated(server):
+    host, port = server.address.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("POST", "/kato.v2.SessionService/CreateSession", body=b'{"node_id":"n1"}', headers={"content-type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 401 and json.loads(resp.read())["code"] == "unauthenticated"
+
+
+def test_connect_malformed_json_is_invalid_argument_and_changes_nothing(server):
+    for body in (b'{"node_id":', b'{"no_such_field":1}', b'{"ttl_seconds":"ten"}', b'[1]'):
+        status, _, reply = post(server, "/kato.v2.SessionService/CreateSession", body, "application/json")
+        assert status == 400, (body, reply)
+        assert json.loads(reply)["code"] == "invalid_argument"
+
+
+def test_connect_gzip_request_body(server):
+    import gzip
+    status, _, body = post(server, "/kato.v2.SessionService/CreateSession", gzip.compress(b'{"node_id":"gz"}'), "application/json",
+                           headers={"content-encoding": "gzip"})
+    assert status == 200 and json.loads(body)["nodeId"] == "gz"
+    status, _, body = post(server, "/kato.v2.SessionService/CreateSession", b"x", "application/json", headers={"content-encoding": "br"})
+    assert status == 501 and "br" in json.loads(body)["message"]
+
+
+def test_connect_timeout_header_is_validated(server):
+    for value in ("abc", "12345678901", "-5"):
+        status, _, body = post(server, "/kato.v2.SessionService/CreateSession", b'{"node_id":"t"}', "application/json",
+                               headers={"connect-timeout-ms": value})
+        assert status == 400 and "connect-timeout-ms" in json.loads(body)["message"]
+
+
+def test_unknown_method_is_unimplemented(server):
+    status, _, body = post(server, "/kato.v2.SessionService/Nope", b"{}", "application/json")
+    assert status == 501 and json.loads(body)["code"] == "unimplemented"
+
+
+def test_streaming_requests_are_refused_with_a_clear_message(server):
+    status, _, body = post(server, "/kato.v2.ObserveService/ObserveStream", b"{}", "application/json")
+    assert status == 501
+    assert "HTTP/2" in json.loads(body)["message"]
+    status, headers, body = post(server, "/kato.v2.ObserveService/ObserveStream", envelope(b""), "application/grpc-web+proto")
+    trailers = grpc_web_trailers(envelopes(body)[-1][1])
+    assert trailers["grpc-status"] == "12" and "HTTP/2" in trailers["grpc-message"]
+
+
+def test_not_a_call_gets_a_plain_http_answer(server):
+    status, _, body = post(server, "/kato.v2.SessionService/CreateSession", b"{}", "text/plain")
+    assert status == 415 and b"gRPC-Web" in body
+    status, _, body = post(server, "/", None, "application/json", method="GET")
+    assert status == 405
+
+
+def test_oversized_body_is_resource_exhausted_and_the_server_serves_on(server):
+    status, headers, body = post(server, "/kato.v2.SessionService/CreateSession", b" " * (6 * 1024 * 1024), "application/json")
+    assert status == 429 and json.loads(body)["code"] == "resource_exhausted"
+    assert create_session_json(server)
+
+
+# MARK: Connect server streaming
+
+
+def test_connect_server_streaming_delivers_updates_and_ends_with_deadline(server):
+    sid = create_session_json(server)
+    request = json.dumps({"sessionId": sid, "sendInitial": True}).encode()
+    result = {}
+
+    def subscribe():
+        result["reply"] = post(server, "/kato.v2.PredictService/SubscribePredictions", envelope(request), "application/connect+json",
+                               headers={"connect-timeout-ms": "1500"})
+
+    t = threading.Thread(target=subscribe)
+    t.start()
+    time.sleep(0.5)
+    post(server, "/kato.v2.ObserveService/Observe", json.dumps({"sessionId": sid, "strings": ["x"]}), "application/json")
+    t.join(10)
+    status, headers, body = result["reply"]
+    assert status == 200 and headers["content-type"] == "application/connect+json"
+    frames = envelopes(body)
+    updates = [json.loads(p) for f, p in frames if f == 0]
+    assert [u["sessionId"] for u in updates] == [sid] * len(updates) and len(updates) >= 2
+    assert updates[-1]["stm"] == [{"symbols": ["x"]}]
+    flags, end = frames[-1]
+    assert flags == 0x02
+    assert json.loads(end)["error"]["code"] == "deadline_exceeded"
+
+
+# MARK: gRPC-Web, binary and text
+
+
+def test_grpc_web_binary_unary(server):
+    request = envelope(session_pb2.CreateSessionRequest(node_id="gw").SerializeToString())
+    status, headers, body = post(server, "/kato.v2.SessionService/CreateSession", request, "application/grpc-web+proto",
+                                 headers={"x-grpc-web": "1"})
+    assert status == 200 and headers["content-type"] == "application/grpc-web+proto"
+    frames = envelopes(body)
+    assert [f for f, _ in frames] == [0, 0x80]
+    assert session_pb2.Session.FromString(frames[0][1]).node_id == "gw"
+    trailers = grpc_web_trailers(frames[1][1])
+    assert trailers["grpc-status"] == "0" and trailers["x-trace-id"]
+
+
+def test_grpc_web_text_unary_and_error(server):
+    request = base64.b64encode(envelope(session_pb2.CreateSessionRequest(node_id="gwt").SerializeToString()))
+    status, headers, body = post(server, "/kato.v2.SessionService/CreateSession", request, "application/grpc-web-text")
+    assert status == 200 and headers["content-type"] == "application/grpc-web-text+proto"
+    decoded = b"".join(base64.b64decode(chunk + b"=" * (-len(chunk) % 4)) for chunk in body.replace(b"=", b"=\n").split())
+    frames = envelopes(decoded)
+    assert session_pb2.Session.FromString(frames[0][1]).node_id == "gwt"
+    # An error: Trailers in the body, with the rich details gRPC carries.
+    request = base64.b64encode(envelope(session_pb2.GetSessionRequest(session_id="missing").SerializeToString()))
+    status, _, body = post(server, "/kato.v2.SessionService/GetSession", request, "application/grpc-web-text")
+    frames = envelopes(base64.b64decode(body))
+    assert [f for f, _ in frames] == [0x80]
+    trailers = grpc_web_trailers(frames[0][1])
+    assert trailers["grpc-status"] == "5"
+    details = status_pb2.Status.FromString(base64.b64decode(trailers["grpc-status-details-bin"] + "=="))
+    assert details.code == 5 and details.details
+
+
+def test_grpc_web_malformed_bodies_are_refused(server):
+    for body, ctype in ((b"\x00\x00\x00\x00\x09abc", "application/grpc-web+proto"), (b"!!!!", "application/grpc-web-text"),
+                        (envelope(b"") + envelope(b""), "application/grpc-web+proto"), (b"", "application/grpc-web+proto")):
+        status, _, reply = post(server, "/kato.v2.SessionService/CreateSession", body, ctype)
+        assert status == 200
+        trailers = grpc_web_trailers(envelopes(reply if ctype.endswith("proto") else base64.b64decode(reply))[-1][1])
+        assert trailers["grpc-status"] in ("3", "12"), (body, trailers)
+
+
+# MARK: CORS
+
+
+def test_cors_preflight_for_an_allowed_origin(server):
+    status, headers, _ = post(server, "/kato.v2.SessionService/CreateSession", None, "application/json", method="OPTIONS",
+                              headers={"origin": ORIGIN, "access-control-request-method": "POST",
+                                       "access-control-request-headers": "content-type,authorization,connect-protocol-version"})
+    assert status == 204
+    assert headers["access-control-allow-origin"] == ORIGIN
+    assert "authorization" in headers["access-control-allow-headers"]
+    assert "POST" in headers["access-control-allow-methods"]
+
+
+def test_cors_preflight_for_another_origin_is_forbidden(server):
+    status, headers, _ = post(server, "/kato.v2.SessionService/CreateSession", None, "application/json", method="OPTIONS",
+                              headers={"origin": "https://evil.example", "access-control-request-method": "POST"})
+    assert status == 403 and "access-control-allow-origin" not in headers
+
+
+def test_cors_headers_on_a_call_expose_grpc_web_trailers_and_metadata(server):
+    status, headers, _ = post(server, "/kato.v2.SessionService/CreateSession", b'{"node_id":"c"}', "application/json",
+                              headers={"origin": ORIGIN})
+    assert status == 200 and headers["access-control-allow-origin"] == ORIGIN
+    exposed = {h.strip() for h in headers["access-control-expose-headers"].split(",")}
+    assert {"grpc-status", "grpc-message", "trailer-x-trace-id"} <= exposed
+
+
+# MARK: real clients: curl, buf curl, connectrpc
+
+
+def test_plain_curl_connect_json(server):
+    if not shutil.which("curl"):
+        unavailable("curl is not installed (scripts/install-deps installs it)")
+    out = subprocess.run(["curl", "-sS", "-H", "Content-Type: application/json", "-H", f"Authorization: Bearer {KEY}",
+                          "-d", '{"node_id":"n1"}', f"http://{server.address}/kato.v2.SessionService/CreateSession"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["nodeId"] == "n1"
+
+
+def buf_binary():
+    path = shutil.which("buf") or str(ROOT / ".venv/bin/buf")
+    return path if shutil.os.path.exists(path) else None
+
+
+@pytest.mark.parametrize("protocol", ["connect", "grpcweb", "grpc"])
+def test_buf_curl_in_each_protocol(server, protocol):
+    buf = buf_binary()
+    if not buf:
+        unavailable("buf is not installed (pip buf-bin, from Tests/python/requirements.txt)")
+    args = [buf, "curl", "--schema", str(ROOT / "proto"), "--protocol", protocol, "-H", f"Authorization: Bearer {KEY}",
+            "-d", '{"node_id":"buf"}', f"http://{server.address}/kato.v2.SessionService/CreateSession"]
+    if protocol == "grpc":
+        args.insert(2, "--http2-prior-knowledge")
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120, env={**shutil.os.environ, "BUF_CACHE_DIR": "/tmp/kato-buf-cache"})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["nodeId"] == "buf"
+
+
+def connect_clients():
+    try:
+        from connect_pb.kato.v2 import predict_connect, session_connect  # noqa: F401
+        from connectrpc.protocol import ProtocolType  # noqa: F401
+        return session_connect, predict_connect
+    except ImportError as e:
+        unavailable(f"the Connect Python client is not installed ({e}; Tests/python/requirements.txt pins it)")
+
+
+@pytest.mark.parametrize("protocol", ["CONNECT", "GRPC_WEB"])
+@pytest.mark.parametrize("codec", ["proto", "json"])
+def test_connectrpc_client_unary_and_server_streaming(server, protocol, codec):
+    session_connect, predict_connect = connect_clients()
+    from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
+    from connectrpc.errors import ConnectError
+    from connectrpc.code import Code
+    from connectrpc.protocol import ProtocolType
+    options = {"protocol": getattr(ProtocolType, protocol),
+               "codec": google_protobuf_json_codec() if codec == "json" else google_protobuf_binary_codec()}
+    url = f"http://{server.address}"
+    with session_connect.SessionServiceClientSync(url, **options) as sessions, \
+            predict_connect.PredictServiceClientSync(url, **options) as predict:
+        session = sessions.create_session(session_pb2.CreateSessionRequest(node_id="cx"), headers=AUTH)
+        assert session.node_id == "cx"
+        with pytest.raises(ConnectError) as e:
+            sessions.get_session(session_pb2.GetSessionRequest(session_id="missing"), headers=AUTH)
+        assert e.value.code == Code.NOT_FOUND
+        stream = predict.subscribe_predictions(
+            predict_pb2.SubscribePredictionsRequest(session_id=session.session_id, send_initial=True), headers=AUTH, timeout_ms=3000)
+        first = next(iter(stream))
+        assert first.session_id == session.session_id
+
+
+def test_grpc_still_served_on_the_same_port(server):
+    with grpc.insecure_channel(server.address) as channel:
+        session = session_pb2_grpc.SessionServiceStub(channel).CreateSession(
+            session_pb2.CreateSessionRequest(node_id="h2"), metadata=tuple(AUTH.items()))
+    assert session.node_id == "h2"
+
+
+def test_web_protocols_can_be_turned_off(binaries):
+    s = start_kato_server(binaries, "--web-protocols", "false", env=MEM)
+    try:
+        host, port = s.address.rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
+            conn.request("POST", "/kato.v2.SessionService/CreateSession", body=b"{}", headers={"content-type": "application/json"})
+            conn.getresponse().read()
+    finally:
+        s.stop()
