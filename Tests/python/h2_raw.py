@@ -130,14 +130,16 @@ class Connection:
         return struct.pack(">I", len(payload))[1:] + bytes([type_, flags]) + struct.pack(">I", stream) + payload
 
     def send_request(self, path: str, body: bytes | None, extra: list[tuple[str, str]] = (),
-                     max_frame: int = 16384, end_stream: bool = True) -> int:
-        """A gRPC POST; the header block is split into HEADERS + CONTINUATION frames of `max_frame`.
+                     max_frame: int = 16384, end_stream: bool = True, content_type: str = "application/grpc",
+                     method: str = "POST") -> int:
+        """A gRPC POST (or, with another `content_type`/`method`, a web-protocol request); the
+        header block is split into HEADERS + CONTINUATION frames of `max_frame`.
         With `body` None and `end_stream` false the request stays open (see `send_data`)."""
         sid = self.next_stream
         self.next_stream += 2
-        block = encode_headers([(":method", "POST"), (":scheme", "http"), (":path", path),
-                                (":authority", "localhost"), ("content-type", "application/grpc"),
-                                ("te", "trailers"), *extra])
+        block = encode_headers([(":method", method), (":scheme", "http"), (":path", path),
+                                (":authority", "localhost"), ("content-type", content_type),
+                                *([("te", "trailers")] if content_type.startswith("application/grpc") else []), *extra])
         chunks = [block[i:i + max_frame] for i in range(0, len(block), max_frame)] or [b""]
         out = bytearray()
         for i, chunk in enumerate(chunks):

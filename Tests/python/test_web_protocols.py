@@ -18,6 +18,7 @@ from kato_client._pb.google.rpc import error_details_pb2, status_pb2
 from kato_client._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2, session_pb2_grpc
 
 from conftest import ROOT, unavailable, start_kato_server
+from h2_raw import Connection
 from security_support import MEM
 
 ORIGIN = "https://console.example"
@@ -255,6 +256,49 @@ def test_grpc_web_malformed_bodies_are_refused(server):
         assert trailers["grpc-status"] in ("3", "12"), (body, trailers)
 
 
+# MARK: the same calls over HTTP/2 (h2c with prior knowledge; browsers under TLS negotiate h2)
+
+
+def h2_call(server, path, body, content_type, extra=(), method="POST", timeout=10):
+    conn = Connection(server.port)
+    try:
+        sid = conn.send_request(path, body, extra=[*AUTH.items(), *extra], content_type=content_type, method=method)
+        assert conn.wait_streams(sid, timeout=timeout), "stream did not end"
+        return conn.streams[sid]
+    finally:
+        conn.close()
+
+
+def test_connect_json_unary_over_http2_ends_without_trailers(server):
+    result = h2_call(server, "/kato.v2.SessionService/CreateSession", b'{"node_id":"h2"}', "application/json")
+    assert len(result.header_blocks) == 1, "Connect unary has no HTTP trailers"
+    assert result.headers[":status"] == "200" and result.headers["content-type"] == "application/json"
+    assert result.headers["content-length"] == str(len(result.data))
+    assert json.loads(result.data)["nodeId"] == "h2" and result.headers["trailer-x-trace-id"]
+
+
+def test_connect_error_over_http2(server):
+    result = h2_call(server, "/kato.v2.SessionService/GetSession", b'{"session_id":"none"}', "application/json")
+    assert result.headers[":status"] == "404" and json.loads(result.data)["code"] == "not_found"
+
+
+def test_grpc_web_server_streaming_over_http2(server):
+    sid = create_session_json(server)
+    request = envelope(predict_pb2.SubscribePredictionsRequest(session_id=sid, send_initial=True).SerializeToString())
+    result = h2_call(server, "/kato.v2.PredictService/SubscribePredictions", request, "application/grpc-web+proto",
+                     extra=[("grpc-timeout", "700m")])
+    assert len(result.header_blocks) == 1 and result.headers["content-type"] == "application/grpc-web+proto"
+    frames = envelopes(result.data)
+    assert predict_pb2.PredictionUpdate.FromString(frames[0][1]).session_id == sid
+    assert frames[-1][0] == 0x80 and grpc_web_trailers(frames[-1][1])["grpc-status"] == "4"
+
+
+def test_cors_preflight_over_http2(server):
+    result = h2_call(server, "/kato.v2.SessionService/CreateSession", None, "application/json", method="OPTIONS",
+                     extra=[("origin", ORIGIN), ("access-control-request-method", "POST")])
+    assert result.headers[":status"] == "204" and result.headers["access-control-allow-origin"] == ORIGIN
+
+
 # MARK: CORS
 
 
@@ -300,14 +344,15 @@ def buf_binary():
     return path if shutil.os.path.exists(path) else None
 
 
-@pytest.mark.parametrize("protocol", ["connect", "grpcweb", "grpc"])
-def test_buf_curl_in_each_protocol(server, protocol):
+@pytest.mark.parametrize("protocol,http2", [("connect", False), ("grpcweb", False), ("connect", True), ("grpcweb", True),
+                                             ("grpc", True)])
+def test_buf_curl_in_each_protocol(server, protocol, http2):
     buf = buf_binary()
     if not buf:
         unavailable("buf is not installed (pip buf-bin, from Tests/python/requirements.txt)")
     args = [buf, "curl", "--schema", str(ROOT / "proto"), "--protocol", protocol, "-H", f"Authorization: Bearer {KEY}",
             "-d", '{"node_id":"buf"}', f"http://{server.address}/kato.v2.SessionService/CreateSession"]
-    if protocol == "grpc":
+    if http2:
         args.insert(2, "--http2-prior-knowledge")
     out = subprocess.run(args, capture_output=True, text=True, timeout=120, env={**shutil.os.environ, "BUF_CACHE_DIR": "/tmp/kato-buf-cache"})
     assert out.returncode == 0, out.stderr

@@ -18,10 +18,14 @@ extension ServerConnectionHandler {
                 "request header list size \(headers.listSize) exceeds the limit of \(maxHeaderListSize) bytes"))
         }
         let path = headers.path, contentType = headers.contentType
+        if configuration.web.enabled, headers.method == "OPTIONS" { return respondToWebPreflight(stream, headers: headers) }
         guard headers.method == "POST" else {
             return respondHTTPError(stream, status: "405", message: "gRPC requires POST")
         }
         guard Self.isGRPCContentType(contentType) else {
+            if configuration.web.enabled, let kind = WebRequestKind(contentType: contentType) {
+                return startWebCall(stream, headers: headers, kind: kind)
+            }
             return respondHTTPError(stream, status: "415", message: "invalid gRPC request content-type '\(contentType)'")
         }
         let serverMethod: MethodEntry
@@ -54,14 +58,7 @@ extension ServerConnectionHandler {
                 return finish(stream, error: RPCError(code: .internalError, message: "malformed grpc-timeout '\(timeout)'"))
             }
             deadline = .now + duration
-            if let context {
-                let nanos = Self.nanos(duration)
-                let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                let id = stream.id
-                stream.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
-                    loopBound.value.deadlineExpired(streamID: id)
-                }
-            }
+            scheduleDeadline(stream, after: duration)
         }
         let callContext = ServerContext(path: path, requestMetadata: headers.metadata, deadline: deadline, peer: peer,
                                         peerCertificate: peerCertificate, kind: serverMethod.kind)
@@ -73,6 +70,16 @@ extension ServerConnectionHandler {
             let handle = streamHandle(stream.id)
             let requestStream = RequestStream<[UInt8]>(base: requests, decode: { $0 }, onConsumed: { _ in handle.consumed() })
             launch(stream, requests: requestStream)
+        }
+    }
+
+    func scheduleDeadline(_ stream: ServerStreamState, after duration: Duration) {
+        guard let context else { return }
+        let nanos = Self.nanos(duration)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let id = stream.id
+        stream.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
+            loopBound.value.deadlineExpired(streamID: id)
         }
     }
 
@@ -99,6 +106,7 @@ extension ServerConnectionHandler {
     }
 
     func requestEnded(_ stream: ServerStreamState) {
+        if let web = stream.web { return webRequestEnded(stream, web: web) }
         switch stream.machine.requestEnded(partialMessage: stream.deframer.bufferedByteCount > 0) {
         case .none:
             return

@@ -51,6 +51,7 @@ extension ServerConnectionHandler {
             session?.consume(streamID: streamID, count: count)
             return
         }
+        if let web = stream.web { return receiveWebData(bytes, on: stream, web: web) }
         // Streaming requests hold their credit while the handler has unread messages (see
         // `ServerStreamStateMachine.creditIfCaughtUp`); the others are buffered whole and
         // limited by the message size.

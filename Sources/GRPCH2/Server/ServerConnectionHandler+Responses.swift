@@ -9,9 +9,7 @@ extension ServerConnectionHandler {
         guard let stream = streams[streamID], stream.phase != .finished else {
             return continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
         }
-        guard append(message, to: stream) else {
-            return continuation.resume(throwing: RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))"))
-        }
+        if let refused = append(message, to: stream) { return continuation.resume(throwing: refused) }
         submitOrResume(stream)
         if stream.pendingCount > configuration.maxBufferedResponseBytes {
             stream.waitingWriters.append(continuation)
@@ -20,21 +18,35 @@ extension ServerConnectionHandler {
         }
     }
 
-    /// Frames (and maybe compresses) one response message into the stream's pending bytes.
-    private func append(_ message: [UInt8], to stream: ServerStreamState) -> Bool {
-        guard message.count <= configuration.maxSendMessageSize else { return false }
+    /// Frames (and maybe compresses) one response message into the stream's pending bytes;
+    /// the error that ends the call when it cannot be sent.
+    private func append(_ message: [UInt8], to stream: ServerStreamState) -> RPCError? {
+        if let web = stream.web {
+            do throws(RPCError) {
+                stream.pending += try web.encoder.message(message)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        guard message.count <= configuration.maxSendMessageSize else {
+            return RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))")
+        }
         if stream.compressResponses {
             MessageFramer.frame(Gzip.compress(message), compressed: true, into: &stream.pending)
         } else {
             MessageFramer.frame(message, compressed: false, into: &stream.pending)
         }
-        return true
+        return nil
     }
 
     /// `initialMetadata`: the call's, when the caller read it already (one lock fewer).
     func submitOrResume(_ stream: ServerStreamState, initialMetadata: Metadata? = nil) {
         if !stream.machine.responseHeadersNeeded() {
             session?.resumeData(streamID: stream.id)
+        } else if let web = stream.web {
+            let initial = initialMetadata ?? stream.call?.state.withLock({ $0.initial }) ?? Metadata()
+            try? session?.submitResponse(streamID: stream.id, headers: webResponseHead(web, initial: initial), hasBody: true)
         } else {
             var headers = OutboundHeaders(prepared: stream.compressResponses ? Self.gzipResponseHeaders : Self.responseHeaders)
             if let initial = initialMetadata ?? stream.call?.state.withLock({ $0.initial }) {
@@ -58,8 +70,8 @@ extension ServerConnectionHandler {
         guard framed.count - MessageFramer.prefixLength <= configuration.maxSendMessageSize else {
             return finish(stream, error: RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))"))
         }
-        if stream.compressResponses || stream.pendingCount > 0 {
-            _ = append(Array(framed.dropFirst(MessageFramer.prefixLength)), to: stream)
+        if stream.compressResponses || stream.pendingCount > 0 || stream.web != nil {
+            if let refused = append(Array(framed.dropFirst(MessageFramer.prefixLength)), to: stream) { return finish(stream, error: refused) }
         } else {
             MessageFramer.writePrefix(into: &framed)
             stream.pending = framed
@@ -74,8 +86,8 @@ extension ServerConnectionHandler {
             if stream.method?.kind == .unary || stream.method?.kind == .clientStreaming, messages.count != 1 {
                 return finish(stream, error: RPCError(code: .internalError, message: "handler produced \(messages.count) responses for a single-response call"))
             }
-            for m in messages where !append(m, to: stream) {
-                return finish(stream, error: RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))"))
+            for m in messages {
+                if let refused = append(m, to: stream) { return finish(stream, error: refused) }
             }
         }
         finish(stream, error: error)
@@ -84,6 +96,7 @@ extension ServerConnectionHandler {
     /// Ends a call with its status: Trailers-Only when nothing was sent yet, else trailers
     /// after the queued messages.
     func finish(_ stream: ServerStreamState, error: RPCError?) {
+        if let web = stream.web { return finishWeb(stream, web: web, error: error) }
         guard let action = stream.machine.finish(responsePending: stream.pendingCount > 0) else { return }
         stream.deadlineTimer?.cancel()
         if stream.hasInbound { stream.inbound?.finish() }

@@ -23,6 +23,8 @@ final class ServerStreamState {
     private(set) var hasInbound = false
     var task: Task<Void, Never>?
     var deadlineTimer: Scheduled<Void>?
+    /// A gRPC-Web or Connect call (nil for gRPC): its body and response form.
+    var web: HTTP2WebStream?
 
     // Response side.
     var pending: [UInt8] = []
@@ -53,6 +55,7 @@ final class ServerStreamState {
         if hasInbound { inbound = nil }
         task = nil
         deadlineTimer = nil
+        web = nil
         pending = []
         pendingOffset = 0
         trailers = nil

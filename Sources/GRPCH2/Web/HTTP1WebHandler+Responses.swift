@@ -2,13 +2,8 @@ import GRPCH2Core
 import NIOCore
 import NIOHTTP1
 
-/// Responses of web calls: each protocol's head, message framing and status form.
-///
-/// | protocol | messages | status |
-/// |---|---|---|
-/// | gRPC-Web | enveloped (base64 per chunk for `-text`) | a trailer block framed with flag 0x80 |
-/// | Connect unary | the one message, bare | HTTP status + JSON error body; trailers as `trailer-` headers |
-/// | Connect streaming | enveloped | end-of-stream JSON framed with flag 0x02 |
+/// Responses of web calls over HTTP/1.1: `WebResponseEncoder` writes each protocol's form;
+/// this sends it (chunked for streamed responses) and keeps the connection's HTTP/1.1 rules.
 extension HTTP1WebHandler {
     func write(callID: Int32, message: [UInt8], continuation: CheckedContinuation<Void, any Error>) {
         guard let call, call.id == callID, !call.finished, let context else {
@@ -16,11 +11,11 @@ extension HTTP1WebHandler {
         }
         let chunk: [UInt8]
         do throws(RPCError) {
-            chunk = try encode(message, for: call)
+            chunk = try call.encoder.message(message)
         } catch {
             return continuation.resume(throwing: error)
         }
-        sendHead(call, status: .ok, contentLength: nil)
+        if !call.headSent { sendHead(call, call.encoder.head(initial: initialMetadata(call))) }
         let promise = context.eventLoop.makePromise(of: Void.self)
         // Back-pressure: the handler's next write waits until this one has reached the socket.
         promise.futureResult.whenComplete { result in
@@ -41,34 +36,13 @@ extension HTTP1WebHandler {
         }
         if outcome == nil {
             do throws(RPCError) {
-                for message in messages { encoded.append(try encode(message, for: call)) }
+                for message in messages { encoded.append(try call.encoder.message(message)) }
             } catch {
                 outcome = error
                 encoded = []
             }
         }
         finish(call, error: outcome, messages: encoded)
-    }
-
-    /// One response message in the call's form (size-checked, JSON if asked, framed).
-    private func encode(_ message: [UInt8], for call: WebCall) throws(RPCError) -> [UInt8] {
-        guard message.count <= configuration.maxSendMessageSize else {
-            throw RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))")
-        }
-        var payload = message
-        if call.kind.codec == .json {
-            guard let transcoder = router.messageTranscoder else {
-                throw RPCError(code: .unimplemented, message: "this server does not map its messages to JSON")
-            }
-            payload = try transcoder.response(toJSON: message, path: call.path)
-        }
-        switch call.kind.webProtocol {
-        case .connectUnary: return payload
-        case .connectStreaming: return WebEnvelope.frame(payload)
-        case .grpcWeb(let text):
-            let framed = WebEnvelope.frame(payload)
-            return text ? Array(Base64.encode(framed, padded: true).utf8) : framed
-        }
     }
 
     /// Ends a call: its remaining messages and its status, in its protocol's form.
@@ -78,53 +52,26 @@ extension HTTP1WebHandler {
         call.deadlineTimer?.cancel()
         var error = error
         if let e = error { error?.code = DeadlineStatus.resolve(e.code, deadline: call.deadline) }
-        let (initial, trailing) = call.serverContext?.call.state.withLock { ($0.initial, $0.trailing) } ?? (Metadata(), Metadata())
-        var body: [UInt8] = []
-        switch call.kind.webProtocol {
-        case .connectUnary:
-            var extra: [(String, String)] = Self.fields(initial.merged(with: Metadata()))
-            extra += Self.fields((error?.trailingMetadata ?? Metadata()).merged(with: trailing)).map { ("trailer-" + $0.0, $0.1) }
-            if let error {
-                body = ConnectError.body(error)
-                sendHead(call, status: HTTPResponseStatus(statusCode: ConnectError.httpStatus(of: error.code)),
-                         contentType: "application/json", contentLength: body.count, extra: extra)
-            } else {
-                body = messages.first ?? []
-                sendHead(call, status: .ok, contentLength: body.count, extra: extra)
-            }
-        case .grpcWeb(let text):
-            sendHead(call, status: .ok, contentLength: nil, initial: initial)
-            for m in messages { body += m }
-            let trailers = WebEnvelope.grpcWebTrailers(status: error, trailing: trailing)
-            body += text ? Array(Base64.encode(trailers, padded: true).utf8) : trailers
-        case .connectStreaming:
-            sendHead(call, status: .ok, contentLength: nil, initial: initial)
-            for m in messages { body += m }
-            let end = ConnectError.endStream(error, trailing: (error?.trailingMetadata ?? Metadata()).merged(with: trailing))
-            body += WebEnvelope.frame(end, flags: WebEnvelope.connectEndStreamFlag)
-        }
+        let trailing = call.serverContext?.call.state.withLock { $0.trailing } ?? Metadata()
+        let (head, body) = call.encoder.end(error: error, messages: messages, initial: initialMetadata(call), trailing: trailing,
+                                            headSent: call.headSent)
+        if let head { sendHead(call, head) }
         if !body.isEmpty { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil) }
         endResponse(keepAlive: call.keepAlive)
         if self.call === call { self.call = nil }
     }
 
-    /// The response head, once per call: content type, metadata, CORS.
-    private func sendHead(_ call: WebCall, status: HTTPResponseStatus, contentType: String? = nil, contentLength: Int?,
-                          initial: Metadata = Metadata(), extra: [(String, String)] = []) {
+    private func initialMetadata(_ call: WebCall) -> Metadata {
+        call.serverContext?.call.state.withLock { $0.initial } ?? Metadata()
+    }
+
+    private func sendHead(_ call: WebCall, _ head: WebResponseEncoder.Head) {
         guard !call.headSent, let context else { return }
         call.headSent = true
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: contentType ?? call.kind.responseContentType)
-        if let contentLength { headers.add(name: "content-length", value: String(contentLength)) }
-        for (name, value) in Self.fields(initial.merged(with: Metadata())) + extra { headers.add(name: name, value: value) }
+        var headers = HTTPHeaders(head.fields)
+        if let origin = call.allowedOrigin { headers.add(contentsOf: WebResponseEncoder.corsFields(origin: origin, exposing: head)) }
         if !call.keepAlive { headers.add(name: "connection", value: "close") }
-        if let origin = call.allowedOrigin {
-            // The browser shows a response header to scripts only when it is exposed.
-            let exposed = Set(headers.map { $0.name.lowercased() }).subtracting(["content-type", "content-length", "connection"])
-            Self.addCORS(to: &headers, origin: origin)
-            headers.add(name: "access-control-expose-headers",
-                        value: (["grpc-status", "grpc-message", "grpc-status-details-bin"] + exposed.sorted()).joined(separator: ", "))
-        }
+        let status = HTTPResponseStatus(statusCode: head.status)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: call.version, status: status, headers: headers))), promise: nil)
     }
 
@@ -142,7 +89,7 @@ extension HTTP1WebHandler {
         guard let context else { return }
         let body = Array((text + "\n").utf8)
         var headers = HTTPHeaders([("content-type", "text/plain; charset=utf-8"), ("content-length", String(body.count))])
-        if let allowedOrigin { Self.addCORS(to: &headers, origin: allowedOrigin) }
+        if let allowedOrigin { headers.add(contentsOf: WebResponseEncoder.corsFields(origin: allowedOrigin, exposing: nil)) }
         if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
@@ -157,22 +104,9 @@ extension HTTP1WebHandler {
                                 "origin '\(head.headers.first(name: "origin") ?? "")' may not call this server (see --cors-origin)")
         }
         var headers = HTTPHeaders([("content-length", "0")])
-        Self.addCORS(to: &headers, origin: allowedOrigin)
-        headers.add(name: "access-control-allow-methods", value: "POST, OPTIONS")
-        let asked = head.headers.first(name: "access-control-request-headers")
-        headers.add(name: "access-control-allow-headers", value: asked ?? "content-type, connect-protocol-version, connect-timeout-ms, grpc-timeout, x-grpc-web, x-user-agent, authorization")
-        headers.add(name: "access-control-max-age", value: "7200")
+        headers.add(contentsOf: WebCORS.preflightFields(origin: allowedOrigin, requestedHeaders: head.headers.first(name: "access-control-request-headers")))
         if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .noContent, headers: headers))), promise: nil)
         endResponse(keepAlive: head.isKeepAlive)
-    }
-
-    private static func addCORS(to headers: inout HTTPHeaders, origin: String) {
-        headers.add(name: "access-control-allow-origin", value: origin)
-        if origin != "*" { headers.add(name: "vary", value: "origin") }
-    }
-
-    private static func fields(_ entries: [Metadata.Entry]) -> [(String, String)] {
-        entries.map { ($0.key, $0.wireValue) }
     }
 }

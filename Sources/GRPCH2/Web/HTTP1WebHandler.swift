@@ -115,7 +115,9 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         }
         callCount &+= 1
         let path = String(head.uri.prefix { $0 != "?" })
-        let call = WebCall(id: callCount, kind: kind, path: path, head: head, allowedOrigin: origin)
+        let encoder = WebResponseEncoder(kind: kind, path: path, transcoder: router.messageTranscoder,
+                                         maxMessageSize: configuration.maxSendMessageSize)
+        let call = WebCall(id: callCount, encoder: encoder, head: head, allowedOrigin: origin)
         self.call = call
         do throws(RPCError) {
             try start(call, head: head)
@@ -168,7 +170,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         var metadata = Metadata()
         for (name, value) in headers {
             let key = name.lowercased()
-            guard !Metadata.isReserved(key), !isWebProtocolHeader(key) else { continue }
+            guard !Metadata.isReserved(key), !WebResponseEncoder.isProtocolHeader(key) else { continue }
             if key.hasSuffix("-bin") {
                 if let bytes = Base64.decode(value) { metadata.addBinary(bytes, forKey: key) }
             } else {
@@ -176,12 +178,6 @@ final class HTTP1WebHandler: ChannelInboundHandler {
             }
         }
         return metadata
-    }
-
-    private static func isWebProtocolHeader(_ key: String) -> Bool {
-        key.hasPrefix("connect-") || key.hasPrefix("access-control-") || key.hasPrefix("sec-")
-            || ["accept", "accept-encoding", "accept-language", "content-encoding", "origin", "referer",
-                "x-grpc-web", "x-user-agent", "cache-control", "pragma"].contains(key)
     }
 }
 

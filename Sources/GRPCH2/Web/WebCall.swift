@@ -7,6 +7,7 @@ final class WebCall {
     let id: Int32
     let kind: WebRequestKind
     let path: String
+    let encoder: WebResponseEncoder
     let version: HTTPVersion
     /// Whether the connection stays open after this response.
     var keepAlive: Bool
@@ -20,10 +21,11 @@ final class WebCall {
     var headSent = false
     var finished = false
 
-    init(id: Int32, kind: WebRequestKind, path: String, head: HTTPRequestHead, allowedOrigin: String?) {
+    init(id: Int32, encoder: WebResponseEncoder, head: HTTPRequestHead, allowedOrigin: String?) {
         self.id = id
-        self.kind = kind
-        self.path = path
+        self.kind = encoder.kind
+        self.path = encoder.path
+        self.encoder = encoder
         self.version = head.version
         // HTTP/1.0 has no chunked bodies: a streamed response ends when the connection does.
         self.keepAlive = head.isKeepAlive && head.version.minor >= 1

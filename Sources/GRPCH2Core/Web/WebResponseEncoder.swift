@@ -1,0 +1,121 @@
+/// A web call's response in its protocol's form, whatever carries it (HTTP/1.1 or HTTP/2):
+///
+/// | protocol | messages | status |
+/// |---|---|---|
+/// | gRPC-Web | enveloped (base64 per chunk for `-text`) | a trailer block framed with flag 0x80 |
+/// | Connect unary | the one message, bare | HTTP status + JSON error body; trailers as `trailer-` headers |
+/// | Connect streaming | enveloped | end-of-stream JSON framed with flag 0x02 |
+public struct WebResponseEncoder: Sendable {
+    /// An HTTP status and header fields (lower-case names), for either transport to send.
+    public struct Head: Sendable {
+        public var status: Int
+        public var fields: [(String, String)]
+    }
+
+    public let kind: WebRequestKind
+    public let path: String
+    private let transcoder: MessageTranscoder?
+    private let maxMessageSize: Int
+
+    public init(kind: WebRequestKind, path: String, transcoder: MessageTranscoder?, maxMessageSize: Int) {
+        self.kind = kind
+        self.path = path
+        self.transcoder = transcoder
+        self.maxMessageSize = maxMessageSize
+    }
+
+    /// The head of a response that carries messages: 200, the content type, initial metadata.
+    public func head(initial: Metadata) -> Head {
+        Head(status: 200, fields: [("content-type", kind.responseContentType)] + Self.fields(initial.merged(with: Metadata())))
+    }
+
+    /// One response message: size-checked, written as JSON if asked, framed.
+    public func message(_ message: [UInt8]) throws(RPCError) -> [UInt8] {
+        guard message.count <= maxMessageSize else {
+            throw RPCError(code: .resourceExhausted, message: "response message larger than max (\(maxMessageSize))")
+        }
+        var payload = message
+        if kind.codec == .json {
+            guard let transcoder else {
+                throw RPCError(code: .unimplemented, message: "this server does not map its messages to JSON")
+            }
+            payload = try transcoder.response(toJSON: message, path: path)
+        }
+        switch kind.webProtocol {
+        case .connectUnary: return payload
+        case .connectStreaming: return WebEnvelope.frame(payload)
+        case .grpcWeb(let text):
+            let framed = WebEnvelope.frame(payload)
+            return text ? Array(Base64.encode(framed, padded: true).utf8) : framed
+        }
+    }
+
+    /// The end of a call: the head when none was sent yet, and the last bytes of the body
+    /// (`messages` already encoded by `message(_:)`; ignored when `error` is set for unary).
+    public func end(error: RPCError?, messages: [[UInt8]], initial: Metadata, trailing: Metadata,
+                    headSent: Bool) -> (head: Head?, body: [UInt8]) {
+        switch kind.webProtocol {
+        case .connectUnary:
+            var fields = Self.fields(initial.merged(with: Metadata()))
+            fields += Self.fields((error?.trailingMetadata ?? Metadata()).merged(with: trailing)).map { ("trailer-" + $0.0, $0.1) }
+            let status: Int, body: [UInt8]
+            if let error {
+                status = ConnectError.httpStatus(of: error.code)
+                body = ConnectError.body(error)
+                fields.insert(("content-type", "application/json"), at: 0)
+            } else {
+                status = 200
+                body = messages.first ?? []
+                fields.insert(("content-type", kind.responseContentType), at: 0)
+            }
+            fields.append(("content-length", String(body.count)))
+            return (headSent ? nil : Head(status: status, fields: fields), body)
+        case .grpcWeb(let text):
+            var body = messages.flatMap { $0 }
+            let trailers = WebEnvelope.grpcWebTrailers(status: error, trailing: trailing)
+            body += text ? Array(Base64.encode(trailers, padded: true).utf8) : trailers
+            return (headSent ? nil : head(initial: initial), body)
+        case .connectStreaming:
+            var body = messages.flatMap { $0 }
+            let end = ConnectError.endStream(error, trailing: (error?.trailingMetadata ?? Metadata()).merged(with: trailing))
+            body += WebEnvelope.frame(end, flags: WebEnvelope.connectEndStreamFlag)
+            return (headSent ? nil : head(initial: initial), body)
+        }
+    }
+
+    /// CORS response fields for an allowed origin; `exposing` the head's own field names, so
+    /// that scripts may read metadata and gRPC-Web's status headers.
+    public static func corsFields(origin: String, exposing head: Head?) -> [(String, String)] {
+        var fields = [("access-control-allow-origin", origin)]
+        if origin != "*" { fields.append(("vary", "origin")) }
+        if let head {
+            let own = Set(head.fields.map(\.0)).subtracting(["content-type", "content-length"])
+            fields.append(("access-control-expose-headers",
+                           (["grpc-status", "grpc-message", "grpc-status-details-bin"] + own.sorted()).joined(separator: ", ")))
+        }
+        return fields
+    }
+
+    /// Request headers the web protocols and browsers use for themselves: never call metadata.
+    public static func isProtocolHeader(_ key: String) -> Bool {
+        key.hasPrefix("connect-") || key.hasPrefix("access-control-") || key.hasPrefix("sec-")
+            || ["accept", "accept-encoding", "accept-language", "content-encoding", "origin", "referer",
+                "x-grpc-web", "x-user-agent", "cache-control", "pragma"].contains(key)
+    }
+
+    private static func fields(_ entries: [Metadata.Entry]) -> [(String, String)] {
+        entries.map { ($0.key, $0.wireValue) }
+    }
+}
+
+/// CORS preflight answers (`OPTIONS`), the same over HTTP/1.1 and HTTP/2.
+public enum WebCORS {
+    public static func preflightFields(origin: String, requestedHeaders: String?) -> [(String, String)] {
+        WebResponseEncoder.corsFields(origin: origin, exposing: nil) + [
+            ("access-control-allow-methods", "POST, OPTIONS"),
+            ("access-control-allow-headers", requestedHeaders
+                ?? "content-type, connect-protocol-version, connect-timeout-ms, grpc-timeout, x-grpc-web, x-user-agent, authorization"),
+            ("access-control-max-age", "7200"),
+        ]
+    }
+}
