@@ -18,6 +18,7 @@ from kato_client._pb.google.rpc import error_details_pb2, status_pb2
 from kato_client._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2, session_pb2_grpc
 
 from conftest import ROOT, unavailable, start_kato_server
+from grpch2_support import make_pki
 from h2_raw import Connection
 from security_support import MEM
 
@@ -397,6 +398,26 @@ def test_grpc_still_served_on_the_same_port(server):
         session = session_pb2_grpc.SessionServiceStub(channel).CreateSession(
             session_pb2.CreateSessionRequest(node_id="h2"), metadata=tuple(AUTH.items()))
     assert session.node_id == "h2"
+
+
+@pytest.mark.parametrize("http_version", ["--http1.1", "--http2"])
+def test_connect_over_tls_with_alpn(binaries, tmp_path_factory, http_version):
+    """Browsers reach a TLS server with ALPN: h2 (the web protocols on HTTP/2 streams) or http/1.1."""
+    if not shutil.which("curl"):
+        unavailable("curl is not installed (scripts/install-deps installs it)")
+    pki = make_pki(tmp_path_factory.mktemp("web-pki"))
+    s = start_kato_server(binaries, "--tls-cert", str(pki["server_pem"]), "--tls-key", str(pki["server_key"]), env=MEM)
+    try:
+        out = subprocess.run(["curl", "-sS", http_version, "--cacert", str(pki["ca_pem"]), "-w", "\n%{http_version}",
+                              "-H", "Content-Type: application/json", "-d", '{"node_id":"tls"}',
+                              f"https://localhost:{s.port}/kato.v2.SessionService/CreateSession"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        body, version = out.stdout.rsplit("\n", 1)
+        assert json.loads(body)["nodeId"] == "tls"
+        assert version == ("2" if http_version == "--http2" else "1.1")
+    finally:
+        s.stop()
 
 
 def test_web_protocols_can_be_turned_off(binaries):

@@ -65,6 +65,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if context.channel.isActive { start(context: context) }
+        // Added after the TLS handshake (by `ProtocolDetector`, on the first bytes): its
+        // completion event went by before this handler was there to see it.
+        if configuration.tls?.clientCAPath != nil {
+            peerCertificate = TLSContext.peerCertificate(pipeline: context.pipeline)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {

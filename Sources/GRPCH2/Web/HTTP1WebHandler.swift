@@ -39,7 +39,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         self.context = context
         owner = HTTP1CallOwner(connection: NIOLoopBound(self, eventLoop: context.eventLoop))
         peer = context.channel.remoteAddress?.grpcPeerName ?? ""
-        if configuration.tls != nil { peerCertificate = TLSContext.peerCertificate(pipeline: context.pipeline) }
+        if configuration.tls?.clientCAPath != nil { peerCertificate = TLSContext.peerCertificate(pipeline: context.pipeline) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
