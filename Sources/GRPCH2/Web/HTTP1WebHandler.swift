@@ -142,7 +142,8 @@ final class HTTP1WebHandler: ChannelInboundHandler {
                                              transcoder: router.messageTranscoder).message(body: body, header: header)
         call.deadline = timeout.map { .now + $0 }
         let serverContext = ServerContext(path: call.path, requestMetadata: Self.metadata(head.headers), deadline: call.deadline,
-                                          peer: peer, peerCertificate: peerCertificate, kind: method.kind)
+                                          peer: peer, peerCertificate: peerCertificate, kind: method.kind,
+                                          wireProtocol: call.kind.webProtocol.wireName)
         call.serverContext = serverContext
         if let timeout, let context {
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)

@@ -59,7 +59,7 @@ extension ServerConnectionHandler {
             }
         }
         let callContext = ServerContext(path: path, requestMetadata: callMetadata, deadline: web.deadline, peer: peer,
-                                        peerCertificate: peerCertificate, kind: method.kind)
+                                        peerCertificate: peerCertificate, kind: method.kind, wireProtocol: kind.webProtocol.wireName)
         stream.context = callContext
         stream.call = callContext.call
     }

@@ -18,6 +18,9 @@ public struct ServerContext: Sendable {
     /// nil without TLS, without a client CA, or when the client sent none. One object per
     /// connection, shared by its calls.
     public var peerCertificate: PeerCertificate? { call.peerCertificate }
+    /// The protocol that carried the call: `grpc`, `grpc-web`, `grpc-web-text` or `connect`
+    /// (for metrics and logs; handlers see the same call whatever carried it).
+    public var wireProtocol: String { call.wireProtocol }
     /// Values interceptors attach for handlers downstream (principal, trace id, …).
     public var attributes: Attributes
     /// The kind of the called method (unary, server-, client- or bidirectional streaming).
@@ -28,9 +31,10 @@ public struct ServerContext: Sendable {
     package let call: CallState
 
     package init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
-         peerCertificate: PeerCertificate? = nil, kind: CallKind = .unary) {
+         peerCertificate: PeerCertificate? = nil, kind: CallKind = .unary, wireProtocol: String = "grpc") {
         self.call = CallState(
-            path: path, requestMetadata: requestMetadata, deadline: deadline, peer: peer, peerCertificate: peerCertificate)
+            path: path, requestMetadata: requestMetadata, deadline: deadline, peer: peer, peerCertificate: peerCertificate,
+            wireProtocol: wireProtocol)
         self.attributes = Attributes()
         self.kind = kind
     }
@@ -149,14 +153,16 @@ package final class CallState: Sendable {
     package let deadline: ContinuousClock.Instant?
     package let peer: String
     package let peerCertificate: PeerCertificate?
+    package let wireProtocol: String
 
     init(path: String, requestMetadata: Metadata, deadline: ContinuousClock.Instant?, peer: String,
-         peerCertificate: PeerCertificate?) {
+         peerCertificate: PeerCertificate?, wireProtocol: String) {
         self.path = path
         self.requestMetadata = requestMetadata
         self.deadline = deadline
         self.peer = peer
         self.peerCertificate = peerCertificate
+        self.wireProtocol = wireProtocol
     }
 
     package struct State {

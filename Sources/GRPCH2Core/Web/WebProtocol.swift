@@ -14,8 +14,8 @@ public enum WebProtocol: Sendable, Equatable {
     /// end-of-stream JSON message carrying the status.
     case connectStreaming
 
-    /// The label metrics and logs use for it.
-    public var name: String {
+    /// The label metrics and logs use for it (`ServerContext.wireProtocol`).
+    public var wireName: String {
         switch self {
         case .grpcWeb(let text): text ? "grpc-web-text" : "grpc-web"
         case .connectUnary, .connectStreaming: "connect"
@@ -95,7 +95,7 @@ public struct WebRequestKind: Sendable, Equatable {
     public func refusal(for kind: CallKind, path: String) -> RPCError? {
         if kind.isClientStreaming {
             return RPCError(code: .unimplemented, message:
-                "\(path) streams requests, which \(webProtocol.name) over this transport cannot carry: call it with gRPC over HTTP/2")
+                "\(path) streams requests, which \(webProtocol.wireName) over this transport cannot carry: call it with gRPC over HTTP/2")
         }
         switch (webProtocol, kind) {
         case (.connectUnary, .serverStreaming):
