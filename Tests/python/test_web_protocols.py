@@ -20,7 +20,7 @@ from kato_client._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2, sessi
 from conftest import ROOT, unavailable, start_kato_server
 from grpch2_support import make_pki
 from h2_raw import Connection
-from security_support import MEM
+from security_support import MEM, admin_address, http_get, metric
 
 ORIGIN = "https://console.example"
 KEY = "web-key-123"
@@ -418,6 +418,66 @@ def test_connect_over_tls_with_alpn(binaries, tmp_path_factory, http_version):
         assert version == ("2" if http_version == "--http2" else "1.1")
     finally:
         s.stop()
+
+
+# MARK: hostile HTTP/1.1 clients
+
+
+def raw_exchange(server, data, read_until=b"", timeout=5):
+    """Sends raw bytes on a new connection; reads until `read_until` is seen or the peer closes."""
+    import socket
+    host, port = server.address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        got = b""
+        try:
+            while read_until not in got or not read_until:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass  # the server closed on a request it refused: what was read is the answer
+        return got
+
+
+def request_bytes(path, body, content_type="application/json"):
+    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nAuthorization: Bearer {KEY}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    data = b"".join(request_bytes("/kato.v2.SessionService/CreateSession", json.dumps({"nodeId": f"p{i}"}).encode())
+                    for i in range(3))
+    got = raw_exchange(server, data, read_until=b'"nodeId":"p2"')
+    assert got.count(b"HTTP/1.1 200 OK") == 3
+    assert got.index(b'"nodeId":"p0"') < got.index(b'"nodeId":"p1"') < got.index(b'"nodeId":"p2"')
+
+
+def test_garbage_and_smuggling_attempts_get_400_and_the_server_serves_on(server):
+    for data in (b"\x16\x03\x01\x00\xa5garbage-not-http\r\n\r\n",
+                 b"POST /kato.v2.SessionService/CreateSession HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                 b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"):
+        got = raw_exchange(server, data)
+        assert got == b"" or got.startswith(b"HTTP/1.1 4"), got[:200]
+    assert create_session_json(server)
+
+
+def test_a_subscriber_that_goes_away_is_unsubscribed(server):
+    import socket
+    sid = create_session_json(server)
+    host, port = server.address.rsplit(":", 1)
+    body = envelope(json.dumps({"sessionId": sid, "sendInitial": True}).encode())
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request_bytes("/kato.v2.PredictService/SubscribePredictions", body, "application/connect+json"))
+        assert b"HTTP/1.1 200 OK" in sock.recv(65536)
+        admin_address(server)
+        assert metric(http_get(server, "/metrics")[2], "kato_subscribers_active") >= 1
+    deadline = time.time() + 5
+    while metric(http_get(server, "/metrics")[2], "kato_subscribers_active") > 0 and time.time() < deadline:
+        time.sleep(0.1)
+    assert metric(http_get(server, "/metrics")[2], "kato_subscribers_active") == 0
 
 
 def test_web_protocols_can_be_turned_off(binaries):
