@@ -70,6 +70,7 @@ public final class KatoServerApp: Sendable {
         authenticator = configuration.authenticator
         let services: [any ServiceProvider] = [
             SessionService(sessions: sessions), ObserveService(sessions: sessions), PredictService(sessions: sessions),
+            KnowledgeBaseService(sessions: sessions),
         ]
         let index = try DescriptorIndex(descriptorSet: KatoDescriptors.descriptorSet)
         let listed = services.map(\.serviceName) + [health.serviceName] + ReflectionService.serviceNames

@@ -12,7 +12,7 @@ enum MethodPolicy {
             case "ClearAllMemory": .admin
             default: .writer
             }
-        case "kato.v2.PredictService":
+        case "kato.v2.PredictService", "kato.v2.KnowledgeBaseService":
             .reader
         default:
             service.hasPrefix("kato.") ? .admin : .reader
