@@ -18,42 +18,80 @@ extension KnowledgeBase {
         public var patterns: [Pattern]
         /// Patterns matching the filters, over all pages.
         public var total: Int
+        /// Where the next page starts (nil: this was the last page).
+        public var next: PageKey?
     }
 
-    /// Patterns `offset ..< offset + limit` of those matching the filters, in `order`.
-    /// `namePrefix` compares with the bare hash (`PTRN|` optional).
+    /// A position in an order (keyset paging): the last pattern of a page, by its sort key.
+    /// It stays meaningful while patterns are learned or deleted: the next page holds what
+    /// sorts after it then (a pattern whose frequency moved across it may be seen twice or
+    /// not at all, as with any keyset paging; `.learned` and `.name` never move).
+    public struct PageKey: Sendable, Hashable {
+        /// Frequency or length, for the orders by them.
+        public var value: Int
+        public var name: String
+        public var id: Int32
+
+        public init(value: Int, name: String, id: Int32) {
+            self.value = value
+            self.name = name
+            self.id = id
+        }
+    }
+
+    /// The first `limit` patterns matching the filters that sort after `after` (from the start
+    /// when nil), in `order`, with the total matching. `namePrefix` compares with the bare hash
+    /// (`PTRN|` optional). One pass over the patterns (or the symbol's), keeping the best
+    /// `limit` in a sorted buffer: no sort of the whole knowledge base per page.
     public func patterns(order: PatternOrder, symbol: String? = nil, namePrefix: String? = nil,
-                         offset: Int, limit: Int) -> PatternPage {
+                         after: PageKey? = nil, limit: Int) -> PatternPage {
         let s = view()
-        var ids: [Int32]
-        if let symbol {
-            guard let sid = s.symbolIds[symbol] else { return PatternPage(patterns: [], total: 0) }
-            ids = s.postings[Int(sid)]  // each pattern once, in learned order
-        } else {
-            ids = Array(0..<Int32(s.shapes.count))
-        }
+        let limit = max(0, limit)
         let prefix = namePrefix.map { Naming.bareHash($0) } ?? ""
-        // Deleted patterns keep their id with frequency 0 (a tombstone).
-        ids.removeAll { s.records[Int($0)].frequency == 0 || (!prefix.isEmpty && !s.shapes[Int($0)].name.hasPrefix(prefix)) }
-        switch order {
-        case .learned:
-            break
-        case .name:
-            ids.sort { s.shapes[Int($0)].name < s.shapes[Int($1)].name }
-        case .frequencyDescending:
-            ids.sort { a, b in
-                let fa = s.records[Int(a)].frequency, fb = s.records[Int(b)].frequency
-                return fa != fb ? fa > fb : s.shapes[Int(a)].name < s.shapes[Int(b)].name
+        let key: (Int32) -> PageKey = { id in
+            let value: Int
+            switch order {
+            case .frequencyDescending: value = s.records[Int(id)].frequency
+            case .lengthDescending: value = s.shapes[Int(id)].length
+            case .name, .learned: value = 0
             }
-        case .lengthDescending:
-            ids.sort { a, b in
-                let la = s.shapes[Int(a)].length, lb = s.shapes[Int(b)].length
-                return la != lb ? la > lb : s.shapes[Int(a)].name < s.shapes[Int(b)].name
+            return PageKey(value: value, name: s.shapes[Int(id)].name, id: id)
+        }
+        let precedes: (PageKey, PageKey) -> Bool = { a, b in
+            switch order {
+            case .learned: return a.id < b.id
+            case .name: return a.name != b.name ? a.name < b.name : a.id < b.id
+            case .frequencyDescending, .lengthDescending:
+                if a.value != b.value { return a.value > b.value }
+                return a.name != b.name ? a.name < b.name : a.id < b.id
             }
         }
-        let start = min(max(0, offset), ids.count)
-        let end = min(ids.count, start + max(0, limit))
-        return PatternPage(patterns: ids[start..<end].map { s.pattern($0) }, total: ids.count)
+        var total = 0
+        var best: [PageKey] = []  // sorted, at most limit + 1 (one more tells whether a next page exists)
+        func consider(_ id: Int32) {
+            // Deleted patterns keep their id with frequency 0 (a tombstone).
+            guard s.records[Int(id)].frequency > 0, prefix.isEmpty || s.shapes[Int(id)].name.hasPrefix(prefix) else { return }
+            total += 1
+            let k = key(id)
+            if let after, !precedes(after, k) { return }
+            if best.count == limit + 1, let last = best.last, !precedes(k, last) { return }
+            var lo = 0, hi = best.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if precedes(best[mid], k) { lo = mid + 1 } else { hi = mid }
+            }
+            best.insert(k, at: lo)
+            if best.count > limit + 1 { best.removeLast() }
+        }
+        if let symbol {
+            guard let sid = s.symbolIds[symbol] else { return PatternPage(patterns: [], total: 0, next: nil) }
+            for id in s.postings[Int(sid)] { consider(id) }  // each pattern once
+        } else {
+            for id in 0..<Int32(s.shapes.count) { consider(id) }
+        }
+        let page = best.prefix(limit)
+        return PatternPage(patterns: page.map { s.pattern($0.id) }, total: total,
+                           next: best.count > limit ? page.last : nil)
     }
 
     public struct Statistics: Sendable, Hashable {

@@ -16,31 +16,63 @@ final class KnowledgeBaseBrowsingTests: XCTestCase {
 
     func testPatternsInEachOrder() {
         let kb = knowledgeBase()
-        XCTAssertEqual(names(kb.patterns(order: .frequencyDescending, offset: 0, limit: 10)),
+        XCTAssertEqual(names(kb.patterns(order: .frequencyDescending, limit: 10)),
                        [[["a", "b"], ["c"]], [["a"], ["d"], ["e"]], [["x"], ["y"]]])
-        XCTAssertEqual(names(kb.patterns(order: .learned, offset: 0, limit: 10)),
+        XCTAssertEqual(names(kb.patterns(order: .learned, limit: 10)),
                        [[["a", "b"], ["c"]], [["a"], ["d"], ["e"]], [["x"], ["y"]]])
-        XCTAssertEqual(kb.patterns(order: .lengthDescending, offset: 0, limit: 10).patterns.map(\.length), [3, 3, 2])
-        let byName = kb.patterns(order: .name, offset: 0, limit: 10).patterns.map(\.name)
+        XCTAssertEqual(kb.patterns(order: .lengthDescending, limit: 10).patterns.map(\.length), [3, 3, 2])
+        let byName = kb.patterns(order: .name, limit: 10).patterns.map(\.name)
         XCTAssertEqual(byName, byName.sorted())
     }
 
-    func testPagesCoverEveryPatternOnceAndCountTheTotal() {
+    func testKeysetPagesCoverEveryPatternOnceAndCountTheTotal() {
         let kb = knowledgeBase()
-        let first = kb.patterns(order: .name, offset: 0, limit: 2), second = kb.patterns(order: .name, offset: 2, limit: 2)
-        XCTAssertEqual(first.total, 3)
-        XCTAssertEqual(first.patterns.count, 2)
-        XCTAssertEqual(second.patterns.count, 1)
-        XCTAssertEqual(Set((first.patterns + second.patterns).map(\.name)).count, 3)
-        XCTAssertEqual(kb.patterns(order: .name, offset: 99, limit: 2).patterns, [])
+        for order in [KnowledgeBase.PatternOrder.frequencyDescending, .name, .lengthDescending, .learned] {
+            let all = kb.patterns(order: order, limit: 10)
+            XCTAssertNil(all.next)
+            let first = kb.patterns(order: order, limit: 2)
+            XCTAssertEqual(first.total, 3)
+            let second = kb.patterns(order: order, after: first.next, limit: 2)
+            XCTAssertEqual(first.patterns + second.patterns, all.patterns, "\(order)")
+            XCTAssertNil(second.next)
+        }
+    }
+
+    func testAKeysetPageStaysValidWhilePatternsAreLearned() {
+        let kb = knowledgeBase()
+        let first = kb.patterns(order: .learned, limit: 2)
+        kb.learn(events: [["new"], ["one"]], emotives: [:], metadata: [:], persistence: 5)
+        let rest = kb.patterns(order: .learned, after: first.next, limit: 10)
+        XCTAssertEqual(rest.patterns.map(\.events), [[["x"], ["y"]], [["new"], ["one"]]])
+    }
+
+    func testManyRandomPatternsPageLikeOneSortedList() {
+        let kb = KnowledgeBase()
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<300 {
+            let times = Int.random(in: 1...4, using: &rng)
+            for _ in 0..<times { kb.learn(events: [["s\(i % 17)"], ["t\(i)"]], emotives: [:], metadata: [:], persistence: 5) }
+        }
+        for order in [KnowledgeBase.PatternOrder.frequencyDescending, .name, .lengthDescending, .learned] {
+            let all = kb.patterns(order: order, limit: 1000).patterns
+            var paged: [Pattern] = []
+            var after: KnowledgeBase.PageKey?
+            repeat {
+                let page = kb.patterns(order: order, after: after, limit: 7)
+                paged += page.patterns
+                after = page.next
+            } while after != nil
+            XCTAssertEqual(paged, all, "\(order)")
+            XCTAssertEqual(all.count, 300)
+        }
     }
 
     func testFiltersBySymbolAndNamePrefix() {
         let kb = knowledgeBase()
-        XCTAssertEqual(kb.patterns(order: .learned, symbol: "a", offset: 0, limit: 10).total, 2)
-        XCTAssertEqual(kb.patterns(order: .learned, symbol: "nope", offset: 0, limit: 10).total, 0)
-        let one = kb.patterns(order: .learned, offset: 2, limit: 1).patterns[0]
-        let found = kb.patterns(order: .learned, namePrefix: "PTRN|" + one.name.prefix(8), offset: 0, limit: 10)
+        XCTAssertEqual(kb.patterns(order: .learned, symbol: "a", limit: 10).total, 2)
+        XCTAssertEqual(kb.patterns(order: .learned, symbol: "nope", limit: 10).total, 0)
+        let one = kb.patterns(order: .learned, limit: 3).patterns[2]
+        let found = kb.patterns(order: .learned, namePrefix: "PTRN|" + one.name.prefix(8), limit: 10)
         XCTAssertEqual(found.patterns.map(\.name), [one.name])
     }
 
@@ -56,7 +88,7 @@ final class KnowledgeBaseBrowsingTests: XCTestCase {
 
     func testAnEmptyKnowledgeBase() {
         let kb = KnowledgeBase()
-        XCTAssertEqual(kb.patterns(order: .frequencyDescending, offset: 0, limit: 10), .init(patterns: [], total: 0))
+        XCTAssertEqual(kb.patterns(order: .frequencyDescending, limit: 10), .init(patterns: [], total: 0))
         XCTAssertEqual(kb.statistics().patternCount, 0)
     }
 }

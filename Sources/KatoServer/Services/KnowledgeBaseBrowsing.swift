@@ -24,15 +24,15 @@ enum KnowledgeBaseBrowsing {
         default: throw .invalid("order", "unknown order \(request.order.rawValue)")
         }
         let query = PageQuery(order: Int(request.order.rawValue), symbol: request.symbol, namePrefix: request.namePrefix)
-        let offset = try query.offset(fromToken: request.pageToken)
+        let after = try query.key(fromToken: request.pageToken)
         let limit = request.pageSize == 0 ? defaultPageSize : Int(request.pageSize)
         let page = nodes.engine(for: request.nodeID).knowledgeBase.patterns(
             order: order, symbol: request.symbol.isEmpty ? nil : request.symbol,
-            namePrefix: request.namePrefix.isEmpty ? nil : request.namePrefix, offset: offset, limit: limit)
+            namePrefix: request.namePrefix.isEmpty ? nil : request.namePrefix, after: after, limit: limit)
         var response = Kato_V2_ListPatternsResponse()
         response.patterns = page.patterns.map(Convert.pattern)
         response.totalSize = Int64(page.total)
-        if offset + page.patterns.count < page.total { response.nextPageToken = query.token(offset: offset + page.patterns.count) }
+        if let next = page.next { response.nextPageToken = query.token(after: next) }
         return response
     }
 
@@ -69,33 +69,35 @@ enum KnowledgeBaseBrowsing {
         }
     }
 
-    /// A page token: the next offset, bound to the order and filters it was made for (a token
-    /// used with other filters would silently skip or repeat patterns).
+    /// A page token: the last pattern of the page by its sort key (keyset paging: valid while
+    /// patterns are learned), bound to the order and filters it was made for (a token used with
+    /// other filters would silently skip or repeat patterns).
     struct PageQuery {
         let order: Int
         let symbol: String
         let namePrefix: String
 
-        private var fingerprint: UInt64 {
+        private var fingerprint: String {
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
             for byte in "\(order)\u{0}\(symbol)\u{0}\(namePrefix)".utf8 {
                 hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
             }
-            return hash
+            return String(hash, radix: 36)
         }
 
-        func token(offset: Int) -> String { "\(offset).\(String(fingerprint, radix: 36))" }
+        func token(after key: KnowledgeBase.PageKey) -> String { "\(key.value).\(key.id).\(key.name).\(fingerprint)" }
 
-        func offset(fromToken token: String) throws(KatoError) -> Int {
-            guard !token.isEmpty else { return 0 }
+        func key(fromToken token: String) throws(KatoError) -> KnowledgeBase.PageKey? {
+            guard !token.isEmpty else { return nil }
             let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count == 2, let offset = Int(parts[0]), offset >= 0 else {
+            guard parts.count == 4, let value = Int(parts[0]), let id = Int32(parts[1]), id >= 0,
+                  parts[2].utf8.count <= 64, parts[2].allSatisfy(\.isHexDigit) else {
                 throw .invalid("page_token", "is not a token this server issued")
             }
-            guard parts[1] == String(fingerprint, radix: 36) else {
+            guard parts[3] == fingerprint else {
                 throw .invalid("page_token", "was issued for another order or other filters")
             }
-            return offset
+            return KnowledgeBase.PageKey(value: value, name: String(parts[2]), id: id)
         }
     }
 }
