@@ -47,6 +47,7 @@ struct Settings {
     /// gRPC-Web and Connect over HTTP/1.1 on the gRPC port (docs/WEB.md).
     var webProtocols = true
     var corsOrigins: [String] = []
+    var webRequestTimeoutSeconds = 60
 
     init(command: KatoServerCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -114,6 +115,8 @@ struct Settings {
         }
         metrics = try bool(command.metrics, "metrics", true)
         webProtocols = try bool(command.webProtocols, "web-protocols", true)
+        webRequestTimeoutSeconds = try int(command.webRequestTimeout, "web-request-timeout", webRequestTimeoutSeconds)
+        guard webRequestTimeoutSeconds >= 1 else { throw ValidationError("web-request-timeout must be >= 1 second") }
         corsOrigins = (pick(command.corsOrigin, "cors-origin") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for origin in corsOrigins where origin != "*" && !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {

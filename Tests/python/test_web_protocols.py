@@ -480,6 +480,31 @@ def test_a_subscriber_that_goes_away_is_unsubscribed(server):
     assert metric(http_get(server, "/metrics")[2], "kato_subscribers_active") == 0
 
 
+def test_slow_headers_and_idle_http1_connections_are_closed(binaries):
+    import socket
+    s = start_kato_server(binaries, "--web-request-timeout", "1", env=MEM)
+    try:
+        host, port = s.address.rsplit(":", 1)
+        slow = socket.create_connection((host, int(port)), timeout=5)
+        idle = socket.create_connection((host, int(port)), timeout=5)
+        slow.sendall(b"POST /kato.v2.SessionService/CreateSession HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+        idle.sendall(request_bytes("/kato.v2.SessionService/CreateSession", b'{"node_id":"i"}'))
+        assert b"200 OK" in idle.recv(65536)  # answered; then the connection idles
+        started = time.time()
+        assert slow.recv(1) == b"" and idle.recv(1) == b"", "both connections are closed by the server"
+        assert time.time() - started < 4
+        # A client that keeps sending whole requests in time keeps its connection.
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        for _ in range(3):
+            conn.request("POST", "/kato.v2.SessionService/CreateSession", body=b'{"node_id":"k"}',
+                         headers={"content-type": "application/json"})
+            assert conn.getresponse().read()
+            time.sleep(0.5)
+        conn.close()
+    finally:
+        s.stop()
+
+
 def test_web_protocols_can_be_turned_off(binaries):
     s = start_kato_server(binaries, "--web-protocols", "false", env=MEM)
     try:

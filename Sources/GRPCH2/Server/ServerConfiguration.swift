@@ -67,9 +67,14 @@ public struct ServerConfiguration: Sendable, Hashable {
         public var enabled: Bool = false
         /// Origins a browser may call from (CORS); `*` allows any. Empty: no CORS headers.
         public var corsOrigins: [String] = []
-        public init(enabled: Bool = false, corsOrigins: [String] = []) {
+        /// An HTTP/1.1 connection must complete its next request (head and body) within this
+        /// long of being opened or of its last response; closed otherwise (slow-header and idle
+        /// clients do not hold a connection for ever). Responses that stream are not limited.
+        public var requestTimeout: Duration = .seconds(60)
+        public init(enabled: Bool = false, corsOrigins: [String] = [], requestTimeout: Duration = .seconds(60)) {
             self.enabled = enabled
             self.corsOrigins = corsOrigins
+            self.requestTimeout = requestTimeout
         }
 
         /// The value for `Access-Control-Allow-Origin`, when `origin` may call.

@@ -78,6 +78,7 @@ extension HTTP1WebHandler {
     private func endResponse(keepAlive: Bool) {
         guard let context else { return }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if keepAlive { awaitNextRequest() }
         if !keepAlive {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             written.whenComplete { _ in loopBound.value.close(promise: nil) }

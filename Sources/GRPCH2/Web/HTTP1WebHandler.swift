@@ -25,6 +25,8 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     private var bodyOverLimit = false
     var call: WebCall?
     private var callCount: Int32 = 0
+    /// Closes the connection when no whole request arrives in time (`Web.requestTimeout`).
+    private var requestTimer: Scheduled<Void>?
 
     /// The most a body may hold: the largest message, base64-inflated (gRPC-Web-text), framed.
     private var bodyLimit: Int { configuration.maxReceiveMessageSize / 3 * 4 + 64 }
@@ -40,9 +42,25 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         owner = HTTP1CallOwner(connection: NIOLoopBound(self, eventLoop: context.eventLoop))
         peer = context.channel.remoteAddress?.grpcPeerName ?? ""
         if configuration.tls?.clientCAPath != nil { peerCertificate = TLSContext.peerCertificate(pipeline: context.pipeline) }
+        awaitNextRequest()
+    }
+
+    /// Starts the wait for the next whole request (after the connection opens, after each response).
+    func awaitNextRequest() {
+        requestTimer?.cancel()
+        guard let context else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timeout = configuration.web.requestTimeout
+        requestTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.nanosecondsClamped))) {
+            let handler = loopBound.value
+            guard handler.call == nil else { return }
+            handler.logger.debug("web connection closed: no whole request in time", metadata: ["peer": "\(handler.peer)"])
+            handler.context?.close(promise: nil)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        requestTimer?.cancel()
         abandonCall()
         self.context = nil
         owner = nil
@@ -84,6 +102,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         case .end:
             guard let head = request else { return }
             request = nil
+            requestTimer?.cancel()
             handleRequest(head)
         }
     }
@@ -184,7 +203,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
 
 extension Duration {
     /// Whole nanoseconds, clamped to Int64 (a timer's argument).
-    fileprivate var nanosecondsClamped: Int64 {
+    var nanosecondsClamped: Int64 {
         let (seconds, attoseconds) = components
         guard seconds < Int64.max / 1_000_000_000 else { return .max }
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
