@@ -487,11 +487,15 @@ def test_slow_headers_and_idle_http1_connections_are_closed(binaries):
         host, port = s.address.rsplit(":", 1)
         slow = socket.create_connection((host, int(port)), timeout=5)
         idle = socket.create_connection((host, int(port)), timeout=5)
+        silent = socket.create_connection((host, int(port)), timeout=5)  # not even a protocol's first bytes
+        half_preface = socket.create_connection((host, int(port)), timeout=5)
+        half_preface.sendall(b"PRI * HTTP/2.0\r\n")
         slow.sendall(b"POST /kato.v2.SessionService/CreateSession HTTP/1.1\r\nHost: x\r\n")  # and never the rest
         idle.sendall(request_bytes("/kato.v2.SessionService/CreateSession", b'{"node_id":"i"}'))
         assert b"200 OK" in idle.recv(65536)  # answered; then the connection idles
         started = time.time()
-        assert slow.recv(1) == b"" and idle.recv(1) == b"", "both connections are closed by the server"
+        for sock in (slow, idle, silent, half_preface):
+            assert sock.recv(1) == b"", "the server closes the connection"
         assert time.time() - started < 4
         # A client that keeps sending whole requests in time keeps its connection.
         conn = http.client.HTTPConnection(host, int(port), timeout=5)

@@ -16,11 +16,25 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
     private let configuration: ServerConfiguration
     private let logger: Logger
     private var held: ByteBuffer?
+    /// A connection that says nothing is closed after `Web.requestTimeout` (before detection
+    /// neither protocol's own idle rules run).
+    private var silenceTimer: Scheduled<Void>?
 
     init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        silenceTimer = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.web.requestTimeout.nanosecondsClamped)) {
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        silenceTimer?.cancel()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
