@@ -17,7 +17,7 @@ extension Predictor {
         let F = Double(totalFrequency)
         // Materialise the kept predictions.
         let tsip = Double(kb.totals.totalSymbolsInPatternsFrequencies)
-        let nSym = kb.symbolNames.count
+        let nSym = kb.liveSymbolCount
         func probability(_ id: Int32, inTable: Bool) -> Double {
             guard inTable, id >= 0, tsip > 0 else { return 0 }
             return Double(kb.symbolStats[Int(id)].patternMemberFrequency) / tsip
