@@ -3,6 +3,7 @@ public enum Accumulation {
     /// `average_emotives`: per key, the arithmetic mean over the dicts that contain the key
     /// (missing keys are not zeros), summed in list order.
     public static func averageEmotives(_ records: [[String: Double]]) -> [String: Double] {
+        if records.isEmpty { return [:] }  // most patterns: no window, no dictionaries to build
         var sums: [String: Double] = [:]
         var counts: [String: Int] = [:]
         for record in records {

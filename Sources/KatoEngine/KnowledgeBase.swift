@@ -34,17 +34,20 @@ public final class KnowledgeBase: Sendable {
     }
 
     /// Number of stored patterns.
-    public var patternCount: Int { state.withLock { $0.shapes.count } }
+    public var patternCount: Int { state.withLock { $0.liveCount } }
 
-    /// Number of distinct symbols ever learned.
-    public var symbolCount: Int { state.withLock { $0.symbolNames.count } }
+    /// Number of distinct symbols learned (those left in no pattern by deletions not counted).
+    public var symbolCount: Int { state.withLock { $0.liveSymbolCount } }
 
     /// The totals document.
     public var totals: KnowledgeBaseTotals { state.withLock { $0.totals } }
 
-    /// Statistics of one symbol, or `nil` if it was never learned.
+    /// Statistics of one symbol, or `nil` if it was never learned (or is in no pattern since deletions).
     public func symbolStats(_ symbol: String) -> SymbolStats? {
-        state.withLock { s in s.symbolIds[symbol].map { s.symbolStats[Int($0)] } }
+        state.withLock { s in
+            guard let id = s.symbolIds[symbol], !s.deadSymbols.contains(id) else { return nil }
+            return s.symbolStats[Int(id)]
+        }
     }
 
     /// The pattern with this name (`PTRN|` prefix optional), or `nil`.
@@ -98,6 +101,11 @@ public final class KnowledgeBase: Sendable {
                 window.append(stored)
                 if window.count > persistence { window.removeFirst(window.count - persistence) }
                 s.records[Int(id)].emotives = window
+                if !stored.isEmpty {
+                    var totals = s.records[Int(id)].emotiveTotals ?? [:]
+                    for (k, v) in stored { totals[k, default: 0] += v }
+                    s.records[Int(id)].emotiveTotals = totals
+                }
             }
             // Statistics, counted on every learn event (Q19).
             let sorted = s.shapes[Int(id)].flatIds.sorted()
@@ -109,6 +117,7 @@ public final class KnowledgeBase: Sendable {
                 while j < sorted.count && sorted[j] == sym { j += 1 }
                 s.symbolStats[Int(sym)].frequency += j - i
                 s.symbolStats[Int(sym)].patternMemberFrequency += 1
+                s.revive(sym)
                 for (k, v) in stored { s.symbolStats[Int(sym)].emotives[k, default: 0] += v }
                 distinct += 1
                 i = j
@@ -117,6 +126,20 @@ public final class KnowledgeBase: Sendable {
             s.totals.totalSymbolFrequencies += sorted.count
             s.totals.totalSymbolsInPatternsFrequencies += distinct
             return LearnOutcome(name: name, isNew: isNew, frequency: s.records[Int(id)].frequency)
+        }
+    }
+
+    /// Deletes the pattern named `name` (`PTRN|` prefix optional): afterwards the knowledge base
+    /// predicts exactly as one that never learned it (see `KnowledgeState.delete`); a later learn of
+    /// the same events creates it anew. Returns `false`, changing nothing, if there is no such pattern.
+    @discardableResult
+    public func delete(named name: String) -> Bool {
+        let hash = Naming.bareHash(name)
+        return state.withLock { s in
+            guard let id = s.id(named: hash) else { return false }
+            journal.withLock { j in j?.append(.delete(name: hash)) }
+            s.delete(id)
+            return true
         }
     }
 
@@ -136,7 +159,8 @@ public final class KnowledgeBase: Sendable {
             symbols[name] = s.symbolStats[i]
         }
         return KnowledgeBaseSnapshot(
-            patterns: (0..<s.shapes.count).map { s.pattern(Int32($0)) }, symbols: symbols, totals: s.totals)
+            patterns: (0..<Int32(s.shapes.count)).filter { !s.isDeleted($0) }.map { s.pattern($0) },
+            symbols: symbols, totals: s.totals)
     }
 
     /// Replaces the whole state with `snapshot` (the entire KB is loaded — Q6 fix).

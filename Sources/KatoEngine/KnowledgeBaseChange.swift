@@ -4,6 +4,8 @@
 public enum KnowledgeBaseChange: Sendable, Hashable {
     case learn(events: [[String]], emotives: [String: Double], metadata: [String: [String]], persistence: Int)
     case clear
+    /// ``KnowledgeBase/delete(named:)`` of the pattern with this bare hash.
+    case delete(name: String)
 }
 
 extension KnowledgeBase {
@@ -14,10 +16,12 @@ extension KnowledgeBase {
             learn(events: events, emotives: emotives, metadata: metadata, persistence: persistence)
         case .clear:
             clear()
+        case let .delete(name):
+            delete(named: name)
         }
     }
 
-    /// Starts recording every write (``learn(events:emotives:metadata:persistence:)``, ``clear()``,
+    /// Starts recording every write (``learn(events:emotives:metadata:persistence:)``, ``clear()``, ``delete(named:)``,
     /// ``apply(_:)``) until ``takeJournal()``; ``restore(_:)`` is not a write and is not recorded.
     public func startJournal() {
         journal.withLock { $0 = $0 ?? [] }

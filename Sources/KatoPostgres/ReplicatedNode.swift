@@ -106,6 +106,10 @@ public final class ReplicatedNode: Sendable {
                 try await KnowledgeBaseRows.clear(node: nodeID, conn, logger: store.logger)
             case .learn(let events, _, _, _):
                 touched.append(Naming.patternHash(events))
+            case .delete:
+                // Rows are keyed by pattern id (learn order); a deletion needs the schema to keep
+                // tombstones first. Refused: the transaction rolls back and the node reloads.
+                throw StoreError(.database, "PostgreSQL store: pattern deletion is not supported yet")
             }
         }
         try await KnowledgeBaseRows.write(knowledgeBase.durableImage(of: touched), node: nodeID, conn, logger: store.logger)

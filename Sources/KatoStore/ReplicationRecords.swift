@@ -7,6 +7,7 @@ import KatoEngine
 /// change = 0x01 count(persistence) bytes(events) bytes(emotives dict) bytes(metadata)   (learn)
 ///        | 0x02                                                                          (clear)
 ///        | 0x03        (replaced: the node's rows were rewritten wholesale, by an import; reload them)
+///        | 0x04 name                                                                     (delete; UTF-8 to the end)
 /// bytes  = length  the RecordCodec encoding
 /// ```
 package enum ReplicationRecords {
@@ -31,6 +32,9 @@ package enum ReplicationRecords {
             }
         case .clear:
             w.bytes.append(2)
+        case let .delete(name):
+            w.bytes.append(4)
+            w.bytes.append(contentsOf: name.utf8)
         }
         return w.bytes
     }
@@ -41,6 +45,8 @@ package enum ReplicationRecords {
             switch kind {
             case 2 where b.count == 1:
                 return .clear
+            case 4:
+                return String(validating: b[1...], as: UTF8.self).map { .delete(name: $0) }
             case 1:
                 var r = RecordCodec.Reader(bytes: UnsafeRawBufferPointer(rebasing: b[1...]))
                 do {

@@ -62,6 +62,10 @@ enum EngineBenchmark {
             return verify(fixture: args[1])
         }
         guard let n = Int(first), n > 0 else { return usage() }
+        if let i = args.firstIndex(of: "--nothing-to-match") {
+            guard i + 1 < args.count else { return usage() }
+            return nothingToMatch(patternCount: n, case: args[i + 1], markdown: args.contains("--markdown"))
+        }
         let vocabularySize = args.contains("--growing-vocabulary") ? grownVocabularySize(patterns: n) : 500
         var partitions = 1
         if let i = args.firstIndex(of: "--partitions"), i + 1 < args.count, let p = Int(args[i + 1]), p > 0 { partitions = p }
@@ -75,7 +79,7 @@ enum EngineBenchmark {
     }
 
     static func usage() -> Int32 {
-        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P] [--markdown] | --bench --verify FIXTURE.json")
+        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P] [--nothing-to-match empty|unknown|long-unknown] [--markdown] | --bench --verify FIXTURE.json")
         return 2
     }
 

@@ -213,6 +213,28 @@ final class PredictorExactnessTests: XCTestCase {
         }
     }
 
+    func testStreamedFutureOrderEqualsTheOrderOfTheJSONTexts() {
+        var rng = Rng(state: 11)
+        let vocab = ["a", "ab", "sym123", "sym12", "x", "é", "quote\"d", "it's", "b\\c", "tab\t", ""]
+        func shape(_ events: [[String]]) -> PatternShape {
+            var ends: [Int] = []
+            for e in events { ends.append((ends.last ?? 0) + e.count) }
+            let flat = events.flatMap { $0 }
+            return PatternShape(name: "n", symbols: flat, eventEnds: ends, flatIds: flat.map { Int32(vocab.firstIndex(of: $0)!) })
+        }
+        var before = 0
+        for _ in 0..<3000 {
+            let a = shape(Self.events(&rng, vocab, maxEvents: 4)), b = shape(Self.events(&rng, vocab, maxEvents: 4))
+            let ka = rng.int(0...(a.eventCount - 1)), kb = rng.int(0...(b.eventCount - 1))
+            let ta = Array(a.futureJSONText(from: ka)), tb = Array(b.futureJSONText(from: kb))
+            XCTAssertEqual(FutureJSONStream.precedes(a, from: ka, b, from: kb), ta.lexicographicallyPrecedes(tb), "\(ta) \(tb)")
+            XCTAssertEqual(FutureJSONStream.precedes(b, from: kb, a, from: ka), tb.lexicographicallyPrecedes(ta))
+            XCTAssertFalse(FutureJSONStream.precedes(a, from: ka, a, from: ka))
+            if ta.lexicographicallyPrecedes(tb) { before += 1 }
+        }
+        XCTAssertGreaterThan(before, 500)
+    }
+
     func testSameFutureComparesEventsAsMultisets() {
         func shape(_ events: [[Int32]]) -> PatternShape {
             var ends: [Int] = []

@@ -44,13 +44,15 @@ import Testing
             .learn(events: [["x", "é"], ["y"]], emotives: ["joy": 0.5], metadata: ["k": ["v1", "v2"]], persistence: 5),
             .learn(events: [["x"], ["y"]], emotives: [:], metadata: [:], persistence: 1),
             .clear,
+            .delete(name: "7d0678ba6305341ce0d25133ab086208656a562f"),
+            .delete(name: "é"),
         ]
         for change in changes {
             #expect(try ReplicationRecords.decodeChange(ReplicationRecords.encode(change)) == change)
         }
     }
 
-    @Test(arguments: [[], [0], [3], [2, 0], [1, 200], [1, 5, 1, 65, 1]] as [[UInt8]])
+    @Test(arguments: [[], [0], [3], [2, 0], [1, 200], [1, 5, 1, 65, 1], [4, 0xff]] as [[UInt8]])
     func malformedChangeRecordsAreRefused(_ bytes: [UInt8]) {
         #expect(throws: ReplicationRecords.DecodingError.self) { try ReplicationRecords.decodeChange(bytes) }
     }

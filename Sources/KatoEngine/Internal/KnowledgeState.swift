@@ -15,8 +15,20 @@ struct KnowledgeState: Sendable {
     /// `floor(length / 10)` → pattern ids (KATO's length-partitioned index, Q11).
     var partitions: [Int: [Int32]] = [:]
     var totals = KnowledgeBaseTotals()
+    /// Deleted patterns: their ids stay (tombstones: an empty shape, frequency 0) so that ids stay
+    /// positions and the relative order of the live patterns never changes.
+    var deletedCount = 0
+    /// Interned symbols that no live pattern contains any more (all their counts went back to 0 by
+    /// deletions); they do not count as learned symbols (`N_sym`) until learned again.
+    var deadSymbols: Set<Int32> = []
 
     static let partitionSize = 10
+
+    /// Number of live patterns.
+    var liveCount: Int { shapes.count - deletedCount }
+
+    /// Number of distinct symbols in the knowledge base (KATO's `symbols_kb` document count, `N_sym`).
+    var liveSymbolCount: Int { symbolNames.count - deadSymbols.count }
 
     /// The id of the pattern named `name` (bare hash), if any.
     func id(named name: String) -> Int32? { idByName.find(name, in: shapes) }
@@ -46,6 +58,9 @@ struct KnowledgeState: Sendable {
         partitions[flat.count / Self.partitionSize, default: []].append(id)
         return id
     }
+
+    /// Whether `id` is a deleted pattern's tombstone.
+    func isDeleted(_ id: Int32) -> Bool { records[Int(id)].frequency == 0 }
 
     func pattern(_ id: Int32) -> Pattern {
         let shape = shapes[Int(id)]

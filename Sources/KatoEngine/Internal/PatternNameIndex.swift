@@ -112,6 +112,12 @@ struct PatternNameIndex: Sendable {
         }
     }
 
+    /// Runs `body` on the slots; a `true` result means one entry was removed.
+    mutating func withSlots(_ body: (inout [UInt64]) -> Bool) {
+        if slots.isEmpty { return }
+        if body(&slots) { count -= 1 }
+    }
+
     private mutating func grow(_ shapes: [PatternShape]) {
         let old = slots
         slots = [UInt64](repeating: 0, count: Swift.max(16, old.count * 2))

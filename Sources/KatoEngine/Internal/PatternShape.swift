@@ -322,4 +322,8 @@ struct PatternRecord: Sendable {
     var frequency: Int
     var emotives: [[String: Double]]?
     var metadata: [String: [String]]
+    /// What this pattern's learns added to each of its symbols' emotive sums (every learn's stored
+    /// emotives, not only the window): subtracted again by a deletion. `nil` for a pattern never
+    /// learned with emotives in this process (a loaded one: see `KnowledgeState.delete`).
+    var emotiveTotals: [String: Double]? = nil
 }

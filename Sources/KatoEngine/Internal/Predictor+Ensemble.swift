@@ -66,35 +66,41 @@ extension Predictor {
         }
 
         // Aggregate descending; equal aggregates by the JSON text of the future (distinct per group,
-        // so the order is total and does not depend on the sort algorithm). Flat keys: the JSON's
-        // first 8 bytes decide most ties without touching the patterns.
-        struct GroupKey { var aggregate: Double; var json: UInt64; var group: Int32 }
+        // so the order is total and does not depend on the sort algorithm). Flat integer keys: the
+        // aggregate as an order-preserving integer (descending), then the JSON's first 8 bytes, then
+        // the group; only runs with equal aggregate and equal 8-byte key need the texts, compared as
+        // streams (``FutureJSONStream``) without building them.
         var keys: [GroupKey] = []
         keys.reserveCapacity(groupWeights.count)
         for g in groupWeights.indices {
             let c = found[groupFirst[g]]
             keys.append(GroupKey(
-                aggregate: aggregates[g], json: kb.shapes[Int(c.id)].futureJSONKey(from: Int(c.k2)), group: Int32(g)))
+                primary: ~Self.orderKey(aggregates[g]), json: kb.shapes[Int(c.id)].futureJSONKey(from: Int(c.k2)),
+                group: Int32(g)))
         }
-        keys.sort { l, r in
-            if l.aggregate != r.aggregate { return l.aggregate > r.aggregate }
-            if l.json != r.json { return l.json < r.json }
-            return l.group < r.group
-        }
-        // Runs with equal aggregate and equal 8-byte key: ordered by the whole JSON text, built once
-        // per group of the run (not once per comparison) and not kept.
+        keys.withUnsafeMutableBufferPointer { Self.sortKeys($0) }
         var runStart = 0
         while runStart < keys.count {
             var runEnd = runStart + 1
-            while runEnd < keys.count && keys[runEnd].aggregate == keys[runStart].aggregate
+            while runEnd < keys.count && keys[runEnd].primary == keys[runStart].primary
                 && keys[runEnd].json == keys[runStart].json { runEnd += 1 }
             if runEnd - runStart > 1 {
-                var texts = keys[runStart..<runEnd].map { key -> (GroupKey, ArraySlice<UInt8>) in
+                // Insertion sort by the whole text (runs are short).
+                var x = runStart + 1
+                while x < runEnd {
+                    let key = keys[x]
                     let c = found[groupFirst[Int(key.group)]]
-                    return (key, kb.shapes[Int(c.id)].futureJSONText(from: Int(c.k2)))
+                    let shape = kb.shapes[Int(c.id)], k2 = Int(c.k2)
+                    var y = x
+                    while y > runStart {
+                        let p = found[groupFirst[Int(keys[y - 1].group)]]
+                        if !FutureJSONStream.precedes(shape, from: k2, kb.shapes[Int(p.id)], from: Int(p.k2)) { break }
+                        keys[y] = keys[y - 1]
+                        y -= 1
+                    }
+                    keys[y] = key
+                    x += 1
                 }
-                texts.sort { $0.1.lexicographicallyPrecedes($1.1) }
-                for (offset, item) in texts.enumerated() { keys[runStart + offset] = item.0 }
             }
             runStart = runEnd
         }
@@ -108,6 +114,63 @@ extension Predictor {
                 supportingPatterns: groupCounts[Int(g)], totalWeightedFrequency: groupWeights[Int(g)]))
         }
         return futurePotentials
+    }
+
+    struct GroupKey { var primary: UInt64; var json: UInt64; var group: Int32 }
+
+    /// An integer that orders like the double `x` (−0 and +0 equal, as `==` has them; no NaN here:
+    /// aggregates are quotients of finite non-negative sums).
+    @inline(__always)
+    static func orderKey(_ x: Double) -> UInt64 {
+        let bits = (x == 0 ? 0.0 : x).bitPattern
+        return bits >> 63 == 1 ? ~bits : bits | (1 << 63)
+    }
+
+    @inline(__always)
+    static func less(_ l: GroupKey, _ r: GroupKey) -> Bool {
+        if l.primary != r.primary { return l.primary < r.primary }
+        if l.json != r.json { return l.json < r.json }
+        return l.group < r.group
+    }
+
+    /// Quicksort (median of three, insertion sort below 16) of keys that are all distinct (`group`):
+    /// the result is the unique sorted order, whatever the algorithm.
+    static func sortKeys(_ a: UnsafeMutableBufferPointer<GroupKey>) {
+        var stack: [(Int, Int)] = [(0, a.count - 1)]
+        while let (lo0, hi0) = stack.popLast() {
+            var lo = lo0, hi = hi0
+            while hi - lo >= 16 {
+                let mid = lo + (hi - lo) / 2
+                if less(a[mid], a[lo]) { a.swapAt(mid, lo) }
+                if less(a[hi], a[lo]) { a.swapAt(hi, lo) }
+                if less(a[hi], a[mid]) { a.swapAt(hi, mid) }
+                let pivot = a[mid]
+                var i = lo, j = hi
+                while i <= j {
+                    while less(a[i], pivot) { i += 1 }
+                    while less(pivot, a[j]) { j -= 1 }
+                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+                }
+                // Push the larger side, loop on the smaller: the stack stays O(log n).
+                if j - lo < hi - i {
+                    if i < hi { stack.append((i, hi)) }
+                    hi = j
+                } else {
+                    if lo < j { stack.append((lo, j)) }
+                    lo = i
+                }
+            }
+            if lo < hi {
+                var x = lo + 1
+                while x <= hi {
+                    let v = a[x]
+                    var y = x
+                    while y > lo && less(v, a[y - 1]) { a[y] = a[y - 1]; y -= 1 }
+                    a[y] = v
+                    x += 1
+                }
+            }
+        }
     }
 
     /// Indexes into `found` of the `max_predictions` best: potential descending, then name ascending

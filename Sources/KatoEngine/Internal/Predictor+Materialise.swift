@@ -17,7 +17,7 @@ extension Predictor {
         let F = Double(totalFrequency)
         // Materialise the kept predictions.
         let tsip = Double(kb.totals.totalSymbolsInPatternsFrequencies)
-        let nSym = kb.symbolNames.count
+        let nSym = kb.liveSymbolCount
         func probability(_ id: Int32, inTable: Bool) -> Double {
             guard inTable, id >= 0, tsip > 0 else { return 0 }
             return Double(kb.symbolStats[Int(id)].patternMemberFrequency) / tsip
@@ -43,6 +43,9 @@ extension Predictor {
         var matchedGen = [Int](repeating: 0, count: slotCount)
         var presentCount = [Int](repeating: 0, count: slotCount)
         var subBlocks: [BlockMatcher.Block] = []
+        // Reused across predictions (cleared, capacity kept).
+        var otherPresent: [Int32] = []
+        var sub: [Int32] = []
         for idx in order {
             let c = found[idx]
             let shape = kb.shapes[Int(c.id)]
@@ -52,7 +55,12 @@ extension Predictor {
             let presentStart = k1 == 0 ? 0 : shape.eventEnds[k1 - 1]
             let presentEnd = k2 == 0 ? 0 : shape.eventEnds[k2 - 1]
             generation += 1
+            // Every result array is allocated once at its exact size (appends that grow a [String]
+            // reallocate, and were a quarter of this function's cost); empty ones never allocate.
+            var matchCount = 0
+            for blk in blocks { matchCount += blk.size }
             var matches: [String] = []
+            matches.reserveCapacity(matchCount)
             for blk in blocks {
                 for j in blk.b..<(blk.b + blk.size) {
                     matches.append(flat[j])
@@ -68,27 +76,44 @@ extension Predictor {
             var missing: [[String]] = []
             missing.reserveCapacity(k2 - k1)
             for i in 0..<slotCount { presentCount[i] = 0 }
-            var otherPresent: [Int32] = []
+            otherPresent.removeAll(keepingCapacity: true)
             for k in k1..<k2 {
-                let start = shape.eventStart(k)
-                var mm: [String] = []
-                for (off, sym) in events[k].enumerated() {
-                    let id = shape.flatIds[start + off]
+                let start = shape.eventStart(k), end = shape.eventEnds[k]
+                var missingCount = 0
+                for x in start..<end {
+                    let id = shape.flatIds[x]
                     let slot = slotOf(id)
                     if slot >= 0 {
                         presentCount[Int(slot)] += 1
-                        if matchedGen[Int(slot)] != generation { mm.append(sym) }
+                        if matchedGen[Int(slot)] != generation { missingCount += 1 }
                     } else {
                         otherPresent.append(id)
-                        mm.append(sym)
+                        missingCount += 1
                     }
+                }
+                guard missingCount > 0 else {
+                    missing.append([])
+                    continue
+                }
+                var mm: [String] = []
+                mm.reserveCapacity(missingCount)
+                for (off, sym) in events[k].enumerated() {
+                    let slot = slotOf(shape.flatIds[start + off])
+                    if slot < 0 || matchedGen[Int(slot)] != generation { mm.append(sym) }
                 }
                 missing.append(mm)
             }
             var extras: [[String]] = []
             extras.reserveCapacity(eventRanges.count)
             for range in eventRanges {
+                var extraCount = 0
+                for j in range where presentCount[Int(stateSlots[j])] == 0 { extraCount += 1 }
+                guard extraCount > 0 else {
+                    extras.append([])
+                    continue
+                }
                 var e: [String] = []
+                e.reserveCapacity(extraCount)
                 for j in range where presentCount[Int(stateSlots[j])] == 0 { e.append(flat[j]) }
                 extras.append(e)
             }
@@ -96,7 +121,8 @@ extension Predictor {
             let m = matches.count
             let lo = blocks.first?.a ?? 0
             let hi = blocks.last.map { $0.a + $0.size } ?? shape.length
-            let sub = shape.flatIds[lo..<hi].map { slotOf($0) }
+            sub.removeAll(keepingCapacity: true)
+            for x in lo..<hi { sub.append(slotOf(shape.flatIds[x])) }
             subBlocks.removeAll(keepingCapacity: true)
             sub.withUnsafeBufferPointer { _ = matcher.matchingBlocks($0, into: &subBlocks) }
             let extrasCount = q - subBlocks.reduce(0) { $0 + $1.size }

@@ -66,7 +66,8 @@ struct Predictor {
 
     func run(shouldContinue: () -> Bool) throws -> Output {
         // An empty knowledge base has no candidate: nothing to flatten or look up.
-        if kb.shapes.isEmpty { return .none }
+        if kb.liveCount == 0 { return .none }
+        if !exhaustive && nothingToMatch() { return .none }
         let state = makeState()
         if !exhaustive && noStateSymbolIsKnown(state) { return .none }
         var scored = try score(state, shouldContinue: shouldContinue)
@@ -85,6 +86,26 @@ struct Predictor {
     /// then "no prediction", the same `.none` the full path returns.
     private func noStateSymbolIsKnown(_ state: State) -> Bool {
         !state.anyKnown && (state.count > 2 || recallThreshold != 0.0)
+    }
+
+    /// The same exact shortcut as ``noStateSymbolIsKnown``, decided before the STM is flattened: it
+    /// counts the symbols (one add per event) and looks up at most 10 of them. For q > 2 only
+    /// `state[:10]` can make a candidate (`SC`; the candidate set is `LC ∩ SC` or `SC`), so if none of
+    /// those is known there is no candidate at all, however long the STM. For q ≤ 2 the state is
+    /// `state[:10]`, and with threshold > 0 a candidate needs a shared symbol to have a block.
+    private func nothingToMatch() -> Bool {
+        var q = 0
+        for event in stm { q += event.count }
+        if q <= 2 && recallThreshold == 0.0 { return false }
+        var looked = 0
+        for event in stm {
+            for symbol in event {
+                if kb.symbolIds[symbol] != nil { return false }
+                looked += 1
+                if looked == 10 { return true }
+            }
+        }
+        return true
     }
 
     private func makeState() -> State {
