@@ -86,6 +86,20 @@ final class KnowledgeBaseBrowsingTests: XCTestCase {
         XCTAssertEqual(stats.topSymbols[0].stats.frequency, 5)
     }
 
+    func testDeletedPatternsAreNeitherListedNorCounted() {
+        let kb = knowledgeBase()
+        let top = kb.patterns(order: .frequencyDescending, limit: 1).patterns[0]
+        XCTAssertTrue(kb.delete(named: top.name))
+        let page = kb.patterns(order: .learned, limit: 10)
+        XCTAssertEqual(page.total, 2)
+        XCTAssertFalse(page.patterns.contains { $0.name == top.name })
+        XCTAssertEqual(kb.patterns(order: .learned, symbol: "b", limit: 10).total, 0)
+        let stats = kb.statistics()
+        XCTAssertEqual(stats.patternCount, 2)
+        XCTAssertEqual(stats.totalFrequency, 3)
+        XCTAssertFalse(stats.topSymbols.contains { $0.symbol == "b" || $0.symbol == "c" })
+    }
+
     func testAnEmptyKnowledgeBase() {
         let kb = KnowledgeBase()
         XCTAssertEqual(kb.patterns(order: .frequencyDescending, limit: 10), .init(patterns: [], total: 0))
