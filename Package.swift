@@ -245,7 +245,7 @@ let package = Package(
         .testTarget(
             name: "KatoServerTests",
             dependencies: [
-                "KatoServer", "GRPCH2", "KatoProto",
+                "KatoServer", "GRPCH2", "GRPCH2Core", "KatoProto",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: strictSwift

@@ -75,14 +75,12 @@ public final class KatoServerApp: Sendable {
         let reflection = ReflectionService(index: index, services: listed)
         var router = ServiceRouter()
         let all: [any ServiceProvider] = services + [health, reflection]
-        if configuration.interceptorsDisabled {
-            for s in all { router.register(s) }
-        } else {
-            // Not a router interceptor: kato's unary methods run it themselves, so GRPCH2 keeps
-            // its direct unary path for them (see `KatoService`); other methods are wrapped.
-            let interceptor = Self.interceptor(
-                configuration, services: all, degradation: store.map { DegradationInterceptor(status: $0.status) }, logger: logger)
-            for s in all { router.register(InterceptedService(s, interceptor: interceptor)) }
+        for s in all { router.register(s) }
+        if !configuration.interceptorsDisabled {
+            let degradation = store.map { DegradationInterceptor(status: $0.status) }
+            for i in Self.interceptors(configuration, services: all, degradation: degradation, logger: logger) {
+                router.addInterceptor(i)
+            }
         }
         server = GRPCServer(configuration: configuration.grpc, router: router, logger: logger)
         for name in listed { health.setStatus(.notServing, forService: name) }
@@ -99,21 +97,26 @@ public final class KatoServerApp: Sendable {
         }
     }
 
-    /// Outermost first: trace (trace id, span, access log), metrics, auth, rate limits,
-    /// degradation (with a store) — fused into one interceptor (`KatoInterceptor`).
-    static func interceptor(
+    /// kato's interceptors, outermost first: trace (trace id, span, access log; the edge where
+    /// errors become statuses), metrics, auth, rate limits (keyed on the principal auth found),
+    /// degradation (with a store). Each is left out when off; each binds to the methods it
+    /// concerns (`ServerInterceptor.bound(to:)`).
+    static func interceptors(
         _ c: Configuration, services: [any ServiceProvider], degradation: DegradationInterceptor?, logger: Logger
-    ) -> KatoInterceptor {
+    ) -> [any ServerInterceptor] {
         var open: Set<String> = []
         if c.openHealth { open.insert(Self.healthService) }
         if c.openReflection { open.formUnion(ReflectionService.serviceNames) }
-        return KatoInterceptor(
-            trace: TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel),
-            metrics: c.grpcMetrics ? GRPCMetricsInterceptor(services: services) : nil,
-            auth: c.authenticator.map { AuthInterceptor(authenticator: $0, openServices: open, logger: logger) },
-            rateLimit: c.rateLimits == .unlimited
-                ? nil : RateLimitInterceptor(configuration: c.rateLimits, exempt: Set([Self.healthService] + ReflectionService.serviceNames)),
-            degradation: degradation)
+        var chain: [any ServerInterceptor] = [TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel)]
+        if c.grpcMetrics { chain.append(GRPCMetricsInterceptor(services: services)) }
+        if let authenticator = c.authenticator {
+            chain.append(AuthInterceptor(authenticator: authenticator, openServices: open, logger: logger))
+        }
+        if c.rateLimits != .unlimited {
+            chain.append(RateLimitInterceptor(configuration: c.rateLimits, exempt: Set([Self.healthService] + ReflectionService.serviceNames)))
+        }
+        if let degradation { chain.append(degradation) }
+        return chain
     }
 
     static func routes(_ c: Configuration, sessions: SessionRegistry, lifecycle: Lifecycle) -> AdminRoutes {

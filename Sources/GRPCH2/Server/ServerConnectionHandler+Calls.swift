@@ -112,9 +112,8 @@ extension ServerConnectionHandler {
     }
 
     func startHandler(_ stream: ServerStreamState, count: Int, first: [UInt8], rest: [[UInt8]]) {
-        if count == 1, let startUnary = stream.method?.method.startUnary, router.interceptors.isEmpty,
-           let callContext = stream.context {
-            // A typed unary method without interceptors: see `ServerMethod.startUnary`.
+        if count == 1, let startUnary = stream.method?.method.startUnary, let callContext = stream.context {
+            // A typed unary method (its interceptors composed in): see `ServerMethod.startUnary`.
             stream.task = startUnary(first, callContext, streamHandle(stream.id), taskExecutor)
             return
         }
@@ -124,7 +123,6 @@ extension ServerConnectionHandler {
     func launch(_ stream: ServerStreamState, requests: RequestStream<[UInt8]>) {
         guard let method = stream.method?.method, let callContext = stream.context else { return }
         let handle = streamHandle(stream.id)
-        let interceptors = router.interceptors
         // Single-response calls (unary, client-streaming) buffer their one message, so the
         // count check in `complete` sees it and message + status leave in one hop.
         let buffered = method.kind == .unary || method.kind == .clientStreaming
@@ -134,19 +132,10 @@ extension ServerConnectionHandler {
         let call: @Sendable () async -> Void = {
             var outcome: RPCError?
             do {
-                if interceptors.isEmpty {
-                    try await method.handler(requests, writer, callContext)
-                } else {
-                    try await interceptors.run(callContext) { ctx in
-                        if let observer = ctx.messageObserver {
-                            try await method.handler(requests.observed(by: observer), writer.observed(by: observer), ctx)
-                        } else {
-                            try await method.handler(requests, writer, ctx)
-                        }
-                    }
-                }
+                // The router's interceptors are in the method's handler already.
+                try await method.handler(requests, writer, callContext)
             } catch {
-                outcome = RPCError(mapping: error)
+                outcome = RPCError(mapping: error, in: callContext)
             }
             handle.complete(messages: bufferingSink?.drain() ?? [], error: outcome, context: callContext)
         }

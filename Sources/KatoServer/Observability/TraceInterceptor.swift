@@ -17,12 +17,14 @@ extension ServerContext {
 /// The outermost interceptor: assigns every call a trace id (W3C `traceparent`, generated when
 /// absent) that every error's `ErrorInfo` and every log line of the call carry and that returns
 /// as `x-trace-id` trailing metadata; runs the call in a swift-distributed-tracing span (method,
-/// status, session, node); writes one access-log line per call.
+/// status, session, node); writes one access-log line per call. It is the edge of the call:
+/// whatever the interceptors inside it or the handler throw becomes the call's status here,
+/// once (`RPCError(mapping:in:)`, with the context that holds the trace id).
 ///
 /// The span goes to `tracer` (by default `InstrumentationSystem.tracer`, a no-op until a
 /// backend such as swift-otel's OTLP exporter is bootstrapped; the tracer's own `extract`
 /// reads `traceparent`/`tracestate` from the request metadata).
-public final class TraceInterceptor: Sendable {
+public final class TraceInterceptor: ServerInterceptor {
     let logger: Logger
     let accessLogLevel: Logger.Level?
     let tracer: (any Tracer)?
@@ -87,11 +89,36 @@ public final class TraceInterceptor: Sendable {
         let span: (any Span)?
     }
 
-    /// Gives the call its trace id (and `x-trace-id` trailer), its `CallRecord` (holding
-    /// `sessionLimiter` for the handler) and its span. `start` is the call's `CallClock` time.
-    func begin(_ context: inout ServerContext, start: Int64, sessionLimiter: KeyedRateLimiter? = nil) -> Call {
+    public func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        let start = CallClock.now()
+        let call = begin(&context, start: start)
+        do {
+            let response: Response
+            if let span = call.span {
+                let ctx = context
+                response = try await ServiceContext.withValue(span.context) { try await next(request, ctx) }
+            } else {
+                response = try await next(request, context)
+            }
+            end(call, context, code: .ok, error: nil, nanoseconds: CallClock.now() - start)
+            return response
+        } catch {
+            let status = RPCError(mapping: error, in: context)
+            // A handler cut short by its deadline is logged as the peer sees it: DEADLINE_EXCEEDED.
+            let code = DeadlineStatus.resolve(status.code, deadline: context.deadline)
+            end(call, context, code: code, error: error, nanoseconds: CallClock.now() - start)
+            throw status
+        }
+    }
+
+    /// Gives the call its trace id (and `x-trace-id` trailer), its `CallRecord` and its span.
+    /// `start` is the call's `CallClock` time.
+    func begin(_ context: inout ServerContext, start: Int64) -> Call {
         let traceID = Self.traceID(fromTraceparent: context.requestMetadata.first(lowercasedKey: "traceparent")) ?? Self.newTraceID()
-        let record = CallRecord(traceID: traceID, sessionLimiter: sessionLimiter)
+        let record = CallRecord(traceID: traceID)
         context.attributes[CallRecordKey.self] = record
         context.addTrailingMetadata(traceID, forKey: "x-trace-id")
         let span = tracer.map { Self.startSpan($0, context) }

@@ -6,10 +6,8 @@ import Metrics
 import Synchronization
 
 /// `kato.v2.ObserveService`.
-struct ObserveService: KatoService {
+struct ObserveService: ServiceProvider {
     let sessions: SessionRegistry
-    /// Run inside each unary method (see `KatoService`); nil: none.
-    var interceptor: KatoInterceptor? = nil
     var serviceName: String { Kato_V2_ObserveService.serviceName }
 
     var methods: [ServerMethod] {
