@@ -2,6 +2,7 @@ import GRPCH2
 import KatoPostgres
 import KatoProto
 import KatoStore
+import KatoSupport
 import Logging
 import Metrics
 import Synchronization
@@ -21,6 +22,9 @@ public final class KatoServerApp: Sendable {
         public var rateLimits = RateLimitConfiguration()
         /// Level of the per-call access-log line; nil writes none.
         public var accessLogLevel: Logger.Level? = .info
+        /// Where the logger's handler writes, when the log backend takes formatted lines
+        /// (`TraceInterceptor`'s access log then skips swift-log's formatting); nil: through the logger.
+        public var accessLogSink: (any LogLineSink)?
         /// The go-grpc-prometheus server metrics (through swift-metrics).
         public var grpcMetrics = true
         /// Benchmarks only: no interceptor at all (no trace id, metrics, auth or limits).
@@ -107,7 +111,9 @@ public final class KatoServerApp: Sendable {
         var open: Set<String> = []
         if c.openHealth { open.insert(Self.healthService) }
         if c.openReflection { open.formUnion(ReflectionService.serviceNames) }
-        var chain: [any ServerInterceptor] = [TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel)]
+        var chain: [any ServerInterceptor] = [
+            TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel, lineSink: c.accessLogSink)
+        ]
         if c.grpcMetrics { chain.append(GRPCMetricsInterceptor(services: services)) }
         if let authenticator = c.authenticator {
             chain.append(AuthInterceptor(authenticator: authenticator, openServices: open, logger: logger))

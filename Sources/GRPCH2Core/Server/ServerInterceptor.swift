@@ -1,3 +1,5 @@
+import ProtobufCBridge
+
 /// Runs around calls (unary and streaming), outermost first: the one interceptor mechanism.
 ///
 /// An interceptor can reject a call by throwing (an `RPCErrorConvertible` error becomes its
@@ -15,7 +17,7 @@
 /// there what it needs to know of the method (instead of on every call) and returns a copy
 /// holding it, `self`, or nil to stay out of that method's calls altogether.
 public protocol ServerInterceptor: Sendable {
-    func bound(to method: MethodInfo) -> (any ServerInterceptor)?
+    func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)?
 
     func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext,
@@ -24,24 +26,26 @@ public protocol ServerInterceptor: Sendable {
 }
 
 extension ServerInterceptor {
-    public func bound(to method: MethodInfo) -> (any ServerInterceptor)? { self }
+    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? { self }
 }
 
-/// What an interceptor may know of a method before any call: its path and kind.
-public struct MethodInfo: Sendable, Hashable {
-    /// The full method path, e.g. `/kato.v2.ObserveService/Observe`.
-    public let path: String
-    public let kind: CallKind
+extension ServerMethod {
+    /// What an interceptor may know of a method before any call: its path and kind.
+    public struct Info: Sendable, Hashable {
+        /// The full method path, e.g. `/kato.v2.ObserveService/Observe`.
+        public let path: String
+        public let kind: CallKind
 
-    public init(path: String, kind: CallKind) {
-        self.path = path
-        self.kind = kind
+        public init(path: String, kind: CallKind) {
+            self.path = path
+            self.kind = kind
+        }
+
+        /// The service part of the path (`kato.v2.ObserveService`).
+        public var serviceName: Substring { path.dropFirst().split(separator: "/", maxSplits: 1).first ?? "" }
+        /// The method part of the path (`Observe`).
+        public var methodName: Substring { path.split(separator: "/").last ?? "" }
     }
-
-    /// The service part of the path (`kato.v2.ObserveService`).
-    public var serviceName: Substring { path.dropFirst().split(separator: "/", maxSplits: 1).first ?? "" }
-    /// The method part of the path (`Observe`).
-    public var methodName: Substring { path.split(separator: "/").last ?? "" }
 }
 
 /// What an interceptor around a streaming (or untyped) method receives as its request: the

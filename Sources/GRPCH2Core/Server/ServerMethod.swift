@@ -45,7 +45,7 @@ public struct ServerMethod: Sendable {
     }
 
     /// What interceptors know of this method.
-    public var info: MethodInfo { MethodInfo(path: path, kind: kind) }
+    public var info: Info { Info(path: path, kind: kind) }
 
     /// This method with `chain` around it, the first interceptor outermost (the router calls
     /// this once per method, with the interceptors bound to it).

@@ -13,7 +13,7 @@ final class DegradationInterceptor: ServerInterceptor {
     /// Whether calls to `path` are refused in MAINTENANCE (kato.v2's; not health or reflection).
     static func applies(to path: String) -> Bool { path.hasPrefix("/kato.v2.") }
 
-    func bound(to method: MethodInfo) -> (any ServerInterceptor)? { Self.applies(to: method.path) ? self : nil }
+    func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? { Self.applies(to: method.path) ? self : nil }
 
     func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response

@@ -1,4 +1,5 @@
 import GRPCH2
+import KatoSupport
 import Metrics
 import ProtobufCBridge
 import Synchronization
@@ -13,7 +14,7 @@ import Synchronization
 /// counts come from a `MessageObserver`, which GRPCH2Core runs as the handler reads and
 /// writes: inside the interceptors after this one, so a call they refuse counts none.
 public final class GRPCMetricsInterceptor: ServerInterceptor {
-    public func bound(to method: MethodInfo) -> (any ServerInterceptor)? {
+    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
         metrics(path: method.path, kind: method.kind)
     }
 

@@ -1,4 +1,5 @@
 import GRPCH2
+import KatoSupport
 import Logging
 import Synchronization
 import Tracing
@@ -28,10 +29,10 @@ public final class TraceInterceptor: ServerInterceptor {
     let logger: Logger
     let accessLogLevel: Logger.Level?
     let tracer: (any Tracer)?
-    /// Set when the logger writes through a `BufferedStreamLogHandler` without context
-    /// metadata: the access-log line is then formatted here, straight into the writer's buffer
-    /// (the same bytes the handler would write, without building a `Logger.Metadata`
-    /// dictionary and sorting it per call).
+    /// Set when a `LogLineSink` is given (the log backend's) and the logger has no context
+    /// metadata: the access-log line is then formatted here, straight into the sink's buffer
+    /// (the same bytes the backend's handler would write, without building a
+    /// `Logger.Metadata` dictionary and sorting it per call).
     let directLog: DirectAccessLog?
     /// Whether the access-log line is written (a level is set and the logger lets it through),
     /// decided once: the logger's level cannot change under this copy of it.
@@ -40,13 +41,18 @@ public final class TraceInterceptor: ServerInterceptor {
     /// - Parameters:
     ///   - accessLogLevel: level of the per-call access-log line; nil writes none.
     ///   - tracer: where spans go; nil (or a `NoOpTracer`) makes none.
-    public init(logger: Logger, accessLogLevel: Logger.Level? = .debug, tracer: (any Tracer)? = InstrumentationSystem.tracer) {
+    ///   - lineSink: where `logger`'s handler writes, when it can take a formatted line
+    ///     (`StreamLogHandler`'s format: `<timestamp> <level> <label>: <metadata sorted> [<source>] <message>`).
+    public init(
+        logger: Logger, accessLogLevel: Logger.Level? = .debug, tracer: (any Tracer)? = InstrumentationSystem.tracer,
+        lineSink: (any LogLineSink)? = nil
+    ) {
         self.logger = logger
         self.accessLogLevel = accessLogLevel
         self.tracer = tracer is NoOpTracer ? nil : tracer
-        if let level = accessLogLevel, let handler = logger.handler as? BufferedStreamLogHandler, handler.hasNoContextMetadata {
+        if let level = accessLogLevel, let lineSink, logger.handler.metadata.isEmpty, logger.handler.metadataProvider == nil {
             directLog = DirectAccessLog(
-                writer: handler.writer, prefix: Array(" \(level)\(handler.label.isEmpty ? "" : " ")\(handler.label):".utf8))
+                writer: lineSink, prefix: Array(" \(level)\(logger.label.isEmpty ? "" : " ")\(logger.label):".utf8))
         } else {
             directLog = nil
         }
@@ -58,7 +64,7 @@ public final class TraceInterceptor: ServerInterceptor {
     /// string literal's UTF-8 goes through a String each time; a static array is retained at
     /// each use, fields of this object are not).
     final class DirectAccessLog: Sendable {
-        let writer: BufferedLogWriter
+        let writer: any LogLineSink
         let prefix: [UInt8]
         let duration = Array(" duration_ms=".utf8)
         let method = Array(" method=".utf8)
@@ -70,7 +76,7 @@ public final class TraceInterceptor: ServerInterceptor {
         /// ` status=<NAME> trace_id=` for each status code (0...16).
         let statusAndTraceByCode: [[UInt8]] = (0...16).map { Array(" status=\(StatusCode(rawValue: $0).name) trace_id=".utf8) }
 
-        init(writer: BufferedLogWriter, prefix: [UInt8]) {
+        init(writer: any LogLineSink, prefix: [UInt8]) {
             self.writer = writer
             self.prefix = prefix
         }
@@ -151,7 +157,7 @@ public final class TraceInterceptor: ServerInterceptor {
         nanoseconds: Int64, record: CallRecord
     ) {
         let (sessionID, nodeID, principal) = record.fields
-        log.writer.append { b, timestamp in
+        log.writer.appendLine { b, timestamp in
             b.append(contentsOf: timestamp)
             b.append(contentsOf: log.prefix)
             b.append(contentsOf: log.duration)

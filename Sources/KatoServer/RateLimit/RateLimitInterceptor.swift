@@ -1,4 +1,5 @@
 import GRPCH2
+import KatoSupport
 import Metrics
 
 /// Applies `RateLimitConfiguration`: refuses a call over the concurrency limit at once, takes a
@@ -34,7 +35,7 @@ public final class RateLimitInterceptor: ServerInterceptor {
     /// no session limit configured).
     func sessionLimiter(takesTokens: Bool) -> KeyedRateLimiter? { takesTokens ? sessions : nil }
 
-    public func bound(to method: MethodInfo) -> (any ServerInterceptor)? {
+    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
         let takesTokens = takesTokens(service: method.serviceName)
         if concurrency == nil, !takesTokens || (principals == nil && sessions == nil) { return nil }
         return Bound(limits: self, takesTokens: takesTokens, sessionLimiter: sessionLimiter(takesTokens: takesTokens))
@@ -44,7 +45,7 @@ public final class RateLimitInterceptor: ServerInterceptor {
     public func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
     ) async throws -> Response {
-        guard let bound = bound(to: MethodInfo(path: context.path, kind: context.kind)) else {
+        guard let bound = bound(to: ServerMethod.Info(path: context.path, kind: context.kind)) else {
             return try await next(request, context)
         }
         return try await bound.intercept(request: request, context: context, next: next)

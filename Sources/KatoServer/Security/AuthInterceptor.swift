@@ -22,7 +22,7 @@ public final class AuthInterceptor: ServerInterceptor {
     /// Whether calls to `service` need no credentials (health, reflection by default).
     func isOpen(service: Substring) -> Bool { Self.contains(openServices, service) }
 
-    public func bound(to method: MethodInfo) -> (any ServerInterceptor)? {
+    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
         if isOpen(service: method.serviceName) { return nil }
         return Bound(auth: self, method: method.methodName,
                      requiredRole: MethodPolicy.requiredRole(service: method.serviceName, method: method.methodName))
@@ -32,7 +32,7 @@ public final class AuthInterceptor: ServerInterceptor {
     public func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
     ) async throws -> Response {
-        guard let bound = bound(to: MethodInfo(path: context.path, kind: context.kind)) else {
+        guard let bound = bound(to: ServerMethod.Info(path: context.path, kind: context.kind)) else {
             return try await next(request, context)
         }
         return try await bound.intercept(request: request, context: context, next: next)

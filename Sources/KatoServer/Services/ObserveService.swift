@@ -2,6 +2,7 @@ import GRPCH2
 import KatoEngine
 import KatoProto
 import KatoStore
+import KatoSupport
 import Metrics
 import Synchronization
 

@@ -24,7 +24,7 @@ final class ServerInterceptorTests: XCTestCase {
         var method = ""
         var skip: String? = nil
 
-        func bound(to method: MethodInfo) -> (any ServerInterceptor)? {
+        func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
             if String(method.methodName) == skip { return nil }
             var copy = self
             copy.method = String(method.methodName)

@@ -1,5 +1,6 @@
 import GRPCH2
 import KatoProto
+import ProtobufCBridge
 import XCTest
 
 @testable import KatoServer
