@@ -128,13 +128,34 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(name: "KatoProto", dependencies: ["ProtobufCBridge", "CKatoProtos", "CProtobufC"], swiftSettings: strictSwift),
+        // Per-call primitives shared by KatoServer and its observability backends: CallClock,
+        // UniqueIDs, ThreadShard, and LogLineSink (how the access log reaches the log backend).
+        .target(name: "KatoSupport", swiftSettings: strictSwift),
+        // The observability backends, for the executable to bootstrap (KatoServer uses only the
+        // swift-log / swift-metrics / swift-distributed-tracing facades): the OTLP/HTTP JSON span
+        // exporter, the buffered log writer, the Prometheus metrics backend.
+        .target(
+            name: "KatoObservability",
+            dependencies: [
+                "KatoSupport", "StrictJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "KatoServer",
             dependencies: [
-                "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres", "StrictJSON", "ProtoJSON", "HexCoding",
+                "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres", "StrictJSON", "ProtoJSON", "HexCoding", "KatoSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -148,7 +169,7 @@ let package = Package(
         .executableTarget(
             name: "kato-server",
             dependencies: [
-                "KatoServer", "GRPCH2", "KatoPostgres",
+                "KatoServer", "GRPCH2", "KatoPostgres", "KatoObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -246,9 +267,14 @@ let package = Package(
         .testTarget(
             name: "KatoServerTests",
             dependencies: [
-                "KatoServer", "GRPCH2", "KatoProto",
+                "KatoServer", "GRPCH2", "GRPCH2Core", "KatoProto", "KatoSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "KatoObservabilityTests",
+            dependencies: ["KatoObservability", "KatoSupport", .product(name: "Tracing", package: "swift-distributed-tracing")],
             swiftSettings: strictSwift
         ),
     ]

@@ -3,7 +3,10 @@ import KatoEngine
 import ProtobufCBridge
 
 /// Every failure a kato service reports, in KATO's vocabulary. Mapped to a gRPC status with
-/// `google.rpc.Status` details (ErrorInfo, BadRequest, RetryInfo) in one place: `rpcError(traceID:)`.
+/// `google.rpc.Status` details (ErrorInfo, BadRequest, RetryInfo) in one place, its
+/// `RPCErrorConvertible` conformance, at the edge of the call: `TraceInterceptor` (or, with no
+/// interceptor, the transport) calls `rpcError(in:)`, which reads the call's trace id from
+/// its context. Handlers and interceptors throw `KatoError`s as they are.
 public enum KatoError: Error, Sendable, Equatable {
     case sessionNotFound(String)
     case sessionExpired(String)
@@ -96,7 +99,7 @@ public enum KatoError: Error, Sendable, Equatable {
     }
 
     /// The status sent to the client; `traceID` goes into ErrorInfo metadata.
-    public func rpcError(traceID: String) -> RPCError {
+    func rpcError(traceID: String) -> RPCError {
         var info = Google_Rpc_ErrorInfo()
         info.reason = reason
         info.domain = "kato.v2"
@@ -150,4 +153,12 @@ public enum KatoError: Error, Sendable, Equatable {
         default: return nil
         }
     }
+}
+
+extension KatoError: RPCErrorConvertible {
+    /// The status outside any call (no trace id).
+    public var rpcError: RPCError { rpcError(traceID: "") }
+
+    /// The status of a call: the trace id comes from `context` (its `CallRecord`).
+    public func rpcError(in context: ServerContext) -> RPCError { rpcError(traceID: context.traceID) }
 }

@@ -3,6 +3,7 @@ import ProtoJSON
 import KatoPostgres
 import KatoProto
 import KatoStore
+import KatoSupport
 import Logging
 import Metrics
 import Synchronization
@@ -22,6 +23,9 @@ public final class KatoServerApp: Sendable {
         public var rateLimits = RateLimitConfiguration()
         /// Level of the per-call access-log line; nil writes none.
         public var accessLogLevel: Logger.Level? = .info
+        /// Where the logger's handler writes, when the log backend takes formatted lines
+        /// (`TraceInterceptor`'s access log then skips swift-log's formatting); nil: through the logger.
+        public var accessLogSink: (any LogLineSink)?
         /// The go-grpc-prometheus server metrics (through swift-metrics).
         public var grpcMetrics = true
         /// Benchmarks only: no interceptor at all (no trace id, metrics, auth or limits).
@@ -81,14 +85,12 @@ public final class KatoServerApp: Sendable {
             router.messageTranscoder = try MessageTranscoder(codec: ProtoJSONCodec(fileDescriptorSet: KatoDescriptors.descriptorSet))
         }
         let all: [any ServiceProvider] = services + [health, reflection]
-        if configuration.interceptorsDisabled {
-            for s in all { router.register(s) }
-        } else {
-            // Not a router interceptor: kato's unary methods run it themselves, so GRPCH2 keeps
-            // its direct unary path for them (see `KatoService`); other methods are wrapped.
-            let interceptor = Self.interceptor(
-                configuration, services: all, degradation: store.map { DegradationInterceptor(status: $0.status) }, logger: logger)
-            for s in all { router.register(InterceptedService(s, interceptor: interceptor)) }
+        for s in all { router.register(s) }
+        if !configuration.interceptorsDisabled {
+            let degradation = store.map { DegradationInterceptor(status: $0.status) }
+            for i in Self.interceptors(configuration, services: all, degradation: degradation, logger: logger) {
+                router.addInterceptor(i)
+            }
         }
         server = GRPCServer(configuration: configuration.grpc, router: router, logger: logger)
         for name in listed { health.setStatus(.notServing, forService: name) }
@@ -105,21 +107,28 @@ public final class KatoServerApp: Sendable {
         }
     }
 
-    /// Outermost first: trace (trace id, span, access log), metrics, auth, rate limits,
-    /// degradation (with a store) — fused into one interceptor (`KatoInterceptor`).
-    static func interceptor(
+    /// kato's interceptors, outermost first: trace (trace id, span, access log; the edge where
+    /// errors become statuses), metrics, auth, rate limits (keyed on the principal auth found),
+    /// degradation (with a store). Each is left out when off; each binds to the methods it
+    /// concerns (`ServerInterceptor.bound(to:)`).
+    static func interceptors(
         _ c: Configuration, services: [any ServiceProvider], degradation: DegradationInterceptor?, logger: Logger
-    ) -> KatoInterceptor {
+    ) -> [any ServerInterceptor] {
         var open: Set<String> = []
         if c.openHealth { open.insert(Self.healthService) }
         if c.openReflection { open.formUnion(ReflectionService.serviceNames) }
-        return KatoInterceptor(
-            trace: TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel),
-            metrics: c.grpcMetrics ? GRPCMetricsInterceptor(services: services) : nil,
-            auth: c.authenticator.map { AuthInterceptor(authenticator: $0, openServices: open, logger: logger) },
-            rateLimit: c.rateLimits == .unlimited
-                ? nil : RateLimitInterceptor(configuration: c.rateLimits, exempt: Set([Self.healthService] + ReflectionService.serviceNames)),
-            degradation: degradation)
+        var chain: [any ServerInterceptor] = [
+            TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel, lineSink: c.accessLogSink)
+        ]
+        if c.grpcMetrics { chain.append(GRPCMetricsInterceptor(services: services)) }
+        if let authenticator = c.authenticator {
+            chain.append(AuthInterceptor(authenticator: authenticator, openServices: open, logger: logger))
+        }
+        if c.rateLimits != .unlimited {
+            chain.append(RateLimitInterceptor(configuration: c.rateLimits, exempt: Set([Self.healthService] + ReflectionService.serviceNames)))
+        }
+        if let degradation { chain.append(degradation) }
+        return chain
     }
 
     static func routes(_ c: Configuration, sessions: SessionRegistry, lifecycle: Lifecycle) -> AdminRoutes {

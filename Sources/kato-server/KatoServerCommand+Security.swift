@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KatoObservability
 import KatoServer
 import Logging
 
@@ -42,6 +43,7 @@ extension KatoServerCommand {
         limits.maxConcurrentCalls = settings.maxConcurrentCalls
         configuration.rateLimits = limits
         configuration.accessLogLevel = settings.accessLogLevel
+        configuration.accessLogSink = BufferedLogWriter.standardError  // where the bootstrapped handlers write
         configuration.grpcMetrics = settings.metrics
         configuration.interceptorsDisabled = settings.disableInterceptors
 

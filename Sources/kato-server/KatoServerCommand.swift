@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCH2
+import KatoObservability
 import KatoServer
 import Logging
 

@@ -1,4 +1,5 @@
 import KatoEngine
+import KatoSupport
 import ProtobufCBridge
 import XCTest
 

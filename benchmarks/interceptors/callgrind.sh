@@ -22,7 +22,7 @@ cd "$ROOT"
 MODE=${1:?usage: callgrind.sh off|on|on-nolog|noauth [N]} N=${2:-20000}
 SCRATCH=${SCRATCH:-.build-obs}
 PY=${PY:-$ROOT/.venv/bin/python}
-BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/kato-server"
+BIN=${BIN:-"$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/kato-server"}  # BIN: a kato-server binary to measure instead
 STAMP=$(date +%H%M%S)-${TAG:-$MODE}
 OUTDIR=$ROOT/$SCRATCH/callgrind-interceptors
 WORK=$OUTDIR/run-$STAMP-$$  # per run: two runs at once must not share server.out

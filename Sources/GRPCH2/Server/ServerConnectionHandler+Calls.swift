@@ -120,9 +120,8 @@ extension ServerConnectionHandler {
     }
 
     func startHandler(_ stream: ServerStreamState, count: Int, first: [UInt8], rest: [[UInt8]]) {
-        if count == 1, let startUnary = stream.method?.method.startUnary, router.interceptors.isEmpty,
-           let callContext = stream.context {
-            // A typed unary method without interceptors: see `ServerMethod.startUnary`.
+        if count == 1, let startUnary = stream.method?.method.startUnary, let callContext = stream.context {
+            // A typed unary method (its interceptors composed in): see `ServerMethod.startUnary`.
             stream.task = startUnary(first, callContext, streamHandle(stream.id), taskExecutor)
             return
         }
@@ -131,8 +130,7 @@ extension ServerConnectionHandler {
 
     func launch(_ stream: ServerStreamState, requests: RequestStream<[UInt8]>) {
         guard let method = stream.method, let callContext = stream.context else { return }
-        start(stream, method.callBody(requests: requests, context: callContext, handle: streamHandle(stream.id),
-                                      interceptors: router.interceptors))
+        start(stream, method.callBody(requests: requests, context: callContext, handle: streamHandle(stream.id)))
     }
 
     /// Starts a call's task on the connection's loop, or on the global executor when so configured.

@@ -173,8 +173,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         }
         guard let owner else { return }
         let handle = StreamHandle(owner: owner, streamID: call.id)
-        call.task = Task(operation: method.callBody(requests: .completed([message]), context: serverContext, handle: handle,
-                                                    interceptors: router.interceptors))
+        call.task = Task(operation: method.callBody(requests: .completed([message]), context: serverContext, handle: handle))
     }
 
     private func deadlineExpired(callID: Int32) {

@@ -45,6 +45,13 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
 /// become statuses (hummingbird's `HTTPResponseError` habit).
 public protocol RPCErrorConvertible: Error {
     var rpcError: RPCError { get }
+    /// The status for this error in a call, which may put what the call's context holds into
+    /// it (kato: the trace id, in `ErrorInfo`). By default `rpcError`.
+    func rpcError(in context: ServerContext) -> RPCError
+}
+
+extension RPCErrorConvertible {
+    public func rpcError(in context: ServerContext) -> RPCError { rpcError }
 }
 
 extension RPCError: RPCErrorConvertible {
@@ -52,6 +59,19 @@ extension RPCError: RPCErrorConvertible {
 }
 
 extension RPCError {
+    /// Maps any error a handler throws to the status sent to the peer, as `init(mapping:)`
+    /// does, with `context` for the errors that put something of their call into their status.
+    /// The edge of a call: the transport calls this with the context it made, an interceptor
+    /// (kato's trace interceptor) with the context it attached its attributes to.
+    public init(mapping error: any Error, in context: ServerContext) {
+        if let convertible = error as? any RPCErrorConvertible, !(error is RPCError) {
+            self = convertible.rpcError(in: context)
+            if cause == nil { cause = convertible }
+        } else {
+            self.init(mapping: error)
+        }
+    }
+
     /// Maps any error a handler throws to the status sent to the peer.
     /// Errors that do not describe themselves become UNKNOWN without leaking internals.
     public init(mapping error: any Error) {

@@ -1,9 +1,9 @@
-/// What a call's task does, whatever transport started it (HTTP/2 gRPC, HTTP/1.1 web
-/// protocols): the interceptors around the handler, then the outcome to the call's stream.
+/// What a call's task does, whatever transport started it (HTTP/2 gRPC, the web protocols,
+/// the in-process transport): the method's handler (the router's interceptors are composed into
+/// it), then the outcome to the call's stream, mapped to a status with the call's context.
 extension MethodEntry {
     package func callBody(
-        requests: RequestStream<[UInt8]>, context callContext: ServerContext, handle: StreamHandle,
-        interceptors: [any ServerInterceptor]
+        requests: RequestStream<[UInt8]>, context callContext: ServerContext, handle: StreamHandle
     ) -> @Sendable () async -> Void {
         let method = self.method
         // Single-response calls (unary, client-streaming) buffer their one message, so the
@@ -15,19 +15,9 @@ extension MethodEntry {
         return {
             var outcome: RPCError?
             do {
-                if interceptors.isEmpty {
-                    try await method.handler(requests, writer, callContext)
-                } else {
-                    try await interceptors.run(callContext) { ctx in
-                        if let observer = ctx.messageObserver {
-                            try await method.handler(requests.observed(by: observer), writer.observed(by: observer), ctx)
-                        } else {
-                            try await method.handler(requests, writer, ctx)
-                        }
-                    }
-                }
+                try await method.handler(requests, writer, callContext)
             } catch {
-                outcome = RPCError(mapping: error)
+                outcome = RPCError(mapping: error, in: callContext)
             }
             handle.complete(messages: bufferingSink?.drain() ?? [], error: outcome, context: callContext)
         }

@@ -5,8 +5,7 @@ import ProtobufCBridge
 public struct ServerMethod: Sendable {
     public let path: String
     public let kind: CallKind
-    /// The method's general form (public so that a server can wrap a method, e.g. to run its
-    /// own interceptor inside a typed unary method and keep `startUnary`'s direct path).
+    /// The method's general form: serialized messages in and out.
     public let handler: @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
     /// Typed unary methods also keep their handler in direct form: it starts the call's task
     /// (on `executor` when given) with request bytes in, and hands the stream the response
@@ -16,6 +15,10 @@ public struct ServerMethod: Sendable {
     /// decode, handler and encode run in the task's own closure, with no async layer between.
     /// Same steps as `handler`: decode, handle, encode.
     package let startUnary: (@Sendable ([UInt8], ServerContext, StreamHandle, (any TaskExecutor)?) -> Task<Void, Never>)?
+    /// Typed methods: the same method with a chain of interceptors (already bound to it)
+    /// around the typed handler, so that a typed unary method keeps `startUnary`. nil: the
+    /// chain goes around `handler` (`intercepted(by:)`).
+    let withInterceptors: (@Sendable ([any ServerInterceptor]) -> ServerMethod)?
 
     public init(
         path: String, kind: CallKind,
@@ -25,17 +28,31 @@ public struct ServerMethod: Sendable {
         self.kind = kind
         self.handler = handler
         self.startUnary = nil
+        self.withInterceptors = nil
     }
 
     @usableFromInline
     init(
         path: String, startUnary: @escaping @Sendable ([UInt8], ServerContext, StreamHandle, (any TaskExecutor)?) -> Task<Void, Never>,
-        handler: @escaping @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
+        handler: @escaping @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void,
+        withInterceptors: @escaping @Sendable ([any ServerInterceptor]) -> ServerMethod
     ) {
         self.path = path
         self.kind = .unary
         self.startUnary = startUnary
         self.handler = handler
+        self.withInterceptors = withInterceptors
+    }
+
+    /// What interceptors know of this method.
+    public var info: Info { Info(path: path, kind: kind) }
+
+    /// This method with `chain` around it, the first interceptor outermost (the router calls
+    /// this once per method, with the interceptors bound to it).
+    package func intercepted(by chain: [any ServerInterceptor]) -> ServerMethod {
+        if chain.isEmpty { return self }
+        if let withInterceptors { return withInterceptors(chain) }
+        return ServerMethod(path: path, kind: kind, handler: InterceptorChain.streaming(chain, handler))
     }
 }
 

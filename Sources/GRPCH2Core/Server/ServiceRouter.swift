@@ -2,6 +2,9 @@ import ProtobufCBridge
 
 /// Maps `:path` to methods; immutable once the server starts (lock-free lookups).
 public struct ServiceRouter: Sendable {
+    /// The methods as registered (the chain is applied to them again when it changes).
+    private var registered: [String: ServerMethod] = [:]
+    /// The methods as served: each with the interceptors bound to it around it.
     private var methods: [String: MethodEntry] = [:]
     /// The interceptors around every call, outermost first.
     public private(set) var interceptors: [any ServerInterceptor] = []
@@ -15,15 +18,24 @@ public struct ServiceRouter: Sendable {
 
     public mutating func register(_ service: any ServiceProvider) {
         serviceNames.append(service.serviceName)
-        for m in service.methods { methods[m.path] = MethodEntry(m) }
+        for m in service.methods { register(m) }
     }
 
     public mutating func register(_ method: ServerMethod) {
-        methods[method.path] = MethodEntry(method)
+        registered[method.path] = method
+        methods[method.path] = entry(method)
     }
 
+    /// Adds `interceptor` inside those added before, around every method, registered before or
+    /// after: each method gets it once, bound to the method (`ServerInterceptor.bound(to:)`).
     public mutating func addInterceptor(_ interceptor: any ServerInterceptor) {
         interceptors.append(interceptor)
+        for (path, method) in registered { methods[path] = entry(method) }
+    }
+
+    private func entry(_ method: ServerMethod) -> MethodEntry {
+        let info = method.info
+        return MethodEntry(method.intercepted(by: interceptors.compactMap { $0.bound(to: info) }))
     }
 
     package func method(for path: String) -> MethodEntry? { methods[path] }

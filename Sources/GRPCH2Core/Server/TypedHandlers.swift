@@ -21,7 +21,16 @@ extension ServerMethod {
         _ descriptor: MethodDescriptor<Request, Response>,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> ServerMethod {
-        let decode = decoder(Request.self)
+        typedUnary(path: descriptor.path, decode: decoder(Request.self), handler: handler, base: handler)
+    }
+
+    /// A unary method running `handler`, which is `base` with interceptors around it (or `base`).
+    @inlinable
+    static func typedUnary<Request: ProtoMessage, Response: ProtoMessage>(
+        path: String, decode: @escaping @Sendable ([UInt8]) throws -> Request,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response,
+        base: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> ServerMethod {
         // The body is written out in both task closures: through a shared async function it
         // would be one more frame and executor check per call.
         let start: @Sendable ([UInt8], ServerContext, StreamHandle, (any TaskExecutor)?) -> Task<Void, Never> = {
@@ -35,7 +44,7 @@ extension ServerMethod {
                         let response = try await handler(try decode(bytes), context)
                         handle.complete(framedMessage: response.serializedBytes(headroom: MessageFramer.prefixLength))
                     } catch {
-                        handle.complete(messages: [], error: RPCError(mapping: error), context: context)
+                        handle.complete(messages: [], error: RPCError(mapping: error, in: context), context: context)
                     }
                 }
             }
@@ -44,18 +53,23 @@ extension ServerMethod {
                     let response = try await handler(try decode(bytes), context)
                     handle.complete(framedMessage: response.serializedBytes(headroom: MessageFramer.prefixLength))
                 } catch {
-                    handle.complete(messages: [], error: RPCError(mapping: error), context: context)
+                    handle.complete(messages: [], error: RPCError(mapping: error, in: context), context: context)
                 }
             }
         }
-        return ServerMethod(path: descriptor.path, startUnary: start) { requests, writer, context in
-            var iterator = requests.makeAsyncIterator()
-            guard let bytes = try await iterator.next() else {
-                throw RPCError(code: .internalError, message: "no request message")
-            }
-            let response = try await handler(decode(bytes), context)
-            try await writer.write(response.serializedBytes())
-        }
+        return ServerMethod(
+            path: path, startUnary: start,
+            handler: { requests, writer, context in
+                var iterator = requests.makeAsyncIterator()
+                guard let bytes = try await iterator.next() else {
+                    throw RPCError(code: .internalError, message: "no request message")
+                }
+                let response = try await handler(decode(bytes), context)
+                try await writer.write(response.serializedBytes())
+            },
+            withInterceptors: { chain in
+                typedUnary(path: path, decode: decode, handler: InterceptorChain.unary(chain, base), base: base)
+            })
     }
 
     public static func serverStreaming<Request: ProtoMessage, Response: ProtoMessage>(

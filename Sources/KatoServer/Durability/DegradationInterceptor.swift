@@ -2,8 +2,8 @@ import GRPCH2
 import KatoStore
 
 /// Refuses every kato.v2 call while the store is in MAINTENANCE (UNAVAILABLE, reason `DEGRADED`);
-/// health and reflection stay available.
-final class DegradationInterceptor: Sendable {
+/// health and reflection stay available (the interceptor does not bind to them).
+final class DegradationInterceptor: ServerInterceptor {
     let status: StoreStatus
 
     init(status: StoreStatus) {
@@ -13,12 +13,21 @@ final class DegradationInterceptor: Sendable {
     /// Whether calls to `path` are refused in MAINTENANCE (kato.v2's; not health or reflection).
     static func applies(to path: String) -> Bool { path.hasPrefix("/kato.v2.") }
 
-    /// Throws UNAVAILABLE while the store is in MAINTENANCE, for a method it `applies(to:)`.
-    func checkLevel(_ context: ServerContext) throws {
+    func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? { Self.applies(to: method.path) ? self : nil }
+
+    func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+    ) async throws -> Response {
+        try checkLevel()
+        return try await next(request, context)
+    }
+
+    /// Throws UNAVAILABLE while the store is in MAINTENANCE.
+    func checkLevel() throws(KatoError) {
         if !status.level.servesCalls {
             let reason = status.snapshot().maintenanceReason ?? "store unavailable"
             throw KatoError.unavailable(reason: "DEGRADED", message:
-                "the server is in MAINTENANCE (\(reason)); only health is served").rpcError(traceID: context.traceID)
+                "the server is in MAINTENANCE (\(reason)); only health is served")
         }
     }
 }

@@ -30,7 +30,7 @@ enum Durability {
             do {
                 try await t.wait()
             } catch {
-                throw KatoError.store(error, what).rpcError(traceID: context.traceID)
+                throw KatoError.store(error, what)
             }
         }
     }

@@ -1,4 +1,5 @@
 import GRPCH2
+import KatoSupport
 import Metrics
 import ProtobufCBridge
 import Synchronization
@@ -9,9 +10,22 @@ import Synchronization
 /// `grpc_server_msg_received_total` and `grpc_server_msg_sent_total`, each labelled
 /// `grpc_type`, `grpc_service`, `grpc_method`.
 ///
-/// Handles are made once per method (listed at init), so a call only bumps counters.
-public final class GRPCMetricsInterceptor: Sendable {
-    final class MethodMetrics: Sendable {
+/// Handles are made once per method (`bound(to:)`), so a call only bumps counters. Message
+/// counts come from a `MessageObserver`, which GRPCH2Core runs as the handler reads and
+/// writes: inside the interceptors after this one, so a call they refuse counts none.
+public final class GRPCMetricsInterceptor: ServerInterceptor {
+    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
+        metrics(path: method.path, kind: method.kind)
+    }
+
+    public func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+    ) async throws -> Response {
+        try await metrics(for: context).intercept(request: request, context: context, next: next)
+    }
+
+    /// One method's metrics: the interceptor bound to it.
+    final class MethodMetrics: ServerInterceptor {
         let dimensions: [(String, String)]
         let started: Counter
         let handling: Metrics.Timer
@@ -31,6 +45,23 @@ public final class GRPCMetricsInterceptor: Sendable {
             self.received = received
             self.sent = sent
             observer = MessageObserver(received: { received.increment() }, sent: { sent.increment() })
+        }
+
+        func intercept<Request: Sendable, Response: Sendable>(
+            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+        ) async throws -> Response {
+            var context = context
+            started.increment()
+            context.observeMessages(observer)
+            let start = CallClock.now()
+            do {
+                let response = try await next(request, context)
+                succeeded(nanoseconds: CallClock.now() - start)
+                return response
+            } catch {
+                failed(GRPCMetricsInterceptor.code(of: error, context), nanoseconds: CallClock.now() - start)
+                throw error
+            }
         }
 
         /// A call that ended with OK after `nanoseconds`.

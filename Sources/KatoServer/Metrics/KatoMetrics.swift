@@ -26,6 +26,6 @@ enum KatoMetrics {
     /// Makes every unlabelled handle now, and the labelled families whose label values are known.
     static func registerFamilies() {
         _ = (observations, patternsLearned, predictionSeconds, sessionsActive, degradationLevel)
-        _ = (subscribersActive, sessionsLimit, BufferedLogWriter.droppedLines)
+        _ = (subscribersActive, sessionsLimit)
     }
 }

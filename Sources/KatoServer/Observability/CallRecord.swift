@@ -2,7 +2,7 @@ import GRPCH2
 import Synchronization
 
 /// The call's own state for the interceptors and handlers, made once per call by
-/// `TraceInterceptor` and carried as one attribute: its trace id, what the handler learned
+/// `TraceInterceptor` (the outermost) and carried as one attribute: its trace id, what the handler learned
 /// (session, node, principal: the span's attributes and the access-log line) and the
 /// per-session rate limiter. One attribute instead of several keeps the per-call attribute
 /// dictionary small (each attribute is a hash insert and a dynamic cast per read).
@@ -17,8 +17,10 @@ public final class CallRecord: Sendable {
     /// The call's trace id (W3C `traceparent`'s, or generated).
     public let traceID: String
     /// The per-session token buckets the handler takes from once it knows the session (nil:
-    /// no session limit, or a method exempt from rate limits).
-    let sessionLimiter: KeyedRateLimiter?
+    /// no session limit, or a method exempt from rate limits). Set by `RateLimitInterceptor`
+    /// before the handler runs, on the call's task, and read after on the same task (the
+    /// order of the task's own steps; no lock needed).
+    nonisolated(unsafe) var sessionLimiter: KeyedRateLimiter?
     /// Written by the handler's task and read after it by the interceptors around it: the lock
     /// is never contended (one task per call), it only orders the accesses.
     let state = Mutex(State())
@@ -28,10 +30,6 @@ public final class CallRecord: Sendable {
         self.sessionLimiter = nil
     }
 
-    init(traceID: String, sessionLimiter: KeyedRateLimiter?) {
-        self.traceID = traceID
-        self.sessionLimiter = sessionLimiter
-    }
 
     public var sessionID: String { state.withLock { $0.sessionID } }
     public var nodeID: String { state.withLock { $0.nodeID } }

@@ -1,4 +1,5 @@
 import GRPCH2
+import KatoSupport
 import Logging
 import Synchronization
 import Tracing
@@ -17,19 +18,21 @@ extension ServerContext {
 /// The outermost interceptor: assigns every call a trace id (W3C `traceparent`, generated when
 /// absent) that every error's `ErrorInfo` and every log line of the call carry and that returns
 /// as `x-trace-id` trailing metadata; runs the call in a swift-distributed-tracing span (method,
-/// status, session, node); writes one access-log line per call.
+/// status, session, node); writes one access-log line per call. It is the edge of the call:
+/// whatever the interceptors inside it or the handler throw becomes the call's status here,
+/// once (`RPCError(mapping:in:)`, with the context that holds the trace id).
 ///
 /// The span goes to `tracer` (by default `InstrumentationSystem.tracer`, a no-op until a
 /// backend such as swift-otel's OTLP exporter is bootstrapped; the tracer's own `extract`
 /// reads `traceparent`/`tracestate` from the request metadata).
-public final class TraceInterceptor: Sendable {
+public final class TraceInterceptor: ServerInterceptor {
     let logger: Logger
     let accessLogLevel: Logger.Level?
     let tracer: (any Tracer)?
-    /// Set when the logger writes through a `BufferedStreamLogHandler` without context
-    /// metadata: the access-log line is then formatted here, straight into the writer's buffer
-    /// (the same bytes the handler would write, without building a `Logger.Metadata`
-    /// dictionary and sorting it per call).
+    /// Set when a `LogLineSink` is given (the log backend's) and the logger has no context
+    /// metadata: the access-log line is then formatted here, straight into the sink's buffer
+    /// (the same bytes the backend's handler would write, without building a
+    /// `Logger.Metadata` dictionary and sorting it per call).
     let directLog: DirectAccessLog?
     /// Whether the access-log line is written (a level is set and the logger lets it through),
     /// decided once: the logger's level cannot change under this copy of it.
@@ -38,13 +41,18 @@ public final class TraceInterceptor: Sendable {
     /// - Parameters:
     ///   - accessLogLevel: level of the per-call access-log line; nil writes none.
     ///   - tracer: where spans go; nil (or a `NoOpTracer`) makes none.
-    public init(logger: Logger, accessLogLevel: Logger.Level? = .debug, tracer: (any Tracer)? = InstrumentationSystem.tracer) {
+    ///   - lineSink: where `logger`'s handler writes, when it can take a formatted line
+    ///     (`StreamLogHandler`'s format: `<timestamp> <level> <label>: <metadata sorted> [<source>] <message>`).
+    public init(
+        logger: Logger, accessLogLevel: Logger.Level? = .debug, tracer: (any Tracer)? = InstrumentationSystem.tracer,
+        lineSink: (any LogLineSink)? = nil
+    ) {
         self.logger = logger
         self.accessLogLevel = accessLogLevel
         self.tracer = tracer is NoOpTracer ? nil : tracer
-        if let level = accessLogLevel, let handler = logger.handler as? BufferedStreamLogHandler, handler.hasNoContextMetadata {
+        if let level = accessLogLevel, let lineSink, logger.handler.metadata.isEmpty, logger.handler.metadataProvider == nil {
             directLog = DirectAccessLog(
-                writer: handler.writer, prefix: Array(" \(level)\(handler.label.isEmpty ? "" : " ")\(handler.label):".utf8))
+                writer: lineSink, prefix: Array(" \(level)\(logger.label.isEmpty ? "" : " ")\(logger.label):".utf8))
         } else {
             directLog = nil
         }
@@ -56,7 +64,7 @@ public final class TraceInterceptor: Sendable {
     /// string literal's UTF-8 goes through a String each time; a static array is retained at
     /// each use, fields of this object are not).
     final class DirectAccessLog: Sendable {
-        let writer: BufferedLogWriter
+        let writer: any LogLineSink
         let prefix: [UInt8]
         let duration = Array(" duration_ms=".utf8)
         let method = Array(" method=".utf8)
@@ -68,7 +76,7 @@ public final class TraceInterceptor: Sendable {
         /// ` status=<NAME> trace_id=` for each status code (0...16).
         let statusAndTraceByCode: [[UInt8]] = (0...16).map { Array(" status=\(StatusCode(rawValue: $0).name) trace_id=".utf8) }
 
-        init(writer: BufferedLogWriter, prefix: [UInt8]) {
+        init(writer: any LogLineSink, prefix: [UInt8]) {
             self.writer = writer
             self.prefix = prefix
         }
@@ -87,11 +95,36 @@ public final class TraceInterceptor: Sendable {
         let span: (any Span)?
     }
 
-    /// Gives the call its trace id (and `x-trace-id` trailer), its `CallRecord` (holding
-    /// `sessionLimiter` for the handler) and its span. `start` is the call's `CallClock` time.
-    func begin(_ context: inout ServerContext, start: Int64, sessionLimiter: KeyedRateLimiter? = nil) -> Call {
+    public func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        let start = CallClock.now()
+        let call = begin(&context, start: start)
+        do {
+            let response: Response
+            if let span = call.span {
+                let ctx = context
+                response = try await ServiceContext.withValue(span.context) { try await next(request, ctx) }
+            } else {
+                response = try await next(request, context)
+            }
+            end(call, context, code: .ok, error: nil, nanoseconds: CallClock.now() - start)
+            return response
+        } catch {
+            let status = RPCError(mapping: error, in: context)
+            // A handler cut short by its deadline is logged as the peer sees it: DEADLINE_EXCEEDED.
+            let code = DeadlineStatus.resolve(status.code, deadline: context.deadline)
+            end(call, context, code: code, error: error, nanoseconds: CallClock.now() - start)
+            throw status
+        }
+    }
+
+    /// Gives the call its trace id (and `x-trace-id` trailer), its `CallRecord` and its span.
+    /// `start` is the call's `CallClock` time.
+    func begin(_ context: inout ServerContext, start: Int64) -> Call {
         let traceID = Self.traceID(fromTraceparent: context.requestMetadata.first(lowercasedKey: "traceparent")) ?? Self.newTraceID()
-        let record = CallRecord(traceID: traceID, sessionLimiter: sessionLimiter)
+        let record = CallRecord(traceID: traceID)
         context.attributes[CallRecordKey.self] = record
         context.addTrailingMetadata(traceID, forKey: "x-trace-id")
         let span = tracer.map { Self.startSpan($0, context) }
@@ -124,7 +157,7 @@ public final class TraceInterceptor: Sendable {
         nanoseconds: Int64, record: CallRecord
     ) {
         let (sessionID, nodeID, principal) = record.fields
-        log.writer.append { b, timestamp in
+        log.writer.appendLine { b, timestamp in
             b.append(contentsOf: timestamp)
             b.append(contentsOf: log.prefix)
             b.append(contentsOf: log.duration)

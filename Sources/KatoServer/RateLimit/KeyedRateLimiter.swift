@@ -1,3 +1,4 @@
+import KatoSupport
 import Synchronization
 
 /// One token bucket per key (a principal, a session), as GCRA (the generic cell rate

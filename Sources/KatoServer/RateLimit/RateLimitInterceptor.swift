@@ -1,4 +1,5 @@
 import GRPCH2
+import KatoSupport
 import Metrics
 
 /// Applies `RateLimitConfiguration`: refuses a call over the concurrency limit at once, takes a
@@ -8,7 +9,7 @@ import Metrics
 ///
 /// Runs after `AuthInterceptor` (it keys on the principal). Services in `exempt` (health,
 /// reflection) skip the token buckets, not the concurrency limit.
-public final class RateLimitInterceptor: Sendable {
+public final class RateLimitInterceptor: ServerInterceptor {
     let principals: KeyedRateLimiter?
     let sessions: KeyedRateLimiter?
     let concurrency: ConcurrencyLimiter?
@@ -34,13 +35,53 @@ public final class RateLimitInterceptor: Sendable {
     /// no session limit configured).
     func sessionLimiter(takesTokens: Bool) -> KeyedRateLimiter? { takesTokens ? sessions : nil }
 
+    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
+        let takesTokens = takesTokens(service: method.serviceName)
+        if concurrency == nil, !takesTokens || (principals == nil && sessions == nil) { return nil }
+        return Bound(limits: self, takesTokens: takesTokens, sessionLimiter: sessionLimiter(takesTokens: takesTokens))
+    }
+
+    /// Unbound (as for a method the router did not bind it to): works the method out per call.
+    public func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+    ) async throws -> Response {
+        guard let bound = bound(to: ServerMethod.Info(path: context.path, kind: context.kind)) else {
+            return try await next(request, context)
+        }
+        return try await bound.intercept(request: request, context: context, next: next)
+    }
+
+    /// The interceptor for one method: whether it takes tokens, and its session buckets.
+    struct Bound: ServerInterceptor {
+        let limits: RateLimitInterceptor
+        let takesTokens: Bool
+        let sessionLimiter: KeyedRateLimiter?
+
+        func intercept<Request: Sendable, Response: Sendable>(
+            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+        ) async throws -> Response {
+            var context = context
+            if let sessionLimiter {
+                if let record = context.callRecord {
+                    record.sessionLimiter = sessionLimiter
+                } else {
+                    context.attributes[SessionRateLimiterKey.self] = sessionLimiter
+                }
+            }
+            let principal = context.principal?.name ?? Principal.anonymous.name
+            let entered = try limits.admit(&context, takesTokens: takesTokens, principal: principal, now: CallClock.now())
+            defer { if entered { limits.leave() } }
+            return try await next(request, context)
+        }
+    }
+
     /// Admits one call or throws its RESOURCE_EXHAUSTED error. True when it entered the
     /// concurrency limit: pair with `leave()` when the call ends. `now` is `CallClock`'s.
     func admit(_ context: inout ServerContext, takesTokens: Bool, principal key: String, now: Int64) throws -> Bool {
         if let concurrency {
             guard concurrency.enter() else {
                 limited.increment()
-                throw KatoError.overloaded(limit: concurrency.limit, retryAfter: overloadRetryAfter).rpcError(traceID: context.traceID)
+                throw KatoError.overloaded(limit: concurrency.limit, retryAfter: overloadRetryAfter)
             }
         }
         if takesTokens {
@@ -66,15 +107,14 @@ public final class RateLimitInterceptor: Sendable {
             // (the same count, without a per-call message hook).
             if let wait = principals.acquire(key, at: now) {
                 limitedPrincipal.increment()
-                throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: context.traceID)
+                throw KatoError.rateLimited(scope: "principal", retryAfter: wait)
             }
         } else {
-            let traceID = context.traceID
             let counter = limitedPrincipal
             context.observeMessages(MessageObserver(received: {
                 if let wait = principals.acquire(key) {
                     counter.increment()
-                    throw KatoError.rateLimited(scope: "principal", retryAfter: wait).rpcError(traceID: traceID)
+                    throw KatoError.rateLimited(scope: "principal", retryAfter: wait)
                 }
             }))
         }

@@ -6,8 +6,9 @@ import Metrics
 /// checks the method's least role (`MethodPolicy`), and attaches the `Principal` for the
 /// handlers, which check nodes and session ownership. Failures end the call with
 /// UNAUTHENTICATED or PERMISSION_DENIED and an `ErrorInfo`; credentials are never logged.
-/// A stage of `KatoInterceptor`, which calls `check`, `verify` and `authorize`.
-public final class AuthInterceptor: Sendable {
+/// Bound to a method (`bound(to:)`) it knows the method's least role; open services get no
+/// interceptor at all.
+public final class AuthInterceptor: ServerInterceptor {
     let authenticator: Authenticator
     let openServices: [Substring]
     let logger: Logger
@@ -20,6 +21,42 @@ public final class AuthInterceptor: Sendable {
 
     /// Whether calls to `service` need no credentials (health, reflection by default).
     func isOpen(service: Substring) -> Bool { Self.contains(openServices, service) }
+
+    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
+        if isOpen(service: method.serviceName) { return nil }
+        return Bound(auth: self, method: method.methodName,
+                     requiredRole: MethodPolicy.requiredRole(service: method.serviceName, method: method.methodName))
+    }
+
+    /// Unbound (as for a method the router did not bind it to): works the method out per call.
+    public func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+    ) async throws -> Response {
+        guard let bound = bound(to: ServerMethod.Info(path: context.path, kind: context.kind)) else {
+            return try await next(request, context)
+        }
+        return try await bound.intercept(request: request, context: context, next: next)
+    }
+
+    /// The interceptor for one method that needs credentials.
+    struct Bound: ServerInterceptor {
+        let auth: AuthInterceptor
+        let method: Substring
+        let requiredRole: Role
+
+        func intercept<Request: Sendable, Response: Sendable>(
+            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+        ) async throws -> Response {
+            var context = context
+            let principal: Principal
+            switch try auth.check(context) {
+            case .principal(let found): principal = found
+            case .jwt(let token, let verifier): principal = try await auth.verify(token, verifier, context)
+            }
+            try auth.authorize(principal, required: requiredRole, method: method, &context, record: context.callRecord)
+            return try await next(request, context)
+        }
+    }
 
     /// What `check` found for one call.
     enum Admission {
@@ -62,7 +99,7 @@ public final class AuthInterceptor: Sendable {
             metadata["certificate_sha256"] = "\(CertificatePrincipals.fingerprint(of: certificate))"
         }
         logger.info("authentication failed", metadata: metadata)
-        return error.rpcError(traceID: context.traceID)
+        return error
     }
 
     /// Records the principal (for the access log and the handlers) and checks the method's
@@ -77,9 +114,7 @@ public final class AuthInterceptor: Sendable {
         }
         guard principal.has(required) else {
             Self.failure("ROLE_REQUIRED")
-            throw KatoError.permissionDenied(
-                reason: "ROLE_REQUIRED", message: "\(method) needs the \(required.rawValue) role"
-            ).rpcError(traceID: record?.traceID ?? context.traceID)
+            throw KatoError.permissionDenied(reason: "ROLE_REQUIRED", message: "\(method) needs the \(required.rawValue) role")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRPCH2
+import KatoSupport
 import Logging
 import Synchronization
 

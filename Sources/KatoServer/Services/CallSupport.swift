@@ -1,8 +1,9 @@
 import GRPCH2
 import KatoEngine
 
-/// What every kato handler does around its work: map errors to statuses with the call's
-/// trace id (the one place KatoError becomes RPCError), and tell the engine when to give up.
+/// What every kato handler does around its work: turn the engine's errors into `KatoError`s
+/// (the status, with the trace id, is made once at the edge: `KatoError`'s
+/// `RPCErrorConvertible` conformance), and tell the engine when to give up.
 enum CallSupport {
     static func serve<R>(_ context: ServerContext, _ body: () throws -> R) throws -> R {
         do {
@@ -10,14 +11,16 @@ enum CallSupport {
             if DeadlineStatus.hasPassed(context.deadline) { throw KatoError.deadlineExceeded }
             return try body()
         } catch {
-            throw mapped(error, context)
+            throw mapped(error)
         }
     }
 
-    static func mapped(_ error: any Error, _ context: ServerContext) -> any Error {
-        if let kato = KatoError.from(error) { return kato.rpcError(traceID: context.traceID) }
+    /// `error` in KATO's vocabulary: a `KatoError`, or an `RPCError` made elsewhere; anything
+    /// else is an internal error that says nothing of its cause.
+    static func mapped(_ error: any Error) -> any Error {
+        if let kato = KatoError.from(error) { return kato }
         if error is RPCError { return error }
-        return KatoError.unavailable(reason: "INTERNAL", message: "internal error").rpcError(traceID: context.traceID)
+        return KatoError.unavailable(reason: "INTERNAL", message: "internal error")
     }
 
     /// Polled by long engine work: false once the call is cancelled or past its deadline.

@@ -3,10 +3,8 @@ import KatoEngine
 import KatoProto
 
 /// `kato.v2.KnowledgeBaseService`: browsing a node's knowledge base (`KnowledgeBaseBrowsing`).
-struct KnowledgeBaseService: KatoService {
+struct KnowledgeBaseService: ServiceProvider {
     let sessions: SessionRegistry
-    /// Run inside each unary method (see `KatoService`); nil: none.
-    var interceptor: KatoInterceptor? = nil
     var serviceName: String { Kato_V2_KnowledgeBaseService.serviceName }
 
     var methods: [ServerMethod] {

@@ -2,14 +2,13 @@ import GRPCH2
 import KatoEngine
 import KatoProto
 import KatoStore
+import KatoSupport
 import Metrics
 import Synchronization
 
 /// `kato.v2.ObserveService`.
-struct ObserveService: KatoService {
+struct ObserveService: ServiceProvider {
     let sessions: SessionRegistry
-    /// Run inside each unary method (see `KatoService`); nil: none.
-    var interceptor: KatoInterceptor? = nil
     var serviceName: String { Kato_V2_ObserveService.serviceName }
 
     var methods: [ServerMethod] {

@@ -3,10 +3,8 @@ import KatoEngine
 import KatoProto
 
 /// `kato.v2.PredictService`.
-struct PredictService: KatoService {
+struct PredictService: ServiceProvider {
     let sessions: SessionRegistry
-    /// Run inside each unary method (see `KatoService`); nil: none.
-    var interceptor: KatoInterceptor? = nil
     var serviceName: String { Kato_V2_PredictService.serviceName }
 
     var methods: [ServerMethod] {
@@ -36,7 +34,7 @@ struct PredictService: KatoService {
                         try await writer.write(update)
                     }
                 } catch {
-                    throw CallSupport.mapped(error, context)
+                    throw CallSupport.mapped(error)
                 }
             },
             unary(Kato_V2_PredictService.getPattern) { request, context in

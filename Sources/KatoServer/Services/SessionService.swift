@@ -3,10 +3,8 @@ import KatoEngine
 import KatoProto
 
 /// `kato.v2.SessionService`.
-struct SessionService: KatoService {
+struct SessionService: ServiceProvider {
     let sessions: SessionRegistry
-    /// Run inside each unary method (see `KatoService`); nil: none.
-    var interceptor: KatoInterceptor? = nil
     var serviceName: String { Kato_V2_SessionService.serviceName }
 
     var methods: [ServerMethod] {

@@ -59,7 +59,7 @@ public final class NodeRegistry: Sendable {
         do {
             return try await replicated.node(nodeID).write(body)
         } catch let error as StoreError {
-            throw KatoError.store(error, what).rpcError(traceID: context.traceID)
+            throw KatoError.store(error, what)
         }
     }
 
@@ -72,7 +72,7 @@ public final class NodeRegistry: Sendable {
         } catch let error as StoreError {
             throw KatoError.unavailable(reason: "KNOWLEDGE_BASE_BEHIND", message:
                 "this replica could not catch up with the knowledge base in time; nothing was changed, retry: \(error.message)"
-            ).rpcError(traceID: context.traceID)
+            )
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KatoEngine
 import KatoProto
+import KatoSupport
 import ProtobufCBridge
 import Synchronization
 

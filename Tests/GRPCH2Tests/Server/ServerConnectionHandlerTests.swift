@@ -41,11 +41,14 @@ final class ServerConnectionHandlerTests: XCTestCase {
     struct Recording: ServerInterceptor {
         let name: String
         let log: Log
-        func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
+        func intercept<Request: Sendable, Response: Sendable>(
+            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+        ) async throws -> Response {
             log.append("\(name) in")
             do {
-                try await next(context)
+                let response = try await next(request, context)
                 log.append("\(name) out")
+                return response
             } catch {
                 log.append("\(name) out: \(RPCError(mapping: error).code.name)")
                 throw error
@@ -54,11 +57,13 @@ final class ServerConnectionHandlerTests: XCTestCase {
     }
 
     struct Refusing: ServerInterceptor {
-        func intercept(_ context: ServerContext, next: @Sendable (ServerContext) async throws -> Void) async throws {
+        func intercept<Request: Sendable, Response: Sendable>(
+            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+        ) async throws -> Response {
             guard context.requestMetadata.firstString(forKey: "authorization") != nil else {
                 throw RPCError(code: .unauthenticated, message: "no credentials")
             }
-            try await next(context)
+            return try await next(request, context)
         }
     }
 

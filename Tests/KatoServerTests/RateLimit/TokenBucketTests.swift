@@ -1,3 +1,4 @@
+import KatoSupport
 import XCTest
 
 @testable import KatoServer

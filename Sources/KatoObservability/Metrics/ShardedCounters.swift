@@ -1,4 +1,5 @@
 import CoreMetrics
+import KatoSupport
 import Synchronization
 
 /// swift-metrics counters as Prometheus counters whose increments do not share a cache line

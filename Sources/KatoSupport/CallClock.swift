@@ -13,9 +13,9 @@ import Darwin
 ///
 /// Only differences between two readings mean anything (no epoch); it is not
 /// `ContinuousClock` (which may count time suspended), so never mix the two in one subtraction.
-enum CallClock {
-    @inline(__always)
-    static func now() -> Int64 {
+package enum CallClock {
+    @inlinable
+    package static func now() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)

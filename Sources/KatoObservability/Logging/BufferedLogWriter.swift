@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import KatoSupport
 import Logging
 import Metrics
 import Synchronization
@@ -28,7 +29,7 @@ import Synchronization
 ///   line with the count once the writer catches up) instead of growing memory.
 /// - **Flushed** every `flushInterval` (20 ms while lines arrive, 100 ms when idle), at once
 ///   after a line at `error` or above, on `flush()`, and at process exit (`atexit`).
-public final class BufferedLogWriter: Sendable {
+public final class BufferedLogWriter: LogLineSink {
     /// The process's standard error, shared by every handler that writes there.
     public static let standardError = BufferedLogWriter(fileDescriptor: 2)
 
@@ -58,6 +59,12 @@ public final class BufferedLogWriter: Sendable {
         self.shardCount = max(2, shardCount)
         self.shards = (0..<self.shardCount).map { _ in Shard() }
         Self.register(self)
+    }
+
+    /// A line in the writing thread's shard (`LogLineSink`: the access log).
+    @discardableResult
+    public func appendLine(_ body: (inout [UInt8], _ timestamp: [UInt8]) -> Void) -> Bool {
+        append(body)
     }
 
     /// Appends one line built by `body` into the calling thread's shard. `body` gets the
@@ -133,7 +140,7 @@ public final class BufferedLogWriter: Sendable {
     // MARK: Background flushing and exit
 
     private static let writers = Mutex<[BufferedLogWriter]>([])
-    static let droppedLines = Counter(label: "kato_log_lines_dropped_total")
+    public static let droppedLines = Counter(label: "kato_log_lines_dropped_total")
 
     private static func register(_ writer: BufferedLogWriter) {
         let first = writers.withLock { list -> Bool in
@@ -208,10 +215,6 @@ public struct BufferedStreamLogHandler: LogHandler {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
-
-    /// Whether lines carry only their own metadata (no handler metadata, no provider): then
-    /// a caller may format its line itself (`TraceInterceptor`'s access log does).
-    var hasNoContextMetadata: Bool { metadata.isEmpty && metadataProvider == nil }
 
     public func log(event: LogEvent) {
         var effective = metadata

@@ -3,7 +3,7 @@ import Logging
 import Tracing
 import XCTest
 
-@testable import KatoServer
+@testable import KatoObservability
 
 /// The OTLP tracer: W3C trace context in and out, parent/child ids, the JSON it exports, and
 /// the bounded queue.

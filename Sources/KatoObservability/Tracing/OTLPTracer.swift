@@ -1,3 +1,4 @@
+import KatoSupport
 import Synchronization
 import Tracing
 

@@ -12,7 +12,7 @@ import Synchronization
 /// per call): SplitMix64 over a per-process random seed and one atomic counter. SplitMix64 is a
 /// bijection, so ids never repeat within a process; across processes they are as unlikely to
 /// collide as random bits. Not secret (W3C asks trace ids to be random, not unguessable).
-enum UniqueIDs {
+package enum UniqueIDs {
     static let seed: (UInt64, UInt64, UInt64) = {
         var rng = SystemRandomNumberGenerator()
         return (rng.next(), rng.next(), rng.next())
@@ -21,7 +21,7 @@ enum UniqueIDs {
 
     /// 128 bits as 32 lower-case hex digits after `prefix` (`obs-…`, a W3C trace id). The
     /// digits are written on the stack and copied once into the String (its only allocation).
-    static func hex128(prefix: String = "") -> String {
+    package static func hex128(prefix: String = "") -> String {
         let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
         let (high, low) = (splitMix(seed.0 &+ n), splitMix(seed.1 ^ n))
         let start = prefix.utf8.count
@@ -39,7 +39,7 @@ enum UniqueIDs {
     }
 
     /// 64 non-zero bits as 16 lower-case hex digits (a W3C span id).
-    static func hex64() -> String {
+    package static func hex64() -> String {
         var id = splitMix(seed.2 &+ counter.wrappingAdd(1, ordering: .relaxed).newValue)
         if id == 0 { id = 1 }
         return hex(id)
@@ -53,7 +53,7 @@ enum UniqueIDs {
     }
 
     /// `v` as 16 lower-case hex digits.
-    static func hex(_ v: UInt64) -> String {
+    package static func hex(_ v: UInt64) -> String {
         var bytes = InlineArray<64, UInt8>(repeating: 0)
         writeHex(v, into: &bytes, at: 0)
         return String(copying: try! UTF8Span(validating: bytes.span.extracting(0..<16)))
@@ -77,15 +77,5 @@ enum UniqueIDs {
                 bytes[base + j] = UInt8(truncatingIfNeeded: ascii >> UInt64(56 - 8 * j))
             }
         }
-    }
-}
-
-/// The calling thread's shard among `count`, for state split per thread so the event loops
-/// do not write the same cache line (histograms, counters, log buffers, rate-limit and key
-/// caches): a hash of `pthread_self()` (a TLS read, no system call).
-enum ThreadShard {
-    static func index(count: Int) -> Int {
-        let id = UInt64(pthread_self())
-        return Int(truncatingIfNeeded: ((id >> 12) &* 0x9E37_79B9_7F4A_7C15) >> 40) % count
     }
 }

@@ -1,4 +1,5 @@
 import CoreMetrics
+import KatoSupport
 import Prometheus
 import Synchronization
 

@@ -22,6 +22,7 @@ public enum PrometheusBackend {
         let histograms = ShardedHistograms(buckets: durationBuckets)
         let counters = ShardedCounters()
         MetricsSystem.bootstrap(KatoMetricsFactory(prometheus: factory, histograms: histograms, counters: counters))
+        _ = BufferedLogWriter.droppedLines  // on the page before the first dropped line
         return {
             var page = registry.emitToBuffer()
             counters.emit(into: &page)

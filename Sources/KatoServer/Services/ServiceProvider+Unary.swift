@@ -1,0 +1,14 @@
+import GRPCH2
+import ProtobufCBridge
+
+extension ServiceProvider {
+    /// `ServerMethod.unary`, so that a service's `methods` list reads `unary(descriptor) { … }`
+    /// beside `.serverStreaming(…)`. Interceptors are not added here: the router composes
+    /// its chain into every method (`ServiceRouter.addInterceptor`).
+    func unary<Request: ProtoMessage, Response: ProtoMessage>(
+        _ descriptor: MethodDescriptor<Request, Response>,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> ServerMethod {
+        .unary(descriptor, handler: handler)
+    }
+}
