@@ -46,11 +46,11 @@ public final class Session: Sendable {
     let state: NIOLockedValueBox<State>
 
     init(id: String, nodeID: String, isDefault: Bool, engine: KatoEngine, engineState: SessionState,
-         ttl: Duration, metadata: Google_Protobuf_Struct, limits: Limits, owner: String? = nil) {
+         ttl: Duration, metadata: Google_Protobuf_Struct, limits: Limits, owner: String? = nil, createdAt: Date = Date()) {
         self.id = id
         self.nodeID = nodeID
         self.isDefault = isDefault
-        self.createdAt = Date()
+        self.createdAt = createdAt
         self.metadata = metadata
         self.owner = owner
         self.engine = engine
@@ -86,6 +86,25 @@ public final class Session: Sendable {
             s.expiresAtWall = Date().addingTimeInterval(Self.seconds(s.ttl))
         }
     }
+
+    /// Replaces the state with the one stored in the shared session store (a call's start, under
+    /// the session's row lock); subscribers stay.
+    func load(engineState: SessionState, ttl: Duration, sequence: Int64) {
+        state.withLockedValue { s in
+            s.engineState = engineState
+            s.ttl = ttl
+            s.sequence = sequence
+            s.expiresAt = .now + ttl
+            s.expiresAtWall = Date().addingTimeInterval(Self.seconds(ttl))
+        }
+    }
+
+    /// What the shared session store keeps of the session after a call.
+    func stored() -> (engineState: SessionState, ttl: Duration, sequence: Int64, ended: Bool) {
+        state.withLockedValue { s in (s.engineState, s.ttl, s.sequence, s.ended) }
+    }
+
+    var hasSubscribers: Bool { state.withLockedValue { !$0.subscribers.isEmpty } }
 
     /// Runs an engine operation atomically; when it changed the STM (`cause` non-nil) every
     /// subscriber gets a `PredictionUpdate` with the next sequence number.

@@ -1,0 +1,124 @@
+"""Three kato-server replicas on one PostgreSQL behind HAProxy (deploy/haproxy.cfg, per-call
+round-robin), as `make cluster` runs them: the golden cases replayed through the load balancer
+with their calls spread over the replicas give KATO's answers; concurrent learns of one pattern
+through all replicas are each counted; scripts/cluster starts everything and stops it on Ctrl-C."""
+import os
+import pathlib
+import signal
+import subprocess
+import threading
+import time
+
+import grpc
+import pytest
+
+from kato_client._pb.kato.v2 import observe_pb2, observe_pb2_grpc, predict_pb2, predict_pb2_grpc, session_pb2, session_pb2_grpc
+
+from cluster_support import Cluster
+from conftest import ROOT
+from kato_golden import GoldenRunner, load_cases
+
+
+@pytest.fixture(scope="module")
+def cluster(binaries):
+    c = Cluster(binaries)
+    yield c
+    c.destroy()
+
+
+def test_every_golden_case_gives_katos_answers_with_its_calls_spread_over_three_replicas(cluster):
+    before = cluster.handled()
+    cases = load_cases()
+    failures = []
+    with grpc.insecure_channel(cluster.address) as channel:
+        runner = GoldenRunner(channel)
+        for case in cases:
+            failure = runner.run_case(case)
+            if failure:
+                failures.append(f"{case['id']}: {failure}")
+    assert not failures, "\n".join(failures[:10])
+    spread = [after - b for after, b in zip(cluster.handled(), before)]
+    # Round-robin per call: every replica served about a third of the calls.
+    total = sum(spread)
+    assert total > 3 * len(cases), spread
+    assert all(n > total / 6 for n in spread), spread
+
+
+def test_concurrent_learns_of_one_pattern_through_three_replicas_are_all_counted(cluster):
+    acknowledged = []
+    errors = []
+
+    def client():
+        try:
+            with grpc.insecure_channel(cluster.address) as channel:
+                sessions = session_pb2_grpc.SessionServiceStub(channel)
+                observe = observe_pb2_grpc.ObserveServiceStub(channel)
+                sid = sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="cluster-learns")).session_id
+                for _ in range(10):
+                    for s in ("x", "y", "z"):
+                        observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=[s]))
+                    observe.Learn(observe_pb2.LearnRequest(session_id=sid))
+                    acknowledged.append(1)
+        except Exception as e:  # noqa: BLE001 — reported below
+            errors.append(e)
+
+    before = cluster.handled()
+    threads = [threading.Thread(target=client) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert all(after > b for after, b in zip(cluster.handled(), before))
+    with grpc.insecure_channel(cluster.address) as channel:
+        sessions = session_pb2_grpc.SessionServiceStub(channel)
+        observe = observe_pb2_grpc.ObserveServiceStub(channel)
+        predict = predict_pb2_grpc.PredictServiceStub(channel)
+        for _ in range(3):  # the prediction on each replica in turn
+            sid = sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="cluster-learns")).session_id
+            observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=["x"]))
+            observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=["y"]))
+            predictions = predict.GetPredictions(predict_pb2.GetPredictionsRequest(session_id=sid)).predictions
+            assert [p.frequency for p in predictions] == [len(acknowledged)]
+    assert cluster.pg.psql("SELECT frequency FROM kb_patterns WHERE node_id = 'cluster-learns'").stdout.strip() == \
+        str(len(acknowledged))
+
+
+def test_scripts_cluster_prints_the_clients_address_serves_and_stops_everything_on_ctrl_c(binaries):
+    proc = subprocess.Popen([str(ROOT / "scripts" / "cluster")], env={**os.environ, "KATO_BIN_DIR": str(binaries)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        address = None
+        deadline = time.time() + 90
+        while time.time() < deadline and address is None:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                pytest.fail(f"scripts/cluster exited: {proc.stderr.read()[-3000:]}")
+            if line.startswith("clients: "):
+                address = line.split()[1]
+        assert address, "scripts/cluster printed no address"
+        logs = pathlib.Path(line.split("logs in ", 1)[1].split(";", 1)[0])
+        assert logs.is_dir()
+        with grpc.insecure_channel(address) as channel:
+            sessions = session_pb2_grpc.SessionServiceStub(channel)
+            observe = observe_pb2_grpc.ObserveServiceStub(channel)
+            sid = sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="cluster-script")).session_id
+            for s in ("a", "b", "c"):
+                observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=[s]))
+            stm = observe.GetShortTermMemory(observe_pb2.GetShortTermMemoryRequest(session_id=sid))
+            assert [list(e.symbols) for e in stm.events] == [["a"], ["b"], ["c"]]
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+        assert proc.wait(timeout=60) is not None
+        assert not logs.exists(), "the cluster's temporary directory was left behind"
+        time.sleep(0.5)
+        leftover = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        leftover += subprocess.run(["pgrep", "-f", str(logs)], capture_output=True, text=True).stdout.split()
+        assert leftover == [], f"processes of the cluster still run: {leftover}"
+    finally:
+        if proc.poll() is None:  # a failure above: stop it the normal way (its trap cleans up)
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
