@@ -188,6 +188,7 @@ public final class PostgresKnowledgeStore: Sendable {
                 try await conn.listen(on: Self.channel) { notifications in
                     await catchUpAll()  // what was committed before LISTEN took effect
                     for try await n in notifications {
+                        if sessions.notified(n.payload) { continue }  // a session's update (subscribers fetch it)
                         guard let (nodeID, version) = Self.parse(n.payload) else {
                             logger.warning("ignoring a notification that is not kato's", metadata: ["channel": "\(Self.channel)"])
                             continue

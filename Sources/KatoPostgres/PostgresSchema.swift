@@ -72,6 +72,9 @@ public enum PostgresSchema {
         // (binary property list: doubles round-trip bit for bit), `expires_at` NULL for a node's
         // default session (never expires). `kato_sessions_expired` remembers recently expired ids
         // for a day, so a late caller hears SESSION_EXPIRED rather than NOT_FOUND.
+        // `kato_session_updates` is each session's bounded log of PredictionUpdates (protobuf),
+        // written while `log_until` is in the future (a subscriber somewhere refreshes it):
+        // subscribers on every replica read it, and a resumed subscription starts from it.
         Migration(version: 2, statements: [
             """
             CREATE UNLOGGED TABLE kato_sessions (
@@ -85,6 +88,7 @@ public enum PostgresSchema {
                 ttl_ms bigint NOT NULL CHECK (ttl_ms >= 0),
                 expires_at timestamptz,
                 sequence bigint NOT NULL DEFAULT 0,
+                log_until timestamptz,
                 updated_at timestamptz NOT NULL DEFAULT now()
             )
             """,
@@ -94,6 +98,14 @@ public enum PostgresSchema {
             CREATE UNLOGGED TABLE kato_sessions_expired (
                 id text PRIMARY KEY,
                 expired_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE UNLOGGED TABLE kato_session_updates (
+                session_id text NOT NULL,
+                sequence bigint NOT NULL,
+                update bytea NOT NULL,
+                PRIMARY KEY (session_id, sequence)
             )
             """,
         ]),

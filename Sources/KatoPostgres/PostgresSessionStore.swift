@@ -20,9 +20,11 @@ public struct SessionRow: Sendable {
     public var ttlMilliseconds: Int64
     /// Prediction updates counted so far (subscription sequence numbers continue from it).
     public var sequence: Int64
+    /// A subscriber somewhere wants the session's updates in its log (`log_until` ahead).
+    public var logging: Bool
 
     public init(id: String, nodeID: String, isDefault: Bool, owner: String?, createdAt: Double,
-                metadata: [UInt8], state: [UInt8], ttlMilliseconds: Int64, sequence: Int64) {
+                metadata: [UInt8], state: [UInt8], ttlMilliseconds: Int64, sequence: Int64, logging: Bool = false) {
         self.id = id
         self.nodeID = nodeID
         self.isDefault = isDefault
@@ -32,6 +34,7 @@ public struct SessionRow: Sendable {
         self.state = state
         self.ttlMilliseconds = ttlMilliseconds
         self.sequence = sequence
+        self.logging = logging
     }
 }
 
@@ -44,12 +47,34 @@ public enum SessionLookup: Sendable {
 }
 
 /// What a call does to the session it held, when it succeeded.
-public enum SessionWriteBack: Sendable {
-    /// The state after the call (the expiry slides to now + TTL, PostgreSQL's clock).
-    case update(state: [UInt8], ttlMilliseconds: Int64, sequence: Int64)
-    /// State unchanged: only the expiry slides.
-    case touch
-    case delete
+public struct SessionWriteBack: Sendable {
+    public enum Change: Sendable {
+        /// The state after the call (the expiry slides to now + TTL, PostgreSQL's clock).
+        case update(state: [UInt8], ttlMilliseconds: Int64, sequence: Int64)
+        /// State unchanged: only the expiry slides.
+        case touch
+        case delete
+    }
+
+    public var change: Change
+    /// The call's PredictionUpdates (sequence, protobuf), appended to the session's log.
+    public var updates: [(sequence: Int64, update: [UInt8])]
+    /// A subscriber here: keep logging the session's updates (`log_until` = now + 2 minutes).
+    public var subscribing: Bool
+
+    public init(_ change: Change, updates: [(sequence: Int64, update: [UInt8])] = [], subscribing: Bool = false) {
+        self.change = change
+        self.updates = updates
+        self.subscribing = subscribing
+    }
+}
+
+/// What a subscriber's replica reads to catch up with a session: the updates after a sequence
+/// still in the log, the session's sequence now and its state (for a gap marker).
+public struct SessionUpdates: Sendable {
+    public var sequence: Int64
+    public var state: [UInt8]
+    public var updates: [(sequence: Int64, update: [UInt8])]
 }
 
 /// Sessions shared by every replica (docs/SCALING.md). Every call on a session runs inside
@@ -136,15 +161,15 @@ public final class PostgresSessionStore: Sendable {
                     """, logger: logger)
             }
             var found: (SessionRow, Bool)?
-            for try await (nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired) in try await conn.query("""
+            for try await (nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging) in try await conn.query("""
                 SELECT node_id, is_default, owner, extract(epoch FROM created_at)::float8, metadata, state, ttl_ms, sequence,
-                       coalesce(expires_at <= now(), false)
+                       coalesce(expires_at <= now(), false), coalesce(log_until > now(), false)
                 FROM kato_sessions WHERE id = \(id) FOR UPDATE
-                """, logger: logger).decode((String, Bool, String?, Double, ByteBuffer, ByteBuffer, Int64, Int64, Bool).self) {
+                """, logger: logger).decode((String, Bool, String?, Double, ByteBuffer, ByteBuffer, Int64, Int64, Bool, Bool).self) {
                 found = (SessionRow(
                     id: id, nodeID: nodeID, isDefault: isDefault, owner: owner, createdAt: created,
                     metadata: Array(metadata.readableBytesView), state: Array(state.readableBytesView),
-                    ttlMilliseconds: ttl, sequence: sequence), expired)
+                    ttlMilliseconds: ttl, sequence: sequence, logging: logging), expired)
             }
             guard let (row, expired) = found else {
                 var remembered = false
@@ -156,6 +181,7 @@ public final class PostgresSessionStore: Sendable {
             }
             if expired {
                 try await conn.query("DELETE FROM kato_sessions WHERE id = \(id)", logger: logger)
+                try await conn.query("DELETE FROM kato_session_updates WHERE session_id = \(id)", logger: logger)
                 try await conn.query(
                     "INSERT INTO kato_sessions_expired (id) VALUES (\(id)) ON CONFLICT (id) DO NOTHING", logger: logger)
                 try await conn.query("COMMIT", logger: logger)
@@ -163,7 +189,7 @@ public final class PostgresSessionStore: Sendable {
             }
             let (result, writeBack) = try await Self.call { try await body(.found(row)) }
             let expiry = row.isDefault ? "NULL" : "now() + ttl_ms * interval '1 millisecond'"
-            switch writeBack {
+            switch writeBack.change {
             case .update(let state, let ttl, let sequence):
                 try await conn.query(PostgresQuery(unsafeSQL: """
                     UPDATE kato_sessions SET state = $1, ttl_ms = $2, sequence = $3, updated_at = now(), expires_at = \
@@ -175,6 +201,10 @@ public final class PostgresSessionStore: Sendable {
                     """, binds: try Self.binds(id)), logger: logger)
             case .delete:
                 try await conn.query("DELETE FROM kato_sessions WHERE id = \(id)", logger: logger)
+                try await conn.query("DELETE FROM kato_session_updates WHERE session_id = \(id)", logger: logger)
+            }
+            if case .delete = writeBack.change {} else {
+                try await log(writeBack, id: id, conn)
             }
             try await conn.query("COMMIT", logger: logger)
             return result
@@ -182,6 +212,72 @@ public final class PostgresSessionStore: Sendable {
             _ = try? await conn.query("ROLLBACK", logger: logger)
             throw error
         }
+    }
+
+    /// Appends the call's updates to the session's log (dropping what falls out of its bound),
+    /// announces the last one (`S:SEQUENCE:ID` on the knowledge base's channel: subscribers on
+    /// every replica fetch it), and keeps the log on while a subscriber here wants it.
+    private func log(_ writeBack: SessionWriteBack, id: String, _ conn: PostgresConnection) async throws {
+        if writeBack.subscribing {
+            try await conn.query(
+                "UPDATE kato_sessions SET log_until = now() + interval '2 minutes' WHERE id = \(id)", logger: logger)
+        }
+        guard let last = writeBack.updates.last?.sequence else { return }
+        for (sequence, update) in writeBack.updates {
+            try await conn.query("""
+                INSERT INTO kato_session_updates (session_id, sequence, update) VALUES (\(id), \(sequence), \(ByteBuffer(bytes: update)))
+                ON CONFLICT (session_id, sequence) DO UPDATE SET update = EXCLUDED.update
+                """, logger: logger)
+        }
+        try await conn.query(
+            "DELETE FROM kato_session_updates WHERE session_id = \(id) AND sequence <= \(last - Self.logLength)", logger: logger)
+        try await conn.query("SELECT pg_notify(\(PostgresKnowledgeStore.channel), \("S:\(last):\(id)"))", logger: logger)
+    }
+
+    /// Updates a session's log keeps (per session; older ones answer a resume with a gap marker).
+    public static let logLength: Int64 = 256
+
+    /// The session's updates after `sequence` still in its log, its sequence and state now; nil
+    /// when the session is gone (deleted or expired).
+    public func updates(of id: String, after sequence: Int64) async throws -> SessionUpdates? {
+        try await guarded("the updates of session '\(id)'") { [self] conn in
+            var current: (Int64, [UInt8])?
+            for try await (seq, state) in try await conn.query(
+                "SELECT sequence, state FROM kato_sessions WHERE id = \(id) AND coalesce(expires_at > now(), true)", logger: logger
+            ).decode((Int64, ByteBuffer).self) { current = (seq, Array(state.readableBytesView)) }
+            guard let (now, state) = current else { return nil }
+            var updates: [(sequence: Int64, update: [UInt8])] = []
+            if now > sequence {
+                for try await (seq, update) in try await conn.query("""
+                    SELECT sequence, update FROM kato_session_updates WHERE session_id = \(id) AND sequence > \(sequence)
+                    AND sequence <= \(now) ORDER BY sequence
+                    """, logger: logger).decode((Int64, ByteBuffer).self) { updates.append((seq, Array(update.readableBytesView))) }
+            }
+            return SessionUpdates(sequence: now, state: state, updates: updates)
+        }
+    }
+
+    /// Keeps logging the updates of sessions subscribed here (called well within 2 minutes).
+    public func keepLogging(_ ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await guarded("the subscriptions of this replica") { [self] conn in
+            try await conn.query(
+                "UPDATE kato_sessions SET log_until = now() + interval '2 minutes' WHERE id = ANY(\(ids))", logger: logger)
+        }
+    }
+
+    /// Called with (session id, sequence) for every session update any replica announces.
+    public let onUpdate = Mutex<(@Sendable (String, Int64) -> Void)?>(nil)
+
+    /// `S:SEQUENCE:ID` from the change feed; false when the payload is not one.
+    func notified(_ payload: String) -> Bool {
+        guard payload.hasPrefix("S:") else { return false }
+        let rest = payload.dropFirst(2)
+        guard let colon = rest.firstIndex(of: ":"), let sequence = Int64(rest[..<colon]), sequence > 0 else { return false }
+        let id = String(rest[rest.index(after: colon)...])
+        guard !id.isEmpty else { return false }
+        onUpdate.withLock { $0 }?(id, sequence)
+        return true
     }
 
     private static func binds(_ values: any PostgresEncodable...) throws -> PostgresBindings {
@@ -221,7 +317,8 @@ public final class PostgresSessionStore: Sendable {
                                 SELECT id FROM kato_sessions WHERE expires_at <= now()
                                 ORDER BY expires_at LIMIT 10000 FOR UPDATE SKIP LOCKED)
                             RETURNING id),
-                        remembered AS (INSERT INTO kato_sessions_expired (id) SELECT id FROM gone ON CONFLICT (id) DO NOTHING)
+                        remembered AS (INSERT INTO kato_sessions_expired (id) SELECT id FROM gone ON CONFLICT (id) DO NOTHING),
+                        logs AS (DELETE FROM kato_session_updates WHERE session_id IN (SELECT id FROM gone))
                         SELECT count(*) FROM gone
                         """, logger: logger).decode(Int64.self) { removed = Int(n) }
                     try await conn.query(

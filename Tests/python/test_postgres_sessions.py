@@ -33,7 +33,11 @@ def session_config(**values):
 
 class Replica:
     def __init__(self, binaries, pg, *extra):
-        self.server = start_kato_server(binaries, "--in-memory", "--postgres", pg.url(), *extra)
+        self.connect(start_kato_server(binaries, "--in-memory", "--postgres", pg.url(), *extra) if pg else
+                     start_kato_server(binaries, "--in-memory", *extra))
+
+    def connect(self, server):
+        self.server = server
         self.channel = grpc.insecure_channel(self.server.address)
         self.sessions = session_pb2_grpc.SessionServiceStub(self.channel)
         self.observe = observe_pb2_grpc.ObserveServiceStub(self.channel)

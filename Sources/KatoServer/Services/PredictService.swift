@@ -29,11 +29,16 @@ struct PredictService: KatoService {
             .serverStreaming(Kato_V2_PredictService.subscribePredictions) { request, writer, context in
                 let (session, updates, token) = try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     try CallSupport.serve(context) {
+                        guard request.resumeAfterSequence >= 0 else {
+                            throw KatoError.invalid("resume_after_sequence", "must be >= 0 (0: a new subscription)")
+                        }
                         let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
-                        let (updates, token) = try session.subscribe(sendInitial: request.sendInitial)
+                        let (updates, token) = try session.subscribe(
+                            sendInitial: request.sendInitial, resumeAfter: request.resumeAfterSequence)
                         return (session, updates, token)
                     }
                 }
+                await sessions.catchUp(session)  // shared sessions: what the log holds after the resume point
                 do {
                     for try await update in updates {
                         try await writer.write(update)

@@ -117,21 +117,21 @@ extension SessionRegistry {
         let ttl = Duration.milliseconds(row.ttlMilliseconds)
         let installed = state.withLock { s in row.isDefault ? s.defaults[row.nodeID] : s.sessions[row.id] }
         if let installed {
-            installed.load(engineState: engineState, ttl: ttl, sequence: row.sequence)
+            installed.load(engineState: engineState, ttl: ttl, sequence: row.sequence, logging: row.logging)
             return installed
         }
         let session = Session(
             id: row.id, nodeID: row.nodeID, isDefault: row.isDefault, engine: nodes.engine(for: row.nodeID),
             engineState: engineState, ttl: ttl, metadata: metadata, limits: limits, owner: row.owner,
             createdAt: Date(timeIntervalSince1970: row.createdAt))
-        session.load(engineState: engineState, ttl: ttl, sequence: row.sequence)
+        session.load(engineState: engineState, ttl: ttl, sequence: row.sequence, logging: row.logging)
         state.withLock { s in
             if row.isDefault { s.defaults[row.nodeID] = session } else { s.sessions[row.id] = session }
         }
         return session
     }
 
-    private func uninstallIfIdle(_ session: Session) {
+    func uninstallIfIdle(_ session: Session) {
         guard !session.hasSubscribers else { return }
         state.withLock { s in
             if session.isDefault {
@@ -146,11 +146,14 @@ extension SessionRegistry {
     /// used (the expiry slides).
     private static func writeBack(_ session: Session, loaded: SessionRow) throws -> SessionWriteBack {
         let (engineState, ttl, sequence, ended) = session.stored()
-        if ended { return .delete }
+        let log = session.takeLog().map { (sequence: $0.sequence, update: $0.serializedBytes()) }
+        if ended { return SessionWriteBack(.delete) }
         let bytes = try SessionStateCodec.encode(engineState)
         let ttlMilliseconds = milliseconds(ttl)
-        if bytes == loaded.state && ttlMilliseconds == loaded.ttlMilliseconds && sequence == loaded.sequence { return .touch }
-        return .update(state: bytes, ttlMilliseconds: ttlMilliseconds, sequence: sequence)
+        let change: SessionWriteBack.Change =
+            bytes == loaded.state && ttlMilliseconds == loaded.ttlMilliseconds && sequence == loaded.sequence
+            ? .touch : .update(state: bytes, ttlMilliseconds: ttlMilliseconds, sequence: sequence)
+        return SessionWriteBack(change, updates: log, subscribing: session.hasSubscribers)
     }
 
     private func defaultRow(id: String, node: String) throws -> SessionRow {

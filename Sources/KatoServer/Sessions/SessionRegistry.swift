@@ -161,9 +161,14 @@ public final class SessionRegistry: Sendable {
     /// Runs cleanup until the task is cancelled.
     public func runCleanup() async {
         if let shared {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: configuration.cleanupInterval)
-                _ = try? await shared.removeExpired()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.followSubscriptions(shared) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.configuration.cleanupInterval)
+                        _ = try? await shared.removeExpired()
+                    }
+                }
             }
             return
         }

@@ -17,9 +17,20 @@ public protocol SharedSessionStore: Sendable {
     func count(nodeID: String?) async throws -> Int
     /// Removes expired sessions; safe to call from every replica (one does the work).
     func removeExpired() async throws -> Int
+    /// The session's updates after `sequence` still in its log, its sequence and state now
+    /// (nil: the session is gone).
+    func updates(of id: String, after sequence: Int64) async throws -> SessionUpdates?
+    /// Keeps the updates of these sessions (subscribed here) logged.
+    func keepLogging(_ ids: [String]) async throws
+    /// Calls `handler` with (session id, sequence) for every update any replica commits.
+    func onSessionUpdate(_ handler: @escaping @Sendable (String, Int64) -> Void)
 }
 
-extension PostgresSessionStore: SharedSessionStore {}
+extension PostgresSessionStore: SharedSessionStore {
+    public func onSessionUpdate(_ handler: @escaping @Sendable (String, Int64) -> Void) {
+        onUpdate.withLock { $0 = handler }
+    }
+}
 
 /// A session's engine state as bytes: a binary property list (doubles round-trip bit for bit,
 /// `SessionState+Codable.swift`).
