@@ -122,3 +122,59 @@ def test_scripts_cluster_prints_the_clients_address_serves_and_stops_everything_
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def test_the_python_client_resumes_a_subscription_on_another_replica_when_its_replica_dies(cluster):
+    """Last in this module: it kills one of the cluster's replicas."""
+    from kato_client import KatoClient, UpdateCause
+    from kato_client.errors import Unavailable
+    from cluster_support import metric
+
+    received, errors = [], []
+    with KatoClient(cluster.address) as client:
+        session = client.session("cluster-resume", config={"max_pattern_length": 0})
+        subscription = session.subscribe(send_initial=False)
+
+        def collect():
+            try:
+                for update in subscription:
+                    received.append(update)
+            except Exception as e:  # noqa: BLE001 — reported below
+                errors.append(e)
+
+        reader = threading.Thread(target=collect, daemon=True)
+        reader.start()
+        deadline = time.time() + 10
+        holders = []
+        while not holders:  # the replica HAProxy gave the stream to
+            holders = [r for r in cluster.replicas if metric(r.admin(), "kato_subscribers_active") >= 1]
+            assert time.time() < deadline, "no replica reports the subscription"
+            time.sleep(0.1)
+        acknowledged = 0
+
+        def observe(symbol):
+            nonlocal acknowledged
+            for _ in range(50):  # calls HAProxy sent to the dead replica before its health check failed
+                try:
+                    session.observe(symbol)
+                    acknowledged += 1
+                    return
+                except Unavailable:
+                    time.sleep(0.1)
+            raise AssertionError("observe never succeeded")
+
+        for i in range(5):
+            observe(f"before{i}")
+        holders[0].proc.send_signal(signal.SIGKILL)
+        holders[0].proc.wait()
+        for i in range(5):
+            observe(f"after{i}")
+        deadline = time.time() + 20
+        while len(received) < acknowledged and not errors and time.time() < deadline:
+            time.sleep(0.05)
+        subscription.close()
+        reader.join(5)
+    assert not errors, errors
+    assert [u.sequence for u in received] == list(range(1, acknowledged + 1))
+    assert all(u.cause == UpdateCause.OBSERVE for u in received)
+    assert subscription.resumed >= 1
