@@ -107,6 +107,12 @@ def test_scripts_cluster_prints_the_clients_address_serves_and_stops_everything_
                 observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=[s]))
             stm = observe.GetShortTermMemory(observe_pb2.GetShortTermMemoryRequest(session_id=sid))
             assert [list(e.symbols) for e in stm.events] == [["a"], ["b"], ["c"]]
+        # The kato CLI (server reflection, then a call) works through the load balancer unchanged.
+        listed = subprocess.run([str(binaries / "kato"), "list", "--server", address], capture_output=True, text=True, timeout=30)
+        assert listed.returncode == 0 and "kato.v2.ObserveService" in listed.stdout, listed.stderr
+        shown = subprocess.run([str(binaries / "kato"), "stm", "--server", address, "--session", sid],
+                               capture_output=True, text=True, timeout=30)
+        assert shown.returncode == 0 and shown.stdout.split() == ["[a]", "[b]", "[c]"], (shown.stdout, shown.stderr)
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         assert proc.wait(timeout=60) is not None
         assert not logs.exists(), "the cluster's temporary directory was left behind"
