@@ -184,3 +184,156 @@ def test_the_python_client_resumes_a_subscription_on_another_replica_when_its_re
     assert [u.sequence for u in received] == list(range(1, acknowledged + 1))
     assert all(u.cause == UpdateCause.OBSERVE for u in received)
     assert subscription.resumed >= 1
+
+
+def test_the_asyncio_client_resumes_a_subscription_on_another_replica_when_its_replica_dies(cluster):
+    """After the test above: it kills a second replica (one is left)."""
+    import asyncio
+
+    from kato_client import UpdateCause
+    from kato_client.aio import AsyncKatoClient
+    from kato_client.errors import Unavailable
+    from cluster_support import metric
+
+    async def main():
+        async with AsyncKatoClient(cluster.address, timeout=30) as client:
+            session = await client.session("cluster-resume-aio", config={"max_pattern_length": 0})
+            subscription = session.subscribe(send_initial=False)
+            received = []
+
+            async def collect():
+                async for update in subscription:
+                    received.append(update)
+
+            reader = asyncio.ensure_future(collect())
+            alive = [r for r in cluster.replicas if r.proc.poll() is None]
+            holders = []
+            for _ in range(100):
+                holders = [r for r in alive if metric(r.admin(), "kato_subscribers_active") >= 1]
+                if holders:
+                    break
+                await asyncio.sleep(0.1)
+            assert holders, "no replica reports the subscription"
+            acknowledged = 0
+
+            async def observe(symbol):
+                nonlocal acknowledged
+                for _ in range(50):
+                    try:
+                        await session.observe(symbol)
+                        acknowledged += 1
+                        return
+                    except Unavailable:
+                        await asyncio.sleep(0.1)
+                raise AssertionError("observe never succeeded")
+
+            for i in range(4):
+                await observe(f"before{i}")
+            holders[0].proc.send_signal(signal.SIGKILL)
+            holders[0].proc.wait()
+            for i in range(4):
+                await observe(f"after{i}")
+            for _ in range(400):
+                if len(received) >= acknowledged or reader.done():
+                    break
+                await asyncio.sleep(0.05)
+            subscription.close()
+            await asyncio.wait_for(reader, 10)
+            assert [u.sequence for u in received] == list(range(1, acknowledged + 1))
+            assert all(u.cause == UpdateCause.OBSERVE for u in received)
+            assert subscription.resumed >= 1
+
+    asyncio.run(asyncio.wait_for(main(), 90))
+
+
+def test_kill_9_of_a_replica_under_learn_and_subscribe_load_loses_no_acknowledged_learn_and_no_update(binaries):
+    """Two writers learn through HAProxy while a subscriber follows one writer's session; one
+    replica is killed mid-way. Every acknowledged learn is in PostgreSQL and on the survivors,
+    the subscriber (Python client, resuming) saw every acknowledged update once, in order, and
+    `kato-server verify --postgres` passes."""
+    from kato_client import KatoClient
+    from kato_client.errors import KatoError
+
+    c = Cluster(binaries)
+    try:
+        acknowledged = {"w0": 0, "w1": 0}
+        observed = []
+        received, errors = [], []
+        stop = threading.Event()
+        with KatoClient(c.address, timeout=10) as client:
+            watched = client.session("kill-load", config={"max_pattern_length": 0})
+            subscription = watched.subscribe(send_initial=False)
+
+            def follow():
+                try:
+                    for update in subscription:
+                        received.append(update.sequence)
+                except Exception as e:  # noqa: BLE001 — reported below
+                    errors.append(e)
+
+            def writer(name, session):
+                while not stop.is_set():
+                    try:
+                        session.observe(f"{name}-a")
+                        session.observe(f"{name}-b")
+                        if session is watched:
+                            observed.append(2)  # two updates acknowledged
+                        session.learn()
+                        if session is watched:
+                            observed.append(1)
+                        acknowledged[name] += 1
+                    except KatoError:
+                        # A call routed to the dying replica failed (it may have committed or
+                        # not): start the pattern over from an empty STM.
+                        for _ in range(100):
+                            try:
+                                session.clear_stm()
+                                if session is watched:
+                                    observed.append(1)
+                                break
+                            except KatoError:
+                                time.sleep(0.1)
+
+            threading.Thread(target=follow, daemon=True).start()
+            deadline = time.time() + 10  # the subscription is registered before the first write
+            while c.pg.psql(f"SELECT log_until > now() FROM kato_sessions WHERE id = '{watched.session_id}'").stdout.strip() != "t":
+                assert time.time() < deadline, "the subscription never reached PostgreSQL"
+                time.sleep(0.05)
+            writers = [threading.Thread(target=writer, args=("w0", watched)),
+                       threading.Thread(target=writer, args=("w1", client.session("kill-load")))]
+            for t in writers:
+                t.start()
+            time.sleep(3)
+            victim = c.replicas[1]
+            victim.proc.send_signal(signal.SIGKILL)
+            victim.proc.wait()
+            time.sleep(3)
+            stop.set()
+            for t in writers:
+                t.join(30)
+            total = sum(acknowledged.values())
+            assert acknowledged["w0"] > 0 and acknowledged["w1"] > 0, acknowledged
+            # PostgreSQL holds every acknowledged learn (a learn that failed may have committed too: >=).
+            frequencies = c.pg.psql("SELECT name, frequency FROM kb_patterns WHERE node_id = 'kill-load' ORDER BY name").stdout
+            counted = sum(int(line.split("|")[1]) for line in frequencies.split())
+            assert counted >= total, (frequencies, acknowledged)
+            # The survivors predict with the same frequencies.
+            for replica in (c.replicas[0], c.replicas[2]):
+                with KatoClient(replica.address) as direct:
+                    s = direct.session("kill-load")
+                    s.observe("w0-a")
+                    s.observe("w0-b")
+                    freq = [p.frequency for p in s.predictions()]
+                    assert freq and freq[0] >= acknowledged["w0"], (freq, acknowledged)
+            deadline = time.time() + 15
+            while len(received) < sum(observed) and time.time() < deadline:
+                time.sleep(0.05)
+            subscription.close()
+        assert not errors, errors
+        # Every update of the watched session, once, in order (failed calls change nothing).
+        assert received == list(range(1, len(received) + 1)) and len(received) >= sum(observed), (len(received), sum(observed))
+        r = subprocess.run([str(binaries / "kato-server"), "verify", "--postgres", c.pg.url()],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+    finally:
+        c.destroy()
