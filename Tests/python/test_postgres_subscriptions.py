@@ -169,3 +169,21 @@ def test_an_embedded_server_answers_a_resume_that_missed_updates_with_a_gap_upda
         up_to_date.cancel()
     finally:
         replica.stop()
+
+
+def test_notifications_that_are_not_kato_s_change_nothing(three, pg):
+    a, b, _ = three
+    sid = a.create("subs-6", max_pattern_length=0).session_id
+    sub = Subscriber(b, sid)
+    wait_subscribed(pg, sid)
+    for payload in ("S:notanumber:x", "S:5:", "S:-3:" + sid, "S:999:" + sid, "S:7:no-such-session", "garbage", "x" * 7000):
+        assert pg.psql(f"NOTIFY kato_kb, '{payload}'").returncode == 0
+    a.see(sid, "real")
+    got = sub.take(1)
+    assert [(u.sequence, u.cause) for u in got] == [(1, OBSERVE)]
+    time.sleep(1.5)  # a poll round: the forged "S:999" announced nothing the log holds
+    assert sub.updates.empty()
+    b.see(sid, "again")
+    assert [u.sequence for u in sub.take(1)] == [2]
+    sub.cancel()
+    assert a.stm(sid) == [["real"], ["again"]]
