@@ -5,7 +5,7 @@ PY := .venv/bin/python
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: run test test-asan test-tsan soak fuzz fuzz-seeds deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load clean
+.PHONY: run test test-asan test-tsan soak fuzz fuzz-seeds deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load cluster clean
 
 run: build-release
 	$(RELEASE_BIN)/kato-server --host 127.0.0.1 --port 50051 --admin-port 50052 --data-dir ./data
@@ -113,6 +113,11 @@ bench-interceptors: deps
 # The full 10,000-session load test (a small version runs in make test).
 load:
 	benchmarks/load/run.sh
+
+# PostgreSQL + 3 kato-server replicas + HAProxy on loopback; prints the clients' address; Ctrl-C stops all.
+cluster: build
+	scripts/install-deps --python
+	KATO_BIN_DIR=$(DEBUG_BIN) scripts/cluster
 
 clean:
 	rm -rf .build

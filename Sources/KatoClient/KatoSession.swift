@@ -56,13 +56,63 @@ public struct KatoSession: Sendable {
         return try await client.call(Kato_V2_PredictService.getPredictions, request)
     }
 
-    /// Prediction updates after every STM change, as they happen.
-    public func subscribe(sendInitial: Bool = true) async throws -> ClientCall.Responses<Kato_V2_PredictionUpdate> {
+    /// Prediction updates after every STM change, as they happen. When the server goes away
+    /// (UNAVAILABLE: its replica died or drains; or a stream a load balancer cut without a
+    /// status) the subscription resumes by itself after the last sequence it yielded
+    /// (`resume_after_sequence`; through a load balancer, on another replica): the updates
+    /// missed meanwhile follow in order, or one `.gap` update with the state now. Up to
+    /// `resumeAttempts` failures in a row; then the stream throws the last error.
+    public func subscribe(sendInitial: Bool = true, resumeAttempts: Int = 5) async throws
+        -> AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>
+    {
+        let method = Kato_V2_PredictService.subscribePredictions
+        let first = try await client.grpc.serverStreaming(method, subscribeRequest(sendInitial: sendInitial, resumeAfter: 0))
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var responses: ClientCall.Responses<Kato_V2_PredictionUpdate>? = first
+                var last: Int64?
+                var failures = 0
+                while true {
+                    do {
+                        if responses == nil {
+                            // Nothing seen: subscribe again as asked; at sequence 0: the state now.
+                            let request = last.map { $0 > 0
+                                ? subscribeRequest(sendInitial: false, resumeAfter: $0)
+                                : subscribeRequest(sendInitial: true, resumeAfter: 0) }
+                                ?? subscribeRequest(sendInitial: sendInitial, resumeAfter: 0)
+                            responses = try await client.grpc.serverStreaming(method, request)
+                        }
+                        for try await update in responses! {
+                            if let seen = last, update.sequence <= seen, update.cause != .initial, update.cause != .gap { continue }
+                            last = update.sequence
+                            failures = 0
+                            continuation.yield(update)
+                        }
+                        continuation.finish()
+                        return
+                    } catch let error as RPCError where (error.code == .unavailable || error.code == .unknown)
+                        && failures < resumeAttempts && !Task.isCancelled
+                    {
+                        failures += 1
+                        responses = nil
+                        try? await Task.sleep(for: .milliseconds(min(2000, 100 << (failures - 1))))
+                    } catch {
+                        continuation.finish(throwing: error)
+                        return
+                    }
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func subscribeRequest(sendInitial: Bool, resumeAfter: Int64) -> Kato_V2_SubscribePredictionsRequest {
         var request = Kato_V2_SubscribePredictionsRequest()
         request.sessionID = sessionID
         request.nodeID = nodeID
         request.sendInitial = sendInitial
-        return try await client.grpc.serverStreaming(Kato_V2_PredictService.subscribePredictions, request)
+        request.resumeAfterSequence = resumeAfter
+        return request
     }
 
     public func delete() async throws {

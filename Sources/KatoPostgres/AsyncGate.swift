@@ -3,7 +3,9 @@ import Synchronization
 /// A first-come-first-served lock for async code: at most one holder, waiters suspended (not
 /// blocking a thread) in arrival order. One per replicated node: its writers and the change-feed
 /// applier take it, so changes reach the in-memory knowledge base one at a time, in version order.
-final class AsyncGate: Sendable {
+public final class AsyncGate: Sendable {
+    public init() {}
+
     private struct State {
         var held = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -11,7 +13,7 @@ final class AsyncGate: Sendable {
 
     private let state = Mutex(State())
 
-    func lock() async {
+    public func lock() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let acquired = state.withLock { s -> Bool in
                 if s.held {
@@ -26,7 +28,7 @@ final class AsyncGate: Sendable {
     }
 
     /// Hands the lock to the next waiter, or frees it.
-    func unlock() {
+    public func unlock() {
         let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
             if s.waiters.isEmpty {
                 s.held = false
@@ -37,7 +39,7 @@ final class AsyncGate: Sendable {
         next?.resume()
     }
 
-    func withLock<R>(_ body: () async throws -> R) async rethrows -> R {
+    public func withLock<R>(_ body: () async throws -> R) async rethrows -> R {
         await lock()
         defer { unlock() }
         return try await body()

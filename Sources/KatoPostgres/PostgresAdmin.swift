@@ -27,4 +27,23 @@ public enum PostgresAdmin {
             throw PostgresSetupError.explain(error, settings)
         }
     }
+
+    /// Connections PostgreSQL gives ordinary users: `max_connections − superuser_reserved_connections`.
+    public static func connectionBudget(_ settings: PostgresSettings, logger: Logger) async throws(PostgresSetupError) -> Int {
+        let connection = try await connect(settings, logger: logger)
+        do {
+            var budget = 0
+            for try await n in try await connection.query("""
+                SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+                """, logger: logger).decode(Int.self) { budget = n }
+            try? await connection.close()
+            return budget
+        } catch {
+            try? await connection.close()
+            throw PostgresSetupError.explain(error, settings)
+        }
+    }
+
+    /// Connections one replica may hold: the knowledge-base pool, the session pool, LISTEN.
+    public static func connectionsPerReplica(poolSize: Int) -> Int { 2 * poolSize + 1 }
 }

@@ -20,17 +20,22 @@ public final class PostgresKnowledgeStore: Sendable {
     let metrics: PostgresMetrics
     /// Circuit breaker and degradation level, as with the embedded store.
     public let status: StoreStatus
+    /// The sessions shared by replicas (their own pool of `poolSize`; the same breaker).
+    public let sessions: PostgresSessionStore
     private let nodes = Mutex<[String: ReplicatedNode]>([:])
     private let tasks = Mutex<[Task<Void, Never>]>([])
     /// How long opening took, and how many patterns it loaded.
     public let loadStatistics: Mutex<(duration: Duration, patterns: Int)> = Mutex((.zero, 0))
 
-    private init(settings: PostgresSettings, client: PostgresClient, poolSize: Int, breaker: CircuitBreaker.Configuration, logger: Logger) {
+    private init(
+        settings: PostgresSettings, client: PostgresClient, poolSize: Int, breaker: CircuitBreaker.Configuration, logger: Logger
+    ) throws(PostgresSetupError) {
         self.settings = settings
         self.client = client
         self.logger = logger
         self.metrics = PostgresMetrics(poolSize: poolSize)
         self.status = StoreStatus(breaker: breaker)
+        self.sessions = try PostgresSessionStore(settings: settings, poolSize: poolSize, status: status, logger: logger)
     }
 
     /// Connects (one clear error if it cannot), migrates, loads every node and starts the feed.
@@ -39,11 +44,23 @@ public final class PostgresKnowledgeStore: Sendable {
     ) async throws(PostgresSetupError) -> PostgresKnowledgeStore {
         let start = ContinuousClock.now
         _ = try await PostgresAdmin.migrate(settings, logger: logger)
+        // pool size × replicas must fit PostgreSQL's max_connections (docs/SCALING.md).
+        let budget = try await PostgresAdmin.connectionBudget(settings, logger: logger)
+        let perReplica = PostgresAdmin.connectionsPerReplica(poolSize: poolSize)
+        guard perReplica <= budget else {
+            throw PostgresSetupError(.connectionLimit, """
+                --postgres-pool-size \(poolSize) needs \(perReplica) connections per replica (two pools and LISTEN), more than \
+                PostgreSQL allows (max_connections - superuser_reserved_connections = \(budget)); lower it or raise max_connections
+                """)
+        }
+        let fit = budget / perReplica
+        logger.log(level: fit < 2 ? .warning : .info, "PostgreSQL connection budget", metadata: [
+            "max_usable": "\(budget)", "per_replica": "\(perReplica)", "replicas_that_fit": "\(fit)"])
         let client: PostgresClient
         do {
             client = PostgresClient(configuration: try settings.poolConfiguration(size: poolSize), backgroundLogger: logger)
         }
-        let store = PostgresKnowledgeStore(settings: settings, client: client, poolSize: poolSize, breaker: breaker, logger: logger)
+        let store = try PostgresKnowledgeStore(settings: settings, client: client, poolSize: poolSize, breaker: breaker, logger: logger)
         store.tasks.withLock { $0.append(Task { await client.run() }) }
         do {
             var patterns = 0
@@ -81,6 +98,7 @@ public final class PostgresKnowledgeStore: Sendable {
 
     /// Stops the feed and the connection pool.
     public func close() {
+        sessions.close()
         for t in tasks.withLock({ t in defer { t = [] }; return t }) { t.cancel() }
     }
 
@@ -170,6 +188,7 @@ public final class PostgresKnowledgeStore: Sendable {
                 try await conn.listen(on: Self.channel) { notifications in
                     await catchUpAll()  // what was committed before LISTEN took effect
                     for try await n in notifications {
+                        if sessions.notified(n.payload) { continue }  // a session's update (subscribers fetch it)
                         guard let (nodeID, version) = Self.parse(n.payload) else {
                             logger.warning("ignoring a notification that is not kato's", metadata: ["channel": "\(Self.channel)"])
                             continue

@@ -15,6 +15,9 @@ import PostgresNIO
 /// - `kb_symbol_emotives(node_id, name, emotives)`: per-symbol emotive sums (not derivable).
 /// - `kb_changes(node_id, version, change)`: every change in version order — the change feed
 ///   replicas apply in that order, so their floating-point sums agree bit for bit.
+///
+/// Version 2, sessions shared by replicas: `kato_sessions` (UNLOGGED; one row per session, loaded
+/// and written back under its row lock by every call) and `kato_sessions_expired`.
 public enum PostgresSchema {
     struct Migration {
         var version: Int
@@ -61,6 +64,48 @@ public enum PostgresSchema {
                 change bytea NOT NULL,
                 committed_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (node_id, version)
+            )
+            """,
+        ]),
+        // Sessions shared by replicas. UNLOGGED (no WAL): a session survives a replica's death,
+        // not PostgreSQL's crash (as KATO's Redis sessions). `state` is the engine's SessionState
+        // (binary property list: doubles round-trip bit for bit), `expires_at` NULL for a node's
+        // default session (never expires). `kato_sessions_expired` remembers recently expired ids
+        // for a day, so a late caller hears SESSION_EXPIRED rather than NOT_FOUND.
+        // `kato_session_updates` is each session's bounded log of PredictionUpdates (protobuf),
+        // written while `log_until` is in the future (a subscriber somewhere refreshes it):
+        // subscribers on every replica read it, and a resumed subscription starts from it.
+        Migration(version: 2, statements: [
+            """
+            CREATE UNLOGGED TABLE kato_sessions (
+                id text PRIMARY KEY,
+                node_id text NOT NULL,
+                is_default boolean NOT NULL DEFAULT false,
+                owner text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                metadata bytea NOT NULL,
+                state bytea NOT NULL,
+                ttl_ms bigint NOT NULL CHECK (ttl_ms >= 0),
+                expires_at timestamptz,
+                sequence bigint NOT NULL DEFAULT 0,
+                log_until timestamptz,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX kato_sessions_expiry ON kato_sessions (expires_at) WHERE expires_at IS NOT NULL",
+            "CREATE INDEX kato_sessions_node ON kato_sessions (node_id)",
+            """
+            CREATE UNLOGGED TABLE kato_sessions_expired (
+                id text PRIMARY KEY,
+                expired_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE UNLOGGED TABLE kato_session_updates (
+                session_id text NOT NULL,
+                sequence bigint NOT NULL,
+                update bytea NOT NULL,
+                PRIMARY KEY (session_id, sequence)
             )
             """,
         ]),

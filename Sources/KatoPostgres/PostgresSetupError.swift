@@ -3,7 +3,7 @@ import PostgresNIO
 /// Why kato could not set up its PostgreSQL: one line for the operator, never the password.
 public struct PostgresSetupError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
-        case invalidURL, unreachable, authentication, databaseMissing, tls, incompatibleSchema, server
+        case invalidURL, unreachable, authentication, databaseMissing, tls, incompatibleSchema, server, connectionLimit
     }
 
     public var code: Code

@@ -69,7 +69,8 @@ public final class KatoServerApp: Sendable {
             configuration.degradation = StoreDegradationStatus(status: status)
         }
         sessions = SessionRegistry(
-            configuration: configuration.sessions, nodes: NodeRegistry(store: store, replicated: configuration.replicated))
+            configuration: configuration.sessions, nodes: NodeRegistry(store: store, replicated: configuration.replicated),
+            shared: configuration.replicated?.sessions)
         health = HealthService()
         authenticator = configuration.authenticator
         let services: [any ServiceProvider] = [

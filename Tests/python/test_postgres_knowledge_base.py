@@ -2,7 +2,7 @@
 docs/SCALING.md): a pattern learned on one replica is in the next prediction on another, concurrent
 learns of one pattern on several replicas are all counted, every replica applies changes in the
 same order (identical predictions, bit for bit), a restarted replica loads the knowledge base, and
-clearing it on one replica clears it everywhere. Sessions are still per replica in this step."""
+clearing it on one replica clears it everywhere (sessions across replicas: test_postgres_sessions.py)."""
 import signal
 import time
 import urllib.request

@@ -40,15 +40,19 @@ def test_concurrent_migrations_create_the_schema_once(binaries, pg):
     for r, _ in results:
         assert r.returncode == 0, r.stderr
         assert PASSWORD not in r.stdout + r.stderr
-    applied = [r for r, _ in results if "applied migrations 1" in r.stdout]
+    applied = [r for r, _ in results if "applied migrations 1, 2" in r.stdout]
     assert len(applied) == 1, [r.stdout for r, _ in results]
     assert all("nothing to do" in r.stdout for r, _ in results if r not in applied)
-    assert scalar(pg, "SELECT string_agg(version::text, ',') FROM kato_schema_migrations") == "1"
+    assert scalar(pg, "SELECT string_agg(version::text, ',') FROM kato_schema_migrations") == "1,2"
     tables = scalar(pg, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
-    assert tables == "kato_schema_migrations,kb_changes,kb_nodes,kb_patterns,kb_symbol_emotives"
+    assert tables == ("kato_schema_migrations,kato_session_updates,kato_sessions,kato_sessions_expired,"
+                      "kb_changes,kb_nodes,kb_patterns,kb_symbol_emotives")
+    # Sessions are UNLOGGED (they survive a replica's death, not PostgreSQL's crash); the knowledge base is logged.
+    assert scalar(pg, "SELECT string_agg(relname || '=' || relpersistence::text, ',' ORDER BY relname) FROM pg_class "
+                      "WHERE relname IN ('kato_sessions', 'kb_patterns')") == "kato_sessions=u,kb_patterns=p"
     # Run again: nothing to do.
     r, _ = migrate(binaries, pg.url())
-    assert r.returncode == 0 and "schema version 1, nothing to do" in r.stdout
+    assert r.returncode == 0 and "schema version 2, nothing to do" in r.stdout
 
 
 def test_a_schema_from_the_future_is_refused_and_left_untouched(binaries, pg):
@@ -58,7 +62,7 @@ def test_a_schema_from_the_future_is_refused_and_left_untouched(binaries, pg):
         before = scalar(pg, "SELECT count(*) FROM kato_schema_migrations")
         r, _ = migrate(binaries, pg.url())
         assert r.returncode == 2
-        assert "schema is at version 99, newer than this kato understands (1)" in r.stderr
+        assert "schema is at version 99, newer than this kato understands (2)" in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert scalar(pg, "SELECT count(*) FROM kato_schema_migrations") == before
     finally:
@@ -136,3 +140,13 @@ def test_a_server_that_never_answers_times_out_instead_of_hanging(binaries):
         for c in held:
             c.close()
         listener.close()
+
+
+def test_a_pool_larger_than_postgresqls_connection_budget_is_refused_at_start_up(binaries, pg):
+    """Each replica holds up to 2 × pool size + 1 connections; the test server allows 100 − 3 reserved."""
+    r = subprocess.run([str(binaries / "kato-server"), "--port", "0", "--in-memory", "--postgres", pg.url(),
+                        "--postgres-pool-size", "60", "--log-level", "error"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "--postgres-pool-size 60 needs 121 connections per replica" in r.stderr, r.stderr
+    assert "max_connections - superuser_reserved_connections = 97" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and PASSWORD not in r.stderr

@@ -711,6 +711,9 @@ public enum Kato_V2_UpdateCause: ProtoEnum {
     case autoLearn  // = 4
     case clearStm  // = 5
     case clearAll  // = 6
+    /// Updates after the subscriber's resume_after_sequence are gone: this one carries the
+    /// session's state as of its sequence, and updates continue after it. Never a silent hole.
+    case gap  // = 7
     /// A value this build does not know (proto3 enums are open).
     case UNRECOGNIZED(Int32)
 
@@ -728,6 +731,7 @@ public enum Kato_V2_UpdateCause: ProtoEnum {
         case 4: self = .autoLearn
         case 5: self = .clearStm
         case 6: self = .clearAll
+        case 7: self = .gap
         default: self = .UNRECOGNIZED(rawValue)
         }
     }
@@ -741,11 +745,12 @@ public enum Kato_V2_UpdateCause: ProtoEnum {
         case .autoLearn: 4
         case .clearStm: 5
         case .clearAll: 6
+        case .gap: 7
         case .UNRECOGNIZED(let value): value
         }
     }
 
-    public static let allCases: [Self] = [.unspecified, .initial, .observe, .learn, .autoLearn, .clearStm, .clearAll]
+    public static let allCases: [Self] = [.unspecified, .initial, .observe, .learn, .autoLearn, .clearStm, .clearAll, .gap]
 }
 
 /// The `kato.v2.GetPredictionsRequest` message.
@@ -814,18 +819,26 @@ public struct Kato_V2_SubscribePredictionsRequest: ProtoMessage {
     /// Send the current state as the first update (cause UPDATE_CAUSE_INITIAL).
     public var sendInitial: Bool = false
 
+    /// > 0: resume a subscription that ended (its replica died, the connection broke) after the
+    /// update with this sequence. Every update after it still in the session's bounded update log
+    /// comes first, in order; when the log no longer holds them all, one UPDATE_CAUSE_GAP update
+    /// with the current state comes instead of the missing ones. 0: a new subscription.
+    public var resumeAfterSequence: Int64 = 0
+
     public init() {}
 
     public init(protoC r: ProtoCReader) throws(ProtoDecodingError) {
         sessionID = try r.string(0)
         nodeID = try r.string(1)
         sendInitial = r.bool(2)
+        resumeAfterSequence = r.int64(3)
     }
 
     public func writeProtoC(to w: ProtoCWriter) {
         w.string(0, self.sessionID)
         w.string(1, self.nodeID)
         w.bool(2, self.sendInitial)
+        w.int64(3, self.resumeAfterSequence)
     }
 }
 

@@ -17,15 +17,17 @@ struct ObserveService: ServiceProvider {
                 try await observe(request, position: 0, context: context)
             },
             unary(Kato_V2_ObserveService.observeSequence) { request, context in
-                let session = try CallSupport.serve(context) {
-                    try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    let session = try CallSupport.serve(context) {
+                        try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+                    }
+                    try await sessions.nodes.awaitCurrent(session.nodeID, context)
+                    let (response, tickets) = try await sessions.nodes.writing(session.nodeID, context, "the sequence's learns") {
+                        try CallSupport.serve(context) { try observeSequence(request, session: session, context: context) }
+                    }
+                    try await Durability.awaitDurable(tickets, context, "the sequence's learns (the observations were applied)")
+                    return response
                 }
-                try await sessions.nodes.awaitCurrent(session.nodeID, context)
-                let (response, tickets) = try await sessions.nodes.writing(session.nodeID, context, "the sequence's learns") {
-                    try CallSupport.serve(context) { try observeSequence(request, session: session, context: context) }
-                }
-                try await Durability.awaitDurable(tickets, context, "the sequence's learns (the observations were applied)")
-                return response
             },
             .bidirectionalStreaming(Kato_V2_ObserveService.observeStream) { requests, writer, context in
                 // One acknowledgement per observation, in order. The first failing observation
@@ -38,83 +40,97 @@ struct ObserveService: ServiceProvider {
                 }
             },
             unary(Kato_V2_ObserveService.getShortTermMemory) { request, context in
-                try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
-                    return try session.read { _, state in
-                        var m = Kato_V2_ShortTermMemory()
-                        m.sessionID = session.publicID
-                        m.events = Convert.events(state.stm)
-                        m.length = Int64(state.stm.count)
-                        return m
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    try CallSupport.serve(context) {
+                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        return try session.read { _, state in
+                            var m = Kato_V2_ShortTermMemory()
+                            m.sessionID = session.publicID
+                            m.events = Convert.events(state.stm)
+                            m.length = Int64(state.stm.count)
+                            return m
+                        }
                     }
                 }
             },
             unary(Kato_V2_ObserveService.clearShortTermMemory) { request, context in
-                try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
-                    try session.mutate { engine, state in (engine.clearSTM(in: &state), .clearStm) }
-                    var m = Kato_V2_ClearShortTermMemoryResponse()
-                    m.status = "cleared"
-                    m.sessionID = session.publicID
-                    return m
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    try CallSupport.serve(context) {
+                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+                        try session.mutate { engine, state in (engine.clearSTM(in: &state), .clearStm) }
+                        var m = Kato_V2_ClearShortTermMemoryResponse()
+                        m.status = "cleared"
+                        m.sessionID = session.publicID
+                        return m
+                    }
                 }
             },
             unary(Kato_V2_ObserveService.learn) { request, context in
-                let session = try CallSupport.serve(context) {
-                    try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
-                }
-                let (response, ticket) = try await sessions.nodes.writing(session.nodeID, context, "the learn") {
-                    try CallSupport.serve(context) {
-                        try Durability.checkWrites(sessions.nodes.level)
-                        let node = sessions.nodes.durable(for: session.nodeID)
-                        let (name, events, ticket) = try session.mutate { engine, state -> ((String, Int, DurabilityTicket?), Kato_V2_UpdateCause?) in
-                            guard !state.stm.isEmpty else { throw KatoError.emptySTM }
-                            let events = state.stm.count
-                            let (result, ticket) = try node.recordLearn { engine.learn(in: &state) }
-                            return ((result.patternName, events, ticket), .learn)
-                        }
-                        if !name.isEmpty { KatoMetrics.patternsLearned.increment() }
-                        var m = Kato_V2_LearnResponse()
-                        m.status = "learned"
-                        m.sessionID = session.publicID
-                        m.patternName = name
-                        m.message = name.isEmpty
-                            ? "Nothing learned: the STM held fewer than 2 symbols (\(events) events)"
-                            : "Learned pattern \(name) from \(events) events"
-                        return (m, ticket)
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    let session = try CallSupport.serve(context) {
+                        try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
                     }
+                    let (response, ticket) = try await sessions.nodes.writing(session.nodeID, context, "the learn") {
+                        try CallSupport.serve(context) {
+                            try Durability.checkWrites(sessions.nodes.level)
+                            let node = sessions.nodes.durable(for: session.nodeID)
+                            let (name, events, ticket) = try session.mutate { engine, state -> ((String, Int, DurabilityTicket?), Kato_V2_UpdateCause?) in
+                                guard !state.stm.isEmpty else { throw KatoError.emptySTM }
+                                let events = state.stm.count
+                                let (result, ticket) = try node.recordLearn { engine.learn(in: &state) }
+                                return ((result.patternName, events, ticket), .learn)
+                            }
+                            if !name.isEmpty { KatoMetrics.patternsLearned.increment() }
+                            var m = Kato_V2_LearnResponse()
+                            m.status = "learned"
+                            m.sessionID = session.publicID
+                            m.patternName = name
+                            m.message = name.isEmpty
+                                ? "Nothing learned: the STM held fewer than 2 symbols (\(events) events)"
+                                : "Learned pattern \(name) from \(events) events"
+                            return (m, ticket)
+                        }
+                    }
+                    // Acknowledged only once the pattern is on disk.
+                    try await Durability.awaitDurable(ticket.map { [$0] } ?? [], context, "the learn of \(response.patternName)")
+                    return response
                 }
-                // Acknowledged only once the pattern is on disk.
-                try await Durability.awaitDurable(ticket.map { [$0] } ?? [], context, "the learn of \(response.patternName)")
-                return response
             },
             unary(Kato_V2_ObserveService.clearAllMemory) { request, context in
-                let session = try CallSupport.serve(context) {
-                    try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .clearAll, context)
-                }
-                let (response, ticket) = try await sessions.nodes.writing(session.nodeID, context, "the clear of the knowledge base") {
-                    try CallSupport.serve(context) {
-                        try Durability.checkWrites(sessions.nodes.level)
-                        let node = sessions.nodes.durable(for: session.nodeID)
-                        let ticket = try session.mutate { engine, state in
-                            (try node.recordClear { engine.clearAll(in: &state) }, .clearAll)
-                        }
-                        var m = Kato_V2_ClearAllMemoryResponse()
-                        m.status = "cleared"
-                        m.sessionID = session.publicID
-                        m.nodeID = session.nodeID
-                        m.scope = "all"
-                        return (m, ticket)
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    let session = try CallSupport.serve(context) {
+                        try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .clearAll, context)
                     }
+                    let (response, ticket) = try await sessions.nodes.writing(session.nodeID, context, "the clear of the knowledge base") {
+                        try CallSupport.serve(context) {
+                            try Durability.checkWrites(sessions.nodes.level)
+                            let node = sessions.nodes.durable(for: session.nodeID)
+                            let ticket = try session.mutate { engine, state in
+                                (try node.recordClear { engine.clearAll(in: &state) }, .clearAll)
+                            }
+                            var m = Kato_V2_ClearAllMemoryResponse()
+                            m.status = "cleared"
+                            m.sessionID = session.publicID
+                            m.nodeID = session.nodeID
+                            m.scope = "all"
+                            return (m, ticket)
+                        }
+                    }
+                    try await Durability.awaitDurable(ticket.map { [$0] } ?? [], context, "the clear of the knowledge base")
+                    return response
                 }
-                try await Durability.awaitDurable(ticket.map { [$0] } ?? [], context, "the clear of the knowledge base")
-                return response
             },
         ]
     }
 
     /// An observe; when it auto-learned, it answers only once the pattern is on disk.
     private func observe(_ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext) async throws -> Kato_V2_ObserveResponse {
+        try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+            try await observeLeased(request, position: position, context: context)
+        }
+    }
+
+    private func observeLeased(_ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext) async throws -> Kato_V2_ObserveResponse {
         let response: Kato_V2_ObserveResponse, ticket: DurabilityTicket?
         if sessions.nodes.replicated == nil {
             (response, ticket) = try CallSupport.serve(context) { try observeInMemory(request, position: position, context: context) }

@@ -10,76 +10,94 @@ struct PredictService: ServiceProvider {
     var methods: [ServerMethod] {
         [
             unary(Kato_V2_PredictService.getPredictions) { request, context in
-                try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
-                    return try session.read { _, state in
-                        var m = Kato_V2_GetPredictionsResponse()
-                        m.sessionID = session.publicID
-                        m.predictions = state.predictions.map(Convert.prediction)
-                        m.futurePotentials = state.futurePotentials.map(Convert.futurePotential)
-                        m.count = Int64(state.predictions.count)
-                        return m
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    try CallSupport.serve(context) {
+                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        return try session.read { _, state in
+                            var m = Kato_V2_GetPredictionsResponse()
+                            m.sessionID = session.publicID
+                            m.predictions = state.predictions.map(Convert.prediction)
+                            m.futurePotentials = state.futurePotentials.map(Convert.futurePotential)
+                            m.count = Int64(state.predictions.count)
+                            return m
+                        }
                     }
                 }
             },
             .serverStreaming(Kato_V2_PredictService.subscribePredictions) { request, writer, context in
-                let (session, updates, token) = try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
-                    let (updates, token) = try session.subscribe(sendInitial: request.sendInitial)
-                    return (session, updates, token)
+                let (session, updates, token) = try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    try CallSupport.serve(context) {
+                        guard request.resumeAfterSequence >= 0 else {
+                            throw KatoError.invalid("resume_after_sequence", "must be >= 0 (0: a new subscription)")
+                        }
+                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        let (updates, token) = try session.subscribe(
+                            sendInitial: request.sendInitial, resumeAfter: request.resumeAfterSequence)
+                        return (session, updates, token)
+                    }
                 }
-                defer { session.unsubscribe(token) }
+                await sessions.catchUp(session)  // shared sessions: what the log holds after the resume point
                 do {
                     for try await update in updates {
                         try await writer.write(update)
                     }
                 } catch {
+                    session.unsubscribe(token)
+                    await sessions.release(session)
                     throw CallSupport.mapped(error)
                 }
+                session.unsubscribe(token)
+                await sessions.release(session)
             },
             unary(Kato_V2_PredictService.getPattern) { request, context in
-                let session = try CallSupport.serve(context) {
-                    try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
-                }
-                try await sessions.nodes.awaitCurrent(session.nodeID, context)  // a pattern learned on another replica
-                return try CallSupport.serve(context) {
-                    let bare = request.name.hasPrefix("PTRN|") ? String(request.name.dropFirst(5)) : request.name
-                    guard !bare.isEmpty else { throw KatoError.invalid("name", "is required") }
-                    guard let pattern = session.engine.pattern(named: bare) else {
-                        throw KatoError.patternNotFound(request.name)
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    let session = try CallSupport.serve(context) {
+                        try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     }
-                    return Convert.pattern(pattern)
+                    try await sessions.nodes.awaitCurrent(session.nodeID, context)  // a pattern learned on another replica
+                    return try CallSupport.serve(context) {
+                        let bare = request.name.hasPrefix("PTRN|") ? String(request.name.dropFirst(5)) : request.name
+                        guard !bare.isEmpty else { throw KatoError.invalid("name", "is required") }
+                        guard let pattern = session.engine.pattern(named: bare) else {
+                            throw KatoError.patternNotFound(request.name)
+                        }
+                        return Convert.pattern(pattern)
+                    }
                 }
             },
             unary(Kato_V2_PredictService.getPerceptData) { request, context in
-                try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
-                    return try session.read { _, state in
-                        var m = Kato_V2_PerceptData()
-                        if let o = state.lastObservation {
-                            m.strings = o.strings
-                            m.vectors = o.vectors.map { values in
-                                var v = Kato_V2_Vector()
-                                v.values = values
-                                return v
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    try CallSupport.serve(context) {
+                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        return try session.read { _, state in
+                            var m = Kato_V2_PerceptData()
+                            if let o = state.lastObservation {
+                                m.strings = o.strings
+                                m.vectors = o.vectors.map { values in
+                                    var v = Kato_V2_Vector()
+                                    v.values = values
+                                    return v
+                                }
+                                m.emotives = o.emotives
+                                m.metadata = o.metadata.mapValues(Convert.protoValue)
                             }
-                            m.emotives = o.emotives
-                            m.metadata = o.metadata.mapValues(Convert.protoValue)
+                            return m
                         }
-                        return m
                     }
                 }
             },
             unary(Kato_V2_PredictService.getCognitionData) { request, context in
-                try CallSupport.serve(context) {
-                    let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
-                    return try session.read { _, state in
-                        var m = Kato_V2_CognitionData()
-                        m.predictions = state.predictions.map(Convert.prediction)
-                        m.emotives = state.currentEmotives
-                        m.symbols = state.lastSymbols
-                        m.shortTermMemory = Convert.events(state.stm)
-                        return m
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                    try CallSupport.serve(context) {
+                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        return try session.read { _, state in
+                            var m = Kato_V2_CognitionData()
+                            m.predictions = state.predictions.map(Convert.prediction)
+                            m.emotives = state.currentEmotives
+                            m.symbols = state.lastSymbols
+                            m.shortTermMemory = Convert.events(state.stm)
+                            return m
+                        }
                     }
                 }
             },

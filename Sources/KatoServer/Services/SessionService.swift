@@ -10,55 +10,70 @@ struct SessionService: ServiceProvider {
     var methods: [ServerMethod] {
         [
             unary(Kato_V2_SessionService.createSession) { request, context in
-                try CallSupport.serve(context) {
+                let session = try CallSupport.serve(context) {
                     try sessions.authorizeCreate(nodeID: request.nodeID, context)
                     let update = try Convert.configUpdate(request.config)
                     let session = try sessions.create(
                         nodeID: request.nodeID, ttlSeconds: request.ttlSeconds, config: update,
                         metadata: request.metadata ?? .init(), owner: context.principal?.name)
                     context.callRecord?.record(sessionID: session.publicID, nodeID: session.nodeID)
-                    return session.message()
+                    return session
                 }
+                try await sessions.storeCreated(session, context)  // shared sessions: committed before the answer
+                return session.message()
             },
             unary(Kato_V2_SessionService.getSession) { request, context in
-                try CallSupport.serve(context) { try sessions.session(id: request.sessionID, for: .read, context).message() }
+                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
+                    try CallSupport.serve(context) { try sessions.session(id: request.sessionID, for: .read, context).message() }
+                }
             },
             unary(Kato_V2_SessionService.extendSession) { request, context in
-                try CallSupport.serve(context) {
-                    guard request.ttlSeconds >= 0, request.ttlSeconds <= sessions.configuration.maxTTL.components.seconds else {
-                        throw KatoError.invalid("ttl_seconds", "must be 0 (keep) or 1...\(sessions.configuration.maxTTL.components.seconds)")
+                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
+                    try CallSupport.serve(context) {
+                        guard request.ttlSeconds >= 0, request.ttlSeconds <= sessions.configuration.maxTTL.components.seconds else {
+                            throw KatoError.invalid("ttl_seconds", "must be 0 (keep) or 1...\(sessions.configuration.maxTTL.components.seconds)")
+                        }
+                        let session = try sessions.session(id: request.sessionID, for: .write, context)
+                        session.extend(ttl: request.ttlSeconds == 0 ? nil : .seconds(request.ttlSeconds))
+                        return session.message()
                     }
-                    let session = try sessions.session(id: request.sessionID, for: .write, context)
-                    session.extend(ttl: request.ttlSeconds == 0 ? nil : .seconds(request.ttlSeconds))
-                    return session.message()
                 }
             },
             unary(Kato_V2_SessionService.deleteSession) { request, context in
-                try CallSupport.serve(context) {
-                    _ = try sessions.session(id: request.sessionID, for: .write, context)
-                    try sessions.delete(id: request.sessionID)
-                    var response = Kato_V2_DeleteSessionResponse()
-                    response.sessionID = request.sessionID
-                    return response
+                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
+                    try CallSupport.serve(context) {
+                        _ = try sessions.session(id: request.sessionID, for: .write, context)
+                        try sessions.delete(id: request.sessionID)
+                        var response = Kato_V2_DeleteSessionResponse()
+                        response.sessionID = request.sessionID
+                        return response
+                    }
                 }
             },
             unary(Kato_V2_SessionService.updateSessionConfig) { request, context in
-                try CallSupport.serve(context) {
-                    let update = try Convert.configUpdate(request.config)
-                    let session = try sessions.session(id: request.sessionID, for: .write, context)
-                    try session.mutate { _, state -> ((), Kato_V2_UpdateCause?) in
-                        do {
-                            try state.updateConfig(update)
-                        } catch let error as EngineValidationError {
-                            throw KatoError.invalid("config." + error.field, error.reason)
+                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
+                    try CallSupport.serve(context) {
+                        let update = try Convert.configUpdate(request.config)
+                        let session = try sessions.session(id: request.sessionID, for: .write, context)
+                        try session.mutate { _, state -> ((), Kato_V2_UpdateCause?) in
+                            do {
+                                try state.updateConfig(update)
+                            } catch let error as EngineValidationError {
+                                throw KatoError.invalid("config." + error.field, error.reason)
+                            }
+                            return ((), nil)
                         }
-                        return ((), nil)
+                        return session.message()
                     }
-                    return session.message()
                 }
             },
             unary(Kato_V2_SessionService.countSessions) { request, context in
-                try CallSupport.serve(context) {
+                if let shared = sessions.shared {
+                    var response = Kato_V2_CountSessionsResponse()
+                    response.count = Int64(try await sessions.sharedCount(nodeID: request.nodeID, visibleTo: context, shared))
+                    return response
+                }
+                return try CallSupport.serve(context) {
                     var response = Kato_V2_CountSessionsResponse()
                     response.count = Int64(try sessions.count(nodeID: request.nodeID, visibleTo: context))
                     return response

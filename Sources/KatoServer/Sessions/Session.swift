@@ -1,5 +1,6 @@
 import Foundation
 import KatoEngine
+import KatoPostgres
 import KatoProto
 import NIOConcurrencyHelpers
 import ProtobufCBridge
@@ -36,7 +37,20 @@ public final class Session: Sendable {
         var subscribers: [Int: AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>.Continuation] = [:]
         var nextSubscriber = 0
         var ended = false
+        /// Shared sessions (`--postgres`): updates reach subscribers through the session's log in
+        /// PostgreSQL (SessionRegistry+Subscriptions.swift), never directly, so every replica's
+        /// subscribers see one order. `logUpdates`: a subscriber somewhere wants them.
+        var shared = false
+        var logUpdates = false
+        var pendingLog: [Kato_V2_PredictionUpdate] = []
+        /// The last sequence each subscriber here was sent (shared sessions).
+        var delivered: [Int: Int64] = [:]
+
+        var wantsUpdates: Bool { shared ? logUpdates : !subscribers.isEmpty }
     }
+
+    /// One delivery from the log at a time (shared sessions).
+    let deliveryGate = AsyncGate()
 
     /// Every call on the session takes this lock, and one session's calls often come from
     /// both event loops at once. A glibc mutex rather than `Synchronization.Mutex`: on Linux
@@ -46,11 +60,11 @@ public final class Session: Sendable {
     let state: NIOLockedValueBox<State>
 
     init(id: String, nodeID: String, isDefault: Bool, engine: KatoEngine, engineState: SessionState,
-         ttl: Duration, metadata: Google_Protobuf_Struct, limits: Limits, owner: String? = nil) {
+         ttl: Duration, metadata: Google_Protobuf_Struct, limits: Limits, owner: String? = nil, createdAt: Date = Date()) {
         self.id = id
         self.nodeID = nodeID
         self.isDefault = isDefault
-        self.createdAt = Date()
+        self.createdAt = createdAt
         self.metadata = metadata
         self.owner = owner
         self.engine = engine
@@ -87,6 +101,51 @@ public final class Session: Sendable {
         }
     }
 
+    /// Replaces the state with the one stored in the shared session store (a call's start, under
+    /// the session's row lock); subscribers stay.
+    func load(engineState: SessionState, ttl: Duration, sequence: Int64, logging: Bool) {
+        state.withLockedValue { s in
+            s.shared = true
+            s.logUpdates = logging
+            s.pendingLog = []
+            s.engineState = engineState
+            s.ttl = ttl
+            s.sequence = sequence
+            s.expiresAt = .now + ttl
+            s.expiresAtWall = Date().addingTimeInterval(Self.seconds(ttl))
+        }
+    }
+
+    /// What the shared session store keeps of the session after a call.
+    func stored() -> (engineState: SessionState, ttl: Duration, sequence: Int64, ended: Bool) {
+        state.withLockedValue { s in (s.engineState, s.ttl, s.sequence, s.ended) }
+    }
+
+    var hasSubscribers: Bool { state.withLockedValue { !$0.subscribers.isEmpty } }
+
+    /// The updates the last call made, for the session's log (shared sessions).
+    func takeLog() -> [Kato_V2_PredictionUpdate] {
+        state.withLockedValue { s in
+            defer { s.pendingLog = [] }
+            return s.pendingLog
+        }
+    }
+
+    /// The oldest sequence a subscriber here was sent: delivery reads the log after it.
+    var deliveredSequence: Int64 { state.withLockedValue { s in s.delivered.values.min() ?? s.sequence } }
+
+    /// Sends updates read from the log, in order, to each subscriber here that has not had them.
+    func deliver(_ updates: [Kato_V2_PredictionUpdate]) {
+        state.withLockedValue { s in
+            for update in updates {
+                for (token, subscriber) in s.subscribers where update.sequence > s.delivered[token, default: .max] {
+                    subscriber.yield(update)
+                    s.delivered[token] = update.sequence
+                }
+            }
+        }
+    }
+
     /// Runs an engine operation atomically; when it changed the STM (`cause` non-nil) every
     /// subscriber gets a `PredictionUpdate` with the next sequence number.
     func mutate<R: Sendable>(_ body: (KatoEngine, inout SessionState) throws -> (R, Kato_V2_UpdateCause?)) throws -> R {
@@ -94,7 +153,7 @@ public final class Session: Sendable {
             guard !s.ended else { throw KatoError.sessionEnded(id) }
             let (result, cause) = try Self.transaction(&s.engineState) { try body(engine, &$0) }
             s.engineState.trimSTM(keepingLast: limits.maxSTMEvents)
-            if let cause { publish(&s, cause: cause, state: s.subscribers.isEmpty ? nil : s.engineState) }
+            if let cause { publish(&s, cause: cause, state: s.wantsUpdates ? s.engineState : nil) }
             return result
         }
     }
@@ -111,7 +170,7 @@ public final class Session: Sendable {
             // (A step's state kept for an update shares the STM's storage, so the next change
             // copies it: only with subscribers.)
             var steps: [(Kato_V2_UpdateCause, SessionState?)] = []
-            let wantsUpdates = !s.subscribers.isEmpty
+            let wantsUpdates = s.wantsUpdates
             let result = try Self.transaction(&s.engineState) { engineState in
                 try body(engine, &engineState) { cause, stepState in
                     steps.append((cause, wantsUpdates ? stepState : nil))
@@ -143,6 +202,10 @@ public final class Session: Sendable {
         s.sequence += 1
         guard let state else { return }
         let update = Self.update(id: publicID, sequence: s.sequence, cause: cause, state: state)
+        if s.shared {
+            s.pendingLog.append(update)  // committed with the session, then delivered from the log
+            return
+        }
         for (_, subscriber) in s.subscribers { subscriber.yield(update) }
     }
 
@@ -156,7 +219,10 @@ public final class Session: Sendable {
 
     /// Registers a subscriber. Its buffer keeps the newest `maxSubscriberBacklog` updates: a
     /// slow subscriber skips sequence numbers instead of slowing observers down.
-    func subscribe(sendInitial: Bool) throws -> (AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>, Int) {
+    /// `resumeAfter` > 0: the subscriber saw every update up to that sequence. A shared session
+    /// then sends what its log holds after it (SessionRegistry+Subscriptions.swift); here, where
+    /// no log is kept, a resume that missed updates gets one `.gap` update with the state now.
+    func subscribe(sendInitial: Bool, resumeAfter: Int64 = 0) throws -> (AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>, Int) {
         let (stream, continuation) = AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>.makeStream(
             bufferingPolicy: .bufferingNewest(limits.maxSubscriberBacklog))
         let token = try state.withLockedValue { s in
@@ -168,6 +234,14 @@ public final class Session: Sendable {
             if sendInitial {
                 continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .initial, state: s.engineState))
             }
+            if s.shared {
+                s.delivered[token] = resumeAfter > 0 ? min(resumeAfter, s.sequence) : s.sequence
+                if resumeAfter > s.sequence {  // a sequence this session never reached: not the same session's
+                    continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState))
+                }
+            } else if resumeAfter > 0 && resumeAfter != s.sequence {
+                continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState))
+            }
             return token
         }
         return (stream, token)
@@ -175,7 +249,7 @@ public final class Session: Sendable {
 
 
     func unsubscribe(_ token: Int) {
-        if state.withLockedValue({ $0.subscribers.removeValue(forKey: token) }) != nil {
+        if state.withLockedValue({ s in s.delivered[token] = nil; return s.subscribers.removeValue(forKey: token) }) != nil {
             Self.subscribersActive.subtract(1, ordering: .relaxed)
         }
     }
@@ -187,7 +261,7 @@ public final class Session: Sendable {
     func end(_ error: KatoError) {
         let subscribers = state.withLockedValue { s -> [AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>.Continuation] in
             s.ended = true
-            defer { s.subscribers = [:] }
+            defer { s.subscribers = [:]; s.delivered = [:] }
             return Array(s.subscribers.values)
         }
         Self.subscribersActive.subtract(subscribers.count, ordering: .relaxed)

@@ -28,8 +28,15 @@ public final class SessionRegistry: Sendable {
 
     public let configuration: Configuration
     public let nodes: NodeRegistry
+    /// Sessions shared with other replicas (`--postgres`); nil: sessions live here only. With
+    /// it, `state` holds only the sessions calls are using now and those with subscribers
+    /// (SessionRegistry+Shared.swift).
+    let shared: (any SharedSessionStore)?
+    /// One gate per session id in use (shared sessions): this replica's calls of a session
+    /// queue here rather than each holding a connection while waiting for the row lock.
+    let gates = KeyedGates()
 
-    private struct State {
+    struct State {
         var sessions: [String: Session] = [:]
         var defaults: [String: Session] = [:]
         /// Recently expired ids, so a late caller hears SESSION_EXPIRED rather than NOT_FOUND.
@@ -37,14 +44,15 @@ public final class SessionRegistry: Sendable {
         var expiredOrder: [String] = []
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
-    public init(configuration: Configuration = .init(), nodes: NodeRegistry = NodeRegistry()) {
+    public init(configuration: Configuration = .init(), nodes: NodeRegistry = NodeRegistry(), shared: (any SharedSessionStore)? = nil) {
         self.configuration = configuration
         self.nodes = nodes
+        self.shared = shared
     }
 
-    private var limits: Session.Limits {
+    var limits: Session.Limits {
         .init(maxSTMEvents: configuration.maxSTMEvents, maxSubscriberBacklog: configuration.maxSubscriberBacklog)
     }
 
@@ -67,8 +75,11 @@ public final class SessionRegistry: Sendable {
         let ttl = ttlSeconds == 0 ? configuration.defaultTTL : .seconds(ttlSeconds)
         let session = Session(
             id: Self.newSessionID(), nodeID: nodeID, isDefault: false, engine: nodes.engine(for: nodeID),
-            engineState: engineState, ttl: ttl, metadata: metadata, limits: limits, owner: owner)
+            engineState: engineState, ttl: ttl, metadata: metadata, limits: limits, owner: owner,
+            // Shared sessions: PostgreSQL keeps microseconds, and every replica answers the same.
+            createdAt: shared == nil ? Date() : Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1e6).rounded() / 1e6))
         let limit = configuration.maxSessions
+        if shared != nil { return session }  // stored by `storeCreated`, not kept here
         let admitted = state.withLock { s -> Bool in
             guard s.sessions.count < limit else { return false }
             s.sessions[session.id] = session
@@ -150,6 +161,18 @@ public final class SessionRegistry: Sendable {
 
     /// Runs cleanup until the task is cancelled.
     public func runCleanup() async {
+        if let shared {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.followSubscriptions(shared) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.configuration.cleanupInterval)
+                        _ = try? await shared.removeExpired()
+                    }
+                }
+            }
+            return
+        }
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.cleanupInterval)
             removeExpired()

@@ -87,6 +87,7 @@ struct PredictCommand: AsyncParsableCommand {
         case .autoLearn: "auto-learn"
         case .clearStm: "clear STM"
         case .clearAll: "clear all"
+        case .gap: "gap (missed updates; the state now)"
         case .UNRECOGNIZED(let n): "cause \(n)"
         }
     }

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import (Any, AsyncIterator, Callable, Generic, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar,
                     Union)
 
+import grpc
+
 from ._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2
 from .types import (CognitionData, Events, FuturePotential, Observation, ObservationLike, ObserveResult, Pattern, PerceptData, Prediction,
                     Predictions, SequenceResult, SessionConfig, SessionInfo, _events, _struct)
@@ -183,8 +185,54 @@ def cognition_data(sid: str, node: str) -> Op[CognitionData]:
               CognitionData.from_pb)
 
 
-def subscribe_request(sid: str, node: str, send_initial: bool) -> predict_pb2.SubscribePredictionsRequest:
-    return predict_pb2.SubscribePredictionsRequest(session_id=sid, node_id=node, send_initial=send_initial)
+def subscribe_request(sid: str, node: str, send_initial: bool,
+                      resume_after: int = 0) -> predict_pb2.SubscribePredictionsRequest:
+    return predict_pb2.SubscribePredictionsRequest(session_id=sid, node_id=node, send_initial=send_initial,
+                                                   resume_after_sequence=resume_after)
+
+
+class Resumption:
+    """What a subscription needs to resume after its server went away (UNAVAILABLE: the replica
+    died or is draining; through a load balancer the new call reaches another replica): the last
+    sequence seen, how many attempts are left, and the request of the next attempt."""
+
+    ATTEMPTS = 5
+
+    def __init__(self, sid: str, node: str, send_initial: bool) -> None:
+        self.sid, self.node, self.send_initial = sid, node, send_initial
+        self.last: Optional[int] = None
+        self.failures = 0
+        self.resumed = 0
+
+    @staticmethod
+    def resumable(error: Any) -> bool:
+        """UNAVAILABLE (the replica died or drains), or UNKNOWN: a stream a load balancer ended
+        without a gRPC status when its replica died (kato itself always sends one)."""
+        return error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN)
+
+    def seen(self, update: Any) -> bool:
+        """Records an update; False for one already seen before a resume (skip it)."""
+        fresh = self.last is None or update.sequence > self.last or update.cause in (
+            predict_pb2.UPDATE_CAUSE_INITIAL, predict_pb2.UPDATE_CAUSE_GAP)
+        if fresh:
+            self.last = update.sequence
+            self.failures = 0
+        return fresh
+
+    def next_request(self) -> Optional[predict_pb2.SubscribePredictionsRequest]:
+        """The request that resumes, or None when out of attempts."""
+        if self.failures >= self.ATTEMPTS:
+            return None
+        self.failures += 1
+        self.resumed += 1
+        if self.last is None:  # nothing seen yet: subscribe again as asked
+            return subscribe_request(self.sid, self.node, self.send_initial)
+        if self.last == 0:  # no sequence to resume after: the state now instead
+            return subscribe_request(self.sid, self.node, True)
+        return subscribe_request(self.sid, self.node, False, resume_after=self.last)
+
+    def backoff(self) -> float:
+        return min(2.0, 0.1 * 2 ** (self.failures - 1))
 
 
 # ----------------------------------------------------------------------------- health (grpc.health.v1, hand-encoded)

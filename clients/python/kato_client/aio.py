@@ -237,7 +237,36 @@ class _AsyncStreamIterator(Generic[T]):
 
 class AsyncSubscription(_AsyncStreamIterator[PredictionUpdate]):
     """Async iterator of :class:`~kato_client.PredictionUpdate`; ends with ``SessionEnded`` when the
-    session goes away, quietly after ``close()``."""
+    session goes away, quietly after ``close()``. Resumes by itself after the last sequence it
+    yielded when the server goes away (see :class:`kato_client.Subscription`)."""
+
+    def __init__(self, call: Any, convert: Callable[[Any], PredictionUpdate],
+                 reopen: Optional[Callable[[Any], Any]] = None, resumption: Optional[_ops.Resumption] = None) -> None:
+        super().__init__(call, lambda m: m)
+        self._to_update = convert
+        self._reopen = reopen
+        self._resumption = resumption
+
+    @property
+    def resumed(self) -> int:
+        return self._resumption.resumed if self._resumption else 0
+
+    async def __anext__(self) -> PredictionUpdate:
+        while True:
+            try:
+                message = await super().__anext__()
+            except KatoError as e:
+                request = None
+                if _ops.Resumption.resumable(e) and self._reopen is not None and self._resumption is not None \
+                        and not self._closed:
+                    request = self._resumption.next_request()
+                if request is None:
+                    raise
+                await asyncio.sleep(self._resumption.backoff())
+                self._call, self._done = self._reopen(request), False
+                continue
+            if self._resumption is None or self._resumption.seen(message):
+                return self._to_update(message)
 
 
 class AsyncObserveStream(_AsyncStreamIterator[ObserveResult]):
@@ -337,9 +366,12 @@ class AsyncSessionBase:
                 async for update in updates:
                     ...
         """
-        call = self._client._stream(_ops.PREDICT, "SubscribePredictions",
-                                    _ops.subscribe_request(self._sid, self._node, send_initial), timeout)
-        return AsyncSubscription(call, PredictionUpdate.from_pb)
+        def reopen(request: Any) -> Any:
+            return self._client._stream(_ops.PREDICT, "SubscribePredictions", request, timeout)
+
+        resumption = _ops.Resumption(self._sid, self._node, send_initial)
+        return AsyncSubscription(reopen(_ops.subscribe_request(self._sid, self._node, send_initial)),
+                                 PredictionUpdate.from_pb, reopen, resumption)
 
 
 class AsyncSession(AsyncSessionBase):

@@ -15,6 +15,7 @@ Every call raises :class:`~kato_client.errors.KatoError` (or a subclass) on fail
 from __future__ import annotations
 
 import threading
+import time
 from types import TracebackType
 from typing import Any, Callable, Dict, Generic, Iterable, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
 
@@ -231,7 +232,41 @@ class Subscription(_StreamIterator[PredictionUpdate]):
     """Iterator of :class:`~kato_client.PredictionUpdate`, one per change of the session's STM.
 
     Ends with :class:`~kato_client.errors.SessionEnded` when the session is deleted or expires;
-    ``close()`` ends it quietly (e.g. from another thread)."""
+    ``close()`` ends it quietly (e.g. from another thread). When the server goes away
+    (UNAVAILABLE: its replica died or is draining) it resumes by itself after the last sequence
+    it yielded (``resume_after_sequence``; through a load balancer, on another replica): the
+    updates missed meanwhile follow in order, or one update with cause ``GAP`` carrying the
+    state now when the server no longer keeps them. ``resumed`` counts the resumptions."""
+
+    def __init__(self, call: Any, convert: Callable[[Any], PredictionUpdate],
+                 reopen: Optional[Callable[[Any], Any]] = None, resumption: Optional[_ops.Resumption] = None) -> None:
+        super().__init__(call, lambda m: m)
+        self._to_update = convert
+        self._reopen = reopen
+        self._resumption = resumption
+
+    @property
+    def resumed(self) -> int:
+        return self._resumption.resumed if self._resumption else 0
+
+    def __next__(self) -> PredictionUpdate:
+        while True:
+            try:
+                message = super().__next__()
+            except KatoError as e:
+                request = None
+                if _ops.Resumption.resumable(e) and self._reopen is not None and self._resumption is not None \
+                        and not self._closed.is_set():
+                    request = self._resumption.next_request()
+                if request is None:
+                    raise
+                time.sleep(self._resumption.backoff())
+                self._call, self._done = self._reopen(request), False
+                if self._closed.is_set():
+                    self._call.cancel()
+                continue
+            if self._resumption is None or self._resumption.seen(message):
+                return self._to_update(message)
 
 
 class ObserveStream(_StreamIterator[ObserveResult]):
@@ -358,9 +393,12 @@ class SessionBase:
                 for update in updates:
                     print(update.sequence, update.cause, update.predictions[:1])
         """
-        call = self._client._stream(_ops.PREDICT, "SubscribePredictions",
-                                    _ops.subscribe_request(self._sid, self._node, send_initial), timeout)
-        return Subscription(call, PredictionUpdate.from_pb)
+        def reopen(request: Any) -> Any:
+            return self._client._stream(_ops.PREDICT, "SubscribePredictions", request, timeout)
+
+        resumption = _ops.Resumption(self._sid, self._node, send_initial)
+        return Subscription(reopen(_ops.subscribe_request(self._sid, self._node, send_initial)), PredictionUpdate.from_pb,
+                            reopen, resumption)
 
 
 class Session(SessionBase):

@@ -57,6 +57,9 @@ class UpdateCause(enum.Enum):
     AUTO_LEARN = predict_pb2.UPDATE_CAUSE_AUTO_LEARN
     CLEAR_STM = predict_pb2.UPDATE_CAUSE_CLEAR_STM
     CLEAR_ALL = predict_pb2.UPDATE_CAUSE_CLEAR_ALL
+    #: A resumed subscription missed updates the server no longer keeps: this one carries the
+    #: session's state as of its sequence (never a silent hole).
+    GAP = predict_pb2.UPDATE_CAUSE_GAP
 
     @classmethod
     def _from_pb(cls, value: int) -> "UpdateCause":
@@ -379,7 +382,8 @@ class PredictionUpdate:
     """One change of a session's STM, as pushed by ``subscribe()``."""
 
     session_id: str
-    #: Strictly increasing per session; a gap means updates were dropped for a slow subscriber.
+    #: Strictly increasing per session; a gap means updates were dropped for a slow subscriber
+    #: (or, after a resume, an update with cause ``GAP`` says so).
     sequence: int
     cause: UpdateCause
     #: The STM after the change.

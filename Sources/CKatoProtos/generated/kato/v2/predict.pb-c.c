@@ -558,7 +558,7 @@ const ProtobufCMessageDescriptor kato__v2__get_predictions_response__descriptor 
   (ProtobufCMessageInit) kato__v2__get_predictions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kato__v2__subscribe_predictions_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor kato__v2__subscribe_predictions_request__field_descriptors[4] =
 {
   {
     "session_id",
@@ -596,16 +596,29 @@ static const ProtobufCFieldDescriptor kato__v2__subscribe_predictions_request__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "resume_after_sequence",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__SubscribePredictionsRequest, resume_after_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kato__v2__subscribe_predictions_request__field_indices_by_name[] = {
   1,   /* field[1] = node_id */
+  3,   /* field[3] = resume_after_sequence */
   2,   /* field[2] = send_initial */
   0,   /* field[0] = session_id */
 };
 static const ProtobufCIntRange kato__v2__subscribe_predictions_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor kato__v2__subscribe_predictions_request__descriptor =
 {
@@ -615,7 +628,7 @@ const ProtobufCMessageDescriptor kato__v2__subscribe_predictions_request__descri
   "Kato__V2__SubscribePredictionsRequest",
   "kato.v2",
   sizeof(Kato__V2__SubscribePredictionsRequest),
-  3,
+  4,
   kato__v2__subscribe_predictions_request__field_descriptors,
   kato__v2__subscribe_predictions_request__field_indices_by_name,
   1,  kato__v2__subscribe_predictions_request__number_ranges,
@@ -1224,7 +1237,7 @@ const ProtobufCMessageDescriptor kato__v2__cognition_data__descriptor =
   (ProtobufCMessageInit) kato__v2__cognition_data__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue kato__v2__update_cause__enum_values_by_number[7] =
+static const ProtobufCEnumValue kato__v2__update_cause__enum_values_by_number[8] =
 {
   { "UPDATE_CAUSE_UNSPECIFIED", "KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_UNSPECIFIED", 0 },
   { "UPDATE_CAUSE_INITIAL", "KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_INITIAL", 1 },
@@ -1233,15 +1246,17 @@ static const ProtobufCEnumValue kato__v2__update_cause__enum_values_by_number[7]
   { "UPDATE_CAUSE_AUTO_LEARN", "KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_AUTO_LEARN", 4 },
   { "UPDATE_CAUSE_CLEAR_STM", "KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_CLEAR_STM", 5 },
   { "UPDATE_CAUSE_CLEAR_ALL", "KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_CLEAR_ALL", 6 },
+  { "UPDATE_CAUSE_GAP", "KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_GAP", 7 },
 };
 static const ProtobufCIntRange kato__v2__update_cause__value_ranges[] = {
-{0, 0},{0, 7}
+{0, 0},{0, 8}
 };
-static const ProtobufCEnumValueIndex kato__v2__update_cause__enum_values_by_name[7] =
+static const ProtobufCEnumValueIndex kato__v2__update_cause__enum_values_by_name[8] =
 {
   { "UPDATE_CAUSE_AUTO_LEARN", 4 },
   { "UPDATE_CAUSE_CLEAR_ALL", 6 },
   { "UPDATE_CAUSE_CLEAR_STM", 5 },
+  { "UPDATE_CAUSE_GAP", 7 },
   { "UPDATE_CAUSE_INITIAL", 1 },
   { "UPDATE_CAUSE_LEARN", 3 },
   { "UPDATE_CAUSE_OBSERVE", 2 },
@@ -1254,9 +1269,9 @@ const ProtobufCEnumDescriptor kato__v2__update_cause__descriptor =
   "UpdateCause",
   "Kato__V2__UpdateCause",
   "kato.v2",
-  7,
+  8,
   kato__v2__update_cause__enum_values_by_number,
-  7,
+  8,
   kato__v2__update_cause__enum_values_by_name,
   1,
   kato__v2__update_cause__value_ranges,

@@ -43,7 +43,12 @@ typedef enum _Kato__V2__UpdateCause {
   KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_LEARN = 3,
   KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_AUTO_LEARN = 4,
   KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_CLEAR_STM = 5,
-  KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_CLEAR_ALL = 6
+  KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_CLEAR_ALL = 6,
+  /*
+   * Updates after the subscriber's resume_after_sequence are gone: this one carries the
+   * session's state as of its sequence, and updates continue after it. Never a silent hole.
+   */
+  KATO__V2__UPDATE_CAUSE__UPDATE_CAUSE_GAP = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(KATO__V2__UPDATE_CAUSE)
 } Kato__V2__UpdateCause;
 
@@ -90,10 +95,17 @@ struct  Kato__V2__SubscribePredictionsRequest
    * Send the current state as the first update (cause UPDATE_CAUSE_INITIAL).
    */
   protobuf_c_boolean send_initial;
+  /*
+   * > 0: resume a subscription that ended (its replica died, the connection broke) after the
+   * update with this sequence. Every update after it still in the session's bounded update log
+   * comes first, in order; when the log no longer holds them all, one UPDATE_CAUSE_GAP update
+   * with the current state comes instead of the missing ones. 0: a new subscription.
+   */
+  int64_t resume_after_sequence;
 };
 #define KATO__V2__SUBSCRIBE_PREDICTIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kato__v2__subscribe_predictions_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Kato__V2__PredictionUpdate

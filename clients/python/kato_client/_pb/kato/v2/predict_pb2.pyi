@@ -18,6 +18,7 @@ class UpdateCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UPDATE_CAUSE_AUTO_LEARN: _ClassVar[UpdateCause]
     UPDATE_CAUSE_CLEAR_STM: _ClassVar[UpdateCause]
     UPDATE_CAUSE_CLEAR_ALL: _ClassVar[UpdateCause]
+    UPDATE_CAUSE_GAP: _ClassVar[UpdateCause]
 UPDATE_CAUSE_UNSPECIFIED: UpdateCause
 UPDATE_CAUSE_INITIAL: UpdateCause
 UPDATE_CAUSE_OBSERVE: UpdateCause
@@ -25,6 +26,7 @@ UPDATE_CAUSE_LEARN: UpdateCause
 UPDATE_CAUSE_AUTO_LEARN: UpdateCause
 UPDATE_CAUSE_CLEAR_STM: UpdateCause
 UPDATE_CAUSE_CLEAR_ALL: UpdateCause
+UPDATE_CAUSE_GAP: UpdateCause
 
 class GetPredictionsRequest(_message.Message):
     __slots__ = ("session_id", "node_id")
@@ -47,14 +49,16 @@ class GetPredictionsResponse(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., predictions: _Optional[_Iterable[_Union[_types_pb2.Prediction, _Mapping]]] = ..., future_potentials: _Optional[_Iterable[_Union[_types_pb2.FuturePotential, _Mapping]]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class SubscribePredictionsRequest(_message.Message):
-    __slots__ = ("session_id", "node_id", "send_initial")
+    __slots__ = ("session_id", "node_id", "send_initial", "resume_after_sequence")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     SEND_INITIAL_FIELD_NUMBER: _ClassVar[int]
+    RESUME_AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     node_id: str
     send_initial: bool
-    def __init__(self, session_id: _Optional[str] = ..., node_id: _Optional[str] = ..., send_initial: _Optional[bool] = ...) -> None: ...
+    resume_after_sequence: int
+    def __init__(self, session_id: _Optional[str] = ..., node_id: _Optional[str] = ..., send_initial: _Optional[bool] = ..., resume_after_sequence: _Optional[int] = ...) -> None: ...
 
 class PredictionUpdate(_message.Message):
     __slots__ = ("session_id", "sequence", "cause", "stm", "predictions", "future_potentials", "time")

@@ -1,0 +1,47 @@
+import Foundation
+import KatoEngine
+import KatoPostgres
+
+/// Where sessions live when replicas share them (`--postgres`): a session call loads the session
+/// under a lock that holds across replicas, runs, and writes the session back before it answers.
+/// Without one (the embedded default) sessions live in this process's memory only, as before.
+public protocol SharedSessionStore: Sendable {
+    /// Stores a new session; false when the store holds `limit` sessions already.
+    func insert(_ row: SessionRow, limit: Int) async throws -> Bool
+    /// Runs `body` on the session `id` under its lock and applies the write-back it returns
+    /// before answering; `creatingDefault` is a node's default session, created when missing.
+    func withLocked<R>(
+        id: String, creatingDefault: SessionRow?, _ body: (SessionLookup) async throws -> (R, SessionWriteBack)
+    ) async throws -> R
+    /// Live sessions of a node (every node: nil), default sessions not counted.
+    func count(nodeID: String?) async throws -> Int
+    /// Removes expired sessions; safe to call from every replica (one does the work).
+    func removeExpired() async throws -> Int
+    /// The session's updates after `sequence` still in its log, its sequence and state now
+    /// (nil: the session is gone).
+    func updates(of id: String, after sequence: Int64) async throws -> SessionUpdates?
+    /// Keeps the updates of these sessions (subscribed here) logged.
+    func keepLogging(_ ids: [String]) async throws
+    /// Calls `handler` with (session id, sequence) for every update any replica commits.
+    func onSessionUpdate(_ handler: @escaping @Sendable (String, Int64) -> Void)
+}
+
+extension PostgresSessionStore: SharedSessionStore {
+    public func onSessionUpdate(_ handler: @escaping @Sendable (String, Int64) -> Void) {
+        onUpdate.withLock { $0 = handler }
+    }
+}
+
+/// A session's engine state as bytes: a binary property list (doubles round-trip bit for bit,
+/// `SessionState+Codable.swift`).
+enum SessionStateCodec {
+    static func encode(_ state: SessionState) throws -> [UInt8] {
+        let encoder = PropertyListEncoder()
+        encoder.outputFormat = .binary
+        return Array(try encoder.encode(state))
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> SessionState {
+        try PropertyListDecoder().decode(SessionState.self, from: Data(bytes))
+    }
+}

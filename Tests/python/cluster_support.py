@@ -1,0 +1,81 @@
+"""A kato cluster for tests: a real PostgreSQL 15 (pg_support), three kato-server replicas sharing
+it (--postgres) and a real HAProxy 2.6 in front, configured by the shipped deploy/haproxy.cfg.
+Under CI=true a missing or failing HAProxy fails the run (conftest.unavailable)."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+from conftest import ROOT, start_kato_server, unavailable
+from pg_support import PostgresServer
+
+HAPROXY_CFG = ROOT / "deploy" / "haproxy.cfg"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metric(admin, name):
+    """The sum of every sample of metric `name` on a replica's /metrics page."""
+    with urllib.request.urlopen(f"http://{admin}/metrics", timeout=5) as r:
+        page = r.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in page.splitlines()
+               if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+class Cluster:
+    def __init__(self, binaries, replicas=3, extra=()):
+        if shutil.which("haproxy") is None:
+            unavailable("HAProxy is not installed (Debian haproxy; scripts/install-deps --python)")
+        self.pg = PostgresServer()
+        self.replicas = []
+        self.haproxy = None
+        try:
+            for _ in range(replicas):
+                server = start_kato_server(binaries, "--in-memory", "--postgres", self.pg.url(), "--admin-port", "0", *extra)
+                server.admin()  # read its admin line now
+                self.replicas.append(server)
+            self.port = free_port()
+            env = {**os.environ, "KATO_LB_BIND": f"127.0.0.1:{self.port}"}
+            for i, r in enumerate(self.replicas, 1):
+                env[f"KATO_R{i}"] = r.address
+                env[f"KATO_R{i}_ADMIN_PORT"] = r.admin().rsplit(":", 1)[1]
+            self.log = tempfile.NamedTemporaryFile(prefix="kato-haproxy-", suffix=".log", delete=False)
+            self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(HAPROXY_CFG)], env=env,
+                                            stdout=self.log, stderr=subprocess.STDOUT)
+            self.address = f"127.0.0.1:{self.port}"
+            self._wait_until_all_up()
+        except BaseException:
+            self.destroy()
+            raise
+
+    def _wait_until_all_up(self):
+        """Every replica's health check passed (HAProxy marks a server up after `rise 1`)."""
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.haproxy.poll() is not None:  # installed but refused our configuration: a failure
+                raise AssertionError(f"HAProxy exited: {open(self.log.name).read()[-2000:]}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    time.sleep(1.5)  # three check intervals: every server has been checked
+                    return
+            time.sleep(0.1)
+        raise AssertionError("HAProxy did not listen within 30 s")
+
+    def handled(self):
+        """gRPC calls each replica handled so far."""
+        return [metric(r.admin(), "grpc_server_handled_total") for r in self.replicas]
+
+    def destroy(self):
+        if self.haproxy is not None and self.haproxy.poll() is None:
+            self.haproxy.terminate()
+            self.haproxy.wait(timeout=10)
+        for r in self.replicas:
+            r.stop()
+        self.pg.destroy()
