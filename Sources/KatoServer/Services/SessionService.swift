@@ -5,6 +5,8 @@ import KatoProto
 /// `kato.v2.SessionService`.
 struct SessionService: KatoService {
     let sessions: SessionRegistry
+    /// The feature flags in force: every method answers FEATURE_DISABLED while v2_sessions is off.
+    var flags = LiveFlags()
     /// Run inside each unary method (see `KatoService`); nil: none.
     var interceptor: KatoInterceptor? = nil
     var serviceName: String { Kato_V2_SessionService.serviceName }
@@ -13,6 +15,7 @@ struct SessionService: KatoService {
         [
             unary(Kato_V2_SessionService.createSession) { request, context in
                 try CallSupport.serve(context) {
+                    try flags.checkSessionService()
                     try sessions.authorizeCreate(nodeID: request.nodeID, context)
                     let update = try Convert.configUpdate(request.config)
                     let session = try sessions.create(
@@ -23,10 +26,14 @@ struct SessionService: KatoService {
                 }
             },
             unary(Kato_V2_SessionService.getSession) { request, context in
-                try CallSupport.serve(context) { try sessions.session(id: request.sessionID, for: .read, context).message() }
+                try CallSupport.serve(context) {
+                    try flags.checkSessionService()
+                    return try sessions.session(id: request.sessionID, for: .read, context).message()
+                }
             },
             unary(Kato_V2_SessionService.extendSession) { request, context in
                 try CallSupport.serve(context) {
+                    try flags.checkSessionService()
                     guard request.ttlSeconds >= 0, request.ttlSeconds <= sessions.configuration.maxTTL.components.seconds else {
                         throw KatoError.invalid("ttl_seconds", "must be 0 (keep) or 1...\(sessions.configuration.maxTTL.components.seconds)")
                     }
@@ -37,6 +44,7 @@ struct SessionService: KatoService {
             },
             unary(Kato_V2_SessionService.deleteSession) { request, context in
                 try CallSupport.serve(context) {
+                    try flags.checkSessionService()
                     _ = try sessions.session(id: request.sessionID, for: .write, context)
                     try sessions.delete(id: request.sessionID)
                     var response = Kato_V2_DeleteSessionResponse()
@@ -46,6 +54,7 @@ struct SessionService: KatoService {
             },
             unary(Kato_V2_SessionService.updateSessionConfig) { request, context in
                 try CallSupport.serve(context) {
+                    try flags.checkSessionService()
                     let update = try Convert.configUpdate(request.config)
                     let session = try sessions.session(id: request.sessionID, for: .write, context)
                     try session.mutate { _, state -> ((), Kato_V2_UpdateCause?) in
@@ -61,6 +70,7 @@ struct SessionService: KatoService {
             },
             unary(Kato_V2_SessionService.countSessions) { request, context in
                 try CallSupport.serve(context) {
+                    try flags.checkSessionService()
                     var response = Kato_V2_CountSessionsResponse()
                     response.count = Int64(try sessions.count(nodeID: request.nodeID, visibleTo: context))
                     return response
