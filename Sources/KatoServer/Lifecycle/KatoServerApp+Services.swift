@@ -86,7 +86,9 @@ struct OnShutdown: Service {
 }
 
 /// Runs a loop until the graceful shutdown: cancelled then (the loop must end on cancellation),
-/// or told through `stop` for a loop that polls a flag instead.
+/// or told through `stop` for a loop that polls a flag instead. A loop that ends earlier (the
+/// health publisher is stopped at drain start) waits for its turn: the group takes a service
+/// that returns before being told as a failure.
 struct UntilShutdown: Service {
     var stop: (@Sendable () -> Void)?
     let body: @Sendable () async -> Void
@@ -101,6 +103,7 @@ struct UntilShutdown: Service {
         } else {
             await cancelWhenGracefulShutdown { await body() }
         }
+        try? await gracefulShutdown()
     }
 }
 
