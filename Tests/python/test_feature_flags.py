@@ -131,7 +131,7 @@ def test_v2_sessions_off_refuses_session_calls_keeps_default_session_and_open_su
     # is still open: it gets the update of this observation.
     s.observe.Observe(observe_pb2.ObserveRequest(node_id="flags", strings=["during"]), timeout=10)
     update = next(stream)
-    assert any("during" in e.strings for e in update.stm)
+    assert any("during" in e.symbols for e in update.stm)
     s.set({"v2_sessions": True})
     assert s.sessions.GetSession(session_pb2.GetSessionRequest(session_id=sid), timeout=10).session_id == sid
     stream.cancel()
@@ -172,7 +172,8 @@ def test_emotives_off_refuses_observations_with_emotives_only(flagged):
 def test_predictions_off_answers_an_empty_list_with_a_trailer_saying_so(flagged):
     s = flagged()
     learn_pattern(s, "pred", "p", "q")
-    s.observe.Observe(observe_pb2.ObserveRequest(node_id="pred", strings=["p"]), timeout=10)
+    for ev in ("p", "q"):  # KATO predicts from two symbols on
+        s.observe.Observe(observe_pb2.ObserveRequest(node_id="pred", strings=[ev]), timeout=10)
     request = predict_pb2.GetPredictionsRequest(node_id="pred")
     on, call = s.predict.GetPredictions.with_call(request, timeout=10)
     assert len(on.predictions) >= 1 and on.count == len(on.predictions)
@@ -343,7 +344,8 @@ def test_calls_and_subscriptions_span_flag_changes_without_a_failure(flagged):
     for t in threads:
         t.join()
     assert failures == [] and done[0] > 0
-    assert next(stream).session_id  # the subscription is still open
+    s.observe.Observe(observe_pb2.ObserveRequest(node_id="span", strings=["last"]), timeout=10)
+    assert next(stream).sequence > 0  # the subscription is still open
     stream.cancel()
 
 

@@ -34,7 +34,7 @@ public enum FlagsFile {
         do {
             root = try JSONParser.parse(bytes: data)
         } catch {
-            throw FlagsError(path: path, line: error.line, column: error.column, message: error.message)
+            throw FlagsError(path: path, line: error.line, column: error.column, message: "invalid JSON: \(error.message)")
         }
         guard case .object(let members) = root else { throw FlagsError(path: path, line: 1, column: 1, message: "must hold a JSON object") }
         guard let section = members.first(where: { $0.0 == "flags" })?.1 else { return [] }
