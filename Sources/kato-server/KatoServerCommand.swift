@@ -119,6 +119,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         // Past the drain delay, the grace period and a margin for the store and the exporters,
         // the group cancels what is left rather than hang.
         group.maximumGracefulShutdownDuration = shutdown.drainDelay + configuration.grpc.keepalive.gracePeriod + .seconds(10)
+        group.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: group).run()
         logger.info("kato-server stopped")
     }
