@@ -27,6 +27,8 @@ public enum KatoError: Error, Sendable, Equatable {
     case rateLimited(scope: String, retryAfter: Duration)
     /// The server already runs its maximum number of concurrent calls.
     case overloaded(limit: Int, retryAfter: Duration)
+    /// An operator switched the feature off (a feature flag; ErrorInfo metadata `feature`).
+    case featureDisabled(flag: String, message: String)
 
     public struct FieldViolation: Sendable, Equatable {
         public var field: String
@@ -59,6 +61,7 @@ public enum KatoError: Error, Sendable, Equatable {
         case .permissionDenied(let reason, _): reason
         case .rateLimited: "RATE_LIMITED"
         case .overloaded: "CONCURRENCY_LIMIT"
+        case .featureDisabled: "FEATURE_DISABLED"
         }
     }
 
@@ -74,6 +77,7 @@ public enum KatoError: Error, Sendable, Equatable {
         case .unauthenticated: .unauthenticated
         case .permissionDenied: .permissionDenied
         case .rateLimited, .overloaded: .resourceExhausted
+        case .featureDisabled: .unimplemented
         }
     }
 
@@ -95,6 +99,7 @@ public enum KatoError: Error, Sendable, Equatable {
         case .rateLimited(let scope, let retryAfter):
             "rate limit exceeded (\(scope)); retry in \(Self.milliseconds(retryAfter)) ms"
         case .overloaded(let limit, _): "server busy: \(limit) concurrent calls already running"
+        case .featureDisabled(_, let message): message
         }
     }
 
@@ -105,6 +110,7 @@ public enum KatoError: Error, Sendable, Equatable {
         info.domain = "kato.v2"
         info.metadata = ["trace_id": traceID]
         if case .rateLimited(let scope, _) = self { info.metadata["scope"] = scope }
+        if case .featureDisabled(let flag, _) = self { info.metadata["feature"] = flag }
         var details: [any ProtoMessage] = [info]
         var trailing = Metadata()
         if let retryAfter {

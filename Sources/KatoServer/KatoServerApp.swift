@@ -45,6 +45,8 @@ public final class KatoServerApp: Sendable {
         /// Knowledge bases shared with other replicas through PostgreSQL (opened by the caller,
         /// `PostgresKnowledgeStore.open`); replaces `dataDirectory`.
         public var replicated: PostgresKnowledgeStore?
+        /// The feature flags at start (`apply(flags:)` changes them while running).
+        public var flags = FeatureFlags()
         public init() {}
     }
 
@@ -60,6 +62,13 @@ public final class KatoServerApp: Sendable {
     let logger: Logger
     let serviceNames: [String]
     let lifecycle = Lifecycle()
+    /// Begun at the start of the shutdown: ends open subscriptions (SERVER_DRAINING).
+    public let drain: Drain
+    /// The feature flags in force (`apply(flags:)`).
+    public let flags: LiveFlags
+    let startRateLimits: RateLimitConfiguration
+    let rateLimiter: RateLimitInterceptor?
+    let trace: TraceInterceptor?
 
     public init(configuration: Configuration, logger: Logger) throws {
         self.logger = logger
@@ -72,10 +81,15 @@ public final class KatoServerApp: Sendable {
             configuration: configuration.sessions, nodes: NodeRegistry(store: store, replicated: configuration.replicated),
             shared: configuration.replicated?.sessions)
         health = HealthService()
+        let drain = Drain()
+        self.drain = drain
+        let flags = LiveFlags()
+        self.flags = flags
+        startRateLimits = configuration.rateLimits
         authenticator = configuration.authenticator
         let services: [any ServiceProvider] = [
-            SessionService(sessions: sessions), ObserveService(sessions: sessions), PredictService(sessions: sessions),
-            KnowledgeBaseService(sessions: sessions),
+            SessionService(sessions: sessions, flags: flags), ObserveService(sessions: sessions, flags: flags),
+            PredictService(sessions: sessions, flags: flags, drain: drain), KnowledgeBaseService(sessions: sessions),
         ]
         let index = try DescriptorIndex(descriptorSet: KatoDescriptors.descriptorSet)
         let listed = services.map(\.serviceName) + [health.serviceName] + ReflectionService.serviceNames
@@ -87,11 +101,16 @@ public final class KatoServerApp: Sendable {
         }
         let all: [any ServiceProvider] = services + [health, reflection]
         for s in all { router.register(s) }
-        if !configuration.interceptorsDisabled {
+        if configuration.interceptorsDisabled {
+            rateLimiter = nil
+            trace = nil
+        } else {
             let degradation = store.map { DegradationInterceptor(status: $0.status) }
-            for i in Self.interceptors(configuration, services: all, degradation: degradation, logger: logger) {
-                router.addInterceptor(i)
-            }
+            let chain = Self.interceptors(configuration, services: all, degradation: degradation, logger: logger)
+            for i in chain { router.addInterceptor(i) }
+            // Kept for live flag changes (rates, access-log level).
+            rateLimiter = chain.lazy.compactMap { $0 as? RateLimitInterceptor }.first
+            trace = chain.lazy.compactMap { $0 as? TraceInterceptor }.first
         }
         server = GRPCServer(configuration: configuration.grpc, router: router, logger: logger)
         for name in listed { health.setStatus(.notServing, forService: name) }
@@ -106,6 +125,9 @@ public final class KatoServerApp: Sendable {
         } else {
             admin = nil
         }
+        // Also registers kato_feature_enabled{feature} for every flag, before the first scrape.
+        apply(flags: configuration.flags)
+        _ = (FlagMetrics.reloadFailures, FlagMetrics.reloads)
     }
 
     /// kato's interceptors, outermost first: trace (trace id, span, access log; the edge where
@@ -137,6 +159,7 @@ public final class KatoServerApp: Sendable {
         let page = c.metricsPage
         let maxSessions = c.sessions.maxSessions
         let replicated = c.replicated
+        let certificate = c.grpc.tls.flatMap { CertificateExpiry(chainPath: $0.certificateChainPath) }
         if page != nil { KatoMetrics.registerFamilies() }
         let state: @Sendable () -> AdminRoutes.HealthState = {
             let phase = lifecycle.phase.load(ordering: .relaxed)
@@ -150,6 +173,7 @@ public final class KatoServerApp: Sendable {
                 let h = state()
                 KatoMetrics.sessionsActive.record(h.sessionsActive)
                 KatoMetrics.sessionsLimit.record(maxSessions)
+                certificate?.record()
                 KatoMetrics.subscribersActive.record(Session.subscribersActive.load(ordering: .relaxed))
                 for (node, version) in replicated?.appliedVersions ?? [] {
                     Gauge(label: "kato_kb_applied_version", dimensions: [("node_id", node)]).record(version)
@@ -163,18 +187,14 @@ public final class KatoServerApp: Sendable {
             health: state)
     }
 
-    /// Binds, marks every service SERVING, and starts the cleanup task.
+    /// Binds, marks every service SERVING. The background work (session sweeper, health
+    /// publisher) and the ordered shutdown run as the ServiceGroup's services (`services(…)`).
     public func start() async throws -> (host: String, port: Int) {
         let address = try await server.start()
         for name in serviceNames { health.setStatus(.serving, forService: name) }
         health.setStatus(.serving, forService: "")
         lifecycle.phase.store(1, ordering: .relaxed)
-        if let healthPublisher {
-            healthPublisher.publish()
-            Task.detached { await healthPublisher.run() }
-        }
-        let sessions = self.sessions
-        Task.detached { await sessions.runCleanup() }
+        healthPublisher?.publish()
         return (address.ipAddress ?? "?", address.port ?? 0)
     }
 
@@ -182,19 +202,6 @@ public final class KatoServerApp: Sendable {
     public func startAdmin() async throws -> (host: String, port: Int)? {
         guard let admin else { return nil }
         return try await admin.start()
-    }
-
-    /// Graceful shutdown: NOT_SERVING, GOAWAY, in-flight calls finish within the grace period.
-    public func shutdown() async {
-        lifecycle.phase.store(2, ordering: .relaxed)
-        healthPublisher?.stop()
-        health.enterShutdown()
-        await server.shutdown()
-        await admin?.shutdown()
-        // In-flight calls have finished: commit what they wrote and release the data directory;
-        // a replica stops following the shared knowledge base and closes its connections.
-        store?.close()
-        sessions.nodes.replicated?.close()
     }
 
     public func waitUntilClosed() async throws {

@@ -18,14 +18,21 @@ public final class FaultInjector: Sendable {
     private let state: Locked<State>
     private let controlFile: String?
 
-    public init(rate: Double, controlFile: String? = nil) {
+    /// Added before every commit: a slow disk (`KATO_TEST_STORE_COMMIT_DELAY_MS`), so tests can
+    /// hold a learn in flight (e.g. across a shutdown).
+    let commitDelay: Duration
+
+    public init(rate: Double, controlFile: String? = nil, commitDelay: Duration = .zero) {
         state = Locked(State(rate: rate))
         self.controlFile = controlFile
+        self.commitDelay = commitDelay
     }
 
     /// From `KATO_TEST_STORE_FAULT_RATE` and `KATO_TEST_STORE_FAULT_CONTROL`.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> FaultInjector {
-        FaultInjector(rate: Double(env["KATO_TEST_STORE_FAULT_RATE"] ?? "") ?? 0, controlFile: env["KATO_TEST_STORE_FAULT_CONTROL"])
+        FaultInjector(
+            rate: Double(env["KATO_TEST_STORE_FAULT_RATE"] ?? "") ?? 0, controlFile: env["KATO_TEST_STORE_FAULT_CONTROL"],
+            commitDelay: .milliseconds(Int(env["KATO_TEST_STORE_COMMIT_DELAY_MS"] ?? "") ?? 0))
     }
 
     /// The current rate.
@@ -42,6 +49,12 @@ public final class FaultInjector: Sendable {
             }
         }
         return state.withLock { $0.rate }
+    }
+
+    /// Sleeps the commit delay (on the store's writer thread).
+    func delayCommit() {
+        guard commitDelay > .zero else { return }
+        Thread.sleep(forTimeInterval: Double(commitDelay.components.seconds) + Double(commitDelay.components.attoseconds) / 1e18)
     }
 
     /// Throws an injected fault with the current probability.

@@ -24,6 +24,9 @@ public final class StoreStatus: Sendable {
         var failedBatches = 0
         var retries = 0
         var lastError: String?
+        /// Operator overrides (feature flags): the lowest level reported, and the breaker switch.
+        var minimumLevel: DegradationLevel = .normal
+        var breakerEnabled = true
     }
 
     private let state: Locked<State>
@@ -36,8 +39,10 @@ public final class StoreStatus: Sendable {
     /// The status now.
     public func snapshot(at now: ContinuousClock.Instant = .now) -> Snapshot {
         state.withLock { s in
-            let breaker = s.breaker.state(at: now)
-            let level: DegradationLevel
+            // Switched off, the breaker lets every write through and reports closed; its
+            // failures are still counted, so switching it back on applies its real state.
+            let breaker = s.breakerEnabled ? s.breaker.state(at: now) : .closed
+            var level: DegradationLevel
             if !s.maintenance.isEmpty {
                 level = .maintenance
             } else {
@@ -49,6 +54,7 @@ public final class StoreStatus: Sendable {
                     level = recent ? .degraded : .normal
                 }
             }
+            level = max(level, s.minimumLevel)
             return Snapshot(
                 breaker: breaker, level: level, maintenanceReason: s.maintenance.values.sorted().first,
                 batchesCommitted: s.batchesCommitted, learnsAcknowledged: s.learnsAcknowledged,
@@ -63,7 +69,18 @@ public final class StoreStatus: Sendable {
     public var breakerState: CircuitBreaker.State { snapshot().breaker }
 
     package func allowRequest(at now: ContinuousClock.Instant = .now) -> Bool {
-        state.withLock { $0.breaker.allowRequest(at: now) }
+        state.withLock { !$0.breakerEnabled || $0.breaker.allowRequest(at: now) }
+    }
+
+    /// Operator overrides (kato-server's feature flags): a level below which the status never
+    /// goes (`.normal`: none), MAINTENANCE with `maintenanceReason` (nil: none), and whether the
+    /// circuit breaker may refuse writes.
+    public func setOverrides(minimumLevel: DegradationLevel, maintenanceReason: String?, breakerEnabled: Bool) {
+        state.withLock { s in
+            s.minimumLevel = minimumLevel
+            s.maintenance["operator"] = maintenanceReason
+            s.breakerEnabled = breakerEnabled
+        }
     }
 
     package func recordSuccess(learns: Int, duration: Duration = .zero) {

@@ -21,7 +21,10 @@ extension KatoServerCommand {
         }
         let store = settings.postgres.map { url in (try? PostgresSettings(url: url)).map(\.description) ?? url }
             ?? configuration.dataDirectory.map { "data directory \($0)" } ?? "in memory"
-        print("configuration is valid: gRPC \(settings.host):\(settings.port), knowledge base \(store), authentication \(configuration.authenticator == nil ? "off" : "on")")
+        var off = configuration.flags.features.filter { !$0.enabled && $0.name != "maintenance" }.map { $0.name }
+        if configuration.flags.maintenance { off.append("everything (maintenance mode)") }
+        let flags = settings.configPath == nil ? "none" : off.isEmpty ? "all features on" : "off: \(off.joined(separator: ", "))"
+        print("configuration is valid: gRPC \(settings.host):\(settings.port), knowledge base \(store), authentication \(configuration.authenticator == nil ? "off" : "on"), feature flags \(flags)")
         Foundation.exit(0)
     }
 }

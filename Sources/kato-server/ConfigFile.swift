@@ -6,7 +6,8 @@ import Foundation
 /// JSON: one object of scalars (`{"port": 50051, "log_level": "info"}`).
 /// YAML (`.yaml`/`.yml`): a flat mapping, one `key: value` per line, `#` comments, values
 /// optionally quoted — the subset a server's flag file needs; nested YAML is rejected with
-/// the line number rather than half-read.
+/// the line number rather than half-read. The `flags` section (JSON object, YAML indented
+/// mapping) is the feature flags, read and re-read by `FlagsFile`.
 enum ConfigFile {
     static func load(_ path: String) throws -> [String: String] {
         let data: Data
@@ -28,7 +29,7 @@ enum ConfigFile {
             throw ValidationError("config file \(path) must hold a JSON object")
         }
         var out: [String: String] = [:]
-        for (key, value) in object {
+        for (key, value) in object where key != "flags" {  // the live section: `FlagsFile`
             switch value {
             // JSON booleans arrive as NSNumbers of ObjC type "c" (char).
             case let n as NSNumber where String(cString: n.objCType) == "c": out[key] = n.boolValue ? "true" : "false"
@@ -42,11 +43,16 @@ enum ConfigFile {
 
     static func yaml(_ text: String, path: String) throws -> [String: String] {
         var out: [String: String] = [:]
+        var inFlags = false  // the live `flags:` section, read by `FlagsFile`
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var line = Substring(raw)
             if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed == "---" { continue }
+            let indented = line.hasPrefix(" ") || line.hasPrefix("\t")
+            if inFlags, indented { continue }
+            inFlags = !indented && trimmed == "flags:"
+            if inFlags { continue }
             guard !line.hasPrefix(" "), !line.hasPrefix("\t"), let colon = trimmed.firstIndex(of: ":") else {
                 throw ValidationError("config file \(path) line \(n + 1): expected 'key: value' (flat mapping only)")
             }

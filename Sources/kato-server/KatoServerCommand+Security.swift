@@ -97,12 +97,16 @@ extension KatoServerCommand {
         logger.info("admin HTTP started", metadata: ["admin": "\(host):\(port)"])
     }
 
-    /// SIGHUP re-reads the key file and the JWT keys; connections and calls go on.
-    static func installReload(_ app: KatoServerApp, logger: Logger) {
-        guard let authenticator = app.authenticator else { return }
+    /// SIGHUP re-reads the key file and the JWT keys, and the config file's feature flags;
+    /// connections and calls go on.
+    static func installReload(_ app: KatoServerApp, flagsWatcher: FlagsWatcher?, logger: Logger) {
+        let authenticator = app.authenticator
+        guard authenticator != nil || flagsWatcher != nil else { return }
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .main)
         source.setEventHandler {
+            flagsWatcher?.reloadNow()
+            guard let authenticator else { return }
             Task {
                 do {
                     try await authenticator.reload()

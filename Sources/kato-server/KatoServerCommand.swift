@@ -4,6 +4,7 @@ import GRPCH2
 import KatoObservability
 import KatoServer
 import Logging
+import ServiceLifecycle
 
 /// `kato-server`: serves kato.v2 over gRPC. Every flag is also read from `KATO_<FLAG>`
 /// (e.g. `KATO_PORT`) and from `--config FILE` (JSON); flags win over the environment,
@@ -56,6 +57,8 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("otlp-queue-size"), help: "Spans waiting at most; more are dropped and counted; default 2048 (KATO_OTLP_QUEUE_SIZE).") var otlpQueueSize: Int?
     @Option(name: .customLong("handler-execution"), help: "Where call handlers run: event-loop (default; on the connection's I/O thread) or pool (Swift's global executor, for long engine calls) (KATO_HANDLER_EXECUTION).") var handlerExecution: String?
     @Flag(name: .customLong("disable-interceptors"), help: "Benchmarks only: run without any interceptor (no auth, limits, metrics, trace ids).") var disableInterceptors = false
+    @Option(name: .customLong("drain-delay"), help: "Shutdown: seconds between NOT_SERVING and closing the listener, for load balancers to notice; default 0 (KATO_DRAIN_DELAY).") var drainDelay: Double?
+    @Option(name: .customLong("shutdown-grace"), help: "Shutdown: seconds in-flight calls get to finish after GOAWAY; default 10 (KATO_SHUTDOWN_GRACE).") var shutdownGrace: Double?
     @OptionGroup(title: "Durable store") var storeOptions: StoreOptions
     @Flag(name: .customLong("check-config"), help: "Validate the flags, environment and config file (key files, TLS files, the PostgreSQL URL) and exit: 0 when valid, non-zero with the reason when not; nothing is bound, opened or written.") var checkConfig = false
 
@@ -78,6 +81,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         configuration.grpc.handlerExecution = settings.handlerExecution
         configuration.grpc.web = .init(enabled: settings.webProtocols, corsOrigins: settings.corsOrigins,
                                        requestTimeout: .seconds(settings.webRequestTimeoutSeconds))
+        configuration.grpc.keepalive.gracePeriod = .milliseconds(settings.shutdownGraceMs)
         if let cert = settings.tlsCert, let key = settings.tlsKey {
             configuration.grpc.tls = .init(certificateChainPath: cert, privateKeyPath: key, clientCAPath: settings.tlsClientCA)
         } else if settings.tlsCert != nil || settings.tlsKey != nil {
@@ -90,32 +94,39 @@ struct KatoServerCommand: AsyncParsableCommand {
         let otlp = try Self.startTraceExport(settings, logger: logger)
 
         try storeOptions.apply(to: &configuration, dataDir: settings.dataDir)
+        if let path = settings.configPath {
+            do {
+                configuration.flags = try FlagsFile.load(path)
+            } catch {
+                throw ValidationError("feature flags: \(error)")
+            }
+        }
         if checkConfig { Self.finishCheck(settings, configuration) }
         if let url = settings.postgres {
             configuration.replicated = try await Self.openPostgres(url, poolSize: settings.postgresPoolSize, configuration, logger: logger)
         }
         let app = try KatoServerApp(configuration: configuration, logger: logger)
-        // Installed before the address is printed (a supervisor may signal as soon as it reads
-        // it). Main waits for the shutdown to finish, not for the listener to close: the
-        // listener closes first, and returning then would cut the grace period short.
-        let (shutdownDone, shutdownFinished) = AsyncStream<Void>.makeStream()
-        ProcessTermination.onSignal {
-            logger.info("shutting down")
-            Task {
-                await app.shutdown()
-                await otlp?.shutdown()  // after the calls: their spans are queued by now
-                shutdownFinished.finish()
-            }
-        }
+        // Installed before the address is printed: a supervisor may signal as soon as it reads it.
+        let signals = TerminationSignals(logger: logger)
         let (host, port) = try await app.start()
         print("listening on \(host):\(port)")
         fflush(nil)
         try await Self.startAdmin(app, logger: logger)
-        Self.installReload(app, logger: logger)
+        let flagsWatcher = settings.configPath.map { FlagsWatcher(path: $0, app: app, logger: logger) }
+        Self.installReload(app, flagsWatcher: flagsWatcher, logger: logger)
         logger.info("kato-server started", metadata: [
             "grpc": "\(host):\(port)", "tls": "\(configuration.grpc.tls != nil)", "data_dir": "\(settings.dataDir)",
         ])
-
-        for await _ in shutdownDone {}
+        var shutdown = KatoServerApp.ShutdownConfiguration()
+        shutdown.drainDelay = .milliseconds(settings.drainDelayMs)
+        var group = ServiceGroupConfiguration(
+            services: app.services(
+                shutdown: shutdown, exporterShutdowns: otlp.map { exporter in [{ await exporter.shutdown() }] } ?? [], flagsWatcher: flagsWatcher, signals: signals), logger: logger)
+        // Past the drain delay, the grace period and a margin for the store and the exporters,
+        // the group cancels what is left rather than hang.
+        group.maximumGracefulShutdownDuration = shutdown.drainDelay + configuration.grpc.keepalive.gracePeriod + .seconds(10)
+        group.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: group).run()
+        logger.info("kato-server stopped")
     }
 }

@@ -48,12 +48,17 @@ struct Settings {
     var webProtocols = true
     var corsOrigins: [String] = []
     var webRequestTimeoutSeconds = 60
+    /// `--config`: read once for the settings, and watched for its `flags` section.
+    var configPath: String?
+    var drainDelayMs = 0
+    var shutdownGraceMs = 10_000
 
     init(command: KatoServerCommand) throws {
         let env = ProcessInfo.processInfo.environment
         var file: [String: String] = [:]
         if let path = command.config ?? env["KATO_CONFIG"] {
             file = try ConfigFile.load(path)
+            configPath = path
         }
         func pick(_ flag: String?, _ key: String) -> String? {
             if let flag { return flag }
@@ -141,6 +146,13 @@ struct Settings {
         case "pool": handlerExecution = .concurrentPool
         case let other?: throw ValidationError("handler-execution must be event-loop or pool (got \(other))")
         }
+        func seconds(_ flag: Double?, _ key: String, _ fallbackMs: Int, max: Double) throws -> Int {
+            guard let text = pick(flag.map { String($0) }, key) else { return fallbackMs }
+            guard let v = Double(text), v >= 0, v <= max else { throw ValidationError("\(key) must be 0…\(Int(max)) seconds (got \(text))") }
+            return Int((v * 1000).rounded())
+        }
+        drainDelayMs = try seconds(command.drainDelay, "drain-delay", drainDelayMs, max: 300)
+        shutdownGraceMs = try seconds(command.shutdownGrace, "shutdown-grace", shutdownGraceMs, max: 3600)
         guard otlpFlushIntervalMs >= 1 else { throw ValidationError("otlp-flush-interval-ms must be >= 1") }
         guard otlpQueueSize >= 1 else { throw ValidationError("otlp-queue-size must be >= 1") }
         guard maxConcurrentCalls >= 0 else { throw ValidationError("max-concurrent-calls must be >= 0") }

@@ -214,7 +214,8 @@ def test_every_metric_named_by_a_rule_or_panel_is_on_a_live_server(stack):
     for _, expr in panel_targets():
         used |= set(METRIC_NAME.findall(expr))
     assert used, "no metric names found in the rules and panels"
-    missing = sorted(used - exposed)
+    # Exported only by a server that serves TLS: checked on one in test_tls_certificate_expiry.py.
+    missing = sorted(used - exposed - {"kato_tls_certificate_expiry_seconds"})
     assert not missing, f"named by a rule or panel but not on /metrics: {missing}"
 
 

@@ -37,6 +37,20 @@ public final class TraceInterceptor: ServerInterceptor {
     /// Whether the access-log line is written (a level is set and the logger lets it through),
     /// decided once: the logger's level cannot change under this copy of it.
     let logsAccess: Bool
+    /// The access-log level set by the feature flags while running: -2 none (the start-up
+    /// setting above applies), -1 off, else a `Logger.Level` index. One relaxed load per call.
+    let accessLogOverride = Atomic<Int>(-2)
+
+    /// Sets (nil: clears) the access log's level over the start-up one; `.some(nil)` is off.
+    func overrideAccessLog(_ level: Logger.Level??) {
+        let value: Int
+        switch level {
+        case .none: value = -2
+        case .some(.none): value = -1
+        case .some(.some(let l)): value = Logger.Level.allCases.firstIndex(of: l)!
+        }
+        accessLogOverride.store(value, ordering: .relaxed)
+    }
 
     /// - Parameters:
     ///   - accessLogLevel: level of the per-call access-log line; nil writes none.
@@ -135,7 +149,17 @@ public final class TraceInterceptor: ServerInterceptor {
     func end(_ call: Call, _ context: ServerContext, code: StatusCode, error failure: (any Error)?, nanoseconds: Int64) {
         let record = call.record
         if let span = call.span { Self.end(span, code: code, error: failure, record: record) }
-        if logsAccess, let level = accessLogLevel {
+        let override = accessLogOverride.load(ordering: .relaxed)
+        if override != -2 {
+            if override >= 0, case let level = Logger.Level.allCases[override], logger.logLevel <= level {
+                logger.log(level: level, "call", metadata: [
+                    "method": "\(context.path)", "status": "\(code.name)",
+                    "duration_ms": "\(Double(nanoseconds) / 1e6)",
+                    "peer": "\(context.peer)", "principal": "\(record.principal)",
+                    "session_id": "\(record.sessionID)", "node_id": "\(record.nodeID)", "trace_id": "\(record.traceID)",
+                ])
+            }
+        } else if logsAccess, let level = accessLogLevel {
             if let directLog {
                 Self.writeAccessLine(directLog, context, code: code, nanoseconds: nanoseconds, record: record)
             } else {

@@ -22,6 +22,12 @@ public final class KeyedRateLimiter: Sendable {
     let interval: Int64
     /// How far the arrival time may run ahead of now: (burst − 1) × interval.
     let tolerance: Int64
+    /// The live rate and burst (`reconfigure`, the feature flags): interval and tolerance as
+    /// above, and whether tokens are taken at all. Relaxed loads: a call racing a change may
+    /// see the old limit, never a torn value.
+    private let liveInterval: Atomic<Int64>
+    private let liveTolerance: Atomic<Int64>
+    private let enabled = Atomic<Bool>(true)
     /// When the limiter was made, on both clocks: bucket times are nanoseconds since then.
     let origin = ContinuousClock.now
     let originNanoseconds = CallClock.now()
@@ -63,6 +69,22 @@ public final class KeyedRateLimiter: Sendable {
             tolerance = 0
         }
         caches = (0..<Self.cacheShards).map { _ in Cache() }
+        liveInterval = Atomic(interval)
+        liveTolerance = Atomic(tolerance)
+    }
+
+    /// Changes the rate and burst while running (buckets keep their state); a rate of 0, or
+    /// nil, stops taking tokens. A limiter made with rate 0 (a fixed number of tokens) keeps it.
+    public func reconfigure(_ limit: TokenBucket.Limit?) {
+        guard interval != 0 else { return }
+        guard let limit, limit.rate > 0 else {
+            enabled.store(false, ordering: .relaxed)
+            return
+        }
+        let ns = max(1, Int64(min(1e9 / limit.rate, Double(Int64.max / 8)).rounded()))
+        liveInterval.store(ns, ordering: .relaxed)
+        liveTolerance.store(Int64(max(-1e18, min(1e18, (max(1, limit.burst) - 1) * Double(ns)))), ordering: .relaxed)
+        enabled.store(true, ordering: .relaxed)
     }
 
     /// Takes a token from `key`'s bucket: nil when granted, else the time to wait.
@@ -82,6 +104,7 @@ public final class KeyedRateLimiter: Sendable {
     }
 
     private func acquire(_ key: String, t: Int64) -> Duration? {
+        guard enabled.load(ordering: .relaxed) else { return nil }
         let wait = take(bucket(key, at: t), at: t)
         return wait.map { .nanoseconds($0) }
     }
@@ -100,13 +123,15 @@ public final class KeyedRateLimiter: Sendable {
             }
             return nil
         }
+        let emission = liveInterval.load(ordering: .relaxed)
+        let allowance = liveTolerance.load(ordering: .relaxed)
         var tat = bucket.state.load(ordering: .relaxed)
         while true {
             let base = max(tat, t)
             let ahead = base - t
-            if ahead > tolerance { return ahead - tolerance }
+            if ahead > allowance { return ahead - allowance }
             let (exchanged, original) = bucket.state.compareExchange(
-                expected: tat, desired: base + interval, ordering: .relaxed)
+                expected: tat, desired: base + emission, ordering: .relaxed)
             if exchanged { return nil }
             tat = original
         }

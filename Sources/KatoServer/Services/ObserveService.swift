@@ -9,6 +9,8 @@ import Synchronization
 /// `kato.v2.ObserveService`.
 struct ObserveService: ServiceProvider {
     let sessions: SessionRegistry
+    /// The feature flags in force (read per call).
+    var flags = LiveFlags()
     var serviceName: String { Kato_V2_ObserveService.serviceName }
 
     var methods: [ServerMethod] {
@@ -19,7 +21,7 @@ struct ObserveService: ServiceProvider {
             unary(Kato_V2_ObserveService.observeSequence) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     let session = try CallSupport.serve(context) {
-                        try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+                        try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
                     }
                     try await sessions.nodes.awaitCurrent(session.nodeID, context)
                     let (response, tickets) = try await sessions.nodes.writing(session.nodeID, context, "the sequence's learns") {
@@ -42,7 +44,7 @@ struct ObserveService: ServiceProvider {
             unary(Kato_V2_ObserveService.getShortTermMemory) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     try CallSupport.serve(context) {
-                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         return try session.read { _, state in
                             var m = Kato_V2_ShortTermMemory()
                             m.sessionID = session.publicID
@@ -56,7 +58,7 @@ struct ObserveService: ServiceProvider {
             unary(Kato_V2_ObserveService.clearShortTermMemory) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     try CallSupport.serve(context) {
-                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+                        let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
                         try session.mutate { engine, state in (engine.clearSTM(in: &state), .clearStm) }
                         var m = Kato_V2_ClearShortTermMemoryResponse()
                         m.status = "cleared"
@@ -68,7 +70,7 @@ struct ObserveService: ServiceProvider {
             unary(Kato_V2_ObserveService.learn) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     let session = try CallSupport.serve(context) {
-                        try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+                        try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
                     }
                     let (response, ticket) = try await sessions.nodes.writing(session.nodeID, context, "the learn") {
                         try CallSupport.serve(context) {
@@ -99,7 +101,7 @@ struct ObserveService: ServiceProvider {
             unary(Kato_V2_ObserveService.clearAllMemory) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     let session = try CallSupport.serve(context) {
-                        try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .clearAll, context)
+                        try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .clearAll, context)
                     }
                     let (response, ticket) = try await sessions.nodes.writing(session.nodeID, context, "the clear of the knowledge base") {
                         try CallSupport.serve(context) {
@@ -138,7 +140,7 @@ struct ObserveService: ServiceProvider {
             // Shared knowledge base: predict from everything committed before the call, and hold
             // the node's write lock when this observation may auto-learn.
             let session = try CallSupport.serve(context) {
-                try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+                try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
             }
             try await sessions.nodes.awaitCurrent(session.nodeID, context)
             let mayLearn = try CallSupport.serve(context) { try session.read { _, state in state.config.maxPatternLength > 0 } }
@@ -153,19 +155,21 @@ struct ObserveService: ServiceProvider {
     private func observeInMemory(
         _ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext
     ) throws -> (Kato_V2_ObserveResponse, DurabilityTicket?) {
-        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
+        let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
         let observation = try Convert.observation(
             strings: request.strings, vectors: request.vectors, emotives: request.emotives, metadata: request.metadata)
         let shouldContinue = CallSupport.shouldContinue(context)
         let level = sessions.nodes.level
+        try flags.checkEmotives(!observation.emotives.isEmpty)
         try Durability.checkEmotives(level, [observation])
+        let autoLearn = flags.autoLearn
         let node = sessions.nodes.durable(for: session.nodeID)
         var ticket: DurabilityTicket?
         var skipped = false
         let result = try session.mutate { engine, state in
             let started = CallClock.now()
             let r = try engine.observe(observation, in: &state, shouldContinue: shouldContinue) { s in
-                guard level.allowsAutoLearn else {
+                guard level.allowsAutoLearn, autoLearn else {
                     skipped = true
                     return nil
                 }
@@ -204,7 +208,9 @@ struct ObserveService: ServiceProvider {
         let shouldContinue = CallSupport.shouldContinue(context)
         let level = sessions.nodes.level
         if options.learnAfterEach || options.learnAtEnd { try Durability.checkWrites(level) }
+        try flags.checkEmotives(observations.contains { !$0.emotives.isEmpty })
         try Durability.checkEmotives(level, observations)
+        let autoLearn = flags.autoLearn
         let node = sessions.nodes.durable(for: session.nodeID)
         var tickets: [DurabilityTicket] = []
         var skippedAt: Set<Int> = []
@@ -220,7 +226,7 @@ struct ObserveService: ServiceProvider {
                     }
                 },
                 learner: { s, trigger in
-                    if trigger == .auto && !level.allowsAutoLearn {
+                    if trigger == .auto && !(level.allowsAutoLearn && autoLearn) {
                         skippedAt.insert(s.time)
                         return nil
                     }

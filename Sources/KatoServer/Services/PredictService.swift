@@ -5,6 +5,10 @@ import KatoProto
 /// `kato.v2.PredictService`.
 struct PredictService: ServiceProvider {
     let sessions: SessionRegistry
+    /// The feature flags in force (read per call).
+    var flags = LiveFlags()
+    /// Ends open subscriptions when the server starts draining.
+    var drain = Drain()
     var serviceName: String { Kato_V2_PredictService.serviceName }
 
     var methods: [ServerMethod] {
@@ -12,13 +16,13 @@ struct PredictService: ServiceProvider {
             unary(Kato_V2_PredictService.getPredictions) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     try CallSupport.serve(context) {
-                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         return try session.read { _, state in
                             var m = Kato_V2_GetPredictionsResponse()
                             m.sessionID = session.publicID
-                            m.predictions = state.predictions.map(Convert.prediction)
-                            m.futurePotentials = state.futurePotentials.map(Convert.futurePotential)
-                            m.count = Int64(state.predictions.count)
+                            m.predictions = flags.visiblePredictions(state.predictions.map(Convert.prediction), context)
+                            m.futurePotentials = flags.visiblePredictions(state.futurePotentials.map(Convert.futurePotential), context)
+                            m.count = Int64(m.predictions.count)
                             return m
                         }
                     }
@@ -30,7 +34,7 @@ struct PredictService: ServiceProvider {
                         guard request.resumeAfterSequence >= 0 else {
                             throw KatoError.invalid("resume_after_sequence", "must be >= 0 (0: a new subscription)")
                         }
-                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         let (updates, token) = try session.subscribe(
                             sendInitial: request.sendInitial, resumeAfter: request.resumeAfterSequence)
                         return (session, updates, token)
@@ -38,8 +42,16 @@ struct PredictService: ServiceProvider {
                 }
                 await sessions.catchUp(session)  // shared sessions: what the log holds after the resume point
                 do {
-                    for try await update in updates {
-                        try await writer.write(update)
+                    // Ends with UNAVAILABLE (SERVER_DRAINING) as soon as the server drains.
+                    try await drain.racing(context) {
+                        for try await received in updates {
+                            var update = received
+                            if !flags.predictions {
+                                update.predictions = flags.visiblePredictions(update.predictions, context)
+                                update.futurePotentials = []
+                            }
+                            try await writer.write(update)
+                        }
                     }
                 } catch {
                     session.unsubscribe(token)
@@ -52,7 +64,7 @@ struct PredictService: ServiceProvider {
             unary(Kato_V2_PredictService.getPattern) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     let session = try CallSupport.serve(context) {
-                        try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     }
                     try await sessions.nodes.awaitCurrent(session.nodeID, context)  // a pattern learned on another replica
                     return try CallSupport.serve(context) {
@@ -68,7 +80,7 @@ struct PredictService: ServiceProvider {
             unary(Kato_V2_PredictService.getPerceptData) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     try CallSupport.serve(context) {
-                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         return try session.read { _, state in
                             var m = Kato_V2_PerceptData()
                             if let o = state.lastObservation {
@@ -89,10 +101,10 @@ struct PredictService: ServiceProvider {
             unary(Kato_V2_PredictService.getCognitionData) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     try CallSupport.serve(context) {
-                        let session = try sessions.resolve(sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
+                        let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         return try session.read { _, state in
                             var m = Kato_V2_CognitionData()
-                            m.predictions = state.predictions.map(Convert.prediction)
+                            m.predictions = flags.visiblePredictions(state.predictions.map(Convert.prediction), context)
                             m.emotives = state.currentEmotives
                             m.symbols = state.lastSymbols
                             m.shortTermMemory = Convert.events(state.stm)

@@ -5,12 +5,15 @@ import KatoProto
 /// `kato.v2.SessionService`.
 struct SessionService: ServiceProvider {
     let sessions: SessionRegistry
+    /// The feature flags in force: every method answers FEATURE_DISABLED while v2_sessions is off.
+    var flags = LiveFlags()
     var serviceName: String { Kato_V2_SessionService.serviceName }
 
     var methods: [ServerMethod] {
         [
             unary(Kato_V2_SessionService.createSession) { request, context in
                 let session = try CallSupport.serve(context) {
+                    try flags.checkSessionService()
                     try sessions.authorizeCreate(nodeID: request.nodeID, context)
                     let update = try Convert.configUpdate(request.config)
                     let session = try sessions.create(
@@ -24,12 +27,16 @@ struct SessionService: ServiceProvider {
             },
             unary(Kato_V2_SessionService.getSession) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
-                    try CallSupport.serve(context) { try sessions.session(id: request.sessionID, for: .read, context).message() }
+                    try CallSupport.serve(context) {
+                        try flags.checkSessionService()
+                        return try sessions.session(id: request.sessionID, for: .read, context).message()
+                    }
                 }
             },
             unary(Kato_V2_SessionService.extendSession) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
                     try CallSupport.serve(context) {
+                        try flags.checkSessionService()
                         guard request.ttlSeconds >= 0, request.ttlSeconds <= sessions.configuration.maxTTL.components.seconds else {
                             throw KatoError.invalid("ttl_seconds", "must be 0 (keep) or 1...\(sessions.configuration.maxTTL.components.seconds)")
                         }
@@ -42,6 +49,7 @@ struct SessionService: ServiceProvider {
             unary(Kato_V2_SessionService.deleteSession) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
                     try CallSupport.serve(context) {
+                        try flags.checkSessionService()
                         _ = try sessions.session(id: request.sessionID, for: .write, context)
                         try sessions.delete(id: request.sessionID)
                         var response = Kato_V2_DeleteSessionResponse()
@@ -53,6 +61,7 @@ struct SessionService: ServiceProvider {
             unary(Kato_V2_SessionService.updateSessionConfig) { request, context in
                 try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
                     try CallSupport.serve(context) {
+                        try flags.checkSessionService()
                         let update = try Convert.configUpdate(request.config)
                         let session = try sessions.session(id: request.sessionID, for: .write, context)
                         try session.mutate { _, state -> ((), Kato_V2_UpdateCause?) in
@@ -74,6 +83,7 @@ struct SessionService: ServiceProvider {
                     return response
                 }
                 return try CallSupport.serve(context) {
+                    try flags.checkSessionService()
                     var response = Kato_V2_CountSessionsResponse()
                     response.count = Int64(try sessions.count(nodeID: request.nodeID, visibleTo: context))
                     return response

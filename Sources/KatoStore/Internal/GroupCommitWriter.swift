@@ -197,6 +197,7 @@ final class GroupCommitWriter: Sendable {
                     if let n = c.storedPatterns[key] { stored = n } else { stored = try StoreSQL.patternCount(w, key) }
                     c.storedPatterns[key] = try StoreSQL.write(w, key, b.image, stored: stored)
                 }
+                faults?.delayCommit()
                 try faults?.maybeFail("commit")
                 try c.db.execute("COMMIT")
             } catch {
