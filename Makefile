@@ -51,6 +51,19 @@ test-asan: deps
 fuzz: deps
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) Fuzz/scripts/run.sh $(FUZZ_TARGETS)
 
+# The long runs recorded in docs/FUZZING.md: FUZZ_RUNS (default 1,000,000) executions per target
+# (FUZZ_SECONDS, if given, caps each run's time as well).
+#   make fuzz-long FUZZ_TARGETS=connection FUZZ_SEED=1
+.PHONY: fuzz-long test-ubsan
+fuzz-long: deps
+	FUZZ_RUNS=$(or $(FUZZ_RUNS),1000000) FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/scripts/run.sh $(FUZZ_TARGETS)
+
+# UndefinedBehaviorSanitizer (C code) + ASan: every committed corpus file and crash reproducer
+# of every fuzz target, once, through the fuzz build (.build-fuzz, shared with make fuzz);
+# any report fails. Swift code has no UBSan on Linux (docs/SANITIZERS.md).
+test-ubsan: deps
+	FUZZ_REPLAY=1 Fuzz/scripts/run.sh $(FUZZ_TARGETS)
+
 # Regenerates the hand-made seed corpora (Fuzz/Corpus/*/seed-*; recorded grpcio sessions:
 # Fuzz/scripts/record-grpcio.py).
 fuzz-seeds:
