@@ -11,7 +11,7 @@
 #   FUZZ_REPLAY=1 ...                         # no fuzzing: run every committed corpus file and crash
 #                                             # reproducer once (make test-ubsan)
 #
-# Findings (crash-*, leak-*, timeout-*, oom-*) land in .build-fuzz/artifacts/<target>/ and the
+# Findings (crash-*, leak-*, timeout-*, oom-*) land in .build-fuzz/findings/<target>/ (not artifacts/: SwiftPM owns and wipes that folder) and the
 # script fails. A fixed finding is committed to Fuzz/Crashes/<target>/ with a named regression
 # test: KatoFuzzTests replays it in `make test` (docs/FUZZING.md).
 set -euo pipefail
@@ -62,11 +62,12 @@ for t in "${targets[@]}"; do
     if [ "$(nm "$BIN/KatoFuzz.build/FuzzTarget.swift.o" 2>/dev/null | grep -c sancov)" = 0 ]; then
         echo "!! $BIN/KatoFuzz.build has no SanitizerCoverage: libFuzzer would run blind" >&2; exit 1
     fi
-    work="$SCRATCH/corpus/$t"; merged="$SCRATCH/merged/$t"; artifacts="$SCRATCH/artifacts/$t"
+    work="$SCRATCH/corpus/$t"; merged="$SCRATCH/merged/$t"; artifacts="$SCRATCH/findings/$t"
     mkdir -p "$work" "$artifacts"
     if [ -n "${FUZZ_REPLAY:-}" ]; then
         # Each committed input once, under ASan (all code) and UBSan (C code): a report aborts.
-        files=$(find "Fuzz/Corpus/$t" "Fuzz/Crashes/$t" -type f ! -name '.*' 2>/dev/null | sort)
+        dirs=("Fuzz/Corpus/$t"); [ -d "Fuzz/Crashes/$t" ] && dirs+=("Fuzz/Crashes/$t")
+        files=$(find "${dirs[@]}" -type f ! -name '.*' | sort)
         n=$(wc -l <<< "$files")
         if xargs -d '\n' "$BIN/$p" -rss_limit_mb="$(rss_limit "$t")" -timeout=60 <<< "$files" \
             > "$SCRATCH/$t.replay.log" 2>&1 && ! grep -qE "runtime error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)" "$SCRATCH/$t.replay.log"; then
