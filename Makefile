@@ -51,6 +51,31 @@ test-asan: deps
 fuzz: deps
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) Fuzz/scripts/run.sh $(FUZZ_TARGETS)
 
+# The long runs recorded in docs/FUZZING.md: FUZZ_RUNS (default 1,000,000) executions per target
+# (FUZZ_SECONDS, if given, caps each run's time as well).
+#   make fuzz-long FUZZ_TARGETS=connection FUZZ_SEED=1
+.PHONY: fuzz-long test-ubsan
+fuzz-long: deps
+	FUZZ_RUNS=$(or $(FUZZ_RUNS),1000000) FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/scripts/run.sh $(FUZZ_TARGETS)
+
+# UndefinedBehaviorSanitizer on the C code (docs/SANITIZERS.md; swiftc has none on Linux):
+# a debug build with UBSan on every C target (.build-ubsan) running the XCTest suites of the
+# protobuf-c bridge, GRPCH2 (nghttp2) and the corpus replay, and the interop suite against its
+# servers; then every committed fuzz input once through the fuzz build (.build-fuzz: UBSan on
+# C + ASan on all). -fno-sanitize-recover: any report aborts, so it fails the run.
+UBSAN_SWIFT_FLAGS = --scratch-path .build-ubsan -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined \
+	-Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined
+UBSAN_XCTESTS = 'ProtobufCBridgeTests|GRPCH2Tests|GRPCH2CoreTests|KatoFuzzTests'
+UBSAN_PYTESTS = Tests/python/test_grpch2_interop.py Tests/python/test_kato_e2e.py
+test-ubsan: deps
+	scripts/install-deps --python
+	$(SWIFT) build $(UBSAN_SWIFT_FLAGS) --build-tests
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SWIFT_BACKTRACE=enable=no \
+	$(SWIFT) test $(UBSAN_SWIFT_FLAGS) --skip-build --filter $(UBSAN_XCTESTS)
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SWIFT_BACKTRACE=enable=no \
+	KATO_BIN_DIR=$$($(SWIFT) build $(UBSAN_SWIFT_FLAGS) --show-bin-path) $(PY) -m pytest -q $(UBSAN_PYTESTS)
+	FUZZ_REPLAY=1 Fuzz/scripts/run.sh $(FUZZ_TARGETS)
+
 # Regenerates the hand-made seed corpora (Fuzz/Corpus/*/seed-*; recorded grpcio sessions:
 # Fuzz/scripts/record-grpcio.py).
 fuzz-seeds:

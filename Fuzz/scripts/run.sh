@@ -4,23 +4,31 @@
 #
 #   Fuzz/scripts/run.sh [target ...]          # default: every target, FUZZ_SECONDS (60) each
 #   FUZZ_SECONDS=3600 Fuzz/scripts/run.sh connection
-#   FUZZ_RUNS=1000000 Fuzz/scripts/run.sh record-codec     # a number of executions instead
+#   FUZZ_RUNS=1000000 Fuzz/scripts/run.sh record-codec     # a number of executions (make fuzz-long)
+#   FUZZ_RUNS=1000000 FUZZ_SECONDS=4500 ...   # both: whichever limit comes first
+#   FUZZ_SEED=1 ...                           # libFuzzer's -seed (default: random, printed in the log)
 #   FUZZ_UPDATE_CORPUS=1 ...                  # replace Fuzz/Corpus/<target> by the minimised corpus
+#   FUZZ_REPLAY=1 ...                         # no fuzzing: run every committed corpus file and crash
+#                                             # reproducer once (make test-ubsan)
 #
-# Findings (crash-*, leak-*, timeout-*, oom-*) land in .build-fuzz/artifacts/<target>/ and the
+# Findings (crash-*, leak-*, timeout-*, oom-*) land in .build-fuzz/findings/<target>/ (not artifacts/: SwiftPM owns and wipes that folder) and the
 # script fails. A fixed finding is committed to Fuzz/Crashes/<target>/ with a named regression
 # test: KatoFuzzTests replays it in `make test` (docs/FUZZING.md).
-#
-# KNOWN PROBLEM (docs/FUZZING.md, "Open problem"): with SwiftPM 6.3.1 the Swift objects of this
-# build carry ASan but no SanitizerCoverage, so libFuzzer is guided by C edges only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SCRATCH=.build-fuzz
-# UBSan: swiftc has no -sanitize=undefined on Linux, so it covers the C targets only (clang's
-# -fsanitize=undefined through -Xcc; its handlers come with the ASan runtime).
-BUILD=(swift build -c debug --sanitize=fuzzer --sanitize=address
-       -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --scratch-path "$SCRATCH")
+# Sanitizers, spelled so that Swift code really gets SanitizerCoverage (docs/FUZZING.md, "The
+# build"): `--sanitize=fuzzer --sanitize=address` makes SwiftPM 6.3 pass two `-sanitize=` options
+# to swiftc in a random order (a Set), and the frontend keeps only the last one — half the builds
+# had ASan without coverage. So one `--sanitize=fuzzer` (C: -fsanitize=fuzzer-no-link; link:
+# libFuzzer) and a single combined `-sanitize=fuzzer,address` for swiftc, last on its command
+# line; ASan for C through -Xcc. UBSan: swiftc has no -sanitize=undefined on Linux, so it covers
+# the C targets only (clang's -fsanitize=undefined through -Xcc; its handlers come with the ASan
+# runtime). The command line is the same on every call, so the products share one build.
+BUILD=(swift build -c debug --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
+       -Xcc -fsanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
+       --scratch-path "$SCRATCH")
 ALL=(connection grpc-messages proto-json config-files record-codec)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${ALL[@]}")
@@ -49,16 +57,37 @@ status=0
 for t in "${targets[@]}"; do
     p=$(product "$t")
     "${BUILD[@]}" --product "$p" 2>&1 | grep -v "Cannot export local symbol" | tail -n 3
-    work="$SCRATCH/corpus/$t"; merged="$SCRATCH/merged/$t"; artifacts="$SCRATCH/artifacts/$t"
+    # Guard against a build whose Swift code libFuzzer cannot see (the problem above): the
+    # harness's own object must carry SanitizerCoverage counters.
+    if [ "$(nm "$BIN/KatoFuzz.build/FuzzTarget.swift.o" 2>/dev/null | grep -c sancov)" = 0 ]; then
+        echo "!! $BIN/KatoFuzz.build has no SanitizerCoverage: libFuzzer would run blind" >&2; exit 1
+    fi
+    work="$SCRATCH/corpus/$t"; merged="$SCRATCH/merged/$t"; artifacts="$SCRATCH/findings/$t"
     mkdir -p "$work" "$artifacts"
-    limit=(-max_total_time="${FUZZ_SECONDS:-60}")
-    [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+    if [ -n "${FUZZ_REPLAY:-}" ]; then
+        # Each committed input once, under ASan (all code) and UBSan (C code): a report aborts.
+        dirs=("Fuzz/Corpus/$t"); [ -d "Fuzz/Crashes/$t" ] && dirs+=("Fuzz/Crashes/$t")
+        files=$(find "${dirs[@]}" -type f ! -name '.*' | sort)
+        n=$(wc -l <<< "$files")
+        if xargs -d '\n' "$BIN/$p" -rss_limit_mb="$(rss_limit "$t")" -timeout=60 <<< "$files" \
+            > "$SCRATCH/$t.replay.log" 2>&1 && ! grep -qE "runtime error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)" "$SCRATCH/$t.replay.log"; then
+            echo "== $t: $n committed inputs replayed, no ASan/UBSan report"
+        else
+            echo "!! $t: replay failed (log: $SCRATCH/$t.replay.log)"; grep -m5 -E "runtime error|ERROR|SUMMARY" "$SCRATCH/$t.replay.log"; status=1
+        fi
+        continue
+    fi
+    # FUZZ_RUNS executions, or FUZZ_SECONDS (default 60); with both, whichever comes first.
+    limit=()
+    [ -n "${FUZZ_RUNS:-}" ] && limit+=(-runs="$FUZZ_RUNS")
+    [ -z "${FUZZ_RUNS:-}" ] || [ -n "${FUZZ_SECONDS:-}" ] && limit+=(-max_total_time="${FUZZ_SECONDS:-60}")
+    [ -n "${FUZZ_SEED:-}" ] && limit+=(-seed="$FUZZ_SEED")
     echo "== $t: ${limit[*]} -max_len=$(max_len "$t") -rss_limit_mb=$(rss_limit "$t")"
     if ! "$BIN/$p" "${limit[@]}" -max_len="$(max_len "$t")" -rss_limit_mb="$(rss_limit "$t")" \
-        -timeout=20 -jobs=1 -workers=1 -print_final_stats=1 -dict="Fuzz/Dictionaries/$t.dict" \
-        -artifact_prefix="$artifacts/" "$work" "Fuzz/Corpus/$t" 2>&1 | tee "$SCRATCH/$t.log" | grep -E "^#|DONE|ERROR|stat::|Test unit written"
+        -timeout=20 -print_final_stats=1 -dict="Fuzz/Dictionaries/$t.dict" \
+        -artifact_prefix="$artifacts/" "$work" "Fuzz/Corpus/$t" 2>&1 | tee "$SCRATCH/$t.log" | grep -E "^INFO: (Seed|Loaded)|^#.*(INITED|DONE|pulse)|ERROR|stat::|Test unit written"
     then :; fi
-    if grep -qE "ERROR: libFuzzer|ERROR: AddressSanitizer|runtime error|Test unit written" "$SCRATCH/$t.log"; then
+    if grep -qE "ERROR: libFuzzer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error|Test unit written" "$SCRATCH/$t.log"; then
         echo "!! $t: finding in $artifacts (log: $SCRATCH/$t.log)"; status=1
     fi
     # Corpus minimisation: the smallest set of inputs that keeps every feature reached.
