@@ -509,6 +509,23 @@ def test_slow_headers_and_idle_http1_connections_are_closed(binaries):
         s.stop()
 
 
+def test_shutdown_is_not_held_by_silent_or_idle_web_connections(binaries):
+    import signal
+    import socket
+    s = start_kato_server(binaries, env=MEM)
+    host, port = s.address.rsplit(":", 1)
+    silent = socket.create_connection((host, int(port)), timeout=5)
+    idle = socket.create_connection((host, int(port)), timeout=5)
+    idle.sendall(request_bytes("/kato.v2.SessionService/CreateSession", b'{"node_id":"i"}'))
+    assert b"200 OK" in idle.recv(65536)
+    started = time.time()
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(timeout=20) == 0
+    assert time.time() - started < 8, "the web connections did not hold the shutdown"
+    assert silent.recv(1) == b"" and idle.recv(1) == b""
+    s.stop()
+
+
 def test_web_protocols_can_be_turned_off(binaries):
     s = start_kato_server(binaries, "--web-protocols", "false", env=MEM)
     try:

@@ -37,6 +37,13 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         silenceTimer?.cancel()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Shutdown before the client said anything: nothing is in flight, close now (the
+        // server waits for every connection to close).
+        if event is GracefulShutdownEvent { return context.close(promise: nil) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         if held == nil {
