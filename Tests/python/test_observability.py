@@ -148,7 +148,7 @@ def test_access_log_line_per_call(binaries):
     lines = [l for l in s.proc.stderr.read().splitlines() if "call" in l and TRACE_ID in l]
     assert len(lines) == 1, lines
     line = lines[0]
-    for part in ["method=/kato.v2.SessionService/CreateSession", "status=OK", "node_id=logged", "principal=", "duration_ms=", "peer="]:
+    for part in ["method=/kato.v2.SessionService/CreateSession", "status=OK", "node_id=logged", "principal=", "protocol=grpc", "duration_ms=", "peer="]:
         assert part in line, (part, line)
 
 

@@ -526,6 +526,20 @@ def test_shutdown_is_not_held_by_silent_or_idle_web_connections(binaries):
     s.stop()
 
 
+def test_access_log_names_the_protocol_of_each_call(binaries):
+    s = start_kato_server(binaries, "--log-level", "info", env=MEM)
+    try:
+        post(s, "/kato.v2.SessionService/CreateSession", b'{"node_id":"log"}', "application/json")
+        post(s, "/kato.v2.SessionService/CreateSession",
+             envelope(session_pb2.CreateSessionRequest(node_id="log").SerializeToString()), "application/grpc-web+proto")
+        with grpc.insecure_channel(s.address) as channel:
+            session_pb2_grpc.SessionServiceStub(channel).CreateSession(session_pb2.CreateSessionRequest(node_id="log"))
+    finally:
+        s.stop()
+    lines = [l for l in s.proc.stderr.read().splitlines() if "method=/kato.v2.SessionService/CreateSession" in l]
+    assert sorted(l.split(" protocol=", 1)[1].split(" ", 1)[0] for l in lines) == ["connect", "grpc", "grpc-web"], lines
+
+
 def test_web_protocols_can_be_turned_off(binaries):
     s = start_kato_server(binaries, "--web-protocols", "false", env=MEM)
     try:

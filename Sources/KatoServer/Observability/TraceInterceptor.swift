@@ -85,6 +85,7 @@ public final class TraceInterceptor: ServerInterceptor {
         let node = Array(" node_id=".utf8)
         let peer = Array(" peer=".utf8)
         let principal = Array(" principal=".utf8)
+        let wireProtocol = Array(" protocol=".utf8)
         let session = Array(" session_id=".utf8)
         let end = Array(" [KatoServer] call\n".utf8)
         /// ` status=<NAME> trace_id=` for each status code (0...16).
@@ -155,7 +156,7 @@ public final class TraceInterceptor: ServerInterceptor {
                 logger.log(level: level, "call", metadata: [
                     "method": "\(context.path)", "status": "\(code.name)",
                     "duration_ms": "\(Double(nanoseconds) / 1e6)",
-                    "peer": "\(context.peer)", "principal": "\(record.principal)",
+                    "peer": "\(context.peer)", "principal": "\(record.principal)", "protocol": "\(context.wireProtocol)",
                     "session_id": "\(record.sessionID)", "node_id": "\(record.nodeID)", "trace_id": "\(record.traceID)",
                 ])
             }
@@ -166,7 +167,7 @@ public final class TraceInterceptor: ServerInterceptor {
                 logger.log(level: level, "call", metadata: [
                     "method": "\(context.path)", "status": "\(code.name)",
                     "duration_ms": "\(Double(nanoseconds) / 1e6)",
-                    "peer": "\(context.peer)", "principal": "\(record.principal)",
+                    "peer": "\(context.peer)", "principal": "\(record.principal)", "protocol": "\(context.wireProtocol)",
                     "session_id": "\(record.sessionID)", "node_id": "\(record.nodeID)", "trace_id": "\(record.traceID)",
                 ])
             }
@@ -175,7 +176,8 @@ public final class TraceInterceptor: ServerInterceptor {
 
     /// The access-log line as `StreamLogHandler` formats it (metadata keys sorted):
     /// `<timestamp> <level> <label>: duration_ms=… method=… node_id=… peer=… principal=…
-    /// session_id=… status=… trace_id=… [KatoServer] call`.
+    /// protocol=… session_id=… status=… trace_id=… [KatoServer] call` (protocol: grpc, grpc-web,
+    /// grpc-web-text or connect).
     static func writeAccessLine(
         _ log: DirectAccessLog, _ context: ServerContext, code: StatusCode,
         nanoseconds: Int64, record: CallRecord
@@ -194,6 +196,8 @@ public final class TraceInterceptor: ServerInterceptor {
             b.append(contentsOf: context.peer.utf8)
             b.append(contentsOf: log.principal)
             b.append(contentsOf: principal.utf8)
+            b.append(contentsOf: log.wireProtocol)
+            b.append(contentsOf: context.wireProtocol.utf8)
             b.append(contentsOf: log.session)
             b.append(contentsOf: sessionID.utf8)
             b.append(contentsOf: log.statusAndTrace(code))

@@ -33,7 +33,7 @@ final class TraceInterceptorTests: XCTestCase {
         XCTAssertEqual(lines.count, 1)
         let line = try XCTUnwrap(lines.first)
         XCTAssertTrue(line.hasPrefix("TS info test: duration_ms="), line)
-        XCTAssertTrue(line.contains(" method=/kato.v2.ObserveService/GetShortTermMemory node_id= peer=in-process principal= session_id= status=NOT_FOUND trace_id=\(trace) [KatoServer] call\n"), line)
+        XCTAssertTrue(line.contains(" method=/kato.v2.ObserveService/GetShortTermMemory node_id= peer=in-process principal= protocol=grpc session_id= status=NOT_FOUND trace_id=\(trace) [KatoServer] call\n"), line)
     }
 
     func testWithoutASinkNoLineIsFormattedHere() async throws {
