@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "GRPCH2Core", "CNGHTTP2", "CZlib", "ProtobufCBridge",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -251,7 +251,7 @@ final class KatoProtocCompatibilityTests: XCTestCase {
 /// The generated kato.v2 types agree with the protoc-c descriptors, and list their services.
 final class KatoGeneratedCodeTests: XCTestCase {
     func testEveryKatoMessageMatchesItsDescriptorAndRoundTripsItsDefault() throws {
-        XCTAssertEqual(Kato_V2_ProtoFiles.messageTypes.count, 39)
+        XCTAssertEqual(Kato_V2_ProtoFiles.messageTypes.count, 45)
         for type in Kato_V2_ProtoFiles.messageTypes {
             XCTAssertEqual(type.cDescriptor.protoName, type.protoMessageName)
             XCTAssertEqual(type.cDescriptor.fieldNumbers, type.cDescriptor.fieldNumbers.sorted())
@@ -265,8 +265,8 @@ final class KatoGeneratedCodeTests: XCTestCase {
     }
 
     func testKatoServicesAndTheirMethodsAreListedPerFile() {
-        XCTAssertEqual(Kato_V2_ProtoFiles.all.map(\.name), ["kato/v2/observe.proto", "kato/v2/predict.proto", "kato/v2/session.proto", "kato/v2/types.proto"])
-        XCTAssertEqual(Kato_V2_ProtoFiles.all.flatMap(\.serviceNames), ["kato.v2.ObserveService", "kato.v2.PredictService", "kato.v2.SessionService"])
+        XCTAssertEqual(Kato_V2_ProtoFiles.all.map(\.name), ["kato/v2/knowledge.proto", "kato/v2/observe.proto", "kato/v2/predict.proto", "kato/v2/session.proto", "kato/v2/types.proto"])
+        XCTAssertEqual(Kato_V2_ProtoFiles.all.flatMap(\.serviceNames), ["kato.v2.KnowledgeBaseService", "kato.v2.ObserveService", "kato.v2.PredictService", "kato.v2.SessionService"])
         XCTAssertEqual(Kato_V2_ObserveService.observeStream.kind, .bidirectionalStreaming)
         XCTAssertEqual(Kato_V2_PredictService.subscribePredictions.kind, .serverStreaming)
         XCTAssertEqual(Kato_V2_SessionService.createSession.path, "/kato.v2.SessionService/CreateSession")
