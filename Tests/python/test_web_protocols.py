@@ -153,6 +153,18 @@ def test_connect_gzip_request_body(server):
     assert status == 501 and "br" in json.loads(body)["message"]
 
 
+def test_huge_timeouts_do_not_overflow_the_deadline_timer(server):
+    """grpc-timeout 99999999H (~11,000 years) and the largest connect-timeout-ms saturate."""
+    request = envelope(session_pb2.CreateSessionRequest(node_id="t").SerializeToString())
+    status, _, body = post(server, "/kato.v2.SessionService/CreateSession", request, "application/grpc-web+proto",
+                           headers={"grpc-timeout": "99999999H"})
+    assert status == 200 and grpc_web_trailers(envelopes(body)[-1][1])["grpc-status"] == "0"
+    status, _, _ = post(server, "/kato.v2.SessionService/CreateSession", b'{"node_id":"t"}', "application/json",
+                        headers={"connect-timeout-ms": "9999999999"})
+    assert status == 200
+    assert create_session_json(server)
+
+
 def test_connect_timeout_header_is_validated(server):
     for value in ("abc", "12345678901", "-5"):
         status, _, body = post(server, "/kato.v2.SessionService/CreateSession", b'{"node_id":"t"}', "application/json",

@@ -28,8 +28,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     /// Closes the connection when no whole request arrives in time (`Web.requestTimeout`).
     private var requestTimer: Scheduled<Void>?
 
-    /// The most a body may hold: the largest message, base64-inflated (gRPC-Web-text), framed.
-    private var bodyLimit: Int { configuration.maxReceiveMessageSize / 3 * 4 + 64 }
+    private var bodyLimit: Int { WebRequestDecoding.bodyLimit(maxMessageSize: configuration.maxReceiveMessageSize) }
 
     init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger) {
         self.router = router
@@ -51,7 +50,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         guard let context else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let timeout = configuration.web.requestTimeout
-        requestTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.nanosecondsClamped))) {
+        requestTimer = context.eventLoop.scheduleTask(in: .nanoseconds(ServerConnectionHandler.nanos(timeout))) {
             let handler = loopBound.value
             guard handler.call == nil else { return }
             handler.logger.debug("web connection closed: no whole request in time", metadata: ["peer": "\(handler.peer)"])
@@ -167,7 +166,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         if let timeout, let context {
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let id = call.id
-            call.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.nanosecondsClamped))) {
+            call.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(ServerConnectionHandler.nanos(timeout))) {
                 loopBound.value.deadlineExpired(callID: id)
             }
         }
@@ -197,14 +196,5 @@ final class HTTP1WebHandler: ChannelInboundHandler {
             }
         }
         return metadata
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds, clamped to Int64 (a timer's argument).
-    var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        guard seconds < Int64.max / 1_000_000_000 else { return .max }
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -28,7 +28,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        silenceTimer = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.web.requestTimeout.nanosecondsClamped)) {
+        silenceTimer = context.eventLoop.scheduleTask(in: .nanoseconds(ServerConnectionHandler.nanos(configuration.web.requestTimeout))) {
             loopBound.value.close(promise: nil)
         }
     }

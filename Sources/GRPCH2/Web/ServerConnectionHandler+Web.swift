@@ -68,7 +68,7 @@ extension ServerConnectionHandler {
     func receiveWebData(_ bytes: consuming [UInt8], on stream: ServerStreamState, web: HTTP2WebStream) {
         session?.consume(streamID: stream.id, count: bytes.count)
         guard stream.phase == .receiving, !web.bodyOverLimit else { return }
-        if web.body.count + bytes.count > configuration.maxReceiveMessageSize / 3 * 4 + 64 {
+        if web.body.count + bytes.count > WebRequestDecoding.bodyLimit(maxMessageSize: configuration.maxReceiveMessageSize) {
             web.bodyOverLimit = true
             web.body = []
             return finish(stream, error: RPCError(code: .resourceExhausted, message: "request body larger than max"))

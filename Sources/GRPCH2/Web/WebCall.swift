@@ -5,9 +5,9 @@ import NIOHTTP1
 /// One gRPC-Web or Connect call on an HTTP/1.1 connection, on the connection's loop.
 final class WebCall {
     let id: Int32
-    let kind: WebRequestKind
-    let path: String
     let encoder: WebResponseEncoder
+    var kind: WebRequestKind { encoder.kind }
+    var path: String { encoder.path }
     let version: HTTPVersion
     /// Whether the connection stays open after this response.
     var keepAlive: Bool
@@ -23,8 +23,6 @@ final class WebCall {
 
     init(id: Int32, encoder: WebResponseEncoder, head: HTTPRequestHead, allowedOrigin: String?) {
         self.id = id
-        self.kind = encoder.kind
-        self.path = encoder.path
         self.encoder = encoder
         self.version = head.version
         // HTTP/1.0 has no chunked bodies: a streamed response ends when the connection does.

@@ -9,6 +9,10 @@ struct WebRequestDecoding {
     let maxMessageSize: Int
     let transcoder: MessageTranscoder?
 
+    /// The most a web request body may hold for a message of at most `maxMessageSize`: that
+    /// message base64-inflated (gRPC-Web-text) and framed.
+    static func bodyLimit(maxMessageSize: Int) -> Int { maxMessageSize / 3 * 4 + 64 }
+
     /// `header` reads a request header by (lower-case) name.
     func message(body: [UInt8], header: (String) -> String?) throws(RPCError) -> [UInt8] {
         var payload: [UInt8]
