@@ -153,10 +153,19 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // A listener and a process's state passed to a successor process (zero-downtime restart):
+        // a thin C shim for Unix sockets and SCM_RIGHTS, one safe Swift layer over it.
+        .target(name: "CHandOver"),
+        .target(
+            name: "HandOver",
+            dependencies: ["CHandOver", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "KatoServer",
             dependencies: [
                 "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres", "StrictJSON", "ProtoJSON", "HexCoding", "KatoSupport",
+                "HandOver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -174,7 +183,7 @@ let package = Package(
         .executableTarget(
             name: "kato-server",
             dependencies: [
-                "KatoServer", "GRPCH2", "KatoPostgres", "KatoObservability",
+                "KatoServer", "GRPCH2", "KatoPostgres", "KatoObservability", "HandOver",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

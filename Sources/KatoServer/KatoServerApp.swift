@@ -47,6 +47,9 @@ public final class KatoServerApp: Sendable {
         public var replicated: PostgresKnowledgeStore?
         /// The feature flags at start (`apply(flags:)` changes them while running).
         public var flags = FeatureFlags()
+        /// What a predecessor handed over (`HandOverSuccessor`): the store opens with the preloaded
+        /// knowledge bases and the sessions are installed before the first call.
+        public var takeOver: TakenOver?
         public init() {}
     }
 
@@ -125,6 +128,7 @@ public final class KatoServerApp: Sendable {
         } else {
             admin = nil
         }
+        if let handedOver = configuration.takeOver?.sessions { try sessions.install(handedOver) }
         // Also registers kato_feature_enabled{feature} for every flag, before the first scrape.
         apply(flags: configuration.flags)
         _ = (FlagMetrics.reloadFailures, FlagMetrics.reloads)

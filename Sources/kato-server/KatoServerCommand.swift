@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCH2
+import HandOver
 import KatoObservability
 import KatoServer
 import Logging
@@ -59,6 +60,8 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("disable-interceptors"), help: "Benchmarks only: run without any interceptor (no auth, limits, metrics, trace ids).") var disableInterceptors = false
     @Option(name: .customLong("drain-delay"), help: "Shutdown: seconds between NOT_SERVING and closing the listener, for load balancers to notice; default 0 (KATO_DRAIN_DELAY).") var drainDelay: Double?
     @Option(name: .customLong("shutdown-grace"), help: "Shutdown: seconds in-flight calls get to finish after GOAWAY; default 10 (KATO_SHUTDOWN_GRACE).") var shutdownGrace: Double?
+    @Flag(name: .customLong("take-over"), help: "Take over from the kato-server running on --data-dir without dropping a call: preload while it serves, then receive its listening socket and sessions (docs/OPERATIONS.md). `kato-server restart` / SIGUSR2 starts one.") var takeOver = false
+    @Option(name: .customLong("take-over-timeout"), help: "Seconds the running server has to answer a --take-over; default 10.") var takeOverTimeout: Double?
     @OptionGroup(title: "Durable store") var storeOptions: StoreOptions
     @Flag(name: .customLong("check-config"), help: "Validate the flags, environment and config file (key files, TLS files, the PostgreSQL URL) and exit: 0 when valid, non-zero with the reason when not; nothing is bound, opened or written.") var checkConfig = false
 
@@ -105,6 +108,19 @@ struct KatoServerCommand: AsyncParsableCommand {
         if let url = settings.postgres {
             configuration.replicated = try await Self.openPostgres(url, poolSize: settings.postgresPoolSize, configuration, logger: logger)
         }
+        // The embedded store's server binds its listener by hand: a successor can take it over.
+        let handsOver = settings.postgres == nil && configuration.dataDirectory != nil
+        if takeOver {
+            guard handsOver, let directory = configuration.dataDirectory else {
+                throw ValidationError("--take-over needs --data-dir (the embedded store)")
+            }
+            let taken = try await Self.takeOver(
+                dataDirectory: directory, timeout: .milliseconds(Int64((takeOverTimeout ?? 10) * 1000)), logger: logger)
+            configuration.takeOver = taken
+            configuration.grpc.boundSocket = taken.listener
+        } else if handsOver {
+            configuration.grpc.boundSocket = try ListeningSocket.bind(host: settings.host, port: settings.port)
+        }
         let app = try KatoServerApp(configuration: configuration, logger: logger)
         // Installed before the address is printed: a supervisor may signal as soon as it reads it.
         let signals = TerminationSignals(logger: logger)
@@ -114,6 +130,15 @@ struct KatoServerCommand: AsyncParsableCommand {
         try await Self.startAdmin(app, logger: logger)
         let flagsWatcher = settings.configPath.map { FlagsWatcher(path: $0, app: app, logger: logger) }
         Self.installReload(app, flagsWatcher: flagsWatcher, logger: logger)
+        var handOver: HandOverPredecessor?
+        if handsOver, let directory = configuration.dataDirectory, let listener = configuration.grpc.boundSocket {
+            handOver = try HandOverPredecessor(
+                app: app, dataDirectory: directory, listeningSocket: listener, drainBound: configuration.grpc.keepalive.gracePeriod, logger: logger)
+            Self.installRestartSignal(logger: logger)
+        }
+        if let taken = configuration.takeOver {
+            logger.notice("took over", metadata: ["sessions": "\(taken.sessionCount)"])
+        }
         logger.info("kato-server started", metadata: [
             "grpc": "\(host):\(port)", "tls": "\(configuration.grpc.tls != nil)", "data_dir": "\(settings.dataDir)",
         ])
@@ -121,12 +146,13 @@ struct KatoServerCommand: AsyncParsableCommand {
         shutdown.drainDelay = .milliseconds(settings.drainDelayMs)
         var group = ServiceGroupConfiguration(
             services: app.services(
-                shutdown: shutdown, exporterShutdowns: otlp.map { exporter in [{ await exporter.shutdown() }] } ?? [], flagsWatcher: flagsWatcher, signals: signals), logger: logger)
+                shutdown: shutdown, exporterShutdowns: otlp.map { exporter in [{ await exporter.shutdown() }] } ?? [], flagsWatcher: flagsWatcher, signals: signals,
+                handOver: handOver), logger: logger)
         // Past the drain delay, the grace period and a margin for the store and the exporters,
         // the group cancels what is left rather than hang.
         group.maximumGracefulShutdownDuration = shutdown.drainDelay + configuration.grpc.keepalive.gracePeriod + .seconds(10)
         group.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: group).run()
-        logger.info("kato-server stopped")
+        logger.info(handOver?.isHandingOver == true ? "kato-server stopped; its successor serves" : "kato-server stopped")
     }
 }

@@ -69,7 +69,8 @@ public final class GRPCServer: Sendable {
                     }
                 }
             }
-        let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let listener = try await (configuration.boundSocket.map { bootstrap.withBoundSocket($0) }
+            ?? bootstrap.bind(host: configuration.host, port: configuration.port)).get()
         state.withLockedValue { $0.listener = listener }
         return listener.localAddress!
     }
