@@ -95,7 +95,9 @@ struct RestartCommand: AsyncParsableCommand {
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
-            if let new = holder(), new != old, kill(old, 0) != 0 {
+            // The successor writes its pid once the predecessor has released the directory (the
+            // predecessor may linger as a zombie of its parent: its pid is no sign).
+            if let new = holder(), new != old, new > 0, kill(new, 0) == 0 {
                 print("restarted: pid \(old) handed over to pid \(new)")
                 return
             }
