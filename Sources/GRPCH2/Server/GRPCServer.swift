@@ -91,8 +91,10 @@ public final class GRPCServer: Sendable {
     /// Stops accepting, sends GOAWAY on every connection, lets in-flight calls finish within
     /// the grace period, then closes everything.
     public func shutdown() async {
-        let (listener, connections) = state.withLockedValue { ($0.listener, Array($0.connections.values)) }
+        let listener = state.withLockedValue { $0.listener }
         try? await listener?.close()
+        // Taken after the listener closed: a connection accepted meanwhile gets its GOAWAY too.
+        let connections = state.withLockedValue { Array($0.connections.values) }
         for connection in connections {
             connection.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent())
         }

@@ -23,6 +23,9 @@ struct HandOverMessage: Codable, Sendable {
     var pid: Int32?
     /// welcome: how long the predecessor may take to drain (its drain delay is skipped).
     var drainMilliseconds: Int64?
+    /// welcome: the session format it will send (`SessionHandOver.version`); a successor that
+    /// reads another one declines before taking anything, and the predecessor keeps serving.
+    var sessionFormat: Int?
     /// done: nodes committed since the welcome.
     var changedNodes: [String]?
     /// refused: why.

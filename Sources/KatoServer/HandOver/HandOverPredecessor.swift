@@ -80,6 +80,7 @@ public final class HandOverPredecessor: Sendable {
         store.trackChanges()  // before the successor's read snapshot begins
         var welcome = HandOverMessage(.welcome)
         welcome.pid = getpid()
+        welcome.sessionFormat = SessionHandOver.version
         welcome.drainMilliseconds = drainBound.components.seconds * 1000 + drainBound.components.attoseconds / 1_000_000_000_000_000
         try welcome.send(on: connection)
         try connection.setTimeout(.seconds(3600))  // a large knowledge base takes a while to preload

@@ -42,6 +42,10 @@ public final class HandOverSuccessor: Sendable {
                 if welcome.kind == .refused {
                     throw HandOverProtocolError("the kato-server owning \(dataDirectory) refused the hand-over: \(welcome.reason ?? "?")")
                 }
+                guard welcome.sessionFormat == SessionHandOver.version else {
+                    throw HandOverProtocolError(
+                        "the kato-server owning \(dataDirectory) sends sessions in format \(welcome.sessionFormat ?? 0), this one reads \(SessionHandOver.version); it keeps serving: restart it the ordinary way")
+                }
                 logger.notice("taking over", metadata: ["predecessor_pid": "\(welcome.pid ?? 0)", "data_dir": "\(dataDirectory)"])
                 return HandOverSuccessor(
                     connection: connection, predecessor: welcome.pid ?? 0,
@@ -66,6 +70,7 @@ public final class HandOverSuccessor: Sendable {
     public func takeOver(preloaded: PreloadedKnowledgeBase?) async throws -> TakenOver {
         let connection = self.connection
         let drain = self.drain
+        let logger = self.logger
         defer { connection.close() }
         return try await HandOverThread.run {
             try HandOverMessage(.ready).send(on: connection)
@@ -75,7 +80,16 @@ public final class HandOverSuccessor: Sendable {
                 // Its drain: in-flight calls within the grace period, then the store's last commit.
                 try connection.setTimeout(drain + .seconds(60))
                 let (done, _) = try HandOverMessage.receive(on: connection, expecting: [.done])
-                let sessions = try SessionHandOver.decode(try connection.receive().frame)
+                let frame = try connection.receive().frame
+                let sessions: SessionHandOver
+                do {
+                    sessions = try SessionHandOver.decode(frame)
+                } catch {
+                    // The listener is ours now and the predecessor is gone: serve without sessions
+                    // rather than not at all.
+                    logger.error("the predecessor's sessions cannot be read; serving without them", metadata: ["error": "\(error)"])
+                    sessions = SessionHandOver(sessions: [])
+                }
                 return TakenOver(
                     listener: listener, preloaded: preloaded, changedNodes: Set(done.changedNodes ?? []), sessions: sessions)
             } catch {
