@@ -10,8 +10,8 @@ import HandOver
 /// 3. predecessor → `listener`, with the listening socket attached (SCM_RIGHTS); it then drains:
 ///    subscriptions end with `SERVER_DRAINING`, GOAWAY, in-flight calls finish within the grace
 ///    period, the store commits and releases the data directory
-/// 4. predecessor → `done` (the nodes it committed since step 1), then one frame of sessions
-///    (`SessionHandOver`); it exits
+/// 4. predecessor → `done` (the nodes it committed since step 1), then the sessions in
+///    `sessionChunks` frames (`SessionHandOver`); it exits
 /// 5. the successor opens the store (re-reading the nodes named in `done`), installs the
 ///    sessions, and only then accepts on the listener (connections wait in its backlog meanwhile)
 struct HandOverMessage: Codable, Sendable {
@@ -28,6 +28,8 @@ struct HandOverMessage: Codable, Sendable {
     var sessionFormat: Int?
     /// done: nodes committed since the welcome.
     var changedNodes: [String]?
+    /// done: how many frames of sessions follow.
+    var sessionChunks: Int?
     /// refused: why.
     var reason: String?
 

@@ -106,17 +106,28 @@ public final class HandOverPredecessor: Sendable {
         }
         defer { connection.close() }
         do {
+            let start = ContinuousClock.now
             let sessions = app.sessions.snapshot()
+            let snapshotted = ContinuousClock.now
+            let chunks = try sessions.encodedChunks()
+            let encodedAt = ContinuousClock.now
             var done = HandOverMessage(.done)
             done.changedNodes = Array(app.store?.changedNodes ?? [])
+            done.sessionChunks = chunks.count
             try connection.setTimeout(.seconds(60))
             try done.send(on: connection)
-            try connection.send(try sessions.encoded())
+            for chunk in chunks { try connection.send(chunk) }
             logger.notice("handed over", metadata: [
                 "sessions": "\(sessions.sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)",
+                "bytes": "\(chunks.reduce(0) { $0 + $1.count })", "snapshot_ms": "\((snapshotted - start).ms)", "encode_ms": "\((encodedAt - snapshotted).ms)",
+                "send_ms": "\((ContinuousClock.now - encodedAt).ms)",
             ])
         } catch {
             logger.error("hand-over of the sessions failed; the successor will exit", metadata: ["error": "\(error)"])
         }
     }
+}
+
+extension Duration {
+    var ms: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

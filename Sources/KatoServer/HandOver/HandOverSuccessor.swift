@@ -80,10 +80,16 @@ public final class HandOverSuccessor: Sendable {
                 // Its drain: in-flight calls within the grace period, then the store's last commit.
                 try connection.setTimeout(drain + .seconds(60))
                 let (done, _) = try HandOverMessage.receive(on: connection, expecting: [.done])
-                let frame = try connection.receive().frame
+                var chunks: [[UInt8]] = []
+                for _ in 0..<(done.sessionChunks ?? 0) { chunks.append(try connection.receive().frame) }
                 let sessions: SessionHandOver
                 do {
-                    sessions = try SessionHandOver.decode(frame)
+                    let start = ContinuousClock.now
+                    sessions = try SessionHandOver.decode(chunks: chunks)
+                    logger.info("sessions received", metadata: [
+                        "sessions": "\(sessions.sessions.count)", "bytes": "\(chunks.reduce(0) { $0 + $1.count })",
+                        "decode_ms": "\((ContinuousClock.now - start).ms)",
+                    ])
                 } catch {
                     // The listener is ours now and the predecessor is gone: serve without sessions
                     // rather than not at all.

@@ -8,6 +8,7 @@ import ProtobufCBridge
 /// sequence, identity and owner. A type of its own, not the in-memory `Session`, so the latter's
 /// layout can change freely: only `Session.snapshot()` and `SessionRegistry.install(_:)` convert.
 /// Versioned through `SessionHandOver.version`; a successor refuses a version it does not know.
+/// (`SessionState`'s Codable form is part of that format: a change of its fields needs a new version.)
 struct SessionSnapshot: Codable, Sendable, Equatable {
     var id: String
     var nodeID: String
@@ -23,26 +24,62 @@ struct SessionSnapshot: Codable, Sendable, Equatable {
     var sequence: Int64
 }
 
-/// Every session of a process, as sent over the hand-over connection (a binary property list:
-/// doubles round-trip bit for bit, `SessionState+Codable.swift`).
-struct SessionHandOver: Codable, Sendable {
+/// Every session of a process, as sent over the hand-over connection: chunks of sessions encoded
+/// (and decoded) in parallel, each a JSON document (Swift prints doubles as their shortest
+/// round-trip decimal, so they come back bit for bit; non-finite ones as strings).
+struct SessionHandOver: Sendable {
     static let version = 1
-    var version = SessionHandOver.version
+    static let chunkSize = 2048
     var sessions: [SessionSnapshot]
 
-    func encoded() throws -> [UInt8] {
-        let encoder = PropertyListEncoder()
-        encoder.outputFormat = .binary
-        return Array(try encoder.encode(self))
+    private struct Chunk: Codable {
+        var version = SessionHandOver.version
+        var sessions: [SessionSnapshot]
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> SessionHandOver {
-        let decoded = try PropertyListDecoder().decode(SessionHandOver.self, from: Data(bytes))
-        guard decoded.version == version else {
-            throw HandOverProtocolError("the predecessor sent sessions in format \(decoded.version); this kato reads \(version)")
+    func encodedChunks() throws -> [[UInt8]] {
+        let sessions = self.sessions
+        let ranges = stride(from: 0, to: sessions.count, by: Self.chunkSize).map { $0..<min($0 + Self.chunkSize, sessions.count) }
+        let out = ParallelResults<[UInt8]>(count: ranges.count)
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { i in
+            out.set(i, Result {
+                let encoder = JSONEncoder()
+                encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                return Array(try encoder.encode(Chunk(sessions: Array(sessions[ranges[i]]))))
+            })
         }
-        return decoded
+        return try out.values()
     }
+
+    static func decode(chunks: [[UInt8]]) throws -> SessionHandOver {
+        let out = ParallelResults<[SessionSnapshot]>(count: chunks.count)
+        DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
+            out.set(i, Result {
+                let decoder = JSONDecoder()
+                decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                let chunk = try decoder.decode(Chunk.self, from: Data(chunks[i]))
+                guard chunk.version == version else {
+                    throw HandOverProtocolError("the predecessor sent sessions in format \(chunk.version); this kato reads \(version)")
+                }
+                return chunk.sessions
+            })
+        }
+        return SessionHandOver(sessions: try out.values().flatMap { $0 })
+    }
+}
+
+/// One result per index, filled from `concurrentPerform`'s threads.
+private final class ParallelResults<T: Sendable>: @unchecked Sendable {
+    // @unchecked: every slot is written once under `lock`, read after the writers finished.
+    private var results: [Result<T, any Error>?]
+    private let lock = NSLock()
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ result: Result<T, any Error>) {
+        lock.lock()
+        results[i] = result
+        lock.unlock()
+    }
+    func values() throws -> [T] { try results.map { try $0!.get() } }
 }
 
 extension Session {
