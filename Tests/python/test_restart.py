@@ -7,6 +7,7 @@ subscriptions by itself) on real sockets (docs/OPERATIONS.md "Restart and upgrad
 """
 import fcntl
 import hashlib
+import json
 import shutil
 import os
 import signal
@@ -326,4 +327,28 @@ def test_upgrade_by_replacing_the_binary_then_restarting_runs_the_new_file(binar
                 except ProcessLookupError:
                     break
                 time.sleep(0.1)
+        old.stop()
+
+
+def test_take_over_under_kato_load_learns_fails_no_learn(binaries, tmp_path):
+    """kato-load's durable learns (ObserveSequence + learn_at_end) through a hand-over; with
+    --reconnect it opens a new connection after GOAWAY, as grpcio does by itself."""
+    data = str(tmp_path / "data")
+    old = start_kato_server(binaries, "--data-dir", data)
+    successor = None
+    try:
+        load = subprocess.Popen([str(binaries / "kato-load"), "--mode", "learn", "--port", str(old.port), "--writers", "8",
+                                 "--seconds", "5", "--reconnect"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        successor = start_successor(binaries, data)
+        out, err = load.communicate(timeout=120)
+        report = json.loads(out.strip().splitlines()[-1])
+        assert report["errors"] == 0, report
+        assert report["learns"] > 0
+        assert wait_exit(old.proc) == 0
+        print(f"kato-load through a hand-over: {report['learns']} learns, 0 errors, {report['retried']} refused calls "
+              f"sent again on a new connection, p99 {report['learn_p99_ms']:.0f} ms")
+    finally:
+        if successor:
+            successor.stop()
         old.stop()
