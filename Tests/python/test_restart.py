@@ -28,6 +28,15 @@ from conftest import RunningServer, start_kato_server
 NODE = "restart"
 
 
+STILL = "restart-untouched"
+
+
+def list_patterns(channel, node):
+    response = knowledge_pb2_grpc.KnowledgeBaseServiceStub(channel).ListPatterns(
+        knowledge_pb2.ListPatternsRequest(node_id=node, page_size=100), timeout=10)
+    return [(p.name, p.frequency) for p in response.patterns]
+
+
 def start_successor(binaries, data, *extra):
     return RunningServer([str(binaries / "kato-server"), "--port", "0", "--log-level", "warning",
                           "--data-dir", data, "--take-over", *extra])
@@ -116,6 +125,14 @@ class Load:
 def test_take_over_under_load_fails_no_call_and_keeps_every_learn_session_and_subscription(binaries, tmp_path):
     data = str(tmp_path / "data")
     old = start_kato_server(binaries, "--data-dir", data, "--shutdown-grace", "10")
+    # A node nobody writes to during the hand-over: the successor keeps its preloaded copy.
+    with grpc.insecure_channel(old.address) as ch:
+        still = observe_pb2_grpc.ObserveServiceStub(ch)
+        for a, b in (("s1", "s2"), ("s3", "s4")):
+            still.Observe(observe_pb2.ObserveRequest(node_id=STILL, strings=[a]), timeout=10)
+            still.Observe(observe_pb2.ObserveRequest(node_id=STILL, strings=[b]), timeout=10)
+            still.Learn(observe_pb2.LearnRequest(node_id=STILL), timeout=10)
+        still_before = list_patterns(ch, STILL)
     load = Load(old.address)
     # A subscriber through the Python client, which resumes by itself after SERVER_DRAINING.
     client = KatoClient(old.address)
@@ -146,6 +163,7 @@ def test_take_over_under_load_fails_no_call_and_keeps_every_learn_session_and_su
             for node, expected in load.defaults.items():
                 assert stm(predict, node_id=node) == expected, f"default session of {node} changed across the hand-over"
             final = stm(predict, session_id=load.learning[0])
+            assert list_patterns(ch, STILL) == still_before, "the untouched node's preloaded knowledge base differs"
         deadline = time.time() + 10
         while time.time() < deadline and (not updates or [list(e) for e in updates[-1].stm] != final):
             time.sleep(0.1)

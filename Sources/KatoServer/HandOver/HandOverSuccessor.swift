@@ -78,7 +78,7 @@ public final class HandOverSuccessor: Sendable {
             guard let listener = descriptor else { throw HandOverProtocolError("the predecessor sent no listening socket") }
             do {
                 // Its drain: in-flight calls within the grace period, then the store's last commit.
-                try connection.setTimeout(drain + .seconds(60))
+                try connection.setTimeout(drain + .seconds(330))  // the predecessor's bound: grace + 300 s
                 let (done, _) = try HandOverMessage.receive(on: connection, expecting: [.done])
                 var chunks: [[UInt8]] = []
                 for _ in 0..<(done.sessionChunks ?? 0) { chunks.append(try connection.receive().frame) }
