@@ -195,8 +195,9 @@ public final class KatoServerApp: Sendable {
 
     /// Binds, marks every service SERVING. The background work (session sweeper, health
     /// publisher) and the ordered shutdown run as the ServiceGroup's services (`services(…)`).
-    public func start() async throws -> (host: String, port: Int) {
-        let address = try await server.start()
+    /// `adopting`: a listening socket to serve instead of binding (`GRPCServer.start(adopting:)`).
+    public func start(adopting listener: Int32? = nil) async throws -> (host: String, port: Int) {
+        let address = try await server.start(adopting: listener)
         for name in serviceNames { health.setStatus(.serving, forService: name) }
         health.setStatus(.serving, forService: "")
         lifecycle.phase.store(1, ordering: .relaxed)

@@ -110,7 +110,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         if let url = settings.postgres {
             configuration.replicated = try await Self.openPostgres(url, poolSize: settings.postgresPoolSize, configuration, logger: logger)
         }
-        // The embedded store's server binds its listener by hand: a successor can take it over.
+        // With the embedded store a successor can take the server over (Restart.swift).
         let handsOver = settings.postgres == nil && configuration.dataDirectory != nil
         if takeOver {
             guard handsOver, let directory = configuration.dataDirectory else {
@@ -119,21 +119,22 @@ struct KatoServerCommand: AsyncParsableCommand {
             let taken = try await Self.takeOver(
                 dataDirectory: directory, timeout: .milliseconds(Int64((takeOverTimeout ?? 10) * 1000)), logger: logger)
             configuration.takeOver = taken
-            configuration.grpc.boundSocket = taken.listener
-        } else if handsOver {
-            configuration.grpc.boundSocket = try ListeningSocket.bind(host: settings.host, port: settings.port)
         }
         let app = try KatoServerApp(configuration: configuration, logger: logger)
+        // The embedded store's server binds its listener by hand (after the store's lock is
+        // held, so a second server on the directory hears about the lock, not the port).
+        let listener = try configuration.takeOver?.listener
+            ?? (handsOver ? ListeningSocket.bind(host: settings.host, port: settings.port) : nil)
         // Installed before the address is printed: a supervisor may signal as soon as it reads it.
         let signals = TerminationSignals(logger: logger)
-        let (host, port) = try await app.start()
+        let (host, port) = try await app.start(adopting: listener)
         print("listening on \(host):\(port)")
         fflush(nil)
         try await Self.startAdmin(app, logger: logger)
         let flagsWatcher = settings.configPath.map { FlagsWatcher(path: $0, app: app, logger: logger) }
         Self.installReload(app, flagsWatcher: flagsWatcher, logger: logger)
         var handOver: HandOverPredecessor?
-        if handsOver, let directory = configuration.dataDirectory, let listener = configuration.grpc.boundSocket {
+        if handsOver, let directory = configuration.dataDirectory, let listener {
             handOver = try HandOverPredecessor(
                 app: app, dataDirectory: directory, listeningSocket: listener, drainBound: configuration.grpc.keepalive.gracePeriod, logger: logger)
             Self.installRestartSignal(logger: logger)

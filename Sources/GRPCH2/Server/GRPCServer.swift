@@ -44,8 +44,11 @@ public final class GRPCServer: Sendable {
     }
 
     /// Binds and starts accepting connections; returns the bound address (useful with port 0).
+    /// `adopting`: a listening socket already bound, used instead of binding `host:port` (the
+    /// server owns and closes it) — one bound by hand or received from a predecessor process
+    /// (zero-downtime restart, Sources/HandOver).
     @discardableResult
-    public func start() async throws -> SocketAddress {
+    public func start(adopting boundSocket: Int32? = nil) async throws -> SocketAddress {
         let configuration = self.configuration
         let router = self.router
         let logger = self.logger
@@ -69,7 +72,7 @@ public final class GRPCServer: Sendable {
                     }
                 }
             }
-        let listener = try await (configuration.boundSocket.map { bootstrap.withBoundSocket($0) }
+        let listener = try await (boundSocket.map { bootstrap.withBoundSocket($0) }
             ?? bootstrap.bind(host: configuration.host, port: configuration.port)).get()
         state.withLockedValue { $0.listener = listener }
         return listener.localAddress!

@@ -7,10 +7,6 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var host: String = "127.0.0.1"
     /// Port to bind; 0 picks a free one (see `GRPCServer.localAddress`).
     public var port: Int = 50051
-    /// A listening socket already bound (a descriptor the server then owns and closes), used
-    /// instead of binding `host:port`: one bound by hand or received from a predecessor process
-    /// (zero-downtime restart, Sources/HandOver).
-    public var boundSocket: Int32?
     /// Largest request message accepted after decompression (RESOURCE_EXHAUSTED above). gRPC: 4 MiB.
     public var maxReceiveMessageSize: Int = 4 * 1024 * 1024
     /// Largest response message a handler may send (RESOURCE_EXHAUSTED above). gRPC: unlimited; 64 MiB here.
