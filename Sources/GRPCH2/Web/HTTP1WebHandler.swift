@@ -133,8 +133,8 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         }
         callCount &+= 1
         let path = String(head.uri.prefix { $0 != "?" })
-        let encoder = WebResponseEncoder(kind: kind, path: path, transcoder: router.messageTranscoder,
-                                         maxMessageSize: configuration.maxSendMessageSize)
+        let encoder = WebResponseEncoder(kind: kind, path: path, router: router, configuration: configuration,
+                                         header: { head.headers.first(name: $0) })
         let call = WebCall(id: callCount, encoder: encoder, head: head, allowedOrigin: origin)
         self.call = call
         do throws(RPCError) {
