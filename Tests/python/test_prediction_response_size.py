@@ -5,6 +5,8 @@ Two limits meet a large response: the server's own (`--max-send-message-bytes`, 
 ≈1M future potentials) and the client's receive limit (grpcio's default is 4 MiB, ≈70k future
 potentials). The knowledge base here has one future per pattern, so GetPredictions carries one future
 potential per learned pattern and the size is chosen by the pattern count."""
+import subprocess
+
 import grpc
 import pytest
 
@@ -98,8 +100,7 @@ def test_get_predictions_over_the_client_receive_limit_is_the_clients_resource_e
         assert len(response.future_potentials) == PATTERNS
 
 
-def test_max_send_message_bytes_below_1024_is_refused(binaries, tmp_path):
-    import subprocess
+def test_max_send_message_bytes_below_1024_is_refused(binaries):
     out = subprocess.run([str(binaries / "kato-server"), "--in-memory", "--port", "0",
                           "--max-send-message-bytes", "10"], capture_output=True, text=True, timeout=30)
     assert out.returncode != 0
