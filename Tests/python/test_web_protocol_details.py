@@ -2,14 +2,17 @@
 protocol spells it (Connect unary's Content-Encoding, Connect streaming's and gRPC-Web's
 per-envelope flag), the `protocol` label on the gRPC metrics, and unknown JSON fields
 (refused with the field named by default, skipped with --json-ignore-unknown-fields)."""
+import base64
 import gzip
 import json
 import shutil
 import subprocess
+import time
 
 import grpc
 import pytest
 
+from kato_client._pb.google.rpc import error_details_pb2
 from kato_client._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2, session_pb2_grpc
 
 from conftest import unavailable, start_kato_server
@@ -182,5 +185,73 @@ def test_unknown_json_fields_are_skipped_when_the_server_is_told_to(binaries):
         # Known fields still must have the right type.
         status, _, body = post(s, "/kato.v2.SessionService/CreateSession", b'{"node_id":7}', "application/json")
         assert status == 400 and json.loads(body)["code"] == "invalid_argument"
+    finally:
+        s.stop()
+
+
+# MARK: HTTP/1.1 under the HTTP/2 limits
+
+
+def padded_request(pad):
+    path = "/kato.v2.SessionService/CountSessions"
+    fields = [("Host", "x"), ("Content-Type", "application/json"), ("Authorization", f"Bearer {KEY}"),
+              ("Content-Length", "2"), ("X-Pad", pad)]
+    head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n"
+    # RFC 9113 6.5.2's count, the request line as the :method and :path pseudo-fields.
+    size = len(":method") + len("POST") + 32 + len(":path") + len(path) + 32 + sum(len(k) + len(v) + 32 for k, v in fields)
+    return head.encode() + b"{}", size
+
+
+def test_http1_header_list_has_the_http2_limit_and_the_connection_serves_on(server):
+    from test_web_protocols import raw_exchange
+    limit = 16 * 1024
+    _, base = padded_request("")
+    at_limit, size = padded_request("p" * (limit - base))
+    assert size == limit
+    over, size = padded_request("p" * (limit - base + 1))
+    got = raw_exchange(server, at_limit + over, read_until=b"than max")
+    first, _, second = got.partition(b"HTTP/1.1 431")
+    assert first.startswith(b"HTTP/1.1 200 OK"), got[:300]
+    assert second, f"one byte over the limit is refused with 431: {got[:300]!r}"
+    assert f"larger than max ({limit})".encode() in second
+    assert create_session_json_over_same_server(server)
+
+
+def create_session_json_over_same_server(server):
+    status, _, body = post(server, "/kato.v2.SessionService/CreateSession", b'{"node_id":"after"}', "application/json")
+    return status == 200 and json.loads(body)["nodeId"] == "after"
+
+
+def test_concurrent_call_limit_counts_http1_calls(binaries):
+    """--max-concurrent-calls holds across protocols: two Connect subscriptions on HTTP/1.1 fill
+    it, a third call (Connect unary) is resource_exhausted at once, and is served once they end."""
+    import socket
+    s = start_kato_server(binaries, "--max-concurrent-calls", "2", env=MEM)
+    try:
+        status, _, body = post(s, "/kato.v2.SessionService/CreateSession", b'{"node_id":"cc"}', "application/json")
+        sid = json.loads(body)["sessionId"]
+        host, port = s.address.rsplit(":", 1)
+        subscribers = []
+        for _ in range(2):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            body = envelope(json.dumps({"sessionId": sid, "sendInitial": True}).encode())
+            sock.sendall(f"POST /kato.v2.PredictService/SubscribePredictions HTTP/1.1\r\nHost: x\r\n"
+                         f"Content-Type: application/connect+json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            assert b"HTTP/1.1 200 OK" in sock.recv(65536)
+            subscribers.append(sock)
+        status, _, reply = post(s, "/kato.v2.ObserveService/Observe", json.dumps({"sessionId": sid, "strings": ["a"]}),
+                                "application/json")
+        error = json.loads(reply)
+        assert status == 429 and error["code"] == "resource_exhausted", error
+        info = next(d for d in error["details"] if d["type"] == "google.rpc.ErrorInfo")
+        reason = error_details_pb2.ErrorInfo.FromString(base64.b64decode(info["value"] + "=" * (-len(info["value"]) % 4))).reason
+        assert reason == "CONCURRENCY_LIMIT", error
+        for sock in subscribers:
+            sock.close()
+        deadline = time.time() + 5
+        while post(s, "/kato.v2.ObserveService/Observe", json.dumps({"sessionId": sid, "strings": ["a"]}),
+                   "application/json")[0] != 200:
+            assert time.time() < deadline, "the closed subscriptions did not give their places back"
+            time.sleep(0.05)
     finally:
         s.stop()
