@@ -3,7 +3,7 @@
 // kato — the KATO sequence-learning and prediction engine served over gRPC.
 // Layering (dependencies point downwards only), see docs/ARCHITECTURE.md:
 //
-//   kato-server ─ KatoServer ─┬─ KatoEngine            (pure Swift, no I/O)
+//   kato-server ─ KatoServer ─┬─ KatoEngine            (Swift, no I/O; one C kernel: CKatoSIMD)
 //                             ├─ KatoProto ─ CKatoProtos (protoc-c output)
 //                             └─ GRPCH2 ─┬─ GRPCH2Core (no NIO, no nghttp2) ─ ProtobufCBridge ─ CGRPCProtos
 //                                        └─ CNGHTTP2 / CZlib (system shims), SwiftNIO
@@ -102,9 +102,11 @@ let package = Package(
         ),
 
         // MARK: KATO
+        // The engine's one vector kernel (AVX2 character LCS, chosen at run time): pure computation.
+        .target(name: "CKatoSIMD"),
         .target(
             name: "KatoEngine",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CKatoSIMD", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSwift
         ),
         .target(

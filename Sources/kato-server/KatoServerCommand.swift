@@ -45,6 +45,7 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit-session-rate"), help: "Requests per second per session; 0 = off (KATO_RATE_LIMIT_SESSION_RATE).") var rateLimitSessionRate: Double?
     @Option(name: .customLong("rate-limit-session-burst"), help: "Burst per session (KATO_RATE_LIMIT_SESSION_BURST).") var rateLimitSessionBurst: Double?
     @Option(name: .customLong("max-concurrent-calls"), help: "Calls running at once; 0 = no limit (KATO_MAX_CONCURRENT_CALLS).") var maxConcurrentCalls: Int?
+    @Option(name: .customLong("max-send-message-bytes"), help: "Largest response message sent; a larger one (e.g. GetPredictions with ~1M future potentials) ends its call with RESOURCE_EXHAUSTED naming the limit; default 67108864 (KATO_MAX_SEND_MESSAGE_BYTES).") var maxSendMessageBytes: Int?
     @Option(name: .customLong("access-log-level"), help: "Level of the per-call access log, or off (KATO_ACCESS_LOG_LEVEL).") var accessLogLevel: String?
     @Option(name: .customLong("web-protocols"), help: "gRPC-Web and Connect (JSON and binary) over HTTP/1.1 on the gRPC port: true/false; default true (KATO_WEB_PROTOCOLS).") var webProtocols: String?
     @Option(name: .customLong("web-request-timeout"), help: "Seconds an HTTP/1.1 connection has to send its next whole request (after opening or after a response) before it is closed; default 60 (KATO_WEB_REQUEST_TIMEOUT).") var webRequestTimeout: Int?
@@ -83,6 +84,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         configuration.grpc.host = settings.host
         configuration.grpc.port = settings.port
         configuration.grpc.handlerExecution = settings.handlerExecution
+        configuration.grpc.maxSendMessageSize = settings.maxSendMessageBytes
         configuration.grpc.web = .init(enabled: settings.webProtocols, corsOrigins: settings.corsOrigins,
                                        requestTimeout: .seconds(settings.webRequestTimeoutSeconds),
                                        ignoreUnknownJSONFields: settings.jsonIgnoreUnknownFields)
