@@ -50,8 +50,11 @@ public final class ReplicatedNode: Sendable {
                     // The body runs in the child task while this one waits for it, before
                     // write returns: it is never used concurrently (hence unchecked).
                     let work = UncheckedBody(run: body)
-                    return try await OperationTimeout.run("a write of node '\(nodeID)'") {
-                        try await self.store.withConnection { conn in try await self.transaction(conn, work.run) }
+                    // 3 s to reach PostgreSQL, then the transaction may wait for the node's row
+                    // lock (another replica's learn) or a loaded server, as a session call may.
+                    let progress = OperationProgress()
+                    return try await OperationTimeout.run("a write of node '\(nodeID)'", bound: PostgresSessionStore.bound, progress: progress) {
+                        try await self.store.withConnection { conn in try await self.transaction(conn, progress, work.run) }
                     }
                 }
                 if changes > 0 { store.status.recordSuccess(learns: changes) } else { store.status.recordReachable() }
@@ -69,9 +72,12 @@ public final class ReplicatedNode: Sendable {
     }
 
     /// One write transaction: (the body's result, how many changes it committed).
-    private func transaction<R>(_ conn: PostgresConnection, _ body: () throws -> R) async throws -> (Result<R, any Error>, Int) {
+    private func transaction<R>(
+        _ conn: PostgresConnection, _ progress: OperationProgress, _ body: () throws -> R
+    ) async throws -> (Result<R, any Error>, Int) {
         let logger = store.logger
         try await conn.checkedQuery("BEGIN", logger: logger)
+        progress.markStarted()
         var changes: [KnowledgeBaseChange] = []
         do {
             try await conn.checkedQuery("INSERT INTO kb_nodes (node_id) VALUES (\(nodeID)) ON CONFLICT DO NOTHING", logger: logger)
