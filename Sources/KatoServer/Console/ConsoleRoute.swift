@@ -1,5 +1,7 @@
 import Foundation
 import GRPCH2
+import NIOConcurrencyHelpers
+import Synchronization
 
 /// The web console at `/console/` on the gRPC port (docs/CONSOLE.md): its static files, embedded in
 /// the binary (`ConsoleAssets`), and `status.json` — the server's health, degradation level, call
