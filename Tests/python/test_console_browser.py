@@ -178,9 +178,7 @@ def test_session_stm_and_predictions_update_live(live):
     By = open_console(driver, server)
     sid = api.session()
     api.observe_strings(sid, ["s3"])
-    wait(driver, lambda d: any(r.text.startswith(sid) for r in d.find_elements(By.CSS_SELECTOR, "#session-rows tr")),
-         what="the session in the list")
-    next(r for r in driver.find_elements(By.CSS_SELECTOR, "#session-rows tr") if r.text.startswith(sid)).click()
+    click_session(driver, sid)
     wait(driver, lambda d: d.find_element(By.ID, "sd-stm").text == "s3", what="the session's STM")
     assert driver.find_elements(By.CSS_SELECTOR, "#sd-predictions tr") == []
     # Observed elsewhere: the prediction row arrives through the stream, without a reload.
@@ -211,10 +209,33 @@ def test_deleting_a_pattern_in_the_console_deletes_it(live):
     driver.find_element(By.ID, "kb-prefix").clear()
     driver.find_element(By.ID, "kb-search").click()
     wait(driver, lambda d: len(rows(d)) == 25, what="the full list")
+    sid = api.session()
+    for e in (["s5"], ["t5"]):
+        api.observe_strings(sid, e)
+    click_session(driver, sid)
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#sd-predictions tr"), what="the session's predictions")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "console.png"))
     if os.environ.get("KATO_UPDATE_SCREENSHOT"):
         driver.save_screenshot(str(SCREENSHOT))
+
+
+def click_session(driver, sid):
+    """Clicks the session's row once the 2-second status poll lists it (retried if the list was
+    redrawn between finding the row and clicking it)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def clicked(d):
+        try:
+            for r in d.find_elements(By.CSS_SELECTOR, "#session-rows tr"):
+                if r.text.startswith(sid):
+                    r.click()
+                    return True
+        except StaleElementReferenceException:
+            pass
+        return False
+    wait(driver, clicked, what="the session in the list")
 
 
 def _alert(driver):

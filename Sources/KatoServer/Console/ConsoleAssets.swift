@@ -197,7 +197,12 @@ function formatDuration(seconds) {
 let selectedSession = null;
 let subscription = null;
 
+let renderedSessions = "";
+
 function renderSessions(sessions, active) {
+  const key = JSON.stringify(sessions) + "/" + active;
+  if (key === renderedSessions) return;  // unchanged: keep the rows (and what the user is pointing at)
+  renderedSessions = key;
   const rows = $("session-rows");
   clear(rows);
   for (const s of sessions) {
