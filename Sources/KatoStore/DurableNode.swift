@@ -126,7 +126,8 @@ public final class DurableNode: Sendable {
             var sums: [String: [String: Double]?] = [:]
             for symbol in p.deletedSymbols {
                 let now = knowledgeBase.symbolStats(symbol)?.emotives ?? [:]
-                sums[symbol] = now.isEmpty ? .some(nil) : now
+                let value: [String: Double]? = now.isEmpty ? nil : now
+                sums[symbol] = .some(value)
             }
             let batch = Batch(
                 node: self, image: knowledgeBase.durableImage(of: p.dirty), cleared: p.cleared,

@@ -23,15 +23,15 @@ enum ConsoleRoute {
         let started = ContinuousClock.now
         let files = ConsoleAssets.files.mapValues { (contentType: $0.contentType, body: Array($0.body.utf8)) }
         return HTTPGetRoute(pathPrefix: prefix) { request in
-            if request.path == "/console" { return redirect() }
-            let name = String(request.path.dropFirst(prefix.count))
+            if request.path == "/console" { return ConsoleRoute.redirect() }
+            let name = String(request.path.dropFirst(ConsoleRoute.prefix.count))
             if name == "status.json" {
-                return await status(request, sessions: sessions, authenticator: authenticator, admin: admin, since: started)
+                return await ConsoleRoute.status(request, sessions: sessions, authenticator: authenticator, admin: admin, since: started)
             }
             guard let file = files[name.isEmpty ? "index.html" : name] else {
-                return response(404, "text/plain; charset=utf-8", Array("not found\n".utf8))
+                return ConsoleRoute.response(404, "text/plain; charset=utf-8", Array("not found\n".utf8))
             }
-            return response(200, file.contentType, file.body)
+            return ConsoleRoute.response(200, file.contentType, file.body)
         }
     }
 
