@@ -14,7 +14,7 @@ from conftest import ROOT, start_kato_server
 
 ASSETS = ROOT / "Sources/KatoServer/Console/Assets"
 KEYS = [{"principal": "admin", "key": "console-admin", "roles": ["admin"], "nodes": ["*"]},
-        {"principal": "reader", "key": "console-reader", "roles": ["reader"], "nodes": ["mine"]}]
+        {"principal": "writer", "key": "console-writer", "roles": ["writer"], "nodes": ["mine"]}]
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +80,11 @@ def test_status_needs_the_same_credentials_as_the_api(server):
 
 
 def test_status_reports_health_sessions_and_calls_and_filters_sessions_by_node(server):
-    r, body = post_json(server, "/kato.v2.SessionService/CreateSession", {"node_id": "mine"}, "console-admin")
+    r, body = post_json(server, "/kato.v2.SessionService/CreateSession", {"node_id": "mine"}, "console-writer")
     mine = json.loads(body)["sessionId"]
     r, body = post_json(server, "/kato.v2.SessionService/CreateSession", {"node_id": "theirs"}, "console-admin")
     theirs = json.loads(body)["sessionId"]
-    post_json(server, "/kato.v2.ObserveService/Observe", {"session_id": mine, "strings": ["a", "b"]}, "console-admin")
+    post_json(server, "/kato.v2.ObserveService/Observe", {"session_id": mine, "strings": ["a", "b"]}, "console-writer")
     r, body = get(server, "/console/status.json", {"authorization": "Bearer console-admin"})
     assert r.status == 200 and r.getheader("content-type") == "application/json"
     status = json.loads(body)
@@ -92,8 +92,8 @@ def test_status_reports_health_sessions_and_calls_and_filters_sessions_by_node(s
     assert status["sessions_active"] >= 2 and status["uptime_seconds"] >= 0
     listed = {s["session_id"]: s for s in status["sessions"]}
     assert listed[mine]["stm_events"] == 1 and listed[mine]["node_id"] == "mine" and theirs in listed
-    # A reader of node "mine" sees only that node's sessions.
-    r, body = get(server, "/console/status.json", {"authorization": "Bearer console-reader"})
+    # A principal of node "mine" that is not an admin sees only its own sessions of its nodes.
+    r, body = get(server, "/console/status.json", {"authorization": "Bearer console-writer"})
     ids = [s["session_id"] for s in json.loads(body)["sessions"]]
     assert mine in ids and theirs not in ids
 

@@ -79,8 +79,11 @@ class Api:
 
 
 def wait(driver, condition, timeout=15, what="the page"):
+    """Polls `condition` (a list redrawn while it was read is read again)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d), message=f"waiting for {what}")
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: condition(d), message=f"waiting for {what}")
 
 
 def rows(driver):
@@ -183,7 +186,7 @@ def test_session_stm_and_predictions_update_live(live):
     assert driver.find_elements(By.CSS_SELECTOR, "#sd-predictions tr") == []
     # Observed elsewhere: the prediction row arrives through the stream, without a reload.
     api.observe_strings(sid, ["t3"])
-    t3 = next(n for n, i in learned.items() if i == 3)
+    t3 = next(n for n, i in learned.items() if i == 3).removeprefix("PTRN|")  # predictions name the bare hash
     wait(driver, lambda d: t3 in d.find_element(By.ID, "sd-predictions").text, what="the streamed prediction")
     assert "t3" in driver.find_element(By.ID, "sd-stm").text
     assert driver.find_element(By.ID, "sd-live").text == "live"

@@ -35,6 +35,7 @@ form label { margin-right: .6rem; }
 .pager { display: flex; gap: .8rem; align-items: center; margin: .6rem 0; }
 button.danger { color: var(--bad); }
 [hidden] { display: none !important; }
+
 """#####),
         "console.js": ("text/javascript; charset=utf-8", #####"""
 // kato console: calls kato's own API with the Connect protocol (JSON over fetch) on the same
@@ -407,6 +408,7 @@ document.addEventListener("DOMContentLoaded", () => {
   setInterval(refreshStatus, 2000);
   search();
 });
+
 """#####),
         "index.html": ("text/html; charset=utf-8", #####"""
 <!doctype html>
@@ -501,6 +503,7 @@ document.addEventListener("DOMContentLoaded", () => {
 </main>
 </body>
 </html>
+
 """#####),
     ]
 }
