@@ -22,4 +22,13 @@ extension KatoClient {
         request.nodeID = nodeID
         return try await call(Kato_V2_KnowledgeBaseService.getKnowledgeBaseStatistics, request)
     }
+
+    /// Deletes one pattern of a node (`KnowledgeBaseService.DeletePattern`, admin role): the node then
+    /// predicts as if it had never learned it. NOT_FOUND when there is no such pattern.
+    public func deletePattern(nodeID: String, name: String) async throws -> Kato_V2_DeletePatternResponse {
+        var request = Kato_V2_DeletePatternRequest()
+        request.nodeID = nodeID
+        request.name = name
+        return try await call(Kato_V2_KnowledgeBaseService.deletePattern, request)
+    }
 }

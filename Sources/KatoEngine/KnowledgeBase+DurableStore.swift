@@ -121,6 +121,8 @@ public struct KnowledgeBaseLoader: Sendable {
     private let closer: PipelineCloser
     private var indexed = false
     private var duplicate: String?
+    /// Ids of deleted patterns (``appendDeleted()``), turned into tombstones once indexed.
+    private var deletions: [Int32] = []
 
     static let chunkSize = 4096
 
@@ -153,6 +155,16 @@ public struct KnowledgeBaseLoader: Sendable {
         }
         var n = name
         n.withUTF8 { appendPattern(name: UnsafeRawBufferPointer($0), frequency: frequency, emotives: emotives, metadata: metadata) }
+    }
+
+    /// Appends a deleted pattern's place (the store keeps its id as a tombstone): an empty
+    /// placeholder that ``finish()`` deletes as ``KnowledgeBase/delete(named:)`` did, so ids, the
+    /// statistics and totals are those of the knowledge base that deleted it.
+    public mutating func appendDeleted() {
+        let id = Int32(built.records.count)
+        deletions.append(id)
+        var name = "deleted:\(id)"  // never a pattern hash (not hex), so never a duplicate name
+        name.withUTF8 { appendPattern(name: UnsafeRawBufferPointer($0), frequency: 1, emotives: nil, metadata: [:]) }
     }
 
     /// Adds a symbol (its UTF-8 bytes) to the current event of the pattern being appended.
@@ -295,6 +307,7 @@ public struct KnowledgeBaseLoader: Sendable {
         built.idByName = collected.idByName
         duplicate = collected.duplicate
         precondition(built.shapes.count == built.records.count, "knowledge-base loader: shapes and records differ")
+        for id in deletions { built.delete(id) }
     }
 }
 

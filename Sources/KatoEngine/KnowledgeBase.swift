@@ -134,12 +134,20 @@ public final class KnowledgeBase: Sendable {
     /// the same events creates it anew. Returns `false`, changing nothing, if there is no such pattern.
     @discardableResult
     public func delete(named name: String) -> Bool {
+        deletePattern(named: name) != nil
+    }
+
+    /// ``delete(named:)``, telling what a store needs to make it durable: the deleted pattern's id
+    /// (its position in learn order) and its distinct symbols (whose statistics changed); nil,
+    /// changing nothing, if there is no such pattern.
+    public func deletePattern(named name: String) -> DeletedPattern? {
         let hash = Naming.bareHash(name)
         return state.withLock { s in
-            guard let id = s.id(named: hash) else { return false }
+            guard let id = s.id(named: hash) else { return nil }
             journal.withLock { j in j?.append(.delete(name: hash)) }
+            let symbols = Set(s.shapes[Int(id)].flatIds).map { s.symbolNames[Int($0)] }
             s.delete(id)
-            return true
+            return DeletedPattern(id: Int(id), name: hash, symbols: symbols.sorted())
         }
     }
 
@@ -178,4 +186,14 @@ public final class KnowledgeBase: Sendable {
         fresh.totals = snapshot.totals
         state.withLock { $0 = fresh }
     }
+}
+
+/// A pattern ``KnowledgeBase/deletePattern(named:)`` deleted.
+public struct DeletedPattern: Sendable, Hashable {
+    /// Its id: its position in learn order, kept as a tombstone.
+    public var id: Int
+    /// Its bare hash.
+    public var name: String
+    /// Its distinct symbols, sorted.
+    public var symbols: [String]
 }

@@ -29,6 +29,8 @@ public enum KatoError: Error, Sendable, Equatable {
     case overloaded(limit: Int, retryAfter: Duration)
     /// An operator switched the feature off (a feature flag; ErrorInfo metadata `feature`).
     case featureDisabled(flag: String, message: String)
+    /// The call cannot work in this server's configuration (e.g. `PATTERN_DELETION_UNSUPPORTED`).
+    case failedPrecondition(reason: String, message: String)
 
     public struct FieldViolation: Sendable, Equatable {
         public var field: String
@@ -62,6 +64,7 @@ public enum KatoError: Error, Sendable, Equatable {
         case .rateLimited: "RATE_LIMITED"
         case .overloaded: "CONCURRENCY_LIMIT"
         case .featureDisabled: "FEATURE_DISABLED"
+        case .failedPrecondition(let reason, _): reason
         }
     }
 
@@ -69,7 +72,7 @@ public enum KatoError: Error, Sendable, Equatable {
         switch self {
         case .sessionNotFound, .sessionExpired, .patternNotFound, .sessionEnded: .notFound
         case .validation: .invalidArgument
-        case .emptySTM: .failedPrecondition
+        case .emptySTM, .failedPrecondition: .failedPrecondition
         case .tooManySessions: .resourceExhausted
         case .deadlineExceeded: .deadlineExceeded
         case .cancelled: .cancelled
@@ -100,6 +103,7 @@ public enum KatoError: Error, Sendable, Equatable {
             "rate limit exceeded (\(scope)); retry in \(Self.milliseconds(retryAfter)) ms"
         case .overloaded(let limit, _): "server busy: \(limit) concurrent calls already running"
         case .featureDisabled(_, let message): message
+        case .failedPrecondition(_, let message): message
         }
     }
 

@@ -30,6 +30,8 @@ public final class KatoServerApp: Sendable {
         public var grpcMetrics = true
         /// Benchmarks only: no interceptor at all (no trace id, metrics, auth or limits).
         public var interceptorsDisabled = false
+        /// The web console at `/console/` on the gRPC port (with the web protocols; docs/CONSOLE.md).
+        public var console = true
         /// The admin HTTP port; nil serves none.
         public var admin: AdminServer.Configuration?
         /// The `/metrics` page (the executable picks the metrics backend); nil answers 404.
@@ -116,6 +118,10 @@ public final class KatoServerApp: Sendable {
             // Kept for live flag changes (rates, access-log level).
             rateLimiter = chain.lazy.compactMap { $0 as? RateLimitInterceptor }.first
             trace = chain.lazy.compactMap { $0 as? TraceInterceptor }.first
+        }
+        if configuration.grpc.web.enabled && configuration.console {
+            router.getRoutes.append(ConsoleRoute.route(sessions: sessions, authenticator: configuration.authenticator,
+                                                       admin: Self.routes(configuration, sessions: sessions, lifecycle: lifecycle)))
         }
         server = GRPCServer(configuration: configuration.grpc, router: router, logger: logger)
         for name in listed { health.setStatus(.notServing, forService: name) }

@@ -4,7 +4,8 @@ import KatoEngine
 /// every read uses) and the writes recorded since the writer's last batch.
 ///
 /// Ordering (memory first, then disk, acknowledged after disk):
-/// 1. A caller changes the knowledge base only through ``recordLearn(_:)`` / ``recordClear(_:)``,
+/// 1. A caller changes the knowledge base only through ``recordLearn(_:)`` / ``recordClear(_:)`` /
+///    ``recordDelete(_:)``,
 ///    which run the engine's write and note what it touched while holding the node's gate.
 /// 2. The writer thread takes the node's gate, swaps the noted names out and reads the
 ///    ``DurableImage`` of exactly that state — so everything it writes corresponds to noted
@@ -20,6 +21,9 @@ public final class DurableNode: Sendable {
     struct Pending {
         var dirty: Set<String> = []
         var cleared = false
+        /// Ids of patterns deleted since the last batch (tombstones to write) and their symbols.
+        var deleted: [Int] = []
+        var deletedSymbols: Set<String> = []
         var learns = 0
         var ticket: DurabilityTicket?
         /// Memory could not be reloaded after a failed commit: writes are refused until it is.
@@ -74,6 +78,8 @@ public final class DurableNode: Sendable {
             try body()
             p.cleared = true
             p.dirty = []
+            p.deleted = []
+            p.deletedSymbols = []
             let first = p.ticket == nil
             if first { p.ticket = DurabilityTicket() }
             return (p.ticket!, first)
@@ -82,11 +88,34 @@ public final class DurableNode: Sendable {
         return ticket
     }
 
+    /// Runs `body` — a deletion of one pattern of this node's knowledge base — and records it: the
+    /// writer removes the pattern's row, keeps its id as a tombstone and rewrites the emotive sums of
+    /// its symbols, in the same transaction as the batch's learns. Returns the deleted pattern (nil,
+    /// and no ticket, when there was no such pattern) and the ticket to await before acknowledging.
+    public func recordDelete(_ body: () throws -> DeletedPattern?) throws -> (DeletedPattern?, DurabilityTicket?) {
+        guard let writer else { return (try body(), nil) }
+        let (deleted, ticket, first) = try pending.withLock { p throws -> (DeletedPattern?, DurabilityTicket?, Bool) in
+            if let error = p.unreconciled { throw error }
+            guard let deleted = try body() else { return (nil, nil, false) }
+            p.deleted.append(deleted.id)
+            p.deletedSymbols.formUnion(deleted.symbols)
+            let first = p.ticket == nil
+            if first { p.ticket = DurabilityTicket() }
+            return (deleted, p.ticket, first)
+        }
+        if first { writer.enqueue(self) }
+        return (deleted, ticket)
+    }
+
     /// What the writer commits next: taken under the gate together with the image it describes.
     struct Batch {
         var node: DurableNode
         var image: DurableImage
         var cleared: Bool
+        /// Tombstones to write (ids, ascending), and the deleted patterns' symbols' emotive sums
+        /// now (nil: none left, the row goes).
+        var deleted: [Int]
+        var deletedSymbolEmotives: [String: [String: Double]?]
         var learns: Int
         var ticket: DurabilityTicket
     }
@@ -94,9 +123,15 @@ public final class DurableNode: Sendable {
     func takeBatch() -> Batch? {
         pending.withLock { p -> Batch? in
             guard let ticket = p.ticket else { return nil }
+            var sums: [String: [String: Double]?] = [:]
+            for symbol in p.deletedSymbols {
+                let now = knowledgeBase.symbolStats(symbol)?.emotives ?? [:]
+                let value: [String: Double]? = now.isEmpty ? nil : now
+                sums[symbol] = .some(value)
+            }
             let batch = Batch(
                 node: self, image: knowledgeBase.durableImage(of: p.dirty), cleared: p.cleared,
-                learns: p.learns, ticket: ticket)
+                deleted: p.deleted.sorted(), deletedSymbolEmotives: sums, learns: p.learns, ticket: ticket)
             p = Pending(unreconciled: p.unreconciled)
             return batch
         }

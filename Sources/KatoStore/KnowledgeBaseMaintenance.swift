@@ -56,7 +56,7 @@ public enum KnowledgeBaseMaintenance {
             for name in Schema.requiredIndexes where !indexes.contains(name) {
                 report.problems.append("index \(name) is missing")
             }
-            for table in ["patterns", "symbol_emotives"] {
+            for table in ["patterns", "symbol_emotives", "deleted_patterns"] {
                 let orphans = try db.scalarInt(
                     "SELECT count(*) FROM \(table) WHERE node NOT IN (SELECT id FROM nodes)") ?? 0
                 if orphans > 0 { report.problems.append("\(orphans) orphan row(s) in \(table) (no such node)") }

@@ -165,9 +165,9 @@ import Testing
     @Test func migrationsAreRecordedAndIdempotent() throws {
         let dir = tempDir()
         let db = try SQLiteDatabase(path: dir + "/m.sqlite")
-        #expect(try Schema.migrate(db) == [1, 2])
+        #expect(try Schema.migrate(db) == [1, 2, 3])
         #expect(try Schema.migrate(db) == [])
-        #expect(try Schema.version(db) == 2)
+        #expect(try Schema.version(db) == 3)
         try db.execute("INSERT INTO schema_migrations VALUES (99, 'future')")
         #expect { try Schema.migrate(db) } throws: { ($0 as? StoreError)?.code == .incompatibleSchema }
     }
@@ -239,7 +239,7 @@ import Testing
         let report = try KnowledgeBaseMaintenance.verify(directory: dir)
         #expect(report.ok, "\(report.summary)")
         let db = try SQLiteDatabase(path: path)
-        #expect(try Schema.version(db) == 2)
+        #expect(try Schema.version(db) == 3)
         #expect(try db.scalarInt("SELECT count(*) FROM sqlite_master WHERE name IN ('symbols', 'totals')") == 0)
         let store = try KnowledgeStore.open(directory: dir, logger: logger)
         defer { store.close() }

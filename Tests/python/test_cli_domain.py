@@ -103,6 +103,16 @@ def test_kb_stats(kato):
     assert lines["symbols"].strip() == "5" and sorted(lines["lengths"].split()) == ["2:1", "3:1"]
 
 
+def test_kb_delete_removes_one_pattern(kato):
+    node = "cli-kb-delete"
+    names = learn_patterns(kato, node, ["a|b", "c|d"])
+    r = kato("kb", "delete", "--node", node, "--name", names[0])
+    assert r.returncode == 0 and r.stdout.strip() == f"deleted {names[0]} (1 patterns left)", r.stdout + r.stderr
+    assert [line.split("\t")[0] for line in kato("kb", "list", "--node", node).stdout.splitlines()] == [names[1]]
+    r = kato("kb", "delete", "--node", node, "--name", names[0])
+    assert r.returncode != 0 and "not found" in r.stderr.lower()
+
+
 def test_session_get_count_and_delete(kato):
     s = new_session(kato, "cli-domain-3")
     r = kato("session", "get", "--session", s)

@@ -75,7 +75,7 @@ extension HTTP1WebHandler {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: call.version, status: status, headers: headers))), promise: nil)
     }
 
-    private func endResponse(keepAlive: Bool) {
+    func endResponse(keepAlive: Bool) {
         guard let context else { return }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if keepAlive { awaitNextRequest() }

@@ -17,7 +17,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     let logger: Logger
     var context: ChannelHandlerContext?
     private var owner: HTTP1CallOwner?
-    private var peer = ""
+    private(set) var peer = ""
     private var peerCertificate: PeerCertificate?
 
     private var request: HTTPRequestHead?
@@ -124,6 +124,9 @@ final class HTTP1WebHandler: ChannelInboundHandler {
                                 "request header list of \(headerListSize) bytes is larger than max (\(configuration.maxHeaderListSize))")
         }
         if head.method == .OPTIONS { return respondToPreflight(head, allowedOrigin: origin) }
+        if head.method == .GET || head.method == .HEAD, let route = router.getRoute(for: String(head.uri.prefix { $0 != "?" })) {
+            return respondToGet(head, route)
+        }
         guard head.method == .POST else {
             return respondPlain(head, status: .methodNotAllowed, allowedOrigin: origin,
                                 "\(head.method) \(head.uri): calls are POST requests (gRPC-Web, Connect)")

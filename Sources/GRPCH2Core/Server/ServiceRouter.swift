@@ -13,6 +13,8 @@ public struct ServiceRouter: Sendable {
     /// JSON ⇄ binary for the registered methods' messages: what lets Connect and gRPC-Web
     /// JSON calls reach the binary handlers. Nil: those calls are refused (binary still works).
     public var messageTranscoder: MessageTranscoder?
+    /// Plain HTTP GET resources served on the same port (`HTTPGetRoute`), first match wins.
+    public var getRoutes: [HTTPGetRoute] = []
 
     public init() {}
 

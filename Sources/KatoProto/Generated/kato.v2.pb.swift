@@ -229,6 +229,57 @@ public struct Kato_V2_SymbolCount: ProtoMessage {
     }
 }
 
+/// The `kato.v2.DeletePatternRequest` message.
+public struct Kato_V2_DeletePatternRequest: ProtoMessage {
+    public static let protoMessageName = "kato.v2.DeletePatternRequest"
+    public static let cDescriptor = ProtoCDescriptor(kato__v2__delete_pattern_request__init)
+
+    public var nodeID: String = ""
+
+    /// The pattern's name (`PTRN|` optional).
+    public var name: String = ""
+
+    public init() {}
+
+    public init(protoC r: ProtoCReader) throws(ProtoDecodingError) {
+        nodeID = try r.string(0)
+        name = try r.string(1)
+    }
+
+    public func writeProtoC(to w: ProtoCWriter) {
+        w.string(0, self.nodeID)
+        w.string(1, self.name)
+    }
+}
+
+/// The `kato.v2.DeletePatternResponse` message.
+public struct Kato_V2_DeletePatternResponse: ProtoMessage {
+    public static let protoMessageName = "kato.v2.DeletePatternResponse"
+    public static let cDescriptor = ProtoCDescriptor(kato__v2__delete_pattern_response__init)
+
+    public var nodeID: String = ""
+
+    /// The deleted pattern's name (`PTRN|<hash>`).
+    public var name: String = ""
+
+    /// Patterns left in the node's knowledge base.
+    public var patternCount: Int64 = 0
+
+    public init() {}
+
+    public init(protoC r: ProtoCReader) throws(ProtoDecodingError) {
+        nodeID = try r.string(0)
+        name = try r.string(1)
+        patternCount = r.int64(2)
+    }
+
+    public func writeProtoC(to w: ProtoCWriter) {
+        w.string(0, self.nodeID)
+        w.string(1, self.name)
+        w.int64(2, self.patternCount)
+    }
+}
+
 /// The methods of service `kato.v2.KnowledgeBaseService`.
 public enum Kato_V2_KnowledgeBaseService {
     /// The fully-qualified service name.
@@ -247,8 +298,18 @@ public enum Kato_V2_KnowledgeBaseService {
         kind: .unary
     )
 
+    /// Deletes one pattern: afterwards the node predicts exactly as if it had never learned it (its
+    /// symbol statistics and totals lose what its learns added); a later learn of the same events
+    /// creates it anew. Durable before it is acknowledged, like a learn. NOT_FOUND for an unknown
+    /// pattern; FAILED_PRECONDITION with a knowledge base shared through PostgreSQL (`--postgres`),
+    /// which cannot delete yet. Needs the `admin` role.
+    public static let deletePattern = MethodDescriptor<Kato_V2_DeletePatternRequest, Kato_V2_DeletePatternResponse>(
+        path: "/kato.v2.KnowledgeBaseService/DeletePattern",
+        kind: .unary
+    )
+
     /// Every method of the service, in declaration order.
-    public static let methods: [MethodInfo] = [listPatterns.info, getKnowledgeBaseStatistics.info]
+    public static let methods: [MethodInfo] = [listPatterns.info, getKnowledgeBaseStatistics.info, deletePattern.info]
 }
 
 // MARK: - kato/v2/observe.proto
@@ -1765,6 +1826,8 @@ public enum Kato_V2_ProtoFiles {
         Kato_V2_KnowledgeBaseStatistics.self,
         Kato_V2_LengthCount.self,
         Kato_V2_SymbolCount.self,
+        Kato_V2_DeletePatternRequest.self,
+        Kato_V2_DeletePatternResponse.self,
         Kato_V2_ObserveRequest.self,
         Kato_V2_ObserveResponse.self,
         Kato_V2_ObserveSequenceRequest.self,

@@ -12,7 +12,9 @@ enum MethodPolicy {
             case "ClearAllMemory": .admin
             default: .writer
             }
-        case "kato.v2.PredictService", "kato.v2.KnowledgeBaseService":
+        case "kato.v2.KnowledgeBaseService":
+            method == "DeletePattern" ? .admin : .reader
+        case "kato.v2.PredictService":
             .reader
         default:
             service.hasPrefix("kato.") ? .admin : .reader

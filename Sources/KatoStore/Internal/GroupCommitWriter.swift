@@ -201,7 +201,8 @@ final class GroupCommitWriter: Sendable {
                     }
                     let stored: Int
                     if let n = c.storedPatterns[key] { stored = n } else { stored = try StoreSQL.patternCount(w, key) }
-                    c.storedPatterns[key] = try StoreSQL.write(w, key, b.image, stored: stored)
+                    c.storedPatterns[key] = try StoreSQL.write(
+                        w, key, b.image, stored: stored, deleted: b.deleted, symbolEmotives: b.deletedSymbolEmotives)
                 }
                 faults?.delayCommit()
                 try faults?.maybeFail("commit")

@@ -20,6 +20,11 @@
 /// - symbol frequencies, pattern-member frequencies and the totals are no longer stored: they are
 ///   sums over the patterns (frequency × occurrences), computed at load (what v1's `verify` checked).
 /// The migration renumbers v1's `seq` densely (same order) and keeps v1's non-empty emotive sums.
+///
+/// Version 3 (deleting patterns, `KnowledgeBaseService.DeletePattern`):
+/// - `deleted_patterns(node, id)`: a deleted pattern's id, kept as a tombstone (its `patterns` row is
+///   gone) so that ids stay positions in learn order; `patterns` ids and tombstone ids together are
+///   0, 1, 2, … per node. The load puts an empty tombstone in the engine at each.
 enum Schema {
     struct Migration {
         var version: Int
@@ -88,6 +93,13 @@ enum Schema {
                 SELECT node, name, emotives FROM symbols WHERE length(emotives) > 1;
             DROP TABLE symbols;
             DROP TABLE totals;
+            """),
+        Migration(version: 3, sql: """
+            CREATE TABLE deleted_patterns (
+                node INTEGER NOT NULL REFERENCES nodes(id),
+                id INTEGER NOT NULL,
+                PRIMARY KEY (node, id)
+            ) WITHOUT ROWID;
             """),
     ]
 

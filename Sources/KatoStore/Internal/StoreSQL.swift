@@ -45,12 +45,26 @@ struct StoreSQL {
     /// The node's knowledge base as stored, built straight into the engine's loader (patterns in
     /// id order; ids must be 0, 1, 2, … and names unique — anything else is a damaged file).
     func loadNode(_ key: Int64) throws -> KnowledgeBaseLoader {
-        let expected = Int(try db.scalarInt("SELECT coalesce(max(id) + 1, 0) FROM patterns WHERE node = \(key)") ?? 0)
+        let next = try db.prepare(Self.nextIDSQL)
+        try next.bind(1, key)
+        let expected = try next.step() ? Int(next.int(0)) : 0
         var loader = KnowledgeBaseLoader(expectedPatterns: expected)
+        var tombstones: [Int64] = []
+        let t = try db.prepare("SELECT id FROM deleted_patterns WHERE node = ? ORDER BY id")
+        try t.bind(1, key)
+        while try t.step() { tombstones.append(t.int(0)) }
+        var nextTombstone = 0
+        func appendTombstones() {
+            while nextTombstone < tombstones.count && tombstones[nextTombstone] == Int64(loader.patternCount) {
+                loader.appendDeleted()
+                nextTombstone += 1
+            }
+        }
         let p = try db.prepare(
             "SELECT id, name, frequency, events, emotives, metadata FROM patterns WHERE node = ? ORDER BY id")
         try p.bind(1, key)
         while try p.step() {
+            appendTombstones()
             guard p.int(0) == Int64(loader.patternCount) else {
                 throw MalformedRow(description: "pattern \(p.text(1)): id \(p.int(0)), expected \(loader.patternCount) (ids must be dense)")
             }
@@ -71,6 +85,10 @@ struct StoreSQL {
             p.withTextBytes(1) { name in
                 loader.appendPattern(name: name, frequency: frequency, emotives: emotives, metadata: metadata)
             }
+        }
+        appendTombstones()
+        guard nextTombstone == tombstones.count else {
+            throw MalformedRow(description: "deleted pattern id \(tombstones[nextTombstone]) is also a pattern's id")
         }
         if let name = loader.duplicateName() { throw MalformedRow(description: "pattern \(name) is stored twice") }
         let s = try db.prepare("SELECT name, emotives FROM symbol_emotives WHERE node = ? ORDER BY name")
@@ -103,12 +121,16 @@ struct StoreSQL {
         let upsertSymbolEmotives: SQLiteStatement
         let deletePatterns: SQLiteStatement
         let deleteSymbolEmotives: SQLiteStatement
+        let deleteTombstones: SQLiteStatement
+        let deletePattern: SQLiteStatement
+        let insertTombstone: SQLiteStatement
+        let deleteSymbolEmotive: SQLiteStatement
 
         init(_ db: SQLiteDatabase) throws(SQLiteError) {
             self.db = db
             insertNode = try db.prepare("INSERT OR IGNORE INTO nodes (node_id) VALUES (?)")
             selectNode = try db.prepare("SELECT id FROM nodes WHERE node_id = ?")
-            patternCount = try db.prepare("SELECT coalesce(max(id) + 1, 0) FROM patterns WHERE node = ?")
+            patternCount = try db.prepare(StoreSQL.nextIDSQL)
             insertPattern = try db.prepare("""
                 INSERT INTO patterns (node, id, name, frequency, length, events, emotives, metadata)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -123,6 +145,10 @@ struct StoreSQL {
                 """)
             deletePatterns = try db.prepare("DELETE FROM patterns WHERE node = ?")
             deleteSymbolEmotives = try db.prepare("DELETE FROM symbol_emotives WHERE node = ?")
+            deleteTombstones = try db.prepare("DELETE FROM deleted_patterns WHERE node = ?")
+            deletePattern = try db.prepare("DELETE FROM patterns WHERE node = ?1 AND id = ?2")
+            insertTombstone = try db.prepare("INSERT INTO deleted_patterns (node, id) VALUES (?1, ?2)")
+            deleteSymbolEmotive = try db.prepare("DELETE FROM symbol_emotives WHERE node = ?1 AND name = ?2")
         }
     }
 
@@ -136,7 +162,13 @@ struct StoreSQL {
         return w.selectNode.int(0)
     }
 
-    /// Number of pattern rows of the node (= the id the next new pattern gets).
+    /// The id the node's next new pattern gets: one past its highest pattern or tombstone id.
+    static let nextIDSQL = """
+        SELECT max(coalesce((SELECT max(id) + 1 FROM patterns WHERE node = ?1), 0),
+                   coalesce((SELECT max(id) + 1 FROM deleted_patterns WHERE node = ?1), 0))
+        """
+
+    /// Number of pattern rows and tombstones of the node (= the id the next new pattern gets).
     static func patternCount(_ w: Writes, _ key: Int64) throws(SQLiteError) -> Int {
         try w.patternCount.bind(1, key)
         defer { w.patternCount.reset() }
@@ -145,17 +177,43 @@ struct StoreSQL {
     }
 
     static func clear(_ w: Writes, _ key: Int64) throws(SQLiteError) {
-        for stmt in [w.deletePatterns, w.deleteSymbolEmotives] {
+        for stmt in [w.deletePatterns, w.deleteSymbolEmotives, w.deleteTombstones] {
             try stmt.bind(1, key)
             try stmt.run()
         }
     }
 
-    /// Writes a durable image. `stored` is the number of the node's pattern rows on disk: patterns
-    /// with a smaller id are updated in place (their name must match), the others are inserted and
-    /// must continue the ids exactly (`stored`, `stored + 1`, …). Returns the new number of rows.
-    static func write(_ w: Writes, _ key: Int64, _ image: DurableImage, stored: Int) throws(SQLiteError) -> Int {
+    /// Writes a durable image and the batch's deletions. `stored` is the number of the node's
+    /// pattern rows and tombstones on disk: patterns with a smaller id are updated in place (their
+    /// name must match) or, if `deleted`, replaced by a tombstone; the others are inserted (patterns
+    /// and tombstones alike) and must continue the ids exactly (`stored`, `stored + 1`, …).
+    /// `symbolEmotives` are the deleted patterns' symbols' sums now (nil: the row goes); the image's
+    /// sums are written after them. Returns the new number of rows.
+    static func write(_ w: Writes, _ key: Int64, _ image: DurableImage, stored: Int,
+                      deleted: [Int] = [], symbolEmotives: [String: [String: Double]?] = [:]) throws(SQLiteError) -> Int {
         var count = stored
+        var tombstones = deleted[...]  // ascending
+        func insertTombstone(_ id: Int) throws(SQLiteError) {
+            guard id == count else {
+                throw SQLiteError(extendedCode: 1, message: "deleted pattern id \(id), the next stored id is \(count)")
+            }
+            try w.insertTombstone.bind(1, key)
+            try w.insertTombstone.bind(2, id)
+            try w.insertTombstone.run()
+            count += 1
+        }
+        while let id = tombstones.first, id < stored {
+            tombstones.removeFirst()
+            try w.deletePattern.bind(1, key)
+            try w.deletePattern.bind(2, id)
+            try w.deletePattern.run()
+            guard w.db.changes == 1 else {
+                throw SQLiteError(extendedCode: 1, message: "deleted pattern id \(id) is not on disk where memory had it")
+            }
+            try w.insertTombstone.bind(1, key)
+            try w.insertTombstone.bind(2, id)
+            try w.insertTombstone.run()
+        }
         for row in image.patterns {
             let p = row.pattern
             if row.id < stored {
@@ -171,6 +229,10 @@ struct StoreSQL {
                     throw SQLiteError(extendedCode: 1, message: "pattern \(p.name) (id \(row.id)) is not on disk where memory has it")
                 }
             } else {
+                while let id = tombstones.first, id < row.id {
+                    tombstones.removeFirst()
+                    try insertTombstone(id)
+                }
                 guard row.id == count else {
                     throw SQLiteError(extendedCode: 1, message: "pattern \(p.name) has id \(row.id), the next stored id is \(count)")
                 }
@@ -187,16 +249,28 @@ struct StoreSQL {
                 count += 1
             }
         }
+        for id in tombstones { try insertTombstone(id) }
         guard count == image.patternCount else {
             throw SQLiteError(extendedCode: 1, message: "\(count) patterns stored, memory holds \(image.patternCount)")
         }
-        for (name, sums) in image.symbolEmotives {
-            let s = w.upsertSymbolEmotives
-            try s.bind(1, key)
-            try s.bind(2, name)
-            try s.bind(3, RecordCodec.encode(dict: sums))
-            try s.run()
+        for (name, sums) in symbolEmotives where image.symbolEmotives[name] == nil {
+            if let sums {
+                try upsertSymbolEmotives(w, key, name, sums)
+            } else {
+                try w.deleteSymbolEmotive.bind(1, key)
+                try w.deleteSymbolEmotive.bind(2, name)
+                try w.deleteSymbolEmotive.run()
+            }
         }
+        for (name, sums) in image.symbolEmotives { try upsertSymbolEmotives(w, key, name, sums) }
         return count
+    }
+
+    private static func upsertSymbolEmotives(_ w: Writes, _ key: Int64, _ name: String, _ sums: [String: Double]) throws(SQLiteError) {
+        let s = w.upsertSymbolEmotives
+        try s.bind(1, key)
+        try s.bind(2, name)
+        try s.bind(3, RecordCodec.encode(dict: sums))
+        try s.run()
     }
 }

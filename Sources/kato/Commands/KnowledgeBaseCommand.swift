@@ -2,12 +2,12 @@ import ArgumentParser
 import KatoClient
 import KatoProto
 
-/// `kato kb list|stats`: browsing a node's knowledge base (`kato.v2.KnowledgeBaseService`).
+/// `kato kb list|stats|delete`: browsing a node's knowledge base (`kato.v2.KnowledgeBaseService`).
 struct KnowledgeBaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kb",
-        abstract: "Browse a node's knowledge base: its patterns and statistics.",
-        subcommands: [List.self, Stats.self]
+        abstract: "Browse a node's knowledge base: its patterns and statistics; delete a pattern.",
+        subcommands: [List.self, Stats.self, Delete.self]
     )
 
     enum Order: String, ExpressibleByArgument, CaseIterable {
@@ -92,6 +92,28 @@ struct KnowledgeBaseCommand: AsyncParsableCommand {
                     out += "lengths:         " + s.lengthDistribution.map { "\($0.length):\($0.patterns)" }.joined(separator: " ") + "\n"
                     out += "top symbols:     " + s.topSymbols.map { "\($0.symbol)(\($0.frequency))" }.joined(separator: " ") + "\n"
                     Console.out(out)
+                }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete one pattern (admin role): the node then predicts as if it had never learned it.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Option(help: ArgumentHelp("The node.", valueName: "node"))
+        var node: String
+
+        @Option(help: ArgumentHelp("The pattern's name (PTRN| optional).", valueName: "name"))
+        var name: String
+
+        func run() async throws {
+            try await CommandRunner.run {
+                try await connection.withKatoClient { client in
+                    let r = try await client.deletePattern(nodeID: node, name: name)
+                    Console.out("deleted \(r.name) (\(r.patternCount) patterns left)\n")
                 }
             }
         }

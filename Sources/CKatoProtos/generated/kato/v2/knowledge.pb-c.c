@@ -277,6 +277,96 @@ void   kato__v2__symbol_count__free_unpacked
   assert(message->base.descriptor == &kato__v2__symbol_count__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   kato__v2__delete_pattern_request__init
+                     (Kato__V2__DeletePatternRequest         *message)
+{
+  static const Kato__V2__DeletePatternRequest init_value = KATO__V2__DELETE_PATTERN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t kato__v2__delete_pattern_request__get_packed_size
+                     (const Kato__V2__DeletePatternRequest *message)
+{
+  assert(message->base.descriptor == &kato__v2__delete_pattern_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kato__v2__delete_pattern_request__pack
+                     (const Kato__V2__DeletePatternRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kato__v2__delete_pattern_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kato__v2__delete_pattern_request__pack_to_buffer
+                     (const Kato__V2__DeletePatternRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kato__v2__delete_pattern_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kato__V2__DeletePatternRequest *
+       kato__v2__delete_pattern_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kato__V2__DeletePatternRequest *)
+     protobuf_c_message_unpack (&kato__v2__delete_pattern_request__descriptor,
+                                allocator, len, data);
+}
+void   kato__v2__delete_pattern_request__free_unpacked
+                     (Kato__V2__DeletePatternRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kato__v2__delete_pattern_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   kato__v2__delete_pattern_response__init
+                     (Kato__V2__DeletePatternResponse         *message)
+{
+  static const Kato__V2__DeletePatternResponse init_value = KATO__V2__DELETE_PATTERN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t kato__v2__delete_pattern_response__get_packed_size
+                     (const Kato__V2__DeletePatternResponse *message)
+{
+  assert(message->base.descriptor == &kato__v2__delete_pattern_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kato__v2__delete_pattern_response__pack
+                     (const Kato__V2__DeletePatternResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kato__v2__delete_pattern_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kato__v2__delete_pattern_response__pack_to_buffer
+                     (const Kato__V2__DeletePatternResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kato__v2__delete_pattern_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kato__V2__DeletePatternResponse *
+       kato__v2__delete_pattern_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kato__V2__DeletePatternResponse *)
+     protobuf_c_message_unpack (&kato__v2__delete_pattern_response__descriptor,
+                                allocator, len, data);
+}
+void   kato__v2__delete_pattern_response__free_unpacked
+                     (Kato__V2__DeletePatternResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kato__v2__delete_pattern_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor kato__v2__list_patterns_request__field_descriptors[6] =
 {
   {
@@ -700,6 +790,121 @@ const ProtobufCMessageDescriptor kato__v2__symbol_count__descriptor =
   (ProtobufCMessageInit) kato__v2__symbol_count__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor kato__v2__delete_pattern_request__field_descriptors[2] =
+{
+  {
+    "node_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__DeletePatternRequest, node_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__DeletePatternRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kato__v2__delete_pattern_request__field_indices_by_name[] = {
+  1,   /* field[1] = name */
+  0,   /* field[0] = node_id */
+};
+static const ProtobufCIntRange kato__v2__delete_pattern_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor kato__v2__delete_pattern_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kato.v2.DeletePatternRequest",
+  "DeletePatternRequest",
+  "Kato__V2__DeletePatternRequest",
+  "kato.v2",
+  sizeof(Kato__V2__DeletePatternRequest),
+  2,
+  kato__v2__delete_pattern_request__field_descriptors,
+  kato__v2__delete_pattern_request__field_indices_by_name,
+  1,  kato__v2__delete_pattern_request__number_ranges,
+  (ProtobufCMessageInit) kato__v2__delete_pattern_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor kato__v2__delete_pattern_response__field_descriptors[3] =
+{
+  {
+    "node_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__DeletePatternResponse, node_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__DeletePatternResponse, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pattern_count",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__DeletePatternResponse, pattern_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kato__v2__delete_pattern_response__field_indices_by_name[] = {
+  1,   /* field[1] = name */
+  0,   /* field[0] = node_id */
+  2,   /* field[2] = pattern_count */
+};
+static const ProtobufCIntRange kato__v2__delete_pattern_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor kato__v2__delete_pattern_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kato.v2.DeletePatternResponse",
+  "DeletePatternResponse",
+  "Kato__V2__DeletePatternResponse",
+  "kato.v2",
+  sizeof(Kato__V2__DeletePatternResponse),
+  3,
+  kato__v2__delete_pattern_response__field_descriptors,
+  kato__v2__delete_pattern_response__field_indices_by_name,
+  1,  kato__v2__delete_pattern_response__number_ranges,
+  (ProtobufCMessageInit) kato__v2__delete_pattern_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue kato__v2__pattern_order__enum_values_by_number[5] =
 {
   { "PATTERN_ORDER_UNSPECIFIED", "KATO__V2__PATTERN_ORDER__PATTERN_ORDER_UNSPECIFIED", 0 },
@@ -734,12 +939,14 @@ const ProtobufCEnumDescriptor kato__v2__pattern_order__descriptor =
   kato__v2__pattern_order__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor kato__v2__knowledge_base_service__method_descriptors[2] =
+static const ProtobufCMethodDescriptor kato__v2__knowledge_base_service__method_descriptors[3] =
 {
   { "ListPatterns", &kato__v2__list_patterns_request__descriptor, &kato__v2__list_patterns_response__descriptor },
   { "GetKnowledgeBaseStatistics", &kato__v2__get_knowledge_base_statistics_request__descriptor, &kato__v2__knowledge_base_statistics__descriptor },
+  { "DeletePattern", &kato__v2__delete_pattern_request__descriptor, &kato__v2__delete_pattern_response__descriptor },
 };
 const unsigned kato__v2__knowledge_base_service__method_indices_by_name[] = {
+  2,        /* DeletePattern */
   1,        /* GetKnowledgeBaseStatistics */
   0         /* ListPatterns */
 };
@@ -750,7 +957,7 @@ const ProtobufCServiceDescriptor kato__v2__knowledge_base_service__descriptor =
   "KnowledgeBaseService",
   "Kato__V2__KnowledgeBaseService",
   "kato.v2",
-  2,
+  3,
   kato__v2__knowledge_base_service__method_descriptors,
   kato__v2__knowledge_base_service__method_indices_by_name
 };
@@ -769,6 +976,14 @@ void kato__v2__knowledge_base_service__get_knowledge_base_statistics(ProtobufCSe
 {
   assert(service->descriptor == &kato__v2__knowledge_base_service__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void kato__v2__knowledge_base_service__delete_pattern(ProtobufCService *service,
+                                                      const Kato__V2__DeletePatternRequest *input,
+                                                      Kato__V2__DeletePatternResponse_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &kato__v2__knowledge_base_service__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void kato__v2__knowledge_base_service__init (Kato__V2__KnowledgeBaseService_Service *service,
                                              Kato__V2__KnowledgeBaseService_ServiceDestroy destroy)

@@ -22,6 +22,8 @@ typedef struct Kato__V2__GetKnowledgeBaseStatisticsRequest Kato__V2__GetKnowledg
 typedef struct Kato__V2__KnowledgeBaseStatistics Kato__V2__KnowledgeBaseStatistics;
 typedef struct Kato__V2__LengthCount Kato__V2__LengthCount;
 typedef struct Kato__V2__SymbolCount Kato__V2__SymbolCount;
+typedef struct Kato__V2__DeletePatternRequest Kato__V2__DeletePatternRequest;
+typedef struct Kato__V2__DeletePatternResponse Kato__V2__DeletePatternResponse;
 
 
 /* --- enums --- */
@@ -163,6 +165,38 @@ struct  Kato__V2__SymbolCount
     , (char *)protobuf_c_empty_string, 0, 0 }
 
 
+struct  Kato__V2__DeletePatternRequest
+{
+  ProtobufCMessage base;
+  char *node_id;
+  /*
+   * The pattern's name (`PTRN|` optional).
+   */
+  char *name;
+};
+#define KATO__V2__DELETE_PATTERN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kato__v2__delete_pattern_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Kato__V2__DeletePatternResponse
+{
+  ProtobufCMessage base;
+  char *node_id;
+  /*
+   * The deleted pattern's name (`PTRN|<hash>`).
+   */
+  char *name;
+  /*
+   * Patterns left in the node's knowledge base.
+   */
+  int64_t pattern_count;
+};
+#define KATO__V2__DELETE_PATTERN_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kato__v2__delete_pattern_response__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
 /* Kato__V2__ListPatternsRequest methods */
 void   kato__v2__list_patterns_request__init
                      (Kato__V2__ListPatternsRequest         *message);
@@ -277,6 +311,44 @@ Kato__V2__SymbolCount *
 void   kato__v2__symbol_count__free_unpacked
                      (Kato__V2__SymbolCount *message,
                       ProtobufCAllocator *allocator);
+/* Kato__V2__DeletePatternRequest methods */
+void   kato__v2__delete_pattern_request__init
+                     (Kato__V2__DeletePatternRequest         *message);
+size_t kato__v2__delete_pattern_request__get_packed_size
+                     (const Kato__V2__DeletePatternRequest   *message);
+size_t kato__v2__delete_pattern_request__pack
+                     (const Kato__V2__DeletePatternRequest   *message,
+                      uint8_t             *out);
+size_t kato__v2__delete_pattern_request__pack_to_buffer
+                     (const Kato__V2__DeletePatternRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Kato__V2__DeletePatternRequest *
+       kato__v2__delete_pattern_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kato__v2__delete_pattern_request__free_unpacked
+                     (Kato__V2__DeletePatternRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Kato__V2__DeletePatternResponse methods */
+void   kato__v2__delete_pattern_response__init
+                     (Kato__V2__DeletePatternResponse         *message);
+size_t kato__v2__delete_pattern_response__get_packed_size
+                     (const Kato__V2__DeletePatternResponse   *message);
+size_t kato__v2__delete_pattern_response__pack
+                     (const Kato__V2__DeletePatternResponse   *message,
+                      uint8_t             *out);
+size_t kato__v2__delete_pattern_response__pack_to_buffer
+                     (const Kato__V2__DeletePatternResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Kato__V2__DeletePatternResponse *
+       kato__v2__delete_pattern_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kato__v2__delete_pattern_response__free_unpacked
+                     (Kato__V2__DeletePatternResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Kato__V2__ListPatternsRequest_Closure)
@@ -297,6 +369,12 @@ typedef void (*Kato__V2__LengthCount_Closure)
 typedef void (*Kato__V2__SymbolCount_Closure)
                  (const Kato__V2__SymbolCount *message,
                   void *closure_data);
+typedef void (*Kato__V2__DeletePatternRequest_Closure)
+                 (const Kato__V2__DeletePatternRequest *message,
+                  void *closure_data);
+typedef void (*Kato__V2__DeletePatternResponse_Closure)
+                 (const Kato__V2__DeletePatternResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -312,6 +390,10 @@ struct Kato__V2__KnowledgeBaseService_Service
                                         const Kato__V2__GetKnowledgeBaseStatisticsRequest *input,
                                         Kato__V2__KnowledgeBaseStatistics_Closure closure,
                                         void *closure_data);
+  void (*delete_pattern)(Kato__V2__KnowledgeBaseService_Service *service,
+                         const Kato__V2__DeletePatternRequest *input,
+                         Kato__V2__DeletePatternResponse_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Kato__V2__KnowledgeBaseService_ServiceDestroy)(Kato__V2__KnowledgeBaseService_Service *);
 void kato__v2__knowledge_base_service__init (Kato__V2__KnowledgeBaseService_Service *service,
@@ -321,7 +403,8 @@ void kato__v2__knowledge_base_service__init (Kato__V2__KnowledgeBaseService_Serv
 #define KATO__V2__KNOWLEDGE_BASE_SERVICE__INIT(function_prefix__) \
     { KATO__V2__KNOWLEDGE_BASE_SERVICE__BASE_INIT,\
       function_prefix__ ## list_patterns,\
-      function_prefix__ ## get_knowledge_base_statistics  }
+      function_prefix__ ## get_knowledge_base_statistics,\
+      function_prefix__ ## delete_pattern  }
 void kato__v2__knowledge_base_service__list_patterns(ProtobufCService *service,
                                                      const Kato__V2__ListPatternsRequest *input,
                                                      Kato__V2__ListPatternsResponse_Closure closure,
@@ -330,6 +413,10 @@ void kato__v2__knowledge_base_service__get_knowledge_base_statistics(ProtobufCSe
                                                                      const Kato__V2__GetKnowledgeBaseStatisticsRequest *input,
                                                                      Kato__V2__KnowledgeBaseStatistics_Closure closure,
                                                                      void *closure_data);
+void kato__v2__knowledge_base_service__delete_pattern(ProtobufCService *service,
+                                                      const Kato__V2__DeletePatternRequest *input,
+                                                      Kato__V2__DeletePatternResponse_Closure closure,
+                                                      void *closure_data);
 
 /* --- descriptors --- */
 
@@ -340,6 +427,8 @@ extern const ProtobufCMessageDescriptor kato__v2__get_knowledge_base_statistics_
 extern const ProtobufCMessageDescriptor kato__v2__knowledge_base_statistics__descriptor;
 extern const ProtobufCMessageDescriptor kato__v2__length_count__descriptor;
 extern const ProtobufCMessageDescriptor kato__v2__symbol_count__descriptor;
+extern const ProtobufCMessageDescriptor kato__v2__delete_pattern_request__descriptor;
+extern const ProtobufCMessageDescriptor kato__v2__delete_pattern_response__descriptor;
 extern const ProtobufCServiceDescriptor kato__v2__knowledge_base_service__descriptor;
 
 PROTOBUF_C__END_DECLS

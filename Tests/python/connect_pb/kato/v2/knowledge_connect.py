@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, EndpointSync
 from pyqwest import SyncClient
 
-from kato_client._pb.kato.v2.knowledge_pb2 import GetKnowledgeBaseStatisticsRequest, KnowledgeBaseStatistics, ListPatternsRequest, ListPatternsResponse
+from kato_client._pb.kato.v2.knowledge_pb2 import DeletePatternRequest, DeletePatternResponse, GetKnowledgeBaseStatisticsRequest, KnowledgeBaseStatistics, ListPatternsRequest, ListPatternsResponse
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -48,6 +48,16 @@ class KnowledgeBaseServiceSync(Protocol):
     def get_knowledge_base_statistics(self, request: GetKnowledgeBaseStatisticsRequest, ctx: RequestContext[GetKnowledgeBaseStatisticsRequest, KnowledgeBaseStatistics], /) -> KnowledgeBaseStatistics:
         """
         Counts, totals and the length distribution of a node's knowledge base.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def delete_pattern(self, request: DeletePatternRequest, ctx: RequestContext[DeletePatternRequest, DeletePatternResponse], /) -> DeletePatternResponse:
+        """
+        Deletes one pattern: afterwards the node predicts exactly as if it had never learned it (its
+        symbol statistics and totals lose what its learns added); a later learn of the same events
+        creates it anew. Durable before it is acknowledged, like a learn. NOT_FOUND for an unknown
+        pattern; FAILED_PRECONDITION with a knowledge base shared through PostgreSQL (`--postgres`),
+        which cannot delete yet. Needs the `admin` role.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -84,6 +94,17 @@ class KnowledgeBaseServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_knowledge_base_statistics,
+                ),
+                "/kato.v2.KnowledgeBaseService/DeletePattern": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="DeletePattern",
+                        service_name="kato.v2.KnowledgeBaseService",
+                        input=DeletePatternRequest,
+                        output=DeletePatternResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.delete_pattern,
                 ),
             },
             interceptors=interceptors,
@@ -164,6 +185,33 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.KnowledgeBaseService",
                 input=GetKnowledgeBaseStatisticsRequest,
                 output=KnowledgeBaseStatistics,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def delete_pattern(
+        self,
+        request: DeletePatternRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> DeletePatternResponse:
+        """
+        Deletes one pattern: afterwards the node predicts exactly as if it had never learned it (its
+        symbol statistics and totals lose what its learns added); a later learn of the same events
+        creates it anew. Durable before it is acknowledged, like a learn. NOT_FOUND for an unknown
+        pattern; FAILED_PRECONDITION with a knowledge base shared through PostgreSQL (`--postgres`),
+        which cannot delete yet. Needs the `admin` role.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="DeletePattern",
+                service_name="kato.v2.KnowledgeBaseService",
+                input=DeletePatternRequest,
+                output=DeletePatternResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

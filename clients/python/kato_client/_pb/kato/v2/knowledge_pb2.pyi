@@ -86,3 +86,21 @@ class SymbolCount(_message.Message):
     frequency: int
     pattern_member_frequency: int
     def __init__(self, symbol: _Optional[str] = ..., frequency: _Optional[int] = ..., pattern_member_frequency: _Optional[int] = ...) -> None: ...
+
+class DeletePatternRequest(_message.Message):
+    __slots__ = ("node_id", "name")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    name: str
+    def __init__(self, node_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class DeletePatternResponse(_message.Message):
+    __slots__ = ("node_id", "name", "pattern_count")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    name: str
+    pattern_count: int
+    def __init__(self, node_id: _Optional[str] = ..., name: _Optional[str] = ..., pattern_count: _Optional[int] = ...) -> None: ...

@@ -44,6 +44,11 @@ class KnowledgeBaseServiceStub:
                 request_serializer=kato_dot_v2_dot_knowledge__pb2.GetKnowledgeBaseStatisticsRequest.SerializeToString,
                 response_deserializer=kato_dot_v2_dot_knowledge__pb2.KnowledgeBaseStatistics.FromString,
                 _registered_method=True)
+        self.DeletePattern = channel.unary_unary(
+                '/kato.v2.KnowledgeBaseService/DeletePattern',
+                request_serializer=kato_dot_v2_dot_knowledge__pb2.DeletePatternRequest.SerializeToString,
+                response_deserializer=kato_dot_v2_dot_knowledge__pb2.DeletePatternResponse.FromString,
+                _registered_method=True)
 
 
 class KnowledgeBaseServiceServicer:
@@ -64,6 +69,17 @@ class KnowledgeBaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeletePattern(self, request, context):
+        """Deletes one pattern: afterwards the node predicts exactly as if it had never learned it (its
+        symbol statistics and totals lose what its learns added); a later learn of the same events
+        creates it anew. Durable before it is acknowledged, like a learn. NOT_FOUND for an unknown
+        pattern; FAILED_PRECONDITION with a knowledge base shared through PostgreSQL (`--postgres`),
+        which cannot delete yet. Needs the `admin` role.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_KnowledgeBaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +92,11 @@ def add_KnowledgeBaseServiceServicer_to_server(servicer, server):
                     servicer.GetKnowledgeBaseStatistics,
                     request_deserializer=kato_dot_v2_dot_knowledge__pb2.GetKnowledgeBaseStatisticsRequest.FromString,
                     response_serializer=kato_dot_v2_dot_knowledge__pb2.KnowledgeBaseStatistics.SerializeToString,
+            ),
+            'DeletePattern': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePattern,
+                    request_deserializer=kato_dot_v2_dot_knowledge__pb2.DeletePatternRequest.FromString,
+                    response_serializer=kato_dot_v2_dot_knowledge__pb2.DeletePatternResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +153,33 @@ class KnowledgeBaseService:
             '/kato.v2.KnowledgeBaseService/GetKnowledgeBaseStatistics',
             kato_dot_v2_dot_knowledge__pb2.GetKnowledgeBaseStatisticsRequest.SerializeToString,
             kato_dot_v2_dot_knowledge__pb2.KnowledgeBaseStatistics.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePattern(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kato.v2.KnowledgeBaseService/DeletePattern',
+            kato_dot_v2_dot_knowledge__pb2.DeletePatternRequest.SerializeToString,
+            kato_dot_v2_dot_knowledge__pb2.DeletePatternResponse.FromString,
             options,
             channel_credentials,
             insecure,
