@@ -12,7 +12,9 @@ import NIOEmbedded
 ///
 /// Input: what a client sends after the 24-byte connection preface (which the harness sends
 /// first, so inputs are frames). Registered: grpc.health.v1.Health (Check, Watch), reflection
-/// v1 and v1alpha over kato.v2's descriptors, and an echo service of each call kind.
+/// v1 and v1alpha over kato.v2's descriptors, and an echo service of each call kind. The web
+/// protocols are on (as `kato-server --web`): the connection starts behind the protocol
+/// detector, which the preface sends to HTTP/2.
 enum ConnectionFuzz {
     static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
@@ -34,6 +36,9 @@ enum ConnectionFuzz {
         var c = ServerConfiguration()
         c.maxReceiveMessageSize = 64 * 1024
         c.maxConcurrentStreams = 100
+        // As kato-server with --web: the same HTTP/2 connection also serves gRPC-Web and
+        // Connect requests (by content-type) and CORS preflights.
+        c.web = .init(enabled: true, corsOrigins: ["*"])
         return c
     }()
 
