@@ -188,7 +188,11 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         }
         guard let owner else { return }
         let handle = StreamHandle(owner: owner, streamID: call.id)
-        call.task = Task(operation: method.callBody(requests: .completed([message]), context: serverContext, handle: handle))
+        if let startUnary = method.method.startUnary {
+            call.task = startUnary(message, serverContext, handle, nil)  // a typed unary method's direct path, as over HTTP/2
+        } else {
+            call.task = Task(operation: method.callBody(requests: .completed([message]), context: serverContext, handle: handle))
+        }
     }
 
     private func deadlineExpired(callID: Int32) {

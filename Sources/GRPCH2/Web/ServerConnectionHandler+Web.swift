@@ -87,7 +87,8 @@ extension ServerConnectionHandler {
         do throws(RPCError) {
             let message = try decoding.message(body: web.body, header: { web.requestHeaders[$0] })
             web.body = []
-            launch(stream, requests: .completed([message]))
+            // The same start as a gRPC call's one message: a typed unary method's direct path.
+            startHandler(stream, count: 1, first: message, rest: [])
         } catch {
             finish(stream, error: error)
         }
