@@ -13,19 +13,13 @@ import Synchronization
 /// Handles are made once per method (`bound(to:)`), so a call only bumps counters. Message
 /// counts come from a `MessageObserver`, which GRPCH2Core runs as the handler reads and
 /// writes: inside the interceptors after this one, so a call they refuse counts none.
-public final class GRPCMetricsInterceptor: ServerInterceptor {
-    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
+public final class GRPCMetricsInterceptor: MethodBoundInterceptor {
+    public func bound(to method: ServerMethod.Info) -> MethodMetrics? {
         metrics(path: method.path, kind: method.kind)
     }
 
-    public func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
-    ) async throws -> Response {
-        try await metrics(for: context).intercept(request: request, context: context, next: next)
-    }
-
     /// One method's metrics: the interceptor bound to it.
-    final class MethodMetrics: ServerInterceptor {
+    public final class MethodMetrics: ServerInterceptor {
         let dimensions: [(String, String)]
         let started: Counter
         let handling: Metrics.Timer
@@ -47,8 +41,8 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
             observer = MessageObserver(received: { received.increment() }, sent: { sent.increment() })
         }
 
-        func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+        public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
+            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
         ) async throws -> Response {
             var context = context
             started.increment()

@@ -110,8 +110,8 @@ public final class TraceInterceptor: ServerInterceptor {
         let span: (any Span)?
     }
 
-    public func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+    public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
     ) async throws -> Response {
         var context = context
         let start = CallClock.now()
