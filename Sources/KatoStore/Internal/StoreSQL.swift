@@ -46,7 +46,7 @@ struct StoreSQL {
     /// id order; ids must be 0, 1, 2, … and names unique — anything else is a damaged file).
     func loadNode(_ key: Int64) throws -> KnowledgeBaseLoader {
         let expected = Int(try db.scalarInt("SELECT coalesce(max(id) + 1, 0) FROM patterns WHERE node = \(key)") ?? 0)
-        var loader = KnowledgeBaseLoader(expectedPatterns: expected)
+        var loader = KnowledgeBaseLoader(expectedPatterns: expected, worker: .dispatch)
         let p = try db.prepare(
             "SELECT id, name, frequency, events, emotives, metadata FROM patterns WHERE node = ? ORDER BY id")
         try p.bind(1, key)
