@@ -20,7 +20,10 @@ public struct ComposedInterceptor<Outer: ServerInterceptor, Inner: ServerInterce
         return ComposedInterceptor<Outer.Bound?, Inner.Bound?>(outer, inner)
     }
 
-    @inlinable
+    // Inlined (with the members' bodies, which are `@inline(__always)` in kato) so that a
+    // specialized chain is one async frame: each async level is a frame allocated from the
+    // task's allocator and a hop back to the caller's executor after each await.
+    @inlinable @inline(__always)
     public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
     ) async throws -> Response {
@@ -38,7 +41,10 @@ extension Optional: ServerInterceptor where Wrapped: ServerInterceptor {
         self?.bound(to: method) ?? nil
     }
 
-    @inlinable
+    // Inlined (with the members' bodies, which are `@inline(__always)` in kato) so that a
+    // specialized chain is one async frame: each async level is a frame allocated from the
+    // task's allocator and a hop back to the caller's executor after each await.
+    @inlinable @inline(__always)
     public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
     ) async throws -> Response {

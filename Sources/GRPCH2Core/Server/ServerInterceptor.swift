@@ -136,7 +136,7 @@ enum InterceptorChain {
 
     /// Innermost in a unary chain: the context's `MessageObserver` sees the one request and
     /// the one response (streams are observed message by message, see `streaming`).
-    @inlinable
+    @inlinable @inline(__always)
     nonisolated(nonsending) static func observed<Request: Sendable, Response: Sendable>(
         _ handler: @Sendable (Request, ServerContext) async throws -> Response, _ request: Request, _ context: ServerContext
     ) async throws -> Response {

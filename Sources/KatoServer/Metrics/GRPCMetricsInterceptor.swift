@@ -41,6 +41,7 @@ public final class GRPCMetricsInterceptor: MethodBoundInterceptor {
             observer = MessageObserver(received: { received.increment() }, sent: { sent.increment() })
         }
 
+        @inline(__always)  // one frame with the rest of the chain (`ComposedInterceptor`)
         public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
             request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
         ) async throws -> Response {

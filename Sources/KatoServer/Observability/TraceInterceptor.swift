@@ -110,6 +110,7 @@ public final class TraceInterceptor: ServerInterceptor {
         let span: (any Span)?
     }
 
+    @inline(__always)  // one frame with the rest of the chain (`ComposedInterceptor`)
     public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
     ) async throws -> Response {
