@@ -135,6 +135,12 @@ bench-interceptors: deps
 	scripts/install-deps --python
 	benchmarks/interceptors/run.sh --write
 
+# Connect (JSON, binary) and gRPC-Web next to gRPC: rps and server CPU per call (docs/BENCHMARKS.md).
+.PHONY: bench-web
+bench-web: deps
+	scripts/install-deps --python
+	benchmarks/web/run.sh --write
+
 # The full 10,000-session load test (a small version runs in make test).
 load:
 	benchmarks/load/run.sh

@@ -97,7 +97,9 @@ public final class KatoServerApp: Sendable {
         var router = ServiceRouter()
         if configuration.grpc.web.enabled {
             // JSON for Connect and gRPC-Web calls, from the descriptors reflection serves.
-            router.messageTranscoder = try MessageTranscoder(codec: ProtoJSONCodec(fileDescriptorSet: KatoDescriptors.descriptorSet))
+            router.messageTranscoder = try MessageTranscoder(codec: ProtoJSONCodec(
+                fileDescriptorSet: KatoDescriptors.descriptorSet,
+                options: .init(ignoreUnknownFields: configuration.grpc.web.ignoreUnknownJSONFields)))
         }
         let all: [any ServiceProvider] = services + [health, reflection]
         for s in all { router.register(s) }

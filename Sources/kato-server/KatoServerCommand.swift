@@ -47,6 +47,7 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("access-log-level"), help: "Level of the per-call access log, or off (KATO_ACCESS_LOG_LEVEL).") var accessLogLevel: String?
     @Option(name: .customLong("web-protocols"), help: "gRPC-Web and Connect (JSON and binary) over HTTP/1.1 on the gRPC port: true/false; default true (KATO_WEB_PROTOCOLS).") var webProtocols: String?
     @Option(name: .customLong("web-request-timeout"), help: "Seconds an HTTP/1.1 connection has to send its next whole request (after opening or after a response) before it is closed; default 60 (KATO_WEB_REQUEST_TIMEOUT).") var webRequestTimeout: Int?
+    @Option(name: .customLong("json-ignore-unknown-fields"), help: "JSON requests (Connect, gRPC-Web +json) may name fields the server does not know, which are skipped: true/false; default false, refused with the field named (KATO_JSON_IGNORE_UNKNOWN_FIELDS).") var jsonIgnoreUnknownFields: String?
     @Option(name: .customLong("cors-origin"), help: "Browser origins allowed to call, comma-separated (https://app.example), or *; default none (KATO_CORS_ORIGIN).") var corsOrigin: String?
     @Option(name: .customLong("metrics"), help: "gRPC server metrics: true/false (KATO_METRICS).") var metrics: String?
     @Option(name: .customLong("otlp-endpoint"), help: "Export spans over OTLP/HTTP JSON to http://HOST:PORT[/PATH]; off when unset (KATO_OTLP_ENDPOINT).") var otlpEndpoint: String?
@@ -80,7 +81,8 @@ struct KatoServerCommand: AsyncParsableCommand {
         configuration.grpc.port = settings.port
         configuration.grpc.handlerExecution = settings.handlerExecution
         configuration.grpc.web = .init(enabled: settings.webProtocols, corsOrigins: settings.corsOrigins,
-                                       requestTimeout: .seconds(settings.webRequestTimeoutSeconds))
+                                       requestTimeout: .seconds(settings.webRequestTimeoutSeconds),
+                                       ignoreUnknownJSONFields: settings.jsonIgnoreUnknownFields)
         configuration.grpc.keepalive.gracePeriod = .milliseconds(settings.shutdownGraceMs)
         if let cert = settings.tlsCert, let key = settings.tlsKey {
             configuration.grpc.tls = .init(certificateChainPath: cert, privateKeyPath: key, clientCAPath: settings.tlsClientCA)

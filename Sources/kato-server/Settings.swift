@@ -48,6 +48,7 @@ struct Settings {
     var webProtocols = true
     var corsOrigins: [String] = []
     var webRequestTimeoutSeconds = 60
+    var jsonIgnoreUnknownFields = false
     /// `--config`: read once for the settings, and watched for its `flags` section.
     var configPath: String?
     var drainDelayMs = 0
@@ -122,6 +123,7 @@ struct Settings {
         webProtocols = try bool(command.webProtocols, "web-protocols", true)
         webRequestTimeoutSeconds = try int(command.webRequestTimeout, "web-request-timeout", webRequestTimeoutSeconds)
         guard webRequestTimeoutSeconds >= 1 else { throw ValidationError("web-request-timeout must be >= 1 second") }
+        jsonIgnoreUnknownFields = try bool(command.jsonIgnoreUnknownFields, "json-ignore-unknown-fields", false)
         corsOrigins = (pick(command.corsOrigin, "cors-origin") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for origin in corsOrigins where origin != "*" && !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
