@@ -7,7 +7,7 @@ import Logging
 ///
 /// A named `ComposedInterceptor` type: the services declare their typed unary methods with it
 /// (`ServiceProvider.unary`), so when the router composes this chain into them it is
-/// specialized for each method's messages and inlined into one frame. Each member is written
+/// specialized for each method's messages. Each member is written
 /// once, in its own class; the router binds each to the methods it concerns.
 typealias KatoInterceptors = ComposedInterceptor<
     TraceInterceptor,

@@ -1,7 +1,7 @@
 /// Two interceptors as one, `outer` around `inner`: a chain whose types are known where a
 /// typed method is declared (`ServerMethod.unary(_:interceptedBy:handler:)`), so the compiler
-/// specializes it for the method's request and response and inlines every member into one
-/// frame. Nest it for longer chains, and make a member optional (`Optional` is an interceptor
+/// specializes it for the method's request and response (no existential call or generic frame
+/// per member). Nest it for longer chains, and make a member optional (`Optional` is an interceptor
 /// that passes the call through when nil) for one a configuration may leave out.
 /// It is still one `ServerInterceptor`: the router binds it and calls it like any other.
 public struct ComposedInterceptor<Outer: ServerInterceptor, Inner: ServerInterceptor>: ServerInterceptor {
@@ -21,8 +21,8 @@ public struct ComposedInterceptor<Outer: ServerInterceptor, Inner: ServerInterce
     }
 
     // Inlined (with the members' bodies, which are `@inline(__always)` in kato) so that a
-    // specialized chain is one async frame: each async level is a frame allocated from the
-    // task's allocator and a hop back to the caller's executor after each await.
+    // specialized chain has fewer async levels: each is a frame from the task's allocator and
+    // a hop back to the caller's executor after its await (docs/BENCHMARKS.md).
     @inlinable @inline(__always)
     public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
@@ -42,8 +42,8 @@ extension Optional: ServerInterceptor where Wrapped: ServerInterceptor {
     }
 
     // Inlined (with the members' bodies, which are `@inline(__always)` in kato) so that a
-    // specialized chain is one async frame: each async level is a frame allocated from the
-    // task's allocator and a hop back to the caller's executor after each await.
+    // specialized chain has fewer async levels: each is a frame from the task's allocator and
+    // a hop back to the caller's executor after its await (docs/BENCHMARKS.md).
     @inlinable @inline(__always)
     public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: InterceptorNext<Request, Response>

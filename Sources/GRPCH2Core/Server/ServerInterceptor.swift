@@ -23,8 +23,8 @@ import ProtobufCBridge
 /// `swift_task_switch` each, with the call's task executor preference looked up under a lock).
 ///
 /// A chain known where a typed method is declared (`ComposedInterceptor`, registered with
-/// `ServerMethod.unary(_:interceptedBy:handler:)`) is specialized for the method's types and
-/// inlined into one frame; any other chain is called through the protocol.
+/// `ServerMethod.unary(_:interceptedBy:handler:)`) is specialized for the method's types; any
+/// other chain is called through the protocol.
 public protocol ServerInterceptor: Sendable {
     /// What this interceptor is once bound to a method.
     associatedtype Bound: ServerInterceptor = Self
@@ -104,8 +104,8 @@ public struct StreamingCall: Sendable {
 enum InterceptorChain {
     /// `handler` inside `interceptor` (a `ComposedInterceptor` for several), whose type is
     /// known where the typed method is made: `@inlinable`, the whole chain is specialized for
-    /// the method's request and response and inlined into one frame, with no witness call,
-    /// generic frame or closure allocation per interceptor.
+    /// the method's request and response, with no existential call or generic frame per
+    /// interceptor.
     @inlinable
     static func unary<Request: Sendable, Response: Sendable, Interceptor: ServerInterceptor>(
         _ interceptor: Interceptor, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response

@@ -15,7 +15,7 @@ final class DegradationInterceptor: ServerInterceptor {
 
     func bound(to method: ServerMethod.Info) -> DegradationInterceptor? { Self.applies(to: method.path) ? self : nil }
 
-    @inline(__always)  // one frame with the rest of the chain (`ComposedInterceptor`)
+    @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
     nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
     ) async throws -> Response {

@@ -110,7 +110,7 @@ public final class TraceInterceptor: ServerInterceptor {
         let span: (any Span)?
     }
 
-    @inline(__always)  // one frame with the rest of the chain (`ComposedInterceptor`)
+    @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
     public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
         request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
     ) async throws -> Response {
