@@ -34,6 +34,8 @@ struct Settings {
     var rateLimitSessionRate = 100_000.0
     var rateLimitSessionBurst = 100_000.0
     var maxConcurrentCalls = 10_000
+    /// The largest response message the server sends (a larger one ends its call with RESOURCE_EXHAUSTED).
+    var maxSendMessageBytes = 64 * 1024 * 1024
     var accessLogLevel: Logger.Level? = .info
     var metrics = true
     var disableInterceptors = false
@@ -111,6 +113,7 @@ struct Settings {
         rateLimitSessionRate = try double(command.rateLimitSessionRate, "rate-limit-session-rate", rateLimitSessionRate)
         rateLimitSessionBurst = try double(command.rateLimitSessionBurst, "rate-limit-session-burst", max(1, rateLimitSessionRate))
         maxConcurrentCalls = try int(command.maxConcurrentCalls, "max-concurrent-calls", maxConcurrentCalls)
+        maxSendMessageBytes = try int(command.maxSendMessageBytes, "max-send-message-bytes", maxSendMessageBytes)
         if let level = pick(command.accessLogLevel, "access-log-level") {
             if level == "off" || level == "none" {
                 accessLogLevel = nil
@@ -158,6 +161,7 @@ struct Settings {
         guard otlpFlushIntervalMs >= 1 else { throw ValidationError("otlp-flush-interval-ms must be >= 1") }
         guard otlpQueueSize >= 1 else { throw ValidationError("otlp-queue-size must be >= 1") }
         guard maxConcurrentCalls >= 0 else { throw ValidationError("max-concurrent-calls must be >= 0") }
+        guard maxSendMessageBytes >= 1024 else { throw ValidationError("max-send-message-bytes must be >= 1024") }
         guard (-1...65535).contains(adminPort) else { throw ValidationError("admin-port must be 0...65535, or -1 for none") }
         if let level = pick(command.logLevel, "log-level") {
             guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
