@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 
 /// Support for the durable store's schema v2 (`KatoStore`): patterns are keyed by their position
@@ -116,7 +115,7 @@ public struct KnowledgeBaseLoader: Sendable {
     private var patternFlatStart = 0
     private var eventFlatStart = 0
     private let pipeline: ShapePipeline
-    /// Closes the pipeline when the last copy of the loader goes away, so the worker thread ends
+    /// Closes the pipeline when the last copy of the loader goes away, so no worker job starts
     /// even when a load is abandoned half-way (a damaged row).
     private let closer: PipelineCloser
     private var indexed = false
@@ -126,8 +125,10 @@ public struct KnowledgeBaseLoader: Sendable {
 
     static let chunkSize = 4096
 
-    public init(expectedPatterns: Int = 0) {
-        pipeline = ShapePipeline()
+    /// - Parameter worker: where shapes are built besides the loading thread (the engine starts
+    ///   no thread); nil builds them all on the loading thread.
+    public init(expectedPatterns: Int = 0, worker: LoaderWorker? = nil) {
+        pipeline = ShapePipeline(worker: worker)
         closer = PipelineCloser(pipeline)
         if expectedPatterns > 0 {
             built.records.reserveCapacity(expectedPatterns)
@@ -415,16 +416,34 @@ struct ShapeChunk: Sendable {
     }
 }
 
-/// Builds chunks' pattern shapes and the name index: a worker thread takes queued chunks in order;
-/// the loading thread takes one itself when three or more are waiting, and drains the queue at the
-/// end. Shapes are built in place (``ShapeSlots``) when the pattern count was announced, else kept
-/// per chunk; ``collect()`` returns them in id order.
+/// A thread the caller lends a `KnowledgeBaseLoader` to build pattern shapes while rows are still
+/// being read (KatoStore's loads give one): the engine itself starts no thread and blocks on
+/// nothing of its own. `start(job)` runs `job` once on another thread and returns at once a
+/// function that, called, returns when `job` has returned.
+public struct LoaderWorker: Sendable {
+    public var start: @Sendable (_ job: @escaping @Sendable () -> Void) -> @Sendable () -> Void
+
+    public init(start: @escaping @Sendable (_ job: @escaping @Sendable () -> Void) -> @Sendable () -> Void) {
+        self.start = start
+    }
+}
+
+/// Builds chunks' pattern shapes and the name index: a job on the caller's worker thread (see
+/// ``LoaderWorker``) takes queued chunks in order until none is left, and is started again by the
+/// next chunk; the loading thread takes one itself when three or more are waiting, and drains the
+/// queue at the end. Shapes are built in place (``ShapeSlots``) when the pattern count was
+/// announced, else kept per chunk; ``collect()`` returns them in id order.
 final class ShapePipeline: Sendable {
     private struct Queue {
         var chunks: [ShapeChunk] = []
         var head = 0
         var closed = false
+        /// A worker job was started (the loading thread then helps when it falls behind).
         var workerStarted = false
+        /// A worker job is taking chunks (it stops, in the same lock, when it finds none).
+        var workerRunning = false
+        /// Waits for each worker job started.
+        var joins: [@Sendable () -> Void] = []
     }
 
     private struct Built {
@@ -450,8 +469,11 @@ final class ShapePipeline: Sendable {
     private let names = Mutex(Names())
     /// Where shapes are built in place when the number of patterns is announced (``expect(_:)``).
     private let slots = Mutex<ShapeSlots?>(nil)
-    private let wake = DispatchSemaphore(value: 0)
-    private let worker = DispatchGroup()
+    private let worker: LoaderWorker?
+
+    init(worker: LoaderWorker?) {
+        self.worker = worker
+    }
 
     /// Sizes the name index for `n` patterns so chunks can be indexed as they are built.
     func expect(_ n: Int) {
@@ -460,32 +482,34 @@ final class ShapePipeline: Sendable {
     }
 
     func submit(_ chunk: sending ShapeChunk, startWorker: Bool) {
+        let canStart = startWorker && worker != nil
         let (start, backlog) = queue.withLock { q in
             q.chunks.append(chunk)
-            let start = startWorker && !q.workerStarted
-            if start { q.workerStarted = true }
+            let start = canStart && !q.workerRunning && !q.closed
+            if start {
+                q.workerStarted = true
+                q.workerRunning = true
+            }
             return (start, q.workerStarted ? q.chunks.count - q.head : 0)
         }
-        if start {
-            worker.enter()
-            DispatchQueue.global().async { [self] in
-                // Signals only wake the worker; the queue and `closed` decide.
-                while true {
-                    if let c = take() { build(c); continue }
-                    if queue.withLock({ $0.closed }) { break }
-                    wake.wait()
-                }
-                worker.leave()
+        if start, let worker {
+            let join = worker.start { [self] in
+                while let c = take(stoppingWorker: true) { build(c) }
             }
+            queue.withLock { $0.joins.append(join) }
         }
-        wake.signal()
         // The worker is behind: build one chunk here.
         if backlog >= 3, let c = take() { build(c) }
     }
 
-    private func take() -> ShapeChunk? {
+    /// The next queued chunk, or nil; `stoppingWorker`: the worker job asks, and when there is
+    /// none it stops in the same lock (a chunk submitted after that starts another job).
+    private func take(stoppingWorker: Bool = false) -> ShapeChunk? {
         queue.withLock { q in
-            guard q.head < q.chunks.count else { return nil }
+            guard q.head < q.chunks.count else {
+                if stoppingWorker { q.workerRunning = false }
+                return nil
+            }
             let c = q.chunks[q.head]
             q.chunks[q.head] = ShapeChunk(index: -1, firstID: 0)
             q.head += 1
@@ -532,9 +556,9 @@ final class ShapePipeline: Sendable {
         }
     }
 
+    /// No worker job starts after this (one running finishes the queue or leaves it to `drain`).
     func close() {
         queue.withLock { $0.closed = true }
-        wake.signal()
     }
 
     /// Builds what is still queued on this thread.
@@ -544,7 +568,8 @@ final class ShapePipeline: Sendable {
 
     /// The shapes in id order, their name index, and the first name seen twice (a damaged store).
     func collect() -> (shapes: [PatternShape], idByName: PatternNameIndex, duplicate: String?) {
-        worker.wait()
+        // After `close()`: no job starts any more, so the list is complete.
+        for join in queue.withLock({ $0.joins }) { join() }
         let target = slots.withLock { t in
             let taken = t
             t = nil

@@ -114,10 +114,10 @@ public final class KatoServerApp: Sendable {
         } else {
             let degradation = store.map { DegradationInterceptor(status: $0.status) }
             let chain = Self.interceptors(configuration, services: all, degradation: degradation, logger: logger)
-            for i in chain { router.addInterceptor(i) }
+            router.addInterceptor(chain)
             // Kept for live flag changes (rates, access-log level).
-            rateLimiter = chain.lazy.compactMap { $0 as? RateLimitInterceptor }.first
-            trace = chain.lazy.compactMap { $0 as? TraceInterceptor }.first
+            rateLimiter = chain.inner.inner.inner.outer
+            trace = chain.outer
         }
         if configuration.grpc.web.enabled && configuration.console {
             router.getRoutes.append(ConsoleRoute.route(sessions: sessions, authenticator: configuration.authenticator,
@@ -140,30 +140,6 @@ public final class KatoServerApp: Sendable {
         // Also registers kato_feature_enabled{feature} for every flag, before the first scrape.
         apply(flags: configuration.flags)
         _ = (FlagMetrics.reloadFailures, FlagMetrics.reloads)
-    }
-
-    /// kato's interceptors, outermost first: trace (trace id, span, access log; the edge where
-    /// errors become statuses), metrics, auth, rate limits (keyed on the principal auth found),
-    /// degradation (with a store). Each is left out when off; each binds to the methods it
-    /// concerns (`ServerInterceptor.bound(to:)`).
-    static func interceptors(
-        _ c: Configuration, services: [any ServiceProvider], degradation: DegradationInterceptor?, logger: Logger
-    ) -> [any ServerInterceptor] {
-        var open: Set<String> = []
-        if c.openHealth { open.insert(Self.healthService) }
-        if c.openReflection { open.formUnion(ReflectionService.serviceNames) }
-        var chain: [any ServerInterceptor] = [
-            TraceInterceptor(logger: logger, accessLogLevel: c.accessLogLevel, lineSink: c.accessLogSink)
-        ]
-        if c.grpcMetrics { chain.append(GRPCMetricsInterceptor(services: services)) }
-        if let authenticator = c.authenticator {
-            chain.append(AuthInterceptor(authenticator: authenticator, openServices: open, logger: logger))
-        }
-        if c.rateLimits != .unlimited {
-            chain.append(RateLimitInterceptor(configuration: c.rateLimits, exempt: Set([Self.healthService] + ReflectionService.serviceNames)))
-        }
-        if let degradation { chain.append(degradation) }
-        return chain
     }
 
     static func routes(_ c: Configuration, sessions: SessionRegistry, lifecycle: Lifecycle) -> AdminRoutes {

@@ -82,7 +82,7 @@ package enum ReplicationRecords {
         package private(set) var loader: KnowledgeBaseLoader
 
         package init(expectedPatterns: Int) {
-            loader = KnowledgeBaseLoader(expectedPatterns: expectedPatterns)
+            loader = KnowledgeBaseLoader(expectedPatterns: expectedPatterns, worker: .dispatch)
         }
 
         /// Appends the next pattern; ids must come dense and in order (0, 1, 2, …).

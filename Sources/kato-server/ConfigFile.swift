@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KatoServer
 
 /// The `--config FILE` settings as text values keyed by flag name with `_` for `-`.
 ///
@@ -44,25 +45,15 @@ enum ConfigFile {
     static func yaml(_ text: String, path: String) throws -> [String: String] {
         var out: [String: String] = [:]
         var inFlags = false  // the live `flags:` section, read by `FlagsFile`
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = Substring(raw)
-            if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed == "---" { continue }
-            let indented = line.hasPrefix(" ") || line.hasPrefix("\t")
-            if inFlags, indented { continue }
-            inFlags = !indented && trimmed == "flags:"
+        for line in FlatYAML.lines(text) {
+            if inFlags, line.isIndented { continue }
+            inFlags = !line.isIndented && line.text == "flags:"
             if inFlags { continue }
-            guard !line.hasPrefix(" "), !line.hasPrefix("\t"), let colon = trimmed.firstIndex(of: ":") else {
-                throw ValidationError("config file \(path) line \(n + 1): expected 'key: value' (flat mapping only)")
-            }
-            let key = trimmed[..<colon].trimmingCharacters(in: .whitespaces)
-            var value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f {
-                value = String(value.dropFirst().dropLast())
+            guard !line.isIndented, let (key, value, _) = line.entry else {
+                throw ValidationError("config file \(path) line \(line.number): expected 'key: value' (flat mapping only)")
             }
             guard !key.isEmpty, !value.isEmpty else {
-                throw ValidationError("config file \(path) line \(n + 1): '\(key)' has no value (nested YAML is not supported)")
+                throw ValidationError("config file \(path) line \(line.number): '\(key)' has no value (nested YAML is not supported)")
             }
             out[key] = value
         }

@@ -1,3 +1,4 @@
+import Dispatch
 import XCTest
 @testable import KatoEngine
 
@@ -41,8 +42,19 @@ final class KnowledgeBaseLoaderTests: XCTestCase {
         return kb
     }
 
-    func load(_ snapshot: KnowledgeBaseSnapshot, announce: Bool, bytes: Bool) -> KnowledgeBaseLoader {
-        var loader = KnowledgeBaseLoader(expectedPatterns: announce ? snapshot.patterns.count : 0)
+    /// A second thread for the shape builder, as KatoStore lends one (the engine starts none).
+    static let thread = LoaderWorker { job in
+        let done = DispatchGroup()
+        done.enter()
+        DispatchQueue.global().async {
+            job()
+            done.leave()
+        }
+        return { done.wait() }
+    }
+
+    func load(_ snapshot: KnowledgeBaseSnapshot, announce: Bool, bytes: Bool, worker: LoaderWorker? = thread) -> KnowledgeBaseLoader {
+        var loader = KnowledgeBaseLoader(expectedPatterns: announce ? snapshot.patterns.count : 0, worker: worker)
         for p in snapshot.patterns {
             if bytes {
                 for event in p.events {
@@ -84,9 +96,10 @@ final class KnowledgeBaseLoaderTests: XCTestCase {
         XCTAssertGreaterThan(snapshot.patterns.count, 2 * 4096)
         let expected = try predictions(original)
         XCTAssertFalse(expected.joined().isEmpty)
-        for (announce, bytes) in [(true, true), (false, true), (true, false)] {
-            let kb = KnowledgeBase(loaded: load(snapshot, announce: announce, bytes: bytes))
-            XCTAssertEqual(kb.snapshot(), snapshot, "announce \(announce), bytes \(bytes)")
+        let cases: [(Bool, Bool, LoaderWorker?)] = [(true, true, Self.thread), (false, true, Self.thread), (true, false, Self.thread), (true, true, nil)]
+        for (announce, bytes, worker) in cases {
+            let kb = KnowledgeBase(loaded: load(snapshot, announce: announce, bytes: bytes, worker: worker))
+            XCTAssertEqual(kb.snapshot(), snapshot, "announce \(announce), bytes \(bytes), worker \(worker != nil)")
             for p in snapshot.patterns.prefix(500) { XCTAssertEqual(kb.pattern(named: p.name), p) }
             XCTAssertNil(kb.pattern(named: String(repeating: "0", count: 40)))
             XCTAssertEqual(try predictions(kb), expected, "announce \(announce), bytes \(bytes)")
@@ -109,7 +122,7 @@ final class KnowledgeBaseLoaderTests: XCTestCase {
     func testAbandonedLoadReleasesItsWorker() {
         // A load that stops half-way (a damaged row) must not leave the shape builder waiting.
         for _ in 0..<20 {
-            var loader = KnowledgeBaseLoader(expectedPatterns: 10_000)
+            var loader = KnowledgeBaseLoader(expectedPatterns: 10_000, worker: Self.thread)
             for i in 0..<5_000 { loader.append(name: "n\(i)", events: [["a\(i % 50)"], ["b"]], frequency: 1, emotives: nil, metadata: [:]) }
             _ = loader
         }

@@ -14,19 +14,58 @@ import ProtobufCBridge
 /// `StreamingCall` and `Void`. Most interceptors pass both through untouched.
 ///
 /// `bound(to:)` is asked once per method when the router is built: an interceptor works out
-/// there what it needs to know of the method (instead of on every call) and returns a copy
-/// holding it, `self`, or nil to stay out of that method's calls altogether.
+/// there what it needs to know of the method (instead of on every call) and returns its
+/// `Bound` form holding it (`self` by default), or nil to stay out of that method's calls
+/// altogether.
+///
+/// `intercept` and its `next` are `nonisolated(nonsending)`: they run on the caller's
+/// executor, so passing a call down the chain costs no executor check per interceptor (a
+/// `swift_task_switch` each, with the call's task executor preference looked up under a lock).
+///
+/// A chain known where a typed method is declared (`ComposedInterceptor`, registered with
+/// `ServerMethod.unary(_:interceptedBy:handler:)`) is specialized for the method's types; any
+/// other chain is called through the protocol.
 public protocol ServerInterceptor: Sendable {
-    func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)?
+    /// What this interceptor is once bound to a method.
+    associatedtype Bound: ServerInterceptor = Self
 
-    func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext,
-        next: (Request, ServerContext) async throws -> Response
+    func bound(to method: ServerMethod.Info) -> Bound?
+
+    nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
     ) async throws -> Response
+
+    /// The interceptors this one is made of, outermost first (itself, for a plain one; none
+    /// for an absent optional one).
+    var members: [any ServerInterceptor] { get }
+}
+
+/// The rest of the chain and the handler, as an interceptor sees them.
+public typealias InterceptorNext<Request, Response> = nonisolated(nonsending) (Request, ServerContext) async throws -> Response
+
+extension ServerInterceptor where Bound == Self {
+    public func bound(to method: ServerMethod.Info) -> Self? { self }
 }
 
 extension ServerInterceptor {
-    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? { self }
+    public var members: [any ServerInterceptor] { [self] }
+}
+
+/// An interceptor whose work is all in its `Bound` form (what it knows of a method decided
+/// once, in `bound(to:)`; `Bound` is another type). Called unbound (through a chain the
+/// router did not bind, or directly), it binds to the call's method on every call.
+public protocol MethodBoundInterceptor: ServerInterceptor {}
+
+extension MethodBoundInterceptor {
+    public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
+    ) async throws -> Response {
+        assert(Bound.self != Self.self, "a MethodBoundInterceptor bound to itself would call this forever")
+        guard let bound = bound(to: ServerMethod.Info(path: context.path, kind: context.kind)) else {
+            return try await next(request, context)
+        }
+        return try await bound.intercept(request: request, context: context, next: next)
+    }
 }
 
 extension ServerMethod {
@@ -63,27 +102,49 @@ public struct StreamingCall: Sendable {
 /// The chain of a method's bound interceptors around a handler.
 @usableFromInline
 enum InterceptorChain {
-    /// `handler` inside every interceptor of `chain`, the first one outermost; innermost, the
-    /// context's `MessageObserver` sees the one request and the one response of a unary call
-    /// (streams are observed message by message, see `streaming`).
-    /// `@inlinable`: specialized where the typed method is made, so the closures have fixed
-    /// layouts and call the handler without reabstraction thunks.
+    /// `handler` inside `interceptor` (a `ComposedInterceptor` for several), whose type is
+    /// known where the typed method is made: `@inlinable`, the whole chain is specialized for
+    /// the method's request and response, with no existential call or generic frame per
+    /// interceptor.
+    @inlinable
+    static func unary<Request: Sendable, Response: Sendable, Interceptor: ServerInterceptor>(
+        _ interceptor: Interceptor, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> @Sendable (Request, ServerContext) async throws -> Response {
+        { request, context in
+            try await interceptor.intercept(request: request, context: context) { request, context in
+                try await observed(handler, request, context)
+            }
+        }
+    }
+
+    /// `handler` inside every interceptor of `chain`, the first one outermost, each called
+    /// through the protocol.
     @inlinable
     static func unary<Request: Sendable, Response: Sendable>(
         _ chain: [any ServerInterceptor], _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> @Sendable (Request, ServerContext) async throws -> Response {
-        var composed: @Sendable (Request, ServerContext) async throws -> Response = { request, context in
-            guard let observer = context.messageObserver else { return try await handler(request, context) }
-            try observer.received()
-            let response = try await handler(request, context)
-            observer.sent()
-            return response
+        var composed: nonisolated(nonsending) @Sendable (Request, ServerContext) async throws -> Response = { request, context in
+            try await observed(handler, request, context)
         }
         for interceptor in chain.reversed() {
             let next = composed
             composed = { request, context in try await interceptor.intercept(request: request, context: context, next: next) }
         }
-        return composed
+        let outer = composed
+        return { request, context in try await outer(request, context) }
+    }
+
+    /// Innermost in a unary chain: the context's `MessageObserver` sees the one request and
+    /// the one response (streams are observed message by message, see `streaming`).
+    @inlinable @inline(__always)
+    nonisolated(nonsending) static func observed<Request: Sendable, Response: Sendable>(
+        _ handler: @Sendable (Request, ServerContext) async throws -> Response, _ request: Request, _ context: ServerContext
+    ) async throws -> Response {
+        guard let observer = context.messageObserver else { return try await handler(request, context) }
+        try observer.received()
+        let response = try await handler(request, context)
+        observer.sent()
+        return response
     }
 
     /// The general form of `unary`: the handler reads and writes serialized messages, each of
@@ -92,7 +153,7 @@ enum InterceptorChain {
         _ chain: [any ServerInterceptor],
         _ handler: @escaping @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void
     ) -> @Sendable (RequestStream<[UInt8]>, ResponseWriter<[UInt8]>, ServerContext) async throws -> Void {
-        var composed: @Sendable (StreamingCall, ServerContext) async throws -> Void = { call, context in
+        var composed: nonisolated(nonsending) @Sendable (StreamingCall, ServerContext) async throws -> Void = { call, context in
             guard let observer = context.messageObserver else { return try await handler(call.requests, call.writer, context) }
             try await handler(call.requests.observed(by: observer), call.writer.observed(by: observer), context)
         }

@@ -15,7 +15,7 @@ public struct ServerMethod: Sendable {
     /// decode, handler and encode run in the task's own closure, with no async layer between.
     /// Same steps as `handler`: decode, handle, encode.
     package let startUnary: (@Sendable ([UInt8], ServerContext, StreamHandle, (any TaskExecutor)?) -> Task<Void, Never>)?
-    /// Typed methods: the same method with a chain of interceptors (already bound to it)
+    /// Typed methods: the same method with a chain of interceptors (not yet bound to it)
     /// around the typed handler, so that a typed unary method keeps `startUnary`. nil: the
     /// chain goes around `handler` (`intercepted(by:)`).
     let withInterceptors: (@Sendable ([any ServerInterceptor]) -> ServerMethod)?
@@ -47,12 +47,15 @@ public struct ServerMethod: Sendable {
     /// What interceptors know of this method.
     public var info: Info { Info(path: path, kind: kind) }
 
-    /// This method with `chain` around it, the first interceptor outermost (the router calls
-    /// this once per method, with the interceptors bound to it).
+    /// This method with `chain` around it, the first interceptor outermost, each bound to it
+    /// (the router calls this once per method).
     package func intercepted(by chain: [any ServerInterceptor]) -> ServerMethod {
         if chain.isEmpty { return self }
         if let withInterceptors { return withInterceptors(chain) }
-        return ServerMethod(path: path, kind: kind, handler: InterceptorChain.streaming(chain, handler))
+        let info = self.info
+        let bound = chain.compactMap { $0.bound(to: info) }
+        if bound.isEmpty { return self }
+        return ServerMethod(path: path, kind: kind, handler: InterceptorChain.streaming(bound, handler))
     }
 }
 

@@ -36,8 +36,7 @@ public struct ServiceRouter: Sendable {
     }
 
     private func entry(_ method: ServerMethod) -> MethodEntry {
-        let info = method.info
-        return MethodEntry(method.intercepted(by: interceptors.compactMap { $0.bound(to: info) }))
+        MethodEntry(method.intercepted(by: interceptors))
     }
 
     package func method(for path: String) -> MethodEntry? { methods[path] }

@@ -21,15 +21,30 @@ extension ServerMethod {
         _ descriptor: MethodDescriptor<Request, Response>,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> ServerMethod {
-        typedUnary(path: descriptor.path, decode: decoder(Request.self), handler: handler, base: handler)
+        unary(descriptor, interceptedBy: NoInterceptor.self, handler: handler)
+    }
+
+    /// A unary method that expects the router's chain to be one interceptor of type
+    /// `Interceptor` (a `ComposedInterceptor` for several): that chain, bound to the method
+    /// when the router composes it, is then specialized for this method's messages and inlined
+    /// around `handler` (as if written into it). Any other chain still works, through the
+    /// protocol, one call per interceptor.
+    @inlinable
+    public static func unary<Request: ProtoMessage, Response: ProtoMessage, Interceptor: ServerInterceptor>(
+        _ descriptor: MethodDescriptor<Request, Response>, interceptedBy: Interceptor.Type,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> ServerMethod {
+        typedUnary(
+            path: descriptor.path, decode: decoder(Request.self), handler: handler, base: handler, interceptedBy: Interceptor.self)
     }
 
     /// A unary method running `handler`, which is `base` with interceptors around it (or `base`).
     @inlinable
-    static func typedUnary<Request: ProtoMessage, Response: ProtoMessage>(
+    static func typedUnary<Request: ProtoMessage, Response: ProtoMessage, Interceptor: ServerInterceptor>(
         path: String, decode: @escaping @Sendable ([UInt8]) throws -> Request,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response,
-        base: @escaping @Sendable (Request, ServerContext) async throws -> Response
+        base: @escaping @Sendable (Request, ServerContext) async throws -> Response,
+        interceptedBy: Interceptor.Type
     ) -> ServerMethod {
         // The body is written out in both task closures: through a shared async function it
         // would be one more frame and executor check per call.
@@ -68,7 +83,17 @@ extension ServerMethod {
                 try await writer.write(response.serializedBytes())
             },
             withInterceptors: { chain in
-                typedUnary(path: path, decode: decode, handler: InterceptorChain.unary(chain, base), base: base)
+                // Bound here rather than by the router: the expected chain type binds to its
+                // concrete bound type, which the specialized chain needs.
+                let info = Info(path: path, kind: .unary)
+                var handler = base
+                if chain.count == 1, let interceptor = chain[0] as? Interceptor {
+                    if let bound = interceptor.bound(to: info) { handler = InterceptorChain.unary(bound, base) }
+                } else {
+                    let bound = chain.compactMap { $0.bound(to: info) }
+                    if !bound.isEmpty { handler = InterceptorChain.unary(bound, base) }
+                }
+                return typedUnary(path: path, decode: decode, handler: handler, base: base, interceptedBy: Interceptor.self)
             })
     }
 

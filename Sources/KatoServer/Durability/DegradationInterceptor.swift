@@ -13,10 +13,11 @@ final class DegradationInterceptor: ServerInterceptor {
     /// Whether calls to `path` are refused in MAINTENANCE (kato.v2's; not health or reflection).
     static func applies(to path: String) -> Bool { path.hasPrefix("/kato.v2.") }
 
-    func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? { Self.applies(to: method.path) ? self : nil }
+    func bound(to method: ServerMethod.Info) -> DegradationInterceptor? { Self.applies(to: method.path) ? self : nil }
 
-    func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+    @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
+    nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
     ) async throws -> Response {
         try checkLevel()
         return try await next(request, context)

@@ -68,26 +68,18 @@ public enum FlagsFile {
     static func yaml(_ text: String, path: String) throws(FlagsError) -> [FlagEntry] {
         var out: [FlagEntry] = []
         var inSection = false
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = Substring(raw)
-            if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed == "---" { continue }
-            let indented = line.hasPrefix(" ") || line.hasPrefix("\t")
-            if !indented {
-                inSection = trimmed == "flags:"
+        for line in FlatYAML.lines(text) {
+            if !line.isIndented {
+                inSection = line.text == "flags:"
                 continue
             }
             guard inSection else { continue }  // the start-up settings' reader reports those
-            let column = line.prefix(while: { $0 == " " || $0 == "\t" }).count + 1
-            guard let colon = trimmed.firstIndex(of: ":") else {
-                throw FlagsError(path: path, line: n + 1, column: column, message: "expected 'name: value'")
+            let column = line.indent + 1
+            guard let (name, value, quoted) = line.entry else {
+                throw FlagsError(path: path, line: line.number, column: column, message: "expected 'name: value'")
             }
-            let name = trimmed[..<colon].trimmingCharacters(in: .whitespaces)
-            var value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             let v: FlagEntry.Value
-            if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f {
-                value = String(value.dropFirst().dropLast())
+            if quoted {
                 v = .string(value)
             } else if value == "true" || value == "false" {
                 v = .bool(value == "true")
@@ -98,7 +90,7 @@ public enum FlagsFile {
             } else {
                 v = .string(value)
             }
-            out.append(FlagEntry(name: name, value: v, line: n + 1, column: column))
+            out.append(FlagEntry(name: name, value: v, line: line.number, column: column))
         }
         return out
     }

@@ -14,21 +14,15 @@ import Synchronization
 /// Handles are made once per method (`bound(to:)`), so a call only bumps counters. Message
 /// counts come from a `MessageObserver`, which GRPCH2Core runs as the handler reads and
 /// writes: inside the interceptors after this one, so a call they refuse counts none.
-public final class GRPCMetricsInterceptor: ServerInterceptor {
-    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
+public final class GRPCMetricsInterceptor: MethodBoundInterceptor {
+    public func bound(to method: ServerMethod.Info) -> MethodMetrics? {
         metrics(path: method.path, kind: method.kind)
-    }
-
-    public func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
-    ) async throws -> Response {
-        try await metrics(for: context).intercept(request: request, context: context, next: next)
     }
 
     /// One method's metrics over one wire protocol: the interceptor bound to the method is its
     /// gRPC one, which hands calls of the web protocols to their own (made on first use, so a
     /// gRPC call pays one string comparison for the label).
-    final class MethodMetrics: ServerInterceptor {
+    public final class MethodMetrics: ServerInterceptor {
         let service: String
         let method: String
         let kind: CallKind
@@ -60,8 +54,9 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
             observer = MessageObserver(received: { received.increment() }, sent: { sent.increment() })
         }
 
-        func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+        @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
+        public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
+            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
         ) async throws -> Response {
             if context.wireProtocol != wireProtocol {
                 return try await over(context.wireProtocol).intercept(request: request, context: context, next: next)

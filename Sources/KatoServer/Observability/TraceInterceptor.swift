@@ -110,8 +110,9 @@ public final class TraceInterceptor: ServerInterceptor {
         let span: (any Span)?
     }
 
-    public func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+    @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
+    public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
+        request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
     ) async throws -> Response {
         var context = context
         let start = CallClock.now()

@@ -9,7 +9,7 @@ import Metrics
 ///
 /// Runs after `AuthInterceptor` (it keys on the principal). Services in `exempt` (health,
 /// reflection) skip the token buckets, not the concurrency limit.
-public final class RateLimitInterceptor: ServerInterceptor {
+public final class RateLimitInterceptor: MethodBoundInterceptor {
     let principals: KeyedRateLimiter?
     let sessions: KeyedRateLimiter?
     let concurrency: ConcurrencyLimiter?
@@ -35,30 +35,22 @@ public final class RateLimitInterceptor: ServerInterceptor {
     /// no session limit configured).
     func sessionLimiter(takesTokens: Bool) -> KeyedRateLimiter? { takesTokens ? sessions : nil }
 
-    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
+    public func bound(to method: ServerMethod.Info) -> Bound? {
         let takesTokens = takesTokens(service: method.serviceName)
         if concurrency == nil, !takesTokens || (principals == nil && sessions == nil) { return nil }
         return Bound(limits: self, takesTokens: takesTokens, sessionLimiter: sessionLimiter(takesTokens: takesTokens))
     }
 
-    /// Unbound (as for a method the router did not bind it to): works the method out per call.
-    public func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
-    ) async throws -> Response {
-        guard let bound = bound(to: ServerMethod.Info(path: context.path, kind: context.kind)) else {
-            return try await next(request, context)
-        }
-        return try await bound.intercept(request: request, context: context, next: next)
-    }
 
     /// The interceptor for one method: whether it takes tokens, and its session buckets.
-    struct Bound: ServerInterceptor {
+    public struct Bound: ServerInterceptor {
         let limits: RateLimitInterceptor
         let takesTokens: Bool
         let sessionLimiter: KeyedRateLimiter?
 
-        func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+        @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
+        public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
+            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
         ) async throws -> Response {
             var context = context
             if let sessionLimiter {

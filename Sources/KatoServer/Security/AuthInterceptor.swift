@@ -8,7 +8,7 @@ import Metrics
 /// UNAUTHENTICATED or PERMISSION_DENIED and an `ErrorInfo`; credentials are never logged.
 /// Bound to a method (`bound(to:)`) it knows the method's least role; open services get no
 /// interceptor at all.
-public final class AuthInterceptor: ServerInterceptor {
+public final class AuthInterceptor: MethodBoundInterceptor {
     let authenticator: Authenticator
     let openServices: [Substring]
     let logger: Logger
@@ -22,30 +22,22 @@ public final class AuthInterceptor: ServerInterceptor {
     /// Whether calls to `service` need no credentials (health, reflection by default).
     func isOpen(service: Substring) -> Bool { Self.contains(openServices, service) }
 
-    public func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
+    public func bound(to method: ServerMethod.Info) -> Bound? {
         if isOpen(service: method.serviceName) { return nil }
         return Bound(auth: self, method: method.methodName,
                      requiredRole: MethodPolicy.requiredRole(service: method.serviceName, method: method.methodName))
     }
 
-    /// Unbound (as for a method the router did not bind it to): works the method out per call.
-    public func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
-    ) async throws -> Response {
-        guard let bound = bound(to: ServerMethod.Info(path: context.path, kind: context.kind)) else {
-            return try await next(request, context)
-        }
-        return try await bound.intercept(request: request, context: context, next: next)
-    }
 
     /// The interceptor for one method that needs credentials.
-    struct Bound: ServerInterceptor {
+    public struct Bound: ServerInterceptor {
         let auth: AuthInterceptor
         let method: Substring
         let requiredRole: Role
 
-        func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+        @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
+        public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
+            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
         ) async throws -> Response {
             var context = context
             let principal: Principal

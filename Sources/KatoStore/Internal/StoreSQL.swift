@@ -48,7 +48,7 @@ struct StoreSQL {
         let next = try db.prepare(Self.nextIDSQL)
         try next.bind(1, key)
         let expected = try next.step() ? Int(next.int(0)) : 0
-        var loader = KnowledgeBaseLoader(expectedPatterns: expected)
+        var loader = KnowledgeBaseLoader(expectedPatterns: expected, worker: .dispatch)
         var tombstones: [Int64] = []
         let t = try db.prepare("SELECT id FROM deleted_patterns WHERE node = ? ORDER BY id")
         try t.bind(1, key)

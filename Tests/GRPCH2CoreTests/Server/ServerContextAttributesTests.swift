@@ -5,8 +5,28 @@ import XCTest
 private enum NameKey: AttributeKey { typealias Value = String }
 private enum CountKey: AttributeKey { typealias Value = Int }
 private enum FlagKey: AttributeKey { typealias Value = Bool }
+private final class Record: Sendable { let name: String; init(_ name: String) { self.name = name } }
+private protocol Named: AnyObject, Sendable { var name: String { get } }
+extension Record: Named {}
+private enum RecordKey: AttributeKey { typealias Value = Record }
+private enum NamedKey: AttributeKey { typealias Value = any Named }
+private enum ObjectKey: AttributeKey { typealias Value = any AnyObject & Sendable }
 
 final class ServerContextAttributesTests: XCTestCase {
+    func testClassInstancesAndExistentialsComeBackAsTheyWereStored() {
+        // Class instances are kept as they are, other values boxed: both read back unchecked.
+        let record = Record("r")
+        var attributes = ServerContext.Attributes()
+        attributes[RecordKey.self] = record
+        attributes[NamedKey.self] = Record("n")
+        attributes[ObjectKey.self] = record
+        attributes[CountKey.self] = 7
+        XCTAssertTrue(attributes[RecordKey.self] === record)
+        XCTAssertEqual(attributes[NamedKey.self]?.name, "n")
+        XCTAssertTrue(attributes[ObjectKey.self] === record)
+        XCTAssertEqual(attributes[CountKey.self], 7)
+    }
+
     func testAttributesKeepEachKeysValueApart() {
         var attributes = ServerContext.Attributes()
         XCTAssertNil(attributes[NameKey.self])

@@ -24,7 +24,7 @@ final class ServerInterceptorTests: XCTestCase {
         var method = ""
         var skip: String? = nil
 
-        func bound(to method: ServerMethod.Info) -> (any ServerInterceptor)? {
+        func bound(to method: ServerMethod.Info) -> Recording? {
             if String(method.methodName) == skip { return nil }
             var copy = self
             copy.method = String(method.methodName)
@@ -32,7 +32,7 @@ final class ServerInterceptorTests: XCTestCase {
         }
 
         func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
         ) async throws -> Response {
             log.append("\(name) in \(method)")
             var context = context

@@ -42,7 +42,7 @@ final class ServerConnectionHandlerTests: XCTestCase {
         let name: String
         let log: Log
         func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
         ) async throws -> Response {
             log.append("\(name) in")
             do {
@@ -58,7 +58,7 @@ final class ServerConnectionHandlerTests: XCTestCase {
 
     struct Refusing: ServerInterceptor {
         func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
+            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
         ) async throws -> Response {
             guard context.requestMetadata.firstString(forKey: "authorization") != nil else {
                 throw RPCError(code: .unauthenticated, message: "no credentials")

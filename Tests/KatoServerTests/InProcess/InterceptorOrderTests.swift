@@ -13,11 +13,11 @@ final class InterceptorOrderTests: XCTestCase {
         var auth = Authenticator.Configuration()
         c.authenticator = try await Authenticator.load(auth)
         let chain = KatoServerApp.interceptors(c, services: [], degradation: nil, logger: Logger(label: "test"))
-        XCTAssertEqual(chain.map { "\(type(of: $0))" }, ["TraceInterceptor", "GRPCMetricsInterceptor", "AuthInterceptor", "RateLimitInterceptor"])
+        XCTAssertEqual(chain.members.map { "\(type(of: $0))" }, ["TraceInterceptor", "GRPCMetricsInterceptor", "AuthInterceptor", "RateLimitInterceptor"])
         c.authenticator = nil
         c.grpcMetrics = false
         c.rateLimits = .unlimited
-        XCTAssertEqual(KatoServerApp.interceptors(c, services: [], degradation: nil, logger: Logger(label: "test")).map { "\(type(of: $0))" },
+        XCTAssertEqual(KatoServerApp.interceptors(c, services: [], degradation: nil, logger: Logger(label: "test")).members.map { "\(type(of: $0))" },
                        ["TraceInterceptor"], "an interceptor that is off is not in the chain")
     }
 

@@ -38,7 +38,7 @@ final class TraceInterceptorTests: XCTestCase {
 
     func testWithoutASinkNoLineIsFormattedHere() async throws {
         let kato = try InProcessKato { c in c.accessLogLevel = .info }
-        let trace = kato.app.server.router.interceptors.compactMap { $0 as? TraceInterceptor }.first
+        let trace = kato.app.server.router.interceptors.flatMap(\.members).compactMap { $0 as? TraceInterceptor }.first
         XCTAssertNotNil(trace)
         XCTAssertNil(trace?.directLog, "the line goes through the Logger")
     }
