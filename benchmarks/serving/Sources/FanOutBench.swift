@@ -117,7 +117,7 @@ struct FanOutBench: AsyncParsableCommand {
         let ready = counters.ready.load(ordering: .relaxed)
         guard ready == subscriberCount else {
             subscriptions.cancel()
-            throw ValidationFailure(message: "only \(ready) of \(subscriberCount) subscriptions started")
+            print("only \(ready) of \(subscriberCount) subscriptions started"); throw ExitCode(1)
         }
         let rssSubscribed = server.rssKiB
 
