@@ -41,13 +41,13 @@ start() {
   if [ "$name" = cpp ]; then "$@" "$PORT" > "$log" 2>&1 & else "$@" --port "$PORT" > "$log" 2>&1 & fi
   PID=$!
   PIDS+=("$PID")
-  for _ in $(seq 300); do grep -q '^listening on' "$log" && break; sleep 0.1; done
+  for _ in $(seq 1200); do grep -q '^listening on' "$log" && break; sleep 0.1; done
   grep -q '^listening on' "$log" || { echo "$name did not start:"; cat "$log"; exit 1; }
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 kato() {
   rm -rf "$WORK/data"; mkdir -p "$WORK/data"
-  start kato "$BIN/kato-server" --admin-port 0 --data-dir "$WORK/data" --log-level warning --max-sessions 1100000 "$@"
+  start kato "$BIN/kato-server" --admin-port 0 --data-dir "$WORK/data" --log-level warning --max-sessions 1100000 --max-concurrent-calls 20000 "$@"
 }
 record() {  # part round server json...
   local part=$1 round=$2 server=$3; shift 3
