@@ -5,7 +5,7 @@ PY := .venv/bin/python
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: run test test-asan test-tsan soak fuzz fuzz-seeds deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load cluster clean
+.PHONY: run test test-asan test-tsan soak fuzz fuzz-seeds deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load cluster test-cluster-long clean
 
 run: build-release
 	$(RELEASE_BIN)/kato-server --host 127.0.0.1 --port 50051 --admin-port 50052 --data-dir ./data
@@ -141,6 +141,12 @@ bench-interceptors: deps
 bench-serving: deps
 	benchmarks/serving/run.sh
 
+# Connect (JSON, binary) and gRPC-Web next to gRPC: rps and server CPU per call (docs/BENCHMARKS.md).
+.PHONY: bench-web
+bench-web: deps
+	scripts/install-deps --python
+	benchmarks/web/run.sh --write
+
 # The full 10,000-session load test (a small version runs in make test).
 load:
 	benchmarks/load/run.sh
@@ -149,6 +155,10 @@ load:
 cluster: build
 	scripts/install-deps --python
 	KATO_BIN_DIR=$(DEBUG_BIN) scripts/cluster
+
+# The cluster's rolling restart, 5 rounds of 3 replicas under load (one round runs in make test).
+test-cluster-long: build
+	KATO_ROLLING_ROUNDS=5 KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python/test_cluster_rolling_restart.py
 
 clean:
 	rm -rf .build

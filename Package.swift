@@ -3,7 +3,7 @@
 // kato — the KATO sequence-learning and prediction engine served over gRPC.
 // Layering (dependencies point downwards only), see docs/ARCHITECTURE.md:
 //
-//   kato-server ─ KatoServer ─┬─ KatoEngine            (pure Swift, no I/O)
+//   kato-server ─ KatoServer ─┬─ KatoEngine            (Swift, no I/O; one C kernel: CKatoSIMD)
 //                             ├─ KatoProto ─ CKatoProtos (protoc-c output)
 //                             └─ GRPCH2 ─┬─ GRPCH2Core (no NIO, no nghttp2) ─ ProtobufCBridge ─ CGRPCProtos
 //                                        └─ CNGHTTP2 / CZlib (system shims), SwiftNIO
@@ -102,9 +102,11 @@ let package = Package(
         ),
 
         // MARK: KATO
+        // The engine's one vector kernel (AVX2 character LCS, chosen at run time): pure computation.
+        .target(name: "CKatoSIMD"),
         .target(
             name: "KatoEngine",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CKatoSIMD", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSwift
         ),
         .target(
@@ -153,10 +155,19 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // A listener and a process's state passed to a successor process (zero-downtime restart):
+        // a thin C shim for Unix sockets and SCM_RIGHTS, one safe Swift layer over it.
+        .target(name: "CHandOver"),
+        .target(
+            name: "HandOver",
+            dependencies: ["CHandOver", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "KatoServer",
             dependencies: [
                 "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres", "StrictJSON", "ProtoJSON", "HexCoding", "KatoSupport",
+                "HandOver",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -174,7 +185,7 @@ let package = Package(
         .executableTarget(
             name: "kato-server",
             dependencies: [
-                "KatoServer", "GRPCH2", "KatoPostgres", "KatoObservability",
+                "KatoServer", "GRPCH2", "KatoPostgres", "KatoObservability", "HandOver",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

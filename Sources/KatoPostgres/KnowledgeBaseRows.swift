@@ -11,7 +11,7 @@ enum KnowledgeBaseRows {
     static func write(_ image: DurableImage, node: String, _ conn: PostgresConnection, logger: Logger) async throws {
         for row in image.patterns {
             let c = ReplicationRecords.columns(of: row.pattern)
-            try await conn.query("""
+            try await conn.checkedQuery("""
                 INSERT INTO kb_patterns (node_id, id, name, frequency, length, events, emotives, metadata)
                 VALUES (\(node), \(Int64(row.id)), \(row.pattern.name), \(Int64(row.pattern.frequency)),
                         \(Int32(row.pattern.length)), \(ByteBuffer(bytes: c.events)), \(c.emotives.map { ByteBuffer(bytes: $0) }),
@@ -21,7 +21,7 @@ enum KnowledgeBaseRows {
                 """, logger: logger)
         }
         for (symbol, sums) in image.symbolEmotives {
-            try await conn.query("""
+            try await conn.checkedQuery("""
                 INSERT INTO kb_symbol_emotives (node_id, name, emotives)
                 VALUES (\(node), \(symbol), \(ByteBuffer(bytes: ReplicationRecords.encode(emotiveSums: sums))))
                 ON CONFLICT (node_id, name) DO UPDATE SET emotives = EXCLUDED.emotives
@@ -31,8 +31,8 @@ enum KnowledgeBaseRows {
 
     /// Deletes every pattern and symbol sum of the node (its version and change log stay).
     static func clear(node: String, _ conn: PostgresConnection, logger: Logger) async throws {
-        try await conn.query("DELETE FROM kb_patterns WHERE node_id = \(node)", logger: logger)
-        try await conn.query("DELETE FROM kb_symbol_emotives WHERE node_id = \(node)", logger: logger)
+        try await conn.checkedQuery("DELETE FROM kb_patterns WHERE node_id = \(node)", logger: logger)
+        try await conn.checkedQuery("DELETE FROM kb_symbol_emotives WHERE node_id = \(node)", logger: logger)
     }
 
     /// Appends `records` as versions `after+1…`, sets the node's version to the last, and
@@ -40,19 +40,19 @@ enum KnowledgeBaseRows {
     /// long for one is found by the replicas' poll instead). The caller holds the node's row lock.
     static func commitVersions(_ records: [[UInt8]], after version: Int64, node: String, _ conn: PostgresConnection, logger: Logger) async throws {
         for (i, record) in records.enumerated() {
-            try await conn.query("""
+            try await conn.checkedQuery("""
                 INSERT INTO kb_changes (node_id, version, change)
                 VALUES (\(node), \(version + Int64(i) + 1), \(ByteBuffer(bytes: record)))
                 """, logger: logger)
         }
         let next = version + Int64(records.count)
-        try await conn.query("""
+        try await conn.checkedQuery("""
             INSERT INTO kb_nodes (node_id, version) VALUES (\(node), \(next))
             ON CONFLICT (node_id) DO UPDATE SET version = EXCLUDED.version
             """, logger: logger)
         let payload = "\(next):\(node)"
         if payload.utf8.count < 7900 {
-            try await conn.query("SELECT pg_notify(\(PostgresKnowledgeStore.channel), \(payload))", logger: logger)
+            try await conn.checkedQuery("SELECT pg_notify(\(PostgresKnowledgeStore.channel), \(payload))", logger: logger)
         }
     }
 }

@@ -1,4 +1,7 @@
 import KatoStore
+import Logging
+import NIOCore
+import PostgresNIO
 import Synchronization
 
 /// PostgreSQL operations with a bound. postgres-nio's pool queues a request while it cannot
@@ -16,8 +19,11 @@ enum OperationTimeout {
         _ what: String, bound: Duration = OperationTimeout.bound, progress: OperationProgress? = nil,
         _ operation: @escaping @Sendable () async throws -> R
     ) async throws -> R {
+        let held = HeldConnection()
         let result = try await withThrowingTaskGroup(of: UncheckedResult<R>?.self) { group in
-            group.addTask { UncheckedResult(value: try await operation()) }
+            group.addTask {
+                try await HeldConnection.$current.withValue(held) { UncheckedResult(value: try await operation()) }
+            }
             group.addTask {
                 if let progress, bound > OperationTimeout.bound {
                     try await Task.sleep(for: OperationTimeout.bound)
@@ -29,12 +35,42 @@ enum OperationTimeout {
                 return nil
             }
             defer { group.cancelAll() }
-            return try await group.next() ?? nil
+            let first = try await group.next() ?? nil
+            // The group waits for the operation before it returns, and cancelling it does not
+            // end a query postgres-nio has sent: close its connection, which fails the query.
+            if first == nil { held.close() }
+            return first
         }
         guard let result else {
-            throw StoreError(.database, "PostgreSQL did not answer within \(bound) (\(what))")
+            // Without progress by `OperationTimeout.bound`, that is the wait that ran out.
+            let waited = progress.map { $0.started.load(ordering: .acquiring) } == false ? OperationTimeout.bound : bound
+            throw StoreError(.database, "PostgreSQL did not answer within \(waited) (\(what))")
         }
         return result.value
+    }
+}
+
+/// The pool connection an operation (`OperationTimeout.run`) is using, so its timeout can close
+/// it. Task cancellation does not end a query postgres-nio has sent, and a query in flight when
+/// PostgreSQL went away was seen never to complete (a stopped server, its connections closed):
+/// the call would wait forever, holding its session's gate and queueing every later call of
+/// that session behind it. Closing the channel fails the query (PostgreSQL rolls back what the
+/// connection's transaction did) and the pool opens a new connection.
+final class HeldConnection: Sendable {
+    @TaskLocal static var current: HeldConnection?
+    private let connection = Mutex<PostgresConnection?>(nil)
+
+    /// Called by whoever leased `conn` inside the operation.
+    static func attachCurrent(_ conn: PostgresConnection) {
+        current?.connection.withLock { $0 = conn }
+    }
+
+    static func detachCurrent() {
+        current?.connection.withLock { $0 = nil }
+    }
+
+    func close() {
+        if let conn = connection.withLock({ $0 }) { let _: EventLoopFuture<Void> = conn.close() }
     }
 }
 
@@ -49,4 +85,18 @@ final class OperationProgress: Sendable {
 /// concurrently (hence unchecked); lets non-Sendable call results cross the task group.
 struct UncheckedResult<R>: @unchecked Sendable {
     let value: R
+}
+
+extension PostgresConnection {
+    /// `query`, refused at once on a connection that is closed already. postgres-nio hands a
+    /// query for a closed channel to the channel and was seen never to answer it (PostgreSQL
+    /// stopped mid-transaction: the next statement of the transaction hung the call, and its
+    /// session's later calls behind it, for good); this fails it as an unreachable server.
+    @discardableResult
+    func checkedQuery(
+        _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
+    ) async throws -> PostgresRowSequence {
+        guard !isClosed else { throw StoreError(.database, "the connection to PostgreSQL is closed") }
+        return try await self.query(query, logger: logger, file: file, line: line)
+    }
 }

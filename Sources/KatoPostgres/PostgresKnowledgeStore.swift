@@ -61,7 +61,8 @@ public final class PostgresKnowledgeStore: Sendable {
             client = PostgresClient(configuration: try settings.poolConfiguration(size: poolSize), backgroundLogger: logger)
         }
         let store = try PostgresKnowledgeStore(settings: settings, client: client, poolSize: poolSize, breaker: breaker, logger: logger)
-        store.tasks.withLock { $0.append(Task { await client.run() }) }
+        let running = await PostgresKnowledgeStore.startRunning(client)
+        store.tasks.withLock { $0.append(running) }
         do {
             var patterns = 0
             for (nodeID, _) in try await store.nodeVersions() {
@@ -77,6 +78,20 @@ public final class PostgresKnowledgeStore: Sendable {
         }
         store.startFollowing()
         return store
+    }
+
+    /// Runs `client` in a task and returns once that task is entering `run()`, which marks the
+    /// pool running before its first suspension: the load's first lease right after would
+    /// otherwise find it not running yet and postgres-nio logs a warning.
+    static func startRunning(_ client: PostgresClient) async -> Task<Void, Never> {
+        let (entered, signal) = AsyncStream<Void>.makeStream()
+        let task = Task {
+            signal.finish()
+            await client.run()
+        }
+        for await _ in entered {}
+        await Task.yield()
+        return task
     }
 
     /// The node `nodeID`, created empty on first use (its first write creates its row).
@@ -107,7 +122,11 @@ public final class PostgresKnowledgeStore: Sendable {
         let asked = ContinuousClock.now
         return try await client.withConnection { conn in
             metrics.leased(waited: ContinuousClock.now - asked)
-            defer { metrics.released() }
+            HeldConnection.attachCurrent(conn)
+            defer {
+                HeldConnection.detachCurrent()
+                metrics.released()
+            }
             return try await body(conn)
         }
     }
@@ -123,7 +142,7 @@ public final class PostgresKnowledgeStore: Sendable {
     func nodeVersions() async throws -> [(String, Int64)] {
         var out: [(String, Int64)] = []
         try await withConnection { conn in
-            for try await row in try await conn.query("SELECT node_id, version FROM kb_nodes", logger: logger)
+            for try await row in try await conn.checkedQuery("SELECT node_id, version FROM kb_nodes", logger: logger)
                 .decode((String, Int64).self) { out.append(row) }
         }
         return out
@@ -134,16 +153,16 @@ public final class PostgresKnowledgeStore: Sendable {
     static func load(
         _ nodeID: String, _ conn: PostgresConnection, inTransaction: Bool = false, logger: Logger
     ) async throws -> (KnowledgeBaseLoader, Int64) {
-        if !inTransaction { try await conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) }
+        if !inTransaction { try await conn.checkedQuery("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) }
         do {
             var version: Int64 = 0
-            for try await v in try await conn.query("SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: logger)
+            for try await v in try await conn.checkedQuery("SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: logger)
                 .decode(Int64.self) { version = v }
             var count = 0
-            for try await n in try await conn.query("SELECT count(*) FROM kb_patterns WHERE node_id = \(nodeID)", logger: logger)
+            for try await n in try await conn.checkedQuery("SELECT count(*) FROM kb_patterns WHERE node_id = \(nodeID)", logger: logger)
                 .decode(Int.self) { count = n }
             var builder = ReplicationRecords.LoaderBuilder(expectedPatterns: count)
-            let rows = try await conn.query("""
+            let rows = try await conn.checkedQuery("""
                 SELECT id, name, frequency, events, emotives, metadata FROM kb_patterns WHERE node_id = \(nodeID) ORDER BY id
                 """, logger: logger)
             for try await (id, name, frequency, events, emotives, metadata) in rows.decode(
@@ -153,15 +172,15 @@ public final class PostgresKnowledgeStore: Sendable {
                     id: id, name: name, frequency: Int(frequency), events: Array(events.readableBytesView),
                     emotives: emotives.map { Array($0.readableBytesView) }, metadata: Array(metadata.readableBytesView))
             }
-            for try await (name, sums) in try await conn.query(
+            for try await (name, sums) in try await conn.checkedQuery(
                 "SELECT name, emotives FROM kb_symbol_emotives WHERE node_id = \(nodeID) ORDER BY name", logger: logger
             ).decode((String, ByteBuffer).self) {
                 try builder.setSymbolEmotives(name, Array(sums.readableBytesView))
             }
-            if !inTransaction { try await conn.query("COMMIT", logger: logger) }
+            if !inTransaction { try await conn.checkedQuery("COMMIT", logger: logger) }
             return (try builder.finish(), version)
         } catch {
-            if !inTransaction { _ = try? await conn.query("ROLLBACK", logger: logger) }
+            if !inTransaction { _ = try? await conn.checkedQuery("ROLLBACK", logger: logger) }
             throw error
         }
     }

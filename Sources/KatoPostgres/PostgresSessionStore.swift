@@ -111,21 +111,41 @@ public final class PostgresSessionStore: Sendable {
         task.withLock { $0?.cancel() }
     }
 
-    /// Inserts a new session; false when `limit` sessions exist already (checked in the same
-    /// statement; concurrent creates may pass it together by a few).
+    /// Inserts a new session; false when `limit` sessions exist already (exact across replicas:
+    /// creations are serialized by an advisory lock).
     public func insert(_ row: SessionRow, limit: Int) async throws -> Bool {
         try await guarded("the creation of a session") { [self] conn in
-            var inserted = 0
-            for try await _ in try await conn.query("""
-                INSERT INTO kato_sessions (id, node_id, is_default, owner, created_at, metadata, state, ttl_ms, expires_at, sequence)
-                SELECT \(row.id), \(row.nodeID), false, \(row.owner), to_timestamp(\(row.createdAt)),
-                       \(ByteBuffer(bytes: row.metadata)), \(ByteBuffer(bytes: row.state)), \(row.ttlMilliseconds),
-                       now() + \(row.ttlMilliseconds) * interval '1 millisecond', \(row.sequence)
-                WHERE (SELECT count(*) FROM kato_sessions WHERE NOT is_default) < \(Int64(limit))
-                RETURNING 1
-                """, logger: logger).decode(Int32.self) { inserted += 1 }
-            return inserted == 1
+            // One creation at a time across replicas: under READ COMMITTED two concurrent
+            // inserts would both count the sessions before either commits and together pass
+            // the limit. The transaction's advisory lock orders them; the INSERT's snapshot,
+            // taken after it, sees every earlier creation.
+            try await conn.checkedQuery("BEGIN", logger: logger)
+            do {
+                try await conn.checkedQuery("SELECT pg_advisory_xact_lock(\(Self.creationLock))", logger: logger)
+                let inserted = try await insertRow(conn, row, limit: limit)
+                try await conn.checkedQuery("COMMIT", logger: logger)
+                return inserted
+            } catch {
+                _ = try? await conn.checkedQuery("ROLLBACK", logger: logger)
+                throw error
+            }
         }
+    }
+
+    /// The advisory lock key that serializes session creations (`kato_sessions` in ASCII).
+    static let creationLock: Int64 = 0x6b61_746f_5f73_6573
+
+    private func insertRow(_ conn: PostgresConnection, _ row: SessionRow, limit: Int) async throws -> Bool {
+        var inserted = 0
+        for try await _ in try await conn.checkedQuery("""
+            INSERT INTO kato_sessions (id, node_id, is_default, owner, created_at, metadata, state, ttl_ms, expires_at, sequence)
+            SELECT \(row.id), \(row.nodeID), false, \(row.owner), to_timestamp(\(row.createdAt)),
+                   \(ByteBuffer(bytes: row.metadata)), \(ByteBuffer(bytes: row.state)), \(row.ttlMilliseconds),
+                   now() + \(row.ttlMilliseconds) * interval '1 millisecond', \(row.sequence)
+            WHERE (SELECT count(*) FROM kato_sessions WHERE NOT is_default) < \(Int64(limit))
+            RETURNING 1
+            """, logger: logger).decode(Int32.self) { inserted += 1 }
+        return inserted == 1
     }
 
     /// Runs `body` on the session `id` holding its row lock in one transaction, and applies the
@@ -150,18 +170,18 @@ public final class PostgresSessionStore: Sendable {
         _ conn: PostgresConnection, id: String, creatingDefault: SessionRow?, progress: OperationProgress,
         _ body: (SessionLookup) async throws -> (R, SessionWriteBack)
     ) async throws -> R {
-        try await conn.query("BEGIN", logger: logger)
+        try await conn.checkedQuery("BEGIN", logger: logger)
         progress.markStarted()  // PostgreSQL answers: the call may hold the row for up to `bound`
         do {
             if let d = creatingDefault {
-                try await conn.query("""
+                try await conn.checkedQuery("""
                     INSERT INTO kato_sessions (id, node_id, is_default, owner, metadata, state, ttl_ms, expires_at)
                     VALUES (\(d.id), \(d.nodeID), true, NULL, \(ByteBuffer(bytes: d.metadata)), \(ByteBuffer(bytes: d.state)), 0, NULL)
                     ON CONFLICT (id) DO NOTHING
                     """, logger: logger)
             }
             var found: (SessionRow, Bool)?
-            for try await (nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging) in try await conn.query("""
+            for try await (nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging) in try await conn.checkedQuery("""
                 SELECT node_id, is_default, owner, extract(epoch FROM created_at)::float8, metadata, state, ttl_ms, sequence,
                        coalesce(expires_at <= now(), false), coalesce(log_until > now(), false)
                 FROM kato_sessions WHERE id = \(id) FOR UPDATE
@@ -173,43 +193,43 @@ public final class PostgresSessionStore: Sendable {
             }
             guard let (row, expired) = found else {
                 var remembered = false
-                for try await _ in try await conn.query(
+                for try await _ in try await conn.checkedQuery(
                     "SELECT 1 FROM kato_sessions_expired WHERE id = \(id)", logger: logger
                 ).decode(Int32.self) { remembered = true }
-                try await conn.query("COMMIT", logger: logger)
+                try await conn.checkedQuery("COMMIT", logger: logger)
                 return try await Self.call { try await body(remembered ? .expired : .missing).0 }
             }
             if expired {
-                try await conn.query("DELETE FROM kato_sessions WHERE id = \(id)", logger: logger)
-                try await conn.query("DELETE FROM kato_session_updates WHERE session_id = \(id)", logger: logger)
-                try await conn.query(
+                try await conn.checkedQuery("DELETE FROM kato_sessions WHERE id = \(id)", logger: logger)
+                try await conn.checkedQuery("DELETE FROM kato_session_updates WHERE session_id = \(id)", logger: logger)
+                try await conn.checkedQuery(
                     "INSERT INTO kato_sessions_expired (id) VALUES (\(id)) ON CONFLICT (id) DO NOTHING", logger: logger)
-                try await conn.query("COMMIT", logger: logger)
+                try await conn.checkedQuery("COMMIT", logger: logger)
                 return try await Self.call { try await body(.expired).0 }
             }
             let (result, writeBack) = try await Self.call { try await body(.found(row)) }
             let expiry = row.isDefault ? "NULL" : "now() + ttl_ms * interval '1 millisecond'"
             switch writeBack.change {
             case .update(let state, let ttl, let sequence):
-                try await conn.query(PostgresQuery(unsafeSQL: """
+                try await conn.checkedQuery(PostgresQuery(unsafeSQL: """
                     UPDATE kato_sessions SET state = $1, ttl_ms = $2, sequence = $3, updated_at = now(), expires_at = \
                     \(row.isDefault ? "NULL" : "now() + $2 * interval '1 millisecond'") WHERE id = $4
                     """, binds: try Self.binds(ByteBuffer(bytes: state), ttl, sequence, id)), logger: logger)
             case .touch:
-                try await conn.query(PostgresQuery(unsafeSQL: """
+                try await conn.checkedQuery(PostgresQuery(unsafeSQL: """
                     UPDATE kato_sessions SET updated_at = now(), expires_at = \(expiry) WHERE id = $1
                     """, binds: try Self.binds(id)), logger: logger)
             case .delete:
-                try await conn.query("DELETE FROM kato_sessions WHERE id = \(id)", logger: logger)
-                try await conn.query("DELETE FROM kato_session_updates WHERE session_id = \(id)", logger: logger)
+                try await conn.checkedQuery("DELETE FROM kato_sessions WHERE id = \(id)", logger: logger)
+                try await conn.checkedQuery("DELETE FROM kato_session_updates WHERE session_id = \(id)", logger: logger)
             }
             if case .delete = writeBack.change {} else {
                 try await log(writeBack, id: id, conn)
             }
-            try await conn.query("COMMIT", logger: logger)
+            try await conn.checkedQuery("COMMIT", logger: logger)
             return result
         } catch {
-            _ = try? await conn.query("ROLLBACK", logger: logger)
+            _ = try? await conn.checkedQuery("ROLLBACK", logger: logger)
             throw error
         }
     }
@@ -219,19 +239,19 @@ public final class PostgresSessionStore: Sendable {
     /// every replica fetch it), and keeps the log on while a subscriber here wants it.
     private func log(_ writeBack: SessionWriteBack, id: String, _ conn: PostgresConnection) async throws {
         if writeBack.subscribing {
-            try await conn.query(
+            try await conn.checkedQuery(
                 "UPDATE kato_sessions SET log_until = now() + interval '2 minutes' WHERE id = \(id)", logger: logger)
         }
         guard let last = writeBack.updates.last?.sequence else { return }
         for (sequence, update) in writeBack.updates {
-            try await conn.query("""
+            try await conn.checkedQuery("""
                 INSERT INTO kato_session_updates (session_id, sequence, update) VALUES (\(id), \(sequence), \(ByteBuffer(bytes: update)))
                 ON CONFLICT (session_id, sequence) DO UPDATE SET update = EXCLUDED.update
                 """, logger: logger)
         }
-        try await conn.query(
+        try await conn.checkedQuery(
             "DELETE FROM kato_session_updates WHERE session_id = \(id) AND sequence <= \(last - Self.logLength)", logger: logger)
-        try await conn.query("SELECT pg_notify(\(PostgresKnowledgeStore.channel), \("S:\(last):\(id)"))", logger: logger)
+        try await conn.checkedQuery("SELECT pg_notify(\(PostgresKnowledgeStore.channel), \("S:\(last):\(id)"))", logger: logger)
     }
 
     /// Updates a session's log keeps (per session; older ones answer a resume with a gap marker).
@@ -242,13 +262,13 @@ public final class PostgresSessionStore: Sendable {
     public func updates(of id: String, after sequence: Int64) async throws -> SessionUpdates? {
         try await guarded("the updates of session '\(id)'") { [self] conn in
             var current: (Int64, [UInt8])?
-            for try await (seq, state) in try await conn.query(
+            for try await (seq, state) in try await conn.checkedQuery(
                 "SELECT sequence, state FROM kato_sessions WHERE id = \(id) AND coalesce(expires_at > now(), true)", logger: logger
             ).decode((Int64, ByteBuffer).self) { current = (seq, Array(state.readableBytesView)) }
             guard let (now, state) = current else { return nil }
             var updates: [(sequence: Int64, update: [UInt8])] = []
             if now > sequence {
-                for try await (seq, update) in try await conn.query("""
+                for try await (seq, update) in try await conn.checkedQuery("""
                     SELECT sequence, update FROM kato_session_updates WHERE session_id = \(id) AND sequence > \(sequence)
                     AND sequence <= \(now) ORDER BY sequence
                     """, logger: logger).decode((Int64, ByteBuffer).self) { updates.append((seq, Array(update.readableBytesView))) }
@@ -261,7 +281,7 @@ public final class PostgresSessionStore: Sendable {
     public func keepLogging(_ ids: [String]) async throws {
         guard !ids.isEmpty else { return }
         try await guarded("the subscriptions of this replica") { [self] conn in
-            try await conn.query(
+            _ = try await conn.checkedQuery(
                 "UPDATE kato_sessions SET log_until = now() + interval '2 minutes' WHERE id = ANY(\(ids))", logger: logger)
         }
     }
@@ -290,7 +310,7 @@ public final class PostgresSessionStore: Sendable {
     public func count(nodeID: String?) async throws -> Int {
         try await guarded("a count of sessions") { [self] conn in
             var n = 0
-            for try await c in try await conn.query("""
+            for try await c in try await conn.checkedQuery("""
                 SELECT count(*) FROM kato_sessions
                 WHERE NOT is_default AND expires_at > now() AND (\(nodeID ?? "") = '' OR node_id = \(nodeID ?? ""))
                 """, logger: logger).decode(Int64.self) { n = Int(c) }
@@ -303,15 +323,15 @@ public final class PostgresSessionStore: Sendable {
     /// skip the round; rows a call holds right now are skipped (SKIP LOCKED). Returns how many.
     public func removeExpired() async throws -> Int {
         try await guarded("the cleanup of expired sessions") { [self] conn in
-            try await conn.query("BEGIN", logger: logger)
+            try await conn.checkedQuery("BEGIN", logger: logger)
             do {
                 var ours = false
-                for try await got in try await conn.query(
+                for try await got in try await conn.checkedQuery(
                     "SELECT pg_try_advisory_xact_lock(\(Self.cleanupLock))", logger: logger
                 ).decode(Bool.self) { ours = got }
                 var removed = 0
                 if ours {
-                    for try await n in try await conn.query("""
+                    for try await n in try await conn.checkedQuery("""
                         WITH gone AS (
                             DELETE FROM kato_sessions WHERE id IN (
                                 SELECT id FROM kato_sessions WHERE expires_at <= now()
@@ -321,13 +341,13 @@ public final class PostgresSessionStore: Sendable {
                         logs AS (DELETE FROM kato_session_updates WHERE session_id IN (SELECT id FROM gone))
                         SELECT count(*) FROM gone
                         """, logger: logger).decode(Int64.self) { removed = Int(n) }
-                    try await conn.query(
+                    try await conn.checkedQuery(
                         "DELETE FROM kato_sessions_expired WHERE expired_at < now() - interval '1 day'", logger: logger)
                 }
-                try await conn.query("COMMIT", logger: logger)
+                try await conn.checkedQuery("COMMIT", logger: logger)
                 return removed
             } catch {
-                _ = try? await conn.query("ROLLBACK", logger: logger)
+                _ = try? await conn.checkedQuery("ROLLBACK", logger: logger)
                 throw error
             }
         }
@@ -356,7 +376,11 @@ public final class PostgresSessionStore: Sendable {
             let result = try await OperationTimeout.run(what, bound: bound, progress: progress) { [self] in
                 try await client.withConnection { conn in
                     poolInUse.record(inUse.add(1, ordering: .relaxed).newValue)
-                    defer { poolInUse.record(inUse.subtract(1, ordering: .relaxed).newValue) }
+                    HeldConnection.attachCurrent(conn)
+                    defer {
+                        HeldConnection.detachCurrent()
+                        poolInUse.record(inUse.subtract(1, ordering: .relaxed).newValue)
+                    }
                     return try await body(conn)
                 }
             }

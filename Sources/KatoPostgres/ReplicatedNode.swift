@@ -50,8 +50,11 @@ public final class ReplicatedNode: Sendable {
                     // The body runs in the child task while this one waits for it, before
                     // write returns: it is never used concurrently (hence unchecked).
                     let work = UncheckedBody(run: body)
-                    return try await OperationTimeout.run("a write of node '\(nodeID)'") {
-                        try await self.store.withConnection { conn in try await self.transaction(conn, work.run) }
+                    // 3 s to reach PostgreSQL, then the transaction may wait for the node's row
+                    // lock (another replica's learn) or a loaded server, as a session call may.
+                    let progress = OperationProgress()
+                    return try await OperationTimeout.run("a write of node '\(nodeID)'", bound: PostgresSessionStore.bound, progress: progress) {
+                        try await self.store.withConnection { conn in try await self.transaction(conn, progress, work.run) }
                     }
                 }
                 if changes > 0 { store.status.recordSuccess(learns: changes) } else { store.status.recordReachable() }
@@ -69,14 +72,17 @@ public final class ReplicatedNode: Sendable {
     }
 
     /// One write transaction: (the body's result, how many changes it committed).
-    private func transaction<R>(_ conn: PostgresConnection, _ body: () throws -> R) async throws -> (Result<R, any Error>, Int) {
+    private func transaction<R>(
+        _ conn: PostgresConnection, _ progress: OperationProgress, _ body: () throws -> R
+    ) async throws -> (Result<R, any Error>, Int) {
         let logger = store.logger
-        try await conn.query("BEGIN", logger: logger)
+        try await conn.checkedQuery("BEGIN", logger: logger)
+        progress.markStarted()
         var changes: [KnowledgeBaseChange] = []
         do {
-            try await conn.query("INSERT INTO kb_nodes (node_id) VALUES (\(nodeID)) ON CONFLICT DO NOTHING", logger: logger)
+            try await conn.checkedQuery("INSERT INTO kb_nodes (node_id) VALUES (\(nodeID)) ON CONFLICT DO NOTHING", logger: logger)
             var version: Int64 = 0
-            for try await v in try await conn.query(
+            for try await v in try await conn.checkedQuery(
                 "SELECT version FROM kb_nodes WHERE node_id = \(nodeID) FOR UPDATE", logger: logger
             ).decode(Int64.self) { version = v }
             try await applyCommitted(conn, through: version, inTransaction: true)
@@ -86,11 +92,11 @@ public final class ReplicatedNode: Sendable {
             if !changes.isEmpty {
                 try await persist(changes, after: version, conn)
             }
-            try await conn.query("COMMIT", logger: logger)
+            try await conn.checkedQuery("COMMIT", logger: logger)
             if !changes.isEmpty { applied.store(version + Int64(changes.count), ordering: .releasing) }
             return (result, changes.count)
         } catch {
-            _ = try? await conn.query("ROLLBACK", logger: logger)
+            _ = try? await conn.checkedQuery("ROLLBACK", logger: logger)
             if !changes.isEmpty { stale.store(true, ordering: .releasing) }
             throw error
         }
@@ -123,7 +129,7 @@ public final class ReplicatedNode: Sendable {
         var current = applied.load(ordering: .acquiring)
         guard version > current else { return }
         var records: [(Int64, [UInt8], Double)] = []
-        for try await (v, blob, committedAt) in try await conn.query("""
+        for try await (v, blob, committedAt) in try await conn.checkedQuery("""
             SELECT version, change, extract(epoch FROM committed_at)::float8 FROM kb_changes
             WHERE node_id = \(nodeID) AND version > \(current) AND version <= \(version) ORDER BY version
             """, logger: store.logger
@@ -157,7 +163,9 @@ public final class ReplicatedNode: Sendable {
         try await gate.withLock {
             try await reloadIfStale()
             guard version > appliedVersion else { return }
-            try await store.withConnection { conn in try await applyCommitted(conn, through: version, inTransaction: false) }
+            try await withBoundedConnection("catching up node '\(nodeID)'") { conn in
+                try await self.applyCommitted(conn, through: version, inTransaction: false)
+            }
         }
     }
 
@@ -171,7 +179,7 @@ public final class ReplicatedNode: Sendable {
             committed = try await OperationTimeout.run("the version of node '\(nodeID)'") { [store, nodeID] in
                 var committed: Int64 = 0
                 try await store.withConnection { conn in
-                    for try await v in try await conn.query(
+                    for try await v in try await conn.checkedQuery(
                         "SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: store.logger
                     ).decode(Int64.self) { committed = v }
                 }
@@ -201,12 +209,34 @@ public final class ReplicatedNode: Sendable {
 
     private func reloadIfStale() async throws {
         guard stale.load(ordering: .acquiring) else { return }
-        let (loader, version) = try await store.withConnection { conn in
+        let (loader, version) = try await withBoundedConnection("reloading node '\(nodeID)'") { [nodeID, store] conn in
             try await PostgresKnowledgeStore.load(nodeID, conn, inTransaction: false, logger: store.logger)
         }
         knowledgeBase.restore(loader)
         applied.store(version, ordering: .releasing)
         stale.store(false, ordering: .releasing)
+    }
+}
+
+extension ReplicatedNode {
+    /// How long a catch-up or reload may run once PostgreSQL answered (a large node's reload).
+    static let longOperationBound: Duration = .seconds(60)
+
+    /// A connection for `body`, bounded like a call's operation: the pool must lease it and
+    /// PostgreSQL answer within `OperationTimeout.bound`, then `body` has up to
+    /// `longOperationBound`. Whoever holds the node's gate uses this: an unbounded wait there
+    /// (the pool queues lease requests for a minute while PostgreSQL is down) would queue every
+    /// call on the node behind it, past PostgreSQL's return.
+    func withBoundedConnection<R>(
+        _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> R
+    ) async throws -> R {
+        let progress = OperationProgress()
+        return try await OperationTimeout.run(what, bound: Self.longOperationBound, progress: progress) { [store] in
+            try await store.withConnection { conn in
+                progress.markStarted()
+                return try await body(conn)
+            }
+        }
     }
 }
 

@@ -47,6 +47,9 @@ public final class KatoServerApp: Sendable {
         public var replicated: PostgresKnowledgeStore?
         /// The feature flags at start (`apply(flags:)` changes them while running).
         public var flags = FeatureFlags()
+        /// What a predecessor handed over (`HandOverSuccessor`): the store opens with the preloaded
+        /// knowledge bases and the sessions are installed before the first call.
+        public var takeOver: TakenOver?
         public init() {}
     }
 
@@ -97,7 +100,9 @@ public final class KatoServerApp: Sendable {
         var router = ServiceRouter()
         if configuration.grpc.web.enabled {
             // JSON for Connect and gRPC-Web calls, from the descriptors reflection serves.
-            router.messageTranscoder = try MessageTranscoder(codec: ProtoJSONCodec(fileDescriptorSet: KatoDescriptors.descriptorSet))
+            router.messageTranscoder = try MessageTranscoder(codec: ProtoJSONCodec(
+                fileDescriptorSet: KatoDescriptors.descriptorSet,
+                options: .init(ignoreUnknownFields: configuration.grpc.web.ignoreUnknownJSONFields)))
         }
         let all: [any ServiceProvider] = services + [health, reflection]
         for s in all { router.register(s) }
@@ -125,6 +130,7 @@ public final class KatoServerApp: Sendable {
         } else {
             admin = nil
         }
+        if let handedOver = configuration.takeOver?.sessions { try sessions.install(handedOver) }
         // Also registers kato_feature_enabled{feature} for every flag, before the first scrape.
         apply(flags: configuration.flags)
         _ = (FlagMetrics.reloadFailures, FlagMetrics.reloads)
@@ -189,8 +195,9 @@ public final class KatoServerApp: Sendable {
 
     /// Binds, marks every service SERVING. The background work (session sweeper, health
     /// publisher) and the ordered shutdown run as the ServiceGroup's services (`services(…)`).
-    public func start() async throws -> (host: String, port: Int) {
-        let address = try await server.start()
+    /// `adopting`: a listening socket to serve instead of binding (`GRPCServer.start(adopting:)`).
+    public func start(adopting listener: Int32? = nil) async throws -> (host: String, port: Int) {
+        let address = try await server.start(adopting: listener)
         for name in serviceNames { health.setStatus(.serving, forService: name) }
         health.setStatus(.serving, forService: "")
         lifecycle.phase.store(1, ordering: .relaxed)

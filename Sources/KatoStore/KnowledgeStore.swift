@@ -47,8 +47,12 @@ public final class KnowledgeStore: Sendable {
     /// Locks `directory` (creating it), opens or creates the database, applies migrations and loads
     /// every node's knowledge base into memory. Errors are meant for operators: a locked, read-only,
     /// full or corrupt data directory each says so.
+    /// `preloaded`: knowledge bases read before the lock could be taken (a successor preloading
+    /// while its predecessor still serves); a node in it and not in `changed` (the nodes the
+    /// predecessor committed since the preload began) is taken as it is instead of being read again.
     public static func open(
-        directory: String, configuration: Configuration = .defaults, faults: FaultInjector? = nil, logger: Logger
+        directory: String, configuration: Configuration = .defaults, faults: FaultInjector? = nil, logger: Logger,
+        preloaded: PreloadedKnowledgeBase? = nil, changed: Set<String> = []
     ) throws(StoreError) -> KnowledgeStore {
         let start = ContinuousClock.now
         let lock = try DataDirectoryLock(directory: directory)
@@ -66,6 +70,11 @@ public final class KnowledgeStore: Sendable {
             writer = GroupCommitWriter(db: db, status: status, retry: configuration.retry, faults: faults, logger: logger)
             let sql = StoreSQL(db: db)
             for (key, nodeID) in try sql.nodes() {
+                if let kept = preloaded?.nodes[nodeID], !changed.contains(nodeID) {
+                    patterns += kept.patterns
+                    loaded[nodeID] = DurableNode(nodeID: nodeID, knowledgeBase: kept.knowledgeBase, writer: writer)
+                    continue
+                }
                 let loader = try sql.loadNode(key)
                 patterns += loader.patternCount
                 loaded[nodeID] = DurableNode(nodeID: nodeID, knowledgeBase: KnowledgeBase(loaded: loader), writer: writer)
@@ -107,6 +116,15 @@ public final class KnowledgeStore: Sendable {
 
     /// Ids of the nodes in memory (every stored node is loaded at open).
     public var nodeIDs: [String] { nodes.withLock { Array($0.keys) } }
+
+    /// Starts noting which nodes each commit changes (`changedNodes`), for a successor whose
+    /// preload starts now (hand-over).
+    public func trackChanges() {
+        writer.changedNodes.withLock { if $0 == nil { $0 = [] } }
+    }
+
+    /// The nodes committed since `trackChanges()` (complete once `close()` has returned).
+    public var changedNodes: Set<String> { writer.changedNodes.withLock { $0 ?? [] } }
 
     /// Commits what is pending, stops the writer, checkpoints the WAL, closes the connection and
     /// then releases the directory.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCH2
+import HandOver
 import KatoObservability
 import KatoServer
 import Logging
@@ -44,9 +45,11 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit-session-rate"), help: "Requests per second per session; 0 = off (KATO_RATE_LIMIT_SESSION_RATE).") var rateLimitSessionRate: Double?
     @Option(name: .customLong("rate-limit-session-burst"), help: "Burst per session (KATO_RATE_LIMIT_SESSION_BURST).") var rateLimitSessionBurst: Double?
     @Option(name: .customLong("max-concurrent-calls"), help: "Calls running at once; 0 = no limit (KATO_MAX_CONCURRENT_CALLS).") var maxConcurrentCalls: Int?
+    @Option(name: .customLong("max-send-message-bytes"), help: "Largest response message sent; a larger one (e.g. GetPredictions with ~1M future potentials) ends its call with RESOURCE_EXHAUSTED naming the limit; default 67108864 (KATO_MAX_SEND_MESSAGE_BYTES).") var maxSendMessageBytes: Int?
     @Option(name: .customLong("access-log-level"), help: "Level of the per-call access log, or off (KATO_ACCESS_LOG_LEVEL).") var accessLogLevel: String?
     @Option(name: .customLong("web-protocols"), help: "gRPC-Web and Connect (JSON and binary) over HTTP/1.1 on the gRPC port: true/false; default true (KATO_WEB_PROTOCOLS).") var webProtocols: String?
     @Option(name: .customLong("web-request-timeout"), help: "Seconds an HTTP/1.1 connection has to send its next whole request (after opening or after a response) before it is closed; default 60 (KATO_WEB_REQUEST_TIMEOUT).") var webRequestTimeout: Int?
+    @Option(name: .customLong("json-ignore-unknown-fields"), help: "JSON requests (Connect, gRPC-Web +json) may name fields the server does not know, which are skipped: true/false; default false, refused with the field named (KATO_JSON_IGNORE_UNKNOWN_FIELDS).") var jsonIgnoreUnknownFields: String?
     @Option(name: .customLong("cors-origin"), help: "Browser origins allowed to call, comma-separated (https://app.example), or *; default none (KATO_CORS_ORIGIN).") var corsOrigin: String?
     @Option(name: .customLong("metrics"), help: "gRPC server metrics: true/false (KATO_METRICS).") var metrics: String?
     @Option(name: .customLong("otlp-endpoint"), help: "Export spans over OTLP/HTTP JSON to http://HOST:PORT[/PATH]; off when unset (KATO_OTLP_ENDPOINT).") var otlpEndpoint: String?
@@ -59,6 +62,8 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("disable-interceptors"), help: "Benchmarks only: run without any interceptor (no auth, limits, metrics, trace ids).") var disableInterceptors = false
     @Option(name: .customLong("drain-delay"), help: "Shutdown: seconds between NOT_SERVING and closing the listener, for load balancers to notice; default 0 (KATO_DRAIN_DELAY).") var drainDelay: Double?
     @Option(name: .customLong("shutdown-grace"), help: "Shutdown: seconds in-flight calls get to finish after GOAWAY; default 10 (KATO_SHUTDOWN_GRACE).") var shutdownGrace: Double?
+    @Flag(name: .customLong("take-over"), help: "Take over from the kato-server running on --data-dir without dropping a call: preload while it serves, then receive its listening socket and sessions (docs/OPERATIONS.md). `kato-server restart` / SIGUSR2 starts one.") var takeOver = false
+    @Option(name: .customLong("take-over-timeout"), help: "Seconds the running server has to answer a --take-over; default 10.") var takeOverTimeout: Double?
     @OptionGroup(title: "Durable store") var storeOptions: StoreOptions
     @Flag(name: .customLong("check-config"), help: "Validate the flags, environment and config file (key files, TLS files, the PostgreSQL URL) and exit: 0 when valid, non-zero with the reason when not; nothing is bound, opened or written.") var checkConfig = false
 
@@ -79,8 +84,10 @@ struct KatoServerCommand: AsyncParsableCommand {
         configuration.grpc.host = settings.host
         configuration.grpc.port = settings.port
         configuration.grpc.handlerExecution = settings.handlerExecution
+        configuration.grpc.maxSendMessageSize = settings.maxSendMessageBytes
         configuration.grpc.web = .init(enabled: settings.webProtocols, corsOrigins: settings.corsOrigins,
-                                       requestTimeout: .seconds(settings.webRequestTimeoutSeconds))
+                                       requestTimeout: .seconds(settings.webRequestTimeoutSeconds),
+                                       ignoreUnknownJSONFields: settings.jsonIgnoreUnknownFields)
         configuration.grpc.keepalive.gracePeriod = .milliseconds(settings.shutdownGraceMs)
         if let cert = settings.tlsCert, let key = settings.tlsKey {
             configuration.grpc.tls = .init(certificateChainPath: cert, privateKeyPath: key, clientCAPath: settings.tlsClientCA)
@@ -105,15 +112,38 @@ struct KatoServerCommand: AsyncParsableCommand {
         if let url = settings.postgres {
             configuration.replicated = try await Self.openPostgres(url, poolSize: settings.postgresPoolSize, configuration, logger: logger)
         }
+        // With the embedded store a successor can take the server over (Restart.swift).
+        let handsOver = settings.postgres == nil && configuration.dataDirectory != nil
+        if takeOver {
+            guard handsOver, let directory = configuration.dataDirectory else {
+                throw ValidationError("--take-over needs --data-dir (the embedded store)")
+            }
+            let taken = try await Self.takeOver(
+                dataDirectory: directory, timeout: .milliseconds(Int64((takeOverTimeout ?? 10) * 1000)), logger: logger)
+            configuration.takeOver = taken
+        }
         let app = try KatoServerApp(configuration: configuration, logger: logger)
+        // The embedded store's server binds its listener by hand (after the store's lock is
+        // held, so a second server on the directory hears about the lock, not the port).
+        let listener = try configuration.takeOver?.listener
+            ?? (handsOver ? ListeningSocket.bind(host: settings.host, port: settings.port) : nil)
         // Installed before the address is printed: a supervisor may signal as soon as it reads it.
         let signals = TerminationSignals(logger: logger)
-        let (host, port) = try await app.start()
+        let (host, port) = try await app.start(adopting: listener)
         print("listening on \(host):\(port)")
         fflush(nil)
         try await Self.startAdmin(app, logger: logger)
         let flagsWatcher = settings.configPath.map { FlagsWatcher(path: $0, app: app, logger: logger) }
         Self.installReload(app, flagsWatcher: flagsWatcher, logger: logger)
+        var handOver: HandOverPredecessor?
+        if handsOver, let directory = configuration.dataDirectory, let listener {
+            handOver = try HandOverPredecessor(
+                app: app, dataDirectory: directory, listeningSocket: listener, drainBound: configuration.grpc.keepalive.gracePeriod, logger: logger)
+            Self.installRestartSignal(logger: logger)
+        }
+        if let taken = configuration.takeOver {
+            logger.notice("took over", metadata: ["sessions": "\(taken.sessionCount)"])
+        }
         logger.info("kato-server started", metadata: [
             "grpc": "\(host):\(port)", "tls": "\(configuration.grpc.tls != nil)", "data_dir": "\(settings.dataDir)",
         ])
@@ -121,12 +151,15 @@ struct KatoServerCommand: AsyncParsableCommand {
         shutdown.drainDelay = .milliseconds(settings.drainDelayMs)
         var group = ServiceGroupConfiguration(
             services: app.services(
-                shutdown: shutdown, exporterShutdowns: otlp.map { exporter in [{ await exporter.shutdown() }] } ?? [], flagsWatcher: flagsWatcher, signals: signals), logger: logger)
+                shutdown: shutdown, exporterShutdowns: otlp.map { exporter in [{ await exporter.shutdown() }] } ?? [], flagsWatcher: flagsWatcher, signals: signals,
+                handOver: handOver), logger: logger)
         // Past the drain delay, the grace period and a margin for the store and the exporters,
         // the group cancels what is left rather than hang.
-        group.maximumGracefulShutdownDuration = shutdown.drainDelay + configuration.grpc.keepalive.gracePeriod + .seconds(10)
+        // A hand-over also encodes and sends every session (≈ 0.3 ms each in a debug build): a wider margin.
+        group.maximumGracefulShutdownDuration = shutdown.drainDelay + configuration.grpc.keepalive.gracePeriod
+            + .seconds(handOver == nil ? 10 : 300)
         group.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: group).run()
-        logger.info("kato-server stopped")
+        logger.info(handOver?.isHandingOver == true ? "kato-server stopped; its successor serves" : "kato-server stopped")
     }
 }

@@ -34,6 +34,8 @@ struct Settings {
     var rateLimitSessionRate = 100_000.0
     var rateLimitSessionBurst = 100_000.0
     var maxConcurrentCalls = 10_000
+    /// The largest response message the server sends (a larger one ends its call with RESOURCE_EXHAUSTED).
+    var maxSendMessageBytes = 64 * 1024 * 1024
     var accessLogLevel: Logger.Level? = .info
     var metrics = true
     var disableInterceptors = false
@@ -48,6 +50,7 @@ struct Settings {
     var webProtocols = true
     var corsOrigins: [String] = []
     var webRequestTimeoutSeconds = 60
+    var jsonIgnoreUnknownFields = false
     /// `--config`: read once for the settings, and watched for its `flags` section.
     var configPath: String?
     var drainDelayMs = 0
@@ -110,6 +113,7 @@ struct Settings {
         rateLimitSessionRate = try double(command.rateLimitSessionRate, "rate-limit-session-rate", rateLimitSessionRate)
         rateLimitSessionBurst = try double(command.rateLimitSessionBurst, "rate-limit-session-burst", max(1, rateLimitSessionRate))
         maxConcurrentCalls = try int(command.maxConcurrentCalls, "max-concurrent-calls", maxConcurrentCalls)
+        maxSendMessageBytes = try int(command.maxSendMessageBytes, "max-send-message-bytes", maxSendMessageBytes)
         if let level = pick(command.accessLogLevel, "access-log-level") {
             if level == "off" || level == "none" {
                 accessLogLevel = nil
@@ -122,6 +126,7 @@ struct Settings {
         webProtocols = try bool(command.webProtocols, "web-protocols", true)
         webRequestTimeoutSeconds = try int(command.webRequestTimeout, "web-request-timeout", webRequestTimeoutSeconds)
         guard webRequestTimeoutSeconds >= 1 else { throw ValidationError("web-request-timeout must be >= 1 second") }
+        jsonIgnoreUnknownFields = try bool(command.jsonIgnoreUnknownFields, "json-ignore-unknown-fields", false)
         corsOrigins = (pick(command.corsOrigin, "cors-origin") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for origin in corsOrigins where origin != "*" && !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
@@ -156,6 +161,7 @@ struct Settings {
         guard otlpFlushIntervalMs >= 1 else { throw ValidationError("otlp-flush-interval-ms must be >= 1") }
         guard otlpQueueSize >= 1 else { throw ValidationError("otlp-queue-size must be >= 1") }
         guard maxConcurrentCalls >= 0 else { throw ValidationError("max-concurrent-calls must be >= 0") }
+        guard maxSendMessageBytes >= 1024 else { throw ValidationError("max-send-message-bytes must be >= 1024") }
         guard (-1...65535).contains(adminPort) else { throw ValidationError("admin-port must be 0...65535, or -1 for none") }
         if let level = pick(command.logLevel, "log-level") {
             guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }

@@ -106,7 +106,9 @@ extension KatoServerCommand {
     static func main() async {
         let args = Array(CommandLine.arguments.dropFirst())
         let tools: [String: any ParsableCommand.Type] = ["export": ExportCommand.self]
-        let asyncTools: [String: any AsyncParsableCommand.Type] = ["verify": VerifyCommand.self, "import": ImportCommand.self]
+        let asyncTools: [String: any AsyncParsableCommand.Type] = [
+            "verify": VerifyCommand.self, "import": ImportCommand.self, "restart": RestartCommand.self,
+        ]
         if let first = args.first, let tool = tools[first] {
             tool.main(Array(args.dropFirst()))
             Foundation.exit(0)

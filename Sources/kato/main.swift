@@ -1,6 +1,6 @@
 // The `kato` command-line tool: grpcurl-style inspection and calls through server
 // reflection (list, describe, call) and domain verbs for people (session, observe, learn,
-// predict, stm, health, verify/export/import). See docs/CLI.md.
+// predict, stm, kb, health, verify/export/import). See docs/CLI.md.
 import ArgumentParser
 import Foundation
 
@@ -12,7 +12,7 @@ struct Kato: AsyncParsableCommand {
         version: "kato 2.0.0",
         subcommands: [
             ListCommand.self, DescribeCommand.self, CallCommand.self,
-            SessionCommand.self, ObserveCommand.self, LearnCommand.self, PredictCommand.self, STMCommand.self,
+            SessionCommand.self, ObserveCommand.self, LearnCommand.self, PredictCommand.self, STMCommand.self, KnowledgeBaseCommand.self,
             HealthCommand.self, VerifyCommand.self, ExportCommand.self, ImportCommand.self,
         ]
     )

@@ -3,13 +3,14 @@ it (--postgres) and a real HAProxy 2.6 in front, configured by the shipped deplo
 Under CI=true a missing or failing HAProxy fails the run (conftest.unavailable)."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 
-from conftest import ROOT, start_kato_server, unavailable
+from conftest import ROOT, RunningServer, start_kato_server, unavailable
 from pg_support import PostgresServer
 
 HAPROXY_CFG = ROOT / "deploy" / "haproxy.cfg"
@@ -67,6 +68,30 @@ class Cluster:
                     return
             time.sleep(0.1)
         raise AssertionError("HAProxy did not listen within 30 s")
+
+    def restart(self, i, timeout=60, abort=lambda: False):
+        """A rolling restart's step for replica `i`: SIGTERM (the server drains: NOT_SERVING, the
+        pre-stop delay, GOAWAY, in-flight calls finish), wait for its exit, start it again on the
+        same gRPC and admin ports (HAProxy's server lines name them), and return once HAProxy
+        sends it calls again (or `abort()` says the load failed). Returns the old process's exit
+        status."""
+        old = self.replicas[i]
+        admin_port = old.admin().rsplit(":", 1)[1]
+        old.proc.send_signal(signal.SIGTERM)
+        status = old.proc.wait(timeout=timeout)
+        args = list(old.args)
+        args[args.index("--port") + 1] = str(old.port)
+        args[args.index("--admin-port") + 1] = admin_port
+        new = RunningServer(args)
+        new.admin()
+        self.replicas[i] = new
+        deadline = time.time() + timeout
+        # Back in rotation: HAProxy's next health check (inter 500ms, rise 1) found it ready
+        # and it has handled a call of the load.
+        while metric(new.admin(), "grpc_server_handled_total") == 0 and not abort():
+            assert time.time() < deadline, "HAProxy never sent calls to the restarted replica"
+            time.sleep(0.05)
+        return status
 
     def handled(self):
         """gRPC calls each replica handled so far."""

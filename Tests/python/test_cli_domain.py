@@ -59,6 +59,50 @@ def test_learn_with_too_little_in_the_stm_says_so(kato):
     assert r.returncode == 0 and r.stdout == "" and "nothing learned" in r.stderr
 
 
+def learn_patterns(kato, node, sequences):
+    """Learns each sequence (events split on '|') on `node`; returns the pattern names."""
+    names = []
+    for sequence in sequences:
+        s = new_session(kato, node)
+        for event in sequence.split("|"):
+            assert kato("observe", "--session", s, *event.split()).returncode == 0
+        names.append(kato("learn", "--session", s).stdout.strip())
+    return names
+
+
+def test_kb_list_pages_sorts_and_filters_a_nodes_patterns(kato):
+    node = "cli-kb"
+    names = learn_patterns(kato, node, ["a|b", "a|b", "c|d|e", "x y|z", "a|b"])
+    r = kato("kb", "list", "--node", node)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert [row[0] for row in rows] == [names[0], *sorted({names[2], names[3]})], "frequency first, then name"
+    assert rows[0][1:] == ["3", "2", "a | b"]
+    assert rows[[row[0] for row in rows].index(names[3])][3] == "x y | z"
+    r = kato("kb", "list", "--node", node, "--order", "length", "--page-size", "1", "--limit", "0")
+    assert [line.split("\t")[0] for line in r.stdout.splitlines()][:2] == sorted([names[2], names[3]]), \
+        "longest first (then name), over 1-pattern pages"
+    assert len(r.stdout.splitlines()) == 3 and "next page" not in r.stdout
+    r = kato("kb", "list", "--node", node, "--symbol", "z")
+    assert [line.split("\t")[0] for line in r.stdout.splitlines()] == [names[3]]
+    r = kato("kb", "list", "--node", node, "--order", "learned", "--limit", "1", "--page-size", "1")
+    first, more = r.stdout.splitlines()
+    assert first.split("\t")[0] == names[0] and more.startswith("next page: --page-token ")
+    r = kato("kb", "list", "--node", node, "--order", "learned", "--limit", "1", "--page-token", more.split()[-1])
+    assert r.stdout.split("\t")[0] == names[2], "the token resumes after the first page"
+    r = kato("kb", "list", "--node", node, "--order", "bogus")
+    assert r.returncode == 2
+
+
+def test_kb_stats(kato):
+    learn_patterns(kato, "cli-kb-stats", ["a|b", "a|b", "c|d|e"])
+    r = kato("kb", "stats", "--node", "cli-kb-stats")
+    assert r.returncode == 0, r.stderr
+    lines = dict(line.split(":", 1) for line in r.stdout.splitlines())
+    assert lines["patterns"].strip() == "2" and lines["total frequency"].strip() == "3"
+    assert lines["symbols"].strip() == "5" and sorted(lines["lengths"].split()) == ["2:1", "3:1"]
+
+
 def test_session_get_count_and_delete(kato):
     s = new_session(kato, "cli-domain-3")
     r = kato("session", "get", "--session", s)

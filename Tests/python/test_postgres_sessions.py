@@ -181,3 +181,37 @@ def test_config_updates_and_extensions_made_on_one_replica_hold_on_the_others(th
     c.sessions.ExtendSession(session_pb2.ExtendSessionRequest(session_id=sid, ttl_seconds=600))
     seen = a.sessions.GetSession(session_pb2.GetSessionRequest(session_id=sid))
     assert seen.config.max_predictions.value == 7 and seen.ttl_seconds == 600
+
+
+def test_concurrent_creations_through_three_replicas_never_pass_max_sessions(binaries):
+    pg = PostgresServer()  # its own: the limit counts every session in the database
+    replicas = [Replica(binaries, pg, "--max-sessions", "20", "--admin-port", "0") for _ in range(3)]
+    try:
+        outcomes = []
+
+        def create(replica):
+            for _ in range(15):
+                try:
+                    replica.create("limit-node")
+                    outcomes.append("created")
+                except grpc.RpcError as e:
+                    outcomes.append(e.code())
+
+        threads = [threading.Thread(target=create, args=(r,)) for r in replicas for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert outcomes.count("created") == 20, outcomes
+        assert set(outcomes) == {"created", grpc.StatusCode.RESOURCE_EXHAUSTED}
+        assert pg.psql("SELECT count(*) FROM kato_sessions WHERE NOT is_default").stdout.strip() == "20"
+        # Every replica reports the sessions in PostgreSQL, not only those it created.
+        from cluster_support import metric
+        deadline = time.time() + 15
+        while not all(metric(r.server.admin(), "kato_sessions_active") == 20 for r in replicas):
+            assert time.time() < deadline, [metric(r.server.admin(), "kato_sessions_active") for r in replicas]
+            time.sleep(0.2)
+    finally:
+        for r in replicas:
+            r.stop()
+        pg.destroy()

@@ -6,6 +6,13 @@
 //
 // It creates a session, observes a short sequence, learns it, follows the predictions live
 // while a second task observes, and shows how failures arrive as typed errors.
+//
+//     swift run kato-client-example 127.0.0.1:50051 follow SESSION_ID COUNT
+//
+// follows an existing session instead: one line per update (`update SEQUENCE CAUSE`) until
+// COUNT updates, resuming by itself when its server goes away (Tests/python/test_cluster_swift_client.py
+// kills the replica under it).
+import Foundation
 import GRPCH2
 import KatoClient
 import KatoProto
@@ -20,6 +27,13 @@ struct KatoClientExample {
         // One HTTP/2 connection, shared by every call (plaintext h2c here; pass
         // `tls: .init(caPath: "ca.pem")` for TLS, `apiKey:` when the server requires one).
         let client = try await KatoClient.connect(host: host, port: port, defaultTimeout: .seconds(10))
+
+        let arguments = CommandLine.arguments
+        if arguments.count == 5, arguments[2] == "follow", let count = Int(arguments[4]) {
+            try await follow(client.session(id: arguments[3]), count: count)
+            await client.close()
+            return
+        }
 
         print("server health:", try await client.health())
 
@@ -66,5 +80,20 @@ struct KatoClientExample {
 
         try await session.delete()
         await client.close()
+    }
+
+    /// Prints COUNT updates of a session as they come; the stream resumes after the last
+    /// sequence it yielded when its replica dies or drains (the lines show no gap then).
+    static func follow(_ session: KatoSession, count: Int) async throws {
+        let updates = try await session.subscribe(sendInitial: false)
+        // Unbuffered: the lines are read as they come.
+        let out = FileHandle.standardOutput
+        out.write(Data("subscribed\n".utf8))
+        var seen = 0
+        for try await update in updates {
+            out.write(Data("update \(update.sequence) \(update.cause)\n".utf8))
+            seen += 1
+            if seen == count { break }
+        }
     }
 }

@@ -44,8 +44,11 @@ public final class GRPCServer: Sendable {
     }
 
     /// Binds and starts accepting connections; returns the bound address (useful with port 0).
+    /// `adopting`: a listening socket already bound, used instead of binding `host:port` (the
+    /// server owns and closes it) — one bound by hand or received from a predecessor process
+    /// (zero-downtime restart, Sources/HandOver).
     @discardableResult
-    public func start() async throws -> SocketAddress {
+    public func start(adopting boundSocket: Int32? = nil) async throws -> SocketAddress {
         let configuration = self.configuration
         let router = self.router
         let logger = self.logger
@@ -69,7 +72,8 @@ public final class GRPCServer: Sendable {
                     }
                 }
             }
-        let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let listener = try await (boundSocket.map { bootstrap.withBoundSocket($0) }
+            ?? bootstrap.bind(host: configuration.host, port: configuration.port)).get()
         state.withLockedValue { $0.listener = listener }
         return listener.localAddress!
     }
@@ -90,8 +94,10 @@ public final class GRPCServer: Sendable {
     /// Stops accepting, sends GOAWAY on every connection, lets in-flight calls finish within
     /// the grace period, then closes everything.
     public func shutdown() async {
-        let (listener, connections) = state.withLockedValue { ($0.listener, Array($0.connections.values)) }
+        let listener = state.withLockedValue { $0.listener }
         try? await listener?.close()
+        // Taken after the listener closed: a connection accepted meanwhile gets its GOAWAY too.
+        let connections = state.withLockedValue { Array($0.connections.values) }
         for connection in connections {
             connection.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent())
         }

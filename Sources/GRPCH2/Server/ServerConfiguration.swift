@@ -71,10 +71,17 @@ public struct ServerConfiguration: Sendable, Hashable {
         /// long of being opened or of its last response; closed otherwise (slow-header and idle
         /// clients do not hold a connection for ever). Responses that stream are not limited.
         public var requestTimeout: Duration = .seconds(60)
-        public init(enabled: Bool = false, corsOrigins: [String] = [], requestTimeout: Duration = .seconds(60)) {
+        /// JSON requests naming a field (or enum value) the message does not declare are
+        /// refused with the field named (INVALID_ARGUMENT), unless this is set: then unknown
+        /// members are skipped, as Connect and protobuf's `ignore_unknown_fields` allow, so
+        /// clients built from a newer schema can call an older server.
+        public var ignoreUnknownJSONFields: Bool = false
+        public init(enabled: Bool = false, corsOrigins: [String] = [], requestTimeout: Duration = .seconds(60),
+                    ignoreUnknownJSONFields: Bool = false) {
             self.enabled = enabled
             self.corsOrigins = corsOrigins
             self.requestTimeout = requestTimeout
+            self.ignoreUnknownJSONFields = ignoreUnknownJSONFields
         }
 
         /// The value for `Access-Control-Allow-Origin`, when `origin` may call.

@@ -118,6 +118,11 @@ final class HTTP1WebHandler: ChannelInboundHandler {
 
     private func handleRequest(_ head: HTTPRequestHead) {
         let origin = head.headers.first(name: "origin").flatMap { configuration.web.allowedOrigin($0) }
+        let headerListSize = Self.headerListSize(head)
+        if headerListSize > Int(configuration.maxHeaderListSize) {
+            return respondPlain(head, status: .requestHeaderFieldsTooLarge, allowedOrigin: origin,
+                                "request header list of \(headerListSize) bytes is larger than max (\(configuration.maxHeaderListSize))")
+        }
         if head.method == .OPTIONS { return respondToPreflight(head, allowedOrigin: origin) }
         guard head.method == .POST else {
             return respondPlain(head, status: .methodNotAllowed, allowedOrigin: origin,
@@ -133,14 +138,22 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         }
         callCount &+= 1
         let path = String(head.uri.prefix { $0 != "?" })
-        let encoder = WebResponseEncoder(kind: kind, path: path, transcoder: router.messageTranscoder,
-                                         maxMessageSize: configuration.maxSendMessageSize)
+        let encoder = WebResponseEncoder(kind: kind, path: path, router: router, configuration: configuration,
+                                         header: { head.headers.first(name: $0) })
         let call = WebCall(id: callCount, encoder: encoder, head: head, allowedOrigin: origin)
         self.call = call
         do throws(RPCError) {
             try start(call, head: head)
         } catch {
             finish(call, error: error, messages: [])
+        }
+    }
+
+    /// A head's size as HTTP/2 counts a header list (RFC 9113 6.5.2: name + value + 32 per field,
+    /// the request line as `:method` and `:path`), so both transports share one limit.
+    static func headerListSize(_ head: HTTPRequestHead) -> Int {
+        head.headers.reduce(":method".utf8.count + head.method.rawValue.utf8.count + ":path".utf8.count + head.uri.utf8.count + 64) {
+            $0 + $1.name.utf8.count + $1.value.utf8.count + 32
         }
     }
 

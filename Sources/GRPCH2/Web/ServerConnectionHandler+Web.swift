@@ -27,14 +27,16 @@ extension ServerConnectionHandler {
         let path = String(headers.path.prefix { $0 != "?" })
         let metadata = headers.metadata
         var read: [String: String] = [:]
-        for name in ["content-encoding", "connect-content-encoding", "connect-timeout-ms", "origin"] {
+        for name in ["content-encoding", "connect-content-encoding", "connect-timeout-ms", "origin",
+                     "accept-encoding", "connect-accept-encoding"] {
             read[name] = metadata.firstString(forKey: name)
         }
         read["grpc-encoding"] = headers.encoding
         read["grpc-timeout"] = headers.timeout
+        read["grpc-accept-encoding"] = headers.acceptEncoding
         let web = HTTP2WebStream(
-            encoder: WebResponseEncoder(kind: kind, path: path, transcoder: router.messageTranscoder,
-                                        maxMessageSize: configuration.maxSendMessageSize),
+            encoder: WebResponseEncoder(kind: kind, path: path, router: router, configuration: configuration,
+                                        header: { read[$0] }),
             allowedOrigin: read["origin"].flatMap { configuration.web.allowedOrigin($0) }, requestHeaders: read)
         stream.web = web
         // The body is buffered whole (no streamed requests): every DATA byte is credited back at once.

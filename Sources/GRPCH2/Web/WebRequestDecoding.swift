@@ -73,3 +73,16 @@ struct WebRequestDecoding {
         }
     }
 }
+
+extension WebResponseEncoder {
+    /// The encoder for a web call on this server, compressing with gzip when the request's
+    /// headers (`header`, by lower-case name) accept it.
+    init(kind: WebRequestKind, path: String, router: ServiceRouter, configuration: ServerConfiguration,
+         header: (String) -> String?) {
+        let gzip: (@Sendable ([UInt8]) -> [UInt8])? = kind.acceptsGzip(header: header) ? Self.gzip : nil
+        self.init(kind: kind, path: path, transcoder: router.messageTranscoder,
+                  maxMessageSize: configuration.maxSendMessageSize, gzip: gzip)
+    }
+
+    private static let gzip: @Sendable ([UInt8]) -> [UInt8] = { Gzip.compress($0) }
+}

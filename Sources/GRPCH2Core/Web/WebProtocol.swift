@@ -90,6 +90,30 @@ public struct WebRequestKind: Sendable, Equatable {
         }
     }
 
+    /// The header in which the client lists the encodings it takes for response messages, and
+    /// the header naming the one the server used: `grpc-accept-encoding`/`grpc-encoding` for
+    /// gRPC-Web, `accept-encoding`/`content-encoding` (the whole body) for Connect unary,
+    /// `connect-accept-encoding`/`connect-content-encoding` (per envelope) for Connect streaming.
+    public var responseEncodingHeaders: (accept: String, used: String) {
+        switch webProtocol {
+        case .grpcWeb: ("grpc-accept-encoding", "grpc-encoding")
+        case .connectUnary: ("accept-encoding", "content-encoding")
+        case .connectStreaming: ("connect-accept-encoding", "connect-content-encoding")
+        }
+    }
+
+    /// Whether the client takes gzip-compressed responses: `gzip` among its accepted
+    /// encodings (`gzip, deflate, br`, `identity,gzip`), not weighted `q=0`.
+    public func acceptsGzip(header: (String) -> String?) -> Bool {
+        guard let value = header(responseEncodingHeaders.accept) else { return false }
+        return value.split(separator: ",").contains { item in
+            let parts = item.split(separator: ";").map { $0.trimmingSpaces().lowercased() }
+            guard parts.first == "gzip" else { return false }
+            guard let weight = parts.dropFirst().first(where: { $0.hasPrefix("q=") }) else { return true }
+            return (Double(weight.dropFirst(2)) ?? 0) > 0
+        }
+    }
+
     /// Whether a method of `kind` can be called this way over a transport that cannot stream
     /// requests (HTTP/1.1, gRPC-Web): the refusal's status, or nil when it can.
     public func refusal(for kind: CallKind, path: String) -> RPCError? {

@@ -16,18 +16,33 @@ public struct WebResponseEncoder: Sendable {
     public let path: String
     private let transcoder: MessageTranscoder?
     private let maxMessageSize: Int
+    /// gzip, when the client accepts it (the transport supplies zlib): response messages of at
+    /// least `compressionThreshold` bytes are sent compressed.
+    private let gzip: (@Sendable ([UInt8]) -> [UInt8])?
 
-    public init(kind: WebRequestKind, path: String, transcoder: MessageTranscoder?, maxMessageSize: Int) {
+    /// Smaller messages go uncompressed: gzip's 18-byte frame and the CPU are not worth it.
+    public static let compressionThreshold = 1024
+
+    public init(kind: WebRequestKind, path: String, transcoder: MessageTranscoder?, maxMessageSize: Int,
+                gzip: (@Sendable ([UInt8]) -> [UInt8])? = nil) {
         self.kind = kind
         self.path = path
         self.transcoder = transcoder
         self.maxMessageSize = maxMessageSize
+        self.gzip = gzip
     }
 
-    /// The head of a response that carries messages: 200, the content type, initial metadata.
+    /// The head of a response that carries messages: 200, the content type, the encodings
+    /// (the server's accepted list; the one it compresses with when the client takes gzip),
+    /// initial metadata.
     public func head(initial: Metadata) -> Head {
-        Head(status: 200, fields: [("content-type", kind.responseContentType)] + Self.fields(initial.merged(with: Metadata())))
+        var fields = [("content-type", kind.responseContentType), (kind.responseEncodingHeaders.accept, Self.acceptedEncodings)]
+        if gzip != nil { fields.append((kind.responseEncodingHeaders.used, "gzip")) }
+        return Head(status: 200, fields: fields + Self.fields(initial.merged(with: Metadata())))
     }
+
+    /// What requests may be compressed with (listed in each response's accept header).
+    static let acceptedEncodings = "gzip"
 
     /// One response message: size-checked, written as JSON if asked, framed.
     public func message(_ message: [UInt8]) throws(RPCError) -> [UInt8] {
@@ -42,12 +57,18 @@ public struct WebResponseEncoder: Sendable {
             payload = try transcoder.response(toJSON: message, path: path)
         }
         switch kind.webProtocol {
-        case .connectUnary: return payload
-        case .connectStreaming: return WebEnvelope.frame(payload)
+        case .connectUnary: return payload  // compressed whole, in `end`
+        case .connectStreaming: return framed(payload)
         case .grpcWeb(let text):
-            let framed = WebEnvelope.frame(payload)
+            let framed = framed(payload)
             return text ? Array(Base64.encode(framed, padded: true).utf8) : framed
         }
+    }
+
+    /// An enveloped message, compressed (flag 0x01) when gzip is on and it is big enough.
+    private func framed(_ payload: [UInt8]) -> [UInt8] {
+        guard let gzip, payload.count >= Self.compressionThreshold else { return WebEnvelope.frame(payload) }
+        return WebEnvelope.frame(gzip(payload), flags: WebEnvelope.compressedFlag)
     }
 
     /// The end of a call: the head when none was sent yet, and the last bytes of the body
@@ -56,9 +77,10 @@ public struct WebResponseEncoder: Sendable {
                     headSent: Bool) -> (head: Head?, body: [UInt8]) {
         switch kind.webProtocol {
         case .connectUnary:
-            var fields = Self.fields(initial.merged(with: Metadata()))
+            var fields = [(kind.responseEncodingHeaders.accept, Self.acceptedEncodings)] + Self.fields(initial.merged(with: Metadata()))
             fields += Self.fields((error?.trailingMetadata ?? Metadata()).merged(with: trailing)).map { ("trailer-" + $0.0, $0.1) }
-            let status: Int, body: [UInt8]
+            let status: Int
+            var body: [UInt8]
             if let error {
                 status = ConnectError.httpStatus(of: error.code)
                 body = ConnectError.body(error)
@@ -67,6 +89,10 @@ public struct WebResponseEncoder: Sendable {
                 status = 200
                 body = messages.first ?? []
                 fields.insert(("content-type", kind.responseContentType), at: 0)
+                if let gzip, body.count >= Self.compressionThreshold {
+                    body = gzip(body)
+                    fields.append(("content-encoding", "gzip"))
+                }
             }
             fields.append(("content-length", String(body.count)))
             return (headSent ? nil : Head(status: status, fields: fields), body)

@@ -1,3 +1,5 @@
+import CKatoSIMD
+
 /// Character-level Indel similarity `2·LCS/(|a|+|b|)` (RapidFuzz `fuzz.ratio`/100) with a bit-parallel
 /// LCS (Allison–Dix / Hyyrö) over Unicode scalars, multi-word for long texts.
 ///
@@ -11,8 +13,16 @@ struct IndelSimilarity {
     /// Non-ASCII scalar → masks.
     private var other: [UInt32: [UInt64]]
     private var lastWordMask: UInt64
+    /// Four texts advance in the lanes of one AVX2 register (`kato_lcs4_avx2`): the same integer
+    /// operations per lane as the scalar loop, hence the same LCS. Off on CPUs without AVX2.
+    private let vectorised: Bool
 
-    init(query: [UInt32]) {
+    /// Whether this CPU runs the AVX2 kernel (checked once).
+    static let cpuHasAVX2 = kato_simd_has_avx2() != 0
+
+    /// `vectorised: false` forces the scalar loop (tests compare the two).
+    init(query: [UInt32], vectorised: Bool = IndelSimilarity.cpuHasAVX2) {
+        self.vectorised = vectorised
         queryLength = query.count
         words = max(1, (query.count + 63) / 64)
         ascii = [UInt64](repeating: 0, count: 128 * words)
@@ -119,7 +129,7 @@ struct IndelSimilarity {
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeBufferPointer { pc in
                         d.withUnsafeBufferPointer { pd in
-                            Self.lcs4(tableBuffer.baseAddress!, pa, pb, pc, pd)
+                            Self.lcs4(tableBuffer.baseAddress!, pa, pb, pc, pd, vectorised: vectorised)
                         }
                     }
                 }
@@ -137,11 +147,21 @@ struct IndelSimilarity {
     @inline(__always)
     private static func lcs4(
         _ table: UnsafePointer<UInt64>, _ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>,
-        _ c: UnsafeBufferPointer<UInt8>, _ d: UnsafeBufferPointer<UInt8>
+        _ c: UnsafeBufferPointer<UInt8>, _ d: UnsafeBufferPointer<UInt8>, vectorised: Bool
     ) -> (UInt64, UInt64, UInt64, UInt64) {
         var va: UInt64 = ~0, vb: UInt64 = ~0, vc: UInt64 = ~0, vd: UInt64 = ~0
         let n = min(min(a.count, b.count), min(c.count, d.count))
         var i = 0
+        if vectorised, n > 0 {
+            var lanes: (UInt64, UInt64, UInt64, UInt64) = (~0, ~0, ~0, ~0)
+            withUnsafeMutableBytes(of: &lanes) { raw in
+                kato_lcs4_avx2(
+                    table, a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!, n,
+                    raw.baseAddress!.assumingMemoryBound(to: UInt64.self))
+            }
+            (va, vb, vc, vd) = lanes
+            i = n
+        }
         while i < n {
             let ua = va & table[Int(a[i])], ub = vb & table[Int(b[i])]
             let uc = vc & table[Int(c[i])], ud = vd & table[Int(d[i])]

@@ -260,30 +260,47 @@ struct Predictor {
         // time where they are ASCII and the query fits one word.
         var ids: [Int32] = []
         ids.reserveCapacity(candidateIds.count)
+        var lengths: [Int32] = []
+        lengths.reserveCapacity(candidateIds.count)
+        var longest = 0
         for id in candidateIds {
+            let textLength = kb.shapes[Int(id)].textLength
             if useBound && Self.lengthBoundExcludes(
-                queryLength: queryLength, textLength: kb.shapes[Int(id)].textLength, threshold: recallThreshold) { continue }
+                queryLength: queryLength, textLength: textLength, threshold: recallThreshold) { continue }
             ids.append(id)
+            lengths.append(Int32(clamping: textLength))
+            longest = max(longest, textLength)
         }
         var sims = [Double](repeating: 0, count: ids.count)
         var i = 0
         if indel.isSingleWord {
-            while i + 4 <= ids.count {
+            // Four texts at a time run in lockstep for the shortest one's length, then each alone: so
+            // the four are taken in order of text length (a counting sort of positions into `ids`),
+            // which leaves tails of a few characters. Each similarity still lands at its own position.
+            let order = Self.positionsByLength(lengths, longest: longest)
+            while i + 4 <= order.count {
                 if i & 255 == 0 && i > 0 && !shouldContinue() { throw EngineCancelledError() }
-                let a = kb.shapes[Int(ids[i])], b = kb.shapes[Int(ids[i + 1])]
-                let c = kb.shapes[Int(ids[i + 2])], d = kb.shapes[Int(ids[i + 3])]
+                let pa = Int(order[i]), pb = Int(order[i + 1]), pc = Int(order[i + 2]), pd = Int(order[i + 3])
+                let a = kb.shapes[Int(ids[pa])], b = kb.shapes[Int(ids[pb])]
+                let c = kb.shapes[Int(ids[pc])], d = kb.shapes[Int(ids[pd])]
                 guard let ta = a.asciiChars, let tb = b.asciiChars, let tc = c.asciiChars, let td = d.asciiChars else {
-                    for j in i..<(i + 4) { sims[j] = indel.similarity(kb.shapes[Int(ids[j])]) }
+                    for p in [pa, pb, pc, pd] { sims[p] = indel.similarity(kb.shapes[Int(ids[p])]) }
                     i += 4
                     continue
                 }
-                (sims[i], sims[i + 1], sims[i + 2], sims[i + 3]) = indel.similarities(ta, tb, tc, td)
+                (sims[pa], sims[pb], sims[pc], sims[pd]) = indel.similarities(ta, tb, tc, td)
                 i += 4
             }
-        }
-        while i < ids.count {
-            sims[i] = indel.similarity(kb.shapes[Int(ids[i])])
-            i += 1
+            while i < order.count {
+                let p = Int(order[i])
+                sims[p] = indel.similarity(kb.shapes[Int(ids[p])])
+                i += 1
+            }
+        } else {
+            while i < ids.count {
+                sims[i] = indel.similarity(kb.shapes[Int(ids[i])])
+                i += 1
+            }
         }
         if !shouldContinue() { throw EngineCancelledError() }
 
@@ -363,54 +380,6 @@ struct Predictor {
                 blockCount: Int32(blockCount), k1: Int32(k1), k2: Int32(k2), similarity: similarity))
         }
         return Scored(found: found, blockStore: blockStore, inTable: inTable, matcher: matcher, directSlots: directSlots)
-    }
-
-    /// Candidate ids (ascending) from the length partitions (LC) and the inverted index over
-    /// `state[:10]` (SC), exactly IndexManager.search_candidates: `LC ∪ SC` for q ≤ 2, else `LC ∩ SC`
-    /// if LC is non-empty, else `SC`. Only the postings of the state's symbols are walked (plus the
-    /// partitions themselves for q ≤ 2, where LC is part of the answer); LC membership of an SC
-    /// candidate is its length's partition, so the intersection costs nothing per pattern not in SC.
-    private func candidates(q: Int, stateIds: [Int32]) -> [Int32] {
-        let count = kb.shapes.count
-        let size = KnowledgeState.partitionSize
-        let partition = q / size
-        let tolerance = max(1, Int(0.5 * Double(q) / Double(size)))
-        let low = partition - tolerance, high = partition + tolerance
-        var lcNonEmpty = false
-        for p in low...high where !(kb.partitions[p]?.isEmpty ?? true) { lcNonEmpty = true }
-        var bits = [UInt64](repeating: 0, count: (count + 63) >> 6)
-        var marked = 0
-        bits.withUnsafeMutableBufferPointer { bits in
-            for id in stateIds.prefix(10) where id >= 0 {
-                for pid in kb.postings[Int(id)] {
-                    bits[Int(pid) >> 6] |= 1 << UInt64(pid & 63)
-                    marked += 1
-                }
-            }
-            if q <= 2 {
-                for p in low...high {
-                    guard let ids = kb.partitions[p] else { continue }
-                    for pid in ids { bits[Int(pid) >> 6] |= 1 << UInt64(pid & 63) }
-                    marked += ids.count
-                }
-            }
-        }
-        let needLength = q > 2 && lcNonEmpty
-        var out: [Int32] = []
-        out.reserveCapacity(min(marked, count))
-        for w in 0..<bits.count {
-            var word = bits[w]
-            while word != 0 {
-                let id = w << 6 | word.trailingZeroBitCount
-                word &= word &- 1
-                if needLength {
-                    let p = kb.shapes[id].length / size
-                    if p < low || p > high { continue }
-                }
-                out.append(Int32(id))
-            }
-        }
-        return out
     }
 
     /// `expectation(p, n) = −p·log_n(p)` for p > 0 and n > 1, else 0.

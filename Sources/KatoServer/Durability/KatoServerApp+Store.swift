@@ -6,12 +6,15 @@ extension KatoServerApp {
     /// Opens the data directory's store (loading every node), or nil in memory-only mode.
     static func openStore(_ c: Configuration, logger: Logger) throws -> KnowledgeStore? {
         guard let directory = c.dataDirectory else { return nil }
-        let store = try KnowledgeStore.open(directory: directory, configuration: c.store, faults: c.storeFaults, logger: logger)
+        let store = try KnowledgeStore.open(
+            directory: directory, configuration: c.store, faults: c.storeFaults, logger: logger,
+            preloaded: c.takeOver?.preloaded, changed: c.takeOver?.changedNodes ?? [])
         let ms = store.loadStatistics.duration.components.seconds * 1000
             + store.loadStatistics.duration.components.attoseconds / 1_000_000_000_000_000
         logger.info("knowledge base loaded", metadata: [
             "data_dir": "\(directory)", "nodes": "\(store.nodeIDs.count)",
             "patterns": "\(store.loadStatistics.patterns)", "load_ms": "\(ms)",
+            "preloaded": "\(c.takeOver?.preloaded != nil)", "reread_nodes": "\(c.takeOver?.changedNodes.count ?? 0)",
         ])
         if c.storeFaults != nil {
             logger.warning("TEST-ONLY store fault injection is enabled (--enable-test-faults)")

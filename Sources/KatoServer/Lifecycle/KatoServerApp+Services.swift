@@ -9,6 +9,7 @@ import ServiceLifecycle
 /// printed in a fixed order); the group owns what runs afterwards and the shutdown, which it
 /// performs service by service in reverse order, each finishing before the next is told:
 ///
+/// 0. hand-over (with a data directory) — returns once a successor has taken the listener
 /// 1. termination signals (SIGTERM/SIGINT) — returns on the first, which shuts the group down
 /// 2. gRPC — health NOT_SERVING (gRPC health and `/health/ready`), subscriptions end with
 ///    UNAVAILABLE `SERVER_DRAINING`, the pre-stop delay, stop accepting, GOAWAY, in-flight
@@ -17,6 +18,7 @@ import ServiceLifecycle
 /// 4. flags watcher, health publisher, session sweeper — cancelled
 /// 5. exporters (OTLP) — flushed after the calls, whose spans are queued by then
 /// 6. store — commits what the calls wrote and releases the data directory
+/// 7. hand-over finish — a successor gets the changed nodes and every session
 extension KatoServerApp {
     public struct ShutdownConfiguration: Sendable {
         /// Between NOT_SERVING and closing the listener: time for load balancers' health checks
@@ -32,7 +34,7 @@ extension KatoServerApp {
     /// executable, KatoObservability).
     public func services(
         shutdown: ShutdownConfiguration, exporterShutdowns: [@Sendable () async -> Void] = [], flagsWatcher: FlagsWatcher? = nil,
-        signals: (any Service)?
+        signals: (any Service)?, handOver: HandOverPredecessor? = nil
     ) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         var list: [ServiceGroupConfiguration.ServiceConfiguration] = []
         func add(_ name: String, _ service: any Service, endsGroup: Bool = false) {
@@ -40,6 +42,8 @@ extension KatoServerApp {
                 service: service, successTerminationBehavior: endsGroup ? .gracefullyShutdownGroup : .cancelGroup,
                 failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: name))
         }
+        // Stopped last: a successor gets the sessions once every call has ended and the store is closed.
+        if let handOver { add("hand-over-finish", OnShutdown { handOver.finish() }) }
         add("store", OnShutdown { [self] in closeStore() })
         for flush in exporterShutdowns { add("otlp-exporter", OnShutdown(flush)) }
         let sessions = self.sessions
@@ -49,8 +53,13 @@ extension KatoServerApp {
         }
         if admin != nil { add("admin", OnShutdown { [self] in await admin?.shutdown() }) }
         if let flagsWatcher { add("flags-watcher", flagsWatcher) }
-        add("grpc", OnShutdown { [self] in await drainAndStop(delay: shutdown.drainDelay) })
+        add("grpc", OnShutdown { [self] in
+            // A hand-over keeps the port served (by the successor): no pre-stop delay.
+            await drainAndStop(delay: handOver?.isHandingOver == true ? .zero : shutdown.drainDelay)
+        })
         if let signals { add("signals", signals, endsGroup: true) }
+        // Returns once a successor has the listener, which shuts the group down.
+        if let handOver { add("hand-over", ServiceFunction { await handOver.serve() }, endsGroup: true) }
         return list
     }
 
@@ -137,4 +146,11 @@ public struct TerminationSignals: Service {
             }
         }
     }
+}
+
+/// A closure as a service.
+struct ServiceFunction: Service {
+    let body: @Sendable () async -> Void
+    init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
+    func run() async throws { await body() }
 }

@@ -8,7 +8,8 @@ import Synchronization
 /// `grpc_server_started_total`, `grpc_server_handled_total` (with `grpc_code`),
 /// `grpc_server_handling_seconds` (a histogram with the Prometheus backend),
 /// `grpc_server_msg_received_total` and `grpc_server_msg_sent_total`, each labelled
-/// `grpc_type`, `grpc_service`, `grpc_method`.
+/// `grpc_type`, `grpc_service`, `grpc_method`, and `protocol`: the wire protocol the call came
+/// in on (`grpc`, `grpc-web`, `grpc-web-text`, `connect`; `ServerContext.wireProtocol`).
 ///
 /// Handles are made once per method (`bound(to:)`), so a call only bumps counters. Message
 /// counts come from a `MessageObserver`, which GRPCH2Core runs as the handler reads and
@@ -24,8 +25,14 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
         try await metrics(for: context).intercept(request: request, context: context, next: next)
     }
 
-    /// One method's metrics: the interceptor bound to it.
+    /// One method's metrics over one wire protocol: the interceptor bound to the method is its
+    /// gRPC one, which hands calls of the web protocols to their own (made on first use, so a
+    /// gRPC call pays one string comparison for the label).
     final class MethodMetrics: ServerInterceptor {
+        let service: String
+        let method: String
+        let kind: CallKind
+        let wireProtocol: String
         let dimensions: [(String, String)]
         let started: Counter
         let handling: Metrics.Timer
@@ -34,9 +41,15 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
         let sent: Counter
         let observer: MessageObserver
         let handled = Mutex<[Int: Counter]>([:])
+        let otherProtocols = Mutex<[String: MethodMetrics]>([:])
 
-        init(service: String, method: String, kind: CallKind) {
-            dimensions = [("grpc_type", kind.prometheusName), ("grpc_service", service), ("grpc_method", method)]
+        init(service: String, method: String, kind: CallKind, wireProtocol: String = "grpc") {
+            self.service = service
+            self.method = method
+            self.kind = kind
+            self.wireProtocol = wireProtocol
+            dimensions = [("grpc_type", kind.prometheusName), ("grpc_service", service), ("grpc_method", method),
+                          ("protocol", wireProtocol)]
             started = Counter(label: "grpc_server_started_total", dimensions: dimensions)
             handling = Metrics.Timer(label: "grpc_server_handling_seconds", dimensions: dimensions)
             ok = Counter(label: "grpc_server_handled_total", dimensions: dimensions + [("grpc_code", StatusCode.ok.prometheusName)])
@@ -50,6 +63,9 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
         func intercept<Request: Sendable, Response: Sendable>(
             request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response
         ) async throws -> Response {
+            if context.wireProtocol != wireProtocol {
+                return try await over(context.wireProtocol).intercept(request: request, context: context, next: next)
+            }
             var context = context
             started.increment()
             context.observeMessages(observer)
@@ -61,6 +77,16 @@ public final class GRPCMetricsInterceptor: ServerInterceptor {
             } catch {
                 failed(GRPCMetricsInterceptor.code(of: error, context), nanoseconds: CallClock.now() - start)
                 throw error
+            }
+        }
+
+        /// This method's metrics for calls over `other` protocol.
+        func over(_ other: String) -> MethodMetrics {
+            otherProtocols.withLock { table in
+                if let m = table[other] { return m }
+                let m = MethodMetrics(service: service, method: method, kind: kind, wireProtocol: other)
+                table[other] = m
+                return m
             }
         }
 

@@ -35,6 +35,10 @@ public final class SessionRegistry: Sendable {
     /// One gate per session id in use (shared sessions): this replica's calls of a session
     /// queue here rather than each holding a connection while waiting for the row lock.
     let gates = KeyedGates()
+    /// Shared sessions: the live sessions in PostgreSQL at the last count (every
+    /// `sharedCountInterval`), which `count(nodeID: nil)` (health, `kato_sessions_active`) reads.
+    let sharedCount = Atomic<Int>(0)
+    static let sharedCountInterval: Duration = .seconds(5)
 
     struct State {
         var sessions: [String: Session] = [:]
@@ -128,6 +132,7 @@ public final class SessionRegistry: Sendable {
     }
 
     public func count(nodeID: String?) -> Int {
+        if shared != nil && nodeID == nil { return sharedCount.load(ordering: .relaxed) }
         let now = ContinuousClock.now
         return state.withLock { s in
             s.sessions.values.filter { ($0.nodeID == nodeID || nodeID == nil) && !$0.isExpired(at: now) }.count
@@ -168,6 +173,12 @@ public final class SessionRegistry: Sendable {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: self.configuration.cleanupInterval)
                         _ = try? await shared.removeExpired()
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        if let n = try? await shared.count(nodeID: nil) { self.sharedCount.store(n, ordering: .relaxed) }
+                        try? await Task.sleep(for: Self.sharedCountInterval)
                     }
                 }
             }

@@ -35,6 +35,9 @@ final class GroupCommitWriter: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     let status: StoreStatus
+    /// Nodes whose batches reached the database since `KnowledgeStore.trackChanges()` (nil: not
+    /// tracking): what a successor preloaded before then must be read again (hand-over).
+    let changedNodes = Locked<Set<String>?>(nil)
     let retry: RetryPolicy
     let faults: FaultInjector?
     let logger: Logger
@@ -102,6 +105,9 @@ final class GroupCommitWriter: Sendable {
 
     private func commit(_ batches: [DurableNode.Batch]) {
         guard !batches.isEmpty else { return }
+        changedNodes.withLock { changed in
+            if changed != nil { changed!.formUnion(batches.map(\.node.nodeID)) }
+        }
         let learns = batches.reduce(0) { $0 + $1.learns }
         guard status.allowRequest() else {
             let error = StoreError(.circuitOpen, "the store's circuit breaker is open; knowledge-base writes are refused for now")

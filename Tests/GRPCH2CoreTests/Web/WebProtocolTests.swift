@@ -69,4 +69,21 @@ final class WebProtocolTests: XCTestCase {
             }
         }
     }
+
+    func testGzipIsAcceptedFromEachProtocolsOwnHeaderUnlessWeightedZero() throws {
+        let unary = try XCTUnwrap(WebRequestKind(contentType: "application/json"))
+        let streaming = try XCTUnwrap(WebRequestKind(contentType: "application/connect+proto"))
+        let grpcWeb = try XCTUnwrap(WebRequestKind(contentType: "application/grpc-web"))
+        func accepts(_ kind: WebRequestKind, _ headers: [String: String]) -> Bool { kind.acceptsGzip(header: { headers[$0] }) }
+        XCTAssertTrue(accepts(unary, ["accept-encoding": "gzip, deflate, br"]))
+        XCTAssertTrue(accepts(unary, ["accept-encoding": "br;q=1.0, GZIP;q=0.5"]))
+        XCTAssertFalse(accepts(unary, ["accept-encoding": "gzip;q=0, br"]))
+        XCTAssertFalse(accepts(unary, ["accept-encoding": "gzip; q=0.000"]))
+        XCTAssertFalse(accepts(unary, ["accept-encoding": "x-gzip2"]))
+        XCTAssertFalse(accepts(unary, ["connect-accept-encoding": "gzip"]), "unary reads accept-encoding")
+        XCTAssertTrue(accepts(streaming, ["connect-accept-encoding": "gzip"]))
+        XCTAssertFalse(accepts(streaming, ["accept-encoding": "gzip"]), "streaming reads connect-accept-encoding")
+        XCTAssertTrue(accepts(grpcWeb, ["grpc-accept-encoding": "identity,gzip"]))
+        XCTAssertFalse(accepts(grpcWeb, [:]))
+    }
 }

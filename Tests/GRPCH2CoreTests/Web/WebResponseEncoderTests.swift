@@ -51,6 +51,38 @@ final class WebResponseEncoderTests: XCTestCase {
                        #"{"error":{"code":"deadline_exceeded","message":"deadline exceeded"}}"#)
     }
 
+    /// A stand-in compressor that marks its output, so the tests see which bytes went through it.
+    private static let mark: @Sendable ([UInt8]) -> [UInt8] = { [0xC0] + $0.prefix(3) }
+
+    private func gzipping(_ contentType: String) throws -> WebResponseEncoder {
+        WebResponseEncoder(kind: try XCTUnwrap(WebRequestKind(contentType: contentType)), path: "/s/M", transcoder: nil,
+                           maxMessageSize: 4096, gzip: Self.mark)
+    }
+
+    func testCompressionAppliesFromTheThresholdAndIsNamedInEachProtocolsHeader() throws {
+        let big = [UInt8](repeating: 1, count: WebResponseEncoder.compressionThreshold)
+        let small = [UInt8](repeating: 1, count: WebResponseEncoder.compressionThreshold - 1)
+        let unary = try gzipping("application/proto")
+        var (head, body) = unary.end(error: nil, messages: [try unary.message(big)], initial: Metadata(), trailing: Metadata(), headSent: false)
+        XCTAssertEqual(field(head, "content-encoding"), "gzip")
+        XCTAssertEqual(body, [0xC0, 1, 1, 1])
+        XCTAssertEqual(field(head, "content-length"), "4")
+        (head, body) = unary.end(error: nil, messages: [try unary.message(small)], initial: Metadata(), trailing: Metadata(), headSent: false)
+        XCTAssertNil(field(head, "content-encoding"))
+        XCTAssertEqual(body, small)
+        XCTAssertEqual(field(head, "accept-encoding"), "gzip")
+
+        for (contentType, header) in [("application/connect+proto", "connect-content-encoding"), ("application/grpc-web", "grpc-encoding")] {
+            let e = try gzipping(contentType)
+            XCTAssertEqual(field(e.head(initial: Metadata()), header), "gzip")
+            let frames = try WebEnvelope.frames(in: try e.message(big) + e.message(small), maxPayload: 4096)
+            XCTAssertEqual(frames.map(\.flags), [WebEnvelope.compressedFlag, 0])
+            XCTAssertEqual(frames.map(\.payload), [[0xC0, 1, 1, 1], small])
+        }
+        XCTAssertNil(field(try encoder("application/grpc-web").head(initial: Metadata()), "grpc-encoding"),
+                     "no compression when the client did not accept it")
+    }
+
     func testOversizedAndUntranscodableMessagesAreRefused() throws {
         XCTAssertThrowsError(try encoder("application/proto").message([UInt8](repeating: 0, count: 9))) {
             XCTAssertEqual(($0 as? RPCError)?.code, .resourceExhausted)

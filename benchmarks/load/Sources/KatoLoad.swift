@@ -26,12 +26,14 @@ struct KatoLoad: AsyncParsableCommand {
     @Option(help: "learn mode: sequence (ObserveSequence + learn_at_end) or observe-learn (3 Observe + Learn).") var learnRpc = "sequence"
     @Option(help: "learn mode: node id.") var learnNode = "learn-bench"
     @Option(help: "learn mode: false creates the sessions with process_predictions = false.") var learnPredictions = true
+    @Flag(help: "learn mode, sequence RPC: after UNAVAILABLE (a server's GOAWAY) reconnect and send the call again; counted as retried, not as errors.") var reconnect = false
 
     func run() async throws {
         if mode == "learn" {
             do {
                 try await LearnLoad.run(host: host, port: port, connections: connections, writers: writers,
-                                        seconds: seconds, rpc: learnRpc, node: learnNode, predictions: learnPredictions)
+                                        seconds: seconds, rpc: learnRpc, node: learnNode, predictions: learnPredictions,
+                                        reconnect: reconnect)
             } catch is LearnLoad.ExitCodeError {
                 throw ExitCode(1)
             }

@@ -1,0 +1,18 @@
+#ifndef CKATOSIMD_H
+#define CKATOSIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// 1 when this CPU runs `kato_lcs4_avx2` (AVX2 and the OS saving YMM state), else 0.
+int kato_simd_has_avx2(void);
+
+/// Bit-parallel LCS (Allison–Dix / Hyyrö, one 64-bit word) of one query against four ASCII texts at
+/// once, over their first `n` characters: `v[0..3]` are the texts' bit vectors on entry and on exit.
+/// `table[c]` is the query's match mask of character c (c < 128; every text byte must be < 128).
+/// Exactly the integer arithmetic of the scalar loop (`u = v & pm; v = (v + u) | (v - u)` per lane),
+/// so the results are the scalar ones bit for bit. Call only when `kato_simd_has_avx2()` is 1.
+void kato_lcs4_avx2(const uint64_t *table, const uint8_t *a, const uint8_t *b, const uint8_t *c,
+                    const uint8_t *d, size_t n, uint64_t v[4]);
+
+#endif

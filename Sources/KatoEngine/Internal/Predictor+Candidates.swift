@@ -1,0 +1,63 @@
+/// The candidate filter (KATO's IndexManager, Q11) and the order in which candidates are scored.
+extension Predictor {
+    /// Positions `0..<lengths.count` ordered by `lengths` (stable counting sort; lengths ≤ `longest`).
+    static func positionsByLength(_ lengths: [Int32], longest: Int) -> [Int32] {
+        var starts = [Int32](repeating: 0, count: longest + 2)
+        for l in lengths { starts[Int(l) + 1] += 1 }
+        for k in 1..<starts.count { starts[k] += starts[k - 1] }
+        var order = [Int32](repeating: 0, count: lengths.count)
+        for (p, l) in lengths.enumerated() {
+            order[Int(starts[Int(l)])] = Int32(p)
+            starts[Int(l)] += 1
+        }
+        return order
+    }
+
+    /// Candidate ids (ascending) from the length partitions (LC) and the inverted index over
+    /// `state[:10]` (SC), exactly IndexManager.search_candidates: `LC ∪ SC` for q ≤ 2, else `LC ∩ SC`
+    /// if LC is non-empty, else `SC`. Only the postings of the state's symbols are walked (plus the
+    /// partitions themselves for q ≤ 2, where LC is part of the answer); LC membership of an SC
+    /// candidate is its length's partition, so the intersection costs nothing per pattern not in SC.
+    func candidates(q: Int, stateIds: [Int32]) -> [Int32] {
+        let count = kb.shapes.count
+        let size = KnowledgeState.partitionSize
+        let partition = q / size
+        let tolerance = max(1, Int(0.5 * Double(q) / Double(size)))
+        let low = partition - tolerance, high = partition + tolerance
+        var lcNonEmpty = false
+        for p in low...high where !(kb.partitions[p]?.isEmpty ?? true) { lcNonEmpty = true }
+        var bits = [UInt64](repeating: 0, count: (count + 63) >> 6)
+        var marked = 0
+        bits.withUnsafeMutableBufferPointer { bits in
+            for id in stateIds.prefix(10) where id >= 0 {
+                for pid in kb.postings[Int(id)] {
+                    bits[Int(pid) >> 6] |= 1 << UInt64(pid & 63)
+                    marked += 1
+                }
+            }
+            if q <= 2 {
+                for p in low...high {
+                    guard let ids = kb.partitions[p] else { continue }
+                    for pid in ids { bits[Int(pid) >> 6] |= 1 << UInt64(pid & 63) }
+                    marked += ids.count
+                }
+            }
+        }
+        let needLength = q > 2 && lcNonEmpty
+        var out: [Int32] = []
+        out.reserveCapacity(min(marked, count))
+        for w in 0..<bits.count {
+            var word = bits[w]
+            while word != 0 {
+                let id = w << 6 | word.trailingZeroBitCount
+                word &= word &- 1
+                if needLength {
+                    let p = kb.shapes[id].length / size
+                    if p < low || p > high { continue }
+                }
+                out.append(Int32(id))
+            }
+        }
+        return out
+    }
+}

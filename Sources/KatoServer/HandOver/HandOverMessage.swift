@@ -1,0 +1,63 @@
+import Foundation
+import HandOver
+
+/// The hand-over conversation between a running server (the predecessor) and the one replacing
+/// it (the successor), over `<data-dir>/handover.sock` (docs/OPERATIONS.md "Restart"):
+///
+/// 1. successor → `hello`; predecessor → `welcome` (it notes which nodes it commits from now on)
+///    or `refused` (a hand-over is already under way)
+/// 2. the successor preloads the knowledge base (a second SQLite reader), then → `ready`
+/// 3. predecessor → `listener`, with the listening socket attached (SCM_RIGHTS); it then drains:
+///    subscriptions end with `SERVER_DRAINING`, GOAWAY, in-flight calls finish within the grace
+///    period, the store commits and releases the data directory
+/// 4. predecessor → `done` (the nodes it committed since step 1), then the sessions in
+///    `sessionChunks` frames (`SessionHandOver`); it exits
+/// 5. the successor opens the store (re-reading the nodes named in `done`), installs the
+///    sessions, and only then accepts on the listener (connections wait in its backlog meanwhile)
+struct HandOverMessage: Codable, Sendable {
+    static let protocolVersion = 1
+
+    enum Kind: String, Codable { case hello, welcome, refused, ready, listener, done }
+    var kind: Kind
+    var version = HandOverMessage.protocolVersion
+    var pid: Int32?
+    /// welcome: how long the predecessor may take to drain (its drain delay is skipped).
+    var drainMilliseconds: Int64?
+    /// welcome: the session format it will send (`SessionHandOver.version`); a successor that
+    /// reads another one declines before taking anything, and the predecessor keeps serving.
+    var sessionFormat: Int?
+    /// done: nodes committed since the welcome.
+    var changedNodes: [String]?
+    /// done: how many frames of sessions follow.
+    var sessionChunks: Int?
+    /// refused: why.
+    var reason: String?
+
+    init(_ kind: Kind) { self.kind = kind }
+
+    func send(on connection: ControlConnection, passing descriptor: Int32? = nil) throws {
+        try connection.send(Array(try JSONEncoder().encode(self)), passing: descriptor)
+    }
+
+    static func receive(on connection: ControlConnection, expecting kinds: Set<Kind>) throws -> (HandOverMessage, Int32?) {
+        let (frame, descriptor) = try connection.receive(limit: 1 << 20)
+        let message: HandOverMessage
+        do {
+            message = try JSONDecoder().decode(HandOverMessage.self, from: Data(frame))
+        } catch {
+            if let descriptor { ListeningSocket.close(descriptor) }
+            throw HandOverProtocolError("unreadable hand-over message: \(error)")
+        }
+        guard message.version == protocolVersion, kinds.contains(message.kind) else {
+            if let descriptor { ListeningSocket.close(descriptor) }
+            throw HandOverProtocolError(
+                "unexpected hand-over message \(message.kind.rawValue) (protocol \(message.version)); expected \(kinds.map(\.rawValue).sorted())")
+        }
+        return (message, descriptor)
+    }
+
+    /// The control socket of a data directory.
+    static func socketPath(dataDirectory: String) -> String {
+        (dataDirectory as NSString).appendingPathComponent("handover.sock")
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import HandOver
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The running server's side of the hand-over (HandOverMessage.swift): listens on
+/// `<data-dir>/handover.sock`; once a successor says it is ready, passes it the listening socket
+/// and ends the service group, whose ordered shutdown then drains (without the pre-stop delay:
+/// the port keeps being served) and closes the store; `finish()`, the group's last step, sends
+/// the changed nodes and every session.
+public final class HandOverPredecessor: Sendable {
+    private struct State {
+        var successor: ControlConnection?
+        /// The conversation under way (interrupted at shutdown).
+        var current: ControlConnection?
+        var stopped = false
+    }
+
+    let listener: ControlListener
+    let listeningSocket: Int32
+    let app: KatoServerApp
+    let drainBound: Duration
+    let logger: Logger
+    private let state = Mutex(State())
+
+    /// `listeningSocket`: the gRPC listener's descriptor (the server keeps owning it).
+    /// `drainBound`: the grace period, told to the successor as how long to wait.
+    public init(app: KatoServerApp, dataDirectory: String, listeningSocket: Int32, drainBound: Duration, logger: Logger) throws {
+        listener = try ControlListener(path: HandOverMessage.socketPath(dataDirectory: dataDirectory))
+        self.listeningSocket = listeningSocket
+        self.app = app
+        self.drainBound = drainBound
+        self.logger = logger
+    }
+
+    /// Whether a successor took the listener (the shutdown is a hand-over).
+    public var isHandingOver: Bool { state.withLock { $0.successor != nil } }
+
+    /// Accepts successors until one is ready (then returns, which shuts the group down) or the
+    /// group shuts down for another reason.
+    func serve() async {
+        await withGracefulShutdownHandler {
+            while !state.withLock({ $0.stopped }) {
+                do {
+                    if try await HandOverThread.run({ try self.converse() }) { return }
+                } catch {
+                    if state.withLock({ $0.stopped }) { return }
+                    logger.warning("hand-over failed; still serving", metadata: ["error": "\(error)"])
+                }
+            }
+        } onGracefulShutdown: {
+            let current = self.state.withLock { s -> ControlConnection? in
+                s.stopped = true
+                return s.successor == nil ? s.current : nil
+            }
+            current?.interrupt()
+            self.listener.close()
+        }
+    }
+
+    /// One successor's conversation up to the listener; true when it took it.
+    private func converse() throws -> Bool {
+        let connection = try listener.accept()
+        let started = state.withLock { s -> Bool in
+            s.current = connection
+            return !s.stopped
+        }
+        defer { state.withLock { $0.current = nil } }
+        guard started else { return false }
+        try connection.setTimeout(.seconds(10))
+        let (hello, _) = try HandOverMessage.receive(on: connection, expecting: [.hello])
+        guard let store = app.store else {
+            var refused = HandOverMessage(.refused)
+            refused.reason = "this server has no data directory"
+            try refused.send(on: connection)
+            return false
+        }
+        logger.notice("successor connected; it preloads the knowledge base", metadata: ["successor_pid": "\(hello.pid ?? 0)"])
+        store.trackChanges()  // before the successor's read snapshot begins
+        var welcome = HandOverMessage(.welcome)
+        welcome.pid = getpid()
+        welcome.sessionFormat = SessionHandOver.version
+        welcome.drainMilliseconds = drainBound.components.seconds * 1000 + drainBound.components.attoseconds / 1_000_000_000_000_000
+        try welcome.send(on: connection)
+        try connection.setTimeout(.seconds(3600))  // a large knowledge base takes a while to preload
+        _ = try HandOverMessage.receive(on: connection, expecting: [.ready])
+        let handing = state.withLock { s -> Bool in
+            guard !s.stopped else { return false }
+            s.successor = connection
+            return true
+        }
+        guard handing else { return false }
+        try HandOverMessage(.listener).send(on: connection, passing: listeningSocket)
+        logger.notice("listener handed over; draining", metadata: ["successor_pid": "\(hello.pid ?? 0)"])
+        listener.close()
+        return true
+    }
+
+    /// The group's last step (the store is closed): sends the nodes committed since the
+    /// successor's preload began and every session. Nothing without a successor.
+    func finish() {
+        guard let connection = state.withLock({ $0.successor }) else {
+            listener.close()
+            return
+        }
+        defer { connection.close() }
+        do {
+            let start = ContinuousClock.now
+            let sessions = app.sessions.snapshot()
+            let snapshotted = ContinuousClock.now
+            let chunks = try sessions.encodedChunks()
+            let encodedAt = ContinuousClock.now
+            var done = HandOverMessage(.done)
+            done.changedNodes = Array(app.store?.changedNodes ?? [])
+            done.sessionChunks = chunks.count
+            try connection.setTimeout(.seconds(60))
+            try done.send(on: connection)
+            for chunk in chunks { try connection.send(chunk) }
+            logger.notice("handed over", metadata: [
+                "sessions": "\(sessions.sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)",
+                "bytes": "\(chunks.reduce(0) { $0 + $1.count })", "snapshot_ms": "\((snapshotted - start).ms)", "encode_ms": "\((encodedAt - snapshotted).ms)",
+                "send_ms": "\((ContinuousClock.now - encodedAt).ms)",
+            ])
+        } catch {
+            logger.error("hand-over of the sessions failed; the successor will exit", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension Duration {
+    var ms: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

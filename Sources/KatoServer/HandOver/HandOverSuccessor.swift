@@ -1,0 +1,107 @@
+import Foundation
+import HandOver
+import KatoStore
+import Logging
+
+/// What a predecessor handed over: the listening socket, the nodes it committed after the
+/// successor's preload began, every session. Put in `KatoServerApp.Configuration.takeOver`.
+public struct TakenOver: Sendable {
+    /// The listening socket (owned by the server that adopts it).
+    public let listener: Int32
+    public let preloaded: PreloadedKnowledgeBase?
+    let changedNodes: Set<String>
+    let sessions: SessionHandOver
+    public var sessionCount: Int { sessions.sessions.count }
+}
+
+/// The successor's side of the hand-over (`kato-server --take-over`, HandOverMessage.swift).
+public final class HandOverSuccessor: Sendable {
+    let connection: ControlConnection
+    let predecessor: Int32
+    let drain: Duration
+    let logger: Logger
+
+    /// Says hello to the server owning `dataDirectory`; fails with an operator's message when none
+    /// answers within `timeout` (nothing in the directory is touched).
+    public static func connect(dataDirectory: String, timeout: Duration, logger: Logger) async throws -> HandOverSuccessor {
+        let path = HandOverMessage.socketPath(dataDirectory: dataDirectory)
+        return try await HandOverThread.run {
+            let connection: ControlConnection
+            do {
+                connection = try ControlConnection.connect(path: path)
+            } catch {
+                throw HandOverProtocolError(
+                    "no running kato-server hands over \(dataDirectory) (\(error)); start it without --take-over if none runs")
+            }
+            try connection.setTimeout(timeout)
+            var hello = HandOverMessage(.hello)
+            hello.pid = getpid()
+            do {
+                try hello.send(on: connection)
+                let (welcome, _) = try HandOverMessage.receive(on: connection, expecting: [.welcome, .refused])
+                if welcome.kind == .refused {
+                    throw HandOverProtocolError("the kato-server owning \(dataDirectory) refused the hand-over: \(welcome.reason ?? "?")")
+                }
+                guard welcome.sessionFormat == SessionHandOver.version else {
+                    throw HandOverProtocolError(
+                        "the kato-server owning \(dataDirectory) sends sessions in format \(welcome.sessionFormat ?? 0), this one reads \(SessionHandOver.version); it keeps serving: restart it the ordinary way")
+                }
+                logger.notice("taking over", metadata: ["predecessor_pid": "\(welcome.pid ?? 0)", "data_dir": "\(dataDirectory)"])
+                return HandOverSuccessor(
+                    connection: connection, predecessor: welcome.pid ?? 0,
+                    drain: .milliseconds(welcome.drainMilliseconds ?? 10_000), logger: logger)
+            } catch let e as HandOverProtocolError {
+                throw e
+            } catch {
+                throw HandOverProtocolError("the kato-server owning \(dataDirectory) did not hand over within \(timeout): \(error)")
+            }
+        }
+    }
+
+    private init(connection: ControlConnection, predecessor: Int32, drain: Duration, logger: Logger) {
+        self.connection = connection
+        self.predecessor = predecessor
+        self.drain = drain
+        self.logger = logger
+    }
+
+    /// Says ready (the preload is done), receives the listener, waits while the predecessor
+    /// drains, then receives the changed nodes and the sessions.
+    public func takeOver(preloaded: PreloadedKnowledgeBase?) async throws -> TakenOver {
+        let connection = self.connection
+        let drain = self.drain
+        let logger = self.logger
+        defer { connection.close() }
+        return try await HandOverThread.run {
+            try HandOverMessage(.ready).send(on: connection)
+            let (_, descriptor) = try HandOverMessage.receive(on: connection, expecting: [.listener])
+            guard let listener = descriptor else { throw HandOverProtocolError("the predecessor sent no listening socket") }
+            do {
+                // Its drain: in-flight calls within the grace period, then the store's last commit.
+                try connection.setTimeout(drain + .seconds(330))  // the predecessor's bound: grace + 300 s
+                let (done, _) = try HandOverMessage.receive(on: connection, expecting: [.done])
+                var chunks: [[UInt8]] = []
+                for _ in 0..<(done.sessionChunks ?? 0) { chunks.append(try connection.receive().frame) }
+                let sessions: SessionHandOver
+                do {
+                    let start = ContinuousClock.now
+                    sessions = try SessionHandOver.decode(chunks: chunks)
+                    logger.info("sessions received", metadata: [
+                        "sessions": "\(sessions.sessions.count)", "bytes": "\(chunks.reduce(0) { $0 + $1.count })",
+                        "decode_ms": "\((ContinuousClock.now - start).ms)",
+                    ])
+                } catch {
+                    // The listener is ours now and the predecessor is gone: serve without sessions
+                    // rather than not at all.
+                    logger.error("the predecessor's sessions cannot be read; serving without them", metadata: ["error": "\(error)"])
+                    sessions = SessionHandOver(sessions: [])
+                }
+                return TakenOver(
+                    listener: listener, preloaded: preloaded, changedNodes: Set(done.changedNodes ?? []), sessions: sessions)
+            } catch {
+                ListeningSocket.close(listener)
+                throw HandOverProtocolError("the predecessor did not finish its hand-over: \(error)")
+            }
+        }
+    }
+}

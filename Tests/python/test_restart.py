@@ -1,0 +1,372 @@
+"""Zero-downtime restart of a single node (embedded SQLite store): a successor started with
+`--take-over` (or by `kato-server restart` / SIGUSR2) preloads the knowledge base while the running
+server serves, receives its listening socket over `<data-dir>/handover.sock` (SCM_RIGHTS), and once
+the predecessor has drained and closed the store, every session and the nodes it committed since
+the preload. Observed through real clients (grpcio and the Python client, which resumes
+subscriptions by itself) on real sockets (docs/OPERATIONS.md "Restart and upgrade").
+"""
+import fcntl
+import hashlib
+import json
+import shutil
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import grpc
+from google.protobuf import struct_pb2, wrappers_pb2
+
+from kato_client import KatoClient
+from kato_client._pb.kato.v2 import (knowledge_pb2, knowledge_pb2_grpc, observe_pb2, observe_pb2_grpc, predict_pb2, predict_pb2_grpc,
+                                     session_pb2, session_pb2_grpc, types_pb2)
+
+from conftest import RunningServer, start_kato_server
+
+NODE = "restart"
+
+
+STILL = "restart-untouched"
+
+
+def list_patterns(channel, node):
+    response = knowledge_pb2_grpc.KnowledgeBaseServiceStub(channel).ListPatterns(
+        knowledge_pb2.ListPatternsRequest(node_id=node, page_size=100), timeout=10)
+    return [(p.name, p.frequency) for p in response.patterns]
+
+
+def start_successor(binaries, data, *extra):
+    return RunningServer([str(binaries / "kato-server"), "--port", "0", "--log-level", "warning",
+                          "--data-dir", data, "--take-over", *extra])
+
+
+def stm(stub, session_id="", node_id=""):
+    data = stub.GetCognitionData(predict_pb2.GetCognitionDataRequest(session_id=session_id, node_id=node_id), timeout=10)
+    return [list(e.symbols) for e in data.short_term_memory]
+
+
+def wait_exit(proc, seconds=40):
+    try:
+        return proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the predecessor did not exit after handing over")
+
+
+class Load:
+    """Workers on their own grpcio channels (which reconnect after GOAWAY): each observes a
+    session of its own (STM checked afterwards), its node's default session, and learns on a
+    second session (every acknowledged pattern checked afterwards)."""
+
+    def __init__(self, address, workers=4):
+        self.address = address
+        self.stop = threading.Event()
+        self.failures = []
+        self.learned = []
+        self.calls = 0
+        self.slowest = 0.0
+        self.lock = threading.Lock()
+        with grpc.insecure_channel(address) as ch:
+            sessions = session_pb2_grpc.SessionServiceStub(ch)
+            new = lambda: sessions.CreateSession(session_pb2.CreateSessionRequest(node_id=NODE), timeout=10).session_id
+            self.observed = {new(): [] for _ in range(workers)}
+            self.learning = [new() for _ in range(workers)]
+        self.defaults = {f"{NODE}-default-{w}": [] for w in range(workers)}
+        self.threads = [threading.Thread(target=self.work, args=(w,)) for w in range(workers)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(60)
+
+    def call(self, fn, *args):
+        started = time.monotonic()
+        try:
+            result = fn(*args, timeout=30)
+        except grpc.RpcError as e:
+            with self.lock:
+                self.failures.append(f"{fn._method if hasattr(fn, '_method') else fn}: {e.code()} {e.details()}")
+            raise
+        with self.lock:
+            self.calls += 1
+            self.slowest = max(self.slowest, time.monotonic() - started)
+        return result
+
+    def work(self, w):
+        observed_sid = list(self.observed)[w]
+        default_node = list(self.defaults)[w]
+        learn_sid = self.learning[w]
+        with grpc.insecure_channel(self.address) as ch:
+            stub = observe_pb2_grpc.ObserveServiceStub(ch)
+            i = 0
+            while not self.stop.is_set() and i < 900:  # under the STM's 1000-event safety limit
+                try:
+                    symbol = f"o{w}-{i}"
+                    self.call(stub.Observe, observe_pb2.ObserveRequest(session_id=observed_sid, strings=[symbol]))
+                    self.observed[observed_sid].append([symbol])
+                    self.call(stub.Observe, observe_pb2.ObserveRequest(node_id=default_node, strings=[symbol]))
+                    self.defaults[default_node].append([symbol])
+                    self.call(stub.Observe, observe_pb2.ObserveRequest(session_id=learn_sid, strings=[f"l{w}-{i}"]))
+                    self.call(stub.Observe, observe_pb2.ObserveRequest(session_id=learn_sid, strings=[f"m{w}-{i}"]))
+                    learned = self.call(stub.Learn, observe_pb2.LearnRequest(session_id=learn_sid))
+                    with self.lock:
+                        self.learned.append(learned.pattern_name)
+                except grpc.RpcError:
+                    return
+                i += 1
+
+
+def test_take_over_under_load_fails_no_call_and_keeps_every_learn_session_and_subscription(binaries, tmp_path):
+    data = str(tmp_path / "data")
+    old = start_kato_server(binaries, "--data-dir", data, "--shutdown-grace", "10")
+    # A node nobody writes to during the hand-over: the successor keeps its preloaded copy.
+    with grpc.insecure_channel(old.address) as ch:
+        still = observe_pb2_grpc.ObserveServiceStub(ch)
+        for a, b in (("s1", "s2"), ("s3", "s4")):
+            still.Observe(observe_pb2.ObserveRequest(node_id=STILL, strings=[a]), timeout=10)
+            still.Observe(observe_pb2.ObserveRequest(node_id=STILL, strings=[b]), timeout=10)
+            still.Learn(observe_pb2.LearnRequest(node_id=STILL), timeout=10)
+        still_before = list_patterns(ch, STILL)
+    load = Load(old.address)
+    # A subscriber through the Python client, which resumes by itself after SERVER_DRAINING.
+    client = KatoClient(old.address)
+    watched = client.attach(load.learning[0])
+    subscription = watched.subscribe(send_initial=True)
+    updates = []
+    subscriber = threading.Thread(target=lambda: [updates.append(u) for u in subscription])
+    subscriber.start()
+    successor = None
+    try:
+        load.start()
+        time.sleep(1.5)
+        before = load.calls
+        successor = start_successor(binaries, data)
+        assert successor.address == old.address, "the successor serves the predecessor's listening socket"
+        assert wait_exit(old.proc) == 0
+        handed_over = load.calls
+        time.sleep(1.5)
+        load.finish()
+        assert load.failures == [], f"calls failed across the hand-over: {load.failures[:5]}"
+        assert before > 0 and load.calls > handed_over, "the load ran before and after the hand-over"
+        with grpc.insecure_channel(successor.address) as ch:
+            predict = predict_pb2_grpc.PredictServiceStub(ch)
+            for name in load.learned:
+                predict.GetPattern(predict_pb2.GetPatternRequest(node_id=NODE, name=name), timeout=10)
+            for sid, expected in load.observed.items():
+                assert stm(predict, session_id=sid) == expected, f"session {sid}'s STM changed across the hand-over"
+            for node, expected in load.defaults.items():
+                assert stm(predict, node_id=node) == expected, f"default session of {node} changed across the hand-over"
+            final = stm(predict, session_id=load.learning[0])
+            assert list_patterns(ch, STILL) == still_before, "the untouched node's preloaded knowledge base differs"
+        deadline = time.time() + 10
+        while time.time() < deadline and (not updates or [list(e) for e in updates[-1].stm] != final):
+            time.sleep(0.1)
+        assert subscription.resumed >= 1, "the subscription never had to resume: the hand-over did not end it"
+        assert [list(e) for e in updates[-1].stm] == final, "the resumed subscription did not follow the session"
+        sequences = [u.sequence for u in updates]
+        assert sequences == sorted(sequences), f"sequences went backwards across the hand-over: {sequences[-20:]}"
+        assert len(load.learned) > 0
+        print(f"hand-over under load: {load.calls} calls ({handed_over - before} during the hand-over), 0 failed, "
+              f"{len(load.learned)} learns checked, slowest call {load.slowest * 1000:.0f} ms, "
+              f"subscription resumed {subscription.resumed}x, {len(updates)} updates")
+    finally:
+        subscription.close()
+        client.close()
+        subscriber.join(10)
+        load.stop.set()
+        if successor:
+            successor.stop()
+        old.stop()
+
+
+def test_call_that_outlasts_the_grace_period_gets_unavailable_and_its_commit_still_reaches_the_successor(binaries, tmp_path):
+    data = str(tmp_path / "data")
+    old = start_kato_server(binaries, "--data-dir", data, "--shutdown-grace", "1", "--enable-test-faults",
+                            env={"KATO_TEST_STORE_COMMIT_DELAY_MS": "3000"})
+    successor = None
+    try:
+        with grpc.insecure_channel(old.address) as ch:
+            stub = observe_pb2_grpc.ObserveServiceStub(ch)
+            stub.Observe(observe_pb2.ObserveRequest(node_id=NODE, strings=["slow-a"]), timeout=10)
+            stub.Observe(observe_pb2.ObserveRequest(node_id=NODE, strings=["slow-b"]), timeout=10)
+            result = {}
+
+            def learn():
+                try:
+                    result["response"] = stub.Learn(observe_pb2.LearnRequest(node_id=NODE), timeout=30)
+                except grpc.RpcError as e:
+                    result["error"] = e
+
+            t = threading.Thread(target=learn)
+            t.start()
+            time.sleep(0.5)  # the learn waits for its slow commit
+            successor = start_successor(binaries, data)
+            t.join(30)
+        assert "error" in result, "a call longer than the grace period was expected to be cut off"
+        assert result["error"].code() == grpc.StatusCode.UNAVAILABLE, result["error"]
+        assert wait_exit(old.proc) == 0
+        # The predecessor's store committed the learn before handing over; the successor re-read the node.
+        with grpc.insecure_channel(successor.address) as ch:
+            stats = knowledge_pb2_grpc.KnowledgeBaseServiceStub(ch).GetKnowledgeBaseStatistics(
+                knowledge_pb2.GetKnowledgeBaseStatisticsRequest(node_id=NODE), timeout=10)
+        assert stats.pattern_count == 1, "the learn committed during the drain is missing in the successor"
+    finally:
+        if successor:
+            successor.stop()
+        old.stop()
+
+
+def digest(directory):
+    h = hashlib.sha256()
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and name not in ("LOCK",):
+            with open(path, "rb") as f:
+                h.update(name.encode() + f.read())
+    return h.hexdigest()
+
+
+def test_take_over_without_a_running_server_exits_non_zero_and_touches_nothing(binaries, tmp_path):
+    data = str(tmp_path / "data")
+    server = start_kato_server(binaries, "--data-dir", data)
+    with grpc.insecure_channel(server.address) as ch:
+        observe_pb2_grpc.ObserveServiceStub(ch).Observe(observe_pb2.ObserveRequest(node_id=NODE, strings=["x"]), timeout=10)
+    server.stop()
+    before = digest(data)
+    run = subprocess.run([str(binaries / "kato-server"), "--port", "0", "--data-dir", data, "--take-over"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "no running kato-server hands over" in run.stderr, run.stderr
+    assert digest(data) == before
+
+
+def test_take_over_from_an_owner_that_never_answers_times_out_and_touches_nothing(binaries, tmp_path):
+    data = tmp_path / "data"
+    server = start_kato_server(binaries, "--data-dir", str(data))
+    server.stop()
+    before = digest(str(data))
+    # An owner that holds the lock and accepts on the control socket but never answers (a hung server).
+    lock = open(data / "LOCK", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mute.bind(str(data / "handover.sock"))
+    mute.listen(1)
+    try:
+        started = time.monotonic()
+        run = subprocess.run([str(binaries / "kato-server"), "--port", "0", "--data-dir", str(data), "--take-over",
+                              "--take-over-timeout", "1"], capture_output=True, text=True, timeout=60)
+        assert run.returncode != 0
+        assert "did not hand over within" in run.stderr, run.stderr
+        assert time.monotonic() - started < 20
+    finally:
+        mute.close()
+        os.unlink(data / "handover.sock")
+        lock.close()
+    assert digest(str(data)) == before
+
+
+def test_restart_command_starts_a_successor_that_keeps_the_port_and_the_sessions(binaries, tmp_path):
+    data = str(tmp_path / "data")
+    old = start_kato_server(binaries, "--data-dir", data)
+    successor_pid = None
+    try:
+        config = types_pb2.SessionConfig(max_predictions=wrappers_pb2.Int64Value(value=7),
+                                         recall_threshold=wrappers_pb2.DoubleValue(value=0.25))
+        metadata = struct_pb2.Struct()
+        metadata.update({"owner": "restart-test", "n": 3})
+        with grpc.insecure_channel(old.address) as ch:
+            created = session_pb2_grpc.SessionServiceStub(ch).CreateSession(
+                session_pb2.CreateSessionRequest(node_id=NODE, ttl_seconds=120, config=config, metadata=metadata), timeout=10)
+            sid = created.session_id
+            observe_pb2_grpc.ObserveServiceStub(ch).Observe(
+                observe_pb2.ObserveRequest(session_id=sid, strings=["kept"]), timeout=10)
+        run = subprocess.run([str(binaries / "kato-server"), "restart", "--data-dir", data, "--timeout", "60"],
+                             capture_output=True, text=True, timeout=90)
+        assert run.returncode == 0, run.stderr
+        assert wait_exit(old.proc) == 0
+        successor_pid = int(open(os.path.join(data, "LOCK")).read().strip())
+        assert successor_pid != old.proc.pid
+        with grpc.insecure_channel(old.address) as ch:
+            assert stm(predict_pb2_grpc.PredictServiceStub(ch), session_id=sid) == [["kept"]]
+            after = session_pb2_grpc.SessionServiceStub(ch).GetSession(session_pb2.GetSessionRequest(session_id=sid), timeout=10)
+        assert (after.ttl_seconds, after.config, after.metadata, after.created_at, after.node_id) == \
+            (120, created.config, created.metadata, created.created_at, NODE), "the session's settings changed across the hand-over"
+        assert after.config.max_predictions.value == 7 and after.config.recall_threshold.value == 0.25
+    finally:
+        if successor_pid:
+            os.kill(successor_pid, signal.SIGTERM)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                try:
+                    os.kill(successor_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+        old.stop()
+
+
+def test_upgrade_by_replacing_the_binary_then_restarting_runs_the_new_file(binaries, tmp_path):
+    """The successor is started from the predecessor's argv[0]: a file replaced there (an upgrade)
+    is what runs next. (The replacement is a copy of the same build: what is checked is which file
+    the successor runs, through its inode.)"""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    installed = bin_dir / "kato-server"
+    os.link(binaries / "kato-server", installed)
+    data = str(tmp_path / "data")
+    old = RunningServer([str(installed.resolve()), "--port", "0", "--log-level", "warning", "--data-dir", data])
+    successor_pid = None
+    try:
+        staged = bin_dir / "kato-server.new"
+        shutil.copy2(binaries / "kato-server", staged)
+        os.replace(staged, installed)  # what a package manager does: a new file under the old name
+        run = subprocess.run([str(installed), "restart", "--data-dir", data, "--timeout", "60"],
+                             capture_output=True, text=True, timeout=90)
+        assert run.returncode == 0, run.stderr
+        successor_pid = int(open(os.path.join(data, "LOCK")).read().strip())
+        assert os.stat(f"/proc/{successor_pid}/exe").st_ino == os.stat(installed).st_ino, \
+            "the successor does not run the replaced binary"
+        assert os.stat(f"/proc/{successor_pid}/exe").st_ino != os.stat(binaries / "kato-server").st_ino
+        with grpc.insecure_channel(old.address) as ch:
+            observe_pb2_grpc.ObserveServiceStub(ch).Observe(observe_pb2.ObserveRequest(node_id=NODE, strings=["up"]), timeout=10)
+    finally:
+        if successor_pid:
+            os.kill(successor_pid, signal.SIGTERM)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                try:
+                    os.kill(successor_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+        old.stop()
+
+
+def test_take_over_under_kato_load_learns_fails_no_learn(binaries, tmp_path):
+    """kato-load's durable learns (ObserveSequence + learn_at_end) through a hand-over; with
+    --reconnect it opens a new connection after GOAWAY, as grpcio does by itself."""
+    data = str(tmp_path / "data")
+    old = start_kato_server(binaries, "--data-dir", data)
+    successor = None
+    try:
+        load = subprocess.Popen([str(binaries / "kato-load"), "--mode", "learn", "--port", str(old.port), "--writers", "8",
+                                 "--seconds", "5", "--reconnect"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        successor = start_successor(binaries, data)
+        out, err = load.communicate(timeout=120)
+        report = json.loads(out.strip().splitlines()[-1])
+        assert report["errors"] == 0, report
+        assert report["learns"] > 0
+        assert wait_exit(old.proc) == 0
+        print(f"kato-load through a hand-over: {report['learns']} learns, 0 errors, {report['retried']} refused calls "
+              f"sent again on a new connection, p99 {report['learn_p99_ms']:.0f} ms")
+    finally:
+        if successor:
+            successor.stop()
+        old.stop()
