@@ -135,6 +135,12 @@ bench-interceptors: deps
 	scripts/install-deps --python
 	benchmarks/interceptors/run.sh --write
 
+# Serving targets (issue 15): 1M sessions' RSS, 10,000 subscribers vs a C++ gRPC streaming
+# reference, c=1 unary latency vs C++ (docs/BENCHMARKS.md "Serving"); ~10 minutes, ~2 GB.
+.PHONY: bench-serving
+bench-serving: deps
+	benchmarks/serving/run.sh
+
 # Connect (JSON, binary) and gRPC-Web next to gRPC: rps and server CPU per call (docs/BENCHMARKS.md).
 .PHONY: bench-web
 bench-web: deps

@@ -201,6 +201,16 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .executableTarget(
+            name: "kato-serving-bench",
+            dependencies: [
+                "GRPCH2", "KatoProto", "EchoProto",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "benchmarks/serving/Sources",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
             name: "kato-codec-bench",
             dependencies: ["ProtoJSON", "KatoProto", "ProtobufCBridge"],
             path: "benchmarks/codec/Sources",

@@ -1,6 +1,7 @@
 import GRPCH2
 import KatoEngine
 import KatoProto
+import ProtobufCBridge
 
 /// `kato.v2.PredictService`.
 struct PredictService: ServiceProvider {
@@ -28,7 +29,19 @@ struct PredictService: ServiceProvider {
                     }
                 }
             },
-            .serverStreaming(Kato_V2_PredictService.subscribePredictions) { request, writer, context in
+            // Untyped, so the update each subscriber receives is the one serialized at publication
+            // (Session.Updates) rather than encoded again for every subscriber.
+            ServerMethod(path: Kato_V2_PredictService.subscribePredictions.path, kind: .serverStreaming) { requests, writer, context in
+                var iterator = requests.makeAsyncIterator()
+                guard let bytes = try await iterator.next() else {
+                    throw RPCError(code: .internalError, message: "no request message")
+                }
+                let request: Kato_V2_SubscribePredictionsRequest
+                do {
+                    request = try Kato_V2_SubscribePredictionsRequest(serializedBytes: bytes)
+                } catch {
+                    throw RPCError(code: .internalError, message: "cannot decode request: \(error)")
+                }
                 let (session, updates, token) = try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     try CallSupport.serve(context) {
                         guard request.resumeAfterSequence >= 0 else {
@@ -45,12 +58,14 @@ struct PredictService: ServiceProvider {
                     // Ends with UNAVAILABLE (SERVER_DRAINING) as soon as the server drains.
                     try await drain.racing(context) {
                         for try await received in updates {
-                            var update = received
-                            if !flags.predictions {
-                                update.predictions = flags.visiblePredictions(update.predictions, context)
-                                update.futurePotentials = []
+                            if flags.predictions {
+                                try await writer.write(received)
+                                continue
                             }
-                            try await writer.write(update)
+                            var update = try Kato_V2_PredictionUpdate(serializedBytes: received)
+                            update.predictions = flags.visiblePredictions(update.predictions, context)
+                            update.futurePotentials = []
+                            try await writer.write(update.serializedBytes())
                         }
                     }
                 } catch {

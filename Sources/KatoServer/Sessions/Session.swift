@@ -34,7 +34,8 @@ public final class Session: Sendable {
         var expiresAt: ContinuousClock.Instant
         var expiresAtWall: Date
         var sequence: Int64 = 0
-        var subscribers: [Int: AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>.Continuation] = [:]
+        /// Each subscriber receives every update serialized once per change (`Session.Updates`).
+        var subscribers: [Int: Updates.Continuation] = [:]
         var nextSubscriber = 0
         var ended = false
         /// Shared sessions (`--postgres`): updates reach subscribers through the session's log in
@@ -138,8 +139,10 @@ public final class Session: Sendable {
     func deliver(_ updates: [Kato_V2_PredictionUpdate]) {
         state.withLockedValue { s in
             for update in updates {
+                var bytes: [UInt8]?
                 for (token, subscriber) in s.subscribers where update.sequence > s.delivered[token, default: .max] {
-                    subscriber.yield(update)
+                    if bytes == nil { bytes = update.serializedBytes() }
+                    subscriber.yield(bytes!)
                     s.delivered[token] = update.sequence
                 }
             }
@@ -206,7 +209,10 @@ public final class Session: Sendable {
             s.pendingLog.append(update)  // committed with the session, then delivered from the log
             return
         }
-        for (_, subscriber) in s.subscribers { subscriber.yield(update) }
+        // Serialized once here, not once per subscriber: with 10 subscribers that was ten
+        // encodings of the same message on the subscribers' tasks (docs/BENCHMARKS.md "Serving").
+        let bytes = update.serializedBytes()
+        for (_, subscriber) in s.subscribers { subscriber.yield(bytes) }
     }
 
     /// Reads the engine state consistently.
@@ -222,8 +228,8 @@ public final class Session: Sendable {
     /// `resumeAfter` > 0: the subscriber saw every update up to that sequence. A shared session
     /// then sends what its log holds after it (SessionRegistry+Subscriptions.swift); here, where
     /// no log is kept, a resume that missed updates gets one `.gap` update with the state now.
-    func subscribe(sendInitial: Bool, resumeAfter: Int64 = 0) throws -> (AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>, Int) {
-        let (stream, continuation) = AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>.makeStream(
+    func subscribe(sendInitial: Bool, resumeAfter: Int64 = 0) throws -> (Updates, Int) {
+        let (stream, continuation) = Updates.makeStream(
             bufferingPolicy: .bufferingNewest(limits.maxSubscriberBacklog))
         let token = try state.withLockedValue { s in
             guard !s.ended else { throw KatoError.sessionEnded(id) }
@@ -232,15 +238,15 @@ public final class Session: Sendable {
             s.subscribers[token] = continuation
             Self.subscribersActive.add(1, ordering: .relaxed)
             if sendInitial {
-                continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .initial, state: s.engineState))
+                continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .initial, state: s.engineState).serializedBytes())
             }
             if s.shared {
                 s.delivered[token] = resumeAfter > 0 ? min(resumeAfter, s.sequence) : s.sequence
                 if resumeAfter > s.sequence {  // a sequence this session never reached: not the same session's
-                    continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState))
+                    continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState).serializedBytes())
                 }
             } else if resumeAfter > 0 && resumeAfter != s.sequence {
-                continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState))
+                continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState).serializedBytes())
             }
             return token
         }
@@ -254,12 +260,15 @@ public final class Session: Sendable {
         }
     }
 
+    /// What a subscriber receives: serialized `PredictionUpdate`s, newest `maxSubscriberBacklog` kept.
+    typealias Updates = AsyncThrowingStream<[UInt8], any Error>
+
     /// Open subscriptions of every session of the process (`kato_subscribers_active`).
     static let subscribersActive = Atomic<Int>(0)
 
     /// Ends the session: every subscription finishes with `error`.
     func end(_ error: KatoError) {
-        let subscribers = state.withLockedValue { s -> [AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>.Continuation] in
+        let subscribers = state.withLockedValue { s -> [Updates.Continuation] in
             s.ended = true
             defer { s.subscribers = [:]; s.delivered = [:] }
             return Array(s.subscribers.values)

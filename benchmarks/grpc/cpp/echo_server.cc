@@ -1,5 +1,8 @@
 // C++ gRPC reference server for the transport benchmark (benchmarks/grpc/run.sh): the same
-// grpch2.test.Echo/Unary as grpch2-echo-server, on gRPC C++'s callback API.
+// grpch2.test.Echo/Unary as grpch2-echo-server, on gRPC C++'s callback API. Also
+// Echo/ServerStream (`count` responses echoing message and payload, index 0..count-1, each
+// written when the previous write completed): the server-streaming reference of the serving
+// benchmark (benchmarks/serving/run.sh).
 //
 //   echo_server PORT        prints "listening on 127.0.0.1:PORT" once serving
 //
@@ -27,6 +30,36 @@ class EchoService final : public grpch2::test::Echo::CallbackService {
     auto* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
+  }
+
+  grpc::ServerWriteReactor<grpch2::test::EchoResponse>* ServerStream(
+      grpc::CallbackServerContext* context, const grpch2::test::EchoRequest* request) override {
+    class Writer : public grpc::ServerWriteReactor<grpch2::test::EchoResponse> {
+     public:
+      explicit Writer(const grpch2::test::EchoRequest* request) : count_(request->count()) {
+        response_.set_message(request->message());
+        response_.set_payload(request->payload());
+        Next();
+      }
+      void OnWriteDone(bool ok) override {
+        if (!ok) { Finish(grpc::Status(grpc::StatusCode::CANCELLED, "write failed")); return; }
+        Next();
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      void Next() {
+        // response_ is only changed between writes (after OnWriteDone).
+        if (sent_ >= count_) { Finish(grpc::Status::OK); return; }
+        response_.set_index(sent_++);
+        StartWrite(&response_);
+      }
+      grpch2::test::EchoResponse response_;
+      const int count_;
+      int sent_ = 0;
+    };
+    (void)context;
+    return new Writer(request);
   }
 };
 

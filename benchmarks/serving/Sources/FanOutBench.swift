@@ -1,0 +1,217 @@
+// Subscriptions at scale: `sessions` sessions (predictions on, one node with a `patterns`-pattern
+// knowledge base), `subscribers` SubscribePredictions streams on each spread over
+// `sub-connections` connections, observers on their own connections driving them for `seconds`.
+// Measures delivered updates/s, the delay from an Observe reply (at the observer) to the update
+// at each subscriber (same process, same clock), sequences a subscriber never saw, server RSS
+// per subscriber; `--stuck N` adds N subscribers that never read (StuckSubscriber.swift).
+import ArgumentParser
+import Foundation
+import GRPCH2
+import KatoProto
+import NIOPosix
+import Synchronization
+
+struct FanOutBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fanout")
+    @OptionGroup var server: ServerOptions
+    @Option var sessions = 1000
+    @Option(help: "Subscribers per session.") var subscribers = 10
+    @Option var subConnections = 100
+    @Option var observeConnections = 4
+    @Option(help: "Observe/ClearSTM calls in flight.") var observers = 64
+    @Option var seconds = 10.0
+    @Option var patterns = 1000
+    @Option(help: "Symbols the patterns are drawn from.") var vocabulary = 300
+    @Option(help: "Subscribers that never read (one TCP connection each).") var stuck = 0
+    @Option var node = "fanout-bench"
+
+    final class Counters: Sendable {
+        let ready = Atomic<Int>(0)
+        let received = Atomic<Int>(0)
+    }
+
+    func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let control = try await server.connect(observeConnections, group: group)
+        let clock = ContinuousClock()
+        let node = self.node
+
+        // 1. Knowledge base: `patterns` 3-event patterns of one symbol per event.
+        var rng = SplitMix(seed: 15)
+        let kb: [[String]] = (0..<patterns).map { _ in (0..<3).map { _ in "v\(rng.next() % UInt64(vocabulary))" } }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for w in 0..<16 {
+                tasks.addTask {
+                    let client = control[w % control.count]
+                    var create = Kato_V2_CreateSessionRequest()
+                    create.nodeID = node
+                    let learner = try await client.unary(Kato_V2_SessionService.createSession, create).sessionID
+                    for p in stride(from: w, to: kb.count, by: 16) {
+                        var request = Kato_V2_ObserveSequenceRequest()
+                        request.sessionID = learner
+                        request.learnAtEnd = true
+                        request.observations = kb[p].map { symbol in
+                            var o = Kato_V2_Observation()
+                            o.strings = [symbol]
+                            return o
+                        }
+                        _ = try await client.unary(Kato_V2_ObserveService.observeSequence, request, timeout: .seconds(60))
+                    }
+                }
+            }
+            try await tasks.waitForAll()
+        }
+
+        // 2. Sessions (default config: predictions on).
+        var ids: [String] = []
+        for s in 0..<sessions {
+            var create = Kato_V2_CreateSessionRequest()
+            create.nodeID = node
+            ids.append(try await control[s % control.count].unary(Kato_V2_SessionService.createSession, create).sessionID)
+        }
+        let sessionIDs = ids
+        let rssBefore = server.rssKiB
+
+        // 3. Subscribers; each waits for its initial update so all are registered before observing.
+        let subClients = try await server.connect(subConnections, group: group)
+        let counters = Counters()
+        let origin = clock.now
+        let subscriberCount = sessions * subscribers
+        let subscriptions = Task {
+            try await withThrowingTaskGroup(of: (Int, [Int64], [Double], Int).self) { tasks in
+                for k in 0..<subscriberCount {
+                    let s = k / subscribers
+                    tasks.addTask {
+                        var request = Kato_V2_SubscribePredictionsRequest()
+                        request.sessionID = sessionIDs[s]
+                        request.sendInitial = true
+                        var sequences: [Int64] = [], times: [Double] = [], bytes = 0
+                        do {
+                            let updates = try await subClients[k % subClients.count].serverStreaming(
+                                Kato_V2_PredictService.subscribePredictions, request)
+                            for try await update in updates {
+                                if update.cause == .initial {
+                                    counters.ready.add(1, ordering: .relaxed)
+                                    continue
+                                }
+                                times.append((clock.now - origin).seconds)
+                                sequences.append(update.sequence)
+                                counters.received.add(1, ordering: .relaxed)
+                                if k % subscribers == 0 { bytes += update.serializedBytes().count }  // one subscriber per session
+                            }
+                        } catch where Task.isCancelled {
+                            // the end of the run
+                        }
+                        return (s, sequences, times, bytes)
+                    }
+                }
+                var all: [(Int, [Int64], [Double], Int)] = []
+                for try await r in tasks { all.append(r) }
+                return all
+            }
+        }
+        let readyBy = clock.now + .seconds(120)
+        while counters.ready.load(ordering: .relaxed) < subscriberCount && clock.now < readyBy {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let ready = counters.ready.load(ordering: .relaxed)
+        guard ready == subscriberCount else {
+            subscriptions.cancel()
+            print("only \(ready) of \(subscriberCount) subscriptions started"); throw ExitCode(1)
+        }
+        let rssSubscribed = server.rssKiB
+
+        // 4. Stuck subscribers (never read) on the first sessions.
+        var stuckOnes: [StuckSubscriber] = []
+        for i in 0..<stuck {
+            stuckOnes.append(try StuckSubscriber(host: server.host, port: server.port, sessionID: sessionIDs[i % sessionIDs.count]))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let rssStuck = server.rssKiB
+
+        // 5. Observers: each owns sessions s ≡ w (mod observers) and cycles them through
+        // Observe(e1), Observe(e2), Observe(e3), ClearSTM — four updates per cycle, each a
+        // sequence number; reply times are kept per session and sequence.
+        let cpu0 = server.cpuSeconds
+        let start = clock.now
+        let deadline = start + .milliseconds(Int64(seconds * 1000))
+        let workers = min(observers, sessions)
+        let replies = try await withThrowingTaskGroup(of: [(Int, [Double])].self) { tasks in
+            for w in 0..<workers {
+                tasks.addTask {
+                    let mine = Array(stride(from: w, to: sessionIDs.count, by: workers))
+                    var times = [[Double]](repeating: [], count: mine.count)
+                    var op = 0
+                    while clock.now < deadline {
+                        for (j, s) in mine.enumerated() {
+                            let client = control[(w + j) % control.count]
+                            if op % 4 == 3 {
+                                var request = Kato_V2_ClearShortTermMemoryRequest()
+                                request.sessionID = sessionIDs[s]
+                                _ = try await client.unary(Kato_V2_ObserveService.clearShortTermMemory, request, timeout: .seconds(60))
+                            } else {
+                                var request = Kato_V2_ObserveRequest()
+                                request.sessionID = sessionIDs[s]
+                                request.strings = [kb[(s &* 31 &+ op / 4) % kb.count][op % 4]]
+                                _ = try await client.unary(Kato_V2_ObserveService.observe, request, timeout: .seconds(60))
+                            }
+                            times[j].append((clock.now - origin).seconds)
+                        }
+                        op += 1
+                    }
+                    return mine.enumerated().map { ($1, times[$0]) }
+                }
+            }
+            var all = [[Double]](repeating: [], count: sessionIDs.count)
+            for try await batch in tasks { for (s, t) in batch { all[s] = t } }
+            return all
+        }
+        let observeEnd = clock.now
+        let observeCalls = replies.reduce(0) { $0 + $1.count }
+        let expected = replies.reduce(0) { $0 + $1.count } * subscribers
+
+        // 6. Wait until every update arrived (or nothing more arrives for 2 s), then end the streams.
+        var last = -1, quietSince = clock.now
+        while counters.received.load(ordering: .relaxed) < expected {
+            let now = counters.received.load(ordering: .relaxed)
+            if now != last { last = now; quietSince = clock.now }
+            if clock.now - quietSince > .seconds(2) { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let cpuSeconds = server.cpuSeconds - cpu0
+        let rssAfter = server.rssKiB
+        subscriptions.cancel()
+        let received = try await subscriptions.value
+
+        // 7. Delays (Observe reply -> update at the subscriber) and unseen sequences.
+        var delays: [Double] = []
+        delays.reserveCapacity(expected)
+        var lastArrival = 0.0, missed = 0, sampledBytes = 0, sampled = 0
+        for (s, sequences, times, bytes) in received {
+            if bytes > 0 { sampledBytes += bytes; sampled += sequences.count }
+            let sent = replies[s]
+            missed += sent.count - Set(sequences).count
+            for (sequence, t) in zip(sequences, times) where sequence >= 1 && Int(sequence) <= sent.count {
+                delays.append((t - sent[Int(sequence) - 1]) * 1e6)
+                lastArrival = max(lastArrival, t)
+            }
+        }
+        delays.sort()
+        let delivered = delays.count
+        let window = lastArrival - (start - origin).seconds
+        for s in stuckOnes { s.close() }
+        try printJSON([
+            "sessions": sessions, "subscribers": subscriberCount, "sub_connections": subConnections, "patterns": patterns,
+            "observers": workers, "observe_calls": observeCalls, "observe_per_s": Double(observeCalls) / (observeEnd - start).seconds,
+            "updates_expected": expected, "updates_delivered": delivered, "updates_missed": missed,
+            "updates_per_s": Double(delivered) / window, "window_s": window,
+            "delay_p50_us": percentile(delays, 0.5), "delay_p99_us": percentile(delays, 0.99), "delay_max_us": delays.last ?? 0,
+            "server_cpu_us_per_update": cpuSeconds / Double(max(1, delivered)) * 1e6,
+            "rss_kib_sessions": rssBefore, "rss_kib_subscribed": rssSubscribed, "rss_kib_with_stuck": rssStuck, "rss_kib_after": rssAfter,
+            "bytes_per_subscriber": Double(rssSubscribed - rssBefore) * 1024 / Double(subscriberCount),
+            "stuck": stuck, "update_bytes_mean": sampled == 0 ? 0 : sampledBytes / sampled,
+        ])
+        for client in control + subClients { await client.close() }
+        try await group.shutdownGracefully()
+    }
+}

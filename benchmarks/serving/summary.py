@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Markdown summary of benchmarks/serving/run.sh's results.jsonl (medians over rounds)."""
+import json, statistics, sys, collections
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = collections.defaultdict(list)
+for r in rows:
+    by[(r["part"], r["server"])].append(r["result"])
+med = lambda part, server, key: statistics.median(x[key] for x in by[(part, server)] if key in x)
+out = []
+P = out.append
+
+for r in by[("sessions", "kato")]:
+    P("| live sessions | RSS after create | bytes per session | create/s | server CPU per create | observe/s | observe p50 / p99 | server CPU per observe | RSS after observes |")
+    P("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in r["checkpoints"]:
+        P("| %s | %.0f MiB | %.0f | %s | %.0f µs | %s | %.2f / %.2f ms | %.0f µs | %.0f MiB |" % (
+            f"{c['sessions']:,}", c["rss_kib_after_create"] / 1024, c["bytes_per_session"], f"{c['create_per_s']:,.0f}",
+            c["create_server_cpu_us"], f"{c['observe_per_s']:,.0f}", c["observe_p50_us"] / 1000, c["observe_p99_us"] / 1000,
+            c["observe_server_cpu_us"], c["rss_kib_after_observe"] / 1024))
+    P("")
+
+if by[("fanout", "kato")]:
+    P("| run | updates delivered/s | observe calls/s | delay p50 | delay p99 | missed | server CPU per update | bytes per subscriber | RSS with subscribers |")
+    P("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for part in ("fanout", "fanout-stuck"):
+        for x in by[(part, "kato")]:
+            P("| %s | %s | %s | %.1f ms | %.1f ms | %d | %.1f µs | %.0f | %.0f MiB |" % (
+                part + ("" if x["stuck"] == 0 else " (%d stuck)" % x["stuck"]), f"{x['updates_per_s']:,.0f}", f"{x['observe_per_s']:,.0f}",
+                x["delay_p50_us"] / 1000, x["delay_p99_us"] / 1000, x["updates_missed"], x["server_cpu_us_per_update"],
+                x["bytes_per_subscriber"], x["rss_kib_subscribed"] / 1024))
+    P("")
+    P("| server-streaming reference (10,000 streams, 100 connections) | messages/s | server CPU per message |")
+    P("|---|---:|---:|")
+    for s, name in (("cpp", "C++ gRPC 1.51 echo (callback API)"), ("ours", "grpch2-echo-server")):
+        for x in by[("stream", s)]:
+            P("| %s, %d B payload | %s | %.1f µs |" % (name, x["payload"], f"{x['messages_per_s']:,.0f}", x["server_cpu_us_per_message"]))
+    P("")
+    f, c = med("fanout", "kato", "updates_per_s"), med("stream", "cpp", "messages_per_s")
+    fs = med("fanout-stuck", "kato", "updates_per_s") if by[("fanout-stuck", "kato")] else float("nan")
+    P("Medians: kato fan-out %s updates/s (with stuck subscribers %s), C++ streaming echo %s msgs/s, grpch2 streaming echo %s msgs/s; kato / C++ = %.2fx." % (
+        f"{f:,.0f}", f"{fs:,.0f}", f"{c:,.0f}", f"{med('stream', 'ours', 'messages_per_s'):,.0f}", f / c))
+    P("")
+
+if by[("latency", "ours")]:
+    P("| server (c=1 m=1, 20,000 calls) | p50 per round (µs) | median p50 | median p99 | median rps |")
+    P("|---|---|---:|---:|---:|")
+    for s, name in (("ours", "grpch2-echo-server"), ("cpp", "C++ gRPC 1.51")):
+        xs = by[("latency", s)]
+        P("| %s | %s | %.0f | %.0f | %.0f |" % (name, ", ".join(x["p50"] for x in xs), med("latency", s, "p50") if False else statistics.median(float(x["p50"]) for x in xs),
+            statistics.median(float(x["p99"]) for x in xs), statistics.median(float(x["rps"]) for x in xs)))
+    o = statistics.median(float(x["p50"]) for x in by[("latency", "ours")])
+    c = statistics.median(float(x["p50"]) for x in by[("latency", "cpp")])
+    P("")
+    P("p50 ours / C++ = %.2fx." % (o / c))
+print("\n".join(out))
