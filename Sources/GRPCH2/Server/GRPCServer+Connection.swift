@@ -2,10 +2,11 @@ import Logging
 import NIOCore
 
 extension GRPCServer {
-    /// Installs on `channel` the handler `start()` installs on every accepted plaintext
-    /// connection, so a connection can be driven without a socket (the connection fuzz target
-    /// feeds bytes through an `EmbeddedChannel`: an input is finished when the call returns).
-    /// Keep it in step with `start()`'s child channel initializer.
+    /// Installs on `channel` the handler of every accepted connection (after TLS, if any): with
+    /// the web protocols on, the detector choosing HTTP/2 or HTTP/1.1 by the connection's first
+    /// bytes (docs/WEB.md); otherwise the HTTP/2 connection handler. `start()` uses it for every
+    /// accepted connection; the connection fuzz target uses it on an `EmbeddedChannel`, so an
+    /// input is finished when the call returns.
     public static func installConnectionHandler(on channel: any Channel, configuration: ServerConfiguration,
                                                 router: ServiceRouter, logger: Logger) throws {
         if configuration.web.enabled {

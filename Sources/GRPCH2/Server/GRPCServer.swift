@@ -62,14 +62,7 @@ public final class GRPCServer: Sendable {
                 self?.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     if let tls { try tls.addHandlers(to: channel) }
-                    if configuration.web.enabled {
-                        // HTTP/2 or HTTP/1.1, by the connection's first bytes (docs/WEB.md).
-                        try channel.pipeline.syncOperations.addHandler(
-                            ProtocolDetector(router: router, configuration: configuration, logger: logger))
-                    } else {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ServerConnectionHandler(router: router, configuration: configuration, logger: logger))
-                    }
+                    try Self.installConnectionHandler(on: channel, configuration: configuration, router: router, logger: logger)
                 }
             }
         let listener = try await (boundSocket.map { bootstrap.withBoundSocket($0) }
