@@ -66,14 +66,33 @@ extension KnowledgeBase {
                 return a.name != b.name ? a.name < b.name : a.id < b.id
             }
         }
+        // The order's first criterion as an integer, ascending (0 for `.name`, which has none):
+        // most patterns are told apart from `after` and from the buffer's last by it alone,
+        // without building a key (a String retained) or comparing names, so a page over 1M
+        // patterns is one tight pass. Equal integers fall back to the whole comparison.
+        let primary: (Int32) -> Int = { id in
+            switch order {
+            case .frequencyDescending: -s.records[Int(id)].frequency
+            case .lengthDescending: -s.shapes[Int(id)].length
+            case .learned: Int(id)
+            case .name: 0
+            }
+        }
+        let afterPrimary = after.map { Self.primary(of: $0, order) }  // as it was when the page was read
         var total = 0
         var best: [PageKey] = []  // sorted, at most limit + 1 (one more tells whether a next page exists)
+        var lastPrimary = Int.max  // the buffer's last's, once the buffer is full
         func consider(_ id: Int32) {
             // Deleted patterns keep their id with frequency 0 (a tombstone).
             guard s.records[Int(id)].frequency > 0, prefix.isEmpty || s.shapes[Int(id)].name.hasPrefix(prefix) else { return }
             total += 1
+            let p = primary(id)
+            if let after, let afterPrimary {
+                if p < afterPrimary { return }
+                if p == afterPrimary, !precedes(after, key(id)) { return }
+            }
+            if p > lastPrimary { return }
             let k = key(id)
-            if let after, !precedes(after, k) { return }
             if best.count == limit + 1, let last = best.last, !precedes(k, last) { return }
             var lo = 0, hi = best.count
             while lo < hi {
@@ -82,6 +101,7 @@ extension KnowledgeBase {
             }
             best.insert(k, at: lo)
             if best.count > limit + 1 { best.removeLast() }
+            if best.count == limit + 1, let last = best.last { lastPrimary = Self.primary(of: last, order) }
         }
         if let symbol {
             guard let sid = s.symbolIds[symbol] else { return PatternPage(patterns: [], total: 0, next: nil) }
@@ -92,6 +112,15 @@ extension KnowledgeBase {
         let page = best.prefix(limit)
         return PatternPage(patterns: page.map { s.pattern($0.id) }, total: total,
                            next: best.count > limit ? page.last : nil)
+    }
+
+    /// A page key's first criterion in `order`, as `patterns` compares it (ascending).
+    private static func primary(of key: PageKey, _ order: PatternOrder) -> Int {
+        switch order {
+        case .frequencyDescending, .lengthDescending: -key.value
+        case .learned: Int(key.id)
+        case .name: 0
+        }
     }
 
     public struct Statistics: Sendable, Hashable {

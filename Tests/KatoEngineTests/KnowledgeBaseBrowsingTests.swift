@@ -51,10 +51,22 @@ final class KnowledgeBaseBrowsingTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         for i in 0..<300 {
             let times = Int.random(in: 1...4, using: &rng)
-            for _ in 0..<times { kb.learn(events: [["s\(i % 17)"], ["t\(i)"]], emotives: [:], metadata: [:], persistence: 5) }
+            // Lengths 2 to 4, frequencies 1 to 4: ties in both, broken by name.
+            let events = [["s\(i % 17)"], ["t\(i)"]] + Array(repeating: ["u"], count: i % 3)
+            for _ in 0..<times { kb.learn(events: events, emotives: [:], metadata: [:], persistence: 5) }
         }
+        let learned = kb.patterns(order: .learned, limit: 1000).patterns
+        XCTAssertEqual(learned.map { Naming.bareHash($0.name) }, (0..<300).map { i in
+            Naming.patternHash([["s\(i % 17)"], ["t\(i)"]] + Array(repeating: ["u"], count: i % 3)) })
+        let byName = learned.sorted { $0.name < $1.name }
+        let expected: [KnowledgeBase.PatternOrder: [Pattern]] = [
+            .learned: learned, .name: byName,
+            .frequencyDescending: byName.sorted { $0.frequency != $1.frequency ? $0.frequency > $1.frequency : $0.name < $1.name },
+            .lengthDescending: byName.sorted { $0.length != $1.length ? $0.length > $1.length : $0.name < $1.name },
+        ]
         for order in [KnowledgeBase.PatternOrder.frequencyDescending, .name, .lengthDescending, .learned] {
             let all = kb.patterns(order: order, limit: 1000).patterns
+            XCTAssertEqual(all.map(\.name), expected[order]?.map(\.name), "one page, \(order)")
             var paged: [Pattern] = []
             var after: KnowledgeBase.PageKey?
             repeat {
