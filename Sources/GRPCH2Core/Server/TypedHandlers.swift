@@ -14,6 +14,12 @@ extension ServerMethod {
         }
     }
 
+    /// A request message decoded as typed methods decode theirs (INTERNAL when it does not), for
+    /// an untyped method that reads its request itself.
+    public static func decodeRequest<M: ProtoMessage>(_ bytes: [UInt8], as type: M.Type) throws -> M {
+        try decoder(type)(bytes)
+    }
+
     /// `@inlinable`: specialized in the module that registers the method, the task's closure
     /// has fixed-size frames and no generic metadata lookups or value witnesses per call.
     @inlinable

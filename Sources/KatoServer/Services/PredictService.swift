@@ -36,12 +36,7 @@ struct PredictService: ServiceProvider {
                 guard let bytes = try await iterator.next() else {
                     throw RPCError(code: .internalError, message: "no request message")
                 }
-                let request: Kato_V2_SubscribePredictionsRequest
-                do {
-                    request = try Kato_V2_SubscribePredictionsRequest(serializedBytes: bytes)
-                } catch {
-                    throw RPCError(code: .internalError, message: "cannot decode request: \(error)")
-                }
+                let request = try ServerMethod.decodeRequest(bytes, as: Kato_V2_SubscribePredictionsRequest.self)
                 let (session, updates, token) = try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     try CallSupport.serve(context) {
                         guard request.resumeAfterSequence >= 0 else {
