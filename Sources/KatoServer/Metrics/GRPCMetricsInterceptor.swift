@@ -77,11 +77,8 @@ public final class GRPCMetricsInterceptor: MethodBoundInterceptor {
 
         /// This method's metrics for calls over `other` protocol.
         func over(_ other: String) -> MethodMetrics {
-            otherProtocols.withLock { table in
-                if let m = table[other] { return m }
-                let m = MethodMetrics(service: service, method: method, kind: kind, wireProtocol: other)
-                table[other] = m
-                return m
+            otherProtocols.value(for: other) {
+                MethodMetrics(service: service, method: method, kind: kind, wireProtocol: other)
             }
         }
 
@@ -99,11 +96,8 @@ public final class GRPCMetricsInterceptor: MethodBoundInterceptor {
 
         func handled(_ code: StatusCode) -> Counter {
             if code == .ok { return ok }
-            return handled.withLock { table in
-                if let c = table[code.rawValue] { return c }
-                let c = Counter(label: "grpc_server_handled_total", dimensions: dimensions + [("grpc_code", code.prometheusName)])
-                table[code.rawValue] = c
-                return c
+            return handled.value(for: code.rawValue) {
+                Counter(label: "grpc_server_handled_total", dimensions: dimensions + [("grpc_code", code.prometheusName)])
             }
         }
     }
@@ -130,17 +124,27 @@ public final class GRPCMetricsInterceptor: MethodBoundInterceptor {
     /// The metrics of the method at `path` (made on first use for a method not listed at init).
     func metrics(path: String, kind: CallKind) -> MethodMetrics {
         if let m = methods[path] { return m }
-        return unknown.withLock { table in
-            if let m = table[path] { return m }
+        return unknown.value(for: path) {
             let p = MethodPath(path)
-            let m = MethodMetrics(service: String(p.service), method: String(p.method), kind: kind)
-            table[path] = m
-            return m
+            return MethodMetrics(service: String(p.service), method: String(p.method), kind: kind)
         }
     }
 
     /// The status the peer gets: a handler cut short by its deadline reports DEADLINE_EXCEEDED.
     static func code(of error: any Error, _ context: ServerContext) -> StatusCode {
         DeadlineStatus.resolve(RPCError(mapping: error).code, deadline: context.deadline)
+    }
+}
+
+extension Mutex {
+    /// The table's entry for `key`, made by `make` and kept on first use (the metric handles
+    /// made lazily: a status code's counter, a protocol's or an unlisted method's metrics).
+    fileprivate func value<Key: Hashable & Sendable, Entry: Sendable>(for key: Key, orMake make: () -> Entry) -> Entry where Value == [Key: Entry] {
+        withLock { table in
+            if let entry = table[key] { return entry }
+            let entry = make()
+            table[key] = entry
+            return entry
+        }
     }
 }
