@@ -25,7 +25,9 @@ public final class AdminServer: Sendable {
     }
 
     /// Binds and returns the address (the port is the real one when 0 was asked for).
-    public func start() async throws -> (host: String, port: Int) {
+    /// `adopting`: a listening socket already bound (the server owns and closes it) — one bound
+    /// by hand so it can be handed over, or received from a predecessor process (Sources/HandOver).
+    public func start(adopting boundSocket: Int32? = nil) async throws -> (host: String, port: Int) {
         let routes = self.routes
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
@@ -36,7 +38,8 @@ public final class AdminServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(routes: routes))
                 }
             }
-        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let channel = try await (boundSocket.map { bootstrap.withBoundSocket($0) }
+            ?? bootstrap.bind(host: configuration.host, port: configuration.port)).get()
         self.channel.withLock { $0 = channel }
         let address = channel.localAddress
         return (address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)

@@ -19,16 +19,22 @@ public final class HandOverPredecessor: Sendable {
 
     let listener: ControlListener
     let listeningSocket: Int32
+    let adminListeningSocket: Int32?
     let app: KatoServerApp
     let drainBound: Duration
     let logger: Logger
     private let state = Mutex(State())
 
-    /// `listeningSocket`: the gRPC listener's descriptor (the server keeps owning it).
-    /// `drainBound`: the grace period, told to the successor as how long to wait.
-    public init(app: KatoServerApp, dataDirectory: String, listeningSocket: Int32, drainBound: Duration, logger: Logger) throws {
+    /// `listeningSocket`: the gRPC listener's descriptor, `adminListeningSocket` the admin port's
+    /// (the server keeps owning both). `drainBound`: the grace period, told to the successor as
+    /// how long to wait.
+    public init(
+        app: KatoServerApp, dataDirectory: String, listeningSocket: Int32, adminListeningSocket: Int32? = nil, drainBound: Duration,
+        logger: Logger
+    ) throws {
         listener = try ControlListener(path: HandOverMessage.socketPath(dataDirectory: dataDirectory))
         self.listeningSocket = listeningSocket
+        self.adminListeningSocket = adminListeningSocket
         self.app = app
         self.drainBound = drainBound
         self.logger = logger
@@ -84,15 +90,22 @@ public final class HandOverPredecessor: Sendable {
         welcome.drainMilliseconds = drainBound.components.seconds * 1000 + drainBound.components.attoseconds / 1_000_000_000_000_000
         try welcome.send(on: connection)
         try connection.setTimeout(.seconds(3600))  // a large knowledge base takes a while to preload
-        _ = try HandOverMessage.receive(on: connection, expecting: [.ready])
+        let (ready, _) = try HandOverMessage.receive(on: connection, expecting: [.ready])
         let handing = state.withLock { s -> Bool in
             guard !s.stopped else { return false }
             s.successor = connection
             return true
         }
         guard handing else { return false }
-        try HandOverMessage(.listener).send(on: connection, passing: listeningSocket)
-        logger.notice("listener handed over; draining", metadata: ["successor_pid": "\(hello.pid ?? 0)"])
+        // From here on the successor holds the sockets: a failure leaves the drain to go on.
+        var message = HandOverMessage(.listener)
+        let admin = ready.takesAdminListener == true ? adminListeningSocket : nil
+        message.adminListenerFollows = admin != nil
+        try message.send(on: connection, passing: listeningSocket)
+        if let admin { try HandOverMessage(.adminListener).send(on: connection, passing: admin) }
+        logger.notice("listener handed over; draining", metadata: [
+            "successor_pid": "\(hello.pid ?? 0)", "admin_listener": "\(admin != nil)",
+        ])
         listener.close()
         return true
     }

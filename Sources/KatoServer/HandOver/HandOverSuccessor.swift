@@ -8,6 +8,8 @@ import Logging
 public struct TakenOver: Sendable {
     /// The listening socket (owned by the server that adopts it).
     public let listener: Int32
+    /// The admin port's listening socket, when the predecessor served one (owned likewise).
+    public let adminListener: Int32?
     public let preloaded: PreloadedKnowledgeBase?
     let changedNodes: Set<String>
     let sessions: SessionHandOver
@@ -73,10 +75,16 @@ public final class HandOverSuccessor: Sendable {
         let logger = self.logger
         defer { connection.close() }
         return try await HandOverThread.run {
-            try HandOverMessage(.ready).send(on: connection)
-            let (_, descriptor) = try HandOverMessage.receive(on: connection, expecting: [.listener])
+            var ready = HandOverMessage(.ready)
+            ready.takesAdminListener = true
+            try ready.send(on: connection)
+            let (message, descriptor) = try HandOverMessage.receive(on: connection, expecting: [.listener])
             guard let listener = descriptor else { throw HandOverProtocolError("the predecessor sent no listening socket") }
+            var adminListener: Int32?
             do {
+                if message.adminListenerFollows == true {
+                    adminListener = try HandOverMessage.receive(on: connection, expecting: [.adminListener]).1
+                }
                 // Its drain: in-flight calls within the grace period, then the store's last commit.
                 try connection.setTimeout(drain + .seconds(330))  // the predecessor's bound: grace + 300 s
                 let (done, _) = try HandOverMessage.receive(on: connection, expecting: [.done])
@@ -97,9 +105,10 @@ public final class HandOverSuccessor: Sendable {
                     sessions = SessionHandOver(sessions: [])
                 }
                 return TakenOver(
-                    listener: listener, preloaded: preloaded, changedNodes: Set(done.changedNodes ?? []), sessions: sessions)
+                    listener: listener, adminListener: adminListener, preloaded: preloaded, changedNodes: Set(done.changedNodes ?? []), sessions: sessions)
             } catch {
                 ListeningSocket.close(listener)
+                if let adminListener { ListeningSocket.close(adminListener) }
                 throw HandOverProtocolError("the predecessor did not finish its hand-over: \(error)")
             }
         }
