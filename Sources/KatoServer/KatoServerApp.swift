@@ -137,7 +137,13 @@ public final class KatoServerApp: Sendable {
         } else {
             admin = nil
         }
-        if let handedOver = configuration.takeOver?.sessions { try sessions.install(handedOver) }
+        if let handedOver = configuration.takeOver?.sessions {
+            let start = ContinuousClock.now
+            try sessions.install(handedOver)
+            logger.info("sessions installed", metadata: [
+                "sessions": "\(handedOver.sessions.count)", "install_ms": "\((ContinuousClock.now - start).ms)",
+            ])
+        }
         // Also registers kato_feature_enabled{feature} for every flag, before the first scrape.
         apply(flags: configuration.flags)
         _ = (FlagMetrics.reloadFailures, FlagMetrics.reloads)

@@ -25,7 +25,7 @@ struct HandOverMessage: Codable, Sendable {
     var pid: Int32?
     /// welcome: how long the predecessor may take to drain (its drain delay is skipped).
     var drainMilliseconds: Int64?
-    /// welcome: the session format it will send (`SessionHandOver.version`); a successor that
+    /// welcome: the session format it will send (`SessionHandOver.format(for:)`); a successor that
     /// reads another one declines before taking anything, and the predecessor keeps serving.
     var sessionFormat: Int?
     /// hello: the session formats the successor reads (absent from a release that reads only 1).

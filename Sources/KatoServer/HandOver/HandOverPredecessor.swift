@@ -12,6 +12,8 @@ import Synchronization
 public final class HandOverPredecessor: Sendable {
     private struct State {
         var successor: ControlConnection?
+        /// The session format the successor reads (`SessionHandOver.format(for:)`).
+        var sessionFormat = SessionHandOver.json
         /// The conversation under way (interrupted at shutdown).
         var current: ControlConnection?
         var stopped = false
@@ -82,11 +84,19 @@ public final class HandOverPredecessor: Sendable {
             try refused.send(on: connection)
             return false
         }
-        logger.notice("successor connected; it preloads the knowledge base", metadata: ["successor_pid": "\(hello.pid ?? 0)"])
+        guard let format = SessionHandOver.format(for: hello.sessionFormats) else {
+            var refused = HandOverMessage(.refused)
+            refused.reason = "it reads session formats \(hello.sessionFormats ?? []), this server writes \(SessionHandOver.formats)"
+            try refused.send(on: connection)
+            return false
+        }
+        logger.notice("successor connected; it preloads the knowledge base", metadata: [
+            "successor_pid": "\(hello.pid ?? 0)", "session_format": "\(format)",
+        ])
         store.trackChanges()  // before the successor's read snapshot begins
         var welcome = HandOverMessage(.welcome)
         welcome.pid = getpid()
-        welcome.sessionFormat = SessionHandOver.version
+        welcome.sessionFormat = format
         welcome.drainMilliseconds = drainBound.components.seconds * 1000 + drainBound.components.attoseconds / 1_000_000_000_000_000
         try welcome.send(on: connection)
         try connection.setTimeout(.seconds(3600))  // a large knowledge base takes a while to preload
@@ -94,6 +104,7 @@ public final class HandOverPredecessor: Sendable {
         let handing = state.withLock { s -> Bool in
             guard !s.stopped else { return false }
             s.successor = connection
+            s.sessionFormat = format
             return true
         }
         guard handing else { return false }
@@ -113,7 +124,7 @@ public final class HandOverPredecessor: Sendable {
     /// The group's last step (the store is closed): sends the nodes committed since the
     /// successor's preload began and every session. Nothing without a successor.
     func finish() {
-        guard let connection = state.withLock({ $0.successor }) else {
+        guard let (connection, format) = state.withLock({ s in s.successor.map { ($0, s.sessionFormat) } }) else {
             listener.close()
             return
         }
@@ -122,18 +133,22 @@ public final class HandOverPredecessor: Sendable {
             let start = ContinuousClock.now
             let sessions = app.sessions.snapshot()
             let snapshotted = ContinuousClock.now
-            let chunks = try sessions.encodedChunks()
-            let encodedAt = ContinuousClock.now
             var done = HandOverMessage(.done)
             done.changedNodes = Array(app.store?.changedNodes ?? [])
-            done.sessionChunks = chunks.count
+            done.sessionChunks = sessions.chunkCount
             try connection.setTimeout(.seconds(60))
             try done.send(on: connection)
-            for chunk in chunks { try connection.send(chunk) }
+            // Streamed: a chunk leaves as soon as it is encoded, and the successor decodes it
+            // while the next ones are encoded.
+            var bytes = 0
+            try sessions.streamChunks(format: format) { chunk in
+                bytes += chunk.count
+                try connection.send(chunk)
+            }
             logger.notice("handed over", metadata: [
-                "sessions": "\(sessions.sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)",
-                "bytes": "\(chunks.reduce(0) { $0 + $1.count })", "snapshot_ms": "\((snapshotted - start).ms)", "encode_ms": "\((encodedAt - snapshotted).ms)",
-                "send_ms": "\((ContinuousClock.now - encodedAt).ms)",
+                "sessions": "\(sessions.sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)", "format": "\(format)",
+                "bytes": "\(bytes)", "snapshot_ms": "\((snapshotted - start).ms)",
+                "encode_send_ms": "\((ContinuousClock.now - snapshotted).ms)",
             ])
         } catch {
             logger.error("hand-over of the sessions failed; the successor will exit", metadata: ["error": "\(error)"])
