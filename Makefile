@@ -5,7 +5,7 @@ PY := .venv/bin/python
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: run test test-asan test-tsan soak fuzz fuzz-seeds deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load cluster test-cluster-long clean
+.PHONY: run test test-asan test-tsan soak fuzz fuzz-seeds deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load cluster test-cluster-long test-rollback clean
 
 run: build-release
 	$(RELEASE_BIN)/kato-server --host 127.0.0.1 --port 50051 --admin-port 50052 --data-dir ./data
@@ -159,6 +159,11 @@ cluster: build
 # The cluster's rolling restart, 5 rounds of 3 replicas under load (one round runs in make test).
 test-cluster-long: build
 	KATO_ROLLING_ROUNDS=5 KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python/test_cluster_rolling_restart.py
+
+# The previous release's own kato-server against this one (binary rollback and hand-over both
+# ways); builds it first (a cold build: 10–20 minutes here). PREVIOUS_REF=<git ref> picks it.
+test-rollback: build
+	KATO_PREVIOUS_BIN_DIR=$$(scripts/build-previous-release $(PREVIOUS_REF)) KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python/test_rollback.py
 
 clean:
 	rm -rf .build
