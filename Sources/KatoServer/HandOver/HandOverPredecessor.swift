@@ -131,24 +131,22 @@ public final class HandOverPredecessor: Sendable {
         defer { connection.close() }
         do {
             let start = ContinuousClock.now
-            let sessions = app.sessions.snapshot()
-            let snapshotted = ContinuousClock.now
+            let sessions = app.sessions.live(at: start)
             var done = HandOverMessage(.done)
             done.changedNodes = Array(app.store?.changedNodes ?? [])
-            done.sessionChunks = sessions.chunkCount
+            done.sessionChunks = SessionHandOver.chunkCount(sessions.count)
             try connection.setTimeout(.seconds(60))
             try done.send(on: connection)
-            // Streamed: a chunk leaves as soon as it is encoded, and the successor decodes it
-            // while the next ones are encoded.
+            // Streamed: a chunk's sessions are snapshotted and encoded by one worker, the chunk
+            // leaves as soon as it is ready, and the successor decodes it while the next ones are.
             var bytes = 0
-            try sessions.streamChunks(format: format) { chunk in
+            try SessionHandOver.streamChunks(of: sessions, format: format, snapshot: { $0.snapshot(now: start) }) { chunk in
                 bytes += chunk.count
                 try connection.send(chunk)
             }
             logger.notice("handed over", metadata: [
-                "sessions": "\(sessions.sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)", "format": "\(format)",
-                "bytes": "\(bytes)", "snapshot_ms": "\((snapshotted - start).ms)",
-                "encode_send_ms": "\((ContinuousClock.now - snapshotted).ms)",
+                "sessions": "\(sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)", "format": "\(format)",
+                "bytes": "\(bytes)", "snapshot_encode_send_ms": "\((ContinuousClock.now - start).ms)",
             ])
         } catch {
             logger.error("hand-over of the sessions failed; the successor will exit", metadata: ["error": "\(error)"])

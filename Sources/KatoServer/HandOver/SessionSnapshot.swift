@@ -48,18 +48,26 @@ struct SessionHandOver: Sendable {
         (theirs ?? [json]).filter(formats.contains).max()
     }
 
-    var chunkCount: Int { (sessions.count + Self.chunkSize - 1) / Self.chunkSize }
+    var chunkCount: Int { Self.chunkCount(sessions.count) }
+    static func chunkCount(_ sessions: Int) -> Int { (sessions + chunkSize - 1) / chunkSize }
 
     /// Encodes the chunks in parallel and hands each to `send` in order, as soon as it and the ones
     /// before it are encoded (on the calling thread).
     func streamChunks(format: Int, _ send: ([UInt8]) throws -> Void) throws {
-        let sessions = self.sessions
-        let count = chunkCount
+        try Self.streamChunks(of: sessions, format: format, snapshot: { $0 }, send)
+    }
+
+    /// The same from any list (live sessions: each is snapshotted by the worker that encodes
+    /// its chunk, so snapshots are taken in parallel too).
+    static func streamChunks<Item: Sendable>(
+        of items: [Item], format: Int, snapshot: @escaping @Sendable (Item) -> SessionSnapshot, _ send: ([UInt8]) throws -> Void
+    ) throws {
+        let count = chunkCount(items.count)
         let out = ParallelResults<[UInt8]>(count: count)
         DispatchQueue.global().async {
             DispatchQueue.concurrentPerform(iterations: count) { i in
-                let range = i * Self.chunkSize..<min((i + 1) * Self.chunkSize, sessions.count)
-                out.set(i, Result { try Self.encode(sessions[range], format: format) })
+                let range = i * chunkSize..<min((i + 1) * chunkSize, items.count)
+                out.set(i, Result { try encode(items[range].map(snapshot)[...], format: format) })
             }
         }
         for i in 0..<count { try send(try out.wait(i).get()) }
@@ -204,8 +212,13 @@ extension SessionRegistry {
     /// Every live session and default session (the server has stopped taking calls).
     func snapshot() -> SessionHandOver {
         let now = ContinuousClock.now
+        return SessionHandOver(sessions: live(at: now).map { $0.snapshot(now: now) })
+    }
+
+    /// Every session and default session not expired at `now`.
+    func live(at now: ContinuousClock.Instant) -> [Session] {
         let all = state.withLock { Array($0.defaults.values) + Array($0.sessions.values) }
-        return SessionHandOver(sessions: all.filter { !$0.isExpired(at: now) }.map { $0.snapshot(now: now) })
+        return all.filter { !$0.isExpired(at: now) }
     }
 
     /// Installs the sessions a predecessor handed over (before this server takes calls).
