@@ -6,7 +6,8 @@ session format, so sessions survive either way).
 Needs the previous release built: `make test-rollback` (PREVIOUS_REF=<git ref>; by default a
 branch's merge base with main, or main's previous commit on main) builds it into .build-previous
 (scripts/build-previous-release) and runs this file; without KATO_PREVIOUS_BIN_DIR every test
-here skips, saying so (it is not part of `make test`: the extra cold build takes 10–20 minutes).
+here skips, saying so. `make test` does not collect this file (Makefile SEPARATE_PYTESTS): the
+extra cold build takes 10–20 minutes.
 """
 import os
 import pathlib
