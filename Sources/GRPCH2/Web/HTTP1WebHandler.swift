@@ -180,6 +180,11 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         encoder.ifNoneMatch = head.headers.first(name: "if-none-match")
         let call = newCall(encoder, head: head, allowedOrigin: allowedOrigin)
         do throws(RPCError) {
+            // Whether the method may be called so comes first (a 405 for a POST-only method, however its query reads).
+            if let method = router.method(for: path), let refusal = ConnectGetRequest.refusal(
+                for: method.kind, path: path, hasNoSideEffects: router.messageTranscoder?.hasNoSideEffects(path: path) ?? false) {
+                throw refusal
+            }
             let request = try parsed.get()
             try start(call, head: head, body: request.message, header: { name in
                 name == "content-encoding" ? request.compression : head.headers.first(name: name)
@@ -208,10 +213,6 @@ final class HTTP1WebHandler: ChannelInboundHandler {
             throw RPCError(code: .unimplemented, message: "unknown method \(call.path)")
         }
         call.method = method
-        if call.encoder.isGet, let refusal = ConnectGetRequest.refusal(
-            for: method.kind, path: call.path, hasNoSideEffects: router.messageTranscoder?.hasNoSideEffects(path: call.path) ?? false) {
-            throw refusal
-        }
         if let refusal = call.kind.refusal(for: method.kind, path: call.path) { throw refusal }
         let timeout = try call.kind.timeout(from: header).get()
         let message = try WebRequestDecoding(kind: call.kind, path: call.path, maxMessageSize: configuration.maxReceiveMessageSize,

@@ -50,16 +50,18 @@ extension ServerConnectionHandler {
             return finish(stream, error: RPCError(code: .unimplemented, message: "unknown method \(path)"))
         }
         stream.method = method
-        switch get {
-        case nil: break
-        case .failure(let error): return finish(stream, error: error)
-        case .success(let request):
+        if let get {
+            // Whether the method may be called so comes first (a 405 for a POST-only method, however its query reads).
             if let refusal = ConnectGetRequest.refusal(for: method.kind, path: path,
                                                        hasNoSideEffects: router.messageTranscoder?.hasNoSideEffects(path: path) ?? false) {
                 return finish(stream, error: refusal)
             }
-            web.body = request.message
-            web.requestHeaders["content-encoding"] = request.compression
+            switch get {
+            case .failure(let error): return finish(stream, error: error)
+            case .success(let request):
+                web.body = request.message
+                web.requestHeaders["content-encoding"] = request.compression
+            }
         }
         if let refusal = kind.refusal(for: method.kind, path: path) { return finish(stream, error: refusal) }
         let timeout: Duration?
