@@ -3,7 +3,7 @@
 //
 //   grpch2-echo-server [--port N] [--tls-cert F --tls-key F [--tls-client-ca F]]
 //                      [--max-receive-size BYTES] [--max-concurrent-streams N]
-//                      [--max-header-list-size BYTES] [--descriptors FILE]... [--web]
+//                      [--max-header-list-size BYTES] [--descriptors FILE]... [--web] [--grace-ms N]
 //
 // --web: the web protocols on, and a GET route `/slow/?ms=N` that answers `slow N` after N ms
 // (for the tests of GET requests in flight at shutdown).
@@ -28,6 +28,7 @@ while let arg = arguments.next() {
     case "--max-concurrent-streams": configuration.maxConcurrentStreams = UInt32(arguments.next()!)!
     case "--max-header-list-size": configuration.maxHeaderListSize = UInt32(arguments.next()!)!
     case "--web": configuration.web.enabled = true
+    case "--grace-ms": configuration.keepalive.gracePeriod = .milliseconds(Int(arguments.next()!)!)
     default:
         FileHandle.standardError.write(Data("unknown argument \(arg)\n".utf8))
         exit(2)

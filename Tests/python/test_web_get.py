@@ -317,3 +317,31 @@ def test_http2_get_in_flight_at_shutdown_is_answered(slow_echo):
     finally:
         conn.close()
     assert slow_echo.proc.wait(timeout=15) == 0
+
+
+@pytest.mark.parametrize("http2", [False, True])
+def test_a_get_still_unanswered_at_the_end_of_the_grace_period_is_cut(binaries, http2):
+    """The grace period bounds a shutdown on both transports: a GET route that has not answered
+    by then loses its connection, and the server exits."""
+    server = start_echo_server(binaries, "--web", "--grace-ms", "1000")
+    try:
+        start = time.monotonic()
+        if http2:
+            conn = Connection(server.port)
+            sid = conn.send_request("/slow/?ms=30000", None, content_type="text/plain", method="GET")
+            time.sleep(0.3)
+            server.proc.send_signal(signal.SIGTERM)
+            conn.wait_streams(sid, timeout=10)
+            assert conn.streams[sid].headers.get(":status") is None, "no answer within the grace period"
+            conn.close()
+        else:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+                s.sendall(b"GET /slow/?ms=30000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                time.sleep(0.3)
+                server.proc.send_signal(signal.SIGTERM)
+                assert s.recv(65536) == b"", "closed without an answer"
+        assert server.proc.wait(timeout=10) == 0
+        assert time.monotonic() - start < 8
+    finally:
+        if server.proc.poll() is None:
+            server.stop()

@@ -80,8 +80,13 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // Shutdown: an idle connection closes now; a busy one after its response (keep-alive off).
+        // Shutdown: an idle connection closes now; a busy one after its response (keep-alive off),
+        // or at the end of the grace period, as an HTTP/2 connection does.
         if event is GracefulShutdownEvent {
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .nanoseconds(ServerConnectionHandler.nanos(configuration.keepalive.gracePeriod))) {
+                loopBound.value.close(promise: nil)
+            }
             if let call {
                 call.keepAlive = false
             } else if getInFlight {
