@@ -8,7 +8,9 @@ ALPN picks h2, as browsers do), with real clients: plain curl, the connectrpc Py
   methods kato.v2 declares `idempotency_level = NO_SIDE_EFFECTS`, through the same interceptors as
   a POST (auth, metrics with the protocol label), with caching fields and 304 on If-None-Match;
   a method with side effects is 405 `Allow: POST` and changes nothing.
-- A GET answered slowly when the server is told to stop is answered before its connection closes.
+- The session rate limit and the access log see Connect GETs like any call.
+- A GET answered slowly when the server is told to stop is answered before its connection closes;
+  one still unanswered at the end of the grace period is cut, on both transports.
 """
 import base64
 import gzip
@@ -22,6 +24,7 @@ import urllib.parse
 
 import pytest
 
+from kato_client._pb.google.rpc import error_details_pb2
 from kato_client._pb.kato.v2 import knowledge_pb2, session_pb2
 
 from conftest import ROOT, start_echo_server, start_kato_server, unavailable
@@ -345,3 +348,30 @@ def test_a_get_still_unanswered_at_the_end_of_the_grace_period_is_cut(binaries, 
     finally:
         if server.proc.poll() is None:
             server.stop()
+
+
+def test_connect_get_meets_the_rate_limits_and_is_in_the_access_log(binaries):
+    """The same interceptors as every call: the session's token bucket refuses the GET past its
+    burst (429 resource_exhausted, RATE_LIMITED), and each GET has its access-log line."""
+    s = start_kato_server(binaries, "--rate-limit-session-rate", "0.5", "--rate-limit-session-burst", "3",
+                          "--log-level", "info", env=MEM)
+    try:
+        sid = call(s, "/kato.v2.SessionService/CreateSession", {"nodeId": "limited"})["sessionId"]
+        url = f"http://{s.address}/kato.v2.ObserveService/GetShortTermMemory" + get_query(json.dumps({"sessionId": sid}))
+        statuses, bodies = [], []
+        for _ in range(5):
+            out = subprocess.run(["curl", "-sS", "-w", "\n%{http_code}", url], capture_output=True, text=True, timeout=30)
+            body, status = out.stdout.rsplit("\n", 1)
+            statuses.append(int(status))
+            bodies.append(body)
+        assert 429 in statuses and statuses[0] == 200, statuses
+        error = json.loads(bodies[statuses.index(429)])
+        info = next(d for d in error["details"] if d["type"] == "google.rpc.ErrorInfo")
+        value = info["value"] + "=" * (-len(info["value"]) % 4)
+        assert error["code"] == "resource_exhausted"
+        assert error_details_pb2.ErrorInfo.FromString(base64.b64decode(value)).reason == "RATE_LIMITED"
+    finally:
+        s.stop()
+    lines = [l for l in s.proc.stderr.read().splitlines() if "method=/kato.v2.ObserveService/GetShortTermMemory" in l]
+    assert len(lines) == 5, lines
+    assert all("protocol=connect" in l for l in lines) and sum("status=OK" in l for l in lines) == statuses.count(200)
