@@ -273,6 +273,28 @@ def test_console_asks_for_an_api_key_when_the_server_needs_one(binaries, tmp_pat
         server.stop()
 
 
+def test_pattern_pages_are_connect_gets_the_browser_revalidates(live):
+    """The console reads pattern pages and statistics with Connect GET, which the browser keeps:
+    the same page again is revalidated (If-None-Match → 304), so only headers travel (Resource
+    Timing: a revalidated entry's transferSize is its headers', less than the kept body; a full
+    answer's is more than its body). (Over plaintext: Chromium keeps nothing from a server whose
+    certificate it was told to ignore.)"""
+    server, api, driver, learned, hostile = live
+    By = open_console(driver, server)
+
+    def entries(d, method):
+        return d.execute_script(f"return performance.getEntriesByType('resource')"
+                                f".filter(e => e.name.includes('/{method}?connect=v1&encoding=json&message='))"
+                                f".map(e => [e.transferSize, e.encodedBodySize])")
+    assert entries(driver, "GetKnowledgeBaseStatistics"), "statistics are read with GET"
+    first = entries(driver, "ListPatterns")
+    assert first, "pattern pages are read with GET"
+    driver.find_element(By.ID, "kb-search").click()
+    wait(driver, lambda d: len(entries(d, "ListPatterns")) > len(first), what="the page read again")
+    transfer, body = entries(driver, "ListPatterns")[-1]
+    assert 0 < transfer < body, (transfer, body)
+
+
 def test_console_over_tls_travels_on_http2(binaries, tmp_path_factory):
     """A browser reaching a TLS server picks h2 by ALPN and sends every request of the page on
     HTTP/2 streams: the page, its assets, status.json (GET routes) and the API calls, the live
