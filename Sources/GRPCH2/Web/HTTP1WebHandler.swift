@@ -31,6 +31,8 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     private var callCount: Int32 = 0
     /// Closes the connection when no whole request arrives in time (`Web.requestTimeout`).
     private var requestTimer: Scheduled<Void>?
+    /// Closes the connection at the end of a shutdown's grace period.
+    private var graceTimer: Scheduled<Void>?
 
     private var bodyLimit: Int { WebRequestDecoding.bodyLimit(maxMessageSize: configuration.maxReceiveMessageSize) }
 
@@ -64,6 +66,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         requestTimer?.cancel()
+        graceTimer?.cancel()
         abandonCall()
         self.context = nil
         owner = nil
@@ -83,9 +86,9 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         // Shutdown: an idle connection closes now; a busy one after its response (keep-alive off),
         // or at the end of the grace period, as an HTTP/2 connection does.
         if event is GracefulShutdownEvent {
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: .nanoseconds(ServerConnectionHandler.nanos(configuration.keepalive.gracePeriod))) {
-                loopBound.value.close(promise: nil)
+            let channel = context.channel
+            graceTimer = context.eventLoop.scheduleTask(in: .nanoseconds(ServerConnectionHandler.nanos(configuration.keepalive.gracePeriod))) {
+                channel.close(promise: nil)
             }
             if let call {
                 call.keepAlive = false
