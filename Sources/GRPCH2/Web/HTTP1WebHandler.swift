@@ -33,6 +33,8 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     private var requestTimer: Scheduled<Void>?
     /// Closes the connection at the end of a shutdown's grace period.
     private var graceTimer: Scheduled<Void>?
+    /// Where handlers run, as on an HTTP/2 connection (`ServerConfiguration.handlerExecution`).
+    private var taskExecutor: EventLoopTaskExecutor?
 
     private var bodyLimit: Int { WebRequestDecoding.bodyLimit(maxMessageSize: configuration.maxReceiveMessageSize) }
 
@@ -45,6 +47,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         owner = HTTP1CallOwner(connection: NIOLoopBound(self, eventLoop: context.eventLoop))
+        if configuration.handlerExecution == .eventLoop { taskExecutor = EventLoopTaskExecutor(eventLoop: context.eventLoop) }
         peer = context.channel.remoteAddress?.grpcPeerName ?? ""
         if configuration.tls?.clientCAPath != nil { peerCertificate = TLSContext.peerCertificate(pipeline: context.pipeline) }
         awaitNextRequest()
@@ -240,9 +243,10 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         guard let owner else { return }
         let handle = StreamHandle(owner: owner, streamID: call.id)
         if let startUnary = method.method.startUnary {
-            call.task = startUnary(message, serverContext, handle, nil)  // a typed unary method's direct path, as over HTTP/2
+            call.task = startUnary(message, serverContext, handle, taskExecutor)  // a typed unary method's direct path, as over HTTP/2
         } else {
-            call.task = Task(operation: method.callBody(requests: .completed([message]), context: serverContext, handle: handle))
+            call.task = Task(executorPreference: taskExecutor,
+                             operation: method.callBody(requests: .completed([message]), context: serverContext, handle: handle))
         }
     }
 
