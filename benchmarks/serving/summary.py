@@ -41,6 +41,10 @@ if by[("fanout", "kato")]:
     P("")
     f, c = med("fanout", "kato", "updates_per_s"), med("stream", "cpp", "messages_per_s")
     fs = med("fanout-stuck", "kato", "updates_per_s") if by[("fanout-stuck", "kato")] else float("nan")
+    if by[("fanout", "kato-before")]:
+        P("Medians of server CPU per update: kato-before %.1f µs, kato %.1f µs; client CPU per update %.1f µs." % (
+            med("fanout", "kato-before", "server_cpu_us_per_update"), med("fanout", "kato", "server_cpu_us_per_update"),
+            med("fanout", "kato", "client_cpu_us_per_update")))
     P("Medians: kato fan-out %s updates/s (with stuck subscribers %s), C++ streaming echo %s msgs/s, grpch2 streaming echo %s msgs/s; kato / C++ = %.2fx." % (
         f"{f:,.0f}", f"{fs:,.0f}", f"{c:,.0f}", f"{med('stream', 'ours', 'messages_per_s'):,.0f}", f / c))
     P("")
