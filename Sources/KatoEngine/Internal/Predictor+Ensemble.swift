@@ -206,29 +206,36 @@ extension Predictor {
             if ranked.count > k { ranked.removeLast(ranked.count - k) }
             return ranked.map { Int($0.index) }
         }
-        // Max-heap on "worse": the root is the worst of the kept k.
-        var heap: [Ranked] = []
-        heap.reserveCapacity(k)
-        for item in ranked {
-            if heap.count < k {
-                heap.append(item)
-                var i = heap.count - 1
-                while i > 0 {
-                    let parent = (i - 1) >> 1
-                    if better(heap[parent], heap[i]) { heap.swapAt(parent, i); i = parent } else { break }
+        // Max-heap on "worse": the root is the worst of the kept k. A flat buffer with moving holes;
+        // a candidate whose potential is below the root's cannot enter (a cheap first test).
+        var heap = [Ranked](repeating: Ranked(potential: 0, nameKey: 0, index: 0), count: k)
+        var size = 0
+        heap.withUnsafeMutableBufferPointer { h in
+            for item in ranked {
+                if size < k {
+                    var i = size
+                    size += 1
+                    while i > 0 {
+                        let parent = (i - 1) >> 1
+                        if !better(h[parent], item) { break }
+                        h[i] = h[parent]
+                        i = parent
+                    }
+                    h[i] = item
+                    continue
                 }
-            } else if better(item, heap[0]) {
-                heap[0] = item
+                if item.potential < h[0].potential || !better(item, h[0]) { continue }
                 var i = 0
                 while true {
                     let l = 2 * i + 1, r = l + 1
-                    var worst = i
-                    if l < heap.count && better(heap[worst], heap[l]) { worst = l }
-                    if r < heap.count && better(heap[worst], heap[r]) { worst = r }
-                    if worst == i { break }
-                    heap.swapAt(i, worst)
+                    if l >= size { break }
+                    var worst = l
+                    if r < size && better(h[l], h[r]) { worst = r }
+                    if !better(item, h[worst]) { break }
+                    h[i] = h[worst]
                     i = worst
                 }
+                h[i] = item
             }
         }
         heap.sort(by: better)
