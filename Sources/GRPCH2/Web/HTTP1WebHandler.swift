@@ -27,6 +27,8 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     private var callCount: Int32 = 0
     /// Closes the connection when no whole request arrives in time (`Web.requestTimeout`).
     private var requestTimer: Scheduled<Void>?
+    /// Where handlers run, as on an HTTP/2 connection (`ServerConfiguration.handlerExecution`).
+    private var taskExecutor: EventLoopTaskExecutor?
 
     private var bodyLimit: Int { WebRequestDecoding.bodyLimit(maxMessageSize: configuration.maxReceiveMessageSize) }
 
@@ -39,6 +41,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         owner = HTTP1CallOwner(connection: NIOLoopBound(self, eventLoop: context.eventLoop))
+        if configuration.handlerExecution == .eventLoop { taskExecutor = EventLoopTaskExecutor(eventLoop: context.eventLoop) }
         peer = context.channel.remoteAddress?.grpcPeerName ?? ""
         if configuration.tls?.clientCAPath != nil { peerCertificate = TLSContext.peerCertificate(pipeline: context.pipeline) }
         awaitNextRequest()
@@ -189,9 +192,10 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         guard let owner else { return }
         let handle = StreamHandle(owner: owner, streamID: call.id)
         if let startUnary = method.method.startUnary {
-            call.task = startUnary(message, serverContext, handle, nil)  // a typed unary method's direct path, as over HTTP/2
+            call.task = startUnary(message, serverContext, handle, taskExecutor)  // a typed unary method's direct path, as over HTTP/2
         } else {
-            call.task = Task(operation: method.callBody(requests: .completed([message]), context: serverContext, handle: handle))
+            call.task = Task(executorPreference: taskExecutor,
+                             operation: method.callBody(requests: .completed([message]), context: serverContext, handle: handle))
         }
     }
 
