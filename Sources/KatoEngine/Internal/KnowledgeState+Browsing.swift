@@ -120,7 +120,7 @@ extension KnowledgeState {
             b.byFrequency.insert(.init(primary: -Int64(f), nameKey: old.nameKey, id: id, ascii: old.ascii), name)
         }
         b.totalFrequency += 1
-        var top = b.top
+        var raised: [Int32] = []
         var i = 0
         while i < sortedSymbols.count {
             let sym = sortedSymbols[i]
@@ -128,20 +128,16 @@ extension KnowledgeState {
             while j < sortedSymbols.count && sortedSymbols[j] == sym { j += 1 }
             let now = symbolStats[Int(sym)].frequency
             if now > 0 && now - (j - i) <= 0 { b.symbols += 1 }
-            if b.topValid {
-                if let at = top.firstIndex(of: sym) {
-                    // Raised: it can only move up.
-                    var k = at
-                    while k > 0 && symbolPrecedes(sym, top[k - 1]) {
-                        top[k] = top[k - 1]
-                        k -= 1
-                    }
-                    top[k] = sym
-                } else {
-                    offerTopSymbol(sym, into: &top)
-                }
-            }
+            raised.append(sym)
             i = j
+        }
+        var top = b.top
+        if b.topValid {
+            // The raised symbols leave the list (the rest stays sorted: their counts did not
+            // change), then each is offered again: the best of the old list and the raised ones,
+            // which is the best of all (a symbol in neither still follows every listed one).
+            top.removeAll { raised.contains($0) }
+            for sym in raised { offerTopSymbol(sym, into: &top) }
         }
         b.top = top
         browsing = b
