@@ -9,6 +9,8 @@ import subprocess
 import grpc
 import pytest
 
+from kato_client._pb.kato.v2 import session_pb2, session_pb2_grpc
+
 from cluster_support import Cluster
 from test_knowledge_base_deletion import DELETED, LEARNS, Client, same_as_never_learned
 
@@ -23,6 +25,17 @@ def cluster(binaries):
 def clients(cluster):
     """A client per replica (A, B, C) and one through HAProxy (calls spread round-robin)."""
     return [Client(r.address, metadata=()) for r in cluster.replicas] + [Client(cluster.address, metadata=())]
+
+
+def restart(cluster, i):
+    """Restarts replica `i` (cluster_support), sending calls through HAProxy meanwhile so that
+    it sees the replica back in rotation."""
+    def poke():
+        with grpc.insecure_channel(cluster.address) as channel:
+            stub = session_pb2_grpc.SessionServiceStub(channel)
+            stub.CountSessions(session_pb2.CountSessionsRequest(node_id="poke"), timeout=5)
+        return False
+    cluster.restart(i, abort=poke)
 
 
 def verify(binaries, cluster):
@@ -57,7 +70,7 @@ def test_a_pattern_deleted_on_one_replica_is_gone_on_every_replica_and_after_a_r
         x.close()
 
     # A restarted replica loads the tombstones from PostgreSQL.
-    cluster.restart(1)
+    restart(cluster, 1)
     a, b, c, lb = clients(cluster)
     assert b.names("del-n") == [names[2], names[DELETED]]
     control2 = a.session("del-control2")
@@ -86,7 +99,7 @@ def test_deleting_a_whole_knowledge_base_on_one_replica_empties_it_on_every_repl
         assert x.statistics("delall-kept") == kept
     for x in (a, b, c, lb):
         x.close()
-    cluster.restart(2)
+    restart(cluster, 2)
     c = Client(cluster.replicas[2].address, metadata=())
     assert c.statistics("delall-n").pattern_count == 0
     assert c.statistics("delall-kept") == kept

@@ -52,7 +52,7 @@ def test_concurrent_migrations_create_the_schema_once(binaries, pg):
                       "WHERE relname IN ('kato_sessions', 'kb_patterns')") == "kato_sessions=u,kb_patterns=p"
     # Run again: nothing to do.
     r, _ = migrate(binaries, pg.url())
-    assert r.returncode == 0 and "schema version 2, nothing to do" in r.stdout
+    assert r.returncode == 0 and "schema version 3, nothing to do" in r.stdout
 
 
 def test_a_schema_from_the_future_is_refused_and_left_untouched(binaries, pg):
@@ -62,7 +62,7 @@ def test_a_schema_from_the_future_is_refused_and_left_untouched(binaries, pg):
         before = scalar(pg, "SELECT count(*) FROM kato_schema_migrations")
         r, _ = migrate(binaries, pg.url())
         assert r.returncode == 2
-        assert "schema is at version 99, newer than this kato understands (2)" in r.stderr
+        assert "schema is at version 99, newer than this kato understands (3)" in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert scalar(pg, "SELECT count(*) FROM kato_schema_migrations") == before
     finally:
