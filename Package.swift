@@ -203,7 +203,8 @@ let package = Package(
         .executableTarget(
             name: "kato-serving-bench",
             dependencies: [
-                "GRPCH2", "KatoProto", "EchoProto",
+                "GRPCH2", "KatoProto", "EchoProto", "ProtobufCBridge",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -262,6 +263,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .executableTarget(name: "FuzzConnection", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzConnection"),
+        .executableTarget(name: "FuzzHTTP1", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzHTTP1"),
         .executableTarget(name: "FuzzGRPCMessages", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzGRPCMessages"),
         .executableTarget(name: "FuzzProtoJSON", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzProtoJSON"),
         .executableTarget(name: "FuzzConfigFiles", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzConfigFiles"),
