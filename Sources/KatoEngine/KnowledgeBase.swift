@@ -125,6 +125,7 @@ public final class KnowledgeBase: Sendable {
             s.totals.totalPatternFrequencies += 1
             s.totals.totalSymbolFrequencies += sorted.count
             s.totals.totalSymbolsInPatternsFrequencies += distinct
+            s.browsingDidLearn(id, isNew: isNew, sortedSymbols: sorted)
             return LearnOutcome(name: name, isNew: isNew, frequency: s.records[Int(id)].frequency)
         }
     }
@@ -155,7 +156,9 @@ public final class KnowledgeBase: Sendable {
     public func clear() {
         state.withLock { s in
             journal.withLock { j in j?.append(.clear) }
+            let browsing = s.emptiedBrowsing
             s = KnowledgeState()
+            s.browsing = browsing
         }
     }
 

@@ -57,6 +57,36 @@ enum KnowledgeBaseRows {
     static func clear(node: String, _ conn: PostgresConnection, logger: Logger) async throws {
         try await conn.checkedQuery("DELETE FROM kb_patterns WHERE node_id = \(node)", logger: logger)
         try await conn.checkedQuery("DELETE FROM kb_symbol_emotives WHERE node_id = \(node)", logger: logger)
+        // And the deleted patterns' tombstones: ids start at 0 again.
+        try await conn.checkedQuery("DELETE FROM kb_deleted_patterns WHERE node_id = \(node)", logger: logger)
+    }
+
+    /// Deletes the pattern named `name` (bare hash): its row goes, its id stays as a tombstone, and
+    /// its symbols' emotive sums become `sums(symbol)` (nil or empty: the row goes) — what the
+    /// knowledge base holds after the deletion. Throws if the node has no such row (memory and
+    /// PostgreSQL disagree: the transaction rolls back and the node reloads).
+    static func deletePattern(named name: String, node: String, sums: (String) -> [String: Double]?,
+                              _ conn: PostgresConnection, logger: Logger) async throws {
+        var deleted: (Int64, ByteBuffer)?
+        for try await row in try await conn.checkedQuery(
+            "DELETE FROM kb_patterns WHERE node_id = \(node) AND name = \(name) RETURNING id, events", logger: logger
+        ).decode((Int64, ByteBuffer).self) { deleted = row }
+        guard let (id, events) = deleted else {
+            throw StoreError(.corrupt, "node '\(node)': pattern \(name) was deleted in memory but has no row in PostgreSQL")
+        }
+        try await conn.checkedQuery("INSERT INTO kb_deleted_patterns (node_id, id) VALUES (\(node), \(id))", logger: logger)
+        for symbol in try ReplicationRecords.symbols(ofEvents: Array(events.readableBytesView)).sorted() {
+            if let now = sums(symbol), !now.isEmpty {
+                try await conn.checkedQuery("""
+                    INSERT INTO kb_symbol_emotives (node_id, name, emotives)
+                    VALUES (\(node), \(symbol), \(ByteBuffer(bytes: ReplicationRecords.encode(emotiveSums: now))))
+                    ON CONFLICT (node_id, name) DO UPDATE SET emotives = EXCLUDED.emotives
+                    """, logger: logger)
+            } else {
+                try await conn.checkedQuery(
+                    "DELETE FROM kb_symbol_emotives WHERE node_id = \(node) AND name = \(symbol)", logger: logger)
+            }
+        }
     }
 
     /// Appends `records` as versions `after+1…`, sets the node's version to the last, and
