@@ -40,6 +40,31 @@ extension KnowledgeBase {
         }
     }
 
+    /// The state with its browsing indexes. Their first build (O(N log N): seconds at 1M patterns)
+    /// runs on a copy outside the lock, so learns, deletions and predictions are not held up
+    /// meanwhile; it is installed only if no write came in between (`KnowledgeState.writes`),
+    /// else built again — the third time under the lock, so a steady stream of writes cannot
+    /// starve the reader.
+    func browsableState() -> KnowledgeState {
+        for _ in 0..<2 {
+            let seen = view()
+            if seen.browsing != nil { return seen }
+            var built = seen
+            built.ensureBrowsing()
+            let installed = state.withLock { s -> KnowledgeState? in
+                if s.browsing != nil { return s }
+                guard s.writes == seen.writes else { return nil }
+                s.browsing = built.browsing
+                return s
+            }
+            if let installed { return installed }
+        }
+        return state.withLock { s in
+            s.ensureBrowsing()
+            return s
+        }
+    }
+
     /// The first `limit` patterns matching the filters that sort after `after` (from the start
     /// when nil), in `order`, with the total matching. `namePrefix` compares with the bare hash
     /// (`PTRN|` optional). Without a symbol filter the page comes from the maintained orders
@@ -50,10 +75,7 @@ extension KnowledgeBase {
                          after: PageKey? = nil, limit: Int) -> PatternPage {
         let prefix = namePrefix.map { Naming.bareHash($0) } ?? ""
         if symbol == nil, prefix.isEmpty || order == .name {
-            let s = state.withLock { s in
-                s.ensureBrowsing()
-                return s
-            }
+            let s = browsableState()
             if let page = Self.indexedPage(s, order: order, prefix: prefix, after: after, limit: max(0, limit)) { return page }
         }
         return scanPatterns(order: order, symbol: symbol, namePrefix: namePrefix, after: after, limit: limit)
@@ -161,8 +183,9 @@ extension KnowledgeBase {
     /// up to date by learns and deletions once first asked for (`KnowledgeState+Browsing`).
     public func statistics(topSymbols: Int = 20) -> Statistics {
         let n = max(0, topSymbols)
+        _ = browsableState()
         let s = state.withLock { s in
-            s.ensureBrowsing()
+            s.ensureBrowsing()  // built by browsableState unless writers kept it from installing it
             if n <= BrowsingIndexes.topCount, s.browsing?.topValid == false { s.recomputeTopSymbols() }
             return s
         }

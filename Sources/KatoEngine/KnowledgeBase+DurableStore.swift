@@ -68,8 +68,11 @@ extension KnowledgeBase {
     /// Replaces the whole state with what `loader` built.
     public func restore(_ loader: consuming KnowledgeBaseLoader) {
         var loader = loader
-        let fresh = loader.finish()
-        state.withLock { $0 = fresh }
+        var fresh = loader.finish()
+        state.withLock { s in
+            fresh.writes = s.writes &+ 1
+            s = fresh
+        }
     }
 }
 

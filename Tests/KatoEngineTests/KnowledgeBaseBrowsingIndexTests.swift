@@ -95,6 +95,34 @@ final class KnowledgeBaseBrowsingIndexTests: XCTestCase {
 
     /// Names whose first 8 bytes tie, names with NUL bytes, and names that are not ASCII (where
     /// byte order and `String` order differ): ties fall back to comparing names as `String`s.
+    /// The first build runs outside the lock (`browsableState`): one made while learns and
+    /// deletions land must not be installed stale. Browses race a writer; afterwards every page
+    /// and the statistics still equal the full scan.
+    func testOrdersBuiltWhileWritersRunAreNeverInstalledStale() {
+        for round in 0..<20 {
+            let kb = KnowledgeBase()
+            var rng = Generator(state: UInt64(round))
+            for _ in 0..<300 {
+                kb.learn(events: randomEvents(&rng), emotives: [:], metadata: [:], persistence: 5)
+            }
+            let writes = (0..<400).map { _ in randomEvents(&rng) }
+            let writer = Thread {
+                for (i, events) in writes.enumerated() {
+                    let outcome = kb.learn(events: events, emotives: [:], metadata: [:], persistence: 5)
+                    if i % 7 == 0 { _ = kb.deletePattern(named: outcome.name) }
+                }
+            }
+            writer.start()
+            for _ in 0..<3 {
+                _ = kb.patterns(order: .frequencyDescending, limit: 5)
+                _ = kb.statistics()
+            }
+            while !writer.isFinished { usleep(1000) }
+            assertSamePages(kb, keys: [], &rng)
+            XCTAssertEqual(kb.statistics(), kb.scanStatistics(topSymbols: 20), "round \(round)")
+        }
+    }
+
     func testNamesTheShortcutCannotOrder() {
         let names = ["00000000aa", "00000000a", "00000000ab", "0000", "0000\u{0}1", "ae\u{301}x", "afz", "a\u{e9}",
                      "ab", "PTRNlike", "e\u{301}", "\u{e9}"]

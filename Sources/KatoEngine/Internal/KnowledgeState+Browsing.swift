@@ -2,8 +2,8 @@
 /// the live patterns (frequency, length, name; learn order is the ids themselves) and the
 /// statistics (pattern count, total frequency, lengths, symbol count, the top symbols).
 ///
-/// Built on the first page or statistics asked for (O(N log N) once, under the knowledge base's
-/// lock), then maintained by every learn and deletion (O(log N) and one block each, plus a look
+/// Built on the first page or statistics asked for (O(N log N) once, on a copy outside the
+/// knowledge base's lock: `KnowledgeBase.browsableState`), then maintained by every learn and deletion (O(log N) and one block each, plus a look
 /// at the pattern's symbols); a clear empties it. A knowledge base nobody browses pays nothing.
 /// ``KnowledgeBase/restore(_:)`` drops it (rebuilt when next asked for).
 struct BrowsingIndexes: Sendable {

@@ -23,6 +23,9 @@ struct KnowledgeState: Sendable {
     var deadSymbols: Set<Int32> = []
     /// Sorted orders and statistics for browsing, once asked for (`KnowledgeState+Browsing`).
     var browsing: BrowsingIndexes? = nil
+    /// Bumped by every write (learn, delete, clear, restore), so work done on a copy outside the
+    /// lock can tell whether the state moved meanwhile (`KnowledgeBase.browsableState`).
+    var writes: UInt64 = 0
 
     static let partitionSize = 10
 
