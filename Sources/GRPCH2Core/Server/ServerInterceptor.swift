@@ -117,6 +117,36 @@ enum InterceptorChain {
         }
     }
 
+    /// `handler` inside `stages` (a `ComposedStages` nest, bound): what the stages' derived
+    /// `intercept` does, written into the one closure around the handler, so the steps cost no
+    /// async frame of their own (only a stage that suspends or binds pays one).
+    @inlinable
+    static func staged<Request: Sendable, Response: Sendable, Stages: StagedInterceptor>(
+        _ stages: Stages, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> @Sendable (Request, ServerContext) async throws -> Response {
+        { request, context in
+            var context = context
+            let token: Stages.Token
+            switch try stages.before(&context) {
+            case .proceed(let t): token = t
+            case .suspend(let rest): token = try await rest(&context)
+            }
+            let response: Response
+            do {
+                if stages.bindsAround(token) {
+                    let inner = context
+                    response = try await stages.around(token) { try await observed(handler, request, inner) }
+                } else {
+                    response = try await observed(handler, request, context)
+                }
+            } catch {
+                throw stages.failed(token, context: context, error: error)
+            }
+            stages.succeeded(token, context: context)
+            return response
+        }
+    }
+
     /// `handler` inside every interceptor of `chain`, the first one outermost, each called
     /// through the protocol.
     @inlinable
