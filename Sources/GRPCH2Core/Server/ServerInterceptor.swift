@@ -24,7 +24,9 @@ import ProtobufCBridge
 ///
 /// A chain known where a typed method is declared (`ComposedInterceptor`, registered with
 /// `ServerMethod.unary(_:interceptedBy:handler:)`) is specialized for the method's types; any
-/// other chain is called through the protocol.
+/// other chain is called through the protocol. An interceptor whose work needs no suspension
+/// around the call is better written as a `StagedInterceptor` (steps before and after the call,
+/// composed with `ComposedStages` into one frame).
 public protocol ServerInterceptor: Sendable {
     /// What this interceptor is once bound to a method.
     associatedtype Bound: ServerInterceptor = Self
