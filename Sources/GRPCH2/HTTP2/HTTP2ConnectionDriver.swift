@@ -11,7 +11,7 @@ import NIOCore
 /// stored properties and calls the driver statically (no object or indirection between the
 /// socket and the per-call path). What differs stays in the handler: what a connection error
 /// does (`connectionFailed`), streams, calls, timers.
-protocol HTTP2ConnectionDriver: AnyObject {
+protocol HTTP2ConnectionDriver: AnyObject, SendableMetatype {
     var session: NGHTTP2Session? { get set }
     var context: ChannelHandlerContext? { get }
     var logger: Logger { get }
