@@ -5,7 +5,7 @@ PY := .venv/bin/python
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
-.PHONY: run test test-asan test-tsan soak fuzz fuzz-seeds deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load cluster test-cluster-long clean
+.PHONY: run test test-asan test-tsan soak fuzz fuzz-seeds deps build build-release swift-test python-test proto bench-grpc bench-engine bench-engine-large bench-store bench-interceptors bench-codec load cluster test-cluster-long test-rollback bench-handover clean
 
 run: build-release
 	$(RELEASE_BIN)/kato-server --host 127.0.0.1 --port 50051 --admin-port 50052 --data-dir ./data
@@ -22,14 +22,18 @@ build-release: deps
 test: build
 	scripts/install-deps --python
 	$(SWIFT) test
-	KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python
+	KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python $(SEPARATE_PYTESTS)
 
 swift-test: build
 	$(SWIFT) test
 
+# Files with make targets of their own, not collected by `make test` (they would only skip there):
+# test_rollback.py needs the previous release built (`make test-rollback`).
+SEPARATE_PYTESTS = --ignore=Tests/python/test_rollback.py
+
 python-test: build
 	scripts/install-deps --python
-	KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python
+	KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python $(SEPARATE_PYTESTS)
 
 # The interop suite and the kato.v2 end-to-end tests against AddressSanitizer builds of
 # grpch2-echo-server and kato-server (.build-asan); any ASan/LSan report fails the run
@@ -159,6 +163,16 @@ cluster: build
 # The cluster's rolling restart, 5 rounds of 3 replicas under load (one round runs in make test).
 test-cluster-long: build
 	KATO_ROLLING_ROUNDS=5 KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python/test_cluster_rolling_restart.py
+
+# The previous release's own kato-server against this one (binary rollback and hand-over both
+# ways); builds it first (a cold build: 10–20 minutes here). PREVIOUS_REF=<git ref> picks it.
+test-rollback: build
+	KATO_PREVIOUS_BIN_DIR=$$(scripts/build-previous-release $(PREVIOUS_REF)) KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python/test_rollback.py
+
+# The pause of a restart by hand-over at 1k/10k/100k live sessions (docs/BENCHMARKS.md).
+bench-handover: build-release
+	$(SWIFT) build -c release --product kato-load
+	$(PY) benchmarks/handover/handover_pause.py $(RELEASE_BIN) 1000 10000 100000
 
 clean:
 	rm -rf .build

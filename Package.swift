@@ -262,6 +262,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .executableTarget(name: "FuzzConnection", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzConnection"),
+        .executableTarget(name: "FuzzHTTP1", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzHTTP1"),
         .executableTarget(name: "FuzzGRPCMessages", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzGRPCMessages"),
         .executableTarget(name: "FuzzProtoJSON", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzProtoJSON"),
         .executableTarget(name: "FuzzConfigFiles", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzConfigFiles"),

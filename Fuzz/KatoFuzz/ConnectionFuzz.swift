@@ -10,8 +10,11 @@ import NIOEmbedded
 /// decode, handler tasks, response framing), on an `EmbeddedChannel`: handler tasks run on the
 /// embedded loop, so an input is finished when `run` returns.
 ///
-/// Input: what a client sends after the 24-byte connection preface (which the harness sends
-/// first, so inputs are frames). Registered: grpc.health.v1.Health (Check, Watch), reflection
+/// Input (`connection`): what a client sends after the 24-byte connection preface (which the
+/// harness sends first, so inputs are frames). Input (`http1`): the raw bytes of the connection
+/// with nothing before them, so the protocol detector sends all but a preface to the HTTP/1.1
+/// side of the web protocols (request heads, chunked bodies, keep-alive, gRPC-Web, gRPC-Web
+/// text, Connect unary and streaming, CORS preflights, GET routes). Registered: grpc.health.v1.Health (Check, Watch), reflection
 /// v1 and v1alpha over kato.v2's descriptors, and an echo service of each call kind. The web
 /// protocols are on (as `kato-server --web`): the connection starts behind the protocol
 /// detector, which the preface sends to HTTP/2.
@@ -47,13 +50,13 @@ enum ConnectionFuzz {
     /// Reads larger than this arrive in several `channelRead`s, as from a socket.
     static let readSize = 4096
 
-    static func run(_ data: UnsafeRawBufferPointer) {
-        _ = serve(data, keepResponse: false)
+    static func run(_ data: UnsafeRawBufferPointer, sendsPreface: Bool) {
+        _ = serve(data, sendsPreface: sendsPreface, keepResponse: false)
     }
 
-    /// Runs one connection; returns what the server wrote when `keepResponse` (for the test
-    /// that checks the harness really answers calls within an input).
-    static func serve(_ data: UnsafeRawBufferPointer, keepResponse: Bool) -> [UInt8] {
+    /// Runs one connection; returns what the server wrote when `keepResponse` (for the tests
+    /// that check the harness really answers calls within an input).
+    static func serve(_ data: UnsafeRawBufferPointer, sendsPreface: Bool, keepResponse: Bool) -> [UInt8] {
         var response: [UInt8] = []
         func drainOutbound(_ channel: EmbeddedChannel) {
             while let buffer = try? channel.readOutbound(as: ByteBuffer.self) {
@@ -68,7 +71,7 @@ enum ConnectionFuzz {
         } catch {
             preconditionFailure("cannot set up the embedded connection: \(error)")
         }
-        var input = preface
+        var input = sendsPreface ? preface : []
         input.append(contentsOf: data)
         var offset = 0
         while offset < input.count, channel.isActive {

@@ -9,6 +9,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Bytes from a client on a server connection: nghttp2 session, gRPC server, health,
     /// reflection and an echo service, driven through an `EmbeddedChannel`.
     case connection
+    /// Bytes from a client on a server connection with no HTTP/2 preface: the same server, reached
+    /// through the protocol detector's HTTP/1.1 side (gRPC-Web, Connect, CORS, GET routes).
+    case http1
     /// gRPC length-prefixed framing, then decoding as each kato.v2 / health / reflection message.
     case grpcMessages = "grpc-messages"
     /// The CLI's proto3 JSON → protobuf and protobuf → proto3 JSON codecs over kato.v2's
@@ -22,7 +25,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Runs one input.
     public func run(_ data: UnsafeRawBufferPointer) {
         switch self {
-        case .connection: ConnectionFuzz.run(data)
+        case .connection: ConnectionFuzz.run(data, sendsPreface: true)
+        case .http1: ConnectionFuzz.run(data, sendsPreface: false)
         case .grpcMessages: GRPCMessageFuzz.run(data)
         case .protoJSON: ProtoJSONFuzz.run(data)
         case .configFiles: ConfigFileFuzz.run(data)
@@ -35,10 +39,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         bytes.withUnsafeBytes { run($0) }
     }
 
-    /// The bytes the server writes for a `connection` input (to check that the harness answers
-    /// calls within the input, not only that it survives it).
-    public static func connectionResponse(_ bytes: [UInt8]) -> [UInt8] {
-        bytes.withUnsafeBytes { ConnectionFuzz.serve($0, keepResponse: true) }
+    /// The bytes the server writes for a `connection` or `http1` input (to check that the
+    /// harness answers calls within the input, not only that it survives it).
+    public func connectionResponse(_ bytes: [UInt8]) -> [UInt8] {
+        precondition(self == .connection || self == .http1, "\(self) is not a connection target")
+        return bytes.withUnsafeBytes { ConnectionFuzz.serve($0, sendsPreface: self == .connection, keepResponse: true) }
     }
 
     /// The libFuzzer callback body: `LLVMFuzzerTestOneInput(data, size)`.

@@ -155,6 +155,67 @@ def connection_seeds():
     write(t, "push-promise-from-client", SETTINGS0 + frame(PUSH_PROMISE, END_HEADERS, 1, struct.pack(">I", 2) + hb))
 
 
+# MARK: HTTP/1.1 requests (the http1 target: the whole connection, no preface)
+
+def http1(method, path, headers=(), body=b"", version="HTTP/1.1"):
+    lines = [f"{method} {path} {version}"]
+    names = {name.lower() for name, _ in headers}
+    if version == "HTTP/1.1" and "host" not in names:
+        lines.append("Host: localhost")
+    lines += [f"{name}: {value}" for name, value in headers]
+    if body and "transfer-encoding" not in names and "content-length" not in names:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def chunked(body, size=7):
+    out = b""
+    for i in range(0, len(body), size):
+        part = body[i:i + size]
+        out += f"{len(part):x}\r\n".encode() + part + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+def envelope(message, flags=0):
+    body = message.SerializeToString() if hasattr(message, "SerializeToString") else bytes(message)
+    return bytes([flags]) + struct.pack(">I", len(body)) + body
+
+
+def http1_seeds():
+    t = "http1"
+    hello = echo_pb2.EchoRequest(message="hello over http/1.1", payload=b"xy")
+    proto = hello.SerializeToString()
+    write(t, "connect-proto-unary", http1("POST", ECHO + "Unary", [("Content-Type", "application/proto"),
+                                                                    ("Connect-Protocol-Version", "1")], proto))
+    write(t, "connect-json-unary", http1("POST", ECHO + "Unary", [("Content-Type", "application/json")],
+                                         json.dumps({"message": "hi", "payload": "eHk="}).encode()))
+    write(t, "connect-gzip-timeout", http1("POST", ECHO + "Unary", [
+        ("Content-Type", "application/proto"), ("Content-Encoding", "gzip"), ("Accept-Encoding", "gzip"),
+        ("Connect-Timeout-Ms", "1000"), ("Echo-Key", "v")], gzip.compress(proto, mtime=0)))
+    write(t, "connect-unary-fail", http1("POST", ECHO + "Unary", [("Content-Type", "application/proto")],
+                                         echo_pb2.EchoRequest(fail_code=5, fail_message="nope").SerializeToString()))
+    write(t, "connect-server-stream", http1("POST", ECHO + "ServerStream", [("Content-Type", "application/connect+proto")],
+                                            envelope(echo_pb2.EchoRequest(message="s", count=3))))
+    write(t, "grpc-web-unary", http1("POST", ECHO + "Unary", [("Content-Type", "application/grpc-web+proto"),
+                                                               ("X-Grpc-Web", "1"), ("Grpc-Timeout", "2S")], grpc(hello)))
+    write(t, "grpc-web-text", http1("POST", HEALTH + "Check", [("Content-Type", "application/grpc-web-text")],
+                                    base64.b64encode(grpc(health_pb2.HealthCheckRequest(service="")))))
+    write(t, "grpc-web-bidi-refused", http1("POST", ECHO + "BidiStream", [("Content-Type", "application/grpc-web+proto")], grpc(hello)))
+    write(t, "cors-preflight", http1("OPTIONS", ECHO + "Unary", [
+        ("Origin", "https://example.test"), ("Access-Control-Request-Method", "POST"),
+        ("Access-Control-Request-Headers", "content-type, connect-protocol-version")]))
+    write(t, "chunked-body", http1("POST", ECHO + "Unary", [("Content-Type", "application/proto"),
+                                                            ("Transfer-Encoding", "chunked")], chunked(proto)))
+    write(t, "pipelined-keep-alive", http1("POST", ECHO + "Unary", [("Content-Type", "application/proto")], proto)
+          + http1("POST", HEALTH + "Check", [("Content-Type", "application/grpc-web+proto")], grpc(health_pb2.HealthCheckRequest()))
+          + http1("GET", "/console/", [("Connection", "close")]))
+    write(t, "http10-close", http1("POST", ECHO + "Unary", [("Content-Type", "application/proto")], proto, version="HTTP/1.0"))
+    write(t, "expect-continue", http1("POST", ECHO + "Unary", [("Content-Type", "application/proto"),
+                                                               ("Expect", "100-continue")], proto))
+    write(t, "unknown-method", http1("POST", "/no.Such/Method", [("Content-Type", "application/proto")], proto))
+    write(t, "bad-request-line", b"POST\x00 /x HTTP/9.9\r\nHost: \r\n\r\n")
+
+
 # MARK: gRPC messages (the message type list as FuzzTarget.grpcMessages orders it)
 
 def swift_message_types(path, enum):
@@ -231,7 +292,7 @@ def grpc_message_seeds():
 def pool_type_names():
     names = set()
     for path, pattern in [("Sources/KatoProto/KatoDescriptors.swift", r'base64 = "([^"]+)"'),
-                          ("Sources/kato/Proto/EmbeddedDescriptors.swift", r'"""\n(.*?)"""')]:
+                          ("Sources/ProtoJSON/EmbeddedDescriptors.swift", r'"""\n(.*?)"""')]:
         raw = re.search(pattern, (ROOT / path).read_text(), re.S).group(1)
         fds = descriptor_pb2.FileDescriptorSet.FromString(base64.b64decode("".join(raw.split())))
 
@@ -325,6 +386,7 @@ def record_seeds():
 
 if __name__ == "__main__":
     connection_seeds()
+    http1_seeds()
     grpc_message_seeds()
     proto_json_seeds()
     config_seeds()

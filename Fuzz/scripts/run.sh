@@ -29,13 +29,14 @@ SCRATCH=.build-fuzz
 BUILD=(swift build -c debug --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
        -Xcc -fsanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
        --scratch-path "$SCRATCH")
-ALL=(connection grpc-messages proto-json config-files record-codec)
+ALL=(connection http1 grpc-messages proto-json config-files record-codec)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${ALL[@]}")
 
 product() {
     case "$1" in
         connection) echo FuzzConnection ;;
+        http1) echo FuzzHTTP1 ;;
         grpc-messages) echo FuzzGRPCMessages ;;
         proto-json) echo FuzzProtoJSON ;;
         config-files) echo FuzzConfigFiles ;;
@@ -45,8 +46,8 @@ product() {
 }
 
 # Per target: -max_len (bytes) and -rss_limit_mb. A connection input is a whole client session.
-max_len() { case "$1" in connection) echo 16384 ;; grpc-messages|proto-json) echo 8192 ;; *) echo 4096 ;; esac; }
-rss_limit() { case "$1" in connection) echo 3072 ;; *) echo 2048 ;; esac; }
+max_len() { case "$1" in connection|http1) echo 16384 ;; grpc-messages|proto-json) echo 8192 ;; *) echo 4096 ;; esac; }
+rss_limit() { case "$1" in connection|http1) echo 3072 ;; *) echo 2048 ;; esac; }
 
 export SWIFT_BACKTRACE=enable=no   # a crashing Swift target otherwise hangs in the backtracer
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"

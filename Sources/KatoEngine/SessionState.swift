@@ -56,6 +56,23 @@ public struct SessionState: Sendable, Hashable, Codable {
         lastSymbols = []
     }
 
+    /// Every field at once, outside any transaction (the binary hand-over form, SessionState+Binary.swift).
+    init(
+        config: EngineConfig, stm: [[String]], time: Int, emotivesAccumulator: [[String: Double]],
+        metadataAccumulator: [[String: MetadataValue]], predictions: [Prediction], futurePotentials: [FuturePotential],
+        lastObservation: Observation?, lastSymbols: [String]
+    ) {
+        self.config = config
+        self.stm = stm
+        self.time = time
+        self.emotivesAccumulator = emotivesAccumulator
+        self.metadataAccumulator = metadataAccumulator
+        self.predictions = predictions
+        self.futurePotentials = futurePotentials
+        self.lastObservation = lastObservation
+        self.lastSymbols = lastSymbols
+    }
+
     /// The STM flattened into one list of symbols.
     public var state: [String] { stm.flatMap { $0 } }
 

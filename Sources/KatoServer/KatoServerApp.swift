@@ -1,4 +1,5 @@
 import GRPCH2
+import HandOver
 import ProtoJSON
 import KatoPostgres
 import KatoProto
@@ -136,7 +137,13 @@ public final class KatoServerApp: Sendable {
         } else {
             admin = nil
         }
-        if let handedOver = configuration.takeOver?.sessions { try sessions.install(handedOver) }
+        if let handedOver = configuration.takeOver?.sessions {
+            let start = ContinuousClock.now
+            try sessions.install(handedOver)
+            logger.info("sessions installed", metadata: [
+                "sessions": "\(handedOver.sessions.count)", "install_ms": "\((ContinuousClock.now - start).ms)",
+            ])
+        }
         // Also registers kato_feature_enabled{feature} for every flag, before the first scrape.
         apply(flags: configuration.flags)
         _ = (FlagMetrics.reloadFailures, FlagMetrics.reloads)
@@ -152,8 +159,8 @@ public final class KatoServerApp: Sendable {
         let state: @Sendable () -> AdminRoutes.HealthState = {
             let phase = lifecycle.phase.load(ordering: .relaxed)
             return AdminRoutes.HealthState(
-                started: phase >= 1, shuttingDown: phase >= 2, degradation: degradation.degradationStatus,
-                sessionsActive: sessions.count(nodeID: nil))
+                started: phase >= 1, shuttingDown: phase >= 2, handingOver: lifecycle.handingOver.load(ordering: .relaxed),
+                degradation: degradation.degradationStatus, sessionsActive: sessions.count(nodeID: nil))
         }
         return AdminRoutes(
             metrics: {
@@ -187,10 +194,14 @@ public final class KatoServerApp: Sendable {
         return (address.ipAddress ?? "?", address.port ?? 0)
     }
 
-    /// Binds the admin port (when configured); returns its address.
-    public func startAdmin() async throws -> (host: String, port: Int)? {
-        guard let admin else { return nil }
-        return try await admin.start()
+    /// Binds the admin port (when configured); returns its address. `adopting`: its listening
+    /// socket, bound by hand or handed over by a predecessor (nil without an admin port: closed).
+    public func startAdmin(adopting listener: Int32? = nil) async throws -> (host: String, port: Int)? {
+        guard let admin else {
+            if let listener { ListeningSocket.close(listener) }
+            return nil
+        }
+        return try await admin.start(adopting: listener)
     }
 
     public func waitUntilClosed() async throws {
@@ -202,5 +213,7 @@ public final class KatoServerApp: Sendable {
     /// 0 starting, 1 serving, 2 shutting down (for the startup and readiness probes).
     final class Lifecycle: Sendable {
         let phase = Atomic<Int>(0)
+        /// Set when the drain is a hand-over to a successor process (`/health/ready` stays ready).
+        let handingOver = Atomic<Bool>(false)
     }
 }

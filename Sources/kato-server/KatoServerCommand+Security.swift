@@ -90,8 +90,9 @@ extension KatoServerCommand {
     }
 
     /// Starts the admin port and prints its address on the line after the gRPC address.
-    static func startAdmin(_ app: KatoServerApp, logger: Logger) async throws {
-        guard let (host, port) = try await app.startAdmin() else { return }
+    /// `adopting`: its listening socket, bound by hand or handed over by a predecessor.
+    static func startAdmin(_ app: KatoServerApp, adopting listener: Int32? = nil, logger: Logger) async throws {
+        guard let (host, port) = try await app.startAdmin(adopting: listener) else { return }
         print("admin listening on \(host):\(port)")
         fflush(nil)
         logger.info("admin HTTP started", metadata: ["admin": "\(host):\(port)"])

@@ -132,13 +132,20 @@ struct KatoServerCommand: AsyncParsableCommand {
         let (host, port) = try await app.start(adopting: listener)
         print("listening on \(host):\(port)")
         fflush(nil)
-        try await Self.startAdmin(app, logger: logger)
+        // With the embedded store the admin port is bound by hand too, so a successor takes it
+        // over with the gRPC port: probes and scrapes are never refused during a restart.
+        var adminListener = configuration.takeOver?.adminListener
+        if adminListener == nil, handsOver, let admin = configuration.admin {
+            adminListener = try ListeningSocket.bind(host: admin.host, port: admin.port, backlog: 128)
+        }
+        try await Self.startAdmin(app, adopting: adminListener, logger: logger)
+        if configuration.admin == nil { adminListener = nil }  // a handed-over one was closed by startAdmin
         let flagsWatcher = settings.configPath.map { FlagsWatcher(path: $0, app: app, logger: logger) }
         Self.installReload(app, flagsWatcher: flagsWatcher, logger: logger)
         var handOver: HandOverPredecessor?
         if handsOver, let directory = configuration.dataDirectory, let listener {
             handOver = try HandOverPredecessor(
-                app: app, dataDirectory: directory, listeningSocket: listener, drainBound: configuration.grpc.keepalive.gracePeriod, logger: logger)
+                app: app, dataDirectory: directory, listeningSocket: listener, adminListeningSocket: adminListener, drainBound: configuration.grpc.keepalive.gracePeriod, logger: logger)
             Self.installRestartSignal(logger: logger)
         }
         if let taken = configuration.takeOver {

@@ -57,6 +57,40 @@ final class SessionStateCodableTests: XCTestCase {
         XCTAssertEqual(engine.learn(in: &moved).patternName, engine.learn(in: &original).patternName)
     }
 
+    func binaryRoundTrip(_ s: SessionState) throws -> SessionState {
+        var w = BinaryWriter()
+        s.encode(into: &w)
+        var r = BinaryReader(w.bytes)
+        let copy = try SessionState(decoding: &r)
+        XCTAssertTrue(r.isAtEnd)
+        return copy
+    }
+
+    func testEverySessionFieldSurvivesTheHandOverBinaryForm() throws {
+        let session = try busySession()
+        let copy = try binaryRoundTrip(session)
+        XCTAssertEqual(copy, session)
+        XCTAssertEqual(copy.predictions.map(\.potential.bitPattern), session.predictions.map(\.potential.bitPattern))
+        XCTAssertEqual(copy.currentEmotives["joy"]?.bitPattern, session.currentEmotives["joy"]?.bitPattern)
+        XCTAssertEqual(copy.futurePotentials.map(\.future), session.futurePotentials.map(\.future))
+        XCTAssertEqual(copy.lastObservation, session.lastObservation)
+        XCTAssertEqual(copy.metadataAccumulator, session.metadataAccumulator)
+        XCTAssertEqual(try binaryRoundTrip(SessionState()), try SessionState())
+    }
+
+    /// The binary form lists SessionState's fields by hand (SessionState+Binary.swift): a new field
+    /// must be added there, and the hand-over's format version raised (SessionHandOver).
+    func testTheBinaryFormCoversEverySessionField() throws {
+        let fields = Mirror(reflecting: try SessionState()).children.compactMap(\.label).sorted()
+        XCTAssertEqual(fields, ["config", "emotivesAccumulator", "futurePotentials", "journal", "lastObservation", "lastSymbols",
+                                "metadataAccumulator", "predictions", "stm", "time"],
+                       "SessionState's fields changed: update SessionState+Binary.swift and SessionHandOver's format")
+        XCTAssertEqual(Mirror(reflecting: try busySession().predictions[0]).children.count, 25,
+                       "Prediction's fields changed: update SessionState+Binary.swift and SessionHandOver's format")
+        XCTAssertEqual(Mirror(reflecting: EngineConfig.defaults).children.count, 8,
+                       "EngineConfig's fields changed: update SessionState+Binary.swift and SessionHandOver's format")
+    }
+
     func testAnOpenTransactionIsNotPartOfTheEncoding() throws {
         var session = try busySession()
         let encoder = PropertyListEncoder()

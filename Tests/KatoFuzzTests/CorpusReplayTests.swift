@@ -31,11 +31,34 @@ final class CorpusReplayTests: XCTestCase {
     /// is in the server's output when the input returns (so the fuzzer reaches the handlers).
     func testConnectionHarnessAnswersARecordedGrpcioCallWithinTheInput() throws {
         let seed = Self.fuzzDirectory.appendingPathComponent("Corpus/connection/seed-grpcio-unary")
-        let response = FuzzTarget.connectionResponse([UInt8](try Data(contentsOf: seed)))
+        let response = FuzzTarget.connection.connectionResponse([UInt8](try Data(contentsOf: seed)))
         let payload = [UInt8]([0, 1, 2]).repeated(8)
         XCTAssertTrue(response.count > payload.count && (0...(response.count - payload.count)).contains {
             Array(response[$0..<$0 + payload.count]) == payload
         }, "the echo response's payload is not in the \(response.count) bytes the server wrote")
+    }
+
+    /// The http1 harness reaches the handlers too: a Connect unary call (binary) over HTTP/1.1 is
+    /// answered with 200 and the echoed message within the input.
+    func testHTTP1HarnessAnswersAConnectUnaryCallWithinTheInput() throws {
+        let seed = Self.fuzzDirectory.appendingPathComponent("Corpus/http1/seed-connect-proto-unary")
+        let response = String(decoding: FuzzTarget.http1.connectionResponse([UInt8](try Data(contentsOf: seed))), as: UTF8.self)
+        XCTAssertTrue(response.hasPrefix("HTTP/1.1 200"), "the server answered: \(response.prefix(200))")
+        XCTAssertTrue(response.contains("hello over http/1.1"), "the echoed message is not in: \(response.prefix(400))")
+    }
+
+    /// ... and a Connect server stream over HTTP/1.1 is whole within the input: its handler runs on
+    /// the connection's event loop (not a detached task that would outlive the input), so the
+    /// three messages and the end-of-stream envelope (flag 0x02, a JSON body) are all written.
+    func testHTTP1HarnessFinishesAConnectServerStreamWithinTheInput() throws {
+        let seed = Self.fuzzDirectory.appendingPathComponent("Corpus/http1/seed-connect-server-stream")
+        let response = FuzzTarget.http1.connectionResponse([UInt8](try Data(contentsOf: seed)))
+        let text = String(decoding: response, as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 200"), "the server answered: \(text.prefix(200))")
+        let endOfStream = (0..<max(0, response.count - 5)).contains { i in
+            response[i] == 0x02 && response[i + 5] == UInt8(ascii: "{")
+        }
+        XCTAssertTrue(endOfStream, "no end-of-stream envelope in the \(response.count) bytes written: \(text.suffix(200))")
     }
 
     // MARK: bugs the fuzzers found (docs/FUZZING.md), one named test each
@@ -73,6 +96,7 @@ final class CorpusReplayTests: XCTestCase {
     }
 
     func testConnectionCorpusAndReproducersRunClean() throws { try replay(.connection) }
+    func testHTTP1CorpusAndReproducersRunClean() throws { try replay(.http1) }
     func testGRPCMessagesCorpusAndReproducersRunClean() throws { try replay(.grpcMessages) }
     func testProtoJSONCorpusAndReproducersRunClean() throws { try replay(.protoJSON) }
     func testConfigFilesCorpusAndReproducersRunClean() throws { try replay(.configFiles) }

@@ -25,7 +25,7 @@ enum Protoc {
     private static func run(_ arguments: [String], input: [UInt8]) throws -> [UInt8] {
         guard let protoc = executable() else {
             // scripts/install-deps installs protoc; under CI=true its absence fails the run.
-            if ProcessInfo.processInfo.environment["CI"] == "true" { throw ProtocMissing() }
+            if ["1", "true", "yes"].contains(ProcessInfo.processInfo.environment["CI"]?.lowercased() ?? "") { throw ProtocMissing() }
             throw XCTSkip("protoc is not installed")
         }
         let process = Process()

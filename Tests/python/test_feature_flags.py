@@ -226,6 +226,28 @@ def test_rate_limit_flags_change_the_session_rate_and_switch_limits_off(flagged)
     assert metric(s.admin, "kato_feature_enabled", '{feature="rate_limits"}') == 0
 
 
+def test_rate_limit_principal_flags_change_the_principal_rate_in_place_and_back(flagged):
+    s = flagged(None, "--rate-limit-principal-rate", "1000", "--rate-limit-principal-burst", "1000")
+    request = observe_pb2.GetShortTermMemoryRequest(node_id="rl-principal")
+    for _ in range(5):
+        s.observe.GetShortTermMemory(request, timeout=10)
+    limited = lambda: metric(s.admin, "kato_rate_limited_total", '{scope="principal"}') or 0
+    before = limited()
+    s.set({"rate_limit_principal_rate": 0.5, "rate_limit_principal_burst": 1})
+    with pytest.raises(grpc.RpcError) as e:
+        for _ in range(4):
+            s.observe.GetShortTermMemory(request, timeout=10)
+    assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert status_details(e.value)[0].reason == "RATE_LIMITED"
+    assert limited() > before, "the refusal was not the principal's bucket"
+    s.set({})  # back to the start-up rate
+    # GCRA keeps a bucket's state as a time: the last grant at 0.5/s put it up to one old
+    # interval (2 s) ahead, which the new rate does not shorten.
+    time.sleep(2.1)
+    for _ in range(20):
+        s.observe.GetShortTermMemory(request, timeout=10)
+
+
 def test_access_log_level_flag_turns_the_access_log_on_and_off(binaries, tmp_path):
     s = FlaggedServer(binaries, tmp_path, {"access_log_level": "off"})
     s.observe.GetShortTermMemory(observe_pb2.GetShortTermMemoryRequest(node_id="before"), timeout=10)

@@ -348,25 +348,166 @@ def test_upgrade_by_replacing_the_binary_then_restarting_runs_the_new_file(binar
         old.stop()
 
 
-def test_take_over_under_kato_load_learns_fails_no_learn(binaries, tmp_path):
-    """kato-load's durable learns (ObserveSequence + learn_at_end) through a hand-over; with
-    --reconnect it opens a new connection after GOAWAY, as grpcio does by itself."""
+def test_restart_under_swift_client_load_fails_no_call(binaries, tmp_path):
+    """kato's Swift GRPCClient (kato-load) through `kato-server restart`: after the predecessor's
+    GOAWAY it opens a new connection by itself for new calls, and sends again the calls the
+    predecessor refused unprocessed. Two loads at once: durable learns (ObserveSequence +
+    learn_at_end) and sessions observing then learning (3 Observe + Learn, the session carried over)."""
+    data = str(tmp_path / "data")
+    old = start_kato_server(binaries, "--data-dir", data)
+    successor_pid = None
+    loads = []
+    try:
+        for rpc, node in (("sequence", "swift-seq"), ("observe-learn", "swift-obs")):
+            loads.append(subprocess.Popen(
+                [str(binaries / "kato-load"), "--mode", "learn", "--port", str(old.port), "--writers", "6", "--connections", "2",
+                 "--seconds", "6", "--learn-rpc", rpc, "--learn-node", node],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        time.sleep(2)
+        run = subprocess.run([str(binaries / "kato-server"), "restart", "--data-dir", data, "--timeout", "60"],
+                             capture_output=True, text=True, timeout=90)
+        assert run.returncode == 0, run.stderr
+        successor_pid = int(open(os.path.join(data, "LOCK")).read().strip())
+        reports = []
+        for load in loads:
+            out, err = load.communicate(timeout=120)
+            assert out.strip(), f"kato-load printed nothing: {err[-2000:]}"
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        assert wait_exit(old.proc) == 0
+        for report in reports:
+            assert report["errors"] == 0, report
+            assert report["learns"] > 0, report
+            assert report["reconnects"] >= 2, f"the client did not open new connections after GOAWAY: {report}"
+        for report in reports:
+            print(f"Swift client ({report['learn_rpc']}) through kato-server restart: {report['learns']} learns, 0 errors, "
+                  f"{report['reconnects']} reconnections, p99 {report['learn_p99_ms']:.0f} ms")
+    finally:
+        for load in loads:
+            if load.poll() is None:
+                load.kill()
+        if successor_pid:
+            os.kill(successor_pid, signal.SIGTERM)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                try:
+                    os.kill(successor_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+        old.stop()
+
+
+def test_swift_client_without_reconnecting_fails_calls_after_a_restart(binaries, tmp_path):
+    """The counter-check of the test above: with reconnecting off (`--no-reconnect`) the same
+    load through a restart does fail calls, so the 0 there is the client's doing."""
     data = str(tmp_path / "data")
     old = start_kato_server(binaries, "--data-dir", data)
     successor = None
     try:
-        load = subprocess.Popen([str(binaries / "kato-load"), "--mode", "learn", "--port", str(old.port), "--writers", "8",
-                                 "--seconds", "5", "--reconnect"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        load = subprocess.Popen([str(binaries / "kato-load"), "--mode", "learn", "--port", str(old.port), "--writers", "4",
+                                 "--connections", "2", "--seconds", "4", "--no-reconnect"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
         successor = start_successor(binaries, data)
         out, err = load.communicate(timeout=120)
         report = json.loads(out.strip().splitlines()[-1])
-        assert report["errors"] == 0, report
-        assert report["learns"] > 0
-        assert wait_exit(old.proc) == 0
-        print(f"kato-load through a hand-over: {report['learns']} learns, 0 errors, {report['retried']} refused calls "
-              f"sent again on a new connection, p99 {report['learn_p99_ms']:.0f} ms")
+        assert report["errors"] > 0 and report["reconnects"] == 0, report
     finally:
         if successor:
             successor.stop()
+        old.stop()
+
+class AdminPoller:
+    """Probes on the admin port as a kubelet and Prometheus make them: a new connection per
+    request, `/health/ready` and `/metrics` in turn; every outcome recorded."""
+
+    def __init__(self, admin, threads=3):
+        self.host, port = admin.rsplit(":", 1)
+        self.port = int(port)
+        self.stop = threading.Event()
+        self.outcomes = []  # (path, status or the error)
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run) for _ in range(threads)]
+
+    def get(self, path):
+        import http.client
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=20)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            return response.status
+        finally:
+            conn.close()
+
+    def run(self):
+        while not self.stop.is_set():
+            for path in ("/health/ready", "/metrics"):
+                try:
+                    outcome = self.get(path)
+                except OSError as e:
+                    outcome = repr(e)
+                with self.lock:
+                    self.outcomes.append((path, outcome))
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+    def count(self):
+        with self.lock:
+            return len(self.outcomes)
+
+
+def test_restart_hands_over_the_admin_port_so_probes_and_scrapes_are_never_refused(binaries, tmp_path):
+    """The admin port's listening socket travels with the gRPC one (SCM_RIGHTS): probes and
+    scrapes that arrive while the predecessor drains and before the successor accepts wait in the
+    socket's queue instead of being refused, and `/health/ready` stays 200 through a hand-over."""
+    data = str(tmp_path / "data")
+    old = start_kato_server(binaries, "--data-dir", data, "--admin-port", "0")
+    admin = old.admin()
+    successor_pid = None
+    try:
+        with AdminPoller(admin) as poller:
+            time.sleep(0.5)
+            before = poller.count()
+            run = subprocess.run([str(binaries / "kato-server"), "restart", "--data-dir", data, "--timeout", "60"],
+                                 capture_output=True, text=True, timeout=90)
+            assert run.returncode == 0, run.stderr
+            successor_pid = int(open(os.path.join(data, "LOCK")).read().strip())
+            assert wait_exit(old.proc) == 0
+            # The successor inherits the predecessor's standard output: its own admin line follows.
+            line = old.proc.stdout.readline()
+            while line and not line.startswith("admin listening on "):
+                line = old.proc.stdout.readline()
+            assert line.strip() == f"admin listening on {admin}", f"the successor's admin port differs: {line!r}"
+            during = poller.count()
+            time.sleep(0.5)
+        refused = [o for o in poller.outcomes if "ConnectionRefused" in str(o[1])]
+        assert refused == [], f"admin connections were refused during the restart: {refused[:5]}"
+        # Known and open (docs/OPERATIONS.md): now and then one request is reset at the moment the
+        # predecessor's admin listener closes. Anything else (a status, a timeout) fails.
+        resets = [o for o in poller.outcomes if "ConnectionReset" in str(o[1])]
+        failures = [o for o in poller.outcomes if o[1] != 200 and o not in resets]
+        assert failures == [], f"admin requests failed during the restart: {failures[:5]}"
+        assert len(resets) <= 2, f"admin requests reset during the restart: {resets[:5]}"
+        assert before > 0 and poller.count() > during, "the probes ran before and after the hand-over"
+        print(f"admin port through a restart: {poller.count()} probes and scrapes, none refused, "
+              f"{poller.count() - len(resets)} answered 200, {len(resets)} reset")
+    finally:
+        if successor_pid:
+            os.kill(successor_pid, signal.SIGTERM)
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                try:
+                    os.kill(successor_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
         old.stop()

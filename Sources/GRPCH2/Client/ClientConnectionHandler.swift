@@ -225,7 +225,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
 
     func http2StreamClosed(streamID: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
-        end(stream, .failure(RPCError(code: errorCode == 8 ? .cancelled : .unavailable, message: "stream closed (HTTP/2 error \(errorCode))")))
+        // REFUSED_STREAM (7): the server never processed it (GRPCClient sends it again).
+        end(stream, .failure(RPCError(code: errorCode == 8 ? .cancelled : .unavailable, message: "stream closed (HTTP/2 error \(errorCode))",
+                                      cause: errorCode == 7 ? StreamRefused() : nil)))
     }
 
     func http2BodyChunk(streamID: Int32, maxLength: Int) -> BodyChunk {
@@ -241,7 +243,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         return chunk.isEmpty ? .deferred : .bytes(chunk)
     }
 
-    func http2GoAwayReceived(lastStreamID: Int32, errorCode: UInt32) {}
+    func http2GoAwayReceived(lastStreamID: Int32, errorCode: UInt32) {
+        // For the layer that picks connections (GRPCClient+Connections.swift): new calls go elsewhere.
+        context?.fireUserInboundEventTriggered(HTTP2GoAwayReceived(lastStreamID: lastStreamID, errorCode: errorCode))
+    }
     func http2PingAckReceived() {}
 
     /// The call's status from its trailers (or Trailers-Only headers).

@@ -6,8 +6,11 @@ import NIOSSL
 import ProtobufCBridge
 import Synchronization
 
-/// A gRPC client over one HTTP/2 connection (h2c or TLS), on GRPCH2's nghttp2 session.
-/// Calls are multiplexed on the connection; it is safe to use from many tasks.
+/// A gRPC client over an HTTP/2 connection (h2c or TLS), on GRPCH2's nghttp2 session.
+/// Calls are multiplexed on the connection; it is safe to use from many tasks. After the
+/// server's GOAWAY (a drain, a restart) new calls go over a new connection, and a unary or
+/// client-streaming call the server refused unprocessed is sent again there
+/// (`Configuration.reconnects`, GRPCClient+Connections.swift).
 ///
 /// ```swift
 /// let client = GRPCClient(configuration: .init(host: "127.0.0.1", port: 50051))
@@ -23,6 +26,12 @@ public final class GRPCClient: Sendable {
         public var maxReceiveMessageSize: Int = 64 * 1024 * 1024
         /// Metadata sent with every call (e.g. credentials).
         public var defaultMetadata: Metadata = Metadata()
+        /// Open a new connection for new calls once the server said GOAWAY or the connection
+        /// closed, and send again the unary and client-streaming calls it refused unprocessed
+        /// (REFUSED_STREAM; at most `transparentRetries` times). false: one connection for the
+        /// client's life; calls after GOAWAY fail with UNAVAILABLE.
+        public var reconnects = true
+        public var transparentRetries = 3
 
         public init(host: String, port: Int, tls: TLS? = nil) {
             self.host = host
@@ -52,9 +61,7 @@ public final class GRPCClient: Sendable {
     public let configuration: Configuration
     let group: any EventLoopGroup
     private let ownsGroup: Bool
-    private let channel = Mutex<(any Channel)?>(nil)
-    /// The connection's handler, bound to its event loop (created there at connect time).
-    private let connection = ConnectionBox()
+    private let connections: ClientConnections
     private let logger: Logger
 
     public init(configuration: Configuration, group: (any EventLoopGroup)? = nil, logger: Logger = Logger(label: "grpch2.client")) {
@@ -67,32 +74,18 @@ public final class GRPCClient: Sendable {
             self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             ownsGroup = true
         }
+        connections = ClientConnections(configuration: configuration, group: self.group, logger: logger)
     }
+
+    /// Connections opened after the first one (after GOAWAY or a lost connection).
+    public var reconnectCount: Int { connections.reconnectCount }
 
     /// Opens the connection (TCP, TLS handshake, HTTP/2 preface).
     public func connect() async throws {
-        let configuration = self.configuration
-        let logger = self.logger
-        let sslContext = try configuration.tls.map { try Self.sslContext($0) }
-        let connectionBox = self.connection
-        let serverName = configuration.tls?.serverName ?? (configuration.host.first?.isNumber == true ? nil : configuration.host)
-        let channel = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let sslContext {
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
-                    }
-                    let handler = ClientConnectionHandler(maxReceiveMessageSize: configuration.maxReceiveMessageSize, logger: logger)
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    connectionBox.value.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
-                }
-            }
-            .connect(host: configuration.host, port: configuration.port).get()
-        self.channel.withLock { $0 = channel }
+        try await connections.connect()
     }
 
-    private static func sslContext(_ tls: Configuration.TLS) throws -> NIOSSLContext {
+    static func sslContext(_ tls: Configuration.TLS) throws -> NIOSSLContext {
         var c = TLSConfiguration.makeClientConfiguration()
         c.applicationProtocols = ["h2"]
         if let ca = tls.caPath { c.trustRoots = .file(ca) }
@@ -105,8 +98,7 @@ public final class GRPCClient: Sendable {
     }
 
     public func close() async {
-        let channel = self.channel.withLock { $0 }
-        try? await channel?.close()
+        await connections.close()
         if ownsGroup { try? await group.shutdownGracefully() }
     }
 
@@ -117,9 +109,12 @@ public final class GRPCClient: Sendable {
         _ method: MethodDescriptor<Request, Response>, _ request: Request,
         metadata: Metadata = Metadata(), timeout: Duration? = nil
     ) async throws -> Response {
-        let call = try await start(path: method.path, metadata: metadata, timeout: timeout)
-        call.send(request.serializedBytes(), end: true)
-        return try await call.single(Response.self)
+        let bytes = request.serializedBytes()
+        return try await retryingRefused(timeout) { timeout in
+            let call = try await start(path: method.path, metadata: metadata, timeout: timeout)
+            call.send(bytes, end: true)
+            return try await call.single(Response.self)
+        }
     }
 
     /// A server-streaming call: the responses as they arrive; the sequence throws `RPCError`
@@ -138,17 +133,32 @@ public final class GRPCClient: Sendable {
         _ method: MethodDescriptor<Request, Response>, _ requests: [Request],
         metadata: Metadata = Metadata(), timeout: Duration? = nil
     ) async throws -> Response {
-        let call = try await start(path: method.path, metadata: metadata, timeout: timeout)
-        for r in requests { call.send(r.serializedBytes(), end: false) }
-        call.finishRequests()
-        return try await call.single(Response.self)
+        let messages = requests.map { $0.serializedBytes() }
+        return try await retryingRefused(timeout) { timeout in
+            let call = try await start(path: method.path, metadata: metadata, timeout: timeout)
+            for m in messages { call.send(m, end: false) }
+            call.finishRequests()
+            return try await call.single(Response.self)
+        }
+    }
+
+    /// Runs a call again when the server refused it unprocessed (gRPC's transparent retry),
+    /// within the call's deadline; `body` gets the time left.
+    private func retryingRefused<T>(_ timeout: Duration?, _ body: (Duration?) async throws -> T) async throws -> T {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        var attempt = 0
+        while true {
+            do {
+                return try await body(deadline.map { $0 - .now })
+            } catch let error as RPCError where error.cause is StreamRefused && configuration.reconnects
+                && attempt < configuration.transparentRetries && deadline.map({ $0 > .now }) ?? true {
+                attempt += 1
+            }
+        }
     }
 
     /// Starts any call; send requests and read responses through the returned `ClientCall`.
     public func start(path: String, metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> ClientCall {
-        guard let channel = channel.withLock({ $0 }), let loopBound = connection.value.withLock({ $0 }) else {
-            throw RPCError(code: .unavailable, message: "not connected")
-        }
         var headers = [
             HeaderField(":method", "POST"), HeaderField(":scheme", configuration.tls == nil ? "http" : "https"),
             HeaderField(":path", path), HeaderField(":authority", "\(configuration.host):\(configuration.port)"),
@@ -168,14 +178,26 @@ public final class GRPCClient: Sendable {
         }
         let requestHeaders = headers
         let deadline = timeout.map { ContinuousClock.now + $0 }
-        let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
-        let status = StatusBox()
         let maxSize = configuration.maxReceiveMessageSize
-        let streamID: Int32? = try await channel.eventLoop.submit {
-            let stream = ClientConnectionHandler.Stream(maxMessageSize: maxSize, messages: continuation) { status.set($0) }
-            return loopBound.value.open(headers: requestHeaders, stream: stream, deadline: deadline)
-        }.get()
-        return ClientCall(streamID: streamID ?? -1, connection: loopBound, messages: messages, status: status)
+        var attempt = 0
+        while true {
+            guard let connection = try await connections.forNewCall() else {
+                throw RPCError(code: .unavailable, message: "not connected")
+            }
+            let (messages, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+            let status = StatusBox()
+            let loopBound = connection.handler
+            let streamID: Int32? = try await connection.channel.eventLoop.submit {
+                let stream = ClientConnectionHandler.Stream(maxMessageSize: maxSize, messages: continuation) { status.set($0) }
+                return loopBound.value.open(headers: requestHeaders, stream: stream, deadline: deadline)
+            }.get()
+            let call = ClientCall(streamID: streamID ?? -1, connection: loopBound, messages: messages, status: status)
+            // No stream (the connection closed, or GOAWAY came first): nothing was sent, so the
+            // call goes on a new connection; the failed call is returned once retries run out.
+            if streamID != nil || !configuration.reconnects || attempt >= configuration.transparentRetries { return call }
+            connection.goingAway.set()
+            attempt += 1
+        }
     }
 }
 

@@ -13,6 +13,9 @@ public struct AdminRoutes: Sendable {
     public struct HealthState: Sendable {
         public var started: Bool
         public var shuttingDown: Bool
+        /// Draining while a successor process holds the listening sockets (a restart by
+        /// hand-over): the node stays ready, since every new connection reaches the successor.
+        public var handingOver = false
         public var degradation: DegradationStatus
         public var sessionsActive: Int
     }
@@ -40,9 +43,9 @@ public struct AdminRoutes: Sendable {
             return Self.json(h.started ? 200 : 503, ["status": h.started ? "started" : "starting"])
         case "/health/ready":
             let h = health()
-            let ready = h.started && !h.shuttingDown && h.degradation.isReady
+            let ready = h.started && (!h.shuttingDown || h.handingOver) && h.degradation.isReady
             var checks = h.degradation.checks
-            checks["grpc"] = h.shuttingDown ? "shutting_down" : (h.started ? "serving" : "starting")
+            checks["grpc"] = h.handingOver ? "handing_over" : h.shuttingDown ? "shutting_down" : (h.started ? "serving" : "starting")
             return Self.json(ready ? 200 : 503, [
                 "status": ready ? "ready" : "not_ready",
                 "degradation_level": h.degradation.name,

@@ -7,7 +7,9 @@ import HandOver
 /// 1. successor → `hello`; predecessor → `welcome` (it notes which nodes it commits from now on)
 ///    or `refused` (a hand-over is already under way)
 /// 2. the successor preloads the knowledge base (a second SQLite reader), then → `ready`
-/// 3. predecessor → `listener`, with the listening socket attached (SCM_RIGHTS); it then drains:
+/// 3. predecessor → `listener`, with the listening socket attached (SCM_RIGHTS), then (when the
+///    successor's `ready` asked for it and it serves one) `adminListener` with the admin port's
+///    listening socket; it then drains:
 ///    subscriptions end with `SERVER_DRAINING`, GOAWAY, in-flight calls finish within the grace
 ///    period, the store commits and releases the data directory
 /// 4. predecessor → `done` (the nodes it committed since step 1), then the sessions in
@@ -17,15 +19,22 @@ import HandOver
 struct HandOverMessage: Codable, Sendable {
     static let protocolVersion = 1
 
-    enum Kind: String, Codable { case hello, welcome, refused, ready, listener, done }
+    enum Kind: String, Codable { case hello, welcome, refused, ready, listener, adminListener, done }
     var kind: Kind
     var version = HandOverMessage.protocolVersion
     var pid: Int32?
     /// welcome: how long the predecessor may take to drain (its drain delay is skipped).
     var drainMilliseconds: Int64?
-    /// welcome: the session format it will send (`SessionHandOver.version`); a successor that
+    /// welcome: the session format it will send (`SessionHandOver.format(for:)`); a successor that
     /// reads another one declines before taking anything, and the predecessor keeps serving.
     var sessionFormat: Int?
+    /// hello: the session formats the successor reads (absent from a release that reads only 1).
+    var sessionFormats: [Int]?
+    /// ready: the successor takes the admin port's socket too (absent from a release that does not:
+    /// the predecessor then keeps it, and that successor binds its own).
+    var takesAdminListener: Bool?
+    /// listener: an `adminListener` frame follows.
+    var adminListenerFollows: Bool?
     /// done: nodes committed since the welcome.
     var changedNodes: [String]?
     /// done: how many frames of sessions follow.

@@ -12,6 +12,8 @@ import Synchronization
 public final class HandOverPredecessor: Sendable {
     private struct State {
         var successor: ControlConnection?
+        /// The session format the successor reads (`SessionHandOver.format(for:)`).
+        var sessionFormat = SessionHandOver.json
         /// The conversation under way (interrupted at shutdown).
         var current: ControlConnection?
         var stopped = false
@@ -19,16 +21,22 @@ public final class HandOverPredecessor: Sendable {
 
     let listener: ControlListener
     let listeningSocket: Int32
+    let adminListeningSocket: Int32?
     let app: KatoServerApp
     let drainBound: Duration
     let logger: Logger
     private let state = Mutex(State())
 
-    /// `listeningSocket`: the gRPC listener's descriptor (the server keeps owning it).
-    /// `drainBound`: the grace period, told to the successor as how long to wait.
-    public init(app: KatoServerApp, dataDirectory: String, listeningSocket: Int32, drainBound: Duration, logger: Logger) throws {
+    /// `listeningSocket`: the gRPC listener's descriptor, `adminListeningSocket` the admin port's
+    /// (the server keeps owning both). `drainBound`: the grace period, told to the successor as
+    /// how long to wait.
+    public init(
+        app: KatoServerApp, dataDirectory: String, listeningSocket: Int32, adminListeningSocket: Int32? = nil, drainBound: Duration,
+        logger: Logger
+    ) throws {
         listener = try ControlListener(path: HandOverMessage.socketPath(dataDirectory: dataDirectory))
         self.listeningSocket = listeningSocket
+        self.adminListeningSocket = adminListeningSocket
         self.app = app
         self.drainBound = drainBound
         self.logger = logger
@@ -76,23 +84,39 @@ public final class HandOverPredecessor: Sendable {
             try refused.send(on: connection)
             return false
         }
-        logger.notice("successor connected; it preloads the knowledge base", metadata: ["successor_pid": "\(hello.pid ?? 0)"])
+        guard let format = SessionHandOver.format(for: hello.sessionFormats) else {
+            var refused = HandOverMessage(.refused)
+            refused.reason = "it reads session formats \(hello.sessionFormats ?? []), this server writes \(SessionHandOver.formats)"
+            try refused.send(on: connection)
+            return false
+        }
+        logger.notice("successor connected; it preloads the knowledge base", metadata: [
+            "successor_pid": "\(hello.pid ?? 0)", "session_format": "\(format)",
+        ])
         store.trackChanges()  // before the successor's read snapshot begins
         var welcome = HandOverMessage(.welcome)
         welcome.pid = getpid()
-        welcome.sessionFormat = SessionHandOver.version
+        welcome.sessionFormat = format
         welcome.drainMilliseconds = drainBound.components.seconds * 1000 + drainBound.components.attoseconds / 1_000_000_000_000_000
         try welcome.send(on: connection)
         try connection.setTimeout(.seconds(3600))  // a large knowledge base takes a while to preload
-        _ = try HandOverMessage.receive(on: connection, expecting: [.ready])
+        let (ready, _) = try HandOverMessage.receive(on: connection, expecting: [.ready])
         let handing = state.withLock { s -> Bool in
             guard !s.stopped else { return false }
             s.successor = connection
+            s.sessionFormat = format
             return true
         }
         guard handing else { return false }
-        try HandOverMessage(.listener).send(on: connection, passing: listeningSocket)
-        logger.notice("listener handed over; draining", metadata: ["successor_pid": "\(hello.pid ?? 0)"])
+        // From here on the successor holds the sockets: a failure leaves the drain to go on.
+        var message = HandOverMessage(.listener)
+        let admin = ready.takesAdminListener == true ? adminListeningSocket : nil
+        message.adminListenerFollows = admin != nil
+        try message.send(on: connection, passing: listeningSocket)
+        if let admin { try HandOverMessage(.adminListener).send(on: connection, passing: admin) }
+        logger.notice("listener handed over; draining", metadata: [
+            "successor_pid": "\(hello.pid ?? 0)", "admin_listener": "\(admin != nil)",
+        ])
         listener.close()
         return true
     }
@@ -100,27 +124,29 @@ public final class HandOverPredecessor: Sendable {
     /// The group's last step (the store is closed): sends the nodes committed since the
     /// successor's preload began and every session. Nothing without a successor.
     func finish() {
-        guard let connection = state.withLock({ $0.successor }) else {
+        guard let (connection, format) = state.withLock({ s in s.successor.map { ($0, s.sessionFormat) } }) else {
             listener.close()
             return
         }
         defer { connection.close() }
         do {
             let start = ContinuousClock.now
-            let sessions = app.sessions.snapshot()
-            let snapshotted = ContinuousClock.now
-            let chunks = try sessions.encodedChunks()
-            let encodedAt = ContinuousClock.now
+            let sessions = app.sessions.live(at: start)
             var done = HandOverMessage(.done)
             done.changedNodes = Array(app.store?.changedNodes ?? [])
-            done.sessionChunks = chunks.count
+            done.sessionChunks = SessionHandOver.chunkCount(sessions.count)
             try connection.setTimeout(.seconds(60))
             try done.send(on: connection)
-            for chunk in chunks { try connection.send(chunk) }
+            // Streamed: a chunk's sessions are snapshotted and encoded by one worker, the chunk
+            // leaves as soon as it is ready, and the successor decodes it while the next ones are.
+            var bytes = 0
+            try SessionHandOver.streamChunks(of: sessions, format: format, snapshot: { $0.snapshot(now: start) }) { chunk in
+                bytes += chunk.count
+                try connection.send(chunk)
+            }
             logger.notice("handed over", metadata: [
-                "sessions": "\(sessions.sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)",
-                "bytes": "\(chunks.reduce(0) { $0 + $1.count })", "snapshot_ms": "\((snapshotted - start).ms)", "encode_ms": "\((encodedAt - snapshotted).ms)",
-                "send_ms": "\((ContinuousClock.now - encodedAt).ms)",
+                "sessions": "\(sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)", "format": "\(format)",
+                "bytes": "\(bytes)", "snapshot_encode_send_ms": "\((ContinuousClock.now - start).ms)",
             ])
         } catch {
             logger.error("hand-over of the sessions failed; the successor will exit", metadata: ["error": "\(error)"])

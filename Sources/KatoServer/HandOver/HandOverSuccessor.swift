@@ -8,6 +8,8 @@ import Logging
 public struct TakenOver: Sendable {
     /// The listening socket (owned by the server that adopts it).
     public let listener: Int32
+    /// The admin port's listening socket, when the predecessor served one (owned likewise).
+    public let adminListener: Int32?
     public let preloaded: PreloadedKnowledgeBase?
     let changedNodes: Set<String>
     let sessions: SessionHandOver
@@ -19,6 +21,7 @@ public final class HandOverSuccessor: Sendable {
     let connection: ControlConnection
     let predecessor: Int32
     let drain: Duration
+    let sessionFormat: Int
     let logger: Logger
 
     /// Says hello to the server owning `dataDirectory`; fails with an operator's message when none
@@ -36,20 +39,21 @@ public final class HandOverSuccessor: Sendable {
             try connection.setTimeout(timeout)
             var hello = HandOverMessage(.hello)
             hello.pid = getpid()
+            hello.sessionFormats = SessionHandOver.formats
             do {
                 try hello.send(on: connection)
                 let (welcome, _) = try HandOverMessage.receive(on: connection, expecting: [.welcome, .refused])
                 if welcome.kind == .refused {
                     throw HandOverProtocolError("the kato-server owning \(dataDirectory) refused the hand-over: \(welcome.reason ?? "?")")
                 }
-                guard welcome.sessionFormat == SessionHandOver.version else {
+                guard let format = welcome.sessionFormat, SessionHandOver.formats.contains(format) else {
                     throw HandOverProtocolError(
-                        "the kato-server owning \(dataDirectory) sends sessions in format \(welcome.sessionFormat ?? 0), this one reads \(SessionHandOver.version); it keeps serving: restart it the ordinary way")
+                        "the kato-server owning \(dataDirectory) sends sessions in format \(welcome.sessionFormat ?? 0), this one reads \(SessionHandOver.formats); it keeps serving: restart it the ordinary way")
                 }
                 logger.notice("taking over", metadata: ["predecessor_pid": "\(welcome.pid ?? 0)", "data_dir": "\(dataDirectory)"])
                 return HandOverSuccessor(
                     connection: connection, predecessor: welcome.pid ?? 0,
-                    drain: .milliseconds(welcome.drainMilliseconds ?? 10_000), logger: logger)
+                    drain: .milliseconds(welcome.drainMilliseconds ?? 10_000), sessionFormat: format, logger: logger)
             } catch let e as HandOverProtocolError {
                 throw e
             } catch {
@@ -58,10 +62,11 @@ public final class HandOverSuccessor: Sendable {
         }
     }
 
-    private init(connection: ControlConnection, predecessor: Int32, drain: Duration, logger: Logger) {
+    private init(connection: ControlConnection, predecessor: Int32, drain: Duration, sessionFormat: Int, logger: Logger) {
         self.connection = connection
         self.predecessor = predecessor
         self.drain = drain
+        self.sessionFormat = sessionFormat
         self.logger = logger
     }
 
@@ -70,25 +75,39 @@ public final class HandOverSuccessor: Sendable {
     public func takeOver(preloaded: PreloadedKnowledgeBase?) async throws -> TakenOver {
         let connection = self.connection
         let drain = self.drain
+        let format = self.sessionFormat
         let logger = self.logger
         defer { connection.close() }
         return try await HandOverThread.run {
-            try HandOverMessage(.ready).send(on: connection)
-            let (_, descriptor) = try HandOverMessage.receive(on: connection, expecting: [.listener])
+            var ready = HandOverMessage(.ready)
+            ready.takesAdminListener = true
+            try ready.send(on: connection)
+            let (message, descriptor) = try HandOverMessage.receive(on: connection, expecting: [.listener])
             guard let listener = descriptor else { throw HandOverProtocolError("the predecessor sent no listening socket") }
+            var adminListener: Int32?
             do {
+                if message.adminListenerFollows == true {
+                    adminListener = try HandOverMessage.receive(on: connection, expecting: [.adminListener]).1
+                }
                 // Its drain: in-flight calls within the grace period, then the store's last commit.
                 try connection.setTimeout(drain + .seconds(330))  // the predecessor's bound: grace + 300 s
                 let (done, _) = try HandOverMessage.receive(on: connection, expecting: [.done])
-                var chunks: [[UInt8]] = []
-                for _ in 0..<(done.sessionChunks ?? 0) { chunks.append(try connection.receive().frame) }
+                // Each chunk is decoded (on another thread) as soon as it arrives.
+                let start = ContinuousClock.now
+                let decoder = SessionHandOver.StreamingDecoder(chunks: done.sessionChunks ?? 0, format: format)
+                var bytes = 0
+                for _ in 0..<(done.sessionChunks ?? 0) {
+                    let chunk = try connection.receive().frame
+                    bytes += chunk.count
+                    decoder.add(chunk)
+                }
+                let received = ContinuousClock.now
                 let sessions: SessionHandOver
                 do {
-                    let start = ContinuousClock.now
-                    sessions = try SessionHandOver.decode(chunks: chunks)
+                    sessions = try decoder.finish()
                     logger.info("sessions received", metadata: [
-                        "sessions": "\(sessions.sessions.count)", "bytes": "\(chunks.reduce(0) { $0 + $1.count })",
-                        "decode_ms": "\((ContinuousClock.now - start).ms)",
+                        "sessions": "\(sessions.sessions.count)", "bytes": "\(bytes)", "format": "\(format)",
+                        "receive_ms": "\((received - start).ms)", "decode_ms": "\((ContinuousClock.now - start).ms)",
                     ])
                 } catch {
                     // The listener is ours now and the predecessor is gone: serve without sessions
@@ -97,9 +116,10 @@ public final class HandOverSuccessor: Sendable {
                     sessions = SessionHandOver(sessions: [])
                 }
                 return TakenOver(
-                    listener: listener, preloaded: preloaded, changedNodes: Set(done.changedNodes ?? []), sessions: sessions)
+                    listener: listener, adminListener: adminListener, preloaded: preloaded, changedNodes: Set(done.changedNodes ?? []), sessions: sessions)
             } catch {
                 ListeningSocket.close(listener)
+                if let adminListener { ListeningSocket.close(adminListener) }
                 throw HandOverProtocolError("the predecessor did not finish its hand-over: \(error)")
             }
         }

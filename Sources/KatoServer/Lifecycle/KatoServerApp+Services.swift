@@ -54,8 +54,10 @@ extension KatoServerApp {
         if admin != nil { add("admin", OnShutdown { [self] in await admin?.shutdown() }) }
         if let flagsWatcher { add("flags-watcher", flagsWatcher) }
         add("grpc", OnShutdown { [self] in
-            // A hand-over keeps the port served (by the successor): no pre-stop delay.
-            await drainAndStop(delay: handOver?.isHandingOver == true ? .zero : shutdown.drainDelay)
+            // A hand-over keeps the port served (by the successor): no pre-stop delay, and the
+            // node stays ready for probes.
+            let handingOver = handOver?.isHandingOver == true
+            await drainAndStop(delay: handingOver ? .zero : shutdown.drainDelay, handingOver: handingOver)
         })
         if let signals { add("signals", signals, endsGroup: true) }
         // Returns once a successor has the listener, which shuts the group down.
@@ -64,7 +66,8 @@ extension KatoServerApp {
     }
 
     /// The gRPC side of the shutdown (the admin port stays open through it).
-    func drainAndStop(delay: Duration) async {
+    func drainAndStop(delay: Duration, handingOver: Bool = false) async {
+        lifecycle.handingOver.store(handingOver, ordering: .relaxed)
         lifecycle.phase.store(2, ordering: .relaxed)
         healthPublisher?.stop()  // it would publish SERVING again on a level change
         health.enterShutdown()

@@ -8,6 +8,17 @@ import Testing
 /// Sessions through the hand-over format: what a successor installs equals what the predecessor
 /// had (engine state bit for bit, TTL, sequence, owner, metadata, default sessions).
 @Suite struct SessionHandOverTests {
+    /// Sent as a predecessor streams it, received as a successor decodes it.
+    func travel(_ sessions: SessionHandOver, format: Int) throws -> (chunks: Int, received: SessionHandOver) {
+        let decoder = SessionHandOver.StreamingDecoder(chunks: sessions.chunkCount, format: format)
+        var chunks = 0
+        try sessions.streamChunks(format: format) { chunk in
+            chunks += 1
+            decoder.add(chunk)
+        }
+        return (chunks, try decoder.finish())
+    }
+
     func registryWithSessions() throws -> (SessionRegistry, Session) {
         let registry = SessionRegistry(nodes: NodeRegistry())
         var config = ConfigUpdate()
@@ -32,11 +43,11 @@ import Testing
         return (registry, session)
     }
 
-    @Test func everySessionArrivesAsItWas() throws {
+    @Test(arguments: SessionHandOver.formats) func everySessionArrivesAsItWas(format: Int) throws {
         let (registry, session) = try registryWithSessions()
         let sent = registry.snapshot()
         #expect(sent.sessions.count == 2)
-        let received = try SessionHandOver.decode(chunks: try sent.encodedChunks())
+        let received = try travel(sent, format: format).received
         #expect(received.sessions == sent.sessions)
 
         let successor = SessionRegistry(nodes: NodeRegistry())
@@ -57,18 +68,36 @@ import Testing
         #expect(successor.count(nodeID: nil) == 1)
     }
 
-    @Test func manySessionsTravelInSeveralChunks() throws {
+    @Test(arguments: SessionHandOver.formats) func manySessionsTravelInSeveralChunksInOrder(format: Int) throws {
         let registry = SessionRegistry(nodes: NodeRegistry())
         for _ in 0..<(SessionHandOver.chunkSize * 2 + 5) {
             _ = try registry.create(nodeID: "n", ttlSeconds: 0, config: ConfigUpdate(), metadata: Google_Protobuf_Struct())
         }
-        let chunks = try registry.snapshot().encodedChunks()
-        #expect(chunks.count == 3)
-        #expect(try SessionHandOver.decode(chunks: chunks).sessions.count == SessionHandOver.chunkSize * 2 + 5)
+        let sent = registry.snapshot()
+        let (chunks, received) = try travel(sent, format: format)
+        #expect(chunks == 3)
+        #expect(received.sessions.map(\.id) == sent.sessions.map(\.id))
+    }
+
+    @Test func theNewestFormatBothSidesReadIsChosen() {
+        #expect(SessionHandOver.format(for: SessionHandOver.formats) == SessionHandOver.binary)
+        #expect(SessionHandOver.format(for: nil) == SessionHandOver.json, "a release before negotiation reads JSON only")
+        #expect(SessionHandOver.format(for: [1, 2, 9]) == SessionHandOver.binary)
+        #expect(SessionHandOver.format(for: [9]) == nil)
     }
 
     @Test func anotherFormatVersionIsRefused() throws {
         let json = #"{"version": 99, "sessions": []}"#
-        #expect(throws: HandOverProtocolError.self) { _ = try SessionHandOver.decode(chunks: [Array(json.utf8)]) }
+        #expect(throws: HandOverProtocolError.self) { _ = try SessionHandOver.decode(Array(json.utf8), format: SessionHandOver.json) }
+        #expect(throws: HandOverProtocolError.self) { _ = try SessionHandOver.decode([99, 0], format: SessionHandOver.binary) }
+    }
+
+    @Test func aTruncatedOrPaddedBinaryChunkIsAnErrorNotACrash() throws {
+        let (registry, _) = try registryWithSessions()
+        let chunk = try SessionHandOver.encode(registry.snapshot().sessions[...], format: SessionHandOver.binary)
+        for cut in stride(from: 0, to: chunk.count, by: 7) {
+            #expect(throws: (any Error).self) { _ = try SessionHandOver.decode(Array(chunk[..<cut]), format: SessionHandOver.binary) }
+        }
+        #expect(throws: BinaryFormatError.self) { _ = try SessionHandOver.decode(chunk + [0], format: SessionHandOver.binary) }
     }
 }

@@ -26,14 +26,14 @@ struct KatoLoad: AsyncParsableCommand {
     @Option(help: "learn mode: sequence (ObserveSequence + learn_at_end) or observe-learn (3 Observe + Learn).") var learnRpc = "sequence"
     @Option(help: "learn mode: node id.") var learnNode = "learn-bench"
     @Option(help: "learn mode: false creates the sessions with process_predictions = false.") var learnPredictions = true
-    @Flag(help: "learn mode, sequence RPC: after UNAVAILABLE (a server's GOAWAY) reconnect and send the call again; counted as retried, not as errors.") var reconnect = false
+    @Flag(name: .customLong("no-reconnect"), help: "One connection each for the whole run: the client does not open a new one after the server's GOAWAY (a restart), so calls after it fail.") var noReconnect = false
 
     func run() async throws {
         if mode == "learn" {
             do {
                 try await LearnLoad.run(host: host, port: port, connections: connections, writers: writers,
                                         seconds: seconds, rpc: learnRpc, node: learnNode, predictions: learnPredictions,
-                                        reconnect: reconnect)
+                                        reconnect: !noReconnect)
             } catch is LearnLoad.ExitCodeError {
                 throw ExitCode(1)
             }
@@ -41,7 +41,11 @@ struct KatoLoad: AsyncParsableCommand {
         }
         var connected: [KatoClient] = []
         for _ in 0..<connections {
-            connected.append(try await KatoClient.connect(host: host, port: port, defaultTimeout: .seconds(30)))
+            var configuration = GRPCClient.Configuration(host: host, port: port)
+            configuration.reconnects = !noReconnect
+            let grpc = GRPCClient(configuration: configuration)
+            try await grpc.connect()
+            connected.append(KatoClient(grpc: grpc, defaultTimeout: .seconds(30)))
         }
         let clients = connected
         let clock = ContinuousClock()

@@ -15,21 +15,23 @@ enum LearnLoad {
     struct Result: Sendable {
         var latencies: [Double] = []
         var errors = 0
-        var retried = 0
         var firstError: String?
     }
 
     static func run(host: String, port: Int, connections: Int, writers: Int, seconds: Double, rpc: String, node: String,
-                    predictions: Bool, reconnect: Bool = false) async throws {
+                    predictions: Bool, reconnect: Bool = true) async throws {
         guard rpc == "sequence" || rpc == "observe-learn" else {
             throw ValidationFailure(message: "--learn-rpc must be sequence or observe-learn")
         }
-        var grpcs: [GRPCClient] = []
+        var opened: [GRPCClient] = []
         for _ in 0..<connections {
-            let g = GRPCClient(configuration: GRPCClient.Configuration(host: host, port: port))
+            var configuration = GRPCClient.Configuration(host: host, port: port)
+            configuration.reconnects = reconnect  // after GOAWAY (a restart) new calls go over a new connection
+            let g = GRPCClient(configuration: configuration)
             try await g.connect()
-            grpcs.append(g)
+            opened.append(g)
         }
+        let grpcs = opened
         let clients = grpcs.map { KatoClient(grpc: $0, defaultTimeout: .seconds(30)) }
         var sessions: [KatoSession] = []
         var config = Kato_V2_SessionConfig()
@@ -40,7 +42,6 @@ enum LearnLoad {
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + .milliseconds(Int64(seconds * 1000))
-        let pool = Reconnecting(grpcs, host: host, port: port)
         let all = await withTaskGroup(of: Result.self) { group in
             for w in 0..<writers {
                 let session = sessions[w]
@@ -50,9 +51,7 @@ enum LearnLoad {
                     while clock.now < deadline {
                         let events = (0..<3).map { _ in ["s\(rng.next() % 10_000)", "s\(rng.next() % 10_000)"] }
                         let t0 = clock.now
-                        var attempt = 0
-                        while true {
-                        let grpc = await pool.client(w % connections)
+                        let grpc = grpcs[w % connections]
                         do {
                             if rpc == "sequence" {
                                 var request = Kato_V2_ObserveSequenceRequest()
@@ -71,19 +70,9 @@ enum LearnLoad {
                                 if name.isEmpty { throw ValidationFailure(message: "learn returned no pattern") }
                             }
                             r.latencies.append((clock.now - t0).seconds * 1e6)
-                        } catch let error as RPCError where reconnect && error.code == .unavailable && attempt < 50 && rpc == "sequence" {
-                            // GOAWAY (a restart): the call was refused or its connection is gone;
-                            // a new connection reaches the server that now holds the port.
-                            attempt += 1
-                            r.retried += 1
-                            await pool.replace(w % connections, failed: grpc)
-                            try? await Task.sleep(for: .milliseconds(20))
-                            continue
                         } catch {
                             r.errors += 1
                             if r.firstError == nil { r.firstError = "\(error)" }
-                        }
-                        break
                         }
                     }
                     return r
@@ -93,7 +82,6 @@ enum LearnLoad {
             for await r in group {
                 merged.latencies.append(contentsOf: r.latencies)
                 merged.errors += r.errors
-                merged.retried += r.retried
                 if merged.firstError == nil { merged.firstError = r.firstError }
             }
             return merged
@@ -103,14 +91,14 @@ enum LearnLoad {
         func percentile(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[Int((q * Double(sorted.count - 1)).rounded())] }
         var report: [String: Any] = [
             "mode": "learn", "learn_rpc": rpc, "process_predictions": predictions, "writers": writers, "connections": connections, "node": node,
-            "learns": sorted.count, "errors": all.errors, "retried": all.retried, "seconds": elapsed,
+            "learns": sorted.count, "errors": all.errors, "reconnects": grpcs.reduce(0) { $0 + $1.reconnectCount }, "seconds": elapsed,
             "learns_per_s": Double(sorted.count) / elapsed,
             "learn_p50_ms": percentile(0.5) / 1000, "learn_p99_ms": percentile(0.99) / 1000,
         ]
         if let e = all.firstError { report["first_error"] = e }
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
-        for g in await pool.all() { await g.close() }
+        for g in grpcs { await g.close() }
         if all.errors > 0 { throw ExitCodeError() }
     }
 
@@ -120,38 +108,6 @@ enum LearnLoad {
     }
 
     struct ExitCodeError: Error {}
-
-    /// The connections, each replaced by a new one when a call on it fails with UNAVAILABLE
-    /// (`--reconnect`): what a client does after a server's GOAWAY.
-    actor Reconnecting {
-        private var clients: [GRPCClient]
-        let host: String
-        let port: Int
-        init(_ clients: [GRPCClient], host: String, port: Int) {
-            self.clients = clients
-            self.host = host
-            self.port = port
-        }
-
-        func client(_ i: Int) -> GRPCClient { clients[i] }
-        func all() -> [GRPCClient] { clients }
-
-        func replace(_ i: Int, failed: GRPCClient) async {
-            guard clients[i] === failed else { return }  // another writer replaced it already
-            let fresh = GRPCClient(configuration: GRPCClient.Configuration(host: host, port: port))
-            do {
-                try await fresh.connect()
-            } catch {
-                return
-            }
-            if clients[i] === failed {
-                clients[i] = fresh
-                Task { await failed.close() }
-            } else {
-                await fresh.close()
-            }
-        }
-    }
 
     /// A small deterministic generator per writer (no shared state between tasks).
     struct SplitMix {

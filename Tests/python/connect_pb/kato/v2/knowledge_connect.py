@@ -79,7 +79,7 @@ class KnowledgeBaseServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.KnowledgeBaseService",
                         input=ListPatternsRequest,
                         output=ListPatternsResponse,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.list_patterns,
@@ -90,7 +90,7 @@ class KnowledgeBaseServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.KnowledgeBaseService",
                         input=GetKnowledgeBaseStatisticsRequest,
                         output=KnowledgeBaseStatistics,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_knowledge_base_statistics,
@@ -150,6 +150,7 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> ListPatternsResponse:
         """
         A page of a node's patterns, in the order asked, optionally only those containing a
@@ -162,11 +163,12 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.KnowledgeBaseService",
                 input=ListPatternsRequest,
                 output=ListPatternsResponse,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )
     def get_knowledge_base_statistics(
         self,
@@ -174,6 +176,7 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> KnowledgeBaseStatistics:
         """
         Counts, totals and the length distribution of a node's knowledge base.
@@ -185,11 +188,12 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.KnowledgeBaseService",
                 input=GetKnowledgeBaseStatisticsRequest,
                 output=KnowledgeBaseStatistics,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )
     def delete_pattern(
         self,
