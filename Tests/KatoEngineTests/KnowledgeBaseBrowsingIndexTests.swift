@@ -7,17 +7,8 @@ import XCTest
 /// ties in frequency, length and symbol frequency, re-learns, deletions, clears and restores,
 /// page keys old and new, name prefixes — every page and every statistic must be identical.
 final class KnowledgeBaseBrowsingIndexTests: XCTestCase {
-    /// SplitMix64: the same knowledge bases on every run.
-    private struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
+    /// The same knowledge bases on every run.
+    private typealias Generator = SplitMix64
 
     private let orders: [KnowledgeBase.PatternOrder] = [.frequencyDescending, .name, .lengthDescending, .learned]
 
