@@ -160,6 +160,13 @@ cluster: build
 	scripts/install-deps --python
 	KATO_BIN_DIR=$(DEBUG_BIN) scripts/cluster
 
+# Cluster benchmark (docs/BENCHMARKS.md, issue 12): make load's 10,000 sessions embedded vs 3
+# replicas + PostgreSQL + HAProxy, cross-replica visibility, a replica joining 1M patterns.
+# BENCH_CLUSTER_FLAGS: sizes (benchmarks/cluster/run.sh); BENCH_WRITE=1 writes the section.
+.PHONY: bench-cluster
+bench-cluster:
+	benchmarks/cluster/run.sh $(BENCH_CLUSTER_FLAGS)
+
 # The cluster's rolling restart, 5 rounds of 3 replicas under load (one round runs in make test).
 test-cluster-long: build
 	KATO_ROLLING_ROUNDS=5 KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python/test_cluster_rolling_restart.py

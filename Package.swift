@@ -203,7 +203,8 @@ let package = Package(
         .executableTarget(
             name: "kato-serving-bench",
             dependencies: [
-                "GRPCH2", "KatoProto", "EchoProto",
+                "GRPCH2", "KatoProto", "EchoProto", "ProtobufCBridge",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -31,4 +31,12 @@ extension KatoClient {
         request.name = name
         return try await call(Kato_V2_KnowledgeBaseService.deletePattern, request)
     }
+
+    /// Deletes a node's whole knowledge base (`KnowledgeBaseService.DeleteKnowledgeBase`, admin
+    /// role): its patterns, symbol statistics and totals; the node's sessions are left alone.
+    public func deleteKnowledgeBase(nodeID: String) async throws -> Kato_V2_DeleteKnowledgeBaseResponse {
+        var request = Kato_V2_DeleteKnowledgeBaseRequest()
+        request.nodeID = nodeID
+        return try await call(Kato_V2_KnowledgeBaseService.deleteKnowledgeBase, request)
+    }
 }

@@ -66,23 +66,33 @@ public struct KatoSession: Sendable {
         -> AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>
     {
         let method = Kato_V2_PredictService.subscribePredictions
-        let first = try await client.grpc.serverStreaming(method, subscribeRequest(sendInitial: sendInitial, resumeAfter: 0))
+        // The state at subscription is always asked for, and yielded only if the caller asked:
+        // its sequence is where a resume starts when the server dies before any other update
+        // arrived (resubscribing from nothing would leave a silent hole).
+        let first = try await client.grpc.serverStreaming(method, subscribeRequest(sendInitial: true, resumeAfter: 0))
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var responses: ClientCall.Responses<Kato_V2_PredictionUpdate>? = first
                 var last: Int64?
+                var hideInitial = !sendInitial
                 var failures = 0
                 while true {
                     do {
                         if responses == nil {
-                            // Nothing seen: subscribe again as asked; at sequence 0: the state now.
+                            // Nothing seen: subscribe again as at first; at sequence 0: the state now.
                             let request = last.map { $0 > 0
                                 ? subscribeRequest(sendInitial: false, resumeAfter: $0)
                                 : subscribeRequest(sendInitial: true, resumeAfter: 0) }
-                                ?? subscribeRequest(sendInitial: sendInitial, resumeAfter: 0)
+                                ?? subscribeRequest(sendInitial: true, resumeAfter: 0)
                             responses = try await client.grpc.serverStreaming(method, request)
                         }
                         for try await update in responses! {
+                            if hideInitial, last == nil, update.cause == .initial {
+                                hideInitial = false
+                                last = update.sequence
+                                failures = 0
+                                continue
+                            }
                             if let seen = last, update.sequence <= seen, update.cause != .initial, update.cause != .gap { continue }
                             last = update.sequence
                             failures = 0

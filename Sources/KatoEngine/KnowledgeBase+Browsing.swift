@@ -1,7 +1,8 @@
 /// Browsing a knowledge base (the pattern browser of a console): pages of patterns in an
 /// order, filtered, and the statistics of the whole. Reads one consistent snapshot (O(1) under
-/// the lock, as predictions do); costs O(patterns) per page, or O(patterns containing the
-/// symbol) with a symbol filter, plus the sort of what matches.
+/// the lock, as predictions do). Unfiltered pages and the statistics come from orders and counts
+/// maintained by learns and deletions (O(log N + page)); filtered pages from one pass over the
+/// patterns (or the symbol's).
 extension KnowledgeBase {
     public enum PatternOrder: Sendable, Hashable {
         /// Frequency, highest first; ties by name.
@@ -39,12 +40,52 @@ extension KnowledgeBase {
         }
     }
 
+    /// The state with its browsing indexes. Their first build (O(N log N): seconds at 1M patterns)
+    /// runs on a copy outside the lock, so learns, deletions and predictions are not held up
+    /// meanwhile; it is installed only if no write came in between (`KnowledgeState.writes`),
+    /// else built again — the third time under the lock, so a steady stream of writes cannot
+    /// starve the reader.
+    func browsableState() -> KnowledgeState {
+        for _ in 0..<2 {
+            let seen = view()
+            if seen.browsing != nil { return seen }
+            var built = seen
+            built.ensureBrowsing()
+            let installed = state.withLock { s -> KnowledgeState? in
+                if s.browsing != nil { return s }
+                guard s.writes == seen.writes else { return nil }
+                s.browsing = built.browsing
+                return s
+            }
+            if let installed { return installed }
+        }
+        return state.withLock { s in
+            s.ensureBrowsing()
+            return s
+        }
+    }
+
     /// The first `limit` patterns matching the filters that sort after `after` (from the start
     /// when nil), in `order`, with the total matching. `namePrefix` compares with the bare hash
-    /// (`PTRN|` optional). One pass over the patterns (or the symbol's), keeping the best
-    /// `limit` in a sorted buffer: no sort of the whole knowledge base per page.
+    /// (`PTRN|` optional). Without a symbol filter the page comes from the maintained orders
+    /// (`KnowledgeState+Browsing`): a seek and a walk, O(log N + limit) — a name prefix too when
+    /// sorting by name; the learn order walks the ids. Otherwise (a symbol filter, or a name prefix
+    /// in another order) it is one pass over the patterns (or the symbol's), see ``scanPatterns``.
     public func patterns(order: PatternOrder, symbol: String? = nil, namePrefix: String? = nil,
                          after: PageKey? = nil, limit: Int) -> PatternPage {
+        let prefix = namePrefix.map { Naming.bareHash($0) } ?? ""
+        if symbol == nil, prefix.isEmpty || order == .name {
+            let s = browsableState()
+            if let page = Self.indexedPage(s, order: order, prefix: prefix, after: after, limit: max(0, limit)) { return page }
+        }
+        return scanPatterns(order: order, symbol: symbol, namePrefix: namePrefix, after: after, limit: limit)
+    }
+
+    /// ``patterns(order:symbol:namePrefix:after:limit:)`` by one pass over the patterns (or the
+    /// symbol's), keeping the best `limit` in a sorted buffer: no sort of the whole knowledge base
+    /// per page. The reference the maintained orders are tested against.
+    func scanPatterns(order: PatternOrder, symbol: String? = nil, namePrefix: String? = nil,
+                      after: PageKey? = nil, limit: Int) -> PatternPage {
         let s = view()
         let limit = max(0, limit)
         let prefix = namePrefix.map { Naming.bareHash($0) } ?? ""
@@ -138,8 +179,25 @@ extension KnowledgeBase {
         public var stats: SymbolStats
     }
 
-    /// Counts and distributions of the whole knowledge base; `topSymbols` of them at most.
+    /// Counts and distributions of the whole knowledge base; `topSymbols` of them at most. Kept
+    /// up to date by learns and deletions once first asked for (`KnowledgeState+Browsing`).
     public func statistics(topSymbols: Int = 20) -> Statistics {
+        let n = max(0, topSymbols)
+        _ = browsableState()
+        let s = state.withLock { s in
+            s.ensureBrowsing()  // built by browsableState unless writers kept it from installing it
+            if n <= BrowsingIndexes.topCount, s.browsing?.topValid == false { s.recomputeTopSymbols() }
+            return s
+        }
+        guard let b = s.browsing, n <= BrowsingIndexes.topCount else { return scanStatistics(topSymbols: n) }
+        return Statistics(
+            patternCount: b.patterns, symbolCount: b.symbols, totalFrequency: b.totalFrequency,
+            lengthDistribution: b.lengths,
+            topSymbols: b.top.prefix(n).map { SymbolCount(symbol: s.symbolNames[Int($0)], stats: s.symbolStats[Int($0)]) })
+    }
+
+    /// ``statistics(topSymbols:)`` by a pass over everything (the reference of the maintained ones).
+    func scanStatistics(topSymbols: Int = 20) -> Statistics {
         let s = view()
         var lengths: [Int: Int] = [:]
         var patterns = 0, frequency = 0

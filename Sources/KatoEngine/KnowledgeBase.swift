@@ -71,6 +71,7 @@ public final class KnowledgeBase: Sendable {
         let name = Naming.patternHash(events)
         let stored = emotives.filter { $0.value != 0 }
         return state.withLock { s in
+            s.writes &+= 1
             journal.withLock { j in
                 j?.append(.learn(events: events, emotives: emotives, metadata: metadata, persistence: persistence))
             }
@@ -125,6 +126,7 @@ public final class KnowledgeBase: Sendable {
             s.totals.totalPatternFrequencies += 1
             s.totals.totalSymbolFrequencies += sorted.count
             s.totals.totalSymbolsInPatternsFrequencies += distinct
+            s.browsingDidLearn(id, isNew: isNew, sortedSymbols: sorted)
             return LearnOutcome(name: name, isNew: isNew, frequency: s.records[Int(id)].frequency)
         }
     }
@@ -144,6 +146,7 @@ public final class KnowledgeBase: Sendable {
         let hash = Naming.bareHash(name)
         return state.withLock { s in
             guard let id = s.id(named: hash) else { return nil }
+            s.writes &+= 1
             journal.withLock { j in j?.append(.delete(name: hash)) }
             let symbols = Set(s.shapes[Int(id)].flatIds).map { s.symbolNames[Int($0)] }
             s.delete(id)
@@ -155,7 +158,10 @@ public final class KnowledgeBase: Sendable {
     public func clear() {
         state.withLock { s in
             journal.withLock { j in j?.append(.clear) }
+            let browsing = s.emptiedBrowsing, writes = s.writes &+ 1
             s = KnowledgeState()
+            s.browsing = browsing
+            s.writes = writes
         }
     }
 
@@ -184,7 +190,10 @@ public final class KnowledgeBase: Sendable {
             fresh.symbolStats[Int(id)] = stats
         }
         fresh.totals = snapshot.totals
-        state.withLock { $0 = fresh }
+        state.withLock { s in
+            fresh.writes = s.writes &+ 1
+            s = fresh
+        }
     }
 }
 

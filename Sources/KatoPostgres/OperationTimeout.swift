@@ -88,15 +88,52 @@ struct UncheckedResult<R>: @unchecked Sendable {
 }
 
 extension PostgresConnection {
-    /// `query`, refused at once on a connection that is closed already. postgres-nio hands a
-    /// query for a closed channel to the channel and was seen never to answer it (PostgreSQL
-    /// stopped mid-transaction: the next statement of the transaction hung the call, and its
-    /// session's later calls behind it, for good); this fails it as an unreachable server.
+    /// `query`, refused at once on a connection that is closed already. postgres-nio writes a
+    /// query to its channel without a write promise: on a channel that has closed (its handlers
+    /// removed) the query is dropped and its result never arrives (seen: PostgreSQL stopped
+    /// mid-transaction, the next statement hung the call, and its session's later calls behind
+    /// it, for good). The check alone left a window: from another thread, postgres-nio hands the
+    /// write to the event loop for later, and the channel could close in between. So the check
+    /// and the write run on the connection's event loop in one uninterrupted step (the event
+    /// loop as the task's executor), and the channel can only close on that event loop, before
+    /// the step (the check refuses the query) or after it (the handler holds the query and fails
+    /// it when the channel goes inactive). Tested: `test_postgres_query_race.py`.
     @discardableResult
     func checkedQuery(
         _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> PostgresRowSequence {
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop)) {
+            try await self.queryIfOpen(query, logger: logger, file: file, line: line)
+        }
+    }
+
+    /// Nonisolated, so it runs on the preferred executor (the event loop) with `query`'s write.
+    private nonisolated func queryIfOpen(
+        _ query: PostgresQuery, logger: Logger, file: String, line: Int
+    ) async throws -> PostgresRowSequence {
         guard !isClosed else { throw StoreError(.database, "the connection to PostgreSQL is closed") }
         return try await self.query(query, logger: logger, file: file, line: line)
+    }
+
+    /// The unguarded form (`query` after a check made off the event loop), kept only for the
+    /// test that shows the window `checkedQuery` closes (`kato-server test-postgres-query-race`).
+    func racyQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        guard !isClosed else { throw StoreError(.database, "the connection to PostgreSQL is closed") }
+        return try await self.query(query, logger: logger)
+    }
+}
+
+/// An event loop as a task executor (SE-0417): jobs of a task that prefers it run on the loop's
+/// thread, so nonisolated async code there runs in step with the channel's own events.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

@@ -18,6 +18,11 @@ import PostgresNIO
 ///
 /// Version 2, sessions shared by replicas: `kato_sessions` (UNLOGGED; one row per session, loaded
 /// and written back under its row lock by every call) and `kato_sessions_expired`.
+///
+/// Version 3, deleting patterns (`KnowledgeBaseService.DeletePattern`), as the embedded store's
+/// schema v3: `kb_deleted_patterns(node_id, id)` keeps a deleted pattern's id as a tombstone (its
+/// `kb_patterns` row is gone), so ids stay positions in learn order; pattern ids and tombstone ids
+/// together are 0, 1, 2, … per node.
 public enum PostgresSchema {
     struct Migration {
         var version: Int
@@ -106,6 +111,15 @@ public enum PostgresSchema {
                 sequence bigint NOT NULL,
                 update bytea NOT NULL,
                 PRIMARY KEY (session_id, sequence)
+            )
+            """,
+        ]),
+        Migration(version: 3, statements: [
+            """
+            CREATE TABLE kb_deleted_patterns (
+                node_id text NOT NULL REFERENCES kb_nodes ON DELETE CASCADE,
+                id bigint NOT NULL,
+                PRIMARY KEY (node_id, id)
             )
             """,
         ]),

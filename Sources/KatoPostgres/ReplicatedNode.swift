@@ -103,8 +103,12 @@ public final class ReplicatedNode: Sendable {
     }
 
     /// Stores `changes` as versions `version+1…`, the rows they touched, and the new version.
+    /// In change order: a clear empties the node's rows; a deletion removes its pattern's row
+    /// (after writing the rows of the learns before it, which may have made that row), keeps its
+    /// id as a tombstone and rewrites its symbols' emotive sums; the learns' rows are upserted.
     private func persist(_ changes: [KnowledgeBaseChange], after version: Int64, _ conn: PostgresConnection) async throws {
         var touched: [String] = []
+        let kb = knowledgeBase
         for change in changes {
             switch change {
             case .clear:
@@ -112,10 +116,16 @@ public final class ReplicatedNode: Sendable {
                 try await KnowledgeBaseRows.clear(node: nodeID, conn, logger: store.logger)
             case .learn(let events, _, _, _):
                 touched.append(Naming.patternHash(events))
-            case .delete:
-                // Rows are keyed by pattern id (learn order); a deletion needs the schema to keep
-                // tombstones first. Refused: the transaction rolls back and the node reloads.
-                throw StoreError(.database, "PostgreSQL store: pattern deletion is not supported yet")
+            case .delete(let name):
+                let pending = touched.filter { $0 != name }
+                if pending.count != touched.count {
+                    // Learned in this transaction, then deleted: its row must exist to become a tombstone.
+                    throw StoreError(.database, "PostgreSQL store: pattern \(name) was learned and deleted in one write")
+                }
+                try await KnowledgeBaseRows.write(kb.durableImage(of: touched), node: nodeID, conn, logger: store.logger)
+                touched = []
+                try await KnowledgeBaseRows.deletePattern(
+                    named: name, node: nodeID, sums: { kb.symbolStats($0)?.emotives }, conn, logger: store.logger)
             }
         }
         try await KnowledgeBaseRows.write(knowledgeBase.durableImage(of: touched), node: nodeID, conn, logger: store.logger)

@@ -29,7 +29,7 @@ public enum KatoError: Error, Sendable, Equatable {
     case overloaded(limit: Int, retryAfter: Duration)
     /// An operator switched the feature off (a feature flag; ErrorInfo metadata `feature`).
     case featureDisabled(flag: String, message: String)
-    /// The call cannot work in this server's configuration (e.g. `PATTERN_DELETION_UNSUPPORTED`).
+    /// The call cannot work in this server's configuration (e.g. a feature the configured store lacks).
     case failedPrecondition(reason: String, message: String)
 
     public struct FieldViolation: Sendable, Equatable {

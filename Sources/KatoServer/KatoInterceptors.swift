@@ -5,15 +5,17 @@ import Logging
 /// edge where errors become statuses), metrics, auth, rate limits (keyed on the principal auth
 /// found), degradation (with a store); each but the trace nil when off.
 ///
-/// A named `ComposedInterceptor` type: the services declare their typed unary methods with it
-/// (`ServiceProvider.unary`), so when the router composes this chain into them it is
-/// specialized for each method's messages. Each member is written
-/// once, in its own class; the router binds each to the methods it concerns.
-typealias KatoInterceptors = ComposedInterceptor<
+/// A named `ComposedStages` type: every member's bound form is a `StagedInterceptor`, so bound
+/// to a method the five run as one stage (their `before` steps in order, one `await` of the
+/// handler, their after steps in reverse), and the services declare their typed unary methods
+/// with this type (`ServiceProvider.unary`), so the router's chain is specialized for each
+/// method's messages. Each member is written once, in its own class; the router binds each to
+/// the methods it concerns.
+typealias KatoInterceptors = ComposedStages<
     TraceInterceptor,
-    ComposedInterceptor<
+    ComposedStages<
         GRPCMetricsInterceptor?,
-        ComposedInterceptor<AuthInterceptor?, ComposedInterceptor<RateLimitInterceptor?, DegradationInterceptor?>>
+        ComposedStages<AuthInterceptor?, ComposedStages<RateLimitInterceptor?, DegradationInterceptor?>>
     >
 >
 
@@ -30,6 +32,6 @@ extension KatoServerApp {
         let auth = c.authenticator.map { AuthInterceptor(authenticator: $0, openServices: open, logger: logger) }
         let rateLimits = c.rateLimits == .unlimited
             ? nil : RateLimitInterceptor(configuration: c.rateLimits, exempt: Set([Self.healthService] + ReflectionService.serviceNames))
-        return ComposedInterceptor(trace, ComposedInterceptor(metrics, ComposedInterceptor(auth, ComposedInterceptor(rateLimits, degradation))))
+        return ComposedStages(trace, ComposedStages(metrics, ComposedStages(auth, ComposedStages(rateLimits, degradation))))
     }
 }

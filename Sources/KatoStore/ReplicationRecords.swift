@@ -73,6 +73,15 @@ package enum ReplicationRecords {
          RecordCodec.encode(metadata: pattern.metadata))
     }
 
+    /// The distinct symbols of a stored pattern's `events` column.
+    package static func symbols(ofEvents bytes: [UInt8]) throws(DecodingError) -> Set<String> {
+        do {
+            return Set(try RecordCodec.decodeEvents(bytes).joined())
+        } catch {
+            throw DecodingError(description: "events: \(error)")
+        }
+    }
+
     package static func encode(emotiveSums: [String: Double]) -> [UInt8] {
         RecordCodec.encode(dict: emotiveSums)
     }
@@ -85,7 +94,15 @@ package enum ReplicationRecords {
             loader = KnowledgeBaseLoader(expectedPatterns: expectedPatterns, worker: .dispatch)
         }
 
-        /// Appends the next pattern; ids must come dense and in order (0, 1, 2, …).
+        /// Appends a deleted pattern's id (a tombstone), in place of the next pattern.
+        package mutating func appendDeleted(id: Int64) throws(DecodingError) {
+            guard id == Int64(loader.patternCount) else {
+                throw DecodingError(description: "deleted pattern id \(id), expected \(loader.patternCount) (ids must be dense)")
+            }
+            loader.appendDeleted()
+        }
+
+        /// Appends the next pattern; ids (with the tombstones') must come dense and in order (0, 1, 2, …).
         package mutating func append(
             id: Int64, name: String, frequency: Int, events: [UInt8], emotives: [UInt8]?, metadata: [UInt8]
         ) throws(DecodingError) {

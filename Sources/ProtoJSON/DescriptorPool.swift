@@ -322,6 +322,7 @@ private struct FileParser {
                     var options = WireReader(o)
                     while let (f, v) = try options.next() {
                         if f == 33, case .varint(let flag) = v { m.deprecated = flag != 0 }
+                        if f == 34, case .varint(let level) = v { m.idempotencyLevel = Int(truncatingIfNeeded: level) }
                     }
                 default: break
                 }

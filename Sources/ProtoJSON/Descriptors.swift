@@ -171,7 +171,12 @@ public struct MethodDescriptor: Sendable {
     public var clientStreaming = false
     public var serverStreaming = false
     public var deprecated = false
+    /// `option idempotency_level` (MethodOptions field 34): 0 unknown, 1 `NO_SIDE_EFFECTS`, 2 `IDEMPOTENT`.
+    public var idempotencyLevel = 0
     public var path: [Int32] = []
+
+    /// Declared side-effect free (`idempotency_level = NO_SIDE_EFFECTS`): Connect lets clients call it with GET.
+    public var hasNoSideEffects: Bool { idempotencyLevel == 1 }
 
     /// The `:path` of the call, `/pkg.Service/Method`.
     public var callPath: String {

@@ -108,6 +108,7 @@ extension KatoServerCommand {
         let tools: [String: any ParsableCommand.Type] = ["export": ExportCommand.self]
         let asyncTools: [String: any AsyncParsableCommand.Type] = [
             "verify": VerifyCommand.self, "import": ImportCommand.self, "restart": RestartCommand.self,
+            "test-postgres-query-race": PostgresQueryRaceCommand.self,
         ]
         if let first = args.first, let tool = tools[first] {
             tool.main(Array(args.dropFirst()))

@@ -3,7 +3,10 @@
 //
 //   grpch2-echo-server [--port N] [--tls-cert F --tls-key F [--tls-client-ca F]]
 //                      [--max-receive-size BYTES] [--max-concurrent-streams N]
-//                      [--max-header-list-size BYTES] [--descriptors FILE]...
+//                      [--max-header-list-size BYTES] [--descriptors FILE]... [--web] [--grace-ms N]
+//
+// --web: the web protocols on, and a GET route `/slow/?ms=N` that answers `slow N` after N ms
+// (for the tests of GET requests in flight at shutdown).
 import EchoProto
 import Foundation
 import GRPCH2
@@ -24,6 +27,8 @@ while let arg = arguments.next() {
     case "--descriptors": descriptorFiles.append(arguments.next()!)
     case "--max-concurrent-streams": configuration.maxConcurrentStreams = UInt32(arguments.next()!)!
     case "--max-header-list-size": configuration.maxHeaderListSize = UInt32(arguments.next()!)!
+    case "--web": configuration.web.enabled = true
+    case "--grace-ms": configuration.keepalive.gracePeriod = .milliseconds(Int(arguments.next()!)!)
     default:
         FileHandle.standardError.write(Data("unknown argument \(arg)\n".utf8))
         exit(2)
@@ -49,6 +54,13 @@ router.register(echo)
 router.register(health)
 let listed = [echo.serviceName, health.serviceName] + ReflectionService.serviceNames
 router.register(ReflectionService(index: index, services: listed))
+if configuration.web.enabled {
+    router.getRoutes.append(HTTPGetRoute(pathPrefix: "/slow/") { request in
+        let ms = request.query.split(separator: "&").first { $0.hasPrefix("ms=") }.flatMap { Int($0.dropFirst(3)) } ?? 0
+        try? await Task.sleep(for: .milliseconds(ms))
+        return HTTPGetResponse(status: 200, headers: [("content-type", "text/plain")], body: Array("slow \(ms)\n".utf8))
+    })
+}
 for name in listed { health.setStatus(.serving, forService: name) }
 health.setStatus(.serving, forService: "")
 

@@ -7,16 +7,7 @@ import XCTest
 /// same predictions — over several 4096-pattern chunks (second thread, shapes built in place) and
 /// symbols that are short, longer than 16 bytes, non-ASCII or need JSON escaping.
 final class KnowledgeBaseLoaderTests: XCTestCase {
-    struct SplitMix {
-        var state: UInt64
-        mutating func next(_ n: Int) -> Int {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return Int((z ^ (z >> 31)) % UInt64(n))
-        }
-    }
+    typealias SplitMix = SplitMix64
 
     static func symbol(_ k: Int) -> String {
         switch k % 5 {
@@ -32,7 +23,7 @@ final class KnowledgeBaseLoaderTests: XCTestCase {
         let kb = KnowledgeBase()
         var rng = SplitMix(state: 42)
         for i in 0..<patterns {
-            let events = (0..<(1 + rng.next(3))).map { _ in (0..<(1 + rng.next(3))).map { _ in Self.symbol(rng.next(600)) } }
+            let events = (0..<(1 + rng.int(0...2))).map { _ in (0..<(1 + rng.int(0...2))).map { _ in Self.symbol(rng.int(0...599)) } }
             guard events.joined().count >= 2 else { continue }
             let emotives: [String: Double] = i % 7 == 0 ? ["joy": Double(i % 5) - 2] : [:]
             let metadata: [String: [String]] = i % 11 == 0 ? ["k": ["v\(i % 3)"]] : [:]

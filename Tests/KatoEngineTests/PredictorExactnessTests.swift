@@ -7,21 +7,7 @@ import XCTest
 /// (`ReferencePredictor`), on random knowledge bases: same predictions, same order, same floats (bit
 /// patterns), same future potentials.
 final class PredictorExactnessTests: XCTestCase {
-    /// SplitMix64: a deterministic generator, so a failure names a reproducible trial.
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ range: ClosedRange<Int>) -> Int {
-            range.lowerBound + Int(next() % UInt64(range.count))
-        }
-        mutating func pick<T>(_ xs: [T]) -> T { xs[int(0...(xs.count - 1))] }
-    }
+    typealias Rng = SplitMix64
 
     static func vocabulary(_ rng: inout Rng) -> [String] {
         let size = rng.int(3...40)

@@ -113,6 +113,20 @@ def test_kb_delete_removes_one_pattern(kato):
     assert r.returncode != 0 and "not found" in r.stderr.lower()
 
 
+def test_kb_delete_all_needs_yes_and_empties_the_node(kato):
+    node = "cli-kb-delete-all"
+    learn_patterns(kato, node, ["a|b", "c|d"])
+    r = kato("kb", "delete-all", "--node", node)
+    assert r.returncode == 2 and "--yes" in r.stderr, "refused without --yes"
+    assert len(kato("kb", "list", "--node", node).stdout.splitlines()) == 2, "nothing deleted"
+    r = kato("kb", "delete-all", "--node", node, "--yes")
+    assert r.returncode == 0 and r.stdout.strip() == f"deleted the knowledge base of {node}: 2 patterns, 4 symbols", \
+        r.stdout + r.stderr
+    assert kato("kb", "list", "--node", node).stdout == ""
+    lines = dict(line.split(":", 1) for line in kato("kb", "stats", "--node", node).stdout.splitlines())
+    assert lines["patterns"].strip() == "0" and lines["symbols"].strip() == "0"
+
+
 def test_session_get_count_and_delete(kato):
     s = new_session(kato, "cli-domain-3")
     r = kato("session", "get", "--session", s)

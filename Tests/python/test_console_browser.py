@@ -17,6 +17,7 @@ from kato_client._pb.kato.v2 import knowledge_pb2, knowledge_pb2_grpc, observe_p
 from kato_client._pb.kato.v2 import predict_pb2, predict_pb2_grpc, session_pb2, session_pb2_grpc
 
 from conftest import ROOT, start_kato_server, unavailable
+from grpch2_support import make_pki
 
 CHROMIUM = "/usr/bin/chromium"
 DRIVER = "/usr/bin/chromedriver"
@@ -29,7 +30,7 @@ ARTIFACTS = pathlib.Path(os.environ.get("KATO_TEST_ARTIFACTS", "/tmp/kato-test-a
 KEYS = [{"principal": "admin", "key": "browser-admin", "roles": ["admin"], "nodes": ["*"]}]
 
 
-def browser():
+def browser(*extra_args):
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -41,7 +42,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1100", "--disable-extensions", "--no-first-run"):
+                "--window-size=1400,1100", "--disable-extensions", "--no-first-run", *extra_args):
         options.add_argument(arg)
     try:
         return webdriver.Chrome(service=Service(DRIVER), options=options)
@@ -50,8 +51,8 @@ def browser():
 
 
 class Api:
-    def __init__(self, address, metadata=()):
-        self.channel = grpc.insecure_channel(address)
+    def __init__(self, address, metadata=(), channel=None):
+        self.channel = channel or grpc.insecure_channel(address)
         self.md = metadata
         self.sessions = session_pb2_grpc.SessionServiceStub(self.channel)
         self.observe = observe_pb2_grpc.ObserveServiceStub(self.channel)
@@ -269,4 +270,65 @@ def test_console_asks_for_an_api_key_when_the_server_needs_one(binaries, tmp_pat
         assert driver.execute_script("return sessionStorage.getItem('kato-console-api-key')") == "browser-admin"
         api.channel.close()
     finally:
+        server.stop()
+
+
+def test_pattern_pages_are_connect_gets_the_browser_revalidates(live):
+    """The console reads pattern pages and statistics with Connect GET, which the browser keeps:
+    the same page again is revalidated (If-None-Match → 304), so only headers travel (Resource
+    Timing: a revalidated entry's transferSize is its headers', less than the kept body; a full
+    answer's is more than its body). (Over plaintext: Chromium keeps nothing from a server whose
+    certificate it was told to ignore.)"""
+    server, api, driver, learned, hostile = live
+    By = open_console(driver, server)
+
+    def entries(d, method):
+        return d.execute_script(f"return performance.getEntriesByType('resource')"
+                                f".filter(e => e.name.includes('/{method}?connect=v1&encoding=json&message='))"
+                                f".map(e => [e.transferSize, e.encodedBodySize])")
+    assert entries(driver, "GetKnowledgeBaseStatistics"), "statistics are read with GET"
+    first = entries(driver, "ListPatterns")
+    assert first, "pattern pages are read with GET"
+    driver.find_element(By.ID, "kb-search").click()
+    wait(driver, lambda d: len(entries(d, "ListPatterns")) > len(first), what="the page read again")
+    transfer, body = entries(driver, "ListPatterns")[-1]
+    assert 0 < transfer < body, (transfer, body)
+
+
+def test_console_over_tls_travels_on_http2(binaries, tmp_path_factory):
+    """A browser reaching a TLS server picks h2 by ALPN and sends every request of the page on
+    HTTP/2 streams: the page, its assets, status.json (GET routes) and the API calls, the live
+    prediction stream included."""
+    pki = make_pki(tmp_path_factory.mktemp("browser-pki"))
+    server = start_kato_server(binaries, "--tls-cert", str(pki["server_pem"]), "--tls-key", str(pki["server_key"]))
+    target = f"localhost:{server.port}"
+    api = Api(target, channel=grpc.secure_channel(target, grpc.ssl_channel_credentials(pki["ca_pem"].read_bytes())))
+    driver = None
+    try:
+        sid = api.session()
+        name = api.learn(sid, [["tls-a"], ["tls-b", "common"]], times=2)
+        driver = browser("--ignore-certificate-errors")  # the test CA is not the browser's
+        driver.get(f"https://{target}/console/?node={NODE}")
+        wait(driver, lambda d: name in row_names(d), what="the pattern learned over gRPC")
+        watched = api.session()
+        api.observe_strings(watched, ["tls-a"])
+        click_session(driver, watched)
+        from selenium.webdriver.common.by import By
+        wait(driver, lambda d: d.find_element(By.ID, "sd-stm").text == "tls-a", what="the session's STM")
+        api.observe_strings(watched, ["tls-b"])
+        wait(driver, lambda d: name.removeprefix("PTRN|") in d.find_element(By.ID, "sd-predictions").text,
+             what="the streamed prediction")
+        entries = driver.execute_script(
+            "return performance.getEntries().filter(e => e.nextHopProtocol !== undefined)"
+            ".map(e => [e.name, e.nextHopProtocol])")
+        protocols = {url.split(target, 1)[1].split("?")[0]: proto for url, proto in entries if target in url}
+        for path in ("/console/", "/console/console.js", "/console/console.css", "/console/status.json",
+                     "/kato.v2.KnowledgeBaseService/ListPatterns"):
+            assert protocols.get(path) == "h2", (path, protocols)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "console-tls-h2.png"))
+    finally:
+        if driver:
+            driver.quit()
+        api.channel.close()
         server.stop()

@@ -1,8 +1,10 @@
 """KnowledgeBaseService.DeletePattern against a real kato-server over grpcio: afterwards the node
 predicts exactly as a node that never learned the pattern (every prediction field, the statistics),
 the deletion survives a restart (graceful and kill -9) and a later re-learn, `verify` stays clean,
-an unknown pattern is NOT_FOUND, deleting needs the admin role, and with a knowledge base shared
-through PostgreSQL (--postgres) it is refused with FAILED_PRECONDITION, changing nothing."""
+an unknown pattern is NOT_FOUND, deleting needs the admin role. DeleteKnowledgeBase: the node's
+statistics drop to zero and it predicts as a node that never learned anything, its sessions keep
+their STM, durable across a restart, admin only. With --postgres (replicas): see
+test_cluster_knowledge_base_deletion.py."""
 import json
 import signal
 import subprocess
@@ -80,6 +82,13 @@ class Client:
 
     def delete(self, node, name):
         return self.kb.DeletePattern(knowledge_pb2.DeletePatternRequest(node_id=node, name=name), metadata=self.md)
+
+    def delete_all(self, node):
+        return self.kb.DeleteKnowledgeBase(knowledge_pb2.DeleteKnowledgeBaseRequest(node_id=node), metadata=self.md)
+
+    def stm(self, sid):
+        got = self.observe.GetShortTermMemory(observe_pb2.GetShortTermMemoryRequest(session_id=sid), metadata=self.md)
+        return [list(e.symbols) for e in got.events]
 
     def close(self):
         self.channel.close()
@@ -201,18 +210,58 @@ def test_deleting_needs_the_admin_role(binaries, keyfile):
     server.stop()
 
 
-def test_with_postgres_deleting_is_failed_precondition_and_changes_nothing(binaries):
-    from pg_support import PostgresServer
-    pg = PostgresServer()
-    try:
-        server = start_kato_server(binaries, "--in-memory", "--postgres", pg.url())
-        c = Client(server.address, metadata=())
-        names = c.learn_all("n")
+def test_deleting_the_whole_knowledge_base_empties_its_statistics_keeps_sessions_and_survives_a_restart(binaries, tmp_path, keyfile):
+    data = str(tmp_path / "data")
+    server = start_kato_server(binaries, "--data-dir", data, "--auth-keys", keyfile)
+    c = Client(server.address)
+    names = c.learn_all("n")
+    c.learn_all("kept")
+    kept_stats = c.statistics("kept")
+    sid = c.session("n")
+    c.observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=["a"]), metadata=ADMIN)
+    c.session("never")  # a node that never learned anything: what "n" must predict like
+    reply = c.delete_all("n")
+    assert (reply.node_id, reply.patterns_deleted, reply.symbols_deleted) == ("n", 3, 6)
+    stats = c.statistics("n")
+    assert (stats.pattern_count, stats.symbol_count, stats.total_frequency) == (0, 0, 0)
+    assert list(stats.length_distribution) == [] and list(stats.top_symbols) == []
+    assert c.names("n") == []
+    assert c.stm(sid) == [["a"]], "the node's sessions keep their short-term memory"
+    same_as_never_learned(c, "n", "never")
+    assert c.statistics("kept") == kept_stats, "other nodes are untouched"
+    assert c.delete_all("n").patterns_deleted == 0  # again: nothing left, not an error
+    c.close()
+    server.proc.send_signal(signal.SIGKILL)  # acknowledged: on disk
+    server.proc.wait()
+
+    server = start_kato_server(binaries, "--data-dir", data, "--auth-keys", keyfile)
+    c = Client(server.address)
+    assert c.names("n") == [] and c.statistics("n").pattern_count == 0
+    assert c.statistics("kept") == kept_stats
+    assert c.learn(c.session("n"), *LEARNS[0]) == names[0]  # the node id stays usable
+    assert c.names("n") == [names[0]]
+    c.close()
+    server.stop()
+    verify = subprocess.run([str(binaries / "kato-server"), "verify", "--data-dir", data],
+                            capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_deleting_the_whole_knowledge_base_needs_the_admin_role_and_a_node(binaries, keyfile):
+    server = start_kato_server(binaries, "--in-memory", "--auth-keys", keyfile)
+    admin = Client(server.address)
+    admin.learn_all("n")
+    for md, code in (((), grpc.StatusCode.UNAUTHENTICATED),
+                     ((("authorization", "Bearer del-reader"),), grpc.StatusCode.PERMISSION_DENIED),
+                     ((("authorization", "Bearer del-writer"),), grpc.StatusCode.PERMISSION_DENIED)):
+        other = Client(server.address, metadata=md)
         with pytest.raises(grpc.RpcError) as e:
-            c.delete("n", names[0])
-        assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "--postgres" in e.value.details()
-        assert c.names("n") == names
-        c.close()
-        server.stop()
-    finally:
-        pg.destroy()
+            other.delete_all("n")
+        assert e.value.code() == code
+        other.close()
+    with pytest.raises(grpc.RpcError) as e:
+        admin.delete_all("")
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert admin.statistics("n").pattern_count == 3
+    admin.close()
+    server.stop()

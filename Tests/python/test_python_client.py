@@ -646,3 +646,22 @@ def test_pip_install_into_a_fresh_venv(tmp_path):
     assert r.returncode == 0, r.stderr
     installed, version = r.stdout.splitlines()
     assert installed.startswith(str(venv)) and version == "0.1.0 KatoClient"
+
+
+def test_a_subscription_that_broke_before_any_update_resumes_after_the_sequence_it_subscribed_at():
+    """A subscriber whose replica dies before any update reached it must not resubscribe from
+    nothing (the updates in between would be a silent hole): the client always asks for the state
+    at subscription, keeps its sequence and hides it when the caller did not ask for it."""
+    from kato_client import _ops
+    from kato_client._pb.kato.v2 import predict_pb2
+
+    resumption = _ops.Resumption("s", "n", send_initial=False)
+    assert resumption.first_request().send_initial
+    initial = predict_pb2.PredictionUpdate(sequence=7, cause=predict_pb2.UPDATE_CAUSE_INITIAL)
+    assert not resumption.seen(initial), "the state at subscription was shown though not asked for"
+    resumed = resumption.next_request()
+    assert (resumed.resume_after_sequence, resumed.send_initial) == (7, False)
+    assert resumption.seen(predict_pb2.PredictionUpdate(sequence=8, cause=predict_pb2.UPDATE_CAUSE_OBSERVE))
+
+    asked = _ops.Resumption("s", "n", send_initial=True)
+    assert asked.seen(initial), "the state at subscription was hidden though asked for"

@@ -3,6 +3,10 @@
 # API, Debian's libgrpc++) on the same unary echo, same load, same machine, in one run.
 #
 #   benchmarks/grpc/run.sh            ROUNDS=5 by default (each configuration, alternating servers)
+#   OURS_BIN=...                      measure this grpch2-echo-server instead of building one
+#   BEFORE_BIN=...                    also measure another grpch2-echo-server ("before": e.g. a
+#                                     build of main) in the same rounds, alternating with the
+#                                     others; the section is then printed, not written
 #
 # Load: /work/shared/bench/h2load-grpc.sh (override with H2LOAD_GRPC=...), method
 # /grpch2.test.Echo/Unary, request = EchoRequest{payload: 32 bytes}.
@@ -39,9 +43,13 @@ fi
 # ---- 2./3. build both servers ---------------------------------------------------------------
 echo "building the C++ gRPC echo server"
 CPP_BIN=$("$ROOT/benchmarks/grpc/cpp/build.sh" "$WORK/cpp" | tail -1)
-echo "building grpch2-echo-server (release)"
-swift build -c release --product grpch2-echo-server 2>&1 | tail -1
-OURS_BIN=$(swift build -c release --show-bin-path)/grpch2-echo-server
+if [ -z "${OURS_BIN:-}" ]; then
+  echo "building grpch2-echo-server (release)"
+  swift build -c release --product grpch2-echo-server 2>&1 | tail -1
+  OURS_BIN=$(swift build -c release --show-bin-path)/grpch2-echo-server
+fi
+SERVERS=(ours cpp)
+[ -z "${BEFORE_BIN:-}" ] || SERVERS=(before ours cpp)
 
 # EchoRequest{payload (field 2, bytes) = 32 x 'x'}: tag 0x12, length 32, payload.
 REQ=$WORK/req32.bin
@@ -67,12 +75,13 @@ start_server() {  # name command...
   PID[$name]=$pid PORT[$name]=$port
 }
 start_server ours "$OURS_BIN"
+[ -z "${BEFORE_BIN:-}" ] || start_server before "$BEFORE_BIN"
 start_server cpp "$CPP_BIN"
 
 # ---- correctness, once per server, with real clients -------------------------------------------
 FRAME=$WORK/frame.bin
 { printf '\000\000\000\000'; printf "\\$(printf '%03o' "$(wc -c < "$REQ")")"; cat "$REQ"; } > "$FRAME"
-for s in ours cpp; do
+for s in "${SERVERS[@]}"; do
   out=$(nghttp -v -d "$FRAME" -H 'content-type: application/grpc' -H 'te: trailers' \
           "http://127.0.0.1:${PORT[$s]}$METHOD" 2>&1 | tr -d '\000' || true)
   echo "$out" | grep -aq 'grpc-status: 0' || { echo "$s: nghttp did not get grpc-status: 0"; echo "$out" | tail -20; exit 1; }
@@ -135,7 +144,8 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 START=$(date -u +%Y-%m-%dT%H:%MZ)
 for round in $(seq "$ROUNDS"); do
   # Alternate which server goes first, so neither always runs right after the other.
-  if [ $((round % 2)) = 1 ]; then order=(ours cpp); else order=(cpp ours); fi
+  order=("${SERVERS[@]}")
+  if [ $((round % 2)) = 0 ]; then order=(); for ((i = ${#SERVERS[@]} - 1; i >= 0; i--)); do order+=("${SERVERS[i]}"); done; fi
   for s in "${order[@]}"; do run_one throughput "$s" "$round" "${THROUGHPUT_ARGS[@]}"; done
   for s in "${order[@]}"; do run_one latency "$s" "$round" "${LATENCY_ARGS[@]}"; done
   for s in "${order[@]}"; do run_pinned "$s" "$round" "${THROUGHPUT_ARGS[@]}"; done
@@ -151,7 +161,8 @@ for line in open(sys.argv[1]):
     c, s, r, rps, p50, p99, cpu, lg = line.split('\t')
     rows[(c, s)].append(dict(rps=float(rps), p50=float(p50), p99=float(p99), cpu=float(cpu), lg=float(lg)))
 med = lambda c, s, k: statistics.median(x[k] for x in rows[(c, s)])
-name = {'ours': 'GRPCH2 (grpch2-echo-server)', 'cpp': 'C++ gRPC 1.51, callback API'}
+name = {'ours': 'GRPCH2 (grpch2-echo-server)', 'cpp': 'C++ gRPC 1.51, callback API', 'before': 'GRPCH2 before (BEFORE_BIN)'}
+servers = [s for s in ('before', 'ours', 'cpp') if (('throughput', s) in rows)]
 out = []
 P = out.append
 P('## Transport: GRPCH2 vs C++ gRPC (unary echo)')
@@ -171,7 +182,7 @@ for c, title in (('throughput', 'Throughput, c=4 m=64 (medians)'), ('latency', '
     P('')
     P('| server | rps | p50 (µs) | p99 (µs) | server CPU per call (µs) | load generator CPU (s) |')
     P('|---|---:|---:|---:|---:|---:|')
-    for s in ('ours', 'cpp'):
+    for s in servers:
         P('| %s | %.0f | %.0f | %.0f | %.2f | %.2f |' % (name[s], med(c, s, 'rps'), med(c, s, 'p50'), med(c, s, 'p99'), med(c, s, 'cpu'), med(c, s, 'lg')))
     P('')
     rr = med(c, 'ours', 'rps') / med(c, 'cpp', 'rps')
@@ -179,6 +190,10 @@ for c, title in (('throughput', 'Throughput, c=4 m=64 (medians)'), ('latency', '
     pr = med(c, 'ours', 'p99') / med(c, 'cpp', 'p99')
     P('Ratios (ours / C++): **rps %.2fx**, **CPU per call %.2fx**, **p99 %.2fx**, p50 %.2fx.' % (rr, cr, pr, med(c, 'ours', 'p50') / med(c, 'cpp', 'p50')))
     P('')
+    if 'before' in servers:
+        P('After / before (ours / BEFORE_BIN): rps %.3fx, CPU per call %.3fx, p99 %.3fx, p50 %.3fx.' % tuple(
+            med(c, 'ours', k) / med(c, 'before', k) for k in ('rps', 'cpu', 'p99', 'p50')))
+        P('')
     verdict = lambda ok: 'met' if ok else '**not met**'
     P('Against the targets: rps >= 2x %s; CPU per call <= 0.33x %s; p99 <= 1x %s.' % (verdict(rr >= 2), verdict(cr <= 1 / 3), verdict(pr <= 1)))
     P('')
@@ -199,6 +214,7 @@ EOF
 echo
 echo "$SECTION"
 
+[ -z "${BEFORE_BIN:-}" ] || { echo "(BEFORE_BIN set: $DOC not written)"; exit 0; }
 mkdir -p "$(dirname "$DOC")"
 [ -f "$DOC" ] || printf '# Benchmarks\n\n' > "$DOC"
 python3 - "$DOC" "$SECTION" <<'EOF'

@@ -8,7 +8,8 @@
 #   3. c=1 m=1 unary latency: grpch2-echo-server vs the C++ echo server, alternating, medians
 # All JSON lines go to .build/serving/results.jsonl; the summary is printed (paste it into
 # docs/BENCHMARKS.md). ROUNDS (default 3), SESSIONS_CHECKPOINTS (default 100000,1000000),
-# PARTS (default "sessions fanout latency").
+# PARTS (default "sessions fanout latency"). KATO_BEFORE=path/to/another/kato-server: each fan-out round
+# also runs that binary (recorded as server "kato-before") first, for a before/after in one run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -21,10 +22,12 @@ mkdir -p "$WORK"
 RESULTS=$WORK/results.jsonl
 : > "$RESULTS"
 
-for p in kato-server kato-serving-bench grpch2-echo-server; do
-  swift build -c release --product "$p" 2>&1 | tail -1
-done
-BIN=$(swift build -c release --show-bin-path)
+if [ -z "${SKIP_BUILD:-}" ]; then  # SKIP_BUILD=1: use the release binaries as they are
+  for p in kato-server kato-serving-bench grpch2-echo-server; do
+    swift build -c release --product "$p" 2>&1 | tail -1
+  done
+fi
+BIN=$ROOT/.build/release
 CPP_BIN=$("$ROOT/benchmarks/grpc/cpp/build.sh" "$WORK/cpp" | tail -1)
 BENCH=$BIN/kato-serving-bench
 
@@ -46,8 +49,9 @@ start() {
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 kato() {
+  local bin=${KATO_BIN:-$BIN/kato-server}
   rm -rf "$WORK/data"; mkdir -p "$WORK/data"
-  start kato "$BIN/kato-server" --admin-port 0 --data-dir "$WORK/data" --log-level warning --max-sessions 1100000 --max-concurrent-calls 20000 "$@"
+  start kato "$bin" --admin-port 0 --data-dir "$WORK/data" --log-level warning --max-sessions 1100000 --max-concurrent-calls 20000 "$@"
 }
 record() {  # part round server json...
   local part=$1 round=$2 server=$3; shift 3
@@ -66,6 +70,11 @@ fi
 
 if [[ " $PARTS " == *" fanout "* ]]; then
   for round in $(seq "$ROUNDS"); do
+    if [ -n "${KATO_BEFORE:-}" ]; then
+      KATO_BIN=$KATO_BEFORE kato
+      "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "before-$round" | record fanout "$round" kato-before
+      stop "$PID"
+    fi
     kato
     "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "fanout-$round" | record fanout "$round" kato
     BYTES=$(tail -1 "$RESULTS" | python3 -c "import json,sys; print(json.load(sys.stdin)['result']['update_bytes_mean'])")

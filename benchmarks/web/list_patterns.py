@@ -3,7 +3,9 @@ keyset pages, one pass per page, no full sort). For each size: a data directory 
 `kato-server bench-store --startup-patterns N` (node "bench", 3 events of 2 symbols from a
 10,000-symbol alphabet), a release kato-server on it, and grpcio calls of 50-pattern pages: the
 first page of each order, the 20th page (following tokens), a symbol filter and a name prefix.
-Prints one Markdown table row per (size, query): median and p90 of REPEAT calls in ms.
+Prints one Markdown table row per (size, query): median and p90 of REPEAT calls in ms; and the
+server's resident memory per pattern (VmRSS / N, from /proc) once loaded, before any browsing
+call, and after them (the browsing orders are built by the first call and then maintained).
 
     python benchmarks/web/list_patterns.py BIN_DIR [SIZES...]
 """
@@ -43,6 +45,14 @@ def start_server(bin_dir, data_dir):
     raise RuntimeError("kato-server did not start")
 
 
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
 def bench(bin_dir, n):
     with tempfile.TemporaryDirectory() as data:
         subprocess.run([f"{bin_dir}/kato-server", "bench-store", "--data-dir", data, "--startup-patterns", str(n)],
@@ -51,6 +61,7 @@ def bench(bin_dir, n):
         try:
             with grpc.insecure_channel(address) as channel:
                 kb = knowledge_pb2_grpc.KnowledgeBaseServiceStub(channel)
+                rss_loaded = rss_bytes(proc.pid)
 
                 def page(**kw):
                     return kb.ListPatterns(knowledge_pb2.ListPatternsRequest(node_id="bench", page_size=50, **kw))
@@ -67,9 +78,12 @@ def bench(bin_dir, n):
                              timed(lambda: page(order=knowledge_pb2.PATTERN_ORDER_FREQUENCY_DESC, page_token=token))))
                 symbol = page().patterns[0].pattern_data[0].symbols[0]
                 rows.append((f"symbol filter ({symbol})", timed(lambda: page(symbol=symbol))))
-                rows.append(("name prefix PTRN|ab", timed(lambda: page(name_prefix="ab"))))
+                rows.append(("name prefix ab", timed(lambda: page(name_prefix="ab"))))
+                rows.append(("name prefix ab, by name", timed(lambda: page(name_prefix="ab", order=knowledge_pb2.PATTERN_ORDER_NAME))))
                 rows.append(("statistics", timed(lambda: kb.GetKnowledgeBaseStatistics(
                     knowledge_pb2.GetKnowledgeBaseStatisticsRequest(node_id="bench")))))
+                rss_browsed = rss_bytes(proc.pid)
+                rows.append(("memory: RSS bytes per pattern, loaded / after browsing", (rss_loaded / n, rss_browsed / n)))
                 return rows
         finally:
             proc.terminate()

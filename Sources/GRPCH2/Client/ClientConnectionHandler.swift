@@ -5,7 +5,7 @@ import NIOCore
 /// The client side of one HTTP/2 connection: calls open streams through nghttp2, request
 /// messages leave through the stream's body source, responses come back as messages and a
 /// status. Everything here runs on the channel's event loop; `GRPCClient` hops onto it.
-final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelegate {
+final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelegate, HTTP2ConnectionDriver {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -32,11 +32,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         }
     }
 
-    private var session: NGHTTP2Session?
-    private var context: ChannelHandlerContext?
+    var session: NGHTTP2Session?
+    var context: ChannelHandlerContext?
     private var streams: [Int32: Stream] = [:]
-    private var flushScheduled = false
-    private var inRead = false
+    // The connection driver's state (`HTTP2ConnectionDriver`).
+    var flushScheduled = false
+    var flushing = false
+    var inRead = false
+    var outBuffer: ByteBuffer?
     let maxReceiveMessageSize: Int
     let logger: Logger
 
@@ -65,16 +68,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        guard let session else { return }
-        inRead = true
-        defer { inRead = false }
-        do {
-            try buffer.withUnsafeReadableBytes { bytes throws(NGHTTP2Error) in try session.receive(bytes) }
-        } catch {
-            flush()
-            context.close(promise: nil)
-        }
+        receive(unwrapInboundIn(data), context: context)
+    }
+
+    /// The GOAWAY nghttp2 queued goes out; the close fails every call (`channelInactive`).
+    func connectionFailed(_ error: NGHTTP2Error, context: ChannelHandlerContext) {
+        flush()
+        context.close(promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -106,31 +106,6 @@ final class ClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         let all = streams
         streams = [:]
         for (_, s) in all { end(s, .failure(error)) }
-    }
-
-    func flush() {
-        guard let session, let context, context.channel.isWritable else { return }
-        var out = [UInt8]()
-        do {
-            try session.send(into: &out)
-        } catch {
-            context.close(promise: nil)
-            return
-        }
-        if !out.isEmpty {
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)), promise: nil)
-        }
-        if session.wantsWrite { scheduleFlush() }
-    }
-
-    func scheduleFlush() {
-        guard !flushScheduled, !inRead, let context else { return }
-        flushScheduled = true
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            loopBound.value.flushScheduled = false
-            loopBound.value.flush()
-        }
     }
 
     // MARK: calls (from GRPCClient, on the loop)

@@ -19,6 +19,7 @@ extension ServerConnectionHandler {
         }
         let path = headers.path, contentType = headers.contentType
         if configuration.web.enabled, headers.method == "OPTIONS" { return respondToWebPreflight(stream, headers: headers) }
+        if configuration.web.enabled, headers.method == "GET" || headers.method == "HEAD" { return startGet(stream, headers: headers) }
         guard headers.method == "POST" else {
             return respondHTTPError(stream, status: "405", message: "gRPC requires POST")
         }

@@ -18,6 +18,30 @@ extension ServerConnectionHandler {
         }
     }
 
+    /// `enqueue` for a writer already on the loop: queues the message; false when the writer
+    /// must wait for the buffer to drain (`awaitDrain`) before writing more.
+    func enqueueNow(streamID: Int32, message: [UInt8]) throws -> Bool {
+        guard let stream = streams[streamID], stream.phase != .finished else {
+            throw RPCError(code: .cancelled, message: "the call has ended")
+        }
+        if let refused = append(message, to: stream) { throw refused }
+        submitOrResume(stream)
+        return stream.pendingCount <= configuration.maxBufferedResponseBytes
+    }
+
+    /// Resumes `continuation` once the stream's buffer is under its limit again (at once when
+    /// it already is); throws when the call has ended.
+    func awaitDrain(streamID: Int32, continuation: CheckedContinuation<Void, any Error>) {
+        guard let stream = streams[streamID], stream.phase != .finished else {
+            return continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
+        }
+        if stream.pendingCount > configuration.maxBufferedResponseBytes {
+            stream.waitingWriters.append(continuation)
+        } else {
+            continuation.resume()
+        }
+    }
+
     /// Frames (and maybe compresses) one response message into the stream's pending bytes;
     /// the error that ends the call when it cannot be sent.
     private func append(_ message: [UInt8], to stream: ServerStreamState) -> RPCError? {

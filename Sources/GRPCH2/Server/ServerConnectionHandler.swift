@@ -8,7 +8,7 @@ import ProtobufCBridge
 ///
 /// Everything in this class runs on the channel's event loop. Handler tasks reach it only
 /// through `StreamHandle`, which hops onto the loop.
-final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelegate {
+final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelegate, HTTP2ConnectionDriver {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -20,11 +20,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     var streams = StreamTable<ServerStreamState>()
     /// Closed streams' objects, for reuse by new ones (see `ServerStreamState.reuse`).
     var spareStreams: [ServerStreamState] = []
+    // The connection driver's state (`HTTP2ConnectionDriver`).
     var flushScheduled = false
-    /// Reused for every write: once the channel has written it (usually within `flush`) the
-    /// storage is ours alone again, so `clear()` keeps it instead of allocating 4 KiB per flush.
     var outBuffer: ByteBuffer?
-    /// Set while `flush()` runs: nghttp2 callbacks fired from `mem_send` must not flush again.
     var flushing = false
     var inRead = false
     /// The stream whose request headers are arriving (0: none), and those headers: a header
@@ -106,16 +104,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        guard let session else { return }
-        inRead = true
-        defer { inRead = false }
-        do {
-            try buffer.withUnsafeReadableBytes { bytes throws(NGHTTP2Error) in try session.receive(bytes) }
-        } catch {
-            logger.debug("HTTP/2 connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
-            failConnection(context: context)
-        }
+        receive(unwrapInboundIn(data), context: context)
+    }
+
+    func connectionFailed(_ error: NGHTTP2Error, context: ChannelHandlerContext) {
+        logger.debug("HTTP/2 connection error", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        failConnection(context: context)
     }
 
     /// A connection error (malformed input; an HPACK failure such as a header value over
@@ -182,44 +176,5 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         session?.close()
         session = nil
         streamOwner = nil  // it refers to this handler: end the cycle (tasks still running keep it)
-    }
-
-    // MARK: output
-
-    /// Drains nghttp2's pending frames into one socket write.
-    func flush() {
-        guard let session, let context, !flushing else { return }
-        guard context.channel.isWritable else { return }
-        flushing = true
-        defer { flushing = false }
-        var out = outBuffer.take() ?? context.channel.allocator.buffer(capacity: 4096)
-        out.clear()
-        defer { if out.capacity <= 64 * 1024 { outBuffer = out } }  // a burst's big buffer is let go
-        do {
-            try session.send(into: &out)
-        } catch {
-            logger.debug("HTTP/2 send failed", metadata: ["error": "\(error)"])
-            context.close(promise: nil)
-            return
-        }
-        if out.readableBytes > 0 {
-            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-        }
-        if !session.isActive {
-            context.close(promise: nil)
-        } else if session.wantsWrite && context.channel.isWritable {
-            scheduleFlush()  // more than one batch was pending
-        }
-    }
-
-    /// Coalesces the flushes of many handler completions into one write per loop turn.
-    func scheduleFlush() {
-        guard !flushScheduled, !inRead, let context else { return }
-        flushScheduled = true
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            loopBound.value.flushScheduled = false
-            loopBound.value.flush()
-        }
     }
 }

@@ -15,6 +15,7 @@ extension HTTP1WebHandler {
                                      headers: head.headers.map { (name: $0.name.lowercased(), value: $0.value) }, peer: peer)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
+        getInFlight = true  // a shutdown now closes the connection after this response, not before
         Task {
             let response = await route.respond(request)
             eventLoop.execute { loopBound.value.sendGetResponse(head, response) }
@@ -22,18 +23,17 @@ extension HTTP1WebHandler {
     }
 
     private func sendGetResponse(_ head: HTTPRequestHead, _ response: HTTPGetResponse) {
+        getInFlight = false
         guard let context else { return }
-        var headers = HTTPHeaders()
-        for (name, value) in response.headers where name != "content-length" && name != "connection" {
-            headers.add(name: name, value: value)
-        }
-        headers.add(name: "content-length", value: String(response.body.count))
-        if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
+        let (fields, body) = response.wireForm(acceptEncoding: head.headers.first(name: "accept-encoding"), head: head.method == .HEAD)
+        var headers = HTTPHeaders(fields)
+        let keepAlive = head.isKeepAlive && !closeAfterResponse
+        if !keepAlive { headers.add(name: "connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: response.status)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        if head.method != .HEAD, !response.body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
+        if !body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         }
-        endResponse(keepAlive: head.isKeepAlive)
+        endResponse(keepAlive: keepAlive)
     }
 }

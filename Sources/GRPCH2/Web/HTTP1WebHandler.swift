@@ -24,9 +24,15 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     private var body: [UInt8] = []
     private var bodyOverLimit = false
     var call: WebCall?
+    /// A GET route is answering (off the loop): a shutdown waits for its response.
+    var getInFlight = false
+    /// Shutdown began while a GET route was answering: close after its response.
+    var closeAfterResponse = false
     private var callCount: Int32 = 0
     /// Closes the connection when no whole request arrives in time (`Web.requestTimeout`).
     private var requestTimer: Scheduled<Void>?
+    /// Closes the connection at the end of a shutdown's grace period.
+    private var graceTimer: Scheduled<Void>?
     /// Where handlers run, as on an HTTP/2 connection (`ServerConfiguration.handlerExecution`).
     private var taskExecutor: EventLoopTaskExecutor?
 
@@ -55,7 +61,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         let timeout = configuration.web.requestTimeout
         requestTimer = context.eventLoop.scheduleTask(in: .nanoseconds(ServerConnectionHandler.nanos(timeout))) {
             let handler = loopBound.value
-            guard handler.call == nil else { return }
+            guard handler.call == nil, !handler.getInFlight else { return }
             handler.logger.debug("web connection closed: no whole request in time", metadata: ["peer": "\(handler.peer)"])
             handler.context?.close(promise: nil)
         }
@@ -63,6 +69,7 @@ final class HTTP1WebHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         requestTimer?.cancel()
+        graceTimer?.cancel()
         abandonCall()
         self.context = nil
         owner = nil
@@ -79,9 +86,20 @@ final class HTTP1WebHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // Shutdown: an idle connection closes now; a busy one after its response (keep-alive off).
+        // Shutdown: an idle connection closes now; a busy one after its response (keep-alive off),
+        // or at the end of the grace period, as an HTTP/2 connection does.
         if event is GracefulShutdownEvent {
-            if let call { call.keepAlive = false } else if request == nil { context.close(promise: nil) }
+            let channel = context.channel
+            graceTimer = context.eventLoop.scheduleTask(in: .nanoseconds(ServerConnectionHandler.nanos(configuration.keepalive.gracePeriod))) {
+                channel.close(promise: nil)
+            }
+            if let call {
+                call.keepAlive = false
+            } else if getInFlight {
+                closeAfterResponse = true
+            } else if request == nil {
+                context.close(promise: nil)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -127,9 +145,11 @@ final class HTTP1WebHandler: ChannelInboundHandler {
                                 "request header list of \(headerListSize) bytes is larger than max (\(configuration.maxHeaderListSize))")
         }
         if head.method == .OPTIONS { return respondToPreflight(head, allowedOrigin: origin) }
-        if head.method == .GET || head.method == .HEAD, let route = router.getRoute(for: String(head.uri.prefix { $0 != "?" })) {
+        let path = String(head.uri.prefix { $0 != "?" })
+        if head.method == .GET || head.method == .HEAD, let route = router.getRoute(for: path) {
             return respondToGet(head, route)
         }
+        if head.method == .GET, router.method(for: path) != nil { return startConnectGet(head, path: path, allowedOrigin: origin) }
         guard head.method == .POST else {
             return respondPlain(head, status: .methodNotAllowed, allowedOrigin: origin,
                                 "\(head.method) \(head.uri): calls are POST requests (gRPC-Web, Connect)")
@@ -142,14 +162,44 @@ final class HTTP1WebHandler: ChannelInboundHandler {
                                     + "(application/json, application/proto, application/connect+json|+proto); "
                                     + "gRPC itself needs HTTP/2")
         }
-        callCount &+= 1
-        let path = String(head.uri.prefix { $0 != "?" })
         let encoder = WebResponseEncoder(kind: kind, path: path, router: router, configuration: configuration,
                                          header: { head.headers.first(name: $0) })
-        let call = WebCall(id: callCount, encoder: encoder, head: head, allowedOrigin: origin)
-        self.call = call
+        let call = newCall(encoder, head: head, allowedOrigin: origin)
         do throws(RPCError) {
-            try start(call, head: head)
+            try start(call, head: head, body: body, header: { head.headers.first(name: $0) })
+        } catch {
+            finish(call, error: error, messages: [])
+        }
+    }
+
+    private func newCall(_ encoder: WebResponseEncoder, head: HTTPRequestHead, allowedOrigin: String?) -> WebCall {
+        callCount &+= 1
+        let call = WebCall(id: callCount, encoder: encoder, head: head, allowedOrigin: allowedOrigin)
+        self.call = call
+        return call
+    }
+
+    /// A Connect unary call sent as GET (`ConnectGetRequest`): the message from the query, then
+    /// the same start as a POST's; errors in Connect's form (JSON when the query named no codec).
+    private func startConnectGet(_ head: HTTPRequestHead, path: String, allowedOrigin: String?) {
+        let query = head.uri.firstIndex(of: "?").map { String(head.uri[head.uri.index(after: $0)...]) } ?? ""
+        let parsed = ConnectGetRequest.parse(query: query)
+        let kind = (try? parsed.get())?.kind ?? WebRequestKind(webProtocol: .connectUnary, codec: .json)
+        var encoder = WebResponseEncoder(kind: kind, path: path, router: router, configuration: configuration,
+                                         header: { head.headers.first(name: $0) })
+        encoder.isGet = true
+        encoder.ifNoneMatch = head.headers.first(name: "if-none-match")
+        let call = newCall(encoder, head: head, allowedOrigin: allowedOrigin)
+        do throws(RPCError) {
+            // Whether the method may be called so comes first (a 405 for a POST-only method, however its query reads).
+            if let method = router.method(for: path), let refusal = ConnectGetRequest.refusal(
+                for: method.kind, path: path, hasNoSideEffects: router.messageTranscoder?.hasNoSideEffects(path: path) ?? false) {
+                throw refusal
+            }
+            let request = try parsed.get()
+            try start(call, head: head, body: request.message, header: { name in
+                name == "content-encoding" ? request.compression : head.headers.first(name: name)
+            })
         } catch {
             finish(call, error: error, messages: [])
         }
@@ -163,7 +213,9 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         }
     }
 
-    private func start(_ call: WebCall, head: HTTPRequestHead) throws(RPCError) {
+    /// `body` holds the request message in its protocol's form; `header` reads the request's
+    /// headers by lower-case name (a GET's compression comes from its query).
+    private func start(_ call: WebCall, head: HTTPRequestHead, body: [UInt8], header: (String) -> String?) throws(RPCError) {
         if bodyOverLimit {
             call.keepAlive = false  // the rest of an oversized body was not read
             throw RPCError(code: .resourceExhausted, message: "request body larger than max (\(bodyLimit) bytes)")
@@ -173,7 +225,6 @@ final class HTTP1WebHandler: ChannelInboundHandler {
         }
         call.method = method
         if let refusal = call.kind.refusal(for: method.kind, path: call.path) { throw refusal }
-        let header = { (name: String) in head.headers.first(name: name) }
         let timeout = try call.kind.timeout(from: header).get()
         let message = try WebRequestDecoding(kind: call.kind, path: call.path, maxMessageSize: configuration.maxReceiveMessageSize,
                                              transcoder: router.messageTranscoder).message(body: body, header: header)

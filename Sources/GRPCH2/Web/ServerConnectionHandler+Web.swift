@@ -9,7 +9,7 @@ final class HTTP2WebStream {
     let encoder: WebResponseEncoder
     let allowedOrigin: String?
     /// The request headers the body's decoding reads (encodings), by lower-case name.
-    let requestHeaders: [String: String]
+    var requestHeaders: [String: String]
     var body: [UInt8] = []
     var bodyOverLimit = false
     var headSent = false
@@ -23,21 +23,26 @@ final class HTTP2WebStream {
 }
 
 extension ServerConnectionHandler {
-    func startWebCall(_ stream: ServerStreamState, headers: consuming RequestHeaders, kind: WebRequestKind) {
+    /// `get`: a Connect GET's query (`startGet`), whose message is the body.
+    func startWebCall(_ stream: ServerStreamState, headers: consuming RequestHeaders, kind: WebRequestKind,
+                      get: Result<ConnectGetRequest, RPCError>? = nil) {
         let path = String(headers.path.prefix { $0 != "?" })
         let metadata = headers.metadata
         var read: [String: String] = [:]
         for name in ["content-encoding", "connect-content-encoding", "connect-timeout-ms", "origin",
-                     "accept-encoding", "connect-accept-encoding"] {
+                     "accept-encoding", "connect-accept-encoding", "if-none-match"] {
             read[name] = metadata.firstString(forKey: name)
         }
         read["grpc-encoding"] = headers.encoding
         read["grpc-timeout"] = headers.timeout
         read["grpc-accept-encoding"] = headers.acceptEncoding
-        let web = HTTP2WebStream(
-            encoder: WebResponseEncoder(kind: kind, path: path, router: router, configuration: configuration,
-                                        header: { read[$0] }),
-            allowedOrigin: read["origin"].flatMap { configuration.web.allowedOrigin($0) }, requestHeaders: read)
+        var encoder = WebResponseEncoder(kind: kind, path: path, router: router, configuration: configuration, header: { read[$0] })
+        if get != nil {
+            encoder.isGet = true
+            encoder.ifNoneMatch = read["if-none-match"]
+        }
+        let web = HTTP2WebStream(encoder: encoder, allowedOrigin: read["origin"].flatMap { configuration.web.allowedOrigin($0) },
+                                 requestHeaders: read)
         stream.web = web
         // The body is buffered whole (no streamed requests): every DATA byte is credited back at once.
         stream.machine.callStarted(kind: .unary, requestCompressed: false, compressResponses: false)
@@ -45,6 +50,19 @@ extension ServerConnectionHandler {
             return finish(stream, error: RPCError(code: .unimplemented, message: "unknown method \(path)"))
         }
         stream.method = method
+        if let get {
+            // Whether the method may be called so comes first (a 405 for a POST-only method, however its query reads).
+            if let refusal = ConnectGetRequest.refusal(for: method.kind, path: path,
+                                                       hasNoSideEffects: router.messageTranscoder?.hasNoSideEffects(path: path) ?? false) {
+                return finish(stream, error: refusal)
+            }
+            switch get {
+            case .failure(let error): return finish(stream, error: error)
+            case .success(let request):
+                web.body = request.message
+                web.requestHeaders["content-encoding"] = request.compression
+            }
+        }
         if let refusal = kind.refusal(for: method.kind, path: path) { return finish(stream, error: refusal) }
         let timeout: Duration?
         switch kind.timeout(from: { read[$0] }) {
@@ -69,7 +87,7 @@ extension ServerConnectionHandler {
     /// DATA of a web call: kept whole, up to the largest message (base64-inflated, framed).
     func receiveWebData(_ bytes: consuming [UInt8], on stream: ServerStreamState, web: HTTP2WebStream) {
         session?.consume(streamID: stream.id, count: bytes.count)
-        guard stream.phase == .receiving, !web.bodyOverLimit else { return }
+        guard stream.phase == .receiving, !web.bodyOverLimit, !web.encoder.isGet else { return }  // a GET's message is its query
         if web.body.count + bytes.count > WebRequestDecoding.bodyLimit(maxMessageSize: configuration.maxReceiveMessageSize) {
             web.bodyOverLimit = true
             web.body = []

@@ -24,7 +24,9 @@ import ProtobufCBridge
 ///
 /// A chain known where a typed method is declared (`ComposedInterceptor`, registered with
 /// `ServerMethod.unary(_:interceptedBy:handler:)`) is specialized for the method's types; any
-/// other chain is called through the protocol.
+/// other chain is called through the protocol. An interceptor whose work needs no suspension
+/// around the call is better written as a `StagedInterceptor` (steps before and after the call,
+/// composed with `ComposedStages` into one frame).
 public protocol ServerInterceptor: Sendable {
     /// What this interceptor is once bound to a method.
     associatedtype Bound: ServerInterceptor = Self
@@ -114,6 +116,36 @@ enum InterceptorChain {
             try await interceptor.intercept(request: request, context: context) { request, context in
                 try await observed(handler, request, context)
             }
+        }
+    }
+
+    /// `handler` inside `stages` (a `ComposedStages` nest, bound): what the stages' derived
+    /// `intercept` does, written into the one closure around the handler, so the steps cost no
+    /// async frame of their own (only a stage that suspends or binds pays one).
+    @inlinable
+    static func staged<Request: Sendable, Response: Sendable, Stages: StagedInterceptor>(
+        _ stages: Stages, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> @Sendable (Request, ServerContext) async throws -> Response {
+        { request, context in
+            var context = context
+            let token: Stages.Token
+            switch try stages.before(&context) {
+            case .proceed(let t): token = t
+            case .suspend(let rest): token = try await rest(&context)
+            }
+            let response: Response
+            do {
+                if stages.bindsAround(token) {
+                    let inner = context
+                    response = try await stages.around(token) { try await observed(handler, request, inner) }
+                } else {
+                    response = try await observed(handler, request, context)
+                }
+            } catch {
+                throw stages.failed(token, context: context, error: error)
+            }
+            stages.succeeded(token, context: context)
+            return response
         }
     }
 

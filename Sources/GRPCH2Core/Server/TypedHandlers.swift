@@ -41,7 +41,21 @@ extension ServerMethod {
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> ServerMethod {
         typedUnary(
-            path: descriptor.path, decode: decoder(Request.self), handler: handler, base: handler, interceptedBy: Interceptor.self)
+            path: descriptor.path, decode: decoder(Request.self), handler: handler, base: handler, interceptedBy: Interceptor.self,
+            chain: { InterceptorChain.unary($0, $1) })
+    }
+
+    /// The same, for a chain whose bound form is one `StagedInterceptor` (a `ComposedStages`
+    /// nest): its steps are written into the method's handler closure around the one `await`
+    /// of `handler`, with no async frame of their own (`InterceptorChain.staged`).
+    @inlinable
+    public static func unary<Request: ProtoMessage, Response: ProtoMessage, Interceptor: ServerInterceptor>(
+        _ descriptor: MethodDescriptor<Request, Response>, interceptedBy: Interceptor.Type,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) -> ServerMethod where Interceptor.Bound: StagedInterceptor {
+        typedUnary(
+            path: descriptor.path, decode: decoder(Request.self), handler: handler, base: handler, interceptedBy: Interceptor.self,
+            chain: { InterceptorChain.staged($0, $1) })
     }
 
     /// A unary method running `handler`, which is `base` with interceptors around it (or `base`).
@@ -50,7 +64,10 @@ extension ServerMethod {
         path: String, decode: @escaping @Sendable ([UInt8]) throws -> Request,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response,
         base: @escaping @Sendable (Request, ServerContext) async throws -> Response,
-        interceptedBy: Interceptor.Type
+        interceptedBy: Interceptor.Type,
+        chain compose: @escaping @Sendable (
+            Interceptor.Bound, @escaping @Sendable (Request, ServerContext) async throws -> Response
+        ) -> @Sendable (Request, ServerContext) async throws -> Response
     ) -> ServerMethod {
         // The body is written out in both task closures: through a shared async function it
         // would be one more frame and executor check per call.
@@ -94,12 +111,13 @@ extension ServerMethod {
                 let info = Info(path: path, kind: .unary)
                 var handler = base
                 if chain.count == 1, let interceptor = chain[0] as? Interceptor {
-                    if let bound = interceptor.bound(to: info) { handler = InterceptorChain.unary(bound, base) }
+                    if let bound = interceptor.bound(to: info) { handler = compose(bound, base) }
                 } else {
                     let bound = chain.compactMap { $0.bound(to: info) }
                     if !bound.isEmpty { handler = InterceptorChain.unary(bound, base) }
                 }
-                return typedUnary(path: path, decode: decode, handler: handler, base: base, interceptedBy: Interceptor.self)
+                return typedUnary(
+                    path: path, decode: decode, handler: handler, base: base, interceptedBy: Interceptor.self, chain: compose)
             })
     }
 

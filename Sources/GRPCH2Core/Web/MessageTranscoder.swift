@@ -3,7 +3,7 @@ import ProtoJSON
 /// JSON ⇄ binary for the messages of the methods a server registers, so JSON web calls reach
 /// the same binary handlers. Built once from the server's descriptors; shared by connections.
 public struct MessageTranscoder: Sendable {
-    private let codec: ProtoJSONCodec
+    let codec: ProtoJSONCodec
 
     /// `codec`'s pool must hold the services' descriptors (and their dependencies).
     public init(codec: ProtoJSONCodec) {

@@ -106,7 +106,12 @@ public struct WebRequestKind: Sendable, Equatable {
     /// encodings (`gzip, deflate, br`, `identity,gzip`), not weighted `q=0`.
     public func acceptsGzip(header: (String) -> String?) -> Bool {
         guard let value = header(responseEncodingHeaders.accept) else { return false }
-        return value.split(separator: ",").contains { item in
+        return Self.listsGzip(value)
+    }
+
+    /// Whether an accept-encoding list takes gzip (not weighted `q=0`).
+    public static func listsGzip(_ value: String) -> Bool {
+        value.split(separator: ",").contains { item in
             let parts = item.split(separator: ";").map { $0.trimmingSpaces().lowercased() }
             guard parts.first == "gzip" else { return false }
             guard let weight = parts.dropFirst().first(where: { $0.hasPrefix("q=") }) else { return true }

@@ -19,6 +19,10 @@ public struct WebResponseEncoder: Sendable {
     /// gzip, when the client accepts it (the transport supplies zlib): response messages of at
     /// least `compressionThreshold` bytes are sent compressed.
     private let gzip: (@Sendable ([UInt8]) -> [UInt8])?
+    /// A Connect GET (`ConnectGetRequest`): its answer carries caching fields (below), and
+    /// `ifNoneMatch` (the request's `if-none-match`) may make it a 304.
+    public var isGet = false
+    public var ifNoneMatch: String?
 
     /// Smaller messages go uncompressed: gzip's 18-byte frame and the CPU are not worth it.
     public static let compressionThreshold = 1024
@@ -82,9 +86,11 @@ public struct WebResponseEncoder: Sendable {
             let status: Int
             var body: [UInt8]
             if let error {
-                status = ConnectError.httpStatus(of: error.code)
+                status = error.cause is ConnectGetRequest.MethodNotAllowed ? 405 : ConnectError.httpStatus(of: error.code)
+                if status == 405 { fields.append(("allow", "POST")) }
                 body = ConnectError.body(error)
                 fields.insert(("content-type", "application/json"), at: 0)
+                if isGet { fields.append(("cache-control", "no-store")) }  // an error is no answer to keep
             } else {
                 status = 200
                 body = messages.first ?? []
@@ -92,6 +98,17 @@ public struct WebResponseEncoder: Sendable {
                 if let gzip, body.count >= Self.compressionThreshold {
                     body = gzip(body)
                     fields.append(("content-encoding", "gzip"))
+                }
+                if isGet {
+                    // The answer depends on the caller's credentials and on live state: a browser
+                    // may keep it but revalidates each time (a 304 when the bytes are the same);
+                    // shared caches do not store it. Its form depends on accept-encoding.
+                    let etag = Self.etag(body)
+                    fields += [("etag", etag), ("cache-control", "private, no-cache"), ("vary", "accept-encoding")]
+                    if let ifNoneMatch, Self.matches(ifNoneMatch, etag: etag) {
+                        fields.removeAll { $0.0 == "content-type" || $0.0 == "content-encoding" }
+                        return (headSent ? nil : Head(status: 304, fields: fields), [])
+                    }
                 }
             }
             fields.append(("content-length", String(body.count)))
@@ -122,11 +139,29 @@ public struct WebResponseEncoder: Sendable {
         return fields
     }
 
+    /// A strong entity tag of a response body (FNV-1a, 64 bits): equal bytes, equal tag.
+    public static func etag(_ body: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in body { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        return "\"" + String(repeating: "0", count: 16 - hex.count) + hex + "\""
+    }
+
+    /// Whether an `if-none-match` list names `etag` (`*`, weak `W/` forms included: RFC 9110
+    /// 13.1.2 compares weakly).
+    public static func matches(_ ifNoneMatch: String, etag: String) -> Bool {
+        ifNoneMatch.split(separator: ",").contains { item in
+            var tag = Substring(item.filter { $0 != " " && $0 != "\t" })
+            if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+            return tag == "*" || tag == etag
+        }
+    }
+
     /// Request headers the web protocols and browsers use for themselves: never call metadata.
     public static func isProtocolHeader(_ key: String) -> Bool {
         key.hasPrefix("connect-") || key.hasPrefix("access-control-") || key.hasPrefix("sec-")
             || ["accept", "accept-encoding", "accept-language", "content-encoding", "origin", "referer",
-                "x-grpc-web", "x-user-agent", "cache-control", "pragma"].contains(key)
+                "x-grpc-web", "x-user-agent", "cache-control", "pragma", "if-none-match", "if-modified-since"].contains(key)
     }
 
     private static func fields(_ entries: [Metadata.Entry]) -> [(String, String)] {
@@ -138,7 +173,7 @@ public struct WebResponseEncoder: Sendable {
 public enum WebCORS {
     public static func preflightFields(origin: String, requestedHeaders: String?) -> [(String, String)] {
         WebResponseEncoder.corsFields(origin: origin, exposing: nil) + [
-            ("access-control-allow-methods", "POST, OPTIONS"),
+            ("access-control-allow-methods", "GET, POST, OPTIONS"),
             ("access-control-allow-headers", requestedHeaders
                 ?? "content-type, connect-protocol-version, connect-timeout-ms, grpc-timeout, x-grpc-web, x-user-agent, authorization"),
             ("access-control-max-age", "7200"),

@@ -44,9 +44,6 @@ struct BlockMatcher {
     /// Appends the matching blocks (without the sentinel) to `out`; returns how many were appended.
     @discardableResult
     mutating func matchingBlocks(_ aSlots: UnsafeBufferPointer<Int32>, into out: inout [Block]) -> Int {
-        // Fast paths, exactly what the recursion yields: no element of a in b → no block; exactly one
-        // position i of a whose value occurs in b → find_longest_match picks (i, first j of that value, 1)
-        // and both sides of it hold no common element.
         var firstMatch = -1
         var matchCount = 0
         for i in 0..<aSlots.count where aSlots[i] >= 0 {
@@ -54,6 +51,18 @@ struct BlockMatcher {
             matchCount += 1
             if matchCount > 1 { break }
         }
+        return matchingBlocks(aSlots, firstMatch: firstMatch, matchCount: matchCount, into: &out)
+    }
+
+    /// ``matchingBlocks(_:into:)`` when the caller already knows the first position of `a` found in b
+    /// and how many there are (any number ≥ 2 stands for "more than one").
+    @discardableResult
+    mutating func matchingBlocks(
+        _ aSlots: UnsafeBufferPointer<Int32>, firstMatch: Int, matchCount: Int, into out: inout [Block]
+    ) -> Int {
+        // Fast paths, exactly what the recursion yields: no element of a in b → no block; exactly one
+        // position i of a whose value occurs in b → find_longest_match picks (i, first j of that value, 1)
+        // and both sides of it hold no common element.
         if matchCount == 0 { return 0 }
         if matchCount == 1 {
             let slot = Int(aSlots[firstMatch])

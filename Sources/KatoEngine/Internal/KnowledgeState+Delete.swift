@@ -20,6 +20,8 @@ extension KnowledgeState {
         let record = records[index]
         let f = record.frequency
         precondition(f > 0, "delete of a deleted pattern")
+        let browsed = browsingWillDelete(id)
+        defer { browsingDidDelete(browsed) }
         let contributions = record.emotiveTotals ?? Self.windowSums(record.emotives)
         let sorted = shape.flatIds.sorted()
         var distinct = 0

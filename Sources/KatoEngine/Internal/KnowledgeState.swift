@@ -21,6 +21,11 @@ struct KnowledgeState: Sendable {
     /// Interned symbols that no live pattern contains any more (all their counts went back to 0 by
     /// deletions); they do not count as learned symbols (`N_sym`) until learned again.
     var deadSymbols: Set<Int32> = []
+    /// Sorted orders and statistics for browsing, once asked for (`KnowledgeState+Browsing`).
+    var browsing: BrowsingIndexes? = nil
+    /// Bumped by every write (learn, delete, clear, restore), so work done on a copy outside the
+    /// lock can tell whether the state moved meanwhile (`KnowledgeBase.browsableState`).
+    var writes: UInt64 = 0
 
     static let partitionSize = 10
 

@@ -28,6 +28,9 @@ final class PatternShape: Sendable {
     let asciiChars: [UInt8]?
     /// The name's first 8 bytes as a big-endian number (orders like the name's text).
     let nameKey: UInt64
+    /// Length of the similarity text (Unicode scalars of `" ".join(flat)`), stored: the scoring's
+    /// length pass reads it for every candidate.
+    let textLength: Int
     /// The nested events, built on first use (predictions, `Pattern` values) and kept.
     private let nestedEvents = Mutex<[[String]]?>(nil)
     /// `json.dumps(events)` and its event offsets: built with the shape when a pattern is learned,
@@ -124,6 +127,7 @@ final class PatternShape: Sendable {
             }
             self.asciiChars = text
             self.chars = []
+            self.textLength = textBytes
         } else {
             var chars: [UInt32] = []
             chars.reserveCapacity(textBytes)
@@ -133,6 +137,7 @@ final class PatternShape: Sendable {
             }
             self.asciiChars = nil
             self.chars = chars
+            self.textLength = chars.count
         }
         // First 8 UTF-8 bytes, big-endian: orders like the name's text (ties need a full comparison).
         var key: UInt64 = 0
@@ -218,8 +223,7 @@ final class PatternShape: Sendable {
 
     var length: Int { flatIds.count }
 
-    /// Length of the similarity text (Unicode scalars of `" ".join(flat)`).
-    var textLength: Int { asciiChars?.count ?? chars.count }
+
 
     /// The first 8 bytes of the future's JSON text from event `k` (``futureJSON(from:)``), big-endian,
     /// zero-padded: orders like the text itself (JSON text has no zero byte), so only equal keys need

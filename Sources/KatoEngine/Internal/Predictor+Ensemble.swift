@@ -12,54 +12,57 @@ extension Predictor {
         let F = Double(totalFrequency)
 
         // One probe per candidate in an open-addressing table keyed by the suffix hash; a hit is
-        // verified by content (`sameFuture`), so hash collisions only cost a comparison.
+        // verified by content (`sameFuture`), so hash collisions only cost a comparison. The groups are
+        // flat records in a buffer sized for the worst case (one group per candidate), filled in place.
         var tableSize = 16
         while tableSize < 2 * found.count { tableSize <<= 1 }
         let mask = tableSize - 1
         var table = [Int32](repeating: -1, count: tableSize)
-        var groupHash: [UInt64] = []
-        var groupWeights: [Double] = []
-        var groupCounts: [Int] = []
-        var groupFirst: [Int] = []
-        for idx in found.indices {
-            let c = found[idx]
-            let shape = kb.shapes[Int(c.id)]
-            let k2 = Int(c.k2)
-            if k2 >= shape.eventCount { continue }
-            let h = shape.suffixHashes[k2]
-            var probe = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
-            var g: Int32 = -1
-            while true {
-                let existing = table[probe]
-                if existing < 0 { break }
-                if groupHash[Int(existing)] == h {
-                    let rep = found[groupFirst[Int(existing)]]
-                    if shape.sameFuture(from: k2, as: kb.shapes[Int(rep.id)], from: Int(rep.k2)) {
-                        g = existing
-                        break
+        var groups = [Group](repeating: Group(), count: found.count)
+        var groupCount = 0
+        let shapes = kb.shapes
+        table.withUnsafeMutableBufferPointer { table in
+            groups.withUnsafeMutableBufferPointer { groups in
+                found.withUnsafeMutableBufferPointer { found in
+                    for idx in 0..<found.count {
+                        let c = found[idx]
+                        if !c.hasFuture { continue }
+                        let h = c.futureHash
+                        var probe = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+                        var g: Int32 = -1
+                        while true {
+                            let existing = table[probe]
+                            if existing < 0 { break }
+                            if groups[Int(existing)].hash == h {
+                                let rep = found[Int(groups[Int(existing)].first)]
+                                if shapes[Int(c.id)].sameFuture(
+                                    from: Int(c.k2), as: shapes[Int(rep.id)], from: Int(rep.k2)) {
+                                    g = existing
+                                    break
+                                }
+                            }
+                            probe = (probe + 1) & mask
+                        }
+                        if g < 0 {
+                            g = Int32(groupCount)
+                            table[probe] = g
+                            groups[groupCount] = Group(hash: h, first: Int32(idx), jsonKey: c.futureJSONKey)
+                            groupCount += 1
+                        }
+                        found[idx].group = g
+                        groups[Int(g)].weight += Double(c.frequency) * c.similarity
+                        groups[Int(g)].count += 1
                     }
                 }
-                probe = (probe + 1) & mask
             }
-            if g < 0 {
-                g = Int32(groupWeights.count)
-                table[probe] = g
-                groupHash.append(h)
-                groupWeights.append(0)
-                groupCounts.append(0)
-                groupFirst.append(idx)
-            }
-            found[idx].group = g
-            groupWeights[Int(g)] += Double(c.frequency) * c.similarity
-            groupCounts[Int(g)] += 1
         }
         var W = 0.0
-        for w in groupWeights { W += w }
-        let aggregates = groupWeights.map { W == 0 ? 0.0 : $0 / W }
+        for g in 0..<groupCount { W += groups[g].weight }
+        for g in 0..<groupCount { groups[g].aggregate = W == 0 ? 0.0 : groups[g].weight / W }
         guard F > 0 else { return [] }
         for idx in found.indices where found[idx].group >= 0 {
             let c = found[idx]
-            let agg = aggregates[Int(c.group)]
+            let agg = groups[Int(c.group)].aggregate
             let pi = agg == 0 ? 0.0 : (c.similarity * Double(c.frequency) / F) / agg
             found[idx].predictiveInformation = pi
             found[idx].potential = c.similarity * pi
@@ -70,13 +73,9 @@ extension Predictor {
         // aggregate as an order-preserving integer (descending), then the JSON's first 8 bytes, then
         // the group; only runs with equal aggregate and equal 8-byte key need the texts, compared as
         // streams (``FutureJSONStream``) without building them.
-        var keys: [GroupKey] = []
-        keys.reserveCapacity(groupWeights.count)
-        for g in groupWeights.indices {
-            let c = found[groupFirst[g]]
-            keys.append(GroupKey(
-                primary: ~Self.orderKey(aggregates[g]), json: kb.shapes[Int(c.id)].futureJSONKey(from: Int(c.k2)),
-                group: Int32(g)))
+        var keys = [GroupKey](repeating: GroupKey(primary: 0, json: 0, group: 0), count: groupCount)
+        for g in 0..<groupCount {
+            keys[g] = GroupKey(primary: ~Self.orderKey(groups[g].aggregate), json: groups[g].jsonKey, group: Int32(g))
         }
         keys.withUnsafeMutableBufferPointer { Self.sortKeys($0) }
         var runStart = 0
@@ -89,11 +88,11 @@ extension Predictor {
                 var x = runStart + 1
                 while x < runEnd {
                     let key = keys[x]
-                    let c = found[groupFirst[Int(key.group)]]
+                    let c = found[Int(groups[Int(key.group)].first)]
                     let shape = kb.shapes[Int(c.id)], k2 = Int(c.k2)
                     var y = x
                     while y > runStart {
-                        let p = found[groupFirst[Int(keys[y - 1].group)]]
+                        let p = found[Int(groups[Int(keys[y - 1].group)].first)]
                         if !FutureJSONStream.precedes(shape, from: k2, kb.shapes[Int(p.id)], from: Int(p.k2)) { break }
                         keys[y] = keys[y - 1]
                         y -= 1
@@ -104,16 +103,27 @@ extension Predictor {
             }
             runStart = runEnd
         }
-        let groupOrder = keys.map(\.group)
         var futurePotentials: [FuturePotential] = []
-        futurePotentials.reserveCapacity(groupOrder.count)
-        for g in groupOrder {
-            let c = found[groupFirst[Int(g)]]
+        futurePotentials.reserveCapacity(keys.count)
+        for key in keys {
+            let group = groups[Int(key.group)]
+            let c = found[Int(group.first)]
             futurePotentials.append(FuturePotential(
-                shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: aggregates[Int(g)],
-                supportingPatterns: groupCounts[Int(g)], totalWeightedFrequency: groupWeights[Int(g)]))
+                shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: group.aggregate,
+                supportingPatterns: group.count, totalWeightedFrequency: group.weight))
         }
         return futurePotentials
+    }
+
+    /// One distinct future: its hash, first candidate (the representative), weight `Σ f·s` summed in
+    /// candidate order, supporting count, aggregate `weight / W`, and 8-byte JSON key.
+    struct Group {
+        var hash: UInt64 = 0
+        var first: Int32 = 0
+        var jsonKey: UInt64 = 0
+        var weight = 0.0
+        var count = 0
+        var aggregate = 0.0
     }
 
     struct GroupKey { var primary: UInt64; var json: UInt64; var group: Int32 }
@@ -184,7 +194,7 @@ extension Predictor {
         var ranked: [Ranked] = []
         ranked.reserveCapacity(found.count)
         for (i, c) in found.enumerated() {
-            ranked.append(Ranked(potential: c.potential, nameKey: kb.shapes[Int(c.id)].nameKey, index: Int32(i)))
+            ranked.append(Ranked(potential: c.potential, nameKey: c.nameKey, index: Int32(i)))
         }
         func better(_ l: Ranked, _ r: Ranked) -> Bool {
             if l.potential != r.potential { return l.potential > r.potential }
@@ -196,29 +206,36 @@ extension Predictor {
             if ranked.count > k { ranked.removeLast(ranked.count - k) }
             return ranked.map { Int($0.index) }
         }
-        // Max-heap on "worse": the root is the worst of the kept k.
-        var heap: [Ranked] = []
-        heap.reserveCapacity(k)
-        for item in ranked {
-            if heap.count < k {
-                heap.append(item)
-                var i = heap.count - 1
-                while i > 0 {
-                    let parent = (i - 1) >> 1
-                    if better(heap[parent], heap[i]) { heap.swapAt(parent, i); i = parent } else { break }
+        // Max-heap on "worse": the root is the worst of the kept k. A flat buffer with moving holes;
+        // a candidate whose potential is below the root's cannot enter (a cheap first test).
+        var heap = [Ranked](repeating: Ranked(potential: 0, nameKey: 0, index: 0), count: k)
+        var size = 0
+        heap.withUnsafeMutableBufferPointer { h in
+            for item in ranked {
+                if size < k {
+                    var i = size
+                    size += 1
+                    while i > 0 {
+                        let parent = (i - 1) >> 1
+                        if !better(h[parent], item) { break }
+                        h[i] = h[parent]
+                        i = parent
+                    }
+                    h[i] = item
+                    continue
                 }
-            } else if better(item, heap[0]) {
-                heap[0] = item
+                if item.potential < h[0].potential || !better(item, h[0]) { continue }
                 var i = 0
                 while true {
                     let l = 2 * i + 1, r = l + 1
-                    var worst = i
-                    if l < heap.count && better(heap[worst], heap[l]) { worst = l }
-                    if r < heap.count && better(heap[worst], heap[r]) { worst = r }
-                    if worst == i { break }
-                    heap.swapAt(i, worst)
+                    if l >= size { break }
+                    var worst = l
+                    if r < size && better(h[l], h[r]) { worst = r }
+                    if !better(item, h[worst]) { break }
+                    h[i] = h[worst]
                     i = worst
                 }
+                h[i] = item
             }
         }
         heap.sort(by: better)

@@ -41,6 +41,13 @@ struct Predictor {
         var similarity: Double
         var potential: Double = 0
         var predictiveInformation: Double = 0
+        /// Copied from the pattern while the scoring has it at hand, so that grouping and ranking read
+        /// flat records instead of chasing (and retaining) each candidate's shape again: whether the
+        /// future (events `k2...`) is non-empty, its grouping hash and 8-byte JSON key, the name key.
+        var hasFuture: Bool = false
+        var futureHash: UInt64 = 0
+        var futureJSONKey: UInt64 = 0
+        var nameKey: UInt64 = 0
     }
 
     struct Output {
@@ -256,6 +263,9 @@ struct Predictor {
         var blockStore: [BlockMatcher.Block] = []
         blockStore.reserveCapacity(candidateIds.count * 2)
         var inTable = [Bool](repeating: false, count: slotCount)
+        var tableCount = 0
+        var knownSlots = 0
+        for id in state.slotIds where id >= 0 { knownSlots += 1 }
         // Pass 1: the similarity of every candidate its length bound does not exclude, four texts at a
         // time where they are ASCII and the query fits one word.
         var ids: [Int32] = []
@@ -317,20 +327,34 @@ struct Predictor {
             // The pattern as state slots (−1: not in the state), written in place into a reused buffer.
             let length = shape.length
             if aSlots.count < length { aSlots = [Int32](repeating: -1, count: max(length, 2 * aSlots.count)) }
+            // The same pass counts the positions found in the state and notes the first, which the
+            // block matcher's fast paths need (no scan of its own).
+            var firstMatch = -1
+            var matchCount = 0
             aSlots.withUnsafeMutableBufferPointer { buf in
                 shape.flatIds.withUnsafeBufferPointer { ids in
                     if let directSlots {
                         directSlots.withUnsafeBufferPointer { table in
-                            for x in 0..<length { buf[x] = table[Int(ids[x])] }
+                            for x in (0..<length).reversed() {
+                                let slot = table[Int(ids[x])]
+                                buf[x] = slot
+                                if slot >= 0 { firstMatch = x; matchCount += 1 }
+                            }
                         }
                     } else {
-                        for x in 0..<length { buf[x] = state.slotMap.get(ids[x]) }
+                        for x in (0..<length).reversed() {
+                            let slot = state.slotMap.get(ids[x])
+                            buf[x] = slot
+                            if slot >= 0 { firstMatch = x; matchCount += 1 }
+                        }
                     }
                 }
             }
             let blockStart = blockStore.count
             let blockCount = aSlots.withUnsafeBufferPointer {
-                matcher.matchingBlocks(UnsafeBufferPointer(rebasing: $0[0..<length]), into: &blockStore)
+                matcher.matchingBlocks(
+                    UnsafeBufferPointer(rebasing: $0[0..<length]), firstMatch: firstMatch, matchCount: matchCount,
+                    into: &blockStore)
             }
             if blockCount == 0 && !thresholdIsZero { continue }
 
@@ -352,14 +376,18 @@ struct Predictor {
             var k1 = ev
             while c2 < p + r { c2 = ends[ev]; ev += 1 }
             let k2 = ev
-            // Mark matched symbols (by value).
+            // Mark matched symbols (by value). Once every known state slot is in the table (unknown
+            // ones never enter: no pattern holds them), marking can add nothing: skipped, exactly.
             let stampValue = found.count
-            for bi in blockStart..<(blockStart + blockCount) {
-                let blk = blockStore[bi]
-                for j in blk.b..<(blk.b + blk.size) {
-                    let slot = Int(state.slots[j])
-                    matchedStamp[slot] = stampValue
-                    inTable[slot] = true
+            let tableFull = tableCount == knownSlots
+            if !tableFull {
+                for bi in blockStart..<(blockStart + blockCount) {
+                    let blk = blockStore[bi]
+                    for j in blk.b..<(blk.b + blk.size) {
+                        let slot = Int(state.slots[j])
+                        matchedStamp[slot] = stampValue
+                        if !inTable[slot] { inTable[slot] = true; tableCount += 1 }
+                    }
                 }
             }
             // Q20 fix-up: move past[-1] into present if it contains matches[0] anywhere.
@@ -371,13 +399,25 @@ struct Predictor {
             // Missing symbols that are also state symbols enter the probability table.
             let presentStart = k1 == 0 ? 0 : ends[k1 - 1]
             let presentEnd = k2 == 0 ? 0 : ends[k2 - 1]
-            for idx in presentStart..<presentEnd {
-                let slot = aSlots[idx]
-                if slot >= 0 && matchedStamp[Int(slot)] != stampValue { inTable[Int(slot)] = true }
+            if !tableFull {
+                for idx in presentStart..<presentEnd {
+                    let slot = aSlots[idx]
+                    if slot >= 0 && matchedStamp[Int(slot)] != stampValue && !inTable[Int(slot)] {
+                        inTable[Int(slot)] = true
+                        tableCount += 1
+                    }
+                }
             }
-            found.append(Candidate(
+            var candidate = Candidate(
                 id: id, frequency: Int32(clamping: kb.records[Int(id)].frequency), blockStart: Int32(blockStart),
-                blockCount: Int32(blockCount), k1: Int32(k1), k2: Int32(k2), similarity: similarity))
+                blockCount: Int32(blockCount), k1: Int32(k1), k2: Int32(k2), similarity: similarity)
+            candidate.nameKey = shape.nameKey
+            if k2 < ends.count {
+                candidate.hasFuture = true
+                candidate.futureHash = shape.suffixHashes[k2]
+                candidate.futureJSONKey = shape.futureJSONKey(from: k2)
+            }
+            found.append(candidate)
         }
         return Scored(found: found, blockStore: blockStore, inTable: inTable, matcher: matcher, directSlots: directSlots)
     }

@@ -280,6 +280,52 @@ public struct Kato_V2_DeletePatternResponse: ProtoMessage {
     }
 }
 
+/// The `kato.v2.DeleteKnowledgeBaseRequest` message.
+public struct Kato_V2_DeleteKnowledgeBaseRequest: ProtoMessage {
+    public static let protoMessageName = "kato.v2.DeleteKnowledgeBaseRequest"
+    public static let cDescriptor = ProtoCDescriptor(kato__v2__delete_knowledge_base_request__init)
+
+    public var nodeID: String = ""
+
+    public init() {}
+
+    public init(protoC r: ProtoCReader) throws(ProtoDecodingError) {
+        nodeID = try r.string(0)
+    }
+
+    public func writeProtoC(to w: ProtoCWriter) {
+        w.string(0, self.nodeID)
+    }
+}
+
+/// The `kato.v2.DeleteKnowledgeBaseResponse` message.
+public struct Kato_V2_DeleteKnowledgeBaseResponse: ProtoMessage {
+    public static let protoMessageName = "kato.v2.DeleteKnowledgeBaseResponse"
+    public static let cDescriptor = ProtoCDescriptor(kato__v2__delete_knowledge_base_response__init)
+
+    public var nodeID: String = ""
+
+    /// Patterns the knowledge base held before.
+    public var patternsDeleted: Int64 = 0
+
+    /// Distinct symbols it held before.
+    public var symbolsDeleted: Int64 = 0
+
+    public init() {}
+
+    public init(protoC r: ProtoCReader) throws(ProtoDecodingError) {
+        nodeID = try r.string(0)
+        patternsDeleted = r.int64(1)
+        symbolsDeleted = r.int64(2)
+    }
+
+    public func writeProtoC(to w: ProtoCWriter) {
+        w.string(0, self.nodeID)
+        w.int64(1, self.patternsDeleted)
+        w.int64(2, self.symbolsDeleted)
+    }
+}
+
 /// The methods of service `kato.v2.KnowledgeBaseService`.
 public enum Kato_V2_KnowledgeBaseService {
     /// The fully-qualified service name.
@@ -300,16 +346,27 @@ public enum Kato_V2_KnowledgeBaseService {
 
     /// Deletes one pattern: afterwards the node predicts exactly as if it had never learned it (its
     /// symbol statistics and totals lose what its learns added); a later learn of the same events
-    /// creates it anew. Durable before it is acknowledged, like a learn. NOT_FOUND for an unknown
-    /// pattern; FAILED_PRECONDITION with a knowledge base shared through PostgreSQL (`--postgres`),
-    /// which cannot delete yet. Needs the `admin` role.
+    /// creates it anew. Durable before it is acknowledged, like a learn; with a knowledge base
+    /// shared through PostgreSQL (`--postgres`) committed there and applied by every replica in
+    /// version order. NOT_FOUND for an unknown pattern. Needs the `admin` role.
     public static let deletePattern = MethodDescriptor<Kato_V2_DeletePatternRequest, Kato_V2_DeletePatternResponse>(
         path: "/kato.v2.KnowledgeBaseService/DeletePattern",
         kind: .unary
     )
 
+    /// Deletes a node's whole knowledge base: every pattern, the symbol statistics and the totals
+    /// (its statistics drop to zero). This is ClearAllMemory's knowledge-base half without a
+    /// session: it needs no session of the node and leaves the node's sessions (their short-term
+    /// memory) alone; their next predictions see the empty knowledge base. Durable before it is
+    /// acknowledged; with `--postgres` every replica applies it in version order. The node id stays
+    /// usable: a later learn starts it anew. Needs the `admin` role.
+    public static let deleteKnowledgeBase = MethodDescriptor<Kato_V2_DeleteKnowledgeBaseRequest, Kato_V2_DeleteKnowledgeBaseResponse>(
+        path: "/kato.v2.KnowledgeBaseService/DeleteKnowledgeBase",
+        kind: .unary
+    )
+
     /// Every method of the service, in declaration order.
-    public static let methods: [MethodInfo] = [listPatterns.info, getKnowledgeBaseStatistics.info, deletePattern.info]
+    public static let methods: [MethodInfo] = [listPatterns.info, getKnowledgeBaseStatistics.info, deletePattern.info, deleteKnowledgeBase.info]
 }
 
 // MARK: - kato/v2/observe.proto
@@ -1828,6 +1885,8 @@ public enum Kato_V2_ProtoFiles {
         Kato_V2_SymbolCount.self,
         Kato_V2_DeletePatternRequest.self,
         Kato_V2_DeletePatternResponse.self,
+        Kato_V2_DeleteKnowledgeBaseRequest.self,
+        Kato_V2_DeleteKnowledgeBaseResponse.self,
         Kato_V2_ObserveRequest.self,
         Kato_V2_ObserveResponse.self,
         Kato_V2_ObserveSequenceRequest.self,

@@ -66,6 +66,18 @@ async function call(service, method, body) {
     method: "POST", headers: headers({ "Content-Type": "application/json", "Connect-Protocol-Version": "1" }),
     body: JSON.stringify(body || {}),
   });
+  return answer(response);
+}
+
+// A read (a method declared side-effect free) as a Connect GET: the browser keeps the answer and
+// revalidates it each time (the server's etag; a 304 when nothing changed saves the transfer).
+async function read(service, method, body) {
+  const query = "?connect=v1&encoding=json&message=" + encodeURIComponent(JSON.stringify(body || {}));
+  const response = await fetch("/kato.v2." + service + "/" + method + query, { headers: headers({}), cache: "no-cache" });
+  return answer(response);
+}
+
+async function answer(response) {
   const text = await response.text();
   let data = {};
   try { data = text ? JSON.parse(text) : {}; } catch (e) { data = { message: text }; }
@@ -284,7 +296,7 @@ async function loadPage() {
   const q = query();
   q.pageToken = tokens[tokens.length - 1];
   try {
-    const page = await call("KnowledgeBaseService", "ListPatterns", q);
+    const page = await read("KnowledgeBaseService", "ListPatterns", q);
     showError(null);
     renderPatterns(page.patterns || []);
     nextToken = page.nextPageToken || "";
@@ -301,7 +313,7 @@ async function loadPage() {
 
 async function loadStatistics() {
   try {
-    const s = await call("KnowledgeBaseService", "GetKnowledgeBaseStatistics", { nodeId: query().nodeId });
+    const s = await read("KnowledgeBaseService", "GetKnowledgeBaseStatistics", { nodeId: query().nodeId });
     setText("s-patterns", s.patternCount || 0);
     setText("s-symbols", s.symbolCount || 0);
     setText("s-frequency", s.totalFrequency || 0);

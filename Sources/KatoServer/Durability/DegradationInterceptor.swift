@@ -3,7 +3,7 @@ import KatoStore
 
 /// Refuses every kato.v2 call while the store is in MAINTENANCE (UNAVAILABLE, reason `DEGRADED`);
 /// health and reflection stay available (the interceptor does not bind to them).
-final class DegradationInterceptor: ServerInterceptor {
+final class DegradationInterceptor: StagedInterceptor {
     let status: StoreStatus
 
     init(status: StoreStatus) {
@@ -15,12 +15,10 @@ final class DegradationInterceptor: ServerInterceptor {
 
     func bound(to method: ServerMethod.Info) -> DegradationInterceptor? { Self.applies(to: method.path) ? self : nil }
 
-    @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
-    nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
-    ) async throws -> Response {
+    @inline(__always)  // into the composed stages (`ComposedStages`)
+    func before(_ context: inout ServerContext) throws -> InterceptorStep<Void> {
         try checkLevel()
-        return try await next(request, context)
+        return .proceed(())
     }
 
     /// Throws UNAVAILABLE while the store is in MAINTENANCE.

@@ -22,7 +22,7 @@ public final class GRPCMetricsInterceptor: MethodBoundInterceptor {
     /// One method's metrics over one wire protocol: the interceptor bound to the method is its
     /// gRPC one, which hands calls of the web protocols to their own (made on first use, so a
     /// gRPC call pays one string comparison for the label).
-    public final class MethodMetrics: ServerInterceptor {
+    public final class MethodMetrics: StagedInterceptor {
         let service: String
         let method: String
         let kind: CallKind
@@ -54,25 +54,30 @@ public final class GRPCMetricsInterceptor: MethodBoundInterceptor {
             observer = MessageObserver(received: { received.increment() }, sent: { sent.increment() })
         }
 
-        @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
-        public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
-        ) async throws -> Response {
-            if context.wireProtocol != wireProtocol {
-                return try await over(context.wireProtocol).intercept(request: request, context: context, next: next)
-            }
-            var context = context
-            started.increment()
-            context.observeMessages(observer)
-            let start = CallClock.now()
-            do {
-                let response = try await next(request, context)
-                succeeded(nanoseconds: CallClock.now() - start)
-                return response
-            } catch {
-                failed(GRPCMetricsInterceptor.code(of: error, context), nanoseconds: CallClock.now() - start)
-                throw error
-            }
+        /// The metrics the call counts into (this method's over the call's protocol) and
+        /// the `CallClock` time it started.
+        public struct Started {
+            let metrics: MethodMetrics
+            let start: Int64
+        }
+
+        @inline(__always)  // into the composed stages (`ComposedStages`)
+        public func before(_ context: inout ServerContext) -> InterceptorStep<Started> {
+            let metrics = context.wireProtocol == wireProtocol ? self : over(context.wireProtocol)
+            metrics.started.increment()
+            context.observeMessages(metrics.observer)
+            return .proceed(Started(metrics: metrics, start: CallClock.now()))
+        }
+
+        @inline(__always)
+        public func succeeded(_ call: Started, context: ServerContext) {
+            call.metrics.succeeded(nanoseconds: CallClock.now() - call.start)
+        }
+
+        @inline(__always)
+        public func failed(_ call: Started, context: ServerContext, error: any Error) -> any Error {
+            call.metrics.failed(GRPCMetricsInterceptor.code(of: error, context), nanoseconds: CallClock.now() - call.start)
+            return error
         }
 
         /// This method's metrics for calls over `other` protocol.

@@ -25,7 +25,7 @@ extension ServerContext {
 /// The span goes to `tracer` (by default `InstrumentationSystem.tracer`, a no-op until a
 /// backend such as swift-otel's OTLP exporter is bootstrapped; the tracer's own `extract`
 /// reads `traceparent`/`tracestate` from the request metadata).
-public final class TraceInterceptor: ServerInterceptor {
+public final class TraceInterceptor: StagedInterceptor {
     let logger: Logger
     let accessLogLevel: Logger.Level?
     let tracer: (any Tracer)?
@@ -103,37 +103,42 @@ public final class TraceInterceptor: ServerInterceptor {
     }
 
     /// One call's trace state.
-    struct Call {
+    public struct Call {
         let record: CallRecord
         /// `CallClock` time the call started.
         let start: Int64
         let span: (any Span)?
     }
 
-    @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
-    public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
-        request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
-    ) async throws -> Response {
-        var context = context
-        let start = CallClock.now()
-        let call = begin(&context, start: start)
-        do {
-            let response: Response
-            if let span = call.span {
-                let ctx = context
-                response = try await ServiceContext.withValue(span.context) { try await next(request, ctx) }
-            } else {
-                response = try await next(request, context)
-            }
-            end(call, context, code: .ok, error: nil, nanoseconds: CallClock.now() - start)
-            return response
-        } catch {
-            let status = RPCError(mapping: error, in: context)
-            // A handler cut short by its deadline is logged as the peer sees it: DEADLINE_EXCEEDED.
-            let code = DeadlineStatus.resolve(status.code, deadline: context.deadline)
-            end(call, context, code: code, error: error, nanoseconds: CallClock.now() - start)
-            throw status
-        }
+    /// Starts the call: trace id, record, `x-trace-id`, span.
+    @inline(__always)  // into the composed stages (`ComposedStages`)
+    public func before(_ context: inout ServerContext) -> InterceptorStep<Call> {
+        .proceed(begin(&context, start: CallClock.now()))
+    }
+
+    @inline(__always)
+    public func succeeded(_ call: Call, context: ServerContext) {
+        end(call, context, code: .ok, error: nil, nanoseconds: CallClock.now() - call.start)
+    }
+
+    /// The edge: whatever the stages inside or the handler threw becomes the call's status.
+    @inline(__always)
+    public func failed(_ call: Call, context: ServerContext, error: any Error) -> any Error {
+        let status = RPCError(mapping: error, in: context)
+        // A handler cut short by its deadline is logged as the peer sees it: DEADLINE_EXCEEDED.
+        let code = DeadlineStatus.resolve(status.code, deadline: context.deadline)
+        end(call, context, code: code, error: error, nanoseconds: CallClock.now() - call.start)
+        return status
+    }
+
+    /// With a span, the rest of the call runs in its context (`ServiceContext.current`), so
+    /// spans the handler starts are its children.
+    @inline(__always)
+    public func bindsAround(_ call: Call) -> Bool { call.span != nil }
+
+    public nonisolated(nonsending) func around<R>(_ call: Call, _ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
+        guard let span = call.span else { return try await body() }
+        return try await ServiceContext.withValue(span.context) { try await body() }
     }
 
     /// Gives the call its trace id (and `x-trace-id` trailer), its `CallRecord` and its span.

@@ -43,16 +43,15 @@ public final class RateLimitInterceptor: MethodBoundInterceptor {
 
 
     /// The interceptor for one method: whether it takes tokens, and its session buckets.
-    public struct Bound: ServerInterceptor {
+    public struct Bound: StagedInterceptor {
         let limits: RateLimitInterceptor
         let takesTokens: Bool
         let sessionLimiter: KeyedRateLimiter?
 
-        @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
-        public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
-        ) async throws -> Response {
-            var context = context
+        /// Admits the call (concurrency, the principal's tokens); the token says whether it
+        /// entered the concurrency limit, left when the call ends.
+        @inline(__always)  // into the composed stages (`ComposedStages`)
+        public func before(_ context: inout ServerContext) throws -> InterceptorStep<Bool> {
             if let sessionLimiter {
                 if let record = context.callRecord {
                     record.sessionLimiter = sessionLimiter
@@ -61,9 +60,18 @@ public final class RateLimitInterceptor: MethodBoundInterceptor {
                 }
             }
             let principal = context.principal?.name ?? Principal.anonymous.name
-            let entered = try limits.admit(&context, takesTokens: takesTokens, principal: principal, now: CallClock.now())
-            defer { if entered { limits.leave() } }
-            return try await next(request, context)
+            return .proceed(try limits.admit(&context, takesTokens: takesTokens, principal: principal, now: CallClock.now()))
+        }
+
+        @inline(__always)
+        public func succeeded(_ entered: Bool, context: ServerContext) {
+            if entered { limits.leave() }
+        }
+
+        @inline(__always)
+        public func failed(_ entered: Bool, context: ServerContext, error: any Error) -> any Error {
+            if entered { limits.leave() }
+            return error
         }
     }
 

@@ -30,23 +30,25 @@ public final class AuthInterceptor: MethodBoundInterceptor {
 
 
     /// The interceptor for one method that needs credentials.
-    public struct Bound: ServerInterceptor {
+    public struct Bound: StagedInterceptor {
         let auth: AuthInterceptor
         let method: Substring
         let requiredRole: Role
 
-        @inline(__always)  // into the specialized chain (`ComposedInterceptor`)
-        public nonisolated(nonsending) func intercept<Request: Sendable, Response: Sendable>(
-            request: Request, context: ServerContext, next: InterceptorNext<Request, Response>
-        ) async throws -> Response {
-            var context = context
-            let principal: Principal
+        /// Credentials checked and the least role; a JWT's verification suspends the call.
+        @inline(__always)  // into the composed stages (`ComposedStages`)
+        public func before(_ context: inout ServerContext) throws -> InterceptorStep<Void> {
             switch try auth.check(context) {
-            case .principal(let found): principal = found
-            case .jwt(let token, let verifier): principal = try await auth.verify(token, verifier, context)
+            case .principal(let principal):
+                try auth.authorize(principal, required: requiredRole, method: method, &context, record: context.callRecord)
+                return .proceed(())
+            case .jwt(let token, let verifier):
+                let (auth, requiredRole, method) = (auth, requiredRole, method)
+                return .suspend { context in
+                    let principal = try await auth.verify(token, verifier, context)
+                    try auth.authorize(principal, required: requiredRole, method: method, &context, record: context.callRecord)
+                }
             }
-            try auth.authorize(principal, required: requiredRole, method: method, &context, record: context.callRecord)
-            return try await next(request, context)
         }
     }
 

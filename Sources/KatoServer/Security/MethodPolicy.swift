@@ -13,7 +13,7 @@ enum MethodPolicy {
             default: .writer
             }
         case "kato.v2.KnowledgeBaseService":
-            method == "DeletePattern" ? .admin : .reader
+            method == "DeletePattern" || method == "DeleteKnowledgeBase" ? .admin : .reader
         case "kato.v2.PredictService":
             .reader
         default:

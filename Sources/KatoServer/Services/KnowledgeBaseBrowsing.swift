@@ -62,31 +62,7 @@ enum KnowledgeBaseBrowsing {
         return m
     }
 
-    /// Deletes one pattern (the `admin` role is checked before the handler, `MethodPolicy`):
-    /// memory at once, the disk before the returned ticket resolves. With `--postgres` it is refused:
-    /// the shared store's rows are keyed by learn order and it cannot keep tombstones yet, and a
-    /// replica deleting alone would diverge from the others.
-    static func deletePattern(_ request: Kato_V2_DeletePatternRequest, nodes: NodeRegistry,
-                              _ context: ServerContext) throws -> (Kato_V2_DeletePatternResponse, DurabilityTicket?) {
-        try authorize(nodeID: request.nodeID, context)
-        guard !request.name.isEmpty else { throw KatoError.invalid("name", "is required") }
-        guard request.name.utf8.count <= 256 else { throw KatoError.invalid("name", "at most 256 bytes") }
-        if nodes.replicated != nil {
-            throw KatoError.failedPrecondition(reason: "PATTERN_DELETION_UNSUPPORTED", message:
-                "deleting patterns is not supported with a knowledge base shared through PostgreSQL (--postgres) yet; nothing was changed")
-        }
-        try Durability.checkWrites(nodes.level)
-        let node = nodes.durable(for: request.nodeID)
-        let (deleted, ticket) = try node.recordDelete { node.knowledgeBase.deletePattern(named: request.name) }
-        guard let deleted else { throw KatoError.patternNotFound(request.name) }
-        var m = Kato_V2_DeletePatternResponse()
-        m.nodeID = request.nodeID
-        m.name = Naming.publicName(deleted.name)
-        m.patternCount = Int64(node.knowledgeBase.patternCount)
-        return (m, ticket)
-    }
-
-    private static func authorize(nodeID: String, _ context: ServerContext) throws(KatoError) {
+    static func authorize(nodeID: String, _ context: ServerContext) throws(KatoError) {
         guard !nodeID.isEmpty else { throw .invalid("node_id", "is required") }
         guard nodeID.utf8.count <= 256 else { throw .invalid("node_id", "at most 256 bytes") }
         if let principal = context.principal, !principal.mayUse(node: nodeID) {

@@ -30,7 +30,7 @@ struct PredictService: ServiceProvider {
                 }
             },
             // Untyped, so the update each subscriber receives is the one serialized at publication
-            // (Session.Updates) rather than encoded again for every subscriber.
+            // (UpdateMailbox) rather than encoded again for every subscriber.
             ServerMethod(path: Kato_V2_PredictService.subscribePredictions.path, kind: .serverStreaming) { requests, writer, context in
                 var iterator = requests.makeAsyncIterator()
                 guard let bytes = try await iterator.next() else {
@@ -52,15 +52,18 @@ struct PredictService: ServiceProvider {
                 do {
                     // Ends with UNAVAILABLE (SERVER_DRAINING) as soon as the server drains.
                     try await drain.racing(context) {
-                        for try await received in updates {
-                            if flags.predictions {
-                                try await writer.write(received)
-                                continue
+                        // Everything queued since the last wake-up, written in one go (one flush).
+                        while let batch = try await updates.next() {
+                            for received in batch {
+                                if flags.predictions {
+                                    try await writer.write(received)
+                                    continue
+                                }
+                                var update = try Kato_V2_PredictionUpdate(serializedBytes: received)
+                                update.predictions = flags.visiblePredictions(update.predictions, context)
+                                update.futurePotentials = []
+                                try await writer.write(update.serializedBytes())
                             }
-                            var update = try Kato_V2_PredictionUpdate(serializedBytes: received)
-                            update.predictions = flags.visiblePredictions(update.predictions, context)
-                            update.futurePotentials = []
-                            try await writer.write(update.serializedBytes())
                         }
                     }
                 } catch {

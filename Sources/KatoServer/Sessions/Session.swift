@@ -34,8 +34,8 @@ public final class Session: Sendable {
         var expiresAt: ContinuousClock.Instant
         var expiresAtWall: Date
         var sequence: Int64 = 0
-        /// Each subscriber receives every update serialized once per change (`Session.Updates`).
-        var subscribers: [Int: Updates.Continuation] = [:]
+        /// Each subscriber receives every update serialized once per change (`UpdateMailbox`).
+        var subscribers: [Int: UpdateMailbox] = [:]
         var nextSubscriber = 0
         var ended = false
         /// Shared sessions (`--postgres`): updates reach subscribers through the session's log in
@@ -228,29 +228,28 @@ public final class Session: Sendable {
     /// `resumeAfter` > 0: the subscriber saw every update up to that sequence. A shared session
     /// then sends what its log holds after it (SessionRegistry+Subscriptions.swift); here, where
     /// no log is kept, a resume that missed updates gets one `.gap` update with the state now.
-    func subscribe(sendInitial: Bool, resumeAfter: Int64 = 0) throws -> (Updates, Int) {
-        let (stream, continuation) = Updates.makeStream(
-            bufferingPolicy: .bufferingNewest(limits.maxSubscriberBacklog))
+    func subscribe(sendInitial: Bool, resumeAfter: Int64 = 0) throws -> (UpdateMailbox, Int) {
+        let mailbox = UpdateMailbox(capacity: limits.maxSubscriberBacklog)
         let token = try state.withLockedValue { s in
             guard !s.ended else { throw KatoError.sessionEnded(id) }
             let token = s.nextSubscriber
             s.nextSubscriber += 1
-            s.subscribers[token] = continuation
+            s.subscribers[token] = mailbox
             Self.subscribersActive.add(1, ordering: .relaxed)
             if sendInitial {
-                continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .initial, state: s.engineState).serializedBytes())
+                mailbox.yield(Self.update(id: publicID, sequence: s.sequence, cause: .initial, state: s.engineState).serializedBytes())
             }
             if s.shared {
                 s.delivered[token] = resumeAfter > 0 ? min(resumeAfter, s.sequence) : s.sequence
                 if resumeAfter > s.sequence {  // a sequence this session never reached: not the same session's
-                    continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState).serializedBytes())
+                    mailbox.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState).serializedBytes())
                 }
             } else if resumeAfter > 0 && resumeAfter != s.sequence {
-                continuation.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState).serializedBytes())
+                mailbox.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState).serializedBytes())
             }
             return token
         }
-        return (stream, token)
+        return (mailbox, token)
     }
 
 
@@ -260,15 +259,12 @@ public final class Session: Sendable {
         }
     }
 
-    /// What a subscriber receives: serialized `PredictionUpdate`s, newest `maxSubscriberBacklog` kept.
-    typealias Updates = AsyncThrowingStream<[UInt8], any Error>
-
     /// Open subscriptions of every session of the process (`kato_subscribers_active`).
     static let subscribersActive = Atomic<Int>(0)
 
     /// Ends the session: every subscription finishes with `error`.
     func end(_ error: KatoError) {
-        let subscribers = state.withLockedValue { s -> [Updates.Continuation] in
+        let subscribers = state.withLockedValue { s -> [UpdateMailbox] in
             s.ended = true
             defer { s.subscribers = [:]; s.delivered = [:] }
             return Array(s.subscribers.values)

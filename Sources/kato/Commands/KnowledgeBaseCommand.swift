@@ -2,12 +2,12 @@ import ArgumentParser
 import KatoClient
 import KatoProto
 
-/// `kato kb list|stats|delete`: browsing a node's knowledge base (`kato.v2.KnowledgeBaseService`).
+/// `kato kb list|stats|delete|delete-all`: browsing a node's knowledge base (`kato.v2.KnowledgeBaseService`).
 struct KnowledgeBaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kb",
-        abstract: "Browse a node's knowledge base: its patterns and statistics; delete a pattern.",
-        subcommands: [List.self, Stats.self, Delete.self]
+        abstract: "Browse a node's knowledge base: its patterns and statistics; delete a pattern or all of them.",
+        subcommands: [List.self, Stats.self, Delete.self, DeleteAll.self]
     )
 
     enum Order: String, ExpressibleByArgument, CaseIterable {
@@ -114,6 +114,34 @@ struct KnowledgeBaseCommand: AsyncParsableCommand {
                 try await connection.withKatoClient { client in
                     let r = try await client.deletePattern(nodeID: node, name: name)
                     Console.out("deleted \(r.name) (\(r.patternCount) patterns left)\n")
+                }
+            }
+        }
+    }
+
+    struct DeleteAll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "delete-all",
+            abstract: "Delete a node's whole knowledge base (admin role): patterns, symbol statistics, totals.",
+            discussion: "The node's sessions keep their short-term memory. Asks for --yes, since nothing can undo it.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Option(help: ArgumentHelp("The node.", valueName: "node"))
+        var node: String
+
+        @Flag(help: "Confirm: the knowledge base is gone for good.")
+        var yes = false
+
+        func validate() throws {
+            guard yes else { throw ValidationError("deleting the whole knowledge base of '\(node)' needs --yes") }
+        }
+
+        func run() async throws {
+            try await CommandRunner.run {
+                try await connection.withKatoClient { client in
+                    let r = try await client.deleteKnowledgeBase(nodeID: node)
+                    Console.out("deleted the knowledge base of \(r.nodeID): \(r.patternsDeleted) patterns, \(r.symbolsDeleted) symbols\n")
                 }
             }
         }

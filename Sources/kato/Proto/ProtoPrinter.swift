@@ -14,22 +14,29 @@ struct ProtoPrinter {
         if s.deprecated { out += indentUnit + "option deprecated = true;\n" }
         for m in s.methods.sorted(by: { $0.name < $1.name }) {
             out += comments(file: s.file, path: m.path, level: 1)
-            out += indentUnit + methodLine(m) + "\n"
+            out += indentUnit + methodLine(m, level: 1) + "\n"
         }
         return out + "}\n"
     }
 
     func method(_ m: MethodDescriptor, file: String) -> String {
-        comments(file: file, path: m.path, level: 0) + methodLine(m) + "\n"
+        comments(file: file, path: m.path, level: 0) + methodLine(m, level: 0) + "\n"
     }
 
-    private func methodLine(_ m: MethodDescriptor) -> String {
+    /// `level`: the method's indentation (1 inside its service, 0 alone).
+    private func methodLine(_ m: MethodDescriptor, level: Int) -> String {
         let input = (m.clientStreaming ? "stream " : "") + "." + m.inputType
         let output = (m.serverStreaming ? "stream " : "") + "." + m.outputType
-        if m.deprecated {
-            return "rpc \(m.name) ( \(input) ) returns ( \(output) ) {\n\(indentUnit)\(indentUnit)option deprecated = true;\n\(indentUnit)}"
+        // Options as grpcurl prints them: in field-number order (deprecated 33, idempotency_level 34).
+        var options: [String] = []
+        if m.deprecated { options.append("option deprecated = true;") }
+        if let name = [1: "NO_SIDE_EFFECTS", 2: "IDEMPOTENT"][m.idempotencyLevel] {
+            options.append("option idempotency_level = \(name);")
         }
-        return "rpc \(m.name) ( \(input) ) returns ( \(output) );"
+        guard !options.isEmpty else { return "rpc \(m.name) ( \(input) ) returns ( \(output) );" }
+        let pad = String(repeating: indentUnit, count: level)
+        let body = options.map { pad + indentUnit + $0 + "\n" }.joined()
+        return "rpc \(m.name) ( \(input) ) returns ( \(output) ) {\n\(body)\(pad)}"
     }
 
     func message(_ m: MessageDescriptor, level: Int = 0) -> String {

@@ -8,7 +8,9 @@ import ArgumentParser
 import Foundation
 import GRPCH2
 import KatoProto
+import NIOCore
 import NIOPosix
+import ProtobufCBridge
 import Synchronization
 
 struct FanOutBench: AsyncParsableCommand {
@@ -24,6 +26,8 @@ struct FanOutBench: AsyncParsableCommand {
     @Option(help: "Symbols the patterns are drawn from.") var vocabulary = 300
     @Option(help: "Subscribers that never read (one TCP connection each).") var stuck = 0
     @Option var node = "fanout-bench"
+    @Option(help: "Subscribers read on their connection's event loop and decode only an update's head (LeanReceive.swift); false: on the global executor, full decode (the client before).")
+    var leanReceive = true
 
     final class Counters: Sendable {
         let ready = Atomic<Int>(0)
@@ -73,31 +77,44 @@ struct FanOutBench: AsyncParsableCommand {
         let rssBefore = server.rssKiB
 
         // 3. Subscribers; each waits for its initial update so all are registered before observing.
-        let subClients = try await server.connect(subConnections, group: group)
+        let loops = Array(group.makeIterator())
+        let executors = loops.map(LoopExecutor.init)
+        let subClients = try await server.connect(subConnections, loops: loops)
         let counters = Counters()
+        let lean = leanReceive
         let origin = clock.now
         let subscriberCount = sessions * subscribers
         let subscriptions = Task {
             try await withThrowingTaskGroup(of: (Int, [Int64], [Double], Int).self) { tasks in
                 for k in 0..<subscriberCount {
                     let s = k / subscribers
-                    tasks.addTask {
+                    let c = k % subClients.count
+                    tasks.addTask(executorPreference: lean ? executors[c % executors.count] : nil) {
                         var request = Kato_V2_SubscribePredictionsRequest()
                         request.sessionID = sessionIDs[s]
                         request.sendInitial = true
                         var sequences: [Int64] = [], times: [Double] = [], bytes = 0
-                        do {
-                            let updates = try await subClients[k % subClients.count].serverStreaming(
-                                Kato_V2_PredictService.subscribePredictions, request)
-                            for try await update in updates {
-                                if update.cause == .initial {
+                        // Sequence, cause and size of each update, from the head only or the full message.
+                        func receive<M: ProtoMessage>(_: M.Type, _ head: (M) -> (Int64, Int32, Int)) async throws {
+                            let call = try await subClients[c].start(path: Kato_V2_PredictService.subscribePredictions.path)
+                            call.send(request.serializedBytes(), end: true)
+                            for try await update in call.responses(M.self) {
+                                let (sequence, cause, size) = head(update)
+                                if cause == Kato_V2_UpdateCause.initial.rawValue {
                                     counters.ready.add(1, ordering: .relaxed)
                                     continue
                                 }
                                 times.append((clock.now - origin).seconds)
-                                sequences.append(update.sequence)
+                                sequences.append(sequence)
                                 counters.received.add(1, ordering: .relaxed)
-                                if k % subscribers == 0 { bytes += update.serializedBytes().count }  // one subscriber per session
+                                if k % subscribers == 0 { bytes += size }  // one subscriber per session
+                            }
+                        }
+                        do {
+                            if lean {
+                                try await receive(UpdateHead.self) { ($0.sequence, $0.cause, $0.size) }
+                            } else {
+                                try await receive(Kato_V2_PredictionUpdate.self) { ($0.sequence, $0.cause.rawValue, $0.serializedBytes().count) }
                             }
                         } catch where Task.isCancelled {
                             // the end of the run
@@ -132,7 +149,8 @@ struct FanOutBench: AsyncParsableCommand {
         // 5. Observers: each owns sessions s ≡ w (mod observers) and cycles them through
         // Observe(e1), Observe(e2), Observe(e3), ClearSTM — four updates per cycle, each a
         // sequence number; reply times are kept per session and sequence.
-        let cpu0 = server.cpuSeconds
+        let cpu0 = server.cpuSeconds, clientCPU0 = processCPUSeconds(0)
+        FileHandle.standardError.write(Data("load starts\n".utf8))  // for a profiler to attach now
         let start = clock.now
         let deadline = start + .milliseconds(Int64(seconds * 1000))
         let workers = min(observers, sessions)
@@ -178,7 +196,7 @@ struct FanOutBench: AsyncParsableCommand {
             if clock.now - quietSince > .seconds(2) { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let cpuSeconds = server.cpuSeconds - cpu0
+        let cpuSeconds = server.cpuSeconds - cpu0, clientCPUSeconds = processCPUSeconds(0) - clientCPU0
         let rssAfter = server.rssKiB
         subscriptions.cancel()
         let received = try await subscriptions.value
@@ -207,9 +225,10 @@ struct FanOutBench: AsyncParsableCommand {
             "updates_per_s": Double(delivered) / window, "window_s": window,
             "delay_p50_us": percentile(delays, 0.5), "delay_p99_us": percentile(delays, 0.99), "delay_max_us": delays.last ?? 0,
             "server_cpu_us_per_update": cpuSeconds / Double(max(1, delivered)) * 1e6,
+            "client_cpu_us_per_update": clientCPUSeconds / Double(max(1, delivered)) * 1e6,
             "rss_kib_sessions": rssBefore, "rss_kib_subscribed": rssSubscribed, "rss_kib_with_stuck": rssStuck, "rss_kib_after": rssAfter,
             "bytes_per_subscriber": Double(rssSubscribed - rssBefore) * 1024 / Double(subscriberCount),
-            "stuck": stuck, "update_bytes_mean": sampled == 0 ? 0 : sampledBytes / sampled,
+            "stuck": stuck, "lean_receive": lean, "update_bytes_mean": sampled == 0 ? 0 : sampledBytes / sampled,
         ])
         for client in control + subClients { await client.close() }
         try await group.shutdownGracefully()

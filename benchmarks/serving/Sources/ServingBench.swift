@@ -8,6 +8,7 @@
 import ArgumentParser
 import Foundation
 import GRPCH2
+import NIOCore
 import NIOPosix
 
 @main
@@ -35,6 +36,17 @@ struct ServerOptions: ParsableArguments {
         return clients
     }
 
+    /// `count` connections alternating over `loops` (connection i on loop i % loops.count).
+    func connect(_ count: Int, loops: [any EventLoop]) async throws -> [GRPCClient] {
+        var clients: [GRPCClient] = []
+        for i in 0..<count {
+            let client = GRPCClient(configuration: .init(host: host, port: port), group: loops[i % loops.count])
+            try await client.connect()
+            clients.append(client)
+        }
+        return clients
+    }
+
     /// VmRSS of the server, KiB.
     var rssKiB: Int {
         let status = (try? String(contentsOfFile: "/proc/\(serverPID)/status", encoding: .utf8)) ?? ""
@@ -43,13 +55,16 @@ struct ServerOptions: ParsableArguments {
     }
 
     /// utime + stime of the server, seconds.
-    var cpuSeconds: Double {
-        let stat = (try? String(contentsOfFile: "/proc/\(serverPID)/stat", encoding: .utf8)) ?? ""
-        // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
-        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-        guard fields.count > 13 else { return -1 }
-        return (Double(fields[11])! + Double(fields[12])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    var cpuSeconds: Double { processCPUSeconds(serverPID) }
+}
+
+/// utime + stime of process `pid` (0: this one), seconds.
+func processCPUSeconds(_ pid: Int32) -> Double {
+    let stat = (try? String(contentsOfFile: pid == 0 ? "/proc/self/stat" : "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
+    let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+    guard fields.count > 13 else { return -1 }
+    return (Double(fields[11])! + Double(fields[12])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 func printJSON(_ report: [String: Any]) throws {

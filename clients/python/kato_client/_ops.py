@@ -201,8 +201,15 @@ class Resumption:
     def __init__(self, sid: str, node: str, send_initial: bool) -> None:
         self.sid, self.node, self.send_initial = sid, node, send_initial
         self.last: Optional[int] = None
+        # The state at subscription is always asked for (first_request) and shown only if the
+        # caller asked: its sequence is where a resume starts when the server dies before any
+        # other update arrived (resubscribing from nothing would leave a silent hole).
+        self.hide_initial = not send_initial
         self.failures = 0
         self.resumed = 0
+
+    def first_request(self) -> predict_pb2.SubscribePredictionsRequest:
+        return subscribe_request(self.sid, self.node, True)
 
     @staticmethod
     def resumable(error: Any) -> bool:
@@ -211,7 +218,13 @@ class Resumption:
         return error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN)
 
     def seen(self, update: Any) -> bool:
-        """Records an update; False for one already seen before a resume (skip it)."""
+        """Records an update; False for one already seen before a resume, or the state at
+        subscription the caller did not ask for (skip it)."""
+        if self.hide_initial and self.last is None and update.cause == predict_pb2.UPDATE_CAUSE_INITIAL:
+            self.hide_initial = False
+            self.last = update.sequence
+            self.failures = 0
+            return False
         fresh = self.last is None or update.sequence > self.last or update.cause in (
             predict_pb2.UPDATE_CAUSE_INITIAL, predict_pb2.UPDATE_CAUSE_GAP)
         if fresh:
@@ -225,8 +238,8 @@ class Resumption:
             return None
         self.failures += 1
         self.resumed += 1
-        if self.last is None:  # nothing seen yet: subscribe again as asked
-            return subscribe_request(self.sid, self.node, self.send_initial)
+        if self.last is None:  # nothing seen yet: subscribe again as at first
+            return self.first_request()
         if self.last == 0:  # no sequence to resume after: the state now instead
             return subscribe_request(self.sid, self.node, True)
         return subscribe_request(self.sid, self.node, False, resume_after=self.last)

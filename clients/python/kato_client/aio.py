@@ -370,7 +370,7 @@ class AsyncSessionBase:
             return self._client._stream(_ops.PREDICT, "SubscribePredictions", request, timeout)
 
         resumption = _ops.Resumption(self._sid, self._node, send_initial)
-        return AsyncSubscription(reopen(_ops.subscribe_request(self._sid, self._node, send_initial)),
+        return AsyncSubscription(reopen(resumption.first_request()),
                                  PredictionUpdate.from_pb, reopen, resumption)
 
 

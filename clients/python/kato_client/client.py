@@ -397,7 +397,7 @@ class SessionBase:
             return self._client._stream(_ops.PREDICT, "SubscribePredictions", request, timeout)
 
         resumption = _ops.Resumption(self._sid, self._node, send_initial)
-        return Subscription(reopen(_ops.subscribe_request(self._sid, self._node, send_initial)), PredictionUpdate.from_pb,
+        return Subscription(reopen(resumption.first_request()), PredictionUpdate.from_pb,
                             reopen, resumption)
 
 

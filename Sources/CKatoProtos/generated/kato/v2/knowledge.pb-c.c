@@ -367,6 +367,96 @@ void   kato__v2__delete_pattern_response__free_unpacked
   assert(message->base.descriptor == &kato__v2__delete_pattern_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   kato__v2__delete_knowledge_base_request__init
+                     (Kato__V2__DeleteKnowledgeBaseRequest         *message)
+{
+  static const Kato__V2__DeleteKnowledgeBaseRequest init_value = KATO__V2__DELETE_KNOWLEDGE_BASE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t kato__v2__delete_knowledge_base_request__get_packed_size
+                     (const Kato__V2__DeleteKnowledgeBaseRequest *message)
+{
+  assert(message->base.descriptor == &kato__v2__delete_knowledge_base_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kato__v2__delete_knowledge_base_request__pack
+                     (const Kato__V2__DeleteKnowledgeBaseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kato__v2__delete_knowledge_base_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kato__v2__delete_knowledge_base_request__pack_to_buffer
+                     (const Kato__V2__DeleteKnowledgeBaseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kato__v2__delete_knowledge_base_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kato__V2__DeleteKnowledgeBaseRequest *
+       kato__v2__delete_knowledge_base_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kato__V2__DeleteKnowledgeBaseRequest *)
+     protobuf_c_message_unpack (&kato__v2__delete_knowledge_base_request__descriptor,
+                                allocator, len, data);
+}
+void   kato__v2__delete_knowledge_base_request__free_unpacked
+                     (Kato__V2__DeleteKnowledgeBaseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kato__v2__delete_knowledge_base_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   kato__v2__delete_knowledge_base_response__init
+                     (Kato__V2__DeleteKnowledgeBaseResponse         *message)
+{
+  static const Kato__V2__DeleteKnowledgeBaseResponse init_value = KATO__V2__DELETE_KNOWLEDGE_BASE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t kato__v2__delete_knowledge_base_response__get_packed_size
+                     (const Kato__V2__DeleteKnowledgeBaseResponse *message)
+{
+  assert(message->base.descriptor == &kato__v2__delete_knowledge_base_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kato__v2__delete_knowledge_base_response__pack
+                     (const Kato__V2__DeleteKnowledgeBaseResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kato__v2__delete_knowledge_base_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kato__v2__delete_knowledge_base_response__pack_to_buffer
+                     (const Kato__V2__DeleteKnowledgeBaseResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kato__v2__delete_knowledge_base_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kato__V2__DeleteKnowledgeBaseResponse *
+       kato__v2__delete_knowledge_base_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kato__V2__DeleteKnowledgeBaseResponse *)
+     protobuf_c_message_unpack (&kato__v2__delete_knowledge_base_response__descriptor,
+                                allocator, len, data);
+}
+void   kato__v2__delete_knowledge_base_response__free_unpacked
+                     (Kato__V2__DeleteKnowledgeBaseResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kato__v2__delete_knowledge_base_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor kato__v2__list_patterns_request__field_descriptors[6] =
 {
   {
@@ -905,6 +995,108 @@ const ProtobufCMessageDescriptor kato__v2__delete_pattern_response__descriptor =
   (ProtobufCMessageInit) kato__v2__delete_pattern_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor kato__v2__delete_knowledge_base_request__field_descriptors[1] =
+{
+  {
+    "node_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__DeleteKnowledgeBaseRequest, node_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kato__v2__delete_knowledge_base_request__field_indices_by_name[] = {
+  0,   /* field[0] = node_id */
+};
+static const ProtobufCIntRange kato__v2__delete_knowledge_base_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor kato__v2__delete_knowledge_base_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kato.v2.DeleteKnowledgeBaseRequest",
+  "DeleteKnowledgeBaseRequest",
+  "Kato__V2__DeleteKnowledgeBaseRequest",
+  "kato.v2",
+  sizeof(Kato__V2__DeleteKnowledgeBaseRequest),
+  1,
+  kato__v2__delete_knowledge_base_request__field_descriptors,
+  kato__v2__delete_knowledge_base_request__field_indices_by_name,
+  1,  kato__v2__delete_knowledge_base_request__number_ranges,
+  (ProtobufCMessageInit) kato__v2__delete_knowledge_base_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor kato__v2__delete_knowledge_base_response__field_descriptors[3] =
+{
+  {
+    "node_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__DeleteKnowledgeBaseResponse, node_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "patterns_deleted",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__DeleteKnowledgeBaseResponse, patterns_deleted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "symbols_deleted",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kato__V2__DeleteKnowledgeBaseResponse, symbols_deleted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kato__v2__delete_knowledge_base_response__field_indices_by_name[] = {
+  0,   /* field[0] = node_id */
+  1,   /* field[1] = patterns_deleted */
+  2,   /* field[2] = symbols_deleted */
+};
+static const ProtobufCIntRange kato__v2__delete_knowledge_base_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor kato__v2__delete_knowledge_base_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kato.v2.DeleteKnowledgeBaseResponse",
+  "DeleteKnowledgeBaseResponse",
+  "Kato__V2__DeleteKnowledgeBaseResponse",
+  "kato.v2",
+  sizeof(Kato__V2__DeleteKnowledgeBaseResponse),
+  3,
+  kato__v2__delete_knowledge_base_response__field_descriptors,
+  kato__v2__delete_knowledge_base_response__field_indices_by_name,
+  1,  kato__v2__delete_knowledge_base_response__number_ranges,
+  (ProtobufCMessageInit) kato__v2__delete_knowledge_base_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue kato__v2__pattern_order__enum_values_by_number[5] =
 {
   { "PATTERN_ORDER_UNSPECIFIED", "KATO__V2__PATTERN_ORDER__PATTERN_ORDER_UNSPECIFIED", 0 },
@@ -939,13 +1131,15 @@ const ProtobufCEnumDescriptor kato__v2__pattern_order__descriptor =
   kato__v2__pattern_order__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor kato__v2__knowledge_base_service__method_descriptors[3] =
+static const ProtobufCMethodDescriptor kato__v2__knowledge_base_service__method_descriptors[4] =
 {
   { "ListPatterns", &kato__v2__list_patterns_request__descriptor, &kato__v2__list_patterns_response__descriptor },
   { "GetKnowledgeBaseStatistics", &kato__v2__get_knowledge_base_statistics_request__descriptor, &kato__v2__knowledge_base_statistics__descriptor },
   { "DeletePattern", &kato__v2__delete_pattern_request__descriptor, &kato__v2__delete_pattern_response__descriptor },
+  { "DeleteKnowledgeBase", &kato__v2__delete_knowledge_base_request__descriptor, &kato__v2__delete_knowledge_base_response__descriptor },
 };
 const unsigned kato__v2__knowledge_base_service__method_indices_by_name[] = {
+  3,        /* DeleteKnowledgeBase */
   2,        /* DeletePattern */
   1,        /* GetKnowledgeBaseStatistics */
   0         /* ListPatterns */
@@ -957,7 +1151,7 @@ const ProtobufCServiceDescriptor kato__v2__knowledge_base_service__descriptor =
   "KnowledgeBaseService",
   "Kato__V2__KnowledgeBaseService",
   "kato.v2",
-  3,
+  4,
   kato__v2__knowledge_base_service__method_descriptors,
   kato__v2__knowledge_base_service__method_indices_by_name
 };
@@ -984,6 +1178,14 @@ void kato__v2__knowledge_base_service__delete_pattern(ProtobufCService *service,
 {
   assert(service->descriptor == &kato__v2__knowledge_base_service__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void kato__v2__knowledge_base_service__delete_knowledge_base(ProtobufCService *service,
+                                                             const Kato__V2__DeleteKnowledgeBaseRequest *input,
+                                                             Kato__V2__DeleteKnowledgeBaseResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &kato__v2__knowledge_base_service__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void kato__v2__knowledge_base_service__init (Kato__V2__KnowledgeBaseService_Service *service,
                                              Kato__V2__KnowledgeBaseService_ServiceDestroy destroy)

@@ -24,6 +24,8 @@ typedef struct Kato__V2__LengthCount Kato__V2__LengthCount;
 typedef struct Kato__V2__SymbolCount Kato__V2__SymbolCount;
 typedef struct Kato__V2__DeletePatternRequest Kato__V2__DeletePatternRequest;
 typedef struct Kato__V2__DeletePatternResponse Kato__V2__DeletePatternResponse;
+typedef struct Kato__V2__DeleteKnowledgeBaseRequest Kato__V2__DeleteKnowledgeBaseRequest;
+typedef struct Kato__V2__DeleteKnowledgeBaseResponse Kato__V2__DeleteKnowledgeBaseResponse;
 
 
 /* --- enums --- */
@@ -197,6 +199,34 @@ struct  Kato__V2__DeletePatternResponse
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
+struct  Kato__V2__DeleteKnowledgeBaseRequest
+{
+  ProtobufCMessage base;
+  char *node_id;
+};
+#define KATO__V2__DELETE_KNOWLEDGE_BASE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kato__v2__delete_knowledge_base_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Kato__V2__DeleteKnowledgeBaseResponse
+{
+  ProtobufCMessage base;
+  char *node_id;
+  /*
+   * Patterns the knowledge base held before.
+   */
+  int64_t patterns_deleted;
+  /*
+   * Distinct symbols it held before.
+   */
+  int64_t symbols_deleted;
+};
+#define KATO__V2__DELETE_KNOWLEDGE_BASE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kato__v2__delete_knowledge_base_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
 /* Kato__V2__ListPatternsRequest methods */
 void   kato__v2__list_patterns_request__init
                      (Kato__V2__ListPatternsRequest         *message);
@@ -349,6 +379,44 @@ Kato__V2__DeletePatternResponse *
 void   kato__v2__delete_pattern_response__free_unpacked
                      (Kato__V2__DeletePatternResponse *message,
                       ProtobufCAllocator *allocator);
+/* Kato__V2__DeleteKnowledgeBaseRequest methods */
+void   kato__v2__delete_knowledge_base_request__init
+                     (Kato__V2__DeleteKnowledgeBaseRequest         *message);
+size_t kato__v2__delete_knowledge_base_request__get_packed_size
+                     (const Kato__V2__DeleteKnowledgeBaseRequest   *message);
+size_t kato__v2__delete_knowledge_base_request__pack
+                     (const Kato__V2__DeleteKnowledgeBaseRequest   *message,
+                      uint8_t             *out);
+size_t kato__v2__delete_knowledge_base_request__pack_to_buffer
+                     (const Kato__V2__DeleteKnowledgeBaseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Kato__V2__DeleteKnowledgeBaseRequest *
+       kato__v2__delete_knowledge_base_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kato__v2__delete_knowledge_base_request__free_unpacked
+                     (Kato__V2__DeleteKnowledgeBaseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Kato__V2__DeleteKnowledgeBaseResponse methods */
+void   kato__v2__delete_knowledge_base_response__init
+                     (Kato__V2__DeleteKnowledgeBaseResponse         *message);
+size_t kato__v2__delete_knowledge_base_response__get_packed_size
+                     (const Kato__V2__DeleteKnowledgeBaseResponse   *message);
+size_t kato__v2__delete_knowledge_base_response__pack
+                     (const Kato__V2__DeleteKnowledgeBaseResponse   *message,
+                      uint8_t             *out);
+size_t kato__v2__delete_knowledge_base_response__pack_to_buffer
+                     (const Kato__V2__DeleteKnowledgeBaseResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Kato__V2__DeleteKnowledgeBaseResponse *
+       kato__v2__delete_knowledge_base_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kato__v2__delete_knowledge_base_response__free_unpacked
+                     (Kato__V2__DeleteKnowledgeBaseResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Kato__V2__ListPatternsRequest_Closure)
@@ -375,6 +443,12 @@ typedef void (*Kato__V2__DeletePatternRequest_Closure)
 typedef void (*Kato__V2__DeletePatternResponse_Closure)
                  (const Kato__V2__DeletePatternResponse *message,
                   void *closure_data);
+typedef void (*Kato__V2__DeleteKnowledgeBaseRequest_Closure)
+                 (const Kato__V2__DeleteKnowledgeBaseRequest *message,
+                  void *closure_data);
+typedef void (*Kato__V2__DeleteKnowledgeBaseResponse_Closure)
+                 (const Kato__V2__DeleteKnowledgeBaseResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -394,6 +468,10 @@ struct Kato__V2__KnowledgeBaseService_Service
                          const Kato__V2__DeletePatternRequest *input,
                          Kato__V2__DeletePatternResponse_Closure closure,
                          void *closure_data);
+  void (*delete_knowledge_base)(Kato__V2__KnowledgeBaseService_Service *service,
+                                const Kato__V2__DeleteKnowledgeBaseRequest *input,
+                                Kato__V2__DeleteKnowledgeBaseResponse_Closure closure,
+                                void *closure_data);
 };
 typedef void (*Kato__V2__KnowledgeBaseService_ServiceDestroy)(Kato__V2__KnowledgeBaseService_Service *);
 void kato__v2__knowledge_base_service__init (Kato__V2__KnowledgeBaseService_Service *service,
@@ -404,7 +482,8 @@ void kato__v2__knowledge_base_service__init (Kato__V2__KnowledgeBaseService_Serv
     { KATO__V2__KNOWLEDGE_BASE_SERVICE__BASE_INIT,\
       function_prefix__ ## list_patterns,\
       function_prefix__ ## get_knowledge_base_statistics,\
-      function_prefix__ ## delete_pattern  }
+      function_prefix__ ## delete_pattern,\
+      function_prefix__ ## delete_knowledge_base  }
 void kato__v2__knowledge_base_service__list_patterns(ProtobufCService *service,
                                                      const Kato__V2__ListPatternsRequest *input,
                                                      Kato__V2__ListPatternsResponse_Closure closure,
@@ -417,6 +496,10 @@ void kato__v2__knowledge_base_service__delete_pattern(ProtobufCService *service,
                                                       const Kato__V2__DeletePatternRequest *input,
                                                       Kato__V2__DeletePatternResponse_Closure closure,
                                                       void *closure_data);
+void kato__v2__knowledge_base_service__delete_knowledge_base(ProtobufCService *service,
+                                                             const Kato__V2__DeleteKnowledgeBaseRequest *input,
+                                                             Kato__V2__DeleteKnowledgeBaseResponse_Closure closure,
+                                                             void *closure_data);
 
 /* --- descriptors --- */
 
@@ -429,6 +512,8 @@ extern const ProtobufCMessageDescriptor kato__v2__length_count__descriptor;
 extern const ProtobufCMessageDescriptor kato__v2__symbol_count__descriptor;
 extern const ProtobufCMessageDescriptor kato__v2__delete_pattern_request__descriptor;
 extern const ProtobufCMessageDescriptor kato__v2__delete_pattern_response__descriptor;
+extern const ProtobufCMessageDescriptor kato__v2__delete_knowledge_base_request__descriptor;
+extern const ProtobufCMessageDescriptor kato__v2__delete_knowledge_base_response__descriptor;
 extern const ProtobufCServiceDescriptor kato__v2__knowledge_base_service__descriptor;
 
 PROTOBUF_C__END_DECLS

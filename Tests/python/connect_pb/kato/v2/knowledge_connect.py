@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, EndpointSync
 from pyqwest import SyncClient
 
-from kato_client._pb.kato.v2.knowledge_pb2 import DeletePatternRequest, DeletePatternResponse, GetKnowledgeBaseStatisticsRequest, KnowledgeBaseStatistics, ListPatternsRequest, ListPatternsResponse
+from kato_client._pb.kato.v2.knowledge_pb2 import DeleteKnowledgeBaseRequest, DeleteKnowledgeBaseResponse, DeletePatternRequest, DeletePatternResponse, GetKnowledgeBaseStatisticsRequest, KnowledgeBaseStatistics, ListPatternsRequest, ListPatternsResponse
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -55,9 +55,20 @@ class KnowledgeBaseServiceSync(Protocol):
         """
         Deletes one pattern: afterwards the node predicts exactly as if it had never learned it (its
         symbol statistics and totals lose what its learns added); a later learn of the same events
-        creates it anew. Durable before it is acknowledged, like a learn. NOT_FOUND for an unknown
-        pattern; FAILED_PRECONDITION with a knowledge base shared through PostgreSQL (`--postgres`),
-        which cannot delete yet. Needs the `admin` role.
+        creates it anew. Durable before it is acknowledged, like a learn; with a knowledge base
+        shared through PostgreSQL (`--postgres`) committed there and applied by every replica in
+        version order. NOT_FOUND for an unknown pattern. Needs the `admin` role.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def delete_knowledge_base(self, request: DeleteKnowledgeBaseRequest, ctx: RequestContext[DeleteKnowledgeBaseRequest, DeleteKnowledgeBaseResponse], /) -> DeleteKnowledgeBaseResponse:
+        """
+        Deletes a node's whole knowledge base: every pattern, the symbol statistics and the totals
+        (its statistics drop to zero). This is ClearAllMemory's knowledge-base half without a
+        session: it needs no session of the node and leaves the node's sessions (their short-term
+        memory) alone; their next predictions see the empty knowledge base. Durable before it is
+        acknowledged; with `--postgres` every replica applies it in version order. The node id stays
+        usable: a later learn starts it anew. Needs the `admin` role.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -79,7 +90,7 @@ class KnowledgeBaseServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.KnowledgeBaseService",
                         input=ListPatternsRequest,
                         output=ListPatternsResponse,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.list_patterns,
@@ -90,7 +101,7 @@ class KnowledgeBaseServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.KnowledgeBaseService",
                         input=GetKnowledgeBaseStatisticsRequest,
                         output=KnowledgeBaseStatistics,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_knowledge_base_statistics,
@@ -105,6 +116,17 @@ class KnowledgeBaseServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.delete_pattern,
+                ),
+                "/kato.v2.KnowledgeBaseService/DeleteKnowledgeBase": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="DeleteKnowledgeBase",
+                        service_name="kato.v2.KnowledgeBaseService",
+                        input=DeleteKnowledgeBaseRequest,
+                        output=DeleteKnowledgeBaseResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.delete_knowledge_base,
                 ),
             },
             interceptors=interceptors,
@@ -150,6 +172,7 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> ListPatternsResponse:
         """
         A page of a node's patterns, in the order asked, optionally only those containing a
@@ -162,11 +185,12 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.KnowledgeBaseService",
                 input=ListPatternsRequest,
                 output=ListPatternsResponse,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )
     def get_knowledge_base_statistics(
         self,
@@ -174,6 +198,7 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> KnowledgeBaseStatistics:
         """
         Counts, totals and the length distribution of a node's knowledge base.
@@ -185,11 +210,12 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.KnowledgeBaseService",
                 input=GetKnowledgeBaseStatisticsRequest,
                 output=KnowledgeBaseStatistics,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )
     def delete_pattern(
         self,
@@ -201,9 +227,9 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
         """
         Deletes one pattern: afterwards the node predicts exactly as if it had never learned it (its
         symbol statistics and totals lose what its learns added); a later learn of the same events
-        creates it anew. Durable before it is acknowledged, like a learn. NOT_FOUND for an unknown
-        pattern; FAILED_PRECONDITION with a knowledge base shared through PostgreSQL (`--postgres`),
-        which cannot delete yet. Needs the `admin` role.
+        creates it anew. Durable before it is acknowledged, like a learn; with a knowledge base
+        shared through PostgreSQL (`--postgres`) committed there and applied by every replica in
+        version order. NOT_FOUND for an unknown pattern. Needs the `admin` role.
         """
         return self.execute_unary(
             request=request,
@@ -212,6 +238,34 @@ class KnowledgeBaseServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.KnowledgeBaseService",
                 input=DeletePatternRequest,
                 output=DeletePatternResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def delete_knowledge_base(
+        self,
+        request: DeleteKnowledgeBaseRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> DeleteKnowledgeBaseResponse:
+        """
+        Deletes a node's whole knowledge base: every pattern, the symbol statistics and the totals
+        (its statistics drop to zero). This is ClearAllMemory's knowledge-base half without a
+        session: it needs no session of the node and leaves the node's sessions (their short-term
+        memory) alone; their next predictions see the empty knowledge base. Durable before it is
+        acknowledged; with `--postgres` every replica applies it in version order. The node id stays
+        usable: a later learn starts it anew. Needs the `admin` role.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="DeleteKnowledgeBase",
+                service_name="kato.v2.KnowledgeBaseService",
+                input=DeleteKnowledgeBaseRequest,
+                output=DeleteKnowledgeBaseResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -131,7 +131,7 @@ class ObserveServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.ObserveService",
                         input=GetShortTermMemoryRequest,
                         output=ShortTermMemory,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_short_term_memory,
@@ -282,6 +282,7 @@ class ObserveServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> ShortTermMemory:
         """
         Returns the session's STM.
@@ -293,11 +294,12 @@ class ObserveServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.ObserveService",
                 input=GetShortTermMemoryRequest,
                 output=ShortTermMemory,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )
     def clear_short_term_memory(
         self,

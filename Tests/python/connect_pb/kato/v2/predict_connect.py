@@ -87,7 +87,7 @@ class PredictServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.PredictService",
                         input=GetPredictionsRequest,
                         output=GetPredictionsResponse,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_predictions,
@@ -109,7 +109,7 @@ class PredictServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.PredictService",
                         input=GetPatternRequest,
                         output=Pattern,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_pattern,
@@ -120,7 +120,7 @@ class PredictServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.PredictService",
                         input=GetPerceptDataRequest,
                         output=PerceptData,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_percept_data,
@@ -131,7 +131,7 @@ class PredictServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.PredictService",
                         input=GetCognitionDataRequest,
                         output=CognitionData,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_cognition_data,
@@ -180,6 +180,7 @@ class PredictServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> GetPredictionsResponse:
         """
         The predictions computed by the session's most recent observe (as KATO).
@@ -191,11 +192,12 @@ class PredictServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.PredictService",
                 input=GetPredictionsRequest,
                 output=GetPredictionsResponse,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )
     def subscribe_predictions(
         self,
@@ -226,6 +228,7 @@ class PredictServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> Pattern:
         """
         A learned pattern of the session's node, by name (with or without `PTRN|`).
@@ -237,11 +240,12 @@ class PredictServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.PredictService",
                 input=GetPatternRequest,
                 output=Pattern,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )
     def get_percept_data(
         self,
@@ -249,6 +253,7 @@ class PredictServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> PerceptData:
         """
         The session's last observation, as received.
@@ -260,11 +265,12 @@ class PredictServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.PredictService",
                 input=GetPerceptDataRequest,
                 output=PerceptData,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )
     def get_cognition_data(
         self,
@@ -272,6 +278,7 @@ class PredictServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> CognitionData:
         """
         The session's cognition data: predictions, current emotives, last event, STM.
@@ -283,9 +290,10 @@ class PredictServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.PredictService",
                 input=GetCognitionDataRequest,
                 output=CognitionData,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )

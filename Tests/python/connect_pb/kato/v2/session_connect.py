@@ -103,7 +103,7 @@ class SessionServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.SessionService",
                         input=GetSessionRequest,
                         output=Session,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.get_session,
@@ -147,7 +147,7 @@ class SessionServiceWSGIApplication(ConnectWSGIApplication):
                         service_name="kato.v2.SessionService",
                         input=CountSessionsRequest,
                         output=CountSessionsResponse,
-                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.count_sessions,
@@ -219,6 +219,7 @@ class SessionServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> Session:
         """
         Returns a session; refreshes its sliding expiry.
@@ -230,11 +231,12 @@ class SessionServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.SessionService",
                 input=GetSessionRequest,
                 output=Session,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )
     def extend_session(
         self,
@@ -311,6 +313,7 @@ class SessionServiceClientSync(ConnectClientSync):
         *,
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
+        use_get: bool = False,
     ) -> CountSessionsResponse:
         """
         Counts live sessions, in total or on one node.
@@ -322,9 +325,10 @@ class SessionServiceClientSync(ConnectClientSync):
                 service_name="kato.v2.SessionService",
                 input=CountSessionsRequest,
                 output=CountSessionsResponse,
-                idempotency_level=IdempotencyLevel.UNKNOWN,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,
             timeout_ms=timeout_ms,
+            use_get=use_get,
         )

@@ -25,15 +25,19 @@ _sym_db = _symbol_database.Default()
 from kato_client._pb.kato.v2 import types_pb2 as kato_dot_v2_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17kato/v2/knowledge.proto\x12\x07kato.v2\x1a\x13kato/v2/types.proto\"\x98\x01\n\x13ListPatternsRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12$\n\x05order\x18\x04 \x01(\x0e\x32\x15.kato.v2.PatternOrder\x12\x0e\n\x06symbol\x18\x05 \x01(\t\x12\x13\n\x0bname_prefix\x18\x06 \x01(\t\"g\n\x14ListPatternsResponse\x12\"\n\x08patterns\x18\x01 \x03(\x0b\x32\x10.kato.v2.Pattern\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"4\n!GetKnowledgeBaseStatisticsRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\xce\x01\n\x17KnowledgeBaseStatistics\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x15\n\rpattern_count\x18\x02 \x01(\x03\x12\x14\n\x0csymbol_count\x18\x03 \x01(\x03\x12\x17\n\x0ftotal_frequency\x18\x04 \x01(\x03\x12\x31\n\x13length_distribution\x18\x05 \x03(\x0b\x32\x14.kato.v2.LengthCount\x12)\n\x0btop_symbols\x18\x06 \x03(\x0b\x32\x14.kato.v2.SymbolCount\"/\n\x0bLengthCount\x12\x0e\n\x06length\x18\x01 \x01(\x03\x12\x10\n\x08patterns\x18\x02 \x01(\x03\"R\n\x0bSymbolCount\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x11\n\tfrequency\x18\x02 \x01(\x03\x12 \n\x18pattern_member_frequency\x18\x03 \x01(\x03\"5\n\x14\x44\x65letePatternRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"M\n\x15\x44\x65letePatternResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rpattern_count\x18\x03 \x01(\x03*\xa1\x01\n\x0cPatternOrder\x12\x1d\n\x19PATTERN_ORDER_UNSPECIFIED\x10\x00\x12 \n\x1cPATTERN_ORDER_FREQUENCY_DESC\x10\x01\x12\x16\n\x12PATTERN_ORDER_NAME\x10\x02\x12\x1d\n\x19PATTERN_ORDER_LENGTH_DESC\x10\x03\x12\x19\n\x15PATTERN_ORDER_LEARNED\x10\x04\x32\x9f\x02\n\x14KnowledgeBaseService\x12K\n\x0cListPatterns\x12\x1c.kato.v2.ListPatternsRequest\x1a\x1d.kato.v2.ListPatternsResponse\x12j\n\x1aGetKnowledgeBaseStatistics\x12*.kato.v2.GetKnowledgeBaseStatisticsRequest\x1a .kato.v2.KnowledgeBaseStatistics\x12N\n\rDeletePattern\x12\x1d.kato.v2.DeletePatternRequest\x1a\x1e.kato.v2.DeletePatternResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17kato/v2/knowledge.proto\x12\x07kato.v2\x1a\x13kato/v2/types.proto\"\x98\x01\n\x13ListPatternsRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12$\n\x05order\x18\x04 \x01(\x0e\x32\x15.kato.v2.PatternOrder\x12\x0e\n\x06symbol\x18\x05 \x01(\t\x12\x13\n\x0bname_prefix\x18\x06 \x01(\t\"g\n\x14ListPatternsResponse\x12\"\n\x08patterns\x18\x01 \x03(\x0b\x32\x10.kato.v2.Pattern\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"4\n!GetKnowledgeBaseStatisticsRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\xce\x01\n\x17KnowledgeBaseStatistics\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x15\n\rpattern_count\x18\x02 \x01(\x03\x12\x14\n\x0csymbol_count\x18\x03 \x01(\x03\x12\x17\n\x0ftotal_frequency\x18\x04 \x01(\x03\x12\x31\n\x13length_distribution\x18\x05 \x03(\x0b\x32\x14.kato.v2.LengthCount\x12)\n\x0btop_symbols\x18\x06 \x03(\x0b\x32\x14.kato.v2.SymbolCount\"/\n\x0bLengthCount\x12\x0e\n\x06length\x18\x01 \x01(\x03\x12\x10\n\x08patterns\x18\x02 \x01(\x03\"R\n\x0bSymbolCount\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x11\n\tfrequency\x18\x02 \x01(\x03\x12 \n\x18pattern_member_frequency\x18\x03 \x01(\x03\"5\n\x14\x44\x65letePatternRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"M\n\x15\x44\x65letePatternResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rpattern_count\x18\x03 \x01(\x03\"-\n\x1a\x44\x65leteKnowledgeBaseRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"a\n\x1b\x44\x65leteKnowledgeBaseResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10patterns_deleted\x18\x02 \x01(\x03\x12\x17\n\x0fsymbols_deleted\x18\x03 \x01(\x03*\xa1\x01\n\x0cPatternOrder\x12\x1d\n\x19PATTERN_ORDER_UNSPECIFIED\x10\x00\x12 \n\x1cPATTERN_ORDER_FREQUENCY_DESC\x10\x01\x12\x16\n\x12PATTERN_ORDER_NAME\x10\x02\x12\x1d\n\x19PATTERN_ORDER_LENGTH_DESC\x10\x03\x12\x19\n\x15PATTERN_ORDER_LEARNED\x10\x04\x32\x8b\x03\n\x14KnowledgeBaseService\x12P\n\x0cListPatterns\x12\x1c.kato.v2.ListPatternsRequest\x1a\x1d.kato.v2.ListPatternsResponse\"\x03\x90\x02\x01\x12o\n\x1aGetKnowledgeBaseStatistics\x12*.kato.v2.GetKnowledgeBaseStatisticsRequest\x1a .kato.v2.KnowledgeBaseStatistics\"\x03\x90\x02\x01\x12N\n\rDeletePattern\x12\x1d.kato.v2.DeletePatternRequest\x1a\x1e.kato.v2.DeletePatternResponse\x12`\n\x13\x44\x65leteKnowledgeBase\x12#.kato.v2.DeleteKnowledgeBaseRequest\x1a$.kato.v2.DeleteKnowledgeBaseResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kato.v2.knowledge_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PATTERNORDER']._serialized_start=848
-  _globals['_PATTERNORDER']._serialized_end=1009
+  _globals['_KNOWLEDGEBASESERVICE'].methods_by_name['ListPatterns']._loaded_options = None
+  _globals['_KNOWLEDGEBASESERVICE'].methods_by_name['ListPatterns']._serialized_options = b'\220\002\001'
+  _globals['_KNOWLEDGEBASESERVICE'].methods_by_name['GetKnowledgeBaseStatistics']._loaded_options = None
+  _globals['_KNOWLEDGEBASESERVICE'].methods_by_name['GetKnowledgeBaseStatistics']._serialized_options = b'\220\002\001'
+  _globals['_PATTERNORDER']._serialized_start=994
+  _globals['_PATTERNORDER']._serialized_end=1155
   _globals['_LISTPATTERNSREQUEST']._serialized_start=58
   _globals['_LISTPATTERNSREQUEST']._serialized_end=210
   _globals['_LISTPATTERNSRESPONSE']._serialized_start=212
@@ -50,6 +54,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEPATTERNREQUEST']._serialized_end=766
   _globals['_DELETEPATTERNRESPONSE']._serialized_start=768
   _globals['_DELETEPATTERNRESPONSE']._serialized_end=845
-  _globals['_KNOWLEDGEBASESERVICE']._serialized_start=1012
-  _globals['_KNOWLEDGEBASESERVICE']._serialized_end=1299
+  _globals['_DELETEKNOWLEDGEBASEREQUEST']._serialized_start=847
+  _globals['_DELETEKNOWLEDGEBASEREQUEST']._serialized_end=892
+  _globals['_DELETEKNOWLEDGEBASERESPONSE']._serialized_start=894
+  _globals['_DELETEKNOWLEDGEBASERESPONSE']._serialized_end=991
+  _globals['_KNOWLEDGEBASESERVICE']._serialized_start=1158
+  _globals['_KNOWLEDGEBASESERVICE']._serialized_end=1553
 # @@protoc_insertion_point(module_scope)

@@ -104,3 +104,19 @@ class DeletePatternResponse(_message.Message):
     name: str
     pattern_count: int
     def __init__(self, node_id: _Optional[str] = ..., name: _Optional[str] = ..., pattern_count: _Optional[int] = ...) -> None: ...
+
+class DeleteKnowledgeBaseRequest(_message.Message):
+    __slots__ = ("node_id",)
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    def __init__(self, node_id: _Optional[str] = ...) -> None: ...
+
+class DeleteKnowledgeBaseResponse(_message.Message):
+    __slots__ = ("node_id", "patterns_deleted", "symbols_deleted")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATTERNS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    SYMBOLS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    patterns_deleted: int
+    symbols_deleted: int
+    def __init__(self, node_id: _Optional[str] = ..., patterns_deleted: _Optional[int] = ..., symbols_deleted: _Optional[int] = ...) -> None: ...

@@ -49,6 +49,11 @@ class KnowledgeBaseServiceStub:
                 request_serializer=kato_dot_v2_dot_knowledge__pb2.DeletePatternRequest.SerializeToString,
                 response_deserializer=kato_dot_v2_dot_knowledge__pb2.DeletePatternResponse.FromString,
                 _registered_method=True)
+        self.DeleteKnowledgeBase = channel.unary_unary(
+                '/kato.v2.KnowledgeBaseService/DeleteKnowledgeBase',
+                request_serializer=kato_dot_v2_dot_knowledge__pb2.DeleteKnowledgeBaseRequest.SerializeToString,
+                response_deserializer=kato_dot_v2_dot_knowledge__pb2.DeleteKnowledgeBaseResponse.FromString,
+                _registered_method=True)
 
 
 class KnowledgeBaseServiceServicer:
@@ -72,9 +77,21 @@ class KnowledgeBaseServiceServicer:
     def DeletePattern(self, request, context):
         """Deletes one pattern: afterwards the node predicts exactly as if it had never learned it (its
         symbol statistics and totals lose what its learns added); a later learn of the same events
-        creates it anew. Durable before it is acknowledged, like a learn. NOT_FOUND for an unknown
-        pattern; FAILED_PRECONDITION with a knowledge base shared through PostgreSQL (`--postgres`),
-        which cannot delete yet. Needs the `admin` role.
+        creates it anew. Durable before it is acknowledged, like a learn; with a knowledge base
+        shared through PostgreSQL (`--postgres`) committed there and applied by every replica in
+        version order. NOT_FOUND for an unknown pattern. Needs the `admin` role.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteKnowledgeBase(self, request, context):
+        """Deletes a node's whole knowledge base: every pattern, the symbol statistics and the totals
+        (its statistics drop to zero). This is ClearAllMemory's knowledge-base half without a
+        session: it needs no session of the node and leaves the node's sessions (their short-term
+        memory) alone; their next predictions see the empty knowledge base. Durable before it is
+        acknowledged; with `--postgres` every replica applies it in version order. The node id stays
+        usable: a later learn starts it anew. Needs the `admin` role.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,6 +114,11 @@ def add_KnowledgeBaseServiceServicer_to_server(servicer, server):
                     servicer.DeletePattern,
                     request_deserializer=kato_dot_v2_dot_knowledge__pb2.DeletePatternRequest.FromString,
                     response_serializer=kato_dot_v2_dot_knowledge__pb2.DeletePatternResponse.SerializeToString,
+            ),
+            'DeleteKnowledgeBase': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteKnowledgeBase,
+                    request_deserializer=kato_dot_v2_dot_knowledge__pb2.DeleteKnowledgeBaseRequest.FromString,
+                    response_serializer=kato_dot_v2_dot_knowledge__pb2.DeleteKnowledgeBaseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +202,33 @@ class KnowledgeBaseService:
             '/kato.v2.KnowledgeBaseService/DeletePattern',
             kato_dot_v2_dot_knowledge__pb2.DeletePatternRequest.SerializeToString,
             kato_dot_v2_dot_knowledge__pb2.DeletePatternResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteKnowledgeBase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kato.v2.KnowledgeBaseService/DeleteKnowledgeBase',
+            kato_dot_v2_dot_knowledge__pb2.DeleteKnowledgeBaseRequest.SerializeToString,
+            kato_dot_v2_dot_knowledge__pb2.DeleteKnowledgeBaseResponse.FromString,
             options,
             channel_credentials,
             insecure,
