@@ -86,3 +86,23 @@ def test_deletions_and_expiry_give_places_back_exactly_once(cluster, sessions):
     outcomes = create_at_once(sessions, 40)
     assert sum(isinstance(o, str) for o in outcomes) == 30
     assert counts(cluster) == (LIMIT, LIMIT)
+
+
+def test_after_a_postgresql_crash_empties_the_unlogged_tables_creation_recounts_and_works(cluster, sessions):
+    """Last here: the crash takes every session. Crash recovery empties UNLOGGED tables, the count
+    row with the sessions; the first refused creation recounts it (0) and the limit holds again."""
+    cluster.pg.stop("immediate")
+    cluster.pg.start()
+    assert cluster.pg.psql("SELECT count(*) FROM kato_session_count").stdout.strip() == "0"
+    deadline = time.time() + 60  # the replicas' pools and circuit breakers recover by themselves
+    while True:
+        try:
+            sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="creation-node"))
+            break
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.UNAVAILABLE and time.time() < deadline, e
+            time.sleep(0.5)
+    assert counts(cluster) == (1, 1)
+    outcomes = create_at_once(sessions, LIMIT + 20)
+    assert sum(isinstance(o, str) for o in outcomes) == LIMIT - 1
+    assert counts(cluster) == (LIMIT, LIMIT)
