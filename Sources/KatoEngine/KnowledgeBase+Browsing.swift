@@ -69,24 +69,49 @@ extension KnowledgeBase {
     /// when nil), in `order`, with the total matching. `namePrefix` compares with the bare hash
     /// (`PTRN|` optional). Without a symbol filter the page comes from the maintained orders
     /// (`KnowledgeState+Browsing`): a seek and a walk, O(log N + limit) — a name prefix too when
-    /// sorting by name; the learn order walks the ids. Otherwise (a symbol filter, or a name prefix
-    /// in another order) it is one pass over the patterns (or the symbol's), see ``scanPatterns``.
+    /// sorting by name; the learn order walks the ids. A name prefix in another order is one pass
+    /// over the prefix's patterns (read from the name order), a symbol filter one over the
+    /// symbol's, see ``scanPatterns``.
     public func patterns(order: PatternOrder, symbol: String? = nil, namePrefix: String? = nil,
                          after: PageKey? = nil, limit: Int) -> PatternPage {
         let prefix = namePrefix.map { Naming.bareHash($0) } ?? ""
         if symbol == nil, prefix.isEmpty || order == .name {
             let s = browsableState()
             if let page = Self.indexedPage(s, order: order, prefix: prefix, after: after, limit: max(0, limit)) { return page }
+        } else if symbol == nil {
+            // A name prefix in another order: the prefix's run of the name order is the candidate
+            // set (1/16 of the patterns per hex digit), ordered by the pass.
+            let s = browsableState()
+            if let ids = Self.idsWithNamePrefix(s, prefix) {
+                return scanPatterns(order: order, namePrefix: namePrefix, after: after, limit: limit, in: s, candidates: ids)
+            }
         }
         return scanPatterns(order: order, symbol: symbol, namePrefix: namePrefix, after: after, limit: limit)
+    }
+
+    /// The live patterns whose name starts with `prefix`, from the name order; nil when it
+    /// cannot tell (no orders, or a name or the prefix not ASCII: see `indexedPage`).
+    static func idsWithNamePrefix(_ s: KnowledgeState, _ prefix: String) -> [Int32]? {
+        guard let b = s.browsing, b.nonASCIINames == 0, KnowledgeState.isASCII(prefix) else { return nil }
+        let shapes = s.shapes
+        let index = b.byName
+        var ids: [Int32] = []
+        index.walk(from: index.partition { shapes[Int($0.id)].name < prefix }) { e in
+            guard shapes[Int(e.id)].name.hasPrefix(prefix) else { return false }
+            ids.append(e.id)
+            return true
+        }
+        return ids
     }
 
     /// ``patterns(order:symbol:namePrefix:after:limit:)`` by one pass over the patterns (or the
     /// symbol's), keeping the best `limit` in a sorted buffer: no sort of the whole knowledge base
     /// per page. The reference the maintained orders are tested against.
+    /// `candidates` (with the state `s` they were read from): the only ids to consider, instead
+    /// of the symbol's or every pattern.
     func scanPatterns(order: PatternOrder, symbol: String? = nil, namePrefix: String? = nil,
-                      after: PageKey? = nil, limit: Int) -> PatternPage {
-        let s = view()
+                      after: PageKey? = nil, limit: Int, in state: KnowledgeState? = nil, candidates: [Int32]? = nil) -> PatternPage {
+        let s = state ?? view()
         let limit = max(0, limit)
         let prefix = namePrefix.map { Naming.bareHash($0) } ?? ""
         let key: (Int32) -> PageKey = { id in
@@ -144,7 +169,9 @@ extension KnowledgeBase {
             if best.count > limit + 1 { best.removeLast() }
             if best.count == limit + 1, let last = best.last { lastPrimary = Self.primary(of: last, order) }
         }
-        if let symbol {
+        if let candidates {
+            for id in candidates { consider(id) }
+        } else if let symbol {
             guard let sid = s.symbolIds[symbol] else { return PatternPage(patterns: [], total: 0, next: nil) }
             for id in s.postings[Int(sid)] { consider(id) }  // each pattern once
         } else {
