@@ -23,6 +23,13 @@ import PostgresNIO
 /// schema v3: `kb_deleted_patterns(node_id, id)` keeps a deleted pattern's id as a tombstone (its
 /// `kb_patterns` row is gone), so ids stay positions in learn order; pattern ids and tombstone ids
 /// together are 0, 1, 2, … per node.
+///
+/// Version 4, an O(1) session count for `--max-sessions`: `kato_session_count(id = 1, live)`
+/// (UNLOGGED, as `kato_sessions`) holds the number of non-default rows in `kato_sessions`, kept by
+/// statement-level triggers on its inserts and deletes (every path, the cleanup's batch delete
+/// included, counts each row exactly once because a row is inserted and deleted once). A creation
+/// locks the row (`FOR UPDATE`) in its INSERT statement and inserts only while `live < limit`:
+/// creations serialise on one row for one statement, not on a `count(*)` under a global lock.
 public enum PostgresSchema {
     struct Migration {
         var version: Int
@@ -123,6 +130,49 @@ public enum PostgresSchema {
             )
             """,
         ]),
+        Migration(version: 4, statements: [
+            "CREATE UNLOGGED TABLE kato_session_count (id smallint PRIMARY KEY CHECK (id = 1), live bigint NOT NULL)",
+            // No session is created or removed while the count is taken.
+            "LOCK TABLE kato_sessions IN SHARE ROW EXCLUSIVE MODE",
+            "INSERT INTO kato_session_count (id, live) SELECT 1, count(*) FROM kato_sessions WHERE NOT is_default",
+            """
+            CREATE FUNCTION kato_sessions_added() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE n bigint;
+            BEGIN
+                SELECT count(*) INTO n FROM added WHERE NOT is_default;
+                IF n > 0 THEN UPDATE kato_session_count SET live = live + n WHERE id = 1; END IF;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE FUNCTION kato_sessions_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE n bigint;
+            BEGIN
+                SELECT count(*) INTO n FROM gone WHERE NOT is_default;
+                IF n > 0 THEN UPDATE kato_session_count SET live = live - n WHERE id = 1; END IF;
+                RETURN NULL;
+            END $$
+            """,
+            """
+            CREATE TRIGGER kato_sessions_added AFTER INSERT ON kato_sessions
+            REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION kato_sessions_added()
+            """,
+            """
+            CREATE TRIGGER kato_sessions_removed AFTER DELETE ON kato_sessions
+            REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION kato_sessions_removed()
+            """,
+        ]),
+    ]
+
+    /// Recreates the session count when it is missing: a PostgreSQL crash empties UNLOGGED tables
+    /// (`kato_sessions` and `kato_session_count` alike). Counted under a lock that holds off
+    /// creations and removals, so the count is exact.
+    static let sessionCountRepair: [PostgresQuery] = [
+        "LOCK TABLE kato_sessions IN SHARE ROW EXCLUSIVE MODE",
+        """
+        INSERT INTO kato_session_count (id, live) SELECT 1, count(*) FROM kato_sessions WHERE NOT is_default
+        ON CONFLICT (id) DO NOTHING
+        """,
     ]
 
     /// The newest schema this kato understands.
@@ -155,6 +205,13 @@ public enum PostgresSchema {
                 for statement in m.statements { try await connection.query(statement, logger: logger) }
                 try await connection.query("INSERT INTO kato_schema_migrations (version) VALUES (\(m.version))", logger: logger)
                 applied.append(m.version)
+            }
+            var counted = false
+            for try await _ in try await connection.query("SELECT 1 FROM kato_session_count", logger: logger).decode(Int32.self) {
+                counted = true
+            }
+            if !counted {
+                for statement in sessionCountRepair { try await connection.query(statement, logger: logger) }
             }
             try await connection.query("COMMIT", logger: logger)
             return applied

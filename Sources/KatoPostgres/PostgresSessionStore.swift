@@ -111,41 +111,50 @@ public final class PostgresSessionStore: Sendable {
         task.withLock { $0?.cancel() }
     }
 
-    /// Inserts a new session; false when `limit` sessions exist already (exact across replicas:
-    /// creations are serialized by an advisory lock).
+    /// Inserts a new session; false when `limit` sessions exist already. Exact across replicas:
+    /// the INSERT locks the session count row (`FOR UPDATE`, schema v4) and inserts only while it
+    /// is below `limit`; its trigger adds the new row to it before the lock is released at the
+    /// statement's commit, so creations serialise on one row for one statement (O(1)).
     public func insert(_ row: SessionRow, limit: Int) async throws -> Bool {
         try await guarded("the creation of a session") { [self] conn in
-            // One creation at a time across replicas: under READ COMMITTED two concurrent
-            // inserts would both count the sessions before either commits and together pass
-            // the limit. The transaction's advisory lock orders them; the INSERT's snapshot,
-            // taken after it, sees every earlier creation.
-            try await conn.checkedQuery("BEGIN", logger: logger)
-            do {
-                try await conn.checkedQuery("SELECT pg_advisory_xact_lock(\(Self.creationLock))", logger: logger)
-                let inserted = try await insertRow(conn, row, limit: limit)
-                try await conn.checkedQuery("COMMIT", logger: logger)
-                return inserted
-            } catch {
-                _ = try? await conn.checkedQuery("ROLLBACK", logger: logger)
-                throw error
-            }
+            if try await insertRow(conn, row, limit: limit) { return true }
+            // Refused: the limit, or a count row a PostgreSQL crash emptied (UNLOGGED): recount.
+            guard try await repairCount(conn) else { return false }
+            return try await insertRow(conn, row, limit: limit)
         }
     }
-
-    /// The advisory lock key that serializes session creations (`kato_sessions` in ASCII).
-    static let creationLock: Int64 = 0x6b61_746f_5f73_6573
 
     private func insertRow(_ conn: PostgresConnection, _ row: SessionRow, limit: Int) async throws -> Bool {
         var inserted = 0
         for try await _ in try await conn.checkedQuery("""
+            WITH counted AS (SELECT live FROM kato_session_count WHERE id = 1 FOR UPDATE)
             INSERT INTO kato_sessions (id, node_id, is_default, owner, created_at, metadata, state, ttl_ms, expires_at, sequence)
             SELECT \(row.id), \(row.nodeID), false, \(row.owner), to_timestamp(\(row.createdAt)),
                    \(ByteBuffer(bytes: row.metadata)), \(ByteBuffer(bytes: row.state)), \(row.ttlMilliseconds),
                    now() + \(row.ttlMilliseconds) * interval '1 millisecond', \(row.sequence)
-            WHERE (SELECT count(*) FROM kato_sessions WHERE NOT is_default) < \(Int64(limit))
+            FROM counted WHERE counted.live < \(Int64(limit))
             RETURNING 1
             """, logger: logger).decode(Int32.self) { inserted += 1 }
         return inserted == 1
+    }
+
+    /// Recreates a missing session count row (true when it was missing).
+    private func repairCount(_ conn: PostgresConnection) async throws -> Bool {
+        var present = false
+        for try await _ in try await conn.checkedQuery("SELECT 1 FROM kato_session_count", logger: logger).decode(Int32.self) {
+            present = true
+        }
+        if present { return false }
+        try await conn.checkedQuery("BEGIN", logger: logger)
+        do {
+            for statement in PostgresSchema.sessionCountRepair { try await conn.checkedQuery(statement, logger: logger) }
+            try await conn.checkedQuery("COMMIT", logger: logger)
+        } catch {
+            _ = try? await conn.checkedQuery("ROLLBACK", logger: logger)
+            throw error
+        }
+        logger.warning("the session count row was missing (PostgreSQL restarted after a crash?): recounted")
+        return true
     }
 
     /// Runs `body` on the session `id` holding its row lock in one transaction, and applies the

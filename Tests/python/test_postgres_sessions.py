@@ -205,6 +205,7 @@ def test_concurrent_creations_through_three_replicas_never_pass_max_sessions(bin
         assert outcomes.count("created") == 20, outcomes
         assert set(outcomes) == {"created", grpc.StatusCode.RESOURCE_EXHAUSTED}
         assert pg.psql("SELECT count(*) FROM kato_sessions WHERE NOT is_default").stdout.strip() == "20"
+        assert pg.psql("SELECT live FROM kato_session_count").stdout.strip() == "20"
         # Every replica reports the sessions in PostgreSQL, not only those it created.
         from cluster_support import metric
         deadline = time.time() + 15

@@ -40,19 +40,19 @@ def test_concurrent_migrations_create_the_schema_once(binaries, pg):
     for r, _ in results:
         assert r.returncode == 0, r.stderr
         assert PASSWORD not in r.stdout + r.stderr
-    applied = [r for r, _ in results if "applied migrations 1, 2, 3" in r.stdout]
+    applied = [r for r, _ in results if "applied migrations 1, 2, 3, 4" in r.stdout]
     assert len(applied) == 1, [r.stdout for r, _ in results]
     assert all("nothing to do" in r.stdout for r, _ in results if r not in applied)
-    assert scalar(pg, "SELECT string_agg(version::text, ',') FROM kato_schema_migrations") == "1,2,3"
+    assert scalar(pg, "SELECT string_agg(version::text, ',') FROM kato_schema_migrations") == "1,2,3,4"
     tables = scalar(pg, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
-    assert tables == ("kato_schema_migrations,kato_session_updates,kato_sessions,kato_sessions_expired,"
+    assert tables == ("kato_schema_migrations,kato_session_count,kato_session_updates,kato_sessions,kato_sessions_expired,"
                       "kb_changes,kb_deleted_patterns,kb_nodes,kb_patterns,kb_symbol_emotives")
     # Sessions are UNLOGGED (they survive a replica's death, not PostgreSQL's crash); the knowledge base is logged.
     assert scalar(pg, "SELECT string_agg(relname || '=' || relpersistence::text, ',' ORDER BY relname) FROM pg_class "
                       "WHERE relname IN ('kato_sessions', 'kb_patterns')") == "kato_sessions=u,kb_patterns=p"
     # Run again: nothing to do.
     r, _ = migrate(binaries, pg.url())
-    assert r.returncode == 0 and "schema version 3, nothing to do" in r.stdout
+    assert r.returncode == 0 and "schema version 4, nothing to do" in r.stdout
 
 
 def test_a_schema_from_the_future_is_refused_and_left_untouched(binaries, pg):
@@ -62,7 +62,7 @@ def test_a_schema_from_the_future_is_refused_and_left_untouched(binaries, pg):
         before = scalar(pg, "SELECT count(*) FROM kato_schema_migrations")
         r, _ = migrate(binaries, pg.url())
         assert r.returncode == 2
-        assert "schema is at version 99, newer than this kato understands (3)" in r.stderr
+        assert "schema is at version 99, newer than this kato understands (4)" in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert scalar(pg, "SELECT count(*) FROM kato_schema_migrations") == before
     finally:

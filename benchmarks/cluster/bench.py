@@ -303,7 +303,7 @@ def main():
     p.add_argument("--sessions", type=int, default=10_000)
     p.add_argument("--observations", type=int, default=10)
     p.add_argument("--connections", type=int, default=4)
-    p.add_argument("--concurrency", type=int, default=16, help="calls in flight (64+ fails session creation through the cluster today: docs/SCALING.md)")
+    p.add_argument("--concurrency", type=int, default=16, help="calls in flight")
     p.add_argument("--pool-size", type=int, default=10)
     p.add_argument("--load-bin", type=pathlib.Path, help="where kato-load is (default --bin)")
     p.add_argument("--tools-bin", type=pathlib.Path, help="the kato-server that fills PostgreSQL (default --bin)")
