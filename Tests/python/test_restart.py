@@ -55,6 +55,20 @@ def wait_exit(proc, seconds=40):
         raise AssertionError("the predecessor did not exit after handing over")
 
 
+def stop_successor(pid, seconds=30):
+    """Stops a successor the test did not start itself (`kato-server restart` started it, so only
+    its pid is known): SIGTERM, then up to `seconds` for it to be gone. None: nothing to stop."""
+    if not pid:
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+
 class Load:
     """Workers on their own grpcio channels (which reconnect after GOAWAY): each observes a
     session of its own (STM checked afterwards), its node's default session, and learns on a
@@ -299,15 +313,7 @@ def test_restart_command_starts_a_successor_that_keeps_the_port_and_the_sessions
             (120, created.config, created.metadata, created.created_at, NODE), "the session's settings changed across the hand-over"
         assert after.config.max_predictions.value == 7 and after.config.recall_threshold.value == 0.25
     finally:
-        if successor_pid:
-            os.kill(successor_pid, signal.SIGTERM)
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                try:
-                    os.kill(successor_pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
+        stop_successor(successor_pid)
         old.stop()
 
 
@@ -336,15 +342,7 @@ def test_upgrade_by_replacing_the_binary_then_restarting_runs_the_new_file(binar
         with grpc.insecure_channel(old.address) as ch:
             observe_pb2_grpc.ObserveServiceStub(ch).Observe(observe_pb2.ObserveRequest(node_id=NODE, strings=["up"]), timeout=10)
     finally:
-        if successor_pid:
-            os.kill(successor_pid, signal.SIGTERM)
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                try:
-                    os.kill(successor_pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
+        stop_successor(successor_pid)
         old.stop()
 
 
@@ -385,15 +383,7 @@ def test_restart_under_swift_client_load_fails_no_call(binaries, tmp_path):
         for load in loads:
             if load.poll() is None:
                 load.kill()
-        if successor_pid:
-            os.kill(successor_pid, signal.SIGTERM)
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                try:
-                    os.kill(successor_pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
+        stop_successor(successor_pid)
         old.stop()
 
 
@@ -501,13 +491,5 @@ def test_restart_hands_over_the_admin_port_so_probes_and_scrapes_are_never_refus
         print(f"admin port through a restart: {poller.count()} probes and scrapes, none refused, "
               f"{poller.count() - len(resets)} answered 200, {len(resets)} reset")
     finally:
-        if successor_pid:
-            os.kill(successor_pid, signal.SIGTERM)
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                try:
-                    os.kill(successor_pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
+        stop_successor(successor_pid)
         old.stop()
