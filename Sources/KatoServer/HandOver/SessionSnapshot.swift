@@ -227,16 +227,23 @@ extension SessionRegistry {
     /// `Session`s are built in parallel, a chunk per worker; the dictionary is sized once and
     /// filled under one lock.
     func install(_ handOver: SessionHandOver) throws {
-        let snaps = handOver.sessions
+        try install(handOver.sessions[...])
+    }
+
+    /// The same for some sessions (a chunk, while the server serves: `receive(_:wait:logger:)`).
+    func install(_ snaps: ArraySlice<SessionSnapshot>) throws {
         var engineOf: [String: KatoEngine] = [:]
         for snap in snaps where engineOf[snap.nodeID] == nil { engineOf[snap.nodeID] = nodes.engine(for: snap.nodeID) }
         let (engines, limits) = (engineOf, self.limits)
         let chunk = SessionHandOver.chunkSize
         let count = SessionHandOver.chunkCount(snaps.count)
+        let base = snaps.startIndex
         let built = ParallelResults<[Session]>(count: count)
         DispatchQueue.concurrentPerform(iterations: count) { i in
             built.set(i, Result {
-                try snaps[i * chunk..<min((i + 1) * chunk, snaps.count)].map { try Session(handedOver: $0, engine: engines[$0.nodeID]!, limits: limits) }
+                try snaps[base + i * chunk..<base + min((i + 1) * chunk, snaps.count)].map {
+                    try Session(handedOver: $0, engine: engines[$0.nodeID]!, limits: limits)
+                }
             })
         }
         let sessions = try built.values()
