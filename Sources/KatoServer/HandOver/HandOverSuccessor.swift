@@ -30,6 +30,8 @@ final class IncomingSessions: Sendable {
     let chunks: Int
     let format: Int
     let connection: ControlConnection
+    /// When the index arrived: the sessions' remaining lifetimes count from it.
+    let received = ContinuousClock.now
 
     init(ids: [String], chunks: Int, format: Int, connection: ControlConnection) {
         (self.ids, self.chunks, self.format, self.connection) = (ids, chunks, format, connection)

@@ -68,7 +68,7 @@ extension SessionRegistry {
                 DispatchQueue.global().async(group: group) {
                     do {
                         let snaps = try SessionHandOver.decode(chunk, format: incoming.format)
-                        try self.install(snaps[...])
+                        try self.install(snaps[...], received: incoming.received)
                         pending.arrived(chunk: index, ids: snaps.map(\.id))
                     } catch {
                         failed.withLock { $0 = $0 ?? "chunk \(index + 1) of \(incoming.chunks): \(error)" }
