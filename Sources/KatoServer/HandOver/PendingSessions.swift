@@ -33,6 +33,9 @@ public final class PendingSessions: Sendable {
     /// How many announced sessions have not arrived (counted against `--max-sessions` and in health).
     var count: Int { isActive ? state.withLock { $0.chunkOf.count } : 0 }
 
+    /// Calls waiting now (tests wait for theirs to be waiting).
+    var waitingCalls: Int { state.withLock { $0.gates + [$0.all] }.reduce(0) { $0 + $1.waiting } }
+
     /// Announces `ids`, in the order the chunks of `chunkSize` sessions will carry them.
     func expect(ids: [String], chunkSize: Int, wait: Duration) {
         let chunks = (ids.count + chunkSize - 1) / chunkSize
@@ -122,6 +125,8 @@ final class HandOverGate: Sendable {
     }
 
     private let state = Mutex(State())
+
+    var waiting: Int { state.withLock { $0.waiters.count } }
 
     func open(_ outcome: Outcome) {
         let waiters = state.withLock { s -> [(CheckedContinuation<Outcome, Never>, Task<Void, Never>)] in

@@ -33,6 +33,7 @@ import Testing
         #expect(pending.isActive && pending.count == 3)
         try await pending.wait(for: "never-announced", deadline: nil)  // at once: looked up as usual
         async let waitingForC: Void = pending.wait(for: "c", deadline: nil)
+        while pending.waitingCalls == 0 { await Task.yield() }
         pending.arrived(chunk: 1, ids: ["c"])
         try await waitingForC
         #expect(pending.count == 2 && pending.isActive)
@@ -59,6 +60,7 @@ import Testing
         let pending = PendingSessions()
         pending.expect(ids: ["a", "b"], chunkSize: 1, wait: .seconds(30))
         async let waiting: Void = pending.wait(for: "b", deadline: nil)
+        while pending.waitingCalls == 0 { await Task.yield() }
         pending.arrived(chunk: 0, ids: ["a"])
         pending.fail("hand-over peer closed the connection")
         do {
