@@ -135,7 +135,8 @@ public final class HandOverPredecessor: Sendable {
         do {
             let start = ContinuousClock.now
             // Final: every call has ended (drained) and nothing accepts here any more.
-            let sessions = sendsIndex ? SessionRegistry.handOverOrder(app.sessions.live(at: start)) : app.sessions.live(at: start)
+            let sessions = sendsIndex ? app.sessions.liveInHandOverOrder(at: start) : app.sessions.live(at: start)
+            let ordered = ContinuousClock.now
             var done = HandOverMessage(.done)
             done.changedNodes = Array(app.store?.changedNodes ?? [])
             done.sessionChunks = SessionHandOver.chunkCount(sessions.count)
@@ -158,7 +159,7 @@ public final class HandOverPredecessor: Sendable {
             }
             logger.notice("handed over", metadata: [
                 "sessions": "\(sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)", "format": "\(format)",
-                "bytes": "\(bytes)", "index_ms": "\((indexed - start).ms)", "snapshot_encode_send_ms": "\((ContinuousClock.now - start).ms)",
+                "bytes": "\(bytes)", "order_ms": "\((ordered - start).ms)", "index_ms": "\((indexed - start).ms)", "snapshot_encode_send_ms": "\((ContinuousClock.now - start).ms)",
             ])
         } catch {
             logger.error("hand-over of the sessions failed; the successor serves without the sessions not sent", metadata: ["error": "\(error)"])

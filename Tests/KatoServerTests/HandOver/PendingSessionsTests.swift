@@ -23,7 +23,7 @@ import Testing
         let defaultSession = try registry.resolve(sessionID: "", nodeID: "m")
         Thread.sleep(forTimeInterval: 0.01)
         _ = try registry.session(id: old.id)  // touched last
-        let order = SessionRegistry.handOverOrder(registry.live(at: .now)).map(\.id)
+        let order = registry.liveInHandOverOrder(at: .now).map(\.id)
         #expect(order == [defaultSession.id, old.id, fresh.id, middle.id])
     }
 
