@@ -12,15 +12,15 @@ import XCTest
 final class GRPCServerShutdownTests: XCTestCase {
     /// A unary handler that ignores cancellation for `delayMs`, then records that it finished.
     struct Stubborn: ServiceProvider {
-        let finished: Atomic<Int>
+        let box: Box
         var serviceName: String { Grpch2_Test_Echo.serviceName }
         var methods: [ServerMethod] {
             [
-                .unary(Grpch2_Test_Echo.unary) { [finished] request, _ in
+                .unary(Grpch2_Test_Echo.unary) { [box] request, _ in
                     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(request.delayMs))) { c.resume() }
                     }
-                    finished.add(1, ordering: .relaxed)
+                    box.finished.add(1, ordering: .relaxed)
                     return Grpch2_Test_EchoResponse()
                 },
             ]
@@ -35,7 +35,7 @@ final class GRPCServerShutdownTests: XCTestCase {
     func shutDownDuring(handlerMs: Int, exitBound: Duration) async throws -> (Int, Int, StatusCode?) {
         let box = Box()
         var router = ServiceRouter()
-        router.register(Stubborn(finished: box.finished))
+        router.register(Stubborn(box: box))
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.keepalive.gracePeriod = .milliseconds(200)
