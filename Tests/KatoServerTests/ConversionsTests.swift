@@ -5,7 +5,7 @@ import XCTest
 
 @testable import KatoServer
 
-final class ConversionTests: XCTestCase {
+final class ConversionsTests: XCTestCase {
     func testIntegralJSONNumbersBecomeIntsSoMetadataStringifiesLikeKATO() throws {
         var five = Google_Protobuf_Value()
         five.kind = .numberValue(5)
