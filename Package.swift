@@ -180,7 +180,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "X509", package: "swift-certificates"),
             ],
-            exclude: ["Console/Assets"],  // embedded by scripts/gen-console-assets (ConsoleAssets.swift)
+            exclude: ["Console/Assets"],  // embedded by scripts/gen-console-assets (Console/Generated/)
             swiftSettings: strictSwift
         ),
         .executableTarget(
