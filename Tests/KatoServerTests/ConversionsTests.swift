@@ -60,15 +60,4 @@ final class ConversionsTests: XCTestCase {
         XCTAssertEqual(parts[1].count, 32)
         XCTAssertNotNil(Int64(parts[2]))
     }
-
-    func testErrorsMapToStatusesWithErrorInfoAndBadRequest() {
-        let error = KatoError.validation([.init(field: "config.persistence", description: "must be 1...100")]).rpcError(traceID: "abc")
-        XCTAssertEqual(error.code, .invalidArgument)
-        let status = error.status
-        XCTAssertEqual(status?.details.count, 2)
-        let info = status?.details.first?.unpack(Google_Rpc_ErrorInfo.self)
-        XCTAssertEqual(info?.reason, "VALIDATION_ERROR")
-        XCTAssertEqual(info?.metadata["trace_id"], "abc")
-        XCTAssertEqual(status?.details.last?.unpack(Google_Rpc_BadRequest.self)?.fieldViolations.first?.field, "config.persistence")
-    }
 }
