@@ -41,15 +41,26 @@ final class KeyedRateLimiterTests: XCTestCase {
         XCTAssertNil(limiter.acquire("a", at: t))
     }
 
-    func testAReconfiguredRateAppliesToBucketsAlreadyInUse() {
-        let limiter = KeyedRateLimiter(limit: .init(rate: 1, burst: 1))
+    func testASwitchFromASlowRateToAFastOneKeepsTheTokensInUseNotTheSlowWait() {
+        let limiter = KeyedRateLimiter(limit: .perMinute(2))
         let t = CallClock.now()
         XCTAssertNil(limiter.acquire("a", at: t))
-        XCTAssertEqual(limiter.acquire("a", at: t), .seconds(1))
-        limiter.reconfigure(.init(rate: 10, burst: 1))
-        // The bucket keeps its state (its next token at t + 1 s); from then on tokens come at 10/s.
-        XCTAssertNil(limiter.acquire("a", at: t + 1_000_000_000))
-        XCTAssertEqual(limiter.acquire("a", at: t + 1_000_000_000), .milliseconds(100))
+        XCTAssertNil(limiter.acquire("a", at: t))
+        XCTAssertEqual(limiter.acquire("a", at: t), .seconds(30))
+        limiter.reconfigure(.init(rate: 10, burst: 2), at: t)
+        // Two tokens in use at 100 ms each: one is back after 100 ms, not after the slow 30 s.
+        XCTAssertEqual(limiter.acquire("a", at: t + 50_000_000), .milliseconds(50))
+        XCTAssertNil(limiter.acquire("a", at: t + 100_000_000))
+        XCTAssertEqual(limiter.acquire("a", at: t + 100_000_000), .milliseconds(100))
+    }
+
+    func testASwitchFromAFastRateToASlowOneGivesNoTokensBeyondTheBurst() {
+        let limiter = KeyedRateLimiter(limit: .init(rate: 10, burst: 2))
+        let t = CallClock.now()
+        XCTAssertNil(limiter.acquire("a", at: t))
+        XCTAssertNil(limiter.acquire("a", at: t))
+        limiter.reconfigure(.perMinute(2), at: t)
+        XCTAssertEqual(limiter.acquire("a", at: t), .seconds(30))
     }
 
     func testReconfiguringToNoRateStopsLimitingAndARateStartsAgain() {
@@ -62,7 +73,7 @@ final class KeyedRateLimiterTests: XCTestCase {
         limiter.reconfigure(.init(rate: 0, burst: 5))
         XCTAssertNil(limiter.acquire("a", at: t), "rate 0 in a reconfiguration: off too")
         limiter.reconfigure(.init(rate: 1, burst: 1))
-        XCTAssertNotNil(limiter.acquire("a", at: t), "back on, the bucket's state kept")
+        XCTAssertNotNil(limiter.acquire("a", at: t), "back on at the same rate, the bucket's state kept")
     }
 
     func testALimiterMadeWithoutRefillKeepsItsFixedTokensWhateverTheReconfiguration() {
