@@ -9,7 +9,7 @@ import XCTest
 /// then may keep running (cancellation is cooperative), and what it does must be over before
 /// shutdown returns (a restart's hand-over snapshots its sessions right after), within the
 /// exit bound; past it, shutdown says how many still run.
-final class GRPCServerShutdownTests: XCTestCase {
+final class GRPCServerTests: XCTestCase {
     /// A unary handler that ignores cancellation for `delayMs`, then records that it finished.
     struct Stubborn: ServiceProvider {
         let box: Box

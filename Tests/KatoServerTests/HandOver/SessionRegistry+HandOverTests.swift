@@ -8,7 +8,7 @@ import Testing
 /// The predecessor's side of a hand-over stops taking changes before the copy leaves: a call cut
 /// off at shutdown that still runs (past `GRPCServer.shutdown`'s bounded wait) finds its session
 /// sealed, so the session the successor serves is what that call did, or it did nothing.
-@Suite struct HandOverSealTests {
+@Suite struct SessionRegistryHandOverTests {
     func observe(_ session: Session, _ symbol: String) throws {
         _ = try session.mutate { engine, state in
             try engine.observe(Observation(strings: [symbol]), in: &state)
