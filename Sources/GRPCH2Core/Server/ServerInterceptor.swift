@@ -122,6 +122,13 @@ enum InterceptorChain {
     /// `handler` inside `stages` (a `ComposedStages` nest, bound): what the stages' derived
     /// `intercept` does, written into the one closure around the handler, so the steps cost no
     /// async frame of their own (only a stage that suspends or binds pays one).
+    ///
+    /// The steps themselves run in synchronous functions that are specialized but not inlined
+    /// (`admit`, `succeed`, `fail`): the closure is a coroutine whose frame, taken from the
+    /// call's task allocator, holds every local of whatever is inlined into it; with the stages'
+    /// bodies inlined it was 4–6 KB per method (each call a slab of its own from `malloc`),
+    /// out of line it holds the token, the context and the response (docs/BENCHMARKS.md,
+    /// "flat tokens").
     @inlinable
     static func staged<Request: Sendable, Response: Sendable, Stages: StagedInterceptor>(
         _ stages: Stages, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
@@ -129,7 +136,7 @@ enum InterceptorChain {
         { request, context in
             var context = context
             let token: Stages.Token
-            switch try stages.before(&context) {
+            switch try admit(stages, &context) {
             case .proceed(let t): token = t
             case .suspend(let rest): token = try await rest(&context)
             }
@@ -142,11 +149,33 @@ enum InterceptorChain {
                     response = try await observed(handler, request, context)
                 }
             } catch {
-                throw stages.failed(token, context: context, error: error)
+                throw fail(stages, token, context, error)
             }
-            stages.succeeded(token, context: context)
+            succeed(stages, token, context)
             return response
         }
+    }
+
+    /// The stages' `before` steps, out of the coroutine (see `staged`).
+    @inlinable @inline(never)
+    static func admit<Stages: StagedInterceptor>(
+        _ stages: Stages, _ context: inout ServerContext
+    ) throws -> InterceptorStep<Stages.Token> {
+        try stages.before(&context)
+    }
+
+    /// The stages' `succeeded` steps, out of the coroutine (see `staged`).
+    @inlinable @inline(never)
+    static func succeed<Stages: StagedInterceptor>(_ stages: Stages, _ token: Stages.Token, _ context: ServerContext) {
+        stages.succeeded(token, context: context)
+    }
+
+    /// The stages' `failed` steps, out of the coroutine (see `staged`).
+    @inlinable @inline(never)
+    static func fail<Stages: StagedInterceptor>(
+        _ stages: Stages, _ token: Stages.Token, _ context: ServerContext, _ error: any Error
+    ) -> any Error {
+        stages.failed(token, context: context, error: error)
     }
 
     /// `handler` inside every interceptor of `chain`, the first one outermost, each called
