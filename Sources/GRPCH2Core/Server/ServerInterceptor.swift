@@ -122,6 +122,13 @@ enum InterceptorChain {
     /// `handler` inside `stages` (a `ComposedStages` nest, bound): what the stages' derived
     /// `intercept` does, written into the one closure around the handler, so the steps cost no
     /// async frame of their own (only a stage that suspends or binds pays one).
+    ///
+    /// The steps themselves run in synchronous functions that are specialized but not inlined
+    /// (`admit`, `succeed`, `fail`): the closure is a coroutine whose frame, taken from the
+    /// call's task allocator, holds every local of whatever is inlined into it; with the stages'
+    /// bodies inlined it was 4–6 KB per method (each call a slab of its own from `malloc`),
+    /// out of line it holds the token, the context and the response (docs/BENCHMARKS.md,
+    /// "flat tokens").
     @inlinable
     static func staged<Request: Sendable, Response: Sendable, Stages: StagedInterceptor>(
         _ stages: Stages, _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
@@ -129,24 +136,54 @@ enum InterceptorChain {
         { request, context in
             var context = context
             let token: Stages.Token
-            switch try stages.before(&context) {
+            switch try admit(stages, &context) {
             case .proceed(let t): token = t
             case .suspend(let rest): token = try await rest(&context)
             }
             let response: Response
             do {
-                if stages.bindsAround(token) {
-                    let inner = context
-                    response = try await stages.around(token) { try await observed(handler, request, inner) }
-                } else {
-                    response = try await observed(handler, request, context)
-                }
+                response = stages.bindsAround(token)
+                    ? try await bound(stages, token, handler, request, context)
+                    : try await observed(handler, request, context)
             } catch {
-                throw stages.failed(token, context: context, error: error)
+                throw fail(stages, token, context, error)
             }
-            stages.succeeded(token, context: context)
+            succeed(stages, token, context)
             return response
         }
+    }
+
+    /// The handler inside what the stages bind around it (a span's context), in a frame of its
+    /// own that only such calls pay (inlined, its closures and the binding's locals were in
+    /// every call's frame; see `staged`).
+    @inlinable @inline(never)
+    nonisolated(nonsending) static func bound<Request: Sendable, Response: Sendable, Stages: StagedInterceptor>(
+        _ stages: Stages, _ token: Stages.Token, _ handler: @Sendable (Request, ServerContext) async throws -> Response,
+        _ request: Request, _ context: ServerContext
+    ) async throws -> Response {
+        try await stages.around(token) { try await observed(handler, request, context) }
+    }
+
+    /// The stages' `before` steps, out of the coroutine (see `staged`).
+    @inlinable @inline(never)
+    static func admit<Stages: StagedInterceptor>(
+        _ stages: Stages, _ context: inout ServerContext
+    ) throws -> InterceptorStep<Stages.Token> {
+        try stages.before(&context)
+    }
+
+    /// The stages' `succeeded` steps, out of the coroutine (see `staged`).
+    @inlinable @inline(never)
+    static func succeed<Stages: StagedInterceptor>(_ stages: Stages, _ token: Stages.Token, _ context: ServerContext) {
+        stages.succeeded(token, context: context)
+    }
+
+    /// The stages' `failed` steps, out of the coroutine (see `staged`).
+    @inlinable @inline(never)
+    static func fail<Stages: StagedInterceptor>(
+        _ stages: Stages, _ token: Stages.Token, _ context: ServerContext, _ error: any Error
+    ) -> any Error {
+        stages.failed(token, context: context, error: error)
     }
 
     /// `handler` inside every interceptor of `chain`, the first one outermost, each called

@@ -23,14 +23,19 @@ enum Durability {
 
     /// Waits until every ticket's writes are on disk; a failed write becomes UNAVAILABLE
     /// (`CIRCUIT_OPEN` or `DATABASE_ERROR`) with `what` saying what was not made durable.
-    static func awaitDurable(_ tickets: [DurabilityTicket], _ context: ServerContext, _ what: String) async throws {
+    /// `what` is made only for a failure: callers interpolate it, and every Observe calls this
+    /// (with no ticket unless it auto-learned), so a `String` argument was a string built and
+    /// freed per call.
+    static func awaitDurable(
+        _ tickets: [DurabilityTicket], _ context: ServerContext, _ what: @autoclosure () -> String
+    ) async throws {
         var seen: [ObjectIdentifier] = []
         for t in tickets where !seen.contains(ObjectIdentifier(t)) {
             seen.append(ObjectIdentifier(t))
             do {
                 try await t.wait()
             } catch {
-                throw KatoError.store(error, what)
+                throw KatoError.store(error, what())
             }
         }
     }

@@ -1,5 +1,6 @@
 import GRPCH2
 import Synchronization
+import Tracing
 
 /// The call's own state for the interceptors and handlers, made once per call by
 /// `TraceInterceptor` (the outermost) and carried as one attribute: its trace id, what the handler learned
@@ -25,8 +26,18 @@ public final class CallRecord: Sendable {
     /// is never contended (one task per call), it only orders the accesses.
     let state = Mutex(State())
 
-    public init(traceID: String = "") {
+    /// The call's span (nil: no tracer), ended by `TraceInterceptor` when the call ends. Kept
+    /// here rather than in the trace stage's token, which stays two words (see
+    /// `TraceInterceptor.Call`).
+    let span: (any Span)?
+
+    public convenience init(traceID: String = "") {
+        self.init(traceID: traceID, span: nil)
+    }
+
+    init(traceID: String, span: (any Span)?) {
         self.traceID = traceID
+        self.span = span
         self.sessionLimiter = nil
     }
 

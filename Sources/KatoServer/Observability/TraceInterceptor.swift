@@ -102,12 +102,15 @@ public final class TraceInterceptor: StagedInterceptor {
         }
     }
 
-    /// One call's trace state.
+    /// One call's trace state: two words, copied inline. The span lives in the record (a
+    /// class), not here: an `any Span` is an opaque existential, which made this token, and
+    /// every tuple and optional the composed stages nest it in, address-only, copied and
+    /// destroyed through runtime metadata and kept across the call's `await` in allocations
+    /// of its own (docs/BENCHMARKS.md, "flat tokens").
     public struct Call {
         let record: CallRecord
         /// `CallClock` time the call started.
         let start: Int64
-        let span: (any Span)?
     }
 
     /// Starts the call: trace id, record, `x-trace-id`, span.
@@ -134,10 +137,10 @@ public final class TraceInterceptor: StagedInterceptor {
     /// With a span, the rest of the call runs in its context (`ServiceContext.current`), so
     /// spans the handler starts are its children.
     @inline(__always)
-    public func bindsAround(_ call: Call) -> Bool { call.span != nil }
+    public func bindsAround(_ call: Call) -> Bool { call.record.span != nil }
 
     public nonisolated(nonsending) func around<R>(_ call: Call, _ body: nonisolated(nonsending) () async throws -> R) async throws -> R {
-        guard let span = call.span else { return try await body() }
+        guard let span = call.record.span else { return try await body() }
         return try await ServiceContext.withValue(span.context) { try await body() }
     }
 
@@ -145,17 +148,17 @@ public final class TraceInterceptor: StagedInterceptor {
     /// `start` is the call's `CallClock` time.
     func begin(_ context: inout ServerContext, start: Int64) -> Call {
         let traceID = Self.traceID(fromTraceparent: context.requestMetadata.first(lowercasedKey: "traceparent")) ?? Self.newTraceID()
-        let record = CallRecord(traceID: traceID)
+        let span = tracer.map { Self.startSpan($0, context, traceID: traceID) }
+        let record = CallRecord(traceID: traceID, span: span)
         context.attributes[CallRecordKey.self] = record
         context.addTrailingMetadata(traceID, forKey: "x-trace-id")
-        let span = tracer.map { Self.startSpan($0, context) }
-        return Call(record: record, start: start, span: span)
+        return Call(record: record, start: start)
     }
 
     /// Ends the span and writes the access-log line; the call took `nanoseconds`.
     func end(_ call: Call, _ context: ServerContext, code: StatusCode, error failure: (any Error)?, nanoseconds: Int64) {
         let record = call.record
-        if let span = call.span { Self.end(span, code: code, error: failure, record: record) }
+        if let span = record.span { Self.end(span, code: code, error: failure, record: record) }
         let override = accessLogOverride.load(ordering: .relaxed)
         if override != -2 {
             if override >= 0, case let level = Logger.Level.allCases[override], logger.logLevel <= level {
@@ -229,14 +232,14 @@ public final class TraceInterceptor: StagedInterceptor {
         b.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 
-    static func startSpan(_ tracer: any Tracer, _ context: ServerContext) -> any Span {
+    static func startSpan(_ tracer: any Tracer, _ context: ServerContext, traceID: String) -> any Span {
         var serviceContext = ServiceContext.current ?? .topLevel
         tracer.extract(context.requestMetadata, into: &serviceContext, using: MetadataExtractor())
         let span = tracer.startSpan(String(context.path.dropFirst()), context: serviceContext, ofKind: .server)
         span.attributes["rpc.system"] = "grpc"
         span.attributes["rpc.service"] = String(context.serviceName)
         span.attributes["rpc.method"] = String(context.methodName)
-        span.attributes["kato.trace_id"] = context.traceID
+        span.attributes["kato.trace_id"] = traceID
         return span
     }
 
