@@ -1,3 +1,4 @@
+import CKatoSIMD
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -190,6 +191,20 @@ final class PatternShape: Sendable {
             return try body(PackedView(
                 ids: base + Int(idsAt), ends: base + Int(endsAt), hashes: base + Int(hashesAt),
                 text: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: isASCII ? textLength : 0)))
+        }
+    }
+
+    /// Asks the CPU to fetch the first `lines` cache lines of `packed` (the text, then the hashes
+    /// and ids): a hint only, nothing is read.
+    @inline(__always)
+    func prefetchPacked(lines: Int) {
+        packed.withUnsafeBytes { raw in
+            let base = raw.baseAddress!
+            var offset = 0
+            for _ in 0..<lines where offset < raw.count {
+                kato_prefetch(base + offset)
+                offset += 64
+            }
         }
     }
 

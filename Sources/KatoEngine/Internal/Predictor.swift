@@ -1,3 +1,4 @@
+import CKatoSIMD
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -273,10 +274,16 @@ struct Predictor {
         var lengths: [Int32] = []
         lengths.reserveCapacity(candidateIds.count)
         var longest = 0
+        let records = kb.records
         for id in candidateIds {
-            let textLength = kb.shapes[Int(id)].textLength
+            let shape = kb.shapes[Int(id)]
+            let textLength = shape.textLength
             if useBound && Self.lengthBoundExcludes(
                 queryLength: queryLength, textLength: textLength, threshold: recallThreshold) { continue }
+            // The similarity pass visits candidates in length order, one group of four at a time; the
+            // buffers are requested now, all of them independent loads (a hint: results unchanged).
+            shape.prefetchPacked(lines: 4)
+            records.withUnsafeBufferPointer { kato_prefetch($0.baseAddress! + Int(id)) }
             ids.append(id)
             lengths.append(Int32(clamping: textLength))
             longest = max(longest, textLength)
