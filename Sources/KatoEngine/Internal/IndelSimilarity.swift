@@ -99,21 +99,23 @@ struct IndelSimilarity {
 
     /// LCS length of the query and an ASCII `text` (single-word fast path when the query fits 64 scalars).
     func lcs(ascii text: [UInt8]) -> Int {
-        if queryLength == 0 || text.isEmpty { return 0 }
+        text.withUnsafeBufferPointer { lcs(ascii: $0) }
+    }
+
+    func lcs(ascii textBuffer: UnsafeBufferPointer<UInt8>) -> Int {
+        if queryLength == 0 || textBuffer.isEmpty { return 0 }
         if words == 1 {
             var v: UInt64 = ~0
             return ascii.withUnsafeBufferPointer { tableBuffer in
-                text.withUnsafeBufferPointer { textBuffer in
-                    let table = tableBuffer.baseAddress!
-                    for c in textBuffer {
-                        let u = v & table[Int(c)]
-                        v = (v &+ u) | (v &- u)
-                    }
-                    return (~v & lastWordMask).nonzeroBitCount
+                let table = tableBuffer.baseAddress!
+                for c in textBuffer {
+                    let u = v & table[Int(c)]
+                    v = (v &+ u) | (v &- u)
                 }
+                return (~v & lastWordMask).nonzeroBitCount
             }
         }
-        return lcs(text.map { UInt32($0) })
+        return lcs(textBuffer.map { UInt32($0) })
     }
 
     /// Whether ``similarities(_:_:_:_:)`` applies: the query fits one word (every text is then scanned
@@ -124,16 +126,23 @@ struct IndelSimilarity {
     /// per text (≈3 cycles per character); four independent chains interleaved keep the ALUs busy.
     /// Requires ``isSingleWord`` and non-empty texts; same arithmetic as ``lcs(ascii:)`` per text.
     func similarities(_ a: [UInt8], _ b: [UInt8], _ c: [UInt8], _ d: [UInt8]) -> (Double, Double, Double, Double) {
-        let (la, lb, lc, ld) = ascii.withUnsafeBufferPointer { tableBuffer in
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    c.withUnsafeBufferPointer { pc in
-                        d.withUnsafeBufferPointer { pd in
-                            Self.lcs4(tableBuffer.baseAddress!, pa, pb, pc, pd, vectorised: vectorised)
-                        }
-                    }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeBufferPointer { pc in
+                    d.withUnsafeBufferPointer { pd in similarities(pa, pb, pc, pd) }
                 }
             }
+        }
+    }
+
+    /// ``similarities(_:_:_:_:)`` of four texts given as buffers (a pattern's packed text).
+    @inline(__always)
+    func similarities(
+        _ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, _ c: UnsafeBufferPointer<UInt8>,
+        _ d: UnsafeBufferPointer<UInt8>
+    ) -> (Double, Double, Double, Double) {
+        let (la, lb, lc, ld) = ascii.withUnsafeBufferPointer { tableBuffer in
+            Self.lcs4(tableBuffer.baseAddress!, a, b, c, d, vectorised: vectorised)
         }
         let m = lastWordMask
         return (
@@ -186,8 +195,8 @@ struct IndelSimilarity {
 
     /// Similarity against a pattern's text.
     func similarity(_ shape: PatternShape) -> Double {
-        if let a = shape.asciiChars {
-            return Self.ratio(lcs: lcs(ascii: a), lengthSum: queryLength + a.count)
+        if shape.isASCII {
+            return shape.withPacked { Self.ratio(lcs: lcs(ascii: $0.text), lengthSum: queryLength + $0.text.count) }
         }
         return similarity(shape.chars)
     }

@@ -1,3 +1,4 @@
+import CKatoSIMD
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -15,17 +16,26 @@ final class PatternShape: Sendable {
     let name: String
     /// The symbols of all events, flattened (`events` rebuilds the nested form).
     let symbols: [String]
-    /// Symbol ids of the flattened pattern.
-    let flatIds: [Int32]
     /// Cumulative event sizes: `eventEnds[k]` = number of symbols in events 0...k.
     let eventEnds: [Int]
-    /// `suffixHashes[k]` (k ≤ n) hashes the sorted events `k...` (grouping key of a future starting at
-    /// event k); `suffixHashes[n + 1 + k]` (k < n) is ``futureJSONKey(from:)`` (one allocation for both).
-    let suffixHashes: [UInt64]
-    /// Unicode scalars of `" ".join(flat)` (empty when `asciiChars` holds the text).
+    /// Unicode scalars of `" ".join(flat)` when the text is not pure ASCII (else empty: the ASCII text
+    /// is in `packed`).
     let chars: [UInt32]
-    /// The same text as bytes when it is pure ASCII (4× less memory to stream through the similarity).
-    let asciiChars: [UInt8]?
+    /// Everything the scoring reads per candidate, in one buffer (one heap object, one pointer chase,
+    /// contiguous cache lines; it was four arrays): `[ASCII text | pad to 8 | suffix hashes and JSON
+    /// keys (2n+1 UInt64) | symbol ids (Int32 × length) | event ends (Int32 × n)]`. Read through
+    /// ``withPacked(_:)``; `flatIds`, `suffixHashes` and `asciiChars` rebuild arrays for cold callers.
+    let packed: [UInt8]
+    /// Byte offsets in `packed` of the hashes, the ids and the event ends.
+    let hashesAt: Int32
+    let idsAt: Int32
+    let endsAt: Int32
+    /// Number of events (`eventEnds.count`, stored: the hot paths do not load `eventEnds`).
+    let eventCount: Int
+    /// Number of symbols (`flatIds.count`).
+    let length: Int
+    /// Whether `packed` holds the similarity text (pure ASCII).
+    let isASCII: Bool
     /// The name's first 8 bytes as a big-endian number (orders like the name's text).
     let nameKey: UInt64
     /// Length of the similarity text (Unicode scalars of `" ".join(flat)`), stored: the scoring's
@@ -69,7 +79,6 @@ final class PatternShape: Sendable {
             (json, jsonEventOffsets) = ([], [])
         }
         self.symbols = symbols
-        self.flatIds = flatIds
         self.eventEnds = ends
         let n = ends.count
         // Each event's ids sorted (futures are grouped "equal up to order within events"): only for the
@@ -106,7 +115,6 @@ final class PatternShape: Sendable {
             k -= 1
         }
         for k in 0..<n { hashes[n + 1 + k] = Self.jsonKey(symbols: symbols, eventEnds: ends, from: k) }
-        self.suffixHashes = hashes
         // Text length in UTF-8 bytes (spaces included) and whether it is ASCII.
         var textBytes = symbols.isEmpty ? 0 : symbols.count - 1
         var ascii = true
@@ -116,16 +124,29 @@ final class PatternShape: Sendable {
                 textBytes += 1
             }
         }
-        if ascii {
-            var text = [UInt8](repeating: 32, count: textBytes)
-            text.withUnsafeMutableBufferPointer { buf in
+        let textAt = ascii ? (textBytes + 7) & ~7 : 0
+        let hashesAt = textAt, idsAt = hashesAt + 8 * hashes.count, endsAt = idsAt + 4 * flatIds.count
+        var packed = [UInt8](repeating: 32, count: endsAt + 4 * n)
+        packed.withUnsafeMutableBytes { buf in
+            if ascii {
                 var i = 0
                 for symbol in symbols {
                     if i > 0 { i += 1 }
                     for b in symbol.utf8 { buf[i] = b; i += 1 }
                 }
             }
-            self.asciiChars = text
+            for (k, h) in hashes.enumerated() { buf.storeBytes(of: h, toByteOffset: hashesAt + 8 * k, as: UInt64.self) }
+            for (i, id) in flatIds.enumerated() { buf.storeBytes(of: id, toByteOffset: idsAt + 4 * i, as: Int32.self) }
+            for (k, e) in ends.enumerated() { buf.storeBytes(of: Int32(e), toByteOffset: endsAt + 4 * k, as: Int32.self) }
+        }
+        self.packed = packed
+        self.hashesAt = Int32(hashesAt)
+        self.idsAt = Int32(idsAt)
+        self.endsAt = Int32(endsAt)
+        self.eventCount = n
+        self.length = flatIds.count
+        self.isASCII = ascii
+        if ascii {
             self.chars = []
             self.textLength = textBytes
         } else {
@@ -135,7 +156,6 @@ final class PatternShape: Sendable {
                 if i > 0 { chars.append(32) }
                 for scalar in symbol.unicodeScalars { chars.append(scalar.value) }
             }
-            self.asciiChars = nil
             self.chars = chars
             self.textLength = chars.count
         }
@@ -149,7 +169,65 @@ final class PatternShape: Sendable {
         self.nameKey = count == 0 ? 0 : key << (8 * UInt64(8 - count))
     }
 
-    var eventCount: Int { eventEnds.count }
+    /// Symbol ids of the flattened pattern (a fresh array: for cold callers; hot paths use ``withPacked(_:)``).
+    var flatIds: [Int32] { withPacked { v in (0..<length).map { v.id($0) } } }
+
+    /// `suffixHashes[k]` (k ≤ n) hashes the sorted events `k...`; `suffixHashes[n + 1 + k]` is
+    /// ``futureJSONKey(from:)`` (a fresh array, for tests).
+    var suffixHashes: [UInt64] { withPacked { v in (0..<(2 * eventCount + 1)).map { v.hash($0) } } }
+
+    /// The similarity text as bytes when it is pure ASCII (a fresh array, for cold callers).
+    var asciiChars: [UInt8]? { isASCII ? Array(packed[0..<textLength]) : nil }
+
+    /// The grouping hash of the future starting at event `k` (k ≤ n).
+    @inline(__always) func suffixHash(_ k: Int) -> UInt64 { withPacked { $0.hash(k) } }
+
+    /// A read-only view of `packed` for the duration of `body` (no copy, no allocation).
+    @inline(__always)
+    func withPacked<R>(_ body: (PackedView) throws -> R) rethrows -> R {
+        try packed.withUnsafeBytes { raw in
+            // `packed` is never empty (it holds at least one hash), so its base address exists.
+            let base = raw.baseAddress!
+            return try body(PackedView(
+                ids: base + Int(idsAt), ends: base + Int(endsAt), hashes: base + Int(hashesAt),
+                text: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: isASCII ? textLength : 0)))
+        }
+    }
+
+    /// Asks the CPU to fetch the first `lines` cache lines of `packed` (the text, then the hashes
+    /// and ids): a hint only, nothing is read.
+    @inline(__always)
+    func prefetchPacked(lines: Int) {
+        packed.withUnsafeBytes { raw in
+            let base = raw.baseAddress!
+            var offset = 0
+            for _ in 0..<lines where offset < raw.count {
+                kato_prefetch(base + offset)
+                offset += 64
+            }
+        }
+    }
+
+    /// Typed reads of a shape's `packed` buffer (valid inside ``withPacked(_:)`` only). Unchecked
+    /// unaligned loads: the offsets are fixed by the initialiser and the callers stay within
+    /// `length` ids, `eventCount` ends and `2·eventCount + 1` hashes.
+    struct PackedView {
+        let ids: UnsafeRawPointer
+        let ends: UnsafeRawPointer
+        let hashes: UnsafeRawPointer
+        /// The ASCII similarity text (empty when the text is not ASCII).
+        let text: UnsafeBufferPointer<UInt8>
+        @inline(__always) func id(_ i: Int) -> Int32 { ids.loadUnaligned(fromByteOffset: 4 &* i, as: Int32.self) }
+        /// `eventEnds[k]`.
+        @inline(__always) func end(_ k: Int) -> Int { Int(ends.loadUnaligned(fromByteOffset: 4 &* k, as: Int32.self)) }
+        @inline(__always) func start(_ k: Int) -> Int { k == 0 ? 0 : end(k - 1) }
+        @inline(__always) func hash(_ k: Int) -> UInt64 { hashes.loadUnaligned(fromByteOffset: 8 &* k, as: UInt64.self) }
+        /// Whether event range `start..<end` holds the id `x`.
+        @inline(__always) func contains(_ x: Int32, in range: Range<Int>) -> Bool {
+            for i in range where id(i) == x { return true }
+            return false
+        }
+    }
 
     /// The symbols of event `k`.
     @inline(__always) func event(_ k: Int) -> ArraySlice<String> { symbols[eventStart(k)..<eventEnds[k]] }
@@ -221,14 +299,13 @@ final class PatternShape: Sendable {
         return (json, offsets)
     }
 
-    var length: Int { flatIds.count }
 
 
 
     /// The first 8 bytes of the future's JSON text from event `k` (``futureJSON(from:)``), big-endian,
     /// zero-padded: orders like the text itself (JSON text has no zero byte), so only equal keys need
     /// ``futureJSONPrecedes(from:_:from:)``. Precomputed at learn time.
-    @inline(__always) func futureJSONKey(from k: Int) -> UInt64 { suffixHashes[eventCount + 1 + k] }
+    @inline(__always) func futureJSONKey(from k: Int) -> UInt64 { suffixHash(eventCount + 1 + k) }
 
     /// The key of ``futureJSONKey(from:)`` computed from the symbols.
     static func jsonKey(symbols: [String], eventEnds: [Int], from k: Int) -> UInt64 {
@@ -295,26 +372,38 @@ final class PatternShape: Sendable {
     /// the order of symbols inside each event (each event pair compared as multisets).
     func sameFuture(from k: Int, as other: PatternShape, from otherK: Int) -> Bool {
         if eventCount - k != other.eventCount - otherK { return false }
-        var a = k, b = otherK
-        while a < eventCount {
-            let sa = eventStart(a), sb = other.eventStart(b)
-            let size = eventEnds[a] - sa
-            if other.eventEnds[b] - sb != size { return false }
-            if !Self.sameMultiset(flatIds[sa..<(sa + size)], other.flatIds[sb..<(sb + size)]) { return false }
-            a += 1
-            b += 1
+        return withPacked { x in
+            other.withPacked { y in
+                var a = k, b = otherK
+                while a < eventCount {
+                    let sa = x.start(a), sb = y.start(b)
+                    let size = x.end(a) - sa
+                    if y.end(b) - sb != size { return false }
+                    if !Self.sameMultiset(x, sa, y, sb, size) { return false }
+                    a += 1
+                    b += 1
+                }
+                return true
+            }
         }
-        return true
     }
 
-    /// Equal as multisets (same size given): element counts for small events, sorted copies otherwise.
-    private static func sameMultiset(_ x: ArraySlice<Int32>, _ y: ArraySlice<Int32>) -> Bool {
-        if x.elementsEqual(y) { return true }
-        if x.count > 16 { return x.sorted() == y.sorted() }
-        for v in x {
+    /// Ids `xs..<xs+size` of `x` and `ys..<ys+size` of `y` equal as multisets: element counts for
+    /// small events, sorted copies otherwise.
+    private static func sameMultiset(_ x: PackedView, _ xs: Int, _ y: PackedView, _ ys: Int, _ size: Int) -> Bool {
+        var equal = true
+        for i in 0..<size where x.id(xs + i) != y.id(ys + i) { equal = false; break }
+        if equal { return true }
+        if size > 16 {
+            return (0..<size).map { x.id(xs + $0) }.sorted() == (0..<size).map { y.id(ys + $0) }.sorted()
+        }
+        for i in 0..<size {
+            let v = x.id(xs + i)
             var cx = 0, cy = 0
-            for w in x where w == v { cx += 1 }
-            for w in y where w == v { cy += 1 }
+            for j in 0..<size {
+                if x.id(xs + j) == v { cx += 1 }
+                if y.id(ys + j) == v { cy += 1 }
+            }
             if cx != cy { return false }
         }
         return true

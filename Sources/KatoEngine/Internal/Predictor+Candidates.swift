@@ -1,3 +1,5 @@
+import CKatoSIMD
+
 /// The candidate filter (KATO's IndexManager, Q11) and the order in which candidates are scored.
 extension Predictor {
     /// Positions `0..<lengths.count` ordered by `lengths` (stable counting sort; lengths ≤ `longest`).
@@ -49,15 +51,31 @@ extension Predictor {
         for w in 0..<bits.count {
             var word = bits[w]
             while word != 0 {
-                let id = w << 6 | word.trailingZeroBitCount
+                out.append(Int32(w << 6 | word.trailingZeroBitCount))
                 word &= word &- 1
-                if needLength {
-                    let p = kb.shapes[id].length / size
-                    if p < low || p > high { continue }
-                }
-                out.append(Int32(id))
             }
         }
+        guard needLength else { return out }
+        // LC membership is the length's partition: each candidate's shape is read here for the first
+        // time (a cache miss per candidate in a large knowledge base), so the shapes 16 ahead are
+        // requested while this one is tested (a hint: the result is the same ids in the same order).
+        var kept = 0
+        kb.shapes.withUnsafeBufferPointer { shapes in
+            out.withUnsafeMutableBufferPointer { ids in
+                for i in 0..<ids.count {
+                    if i + 16 < ids.count {
+                        let ahead = Unmanaged.passUnretained(shapes[Int(ids[i + 16])]).toOpaque()
+                        kato_prefetch(ahead)
+                        kato_prefetch(ahead + 64)
+                    }
+                    let p = shapes[Int(ids[i])].length / size
+                    if p < low || p > high { continue }
+                    ids[kept] = ids[i]
+                    kept += 1
+                }
+            }
+        }
+        out.removeLast(out.count - kept)
         return out
     }
 }

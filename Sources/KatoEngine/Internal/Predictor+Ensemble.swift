@@ -191,27 +191,30 @@ extension Predictor {
         if k <= 0 { return [] }
         // Flat records: the name's first 8 bytes decide name ties without touching the patterns.
         struct Ranked { var potential: Double; var nameKey: UInt64; var index: Int32 }
-        var ranked: [Ranked] = []
-        ranked.reserveCapacity(found.count)
-        for (i, c) in found.enumerated() {
-            ranked.append(Ranked(potential: c.potential, nameKey: c.nameKey, index: Int32(i)))
-        }
         func better(_ l: Ranked, _ r: Ranked) -> Bool {
             if l.potential != r.potential { return l.potential > r.potential }
             if l.nameKey != r.nameKey { return l.nameKey < r.nameKey }
             return codePointLess(kb.shapes[Int(found[Int(l.index)].id)].name, kb.shapes[Int(found[Int(r.index)].id)].name)
         }
-        if exhaustive || ranked.count <= k {
+        if exhaustive || found.count <= k {
+            var ranked: [Ranked] = []
+            ranked.reserveCapacity(found.count)
+            for (i, c) in found.enumerated() {
+                ranked.append(Ranked(potential: c.potential, nameKey: c.nameKey, index: Int32(i)))
+            }
             ranked.sort(by: better)
             if ranked.count > k { ranked.removeLast(ranked.count - k) }
             return ranked.map { Int($0.index) }
         }
         // Max-heap on "worse": the root is the worst of the kept k. A flat buffer with moving holes;
-        // a candidate whose potential is below the root's cannot enter (a cheap first test).
+        // a candidate whose potential is below the root's cannot enter (a cheap first test, made on
+        // the candidate record itself: no ranked copy of all candidates is built).
         var heap = [Ranked](repeating: Ranked(potential: 0, nameKey: 0, index: 0), count: k)
         var size = 0
         heap.withUnsafeMutableBufferPointer { h in
-            for item in ranked {
+            for n in found.indices {
+                if size == k && found[n].potential < h[0].potential { continue }
+                let item = Ranked(potential: found[n].potential, nameKey: found[n].nameKey, index: Int32(n))
                 if size < k {
                     var i = size
                     size += 1
@@ -224,7 +227,7 @@ extension Predictor {
                     h[i] = item
                     continue
                 }
-                if item.potential < h[0].potential || !better(item, h[0]) { continue }
+                if !better(item, h[0]) { continue }
                 var i = 0
                 while true {
                     let l = 2 * i + 1, r = l + 1

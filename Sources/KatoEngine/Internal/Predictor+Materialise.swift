@@ -49,6 +49,7 @@ extension Predictor {
         for idx in order {
             let c = found[idx]
             let shape = kb.shapes[Int(c.id)]
+            shape.withPacked { v in
             let record = kb.records[Int(c.id)]
             let k1 = Int(c.k1), k2 = Int(c.k2)
             let blocks = blockStore[Int(c.blockStart)..<Int(c.blockStart + c.blockCount)]
@@ -81,7 +82,7 @@ extension Predictor {
                 let start = shape.eventStart(k), end = shape.eventEnds[k]
                 var missingCount = 0
                 for x in start..<end {
-                    let id = shape.flatIds[x]
+                    let id = v.id(x)
                     let slot = slotOf(id)
                     if slot >= 0 {
                         presentCount[Int(slot)] += 1
@@ -98,7 +99,7 @@ extension Predictor {
                 var mm: [String] = []
                 mm.reserveCapacity(missingCount)
                 for (off, sym) in events[k].enumerated() {
-                    let slot = slotOf(shape.flatIds[start + off])
+                    let slot = slotOf(v.id(start + off))
                     if slot < 0 || matchedGen[Int(slot)] != generation { mm.append(sym) }
                 }
                 missing.append(mm)
@@ -122,7 +123,7 @@ extension Predictor {
             let lo = blocks.first?.a ?? 0
             let hi = blocks.last.map { $0.a + $0.size } ?? shape.length
             sub.removeAll(keepingCapacity: true)
-            for x in lo..<hi { sub.append(slotOf(shape.flatIds[x])) }
+            for x in lo..<hi { sub.append(slotOf(v.id(x))) }
             subBlocks.removeAll(keepingCapacity: true)
             sub.withUnsafeBufferPointer { _ = matcher.matchingBlocks($0, into: &subBlocks) }
             let extrasCount = q - subBlocks.reduce(0) { $0 + $1.size }
@@ -174,6 +175,7 @@ extension Predictor {
                 confidence: presentLength > 0 ? Double(m) / Double(presentLength) : 0.0,
                 itfdfSimilarity: itfdf, patternProbability: patternProbability,
                 weightedStrength: c.similarity * patternProbability))
+            }
         }
         return predictions
     }
