@@ -72,12 +72,12 @@ def children(pid):
 class Server:
     """A kato-server with its output in a file (a pipe could fill under load and block it)."""
 
-    def __init__(self, binary, *args, wait_ready=True):
+    def __init__(self, binary, *args, wait_ready=True, log_level="warning"):
         self.log = tempfile.NamedTemporaryFile(prefix="kato-bench-", suffix=".log", delete=False)
         self.port, self.admin_port = free_port(), free_port()
         self.started = time.time()
         self.proc = subprocess.Popen([str(binary), "--port", str(self.port), "--admin-port", str(self.admin_port),
-                                      "--log-level", "warning", *args], stdout=self.log, stderr=subprocess.STDOUT)
+                                      "--log-level", log_level, *args], stdout=self.log, stderr=subprocess.STDOUT)
         self.listening_after = None
         if wait_ready:
             self.wait_listening()
@@ -85,7 +85,7 @@ class Server:
     def wait_listening(self, timeout=300):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if "listening on" in open(self.log.name).read(4096):
+            if "listening on" in open(self.log.name).read(16384):
                 self.listening_after = time.time() - self.started
                 return self.listening_after
             if self.proc.poll() is not None:
@@ -228,20 +228,36 @@ def startup(bin_dir, pg, a, tmp):
     patterns = int(pg.psql("SELECT count(*) FROM kb_patterns", database="kato_join").stdout.strip())
     kb.unlink()
 
-    def timed(args):
-        s = Server(kato, *args, wait_ready=False)
+    postmaster = int(open(pg.data / "postmaster.pid").readline())
+
+    def timed(binary, args):
+        """(wall to listening, the server's CPU, PostgreSQL's CPU meanwhile, the load the server logged)."""
+        pg0 = cpu_by_pid([postmaster] + children(postmaster))
+        s = Server(binary, *args, wait_ready=False, log_level="info")
         try:
             wall = s.wait_listening()
             cpu = cpu_seconds([s.proc.pid])
-            return wall, cpu
+            # Backends that started meanwhile count whole; the load's connection is still open.
+            pg1 = cpu_by_pid([postmaster] + children(postmaster))
+            pg_cpu = sum(v - pg0.get(pid, 0) for pid, v in pg1.items())
+            log = open(s.log.name).read()
+            m = re.search(r"load=([0-9.e+-]+) seconds", log)  # PostgreSQL's; the embedded store logs load_ms
+            ms = re.search(r"load_ms=([0-9]+)", log)
+            return wall, cpu, pg_cpu, float(m.group(1)) if m else (int(ms.group(1)) / 1000 if ms else None)
         finally:
             s.stop()
-    embedded = [timed(["--data-dir", str(data)]) for _ in range(a.startup_runs)]
-    joined = [timed(["--in-memory", "--postgres", url]) for _ in range(a.startup_runs)]
+    embedded = [timed(kato, ["--data-dir", str(data)]) for _ in range(a.startup_runs)]
+    # A previous build first (--before-bin: the "before" of a change, in the same run), then this one.
+    before = [timed(a.before_bin / "kato-server", ["--in-memory", "--postgres", url])
+              for _ in range(a.startup_runs if a.before_bin else 0)]
+    joined = [timed(kato, ["--in-memory", "--postgres", url]) for _ in range(a.startup_runs)]
     shutil.rmtree(data, ignore_errors=True)
-    return {"patterns": patterns, "fill_s": fill, "import_s": imported,
-            "embedded_s": [w for w, _ in embedded], "embedded_cpu_s": [c for _, c in embedded],
-            "postgres_s": [w for w, _ in joined], "postgres_cpu_s": [c for _, c in joined]}
+
+    def columns(runs):
+        return {"s": [r[0] for r in runs], "cpu_s": [r[1] for r in runs], "pg_cpu_s": [r[2] for r in runs],
+                "load_s": [r[3] for r in runs]}
+    return {"patterns": patterns, "fill_s": fill, "import_s": imported, "embedded": columns(embedded),
+            "before": columns(before) if before else None, "postgres": columns(joined)}
 
 
 def table(results, command):
@@ -277,12 +293,18 @@ def table(results, command):
     s = results.get("startup")
     if s:
         med = statistics.median
+
+        def runs(r):
+            load = [x for x in r["load_s"] if x is not None]
+            return (f"median **{med(r['s']):.2f} s** ({' / '.join(f'{x:.2f}' for x in r['s'])}), server CPU median "
+                    f"{med(r['cpu_s']):.2f} s, PostgreSQL CPU median {med(r['pg_cpu_s']):.2f} s"
+                    + (f", of which the knowledge-base load (logged) median {med(load):.2f} s" if load else ""))
         lines += [f"Joining with {s['patterns']:,} patterns in PostgreSQL (filled by `bench-store` in {s['fill_s']:.0f} s, "
-                  f"`export | import` in {s['import_s']:.0f} s): start → listening (SERVING), {len(s['postgres_s'])} starts: "
-                  f"median **{med(s['postgres_s']):.2f} s** ({' / '.join(f'{x:.2f}' for x in s['postgres_s'])}), server CPU "
-                  f"median {med(s['postgres_cpu_s']):.2f} s; the same patterns embedded (SQLite, `--data-dir`): median "
-                  f"{med(s['embedded_s']):.2f} s (CPU {med(s['embedded_cpu_s']):.2f} s). Target < 3 s: "
-                  f"**{'met' if med(s['postgres_s']) < 3 else 'not met'}**.", ""]
+                  f"`export | import` in {s['import_s']:.0f} s): start → listening (SERVING), {len(s['postgres']['s'])} starts: "
+                  f"{runs(s['postgres'])}; the same patterns embedded (SQLite, `--data-dir`): {runs(s['embedded'])}."
+                  + (f" The previous build (`--before-bin {results['args'].get('before_bin')}`), same database, same run: "
+                     f"{runs(s['before'])}." if s.get("before") else "")
+                  + f" Target < 3 s: **{'met' if med(s['postgres']['s']) < 3 else 'not met'}**.", ""]
     return "\n".join(lines)
 
 
@@ -310,6 +332,7 @@ def main():
     p.add_argument("--learns", type=int, default=200)
     p.add_argument("--startup-patterns", type=int, default=1_000_000)
     p.add_argument("--startup-runs", type=int, default=3)
+    p.add_argument("--before-bin", type=pathlib.Path, help="a previous build whose join is timed too, in the same run")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: load,visibility,startup")
     p.add_argument("--json", type=pathlib.Path)
     p.add_argument("--write", action="store_true", help="replace the generated part of docs/BENCHMARKS.md's cluster section")
