@@ -54,7 +54,7 @@ extension PostgresKnowledgeStore {
                             try builder.appendDeleted(id: tombstones[nextTombstone])
                             nextTombstone += 1
                         }
-                    } append: { id, name, frequency, events, emotives, metadata throws(ReplicationRecords.DecodingError) in
+                    } append: { id, name, frequency, events, emotives, metadata in
                         try builder.append(id: id, name: name, frequency: frequency, events: events, emotives: emotives, metadata: metadata)
                     }
                 } catch {
@@ -112,9 +112,8 @@ struct PatternChunk: Sendable {
 
     /// Calls `before(id)` then `append` for each row, in order.
     func decode(
-        before: (Int64) throws(ReplicationRecords.DecodingError) -> Void,
-        append: (Int64, UnsafeRawBufferPointer, Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer?, UnsafeRawBufferPointer)
-            throws(ReplicationRecords.DecodingError) -> Void
+        before: (Int64) throws -> Void,
+        append: (Int64, UnsafeRawBufferPointer, Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer?, UnsafeRawBufferPointer) throws -> Void
     ) throws {
         guard columns.count == 6, columns.allSatisfy({ $0 != nil }) else {
             guard columns.allSatisfy({ $0 == nil }) else { throw Malformed(description: "a chunk of patterns with a column missing") }
@@ -124,12 +123,12 @@ struct PatternChunk: Sendable {
         let count = arrays[0].count
         guard arrays.allSatisfy({ $0.count == count }) else { throw Malformed(description: "a chunk's columns differ in length") }
         for _ in 0..<count {
-            guard let id = try arrays[0].next()?.readInteger(as: Int64.self),
+            guard let id = Self.bigint(try arrays[0].next()),
                   let name = try arrays[1].next(),
-                  let frequency = try arrays[2].next()?.readInteger(as: Int64.self),
+                  let frequency = Self.bigint(try arrays[2].next()),
                   let events = try arrays[3].next(),
                   let metadata = try arrays[5].next()
-            else { throw Malformed(description: "a pattern row with a NULL column") }
+            else { throw Malformed(description: "a pattern row with a NULL or malformed column") }
             let emotives = try arrays[4].next()
             try before(id)
             try name.withUnsafeReadableBytes { n in
@@ -144,6 +143,12 @@ struct PatternChunk: Sendable {
                 }
             }
         }
+    }
+
+    /// A bigint element (8 bytes, big endian).
+    static func bigint(_ element: ByteBuffer?) -> Int64? {
+        guard let element, element.readableBytes == 8 else { return nil }
+        return element.getInteger(at: element.readerIndex, as: Int64.self)
     }
 
     /// The elements of one binary array, in order.

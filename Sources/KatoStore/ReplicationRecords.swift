@@ -106,20 +106,25 @@ package enum ReplicationRecords {
         package mutating func append(
             id: Int64, name: String, frequency: Int, events: [UInt8], emotives: [UInt8]?, metadata: [UInt8]
         ) throws(DecodingError) {
-            let appended: Result<Void, DecodingError> = Array(name.utf8).withUnsafeBytes { n in
-                events.withUnsafeBytes { e in
-                    metadata.withUnsafeBytes { m in
-                        let body = { (em: UnsafeRawBufferPointer?) -> Result<Void, DecodingError> in
-                            Result { () throws(DecodingError) in
-                                try append(id: id, name: n, frequency: frequency, events: e, emotives: em, metadata: m)
+            do {
+                try Array(name.utf8).withUnsafeBytes { n in
+                    try events.withUnsafeBytes { e in
+                        try metadata.withUnsafeBytes { m in
+                            if let emotives {
+                                try emotives.withUnsafeBytes {
+                                    try append(id: id, name: n, frequency: frequency, events: e, emotives: $0, metadata: m)
+                                }
+                            } else {
+                                try append(id: id, name: n, frequency: frequency, events: e, emotives: nil, metadata: m)
                             }
                         }
-                        guard let emotives else { return body(nil) }
-                        return emotives.withUnsafeBytes { body($0) }
                     }
                 }
+            } catch let error as DecodingError {
+                throw error
+            } catch {
+                throw DecodingError(description: "\(error)")
             }
-            try appended.get()
         }
 
         /// ``append(id:name:frequency:events:emotives:metadata:)`` from the columns' bytes where

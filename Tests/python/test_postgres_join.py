@@ -41,7 +41,7 @@ class Replica:
 
     def session(self, persistence=5):
         return self.sessions.CreateSession(session_pb2.CreateSessionRequest(
-            node_id=NODE, config=types_pb2.SessionConfig(persistence=persistence))).session_id
+            node_id=NODE, config=types_pb2.SessionConfig(persistence={"value": persistence}))).session_id
 
     def learn(self, sid, events, emotives, metadata):
         for i, e in enumerate(events):
@@ -120,8 +120,8 @@ def test_a_joining_replica_loads_exactly_what_postgres_holds(binaries, pg):
         assert joined.statistics() == expected[1]
         assert joined.predictions(probes) == expected[2]
         # And it keeps following: a learn on the writer is in the joined replica's next prediction.
-        name = writer.learn(writer.session(), [["late"], ["comer"]], {"joy": 2.0}, {})
-        got = joined.predictions([[["late"]]])
+        name = writer.learn(writer.session(), [["late"], ["comer"], ["again"]], {"joy": 2.0}, {})
+        got = joined.predictions([[["late"], ["comer"]]])
         assert len(got[0]) == 1 and name.removeprefix("PTRN|").encode() in got[0][0]
     finally:
         writer.stop()
