@@ -319,7 +319,7 @@ def table(results, command):
             load = [x for x in r["load_s"] if x is not None]
             return (f"median **{med(r['s']):.2f} s** ({' / '.join(f'{x:.2f}' for x in r['s'])}), server CPU median "
                     f"{med(r['cpu_s']):.2f} s, PostgreSQL CPU median {med(r['pg_cpu_s']):.2f} s"
-                    + (f", of which the knowledge-base load (logged) median {med(load):.2f} s" if load else ""))
+                    + (f", of which the knowledge-base load (logged) median {med(load):.2f} s" if load and len(load) == len(r["load_s"]) else ""))
         filled = (f" (filled by `bench-store` in {s['fill_s']:.0f} s, `export | import` in {s['import_s']:.0f} s)"
                   if s["fill_s"] is not None else " (filled before the run: --startup-url, --startup-data)")
         lines += [f"Joining with {s['patterns']:,} patterns in PostgreSQL{filled}: start → listening (SERVING), {len(s['postgres']['s'])} starts: "
@@ -356,6 +356,7 @@ def main():
     p.add_argument("--startup-runs", type=int, default=3)
     p.add_argument("--startup-url", help="join this database (filled already) instead of filling one; needs --startup-data")
     p.add_argument("--startup-data", type=pathlib.Path, help="the embedded data directory holding the same patterns")
+    p.add_argument("--build", help="the build type named in the section (default: guessed from --bin's path)")
     p.add_argument("--before-bin", type=pathlib.Path, help="a previous build whose join is timed too, in the same run")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: load,visibility,startup")
     p.add_argument("--json", type=pathlib.Path)
@@ -364,7 +365,7 @@ def main():
     a = p.parse_args()
     skip = set(filter(None, a.skip.split(",")))
     results = {"args": {k: str(v) for k, v in vars(a).items()}, "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%MZ", time.gmtime()),
-               "build": "release" if "release" in str(a.bin) else "debug"}
+               "build": a.build or ("release" if "release" in str(a.bin) else "debug")}
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="kato-bench-cluster-"))
     kato = a.bin / "kato-server"
     try:
