@@ -180,7 +180,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "X509", package: "swift-certificates"),
             ],
-            exclude: ["Console/Assets"],  // embedded by scripts/gen-console-assets (ConsoleAssets.swift)
+            exclude: ["Console/Assets"],  // embedded by scripts/gen-console-assets (Console/Generated/)
             swiftSettings: strictSwift
         ),
         .executableTarget(
@@ -283,7 +283,7 @@ let package = Package(
         .testTarget(name: "KatoStoreTests", dependencies: ["KatoStore", "KatoEngine"], swiftSettings: strictSwift),
         .testTarget(name: "ProtobufCBridgeTests", dependencies: ["ProtobufCBridge", "EchoProto", "KatoProto"], swiftSettings: strictSwift),
         .testTarget(name: "KatoFuzzTests", dependencies: ["KatoFuzz"], swiftSettings: strictSwift),
-        .testTarget(name: "GRPCH2CoreTests", dependencies: ["GRPCH2Core", "ProtobufCBridge", "StrictJSON"], swiftSettings: strictSwift),
+        .testTarget(name: "GRPCH2CoreTests", dependencies: ["GRPCH2Core", "ProtobufCBridge", "StrictJSON", "ProtoJSON"], swiftSettings: strictSwift),
         .testTarget(
             name: "GRPCH2Tests",
             dependencies: [

@@ -9,7 +9,7 @@ import XCTest
 /// `NGHTTP2Session` in the same thread: real HTTP/2 frames, real nghttp2 on both ends, no
 /// socket and no other thread. Handlers run on the embedded loop (`handlerExecution =
 /// .eventLoop`), so a handler that does not suspend completes within `exchange()`.
-/// The socket tests (`ClientServerTests`, `Tests/python`) stay beside these.
+/// The socket tests (`GRPCClientTests`, `Tests/python`) stay beside these.
 final class InMemoryHTTP2Client: NGHTTP2SessionDelegate {
     struct Response {
         var headers: [(String, String)] = []

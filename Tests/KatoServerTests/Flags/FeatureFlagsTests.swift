@@ -4,7 +4,7 @@ import XCTest
 @testable import KatoServer
 
 /// The flags section's reader and validation (the live behaviour is tested through real
-/// clients in Tests/python/test_feature_flags.py).
+/// clients in Tests/python/test_feature_flags.py; the running flags in LiveFlagsTests).
 final class FeatureFlagsTests: XCTestCase {
     func flags(_ json: String) throws -> FeatureFlags {
         try FeatureFlags(entries: FlagsFile.entries(Array(json.utf8), path: "f.json"), path: "f.json")
@@ -72,18 +72,5 @@ final class FeatureFlagsTests: XCTestCase {
         XCTAssertEqual(changes.map(\.name), ["predictions", "degradation_level"])
         XCTAssertEqual(changes.first?.old, "true")
         XCTAssertEqual(changes.first?.new, "false")
-    }
-
-    func testLiveFlagsSwitchBitsAndPredictionsTrailer() throws {
-        let live = LiveFlags()
-        XCTAssertTrue(live.v2Sessions && live.predictions)
-        var off = FeatureFlags()
-        off.v2Sessions = false
-        live.replace(with: off)
-        XCTAssertFalse(live.v2Sessions)
-        XCTAssertTrue(live.predictions)
-        XCTAssertThrowsError(try live.checkSessionService())
-        XCTAssertNoThrow(try live.checkSessions(""))
-        XCTAssertThrowsError(try live.checkSessions("session-1"))
     }
 }

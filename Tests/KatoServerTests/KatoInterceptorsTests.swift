@@ -7,7 +7,7 @@ import XCTest
 
 /// kato's interceptors in GRPCH2Core's one chain: trace (the edge), metrics, auth, rate
 /// limits, degradation, outermost first; what each sees of the ones outside it.
-final class InterceptorOrderTests: XCTestCase {
+final class KatoInterceptorsTests: XCTestCase {
     func testTheChainIsTraceMetricsAuthRateLimitsOutermostFirst() async throws {
         var c = KatoServerApp.Configuration()
         var auth = Authenticator.Configuration()

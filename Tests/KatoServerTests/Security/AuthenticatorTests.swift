@@ -4,7 +4,7 @@ import XCTest
 
 @testable import KatoServer
 
-final class AuthenticatorParsingTests: XCTestCase {
+final class AuthenticatorTests: XCTestCase {
     /// The byte-level parse gives what `trimmingCharacters(in: .whitespaces)` gave.
     func testBearerTokenMatchesFoundationTrimming() {
         let headers = [

@@ -5,7 +5,7 @@ import ProtobufCBridge
 import XCTest
 
 /// The runtime's client and server against each other over a real loopback socket.
-final class ClientServerTests: XCTestCase {
+final class GRPCClientTests: XCTestCase {
     struct Echo: ServiceProvider {
         var serviceName: String { Grpch2_Test_Echo.serviceName }
         var methods: [ServerMethod] {

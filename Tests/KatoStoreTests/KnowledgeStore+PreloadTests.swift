@@ -5,7 +5,7 @@ import Testing
 @testable import KatoStore
 
 /// A successor's preload beside the running store, and the catch-up at open (hand-over).
-@Suite struct PreloadTests {
+@Suite struct KnowledgeStorePreloadTests {
     let logger = Logger(label: "test")
 
     func tempDir() -> String {

@@ -3,7 +3,7 @@ import ProtobufCBridge
 import XCTest
 
 /// Every field kind survives encode → decode through libprotobuf-c unchanged.
-final class RoundTripTests: XCTestCase {
+final class ProtoMessageCodecTests: XCTestCase {
     func testEmptyMessageEncodesToNoBytesAndDecodesToDefaults() throws {
         XCTAssertEqual(Grpch2_Test_EchoRequest().serializedBytes(), [])
         XCTAssertEqual(try Grpch2_Test_EchoRequest(serializedBytes: []), Grpch2_Test_EchoRequest())

@@ -3,7 +3,7 @@ import XCTest
 
 /// `SessionState`'s in-place transactions: a rollback restores the state exactly, whatever the
 /// operation did (appends, learns that replace the STM, rolling auto-learns, clears).
-final class SessionStateTransactionTests: XCTestCase {
+final class SessionStateTests: XCTestCase {
     private struct Boom: Error {}
 
     private func seeded(_ config: EngineConfig = .defaults) throws -> (KatoEngine, SessionState) {

@@ -7,7 +7,7 @@ import XCTest
 
 /// Who may call what (`MethodPolicy`, `SessionAccess`), in process: each principal of
 /// `InProcessKato.keys` against methods of each least role.
-final class AuthorizationMatrixTests: XCTestCase {
+final class MethodPolicyTests: XCTestCase {
     func testEachRoleReachesExactlyTheMethodsItsRoleAllows() async throws {
         let kato = try await InProcessKato.withKeys()
         let session = try await kato.createSession(metadata: InProcessKato.key("writer"))

@@ -1,7 +1,7 @@
 import XCTest
 @testable import KatoEngine
 
-final class ValidationTests: XCTestCase {
+final class EngineValidationErrorTests: XCTestCase {
     func field(_ o: Observation, limits: ObservationLimits = .defaults) -> String? {
         do {
             try o.validate(limits: limits)

@@ -12,7 +12,7 @@ private enum RecordKey: AttributeKey { typealias Value = Record }
 private enum NamedKey: AttributeKey { typealias Value = any Named }
 private enum ObjectKey: AttributeKey { typealias Value = any AnyObject & Sendable }
 
-final class ServerContextAttributesTests: XCTestCase {
+final class ServerContextTests: XCTestCase {
     func testClassInstancesAndExistentialsComeBackAsTheyWereStored() {
         // Class instances are kept as they are, other values boxed: both read back unchecked.
         let record = Record("r")

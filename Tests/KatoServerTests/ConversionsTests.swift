@@ -5,7 +5,7 @@ import XCTest
 
 @testable import KatoServer
 
-final class ConversionTests: XCTestCase {
+final class ConversionsTests: XCTestCase {
     func testIntegralJSONNumbersBecomeIntsSoMetadataStringifiesLikeKATO() throws {
         var five = Google_Protobuf_Value()
         five.kind = .numberValue(5)
@@ -59,16 +59,5 @@ final class ConversionTests: XCTestCase {
         XCTAssertEqual(parts[0], "session")
         XCTAssertEqual(parts[1].count, 32)
         XCTAssertNotNil(Int64(parts[2]))
-    }
-
-    func testErrorsMapToStatusesWithErrorInfoAndBadRequest() {
-        let error = KatoError.validation([.init(field: "config.persistence", description: "must be 1...100")]).rpcError(traceID: "abc")
-        XCTAssertEqual(error.code, .invalidArgument)
-        let status = error.status
-        XCTAssertEqual(status?.details.count, 2)
-        let info = status?.details.first?.unpack(Google_Rpc_ErrorInfo.self)
-        XCTAssertEqual(info?.reason, "VALIDATION_ERROR")
-        XCTAssertEqual(info?.metadata["trace_id"], "abc")
-        XCTAssertEqual(status?.details.last?.unpack(Google_Rpc_BadRequest.self)?.fieldViolations.first?.field, "config.persistence")
     }
 }

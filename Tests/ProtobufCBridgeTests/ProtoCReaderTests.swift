@@ -3,7 +3,7 @@ import ProtobufCBridge
 import XCTest
 
 /// Bytes that are not a valid encoding fail with `ProtoDecodingError`, never with a crash.
-final class MalformedInputTests: XCTestCase {
+final class ProtoCReaderTests: XCTestCase {
     private func validStruct() -> [UInt8] {
         var s = Google_Protobuf_Struct()
         s.fields = ["k": .list([.string("v"), .object(["x": .number(1)]), .bool(true)]), "n": .number(2)]
