@@ -167,6 +167,12 @@ cluster: build
 bench-cluster:
 	benchmarks/cluster/run.sh $(BENCH_CLUSTER_FLAGS)
 
+# Only its join part: a replica joining 1M patterns in PostgreSQL (docs/BENCHMARKS.md, "Cluster").
+# BENCH_JOIN_FLAGS: e.g. --startup-patterns 100000, --before-bin DIR (a previous build, same run).
+.PHONY: bench-join
+bench-join:
+	benchmarks/cluster/run.sh --skip load,visibility $(BENCH_JOIN_FLAGS)
+
 # The cluster's rolling restart, 5 rounds of 3 replicas under load (one round runs in make test).
 test-cluster-long: build
 	KATO_ROLLING_ROUNDS=5 KATO_BIN_DIR=$(DEBUG_BIN) $(PY) -m pytest -q Tests/python/test_cluster_rolling_restart.py

@@ -148,53 +148,7 @@ public final class PostgresKnowledgeStore: Sendable {
         return out
     }
 
-    /// The node's knowledge base and the version it is at, read in one snapshot.
-    /// `inTransaction`: the caller's transaction holds the node's row lock (no writer can run).
-    static func load(
-        _ nodeID: String, _ conn: PostgresConnection, inTransaction: Bool = false, logger: Logger
-    ) async throws -> (KnowledgeBaseLoader, Int64) {
-        if !inTransaction { try await conn.checkedQuery("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) }
-        do {
-            var version: Int64 = 0
-            for try await v in try await conn.checkedQuery("SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: logger)
-                .decode(Int64.self) { version = v }
-            var count = 0
-            for try await n in try await conn.checkedQuery("SELECT count(*) FROM kb_patterns WHERE node_id = \(nodeID)", logger: logger)
-                .decode(Int.self) { count = n }
-            // Deleted patterns' ids (tombstones) go in place between the rows.
-            var tombstones: [Int64] = []
-            for try await id in try await conn.checkedQuery(
-                "SELECT id FROM kb_deleted_patterns WHERE node_id = \(nodeID) ORDER BY id", logger: logger
-            ).decode(Int64.self) { tombstones.append(id) }
-            var builder = ReplicationRecords.LoaderBuilder(expectedPatterns: count + tombstones.count)
-            var nextTombstone = 0
-            let rows = try await conn.checkedQuery("""
-                SELECT id, name, frequency, events, emotives, metadata FROM kb_patterns WHERE node_id = \(nodeID) ORDER BY id
-                """, logger: logger)
-            for try await (id, name, frequency, events, emotives, metadata) in rows.decode(
-                (Int64, String, Int64, ByteBuffer, ByteBuffer?, ByteBuffer).self
-            ) {
-                while nextTombstone < tombstones.count && tombstones[nextTombstone] < id {
-                    try builder.appendDeleted(id: tombstones[nextTombstone])
-                    nextTombstone += 1
-                }
-                try builder.append(
-                    id: id, name: name, frequency: Int(frequency), events: Array(events.readableBytesView),
-                    emotives: emotives.map { Array($0.readableBytesView) }, metadata: Array(metadata.readableBytesView))
-            }
-            for id in tombstones[nextTombstone...] { try builder.appendDeleted(id: id) }
-            for try await (name, sums) in try await conn.checkedQuery(
-                "SELECT name, emotives FROM kb_symbol_emotives WHERE node_id = \(nodeID) ORDER BY name", logger: logger
-            ).decode((String, ByteBuffer).self) {
-                try builder.setSymbolEmotives(name, Array(sums.readableBytesView))
-            }
-            if !inTransaction { try await conn.checkedQuery("COMMIT", logger: logger) }
-            return (try builder.finish(), version)
-        } catch {
-            if !inTransaction { _ = try? await conn.checkedQuery("ROLLBACK", logger: logger) }
-            throw error
-        }
-    }
+    // The load of a node: KnowledgeBaseLoad.swift.
 
     // MARK: The change feed
 

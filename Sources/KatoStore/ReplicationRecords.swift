@@ -106,26 +106,47 @@ package enum ReplicationRecords {
         package mutating func append(
             id: Int64, name: String, frequency: Int, events: [UInt8], emotives: [UInt8]?, metadata: [UInt8]
         ) throws(DecodingError) {
-            guard id == Int64(loader.patternCount) else {
-                throw DecodingError(description: "pattern \(name): id \(id), expected \(loader.patternCount) (ids must be dense)")
-            }
-            guard frequency >= 1 else { throw DecodingError(description: "pattern \(name): frequency \(frequency) < 1") }
             do {
-                // Symbols go from the column's bytes straight into the loader (interned by their bytes).
-                let decoded: Result<Void, RecordCodec.DecodingError> = events.withUnsafeBytes { b in
-                    do {
-                        try RecordCodec.decodeEvents(b, into: &loader)
-                        return .success(())
-                    } catch {
-                        return .failure(error as? RecordCodec.DecodingError ?? RecordCodec.DecodingError())
+                try Array(name.utf8).withUnsafeBytes { n in
+                    try events.withUnsafeBytes { e in
+                        try metadata.withUnsafeBytes { m in
+                            if let emotives {
+                                try emotives.withUnsafeBytes {
+                                    try append(id: id, name: n, frequency: frequency, events: e, emotives: $0, metadata: m)
+                                }
+                            } else {
+                                try append(id: id, name: n, frequency: frequency, events: e, emotives: nil, metadata: m)
+                            }
+                        }
                     }
                 }
-                try decoded.get()
+            } catch let error as DecodingError {
+                throw error
+            } catch {
+                throw DecodingError(description: "\(error)")
+            }
+        }
+
+        /// ``append(id:name:frequency:events:emotives:metadata:)`` from the columns' bytes where
+        /// they lie (a chunk of rows read in one piece): no array or `String` per pattern.
+        package mutating func append(
+            id: Int64, name: UnsafeRawBufferPointer, frequency: Int, events: UnsafeRawBufferPointer,
+            emotives: UnsafeRawBufferPointer?, metadata: UnsafeRawBufferPointer
+        ) throws(DecodingError) {
+            guard id == Int64(loader.patternCount) else {
+                throw DecodingError(description: "pattern \(String(decoding: name, as: UTF8.self)): id \(id), expected \(loader.patternCount) (ids must be dense)")
+            }
+            guard frequency >= 1 else {
+                throw DecodingError(description: "pattern \(String(decoding: name, as: UTF8.self)): frequency \(frequency) < 1")
+            }
+            do {
+                // Symbols go from the column's bytes straight into the loader (interned by their bytes).
+                try RecordCodec.decodeEvents(events, into: &loader)
                 let window = try RecordCodec.decodeEmotives(emotives)
                 let meta = try RecordCodec.decodeMetadata(metadata)
-                Array(name.utf8).withUnsafeBytes { loader.appendPattern(name: $0, frequency: frequency, emotives: window, metadata: meta) }
+                loader.appendPattern(name: name, frequency: frequency, emotives: window, metadata: meta)
             } catch {
-                throw DecodingError(description: "pattern \(name): \(error)")
+                throw DecodingError(description: "pattern \(String(decoding: name, as: UTF8.self)): \(error)")
             }
         }
 

@@ -62,6 +62,18 @@ def cpu_by_pid(pids):
     return out
 
 
+def postmaster_on(port):
+    """The pid of the PostgreSQL server listening on `port` (started with `-p PORT`)."""
+    for d in os.listdir("/proc"):
+        try:
+            args = open(f"/proc/{d}/cmdline", "rb").read().split(b"\0")
+        except (FileNotFoundError, PermissionError, NotADirectoryError):
+            continue
+        if args and args[0].endswith(b"/postgres") and b"-p" in args and args[args.index(b"-p") + 1:][:1] == [str(port).encode()]:
+            return int(d)
+    raise RuntimeError(f"no PostgreSQL server on port {port}")
+
+
 def children(pid):
     try:
         return [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
@@ -72,12 +84,12 @@ def children(pid):
 class Server:
     """A kato-server with its output in a file (a pipe could fill under load and block it)."""
 
-    def __init__(self, binary, *args, wait_ready=True):
+    def __init__(self, binary, *args, wait_ready=True, log_level="warning"):
         self.log = tempfile.NamedTemporaryFile(prefix="kato-bench-", suffix=".log", delete=False)
         self.port, self.admin_port = free_port(), free_port()
         self.started = time.time()
         self.proc = subprocess.Popen([str(binary), "--port", str(self.port), "--admin-port", str(self.admin_port),
-                                      "--log-level", "warning", *args], stdout=self.log, stderr=subprocess.STDOUT)
+                                      "--log-level", log_level, *args], stdout=self.log, stderr=subprocess.STDOUT)
         self.listening_after = None
         if wait_ready:
             self.wait_listening()
@@ -85,7 +97,7 @@ class Server:
     def wait_listening(self, timeout=300):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if "listening on" in open(self.log.name).read(4096):
+            if "listening on" in open(self.log.name).read(16384):
                 self.listening_after = time.time() - self.started
                 return self.listening_after
             if self.proc.poll() is not None:
@@ -210,38 +222,63 @@ def startup(bin_dir, pg, a, tmp):
     of the same data directory first, as the reference."""
     kato = bin_dir / "kato-server"
     tools = (a.tools_bin or bin_dir) / "kato-server"  # migrate-postgres, import
-    data = tmp / "join-data"
-    t = time.time()
-    subprocess.run([str(kato), "bench-store", "--data-dir", str(data), "--startup-patterns", str(a.startup_patterns)],
-                   check=True, capture_output=True)
-    fill = time.time() - t
-    kb = tmp / "kb.jsonl"
-    with open(kb, "wb") as f:
-        subprocess.run([str(kato), "export", "--data-dir", str(data)], check=True, stdout=f)
-    r = pg.psql("CREATE DATABASE kato_join", database="postgres")
-    assert r.returncode == 0, r.stderr
-    url = pg.url(database="kato_join")
-    t = time.time()
-    subprocess.run([str(tools), "migrate-postgres", "--postgres", url], check=True, capture_output=True)
-    subprocess.run([str(tools), "import", "--postgres", url, "--input", str(kb)], check=True, capture_output=True)
-    imported = time.time() - t
-    patterns = int(pg.psql("SELECT count(*) FROM kb_patterns", database="kato_join").stdout.strip())
-    kb.unlink()
+    if a.startup_url:
+        # Filled earlier (--startup-url, --startup-data): the same patterns in both.
+        url, data, fill, imported, patterns = a.startup_url, a.startup_data, None, None, None
+        postmaster = postmaster_on(int(url.rsplit(":", 1)[1].split("/")[0]))
+    else:
+        data = tmp / "join-data"
+        t = time.time()
+        subprocess.run([str(kato), "bench-store", "--data-dir", str(data), "--startup-patterns", str(a.startup_patterns)],
+                       check=True, capture_output=True)
+        fill = time.time() - t
+        kb = tmp / "kb.jsonl"
+        with open(kb, "wb") as f:
+            subprocess.run([str(kato), "export", "--data-dir", str(data)], check=True, stdout=f)
+        r = pg.psql("CREATE DATABASE kato_join", database="postgres")
+        assert r.returncode == 0, r.stderr
+        url = pg.url(database="kato_join")
+        t = time.time()
+        subprocess.run([str(tools), "migrate-postgres", "--postgres", url], check=True, capture_output=True)
+        subprocess.run([str(tools), "import", "--postgres", url, "--input", str(kb)], check=True, capture_output=True)
+        imported = time.time() - t
+        patterns = int(pg.psql("SELECT count(*) FROM kb_patterns", database="kato_join").stdout.strip())
+        kb.unlink()
+        postmaster = int(open(pg.data / "postmaster.pid").readline())
 
-    def timed(args):
-        s = Server(kato, *args, wait_ready=False)
+    loaded = []
+
+    def timed(binary, args):
+        """(wall to listening, the server's CPU, PostgreSQL's CPU meanwhile, the load the server logged)."""
+        pg0 = cpu_by_pid([postmaster] + children(postmaster))
+        s = Server(binary, *args, wait_ready=False, log_level="info")
         try:
             wall = s.wait_listening()
             cpu = cpu_seconds([s.proc.pid])
-            return wall, cpu
+            # Backends that started meanwhile count whole; the load's connection is still open.
+            pg1 = cpu_by_pid([postmaster] + children(postmaster))
+            pg_cpu = sum(v - pg0.get(pid, 0) for pid, v in pg1.items())
+            log = open(s.log.name).read()
+            n = re.search(r"patterns=([0-9]+)", log)
+            loaded.append(int(n.group(1)) if n else None)
+            m = re.search(r"load=([0-9.e+-]+) seconds", log)  # PostgreSQL's; the embedded store logs load_ms
+            ms = re.search(r"load_ms=([0-9]+)", log)
+            return wall, cpu, pg_cpu, float(m.group(1)) if m else (int(ms.group(1)) / 1000 if ms else None)
         finally:
             s.stop()
-    embedded = [timed(["--data-dir", str(data)]) for _ in range(a.startup_runs)]
-    joined = [timed(["--in-memory", "--postgres", url]) for _ in range(a.startup_runs)]
-    shutil.rmtree(data, ignore_errors=True)
-    return {"patterns": patterns, "fill_s": fill, "import_s": imported,
-            "embedded_s": [w for w, _ in embedded], "embedded_cpu_s": [c for _, c in embedded],
-            "postgres_s": [w for w, _ in joined], "postgres_cpu_s": [c for _, c in joined]}
+    embedded = [timed(kato, ["--data-dir", str(data)]) for _ in range(a.startup_runs)]
+    # A previous build first (--before-bin: the "before" of a change, in the same run), then this one.
+    before = [timed(a.before_bin / "kato-server", ["--in-memory", "--postgres", url])
+              for _ in range(a.startup_runs if a.before_bin else 0)]
+    joined = [timed(kato, ["--in-memory", "--postgres", url]) for _ in range(a.startup_runs)]
+    if not a.startup_url:
+        shutil.rmtree(data, ignore_errors=True)
+
+    def columns(runs):
+        return {"s": [r[0] for r in runs], "cpu_s": [r[1] for r in runs], "pg_cpu_s": [r[2] for r in runs],
+                "load_s": [r[3] for r in runs]}
+    return {"patterns": patterns or max(n for n in loaded if n is not None), "fill_s": fill, "import_s": imported, "embedded": columns(embedded),
+            "before": columns(before) if before else None, "postgres": columns(joined)}
 
 
 def table(results, command):
@@ -277,12 +314,19 @@ def table(results, command):
     s = results.get("startup")
     if s:
         med = statistics.median
-        lines += [f"Joining with {s['patterns']:,} patterns in PostgreSQL (filled by `bench-store` in {s['fill_s']:.0f} s, "
-                  f"`export | import` in {s['import_s']:.0f} s): start → listening (SERVING), {len(s['postgres_s'])} starts: "
-                  f"median **{med(s['postgres_s']):.2f} s** ({' / '.join(f'{x:.2f}' for x in s['postgres_s'])}), server CPU "
-                  f"median {med(s['postgres_cpu_s']):.2f} s; the same patterns embedded (SQLite, `--data-dir`): median "
-                  f"{med(s['embedded_s']):.2f} s (CPU {med(s['embedded_cpu_s']):.2f} s). Target < 3 s: "
-                  f"**{'met' if med(s['postgres_s']) < 3 else 'not met'}**.", ""]
+
+        def runs(r):
+            load = [x for x in r["load_s"] if x is not None]
+            return (f"median **{med(r['s']):.2f} s** ({' / '.join(f'{x:.2f}' for x in r['s'])}), server CPU median "
+                    f"{med(r['cpu_s']):.2f} s, PostgreSQL CPU median {med(r['pg_cpu_s']):.2f} s"
+                    + (f", of which the knowledge-base load (logged) median {med(load):.2f} s" if load and len(load) == len(r["load_s"]) else ""))
+        filled = (f" (filled by `bench-store` in {s['fill_s']:.0f} s, `export | import` in {s['import_s']:.0f} s)"
+                  if s["fill_s"] is not None else " (filled before the run: --startup-url, --startup-data)")
+        lines += [f"Joining with {s['patterns']:,} patterns in PostgreSQL{filled}: start → listening (SERVING), {len(s['postgres']['s'])} starts: "
+                  f"{runs(s['postgres'])}; the same patterns embedded (SQLite, `--data-dir`): {runs(s['embedded'])}."
+                  + (f" The previous build (`--before-bin {results['args'].get('before_bin')}`), same database, same run: "
+                     f"{runs(s['before'])}." if s.get("before") else "")
+                  + f" Target < 3 s: **{'met' if med(s['postgres']['s']) < 3 else 'not met'}**.", ""]
     return "\n".join(lines)
 
 
@@ -310,6 +354,10 @@ def main():
     p.add_argument("--learns", type=int, default=200)
     p.add_argument("--startup-patterns", type=int, default=1_000_000)
     p.add_argument("--startup-runs", type=int, default=3)
+    p.add_argument("--startup-url", help="join this database (filled already) instead of filling one; needs --startup-data")
+    p.add_argument("--startup-data", type=pathlib.Path, help="the embedded data directory holding the same patterns")
+    p.add_argument("--build", help="the build type named in the section (default: guessed from --bin's path)")
+    p.add_argument("--before-bin", type=pathlib.Path, help="a previous build whose join is timed too, in the same run")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: load,visibility,startup")
     p.add_argument("--json", type=pathlib.Path)
     p.add_argument("--write", action="store_true", help="replace the generated part of docs/BENCHMARKS.md's cluster section")
@@ -317,7 +365,7 @@ def main():
     a = p.parse_args()
     skip = set(filter(None, a.skip.split(",")))
     results = {"args": {k: str(v) for k, v in vars(a).items()}, "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%MZ", time.gmtime()),
-               "build": "release" if "release" in str(a.bin) else "debug"}
+               "build": a.build or ("release" if "release" in str(a.bin) else "debug")}
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="kato-bench-cluster-"))
     kato = a.bin / "kato-server"
     try:
@@ -328,51 +376,57 @@ def main():
                 print("embedded", json.dumps(results["embedded"]), flush=True)
             finally:
                 embedded.stop()
-        pg = PostgresServer()
-        replicas, haproxy = [], None
-        try:
-            for _ in range(3):
-                replicas.append(Server(kato, "--in-memory", "--postgres", pg.url(), "--postgres-pool-size", str(a.pool_size),
-                                       "--drain-delay", "0"))
-            lb = free_port()
-            env = {**os.environ, "KATO_LB_BIND": f"127.0.0.1:{lb}"}
-            for i, r in enumerate(replicas, 1):
-                env[f"KATO_R{i}"], env[f"KATO_R{i}_ADMIN_PORT"] = r.address, str(r.admin_port)
-            hlog = open(tmp / "haproxy.log", "w")
-            haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(ROOT / "deploy" / "haproxy.cfg")], env=env,
-                                       stdout=hlog, stderr=subprocess.STDOUT)
-            time.sleep(2)  # listening, and every replica's first health check passed
-            assert haproxy.poll() is None, open(tmp / "haproxy.log").read()
-            postmaster = int(open(pg.data / "postmaster.pid").readline())
-
-            def cluster_pids():
-                return {"replicas": [r.proc.pid for r in replicas], "haproxy": [haproxy.pid],
-                        "postgres": [postmaster] + children(postmaster)}
-            if "load" not in skip:
-                stats = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'kato'"
-                x0 = int(pg.psql(stats).stdout.strip())
-                c = run_load(a.bin, lb, a, cluster_pids)
-                # Transactions PostgreSQL ran per gRPC call (the counters lag up to 500 ms).
-                time.sleep(1)
-                c["pg_transactions_per_call"] = (int(pg.psql(stats).stdout.strip()) - x0) / (c["observe_calls"] + 2 * c["sessions"])
-                results["cluster"] = c
-                print("cluster", json.dumps(c), flush=True)
-            if "visibility" not in skip:
-                results["visibility"] = visibility(replicas, a.learns)
-                print("visibility", json.dumps(results["visibility"]), flush=True)
-            for r in replicas:
-                r.stop()
-            replicas = []
+        if a.startup_url and {"load", "visibility"} <= skip:
+            # Only the join, on a database filled before: no cluster of our own.
             if "startup" not in skip:
-                results["startup"] = startup(a.bin, pg, a, tmp)
+                results["startup"] = startup(a.bin, None, a, tmp)
                 print("startup", json.dumps(results["startup"]), flush=True)
-        finally:
-            if haproxy is not None and haproxy.poll() is None:
-                haproxy.terminate()
-                haproxy.wait()
-            for r in replicas:
-                r.stop()
-            pg.destroy()
+        else:
+            pg = PostgresServer()
+            replicas, haproxy = [], None
+            try:
+                for _ in range(3):
+                    replicas.append(Server(kato, "--in-memory", "--postgres", pg.url(), "--postgres-pool-size", str(a.pool_size),
+                                           "--drain-delay", "0"))
+                lb = free_port()
+                env = {**os.environ, "KATO_LB_BIND": f"127.0.0.1:{lb}"}
+                for i, r in enumerate(replicas, 1):
+                    env[f"KATO_R{i}"], env[f"KATO_R{i}_ADMIN_PORT"] = r.address, str(r.admin_port)
+                hlog = open(tmp / "haproxy.log", "w")
+                haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(ROOT / "deploy" / "haproxy.cfg")], env=env,
+                                           stdout=hlog, stderr=subprocess.STDOUT)
+                time.sleep(2)  # listening, and every replica's first health check passed
+                assert haproxy.poll() is None, open(tmp / "haproxy.log").read()
+                postmaster = int(open(pg.data / "postmaster.pid").readline())
+
+                def cluster_pids():
+                    return {"replicas": [r.proc.pid for r in replicas], "haproxy": [haproxy.pid],
+                            "postgres": [postmaster] + children(postmaster)}
+                if "load" not in skip:
+                    stats = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'kato'"
+                    x0 = int(pg.psql(stats).stdout.strip())
+                    c = run_load(a.bin, lb, a, cluster_pids)
+                    # Transactions PostgreSQL ran per gRPC call (the counters lag up to 500 ms).
+                    time.sleep(1)
+                    c["pg_transactions_per_call"] = (int(pg.psql(stats).stdout.strip()) - x0) / (c["observe_calls"] + 2 * c["sessions"])
+                    results["cluster"] = c
+                    print("cluster", json.dumps(c), flush=True)
+                if "visibility" not in skip:
+                    results["visibility"] = visibility(replicas, a.learns)
+                    print("visibility", json.dumps(results["visibility"]), flush=True)
+                for r in replicas:
+                    r.stop()
+                replicas = []
+                if "startup" not in skip:
+                    results["startup"] = startup(a.bin, pg, a, tmp)
+                    print("startup", json.dumps(results["startup"]), flush=True)
+            finally:
+                if haproxy is not None and haproxy.poll() is None:
+                    haproxy.terminate()
+                    haproxy.wait()
+                for r in replicas:
+                    r.stop()
+                pg.destroy()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if a.json:

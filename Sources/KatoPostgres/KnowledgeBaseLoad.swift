@@ -1,0 +1,176 @@
+import Foundation
+import KatoEngine
+import KatoStore
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Reading a node's knowledge base out of PostgreSQL (a joining replica's start-up, a reload, an
+/// import's "replaced" record, `verify`): the rows come in chunks of ``chunkRows`` ids, each chunk
+/// one row of six arrays (`array_agg` of each column), so postgres-nio decodes a few dozen rows
+/// instead of a million and the columns' bytes go from the arrays' buffers straight into the
+/// loader — no `String`, array or `ByteBuffer` per pattern. The next chunk's query is in flight
+/// while this one is decoded: PostgreSQL's backend builds it on the other core.
+/// Every chunk is read in the transaction's one snapshot (REPEATABLE READ), as one query was.
+extension PostgresKnowledgeStore {
+    /// Pattern ids per chunk: 65,536 (1M patterns are 16 queries of a few MB). A test sets
+    /// `KATO_POSTGRES_LOAD_CHUNK_ROWS` small, so that a small knowledge base spans several chunks.
+    static let chunkRows: Int64 = {
+        if let s = ProcessInfo.processInfo.environment["KATO_POSTGRES_LOAD_CHUNK_ROWS"], let n = Int64(s), n > 0 { return n }
+        return 65_536
+    }()
+
+    /// The node's knowledge base and the version it is at, read in one snapshot.
+    /// `inTransaction`: the caller's transaction holds the node's row lock (no writer can run).
+    static func load(
+        _ nodeID: String, _ conn: PostgresConnection, inTransaction: Bool = false, logger: Logger
+    ) async throws -> (KnowledgeBaseLoader, Int64) {
+        if !inTransaction { try await conn.checkedQuery("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) }
+        do {
+            var version: Int64 = 0
+            for try await v in try await conn.checkedQuery("SELECT version FROM kb_nodes WHERE node_id = \(nodeID)", logger: logger)
+                .decode(Int64.self) { version = v }
+            // One past the highest id (the primary key's last entry, not a count of the rows).
+            var end: Int64 = 0
+            for try await n in try await conn.checkedQuery(
+                "SELECT coalesce(max(id) + 1, 0) FROM kb_patterns WHERE node_id = \(nodeID)", logger: logger
+            ).decode(Int64.self) { end = n }
+            // Deleted patterns' ids (tombstones) go in place between the rows.
+            var tombstones: [Int64] = []
+            for try await id in try await conn.checkedQuery(
+                "SELECT id FROM kb_deleted_patterns WHERE node_id = \(nodeID) ORDER BY id", logger: logger
+            ).decode(Int64.self) { tombstones.append(id) }
+            var builder = ReplicationRecords.LoaderBuilder(expectedPatterns: Int(max(end, (tombstones.last ?? -1) + 1)))
+            var nextTombstone = 0
+            var first: Int64 = 0
+            var pending: Task<PatternChunk, any Error>? = end > 0 ? fetch(nodeID, from: 0, conn, logger: logger) : nil
+            while let fetching = pending {
+                let chunk = try await fetching.value
+                first += chunkRows
+                pending = first < end ? fetch(nodeID, from: first, conn, logger: logger) : nil
+                do {
+                    try chunk.decode { id in
+                        while nextTombstone < tombstones.count && tombstones[nextTombstone] < id {
+                            try builder.appendDeleted(id: tombstones[nextTombstone])
+                            nextTombstone += 1
+                        }
+                    } append: { id, name, frequency, events, emotives, metadata in
+                        try builder.append(id: id, name: name, frequency: frequency, events: events, emotives: emotives, metadata: metadata)
+                    }
+                } catch {
+                    // The prefetched chunk's query must finish before the connection is used again.
+                    _ = try? await pending?.value
+                    throw error
+                }
+            }
+            for id in tombstones[nextTombstone...] { try builder.appendDeleted(id: id) }
+            for try await (name, sums) in try await conn.checkedQuery(
+                "SELECT name, emotives FROM kb_symbol_emotives WHERE node_id = \(nodeID) ORDER BY name", logger: logger
+            ).decode((String, ByteBuffer).self) {
+                try builder.setSymbolEmotives(name, Array(sums.readableBytesView))
+            }
+            if !inTransaction { try await conn.checkedQuery("COMMIT", logger: logger) }
+            return (try builder.finish(), version)
+        } catch {
+            if !inTransaction { _ = try? await conn.checkedQuery("ROLLBACK", logger: logger) }
+            throw error
+        }
+    }
+
+    /// Starts the query of the patterns with ids `from ..< from + chunkRows`.
+    private static func fetch(
+        _ nodeID: String, from: Int64, _ conn: PostgresConnection, logger: Logger
+    ) -> Task<PatternChunk, any Error> {
+        let to = from + chunkRows
+        return Task {
+            var chunk = PatternChunk()
+            // The subquery's index scan gives the aggregates their order; decode checks that
+            // ids are dense and ascending, so another order would fail the load, never skew it.
+            for try await row in try await conn.checkedQuery("""
+                SELECT array_agg(id), array_agg(name), array_agg(frequency), array_agg(events), array_agg(emotives), array_agg(metadata)
+                FROM (SELECT id, name, frequency, events, emotives, metadata FROM kb_patterns
+                      WHERE node_id = \(nodeID) AND id >= \(from) AND id < \(to) ORDER BY id) AS chunk
+                """, logger: logger
+            ).decode((ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?).self) {
+                chunk.columns = [row.0, row.1, row.2, row.3, row.4, row.5]
+            }
+            return chunk
+        }
+    }
+}
+
+/// One chunk's six columns, each a PostgreSQL array in its binary form (`array_send`): ndim,
+/// has-nulls flag, element type, then per dimension its size and lower bound, then per element
+/// a 4-byte length (-1 for NULL) and its bytes (bigint: 8 bytes big endian; text, bytea: as is).
+struct PatternChunk: Sendable {
+    /// id, name, frequency, events, emotives, metadata; nil (every one) for a chunk of no rows.
+    var columns: [ByteBuffer?] = []
+
+    struct Malformed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Calls `before(id)` then `append` for each row, in order.
+    func decode(
+        before: (Int64) throws -> Void,
+        append: (Int64, UnsafeRawBufferPointer, Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer?, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        guard columns.count == 6, columns.allSatisfy({ $0 != nil }) else {
+            guard columns.allSatisfy({ $0 == nil }) else { throw Malformed(description: "a chunk of patterns with a column missing") }
+            return
+        }
+        var arrays = try columns.map { try ArrayReader($0!) }
+        let count = arrays[0].count
+        guard arrays.allSatisfy({ $0.count == count }) else { throw Malformed(description: "a chunk's columns differ in length") }
+        for _ in 0..<count {
+            guard let id = Self.bigint(try arrays[0].next()),
+                  let name = try arrays[1].next(),
+                  let frequency = Self.bigint(try arrays[2].next()),
+                  let events = try arrays[3].next(),
+                  let metadata = try arrays[5].next()
+            else { throw Malformed(description: "a pattern row with a NULL or malformed column") }
+            let emotives = try arrays[4].next()
+            try before(id)
+            try name.withUnsafeReadableBytes { n in
+                try events.withUnsafeReadableBytes { e in
+                    try metadata.withUnsafeReadableBytes { m in
+                        if let emotives {
+                            try emotives.withUnsafeReadableBytes { try append(id, n, Int(frequency), e, $0, m) }
+                        } else {
+                            try append(id, n, Int(frequency), e, nil, m)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A bigint element (8 bytes, big endian).
+    static func bigint(_ element: ByteBuffer?) -> Int64? {
+        guard let element, element.readableBytes == 8 else { return nil }
+        return element.getInteger(at: element.readerIndex, as: Int64.self)
+    }
+
+    /// The elements of one binary array, in order.
+    struct ArrayReader {
+        var buffer: ByteBuffer
+        let count: Int
+
+        init(_ array: ByteBuffer) throws(Malformed) {
+            buffer = array
+            guard let ndim = buffer.readInteger(as: Int32.self), buffer.readInteger(as: Int32.self) != nil,
+                  buffer.readInteger(as: UInt32.self) != nil, ndim == 1,
+                  let size = buffer.readInteger(as: Int32.self), buffer.readInteger(as: Int32.self) != nil, size >= 0
+            else { throw Malformed(description: "a chunk's column is not a one-dimensional array") }
+            count = Int(size)
+        }
+
+        /// The next element's bytes, nil for NULL.
+        mutating func next() throws(Malformed) -> ByteBuffer? {
+            guard let length = buffer.readInteger(as: Int32.self) else { throw Malformed(description: "a chunk's array ends early") }
+            if length < 0 { return nil }
+            guard let element = buffer.readSlice(length: Int(length)) else { throw Malformed(description: "a chunk's array ends early") }
+            return element
+        }
+    }
+}
