@@ -180,6 +180,7 @@ test-rollback: build
 bench-handover: build-release
 	$(SWIFT) build -c release --product kato-load
 	KATO_BEFORE_BIN_DIR=$(BEFORE) $(PY) benchmarks/handover/handover_pause.py $(RELEASE_BIN) 1000 10000 100000
+	$(RELEASE_BIN)/kato-server bench-handover-sessions --sessions 10000 --sessions 100000
 
 clean:
 	rm -rf .build

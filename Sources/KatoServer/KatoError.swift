@@ -41,6 +41,10 @@ public enum KatoError: Error, Sendable, Equatable {
         }
     }
 
+    /// A change to a session already handed over to a successor process (a call cut off by the
+    /// restart that was still running): retryable, against the successor.
+    static let handedOver = KatoError.unavailable(reason: "SERVER_DRAINING", message: "session handed over to the restarted server; retry")
+
     /// One invalid field.
     public static func invalid(_ field: String, _ description: String) -> KatoError {
         .validation([FieldViolation(field: field, description: description)])

@@ -109,6 +109,7 @@ extension KatoServerCommand {
         let asyncTools: [String: any AsyncParsableCommand.Type] = [
             "verify": VerifyCommand.self, "import": ImportCommand.self, "restart": RestartCommand.self,
             "test-postgres-query-race": PostgresQueryRaceCommand.self,
+            "bench-handover-sessions": HandOverBenchCommand.self,
         ]
         if let first = args.first, let tool = tools[first] {
             tool.main(Array(args.dropFirst()))

@@ -9,12 +9,19 @@ extension GRPCServer {
     /// input is finished when the call returns.
     public static func installConnectionHandler(on channel: any Channel, configuration: ServerConfiguration,
                                                 router: ServiceRouter, logger: Logger) throws {
+        try installConnectionHandler(on: channel, configuration: configuration, router: router, logger: logger, cancelledTasks: nil)
+    }
+
+    /// `cancelledTasks`: where the connection's handler tasks go when cancelled mid-call (the
+    /// server waits for them at shutdown).
+    static func installConnectionHandler(on channel: any Channel, configuration: ServerConfiguration,
+                                         router: ServiceRouter, logger: Logger, cancelledTasks: HandlerTasks?) throws {
         if configuration.web.enabled {
             try channel.pipeline.syncOperations.addHandler(
-                ProtocolDetector(router: router, configuration: configuration, logger: logger))
+                ProtocolDetector(router: router, configuration: configuration, logger: logger, cancelledTasks: cancelledTasks))
         } else {
             try channel.pipeline.syncOperations.addHandler(
-                ServerConnectionHandler(router: router, configuration: configuration, logger: logger))
+                ServerConnectionHandler(router: router, configuration: configuration, logger: logger, cancelledTasks: cancelledTasks))
         }
     }
 }

@@ -23,6 +23,8 @@ public final class GRPCServer: Sendable {
     /// `Synchronization.Mutex`: ThreadSanitizer does not see the latter's contended path on
     /// Linux and reports its accesses as races (docs/SANITIZERS.md).
     private let state = NIOLockedValueBox<State>(State())
+    /// Handler tasks cancelled mid-call, which `shutdown()` waits for (bounded).
+    let cancelledTasks = HandlerTasks()
 
     private struct State {
         var listener: (any Channel)?
@@ -52,6 +54,7 @@ public final class GRPCServer: Sendable {
         let configuration = self.configuration
         let router = self.router
         let logger = self.logger
+        let cancelledTasks = self.cancelledTasks
         let tls = try configuration.tls.map { try TLSContext(configuration: $0, offerHTTP1: configuration.web.enabled) }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -62,7 +65,8 @@ public final class GRPCServer: Sendable {
                 self?.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     if let tls { try tls.addHandlers(to: channel) }
-                    try Self.installConnectionHandler(on: channel, configuration: configuration, router: router, logger: logger)
+                    try Self.installConnectionHandler(
+                        on: channel, configuration: configuration, router: router, logger: logger, cancelledTasks: cancelledTasks)
                 }
             }
         let listener = try await (boundSocket.map { bootstrap.withBoundSocket($0) }
@@ -85,8 +89,11 @@ public final class GRPCServer: Sendable {
     }
 
     /// Stops accepting, sends GOAWAY on every connection, lets in-flight calls finish within
-    /// the grace period, then closes everything.
-    public func shutdown() async {
+    /// the grace period, then closes everything. The calls cut off then (their tasks cancelled)
+    /// get `configuration.handlerExitBound` more to end, so that what they change is done before
+    /// this returns; returns how many handler tasks still run past that bound (0 normally).
+    @discardableResult
+    public func shutdown() async -> Int {
         let listener = state.withLockedValue { $0.listener }
         await listener?.closeListenerAfterPendingAccepts(childGroup: group)
         // Taken after the listener closed: a connection accepted meanwhile gets its GOAWAY too.
@@ -97,7 +104,14 @@ public final class GRPCServer: Sendable {
         for connection in connections {
             try? await connection.closeFuture.get()
         }
+        let stillRunning = await cancelledTasks.waitForAll(within: configuration.handlerExitBound)
+        if stillRunning > 0 {
+            logger.warning("handler tasks still running after the grace period and the exit bound", metadata: [
+                "tasks": "\(stillRunning)", "exit_bound": "\(configuration.handlerExitBound)",
+            ])
+        }
         if ownsGroup { try? await group.shutdownGracefully() }
+        return stillRunning
     }
 
     /// Suspends until the listening socket closes.

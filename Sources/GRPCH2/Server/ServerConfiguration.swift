@@ -34,6 +34,10 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var handlerExecution: HandlerExecution = .eventLoop
     /// Keepalive and connection lifetime.
     public var keepalive: Keepalive = .init()
+    /// At shutdown, how long the calls cut off by the grace period (their tasks cancelled) get
+    /// to end before `GRPCServer.shutdown()` returns without them. Cancellation is cooperative:
+    /// a handler stops at its next check, normally well within this.
+    public var handlerExitBound: Duration = .seconds(2)
     /// TLS; nil serves plaintext h2c with prior knowledge.
     public var tls: TLSConfiguration? = nil
     /// gRPC-Web and Connect over HTTP/1.1 on the same port (off: HTTP/2 gRPC only).

@@ -149,6 +149,7 @@ extension ServerConnectionHandler {
     func deadlineExpired(streamID: Int32) {
         guard let stream = streams[streamID], stream.phase != .finished else { return }
         stream.task?.cancel()
+        if let task = stream.task { cancelledTasks?.track(task) }
         finish(stream, error: DeadlineStatus.exceeded)
     }
 
@@ -157,6 +158,7 @@ extension ServerConnectionHandler {
         session?.consumeConnection(count: stream.machine.abandon())
         stream.deadlineTimer?.cancel()
         stream.task?.cancel()
+        if let task = stream.task { cancelledTasks?.track(task) }
         if stream.hasInbound { stream.inbound?.finish(throwing: reason) }
         stream.failWriters(reason)
     }

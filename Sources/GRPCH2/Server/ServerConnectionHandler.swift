@@ -51,7 +51,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     /// `configuration.maxHeaderListSize` as an Int, compared once per request header.
     let maxHeaderListSize: Int
 
-    init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger) {
+    /// Handler tasks cancelled mid-call go here (the server waits for them at shutdown).
+    let cancelledTasks: HandlerTasks?
+
+    init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger, cancelledTasks: HandlerTasks? = nil) {
+        self.cancelledTasks = cancelledTasks
         self.router = router
         self.configuration = configuration
         self.logger = logger

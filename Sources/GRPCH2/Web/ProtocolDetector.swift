@@ -15,12 +15,14 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
     private let router: ServiceRouter
     private let configuration: ServerConfiguration
     private let logger: Logger
+    private let cancelledTasks: HandlerTasks?
     private var held: ByteBuffer?
     /// A connection that says nothing is closed after `Web.requestTimeout` (before detection
     /// neither protocol's own idle rules run).
     private var silenceTimer: Scheduled<Void>?
 
-    init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger) {
+    init(router: ServiceRouter, configuration: ServerConfiguration, logger: Logger, cancelledTasks: HandlerTasks? = nil) {
+        self.cancelledTasks = cancelledTasks
         self.router = router
         self.configuration = configuration
         self.logger = logger
@@ -58,7 +60,7 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
         do {
             let pipeline = context.pipeline.syncOperations
             if matches {
-                try pipeline.addHandler(ServerConnectionHandler(router: router, configuration: configuration, logger: logger),
+                try pipeline.addHandler(ServerConnectionHandler(router: router, configuration: configuration, logger: logger, cancelledTasks: cancelledTasks),
                                         position: .after(self))
             } else {
                 // The web handler first, then the HTTP/1.1 codec between it and the detector.

@@ -134,7 +134,10 @@ public final class HandOverPredecessor: Sendable {
         defer { connection.close() }
         do {
             let start = ContinuousClock.now
-            // Final: every call has ended (drained) and nothing accepts here any more.
+            // Every call has ended (drained), or was cut off by the grace period and then waited for
+            // (`GRPCServer.shutdown`, bounded): one still running past that bound changes nothing
+            // here once its session is snapshotted (sealed), nor creates or deletes a session.
+            app.sessions.sealForHandOver()
             let sessions = sendsIndex ? app.sessions.liveInHandOverOrder(at: start) : app.sessions.live(at: start)
             let ordered = ContinuousClock.now
             var done = HandOverMessage(.done)
@@ -151,7 +154,7 @@ public final class HandOverPredecessor: Sendable {
             // leaves as soon as it is ready, and the successor decodes it while the next ones are.
             var (bytes, sent) = (0, 0)
             let delay = Self.testChunkDelay
-            try SessionHandOver.streamChunks(of: sessions, format: format, snapshot: { $0.snapshot(now: start) }) { chunk in
+            try SessionHandOver.streamChunks(of: sessions, format: format, snapshot: { $0.snapshot(now: start, sealing: true) }) { chunk in
                 if sent > 0, let delay { Thread.sleep(forTimeInterval: Double(delay.ms) / 1000) }
                 bytes += chunk.count
                 sent += 1

@@ -26,6 +26,14 @@ extension SessionHandOver {
 }
 
 extension SessionRegistry {
+    /// The hand-over's first step on the sessions, before it lists them: from here on no session
+    /// is created or deleted (UNAVAILABLE, retryable against the successor), and each session
+    /// takes no change once snapshotted (`snapshot(now:sealing:)`). What a call cut off at
+    /// shutdown and still running does is then either in what the successor gets or refused.
+    func sealForHandOver() {
+        state.withLock { _ in handedOver.store(true, ordering: .relaxed) }
+    }
+
     /// Every live session in the predecessor's order for a hand-over: default sessions first (one
     /// per node, each shared by every caller of its node), then the most recently used first — the
     /// sessions the next calls most likely name arrive first. Part of the pause (the successor

@@ -198,9 +198,12 @@ final class ParallelResults<T: Sendable>: @unchecked Sendable {
 }
 
 extension Session {
-    func snapshot(now: ContinuousClock.Instant = .now) -> SessionSnapshot {
+    /// `sealing`: the copy is the successor's (a hand-over); the session takes no change after
+    /// it (a change arriving later fails with UNAVAILABLE, so it is in the copy or nowhere).
+    func snapshot(now: ContinuousClock.Instant = .now, sealing: Bool = false) -> SessionSnapshot {
         state.withLockedValue { s in
-            SessionSnapshot(
+            if sealing { s.handedOver = true }
+            return SessionSnapshot(
                 id: id, nodeID: nodeID, isDefault: isDefault, createdAt: createdAt.timeIntervalSince1970,
                 metadata: metadata.fields.isEmpty ? [] : metadata.serializedBytes(), owner: owner, engineState: s.engineState,
                 ttlSeconds: Self.seconds(s.ttl), remainingSeconds: max(0, Self.seconds(s.expiresAt - now)), sequence: s.sequence)
@@ -222,7 +225,7 @@ extension SessionRegistry {
     }
 
     /// Installs the sessions a predecessor handed over (before this server takes calls). Linear in
-    /// the sessions (`SessionHandOverScalingTests`: the same µs per session at 10,000 and 100,000):
+    /// the sessions (`SessionHandOverBenchmark`: the same µs per session at 10,000 and 100,000):
     /// each node's engine is looked up once, not once per session under `NodeRegistry`'s lock; the
     /// `Session`s are built in parallel, a chunk per worker; the dictionary is sized once and
     /// filled under one lock.

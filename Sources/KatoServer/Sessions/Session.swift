@@ -38,6 +38,10 @@ public final class Session: Sendable {
         var subscribers: [Int: UpdateMailbox] = [:]
         var nextSubscriber = 0
         var ended = false
+        /// Snapshotted for a successor process (a restart by hand-over): nothing changes it any
+        /// more here, so a call cut off at shutdown that still runs cannot change it behind the
+        /// copy the successor serves (`snapshot(now:sealing:)`).
+        var handedOver = false
         /// Shared sessions (`--postgres`): updates reach subscribers through the session's log in
         /// PostgreSQL (SessionRegistry+Subscriptions.swift), never directly, so every replica's
         /// subscribers see one order. `logUpdates`: a subscriber somewhere wants them.
@@ -89,6 +93,7 @@ public final class Session: Sendable {
     /// Slides the expiry to now + TTL (every access does).
     func touch() {
         state.withLockedValue { s in
+            guard !s.handedOver else { return }
             s.expiresAt = .now + s.ttl
             s.expiresAtWall = Date().addingTimeInterval(Self.seconds(s.ttl))
         }
@@ -96,6 +101,7 @@ public final class Session: Sendable {
 
     func extend(ttl: Duration?) {
         state.withLockedValue { s in
+            guard !s.handedOver else { return }
             if let ttl { s.ttl = ttl }
             s.expiresAt = .now + s.ttl
             s.expiresAtWall = Date().addingTimeInterval(Self.seconds(s.ttl))
@@ -154,6 +160,7 @@ public final class Session: Sendable {
     func mutate<R: Sendable>(_ body: (KatoEngine, inout SessionState) throws -> (R, Kato_V2_UpdateCause?)) throws -> R {
         try state.withLockedValue { s in
             guard !s.ended else { throw KatoError.sessionEnded(id) }
+            guard !s.handedOver else { throw KatoError.handedOver }
             let (result, cause) = try Self.transaction(&s.engineState) { try body(engine, &$0) }
             s.engineState.trimSTM(keepingLast: limits.maxSTMEvents)
             if let cause { publish(&s, cause: cause, state: s.wantsUpdates ? s.engineState : nil) }
@@ -169,6 +176,7 @@ public final class Session: Sendable {
     ) throws -> R {
         try state.withLockedValue { s in
             guard !s.ended else { throw KatoError.sessionEnded(id) }
+            guard !s.handedOver else { throw KatoError.handedOver }
             // Updates are built only when someone listens; the sequence number counts every change.
             // (A step's state kept for an update shares the STM's storage, so the next change
             // copies it: only with subscribers.)

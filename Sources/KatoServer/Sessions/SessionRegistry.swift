@@ -40,6 +40,9 @@ public final class SessionRegistry: Sendable {
     let sharedCount = Atomic<Int>(0)
     /// Sessions a predecessor announced that have not arrived yet (a restart by hand-over).
     let pending = PendingSessions()
+    /// Set when the hand-over lists the sessions for a successor: no session is created or
+    /// deleted here after that (SessionRegistry+HandOver.swift).
+    let handedOver = Atomic<Bool>(false)
     static let sharedCountInterval: Duration = .seconds(5)
 
     struct State {
@@ -87,7 +90,9 @@ public final class SessionRegistry: Sendable {
         let limit = configuration.maxSessions
         if shared != nil { return session }  // stored by `storeCreated`, not kept here
         let arriving = pending.count  // sessions still being handed over count too
-        let admitted = state.withLock { s -> Bool in
+        // The seal is read under the lock the hand-over's listing takes: listed, or refused.
+        let admitted = try state.withLock { s throws(KatoError) -> Bool in
+            if handedOver.load(ordering: .relaxed) { throw .handedOver }
             guard s.sessions.count + arriving < limit else { return false }
             s.sessions[session.id] = session
             return true
@@ -118,8 +123,9 @@ public final class SessionRegistry: Sendable {
         if node.utf8.count > 256 { throw .invalid("node_id", "at most 256 bytes") }
         let engine = nodes.engine(for: node)
         let limits = self.limits
-        return state.withLock { s in
+        return try state.withLock { s throws(KatoError) in
             if let existing = s.defaults[node] { return existing }
+            if handedOver.load(ordering: .relaxed) { throw .handedOver }
             let session = Session(
                 id: "default:" + node, nodeID: node, isDefault: true, engine: engine,
                 engineState: try! SessionState(), ttl: .seconds(0), metadata: Google_Protobuf_Struct(), limits: limits)
@@ -129,7 +135,10 @@ public final class SessionRegistry: Sendable {
     }
 
     public func delete(id: String) throws(KatoError) {
-        let removed = state.withLock { $0.sessions.removeValue(forKey: id) }
+        let removed = try state.withLock { s throws(KatoError) in
+            if handedOver.load(ordering: .relaxed) { throw .handedOver }
+            return s.sessions.removeValue(forKey: id)
+        }
         guard let removed else { throw .sessionNotFound(id) }
         removed.end(.sessionEnded(id))
     }

@@ -2,21 +2,15 @@ import Foundation
 import KatoEngine
 import KatoProto
 import ProtobufCBridge
-import Testing
-@testable import KatoServer
 
 /// The hand-over's session path in isolation (no sockets, no other process): snapshot, encode,
-/// decode and install of N sessions like `benchmarks/handover`'s (10 nodes, 3 observed events each),
-/// timed per phase and printed per session, so 10,000 and 100,000 can be compared (a per-session
-/// cost that grows with N is a superlinear step). A measurement, not a speed gate: it runs only
-/// with KATO_HANDOVER_SCALING=N[,N…] (docs/BENCHMARKS.md "Restart by hand-over") and checks only
-/// that every session arrives.
-@Suite struct SessionHandOverScalingTests {
-    static let sizes: [Int] = (ProcessInfo.processInfo.environment["KATO_HANDOVER_SCALING"] ?? "")
-        .split(separator: ",").compactMap { Int($0) }
-
-    @Test(.enabled(if: !sizes.isEmpty, "set KATO_HANDOVER_SCALING=10000,100000 to measure"), arguments: sizes)
-    func installTimePerSessionAt(sessions n: Int) throws {
+/// decode and install of N sessions like `benchmarks/handover`'s (10 nodes, 3 observed events
+/// each), timed per phase and reported per session, so 10,000 and 100,000 can be compared (a
+/// per-session cost that grows with N is a superlinear step). A measurement, run by
+/// `kato-server bench-handover-sessions` (`make bench-handover`), not a test.
+public enum SessionHandOverBenchmark {
+    /// One line: µs per session for each phase. Throws if a session is lost on the way.
+    public static func perSession(sessions n: Int) throws -> String {
         let registry = SessionRegistry(configuration: { var c = SessionRegistry.Configuration(); c.maxSessions = n; return c }())
         for i in 0..<n {
             let session = try registry.create(nodeID: "node-\(i % 10)", ttlSeconds: 0, config: ConfigUpdate(), metadata: Google_Protobuf_Struct())
@@ -49,8 +43,11 @@ import Testing
         let successor = SessionRegistry(configuration: registry.configuration)
         try successor.install(decoded)
         let installUs = lap()
-        #expect(successor.count(nodeID: nil) == n)
+        let arrived = successor.count(nodeID: nil)
+        guard arrived == n else {
+            throw KatoError.failedPrecondition(reason: "SESSIONS_LOST", message: "hand-over lost sessions: \(arrived) of \(n) arrived")
+        }
         let per = { (us: Double) in String(format: "%.2f", us / Double(n)) }
-        print("handover-scaling sessions=\(n) µs/session (snapshot, encode, decode on one thread; install on all): snapshot \(per(snapshotUs)) encode \(per(encodeUs)) decode \(per(decodeUs)) install \(per(installUs)); install total \(Int(installUs / 1000)) ms")
+        return "handover-scaling sessions=\(n) µs/session (snapshot, encode, decode on one thread; install on all): snapshot \(per(snapshotUs)) encode \(per(encodeUs)) decode \(per(decodeUs)) install \(per(installUs)); install total \(Int(installUs / 1000)) ms"
     }
 }
