@@ -91,3 +91,43 @@ def test_a_subscriber_that_stops_reading_gets_the_newest_updates_later_and_delay
     finally:
         channel.close()
         server.stop()
+
+
+def test_every_update_carries_the_predictions_get_predictions_returns_for_that_state(binaries):
+    """Updates are encoded straight from the engine's state (PredictionUpdateEncoder), replies
+    through the proto structs: after each change both must hold the same predictions, future
+    potentials and STM, emotives included."""
+    server = start_kato_server(binaries)
+    channel = grpc.insecure_channel(server.address)
+    sessions = session_pb2_grpc.SessionServiceStub(channel)
+    observe = observe_pb2_grpc.ObserveServiceStub(channel)
+    predict = predict_pb2_grpc.PredictServiceStub(channel)
+    try:
+        learner = sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="encoder")).session_id
+        for p in range(60):
+            events = [types_pb2.Observation(strings=[f"s{(p * 7 + k * 3) % 9}", f"s{(p + k) % 9}"],
+                                            emotives={"joy": float(p % 5) - 2.0} if p % 3 == 0 else {})
+                      for k in range(3)]
+            observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(session_id=learner, observations=events, learn_at_end=True))
+        session = sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="encoder")).session_id
+        updates = predict.SubscribePredictions(predict_pb2.SubscribePredictionsRequest(session_id=session, send_initial=True))
+        assert next(updates).cause == predict_pb2.UPDATE_CAUSE_INITIAL
+        compared = with_emotives = 0
+        for c in range(30):
+            if c % 4 == 3:
+                observe.ClearShortTermMemory(observe_pb2.ClearShortTermMemoryRequest(session_id=session))
+            else:
+                observe.Observe(observe_pb2.ObserveRequest(session_id=session, strings=[f"s{c % 9}", f"s{(c * 5) % 9}"]))
+            reply = predict.GetPredictions(predict_pb2.GetPredictionsRequest(session_id=session))
+            update = next(updates)
+            assert update.sequence == c + 1
+            assert list(update.predictions) == list(reply.predictions), f"update {c + 1}: predictions differ"
+            assert list(update.future_potentials) == list(reply.future_potentials), f"update {c + 1}: future potentials differ"
+            compared += len(reply.predictions)
+            with_emotives += sum(1 for p in reply.predictions if p.emotives)
+        assert compared > 100, "too few predictions to compare"
+        assert with_emotives > 0, "no prediction with emotives to compare"
+        updates.cancel()
+    finally:
+        channel.close()
+        server.stop()
