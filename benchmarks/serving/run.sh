@@ -10,6 +10,8 @@
 # docs/BENCHMARKS.md). ROUNDS (default 3), SESSIONS_CHECKPOINTS (default 100000,1000000),
 # PARTS (default "sessions fanout latency"). KATO_BEFORE=path/to/another/kato-server: each fan-out round
 # also runs that binary (recorded as server "kato-before") first, for a before/after in one run.
+# LATENCY_RT=1: the latency part runs both servers and h2load at real-time priority (chrt -f 20),
+# so that other work on a shared machine does not delay their wake-ups (an idle machine's stand-in).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -92,13 +94,14 @@ fi
 if [[ " $PARTS " == *" latency "* ]]; then
   REQ=$WORK/req32.bin
   python3 -c "import sys; p=b'x'*32; sys.stdout.buffer.write(bytes([0x12, len(p)]) + p)" > "$REQ"
-  start cpp "$CPP_BIN"; CPP_PID=$PID CPP_PORT=$PORT
-  start ours "$BIN/grpch2-echo-server"; OURS_PID=$PID OURS_PORT=$PORT
+  RT=(); [ -n "${LATENCY_RT:-}" ] && RT=(chrt -f 20)
+  start cpp "${RT[@]}" "$CPP_BIN"; CPP_PID=$PID CPP_PORT=$PORT
+  start ours "${RT[@]}" "$BIN/grpch2-echo-server"; OURS_PID=$PID OURS_PORT=$PORT
   for round in $(seq $((ROUNDS * 2))); do
     if [ $((round % 2)) = 1 ]; then order="ours cpp"; else order="cpp ours"; fi
     for s in $order; do
       if [ "$s" = ours ]; then port=$OURS_PORT; else port=$CPP_PORT; fi
-      line=$("$H2LOAD_GRPC" -c 1 -m 1 -n 20000 -w 2000 "127.0.0.1:$port" /grpch2.test.Echo/Unary "$REQ" | grep '^RESULT')
+      line=$("${RT[@]}" "$H2LOAD_GRPC" -c 1 -m 1 -n 20000 -w 2000 "127.0.0.1:$port" /grpch2.test.Echo/Unary "$REQ" | grep '^RESULT')
       python3 -c "import sys,json,re; d=dict(re.findall(r'(\w+)=([0-9.]+)', sys.argv[1])); print(json.dumps(d))" "$line" | record latency "$round" "$s"
     done
   done

@@ -42,6 +42,39 @@ extension ServerConnectionHandler {
         }
     }
 
+    /// Takes what a push source has ready into the stream (`ResponsePusher`): all of it, in
+    /// one submission, unless the stream's buffer is over its limit — the source is then
+    /// parked and taken from again once the buffer has half drained (`http2BodyChunk`), and
+    /// until then it holds (and drops, its own way) what arrives.
+    func takePushed(streamID: Int32, source: any ResponsePushSource, sent: (@Sendable () -> Void)?) {
+        guard let stream = streams[streamID], stream.phase != .finished else { return }
+        if stream.pendingCount > configuration.maxBufferedResponseBytes {
+            stream.parkedPush = (source, sent)
+            return
+        }
+        let messages = source.takeResponses()
+        guard !messages.isEmpty else { return }
+        for message in messages {
+            if let refused = append(message, to: stream) {
+                stream.task?.cancel()  // its handler waits for its source, not for a write
+                return finish(stream, error: refused)
+            }
+            sent?()
+        }
+        submitOrResume(stream)
+    }
+
+    /// Takes a parked push source's messages again, after the current nghttp2 call.
+    func unparkPush(_ stream: ServerStreamState) {
+        guard let parked = stream.parkedPush, let context else { return }
+        stream.parkedPush = nil
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let id = stream.id
+        context.eventLoop.execute {
+            loopBound.value.takePushed(streamID: id, source: parked.source, sent: parked.sent)
+        }
+    }
+
     /// Frames (and maybe compresses) one response message into the stream's pending bytes;
     /// the error that ends the call when it cannot be sent.
     private func append(_ message: [UInt8], to stream: ServerStreamState) -> RPCError? {

@@ -1,4 +1,5 @@
 import GRPCH2Core
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The connection as its handler tasks reach it (`ServerStreamOwner`): every call hops onto
@@ -8,6 +9,45 @@ final class ServerConnectionStreams: ServerStreamOwner {
 
     init(connection: NIOLoopBound<ServerConnectionHandler>) {
         self.connection = connection
+    }
+
+    /// Push sources scheduled since the connection last took them, and whether a job to take
+    /// them is queued on the loop: one job per loop turn however many streams were scheduled.
+    private struct Pushes {
+        var ready: [(streamID: Int32, source: any ResponsePushSource, sent: (@Sendable () -> Void)?)] = []
+        var scheduled = false
+    }
+    private let pushes = NIOLockedValueBox(Pushes())
+
+    var supportsPush: Bool { true }
+
+    func push(streamID: Int32, source: any ResponsePushSource, sent: (@Sendable () -> Void)?) {
+        // Always through a job, even from the loop itself: the caller may hold its own locks
+        // (a session publishing to its subscribers) or run inside nghttp2's callbacks, and the
+        // job takes every source scheduled during this turn at once.
+        let first = pushes.withLockedValue { p in
+            p.ready.append((streamID, source, sent))
+            defer { p.scheduled = true }
+            return !p.scheduled
+        }
+        guard first else { return }
+        connection.eventLoop.execute {
+            let ready = self.pushes.withLockedValue { p in
+                p.scheduled = false
+                defer { p.ready = [] }
+                return p.ready
+            }
+            let handler = self.connection.value
+            // One write for all of it, now, rather than a second job for the flush: the
+            // submissions below find a flush "scheduled" and leave it to this one.
+            let flushPending = handler.flushScheduled
+            handler.flushScheduled = true
+            for r in ready { handler.takePushed(streamID: r.streamID, source: r.source, sent: r.sent) }
+            if !flushPending {
+                handler.flushScheduled = false
+                handler.flush()
+            }
+        }
     }
 
     func write(streamID: Int32, message: [UInt8]) async throws {

@@ -32,6 +32,8 @@ final class ServerStreamState {
     var trailers: OutboundHeaders?
     /// Writers suspended because `pending` is over the buffer limit.
     var waitingWriters: [CheckedContinuation<Void, any Error>] = []
+    /// A push source waiting, for the same reason, to be taken from again (`takePushed`).
+    var parkedPush: (source: any ResponsePushSource, sent: (@Sendable () -> Void)?)?
 
     init(id: Int32, maxMessageSize: Int) {
         self.id = id
@@ -60,6 +62,7 @@ final class ServerStreamState {
         pendingOffset = 0
         trailers = nil
         waitingWriters = []
+        parkedPush = nil
     }
 
     var pendingCount: Int { pending.count - pendingOffset }

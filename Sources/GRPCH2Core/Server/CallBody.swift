@@ -11,7 +11,7 @@ extension MethodEntry {
         let buffered = method.kind == .unary || method.kind == .clientStreaming
         let bufferingSink = buffered ? BufferingSink() : nil
         let sink: any ResponseSink = bufferingSink ?? LiveSink(handle: handle)
-        let writer = ResponseWriter<[UInt8]>(sink: sink, encode: { $0 })
+        let writer = ResponseWriter<[UInt8]>(sink: sink, encode: { $0 }, passesThrough: true)
         return {
             var outcome: RPCError?
             do {

@@ -40,7 +40,7 @@ extension RequestStream {
 extension ResponseWriter {
     /// The same writer, reporting each message to `observer` once it is queued.
     package func observed(by observer: MessageObserver) -> ResponseWriter<Message> {
-        ResponseWriter(sink: ObservingSink(base: sink, sent: observer.sent), encode: encode)
+        ResponseWriter(sink: ObservingSink(base: sink, sent: observer.sent), encode: encode, passesThrough: passesThrough)
     }
 }
 

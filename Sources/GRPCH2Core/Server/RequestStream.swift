@@ -91,16 +91,22 @@ enum RequestSource: Sendable {
 package protocol ResponseSink: Sendable {
     /// Queues one serialized message; suspends while the peer is not reading (back-pressure).
     func write(_ message: [UInt8]) async throws
+    /// The transport's `ResponsePusher` for this call, if it has one (default: none).
+    var pusher: ResponsePusher? { get }
 }
 
 /// Sends response messages of a streaming call, in order.
 public struct ResponseWriter<Message: Sendable>: Sendable {
     let sink: any ResponseSink
     let encode: @Sendable (Message) -> [UInt8]
+    /// `encode` hands bytes on unchanged (the untyped writer a call starts with): only then
+    /// may a `ResponsePusher` bypass it.
+    let passesThrough: Bool
 
-    package init(sink: any ResponseSink, encode: @escaping @Sendable (Message) -> [UInt8]) {
+    package init(sink: any ResponseSink, encode: @escaping @Sendable (Message) -> [UInt8], passesThrough: Bool = false) {
         self.sink = sink
         self.encode = encode
+        self.passesThrough = passesThrough
     }
 
     /// Sends one message. Throws when the call has ended (cancelled, deadline, reset).

@@ -16,6 +16,10 @@ package protocol ServerStreamOwner: AnyObject, Sendable {
     func complete(streamID: Int32, framedMessage: consuming [UInt8])
     /// The handler read one request message (flow control of streaming requests).
     func consumed(streamID: Int32)
+    /// Whether `push` works here (ResponsePush.swift; default: no).
+    var supportsPush: Bool { get }
+    /// Takes `source`'s messages on the connection's loop soon (`ResponsePusher.schedule`).
+    func push(streamID: Int32, source: any ResponsePushSource, sent: (@Sendable () -> Void)?)
 }
 
 /// A handler task's way back to its stream. Two words and an id: fits an existential's

@@ -52,17 +52,28 @@ struct PredictService: ServiceProvider {
                 do {
                     // Ends with UNAVAILABLE (SERVER_DRAINING) as soon as the server drains.
                     try await drain.racing(context) {
+                        // What a subscriber receives: the update as published, or without what the
+                        // predictions flag hides.
+                        let visible: @Sendable ([UInt8]) -> [UInt8]? = { received in
+                            if flags.predictions { return received }
+                            guard var update = try? Kato_V2_PredictionUpdate(serializedBytes: received) else { return nil }
+                            update.predictions = flags.visiblePredictions(update.predictions, context)
+                            update.futurePotentials = []
+                            return update.serializedBytes()
+                        }
+                        if let pusher = writer.pusher {
+                            // The connection takes each update from the mailbox on its loop: no
+                            // wake-up of this task per update (docs/BENCHMARKS.md "Serving").
+                            updates.attach(pusher, transform: visible)
+                            let end = await updates.waitForEnd()
+                            for received in updates.takeResponses() { try await writer.write(received) }
+                            if let end { throw end }
+                            return
+                        }
                         // Everything queued since the last wake-up, written in one go (one flush).
                         while let batch = try await updates.next() {
                             for received in batch {
-                                if flags.predictions {
-                                    try await writer.write(received)
-                                    continue
-                                }
-                                var update = try Kato_V2_PredictionUpdate(serializedBytes: received)
-                                update.predictions = flags.visiblePredictions(update.predictions, context)
-                                update.futurePotentials = []
-                                try await writer.write(update.serializedBytes())
+                                if let bytes = visible(received) { try await writer.write(bytes) }
                             }
                         }
                     }

@@ -212,14 +212,15 @@ public final class Session: Sendable {
     private func publish(_ s: inout State, cause: Kato_V2_UpdateCause, state: SessionState?) {
         s.sequence += 1
         guard let state else { return }
-        let update = Self.update(id: publicID, sequence: s.sequence, cause: cause, state: state)
         if s.shared {
-            s.pendingLog.append(update)  // committed with the session, then delivered from the log
+            // Committed with the session, then delivered from the log.
+            s.pendingLog.append(Self.update(id: publicID, sequence: s.sequence, cause: cause, state: state))
             return
         }
-        // Serialized once here, not once per subscriber: with 10 subscribers that was ten
-        // encodings of the same message on the subscribers' tasks (docs/BENCHMARKS.md "Serving").
-        let bytes = update.serializedBytes()
+        // Serialized once here, not once per subscriber (with 10 subscribers that was ten
+        // encodings of the same message), and straight from the engine's state
+        // (docs/BENCHMARKS.md "Serving").
+        let bytes = PredictionUpdateEncoder.encode(id: publicID, sequence: s.sequence, cause: cause, state: state)
         for (_, subscriber) in s.subscribers { subscriber.yield(bytes) }
     }
 

@@ -1,22 +1,35 @@
+import GRPCH2
 import NIOConcurrencyHelpers
 
 /// One subscriber's undelivered updates (serialized `PredictionUpdate`s), newest `capacity`
 /// kept: a slow subscriber skips sequence numbers instead of holding memory or slowing the
-/// session's observers (newest wins). Its one reader takes everything queued at each wake-up
-/// and writes it in one go, so a burst costs one wake-up of the subscriber's task rather
-/// than one per update, and the updates leave in the same flush (several DATA frames per
-/// write). Replaces an `AsyncThrowingStream` per subscriber, whose yield and next were
-/// ≈6 % of the server's CPU with 10,000 subscribers (docs/BENCHMARKS.md "Serving").
+/// session's observers (newest wins).
 ///
-/// Any thread may `yield` and `finish`; one task reads. The lock is a glibc mutex (see
-/// `Session.state` for why not `Synchronization.Mutex`); it is held for an append or a swap.
-final class UpdateMailbox: Sendable {
+/// Two ways out. Pushed (`attach`, the HTTP/2 server): the subscriber's connection takes the
+/// updates itself on its event loop — the first update after a take schedules one, later ones
+/// join it — so an update costs no task wake-up or async write, and what a subscriber gathered
+/// during one loop turn leaves in one write; while the connection's buffer for the stream is
+/// full (the peer is not reading) it takes nothing and the mailbox drops the oldest. Read
+/// (`next`, transports without push): the subscriber's task takes everything queued at each
+/// wake-up and writes it in one go.
+///
+/// Any thread may `yield` and `finish`; one task reads or waits for the end. The lock is a
+/// glibc mutex (see `Session.state` for why not `Synchronization.Mutex`); it is held for an
+/// append or a swap.
+final class UpdateMailbox: ResponsePushSource {
     private struct State {
         var updates: [[UInt8]] = []
-        /// The reader, while it waits for an update.
+        /// The reader, while it waits for an update (`next`).
         var waiter: CheckedContinuation<[[UInt8]]?, any Error>?
+        /// The subscriber's task, while it waits for the end (`waitForEnd`).
+        var endWaiter: CheckedContinuation<(any Error)?, Never>?
         /// Set once: the error the reader gets after the queued updates (nil: a plain end).
         var end: Result<Void, any Error>?
+        /// Pushed: the connection to hand updates to, and what each update becomes on the way.
+        var pusher: ResponsePusher?
+        var transform: (@Sendable ([UInt8]) -> [UInt8]?)?
+        /// A take is scheduled (or the connection parked the mailbox): a yield only queues.
+        var takeScheduled = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -26,31 +39,95 @@ final class UpdateMailbox: Sendable {
         self.capacity = max(1, capacity)
     }
 
+    private enum Wake {
+        case none
+        case reader(CheckedContinuation<[[UInt8]]?, any Error>)
+        case connection(ResponsePusher)
+    }
+
     /// Queues an update (dropped when the mailbox has ended).
     func yield(_ update: [UInt8]) {
-        let waiter = state.withLockedValue { s -> CheckedContinuation<[[UInt8]]?, any Error>? in
-            guard s.end == nil else { return nil }
+        let wake = state.withLockedValue { s -> Wake in
+            guard s.end == nil else { return .none }
             if let w = s.waiter {
                 s.waiter = nil
-                return w
+                return .reader(w)
             }
             if s.updates.count >= capacity { s.updates.removeFirst(s.updates.count - capacity + 1) }
             s.updates.append(update)
-            return nil
+            guard let pusher = s.pusher, !s.takeScheduled else { return .none }
+            s.takeScheduled = true
+            return .connection(pusher)
         }
-        waiter?.resume(returning: [update])
+        switch wake {
+        case .none: break
+        case .reader(let w): w.resume(returning: [update])
+        case .connection(let pusher): pusher.schedule(self)
+        }
+    }
+
+    /// Pushed delivery from now on (see the type): what is queued already goes first.
+    /// `transform` runs on each update as the connection takes it (nil: skip the update).
+    func attach(_ pusher: ResponsePusher, transform: (@Sendable ([UInt8]) -> [UInt8]?)? = nil) {
+        let schedule = state.withLockedValue { s -> Bool in
+            s.pusher = pusher
+            s.transform = transform
+            guard !s.updates.isEmpty, !s.takeScheduled, s.end == nil else { return false }
+            s.takeScheduled = true
+            return true
+        }
+        if schedule { pusher.schedule(self) }
+    }
+
+    /// The connection takes what is queued (`ResponsePushSource`); also the subscriber's task,
+    /// for what is left at the end.
+    func takeResponses() -> [[UInt8]] {
+        let (updates, transform) = state.withLockedValue { s -> ([[UInt8]], (@Sendable ([UInt8]) -> [UInt8]?)?) in
+            s.takeScheduled = false
+            defer { s.updates = [] }
+            return (s.updates, s.transform)
+        }
+        guard let transform else { return updates }
+        return updates.compactMap(transform)
     }
 
     /// Ends the mailbox: the reader gets what is queued, then `error` (or the end).
     func finish(throwing error: (any Error)? = nil) {
-        let waiter = state.withLockedValue { s -> CheckedContinuation<[[UInt8]]?, any Error>? in
-            guard s.end == nil else { return nil }
+        let (waiter, endWaiter) = state.withLockedValue { s -> (CheckedContinuation<[[UInt8]]?, any Error>?, CheckedContinuation<(any Error)?, Never>?) in
+            guard s.end == nil else { return (nil, nil) }
             s.end = error.map { .failure($0) } ?? .success(())
-            defer { s.waiter = nil }
-            return s.waiter
+            defer { s.waiter = nil; s.endWaiter = nil }
+            return (s.waiter, s.endWaiter)
         }
+        endWaiter?.resume(returning: error)
         guard let waiter else { return }
         if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: nil) }
+    }
+
+    /// Pushed: waits until the mailbox ends (its error, nil for a plain end) or the waiting
+    /// task is cancelled (nil). Updates still queued then are the caller's (`takeResponses`).
+    func waitForEnd() async -> (any Error)? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<(any Error)?, Never>) in
+                let ended = state.withLockedValue { s -> (any Error)?? in
+                    switch s.end {
+                    case .success?: return .some(nil)
+                    case .failure(let error)?: return .some(error)
+                    case nil:
+                        if Task.isCancelled { return .some(nil) }
+                        s.endWaiter = continuation
+                        return .none
+                    }
+                }
+                if case .some(let error) = ended { continuation.resume(returning: error) }
+            }
+        } onCancel: {
+            let waiter = state.withLockedValue { s -> CheckedContinuation<(any Error)?, Never>? in
+                defer { s.endWaiter = nil }
+                return s.endWaiter
+            }
+            waiter?.resume(returning: nil)
+        }
     }
 
     /// Every update queued since the last call, oldest first, waiting for one when none is;

@@ -1,3 +1,5 @@
+import GRPCH2Core
+import Synchronization
 import XCTest
 
 @testable import KatoServer
@@ -65,5 +67,99 @@ final class UpdateMailboxTests: XCTestCase {
         }
         let second = try await cancelledBefore.value
         XCTAssertNil(second)
+    }
+}
+
+/// The mailbox in push mode (`attach`): the connection takes updates itself.
+final class UpdateMailboxPushTests: XCTestCase {
+    private func u(_ n: UInt8) -> [UInt8] { [n] }
+
+    /// Records each `schedule` a mailbox makes, as the HTTP/2 connection would receive it.
+    private final class RecordingOwner: ServerStreamOwner {
+        let scheduled = Mutex(0)
+        var supportsPush: Bool { true }
+        func push(streamID: Int32, source: any ResponsePushSource, sent: (@Sendable () -> Void)?) {
+            scheduled.withLock { $0 += 1 }
+        }
+        func write(streamID: Int32, message: [UInt8]) async throws {}
+        func complete(streamID: Int32, messages: [[UInt8]], error: RPCError?, context: ServerContext) {}
+        func complete(streamID: Int32, framedMessage: consuming [UInt8]) {}
+        func consumed(streamID: Int32) {}
+    }
+
+    private func pusher(_ owner: RecordingOwner) throws -> ResponsePusher {
+        let writer = ResponseWriter<[UInt8]>(sink: LiveSink(handle: StreamHandle(owner: owner, streamID: 1)), encode: { $0 }, passesThrough: true)
+        return try XCTUnwrap(writer.pusher)
+    }
+
+    func testAttachingWithQueuedUpdatesSchedulesOneTakeOfAllOfThemInOrder() throws {
+        let owner = RecordingOwner()
+        let mailbox = UpdateMailbox(capacity: 8)
+        for n in 1...3 { mailbox.yield(u(UInt8(n))) }
+        mailbox.attach(try pusher(owner))
+        XCTAssertEqual(owner.scheduled.withLock { $0 }, 1)
+        XCTAssertEqual(mailbox.takeResponses(), [u(1), u(2), u(3)])
+    }
+
+    func testUpdatesYieldedBeforeTheTakeJoinItAndTheNextOneSchedulesAgain() throws {
+        let owner = RecordingOwner()
+        let mailbox = UpdateMailbox(capacity: 8)
+        mailbox.attach(try pusher(owner))
+        XCTAssertEqual(owner.scheduled.withLock { $0 }, 0, "nothing queued: nothing to take")
+        for n in 1...5 { mailbox.yield(u(UInt8(n))) }
+        XCTAssertEqual(owner.scheduled.withLock { $0 }, 1)
+        XCTAssertEqual(mailbox.takeResponses(), (1...5).map { u(UInt8($0)) })
+        mailbox.yield(u(6))
+        XCTAssertEqual(owner.scheduled.withLock { $0 }, 2)
+        XCTAssertEqual(mailbox.takeResponses(), [u(6)])
+    }
+
+    func testAConnectionThatDoesNotTakeLeavesOnlyTheNewestCapacityUpdates() throws {
+        let owner = RecordingOwner()
+        let mailbox = UpdateMailbox(capacity: 3)
+        mailbox.attach(try pusher(owner))
+        for n in 1...100 { mailbox.yield(u(UInt8(n))) }
+        XCTAssertEqual(owner.scheduled.withLock { $0 }, 1, "one take scheduled, however many updates")
+        XCTAssertEqual(mailbox.takeResponses(), [u(98), u(99), u(100)])
+    }
+
+    func testTheTransformRunsOnTakeAndNilSkipsAnUpdate() throws {
+        let owner = RecordingOwner()
+        let mailbox = UpdateMailbox(capacity: 8)
+        mailbox.attach(try pusher(owner)) { $0 == [2] ? nil : $0 + $0 }
+        for n in 1...3 { mailbox.yield(u(UInt8(n))) }
+        XCTAssertEqual(mailbox.takeResponses(), [[1, 1], [3, 3]])
+    }
+
+    func testWaitForEndReturnsTheEndsErrorAndLeavesQueuedUpdatesToTheCaller() async throws {
+        struct Ended: Error {}
+        let owner = RecordingOwner()
+        let mailbox = UpdateMailbox(capacity: 8)
+        mailbox.attach(try pusher(owner))
+        let waiter = Task { await mailbox.waitForEnd() }
+        try await Task.sleep(for: .milliseconds(20))
+        mailbox.yield(u(1))
+        mailbox.finish(throwing: Ended())
+        let end = await waiter.value
+        XCTAssertTrue(end is Ended)
+        XCTAssertEqual(mailbox.takeResponses(), [u(1)])
+        mailbox.yield(u(2))
+        XCTAssertEqual(mailbox.takeResponses(), [], "after the end: dropped")
+    }
+
+    func testCancellingTheWaitingTaskEndsItsWaitWithoutAnError() async throws {
+        let mailbox = UpdateMailbox(capacity: 4)
+        let waiter = Task { await mailbox.waitForEnd() }
+        try await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        let end = await waiter.value
+        XCTAssertNil(end)
+    }
+
+    func testAMappedWriterHasNoPusher() {
+        let owner = RecordingOwner()
+        let writer = ResponseWriter<[UInt8]>(sink: LiveSink(handle: StreamHandle(owner: owner, streamID: 1)), encode: { $0 }, passesThrough: true)
+        let mapped: ResponseWriter<[UInt8]> = writer.map { $0 + [0] }
+        XCTAssertNil(mapped.pusher)
     }
 }
