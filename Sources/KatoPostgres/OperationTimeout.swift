@@ -115,6 +115,25 @@ extension PostgresConnection {
         return try await self.query(query, logger: logger, file: file, line: line)
     }
 
+    /// A prepared statement (prepared on this connection at its first use), refused at once on
+    /// a closed connection exactly as ``checkedQuery(_:logger:file:line:)`` refuses a query.
+    func checkedExecute<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger
+    ) async throws -> [Statement.Row] {
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop)) {
+            try await self.executeIfOpen(statement, logger: logger)
+        }
+    }
+
+    private nonisolated func executeIfOpen<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger
+    ) async throws -> [Statement.Row] {
+        guard !isClosed else { throw StoreError(.database, "the connection to PostgreSQL is closed") }
+        var rows: [Statement.Row] = []
+        for try await row in try await self.execute(statement, logger: logger) { rows.append(row) }
+        return rows
+    }
+
     /// The unguarded form (`query` after a check made off the event loop), kept only for the
     /// test that shows the window `checkedQuery` closes (`kato-server test-postgres-query-race`).
     func racyQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {

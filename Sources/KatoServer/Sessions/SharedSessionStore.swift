@@ -13,6 +13,10 @@ public protocol SharedSessionStore: Sendable {
     func withLocked<R>(
         id: String, creatingDefault: SessionRow?, _ body: (SessionLookup) async throws -> (R, SessionWriteBack)
     ) async throws -> R
+    /// Runs `body` on this replica's copy of the session and commits its write-back on condition
+    /// the copy is still current (re-running `body` on the current row otherwise); nil when the
+    /// call must take the locked path (`withLocked`). `body` may run more than once.
+    func speculate<R>(id: String, _ body: (SessionRow) async throws -> (R, SessionWriteBack)) async throws -> R?
     /// Live sessions of a node (every node: nil), default sessions not counted.
     func count(nodeID: String?) async throws -> Int
     /// Removes expired sessions; safe to call from every replica (one does the work).
