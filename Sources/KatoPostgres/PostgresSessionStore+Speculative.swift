@@ -1,5 +1,6 @@
 import KatoStore
 import Logging
+import Metrics
 import NIOCore
 import PostgresNIO
 import Synchronization
@@ -19,6 +20,12 @@ import Synchronization
 /// session that is missing or expired; a call whose work failed (its error may come from a stale
 /// copy). `speculate` then returns nil and the caller runs the locked path.
 extension PostgresSessionStore {
+    /// `kato_session_speculative_total{outcome}`: committed in one statement (the copy here was
+    /// current), committed after fetching or being handed the current row, or left to the locked path.
+    private static let current = Counter(label: "kato_session_speculative_total", dimensions: [("outcome", "current")])
+    private static let refreshed = Counter(label: "kato_session_speculative_total", dimensions: [("outcome", "refreshed")])
+    private static let fellBack = Counter(label: "kato_session_speculative_total", dimensions: [("outcome", "locked")])
+
     /// Attempts before giving up to the locked path (contention on one session).
     static let speculativeAttempts = 3
 
@@ -26,6 +33,16 @@ extension PostgresSessionStore {
     /// `body` may run more than once (each run's result but the committed one is dropped).
     public func speculate<R>(
         id: String, _ body: (SessionRow) async throws -> (R, SessionWriteBack)
+    ) async throws -> R? {
+        var statements = 0
+        let result = try await speculating(id, &statements, body)
+        (result == nil ? Self.fellBack : statements == 1 ? Self.current : Self.refreshed).increment()
+        return result
+    }
+
+    /// `speculate`'s attempts; `statements` counts the round trips it made.
+    private func speculating<R>(
+        _ id: String, _ statements: inout Int, _ body: (SessionRow) async throws -> (R, SessionWriteBack)
     ) async throws -> R? {
         let started = ContinuousClock.now
         defer { leaseSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds) }
@@ -38,6 +55,7 @@ extension PostgresSessionStore {
         var required: Int64 = 0  // the knowledge-base version memory must reach first
         for _ in 0..<Self.speculativeAttempts {
             if known == nil {
+                statements += 1
                 guard let (fetched, version) = try await fetch(id) else { return nil }
                 known = fetched
                 required = version
@@ -56,6 +74,7 @@ extension PostgresSessionStore {
                 return nil
             }
             let outcome: WriteOutcome
+            statements += 1
             switch writeBack.change {
             case .delete:
                 cache.forget(id)
