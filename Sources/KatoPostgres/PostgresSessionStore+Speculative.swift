@@ -31,32 +31,46 @@ extension PostgresSessionStore {
 
     /// Runs `body` on the session `id` speculatively (see above); nil: run the locked path.
     /// `body` may run more than once (each run's result but the committed one is dropped).
+    /// One connection and one bound (`bound`, PostgreSQL answering within the first 3 s) for all
+    /// of it, as a locked call has: a fetch, the call's work and the write share them.
     public func speculate<R>(
         id: String, _ body: (SessionRow) async throws -> (R, SessionWriteBack)
     ) async throws -> R? {
-        var statements = 0
-        let result = try await speculating(id, &statements, body)
-        (result == nil ? Self.fellBack : statements == 1 ? Self.current : Self.refreshed).increment()
-        return result
-    }
-
-    /// `speculate`'s attempts; `statements` counts the round trips it made.
-    private func speculating<R>(
-        _ id: String, _ statements: inout Int, _ body: (SessionRow) async throws -> (R, SessionWriteBack)
-    ) async throws -> R? {
-        let started = ContinuousClock.now
-        defer { leaseSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds) }
-        var known: CachedSession?
+        let known: CachedSession?
         switch cache.entry(id) {
-        case .locked: return nil
+        case .locked:
+            Self.fellBack.increment()
+            return nil
         case .row(let c): known = c
         case nil: known = nil
         }
+        let started = ContinuousClock.now
+        defer { leaseSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds) }
+        let (result, statements) = try await withoutActuallyEscaping(body) { body in
+            // Runs in the child task while this one waits for it: never used concurrently.
+            let work = UncheckedSpeculativeBody(run: body)
+            let progress = OperationProgress()
+            return try await guarded("session '\(id)'", bound: Self.bound, progress: progress) { [self] conn in
+                var statements = 0
+                let result = try await speculating(conn, id, known, progress, &statements, work.run)
+                return (UncheckedResult(value: result), statements)
+            }
+        }
+        (result.value == nil ? Self.fellBack : statements == 1 ? Self.current : Self.refreshed).increment()
+        return result.value
+    }
+
+    /// `speculate`'s attempts on `conn`; `statements` counts the round trips made.
+    private func speculating<R>(
+        _ conn: PostgresConnection, _ id: String, _ cached: CachedSession?, _ progress: OperationProgress,
+        _ statements: inout Int, _ body: (SessionRow) async throws -> (R, SessionWriteBack)
+    ) async throws -> R? {
+        var known = cached
         var required: Int64 = 0  // the knowledge-base version memory must reach first
         for _ in 0..<Self.speculativeAttempts {
             if known == nil {
                 statements += 1
-                guard let (fetched, version) = try await fetch(id) else { return nil }
+                guard let (fetched, version) = try await fetch(conn, id, progress) else { return nil }
                 known = fetched
                 required = version
             }
@@ -80,7 +94,7 @@ extension PostgresSessionStore {
                 cache.forget(id)
                 return nil
             case .update(let state, let ttl, let sequence):
-                outcome = try await write(id, Update(
+                outcome = try await write(conn, id, progress, Update(
                     id: id, token: copy.token, state: ByteBuffer(bytes: state), ttl: ttl, sequence: sequence,
                     nodeID: copy.row.nodeID, applied: applied))
                 if case .written(let token) = outcome {
@@ -92,7 +106,7 @@ extension PostgresSessionStore {
                     return result
                 }
             case .touch:
-                outcome = try await write(id, Touch(id: id, token: copy.token, nodeID: copy.row.nodeID, applied: applied))
+                outcome = try await write(conn, id, progress, Touch(id: id, token: copy.token, nodeID: copy.row.nodeID, applied: applied))
                 if case .written(let token) = outcome {
                     cache.store(id, CachedSession(row: copy.row, token: token))
                     return result
@@ -118,10 +132,9 @@ extension PostgresSessionStore {
     }
 
     /// The session's row, its token and its node's committed version; nil: not for speculation.
-    private func fetch(_ id: String) async throws -> (CachedSession, Int64)? {
-        let rows = try await guarded("session '\(id)'") { [logger] conn in
-            try await conn.checkedExecute(Fetch(id: id), logger: logger)
-        }
+    private func fetch(_ conn: PostgresConnection, _ id: String, _ progress: OperationProgress) async throws -> (CachedSession, Int64)? {
+        let rows = try await conn.checkedExecute(Fetch(id: id), logger: logger)
+        progress.markStarted()
         guard let row = rows.first, case .stale(let session, let version) = Self.outcome(row, id: id) else {
             cache.forget(id)
             return nil
@@ -129,11 +142,11 @@ extension PostgresSessionStore {
         return (session, version)
     }
 
-    private func write<S: PostgresPreparedStatement>(_ id: String, _ statement: S) async throws -> WriteOutcome
-    where S.Row == SpeculativeRow {
-        let rows = try await guarded("session '\(id)'") { [logger] conn in
-            try await conn.checkedExecute(statement, logger: logger)
-        }
+    private func write<S: PostgresPreparedStatement>(
+        _ conn: PostgresConnection, _ id: String, _ progress: OperationProgress, _ statement: S
+    ) async throws -> WriteOutcome where S.Row == SpeculativeRow {
+        let rows = try await conn.checkedExecute(statement, logger: logger)
+        progress.markStarted()
         guard let row = rows.first else { return .gone }
         return Self.outcome(row, id: id)
     }
@@ -301,4 +314,9 @@ final class SessionCache: Sendable {
             e[id] = Stored(entry: entry, at: now)
         }
     }
+}
+
+/// A speculative call's body handed to the pool's closure (see `speculate`; as `UncheckedLockedBody`).
+struct UncheckedSpeculativeBody<R>: @unchecked Sendable {
+    let run: (SessionRow) async throws -> (R, SessionWriteBack)
 }
