@@ -46,6 +46,8 @@ extension PostgresSessionStore {
         }
         let started = ContinuousClock.now
         defer { leaseSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds) }
+        var failed = true
+        defer { if failed { cache.forget(id) } }  // PostgreSQL failed: the row may or may not have changed
         let (result, statements) = try await withoutActuallyEscaping(body) { body in
             // Runs in the child task while this one waits for it: never used concurrently.
             let work = UncheckedSpeculativeBody(run: body)
@@ -56,6 +58,7 @@ extension PostgresSessionStore {
                 return (UncheckedResult(value: result), statements)
             }
         }
+        failed = false
         (result.value == nil ? Self.fellBack : statements == 1 ? Self.current : Self.refreshed).increment()
         return result.value
     }
