@@ -179,7 +179,7 @@ test-rollback: build
 # The pause of a restart by hand-over at 1k/10k/100k live sessions (docs/BENCHMARKS.md).
 bench-handover: build-release
 	$(SWIFT) build -c release --product kato-load
-	$(PY) benchmarks/handover/handover_pause.py $(RELEASE_BIN) 1000 10000 100000
+	KATO_BEFORE_BIN_DIR=$(BEFORE) $(PY) benchmarks/handover/handover_pause.py $(RELEASE_BIN) 1000 10000 100000
 
 clean:
 	rm -rf .build

@@ -142,7 +142,10 @@ public final class KatoServerApp: Sendable {
         } else {
             admin = nil
         }
-        if let handedOver = configuration.takeOver?.sessions {
+        if let taken = configuration.takeOver, let incoming = taken.incoming {
+            // Streamed behind the index: calls are accepted at once and wait for their own session.
+            sessions.receive(incoming, wait: taken.sessionWait, logger: logger)
+        } else if let handedOver = configuration.takeOver?.sessions {
             let start = ContinuousClock.now
             try sessions.install(handedOver)
             logger.info("sessions installed", metadata: [

@@ -64,6 +64,7 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-grace"), help: "Shutdown: seconds in-flight calls get to finish after GOAWAY; default 10 (KATO_SHUTDOWN_GRACE).") var shutdownGrace: Double?
     @Flag(name: .customLong("take-over"), help: "Take over from the kato-server running on --data-dir without dropping a call: preload while it serves, then receive its listening socket and sessions (docs/OPERATIONS.md). `kato-server restart` / SIGUSR2 starts one.") var takeOver = false
     @Option(name: .customLong("take-over-timeout"), help: "Seconds the running server has to answer a --take-over; default 10.") var takeOverTimeout: Double?
+    @Option(name: .customLong("take-over-session-wait"), help: "After a --take-over, seconds a call for a session still on its way from the predecessor waits for it before UNAVAILABLE (SESSION_HANDOVER_PENDING, retryable); default 30.") var takeOverSessionWait: Double?
     @OptionGroup(title: "Durable store") var storeOptions: StoreOptions
     @Flag(name: .customLong("check-config"), help: "Validate the flags, environment and config file (key files, TLS files, the PostgreSQL URL) and exit: 0 when valid, non-zero with the reason when not; nothing is bound, opened or written.") var checkConfig = false
 
@@ -118,8 +119,12 @@ struct KatoServerCommand: AsyncParsableCommand {
             guard handsOver, let directory = configuration.dataDirectory else {
                 throw ValidationError("--take-over needs --data-dir (the embedded store)")
             }
-            let taken = try await Self.takeOver(
+            var taken = try await Self.takeOver(
                 dataDirectory: directory, timeout: .milliseconds(Int64((takeOverTimeout ?? 10) * 1000)), logger: logger)
+            if let wait = takeOverSessionWait {
+                guard wait > 0 else { throw ValidationError("--take-over-session-wait must be > 0") }
+                taken.sessionWait = .milliseconds(Int64(wait * 1000))
+            }
             configuration.takeOver = taken
         }
         let app = try KatoServerApp(configuration: configuration, logger: logger)

@@ -39,11 +39,18 @@ def bin_dir() -> pathlib.Path:
 class RunningServer:
     """A server process started with --port 0; `address` is HOST:PORT from its first line."""
 
+    # Every server a test started, with the test that started it: the session's end stops any
+    # still running and names that test, so a forgotten stop() never leaves a process behind.
+    # Held strongly: a server whose object was dropped without stop() is exactly the one to find.
+    started = []
+
     def __init__(self, args, env=None):
         self.args = args
+        self.started_by = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
             env={**os.environ, **(env or {})})
+        RunningServer.started.append(self)
         deadline = time.time() + 30
         line = ""
         while time.time() < deadline:
@@ -128,6 +135,12 @@ def _no_sanitizer_reports():
 
 
 def pytest_sessionfinish(session, exitstatus):
+    for server in RunningServer.started:
+        if server.proc.poll() is None:
+            print(f"\n{server.args[0]} (pid {server.proc.pid}) was left running by {server.started_by}; stopping it",
+                  file=sys.stderr)
+            server.proc.kill()
+            server.proc.wait()
     found = asan_support.unclaimed_reports()
     if found:
         print("\n" + asan_support.format_reports(found), file=sys.stderr)

@@ -481,15 +481,13 @@ def test_restart_hands_over_the_admin_port_so_probes_and_scrapes_are_never_refus
             time.sleep(0.5)
         refused = [o for o in poller.outcomes if "ConnectionRefused" in str(o[1])]
         assert refused == [], f"admin connections were refused during the restart: {refused[:5]}"
-        # Known and open (docs/OPERATIONS.md): now and then one request is reset at the moment the
-        # predecessor's admin listener closes. Anything else (a status, a timeout) fails.
-        resets = [o for o in poller.outcomes if "ConnectionReset" in str(o[1])]
-        failures = [o for o in poller.outcomes if o[1] != 200 and o not in resets]
+        # Neither refused nor reset: a connection the predecessor accepted is answered (its
+        # listeners stop accepting before they close, GRPCH2 ListenerClosing.swift), the rest
+        # wait in the socket's queue for the successor.
+        failures = [o for o in poller.outcomes if o[1] != 200]
         assert failures == [], f"admin requests failed during the restart: {failures[:5]}"
-        assert len(resets) <= 2, f"admin requests reset during the restart: {resets[:5]}"
         assert before > 0 and poller.count() > during, "the probes ran before and after the hand-over"
-        print(f"admin port through a restart: {poller.count()} probes and scrapes, none refused, "
-              f"{poller.count() - len(resets)} answered 200, {len(resets)} reset")
+        print(f"admin port through a restart: {poller.count()} probes and scrapes, all answered 200")
     finally:
         stop_successor(successor_pid)
         old.stop()

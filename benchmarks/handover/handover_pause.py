@@ -14,9 +14,16 @@ successor is started with `--take-over`. Measured:
   (successor), and the bytes sent.
 The successor's session count is checked (N + the nodes' default sessions).
 
+- all_sessions_ms: from starting the successor to its first CountSessions answer — CountSessions
+  waits until every session has arrived, so this is when the last one was installed (a successor
+  that streams the sessions behind an index, issue 16, accepts before that; one that does not,
+  after).
+
     .venv/bin/python benchmarks/handover/handover_pause.py BIN_DIR [SIZES...]   (default 1000 10000 100000)
 KATO_LOAD=path/to/kato-load picks another load generator than BIN_DIR's (it only creates the sessions).
-Prints one JSON line per size.
+KATO_BEFORE_BIN_DIR=DIR alternates a reference build with BIN_DIR: for each size, the reference
+then BIN_DIR, in the same run (`make bench-handover BEFORE=DIR`).
+Prints one JSON line per size and build.
 """
 import json
 import os
@@ -102,6 +109,9 @@ def bench(bin_dir, n):
                 new, new_address = start(bin_dir, data, new_log, "--take-over", "--max-sessions", limit)
                 take_over = time.perf_counter() - started
                 assert new_address == address
+                with grpc.insecure_channel(address) as channel:
+                    session_pb2_grpc.SessionServiceStub(channel).CountSessions(session_pb2.CountSessionsRequest(), timeout=300)
+                all_sessions = time.perf_counter() - started
                 old.wait(600)
                 time.sleep(0.5)
                 prober.stop.set()
@@ -118,14 +128,14 @@ def bench(bin_dir, n):
         received = metadata(new_log_path, "sessions received")
         installed = metadata(new_log_path, "sessions installed")
         row = {
-            "sessions": n, "sessions_after": count, "pause_ms": round(prober.longest * 1000, 1),
-            "take_over_ms": round(take_over * 1000, 1), "probe_calls": prober.calls,
+            "bin": bin_dir, "sessions": n, "sessions_after": count, "pause_ms": round(prober.longest * 1000, 1),
+            "take_over_ms": round(take_over * 1000, 1), "all_sessions_ms": round(all_sessions * 1000, 1), "probe_calls": prober.calls,
             # A call that waited too long in the accept queue fails (grpcio gives up on a connection
             # without SETTINGS after 20 s): a pause past that is not "zero downtime".
             "probe_failures": len(prober.failures), "first_failure": prober.failures[0][:120] if prober.failures else None,
             "predecessor": {k: v for k, v in sent.items() if k.endswith("_ms") or k in ("bytes", "format")},
             "successor": {k: v for k, v in received.items() if k.endswith("_ms")},
-            "install_ms": installed.get("install_ms"),
+            "install_ms": installed.get("install_ms") or installed.get("receive_install_ms"),
         }
         # CountSessions counts sessions made with CreateSession (not the nodes' default sessions).
         assert count >= n, row
@@ -135,8 +145,10 @@ def bench(bin_dir, n):
 def main():
     bin_dir = sys.argv[1]
     sizes = [int(s) for s in sys.argv[2:]] or [1000, 10_000, 100_000]
+    before = os.environ.get("KATO_BEFORE_BIN_DIR")
     for n in sizes:
-        print(json.dumps(bench(bin_dir, n)), flush=True)
+        for b in ([before] if before else []) + [bin_dir]:
+            print(json.dumps(bench(b, n)), flush=True)
 
 
 if __name__ == "__main__":

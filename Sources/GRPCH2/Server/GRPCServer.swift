@@ -88,7 +88,7 @@ public final class GRPCServer: Sendable {
     /// the grace period, then closes everything.
     public func shutdown() async {
         let listener = state.withLockedValue { $0.listener }
-        try? await listener?.close()
+        await listener?.closeListenerAfterPendingAccepts(childGroup: group)
         // Taken after the listener closed: a connection accepted meanwhile gets its GOAWAY too.
         let connections = state.withLockedValue { Array($0.connections.values) }
         for connection in connections {

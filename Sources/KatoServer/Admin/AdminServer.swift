@@ -1,3 +1,4 @@
+import GRPCH2
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -57,7 +58,7 @@ public final class AdminServer: Sendable {
             defer { c = nil }
             return c
         }
-        try? await channel?.close()
+        await channel?.closeListenerAfterPendingAccepts(childGroup: group)
         // Connections already accepted get their answers: each closes after its response (the
         // client's choice) or is closed after a short wait (an idle keep-alive one).
         let deadline = ContinuousClock.now + .seconds(1)

@@ -12,10 +12,13 @@ import HandOver
 ///    listening socket; it then drains:
 ///    subscriptions end with `SERVER_DRAINING`, GOAWAY, in-flight calls finish within the grace
 ///    period, the store commits and releases the data directory
-/// 4. predecessor → `done` (the nodes it committed since step 1), then the sessions in
-///    `sessionChunks` frames (`SessionHandOver`); it exits
-/// 5. the successor opens the store (re-reading the nodes named in `done`), installs the
-///    sessions, and only then accepts on the listener (connections wait in its backlog meanwhile)
+/// 4. predecessor → `done` (the nodes it committed since step 1), then — when the hello asked
+///    for it (`sessionIndex`) — the index of every session id in the order the chunks carry them,
+///    then the sessions in `sessionChunks` frames (`SessionHandOver`); it exits
+/// 5. the successor opens the store (re-reading the nodes named in `done`), registers the index's
+///    ids as pending and accepts on the listener (connections waited in its backlog meanwhile);
+///    the chunks are installed as they arrive, and a call for a pending session waits for its
+///    chunk (`PendingSessions`). Without an index it installs every session before accepting.
 struct HandOverMessage: Codable, Sendable {
     static let protocolVersion = 1
 
@@ -30,6 +33,11 @@ struct HandOverMessage: Codable, Sendable {
     var sessionFormat: Int?
     /// hello: the session formats the successor reads (absent from a release that reads only 1).
     var sessionFormats: [Int]?
+    /// hello: the successor takes a session index before the sessions (absent from a release that
+    /// does not: it gets every session before it accepts).
+    var sessionIndex: Bool?
+    /// done: the index follows (one frame, `SessionHandOver.encodeIndex`), then the chunks.
+    var indexFollows: Bool?
     /// ready: the successor takes the admin port's socket too (absent from a release that does not:
     /// the predecessor then keeps it, and that successor binds its own).
     var takesAdminListener: Bool?

@@ -14,6 +14,8 @@ public final class HandOverPredecessor: Sendable {
         var successor: ControlConnection?
         /// The session format the successor reads (`SessionHandOver.format(for:)`).
         var sessionFormat = SessionHandOver.json
+        /// The successor takes an index before the sessions (and accepts once it has it).
+        var sendsIndex = false
         /// The conversation under way (interrupted at shutdown).
         var current: ControlConnection?
         var stopped = false
@@ -105,6 +107,7 @@ public final class HandOverPredecessor: Sendable {
             guard !s.stopped else { return false }
             s.successor = connection
             s.sessionFormat = format
+            s.sendsIndex = hello.sessionIndex == true
             return true
         }
         guard handing else { return false }
@@ -124,34 +127,49 @@ public final class HandOverPredecessor: Sendable {
     /// The group's last step (the store is closed): sends the nodes committed since the
     /// successor's preload began and every session. Nothing without a successor.
     func finish() {
-        guard let (connection, format) = state.withLock({ s in s.successor.map { ($0, s.sessionFormat) } }) else {
+        guard let (connection, format, sendsIndex) = state.withLock({ s in s.successor.map { ($0, s.sessionFormat, s.sendsIndex) } }) else {
             listener.close()
             return
         }
         defer { connection.close() }
         do {
             let start = ContinuousClock.now
-            let sessions = app.sessions.live(at: start)
+            // Final: every call has ended (drained) and nothing accepts here any more.
+            let sessions = sendsIndex ? app.sessions.liveInHandOverOrder(at: start) : app.sessions.live(at: start)
+            let ordered = ContinuousClock.now
             var done = HandOverMessage(.done)
             done.changedNodes = Array(app.store?.changedNodes ?? [])
             done.sessionChunks = SessionHandOver.chunkCount(sessions.count)
+            done.indexFollows = sendsIndex
             try connection.setTimeout(.seconds(60))
             try done.send(on: connection)
+            // The successor accepts calls once it has the index; a call for a session whose chunk
+            // has not arrived waits for that chunk.
+            if sendsIndex { try connection.send(SessionHandOver.encodeIndex(sessions.map(\.id))) }
+            let indexed = ContinuousClock.now
             // Streamed: a chunk's sessions are snapshotted and encoded by one worker, the chunk
             // leaves as soon as it is ready, and the successor decodes it while the next ones are.
-            var bytes = 0
+            var (bytes, sent) = (0, 0)
+            let delay = Self.testChunkDelay
             try SessionHandOver.streamChunks(of: sessions, format: format, snapshot: { $0.snapshot(now: start) }) { chunk in
+                if sent > 0, let delay { Thread.sleep(forTimeInterval: Double(delay.ms) / 1000) }
                 bytes += chunk.count
+                sent += 1
                 try connection.send(chunk)
             }
             logger.notice("handed over", metadata: [
                 "sessions": "\(sessions.count)", "changed_nodes": "\(done.changedNodes?.count ?? 0)", "format": "\(format)",
-                "bytes": "\(bytes)", "snapshot_encode_send_ms": "\((ContinuousClock.now - start).ms)",
+                "bytes": "\(bytes)", "order_ms": "\((ordered - start).ms)", "index_ms": "\((indexed - start).ms)", "snapshot_encode_send_ms": "\((ContinuousClock.now - start).ms)",
             ])
         } catch {
-            logger.error("hand-over of the sessions failed; the successor will exit", metadata: ["error": "\(error)"])
+            logger.error("hand-over of the sessions failed; the successor serves without the sessions not sent", metadata: ["error": "\(error)"])
         }
     }
+
+    /// TEST ONLY: `KATO_TEST_HANDOVER_CHUNK_DELAY_MS` holds back every chunk after the first, so a
+    /// test sees calls wait for a session still on its way (Tests/python/test_restart.py).
+    static let testChunkDelay: Duration? = ProcessInfo.processInfo.environment["KATO_TEST_HANDOVER_CHUNK_DELAY_MS"]
+        .flatMap(Int64.init).map { .milliseconds($0) }
 }
 
 extension Duration {

@@ -12,8 +12,30 @@ public struct TakenOver: Sendable {
     public let adminListener: Int32?
     public let preloaded: PreloadedKnowledgeBase?
     let changedNodes: Set<String>
+    /// Every session, from a predecessor that sends no index (the release before): installed
+    /// before the first call. Empty when `incoming` streams them instead.
     let sessions: SessionHandOver
-    public var sessionCount: Int { sessions.sessions.count }
+    /// The sessions still to arrive behind an index (`IncomingSessions`): the server accepts
+    /// calls at once, and a call for one of them waits for it.
+    let incoming: IncomingSessions?
+    /// How long a call waits for its session (`PendingSessions`).
+    public var sessionWait: Duration = PendingSessions.defaultWait
+    public var sessionCount: Int { incoming?.ids.count ?? sessions.sessions.count }
+}
+
+/// The rest of a hand-over after the index: the chunks of sessions still to be received over the
+/// control connection, in the index's order (`SessionRegistry.receive(_:logger:)`).
+final class IncomingSessions: Sendable {
+    let ids: [String]
+    let chunks: Int
+    let format: Int
+    let connection: ControlConnection
+    /// When the index arrived: the sessions' remaining lifetimes count from it.
+    let received = ContinuousClock.now
+
+    init(ids: [String], chunks: Int, format: Int, connection: ControlConnection) {
+        (self.ids, self.chunks, self.format, self.connection) = (ids, chunks, format, connection)
+    }
 }
 
 /// The successor's side of the hand-over (`kato-server --take-over`, HandOverMessage.swift).
@@ -40,6 +62,7 @@ public final class HandOverSuccessor: Sendable {
             var hello = HandOverMessage(.hello)
             hello.pid = getpid()
             hello.sessionFormats = SessionHandOver.formats
+            hello.sessionIndex = true
             do {
                 try hello.send(on: connection)
                 let (welcome, _) = try HandOverMessage.receive(on: connection, expecting: [.welcome, .refused])
@@ -71,13 +94,14 @@ public final class HandOverSuccessor: Sendable {
     }
 
     /// Says ready (the preload is done), receives the listener, waits while the predecessor
-    /// drains, then receives the changed nodes and the sessions.
+    /// drains, then receives the changed nodes and the session index (the sessions follow, read by
+    /// `SessionRegistry.receive` while the server serves) — or, from a predecessor without the
+    /// index, every session.
     public func takeOver(preloaded: PreloadedKnowledgeBase?) async throws -> TakenOver {
         let connection = self.connection
         let drain = self.drain
         let format = self.sessionFormat
         let logger = self.logger
-        defer { connection.close() }
         return try await HandOverThread.run {
             var ready = HandOverMessage(.ready)
             ready.takesAdminListener = true
@@ -92,6 +116,16 @@ public final class HandOverSuccessor: Sendable {
                 // Its drain: in-flight calls within the grace period, then the store's last commit.
                 try connection.setTimeout(drain + .seconds(330))  // the predecessor's bound: grace + 300 s
                 let (done, _) = try HandOverMessage.receive(on: connection, expecting: [.done])
+                if done.indexFollows == true {
+                    let index = try connection.receive().frame
+                    let ids = try SessionHandOver.decodeIndex(index)
+                    logger.info("session index received", metadata: ["sessions": "\(ids.count)", "bytes": "\(index.count)"])
+                    return TakenOver(
+                        listener: listener, adminListener: adminListener, preloaded: preloaded, changedNodes: Set(done.changedNodes ?? []),
+                        sessions: SessionHandOver(sessions: []),
+                        incoming: IncomingSessions(ids: ids, chunks: done.sessionChunks ?? 0, format: format, connection: connection))
+                }
+                defer { connection.close() }
                 // Each chunk is decoded (on another thread) as soon as it arrives.
                 let start = ContinuousClock.now
                 let decoder = SessionHandOver.StreamingDecoder(chunks: done.sessionChunks ?? 0, format: format)
@@ -116,8 +150,10 @@ public final class HandOverSuccessor: Sendable {
                     sessions = SessionHandOver(sessions: [])
                 }
                 return TakenOver(
-                    listener: listener, adminListener: adminListener, preloaded: preloaded, changedNodes: Set(done.changedNodes ?? []), sessions: sessions)
+                    listener: listener, adminListener: adminListener, preloaded: preloaded, changedNodes: Set(done.changedNodes ?? []), sessions: sessions,
+                    incoming: nil)
             } catch {
+                connection.close()
                 ListeningSocket.close(listener)
                 if let adminListener { ListeningSocket.close(adminListener) }
                 throw HandOverProtocolError("the predecessor did not finish its hand-over: \(error)")

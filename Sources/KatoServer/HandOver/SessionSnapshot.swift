@@ -227,16 +227,25 @@ extension SessionRegistry {
     /// `Session`s are built in parallel, a chunk per worker; the dictionary is sized once and
     /// filled under one lock.
     func install(_ handOver: SessionHandOver) throws {
-        let snaps = handOver.sessions
+        try install(handOver.sessions[...])
+    }
+
+    /// The same for some sessions (a chunk, while the server serves: `receive(_:wait:logger:)`).
+    /// `received`: when the hand-over's sessions were received — their remaining lifetimes count
+    /// from it, whichever chunk they came in, so the sessions keep their order of last use.
+    func install(_ snaps: ArraySlice<SessionSnapshot>, received: ContinuousClock.Instant = .now) throws {
         var engineOf: [String: KatoEngine] = [:]
         for snap in snaps where engineOf[snap.nodeID] == nil { engineOf[snap.nodeID] = nodes.engine(for: snap.nodeID) }
         let (engines, limits) = (engineOf, self.limits)
         let chunk = SessionHandOver.chunkSize
         let count = SessionHandOver.chunkCount(snaps.count)
+        let base = snaps.startIndex
         let built = ParallelResults<[Session]>(count: count)
         DispatchQueue.concurrentPerform(iterations: count) { i in
             built.set(i, Result {
-                try snaps[i * chunk..<min((i + 1) * chunk, snaps.count)].map { try Session(handedOver: $0, engine: engines[$0.nodeID]!, limits: limits) }
+                try snaps[base + i * chunk..<base + min((i + 1) * chunk, snaps.count)].map {
+                    try Session(handedOver: $0, engine: engines[$0.nodeID]!, limits: limits, received: received)
+                }
             })
         }
         let sessions = try built.values()
@@ -251,24 +260,25 @@ extension SessionRegistry {
 
 extension Session {
     /// A handed-over session as it was: engine state, TTL and the lifetime it had left, sequence.
-    convenience init(handedOver snap: SessionSnapshot, engine: KatoEngine, limits: Limits) throws {
+    convenience init(handedOver snap: SessionSnapshot, engine: KatoEngine, limits: Limits, received: ContinuousClock.Instant = .now) throws {
         // Most sessions carry no metadata: no protobuf decoding for them.
         let metadata = snap.metadata.isEmpty ? Google_Protobuf_Struct() : try Google_Protobuf_Struct(serializedBytes: snap.metadata)
         self.init(
             id: snap.id, nodeID: snap.nodeID, isDefault: snap.isDefault, engine: engine, engineState: snap.engineState,
             ttl: .nanoseconds(Int64(snap.ttlSeconds * 1e9)), metadata: metadata, limits: limits, owner: snap.owner,
             createdAt: Date(timeIntervalSince1970: snap.createdAt))
-        restore(sequence: snap.sequence, remaining: .nanoseconds(Int64(snap.remainingSeconds * 1e9)))
+        restore(sequence: snap.sequence, remaining: .nanoseconds(Int64(snap.remainingSeconds * 1e9)), from: received)
     }
 }
 
 extension Session {
     /// The subscription sequence and remaining lifetime of a handed-over session.
-    fileprivate func restore(sequence: Int64, remaining: Duration) {
+    fileprivate func restore(sequence: Int64, remaining: Duration, from received: ContinuousClock.Instant) {
+        let now = ContinuousClock.now
         state.withLockedValue { s in
             s.sequence = sequence
-            s.expiresAt = .now + remaining
-            s.expiresAtWall = Date().addingTimeInterval(Self.seconds(remaining))
+            s.expiresAt = received + remaining
+            s.expiresAtWall = Date().addingTimeInterval(Self.seconds(received + remaining - now))
         }
     }
 }

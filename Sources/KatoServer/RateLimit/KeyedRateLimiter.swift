@@ -73,18 +73,42 @@ public final class KeyedRateLimiter: Sendable {
         liveTolerance = Atomic(tolerance)
     }
 
-    /// Changes the rate and burst while running (buckets keep their state); a rate of 0, or
-    /// nil, stops taking tokens. A limiter made with rate 0 (a fixed number of tokens) keeps it.
+    /// Changes the rate and burst while running; a rate of 0, or nil, stops taking tokens. A
+    /// limiter made with rate 0 (a fixed number of tokens) keeps it.
+    ///
+    /// Buckets keep the tokens they have in use, not their arrival time: a bucket's time ahead
+    /// of now is its debt in tokens × the interval, so each is rescaled to the new interval.
+    /// Kept as a time, a bucket drained at a slow rate would stay blocked for up to a slow
+    /// interval after a switch back to a fast one.
     public func reconfigure(_ limit: TokenBucket.Limit?) {
+        reconfigure(limit, at: CallClock.now())
+    }
+
+    func reconfigure(_ limit: TokenBucket.Limit?, at callClockNanoseconds: Int64) {
         guard interval != 0 else { return }
         guard let limit, limit.rate > 0 else {
             enabled.store(false, ordering: .relaxed)
             return
         }
         let ns = max(1, Int64(min(1e9 / limit.rate, Double(Int64.max / 8)).rounded()))
-        liveInterval.store(ns, ordering: .relaxed)
+        let previous = liveInterval.exchange(ns, ordering: .relaxed)
         liveTolerance.store(Int64(max(-1e18, min(1e18, (max(1, limit.burst) - 1) * Double(ns)))), ordering: .relaxed)
         enabled.store(true, ordering: .relaxed)
+        guard previous != ns else { return }
+        let t = callClockNanoseconds &- originNanoseconds
+        let scale = Double(ns) / Double(previous)
+        table.withLock { table in
+            for bucket in table.values {
+                var tat = bucket.state.load(ordering: .relaxed)
+                while tat > t {
+                    let rescaled = t + Int64(min(Double(tat - t) * scale, Double(Int64.max / 4)).rounded())
+                    let (exchanged, original) = bucket.state.compareExchange(
+                        expected: tat, desired: rescaled, ordering: .relaxed)
+                    if exchanged { break }
+                    tat = original
+                }
+            }
+        }
     }
 
     /// Takes a token from `key`'s bucket: nil when granted, else the time to wait.

@@ -82,6 +82,11 @@ struct SessionService: ServiceProvider {
                     response.count = Int64(try await sessions.sharedCount(nodeID: request.nodeID, visibleTo: context, shared))
                     return response
                 }
+                do {
+                    try await sessions.pending.waitForAll(deadline: context.deadline)  // a hand-over under way
+                } catch {
+                    throw CallSupport.mapped(error)
+                }
                 return try CallSupport.serve(context) {
                     try flags.checkSessionService()
                     var response = Kato_V2_CountSessionsResponse()

@@ -25,6 +25,15 @@ extension SessionRegistry {
         sessionID: String, nodeID: String = "", defaultSession: Bool = true, speculative: Bool = false,
         _ context: ServerContext, _ body: () async throws -> R
     ) async throws -> R {
+        if pending.isActive, !(sessionID.isEmpty && !defaultSession) {
+            // A restart by hand-over: the session may still be on its way (PendingSessions).
+            let id = sessionID.isEmpty ? "default:" + (nodeID.isEmpty ? configuration.defaultNodeID : nodeID) : sessionID
+            do {
+                try await pending.wait(for: id, deadline: context.deadline)
+            } catch {
+                throw CallSupport.mapped(error)
+            }
+        }
         guard let shared else { return try await body() }
         if sessionID.isEmpty && !defaultSession { return try await body() }
         let node = nodeID.isEmpty ? configuration.defaultNodeID : nodeID

@@ -38,6 +38,8 @@ public final class SessionRegistry: Sendable {
     /// Shared sessions: the live sessions in PostgreSQL at the last count (every
     /// `sharedCountInterval`), which `count(nodeID: nil)` (health, `kato_sessions_active`) reads.
     let sharedCount = Atomic<Int>(0)
+    /// Sessions a predecessor announced that have not arrived yet (a restart by hand-over).
+    let pending = PendingSessions()
     static let sharedCountInterval: Duration = .seconds(5)
 
     struct State {
@@ -84,8 +86,9 @@ public final class SessionRegistry: Sendable {
             createdAt: shared == nil ? Date() : Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1e6).rounded() / 1e6))
         let limit = configuration.maxSessions
         if shared != nil { return session }  // stored by `storeCreated`, not kept here
+        let arriving = pending.count  // sessions still being handed over count too
         let admitted = state.withLock { s -> Bool in
-            guard s.sessions.count < limit else { return false }
+            guard s.sessions.count + arriving < limit else { return false }
             s.sessions[session.id] = session
             return true
         }
@@ -136,7 +139,7 @@ public final class SessionRegistry: Sendable {
         let now = ContinuousClock.now
         return state.withLock { s in
             s.sessions.values.filter { ($0.nodeID == nodeID || nodeID == nil) && !$0.isExpired(at: now) }.count
-        }
+        } + (nodeID == nil ? pending.count : 0)
     }
 
     /// Removes every expired session (ending its subscriptions); returns how many.

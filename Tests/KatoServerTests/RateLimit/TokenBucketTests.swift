@@ -56,6 +56,28 @@ final class TokenBucketTests: XCTestCase {
         XCTAssertNil(limiter.acquire("b", at: t + 500_000_000))
     }
 
+    func testASwitchFromASlowRateToAFastOneKeepsTheTokensInUseNotTheSlowWait() {
+        let limiter = KeyedRateLimiter(limit: .perMinute(2))
+        let t = CallClock.now()
+        XCTAssertNil(limiter.acquire("a", at: t))
+        XCTAssertNil(limiter.acquire("a", at: t))
+        XCTAssertEqual(limiter.acquire("a", at: t), .seconds(30))
+        limiter.reconfigure(.init(rate: 10, burst: 2), at: t)
+        // Two tokens in use at 100 ms each: one is back after 100 ms, not after the slow 30 s.
+        XCTAssertEqual(limiter.acquire("a", at: t + 50_000_000), .milliseconds(50))
+        XCTAssertNil(limiter.acquire("a", at: t + 100_000_000))
+        XCTAssertEqual(limiter.acquire("a", at: t + 100_000_000), .milliseconds(100))
+    }
+
+    func testASwitchFromAFastRateToASlowOneGivesNoTokensBeyondTheBurst() {
+        let limiter = KeyedRateLimiter(limit: .init(rate: 10, burst: 2))
+        let t = CallClock.now()
+        XCTAssertNil(limiter.acquire("a", at: t))
+        XCTAssertNil(limiter.acquire("a", at: t))
+        limiter.reconfigure(.perMinute(2), at: t)
+        XCTAssertEqual(limiter.acquire("a", at: t), .seconds(30))
+    }
+
     func testABucketEvictedFromTheTableIsNotServedFromAThreadCache() {
         // maxKeys 2: the third key evicts both others (busy, since nothing refills in time).
         let limiter = KeyedRateLimiter(limit: .init(rate: 0.001, burst: 1), maxKeys: 2)
