@@ -1,6 +1,7 @@
 import KatoStore
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -26,11 +27,11 @@ enum OperationTimeout {
             }
             group.addTask {
                 if let progress, bound > OperationTimeout.bound {
-                    try await Task.sleep(for: OperationTimeout.bound)
+                    try await sleep(for: OperationTimeout.bound)
                     guard progress.started.load(ordering: .acquiring) else { return nil }
-                    try await Task.sleep(for: bound - OperationTimeout.bound)
+                    try await sleep(for: bound - OperationTimeout.bound)
                 } else {
-                    try await Task.sleep(for: bound)
+                    try await sleep(for: bound)
                 }
                 return nil
             }
@@ -47,6 +48,27 @@ enum OperationTimeout {
             throw StoreError(.database, "PostgreSQL did not answer within \(waited) (\(what))")
         }
         return result.value
+    }
+}
+
+extension OperationTimeout {
+    /// `Task.sleep` on an event loop's timer (the one running this task when it is one of
+    /// postgres-nio's, as a call's is): nearly every bound is cancelled long before it runs out,
+    /// and a `Task.sleep` timer is armed and cancelled through Dispatch's timer thread, whose
+    /// wake-ups were a tenth of a replica's CPU under load (docs/BENCHMARKS.md, "Cluster").
+    static func sleep(for duration: Duration) async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let (seconds, attoseconds) = duration.components
+        let timer = loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}
+        do {
+            try await withTaskCancellationHandler {
+                try await timer.futureResult.get()
+            } onCancel: {
+                timer.cancel()
+            }
+        } catch {
+            throw CancellationError()  // cancelled (the only way the timer fails)
+        }
     }
 }
 
@@ -113,6 +135,25 @@ extension PostgresConnection {
     ) async throws -> PostgresRowSequence {
         guard !isClosed else { throw StoreError(.database, "the connection to PostgreSQL is closed") }
         return try await self.query(query, logger: logger, file: file, line: line)
+    }
+
+    /// A prepared statement (prepared on this connection at its first use), refused at once on
+    /// a closed connection exactly as ``checkedQuery(_:logger:file:line:)`` refuses a query.
+    func checkedExecute<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger
+    ) async throws -> [Statement.Row] {
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop)) {
+            try await self.executeIfOpen(statement, logger: logger)
+        }
+    }
+
+    private nonisolated func executeIfOpen<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger
+    ) async throws -> [Statement.Row] {
+        guard !isClosed else { throw StoreError(.database, "the connection to PostgreSQL is closed") }
+        var rows: [Statement.Row] = []
+        for try await row in try await self.execute(statement, logger: logger) { rows.append(row) }
+        return rows
     }
 
     /// The unguarded form (`query` after a check made off the event loop), kept only for the

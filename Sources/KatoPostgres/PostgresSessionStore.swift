@@ -88,10 +88,12 @@ public final class PostgresSessionStore: Sendable {
     let status: StoreStatus
     let settings: PostgresSettings
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
+    /// What this replica last knew of each session, for speculative calls (`+Speculative.swift`).
+    let cache = SessionCache()
     private let inUse = Atomic<Int>(0)
     private let poolInUse = Gauge(label: "kato_postgres_session_pool_in_use")
     /// A session call's time holding its row (load, the call's work, write-back, commit).
-    private let leaseSeconds = Metrics.Timer(label: "kato_session_store_seconds")
+    let leaseSeconds = Metrics.Timer(label: "kato_session_store_seconds")
     /// The advisory lock of the expired-session cleanup ("kses"): one replica at a time runs it.
     static let cleanupLock: Int64 = 0x6B73_6573
     /// How long a session call may hold its row, connection lease included; past it UNAVAILABLE.
@@ -165,6 +167,7 @@ public final class PostgresSessionStore: Sendable {
     ) async throws -> R {
         let started = ContinuousClock.now
         defer { leaseSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds) }
+        cache.forget(id)  // this call changes the row (its `xmin`): a cached copy would be stale
         return try await withoutActuallyEscaping(body) { body in
             // Runs in the child task while this one waits for it: never used concurrently.
             let work = UncheckedLockedBody(run: body)
@@ -374,7 +377,7 @@ public final class PostgresSessionStore: Sendable {
 
     /// A connection for `body`, bounded, through the store's circuit breaker: failures count
     /// towards it, and once it is open calls fail at once (CIRCUIT_OPEN).
-    private func guarded<R>(
+    func guarded<R>(
         _ what: String, bound: Duration = OperationTimeout.bound, progress: OperationProgress? = nil,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> R
     ) async throws -> R {

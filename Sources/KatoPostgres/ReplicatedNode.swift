@@ -42,6 +42,10 @@ public final class ReplicatedNode: Sendable {
     /// commit reloads the node from PostgreSQL (memory never keeps an uncommitted change) and
     /// throws `StoreError` (the call answers UNAVAILABLE).
     public func write<R>(_ body: () throws -> R) async throws -> R {
+        if let deferred = DeferredVersionCheck.current {
+            deferred.lockNeeded()  // a speculative call cannot take a commit back
+            throw NeedsSessionLock()
+        }
         try store.checkBreaker()
         let result: Result<R, any Error> = try await gate.withLock {
             do {
@@ -183,6 +187,12 @@ public final class ReplicatedNode: Sendable {
     /// (by any replica), at most `bound`; past it, throws (the call answers UNAVAILABLE rather
     /// than predict from a stale knowledge base).
     public func awaitCurrent(bound: Duration) async throws {
+        if let deferred = DeferredVersionCheck.current {
+            // Speculative session call: its write checks the committed version (no read here).
+            try await awaitApplied(deferred.required(for: nodeID), bound: bound)
+            deferred.noted(nodeID, applied: appliedVersion)
+            return
+        }
         var committed: Int64 = 0
         do {
             try store.checkBreaker()
@@ -204,6 +214,11 @@ public final class ReplicatedNode: Sendable {
             store.status.recordFailure(e)
             throw e
         }
+        try await awaitApplied(committed, bound: bound)
+    }
+
+    /// Waits until memory reflects `committed`, asking the feed's catch-up for it, at most `bound`.
+    private func awaitApplied(_ committed: Int64, bound: Duration) async throws {
         guard committed > appliedVersion else { return }
         // The feed may be applying already; this asks for it too, and waits at most `bound`.
         let version = committed

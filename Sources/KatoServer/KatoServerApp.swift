@@ -7,6 +7,7 @@ import KatoStore
 import KatoSupport
 import Logging
 import Metrics
+import NIOPosix
 import Synchronization
 
 /// The kato server: the kato.v2 services, health and reflection on one GRPCH2 server, the
@@ -124,7 +125,11 @@ public final class KatoServerApp: Sendable {
             router.getRoutes.append(ConsoleRoute.route(sessions: sessions, authenticator: configuration.authenticator,
                                                        admin: Self.routes(configuration, sessions: sessions, lifecycle: lifecycle)))
         }
-        server = GRPCServer(configuration: configuration.grpc, router: router, logger: logger)
+        // With PostgreSQL, the calls' event loops are its connections' (postgres-nio's default
+        // group): a session call's statements then often stay on the thread that runs the call
+        // rather than waking another, and the process runs two loops fewer (docs/SCALING.md).
+        server = GRPCServer(configuration: configuration.grpc, router: router, logger: logger,
+                            group: configuration.replicated == nil ? nil : MultiThreadedEventLoopGroup.singleton)
         for name in listed { health.setStatus(.notServing, forService: name) }
         health.setStatus(.notServing, forService: "")
         serviceNames = listed

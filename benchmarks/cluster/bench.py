@@ -301,7 +301,11 @@ def table(results, command):
                   f"server CPU per call × {c['server_cpu_us_per_call']['total'] / e['server_cpu_us_per_call']['total']:.1f}. "
                   f"10,000 sessions at 5,000 rps through the cluster: **{'met' if c['observe_rps'] >= 5000 and c['sessions'] >= 10000 and c['errors'] == 0 else 'not met'}** "
                   f"({c['observe_rps']:,.0f} rps with {c['sessions']:,} sessions). PostgreSQL ran "
-                  f"{c.get('pg_transactions_per_call', 0):.2f} transactions per call. The load generator (kato-load) used "
+                  f"{c.get('pg_transactions_per_call', 0):.2f} transactions per call"
+                  + (" (session calls committed speculatively in one statement / after a refresh / on the locked path: "
+                     + " / ".join(f"{c['speculative'].get(k, 0):,.0f}" for k in ("current", "refreshed", "locked")) + ")"
+                     if c.get("speculative") else "") +
+                  f". The load generator (kato-load) used "
                   f"{e['generator_cpu_us_per_call']:,.0f} / {c['generator_cpu_us_per_call']:,.0f} µs of CPU per call.", ""]
     v = results.get("visibility")
     if v:
@@ -409,6 +413,11 @@ def main():
                     # Transactions PostgreSQL ran per gRPC call (the counters lag up to 500 ms).
                     time.sleep(1)
                     c["pg_transactions_per_call"] = (int(pg.psql(stats).stdout.strip()) - x0) / (c["observe_calls"] + 2 * c["sessions"])
+                    # Speculative session calls by outcome, summed over the replicas (docs/SCALING.md).
+                    c["speculative"] = {}
+                    for r in replicas:
+                        for m in re.finditer(r'^kato_session_speculative_total\{outcome="(\w+)"\} (\S+)$', r.metrics(), re.M):
+                            c["speculative"][m.group(1)] = c["speculative"].get(m.group(1), 0) + float(m.group(2))
                     results["cluster"] = c
                     print("cluster", json.dumps(c), flush=True)
                 if "visibility" not in skip:

@@ -1,5 +1,5 @@
 """Per-call latency of Observe on one replica: embedded (in memory) vs --postgres (session
-loaded and written back under its row lock each call). Sequential calls, one client.
+run on the replica's copy and written back in one conditional statement, docs/SCALING.md). Sequential calls, one client.
 Run: .venv/bin/python benchmarks/cluster/session_latency.py [BIN_DIR]   (default: swift build's bin path)
 """
 import pathlib

@@ -42,7 +42,7 @@ struct ObserveService: ServiceProvider {
                 }
             },
             unary(Kato_V2_ObserveService.getShortTermMemory) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, speculative: true, context) {
                     try CallSupport.serve(context) {
                         let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         return try session.read { _, state in
@@ -56,7 +56,7 @@ struct ObserveService: ServiceProvider {
                 }
             },
             unary(Kato_V2_ObserveService.clearShortTermMemory) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, speculative: true, context) {
                     try CallSupport.serve(context) {
                         let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .write, context)
                         try session.mutate { engine, state in (engine.clearSTM(in: &state), .clearStm) }
@@ -127,9 +127,13 @@ struct ObserveService: ServiceProvider {
 
     /// An observe; when it auto-learned, it answers only once the pattern is on disk.
     private func observe(_ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext) async throws -> Kato_V2_ObserveResponse {
-        try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+        let response = try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, speculative: true, context) {
             try await observeLeased(request, position: position, context: context)
         }
+        // Counted once the observation holds (a speculative run may be repeated, SCALING.md).
+        KatoMetrics.observations.increment()
+        if !response.autoLearnedPattern.isEmpty { KatoMetrics.patternsLearned.increment() }
+        return response
     }
 
     private func observeLeased(_ request: Kato_V2_ObserveRequest, position: Int64, context: ServerContext) async throws -> Kato_V2_ObserveResponse {
@@ -180,8 +184,6 @@ struct ObserveService: ServiceProvider {
             KatoMetrics.predictionSeconds.recordNanoseconds(CallClock.now() - started)
             return (r, r.autoLearnedPattern == nil ? .observe : .autoLearn)
         }
-        KatoMetrics.observations.increment()
-        if result.autoLearnedPattern != nil { KatoMetrics.patternsLearned.increment() }
         var m = Kato_V2_ObserveResponse()
         m.status = "okay"
         m.sessionID = session.publicID

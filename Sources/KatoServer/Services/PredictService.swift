@@ -15,7 +15,7 @@ struct PredictService: ServiceProvider {
     var methods: [ServerMethod] {
         [
             unary(Kato_V2_PredictService.getPredictions) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, speculative: true, context) {
                     try CallSupport.serve(context) {
                         let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         return try session.read { _, state in
@@ -86,7 +86,7 @@ struct PredictService: ServiceProvider {
                 await sessions.release(session)
             },
             unary(Kato_V2_PredictService.getPattern) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, speculative: true, context) {
                     let session = try CallSupport.serve(context) {
                         try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                     }
@@ -102,7 +102,7 @@ struct PredictService: ServiceProvider {
                 }
             },
             unary(Kato_V2_PredictService.getPerceptData) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, speculative: true, context) {
                     try CallSupport.serve(context) {
                         let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         return try session.read { _, state in
@@ -123,7 +123,7 @@ struct PredictService: ServiceProvider {
                 }
             },
             unary(Kato_V2_PredictService.getCognitionData) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
+                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, speculative: true, context) {
                     try CallSupport.serve(context) {
                         let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         return try session.read { _, state in

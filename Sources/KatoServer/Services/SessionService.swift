@@ -26,7 +26,7 @@ struct SessionService: ServiceProvider {
                 return session.message()
             },
             unary(Kato_V2_SessionService.getSession) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
+                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, speculative: true, context) {
                     try CallSupport.serve(context) {
                         try flags.checkSessionService()
                         return try sessions.session(id: request.sessionID, for: .read, context).message()
@@ -34,7 +34,7 @@ struct SessionService: ServiceProvider {
                 }
             },
             unary(Kato_V2_SessionService.extendSession) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
+                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, speculative: true, context) {
                     try CallSupport.serve(context) {
                         try flags.checkSessionService()
                         guard request.ttlSeconds >= 0, request.ttlSeconds <= sessions.configuration.maxTTL.components.seconds else {
@@ -59,7 +59,7 @@ struct SessionService: ServiceProvider {
                 }
             },
             unary(Kato_V2_SessionService.updateSessionConfig) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, context) {
+                try await sessions.lease(sessionID: request.sessionID, defaultSession: false, speculative: true, context) {
                     try CallSupport.serve(context) {
                         try flags.checkSessionService()
                         let update = try Convert.configUpdate(request.config)

@@ -18,9 +18,12 @@ extension SessionRegistry {
     /// Runs a call's `body` with the session `sessionID` (empty: the default session of
     /// `nodeID`) current on this replica. Without a shared store it just runs `body`.
     /// `defaultSession`: false for calls that need an explicit id (an empty one is refused by `body`).
+    /// `speculative`: the call may run on this replica's last copy of the session and commit on
+    /// condition it is still current (`PostgresSessionStore.speculate`): only calls whose work
+    /// has no effect outside the session but its state, so they may run more than once.
     func lease<R>(
-        sessionID: String, nodeID: String = "", defaultSession: Bool = true, _ context: ServerContext,
-        _ body: () async throws -> R
+        sessionID: String, nodeID: String = "", defaultSession: Bool = true, speculative: Bool = false,
+        _ context: ServerContext, _ body: () async throws -> R
     ) async throws -> R {
         if pending.isActive, !(sessionID.isEmpty && !defaultSession) {
             // A restart by hand-over: the session may still be on its way (PendingSessions).
@@ -39,13 +42,8 @@ extension SessionRegistry {
         do {
             let creating = sessionID.isEmpty ? try defaultRow(id: id, node: node) : nil
             return try await gates.withLock(id) {
-                try await shared.withLocked(id: id, creatingDefault: creating) { lookup -> (R, SessionWriteBack) in
-                    let row: SessionRow
-                    switch lookup {
-                    case .missing: throw KatoError.sessionNotFound(id)
-                    case .expired: throw KatoError.sessionExpired(id)
-                    case .found(let found): row = found
-                    }
+                // The call's work on a row: the session installed here for `body`, then what to write back.
+                func run(_ row: SessionRow) async throws -> (R, SessionWriteBack) {
                     let session = try install(row)
                     do {
                         let result = try await body()
@@ -55,6 +53,16 @@ extension SessionRegistry {
                     } catch {
                         uninstallIfIdle(session)
                         throw error
+                    }
+                }
+                if speculative, !hasSubscribersHere(id), let result = try await shared.speculate(id: id, run) {
+                    return result
+                }
+                return try await shared.withLocked(id: id, creatingDefault: creating) { lookup -> (R, SessionWriteBack) in
+                    switch lookup {
+                    case .missing: throw KatoError.sessionNotFound(id)
+                    case .expired: throw KatoError.sessionExpired(id)
+                    case .found(let row): return try await run(row)
                     }
                 }
             }
@@ -138,6 +146,12 @@ extension SessionRegistry {
             if row.isDefault { s.defaults[row.nodeID] = session } else { s.sessions[row.id] = session }
         }
         return session
+    }
+
+    /// The session is installed here for subscribers (their updates go through the locked path).
+    private func hasSubscribersHere(_ id: String) -> Bool {
+        let installed = state.withLock { s in id.hasPrefix("default:") ? s.defaults[String(id.dropFirst(8))] : s.sessions[id] }
+        return installed?.hasSubscribers ?? false
     }
 
     func uninstallIfIdle(_ session: Session) {

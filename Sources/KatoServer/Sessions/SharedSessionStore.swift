@@ -13,6 +13,10 @@ public protocol SharedSessionStore: Sendable {
     func withLocked<R>(
         id: String, creatingDefault: SessionRow?, _ body: (SessionLookup) async throws -> (R, SessionWriteBack)
     ) async throws -> R
+    /// Runs `body` on this replica's copy of the session and commits its write-back on condition
+    /// the copy is still current (re-running `body` on the current row otherwise); nil when the
+    /// call must take the locked path (`withLocked`). `body` may run more than once.
+    func speculate<R>(id: String, _ body: (SessionRow) async throws -> (R, SessionWriteBack)) async throws -> R?
     /// Live sessions of a node (every node: nil), default sessions not counted.
     func count(nodeID: String?) async throws -> Int
     /// Removes expired sessions; safe to call from every replica (one does the work).
@@ -32,16 +36,27 @@ extension PostgresSessionStore: SharedSessionStore {
     }
 }
 
-/// A session's engine state as bytes: a binary property list (doubles round-trip bit for bit,
-/// `SessionState+Codable.swift`).
+/// A session's engine state as bytes: the engine's binary form (`SessionState+Binary.swift`,
+/// bit-exact doubles, several times cheaper than the binary property list it replaced, which was
+/// the largest cost of a session call's own work), after a 3-byte tag naming the form. Rows
+/// written by an earlier build (property lists, which start "bplist") are still read. A change of
+/// the binary form's fields must change `binaryTag`, as it changes the hand-over's format version.
 enum SessionStateCodec {
+    static let binaryTag: [UInt8] = [0x4B, 0x53, 0x01]  // "KS", form 1
+
     static func encode(_ state: SessionState) throws -> [UInt8] {
-        let encoder = PropertyListEncoder()
-        encoder.outputFormat = .binary
-        return Array(try encoder.encode(state))
+        var w = BinaryWriter(capacity: 256)
+        state.encode(into: &w)
+        return binaryTag + w.bytes
     }
 
     static func decode(_ bytes: [UInt8]) throws -> SessionState {
-        try PropertyListDecoder().decode(SessionState.self, from: Data(bytes))
+        if bytes.starts(with: binaryTag) {
+            var r = BinaryReader(bytes, offset: binaryTag.count)
+            let state = try SessionState(decoding: &r)
+            guard r.isAtEnd else { throw BinaryFormatError("trailing bytes after a session state") }
+            return state
+        }
+        return try PropertyListDecoder().decode(SessionState.self, from: Data(bytes))
     }
 }
