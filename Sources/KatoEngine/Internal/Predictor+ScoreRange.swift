@@ -1,0 +1,196 @@
+import CKatoSIMD
+
+/// The candidate scoring loop of ``Predictor``: one contiguous range of candidates, scored exactly
+/// (Predictor.swift says which shortcuts are taken and why they are exact).
+extension Predictor {
+    /// Scores `ids` (a contiguous range of the ascending candidates).
+    func scoreRange(
+        _ candidateIds: ArraySlice<Int32>, _ scoring: Scoring, _ state: State, shouldContinue: () -> Bool
+    ) throws -> Scored {
+        let queryLength = scoring.queryLength
+        let indel = scoring.indel
+        let directSlots = scoring.directSlots
+        let useBound = scoring.useBound
+        let slotCount = state.slotIds.count
+        var matcher = BlockMatcher(bSlots: state.slots, slotCount: slotCount)
+        let thresholdIsZero = recallThreshold == 0.0
+        // Locals (not fields of a struct) in the loop: no uniqueness check of a nested array per append.
+        var found: [Candidate] = []
+        found.reserveCapacity(candidateIds.count)
+        var blockStore: [BlockMatcher.Block] = []
+        blockStore.reserveCapacity(candidateIds.count * 2)
+        var inTable = [Bool](repeating: false, count: slotCount)
+        var tableCount = 0
+        var knownSlots = 0
+        for id in state.slotIds where id >= 0 { knownSlots += 1 }
+        // Pass 1: the similarity of every candidate its length bound does not exclude, four texts at a
+        // time where they are ASCII and the query fits one word.
+        var ids: [Int32] = []
+        ids.reserveCapacity(candidateIds.count)
+        var lengths: [Int32] = []
+        lengths.reserveCapacity(candidateIds.count)
+        var longest = 0
+        let records = kb.records
+        for id in candidateIds {
+            let shape = kb.shapes[Int(id)]
+            let textLength = shape.textLength
+            if useBound && Self.lengthBoundExcludes(
+                queryLength: queryLength, textLength: textLength, threshold: recallThreshold) { continue }
+            // The similarity pass visits candidates in length order, one group of four at a time; the
+            // buffers are requested now, all of them independent loads (a hint: results unchanged).
+            shape.prefetchPacked(lines: 4)
+            records.withUnsafeBufferPointer { kato_prefetch($0.baseAddress! + Int(id)) }
+            ids.append(id)
+            lengths.append(Int32(clamping: textLength))
+            longest = max(longest, textLength)
+        }
+        var sims = [Double](repeating: 0, count: ids.count)
+        var i = 0
+        if indel.isSingleWord {
+            // Four texts at a time run in lockstep for the shortest one's length, then each alone: so
+            // the four are taken in order of text length (a counting sort of positions into `ids`),
+            // which leaves tails of a few characters. Each similarity still lands at its own position.
+            let order = Self.positionsByLength(lengths, longest: longest)
+            while i + 4 <= order.count {
+                if i & 255 == 0 && i > 0 && !shouldContinue() { throw EngineCancelledError() }
+                let pa = Int(order[i]), pb = Int(order[i + 1]), pc = Int(order[i + 2]), pd = Int(order[i + 3])
+                let a = kb.shapes[Int(ids[pa])], b = kb.shapes[Int(ids[pb])]
+                let c = kb.shapes[Int(ids[pc])], d = kb.shapes[Int(ids[pd])]
+                guard a.isASCII && b.isASCII && c.isASCII && d.isASCII else {
+                    for p in [pa, pb, pc, pd] { sims[p] = indel.similarity(kb.shapes[Int(ids[p])]) }
+                    i += 4
+                    continue
+                }
+                (sims[pa], sims[pb], sims[pc], sims[pd]) = a.withPacked { va in
+                    b.withPacked { vb in
+                        c.withPacked { vc in
+                            d.withPacked { vd in indel.similarities(va.text, vb.text, vc.text, vd.text) }
+                        }
+                    }
+                }
+                i += 4
+            }
+            while i < order.count {
+                let p = Int(order[i])
+                sims[p] = indel.similarity(kb.shapes[Int(ids[p])])
+                i += 1
+            }
+        } else {
+            while i < ids.count {
+                sims[i] = indel.similarity(kb.shapes[Int(ids[i])])
+                i += 1
+            }
+        }
+        if !shouldContinue() { throw EngineCancelledError() }
+
+        // Pass 2: matching blocks and event boundaries of the candidates that reach the threshold.
+        var matchedStamp = [Int](repeating: -1, count: slotCount)
+        var aSlots = [Int32](repeating: -1, count: 64)
+        var counter = 0
+        for (n, id) in ids.enumerated() {
+            counter += 1
+            if counter & 255 == 0 && !shouldContinue() { throw EngineCancelledError() }
+            let similarity = sims[n]
+            if !(similarity >= recallThreshold) { continue }
+            let shape = kb.shapes[Int(id)]
+            let length = shape.length
+            if aSlots.count < length { aSlots = [Int32](repeating: -1, count: max(length, 2 * aSlots.count)) }
+            // Everything below reads the pattern's one packed buffer (ids, event ends, hashes).
+            let kept: Candidate? = shape.withPacked { v in
+                // The pattern as state slots (−1: not in the state), written in place into a reused
+                // buffer. The same pass counts the positions found in the state and notes the first,
+                // which the block matcher's fast paths need (no scan of its own).
+                var firstMatch = -1
+                var matchCount = 0
+                aSlots.withUnsafeMutableBufferPointer { buf in
+                    if let directSlots {
+                        directSlots.withUnsafeBufferPointer { table in
+                            for x in (0..<length).reversed() {
+                                let slot = table[Int(v.id(x))]
+                                buf[x] = slot
+                                if slot >= 0 { firstMatch = x; matchCount += 1 }
+                            }
+                        }
+                    } else {
+                        for x in (0..<length).reversed() {
+                            let slot = state.slotMap.get(v.id(x))
+                            buf[x] = slot
+                            if slot >= 0 { firstMatch = x; matchCount += 1 }
+                        }
+                    }
+                }
+                let blockStart = blockStore.count
+                let blockCount = aSlots.withUnsafeBufferPointer {
+                    matcher.matchingBlocks(
+                        UnsafeBufferPointer(rebasing: $0[0..<length]), firstMatch: firstMatch, matchCount: matchCount,
+                        into: &blockStore)
+                }
+                if blockCount == 0 && !thresholdIsZero { return nil }
+
+                let p: Int
+                let r: Int
+                if blockCount > 0 {
+                    let first = blockStore[blockStart], last = blockStore[blockStart + blockCount - 1]
+                    p = first.a
+                    r = last.a + last.size - first.a
+                } else {
+                    p = 0
+                    r = length
+                }
+                // Event boundaries (Prediction.__init__).
+                var c2 = 0
+                var ev = 0
+                let eventCount = shape.eventCount
+                while c2 < p { c2 = v.end(ev); ev += 1 }
+                var k1 = ev
+                while c2 < p + r { c2 = v.end(ev); ev += 1 }
+                let k2 = ev
+                // Mark matched symbols (by value). Once every known state slot is in the table (unknown
+                // ones never enter: no pattern holds them), marking can add nothing: skipped, exactly.
+                let stampValue = found.count
+                let tableFull = tableCount == knownSlots
+                if !tableFull {
+                    for bi in blockStart..<(blockStart + blockCount) {
+                        let blk = blockStore[bi]
+                        for j in blk.b..<(blk.b + blk.size) {
+                            let slot = Int(state.slots[j])
+                            matchedStamp[slot] = stampValue
+                            if !inTable[slot] { inTable[slot] = true; tableCount += 1 }
+                        }
+                    }
+                }
+                // Q20 fix-up: move past[-1] into present if it contains matches[0] anywhere.
+                if k1 > 0 && blockCount > 0 {
+                    let firstMatch = state.ids[blockStore[blockStart].b]
+                    if v.contains(firstMatch, in: v.start(k1 - 1)..<v.end(k1 - 1)) { k1 -= 1 }
+                }
+                // Missing symbols that are also state symbols enter the probability table.
+                if !tableFull {
+                    let presentStart = v.start(k1)
+                    let presentEnd = k2 == 0 ? 0 : v.end(k2 - 1)
+                    for idx in presentStart..<presentEnd {
+                        let slot = aSlots[idx]
+                        if slot >= 0 && matchedStamp[Int(slot)] != stampValue && !inTable[Int(slot)] {
+                            inTable[Int(slot)] = true
+                            tableCount += 1
+                        }
+                    }
+                }
+                var candidate = Candidate(
+                    id: id, frequency: 0, blockStart: Int32(blockStart),
+                    blockCount: Int32(blockCount), k1: Int32(k1), k2: Int32(k2), similarity: similarity)
+                if k2 < eventCount {
+                    candidate.hasFuture = true
+                    candidate.futureHash = v.hash(k2)
+                    candidate.futureJSONKey = v.hash(eventCount + 1 + k2)
+                }
+                return candidate
+            }
+            guard var candidate = kept else { continue }
+            candidate.frequency = Int32(clamping: kb.records[Int(id)].frequency)
+            candidate.nameKey = shape.nameKey
+            found.append(candidate)
+        }
+        return Scored(found: found, blockStore: blockStore, inTable: inTable, matcher: matcher, directSlots: directSlots)
+    }
+}
