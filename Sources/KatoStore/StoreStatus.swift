@@ -94,12 +94,14 @@ public final class StoreStatus: Sendable {
         metrics.commitSeconds.recordNanoseconds(duration.nanoseconds)
     }
 
-    /// An operation reached the store but committed no write (a read, a write that changed
-    /// nothing): ends an open or half-open breaker's probe as a success, counts nothing.
+    /// An operation reached the store but committed no write (a read, a session call, a write
+    /// that changed nothing): a success for the breaker like a commit — it ends an open or
+    /// half-open breaker's probe and, closed, resets the consecutive-failure count — but counts
+    /// no commit. The breaker is shared by the knowledge-base and the session pools: were such
+    /// successes ignored while closed, one pool reconnecting late after an outage would add up
+    /// scattered failures between the other pool's successes and reopen the breaker for both.
     package func recordReachable() {
-        state.withLock { s in
-            if s.breaker.state(at: .now) != .closed { s.breaker.recordSuccess() }
-        }
+        state.withLock { s in s.breaker.recordSuccess() }
     }
 
     package func recordFailure(_ error: StoreError, at now: ContinuousClock.Instant = .now) {

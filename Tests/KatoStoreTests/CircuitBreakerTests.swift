@@ -47,6 +47,18 @@ import Testing
         #expect(b.state(at: later + .seconds(30)) == .halfOpen)
     }
 
+    @Test func aReachableStoreResetsTheClosedBreakersFailureCount() {
+        // Failures of one pool between successes of the other are not consecutive failures.
+        let status = StoreStatus(breaker: config)
+        for _ in 0..<3 {
+            for _ in 0..<4 { status.recordFailure(StoreError(.database, "x"), at: t0) }
+            status.recordReachable()
+        }
+        #expect(status.snapshot(at: t0).breaker == .closed)
+        for _ in 0..<5 { status.recordFailure(StoreError(.database, "x"), at: t0) }
+        #expect(status.snapshot(at: t0).breaker == .open)
+    }
+
     @Test func statusMapsTheBreakerToDegradationLevels() {
         let status = StoreStatus(breaker: .init(failureThreshold: 2, resetTimeout: .seconds(30)))
         #expect(status.snapshot(at: t0).level == .normal)
