@@ -199,6 +199,32 @@ def test_take_over_under_load_fails_no_call_and_keeps_every_learn_session_and_su
         old.stop()
 
 
+def learn_cut_off_by_a_restart(binaries, data, stub, request):
+    """Sends `request` (a Learn whose commit the server delays past its grace period), starts a
+    successor on `data` while it waits, and checks the Learn was cut off with UNAVAILABLE.
+    Returns the successor."""
+    result = {}
+
+    def learn():
+        try:
+            result["response"] = stub.Learn(request, timeout=30)
+        except grpc.RpcError as e:
+            result["error"] = e
+
+    t = threading.Thread(target=learn)
+    t.start()
+    time.sleep(0.5)  # the learn waits for its slow commit
+    successor = start_successor(binaries, data)
+    t.join(30)
+    try:
+        assert "error" in result, "a call longer than the grace period was expected to be cut off"
+        assert result["error"].code() == grpc.StatusCode.UNAVAILABLE, result["error"]
+    except AssertionError:
+        successor.stop()
+        raise
+    return successor
+
+
 def test_call_that_outlasts_the_grace_period_gets_unavailable_and_its_commit_still_reaches_the_successor(binaries, tmp_path):
     data = str(tmp_path / "data")
     old = start_kato_server(binaries, "--data-dir", data, "--shutdown-grace", "1", "--enable-test-faults",
@@ -209,21 +235,7 @@ def test_call_that_outlasts_the_grace_period_gets_unavailable_and_its_commit_sti
             stub = observe_pb2_grpc.ObserveServiceStub(ch)
             stub.Observe(observe_pb2.ObserveRequest(node_id=NODE, strings=["slow-a"]), timeout=10)
             stub.Observe(observe_pb2.ObserveRequest(node_id=NODE, strings=["slow-b"]), timeout=10)
-            result = {}
-
-            def learn():
-                try:
-                    result["response"] = stub.Learn(observe_pb2.LearnRequest(node_id=NODE), timeout=30)
-                except grpc.RpcError as e:
-                    result["error"] = e
-
-            t = threading.Thread(target=learn)
-            t.start()
-            time.sleep(0.5)  # the learn waits for its slow commit
-            successor = start_successor(binaries, data)
-            t.join(30)
-        assert "error" in result, "a call longer than the grace period was expected to be cut off"
-        assert result["error"].code() == grpc.StatusCode.UNAVAILABLE, result["error"]
+            successor = learn_cut_off_by_a_restart(binaries, data, stub, observe_pb2.LearnRequest(node_id=NODE))
         assert wait_exit(old.proc) == 0
         # The predecessor's store committed the learn before handing over; the successor re-read the node.
         with grpc.insecure_channel(successor.address) as ch:
@@ -252,21 +264,7 @@ def test_call_cut_off_by_the_grace_period_leaves_its_session_in_the_successor_as
             stub = observe_pb2_grpc.ObserveServiceStub(ch)
             for symbol in ("cut-a", "cut-b"):
                 stub.Observe(observe_pb2.ObserveRequest(session_id=session_id, strings=[symbol]), timeout=10)
-            result = {}
-
-            def learn():
-                try:
-                    result["response"] = stub.Learn(observe_pb2.LearnRequest(session_id=session_id), timeout=30)
-                except grpc.RpcError as e:
-                    result["error"] = e
-
-            t = threading.Thread(target=learn)
-            t.start()
-            time.sleep(0.5)  # the learn waits for its slow commit
-            successor = start_successor(binaries, data)
-            t.join(30)
-        assert "error" in result, "a call longer than the grace period was expected to be cut off"
-        assert result["error"].code() == grpc.StatusCode.UNAVAILABLE, result["error"]
+            successor = learn_cut_off_by_a_restart(binaries, data, stub, observe_pb2.LearnRequest(session_id=session_id))
         assert wait_exit(old.proc) == 0
         with grpc.insecure_channel(successor.address) as ch:
             stats = knowledge_pb2_grpc.KnowledgeBaseServiceStub(ch).GetKnowledgeBaseStatistics(
