@@ -119,6 +119,15 @@ def echo_server(binaries):
 
 
 @pytest.fixture(scope="module")
+def pg():
+    """A PostgreSQL server of the test module's own, in a temporary directory (pg_support)."""
+    from pg_support import PostgresServer
+    server = PostgresServer()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="module")
 def kato_server(binaries):
     server = start_kato_server(binaries)
     yield server

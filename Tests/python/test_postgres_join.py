@@ -8,26 +8,17 @@ import subprocess
 import urllib.request
 
 import grpc
-import pytest
 
 from kato_client._pb.kato.v2 import knowledge_pb2, knowledge_pb2_grpc, observe_pb2, observe_pb2_grpc
 from kato_client._pb.kato.v2 import predict_pb2, predict_pb2_grpc, session_pb2, session_pb2_grpc, types_pb2
 
 from conftest import start_kato_server
-from pg_support import PostgresServer
 
 NODE = "joined"
 CHUNK = 7
 PATTERNS = 60
 # Deleted: the first pattern, a whole chunk (ids 14–20), one inside a chunk, the last two.
 DELETED = [0, *range(14, 21), 33, PATTERNS - 2, PATTERNS - 1]
-
-
-@pytest.fixture(scope="module")
-def pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
 
 
 class Replica:

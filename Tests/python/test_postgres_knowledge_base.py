@@ -19,13 +19,6 @@ from conftest import start_kato_server
 from pg_support import PASSWORD, PostgresServer
 
 
-@pytest.fixture(scope="module")
-def pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
-
-
 class Replica:
     def __init__(self, binaries, pg, *extra):
         self.server = start_kato_server(binaries, "--in-memory", "--postgres", pg.url(), *extra)

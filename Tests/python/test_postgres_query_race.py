@@ -9,16 +9,7 @@ while another task closes it at a different moment each round, and counts sender
 import json
 import subprocess
 
-import pytest
 
-from pg_support import PostgresServer
-
-
-@pytest.fixture(scope="module")
-def pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
 
 
 def race(binaries, pg, *extra):

@@ -18,13 +18,6 @@ from conftest import start_kato_server
 from pg_support import PostgresServer
 
 
-@pytest.fixture(scope="module")
-def pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
-
-
 def session_config(**values):
     wrapped = {k: wrappers_pb2.DoubleValue(value=v) if isinstance(v, float) else wrappers_pb2.Int64Value(value=v)
                for k, v in values.items()}

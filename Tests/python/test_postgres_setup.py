@@ -11,14 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pg_support import PASSWORD, PostgresServer
-
-
-@pytest.fixture(scope="module")
-def pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
+from pg_support import PASSWORD
 
 
 def migrate(binaries, url, timeout=60):

@@ -15,15 +15,7 @@ from google.protobuf import wrappers_pb2
 from kato_client._pb.kato.v2 import observe_pb2, predict_pb2, types_pb2
 
 from conftest import start_kato_server
-from pg_support import PostgresServer
 from test_postgres_sessions import Replica
-
-
-@pytest.fixture(scope="module")
-def pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
 
 
 @pytest.fixture(scope="module")

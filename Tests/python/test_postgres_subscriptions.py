@@ -14,18 +14,10 @@ import pytest
 
 from kato_client._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2, types_pb2
 
-from pg_support import PostgresServer
 from test_postgres_sessions import Replica
 
 GAP = predict_pb2.UPDATE_CAUSE_GAP
 OBSERVE = predict_pb2.UPDATE_CAUSE_OBSERVE
-
-
-@pytest.fixture(scope="module")
-def pg():
-    server = PostgresServer()
-    yield server
-    server.destroy()
 
 
 @pytest.fixture(scope="module")
