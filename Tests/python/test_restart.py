@@ -99,6 +99,16 @@ class Load:
         for t in self.threads:
             t.join(60)
 
+    def assert_intact(self, predict):
+        """Every acknowledged learn is a pattern, every session's and default session's STM is
+        what the acknowledged observes left, as seen through `predict` (the successor's stub)."""
+        for name in self.learned:
+            predict.GetPattern(predict_pb2.GetPatternRequest(node_id=NODE, name=name), timeout=10)
+        for sid, expected in self.observed.items():
+            assert stm(predict, session_id=sid) == expected, f"session {sid}'s STM changed across the hand-over"
+        for node, expected in self.defaults.items():
+            assert stm(predict, node_id=node) == expected, f"default session of {node} changed across the hand-over"
+
     def call(self, fn, *args):
         started = time.monotonic()
         try:
@@ -170,12 +180,7 @@ def test_take_over_under_load_fails_no_call_and_keeps_every_learn_session_and_su
         assert before > 0 and load.calls > handed_over, "the load ran before and after the hand-over"
         with grpc.insecure_channel(successor.address) as ch:
             predict = predict_pb2_grpc.PredictServiceStub(ch)
-            for name in load.learned:
-                predict.GetPattern(predict_pb2.GetPatternRequest(node_id=NODE, name=name), timeout=10)
-            for sid, expected in load.observed.items():
-                assert stm(predict, session_id=sid) == expected, f"session {sid}'s STM changed across the hand-over"
-            for node, expected in load.defaults.items():
-                assert stm(predict, node_id=node) == expected, f"default session of {node} changed across the hand-over"
+            load.assert_intact(predict)
             final = stm(predict, session_id=load.learning[0])
             assert list_patterns(ch, STILL) == still_before, "the untouched node's preloaded knowledge base differs"
         deadline = time.time() + 10

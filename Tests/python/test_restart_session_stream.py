@@ -83,12 +83,7 @@ def test_successor_serves_before_the_sessions_arrive_and_under_load_every_stm_an
         assert load.failures == [], f"calls failed across the hand-over: {load.failures[:5]}"
         with grpc.insecure_channel(successor.address) as ch:
             predict = predict_pb2_grpc.PredictServiceStub(ch)
-            for name in load.learned:
-                predict.GetPattern(predict_pb2.GetPatternRequest(node_id=NODE, name=name), timeout=10)
-            for sid, expected in load.observed.items():
-                assert stm(predict, session_id=sid) == expected, f"session {sid}'s STM changed across the hand-over"
-            for node, expected in load.defaults.items():
-                assert stm(predict, node_id=node) == expected, f"default session of {node} changed across the hand-over"
+            load.assert_intact(predict)
             count = session_pb2_grpc.SessionServiceStub(ch).CountSessions(session_pb2.CountSessionsRequest(node_id=NODE), timeout=30)
             assert count.count == len(idle) + len(load.observed) + len(load.learning)
         print(f"streamed hand-over under load: successor serving after {serving_after:.1f} s, last idle session "
