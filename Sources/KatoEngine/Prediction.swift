@@ -50,7 +50,7 @@ public struct Prediction: Sendable {
         get {
             if let explicitMatches { return explicitMatches }
             var out: [String] = []
-            out.reserveCapacity(alignment?.matchCount ?? 0)
+            out.reserveCapacity(Int(alignment?.matchCount ?? 0))
             forEachMatch { out.append($0) }
             return out
         }
