@@ -90,6 +90,46 @@ extension Prediction {
             }
         }
 
+        /// Every symbol of `field`, with its event index, in order (one call per field).
+        func forEachSymbol(_ field: EventsField, _ body: (Int, String) throws -> Void) rethrows {
+            switch field {
+            case .extras:
+                let batch = batch!
+                let at = Int(bitsAt) + batch.stmWords
+                var lo = 0
+                for (k, end) in batch.stmEnds.enumerated() {
+                    for j in lo..<Int(end) where batch.bit(at, j) { try body(k, batch.flat[j]) }
+                    lo = Int(end)
+                }
+            case .missing:
+                let batch = batch!
+                let base = presentStart
+                let at = Int(bitsAt) + 2 * batch.stmWords
+                let symbols = shape.symbols
+                let ends = shape.eventEnds
+                var lo = base
+                for e in Int(k1)..<Int(k2) {
+                    for x in lo..<ends[e] where batch.bit(at, x - base) { try body(e - Int(k1), symbols[x]) }
+                    lo = ends[e]
+                }
+            default:
+                let first: Int, count = eventCount(field)
+                switch field {
+                case .present: first = Int(k1)
+                case .future: first = Int(k2)
+                default: first = 0
+                }
+                let symbols = shape.symbols
+                let ends = shape.eventEnds
+                var lo = shape.eventStart(first)
+                for k in 0..<count {
+                    let hi = ends[first + k]
+                    for x in lo..<hi { try body(k, symbols[x]) }
+                    lo = hi
+                }
+            }
+        }
+
         @inline(__always)
         func forEachMatch(_ body: (String) throws -> Void) rethrows {
             let batch = batch!

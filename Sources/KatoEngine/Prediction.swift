@@ -122,17 +122,17 @@ public struct Prediction: Sendable {
     public func events(_ field: EventsField) -> [[String]] {
         if let explicit = explicitEvents?[field.rawValue] { return explicit }
         guard let alignment else { return [] }
-        if field == .sequence { return alignment.shape.events }
-        let count = eventCount(field)
-        var out: [[String]] = []
-        out.reserveCapacity(count)
-        for k in 0..<count {
-            var event: [String] = []
-            event.reserveCapacity(alignment.symbolCount(field, event: k))
-            forEachSymbol(in: field, event: k) { event.append($0) }
-            out.append(event)
+        let shape = alignment.shape
+        switch field {
+        case .sequence: return shape.events
+        case .past: return shape.events(0..<Int(alignment.k1))
+        case .present: return shape.events(Int(alignment.k1)..<Int(alignment.k2))
+        case .future: return shape.events(Int(alignment.k2)..<shape.eventCount)
+        case .missing, .extras:
+            var out = [[String]](repeating: [], count: eventCount(field))
+            alignment.forEachSymbol(field) { k, s in out[k].append(s) }
+            return out
         }
-        return out
     }
 
     private mutating func setEvents(_ field: EventsField, _ value: [[String]]) {
@@ -155,6 +155,18 @@ public struct Prediction: Sendable {
             return
         }
         try alignment?.forEachSymbol(field, event: event, body)
+    }
+
+    /// Calls `body` with each symbol of `field` and the index of its event, in order, without
+    /// building arrays (one call per field; an empty event has no call: ``eventCount(_:)`` counts it).
+    public func forEachSymbol(in field: EventsField, _ body: (_ event: Int, _ symbol: String) throws -> Void) rethrows {
+        if let explicit = explicitEvents?[field.rawValue] {
+            for (k, e) in explicit.enumerated() {
+                for s in e { try body(k, s) }
+            }
+            return
+        }
+        try alignment?.forEachSymbol(field, body)
     }
 
     /// Calls `body` with each symbol of `matches`, in order, without building the array.
@@ -222,6 +234,22 @@ public struct FuturePotential: Sendable, Hashable {
             for s in shape.event(start + event) { try body(s) }
         } else {
             for s in explicitFuture[event] { try body(s) }
+        }
+    }
+
+    /// Calls `body` with each symbol of `future` and the index of its event, in order (one call).
+    public func forEachFutureSymbol(_ body: (_ event: Int, _ symbol: String) throws -> Void) rethrows {
+        if let shape {
+            let symbols = shape.symbols, ends = shape.eventEnds
+            var lo = shape.eventStart(start)
+            for k in start..<ends.count {
+                for x in lo..<ends[k] { try body(k - start, symbols[x]) }
+                lo = ends[k]
+            }
+        } else {
+            for (k, e) in explicitFuture.enumerated() {
+                for s in e { try body(k, s) }
+            }
         }
     }
 

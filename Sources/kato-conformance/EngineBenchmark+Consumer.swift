@@ -75,18 +75,13 @@ extension EngineBenchmark {
             n &+= scalars(p)
             p.forEachMatch { n &+= $0.utf8.count }
             for field in Prediction.EventsField.allCases {
-                for k in 0..<p.eventCount(field) {
-                    n &+= 1
-                    p.forEachSymbol(in: field, event: k) { n &+= $0.utf8.count }
-                }
+                n &+= p.eventCount(field)
+                p.forEachSymbol(in: field) { _, s in n &+= s.utf8.count }
             }
         }
         for f in session.futurePotentials {
-            n &+= bits(f.aggregatePotential, f.totalWeightedFrequency) &+ f.supportingPatterns
-            for k in 0..<f.futureEventCount {
-                n &+= 1
-                f.forEachFutureSymbol(event: k) { n &+= $0.utf8.count }
-            }
+            n &+= bits(f.aggregatePotential, f.totalWeightedFrequency) &+ f.supportingPatterns &+ f.futureEventCount
+            f.forEachFutureSymbol { _, s in n &+= s.utf8.count }
         }
         return n
     }

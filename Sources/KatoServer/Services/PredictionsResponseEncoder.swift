@@ -6,14 +6,16 @@ import KatoEngine
 enum PredictionsResponseEncoder {
     static func encode(sessionID: String, predictions: [Prediction], futurePotentials: [FuturePotential]) -> [UInt8] {
         typealias W = PredictionWire
-        let predictionSizes = predictions.map(W.predictionSize)
-        let potentialSizes = futurePotentials.map(W.potentialSize)
+        var eventSizes: [Int] = []
+        let predictionSizes = predictions.map { W.predictionSize($0, &eventSizes) }
+        let potentialSizes = futurePotentials.map { W.potentialSize($0, &eventSizes) }
         var size = W.string(1, sessionID)
         for s in predictionSizes { size += W.message(2, s) }
         for s in potentialSizes { size += W.message(3, s) }
         size += W.int64(4, Int64(predictions.count))
 
         var w = W.Writer(capacity: size)
+        w.eventSizes = eventSizes
         w.string(1, sessionID)
         for (p, s) in zip(predictions, predictionSizes) {
             w.head(2, length: s)

@@ -13,14 +13,16 @@ import KatoProto
 enum PredictionUpdateEncoder {
     static func encode(id: String, sequence: Int64, cause: Kato_V2_UpdateCause, state: SessionState) -> [UInt8] {
         typealias W = PredictionWire
-        let predictionSizes = state.predictions.map(W.predictionSize)
-        let potentialSizes = state.futurePotentials.map(W.potentialSize)
+        var eventSizes: [Int] = []
+        let predictionSizes = state.predictions.map { W.predictionSize($0, &eventSizes) }
+        let potentialSizes = state.futurePotentials.map { W.potentialSize($0, &eventSizes) }
         var size = W.string(1, id) + W.int64(2, sequence) + W.int64(3, Int64(cause.rawValue)) + W.events(4, state.stm)
         for s in predictionSizes { size += W.message(5, s) }
         for s in potentialSizes { size += W.message(6, s) }
         size += W.int64(7, Int64(state.time))
 
         var w = W.Writer(capacity: size)
+        w.eventSizes = eventSizes
         w.string(1, id)
         w.int64(2, sequence)
         w.int64(3, Int64(cause.rawValue))
@@ -35,35 +37,6 @@ enum PredictionUpdateEncoder {
         }
         w.int64(7, Int64(state.time))
         assert(w.bytes.count == size, "PredictionUpdateEncoder: size pass and write pass disagree")
-        return w.bytes
-    }
-}
-
-/// Writes a `kato.v2.GetPredictionsResponse` in protobuf wire format straight from the session's
-/// predictions (`PredictionWire`): the message `Convert.prediction`/`futurePotential` and
-/// protobuf-c would give, without the string arrays, the proto structs and the C structs.
-enum PredictionsResponseEncoder {
-    static func encode(sessionID: String, predictions: [Prediction], futurePotentials: [FuturePotential]) -> [UInt8] {
-        typealias W = PredictionWire
-        let predictionSizes = predictions.map(W.predictionSize)
-        let potentialSizes = futurePotentials.map(W.potentialSize)
-        var size = W.string(1, sessionID)
-        for s in predictionSizes { size += W.message(2, s) }
-        for s in potentialSizes { size += W.message(3, s) }
-        size += W.int64(4, Int64(predictions.count))
-
-        var w = W.Writer(capacity: size)
-        w.string(1, sessionID)
-        for (p, s) in zip(predictions, predictionSizes) {
-            w.head(2, length: s)
-            w.prediction(p)
-        }
-        for (f, s) in zip(futurePotentials, potentialSizes) {
-            w.head(3, length: s)
-            w.potential(f)
-        }
-        w.int64(4, Int64(predictions.count))
-        assert(w.bytes.count == size, "PredictionsResponseEncoder: size pass and write pass disagree")
         return w.bytes
     }
 }

@@ -36,13 +36,8 @@ enum PredictionWire {
     }
     static func emotiveEntrySize(_ key: String, _ value: Double) -> Int { string(1, key) + double(2, value) }
 
-    /// Length of event `k` of a prediction's `field`, as an `Event` message.
-    @inline(__always)
-    static func eventSize(_ p: Prediction, _ field: Prediction.EventsField, _ k: Int) -> Int {
-        var n = 0
-        p.forEachSymbol(in: field, event: k) { n += message(1, $0.utf8.count) }
-        return n
-    }
+    /// The nested-event fields in the order a protobuf encoder writes them (by number).
+    static let eventFieldsInOrder: [Prediction.EventsField] = [.past, .present, .future, .missing, .extras, .sequence]
 
     /// The proto field number of each of `Prediction`'s nested-event fields (types.proto).
     static func fieldNumber(_ field: Prediction.EventsField) -> Int {
@@ -56,16 +51,20 @@ enum PredictionWire {
         }
     }
 
-    /// The nested-event fields in the order a protobuf encoder writes them (by number).
-    static let eventFieldsInOrder: [Prediction.EventsField] = [.past, .present, .future, .missing, .extras, .sequence]
-
-    static func predictionSize(_ p: Prediction) -> Int {
+    /// The size pass of a prediction: its length, and the length of each of its events appended to
+    /// `eventSizes` (the write pass takes them back in the same order, so symbols are read once
+    /// per pass, one call per field).
+    static func predictionSize(_ p: Prediction, _ eventSizes: inout [Int]) -> Int {
         var n = string(1, p.type) + string(2, p.name) + int64(3, Int64(p.frequency))
         for (k, v) in p.emotives { n += message(4, emotiveEntrySize(k, v)) }
         p.forEachMatch { n += message(5, $0.utf8.count) }
         for field in eventFieldsInOrder {
+            let count = p.eventCount(field)
+            let base = eventSizes.count
+            eventSizes.append(contentsOf: repeatElement(0, count: count))
+            p.forEachSymbol(in: field) { k, s in eventSizes[base + k] += message(1, s.utf8.count) }
             let number = fieldNumber(field)
-            for k in 0..<p.eventCount(field) { n += message(number, eventSize(p, field, k)) }
+            for k in 0..<count { n += message(number, eventSizes[base + k]) }
         }
         n += double(12, p.similarity) + double(13, p.evidence) + double(14, p.confidence) + double(15, p.fragmentation)
         n += double(16, p.snr) + double(17, p.entropy) + double(18, p.normalizedEntropy) + double(19, p.globalNormalizedEntropy)
@@ -74,16 +73,14 @@ enum PredictionWire {
         return n
     }
 
-    @inline(__always)
-    static func futureEventSize(_ f: FuturePotential, _ k: Int) -> Int {
+    /// The size pass of a future potential (event lengths appended as for a prediction).
+    static func potentialSize(_ f: FuturePotential, _ eventSizes: inout [Int]) -> Int {
+        let count = f.futureEventCount
+        let base = eventSizes.count
+        eventSizes.append(contentsOf: repeatElement(0, count: count))
+        f.forEachFutureSymbol { k, s in eventSizes[base + k] += message(1, s.utf8.count) }
         var n = 0
-        f.forEachFutureSymbol(event: k) { n += message(1, $0.utf8.count) }
-        return n
-    }
-
-    static func potentialSize(_ f: FuturePotential) -> Int {
-        var n = 0
-        for k in 0..<f.futureEventCount { n += message(1, futureEventSize(f, k)) }
+        for k in 0..<count { n += message(1, eventSizes[base + k]) }
         return n + double(2, f.aggregatePotential) + int64(3, Int64(f.supportingPatterns))
             + double(4, f.totalWeightedFrequency)
     }
@@ -133,6 +130,19 @@ enum PredictionWire {
                 for s in e { raw(1, s) }
             }
         }
+        /// The event lengths of the size pass, and how many the write pass has used.
+        var eventSizes: [Int] = []
+        var nextEventSize = 0
+
+        /// The events of one field: each `Event`'s head (its length from the size pass) before its
+        /// first symbol; empty events get their head too.
+        private mutating func eventHeads(_ number: Int, upTo k: Int, written: inout Int) {
+            while written <= k {
+                head(number, length: eventSizes[nextEventSize + written])
+                written += 1
+            }
+        }
+
         mutating func prediction(_ p: Prediction) {
             string(1, p.type)
             string(2, p.name)
@@ -147,10 +157,14 @@ enum PredictionWire {
             p.forEachMatch { raw(5, $0) }
             for field in PredictionWire.eventFieldsInOrder {
                 let number = PredictionWire.fieldNumber(field)
-                for k in 0..<p.eventCount(field) {
-                    head(number, length: PredictionWire.eventSize(p, field, k))
-                    p.forEachSymbol(in: field, event: k) { raw(1, $0) }
+                let count = p.eventCount(field)
+                var written = 0
+                p.forEachSymbol(in: field) { k, s in
+                    eventHeads(number, upTo: k, written: &written)
+                    raw(1, s)
                 }
+                eventHeads(number, upTo: count - 1, written: &written)
+                nextEventSize += count
             }
             // types.proto `Prediction`, fields 12-25.
             double(12, p.similarity); double(13, p.evidence); double(14, p.confidence); double(15, p.fragmentation)
@@ -159,10 +173,14 @@ enum PredictionWire {
             double(23, p.itfdfSimilarity); double(24, p.patternProbability); double(25, p.weightedStrength)
         }
         mutating func potential(_ f: FuturePotential) {
-            for k in 0..<f.futureEventCount {
-                head(1, length: PredictionWire.futureEventSize(f, k))
-                f.forEachFutureSymbol(event: k) { raw(1, $0) }
+            let count = f.futureEventCount
+            var written = 0
+            f.forEachFutureSymbol { k, s in
+                eventHeads(1, upTo: k, written: &written)
+                raw(1, s)
             }
+            eventHeads(1, upTo: count - 1, written: &written)
+            nextEventSize += count
             double(2, f.aggregatePotential)
             int64(3, Int64(f.supportingPatterns))
             double(4, f.totalWeightedFrequency)
