@@ -8,12 +8,9 @@ final class PredictionBatch: Sendable {
     let stmEnds: [Int32]
     /// Every prediction's bits: [matched STM positions | extras STM positions | missing present positions].
     let words: [UInt64]
-    /// The flattened STM's UTF-8 (matches and extras read in place).
-    let flatUTF8: UTF8Symbols
 
     init(flat: [String], stmEnds: [Int32], words: [UInt64]) {
         self.flat = flat
-        self.flatUTF8 = UTF8Symbols(flat)
         self.stmEnds = stmEnds
         self.words = words
     }
@@ -138,55 +135,6 @@ extension Prediction {
             let batch = batch!
             let at = Int(bitsAt)
             for j in 0..<batch.flat.count where batch.bit(at, j) { try body(batch.flat[j]) }
-        }
-
-        /// ``forEachSymbol(_:_:)`` with each symbol's UTF-8 (from the pattern's and the STM's byte
-        /// tables: no `String` per symbol).
-        func forEachSymbolUTF8(_ field: EventsField, _ body: (Int, Span<UInt8>) throws -> Void) rethrows {
-            switch field {
-            case .extras:
-                let batch = batch!
-                let table = batch.flatUTF8
-                let at = Int(bitsAt) + batch.stmWords
-                var lo = 0
-                for (k, end) in batch.stmEnds.enumerated() {
-                    for j in lo..<Int(end) where batch.bit(at, j) { try table.with(j) { try body(k, $0) } }
-                    lo = Int(end)
-                }
-            case .missing:
-                let batch = batch!
-                let table = shape.utf8
-                let base = presentStart
-                let at = Int(bitsAt) + 2 * batch.stmWords
-                let ends = shape.eventEnds
-                var lo = base
-                for e in Int(k1)..<Int(k2) {
-                    for x in lo..<ends[e] where batch.bit(at, x - base) { try table.with(x) { try body(e - Int(k1), $0) } }
-                    lo = ends[e]
-                }
-            default:
-                let first: Int, count = eventCount(field)
-                switch field {
-                case .present: first = Int(k1)
-                case .future: first = Int(k2)
-                default: first = 0
-                }
-                let table = shape.utf8
-                let ends = shape.eventEnds
-                var lo = shape.eventStart(first)
-                for k in 0..<count {
-                    let hi = ends[first + k]
-                    try table.forEach(lo, hi) { try body(k, $0) }
-                    lo = hi
-                }
-            }
-        }
-
-        func forEachMatchUTF8(_ body: (Span<UInt8>) throws -> Void) rethrows {
-            let batch = batch!
-            let table = batch.flatUTF8
-            let at = Int(bitsAt)
-            for j in 0..<batch.flat.count where batch.bit(at, j) { try table.with(j, body) }
         }
     }
 }

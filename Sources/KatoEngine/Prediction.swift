@@ -178,27 +178,6 @@ public struct Prediction: Sendable {
         }
         try alignment?.forEachMatch(body)
     }
-
-    /// ``forEachSymbol(in:_:)`` with each symbol's UTF-8 instead of a `String` (a computed
-    /// prediction reads the pattern's and the STM's byte tables: no string copied per symbol).
-    public func forEachSymbolUTF8(in field: EventsField, _ body: (_ event: Int, _ utf8: Span<UInt8>) throws -> Void) rethrows {
-        if let explicit = explicitEvents?[field.rawValue] {
-            for (k, e) in explicit.enumerated() {
-                for s in e { try withUTF8Span(s) { try body(k, $0) } }
-            }
-            return
-        }
-        try alignment?.forEachSymbolUTF8(field, body)
-    }
-
-    /// ``forEachMatch(_:)`` with each symbol's UTF-8.
-    public func forEachMatchUTF8(_ body: (_ utf8: Span<UInt8>) throws -> Void) rethrows {
-        if let explicitMatches {
-            for s in explicitMatches { try withUTF8Span(s, body) }
-            return
-        }
-        try alignment?.forEachMatchUTF8(body)
-    }
 }
 
 extension Prediction: Hashable {
@@ -270,22 +249,6 @@ public struct FuturePotential: Sendable, Hashable {
         } else {
             for (k, e) in explicitFuture.enumerated() {
                 for s in e { try body(k, s) }
-            }
-        }
-    }
-
-    /// ``forEachFutureSymbol(_:)`` with each symbol's UTF-8 (the pattern's byte table).
-    public func forEachFutureSymbolUTF8(_ body: (_ event: Int, _ utf8: Span<UInt8>) throws -> Void) rethrows {
-        if let shape {
-            let table = shape.utf8, ends = shape.eventEnds
-            var lo = shape.eventStart(start)
-            for k in start..<ends.count {
-                try table.forEach(lo, ends[k]) { try body(k - start, $0) }
-                lo = ends[k]
-            }
-        } else {
-            for (k, e) in explicitFuture.enumerated() {
-                for s in e { try withUTF8Span(s) { try body(k, $0) } }
             }
         }
     }

@@ -6,14 +6,12 @@ import KatoEngine
 /// is what any response encoder must at least do. Without it, work left for the reader (compact
 /// predictions build their string arrays when read) would fall outside the measurement.
 ///
-/// `--consumer in-place` (default): reads each symbol's UTF-8 in place (`forEachSymbolUTF8`,
-/// `forEachMatchUTF8`, `forEachFutureSymbolUTF8`), as the server's protobuf encoders do;
-/// `--consumer strings`: the same with each symbol as a `String` (`forEachSymbol`, …: the encoders
-/// of the sixth pass); `--consumer arrays`: reads the
+/// `--consumer in-place` (default): reads the symbols in place (`forEachSymbol`, `forEachMatch`,
+/// `forEachFutureSymbol`), as the server's protobuf encoders do; `--consumer arrays`: reads the
 /// array properties (`matches`, `past`, …), as the JSON codec and older callers do; `none`: reads
 /// nothing (the measurement of the passes before this one).
 extension EngineBenchmark {
-    enum Consumer: String, Sendable { case inPlace = "in-place", strings, arrays, none }
+    enum Consumer: String, Sendable { case inPlace = "in-place", arrays, none }
 
     static let consumer: Consumer = {
         let args = CommandLine.arguments
@@ -28,7 +26,6 @@ extension EngineBenchmark {
     static func consume(_ session: SessionState) {
         switch consumer {
         case .inPlace: consumed &+= consumeInPlace(session)
-        case .strings: consumed &+= consumeStrings(session)
         case .arrays: consumed &+= consumeArrays(session)
         case .none: break
         }
@@ -72,7 +69,7 @@ extension EngineBenchmark {
         return n
     }
 
-    static func consumeStrings(_ session: SessionState) -> Int {
+    static func consumeInPlace(_ session: SessionState) -> Int {
         var n = 0
         for p in session.predictions {
             n &+= scalars(p)
@@ -85,23 +82,6 @@ extension EngineBenchmark {
         for f in session.futurePotentials {
             n &+= bits(f.aggregatePotential, f.totalWeightedFrequency) &+ f.supportingPatterns &+ f.futureEventCount
             f.forEachFutureSymbol { _, s in n &+= s.utf8.count }
-        }
-        return n
-    }
-
-    static func consumeInPlace(_ session: SessionState) -> Int {
-        var n = 0
-        for p in session.predictions {
-            n &+= scalars(p)
-            p.forEachMatchUTF8 { n &+= $0.count }
-            for field in Prediction.EventsField.allCases {
-                n &+= p.eventCount(field)
-                p.forEachSymbolUTF8(in: field) { _, s in n &+= s.count }
-            }
-        }
-        for f in session.futurePotentials {
-            n &+= bits(f.aggregatePotential, f.totalWeightedFrequency) &+ f.supportingPatterns &+ f.futureEventCount
-            f.forEachFutureSymbolUTF8 { _, s in n &+= s.count }
         }
         return n
     }

@@ -5,7 +5,7 @@ import XCTest
 /// Issue 15: a computed `Prediction` is compact (pattern + alignment bits, arrays built when read).
 /// It must be the same value as the prediction with every field explicit: equal, same hash, same
 /// `Codable` form, and the in-place readers (`forEachSymbol`, `forEachMatch`,
-/// `forEachFutureSymbol`, and their UTF-8 forms the wire encoders use) must give exactly the arrays.
+/// `forEachFutureSymbol`) must give exactly the arrays.
 final class CompactPredictionTests: XCTestCase {
     /// The prediction rebuilt from its accessors with the public initialiser (every field explicit).
     private func explicitCopy(_ p: Prediction) -> Prediction {
@@ -25,19 +25,6 @@ final class CompactPredictionTests: XCTestCase {
             p.forEachSymbol(in: field, event: k) { event.append($0) }
             return event
         }
-    }
-
-    private static func string(_ utf8: Span<UInt8>) -> String {
-        var bytes: [UInt8] = []
-        for i in utf8.indices { bytes.append(utf8[i]) }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// `field` read through `forEachSymbolUTF8` (empty events from `eventCount`).
-    private func inPlaceUTF8(_ p: Prediction, _ field: Prediction.EventsField) -> [[String]] {
-        var events = [[String]](repeating: [], count: p.eventCount(field))
-        p.forEachSymbolUTF8(in: field) { k, s in events[k].append(Self.string(s)) }
-        return events
     }
 
     func testComputedPredictionsEqualTheirExplicitFormAndReadTheSameInPlace() throws {
@@ -70,16 +57,9 @@ final class CompactPredictionTests: XCTestCase {
                     var matches: [String] = []
                     p.forEachMatch { matches.append($0) }
                     XCTAssertEqual(matches, p.matches)
-                    for (q, form) in [(p, "computed"), (copy, "explicit")] {
-                        var utf8Matches: [String] = []
-                        q.forEachMatchUTF8 { utf8Matches.append(Self.string($0)) }
-                        XCTAssertEqual(utf8Matches, p.matches, "matches as UTF-8 (\(form))")
-                    }
                     for field in Prediction.EventsField.allCases {
                         XCTAssertEqual(inPlace(p, field), p.events(field), "\(field)")
                         XCTAssertEqual(inPlace(copy, field), p.events(field), "\(field) (explicit)")
-                        XCTAssertEqual(inPlaceUTF8(p, field), p.events(field), "\(field) as UTF-8")
-                        XCTAssertEqual(inPlaceUTF8(copy, field), p.events(field), "\(field) as UTF-8 (explicit)")
                     }
                     let sorted = JSONEncoder()
                     sorted.outputFormatting = .sortedKeys  // dictionary order is per instance
@@ -94,14 +74,6 @@ final class CompactPredictionTests: XCTestCase {
                         return event
                     }
                     XCTAssertEqual(read, f.future)
-                    let explicit = FuturePotential(
-                        future: f.future, aggregatePotential: f.aggregatePotential,
-                        supportingPatterns: f.supportingPatterns, totalWeightedFrequency: f.totalWeightedFrequency)
-                    for (g, form) in [(f, "computed"), (explicit, "explicit")] {
-                        var utf8 = [[String]](repeating: [], count: g.futureEventCount)
-                        g.forEachFutureSymbolUTF8 { k, s in utf8[k].append(Self.string(s)) }
-                        XCTAssertEqual(utf8, f.future, "future as UTF-8 (\(form))")
-                    }
                 }
             }
         }
@@ -133,18 +105,5 @@ final class CompactPredictionTests: XCTestCase {
         XCTAssertEqual(p.sequence, before.sequence)
         XCTAssertNotEqual(p, before)
         XCTAssertEqual(before.extras, [[], ["x"]])
-    }
-
-    /// A learned pattern builds its UTF-8 table with the shape; a loaded one on first read: the
-    /// same bytes and symbol ends either way.
-    func testAPatternsUTF8TableIsTheSameBuiltEagerlyOrOnFirstRead() {
-        let events = [["a", "bé"], [], ["", "ü123456789012345678"]]
-        let ids: [Int32] = [0, 1, 2, 3]
-        let learned = PatternShape(name: "p", events: events, flatIds: ids)
-        let loaded = PatternShape(name: "p", symbols: events.flatMap { $0 }, eventEnds: [2, 2, 4], flatIds: ids)
-        for shape in [learned, loaded] {
-            XCTAssertEqual(shape.utf8.bytes, Array("abéü123456789012345678".utf8))
-            XCTAssertEqual(shape.utf8.ends, [1, 4, 4, 24])
-        }
     }
 }

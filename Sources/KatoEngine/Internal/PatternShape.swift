@@ -43,9 +43,6 @@ final class PatternShape: Sendable {
     let textLength: Int
     /// The nested events, built on first use (predictions, `Pattern` values) and kept.
     private let nestedEvents = Mutex<[[String]]?>(nil)
-    /// The symbols' UTF-8 in one buffer (``utf8``): built with the shape when a pattern is learned
-    /// (as its JSON), else the first time a prediction of it is read in place, and kept.
-    private let utf8Table: Mutex<UTF8Symbols?>
     /// `json.dumps(events)` and its event offsets: built with the shape when a pattern is learned,
     /// else (a pattern loaded from the store) on first use by ``futureJSON(from:)``.
     private let json: [UInt8]
@@ -70,15 +67,12 @@ final class PatternShape: Sendable {
             symbols.append(contentsOf: event)
             ends.append(symbols.count)
         }
-        self.init(name: name, symbols: symbols, eventEnds: ends, flatIds: flatIds, buildUTF8: true)
+        self.init(name: name, symbols: symbols, eventEnds: ends, flatIds: flatIds)
     }
 
     /// `symbols` flattened, `eventEnds` as the stored field, `flatIds` their ids.
-    /// `buildUTF8`: build the symbols' UTF-8 table now (a learned pattern) rather than on first read
-    /// (a pattern loaded from the store: start-up allocates less).
-    init(name: String, symbols: [String], eventEnds ends: [Int], flatIds: [Int32], buildJSON: Bool = false, buildUTF8: Bool = false) {
+    init(name: String, symbols: [String], eventEnds ends: [Int], flatIds: [Int32], buildJSON: Bool = false) {
         self.name = name
-        utf8Table = Mutex(buildUTF8 ? UTF8Symbols(symbols) : nil)
         if buildJSON {
             (json, jsonEventOffsets) = Self.json(symbols: symbols, eventEnds: ends)
         } else {
@@ -244,16 +238,6 @@ final class PatternShape: Sendable {
         out.reserveCapacity(range.count)
         for k in range { out.append(Array(event(k))) }
         return out
-    }
-
-    /// The symbols' UTF-8 in one buffer (built on first use, kept).
-    var utf8: UTF8Symbols {
-        utf8Table.withLock { cached in
-            if let cached { return cached }
-            let built = UTF8Symbols(symbols)
-            cached = built
-            return built
-        }
     }
 
     /// All events in the nested form.

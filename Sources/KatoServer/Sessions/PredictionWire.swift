@@ -1,10 +1,10 @@
 import KatoEngine
 
 /// The protobuf wire form of `kato.v2.Prediction`, `FuturePotential` and `Event`, written straight
-/// from the engine's values: each symbol's UTF-8 comes from the pattern's and the STM's byte
-/// tables (`Prediction.forEachSymbolUTF8`, `forEachMatchUTF8`,
-/// `FuturePotential.forEachFutureSymbolUTF8`), so no string array is built for a compact
-/// prediction, no `String` is copied per symbol and no proto struct or protobuf-c struct is filled. Used by `PredictionUpdateEncoder` (subscription updates) and
+/// from the engine's values: each symbol's UTF-8 comes from the pattern's and the STM's own
+/// strings (`Prediction.forEachSymbol`, `forEachMatch`, `FuturePotential.forEachFutureSymbol`), so
+/// no string array is built for a compact prediction and no proto struct or protobuf-c struct is
+/// filled. Used by `PredictionUpdateEncoder` (subscription updates) and
 /// `PredictionsResponseEncoder` (GetPredictions). Fields at their proto3 default are left out, as
 /// protobuf encoders do; map entries (emotives) in key order, so equal values give equal bytes.
 enum PredictionWire {
@@ -57,12 +57,12 @@ enum PredictionWire {
     static func predictionSize(_ p: Prediction, _ eventSizes: inout [Int]) -> Int {
         var n = string(1, p.type) + string(2, p.name) + int64(3, Int64(p.frequency))
         for (k, v) in p.emotives { n += message(4, emotiveEntrySize(k, v)) }
-        p.forEachMatchUTF8 { n += message(5, $0.count) }
+        p.forEachMatch { n += message(5, $0.utf8.count) }
         for field in eventFieldsInOrder {
             let count = p.eventCount(field)
             let base = eventSizes.count
             eventSizes.append(contentsOf: repeatElement(0, count: count))
-            p.forEachSymbolUTF8(in: field) { k, s in eventSizes[base + k] += message(1, s.count) }
+            p.forEachSymbol(in: field) { k, s in eventSizes[base + k] += message(1, s.utf8.count) }
             let number = fieldNumber(field)
             for k in 0..<count { n += message(number, eventSizes[base + k]) }
         }
@@ -78,7 +78,7 @@ enum PredictionWire {
         let count = f.futureEventCount
         let base = eventSizes.count
         eventSizes.append(contentsOf: repeatElement(0, count: count))
-        f.forEachFutureSymbolUTF8 { k, s in eventSizes[base + k] += message(1, s.count) }
+        f.forEachFutureSymbol { k, s in eventSizes[base + k] += message(1, s.utf8.count) }
         var n = 0
         for k in 0..<count { n += message(1, eventSizes[base + k]) }
         return n + double(2, f.aggregatePotential) + int64(3, Int64(f.supportingPatterns))
@@ -108,11 +108,6 @@ enum PredictionWire {
         mutating func raw(_ field: Int, _ s: String) {
             head(field, length: s.utf8.count)
             bytes.append(contentsOf: s.utf8)
-        }
-        /// A symbol's UTF-8 from the engine's byte tables.
-        mutating func raw(_ field: Int, _ s: Span<UInt8>) {
-            head(field, length: s.count)
-            for i in s.indices { bytes.append(s[i]) }
         }
         mutating func string(_ field: Int, _ s: String) { if !s.isEmpty { raw(field, s) } }
         mutating func int64(_ field: Int, _ v: Int64) {
@@ -159,12 +154,12 @@ enum PredictionWire {
                 string(1, k)
                 double(2, v)
             }
-            p.forEachMatchUTF8 { raw(5, $0) }
+            p.forEachMatch { raw(5, $0) }
             for field in PredictionWire.eventFieldsInOrder {
                 let number = PredictionWire.fieldNumber(field)
                 let count = p.eventCount(field)
                 var written = 0
-                p.forEachSymbolUTF8(in: field) { k, s in
+                p.forEachSymbol(in: field) { k, s in
                     eventHeads(number, upTo: k, written: &written)
                     raw(1, s)
                 }
@@ -180,7 +175,7 @@ enum PredictionWire {
         mutating func potential(_ f: FuturePotential) {
             let count = f.futureEventCount
             var written = 0
-            f.forEachFutureSymbolUTF8 { k, s in
+            f.forEachFutureSymbol { k, s in
                 eventHeads(1, upTo: k, written: &written)
                 raw(1, s)
             }
