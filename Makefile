@@ -155,6 +155,12 @@ bench-web: deps
 load:
 	benchmarks/load/run.sh
 
+# Durable learns with default sessions into a knowledge base past 100,000 patterns (issue 15).
+# BEFORE=<dir with another build's kato-server>: both alternately in one run, with the ratio.
+.PHONY: bench-learns
+bench-learns: deps
+	benchmarks/load/learns.sh $(BEFORE)
+
 # PostgreSQL + 3 kato-server replicas + HAProxy on loopback; prints the clients' address; Ctrl-C stops all.
 cluster: build
 	scripts/install-deps --python
