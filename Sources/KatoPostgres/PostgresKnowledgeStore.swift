@@ -66,7 +66,11 @@ public final class PostgresKnowledgeStore: Sendable {
         do {
             var patterns = 0
             for (nodeID, _) in try await store.nodeVersions() {
-                let (loader, version) = try await store.withConnection { conn in try await load(nodeID, conn, logger: logger) }
+                // Two of the (idle) pool's connections when it has them: chunks come from two backends.
+                let (loader, version) = try await store.withConnection { conn in
+                    guard poolSize >= 2 else { return try await load(nodeID, conn, logger: logger) }
+                    return try await store.withConnection { second in try await load(nodeID, conn, second: second, logger: logger) }
+                }
                 patterns += loader.patternCount
                 let node = ReplicatedNode(nodeID: nodeID, knowledgeBase: KnowledgeBase(loaded: loader), version: version, store: store)
                 store.nodes.withLock { $0[nodeID] = node }
