@@ -4,6 +4,7 @@ import KatoStore
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// Reading a node's knowledge base out of PostgreSQL (a joining replica's start-up, a reload, an
 /// import's "replaced" record, `verify`): the rows come in chunks of ``chunkRows`` ids, each chunk
@@ -20,24 +21,34 @@ extension PostgresKnowledgeStore {
         return 65_536
     }()
 
+    /// Connections a start-up's load reads chunks on (at most the pool's size):
+    /// `KATO_POSTGRES_LOAD_CONNECTIONS`, default 2.
+    static let loadConnections: Int = {
+        if let s = ProcessInfo.processInfo.environment["KATO_POSTGRES_LOAD_CONNECTIONS"], let n = Int(s), n > 0 { return n }
+        return 2
+    }()
+
     /// The node's knowledge base and the version it is at, read in one snapshot.
     /// `inTransaction`: the caller's transaction holds the node's row lock (no writer can run).
-    /// `second`: another idle connection (a start-up's): chunks are then queried on both,
-    /// alternately, in the same snapshot (`pg_export_snapshot`), so two PostgreSQL backends build
+    /// `others`: more idle connections (a start-up's): chunks are then queried on all of them in
+    /// turn, in the same snapshot (`pg_export_snapshot`), so several PostgreSQL backends build
     /// arrays while this task decodes — PostgreSQL's part no longer runs one chunk at a time.
     static func load(
-        _ nodeID: String, _ conn: PostgresConnection, second: PostgresConnection? = nil, inTransaction: Bool = false,
+        _ nodeID: String, _ conn: PostgresConnection, others: [PostgresConnection] = [], inTransaction: Bool = false,
         logger: Logger
     ) async throws -> (KnowledgeBaseLoader, Int64) {
-        let second = inTransaction ? nil : second
+        let others = inTransaction ? [] : others
         var connections = [conn]
         let clock = ContinuousClock()
         let started = clock.now
         if !inTransaction { try await conn.checkedQuery("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) }
         do {
-            if let second {
-                try await share(snapshotOf: conn, with: second, logger: logger)
-                connections.append(second)
+            if !others.isEmpty {
+                let snapshot = try await exportSnapshot(conn, logger: logger)
+                for other in others {
+                    try await importSnapshot(snapshot, other, logger: logger)
+                    connections.append(other)
+                }
             }
             if !inTransaction {
                 for c in connections { try await c.checkedQuery(rangeScanOnly, logger: logger) }
@@ -57,25 +68,40 @@ extension PostgresKnowledgeStore {
             ).decode(Int64.self) { tombstones.append(id) }
             var builder = ReplicationRecords.LoaderBuilder(expectedPatterns: Int(max(end, (tombstones.last ?? -1) + 1)))
             var nextTombstone = 0
-            // Chunk k is queried on connection k % n; one query per connection in flight.
-            var next: Int64 = 0
-            var pending: [Task<PatternChunk, any Error>] = []
-            func startNext() {
-                guard next < end else { return }
-                pending.append(fetch(nodeID, from: next, connections[pending.count % connections.count], logger: logger))
-                next += chunkRows
+            // Chunk k is read on connection k % n: each connection runs its chunks' queries one
+            // after the other, as fast as PostgreSQL answers (not when this task gets to them),
+            // and this task decodes them in id order.
+            let n = connections.count
+            let chunks = Int((end + chunkRows - 1) / chunkRows)
+            let stop = StopFlag()
+            var streams: [AsyncThrowingStream<PatternChunk, any Error>] = []
+            var readers: [Task<Void, Never>] = []
+            for (i, c) in connections.enumerated() {
+                let (stream, continuation) = AsyncThrowingStream<PatternChunk, any Error>.makeStream()
+                streams.append(stream)
+                readers.append(Task {
+                    var j = i
+                    while j < chunks && !stop.isSet {
+                        do {
+                            continuation.yield(try await fetch(nodeID, from: Int64(j) * chunkRows, c, logger: logger))
+                        } catch {
+                            continuation.finish(throwing: error)
+                            return
+                        }
+                        j += n
+                    }
+                    continuation.finish()
+                })
             }
-            for _ in connections { startNext() }
-            var k = 0
+            var iterators = streams.map { $0.makeAsyncIterator() }
             var waited = Duration.zero
-            while k < pending.count {
-                do {
+            do {
+                for k in 0..<chunks {
                     let asked = clock.now
-                    let chunk = try await pending[k].value
+                    guard let chunk = try await iterators[k % n].next() else {
+                        throw PatternChunk.Malformed(description: "chunk \(k) of the patterns is missing")
+                    }
                     waited += clock.now - asked
-                    k += 1
-                    // The next query on the connection this chunk came from (chunk k + n).
-                    startNext()
                     try chunk.decode { id in
                         while nextTombstone < tombstones.count && tombstones[nextTombstone] < id {
                             try builder.appendDeleted(id: tombstones[nextTombstone])
@@ -84,12 +110,14 @@ extension PostgresKnowledgeStore {
                     } append: { id, name, frequency, events, emotives, metadata in
                         try builder.append(id: id, name: name, frequency: frequency, events: events, emotives: emotives, metadata: metadata)
                     }
-                } catch {
-                    // Queries still running must finish before their connections are used again.
-                    for task in pending[k...] { _ = try? await task.value }
-                    throw error
                 }
+            } catch {
+                // Queries still running must finish before their connections are used again.
+                stop.set()
+                for r in readers { await r.value }
+                throw error
             }
+            let k = chunks
             for id in tombstones[nextTombstone...] { try builder.appendDeleted(id: id) }
             for try await (name, sums) in try await conn.checkedQuery(
                 "SELECT name, emotives FROM kb_symbol_emotives WHERE node_id = \(nodeID) ORDER BY name", logger: logger
@@ -110,8 +138,9 @@ extension PostgresKnowledgeStore {
             return (loader, version)
         } catch {
             if !inTransaction {
-                // `second` too when it failed half-way into its transaction (a warning if it is in none).
-                for c in [conn] + (second.map { [$0] } ?? []) { _ = try? await c.checkedQuery("ROLLBACK", logger: logger) }
+                // All of `others`: one may have failed half-way into its transaction (ROLLBACK
+                // outside one is a warning only).
+                for c in [conn] + others { _ = try? await c.checkedQuery("ROLLBACK", logger: logger) }
             }
             throw error
         }
@@ -128,39 +157,46 @@ extension PostgresKnowledgeStore {
                set_config('max_parallel_workers_per_gather', '0', true)
         """
 
-    /// Starts a read-only transaction on `second` that sees exactly `first`'s snapshot (`first`
-    /// is in its REPEATABLE READ transaction and has run no query yet).
-    private static func share(snapshotOf first: PostgresConnection, with second: PostgresConnection, logger: Logger) async throws {
+    /// The snapshot of `conn`'s REPEATABLE READ transaction (which has run no query yet).
+    private static func exportSnapshot(_ conn: PostgresConnection, logger: Logger) async throws -> String {
         var id = ""
-        for try await s in try await first.checkedQuery("SELECT pg_export_snapshot()", logger: logger).decode(String.self) { id = s }
-        // SET TRANSACTION SNAPSHOT takes no parameter: the id goes in literally, checked first
+        for try await s in try await conn.checkedQuery("SELECT pg_export_snapshot()", logger: logger).decode(String.self) { id = s }
+        // SET TRANSACTION SNAPSHOT takes no parameter: the id goes in literally, checked here
         // (PostgreSQL's ids are hex digits and dashes).
         guard !id.isEmpty, id.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) })
         else { throw PatternChunk.Malformed(description: "unexpected snapshot id from PostgreSQL: \(id)") }
-        try await second.checkedQuery("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-        try await second.checkedQuery(PostgresQuery(unsafeSQL: "SET TRANSACTION SNAPSHOT '\(id)'"), logger: logger)
+        return id
     }
 
-    /// Starts the query of the patterns with ids `from ..< from + chunkRows`.
-    private static func fetch(
-        _ nodeID: String, from: Int64, _ conn: PostgresConnection, logger: Logger
-    ) -> Task<PatternChunk, any Error> {
-        let to = from + chunkRows
-        return Task {
-            var chunk = PatternChunk()
-            // The subquery's index scan gives the aggregates their order; decode checks that
-            // ids are dense and ascending, so another order would fail the load, never skew it.
-            for try await row in try await conn.checkedQuery("""
-                SELECT array_agg(id), array_agg(name), array_agg(frequency), array_agg(events), array_agg(emotives), array_agg(metadata)
-                FROM (SELECT id, name, frequency, events, emotives, metadata FROM kb_patterns
-                      WHERE node_id = \(nodeID) AND id >= \(from) AND id < \(to) ORDER BY id) AS chunk
-                """, logger: logger
-            ).decode((ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?).self) {
-                chunk.columns = [row.0, row.1, row.2, row.3, row.4, row.5]
-            }
-            return chunk
-        }
+    /// Starts a read-only transaction on `conn` that sees exactly the exported `snapshot`.
+    private static func importSnapshot(_ snapshot: String, _ conn: PostgresConnection, logger: Logger) async throws {
+        try await conn.checkedQuery("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+        try await conn.checkedQuery(PostgresQuery(unsafeSQL: "SET TRANSACTION SNAPSHOT '\(snapshot)'"), logger: logger)
     }
+
+    /// The patterns with ids `from ..< from + chunkRows`.
+    private static func fetch(_ nodeID: String, from: Int64, _ conn: PostgresConnection, logger: Logger) async throws -> PatternChunk {
+        let to = from + chunkRows
+        var chunk = PatternChunk()
+        // The subquery's index scan gives the aggregates their order; decode checks that
+        // ids are dense and ascending, so another order would fail the load, never skew it.
+        for try await row in try await conn.checkedQuery("""
+            SELECT array_agg(id), array_agg(name), array_agg(frequency), array_agg(events), array_agg(emotives), array_agg(metadata)
+            FROM (SELECT id, name, frequency, events, emotives, metadata FROM kb_patterns
+                  WHERE node_id = \(nodeID) AND id >= \(from) AND id < \(to) ORDER BY id) AS chunk
+            """, logger: logger
+        ).decode((ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer?).self) {
+            chunk.columns = [row.0, row.1, row.2, row.3, row.4, row.5]
+        }
+        return chunk
+    }
+}
+
+/// Tells a load's chunk readers to stop (the load failed).
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+    func set() { flag.store(true, ordering: .releasing) }
 }
 
 /// One chunk's six columns, each a PostgreSQL array in its binary form (`array_send`): ndim,
