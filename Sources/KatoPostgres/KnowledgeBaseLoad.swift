@@ -10,9 +10,11 @@ import Synchronization
 /// import's "replaced" record, `verify`): the rows come in chunks of ``chunkRows`` ids, each chunk
 /// one row of six arrays (`array_agg` of each column), so postgres-nio decodes a few dozen rows
 /// instead of a million and the columns' bytes go from the arrays' buffers straight into the
-/// loader — no `String`, array or `ByteBuffer` per pattern. The next chunk's query is in flight
-/// while this one is decoded: PostgreSQL's backend builds it on the other core.
-/// Every chunk is read in the transaction's one snapshot (REPEATABLE READ), as one query was.
+/// loader — no `String`, array or `ByteBuffer` per pattern. At start-up the chunks' queries run
+/// on two connections, each connection's back to back, while this task decodes: PostgreSQL's
+/// array building (its larger part of a join) overlaps the decoding and itself.
+/// Every chunk is read in one snapshot (REPEATABLE READ; exported to the other connection), as
+/// one query was.
 extension PostgresKnowledgeStore {
     /// Pattern ids per chunk: 65,536 (1M patterns are 16 queries of a few MB). A test sets
     /// `KATO_POSTGRES_LOAD_CHUNK_ROWS` small, so that a small knowledge base spans several chunks.
