@@ -4,7 +4,6 @@ import KatoStore
 import Logging
 import NIOCore
 import PostgresNIO
-import Synchronization
 
 /// Reading a node's knowledge base out of PostgreSQL (a joining replica's start-up, a reload, an
 /// import's "replaced" record, `verify`): the rows come in chunks of ``chunkRows`` ids, each chunk
@@ -75,15 +74,23 @@ extension PostgresKnowledgeStore {
             // and this task decodes them in id order.
             let n = connections.count
             let chunks = Int((end + chunkRows - 1) / chunkRows)
-            let stop = StopFlag()
+            // A reader runs at most `ahead` chunks ahead of the decoding (a credit per chunk):
+            // memory holds a few chunks, not the whole knowledge base, when PostgreSQL is faster.
+            let ahead = 2
             var streams: [AsyncThrowingStream<PatternChunk, any Error>] = []
+            var grants: [AsyncStream<Void>.Continuation] = []
             var readers: [Task<Void, Never>] = []
             for (i, c) in connections.enumerated() {
                 let (stream, continuation) = AsyncThrowingStream<PatternChunk, any Error>.makeStream()
+                let (credits, grant) = AsyncStream<Void>.makeStream()
+                for _ in 0..<ahead { grant.yield() }
                 streams.append(stream)
+                grants.append(grant)
                 readers.append(Task {
+                    var credit = credits.makeAsyncIterator()
                     var j = i
-                    while j < chunks && !stop.isSet {
+                    // No credit left and none to come: the load failed (see below), stop.
+                    while j < chunks, await credit.next() != nil {
                         do {
                             continuation.yield(try await fetch(nodeID, from: Int64(j) * chunkRows, c, logger: logger))
                         } catch {
@@ -104,6 +111,7 @@ extension PostgresKnowledgeStore {
                         throw PatternChunk.Malformed(description: "chunk \(k) of the patterns is missing")
                     }
                     waited += clock.now - asked
+                    grants[k % n].yield()
                     try chunk.decode { id in
                         while nextTombstone < tombstones.count && tombstones[nextTombstone] < id {
                             try builder.appendDeleted(id: tombstones[nextTombstone])
@@ -115,11 +123,13 @@ extension PostgresKnowledgeStore {
                 }
             } catch {
                 // Queries still running must finish before their connections are used again.
-                stop.set()
+                for g in grants { g.finish() }
                 for r in readers { await r.value }
                 throw error
             }
-            let k = chunks
+            // Every reader has delivered its last chunk; it is done with its connection.
+            for g in grants { g.finish() }
+            for r in readers { await r.value }
             for id in tombstones[nextTombstone...] { try builder.appendDeleted(id: id) }
             for try await (name, sums) in try await conn.checkedQuery(
                 "SELECT name, emotives FROM kb_symbol_emotives WHERE node_id = \(nodeID) ORDER BY name", logger: logger
@@ -133,7 +143,7 @@ extension PostgresKnowledgeStore {
             let loader = try builder.finish()
             // Where a start-up's seconds go (docs/SCALING.md "A replica joining").
             logger.info("knowledge base read from PostgreSQL", metadata: [
-                "node_id": "\(nodeID)", "patterns": "\(loader.patternCount)", "chunks": "\(k)",
+                "node_id": "\(nodeID)", "patterns": "\(loader.patternCount)", "chunks": "\(chunks)",
                 "connections": "\(connections.count)", "read": "\(read - started)",
                 "waited_for_postgres": "\(waited)", "index_finish": "\(clock.now - read)",
             ])
@@ -192,13 +202,6 @@ extension PostgresKnowledgeStore {
         }
         return chunk
     }
-}
-
-/// Tells a load's chunk readers to stop (the load failed).
-final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .acquiring) }
-    func set() { flag.store(true, ordering: .releasing) }
 }
 
 /// One chunk's six columns, each a PostgreSQL array in its binary form (`array_send`): ndim,
