@@ -273,7 +273,12 @@ def startup(bin_dir, pg, a, tmp):
             # Backends that started meanwhile count whole; the load's connection is still open.
             pg1 = cpu_by_pid([postmaster] + children(postmaster))
             pg_cpu = sum(v - pg0.get(pid, 0) for pid, v in pg1.items())
+            # The server's log lines are buffered: the load's line may come after "listening on".
+            deadline = time.time() + 5
             log = open(s.log.name).read()
+            while "patterns=" not in log and time.time() < deadline:
+                time.sleep(0.05)
+                log = open(s.log.name).read()
             n = re.search(r"patterns=([0-9]+)", log)
             loaded.append(int(n.group(1)) if n else None)
             m = re.search(r"load=([0-9.e+-]+) seconds", log)  # PostgreSQL's; the embedded store logs load_ms
