@@ -90,6 +90,8 @@ public final class PostgresSessionStore: Sendable {
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
     /// What this replica last knew of each session, for speculative calls (`+Speculative.swift`).
     let cache = SessionCache()
+    /// The speculative calls' fetches and writes, sent in batches (`SessionBatch.swift`).
+    let batcher: SessionBatcher
     private let inUse = Atomic<Int>(0)
     private let poolInUse = Gauge(label: "kato_postgres_session_pool_in_use")
     /// A session call's time holding its row (load, the call's work, write-back, commit).
@@ -104,9 +106,20 @@ public final class PostgresSessionStore: Sendable {
         self.client = PostgresClient(configuration: try settings.poolConfiguration(size: poolSize), backgroundLogger: logger)
         self.logger = logger
         self.status = status
+        self.batcher = SessionBatcher(lanes: Self.lanes(poolSize: poolSize))
         let client = self.client
         task.withLock { $0 = Task { await client.run() } }
         poolInUse.record(0)
+    }
+
+    /// Batch statements in flight at once: 2 (a batch forms while one runs, and a second
+    /// overlaps the first's round trip), fewer than the pool so locked calls keep connections;
+    /// `KATO_POSTGRES_SESSION_LANES` overrides it (measurements).
+    static func lanes(poolSize: Int) -> Int {
+        if let v = ProcessInfo.processInfo.environment["KATO_POSTGRES_SESSION_LANES"], let n = Int(v), n >= 1 {
+            return min(n, poolSize)
+        }
+        return max(1, min(2, poolSize - 1))
     }
 
     func close() {
