@@ -105,14 +105,15 @@ extension PostgresSessionStore {
             case .touch:
                 request = .init(kind: .touch, id: id, token: copy.token, applied: applied)
             }
-            let outcome = try await batched(request)
+            var outcome = try await batched(request)
+            if case .held = outcome { outcome = try await writeAlone(request, nodeID: copy.row.nodeID) }
             if case .written(let token) = outcome {
                 cache.store(id, CachedSession(row: row, token: token))
                 return result
             }
             guard case .stale(let current, let version) = outcome else {
                 cache.forget(id)
-                return nil  // gone, expired, held by another transaction, or refused: the locked path says which
+                return nil  // gone, expired, or refused: the locked path says which
             }
             known = current
             required = version
@@ -125,8 +126,10 @@ extension PostgresSessionStore {
         case written(token: Int64)
         /// The row changed (or the knowledge base moved on): here it is, with the node's version.
         case stale(CachedSession, kbVersion: Int64)
-        /// Missing, expired, logging for subscribers, or held by another transaction.
+        /// Missing, expired, or logging for subscribers.
         case gone
+        /// Held by another transaction when the batch ran (the call writes alone).
+        case held
     }
 
     static func outcome(_ r: SpeculativeRow, id: String) -> WriteOutcome {

@@ -14,11 +14,11 @@ import Synchronization
 /// while the previous ones ran, and with little load a request is sent at once, alone.
 ///
 /// Each request's outcome is its own: its row was written (its condition held), or the current
-/// row comes back and that call alone runs again, or the row was missing / expired / held by
-/// another transaction and the call goes to the locked path. A call is answered only after the
-/// statement that wrote its row committed. The statement takes its rows' locks with
-/// `SKIP LOCKED`, so a batch never waits for (or deadlocks with) another batch or a locked call:
-/// a row someone holds is handed to the locked path, which waits for it properly.
+/// row comes back and that call alone runs again, or the row was missing / expired and the call
+/// goes to the locked path. A call is answered only after the statement that wrote its row
+/// committed. The statement takes its rows' locks with `SKIP LOCKED`, so a batch never waits for
+/// (or deadlocks with) another batch or a locked call: a row someone holds comes back as
+/// `.held`, and that call writes alone (`SessionWriteAlone.swift`), waiting for the row.
 final class SessionBatcher: Sendable {
     /// What a call asks of the batch.
     struct Request: Sendable {
@@ -151,17 +151,22 @@ extension PostgresSessionStore {
         for r in rows {
             let index = Int(r.0) - 1  // WITH ORDINALITY counts from 1
             guard outcomes.indices.contains(index) else { continue }
-            let (_, written, token, nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging, kbVersion) = r
+            let (_, status, token, nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging, kbVersion) = r
+            if status == 2 {
+                outcomes[index] = .held
+                continue
+            }
             outcomes[index] = Self.outcome(
-                (written, token, nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging, kbVersion),
+                (status == 1, token, nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging, kbVersion),
                 id: requests[index].id)
         }
         return outcomes
     }
 }
 
-/// A batch statement's answer: the request's position (from 1), then ``SpeculativeRow``.
-typealias BatchRow = (Int64, Bool, Int64, String, Bool, String?, Double, ByteBuffer, ByteBuffer, Int64, Int64, Bool, Bool, Int64)
+/// A batch statement's answer: the request's position (from 1), its status (1 written, 0 the
+/// current row follows, 2 held by another transaction), then ``SpeculativeRow``'s other columns.
+typealias BatchRow = (Int64, Int16, Int64, String, Bool, String?, Double, ByteBuffer, ByteBuffer, Int64, Int64, Bool, Bool, Int64)
 
 /// The batch as one statement (one implicit transaction). `b`: the requests; `held`: the rows of
 /// the conditional writes, locked (`SKIP LOCKED`: a row another transaction holds is left out,
@@ -169,7 +174,8 @@ typealias BatchRow = (Int64, Bool, Int64, String, Bool, String?, Double, ByteBuf
 /// rows whose condition held — the row is the version the call ran on (`xmin`), alive, and no
 /// knowledge-base change of its node was committed past what the call's prediction reflected.
 /// Answer: per written request its new `xmin`; per other request the current row (held, or read
-/// for a fetch) with its node's version; nothing for a row missing or held elsewhere.
+/// for a fetch) with its node's version; status 2 for a row held elsewhere; nothing for a row
+/// missing.
 private struct BatchStatement: PostgresPreparedStatement {
     static let name = "kato_session_batch"
     static let sql = """
@@ -193,20 +199,20 @@ private struct BatchStatement: PostgresPreparedStatement {
             WHERE s.id = b.id AND b.kind > 0 AND s.xmin = b.token::text::xid AND coalesce(s.expires_at > now(), true)
               AND coalesce((SELECT version FROM kb_nodes k WHERE k.node_id = s.node_id), 0) <= b.applied
             RETURNING b.ord, s.xmin::text::int8 AS token)
-        SELECT w.ord, true, w.token, '', false, NULL::text, 0::float8, '\\x'::bytea, '\\x'::bytea, 0::int8, 0::int8, false, false, 0::int8
+        SELECT w.ord, 1::int2, w.token, '', false, NULL::text, 0::float8, '\\x'::bytea, '\\x'::bytea, 0::int8, 0::int8, false, false, 0::int8
         FROM written w
         UNION ALL
-        SELECT b.ord, false, h.token, h.node_id, h.is_default, h.owner, extract(epoch FROM h.created_at)::float8, h.metadata,
+        SELECT b.ord, 0::int2, h.token, h.node_id, h.is_default, h.owner, extract(epoch FROM h.created_at)::float8, h.metadata,
                h.state, h.ttl_ms, h.sequence, coalesce(h.expires_at <= now(), false), coalesce(h.log_until > now(), false),
                coalesce((SELECT version FROM kb_nodes k WHERE k.node_id = h.node_id), 0)
         FROM b JOIN held h ON h.id = b.id
         WHERE b.kind > 0 AND NOT EXISTS (SELECT 1 FROM written w WHERE w.ord = b.ord)
         UNION ALL
-        SELECT b.ord, false, s.xmin::text::int8, s.node_id, s.is_default, s.owner, extract(epoch FROM s.created_at)::float8,
+        SELECT b.ord, (CASE WHEN b.kind = 0 THEN 0 ELSE 2 END)::int2, s.xmin::text::int8, s.node_id, s.is_default, s.owner, extract(epoch FROM s.created_at)::float8,
                s.metadata, s.state, s.ttl_ms, s.sequence, coalesce(s.expires_at <= now(), false),
                coalesce(s.log_until > now(), false), coalesce((SELECT version FROM kb_nodes k WHERE k.node_id = s.node_id), 0)
         FROM b JOIN kato_sessions s ON s.id = b.id
-        WHERE b.kind = 0
+        WHERE b.kind = 0 OR NOT EXISTS (SELECT 1 FROM held h WHERE h.id = b.id)
         """
     typealias Row = BatchRow
     let ids: [String], tokens: [Int64], kinds: [Int16], states: [ByteBuffer], ttls: [Int64], sequences: [Int64], applied: [Int64]
