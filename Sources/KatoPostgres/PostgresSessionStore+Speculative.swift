@@ -69,7 +69,10 @@ extension PostgresSessionStore {
         for _ in 0..<Self.speculativeAttempts {
             if known == nil {
                 statements += 1
-                guard case .stale(let fetched, let version) = try await batched(.init(kind: .fetch, id: id)) else {
+                let fetch = SessionBatcher.Request(kind: .fetch, id: id)
+                var found = try await batched(fetch)
+                if case .held = found { found = try await alone(fetch, nodeID: "") }
+                guard case .stale(let fetched, let version) = found else {
                     cache.forget(id)
                     return nil
                 }
@@ -106,7 +109,7 @@ extension PostgresSessionStore {
                 request = .init(kind: .touch, id: id, token: copy.token, applied: applied)
             }
             var outcome = try await batched(request)
-            if case .held = outcome { outcome = try await writeAlone(request, nodeID: copy.row.nodeID) }
+            if case .held = outcome { outcome = try await alone(request, nodeID: copy.row.nodeID) }
             if case .written(let token) = outcome {
                 cache.store(id, CachedSession(row: row, token: token))
                 return result
@@ -128,7 +131,7 @@ extension PostgresSessionStore {
         case stale(CachedSession, kbVersion: Int64)
         /// Missing, expired, or logging for subscribers.
         case gone
-        /// Held by another transaction when the batch ran (the call writes alone).
+        /// Not answered by the batch: held by another transaction, or missing (the call tries alone).
         case held
     }
 

@@ -112,14 +112,14 @@ public final class PostgresSessionStore: Sendable {
         poolInUse.record(0)
     }
 
-    /// Batch statements in flight at once: 2 (a batch forms while one runs, and a second
-    /// overlaps the first's round trip), fewer than the pool so locked calls keep connections;
-    /// `KATO_POSTGRES_SESSION_LANES` overrides it (measurements).
+    /// Batch statements in flight at once: 1 (classic group commit: the next batch forms while
+    /// one runs; measured with 16 and 64 calls in flight, a second lane only made batches
+    /// smaller, docs/BENCHMARKS.md); `KATO_POSTGRES_SESSION_LANES` overrides it (measurements).
     static func lanes(poolSize: Int) -> Int {
         if let v = ProcessInfo.processInfo.environment["KATO_POSTGRES_SESSION_LANES"], let n = Int(v), n >= 1 {
             return min(n, poolSize)
         }
-        return max(1, min(2, poolSize - 1))
+        return 1
     }
 
     func close() {

@@ -14,11 +14,12 @@ import Synchronization
 /// while the previous ones ran, and with little load a request is sent at once, alone.
 ///
 /// Each request's outcome is its own: its row was written (its condition held), or the current
-/// row comes back and that call alone runs again, or the row was missing / expired and the call
-/// goes to the locked path. A call is answered only after the statement that wrote its row
-/// committed. The statement takes its rows' locks with `SKIP LOCKED`, so a batch never waits for
-/// (or deadlocks with) another batch or a locked call: a row someone holds comes back as
-/// `.held`, and that call writes alone (`SessionWriteAlone.swift`), waiting for the row.
+/// row comes back and that call alone runs again, or the row was expired and the call goes to
+/// the locked path. A call is answered only after the statement that wrote its row committed.
+/// The statement takes its rows' locks with `SKIP LOCKED`, so a batch never waits for (or
+/// deadlocks with) another batch or a locked call: a row someone holds — or a missing one — is
+/// not answered (`.held`), and that call sends its request alone (`SessionWriteAlone.swift`),
+/// which waits for the row (or finds it missing: the locked path).
 final class SessionBatcher: Sendable {
     /// What a call asks of the batch.
     struct Request: Sendable {
@@ -147,72 +148,59 @@ extension PostgresSessionStore {
             }
         }
         guard let rows else { return nil }
-        var outcomes = [WriteOutcome](repeating: .gone, count: requests.count)
+        var outcomes = [WriteOutcome](repeating: .held, count: requests.count)  // no row: missing or held elsewhere
         for r in rows {
             let index = Int(r.0) - 1  // WITH ORDINALITY counts from 1
             guard outcomes.indices.contains(index) else { continue }
-            let (_, status, token, nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging, kbVersion) = r
-            if status == 2 {
-                outcomes[index] = .held
-                continue
-            }
+            let (_, written, token, nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging, kbVersion) = r
             outcomes[index] = Self.outcome(
-                (status == 1, token, nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging, kbVersion),
+                (written, token, nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging, kbVersion),
                 id: requests[index].id)
         }
         return outcomes
     }
 }
 
-/// A batch statement's answer: the request's position (from 1), its status (1 written, 0 the
-/// current row follows, 2 held by another transaction), then ``SpeculativeRow``'s other columns.
-typealias BatchRow = (Int64, Int16, Int64, String, Bool, String?, Double, ByteBuffer, ByteBuffer, Int64, Int64, Bool, Bool, Int64)
+/// A batch statement's answer: the request's position (from 1), then ``SpeculativeRow``.
+typealias BatchRow = (Int64, Bool, Int64, String, Bool, String?, Double, ByteBuffer, ByteBuffer, Int64, Int64, Bool, Bool, Int64)
 
-/// The batch as one statement (one implicit transaction). `b`: the requests; `held`: the rows of
-/// the conditional writes, locked (`SKIP LOCKED`: a row another transaction holds is left out,
-/// and its call goes to the locked path), read as their latest committed version; `written`: the
-/// rows whose condition held — the row is the version the call ran on (`xmin`), alive, and no
-/// knowledge-base change of its node was committed past what the call's prediction reflected.
-/// Answer: per written request its new `xmin`; per other request the current row (held, or read
-/// for a fetch) with its node's version; status 2 for a row held elsewhere; nothing for a row
-/// missing.
+/// The batch as one statement (one implicit transaction), kept small because PostgreSQL's cost
+/// per execution grows with the plan's nodes (executor start-up was a quarter of its time in a
+/// profile of a larger form). `h`: each request's row, locked (`FOR NO KEY UPDATE … SKIP
+/// LOCKED`: a row another transaction holds is left out, never waited for), as its latest
+/// committed version, with its node's committed knowledge-base version; `w`: the conditional
+/// writes whose condition holds — the row is the version the call ran on (`xmin`), alive, and
+/// no knowledge-base change of its node was committed past what the call's prediction
+/// reflected. Answer: a row per request found — written (its new `xmin`) or not (the current
+/// row); none for a row missing or held elsewhere (the call then tries alone).
 private struct BatchStatement: PostgresPreparedStatement {
     static let name = "kato_session_batch"
     static let sql = """
-        WITH b AS (
-            SELECT * FROM unnest($1::text[], $2::int8[], $3::int2[], $4::bytea[], $5::int8[], $6::int8[], $7::int8[])
-                WITH ORDINALITY AS b(id, token, kind, state, ttl, sequence, applied, ord)),
-        held AS (
-            SELECT s.id, s.xmin::text::int8 AS token, s.node_id, s.is_default, s.owner, s.created_at, s.metadata,
-                   s.state, s.ttl_ms, s.sequence, s.expires_at, s.log_until
-            FROM kato_sessions s WHERE s.id IN (SELECT id FROM b WHERE kind > 0)
-            FOR NO KEY UPDATE SKIP LOCKED),
-        written AS (
+        WITH h AS (
+            SELECT b.ord, b.kind, b.token AS want, b.state AS new_state, b.ttl AS new_ttl, b.sequence AS new_sequence,
+                   b.applied, s.id, s.xmin::text::int8 AS token, s.node_id, s.is_default, s.owner, s.created_at, s.metadata,
+                   s.state, s.ttl_ms, s.sequence, coalesce(s.expires_at <= now(), false) AS expired,
+                   coalesce(s.log_until > now(), false) AS logging,
+                   coalesce((SELECT version FROM kb_nodes k WHERE k.node_id = s.node_id), 0) AS kb
+            FROM unnest($1::text[], $2::int8[], $3::int2[], $4::bytea[], $5::int8[], $6::int8[], $7::int8[])
+                     WITH ORDINALITY AS b(id, token, kind, state, ttl, sequence, applied, ord)
+                 JOIN kato_sessions s ON s.id = b.id
+            FOR NO KEY UPDATE OF s SKIP LOCKED),
+        w AS (
             UPDATE kato_sessions s SET
-                state = CASE WHEN b.kind = 2 THEN b.state ELSE s.state END,
-                ttl_ms = CASE WHEN b.kind = 2 THEN b.ttl ELSE s.ttl_ms END,
-                sequence = CASE WHEN b.kind = 2 THEN b.sequence ELSE s.sequence END,
+                state = CASE WHEN h.kind = 2 THEN h.new_state ELSE s.state END,
+                ttl_ms = CASE WHEN h.kind = 2 THEN h.new_ttl ELSE s.ttl_ms END,
+                sequence = CASE WHEN h.kind = 2 THEN h.new_sequence ELSE s.sequence END,
                 updated_at = now(),
                 expires_at = CASE WHEN s.is_default THEN NULL
-                    ELSE now() + (CASE WHEN b.kind = 2 THEN b.ttl ELSE s.ttl_ms END) * interval '1 millisecond' END
-            FROM b JOIN held h ON h.id = b.id
-            WHERE s.id = b.id AND b.kind > 0 AND s.xmin = b.token::text::xid AND coalesce(s.expires_at > now(), true)
-              AND coalesce((SELECT version FROM kb_nodes k WHERE k.node_id = s.node_id), 0) <= b.applied
-            RETURNING b.ord, s.xmin::text::int8 AS token)
-        SELECT w.ord, 1::int2, w.token, '', false, NULL::text, 0::float8, '\\x'::bytea, '\\x'::bytea, 0::int8, 0::int8, false, false, 0::int8
-        FROM written w
-        UNION ALL
-        SELECT b.ord, 0::int2, h.token, h.node_id, h.is_default, h.owner, extract(epoch FROM h.created_at)::float8, h.metadata,
-               h.state, h.ttl_ms, h.sequence, coalesce(h.expires_at <= now(), false), coalesce(h.log_until > now(), false),
-               coalesce((SELECT version FROM kb_nodes k WHERE k.node_id = h.node_id), 0)
-        FROM b JOIN held h ON h.id = b.id
-        WHERE b.kind > 0 AND NOT EXISTS (SELECT 1 FROM written w WHERE w.ord = b.ord)
-        UNION ALL
-        SELECT b.ord, (CASE WHEN b.kind = 0 THEN 0 ELSE 2 END)::int2, s.xmin::text::int8, s.node_id, s.is_default, s.owner, extract(epoch FROM s.created_at)::float8,
-               s.metadata, s.state, s.ttl_ms, s.sequence, coalesce(s.expires_at <= now(), false),
-               coalesce(s.log_until > now(), false), coalesce((SELECT version FROM kb_nodes k WHERE k.node_id = s.node_id), 0)
-        FROM b JOIN kato_sessions s ON s.id = b.id
-        WHERE b.kind = 0 OR NOT EXISTS (SELECT 1 FROM held h WHERE h.id = b.id)
+                    ELSE now() + (CASE WHEN h.kind = 2 THEN h.new_ttl ELSE s.ttl_ms END) * interval '1 millisecond' END
+            FROM h
+            WHERE s.id = h.id AND h.kind > 0 AND h.token = h.want AND NOT h.expired AND h.kb <= h.applied
+            RETURNING h.ord, s.xmin::text::int8 AS token)
+        SELECT h.ord, w.ord IS NOT NULL, coalesce(w.token, h.token), h.node_id, h.is_default, h.owner,
+               extract(epoch FROM h.created_at)::float8, CASE WHEN w.ord IS NULL THEN h.metadata ELSE '\\x'::bytea END,
+               CASE WHEN w.ord IS NULL THEN h.state ELSE '\\x'::bytea END, h.ttl_ms, h.sequence, h.expired, h.logging, h.kb
+        FROM h LEFT JOIN w ON w.ord = h.ord
         """
     typealias Row = BatchRow
     let ids: [String], tokens: [Int64], kinds: [Int16], states: [ByteBuffer], ttls: [Int64], sequences: [Int64], applied: [Int64]

@@ -1,14 +1,14 @@
 import NIOCore
 import PostgresNIO
 
-/// A speculative call's conditional write on its own, for a row another transaction held when
-/// its batch ran (`SessionBatch.swift`: the batch skips such rows rather than wait for them).
-/// The statement waits for the row's lock, then writes on the same condition as the batch —
-/// the row version the call ran on, alive, the knowledge base not past what the prediction
-/// reflected — or, when the condition fails, returns the current row (one statement, its own
-/// implicit transaction).
+/// A speculative call's request on its own, for a row its batch did not answer — held by
+/// another transaction, or missing (`SessionBatch.swift`: the batch skips held rows rather than
+/// wait for them). A write waits for the row's lock, then writes on the same condition as the
+/// batch — the row version the call ran on, alive, the knowledge base not past what the
+/// prediction reflected — or, when the condition fails, returns the current row; a fetch reads
+/// the committed row. One statement, its own implicit transaction; no row: missing.
 extension PostgresSessionStore {
-    func writeAlone(_ request: SessionBatcher.Request, nodeID: String) async throws -> WriteOutcome {
+    func alone(_ request: SessionBatcher.Request, nodeID: String) async throws -> WriteOutcome {
         let logger = self.logger
         let row: SpeculativeRow? = try await guarded("session '\(request.id)'", bound: Self.bound) { conn in
             switch request.kind {
@@ -22,7 +22,8 @@ extension PostgresSessionStore {
                     id: request.id, token: request.token, nodeID: nodeID, applied: request.applied), logger: logger)
                 return rows.first
             case .fetch:
-                preconditionFailure("a fetch takes no lock: it is never held up")
+                let rows = try await conn.checkedExecute(Fetch(id: request.id), logger: logger)
+                return rows.first
             }
         }
         guard let row else { return .gone }
@@ -54,6 +55,19 @@ private func unchanged(node: String, applied: String) -> String {
     id = $1 AND xmin = $2::text::xid AND coalesce(expires_at > now(), true)
     AND coalesce((SELECT version FROM kb_nodes WHERE node_id = \(node)), 0) <= \(applied)
     """
+}
+
+private struct Fetch: PostgresPreparedStatement {
+    static let name = "kato_session_fetch"
+    static let sql = "SELECT false, \(sessionColumns) FROM kato_sessions s WHERE s.id = $1"
+    typealias Row = SpeculativeRow
+    let id: String
+    func makeBindings() throws -> PostgresBindings {
+        var b = PostgresBindings(capacity: 1)
+        b.append(id)
+        return b
+    }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
 /// The session's new state, sequence and TTL; the expiry slides (PostgreSQL's clock).
