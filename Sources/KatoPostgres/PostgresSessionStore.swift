@@ -103,7 +103,13 @@ public final class PostgresSessionStore: Sendable {
 
     init(settings: PostgresSettings, poolSize: Int, status: StoreStatus, logger: Logger) throws(PostgresSetupError) {
         self.settings = settings
-        self.client = PostgresClient(configuration: try settings.poolConfiguration(size: poolSize), backgroundLogger: logger)
+        var configuration = try settings.poolConfiguration(size: poolSize)
+        // Generic plans for the session pool's prepared statements: PostgreSQL otherwise judges
+        // the batch statement's plan for each set of arrays cheaper than the generic one and
+        // plans it at every execution — 38 % of its CPU under load (docs/BENCHMARKS.md). The
+        // pool's other statements are key lookups, which a generic plan serves as well.
+        configuration.options.additionalStartupParameters.append(("plan_cache_mode", "force_generic_plan"))
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.status = status
         self.batcher = SessionBatcher(lanes: Self.lanes(poolSize: poolSize))
