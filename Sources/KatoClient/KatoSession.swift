@@ -60,30 +60,32 @@ public struct KatoSession: Sendable {
     /// (UNAVAILABLE: its replica died or drains; or a stream a load balancer cut without a
     /// status) the subscription resumes by itself after the last sequence it yielded
     /// (`resume_after_sequence`; through a load balancer, on another replica): the updates
-    /// missed meanwhile follow in order, or one `.gap` update with the state now. Up to
-    /// `resumeAttempts` failures in a row; then the stream throws the last error.
-    public func subscribe(sendInitial: Bool = true, resumeAttempts: Int = 5) async throws
+    /// missed meanwhile follow in order, or one `.gap` update with the state now. It keeps
+    /// resuming for `resumeFor` after the first failure in a row (long enough to ride out a
+    /// replica's restart or a PostgreSQL outage), backing off from 0.1 s to at most 2 s with
+    /// jitter; then the stream throws the last error. An update received starts the budget again.
+    public func subscribe(sendInitial: Bool = true, resumeFor: Duration = .seconds(30)) async throws
         -> AsyncThrowingStream<Kato_V2_PredictionUpdate, any Error>
     {
         let method = Kato_V2_PredictService.subscribePredictions
         // The state at subscription is always asked for, and yielded only if the caller asked:
         // its sequence is where a resume starts when the server dies before any other update
         // arrived (resubscribing from nothing would leave a silent hole).
-        let first = try await client.grpc.serverStreaming(method, subscribeRequest(sendInitial: true, resumeAfter: 0))
+        let first = try await client.grpc.serverStreaming(method, subscribeRequest(sendInitial: true, resumeAfter: nil))
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var responses: ClientCall.Responses<Kato_V2_PredictionUpdate>? = first
                 var last: Int64?
                 var hideInitial = !sendInitial
                 var failures = 0
+                var failingSince: ContinuousClock.Instant?
                 while true {
                     do {
                         if responses == nil {
-                            // Nothing seen: subscribe again as at first; at sequence 0: the state now.
-                            let request = last.map { $0 > 0
-                                ? subscribeRequest(sendInitial: false, resumeAfter: $0)
-                                : subscribeRequest(sendInitial: true, resumeAfter: 0) }
-                                ?? subscribeRequest(sendInitial: true, resumeAfter: 0)
+                            // Nothing seen: subscribe again as at first; else resume after the
+                            // last sequence seen (0 included: a new session's initial state).
+                            let request = last.map { subscribeRequest(sendInitial: false, resumeAfter: $0) }
+                                ?? subscribeRequest(sendInitial: true, resumeAfter: nil)
                             responses = try await client.grpc.serverStreaming(method, request)
                         }
                         for try await update in responses! {
@@ -91,21 +93,26 @@ public struct KatoSession: Sendable {
                                 hideInitial = false
                                 last = update.sequence
                                 failures = 0
+                                failingSince = nil
                                 continue
                             }
                             if let seen = last, update.sequence <= seen, update.cause != .initial, update.cause != .gap { continue }
                             last = update.sequence
                             failures = 0
+                            failingSince = nil
                             continuation.yield(update)
                         }
                         continuation.finish()
                         return
                     } catch let error as RPCError where (error.code == .unavailable || error.code == .unknown)
-                        && failures < resumeAttempts && !Task.isCancelled
+                        && !Task.isCancelled
+                        && ContinuousClock.now - (failingSince ?? .now) < resumeFor
                     {
+                        if failingSince == nil { failingSince = .now }
                         failures += 1
                         responses = nil
-                        try? await Task.sleep(for: .milliseconds(min(2000, 100 << (failures - 1))))
+                        let backoff = Double(min(2000, 100 << min(failures - 1, 5))) * Double.random(in: 0.5...1)
+                        try? await Task.sleep(for: .milliseconds(backoff))
                     } catch {
                         continuation.finish(throwing: error)
                         return
@@ -116,12 +123,13 @@ public struct KatoSession: Sendable {
         }
     }
 
-    private func subscribeRequest(sendInitial: Bool, resumeAfter: Int64) -> Kato_V2_SubscribePredictionsRequest {
+    /// `resumeAfter` set: a resume after that sequence; nil: a new subscription.
+    private func subscribeRequest(sendInitial: Bool, resumeAfter: Int64?) -> Kato_V2_SubscribePredictionsRequest {
         var request = Kato_V2_SubscribePredictionsRequest()
         request.sessionID = sessionID
         request.nodeID = nodeID
         request.sendInitial = sendInitial
-        request.resumeAfterSequence = resumeAfter
+        if let resumeAfter { request.resumeAfterSequence = resumeAfter }
         return request
     }
 

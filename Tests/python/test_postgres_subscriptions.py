@@ -4,8 +4,11 @@ sequence; a subscriber whose replica is killed resumes on another with resume_af
 misses nothing; when the bounded update log no longer holds what it asks for it gets one
 UPDATE_CAUSE_GAP update with the state now, never a silent hole; deleting the session elsewhere
 ends the subscription."""
+import os
 import queue
+import re
 import signal
+import subprocess
 import threading
 import time
 
@@ -31,10 +34,12 @@ def three(binaries, pg):
 class Subscriber:
     """SubscribePredictions in a thread; updates (or the ending error) land in a queue."""
 
-    def __init__(self, replica, sid, resume_after=0, send_initial=False):
+    def __init__(self, replica, sid, resume_after=None, send_initial=False):
         self.updates = queue.Queue()
-        self.call = replica.predict.SubscribePredictions(predict_pb2.SubscribePredictionsRequest(
-            session_id=sid, send_initial=send_initial, resume_after_sequence=resume_after))
+        request = predict_pb2.SubscribePredictionsRequest(session_id=sid, send_initial=send_initial)
+        if resume_after is not None:  # set, 0 included: a resume; not set: a new subscription
+            request.resume_after_sequence = resume_after
+        self.call = replica.predict.SubscribePredictions(request)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -105,6 +110,81 @@ def test_a_subscriber_whose_replica_dies_resumes_on_another_and_misses_nothing(b
     doomed.channel.close()
 
 
+
+def test_the_python_client_resumes_by_itself_after_its_replica_was_down_for_seconds(binaries, three, pg):
+    """The client's own resumption, not a hand-made one: its only replica is killed and comes back
+    (same port, same PostgreSQL) five seconds later — longer than the five quick retries (≈3 s)
+    the client used to give up after. The subscription resumes after the last sequence it saw and
+    yields what was observed meanwhile, in order, then what follows."""
+    from kato_client import KatoClient
+
+    a, _, _ = three
+    doomed = Replica(binaries, pg)
+    port = doomed.server.address.rsplit(":", 1)[1]
+    sid = a.create("subs-outage", max_pattern_length=0).session_id
+    client = KatoClient(doomed.server.address)
+    subscription = client.attach(sid).subscribe(send_initial=False)
+    updates = queue.Queue()
+    threading.Thread(target=lambda: [updates.put(u) for u in subscription], daemon=True).start()
+    wait_subscribed(pg, sid)
+    a.see(sid, "before")
+    first = updates.get(timeout=15)
+
+    doomed.server.proc.send_signal(signal.SIGKILL)
+    doomed.server.proc.wait()
+    doomed.channel.close()
+    a.see(sid, "during0")
+    a.see(sid, "during1")
+    time.sleep(5)
+    back = Replica(binaries, pg, "--port", port)
+    try:
+        got = [updates.get(timeout=30) for _ in range(2)]
+        a.see(sid, "after")
+        got.append(updates.get(timeout=15))
+        assert [u.sequence for u in got] == [first.sequence + 1, first.sequence + 2, first.sequence + 3]
+        assert [[list(e) for e in u.stm][-1] for u in got] == [["during0"], ["during1"], ["after"]]
+        assert subscription.resumed >= 1
+    finally:
+        subscription.close()
+        client.close()
+        back.stop()
+
+
+def test_the_swift_client_resumes_by_itself_after_its_replica_was_down_for_seconds(binaries, three, pg):
+    """The same through the Swift client (`kato predict --watch`, KatoSession.subscribe): its
+    replica is down for five seconds; the watch prints every update, in sequence, across it."""
+    a, _, _ = three
+    doomed = Replica(binaries, pg)
+    port = doomed.server.address.rsplit(":", 1)[1]
+    sid = a.create("subs-outage-swift", max_pattern_length=0).session_id
+    watch = subprocess.Popen([str(binaries / "kato"), "predict", "--session", sid, "--watch", "--max-updates", "5",
+                              "--no-clear"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "KATO_SERVER": doomed.server.address})
+    back = None
+    try:
+        first = watch.stdout.readline()
+        assert "(initial)" in first, "the watch did not print the state at subscription"
+        wait_subscribed(pg, sid)
+        a.see(sid, "before")
+        doomed.server.proc.send_signal(signal.SIGKILL)
+        doomed.server.proc.wait()
+        doomed.channel.close()
+        a.see(sid, "during0")
+        a.see(sid, "during1")
+        time.sleep(5)
+        back = Replica(binaries, pg, "--port", port)
+        a.see(sid, "after")
+        out, err = watch.communicate(timeout=60)
+        out = first + out
+        assert watch.returncode == 0, err
+    finally:
+        watch.kill()
+        if back:
+            back.stop()
+    updates = re.findall(r"update #(\d+) \((\w+)\)", out)
+    assert [(int(n), cause) for n, cause in updates] == [(0, "initial")] + [(i, "observe") for i in range(1, 5)], out
+    assert "STM: [before] [during0] [during1] [after]" in out, out
+
 def test_resuming_after_what_the_log_no_longer_holds_gets_one_gap_update_with_the_state_now(three, pg):
     a, b, _ = three
     sid = a.create("subs-3", max_pattern_length=0).session_id
@@ -125,6 +205,25 @@ def test_resuming_after_what_the_log_no_longer_holds_gets_one_gap_update_with_th
     assert (nxt.sequence, nxt.cause) == (302, OBSERVE)
     resumed.cancel()
 
+
+
+def test_a_resume_after_sequence_0_replays_the_log_from_the_first_update(three, pg):
+    """A subscriber that saw only a new session's initial state (sequence 0) and lost its
+    replica resumes after 0: it gets updates 1, 2, 3 from the log — not the state now as a new
+    INITIAL, which would hide them. (0 is a sequence; only an unset field means a new
+    subscription.)"""
+    a, b, _ = three
+    sid = a.create("subs-after-0", max_pattern_length=0).session_id
+    first = Subscriber(a, sid, send_initial=True)
+    assert [u.sequence for u in first.take(1)] == [0]
+    wait_subscribed(pg, sid)
+    for i in range(3):
+        a.see(sid, f"e{i}")
+    first.cancel()
+    resumed = Subscriber(b, sid, resume_after=0)
+    got = resumed.take(3)
+    resumed.cancel()
+    assert [(u.sequence, u.cause) for u in got] == [(1, OBSERVE), (2, OBSERVE), (3, OBSERVE)]
 
 def test_deleting_the_session_on_another_replica_ends_the_subscription(three, pg):
     a, b, _ = three

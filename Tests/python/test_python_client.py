@@ -665,3 +665,27 @@ def test_a_subscription_that_broke_before_any_update_resumes_after_the_sequence_
 
     asked = _ops.Resumption("s", "n", send_initial=True)
     assert asked.seen(initial), "the state at subscription was hidden though asked for"
+
+
+def test_a_subscription_keeps_resuming_for_its_time_budget_not_a_fixed_number_of_attempts():
+    """A PostgreSQL outage or a whole deployment restarting lasts longer than five quick retries
+    (≈3 s): the client keeps resuming for ``resume_for`` seconds after the first failure in a
+    row, backing off to at most 2 s, and an update received in between starts the budget again."""
+    from kato_client import _ops
+    from kato_client._pb.kato.v2 import predict_pb2
+
+    now = [0.0]
+    resumption = _ops.Resumption("s", "n", send_initial=True, resume_for=30.0, clock=lambda: now[0])
+    resumption.seen(predict_pb2.PredictionUpdate(sequence=3, cause=predict_pb2.UPDATE_CAUSE_INITIAL))
+    attempts = 0
+    while resumption.next_request() is not None:
+        attempts += 1
+        backoff = resumption.backoff()
+        assert 0 < backoff <= 2.0, backoff
+        now[0] += backoff + 0.01  # the sleep, then a call that fails at once
+    assert attempts > 5, "gave up after the old five attempts"
+    assert 30.0 <= now[0] < 33.0, f"gave up at {now[0]:.1f} s, not after the 30 s budget"
+
+    resumption.seen(predict_pb2.PredictionUpdate(sequence=4, cause=predict_pb2.UPDATE_CAUSE_OBSERVE))
+    request = resumption.next_request()
+    assert request is not None and request.resume_after_sequence == 4, "an update did not restart the budget"

@@ -937,11 +937,22 @@ public struct Kato_V2_SubscribePredictionsRequest: ProtoMessage {
     /// Send the current state as the first update (cause UPDATE_CAUSE_INITIAL).
     public var sendInitial: Bool = false
 
-    /// > 0: resume a subscription that ended (its replica died, the connection broke) after the
-    /// update with this sequence. Every update after it still in the session's bounded update log
-    /// comes first, in order; when the log no longer holds them all, one UPDATE_CAUSE_GAP update
-    /// with the current state comes instead of the missing ones. 0: a new subscription.
-    public var resumeAfterSequence: Int64 = 0
+    /// Set: resume a subscription that ended (its replica died, the connection broke) after the
+    /// update with this sequence — 0 included, the sequence of a new session's initial state.
+    /// Every update after it still in the session's bounded update log comes first, in order; when
+    /// the log no longer holds them all, one UPDATE_CAUSE_GAP update with the current state comes
+    /// instead of the missing ones. Not set: a new subscription. (A one-field oneof gives the field
+    /// presence, as proto3 `optional` would, which protoc-c 1.4 does not support; on the wire it is
+    /// the plain int64 field 4, so a client that sends a positive value works unchanged.)
+    public var resume: OneOf_Resume? = nil
+
+    public var resumeAfterSequence: Int64 {
+        get {
+            if case .resumeAfterSequence(let value)? = resume { return value }
+            return 0
+        }
+        set { resume = .resumeAfterSequence(newValue) }
+    }
 
     public init() {}
 
@@ -949,14 +960,31 @@ public struct Kato_V2_SubscribePredictionsRequest: ProtoMessage {
         sessionID = try r.string(0)
         nodeID = try r.string(1)
         sendInitial = r.bool(2)
-        resumeAfterSequence = r.int64(3)
+        switch r.oneofCase(3) {
+        case 4: resume = .resumeAfterSequence(r.int64(3))
+        default: resume = nil
+        }
     }
 
     public func writeProtoC(to w: ProtoCWriter) {
         w.string(0, self.sessionID)
         w.string(1, self.nodeID)
         w.bool(2, self.sendInitial)
-        w.int64(3, self.resumeAfterSequence)
+        switch resume {
+        case .resumeAfterSequence(let value)?: w.oneofCase(3); w.int64(3, value)
+        case nil: break
+        }
+    }
+
+    /// Set: resume a subscription that ended (its replica died, the connection broke) after the
+    /// update with this sequence — 0 included, the sequence of a new session's initial state.
+    /// Every update after it still in the session's bounded update log comes first, in order; when
+    /// the log no longer holds them all, one UPDATE_CAUSE_GAP update with the current state comes
+    /// instead of the missing ones. Not set: a new subscription. (A one-field oneof gives the field
+    /// presence, as proto3 `optional` would, which protoc-c 1.4 does not support; on the wire it is
+    /// the plain int64 field 4, so a client that sends a positive value works unchanged.)
+    public indirect enum OneOf_Resume: Sendable, Hashable {
+        case resumeAfterSequence(Int64)
     }
 }
 

@@ -39,12 +39,16 @@ struct PredictService: ServiceProvider {
                 let request = try ServerMethod.decodeRequest(bytes, as: Kato_V2_SubscribePredictionsRequest.self)
                 let (session, updates, token) = try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, context) {
                     try CallSupport.serve(context) {
-                        guard request.resumeAfterSequence >= 0 else {
-                            throw KatoError.invalid("resume_after_sequence", "must be >= 0 (0: a new subscription)")
+                        // Set (0 included): a resume; not set: a new subscription.
+                        var resumeAfter: Int64?
+                        if case .resumeAfterSequence(let sequence)? = request.resume {
+                            guard sequence >= 0 else {
+                                throw KatoError.invalid("resume_after_sequence", "must be >= 0 (a sequence the subscriber saw)")
+                            }
+                            resumeAfter = sequence
                         }
                         let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
-                        let (updates, token) = try session.subscribe(
-                            sendInitial: request.sendInitial, resumeAfter: request.resumeAfterSequence)
+                        let (updates, token) = try session.subscribe(sendInitial: request.sendInitial, resumeAfter: resumeAfter)
                         return (session, updates, token)
                     }
                 }

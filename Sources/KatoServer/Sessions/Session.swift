@@ -234,10 +234,11 @@ public final class Session: Sendable {
 
     /// Registers a subscriber. Its buffer keeps the newest `maxSubscriberBacklog` updates: a
     /// slow subscriber skips sequence numbers instead of slowing observers down.
-    /// `resumeAfter` > 0: the subscriber saw every update up to that sequence. A shared session
-    /// then sends what its log holds after it (SessionRegistry+Subscriptions.swift); here, where
-    /// no log is kept, a resume that missed updates gets one `.gap` update with the state now.
-    func subscribe(sendInitial: Bool, resumeAfter: Int64 = 0) throws -> (UpdateMailbox, Int) {
+    /// `resumeAfter` set: the subscriber saw every update up to that sequence (0: the initial
+    /// state of a session nothing had changed yet). A shared session then sends what its log
+    /// holds after it (SessionRegistry+Subscriptions.swift); here, where no log is kept, a resume
+    /// that missed updates gets one `.gap` update with the state now.
+    func subscribe(sendInitial: Bool, resumeAfter: Int64? = nil) throws -> (UpdateMailbox, Int) {
         let mailbox = UpdateMailbox(capacity: limits.maxSubscriberBacklog)
         let token = try state.withLockedValue { s in
             guard !s.ended else { throw KatoError.sessionEnded(id) }
@@ -249,11 +250,11 @@ public final class Session: Sendable {
                 mailbox.yield(Self.update(id: publicID, sequence: s.sequence, cause: .initial, state: s.engineState).serializedBytes())
             }
             if s.shared {
-                s.delivered[token] = resumeAfter > 0 ? min(resumeAfter, s.sequence) : s.sequence
-                if resumeAfter > s.sequence {  // a sequence this session never reached: not the same session's
+                s.delivered[token] = resumeAfter.map { min($0, s.sequence) } ?? s.sequence
+                if let resumeAfter, resumeAfter > s.sequence {  // a sequence this session never reached: not the same session's
                     mailbox.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState).serializedBytes())
                 }
-            } else if resumeAfter > 0 && resumeAfter != s.sequence {
+            } else if let resumeAfter, resumeAfter != s.sequence {
                 mailbox.yield(Self.update(id: publicID, sequence: s.sequence, cause: .gap, state: s.engineState).serializedBytes())
             }
             return token

@@ -6,6 +6,8 @@ metadata, error conversion), so both stay in step with one table.
 """
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from typing import (Any, AsyncIterator, Callable, Generic, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar,
                     Union)
@@ -186,9 +188,12 @@ def cognition_data(sid: str, node: str) -> Op[CognitionData]:
 
 
 def subscribe_request(sid: str, node: str, send_initial: bool,
-                      resume_after: int = 0) -> predict_pb2.SubscribePredictionsRequest:
-    return predict_pb2.SubscribePredictionsRequest(session_id=sid, node_id=node, send_initial=send_initial,
-                                                   resume_after_sequence=resume_after)
+                      resume_after: Optional[int] = None) -> predict_pb2.SubscribePredictionsRequest:
+    """``resume_after`` set (0 included: a new session's initial state): a resume; None: a new subscription."""
+    request = predict_pb2.SubscribePredictionsRequest(session_id=sid, node_id=node, send_initial=send_initial)
+    if resume_after is not None:
+        request.resume_after_sequence = resume_after
+    return request
 
 
 class Resumption:
@@ -196,10 +201,16 @@ class Resumption:
     died or is draining; through a load balancer the new call reaches another replica): the last
     sequence seen, how many attempts are left, and the request of the next attempt."""
 
-    ATTEMPTS = 5
+    #: How long a subscription keeps trying after its first failure in a row. Long enough to ride
+    #: out a replica's restart or a PostgreSQL outage (the replicas' breaker reopens within
+    #: seconds of its return), short enough that a gone deployment surfaces as an error.
+    RESUME_FOR = 30.0
 
-    def __init__(self, sid: str, node: str, send_initial: bool) -> None:
+    def __init__(self, sid: str, node: str, send_initial: bool, resume_for: float = RESUME_FOR,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.sid, self.node, self.send_initial = sid, node, send_initial
+        self.resume_for, self._clock = resume_for, clock
+        self._failing_since: Optional[float] = None
         self.last: Optional[int] = None
         # The state at subscription is always asked for (first_request) and shown only if the
         # caller asked: its sequence is where a resume starts when the server dies before any
@@ -223,29 +234,37 @@ class Resumption:
         if self.hide_initial and self.last is None and update.cause == predict_pb2.UPDATE_CAUSE_INITIAL:
             self.hide_initial = False
             self.last = update.sequence
-            self.failures = 0
+            self._recovered()
             return False
         fresh = self.last is None or update.sequence > self.last or update.cause in (
             predict_pb2.UPDATE_CAUSE_INITIAL, predict_pb2.UPDATE_CAUSE_GAP)
         if fresh:
             self.last = update.sequence
-            self.failures = 0
+            self._recovered()
         return fresh
 
+    def _recovered(self) -> None:
+        self.failures = 0
+        self._failing_since = None
+
     def next_request(self) -> Optional[predict_pb2.SubscribePredictionsRequest]:
-        """The request that resumes, or None when out of attempts."""
-        if self.failures >= self.ATTEMPTS:
+        """The request that resumes, or None once ``resume_for`` seconds passed since the first
+        failure in a row (an update received in between starts the count again)."""
+        now = self._clock()
+        if self._failing_since is None:
+            self._failing_since = now
+        elif now - self._failing_since >= self.resume_for:
             return None
         self.failures += 1
         self.resumed += 1
         if self.last is None:  # nothing seen yet: subscribe again as at first
             return self.first_request()
-        if self.last == 0:  # no sequence to resume after: the state now instead
-            return subscribe_request(self.sid, self.node, True)
         return subscribe_request(self.sid, self.node, False, resume_after=self.last)
 
     def backoff(self) -> float:
-        return min(2.0, 0.1 * 2 ** (self.failures - 1))
+        """0.1 s doubling to at most 2 s, with jitter so that a replica's subscribers do not all
+        come back to the next one in the same instant."""
+        return min(2.0, 0.1 * 2 ** (self.failures - 1)) * random.uniform(0.5, 1.0)
 
 
 # ----------------------------------------------------------------------------- health (grpc.health.v1, hand-encoded)

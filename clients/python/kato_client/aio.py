@@ -359,7 +359,8 @@ class AsyncSessionBase:
         """Predictions, current emotives, last event and STM."""
         return await self._run(_ops.cognition_data(self._sid, self._node), timeout)
 
-    def subscribe(self, send_initial: bool = True, timeout: Optional[float] = None) -> AsyncSubscription:
+    def subscribe(self, send_initial: bool = True, timeout: Optional[float] = None,
+                  resume_for: float = _ops.Resumption.RESUME_FOR) -> AsyncSubscription:
         """An async iterator of :class:`~kato_client.PredictionUpdate`, one per change of the STM::
 
             async with session.subscribe() as updates:
@@ -369,7 +370,7 @@ class AsyncSessionBase:
         def reopen(request: Any) -> Any:
             return self._client._stream(_ops.PREDICT, "SubscribePredictions", request, timeout)
 
-        resumption = _ops.Resumption(self._sid, self._node, send_initial)
+        resumption = _ops.Resumption(self._sid, self._node, send_initial, resume_for)
         return AsyncSubscription(reopen(resumption.first_request()),
                                  PredictionUpdate.from_pb, reopen, resumption)
 

@@ -380,12 +380,15 @@ class SessionBase:
         """Predictions, current emotives, last event and STM."""
         return self._run(_ops.cognition_data(self._sid, self._node), timeout)
 
-    def subscribe(self, send_initial: bool = True, timeout: Optional[float] = None) -> Subscription:
+    def subscribe(self, send_initial: bool = True, timeout: Optional[float] = None,
+                  resume_for: float = _ops.Resumption.RESUME_FOR) -> Subscription:
         """Subscribes to the session's predictions: an iterator yielding one
         :class:`~kato_client.PredictionUpdate` after every change of the STM, whoever made it.
 
         :param send_initial: first yield the current state (cause ``INITIAL``).
         :param timeout: deadline of the whole subscription (``None``: until closed).
+        :param resume_for: after its server goes away, how many seconds it keeps resuming
+                           (elsewhere, through a load balancer) before raising the last error.
 
         Iterate it (blocking) in a loop or a thread; ``close()`` cancels it from anywhere::
 
@@ -396,7 +399,7 @@ class SessionBase:
         def reopen(request: Any) -> Any:
             return self._client._stream(_ops.PREDICT, "SubscribePredictions", request, timeout)
 
-        resumption = _ops.Resumption(self._sid, self._node, send_initial)
+        resumption = _ops.Resumption(self._sid, self._node, send_initial, resume_for)
         return Subscription(reopen(resumption.first_request()), PredictionUpdate.from_pb,
                             reopen, resumption)
 

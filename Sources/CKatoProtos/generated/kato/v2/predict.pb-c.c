@@ -601,11 +601,11 @@ static const ProtobufCFieldDescriptor kato__v2__subscribe_predictions_request__f
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_INT64,
-    0,   /* quantifier_offset */
+    offsetof(Kato__V2__SubscribePredictionsRequest, resume_case),
     offsetof(Kato__V2__SubscribePredictionsRequest, resume_after_sequence),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };

@@ -86,6 +86,12 @@ struct  Kato__V2__GetPredictionsResponse
     , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0 }
 
 
+typedef enum {
+  KATO__V2__SUBSCRIBE_PREDICTIONS_REQUEST__RESUME__NOT_SET = 0,
+  KATO__V2__SUBSCRIBE_PREDICTIONS_REQUEST__RESUME_RESUME_AFTER_SEQUENCE = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(KATO__V2__SUBSCRIBE_PREDICTIONS_REQUEST__RESUME__CASE)
+} Kato__V2__SubscribePredictionsRequest__ResumeCase;
+
 struct  Kato__V2__SubscribePredictionsRequest
 {
   ProtobufCMessage base;
@@ -95,17 +101,14 @@ struct  Kato__V2__SubscribePredictionsRequest
    * Send the current state as the first update (cause UPDATE_CAUSE_INITIAL).
    */
   protobuf_c_boolean send_initial;
-  /*
-   * > 0: resume a subscription that ended (its replica died, the connection broke) after the
-   * update with this sequence. Every update after it still in the session's bounded update log
-   * comes first, in order; when the log no longer holds them all, one UPDATE_CAUSE_GAP update
-   * with the current state comes instead of the missing ones. 0: a new subscription.
-   */
-  int64_t resume_after_sequence;
+  Kato__V2__SubscribePredictionsRequest__ResumeCase resume_case;
+  union {
+    int64_t resume_after_sequence;
+  };
 };
 #define KATO__V2__SUBSCRIBE_PREDICTIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kato__v2__subscribe_predictions_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, KATO__V2__SUBSCRIBE_PREDICTIONS_REQUEST__RESUME__NOT_SET, {0} }
 
 
 struct  Kato__V2__PredictionUpdate

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from kato_client._pb.kato.v2 import types_pb2 as kato_dot_v2_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15kato/v2/predict.proto\x12\x07kato.v2\x1a\x1cgoogle/protobuf/struct.proto\x1a\x13kato/v2/types.proto\"<\n\x15GetPredictionsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"\x9a\x01\n\x16GetPredictionsResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12(\n\x0bpredictions\x18\x02 \x03(\x0b\x32\x13.kato.v2.Prediction\x12\x33\n\x11\x66uture_potentials\x18\x03 \x03(\x0b\x32\x18.kato.v2.FuturePotential\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\"w\n\x1bSubscribePredictionsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x14\n\x0csend_initial\x18\x03 \x01(\x08\x12\x1d\n\x15resume_after_sequence\x18\x04 \x01(\x03\"\xe7\x01\n\x10PredictionUpdate\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12#\n\x05\x63\x61use\x18\x03 \x01(\x0e\x32\x14.kato.v2.UpdateCause\x12\x1b\n\x03stm\x18\x04 \x03(\x0b\x32\x0e.kato.v2.Event\x12(\n\x0bpredictions\x18\x05 \x03(\x0b\x32\x13.kato.v2.Prediction\x12\x33\n\x11\x66uture_potentials\x18\x06 \x03(\x0b\x32\x18.kato.v2.FuturePotential\x12\x0c\n\x04time\x18\x07 \x01(\x03\"F\n\x11GetPatternRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"<\n\x15GetPerceptDataRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"\xb4\x02\n\x0bPerceptData\x12\x0f\n\x07strings\x18\x01 \x03(\t\x12 \n\x07vectors\x18\x02 \x03(\x0b\x32\x0f.kato.v2.Vector\x12\x34\n\x08\x65motives\x18\x03 \x03(\x0b\x32\".kato.v2.PerceptData.EmotivesEntry\x12\x34\n\x08metadata\x18\x04 \x03(\x0b\x32\".kato.v2.PerceptData.MetadataEntry\x12\x0c\n\x04path\x18\x05 \x03(\t\x1a/\n\rEmotivesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1aG\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\">\n\x17GetCognitionDataRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"\xde\x01\n\rCognitionData\x12(\n\x0bpredictions\x18\x01 \x03(\x0b\x32\x13.kato.v2.Prediction\x12\x36\n\x08\x65motives\x18\x02 \x03(\x0b\x32$.kato.v2.CognitionData.EmotivesEntry\x12\x0f\n\x07symbols\x18\x03 \x03(\t\x12)\n\x11short_term_memory\x18\x04 \x03(\x0b\x32\x0e.kato.v2.Event\x1a/\n\rEmotivesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\xe2\x01\n\x0bUpdateCause\x12\x1c\n\x18UPDATE_CAUSE_UNSPECIFIED\x10\x00\x12\x18\n\x14UPDATE_CAUSE_INITIAL\x10\x01\x12\x18\n\x14UPDATE_CAUSE_OBSERVE\x10\x02\x12\x16\n\x12UPDATE_CAUSE_LEARN\x10\x03\x12\x1b\n\x17UPDATE_CAUSE_AUTO_LEARN\x10\x04\x12\x1a\n\x16UPDATE_CAUSE_CLEAR_STM\x10\x05\x12\x1a\n\x16UPDATE_CAUSE_CLEAR_ALL\x10\x06\x12\x14\n\x10UPDATE_CAUSE_GAP\x10\x07\x32\xa4\x03\n\x0ePredictService\x12V\n\x0eGetPredictions\x12\x1e.kato.v2.GetPredictionsRequest\x1a\x1f.kato.v2.GetPredictionsResponse\"\x03\x90\x02\x01\x12Y\n\x14SubscribePredictions\x12$.kato.v2.SubscribePredictionsRequest\x1a\x19.kato.v2.PredictionUpdate0\x01\x12?\n\nGetPattern\x12\x1a.kato.v2.GetPatternRequest\x1a\x10.kato.v2.Pattern\"\x03\x90\x02\x01\x12K\n\x0eGetPerceptData\x12\x1e.kato.v2.GetPerceptDataRequest\x1a\x14.kato.v2.PerceptData\"\x03\x90\x02\x01\x12Q\n\x10GetCognitionData\x12 .kato.v2.GetCognitionDataRequest\x1a\x16.kato.v2.CognitionData\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15kato/v2/predict.proto\x12\x07kato.v2\x1a\x1cgoogle/protobuf/struct.proto\x1a\x13kato/v2/types.proto\"<\n\x15GetPredictionsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"\x9a\x01\n\x16GetPredictionsResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12(\n\x0bpredictions\x18\x02 \x03(\x0b\x32\x13.kato.v2.Prediction\x12\x33\n\x11\x66uture_potentials\x18\x03 \x03(\x0b\x32\x18.kato.v2.FuturePotential\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\"\x83\x01\n\x1bSubscribePredictionsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x14\n\x0csend_initial\x18\x03 \x01(\x08\x12\x1f\n\x15resume_after_sequence\x18\x04 \x01(\x03H\x00\x42\x08\n\x06resume\"\xe7\x01\n\x10PredictionUpdate\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12#\n\x05\x63\x61use\x18\x03 \x01(\x0e\x32\x14.kato.v2.UpdateCause\x12\x1b\n\x03stm\x18\x04 \x03(\x0b\x32\x0e.kato.v2.Event\x12(\n\x0bpredictions\x18\x05 \x03(\x0b\x32\x13.kato.v2.Prediction\x12\x33\n\x11\x66uture_potentials\x18\x06 \x03(\x0b\x32\x18.kato.v2.FuturePotential\x12\x0c\n\x04time\x18\x07 \x01(\x03\"F\n\x11GetPatternRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"<\n\x15GetPerceptDataRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"\xb4\x02\n\x0bPerceptData\x12\x0f\n\x07strings\x18\x01 \x03(\t\x12 \n\x07vectors\x18\x02 \x03(\x0b\x32\x0f.kato.v2.Vector\x12\x34\n\x08\x65motives\x18\x03 \x03(\x0b\x32\".kato.v2.PerceptData.EmotivesEntry\x12\x34\n\x08metadata\x18\x04 \x03(\x0b\x32\".kato.v2.PerceptData.MetadataEntry\x12\x0c\n\x04path\x18\x05 \x03(\t\x1a/\n\rEmotivesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1aG\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\">\n\x17GetCognitionDataRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"\xde\x01\n\rCognitionData\x12(\n\x0bpredictions\x18\x01 \x03(\x0b\x32\x13.kato.v2.Prediction\x12\x36\n\x08\x65motives\x18\x02 \x03(\x0b\x32$.kato.v2.CognitionData.EmotivesEntry\x12\x0f\n\x07symbols\x18\x03 \x03(\t\x12)\n\x11short_term_memory\x18\x04 \x03(\x0b\x32\x0e.kato.v2.Event\x1a/\n\rEmotivesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\xe2\x01\n\x0bUpdateCause\x12\x1c\n\x18UPDATE_CAUSE_UNSPECIFIED\x10\x00\x12\x18\n\x14UPDATE_CAUSE_INITIAL\x10\x01\x12\x18\n\x14UPDATE_CAUSE_OBSERVE\x10\x02\x12\x16\n\x12UPDATE_CAUSE_LEARN\x10\x03\x12\x1b\n\x17UPDATE_CAUSE_AUTO_LEARN\x10\x04\x12\x1a\n\x16UPDATE_CAUSE_CLEAR_STM\x10\x05\x12\x1a\n\x16UPDATE_CAUSE_CLEAR_ALL\x10\x06\x12\x14\n\x10UPDATE_CAUSE_GAP\x10\x07\x32\xa4\x03\n\x0ePredictService\x12V\n\x0eGetPredictions\x12\x1e.kato.v2.GetPredictionsRequest\x1a\x1f.kato.v2.GetPredictionsResponse\"\x03\x90\x02\x01\x12Y\n\x14SubscribePredictions\x12$.kato.v2.SubscribePredictionsRequest\x1a\x19.kato.v2.PredictionUpdate0\x01\x12?\n\nGetPattern\x12\x1a.kato.v2.GetPatternRequest\x1a\x10.kato.v2.Pattern\"\x03\x90\x02\x01\x12K\n\x0eGetPerceptData\x12\x1e.kato.v2.GetPerceptDataRequest\x1a\x14.kato.v2.PerceptData\"\x03\x90\x02\x01\x12Q\n\x10GetCognitionData\x12 .kato.v2.GetCognitionDataRequest\x1a\x16.kato.v2.CognitionData\"\x03\x90\x02\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,32 +47,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PREDICTSERVICE'].methods_by_name['GetPerceptData']._serialized_options = b'\220\002\001'
   _globals['_PREDICTSERVICE'].methods_by_name['GetCognitionData']._loaded_options = None
   _globals['_PREDICTSERVICE'].methods_by_name['GetCognitionData']._serialized_options = b'\220\002\001'
-  _globals['_UPDATECAUSE']._serialized_start=1394
-  _globals['_UPDATECAUSE']._serialized_end=1620
+  _globals['_UPDATECAUSE']._serialized_start=1407
+  _globals['_UPDATECAUSE']._serialized_end=1633
   _globals['_GETPREDICTIONSREQUEST']._serialized_start=85
   _globals['_GETPREDICTIONSREQUEST']._serialized_end=145
   _globals['_GETPREDICTIONSRESPONSE']._serialized_start=148
   _globals['_GETPREDICTIONSRESPONSE']._serialized_end=302
-  _globals['_SUBSCRIBEPREDICTIONSREQUEST']._serialized_start=304
-  _globals['_SUBSCRIBEPREDICTIONSREQUEST']._serialized_end=423
-  _globals['_PREDICTIONUPDATE']._serialized_start=426
-  _globals['_PREDICTIONUPDATE']._serialized_end=657
-  _globals['_GETPATTERNREQUEST']._serialized_start=659
-  _globals['_GETPATTERNREQUEST']._serialized_end=729
-  _globals['_GETPERCEPTDATAREQUEST']._serialized_start=731
-  _globals['_GETPERCEPTDATAREQUEST']._serialized_end=791
-  _globals['_PERCEPTDATA']._serialized_start=794
-  _globals['_PERCEPTDATA']._serialized_end=1102
-  _globals['_PERCEPTDATA_EMOTIVESENTRY']._serialized_start=982
-  _globals['_PERCEPTDATA_EMOTIVESENTRY']._serialized_end=1029
-  _globals['_PERCEPTDATA_METADATAENTRY']._serialized_start=1031
-  _globals['_PERCEPTDATA_METADATAENTRY']._serialized_end=1102
-  _globals['_GETCOGNITIONDATAREQUEST']._serialized_start=1104
-  _globals['_GETCOGNITIONDATAREQUEST']._serialized_end=1166
-  _globals['_COGNITIONDATA']._serialized_start=1169
-  _globals['_COGNITIONDATA']._serialized_end=1391
-  _globals['_COGNITIONDATA_EMOTIVESENTRY']._serialized_start=982
-  _globals['_COGNITIONDATA_EMOTIVESENTRY']._serialized_end=1029
-  _globals['_PREDICTSERVICE']._serialized_start=1623
-  _globals['_PREDICTSERVICE']._serialized_end=2043
+  _globals['_SUBSCRIBEPREDICTIONSREQUEST']._serialized_start=305
+  _globals['_SUBSCRIBEPREDICTIONSREQUEST']._serialized_end=436
+  _globals['_PREDICTIONUPDATE']._serialized_start=439
+  _globals['_PREDICTIONUPDATE']._serialized_end=670
+  _globals['_GETPATTERNREQUEST']._serialized_start=672
+  _globals['_GETPATTERNREQUEST']._serialized_end=742
+  _globals['_GETPERCEPTDATAREQUEST']._serialized_start=744
+  _globals['_GETPERCEPTDATAREQUEST']._serialized_end=804
+  _globals['_PERCEPTDATA']._serialized_start=807
+  _globals['_PERCEPTDATA']._serialized_end=1115
+  _globals['_PERCEPTDATA_EMOTIVESENTRY']._serialized_start=995
+  _globals['_PERCEPTDATA_EMOTIVESENTRY']._serialized_end=1042
+  _globals['_PERCEPTDATA_METADATAENTRY']._serialized_start=1044
+  _globals['_PERCEPTDATA_METADATAENTRY']._serialized_end=1115
+  _globals['_GETCOGNITIONDATAREQUEST']._serialized_start=1117
+  _globals['_GETCOGNITIONDATAREQUEST']._serialized_end=1179
+  _globals['_COGNITIONDATA']._serialized_start=1182
+  _globals['_COGNITIONDATA']._serialized_end=1404
+  _globals['_COGNITIONDATA_EMOTIVESENTRY']._serialized_start=995
+  _globals['_COGNITIONDATA_EMOTIVESENTRY']._serialized_end=1042
+  _globals['_PREDICTSERVICE']._serialized_start=1636
+  _globals['_PREDICTSERVICE']._serialized_end=2056
 # @@protoc_insertion_point(module_scope)
