@@ -332,7 +332,10 @@ def table(results, command):
                   f"{c.get('pg_transactions_per_call', 0):.2f} transactions per call"
                   + (" (session calls committed speculatively in one statement / after a refresh / on the locked path: "
                      + " / ".join(f"{c['speculative'].get(k, 0):,.0f}" for k in ("current", "refreshed", "locked")) + ")"
-                     if c.get("speculative") else "") +
+                     if c.get("speculative") else "")
+                  + (f"; their fetches and writes went in {c['batches']['batches']:,.0f} batch statements, "
+                     f"{c['batches']['batched_requests'] / c['batches']['batches']:.1f} per statement"
+                     if c.get("batches", {}).get("batches") else "") +
                   f". The load generator (kato-load) used "
                   f"{e['generator_cpu_us_per_call']:,.0f} / {c['generator_cpu_us_per_call']:,.0f} µs of CPU per call.", ""]
     v = results.get("visibility")
@@ -384,6 +387,7 @@ def main():
     p.add_argument("--connections", type=int, default=4)
     p.add_argument("--concurrency", type=int, default=16, help="calls in flight")
     p.add_argument("--pool-size", type=int, default=10)
+    p.add_argument("--haproxy-cfg", type=pathlib.Path, default=ROOT / "deploy" / "haproxy.cfg")
     p.add_argument("--load-bin", type=pathlib.Path, help="where kato-load is (default --bin)")
     p.add_argument("--tools-bin", type=pathlib.Path, help="the kato-server that fills PostgreSQL (default --bin)")
     p.add_argument("--learns", type=int, default=200)
@@ -428,7 +432,7 @@ def main():
                 for i, r in enumerate(replicas, 1):
                     env[f"KATO_R{i}"], env[f"KATO_R{i}_ADMIN_PORT"] = r.address, str(r.admin_port)
                 hlog = open(tmp / "haproxy.log", "w")
-                haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(ROOT / "deploy" / "haproxy.cfg")], env=env,
+                haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(a.haproxy_cfg)], env=env,
                                            stdout=hlog, stderr=subprocess.STDOUT)
                 time.sleep(2)  # listening, and every replica's first health check passed
                 assert haproxy.poll() is None, open(tmp / "haproxy.log").read()
@@ -446,9 +450,14 @@ def main():
                     c["pg_transactions_per_call"] = (int(pg.psql(stats).stdout.strip()) - x0) / (c["observe_calls"] + 2 * c["sessions"])
                     # Speculative session calls by outcome, summed over the replicas (docs/SCALING.md).
                     c["speculative"] = {}
+                    c["batches"] = {}
                     for r in replicas:
-                        for m in re.finditer(r'^kato_session_speculative_total\{outcome="(\w+)"\} (\S+)$', r.metrics(), re.M):
+                        page = r.metrics()
+                        for m in re.finditer(r'^kato_session_speculative_total\{outcome="(\w+)"\} (\S+)$', page, re.M):
                             c["speculative"][m.group(1)] = c["speculative"].get(m.group(1), 0) + float(m.group(2))
+                        # Batched session statements (group commit; builds before it have none).
+                        for m in re.finditer(r'^kato_session_(batches|batched_requests)_total (\S+)$', page, re.M):
+                            c["batches"][m.group(1)] = c["batches"].get(m.group(1), 0) + float(m.group(2))
                     results["cluster"] = c
                     print("cluster", json.dumps(c), flush=True)
                 if "visibility" not in skip:
