@@ -177,7 +177,7 @@ bench-cluster:
 # BENCH_JOIN_FLAGS: e.g. --startup-patterns 100000, --before-bin DIR (a previous build, same run).
 .PHONY: bench-join
 bench-join:
-	benchmarks/cluster/run.sh --skip load,visibility $(BENCH_JOIN_FLAGS)
+	BENCH_AUTOGROUP=-20 benchmarks/cluster/run.sh --skip load,visibility $(BENCH_JOIN_FLAGS)
 
 # The cluster's rolling restart, 5 rounds of 3 replicas under load (one round runs in make test).
 test-cluster-long: build

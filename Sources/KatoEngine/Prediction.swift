@@ -1,23 +1,18 @@
 /// One prediction: a learned pattern aligned with the STM, with KATO v2.0.0's metrics (kato-semantics §4.5).
-public struct Prediction: Sendable, Hashable, Codable {
+///
+/// Compact (issue 15): a prediction the engine computes holds the pattern (shared), its present
+/// range and the alignment as bits (which STM symbols matched, which are extras, which present
+/// symbols are missing) in a buffer shared by the whole prediction list; the string arrays
+/// (`matches`, `past`, `present`, `missing`, `extras`, `future`, `sequence`) and `emotives` are
+/// built when read. An encoder that does not need arrays reads the symbols in place
+/// (``eventCount(_:)``, ``forEachSymbol(in:event:_:)``, ``forEachMatch(_:)``). Setting a field
+/// stores it explicitly; values, `==`, hashing and `Codable` are those of the fields as read.
+public struct Prediction: Sendable {
     /// Always `"prototypical"`.
     public var type: String
     /// The bare pattern hash (no `PTRN|`).
     public var name: String
     public var frequency: Int
-    /// `average_emotives` of the pattern's emotive window.
-    public var emotives: [String: Double]
-    /// STM symbols covered by the matching blocks, in order.
-    public var matches: [String]
-    public var past: [[String]]
-    public var present: [[String]]
-    /// Per present event: its symbols not in `matches`.
-    public var missing: [[String]]
-    /// Per STM event: its symbols not in the flattened `present`.
-    public var extras: [[String]]
-    public var future: [[String]]
-    /// The whole pattern.
-    public var sequence: [[String]]
     public var potential: Double
     public var evidence: Double
     public var similarity: Double
@@ -32,6 +27,183 @@ public struct Prediction: Sendable, Hashable, Codable {
     public var itfdfSimilarity: Double
     public var patternProbability: Double
     public var weightedStrength: Double
+
+    /// The engine's compact form (`nil`: every array field is explicit).
+    var alignment: Alignment?
+    /// Fields set explicitly (by the memberwise initialiser, decoding or a setter) override the
+    /// alignment's.
+    private var explicitEmotives: [String: Double]?
+    private var explicitMatches: [String]?
+    private var explicitEvents: [[[String]]?]?
+
+    /// `average_emotives` of the pattern's emotive window.
+    public var emotives: [String: Double] {
+        get {
+            if let explicitEmotives { return explicitEmotives }
+            return Accumulation.averageEmotives(alignment?.emotiveWindow ?? [])
+        }
+        set { explicitEmotives = newValue }
+    }
+
+    /// STM symbols covered by the matching blocks, in order.
+    public var matches: [String] {
+        get {
+            if let explicitMatches { return explicitMatches }
+            var out: [String] = []
+            out.reserveCapacity(Int(alignment?.matchCount ?? 0))
+            forEachMatch { out.append($0) }
+            return out
+        }
+        set { explicitMatches = newValue }
+    }
+
+    public var past: [[String]] { get { events(.past) } set { setEvents(.past, newValue) } }
+    public var present: [[String]] { get { events(.present) } set { setEvents(.present, newValue) } }
+    /// Per present event: its symbols not in `matches`.
+    public var missing: [[String]] { get { events(.missing) } set { setEvents(.missing, newValue) } }
+    /// Per STM event: its symbols not in the flattened `present`.
+    public var extras: [[String]] { get { events(.extras) } set { setEvents(.extras, newValue) } }
+    public var future: [[String]] { get { events(.future) } set { setEvents(.future, newValue) } }
+    /// The whole pattern.
+    public var sequence: [[String]] { get { events(.sequence) } set { setEvents(.sequence, newValue) } }
+
+    public init(
+        type: String, name: String, frequency: Int, emotives: [String: Double], matches: [String],
+        past: [[String]], present: [[String]], missing: [[String]], extras: [[String]], future: [[String]],
+        sequence: [[String]], potential: Double, evidence: Double, similarity: Double, fragmentation: Double,
+        snr: Double, entropy: Double, normalizedEntropy: Double, globalNormalizedEntropy: Double,
+        confluence: Double, predictiveInformation: Double, confidence: Double, itfdfSimilarity: Double,
+        patternProbability: Double, weightedStrength: Double
+    ) {
+        self.init(
+            type: type, name: name, frequency: frequency, alignment: nil, potential: potential, evidence: evidence,
+            similarity: similarity, fragmentation: fragmentation, snr: snr, entropy: entropy,
+            normalizedEntropy: normalizedEntropy, globalNormalizedEntropy: globalNormalizedEntropy,
+            confluence: confluence, predictiveInformation: predictiveInformation, confidence: confidence,
+            itfdfSimilarity: itfdfSimilarity, patternProbability: patternProbability, weightedStrength: weightedStrength)
+        explicitEmotives = emotives
+        explicitMatches = matches
+        explicitEvents = [past, present, future, missing, extras, sequence]
+    }
+
+    /// The engine's form: the arrays come from `alignment` when read.
+    init(
+        type: String, name: String, frequency: Int, alignment: Alignment?, potential: Double, evidence: Double,
+        similarity: Double, fragmentation: Double, snr: Double, entropy: Double, normalizedEntropy: Double,
+        globalNormalizedEntropy: Double, confluence: Double, predictiveInformation: Double, confidence: Double,
+        itfdfSimilarity: Double, patternProbability: Double, weightedStrength: Double
+    ) {
+        self.type = type
+        self.name = name
+        self.frequency = frequency
+        self.alignment = alignment
+        self.potential = potential
+        self.evidence = evidence
+        self.similarity = similarity
+        self.fragmentation = fragmentation
+        self.snr = snr
+        self.entropy = entropy
+        self.normalizedEntropy = normalizedEntropy
+        self.globalNormalizedEntropy = globalNormalizedEntropy
+        self.confluence = confluence
+        self.predictiveInformation = predictiveInformation
+        self.confidence = confidence
+        self.itfdfSimilarity = itfdfSimilarity
+        self.patternProbability = patternProbability
+        self.weightedStrength = weightedStrength
+    }
+
+    /// The nested-event fields, for reading them without building arrays.
+    public enum EventsField: Int, Sendable, CaseIterable {
+        case past, present, future, missing, extras, sequence
+    }
+
+    /// The field's events as arrays (what the property of the same name returns).
+    public func events(_ field: EventsField) -> [[String]] {
+        if let explicit = explicitEvents?[field.rawValue] { return explicit }
+        guard let alignment else { return [] }
+        let shape = alignment.shape
+        switch field {
+        case .sequence: return shape.events
+        case .past: return shape.events(0..<Int(alignment.k1))
+        case .present: return shape.events(Int(alignment.k1)..<Int(alignment.k2))
+        case .future: return shape.events(Int(alignment.k2)..<shape.eventCount)
+        case .missing, .extras:
+            var out = [[String]](repeating: [], count: eventCount(field))
+            alignment.forEachSymbol(field) { k, s in out[k].append(s) }
+            return out
+        }
+    }
+
+    private mutating func setEvents(_ field: EventsField, _ value: [[String]]) {
+        if explicitEvents == nil { explicitEvents = [[[String]]?](repeating: nil, count: EventsField.allCases.count) }
+        explicitEvents![field.rawValue] = value
+    }
+
+    /// Number of events of `field`.
+    public func eventCount(_ field: EventsField) -> Int {
+        if let explicit = explicitEvents?[field.rawValue] { return explicit.count }
+        return alignment?.eventCount(field) ?? 0
+    }
+
+    /// Calls `body` with each symbol of event `event` of `field`, in order, without building arrays
+    /// (the strings are the pattern's and the STM's own).
+    @inline(__always)
+    public func forEachSymbol(in field: EventsField, event: Int, _ body: (String) throws -> Void) rethrows {
+        if let explicit = explicitEvents?[field.rawValue] {
+            for s in explicit[event] { try body(s) }
+            return
+        }
+        try alignment?.forEachSymbol(field, event: event, body)
+    }
+
+    /// Calls `body` with each symbol of `field` and the index of its event, in order, without
+    /// building arrays (one call per field; an empty event has no call: ``eventCount(_:)`` counts it).
+    public func forEachSymbol(in field: EventsField, _ body: (_ event: Int, _ symbol: String) throws -> Void) rethrows {
+        if let explicit = explicitEvents?[field.rawValue] {
+            for (k, e) in explicit.enumerated() {
+                for s in e { try body(k, s) }
+            }
+            return
+        }
+        try alignment?.forEachSymbol(field, body)
+    }
+
+    /// Calls `body` with each symbol of `matches`, in order, without building the array.
+    @inline(__always)
+    public func forEachMatch(_ body: (String) throws -> Void) rethrows {
+        if let explicitMatches {
+            for s in explicitMatches { try body(s) }
+            return
+        }
+        try alignment?.forEachMatch(body)
+    }
+}
+
+extension Prediction: Hashable {
+    public static func == (l: Prediction, r: Prediction) -> Bool {
+        l.type == r.type && l.name == r.name && l.frequency == r.frequency && l.emotives == r.emotives
+            && l.matches == r.matches && EventsField.allCases.allSatisfy { l.events($0) == r.events($0) }
+            && l.potential == r.potential && l.evidence == r.evidence && l.similarity == r.similarity
+            && l.fragmentation == r.fragmentation && l.snr == r.snr && l.entropy == r.entropy
+            && l.normalizedEntropy == r.normalizedEntropy && l.globalNormalizedEntropy == r.globalNormalizedEntropy
+            && l.confluence == r.confluence && l.predictiveInformation == r.predictiveInformation
+            && l.confidence == r.confidence && l.itfdfSimilarity == r.itfdfSimilarity
+            && l.patternProbability == r.patternProbability && l.weightedStrength == r.weightedStrength
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(type)
+        hasher.combine(name)
+        hasher.combine(frequency)
+        hasher.combine(emotives)
+        hasher.combine(matches)
+        for field in EventsField.allCases { hasher.combine(events(field)) }
+        for x in [potential, evidence, similarity, fragmentation, snr, entropy, normalizedEntropy, globalNormalizedEntropy,
+                  confluence, predictiveInformation, confidence, itfdfSimilarity, patternProbability, weightedStrength] {
+            hasher.combine(x)
+        }
+    }
 }
 
 /// The ensemble's weight of one distinct future (kato-semantics §4.7).
@@ -45,8 +217,40 @@ public struct FuturePotential: Sendable, Hashable {
 
     /// The first supporting prediction's future (built on access; the engine keeps a reference to the pattern).
     public var future: [[String]] {
-        if let shape { return Array(shape.events[start...]) }
+        if let shape { return shape.events(start..<shape.eventCount) }
         return explicitFuture
+    }
+
+    /// Number of events of `future` (no array built).
+    public var futureEventCount: Int {
+        if let shape { return shape.eventCount - start }
+        return explicitFuture.count
+    }
+
+    /// Calls `body` with each symbol of event `event` of `future`, in order, without building arrays.
+    @inline(__always)
+    public func forEachFutureSymbol(event: Int, _ body: (String) throws -> Void) rethrows {
+        if let shape {
+            for s in shape.event(start + event) { try body(s) }
+        } else {
+            for s in explicitFuture[event] { try body(s) }
+        }
+    }
+
+    /// Calls `body` with each symbol of `future` and the index of its event, in order (one call).
+    public func forEachFutureSymbol(_ body: (_ event: Int, _ symbol: String) throws -> Void) rethrows {
+        if let shape {
+            let symbols = shape.symbols, ends = shape.eventEnds
+            var lo = shape.eventStart(start)
+            for k in start..<ends.count {
+                for x in lo..<ends[k] { try body(k - start, symbols[x]) }
+                lo = ends[k]
+            }
+        } else {
+            for (k, e) in explicitFuture.enumerated() {
+                for s in e { try body(k, s) }
+            }
+        }
     }
 
     public init(future: [[String]], aggregatePotential: Double, supportingPatterns: Int, totalWeightedFrequency: Double) {

@@ -33,10 +33,20 @@ extension Predictor {
         var globalEntropy = 0.0
         for slot in 0..<slotCount { globalEntropy += expectation(stateProb[slot], nSym) }
 
-        var eventRanges: [Range<Int>] = []
+        var stmEnds: [Int32] = []
+        stmEnds.reserveCapacity(stm.count)
         var pos = 0
-        for e in stm { eventRanges.append(pos..<(pos + e.count)); pos += e.count }
+        for e in stm {
+            pos += e.count
+            stmEnds.append(Int32(pos))
+        }
 
+        // Compact predictions: the alignment of each is a few bit sets in one buffer shared by the
+        // list (matched STM positions, extras STM positions, missing present positions); the string
+        // arrays are built only when read (`Prediction`'s accessors), and wire encoders read the
+        // symbols in place.
+        let stmWords = (q + 63) >> 6
+        var words: [UInt64] = []
         var predictions: [Prediction] = []
         predictions.reserveCapacity(order.count)
         var generation = 0
@@ -55,16 +65,16 @@ extension Predictor {
             let blocks = blockStore[Int(c.blockStart)..<Int(c.blockStart + c.blockCount)]
             let presentStart = k1 == 0 ? 0 : shape.eventEnds[k1 - 1]
             let presentEnd = k2 == 0 ? 0 : shape.eventEnds[k2 - 1]
+            let presentLength = presentEnd - presentStart
             generation += 1
-            // Every result array is allocated once at its exact size (appends that grow a [String]
-            // reallocate, and were a quarter of this function's cost); empty ones never allocate.
-            var matchCount = 0
-            for blk in blocks { matchCount += blk.size }
-            var matches: [String] = []
-            matches.reserveCapacity(matchCount)
+            let bitsAt = words.count
+            words.append(contentsOf: repeatElement(0, count: 2 * stmWords + ((presentLength + 63) >> 6)))
+            let extrasAt = bitsAt + stmWords, missingAt = bitsAt + 2 * stmWords
+            var m = 0
             for blk in blocks {
+                m += blk.size
                 for j in blk.b..<(blk.b + blk.size) {
-                    matches.append(flat[j])
+                    words[bitsAt + (j >> 6)] |= 1 << UInt64(j & 63)
                     matchedGen[Int(stateSlots[j])] = generation
                 }
             }
@@ -72,54 +82,28 @@ extension Predictor {
                 if let directSlots { return directSlots[Int(id)] }
                 return slotMap.get(id)
             }
-            let events = shape.events
-            let present = Array(events[k1..<k2])
-            var missing: [[String]] = []
-            missing.reserveCapacity(k2 - k1)
             for i in 0..<slotCount { presentCount[i] = 0 }
             otherPresent.removeAll(keepingCapacity: true)
-            for k in k1..<k2 {
-                let start = shape.eventStart(k), end = shape.eventEnds[k]
-                var missingCount = 0
-                for x in start..<end {
-                    let id = v.id(x)
-                    let slot = slotOf(id)
-                    if slot >= 0 {
-                        presentCount[Int(slot)] += 1
-                        if matchedGen[Int(slot)] != generation { missingCount += 1 }
-                    } else {
-                        otherPresent.append(id)
-                        missingCount += 1
-                    }
+            for x in presentStart..<presentEnd {
+                let id = v.id(x)
+                let slot = slotOf(id)
+                let missing: Bool
+                if slot >= 0 {
+                    presentCount[Int(slot)] += 1
+                    missing = matchedGen[Int(slot)] != generation
+                } else {
+                    otherPresent.append(id)
+                    missing = true
                 }
-                guard missingCount > 0 else {
-                    missing.append([])
-                    continue
+                if missing {
+                    let b = x - presentStart
+                    words[missingAt + (b >> 6)] |= 1 << UInt64(b & 63)
                 }
-                var mm: [String] = []
-                mm.reserveCapacity(missingCount)
-                for (off, sym) in events[k].enumerated() {
-                    let slot = slotOf(v.id(start + off))
-                    if slot < 0 || matchedGen[Int(slot)] != generation { mm.append(sym) }
-                }
-                missing.append(mm)
             }
-            var extras: [[String]] = []
-            extras.reserveCapacity(eventRanges.count)
-            for range in eventRanges {
-                var extraCount = 0
-                for j in range where presentCount[Int(stateSlots[j])] == 0 { extraCount += 1 }
-                guard extraCount > 0 else {
-                    extras.append([])
-                    continue
-                }
-                var e: [String] = []
-                e.reserveCapacity(extraCount)
-                for j in range where presentCount[Int(stateSlots[j])] == 0 { e.append(flat[j]) }
-                extras.append(e)
+            for j in 0..<q where presentCount[Int(stateSlots[j])] == 0 {
+                words[extrasAt + (j >> 6)] |= 1 << UInt64(j & 63)
             }
             // snr: extras_count = len(state) − matched size of SequenceMatcher(present_flat, state).
-            let m = matches.count
             let lo = blocks.first?.a ?? 0
             let hi = blocks.last.map { $0.a + $0.size } ?? shape.length
             sub.removeAll(keepingCapacity: true)
@@ -129,7 +113,6 @@ extension Predictor {
             let extrasCount = q - subBlocks.reduce(0) { $0 + $1.size }
             let snrDen = 2.0 * Double(m) + Double(extrasCount)
             let snr = snrDen > 0 ? (2.0 * Double(m) - Double(extrasCount)) / snrDen : 0.0
-            let presentLength = presentEnd - presentStart
             // itfdf: cosine distance of probability-weighted counts over present ∪ state.
             var dot = 0.0, normS = 0.0, normP = 0.0
             var anyS = false, anyP = false
@@ -164,9 +147,9 @@ extension Predictor {
             let patternProbability = F > 0 ? Double(c.frequency) / F : 0.0
             predictions.append(Prediction(
                 type: "prototypical", name: shape.name, frequency: Int(c.frequency),
-                emotives: Accumulation.averageEmotives(record.emotives ?? []),
-                matches: matches, past: Array(events[0..<k1]), present: present, missing: missing,
-                extras: extras, future: Array(events[k2...]), sequence: events,
+                alignment: Prediction.Alignment(
+                    shape: shape, batch: nil, emotiveWindow: record.emotives, k1: Int32(k1), k2: Int32(k2),
+                    bitsAt: Int32(bitsAt), matchCount: Int32(m)),
                 potential: c.potential,
                 evidence: shape.length > 0 ? Double(m) / Double(shape.length) : 0.0,
                 similarity: c.similarity, fragmentation: Double(c.blockCount - 1), snr: snr,
@@ -177,6 +160,8 @@ extension Predictor {
                 weightedStrength: c.similarity * patternProbability))
             }
         }
+        let batch = PredictionBatch(flat: flat, stmEnds: stmEnds, words: words)
+        for i in predictions.indices { predictions[i].alignment!.batch = batch }
         return predictions
     }
 }

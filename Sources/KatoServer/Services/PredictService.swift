@@ -14,20 +14,27 @@ struct PredictService: ServiceProvider {
 
     var methods: [ServerMethod] {
         [
-            unary(Kato_V2_PredictService.getPredictions) { request, context in
-                try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, speculative: true, context) {
+            // Untyped, so the response is written straight from the compact predictions
+            // (`PredictionsResponseEncoder`: each symbol's UTF-8 from the pattern's storage) instead
+            // of string arrays, proto structs and protobuf-c structs built for one serialization.
+            ServerMethod(path: Kato_V2_PredictService.getPredictions.path, kind: .unary) { requests, writer, context in
+                var iterator = requests.makeAsyncIterator()
+                guard let bytes = try await iterator.next() else {
+                    throw RPCError(code: .internalError, message: "no request message")
+                }
+                let request = try ServerMethod.decodeRequest(bytes, as: Kato_V2_GetPredictionsRequest.self)
+                let response = try await sessions.lease(sessionID: request.sessionID, nodeID: request.nodeID, speculative: true, context) {
                     try CallSupport.serve(context) {
                         let session = try flags.resolve(sessions, sessionID: request.sessionID, nodeID: request.nodeID, for: .read, context)
                         return try session.read { _, state in
-                            var m = Kato_V2_GetPredictionsResponse()
-                            m.sessionID = session.publicID
-                            m.predictions = flags.visiblePredictions(state.predictions.map(Convert.prediction), context)
-                            m.futurePotentials = flags.visiblePredictions(state.futurePotentials.map(Convert.futurePotential), context)
-                            m.count = Int64(m.predictions.count)
-                            return m
+                            PredictionsResponseEncoder.encode(
+                                sessionID: session.publicID,
+                                predictions: flags.visiblePredictions(state.predictions, context),
+                                futurePotentials: flags.visiblePredictions(state.futurePotentials, context))
                         }
                     }
                 }
+                try await writer.write(response)
             },
             // Untyped, so the update each subscriber receives is the one serialized at publication
             // (UpdateMailbox) rather than encoded again for every subscriber.

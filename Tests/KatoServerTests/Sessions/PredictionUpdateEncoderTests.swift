@@ -5,8 +5,10 @@ import XCTest
 
 @testable import KatoServer
 
-/// `PredictionUpdateEncoder` writes the message `Session.update` builds: compared field by
-/// field after decoding, on states the real engine produced from random knowledge bases.
+/// `PredictionUpdateEncoder` writes the message `Session.update` builds, and
+/// `PredictionsResponseEncoder` the `GetPredictionsResponse` the proto structs give: compared
+/// byte for byte and field by field after decoding, on states the real engine produced from
+/// random knowledge bases (compact predictions, read in place by the encoders).
 final class PredictionUpdateEncoderTests: XCTestCase {
     private struct SplitMix {
         var state: UInt64
@@ -26,6 +28,18 @@ final class PredictionUpdateEncoderTests: XCTestCase {
         let bytes = PredictionUpdateEncoder.encode(id: "s-1", sequence: sequence, cause: cause, state: state)
         let decoded = try Kato_V2_PredictionUpdate(serializedBytes: bytes)
         XCTAssertEqual(decoded, expected, file: file, line: line)
+        // Byte for byte what protobuf-c writes from the proto structs (fields by number, map keys sorted).
+        XCTAssertEqual(bytes, expected.serializedBytes(), file: file, line: line)
+        // GetPredictions' response, written the same way from the same (compact) predictions.
+        var response = Kato_V2_GetPredictionsResponse()
+        response.sessionID = "s-1"
+        response.predictions = state.predictions.map(Convert.prediction)
+        response.futurePotentials = state.futurePotentials.map(Convert.futurePotential)
+        response.count = Int64(state.predictions.count)
+        let written = PredictionsResponseEncoder.encode(
+            sessionID: "s-1", predictions: state.predictions, futurePotentials: state.futurePotentials)
+        XCTAssertEqual(written, response.serializedBytes(), file: file, line: line)
+        XCTAssertEqual(try Kato_V2_GetPredictionsResponse(serializedBytes: written), response, file: file, line: line)
     }
 
     func testAnEmptySessionEncodesLikeTheProtoStructs() throws {

@@ -1,0 +1,189 @@
+import KatoEngine
+
+/// The protobuf wire form of `kato.v2.Prediction`, `FuturePotential` and `Event`, written straight
+/// from the engine's values: each symbol's UTF-8 comes from the pattern's and the STM's own
+/// strings (`Prediction.forEachSymbol`, `forEachMatch`, `FuturePotential.forEachFutureSymbol`), so
+/// no string array is built for a compact prediction and no proto struct or protobuf-c struct is
+/// filled. Used by `PredictionUpdateEncoder` (subscription updates) and
+/// `PredictionsResponseEncoder` (GetPredictions). Fields at their proto3 default are left out, as
+/// protobuf encoders do; map entries (emotives) in key order, so equal values give equal bytes.
+enum PredictionWire {
+    // MARK: sizes (each includes the field's tag)
+
+    static func varintSize(_ v: UInt64) -> Int {
+        var v = v, n = 1
+        while v >= 0x80 { v >>= 7; n += 1 }
+        return n
+    }
+    static func tagSize(_ field: Int) -> Int { field < 16 ? 1 : 2 }
+    static func message(_ field: Int, _ length: Int) -> Int { tagSize(field) + varintSize(UInt64(length)) + length }
+    static func string(_ field: Int, _ s: String) -> Int {
+        let n = s.utf8.count
+        return n == 0 ? 0 : message(field, n)
+    }
+    static func int64(_ field: Int, _ v: Int64) -> Int { v == 0 ? 0 : tagSize(field) + varintSize(UInt64(bitPattern: v)) }
+    static func double(_ field: Int, _ v: Double) -> Int { v.bitPattern == 0 ? 0 : tagSize(field) + 8 }
+    /// An `Event` (repeated string symbols = 1): its length.
+    static func eventSize(_ symbols: [String]) -> Int {
+        var n = 0
+        for s in symbols { n += message(1, s.utf8.count) }  // an empty symbol is still an element
+        return n
+    }
+    static func events(_ field: Int, _ events: [[String]]) -> Int {
+        var n = 0
+        for e in events { n += message(field, eventSize(e)) }
+        return n
+    }
+    static func emotiveEntrySize(_ key: String, _ value: Double) -> Int { string(1, key) + double(2, value) }
+
+    /// The nested-event fields in the order a protobuf encoder writes them (by number).
+    static let eventFieldsInOrder: [Prediction.EventsField] = [.past, .present, .future, .missing, .extras, .sequence]
+
+    /// The proto field number of each of `Prediction`'s nested-event fields (types.proto).
+    static func fieldNumber(_ field: Prediction.EventsField) -> Int {
+        switch field {
+        case .past: return 6
+        case .present: return 7
+        case .future: return 8
+        case .missing: return 9
+        case .extras: return 10
+        case .sequence: return 11
+        }
+    }
+
+    /// The size pass of a prediction: its length, and the length of each of its events appended to
+    /// `eventSizes` (the write pass takes them back in the same order, so symbols are read once
+    /// per pass, one call per field).
+    static func predictionSize(_ p: Prediction, _ eventSizes: inout [Int]) -> Int {
+        var n = string(1, p.type) + string(2, p.name) + int64(3, Int64(p.frequency))
+        for (k, v) in p.emotives { n += message(4, emotiveEntrySize(k, v)) }
+        p.forEachMatch { n += message(5, $0.utf8.count) }
+        for field in eventFieldsInOrder {
+            let count = p.eventCount(field)
+            let base = eventSizes.count
+            eventSizes.append(contentsOf: repeatElement(0, count: count))
+            p.forEachSymbol(in: field) { k, s in eventSizes[base + k] += message(1, s.utf8.count) }
+            let number = fieldNumber(field)
+            for k in 0..<count { n += message(number, eventSizes[base + k]) }
+        }
+        n += double(12, p.similarity) + double(13, p.evidence) + double(14, p.confidence) + double(15, p.fragmentation)
+        n += double(16, p.snr) + double(17, p.entropy) + double(18, p.normalizedEntropy) + double(19, p.globalNormalizedEntropy)
+        n += double(20, p.confluence) + double(21, p.potential) + double(22, p.predictiveInformation)
+        n += double(23, p.itfdfSimilarity) + double(24, p.patternProbability) + double(25, p.weightedStrength)
+        return n
+    }
+
+    /// The size pass of a future potential (event lengths appended as for a prediction).
+    static func potentialSize(_ f: FuturePotential, _ eventSizes: inout [Int]) -> Int {
+        let count = f.futureEventCount
+        let base = eventSizes.count
+        eventSizes.append(contentsOf: repeatElement(0, count: count))
+        f.forEachFutureSymbol { k, s in eventSizes[base + k] += message(1, s.utf8.count) }
+        var n = 0
+        for k in 0..<count { n += message(1, eventSizes[base + k]) }
+        return n + double(2, f.aggregatePotential) + int64(3, Int64(f.supportingPatterns))
+            + double(4, f.totalWeightedFrequency)
+    }
+
+    // MARK: writing
+
+    struct Writer {
+        var bytes: [UInt8] = []
+
+        init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+        mutating func varint(_ v: UInt64) {
+            var v = v
+            while v >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
+            }
+            bytes.append(UInt8(v))
+        }
+        mutating func tag(_ field: Int, _ wireType: UInt64) { varint(UInt64(field) << 3 | wireType) }
+        mutating func head(_ field: Int, length: Int) {
+            tag(field, 2)
+            varint(UInt64(length))
+        }
+        mutating func raw(_ field: Int, _ s: String) {
+            head(field, length: s.utf8.count)
+            bytes.append(contentsOf: s.utf8)
+        }
+        mutating func string(_ field: Int, _ s: String) { if !s.isEmpty { raw(field, s) } }
+        mutating func int64(_ field: Int, _ v: Int64) {
+            guard v != 0 else { return }
+            tag(field, 0)
+            varint(UInt64(bitPattern: v))
+        }
+        mutating func double(_ field: Int, _ v: Double) {
+            guard v.bitPattern != 0 else { return }
+            tag(field, 1)
+            var bits = v.bitPattern
+            for _ in 0..<8 {
+                bytes.append(UInt8(truncatingIfNeeded: bits))
+                bits >>= 8
+            }
+        }
+        mutating func events(_ field: Int, _ events: [[String]]) {
+            for e in events {
+                head(field, length: PredictionWire.eventSize(e))
+                for s in e { raw(1, s) }
+            }
+        }
+        /// The event lengths of the size pass, and how many the write pass has used.
+        var eventSizes: [Int] = []
+        var nextEventSize = 0
+
+        /// The events of one field: each `Event`'s head (its length from the size pass) before its
+        /// first symbol; empty events get their head too.
+        private mutating func eventHeads(_ number: Int, upTo k: Int, written: inout Int) {
+            while written <= k {
+                head(number, length: eventSizes[nextEventSize + written])
+                written += 1
+            }
+        }
+
+        mutating func prediction(_ p: Prediction) {
+            string(1, p.type)
+            string(2, p.name)
+            int64(3, Int64(p.frequency))
+            let emotives = p.emotives
+            for k in emotives.isEmpty ? [] : emotives.keys.sorted() {
+                let v = emotives[k]!
+                head(4, length: PredictionWire.emotiveEntrySize(k, v))
+                string(1, k)
+                double(2, v)
+            }
+            p.forEachMatch { raw(5, $0) }
+            for field in PredictionWire.eventFieldsInOrder {
+                let number = PredictionWire.fieldNumber(field)
+                let count = p.eventCount(field)
+                var written = 0
+                p.forEachSymbol(in: field) { k, s in
+                    eventHeads(number, upTo: k, written: &written)
+                    raw(1, s)
+                }
+                eventHeads(number, upTo: count - 1, written: &written)
+                nextEventSize += count
+            }
+            // types.proto `Prediction`, fields 12-25.
+            double(12, p.similarity); double(13, p.evidence); double(14, p.confidence); double(15, p.fragmentation)
+            double(16, p.snr); double(17, p.entropy); double(18, p.normalizedEntropy); double(19, p.globalNormalizedEntropy)
+            double(20, p.confluence); double(21, p.potential); double(22, p.predictiveInformation)
+            double(23, p.itfdfSimilarity); double(24, p.patternProbability); double(25, p.weightedStrength)
+        }
+        mutating func potential(_ f: FuturePotential) {
+            let count = f.futureEventCount
+            var written = 0
+            f.forEachFutureSymbol { k, s in
+                eventHeads(1, upTo: k, written: &written)
+                raw(1, s)
+            }
+            eventHeads(1, upTo: count - 1, written: &written)
+            nextEventSize += count
+            double(2, f.aggregatePotential)
+            int64(3, Int64(f.supportingPatterns))
+            double(4, f.totalWeightedFrequency)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import KatoEngine
+
+/// The consumer of the timed query (issue 15, honest counting): a prediction is computed to be
+/// read, so the timed step is observe + get_predictions + reading every field of every prediction
+/// and future potential — the UTF-8 length of every symbol of every field, every number — which
+/// is what any response encoder must at least do. Without it, work left for the reader (compact
+/// predictions build their string arrays when read) would fall outside the measurement.
+///
+/// `--consumer in-place` (default): reads the symbols in place (`forEachSymbol`, `forEachMatch`,
+/// `forEachFutureSymbol`), as the server's protobuf encoders do; `--consumer arrays`: reads the
+/// array properties (`matches`, `past`, …), as the JSON codec and older callers do; `none`: reads
+/// nothing (the measurement of the passes before this one).
+extension EngineBenchmark {
+    enum Consumer: String, Sendable { case inPlace = "in-place", arrays, none }
+
+    static let consumer: Consumer = {
+        let args = CommandLine.arguments
+        if let i = args.firstIndex(of: "--consumer"), i + 1 < args.count, let c = Consumer(rawValue: args[i + 1]) { return c }
+        return .inPlace
+    }()
+
+    nonisolated(unsafe) static var consumed = 0
+
+    /// Reads everything the session's last observe produced (see the type's comment).
+    @inline(never)
+    static func consume(_ session: SessionState) {
+        switch consumer {
+        case .inPlace: consumed &+= consumeInPlace(session)
+        case .arrays: consumed &+= consumeArrays(session)
+        case .none: break
+        }
+    }
+
+    @inline(__always)
+    static func bits(_ xs: Double...) -> Int {
+        var h = 0
+        for x in xs { h = h &* 31 &+ Int(truncatingIfNeeded: x.bitPattern) }
+        return h
+    }
+
+    static func scalars(_ p: Prediction) -> Int {
+        var n = p.type.utf8.count &+ p.name.utf8.count &+ p.frequency
+        for (k, v) in p.emotives { n &+= k.utf8.count &+ Int(truncatingIfNeeded: v.bitPattern) }
+        return n &+ bits(
+            p.potential, p.evidence, p.similarity, p.fragmentation, p.snr, p.entropy, p.normalizedEntropy,
+            p.globalNormalizedEntropy, p.confluence, p.predictiveInformation, p.confidence, p.itfdfSimilarity,
+            p.patternProbability, p.weightedStrength)
+    }
+
+    static func consumeArrays(_ session: SessionState) -> Int {
+        var n = 0
+        for p in session.predictions {
+            n &+= scalars(p)
+            for s in p.matches { n &+= s.utf8.count }
+            for events in [p.past, p.present, p.future, p.missing, p.extras, p.sequence] {
+                for e in events {
+                    n &+= 1
+                    for s in e { n &+= s.utf8.count }
+                }
+            }
+        }
+        for f in session.futurePotentials {
+            n &+= bits(f.aggregatePotential, f.totalWeightedFrequency) &+ f.supportingPatterns
+            for e in f.future {
+                n &+= 1
+                for s in e { n &+= s.utf8.count }
+            }
+        }
+        return n
+    }
+
+    static func consumeInPlace(_ session: SessionState) -> Int {
+        var n = 0
+        for p in session.predictions {
+            n &+= scalars(p)
+            p.forEachMatch { n &+= $0.utf8.count }
+            for field in Prediction.EventsField.allCases {
+                n &+= p.eventCount(field)
+                p.forEachSymbol(in: field) { _, s in n &+= s.utf8.count }
+            }
+        }
+        for f in session.futurePotentials {
+            n &+= bits(f.aggregatePotential, f.totalWeightedFrequency) &+ f.supportingPatterns &+ f.futureEventCount
+            f.forEachFutureSymbol { _, s in n &+= s.utf8.count }
+        }
+        return n
+    }
+}
