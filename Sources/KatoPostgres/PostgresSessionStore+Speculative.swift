@@ -12,7 +12,9 @@ import Synchronization
 /// expired, and that PostgreSQL has committed no knowledge-base change the call's prediction
 /// missed (``DeferredVersionCheck``). When the condition holds the statement commits and the call
 /// answers: one round trip. When it does not, the same statement returns the current row, and
-/// the call runs again on it. Calls of one session are thus serialised as under the row lock: each
+/// the call runs again on it. The statement is shared: every call ready to write (or fetch) at
+/// that moment joins one batch statement (``SessionBatcher``, group commit), each with its own
+/// condition and outcome. Calls of one session are thus serialised as under the row lock: each
 /// commit is made on the state the previous commit left, and nothing is answered uncommitted.
 ///
 /// What cannot be taken back is not speculative: a call that writes the knowledge base, deletes
@@ -31,8 +33,10 @@ extension PostgresSessionStore {
 
     /// Runs `body` on the session `id` speculatively (see above); nil: run the locked path.
     /// `body` may run more than once (each run's result but the committed one is dropped).
-    /// One connection and one bound (`bound`, PostgreSQL answering within the first 3 s) for all
-    /// of it, as a locked call has: a fetch, the call's work and the write share them.
+    /// The fetch and the write are not sent on a connection of the call's own: they join the
+    /// replica's batch (``SessionBatcher``), one statement for every call ready at that moment;
+    /// the call's work holds no connection. Each statement is bounded (3 s) and goes through the
+    /// store's circuit breaker.
     public func speculate<R>(
         id: String, _ body: (SessionRow) async throws -> (R, SessionWriteBack)
     ) async throws -> R? {
@@ -48,24 +52,16 @@ extension PostgresSessionStore {
         defer { leaseSeconds.recordNanoseconds((ContinuousClock.now - started).nanoseconds) }
         var failed = true
         defer { if failed { cache.forget(id) } }  // PostgreSQL failed: the row may or may not have changed
-        let (result, statements) = try await withoutActuallyEscaping(body) { body in
-            // Runs in the child task while this one waits for it: never used concurrently.
-            let work = UncheckedSpeculativeBody(run: body)
-            let progress = OperationProgress()
-            return try await guarded("session '\(id)'", bound: Self.bound, progress: progress) { [self] conn in
-                var statements = 0
-                let result = try await speculating(conn, id, known, progress, &statements, work.run)
-                return (UncheckedResult(value: result), statements)
-            }
-        }
+        var statements = 0
+        let result = try await speculating(id, known, &statements, body)
         failed = false
-        (result.value == nil ? Self.fellBack : statements == 1 ? Self.current : Self.refreshed).increment()
-        return result.value
+        (result == nil ? Self.fellBack : statements == 1 ? Self.current : Self.refreshed).increment()
+        return result
     }
 
-    /// `speculate`'s attempts on `conn`; `statements` counts the round trips made.
+    /// `speculate`'s attempts; `statements` counts the batches the call took part in.
     private func speculating<R>(
-        _ conn: PostgresConnection, _ id: String, _ cached: CachedSession?, _ progress: OperationProgress,
+        _ id: String, _ cached: CachedSession?,
         _ statements: inout Int, _ body: (SessionRow) async throws -> (R, SessionWriteBack)
     ) async throws -> R? {
         var known = cached
@@ -73,7 +69,13 @@ extension PostgresSessionStore {
         for _ in 0..<Self.speculativeAttempts {
             if known == nil {
                 statements += 1
-                guard let (fetched, version) = try await fetch(conn, id, progress) else { return nil }
+                let fetch = SessionBatcher.Request(kind: .fetch, id: id)
+                var found = try await batched(fetch)
+                if case .held = found { found = try await alone(fetch, nodeID: "") }
+                guard case .stale(let fetched, let version) = found else {
+                    cache.forget(id)
+                    return nil
+                }
                 known = fetched
                 required = version
             }
@@ -90,34 +92,31 @@ extension PostgresSessionStore {
                 cache.forget(id)
                 return nil
             }
-            let outcome: WriteOutcome
             statements += 1
+            var row = copy.row
+            let request: SessionBatcher.Request
             switch writeBack.change {
             case .delete:
                 cache.forget(id)
                 return nil
             case .update(let state, let ttl, let sequence):
-                outcome = try await write(conn, id, progress, Update(
-                    id: id, token: copy.token, state: ByteBuffer(bytes: state), ttl: ttl, sequence: sequence,
-                    nodeID: copy.row.nodeID, applied: applied))
-                if case .written(let token) = outcome {
-                    var row = copy.row
-                    row.state = state
-                    row.ttlMilliseconds = ttl
-                    row.sequence = sequence
-                    cache.store(id, CachedSession(row: row, token: token))
-                    return result
-                }
+                request = .init(kind: .update, id: id, token: copy.token, state: ByteBuffer(bytes: state),
+                                ttl: ttl, sequence: sequence, applied: applied)
+                row.state = state
+                row.ttlMilliseconds = ttl
+                row.sequence = sequence
             case .touch:
-                outcome = try await write(conn, id, progress, Touch(id: id, token: copy.token, nodeID: copy.row.nodeID, applied: applied))
-                if case .written(let token) = outcome {
-                    cache.store(id, CachedSession(row: copy.row, token: token))
-                    return result
-                }
+                request = .init(kind: .touch, id: id, token: copy.token, applied: applied)
+            }
+            var outcome = try await batched(request)
+            if case .held = outcome { outcome = try await alone(request, nodeID: copy.row.nodeID) }
+            if case .written(let token) = outcome {
+                cache.store(id, CachedSession(row: row, token: token))
+                return result
             }
             guard case .stale(let current, let version) = outcome else {
                 cache.forget(id)
-                return nil  // gone or expired: the locked path says which
+                return nil  // gone, expired, or refused: the locked path says which
             }
             known = current
             required = version
@@ -132,29 +131,11 @@ extension PostgresSessionStore {
         case stale(CachedSession, kbVersion: Int64)
         /// Missing, expired, or logging for subscribers.
         case gone
+        /// Not answered by the batch: held by another transaction, or missing (the call tries alone).
+        case held
     }
 
-    /// The session's row, its token and its node's committed version; nil: not for speculation.
-    private func fetch(_ conn: PostgresConnection, _ id: String, _ progress: OperationProgress) async throws -> (CachedSession, Int64)? {
-        let rows = try await conn.checkedExecute(Fetch(id: id), logger: logger)
-        progress.markStarted()
-        guard let row = rows.first, case .stale(let session, let version) = Self.outcome(row, id: id) else {
-            cache.forget(id)
-            return nil
-        }
-        return (session, version)
-    }
-
-    private func write<S: PostgresPreparedStatement>(
-        _ conn: PostgresConnection, _ id: String, _ progress: OperationProgress, _ statement: S
-    ) async throws -> WriteOutcome where S.Row == SpeculativeRow {
-        let rows = try await conn.checkedExecute(statement, logger: logger)
-        progress.markStarted()
-        guard let row = rows.first else { return .gone }
-        return Self.outcome(row, id: id)
-    }
-
-    private static func outcome(_ r: SpeculativeRow, id: String) -> WriteOutcome {
+    static func outcome(_ r: SpeculativeRow, id: String) -> WriteOutcome {
         let (written, token, nodeID, isDefault, owner, created, metadata, state, ttl, sequence, expired, logging, kbVersion) = r
         if written { return .written(token: token) }
         if expired || logging { return .gone }
@@ -168,96 +149,6 @@ extension PostgresSessionStore {
 /// A speculative statement's answer: (written, xmin, then — when not written — the row as
 /// ``PostgresSessionStore/fetch``'s columns and the node's committed version).
 typealias SpeculativeRow = (Bool, Int64, String, Bool, String?, Double, ByteBuffer, ByteBuffer, Int64, Int64, Bool, Bool, Int64)
-
-/// The columns a speculative call needs of `kato_sessions s` (after `written`).
-private let sessionColumns = """
-    s.xmin::text::int8, s.node_id, s.is_default, s.owner, extract(epoch FROM s.created_at)::float8, s.metadata, s.state,
-    s.ttl_ms, s.sequence, coalesce(s.expires_at <= now(), false), coalesce(s.log_until > now(), false),
-    coalesce((SELECT version FROM kb_nodes k WHERE k.node_id = s.node_id), 0)
-    """
-
-/// What the write's statement returns when it wrote (`token` the new xmin), or else the row.
-private func answer(written: String) -> String {
-    """
-    SELECT true, token, '', false, NULL::text, 0::float8, '\\x'::bytea, '\\x'::bytea, 0::int8, 0::int8, false, false, 0::int8
-    FROM \(written)
-    UNION ALL
-    SELECT false, \(sessionColumns) FROM kato_sessions s WHERE s.id = $1 AND NOT EXISTS (SELECT 1 FROM \(written))
-    """
-}
-
-/// The write's condition: the row as the call saw it (`xmin` = $2), alive, and no knowledge-base
-/// change of the node committed past the version the call's prediction reflected.
-private func unchanged(node: String, applied: String) -> String {
-    """
-    id = $1 AND xmin = $2::text::xid AND coalesce(expires_at > now(), true)
-    AND coalesce((SELECT version FROM kb_nodes WHERE node_id = \(node)), 0) <= \(applied)
-    """
-}
-
-private struct Fetch: PostgresPreparedStatement {
-    static let name = "kato_session_fetch"
-    static let sql = "SELECT false, \(sessionColumns) FROM kato_sessions s WHERE s.id = $1"
-    typealias Row = SpeculativeRow
-    let id: String
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 1)
-        b.append(id)
-        return b
-    }
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-}
-
-/// The session's new state, sequence and TTL; the expiry slides (PostgreSQL's clock).
-private struct Update: PostgresPreparedStatement {
-    static let name = "kato_session_update"
-    static let sql = """
-        WITH written AS (
-            UPDATE kato_sessions SET state = $3, ttl_ms = $4, sequence = $5, updated_at = now(),
-                expires_at = CASE WHEN is_default THEN NULL ELSE now() + $4 * interval '1 millisecond' END
-            WHERE \(unchanged(node: "$6", applied: "$7"))
-            RETURNING xmin::text::int8 AS token)
-        \(answer(written: "written"))
-        """
-    typealias Row = SpeculativeRow
-    let id: String, token: Int64, state: ByteBuffer, ttl: Int64, sequence: Int64, nodeID: String, applied: Int64
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 7)
-        b.append(id)
-        b.append(token)
-        b.append(state)
-        b.append(ttl)
-        b.append(sequence)
-        b.append(nodeID)
-        b.append(applied)
-        return b
-    }
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-}
-
-/// State unchanged: only the expiry slides.
-private struct Touch: PostgresPreparedStatement {
-    static let name = "kato_session_touch"
-    static let sql = """
-        WITH written AS (
-            UPDATE kato_sessions SET updated_at = now(),
-                expires_at = CASE WHEN is_default THEN NULL ELSE now() + ttl_ms * interval '1 millisecond' END
-            WHERE \(unchanged(node: "$3", applied: "$4"))
-            RETURNING xmin::text::int8 AS token)
-        \(answer(written: "written"))
-        """
-    typealias Row = SpeculativeRow
-    let id: String, token: Int64, nodeID: String, applied: Int64
-    func makeBindings() throws -> PostgresBindings {
-        var b = PostgresBindings(capacity: 4)
-        b.append(id)
-        b.append(token)
-        b.append(nodeID)
-        b.append(applied)
-        return b
-    }
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-}
 
 /// A session as this replica last wrote or read it, and the token (`xmin`) of that row version.
 struct CachedSession: Sendable {
@@ -317,9 +208,4 @@ final class SessionCache: Sendable {
             e[id] = Stored(entry: entry, at: now)
         }
     }
-}
-
-/// A speculative call's body handed to the pool's closure (see `speculate`; as `UncheckedLockedBody`).
-struct UncheckedSpeculativeBody<R>: @unchecked Sendable {
-    let run: (SessionRow) async throws -> (R, SessionWriteBack)
 }

@@ -90,6 +90,8 @@ public final class PostgresSessionStore: Sendable {
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
     /// What this replica last knew of each session, for speculative calls (`+Speculative.swift`).
     let cache = SessionCache()
+    /// The speculative calls' fetches and writes, sent in batches (`SessionBatch.swift`).
+    let batcher: SessionBatcher
     private let inUse = Atomic<Int>(0)
     private let poolInUse = Gauge(label: "kato_postgres_session_pool_in_use")
     /// A session call's time holding its row (load, the call's work, write-back, commit).
@@ -101,12 +103,29 @@ public final class PostgresSessionStore: Sendable {
 
     init(settings: PostgresSettings, poolSize: Int, status: StoreStatus, logger: Logger) throws(PostgresSetupError) {
         self.settings = settings
-        self.client = PostgresClient(configuration: try settings.poolConfiguration(size: poolSize), backgroundLogger: logger)
+        var configuration = try settings.poolConfiguration(size: poolSize)
+        // Generic plans for the session pool's prepared statements: PostgreSQL otherwise judges
+        // the batch statement's plan for each set of arrays cheaper than the generic one and
+        // plans it at every execution — 38 % of its CPU under load (docs/BENCHMARKS.md). The
+        // pool's other statements are key lookups, which a generic plan serves as well.
+        configuration.options.additionalStartupParameters.append(("plan_cache_mode", "force_generic_plan"))
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.status = status
+        self.batcher = SessionBatcher(lanes: Self.lanes(poolSize: poolSize))
         let client = self.client
         task.withLock { $0 = Task { await client.run() } }
         poolInUse.record(0)
+    }
+
+    /// Batch statements in flight at once: 1 (classic group commit: the next batch forms while
+    /// one runs; measured with 16 and 64 calls in flight, a second lane only made batches
+    /// smaller, docs/BENCHMARKS.md); `KATO_POSTGRES_SESSION_LANES` overrides it (measurements).
+    static func lanes(poolSize: Int) -> Int {
+        if let v = ProcessInfo.processInfo.environment["KATO_POSTGRES_SESSION_LANES"], let n = Int(v), n >= 1 {
+            return min(n, poolSize)
+        }
+        return 1
     }
 
     func close() {
