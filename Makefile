@@ -155,6 +155,12 @@ bench-web: deps
 load:
 	benchmarks/load/run.sh
 
+# Durable learns with default sessions into a knowledge base past 100,000 patterns (issue 15).
+# BEFORE=<dir with another build's kato-server>: both alternately in one run, with the ratio.
+.PHONY: bench-learns
+bench-learns: deps
+	benchmarks/load/learns.sh $(BEFORE)
+
 # PostgreSQL + 3 kato-server replicas + HAProxy on loopback; prints the clients' address; Ctrl-C stops all.
 cluster: build
 	scripts/install-deps --python
@@ -171,7 +177,7 @@ bench-cluster:
 # BENCH_JOIN_FLAGS: e.g. --startup-patterns 100000, --before-bin DIR (a previous build, same run).
 .PHONY: bench-join
 bench-join:
-	benchmarks/cluster/run.sh --skip load,visibility $(BENCH_JOIN_FLAGS)
+	BENCH_AUTOGROUP=-20 benchmarks/cluster/run.sh --skip load,visibility $(BENCH_JOIN_FLAGS)
 
 # The cluster's rolling restart, 5 rounds of 3 replicas under load (one round runs in make test).
 test-cluster-long: build

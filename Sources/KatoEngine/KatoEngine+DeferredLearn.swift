@@ -64,9 +64,15 @@ extension KatoEngine {
     /// Observes a batch like ``observeSequence(_:options:in:shouldContinue:)``, calling `learner`
     /// for every learn: it returns the `PTRN|…` name ("" when nothing was stored), or nil when it
     /// skipped an auto-learn.
+    ///
+    /// - Parameter observedSteps: `false` when nothing reads the states passed to `onChange`
+    ///   (no subscriber) and the caller undoes the whole sequence on an error: predictions that a
+    ///   later observation of the batch overwrites are then not computed (``UnreadPredictions``);
+    ///   the session ends exactly as with `true`.
     public func observeSequence(
         _ observations: [Observation], options: SequenceOptions = .init(), in session: inout SessionState,
         shouldContinue: () -> Bool = { true }, onChange: (SequenceChange, SessionState) -> Void = { _, _ in },
+        observedSteps: Bool = true,
         learner: (inout SessionState, LearnTrigger) throws -> String?
     ) throws -> SequenceResult {
         for (i, o) in observations.enumerated() {
@@ -76,6 +82,21 @@ extension KatoEngine {
                 throw EngineValidationError(field: "observations[\(i)].\(error.field)", reason: error.reason)
             }
         }
+        if !observedSteps, UnreadPredictions.applies(options: options, config: session.config) {
+            return try UnreadPredictions.observeSequence(
+                self, observations, options: options, in: &session, shouldContinue: shouldContinue, onChange: onChange,
+                learner: learner)
+        }
+        return try observeSequenceStepwise(
+            observations, options: options, in: &session, shouldContinue: shouldContinue, onChange: onChange, learner: learner)
+    }
+
+    /// The sequence as KATO runs it: observe after observe, each with its predictions.
+    func observeSequenceStepwise(
+        _ observations: [Observation], options: SequenceOptions, in session: inout SessionState,
+        shouldContinue: () -> Bool, onChange: (SequenceChange, SessionState) -> Void,
+        learner: (inout SessionState, LearnTrigger) throws -> String?
+    ) throws -> SequenceResult {
         let initial = session.stm.count
         var names: [String] = []
         var items: [SequenceResult.Item] = []

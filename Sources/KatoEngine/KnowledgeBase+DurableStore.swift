@@ -290,12 +290,12 @@ public struct KnowledgeBaseLoader: Sendable {
         postingSymbols = []
         postingEnds = []
         // `offsets[i]` now ends symbol i's range (it was advanced past it).
-        built.postings = csr.withUnsafeBufferPointer { buf in
+        built.postings = ChunkedArray(csr.withUnsafeBufferPointer { buf in
             (0..<symbols).map { i in
                 let end = offsets[i]
                 return Array(buf[(end - Int(symbolTotals[i].memberCount))..<end])
             }
-        }
+        })
         var partitions: [Int: [Int32]] = [:]
         for (p, ids) in partitionLists.enumerated() where !ids.isEmpty { partitions[p] = ids }
         partitionLists = []
@@ -307,7 +307,7 @@ public struct KnowledgeBaseLoader: Sendable {
         // Help with the shapes still queued, then collect.
         pipeline.drain()
         let collected = pipeline.collect()
-        built.shapes = collected.shapes
+        built.shapes = ChunkedArray(collected.shapes)
         built.idByName = collected.idByName
         duplicate = collected.duplicate
         precondition(built.shapes.count == built.records.count, "knowledge-base loader: shapes and records differ")

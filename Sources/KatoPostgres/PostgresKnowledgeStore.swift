@@ -66,7 +66,10 @@ public final class PostgresKnowledgeStore: Sendable {
         do {
             var patterns = 0
             for (nodeID, _) in try await store.nodeVersions() {
-                let (loader, version) = try await store.withConnection { conn in try await load(nodeID, conn, logger: logger) }
+                // Several of the (idle) pool's connections: chunks come from several backends.
+                let (loader, version) = try await store.withConnections(min(poolSize, loadConnections)) { conns in
+                    try await load(nodeID, conns[0], others: Array(conns.dropFirst()), logger: logger)
+                }
                 patterns += loader.patternCount
                 let node = ReplicatedNode(nodeID: nodeID, knowledgeBase: KnowledgeBase(loaded: loader), version: version, store: store)
                 store.nodes.withLock { $0[nodeID] = node }
@@ -129,6 +132,14 @@ public final class PostgresKnowledgeStore: Sendable {
             }
             return try await body(conn)
         }
+    }
+
+    /// `n` connections of the pool at once for `body` (leased one after the other).
+    func withConnections<R>(
+        _ n: Int, _ leased: [PostgresConnection] = [], _ body: ([PostgresConnection]) async throws -> R
+    ) async throws -> R {
+        guard leased.count < n else { return try await body(leased) }
+        return try await withConnection { conn in try await withConnections(n, leased + [conn], body) }
     }
 
     func checkBreaker() throws(StoreError) {

@@ -240,6 +240,58 @@ def test_observe_sequence_learns_after_each_and_at_end(stubs):
     assert [x.stm_length for x in r.results] == [1, 2, 3] and r.final_stm_length == 0
 
 
+@pytest.mark.parametrize("threshold,last", [(0.1, "c"), (0.1, "zz"), (0.75, "zz")])
+def test_observe_sequence_without_subscriber_leaves_the_predictions_observe_by_observe_leaves(stubs, threshold, last):
+    # Without a subscriber the server computes only the predictions a later call can read
+    # (KatoEngine+UnreadPredictions.swift); a session observing one call at a time, and one whose
+    # subscriber sees every step, must end with the same predictions and future potentials. The
+    # last symbol unknown with a high threshold: it finds nothing, so the potentials come from an
+    # earlier observation.
+    node = f"unread-{threshold}-{last}"
+    teacher = create(stubs, node=node)
+    for events in (["a", "b", "c", "d"], ["a", "b", "x"], ["b", "c", "y", "z"]):
+        stubs.observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(
+            session_id=teacher.session_id, learn_at_end=True,
+            observations=[types_pb2.Observation(strings=[w]) for w in events]))
+    config = types_pb2.SessionConfig(recall_threshold={"value": threshold})
+    words = ["a", "b", last]
+    one_by_one = create(stubs, node=node, config=config)
+    for w in words:
+        observe(stubs, one_by_one.session_id, w)
+    watched = create(stubs, node=node, config=config)
+    call = stubs.predict.SubscribePredictions(predict_pb2.SubscribePredictionsRequest(session_id=watched.session_id, send_initial=True))
+    updates = queue.Queue()
+
+    def reader():
+        try:
+            for u in call:
+                updates.put(u)
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.CANCELLED
+
+    threading.Thread(target=reader, daemon=True).start()
+    assert updates.get(timeout=5).cause == predict_pb2.UPDATE_CAUSE_INITIAL
+    alone = create(stubs, node=node, config=config)
+    for s in (watched, alone):
+        stubs.observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(
+            session_id=s.session_id, observations=[types_pb2.Observation(strings=[w]) for w in words]))
+    steps = [updates.get(timeout=5) for _ in words]
+    call.cancel()
+
+    def predictions(s):
+        return stubs.predict.GetPredictions(predict_pb2.GetPredictionsRequest(session_id=s.session_id))
+
+    expected = predictions(one_by_one)
+    assert len(expected.future_potentials) > 0
+    assert (len(expected.predictions) == 0) == (threshold == 0.75)  # the case where the last finds nothing
+    for s in (watched, alone):
+        got = predictions(s)
+        assert list(got.predictions) == list(expected.predictions)
+        assert list(got.future_potentials) == list(expected.future_potentials)
+    # The subscriber still sees the intermediate observation's own predictions.
+    assert len(steps[1].predictions) > 0 and len(steps[0].predictions) == 0
+
+
 # ---------------------------------------------------------------- errors
 
 def test_unknown_session_is_not_found_with_error_info(stubs):

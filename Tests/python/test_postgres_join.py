@@ -3,7 +3,8 @@ replica joining"): what it loads is exactly what PostgreSQL holds — every patt
 emotive window and metadata, the deleted patterns' places, the symbols' emotive sums (they show in
 predictions) and the node's version — compared against the replica that wrote it all (its memory
 was built by the learns themselves, not by a load). The joining replica reads in chunks of 7 ids
-(KATO_POSTGRES_LOAD_CHUNK_ROWS), so 60 patterns span nine chunks, one of them all deleted."""
+(KATO_POSTGRES_LOAD_CHUNK_ROWS), so 60 patterns span nine chunks, one of them all deleted; once on
+one connection (a pool of one), once on two (the default)."""
 import subprocess
 import urllib.request
 
@@ -105,6 +106,15 @@ def test_a_joining_replica_loads_exactly_what_postgres_holds(binaries, pg):
         version = int(pg.psql(f"SELECT version FROM kb_nodes WHERE node_id = '{NODE}'").stdout.strip())
         assert writer.applied_version() == [version]
 
+        # A pool of one connection reads every chunk on it; the default pool reads them on two
+        # connections, alternately, in one exported snapshot.
+        single = Replica(binaries, pg, env={"KATO_POSTGRES_LOAD_CHUNK_ROWS": str(CHUNK), "KATO_POSTGRES_POOL_SIZE": "1"})
+        try:
+            assert single.applied_version() == [version]
+            assert single.patterns() == expected[0]
+            assert single.statistics() == expected[1]
+        finally:
+            single.stop()
         joined = Replica(binaries, pg, env={"KATO_POSTGRES_LOAD_CHUNK_ROWS": str(CHUNK)})
         assert joined.applied_version() == [version]
         assert joined.patterns() == expected[0]

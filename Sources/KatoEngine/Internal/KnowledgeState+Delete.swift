@@ -95,7 +95,7 @@ extension KnowledgeState {
 extension PatternNameIndex {
     /// Removes `id` (whose name is `shapes[id].name`, still in place) with backward-shift deletion,
     /// so that every other name stays reachable on its probe path.
-    mutating func remove(_ id: Int32, in shapes: [PatternShape]) {
+    mutating func remove<C: RandomAccessCollection>(_ id: Int32, in shapes: C) where C.Element == PatternShape, C.Index == Int {
         withSlots { slots in
             let mask = slots.count - 1
             let h = Self.hash(shapes[Int(id)].name)

@@ -3,15 +3,16 @@
 /// A value type made of copy-on-write collections: readers copy it out under the knowledge base's
 /// lock in O(1) and work on that consistent snapshot without holding the lock.
 struct KnowledgeState: Sendable {
-    var shapes: [PatternShape] = []
-    var records: [PatternRecord] = []
+    /// Chunked, so that a learn while a prediction holds a view copies a chunk, not every pattern.
+    var shapes = ChunkedArray<PatternShape>()
+    var records = ChunkedArray<PatternRecord>()
     /// Pattern name → id (the names live in `shapes`; look up with ``id(named:)``).
     var idByName = PatternNameIndex()
     var symbolNames: [String] = []
     var symbolIds: [String: Int32] = [:]
     var symbolStats: [SymbolStats] = []
     /// symbol id → ids of the patterns containing it (each pattern once, in insertion order).
-    var postings: [[Int32]] = []
+    var postings = ChunkedArray<[Int32]>()
     /// `floor(length / 10)` → pattern ids (KATO's length-partitioned index, Q11).
     var partitions: [Int: [Int32]] = [:]
     var totals = KnowledgeBaseTotals()

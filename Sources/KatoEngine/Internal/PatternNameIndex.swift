@@ -5,7 +5,8 @@
 /// comparisons while building — the cost that dominated indexing a million stored names.
 struct PatternNameIndex: Sendable {
     /// 0 = empty; else `tag << 32 | (id + 1)` with `tag` the hash's high 32 bits.
-    private var slots: [UInt64] = []
+    /// Chunked: a learn while a prediction holds a view copies one chunk, not the table.
+    private var slots = ChunkedArray<UInt64>()
     private(set) var count = 0
 
     init() {}
@@ -13,7 +14,7 @@ struct PatternNameIndex: Sendable {
     init(minimumCapacity n: Int) {
         var capacity = 16
         while capacity < 2 * n { capacity *= 2 }
-        slots = [UInt64](repeating: 0, count: capacity)
+        slots = ChunkedArray(repeating: 0, count: capacity)
     }
 
     static func hash(_ name: String) -> UInt64 {
@@ -45,7 +46,7 @@ struct PatternNameIndex: Sendable {
     }
 
     /// The id of the pattern named `name`, if any (`shapes` holds the names).
-    func find(_ name: String, in shapes: [PatternShape]) -> Int32? {
+    func find<C: RandomAccessCollection>(_ name: String, in shapes: C) -> Int32? where C.Element == PatternShape, C.Index == Int {
         guard !slots.isEmpty else { return nil }
         let h = Self.hash(name)
         let tag = h >> 32
@@ -65,13 +66,13 @@ struct PatternNameIndex: Sendable {
     /// Adds `id` (whose name is `shapes[id].name`); returns the id already stored under that name
     /// instead, if there is one (nothing is changed then).
     @discardableResult
-    mutating func insert(_ id: Int32, in shapes: [PatternShape]) -> Int32? {
+    mutating func insert<C: RandomAccessCollection>(_ id: Int32, in shapes: C) -> Int32? where C.Element == PatternShape, C.Index == Int {
         insert(id, hash: Self.hash(shapes[Int(id)].name), in: shapes)
     }
 
     /// ``insert(_:in:)`` with the name's ``hash(_:)`` already known.
     @discardableResult
-    mutating func insert(_ id: Int32, hash h: UInt64, in shapes: [PatternShape]) -> Int32? {
+    mutating func insert<C: RandomAccessCollection>(_ id: Int32, hash h: UInt64, in shapes: C) -> Int32? where C.Element == PatternShape, C.Index == Int {
         if 2 * (count + 1) > slots.count { grow(shapes) }
         let tag = h >> 32
         let mask = slots.count - 1
@@ -113,14 +114,14 @@ struct PatternNameIndex: Sendable {
     }
 
     /// Runs `body` on the slots; a `true` result means one entry was removed.
-    mutating func withSlots(_ body: (inout [UInt64]) -> Bool) {
+    mutating func withSlots(_ body: (inout ChunkedArray<UInt64>) -> Bool) {
         if slots.isEmpty { return }
         if body(&slots) { count -= 1 }
     }
 
-    private mutating func grow(_ shapes: [PatternShape]) {
+    private mutating func grow<C: RandomAccessCollection>(_ shapes: C) where C.Element == PatternShape, C.Index == Int {
         let old = slots
-        slots = [UInt64](repeating: 0, count: Swift.max(16, old.count * 2))
+        slots = ChunkedArray(repeating: 0, count: Swift.max(16, old.count * 2))
         let mask = slots.count - 1
         for s in old where s != 0 {
             let id = Int(truncatingIfNeeded: s & 0xffff_ffff) - 1

@@ -60,7 +60,8 @@ extension Predictor {
         // time (a cache miss per candidate in a large knowledge base), so the shapes 16 ahead are
         // requested while this one is tested (a hint: the result is the same ids in the same order).
         var kept = 0
-        kb.shapes.withUnsafeBufferPointer { shapes in
+        do {
+            let shapes = kb.shapes
             out.withUnsafeMutableBufferPointer { ids in
                 for i in 0..<ids.count {
                     if i + 16 < ids.count {

@@ -39,7 +39,7 @@ extension Predictor {
             // The similarity pass visits candidates in length order, one group of four at a time; the
             // buffers are requested now, all of them independent loads (a hint: results unchanged).
             shape.prefetchPacked(lines: 4)
-            records.withUnsafeBufferPointer { kato_prefetch($0.baseAddress! + Int(id)) }
+            records.prefetch(Int(id))
             ids.append(id)
             lengths.append(Int32(clamping: textLength))
             longest = max(longest, textLength)

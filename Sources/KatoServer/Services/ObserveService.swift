@@ -216,7 +216,9 @@ struct ObserveService: ServiceProvider {
         let node = sessions.nodes.durable(for: session.nodeID)
         var tickets: [DurabilityTicket] = []
         var skippedAt: Set<Int> = []
-        let result = try session.mutateStepwise { engine, state, publish in
+        let result = try session.mutateStepwise { engine, state, observed, publish in
+            // Without a subscriber only the last observation's predictions can be read (the
+            // sequence is undone as a whole on an error): the engine skips the others.
             try engine.observeSequence(
                 observations, options: options, in: &state, shouldContinue: shouldContinue,
                 onChange: { change, step in
@@ -227,6 +229,7 @@ struct ObserveService: ServiceProvider {
                     case .clearSTM: publish(.clearStm, step)
                     }
                 },
+                observedSteps: observed,
                 learner: { s, trigger in
                     if trigger == .auto && !(level.allowsAutoLearn && autoLearn) {
                         skippedAt.insert(s.time)

@@ -170,9 +170,11 @@ public final class Session: Sendable {
 
     /// Like `mutate`, for operations made of several STM changes (a sequence): `publish` is
     /// called after each. All or nothing: when `body` throws, the session is unchanged and
-    /// the updates collected so far are dropped.
+    /// the updates collected so far are dropped. `observed`: someone listens, so the states
+    /// passed to `publish` are sent (false: only counted, and the engine may leave out what
+    /// only they would show — KatoEngine's `observedSteps`).
     func mutateStepwise<R: Sendable>(
-        _ body: (KatoEngine, inout SessionState, _ publish: (Kato_V2_UpdateCause, SessionState) -> Void) throws -> R
+        _ body: (KatoEngine, inout SessionState, _ observed: Bool, _ publish: (Kato_V2_UpdateCause, SessionState) -> Void) throws -> R
     ) throws -> R {
         try state.withLockedValue { s in
             guard !s.ended else { throw KatoError.sessionEnded(id) }
@@ -183,7 +185,7 @@ public final class Session: Sendable {
             var steps: [(Kato_V2_UpdateCause, SessionState?)] = []
             let wantsUpdates = s.wantsUpdates
             let result = try Self.transaction(&s.engineState) { engineState in
-                try body(engine, &engineState) { cause, stepState in
+                try body(engine, &engineState, wantsUpdates) { cause, stepState in
                     steps.append((cause, wantsUpdates ? stepState : nil))
                 }
             }

@@ -23,7 +23,7 @@ import Testing
         registry.sealForHandOver()
         let sent = session.snapshot(sealing: true)
         #expect(throws: KatoError.handedOver) { try observe(session, "b") }
-        #expect(throws: KatoError.handedOver) { try session.mutateStepwise { engine, state, _ in engine.clearSTM(in: &state) } }
+        #expect(throws: KatoError.handedOver) { try session.mutateStepwise { engine, state, _, _ in engine.clearSTM(in: &state) } }
         #expect(session.stored().engineState.stm == sent.engineState.stm)
         #expect(session.stored().sequence == sent.sequence)
         #expect(session.stored().engineState.stm.count == 1)

@@ -26,6 +26,9 @@ struct KatoLoad: AsyncParsableCommand {
     @Option(help: "learn mode: sequence (ObserveSequence + learn_at_end) or observe-learn (3 Observe + Learn).") var learnRpc = "sequence"
     @Option(help: "learn mode: node id.") var learnNode = "learn-bench"
     @Option(help: "learn mode: false creates the sessions with process_predictions = false.") var learnPredictions = true
+    @Option(help: "learn mode: stop after this many learns in all (0: run for --seconds).") var learns = 0
+    @Option(help: "learn mode: distinct symbols the random patterns are drawn from.") var vocabulary = 10_000
+    @Option(help: "learn mode: added to every writer's seed (another value: other patterns).") var learnSeed = 0
     @Flag(name: .customLong("no-reconnect"), help: "One connection each for the whole run: the client does not open a new one after the server's GOAWAY (a restart), so calls after it fail.") var noReconnect = false
 
     func run() async throws {
@@ -33,7 +36,7 @@ struct KatoLoad: AsyncParsableCommand {
             do {
                 try await LearnLoad.run(host: host, port: port, connections: connections, writers: writers,
                                         seconds: seconds, rpc: learnRpc, node: learnNode, predictions: learnPredictions,
-                                        reconnect: !noReconnect)
+                                        reconnect: !noReconnect, learns: learns, vocabulary: vocabulary, seed: learnSeed)
             } catch is LearnLoad.ExitCodeError {
                 throw ExitCode(1)
             }

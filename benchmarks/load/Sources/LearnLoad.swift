@@ -1,7 +1,7 @@
 // kato-load --mode learn: durable learns end to end over gRPC (docs/BENCHMARKS.md, store section).
 // `writers` concurrent writers, each with its own session on one node, learn random patterns of
-// 3 events × 2 symbols (from 10,000) for `seconds`; every learn is acknowledged only once it is on
-// disk, so concurrent writers share fsyncs through the server's group commit.
+// 3 events × 2 symbols (from `vocabulary`, 10,000 by default) for `seconds` (or until `learns` in
+// all); every learn is acknowledged only once it is on disk, so concurrent writers share fsyncs through the server's group commit.
 //   --learn-rpc sequence       one ObserveSequence(3 events, learn_at_end) per learn (as e2e_learns.py)
 //   --learn-rpc observe-learn  3 Observe + 1 Learn per learn (latency = all four calls)
 //   --learn-predictions false  sessions created with process_predictions = false (no prediction
@@ -19,7 +19,8 @@ enum LearnLoad {
     }
 
     static func run(host: String, port: Int, connections: Int, writers: Int, seconds: Double, rpc: String, node: String,
-                    predictions: Bool, reconnect: Bool = true) async throws {
+                    predictions: Bool, reconnect: Bool = true,
+                    learns: Int = 0, vocabulary: Int = 10_000, seed: Int = 0) async throws {
         guard rpc == "sequence" || rpc == "observe-learn" else {
             throw ValidationFailure(message: "--learn-rpc must be sequence or observe-learn")
         }
@@ -40,6 +41,9 @@ enum LearnLoad {
             sessions.append(try await clients[w % clients.count].createSession(nodeID: node, config: predictions ? nil : config))
         }
         let clock = ContinuousClock()
+        // With `learns`, each writer does its share (the first `learns % writers` one more).
+        let perWriter = learns / writers, extra = learns % writers
+        let vocabulary = UInt64(max(vocabulary, 1))
         let start = clock.now
         let deadline = start + .milliseconds(Int64(seconds * 1000))
         let all = await withTaskGroup(of: Result.self) { group in
@@ -47,9 +51,12 @@ enum LearnLoad {
                 let session = sessions[w]
                 group.addTask {
                     var r = Result()
-                    var rng = SplitMix(seed: UInt64(w) &+ 0x5eed)
-                    while clock.now < deadline {
-                        let events = (0..<3).map { _ in ["s\(rng.next() % 10_000)", "s\(rng.next() % 10_000)"] }
+                    var rng = SplitMix(seed: UInt64(w) &+ 0x5eed &+ UInt64(seed) &* 0x1_0000)
+                    let quota = perWriter + (w < extra ? 1 : 0)
+                    var done = 0
+                    while learns > 0 ? done < quota : clock.now < deadline {
+                        done += 1
+                        let events = (0..<3).map { _ in ["s\(rng.next() % vocabulary)", "s\(rng.next() % vocabulary)"] }
                         let t0 = clock.now
                         let grpc = grpcs[w % connections]
                         do {
@@ -91,6 +98,7 @@ enum LearnLoad {
         func percentile(_ q: Double) -> Double { sorted.isEmpty ? 0 : sorted[Int((q * Double(sorted.count - 1)).rounded())] }
         var report: [String: Any] = [
             "mode": "learn", "learn_rpc": rpc, "process_predictions": predictions, "writers": writers, "connections": connections, "node": node,
+            "vocabulary": Int(vocabulary), "learn_seed": seed,
             "learns": sorted.count, "errors": all.errors, "reconnects": grpcs.reduce(0) { $0 + $1.reconnectCount }, "seconds": elapsed,
             "learns_per_s": Double(sorted.count) / elapsed,
             "learn_p50_ms": percentile(0.5) / 1000, "learn_p99_ms": percentile(0.99) / 1000,

@@ -1,0 +1,35 @@
+import XCTest
+@testable import KatoEngine
+
+/// `ChunkedArray` behaves as an array with value semantics: a copy never sees the original's
+/// later writes (nor the reverse), across chunk boundaries, for appends and element writes.
+final class ChunkedArrayTests: XCTestCase {
+    func testItHoldsWhatWasAppendedInOrderAcrossChunks() {
+        var a = ChunkedArray<Int>()
+        for i in 0..<1000 { a.append(i) }
+        XCTAssertEqual(a.count, 1000)
+        XCTAssertEqual(Array(a), Array(0..<1000))
+        XCTAssertEqual(a[255], 255)
+        XCTAssertEqual(a[256], 256)
+        XCTAssertEqual(Array(ChunkedArray(repeating: 7, count: 300)), [Int](repeating: 7, count: 300))
+    }
+
+    func testACopyKeepsItsElementsWhenTheOriginalIsWrittenAndGrows() {
+        var original = ChunkedArray<[Int]>()
+        for i in 0..<600 { original.append([i]) }
+        let view = original
+        original[10].append(-1)
+        original[599] = []
+        for i in 600..<700 { original.append([i]) }
+        XCTAssertEqual(view.count, 600)
+        XCTAssertEqual(view[10], [10])
+        XCTAssertEqual(view[599], [599])
+        XCTAssertEqual(original[10], [10, -1])
+        XCTAssertEqual(original[599], [])
+        XCTAssertEqual(original[699], [699])
+        var copy = view
+        copy[0] = [42]
+        XCTAssertEqual(view[0], [0])
+        XCTAssertEqual(original[0], [0])
+    }
+}
