@@ -44,6 +44,9 @@ public enum PostgresAdmin {
         }
     }
 
-    /// Connections one replica may hold: the knowledge-base pool, the session pool, LISTEN.
-    public static func connectionsPerReplica(poolSize: Int) -> Int { 2 * poolSize + 1 }
+    /// Connections one replica may hold: the knowledge-base pool, the session pool, LISTEN, and
+    /// the session batch lanes' own connections (one by default, `SessionBatch.swift`).
+    public static func connectionsPerReplica(poolSize: Int) -> Int {
+        2 * poolSize + 1 + PostgresSessionStore.lanes(poolSize: poolSize)
+    }
 }

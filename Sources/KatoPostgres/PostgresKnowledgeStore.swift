@@ -49,7 +49,7 @@ public final class PostgresKnowledgeStore: Sendable {
         let perReplica = PostgresAdmin.connectionsPerReplica(poolSize: poolSize)
         guard perReplica <= budget else {
             throw PostgresSetupError(.connectionLimit, """
-                --postgres-pool-size \(poolSize) needs \(perReplica) connections per replica (two pools and LISTEN), more than \
+                --postgres-pool-size \(poolSize) needs \(perReplica) connections per replica (two pools, LISTEN and the session batch lane), more than \
                 PostgreSQL allows (max_connections - superuser_reserved_connections = \(budget)); lower it or raise max_connections
                 """)
         }

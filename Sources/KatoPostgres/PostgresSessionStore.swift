@@ -129,6 +129,7 @@ public final class PostgresSessionStore: Sendable {
     }
 
     func close() {
+        batcher.close()
         task.withLock { $0?.cancel() }
     }
 

@@ -1,3 +1,4 @@
+import KatoStore
 import Logging
 import Metrics
 import NIOCore
@@ -10,7 +11,8 @@ import Synchronization
 /// connection of its own: it joins the replica's queue, and a *lane* sends everything queued as
 /// one statement — one parse/bind/execute, one implicit transaction, one commit — while the next
 /// batch forms behind it. At most ``lanes`` statements are in flight per replica (one per lane,
-/// each on a pool connection for that statement only), so under load a batch holds what arrived
+/// each lane on a connection of its own, kept across batches: no pool lease per batch; a lost
+/// one is replaced at the next batch), so under load a batch holds what arrived
 /// while the previous ones ran, and with little load a request is sent at once, alone.
 ///
 /// Each request's outcome is its own: its row was written (its condition held), or the current
@@ -50,6 +52,10 @@ final class SessionBatcher: Sendable {
     fileprivate struct Queue {
         var pending: [Waiting] = []
         var idleLanes: Int
+        /// The idle lanes' connections (a lane takes one when it starts, puts it back when it
+        /// idles, in the same locked step as its idling: never more than ``lanes`` of them).
+        var connections: [PostgresConnection] = []
+        var closed = false
     }
 
     fileprivate let queue: Mutex<Queue>
@@ -72,10 +78,14 @@ final class SessionBatcher: Sendable {
 
     /// Takes up to `maxBatch` queued requests, at most one per session (a second request of a
     /// session waits for the next batch: one statement updates a row once); none: the lane idles.
-    fileprivate func next() -> [Waiting] {
+    fileprivate func next(_ connection: inout PostgresConnection?) -> [Waiting] {
         queue.withLock { q in
             if q.pending.isEmpty {
                 q.idleLanes += 1
+                if let c = connection, !c.isClosed {
+                    if q.closed { let _: EventLoopFuture<Void> = c.close() } else { q.connections.append(c) }
+                }
+                connection = nil
                 return []
             }
             if q.pending.count == 1 {
@@ -91,6 +101,16 @@ final class SessionBatcher: Sendable {
             return taken
         }
     }
+
+    /// Closes the idle lanes' connections (the store closes); a busy lane's closes when it idles.
+    func close() {
+        let idle = queue.withLock { q in
+            q.closed = true
+            defer { q.connections.removeAll() }
+            return q.connections
+        }
+        for c in idle { let _: EventLoopFuture<Void> = c.close() }
+    }
 }
 
 extension PostgresSessionStore {
@@ -100,31 +120,35 @@ extension PostgresSessionStore {
     /// statement may or may not have committed: the call fails, as a single write would).
     func batched(_ request: SessionBatcher.Request) async throws -> WriteOutcome? {
         try await withCheckedThrowingContinuation { continuation in
-            let start = batcher.queue.withLock { q in
+            let start: (Bool, PostgresConnection?) = batcher.queue.withLock { q in
                 q.pending.append(.init(request: request, continuation: continuation))
-                guard q.idleLanes > 0 else { return false }
+                guard q.idleLanes > 0 else { return (false, nil) }
                 q.idleLanes -= 1
-                return true
+                return (true, q.connections.popLast())
             }
-            if start {
-                // On an event loop of postgres-nio's group: the statement's write and its answer
-                // run there, without a hop through the global executor.
-                Task(executorPreference: EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.any())) {
-                    await self.runLane()
+            if start.0 {
+                // On an event loop of postgres-nio's group (the lane's connection's): the
+                // statement's write and its answer run there, without a hop through the global
+                // executor.
+                let connection = start.1
+                let loop = connection?.eventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+                Task(executorPreference: EventLoopTaskExecutor(loop)) {
+                    await self.runLane(connection, on: loop)
                 }
             }
         }
     }
 
     /// A lane: sends batches while requests are queued, then idles.
-    private func runLane() async {
+    private func runLane(_ connection: PostgresConnection?, on loop: any EventLoop) async {
+        var connection = connection
         while true {
-            let batch = batcher.next()
+            let batch = batcher.next(&connection)
             if batch.isEmpty { return }
             SessionBatcher.batches.increment()
             SessionBatcher.batched.increment(by: batch.count)
             do {
-                let outcomes = try await send(batch.map(\.request))
+                let outcomes = try await send(batch.map(\.request), on: &connection, loop: loop)
                 for (i, w) in batch.enumerated() { w.continuation.resume(returning: outcomes?[i]) }
             } catch {
                 for w in batch { w.continuation.resume(throwing: error) }
@@ -134,19 +158,11 @@ extension PostgresSessionStore {
 
     /// One statement for `requests`; an outcome per request, in order, or nil when PostgreSQL
     /// refused the statement (an error it reported: the implicit transaction rolled back).
-    private func send(_ requests: [SessionBatcher.Request]) async throws -> [WriteOutcome]? {
+    private func send(
+        _ requests: [SessionBatcher.Request], on connection: inout PostgresConnection?, loop: any EventLoop
+    ) async throws -> [WriteOutcome]? {
         let statement = BatchStatement(requests)
-        let logger = self.logger
-        let rows: [BatchRow]? = try await guarded("a batch of \(requests.count) session calls") { conn in
-            do {
-                return try await conn.checkedExecute(statement, logger: logger)
-            } catch let error as PSQLError where error.code == .server {
-                SessionBatcher.refused.increment()
-                logger.warning("a batch of session calls was refused; each runs again alone", metadata: [
-                    "calls": "\(requests.count)", "error": "\(error.serverInfo?[.message] ?? "")"])
-                return nil
-            }
-        }
+        let rows: [BatchRow]? = try await laneExecute(statement, on: &connection, loop: loop, calls: requests.count)
         guard let rows else { return nil }
         var outcomes = [WriteOutcome](repeating: .held, count: requests.count)  // no row: missing or held elsewhere
         for r in rows {
@@ -158,6 +174,77 @@ extension PostgresSessionStore {
                 id: requests[index].id)
         }
         return outcomes
+    }
+}
+
+extension PostgresSessionStore {
+    /// `statement` on the lane's connection (a new one when it has none or lost it), through the
+    /// store's circuit breaker, bounded as a pooled operation is: past `OperationTimeout.bound`
+    /// without an answer the connection is closed, which fails the statement (postgres-nio does
+    /// not end a query it sent when its task is cancelled). nil: PostgreSQL refused it. On any
+    /// other failure the connection is dropped and the next batch connects anew.
+    fileprivate func laneExecute(
+        _ statement: BatchStatement, on connection: inout PostgresConnection?, loop: any EventLoop, calls: Int
+    ) async throws -> [BatchRow]? {
+        guard status.allowRequest() else {
+            throw StoreError(.circuitOpen, "the store's circuit breaker is open; session calls are refused for now")
+        }
+        do {
+            let conn: PostgresConnection
+            if let c = connection, !c.isClosed {
+                conn = c
+            } else {
+                connection = nil
+                conn = try await laneConnect(on: loop)
+                connection = conn
+            }
+            // A timer on the connection's event loop, not a task group and a second task per
+            // batch (the pooled path's `OperationTimeout.run`): that was per-batch overhead.
+            let timedOut = OperationProgress()
+            let timer = conn.eventLoop.scheduleTask(in: .nanoseconds(OperationTimeout.bound.nanoseconds)) {
+                timedOut.markStarted()
+                let _: EventLoopFuture<Void> = conn.close()
+            }
+            defer { timer.cancel() }
+            do {
+                let rows = try await conn.checkedExecute(statement, logger: logger)
+                status.recordReachable()
+                return rows
+            } catch let error as PSQLError where error.code == .server {
+                status.recordReachable()
+                SessionBatcher.refused.increment()
+                logger.warning("a batch of session calls was refused; each runs again alone", metadata: [
+                    "calls": "\(calls)", "error": "\(error.serverInfo?[.message] ?? "")"])
+                return nil
+            } catch {
+                guard timedOut.started.load(ordering: .acquiring) else { throw error }
+                throw StoreError(.database, "PostgreSQL did not answer within \(OperationTimeout.bound) (a batch of \(calls) session calls)")
+            }
+        } catch let error as StoreError {
+            status.recordFailure(error)
+            if let c = connection { let _: EventLoopFuture<Void> = c.close() }
+            connection = nil
+            throw error
+        } catch {
+            let e = StoreError(.database, "PostgreSQL: \(PostgresSetupError.explain(error, settings))")
+            status.recordFailure(e)
+            if let c = connection { let _: EventLoopFuture<Void> = c.close() }
+            connection = nil
+            throw e
+        }
+    }
+
+    /// A lane's own connection, with the session pool's startup parameters (durable commits,
+    /// generic plans), bounded as a pool lease is.
+    private func laneConnect(on loop: any EventLoop) async throws -> PostgresConnection {
+        var configuration = try settings.connectionConfiguration()
+        configuration.options.additionalStartupParameters += [
+            ("synchronous_commit", "on"), ("plan_cache_mode", "force_generic_plan")]
+        let logger = self.logger
+        let config = configuration
+        return try await OperationTimeout.run("a connection for the session batches") {
+            try await PostgresConnection.connect(on: loop, configuration: config, id: 0, logger: logger)
+        }
     }
 }
 

@@ -136,10 +136,10 @@ def test_a_server_that_never_answers_times_out_instead_of_hanging(binaries):
 
 
 def test_a_pool_larger_than_postgresqls_connection_budget_is_refused_at_start_up(binaries, pg):
-    """Each replica holds up to 2 × pool size + 1 connections; the test server allows 100 − 3 reserved."""
+    """Each replica holds up to 2 × pool size + 2 connections (LISTEN, the batch lane); the test server allows 100 − 3 reserved."""
     r = subprocess.run([str(binaries / "kato-server"), "--port", "0", "--in-memory", "--postgres", pg.url(),
                         "--postgres-pool-size", "60", "--log-level", "error"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
-    assert "--postgres-pool-size 60 needs 121 connections per replica" in r.stderr, r.stderr
+    assert "--postgres-pool-size 60 needs 122 connections per replica" in r.stderr, r.stderr
     assert "max_connections - superuser_reserved_connections = 97" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and PASSWORD not in r.stderr
