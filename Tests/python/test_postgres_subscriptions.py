@@ -111,6 +111,19 @@ def test_a_subscriber_whose_replica_dies_resumes_on_another_and_misses_nothing(b
 
 
 
+def down_for_seconds(binaries, pg, doomed, writer, sid, seconds=5):
+    """Kills `doomed` (-9), observes "during0" and "during1" on the session through `writer` while
+    it is down, and `seconds` later starts a replica on its port again; returns that replica."""
+    port = doomed.server.address.rsplit(":", 1)[1]
+    doomed.server.proc.send_signal(signal.SIGKILL)
+    doomed.server.proc.wait()
+    doomed.channel.close()
+    writer.see(sid, "during0")
+    writer.see(sid, "during1")
+    time.sleep(seconds)
+    return Replica(binaries, pg, "--port", port)
+
+
 def test_the_python_client_resumes_by_itself_after_its_replica_was_down_for_seconds(binaries, three, pg):
     """The client's own resumption, not a hand-made one: its only replica is killed and comes back
     (same port, same PostgreSQL) five seconds later — longer than the five quick retries (≈3 s)
@@ -120,7 +133,6 @@ def test_the_python_client_resumes_by_itself_after_its_replica_was_down_for_seco
 
     a, _, _ = three
     doomed = Replica(binaries, pg)
-    port = doomed.server.address.rsplit(":", 1)[1]
     sid = a.create("subs-outage", max_pattern_length=0).session_id
     client = KatoClient(doomed.server.address)
     subscription = client.attach(sid).subscribe(send_initial=False)
@@ -129,14 +141,7 @@ def test_the_python_client_resumes_by_itself_after_its_replica_was_down_for_seco
     wait_subscribed(pg, sid)
     a.see(sid, "before")
     first = updates.get(timeout=15)
-
-    doomed.server.proc.send_signal(signal.SIGKILL)
-    doomed.server.proc.wait()
-    doomed.channel.close()
-    a.see(sid, "during0")
-    a.see(sid, "during1")
-    time.sleep(5)
-    back = Replica(binaries, pg, "--port", port)
+    back = down_for_seconds(binaries, pg, doomed, a, sid)
     try:
         got = [updates.get(timeout=30) for _ in range(2)]
         a.see(sid, "after")
@@ -155,7 +160,6 @@ def test_the_swift_client_resumes_by_itself_after_its_replica_was_down_for_secon
     replica is down for five seconds; the watch prints every update, in sequence, across it."""
     a, _, _ = three
     doomed = Replica(binaries, pg)
-    port = doomed.server.address.rsplit(":", 1)[1]
     sid = a.create("subs-outage-swift", max_pattern_length=0).session_id
     watch = subprocess.Popen([str(binaries / "kato"), "predict", "--session", sid, "--watch", "--max-updates", "5",
                               "--no-clear"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -166,13 +170,7 @@ def test_the_swift_client_resumes_by_itself_after_its_replica_was_down_for_secon
         assert "(initial)" in first, "the watch did not print the state at subscription"
         wait_subscribed(pg, sid)
         a.see(sid, "before")
-        doomed.server.proc.send_signal(signal.SIGKILL)
-        doomed.server.proc.wait()
-        doomed.channel.close()
-        a.see(sid, "during0")
-        a.see(sid, "during1")
-        time.sleep(5)
-        back = Replica(binaries, pg, "--port", port)
+        back = down_for_seconds(binaries, pg, doomed, a, sid)
         a.see(sid, "after")
         out, err = watch.communicate(timeout=60)
         out = first + out
@@ -184,6 +182,7 @@ def test_the_swift_client_resumes_by_itself_after_its_replica_was_down_for_secon
     updates = re.findall(r"update #(\d+) \((\w+)\)", out)
     assert [(int(n), cause) for n, cause in updates] == [(0, "initial")] + [(i, "observe") for i in range(1, 5)], out
     assert "STM: [before] [during0] [during1] [after]" in out, out
+
 
 def test_resuming_after_what_the_log_no_longer_holds_gets_one_gap_update_with_the_state_now(three, pg):
     a, b, _ = three
