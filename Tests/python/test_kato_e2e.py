@@ -54,6 +54,24 @@ def create(stubs, node="node-a", **kw):
     return stubs.sessions.CreateSession(session_pb2.CreateSessionRequest(node_id=node, **kw))
 
 
+def subscribed(stubs, sid):
+    """A subscription to the session, read into a queue by a thread, past its INITIAL update:
+    (the call, to cancel; the queue of the updates after it)."""
+    call = stubs.predict.SubscribePredictions(predict_pb2.SubscribePredictionsRequest(session_id=sid, send_initial=True))
+    updates = queue.Queue()
+
+    def reader():
+        try:
+            for u in call:
+                updates.put(u)
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.CANCELLED
+
+    threading.Thread(target=reader, daemon=True).start()
+    assert updates.get(timeout=5).cause == predict_pb2.UPDATE_CAUSE_INITIAL
+    return call, updates
+
+
 def observe(stubs, sid, *strings, **kw):
     return stubs.observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=list(strings), **kw))
 
@@ -259,18 +277,7 @@ def test_observe_sequence_without_subscriber_leaves_the_predictions_observe_by_o
     for w in words:
         observe(stubs, one_by_one.session_id, w)
     watched = create(stubs, node=node, config=config)
-    call = stubs.predict.SubscribePredictions(predict_pb2.SubscribePredictionsRequest(session_id=watched.session_id, send_initial=True))
-    updates = queue.Queue()
-
-    def reader():
-        try:
-            for u in call:
-                updates.put(u)
-        except grpc.RpcError as e:
-            assert e.code() == grpc.StatusCode.CANCELLED
-
-    threading.Thread(target=reader, daemon=True).start()
-    assert updates.get(timeout=5).cause == predict_pb2.UPDATE_CAUSE_INITIAL
+    call, updates = subscribed(stubs, watched.session_id)
     alone = create(stubs, node=node, config=config)
     for s in (watched, alone):
         stubs.observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(
@@ -433,18 +440,7 @@ def test_health_reports_serving_for_every_kato_service(channel):
 
 def test_observe_sequence_sends_one_update_per_change(stubs):
     s = create(stubs, node="sequence-updates")
-    call = stubs.predict.SubscribePredictions(predict_pb2.SubscribePredictionsRequest(session_id=s.session_id, send_initial=True))
-    updates = queue.Queue()
-
-    def reader():
-        try:
-            for u in call:
-                updates.put(u)
-        except grpc.RpcError as e:
-            assert e.code() == grpc.StatusCode.CANCELLED
-
-    threading.Thread(target=reader, daemon=True).start()
-    assert updates.get(timeout=5).cause == predict_pb2.UPDATE_CAUSE_INITIAL
+    call, updates = subscribed(stubs, s.session_id)
     stubs.observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(
         session_id=s.session_id, learn_at_end=True,
         observations=[types_pb2.Observation(strings=[w]) for w in ("a", "b", "c")]))
