@@ -83,7 +83,7 @@ final class SessionBatcher: Sendable {
             if q.pending.isEmpty {
                 q.idleLanes += 1
                 if let c = connection, !c.isClosed {
-                    if q.closed { let _: EventLoopFuture<Void> = c.close() } else { q.connections.append(c) }
+                    if q.closed { Self.closeKeepingAlive(c) } else { q.connections.append(c) }
                 }
                 connection = nil
                 return []
@@ -109,7 +109,15 @@ final class SessionBatcher: Sendable {
             defer { q.connections.removeAll() }
             return q.connections
         }
-        for c in idle { let _: EventLoopFuture<Void> = c.close() }
+        for c in idle { Self.closeKeepingAlive(c) }
+    }
+
+    /// Closes `c` and holds it until the close completed: a connection released before that
+    /// trips postgres-nio's "deinitialized before being closed" assertion (a debug build's
+    /// replica crashed on every SIGTERM).
+    private static func closeKeepingAlive(_ c: PostgresConnection) {
+        let closed: EventLoopFuture<Void> = c.close()
+        closed.whenComplete { _ in withExtendedLifetime(c) {} }
     }
 }
 
