@@ -19,6 +19,19 @@ final class PredictionBatch: Sendable {
     var stmWords: Int { (flat.count + 63) >> 6 }
 
     @inline(__always) func bit(_ at: Int, _ i: Int) -> Bool { words[at + (i >> 6)] & (1 << UInt64(i & 63)) != 0 }
+
+    /// Bits `i..<i+n` (n ≤ 64) of the bit set at word `at`, as the low bits of one word. Reads the
+    /// next word only when the range crosses into it (so never past the set's last word).
+    @inline(__always) func bits(_ at: Int, from i: Int, count n: Int) -> UInt64 {
+        if n == 0 { return 0 }
+        let w = at + (i >> 6), shift = i & 63
+        var v = words[w] >> UInt64(shift)
+        if shift != 0 && shift + n > 64 { v |= words[w + 1] << UInt64(64 - shift) }
+        return v & Self.lowBits(n)
+    }
+
+    /// The `n` low bits set (n ≤ 64).
+    @inline(__always) static func lowBits(_ n: Int) -> UInt64 { n >= 64 ? ~0 : (1 << UInt64(n)) &- 1 }
 }
 
 extension Prediction {
@@ -90,27 +103,51 @@ extension Prediction {
             }
         }
 
-        /// Every symbol of `field`, with its event index, in order (one call per field).
+        /// Every symbol of `field`, with its event index, in order (per symbol: ``forEachEvent(_:_:)`` is cheaper).
         func forEachSymbol(_ field: EventsField, _ body: (Int, String) throws -> Void) rethrows {
+            try forEachEvent(field) { k, symbols, selected in
+                var m = selected
+                while m != 0 {
+                    try body(k, symbols[m.trailingZeroBitCount])
+                    m &= m &- 1
+                }
+            }
+        }
+
+        /// `field` one event at a time, in pieces of at most 64 symbols viewed in place (the pattern's
+        /// symbols, or the STM's for `extras`), with the bits of the piece's symbols that belong to the
+        /// field (`Prediction.forEachEvent(in:_:)` says more). Every event gets at least one call.
+        func forEachEvent(_ field: EventsField, _ body: (Int, Span<String>, UInt64) throws -> Void) rethrows {
             switch field {
             case .extras:
                 let batch = batch!
+                let flatArray = batch.flat
+                let flat = flatArray.span
                 let at = Int(bitsAt) + batch.stmWords
                 var lo = 0
                 for (k, end) in batch.stmEnds.enumerated() {
-                    for j in lo..<Int(end) where batch.bit(at, j) { try body(k, batch.flat[j]) }
-                    lo = Int(end)
+                    let hi = Int(end)
+                    repeat {
+                        let n = min(64, hi - lo)
+                        try body(k, flat.extracting(lo..<(lo + n)), batch.bits(at, from: lo, count: n))
+                        lo += n
+                    } while lo < hi
                 }
             case .missing:
                 let batch = batch!
+                let symbolsArray = shape.symbols
+                let symbols = symbolsArray.span
+                let ends = shape.eventEnds
                 let base = presentStart
                 let at = Int(bitsAt) + 2 * batch.stmWords
-                let symbols = shape.symbols
-                let ends = shape.eventEnds
                 var lo = base
                 for e in Int(k1)..<Int(k2) {
-                    for x in lo..<ends[e] where batch.bit(at, x - base) { try body(e - Int(k1), symbols[x]) }
-                    lo = ends[e]
+                    let hi = ends[e]
+                    repeat {
+                        let n = min(64, hi - lo)
+                        try body(e - Int(k1), symbols.extracting(lo..<(lo + n)), batch.bits(at, from: lo - base, count: n))
+                        lo += n
+                    } while lo < hi
                 }
             default:
                 let first: Int, count = eventCount(field)
@@ -119,22 +156,43 @@ extension Prediction {
                 case .future: first = Int(k2)
                 default: first = 0
                 }
-                let symbols = shape.symbols
+                let symbolsArray = shape.symbols
+                let symbols = symbolsArray.span
                 let ends = shape.eventEnds
                 var lo = shape.eventStart(first)
                 for k in 0..<count {
                     let hi = ends[first + k]
-                    for x in lo..<hi { try body(k, symbols[x]) }
-                    lo = hi
+                    repeat {
+                        let n = min(64, hi - lo)
+                        try body(k, symbols.extracting(lo..<(lo + n)), PredictionBatch.lowBits(n))
+                        lo += n
+                    } while lo < hi
                 }
             }
         }
 
-        @inline(__always)
-        func forEachMatch(_ body: (String) throws -> Void) rethrows {
+        /// `matches` in place: the flattened STM in pieces of at most 64 symbols, with the matched bits.
+        func forEachMatchPiece(_ body: (Span<String>, UInt64) throws -> Void) rethrows {
             let batch = batch!
+            let flatArray = batch.flat
+            let flat = flatArray.span
             let at = Int(bitsAt)
-            for j in 0..<batch.flat.count where batch.bit(at, j) { try body(batch.flat[j]) }
+            var lo = 0
+            while lo < flat.count {
+                let n = min(64, flat.count - lo)
+                try body(flat.extracting(lo..<(lo + n)), batch.bits(at, from: lo, count: n))
+                lo += n
+            }
+        }
+
+        func forEachMatch(_ body: (String) throws -> Void) rethrows {
+            try forEachMatchPiece { symbols, selected in
+                var m = selected
+                while m != 0 {
+                    try body(symbols[m.trailingZeroBitCount])
+                    m &= m &- 1
+                }
+            }
         }
     }
 }

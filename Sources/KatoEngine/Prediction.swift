@@ -169,6 +169,46 @@ public struct Prediction: Sendable {
         try alignment?.forEachSymbol(field, body)
     }
 
+    /// Reads `field` in place one event at a time: the cheap reader for encoders (one call per event
+    /// instead of one per symbol, and no `String` copied — `symbols[i]` is read where it is stored).
+    /// `symbols` views the event's symbols in the pattern's (or, for `extras`, the STM's) own storage;
+    /// bit i of `selected` is set when `symbols[i]` belongs to the field: every bit of the piece for
+    /// `past`, `present`, `future` and `sequence`, those not matched for `missing` and `extras`. An
+    /// event of more than 64 symbols comes in consecutive pieces of at most 64 (same `event`); every
+    /// event, even an empty one, gets at least one call, in order.
+    public func forEachEvent(
+        in field: EventsField, _ body: (_ event: Int, _ symbols: Span<String>, _ selected: UInt64) throws -> Void
+    ) rethrows {
+        if let explicit = explicitEvents?[field.rawValue] {
+            for (k, e) in explicit.enumerated() {
+                try Self.forEachPiece(e) { try body(k, $0, $1) }
+            }
+            return
+        }
+        try alignment?.forEachEvent(field, body)
+    }
+
+    /// Reads `matches` in place: `symbols` pieces (at most 64 symbols each, in order) of the flattened
+    /// STM, bit i of `selected` set when `symbols[i]` is a match (see ``forEachEvent(in:_:)``).
+    public func forEachMatchPiece(_ body: (_ symbols: Span<String>, _ selected: UInt64) throws -> Void) rethrows {
+        if let explicitMatches {
+            if !explicitMatches.isEmpty { try Self.forEachPiece(explicitMatches, body) }
+            return
+        }
+        try alignment?.forEachMatchPiece(body)
+    }
+
+    /// `array` in pieces of at most 64 elements, every bit of each piece selected (at least one call).
+    static func forEachPiece(_ array: [String], _ body: (Span<String>, UInt64) throws -> Void) rethrows {
+        let span = array.span
+        var lo = 0
+        repeat {
+            let n = min(64, span.count - lo)
+            try body(span.extracting(lo..<(lo + n)), PredictionBatch.lowBits(n))
+            lo += n
+        } while lo < span.count
+    }
+
     /// Calls `body` with each symbol of `matches`, in order, without building the array.
     @inline(__always)
     public func forEachMatch(_ body: (String) throws -> Void) rethrows {
@@ -234,6 +274,23 @@ public struct FuturePotential: Sendable, Hashable {
             for s in shape.event(start + event) { try body(s) }
         } else {
             for s in explicitFuture[event] { try body(s) }
+        }
+    }
+
+    /// Reads `future` in place, one call per event (in order, empty ones included): `symbols` views the
+    /// event's symbols in the pattern's own storage (nothing copied).
+    public func forEachFutureEvent(_ body: (_ event: Int, _ symbols: Span<String>) throws -> Void) rethrows {
+        if let shape {
+            let symbolsArray = shape.symbols
+            let symbols = symbolsArray.span
+            let ends = shape.eventEnds
+            var lo = shape.eventStart(start)
+            for k in start..<ends.count {
+                try body(k - start, symbols.extracting(lo..<ends[k]))
+                lo = ends[k]
+            }
+        } else {
+            for (k, e) in explicitFuture.enumerated() { try body(k, e.span) }
         }
     }
 

@@ -6,12 +6,14 @@ import KatoEngine
 /// is what any response encoder must at least do. Without it, work left for the reader (compact
 /// predictions build their string arrays when read) would fall outside the measurement.
 ///
-/// `--consumer in-place` (default): reads the symbols in place (`forEachSymbol`, `forEachMatch`,
-/// `forEachFutureSymbol`), as the server's protobuf encoders do; `--consumer arrays`: reads the
-/// array properties (`matches`, `past`, …), as the JSON codec and older callers do; `none`: reads
-/// nothing (the measurement of the passes before this one).
+/// `--consumer in-place` (default): reads the symbols in place one event per call (`forEachEvent`,
+/// `forEachMatchPiece`, `forEachFutureEvent`), as the server's protobuf encoders do;
+/// `--consumer per-symbol`: in place, one call per symbol (`forEachSymbol`, `forEachMatch`,
+/// `forEachFutureSymbol`: the sixth pass's readers); `--consumer arrays`: reads the array
+/// properties (`matches`, `past`, …), as the JSON codec and older callers do; `none`: reads
+/// nothing (the measurement of the passes before the sixth).
 extension EngineBenchmark {
-    enum Consumer: String, Sendable { case inPlace = "in-place", arrays, none }
+    enum Consumer: String, Sendable { case inPlace = "in-place", perSymbol = "per-symbol", arrays, none }
 
     static let consumer: Consumer = {
         let args = CommandLine.arguments
@@ -26,6 +28,7 @@ extension EngineBenchmark {
     static func consume(_ session: SessionState) {
         switch consumer {
         case .inPlace: consumed &+= consumeInPlace(session)
+        case .perSymbol: consumed &+= consumePerSymbol(session)
         case .arrays: consumed &+= consumeArrays(session)
         case .none: break
         }
@@ -69,7 +72,38 @@ extension EngineBenchmark {
         return n
     }
 
+    /// UTF-8 bytes of the selected symbols of one piece.
+    @inline(__always)
+    static func utf8Count(_ symbols: Span<String>, _ selected: UInt64) -> Int {
+        var n = 0
+        var m = selected
+        while m != 0 {
+            n &+= symbols[m.trailingZeroBitCount].utf8.count
+            m &= m &- 1
+        }
+        return n
+    }
+
     static func consumeInPlace(_ session: SessionState) -> Int {
+        var n = 0
+        for p in session.predictions {
+            n &+= scalars(p)
+            p.forEachMatchPiece { symbols, selected in n &+= utf8Count(symbols, selected) }
+            for field in Prediction.EventsField.allCases {
+                n &+= p.eventCount(field)
+                p.forEachEvent(in: field) { _, symbols, selected in n &+= utf8Count(symbols, selected) }
+            }
+        }
+        for f in session.futurePotentials {
+            n &+= bits(f.aggregatePotential, f.totalWeightedFrequency) &+ f.supportingPatterns &+ f.futureEventCount
+            f.forEachFutureEvent { _, symbols in
+                for i in symbols.indices { n &+= symbols[i].utf8.count }
+            }
+        }
+        return n
+    }
+
+    static func consumePerSymbol(_ session: SessionState) -> Int {
         var n = 0
         for p in session.predictions {
             n &+= scalars(p)

@@ -79,7 +79,7 @@ enum EngineBenchmark {
     }
 
     static func usage() -> Int32 {
-        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P] [--nothing-to-match empty|unknown|long-unknown] [--consumer in-place|arrays|none] [--markdown] | --bench --verify FIXTURE.json")
+        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P] [--nothing-to-match empty|unknown|long-unknown] [--consumer in-place|per-symbol|arrays|none] [--markdown] | --bench --verify FIXTURE.json")
         return 2
     }
 

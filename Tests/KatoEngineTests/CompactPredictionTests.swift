@@ -4,8 +4,9 @@ import XCTest
 
 /// Issue 15: a computed `Prediction` is compact (pattern + alignment bits, arrays built when read).
 /// It must be the same value as the prediction with every field explicit: equal, same hash, same
-/// `Codable` form, and the in-place readers (`forEachSymbol`, `forEachMatch`,
-/// `forEachFutureSymbol`) must give exactly the arrays.
+/// `Codable` form, and the in-place readers — per symbol (`forEachSymbol`, `forEachMatch`,
+/// `forEachFutureSymbol`) and per event (`forEachEvent`, `forEachMatchPiece`, `forEachFutureEvent`)
+/// — must give exactly the arrays.
 final class CompactPredictionTests: XCTestCase {
     /// The prediction rebuilt from its accessors with the public initialiser (every field explicit).
     private func explicitCopy(_ p: Prediction) -> Prediction {
@@ -25,6 +26,38 @@ final class CompactPredictionTests: XCTestCase {
             p.forEachSymbol(in: field, event: k) { event.append($0) }
             return event
         }
+    }
+
+    /// The field rebuilt from the per-event reader: pieces of one event concatenated, selected bits only;
+    /// also checks its contract (events in order, each at least once, pieces of at most 64 symbols).
+    private func perEvent(_ p: Prediction, _ field: Prediction.EventsField) -> [[String]] {
+        var out: [[String]] = []
+        p.forEachEvent(in: field) { k, symbols, selected in
+            XCTAssertLessThanOrEqual(symbols.count, 64)
+            if symbols.count < 64 { XCTAssertEqual(selected >> UInt64(symbols.count), 0, "bits beyond the piece") }
+            if k == out.count { out.append([]) }
+            XCTAssertEqual(k, out.count - 1, "events in order, none skipped")
+            for i in symbols.indices where selected & (1 << UInt64(i)) != 0 { out[k].append(symbols[i]) }
+        }
+        return out
+    }
+
+    private func perPiece(_ p: Prediction) -> [String] {
+        var out: [String] = []
+        p.forEachMatchPiece { symbols, selected in
+            XCTAssertLessThanOrEqual(symbols.count, 64)
+            for i in symbols.indices where selected & (1 << UInt64(i)) != 0 { out.append(symbols[i]) }
+        }
+        return out
+    }
+
+    private func perFutureEvent(_ f: FuturePotential) -> [[String]] {
+        var out: [[String]] = []
+        f.forEachFutureEvent { k, symbols in
+            XCTAssertEqual(k, out.count)
+            out.append(symbols.indices.map { symbols[$0] })
+        }
+        return out
     }
 
     func testComputedPredictionsEqualTheirExplicitFormAndReadTheSameInPlace() throws {
@@ -57,9 +90,13 @@ final class CompactPredictionTests: XCTestCase {
                     var matches: [String] = []
                     p.forEachMatch { matches.append($0) }
                     XCTAssertEqual(matches, p.matches)
+                    XCTAssertEqual(perPiece(p), p.matches)
+                    XCTAssertEqual(perPiece(copy), p.matches)
                     for field in Prediction.EventsField.allCases {
                         XCTAssertEqual(inPlace(p, field), p.events(field), "\(field)")
                         XCTAssertEqual(inPlace(copy, field), p.events(field), "\(field) (explicit)")
+                        XCTAssertEqual(perEvent(p, field), p.events(field), "\(field) per event")
+                        XCTAssertEqual(perEvent(copy, field), p.events(field), "\(field) per event (explicit)")
                     }
                     let sorted = JSONEncoder()
                     sorted.outputFormatting = .sortedKeys  // dictionary order is per instance
@@ -74,6 +111,7 @@ final class CompactPredictionTests: XCTestCase {
                         return event
                     }
                     XCTAssertEqual(read, f.future)
+                    XCTAssertEqual(perFutureEvent(f), f.future)
                 }
             }
         }
@@ -82,6 +120,36 @@ final class CompactPredictionTests: XCTestCase {
         XCTAssertGreaterThan(withMissing, 20)
         XCTAssertGreaterThan(withExtras, 20)
         XCTAssertGreaterThan(withEmotives, 5)
+    }
+
+    /// Events and an STM longer than 64 symbols: the per-event readers hand them over in pieces of 64
+    /// whose selection bits cross the words of the alignment's bit sets.
+    func testPerEventReadersSplitLongEventsIntoPiecesAndKeepTheirBits() throws {
+        let engine = KatoEngine(knowledgeBase: KnowledgeBase())
+        var learner = try SessionState()
+        let long = (0..<150).map { "p\($0)" }
+        for event in [["a", "b"], long, ["z"] + (0..<70).map { "f\($0)" }] {
+            try engine.observe(Observation(strings: event), in: &learner)
+        }
+        engine.learn(in: &learner)
+        var session = try SessionState()
+        // Matches and extras interleaved across the 64-symbol boundaries of the STM and of the pattern.
+        let stm = (0..<140).map { $0 % 3 == 0 ? "x\($0)" : "p\($0)" }
+        try engine.observe(Observation(strings: ["a"]), in: &session)
+        try engine.observe(Observation(strings: stm), in: &session)
+        let p = try XCTUnwrap(session.predictions.first)
+        // The long present event misses p0, p3, …, p138 and p140…p149; the x symbols are extras.
+        XCTAssertGreaterThan(p.missing.last?.count ?? 0, 50)
+        XCTAssertGreaterThan(p.extras.last?.count ?? 0, 40)
+        let copy = explicitCopy(p)
+        XCTAssertEqual(perPiece(p), p.matches)
+        XCTAssertEqual(perPiece(copy), p.matches)
+        for field in Prediction.EventsField.allCases {
+            XCTAssertEqual(perEvent(p, field), p.events(field), "\(field)")
+            XCTAssertEqual(perEvent(copy, field), p.events(field), "\(field) (explicit)")
+            XCTAssertEqual(inPlace(p, field), p.events(field), "\(field) per symbol")
+        }
+        for f in session.futurePotentials { XCTAssertEqual(perFutureEvent(f), f.future) }
     }
 
     func testSettingAFieldOfAComputedPredictionChangesThatFieldOnly() throws {

@@ -2,8 +2,9 @@ import KatoEngine
 
 /// The protobuf wire form of `kato.v2.Prediction`, `FuturePotential` and `Event`, written straight
 /// from the engine's values: each symbol's UTF-8 comes from the pattern's and the STM's own
-/// strings (`Prediction.forEachSymbol`, `forEachMatch`, `FuturePotential.forEachFutureSymbol`), so
-/// no string array is built for a compact prediction and no proto struct or protobuf-c struct is
+/// strings, read one event per call (`Prediction.forEachEvent`, `forEachMatchPiece`,
+/// `FuturePotential.forEachFutureEvent`: a view of the stored symbols, no `String` copied), so no
+/// string array is built for a compact prediction and no proto struct or protobuf-c struct is
 /// filled. Used by `PredictionUpdateEncoder` (subscription updates) and
 /// `PredictionsResponseEncoder` (GetPredictions). Fields at their proto3 default are left out, as
 /// protobuf encoders do; map entries (emotives) in key order, so equal values give equal bytes.
@@ -51,20 +52,44 @@ enum PredictionWire {
         }
     }
 
+    /// Wire size of the selected symbols of one piece as repeated string `field` (tags included).
+    @inline(__always)
+    static func symbolsSize(_ field: Int, _ symbols: Span<String>, _ selected: UInt64) -> Int {
+        var n = 0
+        var m = selected
+        while m != 0 {
+            n += message(field, symbols[m.trailingZeroBitCount].utf8.count)  // an empty symbol is still an element
+            m &= m &- 1
+        }
+        return n
+    }
+
     /// The size pass of a prediction: its length, and the length of each of its events appended to
     /// `eventSizes` (the write pass takes them back in the same order, so symbols are read once
-    /// per pass, one call per field).
+    /// per pass, one call per event).
     static func predictionSize(_ p: Prediction, _ eventSizes: inout [Int]) -> Int {
         var n = string(1, p.type) + string(2, p.name) + int64(3, Int64(p.frequency))
         for (k, v) in p.emotives { n += message(4, emotiveEntrySize(k, v)) }
-        p.forEachMatch { n += message(5, $0.utf8.count) }
+        p.forEachMatchPiece { symbols, selected in n += symbolsSize(5, symbols, selected) }
         for field in eventFieldsInOrder {
-            let count = p.eventCount(field)
-            let base = eventSizes.count
-            eventSizes.append(contentsOf: repeatElement(0, count: count))
-            p.forEachSymbol(in: field) { k, s in eventSizes[base + k] += message(1, s.utf8.count) }
             let number = fieldNumber(field)
-            for k in 0..<count { n += message(number, eventSizes[base + k]) }
+            // Every event gets at least one call, in order; a long one several (same `k`).
+            var current = -1, size = 0
+            p.forEachEvent(in: field) { k, symbols, selected in
+                if k != current {
+                    if current >= 0 {
+                        eventSizes.append(size)
+                        n += message(number, size)
+                    }
+                    current = k
+                    size = 0
+                }
+                size += symbolsSize(1, symbols, selected)
+            }
+            if current >= 0 {
+                eventSizes.append(size)
+                n += message(number, size)
+            }
         }
         n += double(12, p.similarity) + double(13, p.evidence) + double(14, p.confidence) + double(15, p.fragmentation)
         n += double(16, p.snr) + double(17, p.entropy) + double(18, p.normalizedEntropy) + double(19, p.globalNormalizedEntropy)
@@ -75,12 +100,13 @@ enum PredictionWire {
 
     /// The size pass of a future potential (event lengths appended as for a prediction).
     static func potentialSize(_ f: FuturePotential, _ eventSizes: inout [Int]) -> Int {
-        let count = f.futureEventCount
-        let base = eventSizes.count
-        eventSizes.append(contentsOf: repeatElement(0, count: count))
-        f.forEachFutureSymbol { k, s in eventSizes[base + k] += message(1, s.utf8.count) }
         var n = 0
-        for k in 0..<count { n += message(1, eventSizes[base + k]) }
+        f.forEachFutureEvent { _, symbols in
+            var size = 0
+            for i in symbols.indices { size += message(1, symbols[i].utf8.count) }
+            eventSizes.append(size)
+            n += message(1, size)
+        }
         return n + double(2, f.aggregatePotential) + int64(3, Int64(f.supportingPatterns))
             + double(4, f.totalWeightedFrequency)
     }
@@ -134,13 +160,21 @@ enum PredictionWire {
         var eventSizes: [Int] = []
         var nextEventSize = 0
 
-        /// The events of one field: each `Event`'s head (its length from the size pass) before its
-        /// first symbol; empty events get their head too.
-        private mutating func eventHeads(_ number: Int, upTo k: Int, written: inout Int) {
-            while written <= k {
-                head(number, length: eventSizes[nextEventSize + written])
-                written += 1
+        /// The selected symbols of one piece as repeated string `field`.
+        @inline(__always)
+        private mutating func symbols(_ field: Int, _ symbols: Span<String>, _ selected: UInt64) {
+            var m = selected
+            while m != 0 {
+                raw(field, symbols[m.trailingZeroBitCount])
+                m &= m &- 1
             }
+        }
+
+        /// One event's head (its length from the size pass), written before its first piece.
+        @inline(__always)
+        private mutating func eventHead(_ number: Int) {
+            head(number, length: eventSizes[nextEventSize])
+            nextEventSize += 1
         }
 
         mutating func prediction(_ p: Prediction) {
@@ -154,17 +188,17 @@ enum PredictionWire {
                 string(1, k)
                 double(2, v)
             }
-            p.forEachMatch { raw(5, $0) }
+            p.forEachMatchPiece { s, selected in symbols(5, s, selected) }
             for field in PredictionWire.eventFieldsInOrder {
                 let number = PredictionWire.fieldNumber(field)
-                let count = p.eventCount(field)
-                var written = 0
-                p.forEachSymbol(in: field) { k, s in
-                    eventHeads(number, upTo: k, written: &written)
-                    raw(1, s)
+                var current = -1
+                p.forEachEvent(in: field) { k, s, selected in
+                    if k != current {
+                        eventHead(number)
+                        current = k
+                    }
+                    symbols(1, s, selected)
                 }
-                eventHeads(number, upTo: count - 1, written: &written)
-                nextEventSize += count
             }
             // types.proto `Prediction`, fields 12-25.
             double(12, p.similarity); double(13, p.evidence); double(14, p.confidence); double(15, p.fragmentation)
@@ -173,14 +207,10 @@ enum PredictionWire {
             double(23, p.itfdfSimilarity); double(24, p.patternProbability); double(25, p.weightedStrength)
         }
         mutating func potential(_ f: FuturePotential) {
-            let count = f.futureEventCount
-            var written = 0
-            f.forEachFutureSymbol { k, s in
-                eventHeads(1, upTo: k, written: &written)
-                raw(1, s)
+            f.forEachFutureEvent { _, s in
+                eventHead(1)
+                for i in s.indices { raw(1, s[i]) }
             }
-            eventHeads(1, upTo: count - 1, written: &written)
-            nextEventSize += count
             double(2, f.aggregatePotential)
             int64(3, Int64(f.supportingPatterns))
             double(4, f.totalWeightedFrequency)

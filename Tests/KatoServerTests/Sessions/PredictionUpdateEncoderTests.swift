@@ -47,6 +47,25 @@ final class PredictionUpdateEncoderTests: XCTestCase {
         try assertEncodesLikeTheProtoStructs(try SessionState(), sequence: 1 << 40, cause: .gap)
     }
 
+    /// Events and STMs longer than 64 symbols reach the encoders in several pieces per event (the
+    /// engine's per-event readers): each event still gets one head, with its whole length.
+    func testEventsLongerThan64SymbolsEncodeLikeTheProtoStructs() throws {
+        let engine = KatoEngine(knowledgeBase: KnowledgeBase())
+        var learner = try SessionState()
+        for event in [["a", "b"], (0..<150).map { "p\($0)" }, ["z"] + (0..<70).map { "f\($0)" }, ["q", "é"]] {
+            try engine.observe(Observation(strings: event), in: &learner)
+        }
+        engine.learn(in: &learner)
+        var session = try SessionState()
+        try engine.observe(Observation(strings: ["a"]), in: &session)
+        try engine.observe(Observation(strings: (0..<140).map { $0 % 3 == 0 ? "x\($0)" : "p\($0)" }), in: &session)
+        let p = try XCTUnwrap(session.predictions.first)
+        XCTAssertGreaterThan(p.missing.last?.count ?? 0, 50)  // spread over 150 positions: bits in three words
+        XCTAssertGreaterThan(p.present.last?.count ?? 0, 64)
+        XCTAssertGreaterThan(session.futurePotentials.first?.future.first?.count ?? 0, 64)
+        try assertEncodesLikeTheProtoStructs(session, sequence: 3, cause: .observe)
+    }
+
     func testEveryStepOverRandomKnowledgeBasesEncodesLikeTheProtoStructs() throws {
         var rng = SplitMix(state: 15)
         var predictionsSeen = 0, potentialsSeen = 0, emotivesSeen = 0
