@@ -25,7 +25,11 @@ final class PatternShape: Sendable {
     /// contiguous cache lines; it was four arrays): `[ASCII text | pad to 8 | suffix hashes and JSON
     /// keys (2n+1 UInt64) | symbol ids (Int32 × length) | event ends (Int32 × n)]`. Read through
     /// ``withPacked(_:)``; `flatIds`, `suffixHashes` and `asciiChars` rebuild arrays for cold callers.
-    let packed: [UInt8]
+    /// Allocated with the shape, immutable, freed by `deinit`: not an array, so that reading it while
+    /// holding the shape costs no retain of a second object (the scoring reads ≈1,450 per query).
+    private nonisolated(unsafe) let packed: UnsafeMutableRawPointer
+    /// Bytes in `packed` (never 0: it holds at least one hash).
+    let packedCount: Int
     /// Byte offsets in `packed` of the hashes, the ids and the event ends.
     let hashesAt: Int32
     let idsAt: Int32
@@ -126,8 +130,11 @@ final class PatternShape: Sendable {
         }
         let textAt = ascii ? (textBytes + 7) & ~7 : 0
         let hashesAt = textAt, idsAt = hashesAt + 8 * hashes.count, endsAt = idsAt + 4 * flatIds.count
-        var packed = [UInt8](repeating: 32, count: endsAt + 4 * n)
-        packed.withUnsafeMutableBytes { buf in
+        let packedCount = endsAt + 4 * n
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: packedCount, alignment: 8)
+        packed.initializeMemory(as: UInt8.self, repeating: 32, count: packedCount)
+        do {
+            let buf = UnsafeMutableRawBufferPointer(start: packed, count: packedCount)
             if ascii {
                 var i = 0
                 for symbol in symbols {
@@ -140,6 +147,7 @@ final class PatternShape: Sendable {
             for (k, e) in ends.enumerated() { buf.storeBytes(of: Int32(e), toByteOffset: endsAt + 4 * k, as: Int32.self) }
         }
         self.packed = packed
+        self.packedCount = packedCount
         self.hashesAt = Int32(hashesAt)
         self.idsAt = Int32(idsAt)
         self.endsAt = Int32(endsAt)
@@ -177,34 +185,48 @@ final class PatternShape: Sendable {
     var suffixHashes: [UInt64] { withPacked { v in (0..<(2 * eventCount + 1)).map { v.hash($0) } } }
 
     /// The similarity text as bytes when it is pure ASCII (a fresh array, for cold callers).
-    var asciiChars: [UInt8]? { isASCII ? Array(packed[0..<textLength]) : nil }
+    var asciiChars: [UInt8]? { isASCII ? Array(UnsafeRawBufferPointer(start: packed, count: textLength)) : nil }
+
+    deinit { packed.deallocate() }
 
     /// The grouping hash of the future starting at event `k` (k ≤ n).
     @inline(__always) func suffixHash(_ k: Int) -> UInt64 { withPacked { $0.hash(k) } }
 
-    /// A read-only view of `packed` for the duration of `body` (no copy, no allocation).
+    /// A read-only view of `packed` for the duration of `body` (no copy, no allocation, no retain).
     @inline(__always)
     func withPacked<R>(_ body: (PackedView) throws -> R) rethrows -> R {
-        try packed.withUnsafeBytes { raw in
-            // `packed` is never empty (it holds at least one hash), so its base address exists.
-            let base = raw.baseAddress!
-            return try body(PackedView(
-                ids: base + Int(idsAt), ends: base + Int(endsAt), hashes: base + Int(hashesAt),
-                text: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: isASCII ? textLength : 0)))
-        }
+        try withExtendedLifetime(self) { try body(packedView) }
     }
+
+    /// The view of ``withPacked(_:)``, valid only while this shape is alive (the caller holds it:
+    /// the scoring's knowledge-base snapshot does).
+    @inline(__always)
+    var packedView: PackedView {
+        let base = UnsafeRawPointer(packed)
+        return PackedView(
+            ids: base + Int(idsAt), ends: base + Int(endsAt), hashes: base + Int(hashesAt),
+            text: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: isASCII ? textLength : 0))
+    }
+
+    /// The flattened symbols borrowed in place for the duration of `body` (readers of predictions).
+    @inline(__always)
+    func withSymbols<R>(_ body: (Span<String>) throws -> R) rethrows -> R {
+        let symbols = self.symbols  // (a class's stored array cannot lend a span directly)
+        return try body(symbols.span)
+    }
+
+    /// Calls `body` with `view` (a closure boundary for code written against ``withPacked(_:)``).
+    @inline(__always)
+    static func reading<R>(_ view: PackedView, _ body: (PackedView) throws -> R) rethrows -> R { try body(view) }
 
     /// Asks the CPU to fetch the first `lines` cache lines of `packed` (the text, then the hashes
     /// and ids): a hint only, nothing is read.
     @inline(__always)
     func prefetchPacked(lines: Int) {
-        packed.withUnsafeBytes { raw in
-            let base = raw.baseAddress!
-            var offset = 0
-            for _ in 0..<lines where offset < raw.count {
-                kato_prefetch(base + offset)
-                offset += 64
-            }
+        var offset = 0
+        for _ in 0..<lines where offset < packedCount {
+            kato_prefetch(packed + offset)
+            offset += 64
         }
     }
 

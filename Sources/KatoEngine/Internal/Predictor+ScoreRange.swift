@@ -30,19 +30,29 @@ extension Predictor {
         var lengths: [Int32] = []
         lengths.reserveCapacity(candidateIds.count)
         var longest = 0
-        let records = kb.records
-        for id in candidateIds {
-            let shape = kb.shapes[Int(id)]
-            let textLength = shape.textLength
-            if useBound && Self.lengthBoundExcludes(
-                queryLength: queryLength, textLength: textLength, threshold: recallThreshold) { continue }
-            // The similarity pass visits candidates in length order, one group of four at a time; the
-            // buffers are requested now, all of them independent loads (a hint: results unchanged).
-            shape.prefetchPacked(lines: 4)
-            records.prefetch(Int(id))
-            ids.append(id)
-            lengths.append(Int32(clamping: textLength))
-            longest = max(longest, textLength)
+        // The kept candidates' shapes in `ids` order, unretained (the knowledge-base snapshot `kb` holds
+        // them for the whole query): the later passes index this flat array instead of the chunked one,
+        // which is read here once per run of ids in a chunk, and no pass retains or releases a shape.
+        var shapes: [Unmanaged<PatternShape>] = []
+        shapes.reserveCapacity(candidateIds.count)
+        kb.shapes.forEachRunUnretained(of: candidateIds) { id, ref in
+            ref._withUnsafeGuaranteedRef { shape in
+                let textLength = shape.textLength
+                if useBound && Self.lengthBoundExcludes(
+                    queryLength: queryLength, textLength: textLength, threshold: recallThreshold) { return }
+                // The similarity pass visits candidates in length order, one group of four at a time; the
+                // buffers are requested now, all of them independent loads (a hint: results unchanged).
+                shape.prefetchPacked(lines: 4)
+                ids.append(id)
+                shapes.append(ref)
+                lengths.append(Int32(clamping: textLength))
+                longest = max(longest, textLength)
+            }
+        }
+        kb.records.prefetch(ids)
+        /// The packed view of candidate `p` when its text is ASCII (valid while `kb` holds the shape).
+        @inline(__always) func asciiView(_ p: Int) -> PatternShape.PackedView? {
+            shapes[p]._withUnsafeGuaranteedRef { $0.isASCII ? $0.packedView : nil }
         }
         var sims = [Double](repeating: 0, count: ids.count)
         var i = 0
@@ -54,30 +64,23 @@ extension Predictor {
             while i + 4 <= order.count {
                 if i & 255 == 0 && i > 0 && !shouldContinue() { throw EngineCancelledError() }
                 let pa = Int(order[i]), pb = Int(order[i + 1]), pc = Int(order[i + 2]), pd = Int(order[i + 3])
-                let a = kb.shapes[Int(ids[pa])], b = kb.shapes[Int(ids[pb])]
-                let c = kb.shapes[Int(ids[pc])], d = kb.shapes[Int(ids[pd])]
-                guard a.isASCII && b.isASCII && c.isASCII && d.isASCII else {
-                    for p in [pa, pb, pc, pd] { sims[p] = indel.similarity(kb.shapes[Int(ids[p])]) }
+                guard let va = asciiView(pa), let vb = asciiView(pb), let vc = asciiView(pc), let vd = asciiView(pd)
+                else {
+                    for p in [pa, pb, pc, pd] { sims[p] = shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) } }
                     i += 4
                     continue
                 }
-                (sims[pa], sims[pb], sims[pc], sims[pd]) = a.withPacked { va in
-                    b.withPacked { vb in
-                        c.withPacked { vc in
-                            d.withPacked { vd in indel.similarities(va.text, vb.text, vc.text, vd.text) }
-                        }
-                    }
-                }
+                (sims[pa], sims[pb], sims[pc], sims[pd]) = indel.similarities(va.text, vb.text, vc.text, vd.text)
                 i += 4
             }
             while i < order.count {
                 let p = Int(order[i])
-                sims[p] = indel.similarity(kb.shapes[Int(ids[p])])
+                sims[p] = shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) }
                 i += 1
             }
         } else {
             while i < ids.count {
-                sims[i] = indel.similarity(kb.shapes[Int(ids[i])])
+                sims[i] = shapes[i]._withUnsafeGuaranteedRef { indel.similarity($0) }
                 i += 1
             }
         }
@@ -92,11 +95,12 @@ extension Predictor {
             if counter & 255 == 0 && !shouldContinue() { throw EngineCancelledError() }
             let similarity = sims[n]
             if !(similarity >= recallThreshold) { continue }
-            let shape = kb.shapes[Int(id)]
-            let length = shape.length
+            let (length, eventCount, nameKey, view) = shapes[n]._withUnsafeGuaranteedRef {
+                ($0.length, $0.eventCount, $0.nameKey, $0.packedView)
+            }
             if aSlots.count < length { aSlots = [Int32](repeating: -1, count: max(length, 2 * aSlots.count)) }
             // Everything below reads the pattern's one packed buffer (ids, event ends, hashes).
-            let kept: Candidate? = shape.withPacked { v in
+            let kept: Candidate? = PatternShape.reading(view) { v in
                 // The pattern as state slots (−1: not in the state), written in place into a reused
                 // buffer. The same pass counts the positions found in the state and notes the first,
                 // which the block matcher's fast paths need (no scan of its own).
@@ -140,7 +144,6 @@ extension Predictor {
                 // Event boundaries (Prediction.__init__).
                 var c2 = 0
                 var ev = 0
-                let eventCount = shape.eventCount
                 while c2 < p { c2 = v.end(ev); ev += 1 }
                 var k1 = ev
                 while c2 < p + r { c2 = v.end(ev); ev += 1 }
@@ -188,7 +191,7 @@ extension Predictor {
             }
             guard var candidate = kept else { continue }
             candidate.frequency = Int32(clamping: kb.records[Int(id)].frequency)
-            candidate.nameKey = shape.nameKey
+            candidate.nameKey = nameKey
             found.append(candidate)
         }
         return Scored(found: found, blockStore: blockStore, inTable: inTable, matcher: matcher, directSlots: directSlots)
