@@ -135,19 +135,20 @@ extension Prediction {
                 }
             case .missing:
                 let batch = batch!
-                let symbolsArray = shape.symbols
-                let symbols = symbolsArray.span
-                let ends = shape.eventEnds
-                let base = presentStart
+                // Event ends from the packed buffer (no array retained); the symbols borrowed in place.
+                let ends = shape.packedView
+                let base = ends.start(Int(k1))
                 let at = Int(bitsAt) + 2 * batch.stmWords
-                var lo = base
-                for e in Int(k1)..<Int(k2) {
-                    let hi = ends[e]
-                    repeat {
-                        let n = min(64, hi - lo)
-                        try body(e - Int(k1), symbols.extracting(lo..<(lo + n)), batch.bits(at, from: lo - base, count: n))
-                        lo += n
-                    } while lo < hi
+                try shape.withSymbols { symbols in
+                    var lo = base
+                    for e in Int(k1)..<Int(k2) {
+                        let hi = ends.end(e)
+                        repeat {
+                            let n = min(64, hi - lo)
+                            try body(e - Int(k1), symbols.extracting(lo..<(lo + n)), batch.bits(at, from: lo - base, count: n))
+                            lo += n
+                        } while lo < hi
+                    }
                 }
             default:
                 let first: Int, count = eventCount(field)
@@ -156,17 +157,17 @@ extension Prediction {
                 case .future: first = Int(k2)
                 default: first = 0
                 }
-                let symbolsArray = shape.symbols
-                let symbols = symbolsArray.span
-                let ends = shape.eventEnds
-                var lo = shape.eventStart(first)
-                for k in 0..<count {
-                    let hi = ends[first + k]
-                    repeat {
-                        let n = min(64, hi - lo)
-                        try body(k, symbols.extracting(lo..<(lo + n)), PredictionBatch.lowBits(n))
-                        lo += n
-                    } while lo < hi
+                let ends = shape.packedView
+                try shape.withSymbols { symbols in
+                    var lo = ends.start(first)
+                    for k in 0..<count {
+                        let hi = ends.end(first + k)
+                        repeat {
+                            let n = min(64, hi - lo)
+                            try body(k, symbols.extracting(lo..<(lo + n)), PredictionBatch.lowBits(n))
+                            lo += n
+                        } while lo < hi
+                    }
                 }
             }
         }

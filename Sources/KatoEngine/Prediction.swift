@@ -248,81 +248,80 @@ extension Prediction: Hashable {
 
 /// The ensemble's weight of one distinct future (kato-semantics §4.7).
 public struct FuturePotential: Sendable, Hashable {
-    private let shape: PatternShape?
-    private let start: Int
-    private let explicitFuture: [[String]]
+    /// Where the future's events are: the engine's point into a pattern (events `start...`, built
+    /// when read), the public initialiser's are explicit. One enum, so that copying a value (a query
+    /// has ≈1,000 of them, copied by every reader's loop) retains one object, not two.
+    private enum Events: Sendable {
+        case pattern(PatternShape, start: Int)
+        case explicit([[String]])
+    }
+    private let storage: Events
     public var aggregatePotential: Double
     public var supportingPatterns: Int
     public var totalWeightedFrequency: Double
 
     /// The first supporting prediction's future (built on access; the engine keeps a reference to the pattern).
     public var future: [[String]] {
-        if let shape { return shape.events(start..<shape.eventCount) }
-        return explicitFuture
+        switch storage {
+        case .pattern(let shape, let start): return shape.events(start..<shape.eventCount)
+        case .explicit(let future): return future
+        }
     }
 
     /// Number of events of `future` (no array built).
     public var futureEventCount: Int {
-        if let shape { return shape.eventCount - start }
-        return explicitFuture.count
+        switch storage {
+        case .pattern(let shape, let start): return shape.eventCount - start
+        case .explicit(let future): return future.count
+        }
     }
 
     /// Calls `body` with each symbol of event `event` of `future`, in order, without building arrays.
     @inline(__always)
     public func forEachFutureSymbol(event: Int, _ body: (String) throws -> Void) rethrows {
-        if let shape {
-            for s in shape.event(start + event) { try body(s) }
-        } else {
-            for s in explicitFuture[event] { try body(s) }
+        switch storage {
+        case .pattern(let shape, let start): for s in shape.event(start + event) { try body(s) }
+        case .explicit(let future): for s in future[event] { try body(s) }
         }
     }
 
     /// Reads `future` in place, one call per event (in order, empty ones included): `symbols` views the
     /// event's symbols in the pattern's own storage (nothing copied).
     public func forEachFutureEvent(_ body: (_ event: Int, _ symbols: Span<String>) throws -> Void) rethrows {
-        if let shape {
-            let symbolsArray = shape.symbols
-            let symbols = symbolsArray.span
-            let ends = shape.eventEnds
-            var lo = shape.eventStart(start)
-            for k in start..<ends.count {
-                try body(k - start, symbols.extracting(lo..<ends[k]))
-                lo = ends[k]
+        switch storage {
+        case .pattern(let shape, let start):
+            // Event ends from the packed buffer (no array retained); the symbols borrowed in place.
+            let ends = shape.packedView
+            try shape.withSymbols { symbols in
+                var lo = ends.start(start)
+                for k in start..<shape.eventCount {
+                    let hi = ends.end(k)
+                    try body(k - start, symbols.extracting(lo..<hi))
+                    lo = hi
+                }
             }
-        } else {
-            for (k, e) in explicitFuture.enumerated() { try body(k, e.span) }
+        case .explicit(let future):
+            for (k, e) in future.enumerated() { try body(k, e.span) }
         }
     }
 
-    /// Calls `body` with each symbol of `future` and the index of its event, in order (one call).
+    /// Calls `body` with each symbol of `future` and the index of its event, in order (per symbol:
+    /// ``forEachFutureEvent(_:)`` is cheaper).
     public func forEachFutureSymbol(_ body: (_ event: Int, _ symbol: String) throws -> Void) rethrows {
-        if let shape {
-            let symbols = shape.symbols, ends = shape.eventEnds
-            var lo = shape.eventStart(start)
-            for k in start..<ends.count {
-                for x in lo..<ends[k] { try body(k - start, symbols[x]) }
-                lo = ends[k]
-            }
-        } else {
-            for (k, e) in explicitFuture.enumerated() {
-                for s in e { try body(k, s) }
-            }
+        try forEachFutureEvent { k, symbols in
+            for i in symbols.indices { try body(k, symbols[i]) }
         }
     }
 
     public init(future: [[String]], aggregatePotential: Double, supportingPatterns: Int, totalWeightedFrequency: Double) {
-        self.shape = nil
-        self.start = 0
-        self.explicitFuture = future
+        self.storage = .explicit(future)
         self.aggregatePotential = aggregatePotential
         self.supportingPatterns = supportingPatterns
         self.totalWeightedFrequency = totalWeightedFrequency
     }
 
     init(shape: PatternShape, start: Int, aggregatePotential: Double, supportingPatterns: Int, totalWeightedFrequency: Double) {
-        self.shape = shape
-        self.start = start
-        self.explicitFuture = []
+        self.storage = .pattern(shape, start: start)
         self.aggregatePotential = aggregatePotential
         self.supportingPatterns = supportingPatterns
         self.totalWeightedFrequency = totalWeightedFrequency
