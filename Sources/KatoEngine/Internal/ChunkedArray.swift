@@ -37,9 +37,10 @@ struct ChunkedArray<Element>: RandomAccessCollection, MutableCollection {
         _modify { yield &chunks[i &>> Self.shift][i & Self.mask] }
     }
 
-    /// Calls `body` with each index of `ids` (ascending: the candidates) and its element, read from
-    /// the chunk's storage: a run of indices in one chunk looks the chunk up once, so the per-element
-    /// path is one indexed load (no chunk-list lookup, no retain of the chunk).
+    /// Calls `body` with each index of `ids`, in order, and its element, read from the chunk's
+    /// storage: a run of indices in one chunk looks the chunk up once, so the per-element path is one
+    /// indexed load (no chunk-list lookup, no retain of the chunk). Any order is correct; ascending
+    /// ids (the candidates) make the runs long.
     @inline(__always)
     func forEachRun(of ids: ArraySlice<Int32>, _ body: (Int32, Element) throws -> Void) rethrows {
         var i = ids.startIndex
@@ -81,7 +82,7 @@ struct ChunkedArray<Element>: RandomAccessCollection, MutableCollection {
         chunks[i &>> Self.shift].withUnsafeBufferPointer { kato_prefetch($0.baseAddress! + (i & Self.mask)) }
     }
 
-    /// Asks the CPU for the memory of the elements at `ids` (ascending), one chunk lookup per run.
+    /// Asks the CPU for the memory of the elements at `ids`, one chunk lookup per run (a hint).
     func prefetch(_ ids: some Collection<Int32>) {
         var i = ids.startIndex
         while i < ids.endIndex {

@@ -32,4 +32,28 @@ final class ChunkedArrayTests: XCTestCase {
         XCTAssertEqual(view[0], [0])
         XCTAssertEqual(original[0], [0])
     }
+
+    /// The run readers visit exactly the elements at the given ids, in the given order, whether the
+    /// ids are ascending (runs within a chunk) or not; the unretained form hands over the same objects.
+    func testRunReadersVisitTheElementsAtTheIdsInOrder() {
+        final class Box { let value: Int; init(_ value: Int) { self.value = value } }
+        var values = ChunkedArray<Int>()
+        var boxes = ChunkedArray<Box>()
+        for i in 0..<1300 {
+            values.append(i * 3)
+            boxes.append(Box(i * 3))
+        }
+        var rng = SplitMix64(state: 8)
+        for round in 0..<20 {
+            var ids = (0..<rng.int(0...600)).map { _ in Int32(rng.int(0...1299)) }
+            if round % 2 == 0 { ids.sort() }
+            var seen: [Int] = [], seenIds: [Int32] = [], seenBoxes: [Int] = []
+            values.forEachRun(of: ids[...]) { id, v in seenIds.append(id); seen.append(v) }
+            boxes.forEachRunUnretained(of: ids[...]) { _, ref in seenBoxes.append(ref._withUnsafeGuaranteedRef { $0.value }) }
+            values.prefetch(ids)  // a hint: changes nothing
+            XCTAssertEqual(seenIds, ids)
+            XCTAssertEqual(seen, ids.map { Int($0) * 3 })
+            XCTAssertEqual(seenBoxes, ids.map { Int($0) * 3 })
+        }
+    }
 }
