@@ -9,9 +9,15 @@
 /// stores it explicitly; values, `==`, hashing and `Codable` are those of the fields as read.
 public struct Prediction: Sendable {
     /// Always `"prototypical"`.
-    public var type: String
+    public var type: String {
+        get { overrides?.fields.type ?? "prototypical" }
+        set { override { $0.type = newValue } }
+    }
     /// The bare pattern hash (no `PTRN|`).
-    public var name: String
+    public var name: String {
+        get { overrides?.fields.name ?? alignment?.shape.name ?? "" }
+        set { override { $0.name = newValue } }
+    }
     public var frequency: Int
     public var potential: Double
     public var evidence: Double
@@ -31,10 +37,33 @@ public struct Prediction: Sendable {
     /// The engine's compact form (`nil`: every array field is explicit).
     var alignment: Alignment?
     /// Fields set explicitly (by the memberwise initialiser, decoding or a setter) override the
-    /// alignment's.
-    private var explicitEmotives: [String: Double]?
-    private var explicitMatches: [String]?
-    private var explicitEvents: [[[String]]?]?
+    /// alignment's (the engine's `type` is `"prototypical"`, its `name` the pattern's). One box,
+    /// `nil` for the engine's predictions, so that copying a prediction retains 4 objects, not 8.
+    private var overrides: Overrides?
+
+    private struct Fields: Sendable {
+        var type: String?
+        var name: String?
+        var emotives: [String: Double]?
+        var matches: [String]?
+        var events: [[[String]]?]?
+    }
+
+    /// Immutable: a setter stores a new box (value semantics).
+    private final class Overrides: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private mutating func override(_ change: (inout Fields) -> Void) {
+        var fields = overrides?.fields ?? Fields()
+        change(&fields)
+        overrides = Overrides(fields)
+    }
+
+    private var explicitEmotives: [String: Double]? { overrides?.fields.emotives }
+    private var explicitMatches: [String]? { overrides?.fields.matches }
+    private var explicitEvents: [[[String]]?]? { overrides?.fields.events }
 
     /// `average_emotives` of the pattern's emotive window.
     public var emotives: [String: Double] {
@@ -42,7 +71,7 @@ public struct Prediction: Sendable {
             if let explicitEmotives { return explicitEmotives }
             return Accumulation.averageEmotives(alignment?.emotiveWindow ?? [])
         }
-        set { explicitEmotives = newValue }
+        set { override { $0.emotives = newValue } }
     }
 
     /// STM symbols covered by the matching blocks, in order.
@@ -54,7 +83,7 @@ public struct Prediction: Sendable {
             forEachMatch { out.append($0) }
             return out
         }
-        set { explicitMatches = newValue }
+        set { override { $0.matches = newValue } }
     }
 
     public var past: [[String]] { get { events(.past) } set { setEvents(.past, newValue) } }
@@ -76,25 +105,23 @@ public struct Prediction: Sendable {
         patternProbability: Double, weightedStrength: Double
     ) {
         self.init(
-            type: type, name: name, frequency: frequency, alignment: nil, potential: potential, evidence: evidence,
+            frequency: frequency, alignment: nil, potential: potential, evidence: evidence,
             similarity: similarity, fragmentation: fragmentation, snr: snr, entropy: entropy,
             normalizedEntropy: normalizedEntropy, globalNormalizedEntropy: globalNormalizedEntropy,
             confluence: confluence, predictiveInformation: predictiveInformation, confidence: confidence,
             itfdfSimilarity: itfdfSimilarity, patternProbability: patternProbability, weightedStrength: weightedStrength)
-        explicitEmotives = emotives
-        explicitMatches = matches
-        explicitEvents = [past, present, future, missing, extras, sequence]
+        overrides = Overrides(Fields(
+            type: type, name: name, emotives: emotives, matches: matches,
+            events: [past, present, future, missing, extras, sequence]))
     }
 
-    /// The engine's form: the arrays come from `alignment` when read.
+    /// The engine's form: the arrays (and the name) come from `alignment` when read.
     init(
-        type: String, name: String, frequency: Int, alignment: Alignment?, potential: Double, evidence: Double,
+        frequency: Int, alignment: Alignment?, potential: Double, evidence: Double,
         similarity: Double, fragmentation: Double, snr: Double, entropy: Double, normalizedEntropy: Double,
         globalNormalizedEntropy: Double, confluence: Double, predictiveInformation: Double, confidence: Double,
         itfdfSimilarity: Double, patternProbability: Double, weightedStrength: Double
     ) {
-        self.type = type
-        self.name = name
         self.frequency = frequency
         self.alignment = alignment
         self.potential = potential
@@ -136,8 +163,10 @@ public struct Prediction: Sendable {
     }
 
     private mutating func setEvents(_ field: EventsField, _ value: [[String]]) {
-        if explicitEvents == nil { explicitEvents = [[[String]]?](repeating: nil, count: EventsField.allCases.count) }
-        explicitEvents![field.rawValue] = value
+        override { fields in
+            if fields.events == nil { fields.events = [[[String]]?](repeating: nil, count: EventsField.allCases.count) }
+            fields.events![field.rawValue] = value
+        }
     }
 
     /// Number of events of `field`.

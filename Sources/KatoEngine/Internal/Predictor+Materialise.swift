@@ -146,7 +146,7 @@ extension Predictor {
             let itfdf = F > 0 ? 1 - (distance * Double(c.frequency) / F) : 0.0
             let patternProbability = F > 0 ? Double(c.frequency) / F : 0.0
             predictions.append(Prediction(
-                type: "prototypical", name: shape.name, frequency: Int(c.frequency),
+                frequency: Int(c.frequency),
                 alignment: Prediction.Alignment(
                     shape: shape, batch: nil, emotiveWindow: record.emotives, k1: Int32(k1), k2: Int32(k2),
                     bitsAt: Int32(bitsAt), matchCount: Int32(m)),
