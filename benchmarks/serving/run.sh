@@ -44,13 +44,17 @@ free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',
 # argument for the C++ server).
 start() {
   local name=$1; shift
-  PORT=$(free_port)
   local log=$WORK/$name.log
-  if [ "$name" = cpp ]; then "$@" "$PORT" > "$log" 2>&1 & else "$@" --port "$PORT" > "$log" 2>&1 & fi
-  PID=$!
-  PIDS+=("$PID")
-  for _ in $(seq 1200); do grep -q '^listening on' "$log" && break; sleep 0.1; done
-  grep -q '^listening on' "$log" || { echo "$name did not start:"; cat "$log"; exit 1; }
+  for attempt in 1 2; do  # a second try on a fresh port: another process may take the free one first
+    PORT=$(free_port)
+    if [ "$name" = cpp ]; then "$@" "$PORT" > "$log" 2>&1 & else "$@" --port "$PORT" > "$log" 2>&1 & fi
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 600); do grep -q '^listening on' "$log" && return; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    echo "$name did not start (attempt $attempt, exit status $(kill -0 "$PID" 2>/dev/null && echo running || { wait "$PID"; echo $?; })):"; cat "$log"
+    kill "$PID" 2>/dev/null || true
+  done
+  exit 1
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 kato() {

@@ -17,6 +17,8 @@ struct CountedCall {
     var messages = 0
     /// Set when the call ended (trailers or RST_STREAM); `reset` for RST_STREAM.
     var ended = false, reset = false
+    /// The RST_STREAM error code, when reset.
+    var resetCode: UInt32 = 0
     /// `.updates`: each update's sequence and arrival time (after the initial one).
     var sequences: [Int64] = [], times: [Double] = []
     var initialSeen = false
@@ -45,8 +47,15 @@ final class CountingConnection: ChannelInboundHandler, @unchecked Sendable {
     let mode: Mode
     let path: String, authority: String
     let requests: [[UInt8]]
-    /// Calls by index (stream id = 2 * index + 1).
+    /// Calls by index; `streams` maps a stream id to its call (a refused call is opened again
+    /// on a new stream).
     var calls: [CountedCall]
+    private var streams: [Int: Int] = [:]
+    private var nextStreamID = 1
+    /// Calls not opened yet (the server's SETTINGS_MAX_CONCURRENT_STREAMS), next first; and
+    /// how many are open. Calls are opened once the server's first SETTINGS arrived.
+    private var waiting: [Int] = [], opened = 0, maxOpen = Int.max
+    private var headerBlock: [UInt8] = []
     /// Called on the loop after each read with (initial updates, other messages) counted in it.
     let progress: @Sendable (Int, Int) -> Void
     private var inbound: ByteBuffer?
@@ -72,25 +81,46 @@ final class CountingConnection: ChannelInboundHandler, @unchecked Sendable {
         out.writeInteger(UInt16(2)); out.writeInteger(UInt32(0))
         out.writeInteger(UInt16(4)); out.writeInteger(UInt32(Int32.max))
         Self.windowUpdate(&out, stream: 0, increment: UInt32(Int32.max) - 65_535)
-        var block: [UInt8] = []
         for (name, value) in [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", authority),
                               ("content-type", "application/grpc"), ("te", "trailers")] {
-            block.append(0)  // literal header field without indexing, new name
+            headerBlock.append(0)  // literal header field without indexing, new name
             for s in [name, value] {
                 precondition(s.utf8.count < 127)
-                block.append(UInt8(s.utf8.count))
-                block += Array(s.utf8)
+                headerBlock.append(UInt8(s.utf8.count))
+                headerBlock += Array(s.utf8)
             }
         }
-        for (i, request) in requests.enumerated() {
-            let stream = UInt32(2 * i + 1)
-            Self.frameHead(&out, length: block.count, type: 1, flags: 0x4, stream: stream)  // HEADERS, END_HEADERS
-            out.writeBytes(block)
-            Self.frameHead(&out, length: 5 + request.count, type: 0, flags: 0x1, stream: stream)  // DATA, END_STREAM
-            out.writeInteger(UInt8(0)); out.writeInteger(UInt32(request.count))
-            out.writeBytes(request)
-        }
+        waiting = Array(requests.indices.reversed())
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+
+    /// Opens waiting calls while the server allows more streams.
+    private func openWaiting(into out: inout ByteBuffer) {
+        while opened < maxOpen, let i = waiting.popLast() { open(call: i, into: &out) }
+    }
+
+    /// Call `i`'s stream ended: its slot goes to a waiting call.
+    private func ended(_ i: Int, into replies: inout ByteBuffer?, _ context: ChannelHandlerContext) {
+        guard !calls[i].ended else { return }
+        calls[i].ended = true
+        opened -= 1
+        guard !waiting.isEmpty else { return }
+        if replies == nil { replies = context.channel.allocator.buffer(capacity: 4096) }
+        openWaiting(into: &replies!)
+    }
+
+    /// HEADERS + DATA (END_STREAM) of call `i`, on the next stream id.
+    private func open(call i: Int, into out: inout ByteBuffer) {
+        opened += 1
+        let stream = nextStreamID
+        nextStreamID += 2
+        streams[stream] = i
+        Self.frameHead(&out, length: headerBlock.count, type: 1, flags: 0x4, stream: UInt32(stream))  // HEADERS, END_HEADERS
+        out.writeBytes(headerBlock)
+        let request = requests[i]
+        Self.frameHead(&out, length: 5 + request.count, type: 0, flags: 0x1, stream: UInt32(stream))  // DATA, END_STREAM
+        out.writeInteger(UInt8(0)); out.writeInteger(UInt32(request.count))
+        out.writeBytes(request)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -117,15 +147,31 @@ final class CountingConnection: ChannelInboundHandler, @unchecked Sendable {
                 }
                 if let i = index(stream) {
                     (initials, counted) = splitData(call: i, from: first, to: end, now: now, initials, counted)
-                    if flags & 0x1 != 0 { calls[i].ended = true }
+                    if flags & 0x1 != 0 { ended(i, into: &replies, context) }
                 }
             case 1:  // HEADERS (response headers or trailers; not decoded)
-                if flags & 0x1 != 0, let i = index(stream) { calls[i].ended = true }
+                if flags & 0x1 != 0, let i = index(stream) { ended(i, into: &replies, context) }
             case 3:  // RST_STREAM
-                if let i = index(stream) { calls[i].ended = true; calls[i].reset = true }
-            case 4 where flags & 0x1 == 0:  // SETTINGS: acknowledge
-                if replies == nil { replies = context.channel.allocator.buffer(capacity: 64) }
+                guard let i = index(stream) else { break }
+                let code = inbound!.getInteger(at: start, as: UInt32.self) ?? 0
+                streams[stream] = nil
+                if code == 7, calls[i].messages == 0, calls[i].prefixSeen == 0 {
+                    // REFUSED_STREAM: not processed (RFC 9113 §8.7), so opened again later.
+                    opened -= 1
+                    waiting.append(i)
+                } else {
+                    calls[i].reset = true
+                    calls[i].resetCode = code
+                    ended(i, into: &replies, context)
+                }
+            case 4 where flags & 0x1 == 0:  // SETTINGS: acknowledge; the first one opens the calls
+                if replies == nil { replies = context.channel.allocator.buffer(capacity: 4096) }
                 Self.frameHead(&replies!, length: 0, type: 4, flags: 0x1, stream: 0)
+                for at in stride(from: start, to: start + length - 5, by: 6)
+                where inbound!.getInteger(at: at, as: UInt16.self) == 3 {  // MAX_CONCURRENT_STREAMS
+                    maxOpen = Int(inbound!.getInteger(at: at + 2, as: UInt32.self)!)
+                }
+                openWaiting(into: &replies!)
             case 6 where flags & 0x1 == 0:  // PING: answer
                 if replies == nil { replies = context.channel.allocator.buffer(capacity: 64) }
                 Self.frameHead(&replies!, length: 8, type: 6, flags: 0x1, stream: 0)
@@ -146,8 +192,7 @@ final class CountingConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func index(_ stream: Int) -> Int? {
-        let i = (stream - 1) / 2
-        return stream & 1 == 1 && i < calls.count ? i : nil
+        streams[stream]
     }
 
     /// Splits DATA bytes `first..<end` of call `i` into gRPC messages.

@@ -51,6 +51,11 @@ struct StreamReference: AsyncParsableCommand {
             await counting.close()
             let received = calls.reduce(0) { $0 + $1.messages }
             let errors = calls.filter { !$0.ended || $0.reset || $0.messages != count }.count
+            if errors > 0 {
+                let reset = calls.filter(\.reset).count, open = calls.filter { !$0.ended }.count
+                let none = calls.filter { $0.messages == 0 }.count
+                FileHandle.standardError.write(Data("\(errors) calls failed: \(reset) reset (codes \(Set(calls.filter(\.reset).map(\.resetCode)).sorted())), \(open) never ended, \(none) without a message\n".utf8))
+            }
             try report(received: received, errors: errors, elapsed: (end - start).seconds, cpu: cpu, clientCPU: clientCPU, rss0: rss0)
             try await group.shutdownGracefully()
             if errors > 0 || received != streams * count { throw ExitCode(1) }
