@@ -38,6 +38,7 @@ public struct PredictionThreads: Sendable, Equatable {
     public var parallelism: PredictionParallelism? {
         guard threads > 1 else { return nil }
         return PredictionParallelism(partitions: threads, minimumCandidatesPerPartition: minimumCandidatesPerThread) { count, work in
+            KatoMetrics.predictionsSplit.increment()
             DispatchQueue.concurrentPerform(iterations: count, execute: work)
         }
     }
