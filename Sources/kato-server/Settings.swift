@@ -88,6 +88,8 @@ struct Settings {
         predictionThreads.threads = try int(command.predictionThreads, "prediction-threads", predictionThreads.threads)
         predictionThreads.minimumCandidatesPerThread = try int(
             command.predictionSplitCandidates, "prediction-split-candidates", predictionThreads.minimumCandidatesPerThread)
+        predictionThreads.minimumPatterns = try int(
+            command.predictionSplitPatterns, "prediction-split-patterns", predictionThreads.minimumPatterns)
         postgres = pick(command.postgres, "postgres").flatMap { $0.isEmpty ? nil : $0 }
         postgresPoolSize = try int(command.postgresPoolSize, "postgres-pool-size", postgresPoolSize)
         func bool(_ flag: String?, _ key: String, _ fallback: Bool) throws -> Bool {
@@ -176,6 +178,7 @@ struct Settings {
         guard maxSessions >= 1 else { throw ValidationError("max-sessions must be >= 1") }
         guard (1...64).contains(predictionThreads.threads) else { throw ValidationError("prediction-threads must be 1…64") }
         guard predictionThreads.minimumCandidatesPerThread >= 1 else { throw ValidationError("prediction-split-candidates must be >= 1") }
+        guard predictionThreads.minimumPatterns >= 0 else { throw ValidationError("prediction-split-patterns must be >= 0") }
         guard (1...1000).contains(postgresPoolSize) else { throw ValidationError("postgres-pool-size must be 1…1000") }
     }
 

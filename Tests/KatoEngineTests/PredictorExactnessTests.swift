@@ -154,6 +154,23 @@ final class PredictorExactnessTests: XCTestCase {
 
     final class SplitCounter: Sendable { let count = Atomic<Int>(0) }
 
+    func testAQueryIsSplitOnlyFromTheMinimumKnowledgeBaseSizeOn() throws {
+        let kb = KnowledgeBase()
+        for i in 0..<40 { kb.learn(events: [["a", "b"], ["c\(i)"]], emotives: [:], metadata: [:], persistence: 5) }
+        let splits = SplitCounter()
+        for (minimumPatterns, expected) in [(41, 0), (40, 1), (0, 2)] {
+            var split = PredictionParallelism(partitions: 2, minimumCandidatesPerPartition: 1) { count, work in
+                splits.count.add(1, ordering: .relaxed)
+                for part in 0..<count { work(part) }
+            }
+            split.minimumPatterns = minimumPatterns
+            let out = try Predictor(kb: kb.view(), stm: [["a", "b"], ["c1"]], recallThreshold: 0.1, maxPredictions: 5, parallelism: split)
+                .run(shouldContinue: { true })
+            XCTAssertEqual(out.predictions.count, 5)
+            XCTAssertEqual(splits.count.load(ordering: .relaxed), expected, "minimum \(minimumPatterns) patterns, 40 learned")
+        }
+    }
+
     func testLengthBoundNeverExcludesACandidateThatPasses() {
         // Exhaustive over small lengths: whenever the bound excludes, every achievable LCS fails too.
         for qa in 0...40 {

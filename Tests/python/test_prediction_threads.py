@@ -2,7 +2,7 @@
 the server hands the engine an executor, and a split prediction must be the one-piece prediction bit
 for bit — same predictions, same order, same floats, same future potentials — over real gRPC.
 
-The split is forced on with pieces of at least one candidate, so even the golden cases' small
+The split is forced on with pieces of at least one candidate and no knowledge-base size minimum, so even the golden cases' small
 knowledge bases are cut into pieces; a random knowledge base with hundreds of candidates per query
 is then compared response for response (serialized bytes) between a server that never splits and
 one that always does."""
@@ -20,7 +20,7 @@ from kato_client._pb.kato.v2 import observe_pb2_grpc, predict_pb2_grpc, session_
 from conftest import start_kato_server
 from kato_golden import GoldenRunner, load_cases
 
-SPLIT = ("--prediction-threads", "3", "--prediction-split-candidates", "1")
+SPLIT = ("--prediction-threads", "3", "--prediction-split-candidates", "1", "--prediction-split-patterns", "0")
 CASES = load_cases()
 
 
@@ -107,6 +107,7 @@ def predictions_split(server):
 @pytest.mark.parametrize("args, message", [
     (["--prediction-threads", "0"], "prediction-threads must be 1…64"),
     (["--prediction-split-candidates", "0"], "prediction-split-candidates must be >= 1"),
+    (["--prediction-split-patterns=-1"], "prediction-split-patterns must be >= 0"),
     (["--prediction-threads", "two"], "'two' is invalid for '--prediction-threads"),
 ])
 def test_bad_prediction_thread_settings_are_refused_with_the_setting_named(binaries, args, message):

@@ -206,7 +206,7 @@ struct Predictor {
         let scoring = Scoring(
             queryLength: queryChars.count, indel: IndelSimilarity(query: queryChars), directSlots: directSlots,
             useBound: !exhaustive)
-        if let parallelism, let parts = parallelism.pieces(candidates: candidateSet.ids.count) {
+        if let parallelism, let parts = parallelism.pieces(candidates: candidateSet.ids.count, patterns: kb.liveCount) {
             if !shouldContinue() { throw EngineCancelledError() }
             let scored = scoreInParts(candidateSet, parts, scoring, state, parallelism)
             if !shouldContinue() { throw EngineCancelledError() }

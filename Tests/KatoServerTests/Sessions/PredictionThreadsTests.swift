@@ -14,10 +14,11 @@ final class PredictionThreadsTests: XCTestCase {
     }
 
     func testTheExecutorRunsEveryPieceExactlyOnce() throws {
-        let threads = PredictionThreads(threads: 3, minimumCandidatesPerThread: 40)
+        let threads = PredictionThreads(threads: 3, minimumCandidatesPerThread: 40, minimumPatterns: 7)
         let parallelism = try XCTUnwrap(threads.parallelism)
         XCTAssertEqual(parallelism.partitions, 3)
         XCTAssertEqual(parallelism.minimumCandidatesPerPartition, 40)
+        XCTAssertEqual(parallelism.minimumPatterns, 7)
         let runs = Mutex([Int](repeating: 0, count: 7))
         parallelism.execute(7) { piece in runs.withLock { $0[piece] += 1 } }
         XCTAssertEqual(runs.withLock { $0 }, [Int](repeating: 1, count: 7))
@@ -32,9 +33,10 @@ final class PredictionThreadsTests: XCTestCase {
         }
     }
 
-    func testTheDefaultSplitsOverAtMostTwoCoresWithPiecesOfAtLeast512Candidates() {
+    func testTheDefaultSplitsOverAtMostTwoCoresWithPiecesOfAtLeast512CandidatesFrom50000Patterns() {
         let threads = PredictionThreads.default
         XCTAssertTrue((1...2).contains(threads.threads))
         XCTAssertEqual(threads.minimumCandidatesPerThread, 512)
+        XCTAssertEqual(threads.minimumPatterns, 50_000)
     }
 }
