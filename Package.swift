@@ -253,7 +253,7 @@ let package = Package(
         .target(
             name: "KatoFuzz",
             dependencies: [
-                "GRPCH2", "ProtobufCBridge", "KatoProto", "KatoStore", "KatoEngine", "KatoServer", "EchoProto",
+                "GRPCH2", "GRPCH2Core", "ProtobufCBridge", "KatoProto", "KatoStore", "KatoEngine", "KatoServer", "EchoProto",
                 "ProtoJSON", "ProtoWire", "StrictJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

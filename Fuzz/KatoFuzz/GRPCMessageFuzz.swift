@@ -1,4 +1,5 @@
-@testable import GRPCH2
+import GRPCH2
+import GRPCH2Core
 import KatoProto
 import ProtobufCBridge
 

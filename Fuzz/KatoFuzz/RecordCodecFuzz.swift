@@ -1,4 +1,4 @@
-@testable import KatoStore
+import KatoStore
 
 /// The store's BLOB codec (`RecordCodec`): the first byte picks the column (events, emotive
 /// window, emotive dict, metadata), the rest is the blob. A blob that decodes must re-encode to

@@ -2,8 +2,8 @@ import GRPCH2Core
 import CZlib
 
 /// gzip (RFC 1952) through zlib, for `grpc-encoding: gzip`.
-enum Gzip {
-    enum Failure: Error, Equatable {
+package enum Gzip {
+    package enum Failure: Error, Equatable {
         case corrupt(String)
         /// Inflating produced more than the receive limit (a "zip bomb" guard).
         case tooLarge(limit: Int)
@@ -33,7 +33,7 @@ enum Gzip {
         return output
     }
 
-    static func decompress(_ input: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
+    package static func decompress(_ input: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw .corrupt("inflateInit2 failed")

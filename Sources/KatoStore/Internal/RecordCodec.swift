@@ -12,12 +12,12 @@ import ProtoWire
 /// metadata  = count { string  count { string } }
 /// string    = length  utf8-bytes
 /// ```
-enum RecordCodec {
-    struct DecodingError: Error, CustomStringConvertible {
-        var description: String { "malformed record blob" }
+package enum RecordCodec {
+    package struct DecodingError: Error, CustomStringConvertible {
+        package var description: String { "malformed record blob" }
     }
 
-    static func encode(events: [[String]]) -> [UInt8] {
+    package static func encode(events: [[String]]) -> [UInt8] {
         var w = Writer()
         w.count(events.count)
         for e in events {
@@ -27,7 +27,7 @@ enum RecordCodec {
         return w.bytes
     }
 
-    static func encode(emotives window: [[String: Double]]?) -> [UInt8]? {
+    package static func encode(emotives window: [[String: Double]]?) -> [UInt8]? {
         guard let window else { return nil }
         var w = Writer()
         w.count(window.count)
@@ -35,13 +35,13 @@ enum RecordCodec {
         return w.bytes
     }
 
-    static func encode(dict: [String: Double]) -> [UInt8] {
+    package static func encode(dict: [String: Double]) -> [UInt8] {
         var w = Writer()
         w.dict(dict)
         return w.bytes
     }
 
-    static func encode(metadata: [String: [String]]) -> [UInt8] {
+    package static func encode(metadata: [String: [String]]) -> [UInt8] {
         var w = Writer()
         w.count(metadata.count)
         for key in metadata.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
@@ -53,11 +53,11 @@ enum RecordCodec {
         return w.bytes
     }
 
-    static func decodeEvents(_ bytes: [UInt8]) throws(DecodingError) -> [[String]] {
+    package static func decodeEvents(_ bytes: [UInt8]) throws(DecodingError) -> [[String]] {
         try bytes.withUnsafeBytes { b in Result { () throws(DecodingError) in try decodeEvents(b) } }.get()
     }
 
-    static func decodeEvents(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> [[String]] {
+    package static func decodeEvents(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> [[String]] {
         var r = Reader(bytes: bytes)
         let n = try r.count()
         var events: [[String]] = []
@@ -86,12 +86,12 @@ enum RecordCodec {
         try r.finish()
     }
 
-    static func decodeEmotives(_ bytes: [UInt8]?) throws(DecodingError) -> [[String: Double]]? {
+    package static func decodeEmotives(_ bytes: [UInt8]?) throws(DecodingError) -> [[String: Double]]? {
         guard let bytes else { return nil }
         return try bytes.withUnsafeBytes { b in Result { () throws(DecodingError) in try decodeEmotives(b) } }.get()
     }
 
-    static func decodeEmotives(_ bytes: UnsafeRawBufferPointer?) throws(DecodingError) -> [[String: Double]]? {
+    package static func decodeEmotives(_ bytes: UnsafeRawBufferPointer?) throws(DecodingError) -> [[String: Double]]? {
         guard let bytes else { return nil }
         var r = Reader(bytes: bytes)
         let n = try r.count()
@@ -101,12 +101,12 @@ enum RecordCodec {
         return out
     }
 
-    static func decodeDict(_ bytes: [UInt8]?) throws(DecodingError) -> [String: Double] {
+    package static func decodeDict(_ bytes: [UInt8]?) throws(DecodingError) -> [String: Double] {
         guard let bytes else { return [:] }
         return try bytes.withUnsafeBytes { b in Result { () throws(DecodingError) in try decodeDict(b) } }.get()
     }
 
-    static func decodeDict(_ bytes: UnsafeRawBufferPointer?) throws(DecodingError) -> [String: Double] {
+    package static func decodeDict(_ bytes: UnsafeRawBufferPointer?) throws(DecodingError) -> [String: Double] {
         guard let bytes, !bytes.isEmpty else { return [:] }
         var r = Reader(bytes: bytes)
         let d = try r.dict()
@@ -114,12 +114,12 @@ enum RecordCodec {
         return d
     }
 
-    static func decodeMetadata(_ bytes: [UInt8]?) throws(DecodingError) -> [String: [String]] {
+    package static func decodeMetadata(_ bytes: [UInt8]?) throws(DecodingError) -> [String: [String]] {
         guard let bytes else { return [:] }
         return try bytes.withUnsafeBytes { b in Result { () throws(DecodingError) in try decodeMetadata(b) } }.get()
     }
 
-    static func decodeMetadata(_ bytes: UnsafeRawBufferPointer?) throws(DecodingError) -> [String: [String]] {
+    package static func decodeMetadata(_ bytes: UnsafeRawBufferPointer?) throws(DecodingError) -> [String: [String]] {
         guard let bytes, !bytes.isEmpty else { return [:] }
         var r = Reader(bytes: bytes)
         let n = try r.count()
