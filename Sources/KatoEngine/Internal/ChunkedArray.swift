@@ -62,8 +62,9 @@ struct ChunkedArray<Element>: RandomAccessCollection, MutableCollection {
     /// (A wrong address would only make the hint useless: a prefetch never faults.)
     func prefetch(_ i: Int) {
         chunks.withUnsafeBufferPointer { list in
-            let chunk = UnsafeRawPointer(list.baseAddress!).load(
-                fromByteOffset: (i &>> Self.shift) &* MemoryLayout<[Element]>.stride, as: UnsafeRawPointer.self)
+            let c = i &>> Self.shift
+            guard c >= 0 && c < list.count, let base = list.baseAddress else { return }
+            let chunk = UnsafeRawPointer(base).load(fromByteOffset: c &* MemoryLayout<[Element]>.stride, as: UnsafeRawPointer.self)
             kato_prefetch(chunk + 32 + (i & Self.mask) &* MemoryLayout<Element>.stride)
         }
     }
