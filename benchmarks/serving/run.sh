@@ -10,6 +10,8 @@
 # docs/BENCHMARKS.md). ROUNDS (default 3), SESSIONS_CHECKPOINTS (default 100000,1000000),
 # PARTS (default "sessions fanout latency"). KATO_BEFORE=path/to/another/kato-server: each fan-out round
 # also runs that binary (recorded as server "kato-before") first, for a before/after in one run.
+# The subscribers and the streaming references' readers are kato-serving-bench's counting client
+# (raw HTTP/2, only each update's sequence read) unless RECEIVE=lean|full.
 # LATENCY_RT=1: the latency part runs both servers and h2load at real-time priority (chrt -f 20),
 # so that other work on a shared machine does not delay their wake-ups (an idle machine's stand-in).
 set -euo pipefail
@@ -18,6 +20,7 @@ cd "$ROOT"
 ROUNDS=${ROUNDS:-3}
 CHECKPOINTS=${SESSIONS_CHECKPOINTS:-100000,1000000}
 PARTS=${PARTS:-sessions fanout latency}
+RECEIVE=${RECEIVE:-counting}
 H2LOAD_GRPC=${H2LOAD_GRPC:-/work/shared/bench/h2load-grpc.sh}
 WORK=$ROOT/.build/serving
 mkdir -p "$WORK"
@@ -29,7 +32,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then  # SKIP_BUILD=1: use the release binaries as t
     swift build -c release --product "$p" 2>&1 | tail -1
   done
 fi
-BIN=$ROOT/.build/release
+BIN=${BIN:-$ROOT/.build/release}  # BIN=.build-NAME/release: binaries built with another scratch path
 CPP_BIN=$("$ROOT/benchmarks/grpc/cpp/build.sh" "$WORK/cpp" | tail -1)
 BENCH=$BIN/kato-serving-bench
 
@@ -41,13 +44,17 @@ free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',
 # argument for the C++ server).
 start() {
   local name=$1; shift
-  PORT=$(free_port)
   local log=$WORK/$name.log
-  if [ "$name" = cpp ]; then "$@" "$PORT" > "$log" 2>&1 & else "$@" --port "$PORT" > "$log" 2>&1 & fi
-  PID=$!
-  PIDS+=("$PID")
-  for _ in $(seq 1200); do grep -q '^listening on' "$log" && break; sleep 0.1; done
-  grep -q '^listening on' "$log" || { echo "$name did not start:"; cat "$log"; exit 1; }
+  for attempt in 1 2; do  # a second try on a fresh port: another process may take the free one first
+    PORT=$(free_port)
+    if [ "$name" = cpp ]; then "$@" "$PORT" > "$log" 2>&1 & else "$@" --port "$PORT" > "$log" 2>&1 & fi
+    PID=$!
+    PIDS+=("$PID")
+    for _ in $(seq 600); do grep -q '^listening on' "$log" && return; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    echo "$name did not start (attempt $attempt, exit status $(kill -0 "$PID" 2>/dev/null && echo running || { wait "$PID"; echo $?; })):"; cat "$log"
+    kill "$PID" 2>/dev/null || true
+  done
+  exit 1
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 kato() {
@@ -74,19 +81,19 @@ if [[ " $PARTS " == *" fanout "* ]]; then
   for round in $(seq "$ROUNDS"); do
     if [ -n "${KATO_BEFORE:-}" ]; then
       KATO_BIN=$KATO_BEFORE kato
-      "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "before-$round" | record fanout "$round" kato-before
+      "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "before-$round" --receive "$RECEIVE" | record fanout "$round" kato-before
       stop "$PID"
     fi
     kato
-    "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "fanout-$round" | record fanout "$round" kato
+    "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "fanout-$round" --receive "$RECEIVE" | record fanout "$round" kato
     BYTES=$(tail -1 "$RESULTS" | python3 -c "import json,sys; print(json.load(sys.stdin)['result']['update_bytes_mean'])")
-    "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "stuck-$round" --stuck 100 | record fanout-stuck "$round" kato
+    "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "stuck-$round" --stuck 100 --receive "$RECEIVE" | record fanout-stuck "$round" kato
     stop "$PID"
     start cpp "$CPP_BIN"
-    "$BENCH" stream --port "$PORT" --server-pid "$PID" --payload "$BYTES" | record stream "$round" cpp
+    "$BENCH" stream --port "$PORT" --server-pid "$PID" --payload "$BYTES" --receive "$RECEIVE" | record stream "$round" cpp
     stop "$PID"
     start ours "$BIN/grpch2-echo-server"
-    "$BENCH" stream --port "$PORT" --server-pid "$PID" --payload "$BYTES" | record stream "$round" ours
+    "$BENCH" stream --port "$PORT" --server-pid "$PID" --payload "$BYTES" --receive "$RECEIVE" | record stream "$round" ours
     stop "$PID"
   done
 fi

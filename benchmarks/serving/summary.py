@@ -45,6 +45,10 @@ if by[("fanout", "kato")]:
         P("Medians of server CPU per update: kato-before %.1f µs, kato %.1f µs; client CPU per update %.1f µs." % (
             med("fanout", "kato-before", "server_cpu_us_per_update"), med("fanout", "kato", "server_cpu_us_per_update"),
             med("fanout", "kato", "client_cpu_us_per_update")))
+        P("Medians of updates/s: kato-before %s, kato %s; delay p50 / p99: kato-before %.1f / %.1f ms, kato %.1f / %.1f ms." % (
+            f"{med('fanout', 'kato-before', 'updates_per_s'):,.0f}", f"{med('fanout', 'kato', 'updates_per_s'):,.0f}",
+            med("fanout", "kato-before", "delay_p50_us") / 1000, med("fanout", "kato-before", "delay_p99_us") / 1000,
+            med("fanout", "kato", "delay_p50_us") / 1000, med("fanout", "kato", "delay_p99_us") / 1000))
     P("Medians: kato fan-out %s updates/s (with stuck subscribers %s), C++ streaming echo %s msgs/s, grpch2 streaming echo %s msgs/s; kato / C++ = %.2fx." % (
         f"{f:,.0f}", f"{fs:,.0f}", f"{c:,.0f}", f"{med('stream', 'ours', 'messages_per_s'):,.0f}", f / c))
     P("")

@@ -52,10 +52,17 @@ extension ServerConnectionHandler {
             stream.parkedPush = (source, sent)
             return
         }
-        let messages = source.takeResponses()
+        // The connection's scratch array, reused: a take allocates nothing here.
+        var messages = pushScratch
+        pushScratch = []
+        defer {
+            messages.removeAll(keepingCapacity: true)
+            pushScratch = messages
+        }
+        source.takeResponses(into: &messages)
         guard !messages.isEmpty else { return }
         for message in messages {
-            if let refused = append(message, to: stream) {
+            if let refused = append(framed: message, to: stream) {
                 stream.task?.cancel()  // its handler waits for its source, not for a write
                 return finish(stream, error: refused)
             }
@@ -73,6 +80,27 @@ extension ServerConnectionHandler {
         context.eventLoop.execute {
             loopBound.value.takePushed(streamID: id, source: parked.source, sent: parked.sent)
         }
+    }
+
+    /// `append` for a message framed already (`ResponsePushSource`): with nothing pending and
+    /// no compression (an idle gRPC stream, the usual case in a fan-out) the shared framed
+    /// array becomes the pending bytes as it is — no copy, no allocation for this stream.
+    private func append(framed: FramedMessage, to stream: ServerStreamState) -> RPCError? {
+        if stream.web != nil || stream.compressResponses { return append(Array(framed.message), to: stream) }
+        guard framed.messageCount <= configuration.maxSendMessageSize else {
+            return RPCError(code: .resourceExhausted, message: "response message larger than max (\(configuration.maxSendMessageSize))")
+        }
+        if stream.pendingCount == 0 {
+            stream.pending = framed.bytes
+            stream.pendingOffset = 0
+        } else {
+            // Geometric growth, as `MessageFramer.frame` does (see there).
+            if stream.pending.capacity < stream.pending.count + framed.bytes.count {
+                stream.pending.reserveCapacity(max(stream.pending.count + framed.bytes.count, 2 * stream.pending.capacity))
+            }
+            stream.pending.append(contentsOf: framed.bytes)
+        }
+        return nil
     }
 
     /// Frames (and maybe compresses) one response message into the stream's pending bytes;

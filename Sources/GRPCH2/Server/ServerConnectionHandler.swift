@@ -22,6 +22,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     var spareStreams: [ServerStreamState] = []
     // The connection driver's state (`HTTP2ConnectionDriver`).
     var flushScheduled = false
+    /// `takePushed`'s buffer, kept between takes (its capacity, not its messages).
+    var pushScratch: [FramedMessage] = []
     var outBuffer: ByteBuffer?
     var flushing = false
     var inRead = false

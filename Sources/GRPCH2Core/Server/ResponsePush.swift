@@ -4,11 +4,14 @@
 /// stream gathered during one loop turn leaves in the same write. The source holds what the
 /// connection has not taken yet (and decides what to drop when it holds too much).
 public protocol ResponsePushSource: AnyObject, Sendable {
-    /// Everything ready now, oldest first (empty: nothing). Called on the connection's loop,
-    /// once per `schedule` the source made — and only while the stream can take more: a stream
-    /// whose buffer is over its limit (the peer is not reading) keeps the source parked and
-    /// calls again once the buffer has half drained, without a new `schedule`.
-    func takeResponses() -> [[UInt8]]
+    /// Appends everything ready now to `responses`, oldest first (nothing: nothing ready).
+    /// Called on the connection's loop, once per `schedule` the source made — and only while
+    /// the stream can take more: a stream whose buffer is over its limit (the peer is not
+    /// reading) keeps the source parked and calls again once the buffer has half drained,
+    /// without a new `schedule`. Framed once by the source (`FramedMessage`): a message handed
+    /// to many streams is not copied per stream. `responses` is the connection's, reused from
+    /// take to take (a source that keeps its own buffer's capacity allocates nothing per take).
+    func takeResponses(into responses: inout [FramedMessage])
 }
 
 /// A streaming call's way to hand messages to its connection without awaiting each one

@@ -65,26 +65,26 @@ struct PredictService: ServiceProvider {
                     try await drain.racing(context) {
                         // What a subscriber receives: the update as published, or without what the
                         // predictions flag hides.
-                        let visible: @Sendable ([UInt8]) -> [UInt8]? = { received in
+                        let visible: @Sendable (FramedMessage) -> FramedMessage? = { received in
                             if flags.predictions { return received }
-                            guard var update = try? Kato_V2_PredictionUpdate(serializedBytes: received) else { return nil }
+                            guard var update = try? Kato_V2_PredictionUpdate(serializedBytes: Array(received.message)) else { return nil }
                             update.predictions = flags.visiblePredictions(update.predictions, context)
                             update.futurePotentials = []
-                            return update.serializedBytes()
+                            return FramedMessage(update.serializedBytes())
                         }
                         if let pusher = writer.pusher {
                             // The connection takes each update from the mailbox on its loop: no
                             // wake-up of this task per update (docs/BENCHMARKS.md "Serving").
                             updates.attach(pusher, transform: visible)
                             let end = await updates.waitForEnd()
-                            for received in updates.takeResponses() { try await writer.write(received) }
+                            for received in updates.takeResponses() { try await writer.write(Array(received.message)) }
                             if let end { throw end }
                             return
                         }
                         // Everything queued since the last wake-up, written in one go (one flush).
                         while let batch = try await updates.next() {
                             for received in batch {
-                                if let bytes = visible(received) { try await writer.write(bytes) }
+                                if let framed = visible(received) { try await writer.write(Array(framed.message)) }
                             }
                         }
                     }

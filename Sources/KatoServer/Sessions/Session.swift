@@ -1,4 +1,5 @@
 import Foundation
+import GRPCH2
 import KatoEngine
 import KatoPostgres
 import KatoProto
@@ -145,10 +146,10 @@ public final class Session: Sendable {
     func deliver(_ updates: [Kato_V2_PredictionUpdate]) {
         state.withLockedValue { s in
             for update in updates {
-                var bytes: [UInt8]?
+                var framed: FramedMessage?
                 for (token, subscriber) in s.subscribers where update.sequence > s.delivered[token, default: .max] {
-                    if bytes == nil { bytes = update.serializedBytes() }
-                    subscriber.yield(bytes!)
+                    if framed == nil { framed = FramedMessage(update.serializedBytes()) }
+                    subscriber.yield(framed!)
                     s.delivered[token] = update.sequence
                 }
             }
@@ -222,8 +223,9 @@ public final class Session: Sendable {
         // Serialized once here, not once per subscriber (with 10 subscribers that was ten
         // encodings of the same message), and straight from the engine's state
         // (docs/BENCHMARKS.md "Serving").
-        let bytes = PredictionUpdateEncoder.encode(id: publicID, sequence: s.sequence, cause: cause, state: state)
-        for (_, subscriber) in s.subscribers { subscriber.yield(bytes) }
+        // Framed once too: every subscriber's stream sends from this one array.
+        let framed = FramedMessage(PredictionUpdateEncoder.encode(id: publicID, sequence: s.sequence, cause: cause, state: state))
+        for (_, subscriber) in s.subscribers { subscriber.yield(framed) }
     }
 
     /// Reads the engine state consistently.

@@ -1,7 +1,8 @@
 import GRPCH2
 import NIOConcurrencyHelpers
 
-/// One subscriber's undelivered updates (serialized `PredictionUpdate`s), newest `capacity`
+/// One subscriber's undelivered updates (serialized `PredictionUpdate`s, framed once per
+/// publish and shared by every subscriber's mailbox: `FramedMessage`), newest `capacity`
 /// kept: a slow subscriber skips sequence numbers instead of holding memory or slowing the
 /// session's observers (newest wins).
 ///
@@ -18,16 +19,16 @@ import NIOConcurrencyHelpers
 /// append or a swap.
 final class UpdateMailbox: ResponsePushSource {
     private struct State {
-        var updates: [[UInt8]] = []
+        var updates: [FramedMessage] = []
         /// The reader, while it waits for an update (`next`).
-        var waiter: CheckedContinuation<[[UInt8]]?, any Error>?
+        var waiter: CheckedContinuation<[FramedMessage]?, any Error>?
         /// The subscriber's task, while it waits for the end (`waitForEnd`).
         var endWaiter: CheckedContinuation<(any Error)?, Never>?
         /// Set once: the error the reader gets after the queued updates (nil: a plain end).
         var end: Result<Void, any Error>?
         /// Pushed: the connection to hand updates to, and what each update becomes on the way.
         var pusher: ResponsePusher?
-        var transform: (@Sendable ([UInt8]) -> [UInt8]?)?
+        var transform: (@Sendable (FramedMessage) -> FramedMessage?)?
         /// A take is scheduled (or the connection parked the mailbox): a yield only queues.
         var takeScheduled = false
     }
@@ -41,12 +42,17 @@ final class UpdateMailbox: ResponsePushSource {
 
     private enum Wake {
         case none
-        case reader(CheckedContinuation<[[UInt8]]?, any Error>)
+        case reader(CheckedContinuation<[FramedMessage]?, any Error>)
         case connection(ResponsePusher)
     }
 
     /// Queues an update (dropped when the mailbox has ended).
     func yield(_ update: [UInt8]) {
+        yield(FramedMessage(update))
+    }
+
+    /// Queues an update framed already (one framing for all of a session's subscribers).
+    func yield(_ update: FramedMessage) {
         let wake = state.withLockedValue { s -> Wake in
             guard s.end == nil else { return .none }
             if let w = s.waiter {
@@ -68,7 +74,7 @@ final class UpdateMailbox: ResponsePushSource {
 
     /// Pushed delivery from now on (see the type): what is queued already goes first.
     /// `transform` runs on each update as the connection takes it (nil: skip the update).
-    func attach(_ pusher: ResponsePusher, transform: (@Sendable ([UInt8]) -> [UInt8]?)? = nil) {
+    func attach(_ pusher: ResponsePusher, transform: (@Sendable (FramedMessage) -> FramedMessage?)? = nil) {
         let schedule = state.withLockedValue { s -> Bool in
             s.pusher = pusher
             s.transform = transform
@@ -79,21 +85,38 @@ final class UpdateMailbox: ResponsePushSource {
         if schedule { pusher.schedule(self) }
     }
 
-    /// The connection takes what is queued (`ResponsePushSource`); also the subscriber's task,
-    /// for what is left at the end.
-    func takeResponses() -> [[UInt8]] {
-        let (updates, transform) = state.withLockedValue { s -> ([[UInt8]], (@Sendable ([UInt8]) -> [UInt8]?)?) in
+    /// The connection takes what is queued (`ResponsePushSource`): appended to its reused
+    /// array while the mailbox keeps its own array's capacity, so a take allocates nothing
+    /// (it was an array per subscriber per update).
+    func takeResponses(into responses: inout [FramedMessage]) {
+        let start = responses.count
+        let transform = state.withLockedValue { s -> (@Sendable (FramedMessage) -> FramedMessage?)? in
             s.takeScheduled = false
-            defer { s.updates = [] }
-            return (s.updates, s.transform)
+            responses.append(contentsOf: s.updates)
+            s.updates.removeAll(keepingCapacity: true)
+            return s.transform
         }
-        guard let transform else { return updates }
-        return updates.compactMap(transform)
+        guard let transform else { return }
+        var kept = start
+        for i in start..<responses.count {
+            if let update = transform(responses[i]) {
+                responses[kept] = update
+                kept += 1
+            }
+        }
+        responses.removeLast(responses.count - kept)
+    }
+
+    /// Everything queued, for the subscriber's task at the end (and tests).
+    func takeResponses() -> [FramedMessage] {
+        var responses: [FramedMessage] = []
+        takeResponses(into: &responses)
+        return responses
     }
 
     /// Ends the mailbox: the reader gets what is queued, then `error` (or the end).
     func finish(throwing error: (any Error)? = nil) {
-        let (waiter, endWaiter) = state.withLockedValue { s -> (CheckedContinuation<[[UInt8]]?, any Error>?, CheckedContinuation<(any Error)?, Never>?) in
+        let (waiter, endWaiter) = state.withLockedValue { s -> (CheckedContinuation<[FramedMessage]?, any Error>?, CheckedContinuation<(any Error)?, Never>?) in
             guard s.end == nil else { return (nil, nil) }
             s.end = error.map { .failure($0) } ?? .success(())
             defer { s.waiter = nil; s.endWaiter = nil }
@@ -132,10 +155,10 @@ final class UpdateMailbox: ResponsePushSource {
 
     /// Every update queued since the last call, oldest first, waiting for one when none is;
     /// nil at the end or when the reading task is cancelled.
-    func next() async throws -> [[UInt8]]? {
+    func next() async throws -> [FramedMessage]? {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[[UInt8]]?, any Error>) in
-                let ready = state.withLockedValue { s -> Result<[[UInt8]]?, any Error>? in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[FramedMessage]?, any Error>) in
+                let ready = state.withLockedValue { s -> Result<[FramedMessage]?, any Error>? in
                     if !s.updates.isEmpty {
                         defer { s.updates = [] }
                         return .success(s.updates)
@@ -152,7 +175,7 @@ final class UpdateMailbox: ResponsePushSource {
                 if let ready { continuation.resume(with: ready) }
             }
         } onCancel: {
-            let waiter = state.withLockedValue { s -> CheckedContinuation<[[UInt8]]?, any Error>? in
+            let waiter = state.withLockedValue { s -> CheckedContinuation<[FramedMessage]?, any Error>? in
                 defer { s.waiter = nil }
                 return s.waiter
             }

@@ -11,14 +11,14 @@ final class UpdateMailboxTests: XCTestCase {
     func testQueuedUpdatesArriveInOrderInOneBatch() async throws {
         let mailbox = UpdateMailbox(capacity: 8)
         for n in 1...3 { mailbox.yield(u(UInt8(n))) }
-        let batch = try await mailbox.next()
+        let batch = try await mailbox.next()?.map { Array($0.message) }
         XCTAssertEqual(batch, [u(1), u(2), u(3)])
     }
 
     func testASlowReaderKeepsOnlyTheNewestCapacityUpdates() async throws {
         let mailbox = UpdateMailbox(capacity: 3)
         for n in 1...10 { mailbox.yield(u(UInt8(n))) }
-        let batch = try await mailbox.next()
+        let batch = try await mailbox.next()?.map { Array($0.message) }
         XCTAssertEqual(batch, [u(8), u(9), u(10)])
     }
 
@@ -27,7 +27,7 @@ final class UpdateMailboxTests: XCTestCase {
         let reader = Task { try await mailbox.next() }
         try await Task.sleep(for: .milliseconds(20))
         mailbox.yield(u(7))
-        let batch = try await reader.value
+        let batch = try await reader.value?.map { Array($0.message) }
         XCTAssertEqual(batch, [u(7)])
     }
 
@@ -37,7 +37,7 @@ final class UpdateMailboxTests: XCTestCase {
         mailbox.yield(u(1))
         mailbox.finish(throwing: Ended())
         mailbox.yield(u(2))  // after the end: dropped
-        let batch = try await mailbox.next()
+        let batch = try await mailbox.next()?.map { Array($0.message) }
         XCTAssertEqual(batch, [u(1)])
         do {
             _ = try await mailbox.next()
@@ -50,7 +50,7 @@ final class UpdateMailboxTests: XCTestCase {
         let reader = Task { try await mailbox.next() }
         try await Task.sleep(for: .milliseconds(20))
         mailbox.finish()
-        let batch = try await reader.value
+        let batch = try await reader.value?.map { Array($0.message) }
         XCTAssertNil(batch)
     }
 
@@ -59,13 +59,13 @@ final class UpdateMailboxTests: XCTestCase {
         let reader = Task { try await mailbox.next() }
         try await Task.sleep(for: .milliseconds(20))
         reader.cancel()
-        let batch = try await reader.value
+        let batch = try await reader.value?.map { Array($0.message) }
         XCTAssertNil(batch)
         let cancelledBefore = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             return try await mailbox.next()
         }
-        let second = try await cancelledBefore.value
+        let second = try await cancelledBefore.value?.map { Array($0.message) }
         XCTAssertNil(second)
     }
 }
@@ -98,7 +98,7 @@ final class UpdateMailboxPushTests: XCTestCase {
         for n in 1...3 { mailbox.yield(u(UInt8(n))) }
         mailbox.attach(try pusher(owner))
         XCTAssertEqual(owner.scheduled.withLock { $0 }, 1)
-        XCTAssertEqual(mailbox.takeResponses(), [u(1), u(2), u(3)])
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [u(1), u(2), u(3)])
     }
 
     func testUpdatesYieldedBeforeTheTakeJoinItAndTheNextOneSchedulesAgain() throws {
@@ -108,10 +108,10 @@ final class UpdateMailboxPushTests: XCTestCase {
         XCTAssertEqual(owner.scheduled.withLock { $0 }, 0, "nothing queued: nothing to take")
         for n in 1...5 { mailbox.yield(u(UInt8(n))) }
         XCTAssertEqual(owner.scheduled.withLock { $0 }, 1)
-        XCTAssertEqual(mailbox.takeResponses(), (1...5).map { u(UInt8($0)) })
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, (1...5).map { u(UInt8($0)) })
         mailbox.yield(u(6))
         XCTAssertEqual(owner.scheduled.withLock { $0 }, 2)
-        XCTAssertEqual(mailbox.takeResponses(), [u(6)])
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [u(6)])
     }
 
     func testAConnectionThatDoesNotTakeLeavesOnlyTheNewestCapacityUpdates() throws {
@@ -120,15 +120,15 @@ final class UpdateMailboxPushTests: XCTestCase {
         mailbox.attach(try pusher(owner))
         for n in 1...100 { mailbox.yield(u(UInt8(n))) }
         XCTAssertEqual(owner.scheduled.withLock { $0 }, 1, "one take scheduled, however many updates")
-        XCTAssertEqual(mailbox.takeResponses(), [u(98), u(99), u(100)])
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [u(98), u(99), u(100)])
     }
 
     func testTheTransformRunsOnTakeAndNilSkipsAnUpdate() throws {
         let owner = RecordingOwner()
         let mailbox = UpdateMailbox(capacity: 8)
-        mailbox.attach(try pusher(owner)) { $0 == [2] ? nil : $0 + $0 }
+        mailbox.attach(try pusher(owner)) { Array($0.message) == [2] ? nil : FramedMessage(Array($0.message) + Array($0.message)) }
         for n in 1...3 { mailbox.yield(u(UInt8(n))) }
-        XCTAssertEqual(mailbox.takeResponses(), [[1, 1], [3, 3]])
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [[1, 1], [3, 3]])
     }
 
     func testWaitForEndReturnsTheEndsErrorAndLeavesQueuedUpdatesToTheCaller() async throws {
@@ -142,9 +142,9 @@ final class UpdateMailboxPushTests: XCTestCase {
         mailbox.finish(throwing: Ended())
         let end = await waiter.value
         XCTAssertTrue(end is Ended)
-        XCTAssertEqual(mailbox.takeResponses(), [u(1)])
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [u(1)])
         mailbox.yield(u(2))
-        XCTAssertEqual(mailbox.takeResponses(), [], "after the end: dropped")
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [], "after the end: dropped")
     }
 
     func testCancellingTheWaitingTaskEndsItsWaitWithoutAnError() async throws {
@@ -154,6 +154,23 @@ final class UpdateMailboxPushTests: XCTestCase {
         waiter.cancel()
         let end = await waiter.value
         XCTAssertNil(end)
+    }
+
+    func testEveryMailboxOfAPublishSharesTheOneFramedArray() throws {
+        let owner = RecordingOwner()
+        let framed = FramedMessage([1, 2, 3])
+        let mailboxes = (0..<3).map { _ in UpdateMailbox(capacity: 4) }
+        for m in mailboxes {
+            m.attach(try pusher(owner))
+            m.yield(framed)
+        }
+        for m in mailboxes {
+            let taken = m.takeResponses()
+            XCTAssertEqual(taken, [framed])
+            taken[0].bytes.withUnsafeBufferPointer { a in
+                framed.bytes.withUnsafeBufferPointer { b in XCTAssertEqual(a.baseAddress, b.baseAddress, "framed once, not copied per subscriber") }
+            }
+        }
     }
 
     func testAMappedWriterHasNoPusher() {

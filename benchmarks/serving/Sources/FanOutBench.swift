@@ -26,8 +26,8 @@ struct FanOutBench: AsyncParsableCommand {
     @Option(help: "Symbols the patterns are drawn from.") var vocabulary = 300
     @Option(help: "Subscribers that never read (one TCP connection each).") var stuck = 0
     @Option var node = "fanout-bench"
-    @Option(help: "Subscribers read on their connection's event loop and decode only an update's head (LeanReceive.swift); false: on the global executor, full decode (the client before).")
-    var leanReceive = true
+    @Option(help: "counting: raw HTTP/2, only each update's sequence read (CountingConnection.swift); lean: GRPCClient, a task per subscriber on its connection's loop, the update's head decoded (LeanReceive.swift); full: GRPCClient on the global executor, full decode.")
+    var receive: ReceiveMode = .counting
 
     final class Counters: Sendable {
         let ready = Atomic<Int>(0)
@@ -79,12 +79,27 @@ struct FanOutBench: AsyncParsableCommand {
         // 3. Subscribers; each waits for its initial update so all are registered before observing.
         let loops = Array(group.makeIterator())
         let executors = loops.map(LoopExecutor.init)
-        let subClients = try await server.connect(subConnections, loops: loops)
         let counters = Counters()
-        let lean = leanReceive
+        let lean = receive == .lean
         let origin = clock.now
         let subscriberCount = sessions * subscribers
-        let subscriptions = Task {
+        let requests = (0..<subscriberCount).map { k in
+            var request = Kato_V2_SubscribePredictionsRequest()
+            request.sessionID = sessionIDs[k / subscribers]
+            request.sendInitial = true
+            return request.serializedBytes()
+        }
+        let counting = receive == .counting
+            ? try await CountingSubscribers.start(server, loops: loops, connections: subConnections,
+                                                  path: Kato_V2_PredictService.subscribePredictions.path, requests: requests,
+                                                  mode: .updates(origin: origin), progress: { initials, received in
+                                                      if initials > 0 { counters.ready.add(initials, ordering: .relaxed) }
+                                                      if received > 0 { counters.received.add(received, ordering: .relaxed) }
+                                                  })
+            : nil
+        let subClients = counting == nil ? try await server.connect(subConnections, loops: loops) : []
+        // GRPCClient subscribers (`--receive lean|full`): a task each.
+        let subscriptions: Task<[(Int, [Int64], [Double], Int)], any Error>? = counting != nil ? nil : Task {
             try await withThrowingTaskGroup(of: (Int, [Int64], [Double], Int).self) { tasks in
                 for k in 0..<subscriberCount {
                     let s = k / subscribers
@@ -133,7 +148,8 @@ struct FanOutBench: AsyncParsableCommand {
         }
         let ready = counters.ready.load(ordering: .relaxed)
         guard ready == subscriberCount else {
-            subscriptions.cancel()
+            subscriptions?.cancel()
+            await counting?.close()
             print("only \(ready) of \(subscriberCount) subscriptions started"); throw ExitCode(1)
         }
         let rssSubscribed = server.rssKiB
@@ -198,8 +214,16 @@ struct FanOutBench: AsyncParsableCommand {
         }
         let cpuSeconds = server.cpuSeconds - cpu0, clientCPUSeconds = processCPUSeconds(0) - clientCPU0
         let rssAfter = server.rssKiB
-        subscriptions.cancel()
-        let received = try await subscriptions.value
+        let received: [(Int, [Int64], [Double], Int)]
+        if let counting {
+            received = try await counting.results().enumerated().map { k, call in
+                (k / subscribers, call.sequences, call.times, k % subscribers == 0 ? call.bytes : 0)
+            }
+            await counting.close()
+        } else {
+            subscriptions?.cancel()
+            received = try await subscriptions?.value ?? []
+        }
 
         // 7. Delays (Observe reply -> update at the subscriber) and unseen sequences.
         var delays: [Double] = []
@@ -228,7 +252,7 @@ struct FanOutBench: AsyncParsableCommand {
             "client_cpu_us_per_update": clientCPUSeconds / Double(max(1, delivered)) * 1e6,
             "rss_kib_sessions": rssBefore, "rss_kib_subscribed": rssSubscribed, "rss_kib_with_stuck": rssStuck, "rss_kib_after": rssAfter,
             "bytes_per_subscriber": Double(rssSubscribed - rssBefore) * 1024 / Double(subscriberCount),
-            "stuck": stuck, "lean_receive": lean, "update_bytes_mean": sampled == 0 ? 0 : sampledBytes / sampled,
+            "stuck": stuck, "receive": receive.rawValue, "update_bytes_mean": sampled == 0 ? 0 : sampledBytes / sampled,
         ])
         for client in control + subClients { await client.close() }
         try await group.shutdownGracefully()
