@@ -54,6 +54,8 @@ public final class KatoServerApp: Sendable {
         /// What a predecessor handed over (`HandOverSuccessor`): the store opens with the preloaded
         /// knowledge bases and the sessions are installed before the first call.
         public var takeOver: TakenOver?
+        /// How one large prediction is split over cores (`--prediction-threads`).
+        public var predictionThreads = PredictionThreads.default
         public init() {}
     }
 
@@ -85,7 +87,8 @@ public final class KatoServerApp: Sendable {
             configuration.degradation = StoreDegradationStatus(status: status)
         }
         sessions = SessionRegistry(
-            configuration: configuration.sessions, nodes: NodeRegistry(store: store, replicated: configuration.replicated),
+            configuration: configuration.sessions, nodes: NodeRegistry(
+                store: store, replicated: configuration.replicated, predictionThreads: configuration.predictionThreads),
             shared: configuration.replicated?.sessions)
         health = HealthService()
         let drain = Drain()

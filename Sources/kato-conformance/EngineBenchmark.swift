@@ -69,7 +69,9 @@ enum EngineBenchmark {
         let vocabularySize = args.contains("--growing-vocabulary") ? grownVocabularySize(patterns: n) : 500
         var partitions = 1
         if let i = args.firstIndex(of: "--partitions"), i + 1 < args.count, let p = Int(args[i + 1]), p > 0 { partitions = p }
-        let result = run(patternCount: n, vocabularySize: vocabularySize, partitions: partitions)
+        var minimumPerPartition = 256
+        if let i = args.firstIndex(of: "--split-candidates"), i + 1 < args.count, let m = Int(args[i + 1]), m > 0 { minimumPerPartition = m }
+        let result = run(patternCount: n, vocabularySize: vocabularySize, partitions: partitions, minimumPerPartition: minimumPerPartition)
         if args.contains("--markdown") {
             print(result.markdownRow)
         } else {
@@ -79,7 +81,7 @@ enum EngineBenchmark {
     }
 
     static func usage() -> Int32 {
-        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P] [--nothing-to-match empty|unknown|long-unknown] [--consumer in-place|per-symbol|arrays|none] [--markdown] | --bench --verify FIXTURE.json")
+        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P [--split-candidates M]] [--nothing-to-match empty|unknown|long-unknown] [--consumer in-place|per-symbol|arrays|none] [--markdown] | --bench --verify FIXTURE.json")
         return 2
     }
 
@@ -121,7 +123,7 @@ enum EngineBenchmark {
 
     /// `partitions` > 1: large predictions are split over that many Dispatch threads
     /// (``PredictionParallelism``); the timed figures are then wall time across cores.
-    static func run(patternCount n: Int, vocabularySize: Int = 500, partitions: Int = 1) -> Result {
+    static func run(patternCount n: Int, vocabularySize: Int = 500, partitions: Int = 1, minimumPerPartition: Int = 256) -> Result {
         let pats = patterns(count: n, vocabulary: vocabulary(size: vocabularySize))
         let qs = queries(patterns: pats)
         let config = EngineConfig(
@@ -129,8 +131,8 @@ enum EngineBenchmark {
             sortSymbols: true, processPredictions: false)
         var engine = KatoEngine(knowledgeBase: KnowledgeBase())
         if partitions > 1 {
-            // 256 candidates per piece at least: the workload's grown-vocabulary queries have ≈1,500.
-            engine.parallelism = PredictionParallelism(partitions: partitions, minimumCandidatesPerPartition: 256) { count, work in
+            // 256 candidates per piece at least by default: the workload's grown-vocabulary queries have ≈1,500.
+            engine.parallelism = PredictionParallelism(partitions: partitions, minimumCandidatesPerPartition: minimumPerPartition) { count, work in
                 DispatchQueue.concurrentPerform(iterations: count, execute: work)
             }
         }

@@ -29,6 +29,9 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(help: "Share the knowledge base with other replicas through PostgreSQL: postgres://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=…]; replaces --data-dir (KATO_POSTGRES).") var postgres: String?
     @Option(name: .customLong("postgres-pool-size"), help: "PostgreSQL connections of this replica at most; default 10 (KATO_POSTGRES_POOL_SIZE).") var postgresPoolSize: Int?
     @Option(name: .customLong("max-sessions"), help: "Live sessions at most; CreateSession answers RESOURCE_EXHAUSTED beyond; default 100000 (KATO_MAX_SESSIONS).") var maxSessions: Int?
+    @Option(name: .customLong("prediction-threads"), help: "Cores one large prediction may be split over (1: never split); default min(2, cores) (KATO_PREDICTION_THREADS).") var predictionThreads: Int?
+    @Option(name: .customLong("prediction-split-candidates"), help: "A prediction is split only when each piece gets at least this many candidates; default 512 (KATO_PREDICTION_SPLIT_CANDIDATES).") var predictionSplitCandidates: Int?
+    @Option(name: .customLong("prediction-split-patterns"), help: "A prediction is split only when its knowledge base holds at least this many patterns; default 50000 (KATO_PREDICTION_SPLIT_PATTERNS).") var predictionSplitPatterns: Int?
 
     // Security and observability (docs/SECURITY.md, docs/OBSERVABILITY.md)
     @Option(name: .customLong("admin-host"), help: "Admin HTTP address (KATO_ADMIN_HOST); default 127.0.0.1.") var adminHost: String?
@@ -97,6 +100,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         }
         configuration.sessions.cleanupInterval = .seconds(settings.sessionCleanupSeconds)
         configuration.sessions.maxSessions = settings.maxSessions
+        configuration.predictionThreads = settings.predictionThreads
         try await Self.configureSecurity(settings, &configuration, logger: logger)
         // Before the app is made: its TraceInterceptor takes the tracer in force then.
         let otlp = try Self.startTraceExport(settings, logger: logger)

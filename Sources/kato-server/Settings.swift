@@ -17,6 +17,7 @@ struct Settings {
     var logLevel = Logger.Level.info
     var sessionCleanupSeconds = 10
     var maxSessions = SessionRegistry.Configuration().maxSessions
+    var predictionThreads = PredictionThreads.default
     /// `--postgres` URL (the password inside is never logged).
     var postgres: String?
     var postgresPoolSize = 10
@@ -84,6 +85,11 @@ struct Settings {
         tlsClientCA = pick(command.tlsClientCA, "tls-client-ca")
         sessionCleanupSeconds = try int(command.sessionCleanupSeconds, "session-cleanup-seconds", sessionCleanupSeconds)
         maxSessions = try int(command.maxSessions, "max-sessions", maxSessions)
+        predictionThreads.threads = try int(command.predictionThreads, "prediction-threads", predictionThreads.threads)
+        predictionThreads.minimumCandidatesPerThread = try int(
+            command.predictionSplitCandidates, "prediction-split-candidates", predictionThreads.minimumCandidatesPerThread)
+        predictionThreads.minimumPatterns = try int(
+            command.predictionSplitPatterns, "prediction-split-patterns", predictionThreads.minimumPatterns)
         postgres = pick(command.postgres, "postgres").flatMap { $0.isEmpty ? nil : $0 }
         postgresPoolSize = try int(command.postgresPoolSize, "postgres-pool-size", postgresPoolSize)
         func bool(_ flag: String?, _ key: String, _ fallback: Bool) throws -> Bool {
@@ -170,6 +176,9 @@ struct Settings {
         guard (0...65535).contains(port) else { throw ValidationError("port must be 0...65535") }
         guard sessionCleanupSeconds >= 1 else { throw ValidationError("session-cleanup-seconds must be >= 1") }
         guard maxSessions >= 1 else { throw ValidationError("max-sessions must be >= 1") }
+        guard (1...64).contains(predictionThreads.threads) else { throw ValidationError("prediction-threads must be 1…64") }
+        guard predictionThreads.minimumCandidatesPerThread >= 1 else { throw ValidationError("prediction-split-candidates must be >= 1") }
+        guard predictionThreads.minimumPatterns >= 0 else { throw ValidationError("prediction-split-patterns must be >= 0") }
         guard (1...1000).contains(postgresPoolSize) else { throw ValidationError("postgres-pool-size must be 1…1000") }
     }
 

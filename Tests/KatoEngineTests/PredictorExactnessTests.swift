@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import XCTest
 @testable import KatoEngine
 
@@ -97,6 +98,77 @@ final class PredictorExactnessTests: XCTestCase {
         }
         // The comparison must have compared something.
         XCTAssertGreaterThan(nonEmptyResults, 300)
+    }
+
+    /// The split query (``PredictionParallelism``: each piece length-tests and scores its own range of
+    /// candidates) against one piece, at several piece counts and minimum piece sizes, with the pieces
+    /// run on Dispatch threads and, separately, one after another in reverse order (the result must not
+    /// depend on which piece finishes first). Long states (q > 2, the length test applies) and short
+    /// ones (q ≤ 2, the length partitions join the candidates) both occur.
+    func testSplitPredictionEqualsOnePieceAtEveryPieceCountAndMinimumSize() throws {
+        var rng = Rng(state: 1_000_003)
+        // Counts the queries that were split (the executor is called only then).
+        let splitQueries = SplitCounter()
+        let dispatch: @Sendable (Int, @Sendable (Int) -> Void) -> Void = { count, work in
+            splitQueries.count.add(1, ordering: .relaxed)
+            DispatchQueue.concurrentPerform(iterations: count, execute: work)
+        }
+        let reversed: @Sendable (Int, @Sendable (Int) -> Void) -> Void = { count, work in
+            splitQueries.count.add(1, ordering: .relaxed)
+            for part in (0..<count).reversed() { work(part) }
+        }
+        for trial in 0..<60 {
+            let vocab = Self.vocabulary(&rng)
+            let kb = KnowledgeBase()
+            for _ in 0..<rng.int(20...160) {
+                kb.learn(events: Self.events(&rng, vocab, maxEvents: rng.int(0...5) == 0 ? 12 : 6),
+                         emotives: [:], metadata: [:], persistence: 5)
+            }
+            let state = kb.view()
+            for _ in 0..<6 {
+                let stm = Self.events(&rng, vocab + ["unknown1"], maxEvents: 4)
+                let threshold = rng.pick([0.0, 0.1, 0.3, 0.6])
+                let k = rng.pick([1, 5, 100])
+                let one = try Predictor(kb: state, stm: stm, recallThreshold: threshold, maxPredictions: k)
+                    .run(shouldContinue: { true })
+                let reference = Outcome(predictions: one.predictions, futurePotentials: one.futurePotentials)
+                for partitions in [2, 3, 5] {
+                    for minimum in [1, 2, 7] {
+                        for (name, execute) in [("dispatch", dispatch), ("reversed", reversed)] {
+                            let split = PredictionParallelism(
+                                partitions: partitions, minimumCandidatesPerPartition: minimum, execute: execute)
+                            let parts = try Predictor(
+                                kb: state, stm: stm, recallThreshold: threshold, maxPredictions: k, parallelism: split
+                            ).run(shouldContinue: { true })
+                            assertIdentical(
+                                reference, Outcome(predictions: parts.predictions, futurePotentials: parts.futurePotentials),
+                                "trial \(trial) \(partitions) pieces ≥ \(minimum) (\(name)), stm \(stm) threshold \(threshold) max \(k)")
+                        }
+                    }
+                }
+            }
+        }
+        // Most of the comparisons must have compared a split query.
+        XCTAssertGreaterThan(splitQueries.count.load(ordering: .relaxed), 1000)
+    }
+
+    final class SplitCounter: Sendable { let count = Atomic<Int>(0) }
+
+    func testAQueryIsSplitOnlyFromTheMinimumKnowledgeBaseSizeOn() throws {
+        let kb = KnowledgeBase()
+        for i in 0..<40 { kb.learn(events: [["a", "b"], ["c\(i)"]], emotives: [:], metadata: [:], persistence: 5) }
+        let splits = SplitCounter()
+        for (minimumPatterns, expected) in [(41, 0), (40, 1), (0, 2)] {
+            var split = PredictionParallelism(partitions: 2, minimumCandidatesPerPartition: 1) { count, work in
+                splits.count.add(1, ordering: .relaxed)
+                for part in 0..<count { work(part) }
+            }
+            split.minimumPatterns = minimumPatterns
+            let out = try Predictor(kb: kb.view(), stm: [["a", "b"], ["c1"]], recallThreshold: 0.1, maxPredictions: 5, parallelism: split)
+                .run(shouldContinue: { true })
+            XCTAssertEqual(out.predictions.count, 5)
+            XCTAssertEqual(splits.count.load(ordering: .relaxed), expected, "minimum \(minimumPatterns) patterns, 40 learned")
+        }
     }
 
     func testLengthBoundNeverExcludesACandidateThatPasses() {

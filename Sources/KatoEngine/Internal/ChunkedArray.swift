@@ -77,9 +77,17 @@ struct ChunkedArray<Element>: RandomAccessCollection, MutableCollection {
         chunks.reserveCapacity((n + Self.mask) >> Self.shift)
     }
 
-    /// Asks the CPU for element `i`'s memory (a hint: nothing changes).
+    /// Asks the CPU for element `i`'s memory (a hint: nothing changes). The chunk's address is read as
+    /// the plain pointer an array is, and its elements start 32 bytes in (the array header): no retain
+    /// of the chunk and no read of its header, either of which would wait for the line being asked for.
+    /// (A wrong address would only make the hint useless: a prefetch never faults.)
     func prefetch(_ i: Int) {
-        chunks[i &>> Self.shift].withUnsafeBufferPointer { kato_prefetch($0.baseAddress! + (i & Self.mask)) }
+        chunks.withUnsafeBufferPointer { list in
+            let c = i &>> Self.shift
+            guard c >= 0 && c < list.count, let base = list.baseAddress else { return }
+            let chunk = UnsafeRawPointer(base).load(fromByteOffset: c &* MemoryLayout<[Element]>.stride, as: UnsafeRawPointer.self)
+            kato_prefetch(chunk + 32 + (i & Self.mask) &* MemoryLayout<Element>.stride)
+        }
     }
 
     /// Asks the CPU for the memory of the elements at `ids`, one chunk lookup per run (a hint).

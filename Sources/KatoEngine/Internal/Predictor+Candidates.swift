@@ -15,12 +15,28 @@ extension Predictor {
         return order
     }
 
-    /// Candidate ids (ascending) from the length partitions (LC) and the inverted index over
-    /// `state[:10]` (SC), exactly IndexManager.search_candidates: `LC ∪ SC` for q ≤ 2, else `LC ∩ SC`
-    /// if LC is non-empty, else `SC`. Only the postings of the state's symbols are walked (plus the
-    /// partitions themselves for q ≤ 2, where LC is part of the answer); LC membership of an SC
-    /// candidate is its length's partition, so the intersection costs nothing per pattern not in SC.
+    /// The candidates before their length test: ascending ids, and the length partitions an id must
+    /// fall in to stay (`nil`: every id stays). ``lengthFiltered(_:partitions:)`` applies the test to
+    /// any contiguous range of `ids`, so a split query tests each piece's range on the thread that
+    /// scores it (the test reads each candidate's shape: in a large knowledge base a cache miss each).
+    struct CandidateSet {
+        var ids: [Int32]
+        var lengthPartitions: ClosedRange<Int>?
+    }
+
+    /// Candidate ids (ascending), exactly IndexManager.search_candidates: `LC ∪ SC` for q ≤ 2, else
+    /// `LC ∩ SC` if LC is non-empty, else `SC` (SC: patterns holding a symbol of `state[:10]`, from the
+    /// inverted index; LC: the length partitions within the tolerance of q).
     func candidates(q: Int, stateIds: [Int32]) -> [Int32] {
+        let set = candidateSet(q: q, stateIds: stateIds)
+        return lengthFiltered(set.ids[...], partitions: set.lengthPartitions)
+    }
+
+    /// Only the postings of the state's symbols are walked (plus the partitions themselves for q ≤ 2,
+    /// where LC is part of the answer); LC membership of an SC candidate is its length's partition
+    /// (tested later, ``lengthFiltered(_:partitions:)``), so the intersection costs nothing per pattern
+    /// not in SC.
+    func candidateSet(q: Int, stateIds: [Int32]) -> CandidateSet {
         let count = kb.shapes.count
         let size = KnowledgeState.partitionSize
         let partition = q / size
@@ -45,38 +61,50 @@ extension Predictor {
                 }
             }
         }
-        let needLength = q > 2 && lcNonEmpty
         var out: [Int32] = []
         out.reserveCapacity(min(marked, count))
-        for w in 0..<bits.count {
-            var word = bits[w]
-            while word != 0 {
-                out.append(Int32(w << 6 | word.trailingZeroBitCount))
-                word &= word &- 1
-            }
-        }
-        guard needLength else { return out }
-        // LC membership is the length's partition: each candidate's shape is read here for the first
-        // time (a cache miss per candidate in a large knowledge base), so the shapes 16 ahead are
-        // requested while this one is tested (a hint: the result is the same ids in the same order).
-        var kept = 0
-        do {
-            let shapes = kb.shapes
-            out.withUnsafeMutableBufferPointer { ids in
-                for i in 0..<ids.count {
-                    if i + 16 < ids.count {
-                        let ahead = Unmanaged.passUnretained(shapes[Int(ids[i + 16])]).toOpaque()
-                        kato_prefetch(ahead)
-                        kato_prefetch(ahead + 64)
-                    }
-                    let p = shapes[Int(ids[i])].length / size
-                    if p < low || p > high { continue }
-                    ids[kept] = ids[i]
-                    kept += 1
+        bits.withUnsafeBufferPointer { bits in
+            for w in 0..<bits.count {
+                var word = bits[w]
+                while word != 0 {
+                    out.append(Int32(w << 6 | word.trailingZeroBitCount))
+                    word &= word &- 1
                 }
             }
         }
-        out.removeLast(out.count - kept)
+        return CandidateSet(ids: out, lengthPartitions: q > 2 && lcNonEmpty ? low...high : nil)
+    }
+
+    /// The ids of `ids` whose length partition is in `partitions` (all of them when `nil`), in order.
+    ///
+    /// Each candidate's shape is read here for the first time — in a large knowledge base three
+    /// dependent cache misses (the chunk's slot, the shape, its packed buffer) — so the loads are
+    /// staged ahead of the test (hints only: the result is the same ids in the same order): the slot
+    /// holding the shape's reference 24 candidates ahead, the shape itself 12 ahead, and for the
+    /// current one, now at hand, the first lines of its packed buffer and its record, which the
+    /// scoring reads next (``Predictor/scoreRange(_:_:_:shouldContinue:)``).
+    func lengthFiltered(_ ids: ArraySlice<Int32>, partitions: ClosedRange<Int>?) -> [Int32] {
+        let size = KnowledgeState.partitionSize
+        let shapes = kb.shapes, records = kb.records
+        var out: [Int32] = []
+        out.reserveCapacity(ids.count)
+        ids.withUnsafeBufferPointer { ids in
+            let n = ids.count
+            for i in 0..<n {
+                if i + 24 < n { shapes.prefetch(Int(ids[i + 24])) }
+                if i + 12 < n {
+                    let ahead = Unmanaged.passUnretained(shapes[Int(ids[i + 12])]).toOpaque()
+                    kato_prefetch(ahead)
+                    kato_prefetch(ahead + 64)
+                }
+                let id = ids[i]
+                // Read in place (no retain: a retain writes the shape's line and waits for it).
+                if let partitions, !partitions.contains(shapes[Int(id)].length / size) { continue }
+                Unmanaged.passUnretained(shapes[Int(id)])._withUnsafeGuaranteedRef { $0.prefetchPacked(lines: 2) }
+                records.prefetch(Int(id))
+                out.append(id)
+            }
+        }
         return out
     }
 }

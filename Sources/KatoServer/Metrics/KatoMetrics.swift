@@ -22,10 +22,12 @@ enum KatoMetrics {
     static let circuitBreakerState = Gauge(label: "kato_circuit_breaker_state")
     /// The configured session limit (`kato_sessions_active` / this = how near the limit is).
     static let sessionsLimit = Gauge(label: "kato_sessions_limit")
+    /// Predictions cut into pieces run on several cores (`--prediction-threads`).
+    static let predictionsSplit = Counter(label: "kato_predictions_split_total")
 
     /// Makes every unlabelled handle now, and the labelled families whose label values are known.
     static func registerFamilies() {
         _ = (observations, patternsLearned, predictionSeconds, sessionsActive, degradationLevel)
-        _ = (subscribersActive, sessionsLimit)
+        _ = (subscribersActive, sessionsLimit, predictionsSplit)
     }
 }

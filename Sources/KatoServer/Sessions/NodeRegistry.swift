@@ -16,11 +16,17 @@ public final class NodeRegistry: Sendable {
     public let store: KnowledgeStore?
     /// The knowledge bases shared with other replicas through PostgreSQL (`--postgres`).
     public let replicated: PostgresKnowledgeStore?
+    /// How one large prediction is split over cores (`--prediction-threads`); nil: never.
+    let parallelism: PredictionParallelism?
     /// How long a call waits for this replica to catch up with changes committed elsewhere.
     static let catchUpBound: Duration = .seconds(2)
 
-    public init(limits: ObservationLimits = .defaults, store: KnowledgeStore? = nil, replicated: PostgresKnowledgeStore? = nil) {
+    public init(
+        limits: ObservationLimits = .defaults, store: KnowledgeStore? = nil, replicated: PostgresKnowledgeStore? = nil,
+        predictionThreads: PredictionThreads = PredictionThreads(threads: 1)
+    ) {
         self.limits = limits
+        self.parallelism = predictionThreads.parallelism
         self.store = store
         self.replicated = replicated
     }
@@ -32,7 +38,9 @@ public final class NodeRegistry: Sendable {
             let durable = store?.node(nodeID)
                 ?? replicated.map { DurableNode(inMemory: nodeID, knowledgeBase: $0.node(nodeID).knowledgeBase) }
                 ?? DurableNode(inMemory: nodeID)
-            let entry = (KatoEngine(knowledgeBase: durable.knowledgeBase, limits: limits), durable)
+            var engine = KatoEngine(knowledgeBase: durable.knowledgeBase, limits: limits)
+            engine.parallelism = parallelism
+            let entry = (engine, durable)
             n[nodeID] = entry
             return entry
         }

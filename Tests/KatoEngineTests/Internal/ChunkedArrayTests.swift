@@ -56,4 +56,18 @@ final class ChunkedArrayTests: XCTestCase {
             XCTAssertEqual(seenBoxes, ids.map { Int($0) * 3 })
         }
     }
+
+    /// A prefetch is a hint: any index, in range or not (it reads the list of chunks unchecked, so an
+    /// index past the list must be refused, not read), of an empty or a full array, changes nothing
+    /// and never traps.
+    func testPrefetchChangesNothingForAnyIndex() {
+        final class Item { let n: Int; init(_ n: Int) { self.n = n } }
+        let empty = ChunkedArray<Item>()
+        for i in [-1, 0, 1, 300] { empty.prefetch(i) }
+        var items = ChunkedArray<Item>()
+        for i in 0..<700 { items.append(Item(i)) }
+        for i in [-300, -1, 0, 255, 256, 650, 699, 700, 1000, 1 << 40] { items.prefetch(i) }
+        XCTAssertEqual(items.count, 700)
+        XCTAssertEqual((0..<700).map { items[$0].n }, Array(0..<700))
+    }
 }
