@@ -59,11 +59,13 @@ package struct InProcessTransport: Sendable {
                 }
             }
             if let timeout {
-                // The deadline ends the call as the server's timer does: cancel, DEADLINE_EXCEEDED.
+                // The deadline ends the call as the server's timer does: DEADLINE_EXCEEDED, then the
+                // handler is cancelled. In that order: a handler that returns as soon as it sees the
+                // cancellation must not end the call first with its own status.
                 Task {
                     try? await Task.sleep(for: timeout)
-                    task.cancel()
                     call.complete(streamID: 1, messages: [], error: DeadlineStatus.exceeded, context: context)
+                    task.cancel()
                 }
             }
         }

@@ -42,9 +42,10 @@ final class InProcessTransportTests: XCTestCase {
             return S.text(joined)
         })
         router.register(.unary(slow) { request, _ in
-            // Runs on after cancellation for a while, so the deadline's status is the first end.
+            // Runs on for a while after its cancellation (a sleep in a detached task: the handler's
+            // own Task.sleep would end at once once cancelled), so the call must not wait for it.
             while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
-            try? await Task.sleep(for: .milliseconds(300))
+            try? await Task.detached { try await Task.sleep(for: .milliseconds(300)) }.value
             return request
         })
         return InProcessTransport(router: router)
