@@ -197,14 +197,14 @@ let package = Package(
         .target(name: "KatoClient", dependencies: ["GRPCH2", "KatoProto", "ProtobufCBridge"], swiftSettings: strictSwift),
         .executableTarget(
             name: "kato-load",
-            dependencies: ["KatoClient", "GRPCH2", "KatoProto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["KatoClient", "GRPCH2", "KatoProto", "KatoSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "benchmarks/load/Sources",
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "kato-serving-bench",
             dependencies: [
-                "GRPCH2", "KatoProto", "EchoProto", "ProtobufCBridge",
+                "GRPCH2", "KatoProto", "EchoProto", "ProtobufCBridge", "KatoSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -271,7 +271,7 @@ let package = Package(
         .executableTarget(name: "FuzzRecordCodec", dependencies: ["KatoFuzz"], path: "Fuzz/Targets/FuzzRecordCodec"),
 
         // MARK: tests
-        .testTarget(name: "KatoEngineTests", dependencies: ["KatoEngine"], exclude: ["Fixtures"], swiftSettings: strictSwift),
+        .testTarget(name: "KatoEngineTests", dependencies: ["KatoEngine", "KatoSupport"], exclude: ["Fixtures"], swiftSettings: strictSwift),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"], swiftSettings: strictSwift),
         .testTarget(name: "ProtoWireTests", dependencies: ["ProtoWire"], swiftSettings: strictSwift),
         .testTarget(name: "HexCodingTests", dependencies: ["HexCoding"], swiftSettings: strictSwift),

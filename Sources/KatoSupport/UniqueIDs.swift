@@ -23,7 +23,7 @@ package enum UniqueIDs {
     /// digits are written on the stack and copied once into the String (its only allocation).
     package static func hex128(prefix: String = "") -> String {
         let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        let (high, low) = (splitMix(seed.0 &+ n), splitMix(seed.1 ^ n))
+        let (high, low) = (SplitMix64.mix(seed.0 &+ n), SplitMix64.mix(seed.1 ^ n))
         let start = prefix.utf8.count
         guard start <= 32 else { return prefix + hex(high) + hex(low) }
         var bytes = InlineArray<64, UInt8>(repeating: 0)
@@ -40,17 +40,11 @@ package enum UniqueIDs {
 
     /// 64 non-zero bits as 16 lower-case hex digits (a W3C span id).
     package static func hex64() -> String {
-        var id = splitMix(seed.2 &+ counter.wrappingAdd(1, ordering: .relaxed).newValue)
+        var id = SplitMix64.mix(seed.2 &+ counter.wrappingAdd(1, ordering: .relaxed).newValue)
         if id == 0 { id = 1 }
         return hex(id)
     }
 
-    static func splitMix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 
     /// `v` as 16 lower-case hex digits.
     package static func hex(_ v: UInt64) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import KatoEngine
+import KatoSupport
 
 /// Issue 15: a computed `Prediction` is compact (pattern + alignment bits, arrays built when read).
 /// It must be the same value as the prediction with every field explicit: equal, same hash, same

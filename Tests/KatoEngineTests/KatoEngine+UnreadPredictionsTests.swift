@@ -1,5 +1,6 @@
 import XCTest
 @testable import KatoEngine
+import KatoSupport
 
 /// An observe-sequence that skips the predictions nobody can read (`observedSteps: false`,
 /// KatoEngine+UnreadPredictions.swift) against the forward run that computes every one: on random

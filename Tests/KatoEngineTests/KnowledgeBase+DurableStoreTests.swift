@@ -1,6 +1,7 @@
 import Dispatch
 import XCTest
 @testable import KatoEngine
+import KatoSupport
 
 /// `KnowledgeBaseLoader` (the durable store's start-up path) must build exactly the knowledge base
 /// that learning built: same snapshot (patterns in order, statistics, totals), same name lookups,

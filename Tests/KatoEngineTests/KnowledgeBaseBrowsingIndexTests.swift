@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import KatoEngine
+import KatoSupport
 
 /// The maintained browsing orders and statistics (`KnowledgeState+Browsing`) against the full
 /// pass they replace (`scanPatterns`, `scanStatistics`) on random knowledge bases: learns with

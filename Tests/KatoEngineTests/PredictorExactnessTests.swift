@@ -2,6 +2,7 @@ import Dispatch
 import Synchronization
 import XCTest
 @testable import KatoEngine
+import KatoSupport
 
 /// The optimised predictor (early exit, length bound, postings-only candidate filter, hashed future
 /// groups, bounded top-k) against its own exhaustive path and against the pre-optimisation predictor

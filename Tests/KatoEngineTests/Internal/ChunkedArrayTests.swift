@@ -1,5 +1,6 @@
 import XCTest
 @testable import KatoEngine
+import KatoSupport
 
 /// `ChunkedArray` behaves as an array with value semantics: a copy never sees the original's
 /// later writes (nor the reverse), across chunk boundaries, for appends and element writes.

@@ -4,24 +4,13 @@ import ProtobufCBridge
 import XCTest
 
 @testable import KatoServer
+import KatoSupport
 
 /// `PredictionUpdateEncoder` writes the message `Session.update` builds, and
 /// `PredictionsResponseEncoder` the `GetPredictionsResponse` the proto structs give: compared
 /// byte for byte and field by field after decoding, on states the real engine produced from
 /// random knowledge bases (compact predictions, read in place by the encoders).
 final class PredictionUpdateEncoderTests: XCTestCase {
-    private struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     private func assertEncodesLikeTheProtoStructs(_ state: SessionState, sequence: Int64, cause: Kato_V2_UpdateCause,
                                                   file: StaticString = #filePath, line: UInt = #line) throws {
         let expected = Session.update(id: "s-1", sequence: sequence, cause: cause, state: state)
@@ -67,7 +56,7 @@ final class PredictionUpdateEncoderTests: XCTestCase {
     }
 
     func testEveryStepOverRandomKnowledgeBasesEncodesLikeTheProtoStructs() throws {
-        var rng = SplitMix(state: 15)
+        var rng = SplitMix64(state: 15)
         var predictionsSeen = 0, potentialsSeen = 0, emotivesSeen = 0
         for round in 0..<6 {
             let engine = KatoEngine(knowledgeBase: KnowledgeBase())

@@ -10,6 +10,7 @@ import Foundation
 import GRPCH2
 import KatoClient
 import KatoProto
+import KatoSupport
 
 enum LearnLoad {
     struct Result: Sendable {
@@ -51,7 +52,7 @@ enum LearnLoad {
                 let session = sessions[w]
                 group.addTask {
                     var r = Result()
-                    var rng = SplitMix(seed: UInt64(w) &+ 0x5eed &+ UInt64(seed) &* 0x1_0000)
+                    var rng = SplitMix64(seed: UInt64(w) &+ 0x5eed &+ UInt64(seed) &* 0x1_0000)
                     let quota = perWriter + (w < extra ? 1 : 0)
                     var done = 0
                     while learns > 0 ? done < quota : clock.now < deadline {
@@ -117,16 +118,4 @@ enum LearnLoad {
 
     struct ExitCodeError: Error {}
 
-    /// A small deterministic generator per writer (no shared state between tasks).
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
 }

@@ -12,6 +12,7 @@ import NIOCore
 import NIOPosix
 import ProtobufCBridge
 import Synchronization
+import KatoSupport
 
 struct FanOutBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fanout")
@@ -41,7 +42,7 @@ struct FanOutBench: AsyncParsableCommand {
         let node = self.node
 
         // 1. Knowledge base: `patterns` 3-event patterns of one symbol per event.
-        var rng = SplitMix(seed: 15)
+        var rng = SplitMix64(seed: 15)
         let kb: [[String]] = (0..<patterns).map { _ in (0..<3).map { _ in "v\(rng.next() % UInt64(vocabulary))" } }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for w in 0..<16 {

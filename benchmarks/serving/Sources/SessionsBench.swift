@@ -5,6 +5,7 @@ import Foundation
 import GRPCH2
 import KatoProto
 import NIOPosix
+import KatoSupport
 
 struct SessionsBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sessions")
@@ -59,7 +60,7 @@ struct SessionsBench: AsyncParsableCommand {
             let (latencies, errors) = await withTaskGroup(of: ([Double], Int).self) { tasks in
                 for w in 0..<workers {
                     tasks.addTask {
-                        var rng = SplitMix(seed: UInt64(w + 1) &* 7919 &+ UInt64(all.count))
+                        var rng = SplitMix64(seed: UInt64(w + 1) &* 7919 &+ UInt64(all.count))
                         var latencies: [Double] = []
                         var errors = 0
                         var request = Kato_V2_ObserveRequest()
