@@ -13,28 +13,16 @@ import KatoProto
 enum PredictionUpdateEncoder {
     static func encode(id: String, sequence: Int64, cause: Kato_V2_UpdateCause, state: SessionState) -> [UInt8] {
         typealias W = PredictionWire
-        var eventSizes: [Int] = []
-        let predictionSizes = state.predictions.map { W.predictionSize($0, &eventSizes) }
-        let potentialSizes = state.futurePotentials.map { W.potentialSize($0, &eventSizes) }
-        var size = W.string(1, id) + W.int64(2, sequence) + W.int64(3, Int64(cause.rawValue)) + W.events(4, state.stm)
-        for s in predictionSizes { size += W.message(5, s) }
-        for s in potentialSizes { size += W.message(6, s) }
-        size += W.int64(7, Int64(state.time))
+        let lists = W.Lists(predictions: state.predictions, at: 5, futurePotentials: state.futurePotentials, at: 6)
+        let size = W.string(1, id) + W.int64(2, sequence) + W.int64(3, Int64(cause.rawValue)) + W.events(4, state.stm)
+            + lists.size + W.int64(7, Int64(state.time))
 
         var w = W.Writer(capacity: size)
-        w.eventSizes = eventSizes
         w.string(1, id)
         w.int64(2, sequence)
         w.int64(3, Int64(cause.rawValue))
         w.events(4, state.stm)
-        for (p, s) in zip(state.predictions, predictionSizes) {
-            w.head(5, length: s)
-            w.prediction(p)
-        }
-        for (f, s) in zip(state.futurePotentials, potentialSizes) {
-            w.head(6, length: s)
-            w.potential(f)
-        }
+        lists.write(into: &w)
         w.int64(7, Int64(state.time))
         assert(w.bytes.count == size, "PredictionUpdateEncoder: size pass and write pass disagree")
         return w.bytes

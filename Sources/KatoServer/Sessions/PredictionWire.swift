@@ -111,6 +111,47 @@ enum PredictionWire {
             + double(4, f.totalWeightedFrequency)
     }
 
+    /// A response's two repeated fields, its predictions and its future potentials, at the caller's
+    /// field numbers (GetPredictionsResponse 2 and 3, PredictionUpdate 5 and 6): sized once here,
+    /// written later by ``write(into:)``, so both encoders share one size pass and one write pass.
+    struct Lists {
+        let predictions: [Prediction]
+        let predictionField: Int
+        let futurePotentials: [FuturePotential]
+        let potentialField: Int
+        private let predictionSizes: [Int]
+        private let potentialSizes: [Int]
+        /// The event lengths of the size pass, in the order the write pass takes them back.
+        private let eventSizes: [Int]
+        /// Bytes of both fields, tags and lengths included.
+        let size: Int
+
+        init(predictions: [Prediction], at predictionField: Int, futurePotentials: [FuturePotential], at potentialField: Int) {
+            var eventSizes: [Int] = []
+            let predictionSizes = predictions.map { PredictionWire.predictionSize($0, &eventSizes) }
+            let potentialSizes = futurePotentials.map { PredictionWire.potentialSize($0, &eventSizes) }
+            var size = 0
+            for s in predictionSizes { size += PredictionWire.message(predictionField, s) }
+            for s in potentialSizes { size += PredictionWire.message(potentialField, s) }
+            (self.predictions, self.predictionField) = (predictions, predictionField)
+            (self.futurePotentials, self.potentialField) = (futurePotentials, potentialField)
+            (self.predictionSizes, self.potentialSizes, self.eventSizes, self.size) = (predictionSizes, potentialSizes, eventSizes, size)
+        }
+
+        func write(into w: inout Writer) {
+            w.eventSizes = eventSizes
+            w.nextEventSize = 0
+            for (p, s) in zip(predictions, predictionSizes) {
+                w.head(predictionField, length: s)
+                w.prediction(p)
+            }
+            for (f, s) in zip(futurePotentials, potentialSizes) {
+                w.head(potentialField, length: s)
+                w.potential(f)
+            }
+        }
+    }
+
     // MARK: writing
 
     struct Writer {
