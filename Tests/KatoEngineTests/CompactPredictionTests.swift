@@ -61,6 +61,19 @@ final class CompactPredictionTests: XCTestCase {
         return out
     }
 
+    /// The per-piece, per-symbol and per-event readers of `p` and of its explicit copy give `p`'s
+    /// arrays, field by field.
+    private func assertInPlaceReadersAgree(_ p: Prediction, _ copy: Prediction, line: UInt = #line) {
+        XCTAssertEqual(perPiece(p), p.matches, line: line)
+        XCTAssertEqual(perPiece(copy), p.matches, "explicit", line: line)
+        for field in Prediction.EventsField.allCases {
+            XCTAssertEqual(inPlace(p, field), p.events(field), "\(field) per symbol", line: line)
+            XCTAssertEqual(inPlace(copy, field), p.events(field), "\(field) per symbol (explicit)", line: line)
+            XCTAssertEqual(perEvent(p, field), p.events(field), "\(field) per event", line: line)
+            XCTAssertEqual(perEvent(copy, field), p.events(field), "\(field) per event (explicit)", line: line)
+        }
+    }
+
     func testComputedPredictionsEqualTheirExplicitFormAndReadTheSameInPlace() throws {
         var rng = SplitMix64(state: 1515)
         var seen = 0, withMissing = 0, withExtras = 0, withEmotives = 0
@@ -91,14 +104,7 @@ final class CompactPredictionTests: XCTestCase {
                     var matches: [String] = []
                     p.forEachMatch { matches.append($0) }
                     XCTAssertEqual(matches, p.matches)
-                    XCTAssertEqual(perPiece(p), p.matches)
-                    XCTAssertEqual(perPiece(copy), p.matches)
-                    for field in Prediction.EventsField.allCases {
-                        XCTAssertEqual(inPlace(p, field), p.events(field), "\(field)")
-                        XCTAssertEqual(inPlace(copy, field), p.events(field), "\(field) (explicit)")
-                        XCTAssertEqual(perEvent(p, field), p.events(field), "\(field) per event")
-                        XCTAssertEqual(perEvent(copy, field), p.events(field), "\(field) per event (explicit)")
-                    }
+                    assertInPlaceReadersAgree(p, copy)
                     let sorted = JSONEncoder()
                     sorted.outputFormatting = .sortedKeys  // dictionary order is per instance
                     let encoded = try sorted.encode(p)
@@ -142,14 +148,7 @@ final class CompactPredictionTests: XCTestCase {
         // The long present event misses p0, p3, …, p138 and p140…p149; the x symbols are extras.
         XCTAssertGreaterThan(p.missing.last?.count ?? 0, 50)
         XCTAssertGreaterThan(p.extras.last?.count ?? 0, 40)
-        let copy = explicitCopy(p)
-        XCTAssertEqual(perPiece(p), p.matches)
-        XCTAssertEqual(perPiece(copy), p.matches)
-        for field in Prediction.EventsField.allCases {
-            XCTAssertEqual(perEvent(p, field), p.events(field), "\(field)")
-            XCTAssertEqual(perEvent(copy, field), p.events(field), "\(field) (explicit)")
-            XCTAssertEqual(inPlace(p, field), p.events(field), "\(field) per symbol")
-        }
+        assertInPlaceReadersAgree(p, explicitCopy(p))
         for f in session.futurePotentials { XCTAssertEqual(perFutureEvent(f), f.future) }
     }
 
