@@ -94,10 +94,7 @@ extension ServerConnectionHandler {
             stream.pending = framed.bytes
             stream.pendingOffset = 0
         } else {
-            // Geometric growth, as `MessageFramer.frame` does (see there).
-            if stream.pending.capacity < stream.pending.count + framed.bytes.count {
-                stream.pending.reserveCapacity(max(stream.pending.count + framed.bytes.count, 2 * stream.pending.capacity))
-            }
+            MessageFramer.reserve(&stream.pending, adding: framed.bytes.count)
             stream.pending.append(contentsOf: framed.bytes)
         }
         return nil

@@ -97,14 +97,18 @@ package enum MessageFramer {
         framed[4] = UInt8(truncatingIfNeeded: n)
     }
 
+    /// Room for `k` more bytes in `out`, grown geometrically: `reserveCapacity(count + k)`
+    /// allocates exactly that much, so calling it per message on a buffer that keeps growing
+    /// copied the whole buffer every time (quadratic in a stream's queued bytes).
+    package static func reserve(_ out: inout [UInt8], adding k: Int) {
+        if out.capacity < out.count + k {
+            out.reserveCapacity(max(out.count + k, 2 * out.capacity))
+        }
+    }
+
     package static func frame(_ message: [UInt8], compressed: Bool, into out: inout [UInt8]) {
         let n = message.count
-        // Grow geometrically: `reserveCapacity(count + k)` allocates exactly that much, so
-        // calling it per message on a buffer that keeps growing copied the whole buffer
-        // every time (quadratic in a stream's queued bytes).
-        if out.capacity < out.count + 5 + n {
-            out.reserveCapacity(max(out.count + 5 + n, 2 * out.capacity))
-        }
+        reserve(&out, adding: 5 + n)
         out.append(compressed ? 1 : 0)
         out.append(UInt8(truncatingIfNeeded: n >> 24))
         out.append(UInt8(truncatingIfNeeded: n >> 16))
