@@ -24,11 +24,17 @@ struct BlockMatcher {
     ///   - slotCount: number of distinct values in b.
     init(bSlots: [Int32], slotCount: Int) {
         bLength = bSlots.count
-        var pos = [[Int]](repeating: [], count: slotCount)
-        for (j, s) in bSlots.enumerated() { pos[Int(s)].append(j) }
-        var starts = [0]
-        for p in pos { starts.append(starts.last! + p.count) }
-        positions = pos.flatMap { $0 }
+        // A counting sort of b's positions by slot (ascending within a slot): no array per slot.
+        var starts = [Int](repeating: 0, count: slotCount + 1)
+        for s in bSlots { starts[Int(s) + 1] += 1 }
+        for k in 0..<slotCount { starts[k + 1] += starts[k] }
+        var next = starts
+        var pos = [Int](repeating: 0, count: bSlots.count)
+        for (j, s) in bSlots.enumerated() {
+            pos[next[Int(s)]] = j
+            next[Int(s)] += 1
+        }
+        positions = pos
         positionStarts = starts
         lenRows = [Int](repeating: 0, count: 2 * (bSlots.count + 1))
         stampRows = [Int](repeating: -1, count: 2 * (bSlots.count + 1))
@@ -69,13 +75,15 @@ struct BlockMatcher {
             out.append(Block(a: firstMatch, b: positions[positionStarts[slot]], size: 1))
             return 1
         }
-        queue.removeAll(keepingCapacity: true)
-        scratch.removeAll(keepingCapacity: true)
+        // `queue` is empty here (the loop below pops it empty); `scratch` is reused by count
+        // (`removeAll(keepingCapacity:)` is a generic call per use).
+        var used = 0
         queue.append(Span(alo: 0, ahi: aSlots.count, blo: 0, bhi: bLength))
         while let span = queue.popLast() {
             let m = findLongestMatch(aSlots, span.alo, span.ahi, span.blo, span.bhi)
             if m.size > 0 {
-                scratch.append(m)
+                if used < scratch.count { scratch[used] = m } else { scratch.append(m) }
+                used += 1
                 if span.alo < m.a && span.blo < m.b { queue.append(Span(alo: span.alo, ahi: m.a, blo: span.blo, bhi: m.b)) }
                 if m.a + m.size < span.ahi && m.b + m.size < span.bhi {
                     queue.append(Span(alo: m.a + m.size, ahi: span.ahi, blo: m.b + m.size, bhi: span.bhi))
@@ -83,9 +91,9 @@ struct BlockMatcher {
             }
         }
         // difflib sorts the (i, j, k) triples; blocks never overlap in a, so i alone orders them.
-        if scratch.count > 1 {
+        if used > 1 {
             var x = 1
-            while x < scratch.count {
+            while x < used {
                 let blk = scratch[x]
                 var y = x
                 while y > 0 && scratch[y - 1].a > blk.a {
@@ -99,7 +107,8 @@ struct BlockMatcher {
         // Collapse adjacent blocks.
         var appended = 0
         var cur = Block(a: 0, b: 0, size: 0)
-        for blk in scratch {
+        for x in 0..<used {
+            let blk = scratch[x]
             if cur.a + cur.size == blk.a && cur.b + cur.size == blk.b {
                 cur.size += blk.size
             } else {
