@@ -7,7 +7,7 @@ struct FutureJSONStream {
     private var event: Int
     private let first: Int
     /// The current event's text is `buffer[0..<count]` (the buffer is reused, never shrunk).
-    private var buffer: [UInt8] = []
+    fileprivate var buffer: [UInt8] = []
     private var count = 0
     private var position = 0
     private var closed = false
@@ -95,7 +95,26 @@ struct FutureJSONStream {
 
     /// Whether the future of `a` from `ka` sorts before that of `b` from `kb` (bytes, then length).
     static func precedes(_ a: PatternShape, from ka: Int, _ b: PatternShape, from kb: Int) -> Bool {
+        var scratch = Scratch()
+        return precedes(a, from: ka, b, from: kb, scratch: &scratch)
+    }
+
+    /// Two buffers lent to the streams of successive comparisons (a sort's), so that a comparison
+    /// allocates nothing once they have grown.
+    struct Scratch {
+        fileprivate var a: [UInt8] = []
+        fileprivate var b: [UInt8] = []
+    }
+
+    /// ``precedes(_:from:_:from:)`` with buffers reused across calls.
+    static func precedes(_ a: PatternShape, from ka: Int, _ b: PatternShape, from kb: Int, scratch: inout Scratch) -> Bool {
         var x = FutureJSONStream(a, from: ka), y = FutureJSONStream(b, from: kb)
+        swap(&x.buffer, &scratch.a)
+        swap(&y.buffer, &scratch.b)
+        defer {
+            swap(&x.buffer, &scratch.a)
+            swap(&y.buffer, &scratch.b)
+        }
         while true {
             let bx = x.next(), by = y.next()
             guard let cx = bx else { return by != nil }

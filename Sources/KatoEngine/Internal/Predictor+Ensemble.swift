@@ -79,6 +79,7 @@ extension Predictor {
         }
         keys.withUnsafeMutableBufferPointer { Self.sortKeys($0) }
         var runStart = 0
+        var scratch = FutureJSONStream.Scratch()
         while runStart < keys.count {
             var runEnd = runStart + 1
             while runEnd < keys.count && keys[runEnd].primary == keys[runStart].primary
@@ -93,7 +94,9 @@ extension Predictor {
                     var y = x
                     while y > runStart {
                         let p = found[Int(groups[Int(keys[y - 1].group)].first)]
-                        if !FutureJSONStream.precedes(shape, from: k2, kb.shapes[Int(p.id)], from: Int(p.k2)) { break }
+                        if !FutureJSONStream.precedes(shape, from: k2, kb.shapes[Int(p.id)], from: Int(p.k2), scratch: &scratch) {
+                            break
+                        }
                         keys[y] = keys[y - 1]
                         y -= 1
                     }

@@ -221,7 +221,7 @@ extension Predictor {
                     confidence: mt.presentLength > 0 ? Double(m) / Double(mt.presentLength) : 0.0,
                     itfdfSimilarity: mt.itfdf, patternProbability: mt.patternProbability,
                     weightedStrength: c.similarity * mt.patternProbability)
-                (buffer.baseAddress! + n).initialize(to: consume prediction)
+                buffer.initializeElement(at: n, to: prediction)
                 initialized = n + 1
             }
         }
