@@ -52,10 +52,20 @@ struct FutureJSONStream {
             for x in lo..<hi {
                 if x > lo { out[o] = UInt8(ascii: ","); out[o + 1] = UInt8(ascii: " "); o += 2 }
                 out[o] = UInt8(ascii: "\""); o += 1
-                for b in symbols[x].utf8 {
-                    if b < 0x20 || b > 0x7E || b == 0x27 || b == 0x22 || b == 0x5C { return nil }
-                    out[o] = b
-                    o += 1
+                // The symbol's bytes where they are stored (one check loop and one copy), else one by one.
+                let copied: Bool? = symbols[x].utf8.withContiguousStorageIfAvailable { bytes in
+                    for b in bytes where b < 0x20 || b > 0x7E || b == 0x27 || b == 0x22 || b == 0x5C { return false }
+                    if let from = bytes.baseAddress { (out.baseAddress! + o).update(from: from, count: bytes.count) }
+                    o += bytes.count
+                    return true
+                }
+                if copied == false { return nil }
+                if copied == nil {
+                    for b in symbols[x].utf8 {
+                        if b < 0x20 || b > 0x7E || b == 0x27 || b == 0x22 || b == 0x5C { return nil }
+                        out[o] = b
+                        o += 1
+                    }
                 }
                 out[o] = UInt8(ascii: "\""); o += 1
             }
