@@ -202,27 +202,35 @@ extension Predictor {
 
         // Loop 3: the values, each initialised in place in the result (no copy) with the finished batch.
         let batch = PredictionBatch(flat: state.flat, stmEnds: stmEnds, words: words)
+        // Each element starts as a reference-free template and its fields are stored in place: a value
+        // built whole and then moved into the buffer was copied (4 retains) and the original destroyed.
+        let template = Prediction(
+            frequency: 0, alignment: nil, potential: 0, evidence: 0, similarity: 0, fragmentation: 0, snr: 0,
+            entropy: 0.0, normalizedEntropy: normalizedEntropy, globalNormalizedEntropy: globalEntropy,
+            confluence: 0.0, predictiveInformation: 0, confidence: 0, itfdfSimilarity: 0, patternProbability: 0,
+            weightedStrength: 0)
         return [Prediction](unsafeUninitializedCapacity: kept) { buffer, initialized in
             for (n, idx) in order.enumerated() {
                 let c = found[idx]
                 let shape = shapes[n]
                 let mt = metrics[n]
                 let m = mt.matchCount
-                let prediction = Prediction(
-                    frequency: Int(c.frequency),
-                    alignment: Prediction.Alignment(
-                        shape: shape, batch: batch, emotiveWindow: kb.records[Int(c.id)].emotives,
-                        k1: c.k1, k2: c.k2, bitsAt: Int32(mt.bitsAt), matchCount: Int32(m)),
-                    potential: c.potential,
-                    evidence: shape.length > 0 ? Double(m) / Double(shape.length) : 0.0,
-                    similarity: c.similarity, fragmentation: Double(c.blockCount - 1), snr: mt.snr,
-                    entropy: 0.0, normalizedEntropy: normalizedEntropy, globalNormalizedEntropy: globalEntropy,
-                    confluence: 0.0, predictiveInformation: c.predictiveInformation,
-                    confidence: mt.presentLength > 0 ? Double(m) / Double(mt.presentLength) : 0.0,
-                    itfdfSimilarity: mt.itfdf, patternProbability: mt.patternProbability,
-                    weightedStrength: c.similarity * mt.patternProbability)
-                buffer.initializeElement(at: n, to: prediction)
+                buffer.initializeElement(at: n, to: template)
                 initialized = n + 1
+                buffer[n].alignment = Prediction.Alignment(
+                    shape: shape, batch: batch, emotiveWindow: kb.records[Int(c.id)].emotives,
+                    k1: c.k1, k2: c.k2, bitsAt: Int32(mt.bitsAt), matchCount: Int32(m))
+                buffer[n].frequency = Int(c.frequency)
+                buffer[n].potential = c.potential
+                buffer[n].evidence = shape.length > 0 ? Double(m) / Double(shape.length) : 0.0
+                buffer[n].similarity = c.similarity
+                buffer[n].fragmentation = Double(c.blockCount - 1)
+                buffer[n].snr = mt.snr
+                buffer[n].predictiveInformation = c.predictiveInformation
+                buffer[n].confidence = mt.presentLength > 0 ? Double(m) / Double(mt.presentLength) : 0.0
+                buffer[n].itfdfSimilarity = mt.itfdf
+                buffer[n].patternProbability = mt.patternProbability
+                buffer[n].weightedStrength = c.similarity * mt.patternProbability
             }
         }
     }
