@@ -85,7 +85,13 @@ extension Predictor {
         var otherPresent = [Int32](repeating: 0, count: max(1, longest))
         var sub = [Int32](repeating: 0, count: max(1, longest))
         var subBlocks: [BlockMatcher.Block] = []
+        subBlocks.reserveCapacity(4 * kept)
+        // The symbol → slot table as a buffer lent for the loop: read through the optional array, each
+        // lookup retained and released the table (≈7 per prediction, ≈30k instructions at 1,000 patterns).
+        let directTable = directSlots ?? []
+        let useDirect = directSlots != nil
         words.withUnsafeMutableBufferPointer { words in
+        directTable.withUnsafeBufferPointer { directTable in
         matchedGen.withUnsafeMutableBufferPointer { matchedGen in
         presentCount.withUnsafeMutableBufferPointer { presentCount in
         otherPresent.withUnsafeMutableBufferPointer { otherPresent in
@@ -95,8 +101,7 @@ extension Predictor {
         stateCounts.withUnsafeBufferPointer { stateCounts in
         blockStore.withUnsafeBufferPointer { blockStore in
             @inline(__always) func slotOf(_ id: Int32) -> Int32 {
-                if let directSlots { return directSlots[Int(id)] }
-                return slotMap.get(id)
+                useDirect ? directTable[Int(id)] : slotMap.get(id)
             }
             for (n, idx) in order.enumerated() {
                 let c = found[idx]
@@ -190,6 +195,7 @@ extension Predictor {
                 metrics[n].itfdf = F > 0 ? 1 - (distance * Double(c.frequency) / F) : 0.0
                 metrics[n].patternProbability = F > 0 ? Double(c.frequency) / F : 0.0
             }
+        }
         }
         }
         }

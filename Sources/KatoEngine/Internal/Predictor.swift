@@ -189,6 +189,10 @@ struct Predictor {
         let candidateSet = candidateSet(q: q, stateIds: state.ids)
 
         var queryChars: [UInt32] = []
+        // An upper bound (a scalar is at least one UTF-8 byte): one allocation, not one per doubling.
+        var scalarBound = state.flat.count
+        for s in state.flat { scalarBound += s.utf8.count }
+        queryChars.reserveCapacity(scalarBound)
         for (i, s) in state.flat.enumerated() {
             if i > 0 { queryChars.append(32) }
             for sc in s.unicodeScalars { queryChars.append(sc.value) }
