@@ -86,6 +86,14 @@ extension Predictor {
         var sub = [Int32](repeating: 0, count: max(1, longest))
         var subBlocks: [BlockMatcher.Block] = []
         subBlocks.reserveCapacity(4 * kept)
+        var touched = [Int32](repeating: 0, count: max(1, slotCount))
+        var normS = 0.0
+        var anyS = false
+        for slot in 0..<slotCount {
+            let sv = stateProb[slot] * Double(stateCounts[slot])
+            normS += sv * sv
+            if sv != 0 { anyS = true }
+        }
         // The symbol → slot table as a buffer lent for the loop: read through the optional array, each
         // lookup retained and released the table (≈7 per prediction, ≈30k instructions at 1,000 patterns).
         let directTable = directSlots ?? []
@@ -96,6 +104,7 @@ extension Predictor {
         presentCount.withUnsafeMutableBufferPointer { presentCount in
         otherPresent.withUnsafeMutableBufferPointer { otherPresent in
         sub.withUnsafeMutableBufferPointer { sub in
+        touched.withUnsafeMutableBufferPointer { touched in
         stateSlots.withUnsafeBufferPointer { stateSlots in
         stateProb.withUnsafeBufferPointer { stateProb in
         stateCounts.withUnsafeBufferPointer { stateCounts in
@@ -122,13 +131,13 @@ extension Predictor {
                         matchedGen[Int(stateSlots[j])] = generation
                     }
                 }
-                for i in 0..<slotCount { presentCount[i] = 0 }
-                var others = 0
+                var others = 0, touchedCount = 0
                 for b in 0..<presentLength {
                     let id = v.id(presentStart + b)
                     let slot = slotOf(id)
                     let missing: Bool
                     if slot >= 0 {
+                        if presentCount[Int(slot)] == 0 { touched[touchedCount] = slot; touchedCount += 1 }
                         presentCount[Int(slot)] += 1
                         missing = matchedGen[Int(slot)] != generation
                     } else {
@@ -153,19 +162,32 @@ extension Predictor {
                 let snrDen = 2.0 * Double(m) + Double(extrasCount)
                 let snr = snrDen > 0 ? (2.0 * Double(m) - Double(extrasCount)) / snrDen : 0.0
                 // itfdf: cosine distance of probability-weighted counts over present ∪ state.
-                var dot = 0.0, normS = 0.0, normP = 0.0
-                var anyS = false, anyP = false
-                for slot in 0..<slotCount {
+                // The state's norm is the same for every prediction (computed once, same order); of the
+                // present side only the slots this prediction touched count: every other slot adds
+                // `+0.0` (p, counts ≥ 0) to sums that start at `+0.0`, which leaves them bit for bit as
+                // they were. The touched slots are summed in ascending slot order, as the full loop did.
+                var x = 1
+                while x < touchedCount {
+                    let e = touched[x]
+                    var y = x
+                    while y > 0 && touched[y - 1] > e { touched[y] = touched[y - 1]; y -= 1 }
+                    touched[y] = e
+                    x += 1
+                }
+                var dot = 0.0, normP = 0.0
+                var anyP = false
+                for t in 0..<touchedCount {
+                    let slot = Int(touched[t])
                     let p = stateProb[slot]
                     let sv = p * Double(stateCounts[slot])
                     let pv = p * Double(presentCount[slot])
-                    dot += sv * pv; normS += sv * sv; normP += pv * pv
-                    if sv != 0 { anyS = true }
+                    dot += sv * pv; normP += pv * pv
                     if pv != 0 { anyP = true }
+                    presentCount[slot] = 0
                 }
                 // Present symbols outside the state are missing symbols, hence in the probability table;
                 // summed in ascending id order (insertion sort: a few per prediction).
-                var x = 1
+                x = 1
                 while x < others {
                     let e = otherPresent[x]
                     var y = x
@@ -195,6 +217,7 @@ extension Predictor {
                 metrics[n].itfdf = F > 0 ? 1 - (distance * Double(c.frequency) / F) : 0.0
                 metrics[n].patternProbability = F > 0 ? Double(c.frequency) / F : 0.0
             }
+        }
         }
         }
         }
