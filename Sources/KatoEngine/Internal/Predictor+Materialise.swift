@@ -80,13 +80,8 @@ extension Predictor {
 
         // Loop 2: the bits and the metrics. Scratch by count (no `removeAll` per prediction).
         var words = [UInt64](repeating: 0, count: totalWords)
-        var matchedGen = [Int](repeating: 0, count: slotCount)
-        var presentCount = [Int](repeating: 0, count: slotCount)
-        var otherPresent = [Int32](repeating: 0, count: max(1, longest))
-        var sub = [Int32](repeating: 0, count: max(1, longest))
         var subBlocks: [BlockMatcher.Block] = []
         subBlocks.reserveCapacity(4 * kept)
-        var touched = [Int32](repeating: 0, count: max(1, slotCount))
         var normS = 0.0
         var anyS = false
         for slot in 0..<slotCount {
@@ -98,13 +93,22 @@ extension Predictor {
         // lookup retained and released the table (≈7 per prediction, ≈30k instructions at 1,000 patterns).
         let directTable = directSlots ?? []
         let useDirect = directSlots != nil
+        // The per-prediction scratch (generation stamps and counts per slot, the touched slots, the
+        // present ids outside the state, the slots of the matched span) in one temporary allocation:
+        // an array each cost ≈700 instructions (allocation through generic metadata, then release).
+        let spanCap = max(1, longest)
+        // (Stack memory when small; plain values, so nothing to deinitialise.)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * slotCount) { perSlot in
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * spanCap + max(1, slotCount)) { small in
+        perSlot.initialize(repeating: 0)
+        small.initialize(repeating: 0)
+        let matchedGen = UnsafeMutableBufferPointer(rebasing: perSlot[0..<slotCount])
+        let presentCount = UnsafeMutableBufferPointer(rebasing: perSlot[slotCount..<(2 * slotCount)])
+        let otherPresent = UnsafeMutableBufferPointer(rebasing: small[0..<spanCap])
+        let sub = UnsafeMutableBufferPointer(rebasing: small[spanCap..<(2 * spanCap)])
+        let touched = UnsafeMutableBufferPointer(rebasing: small[(2 * spanCap)..<(2 * spanCap + max(1, slotCount))])
         words.withUnsafeMutableBufferPointer { words in
         directTable.withUnsafeBufferPointer { directTable in
-        matchedGen.withUnsafeMutableBufferPointer { matchedGen in
-        presentCount.withUnsafeMutableBufferPointer { presentCount in
-        otherPresent.withUnsafeMutableBufferPointer { otherPresent in
-        sub.withUnsafeMutableBufferPointer { sub in
-        touched.withUnsafeMutableBufferPointer { touched in
         stateSlots.withUnsafeBufferPointer { stateSlots in
         stateProb.withUnsafeBufferPointer { stateProb in
         stateCounts.withUnsafeBufferPointer { stateCounts in
@@ -217,9 +221,6 @@ extension Predictor {
                 metrics[n].itfdf = F > 0 ? 1 - (distance * Double(c.frequency) / F) : 0.0
                 metrics[n].patternProbability = F > 0 ? Double(c.frequency) / F : 0.0
             }
-        }
-        }
-        }
         }
         }
         }
