@@ -17,11 +17,13 @@ extension Predictor {
         var tableSize = 16
         while tableSize < 2 * found.count { tableSize <<= 1 }
         let mask = tableSize - 1
-        var table = [Int32](repeating: -1, count: tableSize)
         var groups = [Group](repeating: Group(), count: found.count)
         var groupCount = 0
         let shapes = kb.shapes
-        table.withUnsafeMutableBufferPointer { table in
+        // The probe table lives only for this loop: a temporary allocation (stack when small), not an
+        // array (≈700 instructions of allocation through generic metadata and release).
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: tableSize) { table in
+            table.initialize(repeating: -1)
             groups.withUnsafeMutableBufferPointer { groups in
                 found.withUnsafeMutableBufferPointer { found in
                     for idx in 0..<found.count {
@@ -149,8 +151,14 @@ extension Predictor {
     /// Quicksort (median of three, insertion sort below 16) of keys that are all distinct (`group`):
     /// the result is the unique sorted order, whatever the algorithm.
     static func sortKeys(_ a: UnsafeMutableBufferPointer<GroupKey>) {
-        var stack: [(Int, Int)] = [(0, a.count - 1)]
-        while let (lo0, hi0) = stack.popLast() {
+        // The larger side is pushed and the smaller looped on, so at most log2(count) < 64 ranges wait:
+        // a fixed temporary stack, not an array.
+        withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: 64) { stack in
+        var depth = 1
+        stack[0] = (0, a.count - 1)
+        while depth > 0 {
+            depth -= 1
+            let (lo0, hi0) = stack[depth]
             var lo = lo0, hi = hi0
             while hi - lo >= 16 {
                 let mid = lo + (hi - lo) / 2
@@ -166,10 +174,10 @@ extension Predictor {
                 }
                 // Push the larger side, loop on the smaller: the stack stays O(log n).
                 if j - lo < hi - i {
-                    if i < hi { stack.append((i, hi)) }
+                    if i < hi { stack[depth] = (i, hi); depth += 1 }
                     hi = j
                 } else {
-                    if lo < j { stack.append((lo, j)) }
+                    if lo < j { stack[depth] = (lo, j); depth += 1 }
                     lo = i
                 }
             }
@@ -183,6 +191,7 @@ extension Predictor {
                     x += 1
                 }
             }
+        }
         }
     }
 
