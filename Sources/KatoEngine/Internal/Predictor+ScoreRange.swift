@@ -63,8 +63,12 @@ extension Predictor {
             let order = Self.positionsByLength(lengths, longest: longest)
             if indel.hasEightLanes {
                 // Eight texts at a time in the AVX-512 kernel, the rest four at a time below.
-                var group = [UnsafeBufferPointer<UInt8>](repeating: UnsafeBufferPointer(start: nil, count: 0), count: 8)
-                var out = [Double](repeating: 0, count: 8)
+                // The eight texts and results: temporary allocations (stack), not arrays (≈700
+                // instructions each through generic metadata).
+                try withUnsafeTemporaryAllocation(of: UnsafeBufferPointer<UInt8>.self, capacity: 8) { group in
+                try withUnsafeTemporaryAllocation(of: Double.self, capacity: 8) { out in
+                group.initialize(repeating: UnsafeBufferPointer(start: nil, count: 0))
+                out.initialize(repeating: 0)
                 while i + 8 <= order.count {
                     if i & 255 == 0 && i > 0 && !shouldContinue() { throw EngineCancelledError() }
                     var allASCII = true
@@ -72,9 +76,7 @@ extension Predictor {
                         if let v = asciiView(Int(order[i + k])) { group[k] = v.text } else { allASCII = false }
                     }
                     if allASCII {
-                        group.withUnsafeBufferPointer { g in
-                            out.withUnsafeMutableBufferPointer { indel.similarities8(g.baseAddress!, into: $0.baseAddress!) }
-                        }
+                        indel.similarities8(UnsafePointer(group.baseAddress!), into: out.baseAddress!)
                         for k in 0..<8 { sims[Int(order[i + k])] = out[k] }
                     } else {
                         for k in 0..<8 {
@@ -83,6 +85,8 @@ extension Predictor {
                         }
                     }
                     i += 8
+                }
+                }
                 }
             }
             while i + 4 <= order.count {
