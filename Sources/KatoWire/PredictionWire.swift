@@ -8,40 +8,40 @@ import KatoEngine
 /// filled. Used by `PredictionUpdateEncoder` (subscription updates) and
 /// `PredictionsResponseEncoder` (GetPredictions). Fields at their proto3 default are left out, as
 /// protobuf encoders do; map entries (emotives) in key order, so equal values give equal bytes.
-enum PredictionWire {
+package enum PredictionWire {
     // MARK: sizes (each includes the field's tag)
 
-    static func varintSize(_ v: UInt64) -> Int {
+    package static func varintSize(_ v: UInt64) -> Int {
         var v = v, n = 1
         while v >= 0x80 { v >>= 7; n += 1 }
         return n
     }
-    static func tagSize(_ field: Int) -> Int { field < 16 ? 1 : 2 }
-    static func message(_ field: Int, _ length: Int) -> Int { tagSize(field) + varintSize(UInt64(length)) + length }
-    static func string(_ field: Int, _ s: String) -> Int {
+    package static func tagSize(_ field: Int) -> Int { field < 16 ? 1 : 2 }
+    package static func message(_ field: Int, _ length: Int) -> Int { tagSize(field) + varintSize(UInt64(length)) + length }
+    package static func string(_ field: Int, _ s: String) -> Int {
         let n = s.utf8.count
         return n == 0 ? 0 : message(field, n)
     }
-    static func int64(_ field: Int, _ v: Int64) -> Int { v == 0 ? 0 : tagSize(field) + varintSize(UInt64(bitPattern: v)) }
-    static func double(_ field: Int, _ v: Double) -> Int { v.bitPattern == 0 ? 0 : tagSize(field) + 8 }
+    package static func int64(_ field: Int, _ v: Int64) -> Int { v == 0 ? 0 : tagSize(field) + varintSize(UInt64(bitPattern: v)) }
+    package static func double(_ field: Int, _ v: Double) -> Int { v.bitPattern == 0 ? 0 : tagSize(field) + 8 }
     /// An `Event` (repeated string symbols = 1): its length.
-    static func eventSize(_ symbols: [String]) -> Int {
+    package static func eventSize(_ symbols: [String]) -> Int {
         var n = 0
         for s in symbols { n += message(1, s.utf8.count) }  // an empty symbol is still an element
         return n
     }
-    static func events(_ field: Int, _ events: [[String]]) -> Int {
+    package static func events(_ field: Int, _ events: [[String]]) -> Int {
         var n = 0
         for e in events { n += message(field, eventSize(e)) }
         return n
     }
-    static func emotiveEntrySize(_ key: String, _ value: Double) -> Int { string(1, key) + double(2, value) }
+    package static func emotiveEntrySize(_ key: String, _ value: Double) -> Int { string(1, key) + double(2, value) }
 
     /// The nested-event fields in the order a protobuf encoder writes them (by number).
-    static let eventFieldsInOrder: [Prediction.EventsField] = [.past, .present, .future, .missing, .extras, .sequence]
+    package static let eventFieldsInOrder: [Prediction.EventsField] = [.past, .present, .future, .missing, .extras, .sequence]
 
     /// The proto field number of each of `Prediction`'s nested-event fields (types.proto).
-    static func fieldNumber(_ field: Prediction.EventsField) -> Int {
+    package static func fieldNumber(_ field: Prediction.EventsField) -> Int {
         switch field {
         case .past: return 6
         case .present: return 7
@@ -54,7 +54,7 @@ enum PredictionWire {
 
     /// Wire size of the selected symbols of one piece as repeated string `field` (tags included).
     @inline(__always)
-    static func symbolsSize(_ field: Int, _ symbols: Span<String>, _ selected: UInt64) -> Int {
+    package static func symbolsSize(_ field: Int, _ symbols: Span<String>, _ selected: UInt64) -> Int {
         var n = 0
         var m = selected
         while m != 0 {
@@ -67,7 +67,7 @@ enum PredictionWire {
     /// The size pass of a prediction: its length, and the length of each of its events appended to
     /// `eventSizes` (the write pass takes them back in the same order, so symbols are read once
     /// per pass, one call per event).
-    static func predictionSize(_ p: Prediction, _ eventSizes: inout [Int]) -> Int {
+    package static func predictionSize(_ p: Prediction, _ eventSizes: inout [Int]) -> Int {
         var n = string(1, p.type) + string(2, p.name) + int64(3, Int64(p.frequency))
         for (k, v) in p.emotives { n += message(4, emotiveEntrySize(k, v)) }
         p.forEachMatchPiece { symbols, selected in n += symbolsSize(5, symbols, selected) }
@@ -99,7 +99,7 @@ enum PredictionWire {
     }
 
     /// The size pass of a future potential (event lengths appended as for a prediction).
-    static func potentialSize(_ f: FuturePotential, _ eventSizes: inout [Int]) -> Int {
+    package static func potentialSize(_ f: FuturePotential, _ eventSizes: inout [Int]) -> Int {
         var n = 0
         f.forEachFutureEvent { _, symbols in
             var size = 0
@@ -114,7 +114,7 @@ enum PredictionWire {
     /// A response's two repeated fields, its predictions and its future potentials, at the caller's
     /// field numbers (GetPredictionsResponse 2 and 3, PredictionUpdate 5 and 6): sized once here,
     /// written later by ``write(into:)``, so both encoders share one size pass and one write pass.
-    struct Lists {
+    package struct Lists {
         let predictions: [Prediction]
         let predictionField: Int
         let futurePotentials: [FuturePotential]
@@ -124,9 +124,9 @@ enum PredictionWire {
         /// The event lengths of the size pass, in the order the write pass takes them back.
         private let eventSizes: [Int]
         /// Bytes of both fields, tags and lengths included.
-        let size: Int
+        package let size: Int
 
-        init(predictions: [Prediction], at predictionField: Int, futurePotentials: [FuturePotential], at potentialField: Int) {
+        package init(predictions: [Prediction], at predictionField: Int, futurePotentials: [FuturePotential], at potentialField: Int) {
             var eventSizes: [Int] = []
             let predictionSizes = predictions.map { PredictionWire.predictionSize($0, &eventSizes) }
             let potentialSizes = futurePotentials.map { PredictionWire.potentialSize($0, &eventSizes) }
@@ -138,7 +138,7 @@ enum PredictionWire {
             (self.predictionSizes, self.potentialSizes, self.eventSizes, self.size) = (predictionSizes, potentialSizes, eventSizes, size)
         }
 
-        func write(into w: inout Writer) {
+        package func write(into w: inout Writer) {
             w.eventSizes = eventSizes
             w.nextEventSize = 0
             for (p, s) in zip(predictions, predictionSizes) {
@@ -154,12 +154,12 @@ enum PredictionWire {
 
     // MARK: writing
 
-    struct Writer {
-        var bytes: [UInt8] = []
+    package struct Writer {
+        package var bytes: [UInt8] = []
 
-        init(capacity: Int) { bytes.reserveCapacity(capacity) }
+        package init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
-        mutating func varint(_ v: UInt64) {
+        package mutating func varint(_ v: UInt64) {
             var v = v
             while v >= 0x80 {
                 bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -167,22 +167,22 @@ enum PredictionWire {
             }
             bytes.append(UInt8(v))
         }
-        mutating func tag(_ field: Int, _ wireType: UInt64) { varint(UInt64(field) << 3 | wireType) }
-        mutating func head(_ field: Int, length: Int) {
+        package mutating func tag(_ field: Int, _ wireType: UInt64) { varint(UInt64(field) << 3 | wireType) }
+        package mutating func head(_ field: Int, length: Int) {
             tag(field, 2)
             varint(UInt64(length))
         }
-        mutating func raw(_ field: Int, _ s: String) {
+        package mutating func raw(_ field: Int, _ s: String) {
             head(field, length: s.utf8.count)
             bytes.append(contentsOf: s.utf8)
         }
-        mutating func string(_ field: Int, _ s: String) { if !s.isEmpty { raw(field, s) } }
-        mutating func int64(_ field: Int, _ v: Int64) {
+        package mutating func string(_ field: Int, _ s: String) { if !s.isEmpty { raw(field, s) } }
+        package mutating func int64(_ field: Int, _ v: Int64) {
             guard v != 0 else { return }
             tag(field, 0)
             varint(UInt64(bitPattern: v))
         }
-        mutating func double(_ field: Int, _ v: Double) {
+        package mutating func double(_ field: Int, _ v: Double) {
             guard v.bitPattern != 0 else { return }
             tag(field, 1)
             var bits = v.bitPattern
@@ -191,7 +191,7 @@ enum PredictionWire {
                 bits >>= 8
             }
         }
-        mutating func events(_ field: Int, _ events: [[String]]) {
+        package mutating func events(_ field: Int, _ events: [[String]]) {
             for e in events {
                 head(field, length: PredictionWire.eventSize(e))
                 for s in e { raw(1, s) }
@@ -218,7 +218,7 @@ enum PredictionWire {
             nextEventSize += 1
         }
 
-        mutating func prediction(_ p: Prediction) {
+        package mutating func prediction(_ p: Prediction) {
             string(1, p.type)
             string(2, p.name)
             int64(3, Int64(p.frequency))
@@ -247,7 +247,7 @@ enum PredictionWire {
             double(20, p.confluence); double(21, p.potential); double(22, p.predictiveInformation)
             double(23, p.itfdfSimilarity); double(24, p.patternProbability); double(25, p.weightedStrength)
         }
-        mutating func potential(_ f: FuturePotential) {
+        package mutating func potential(_ f: FuturePotential) {
             f.forEachFutureEvent { _, s in
                 eventHead(1)
                 for i in s.indices { raw(1, s[i]) }

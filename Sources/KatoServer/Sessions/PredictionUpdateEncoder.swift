@@ -1,5 +1,6 @@
 import KatoEngine
 import KatoProto
+import KatoWire
 
 /// Writes a `kato.v2.PredictionUpdate` in protobuf wire format straight from the engine's
 /// session state: the same message `Session.update(...).serializedBytes()` gives (equal once

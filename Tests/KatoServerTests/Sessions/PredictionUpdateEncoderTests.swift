@@ -5,6 +5,7 @@ import XCTest
 
 @testable import KatoServer
 import KatoSupport
+import KatoWire
 
 /// `PredictionUpdateEncoder` writes the message `Session.update` builds, and
 /// `PredictionsResponseEncoder` the `GetPredictionsResponse` the proto structs give: compared
