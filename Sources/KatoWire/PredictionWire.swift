@@ -1,11 +1,13 @@
 import KatoEngine
 
 /// The protobuf wire form of `kato.v2.Prediction`, `FuturePotential` and `Event`, written straight
-/// from the engine's values: each symbol's UTF-8 comes from the pattern's and the STM's own
-/// strings, read one event per call (`Prediction.forEachEvent`, `forEachMatchPiece`,
-/// `FuturePotential.forEachFutureEvent`: a view of the stored symbols, no `String` copied), so no
-/// string array is built for a compact prediction and no proto struct or protobuf-c struct is
-/// filled. Used by `PredictionUpdateEncoder` (subscription updates) and
+/// from the engine's values, so no string array is built for a compact prediction and no proto
+/// struct or protobuf-c struct is filled. A computed prediction's pattern fields (`past`,
+/// `present`, `future`, `sequence`) and a future potential's `future` are copied from the bytes
+/// the pattern keeps in wire form (`Prediction.eventWire`, `FuturePotential.futureWire`: one copy
+/// and a tag byte per event, sized in O(1)); the selections (`matches`, `missing`, `extras`) and
+/// explicit fields are written per symbol from the pattern's and the STM's own strings, read one
+/// event per call (`Prediction.forEachEvent`, `forEachMatchPiece`, `FuturePotential.forEachFutureEvent`). Used by `PredictionUpdateEncoder` (subscription updates) and
 /// `PredictionsResponseEncoder` (GetPredictions). Fields at their proto3 default are left out, as
 /// protobuf encoders do; map entries (emotives) in key order, so equal values give equal bytes.
 package enum PredictionWire {
@@ -72,6 +74,12 @@ package enum PredictionWire {
         for (k, v) in p.emotives { n += message(4, emotiveEntrySize(k, v)) }
         p.forEachMatchPiece { symbols, selected in n += symbolsSize(5, symbols, selected) }
         for field in eventFieldsInOrder {
+            // A pattern's run: framed once at learn, tags (fields 6, 7, 8, 11: one byte each, as the
+            // stored field 1's) and lengths included.
+            if let wire = p.eventWire(field) {
+                n += wire.byteCount
+                continue
+            }
             let number = fieldNumber(field)
             // Every event gets at least one call, in order; a long one several (same `k`).
             var current = -1, size = 0
@@ -101,11 +109,15 @@ package enum PredictionWire {
     /// The size pass of a future potential (event lengths appended as for a prediction).
     package static func potentialSize(_ f: FuturePotential, _ eventSizes: inout [Int]) -> Int {
         var n = 0
-        f.forEachFutureEvent { _, symbols in
-            var size = 0
-            for i in symbols.indices { size += message(1, symbols[i].utf8.count) }
-            eventSizes.append(size)
-            n += message(1, size)
+        if let wire = f.futureWire {
+            n = wire.byteCount
+        } else {
+            f.forEachFutureEvent { _, symbols in
+                var size = 0
+                for i in symbols.indices { size += message(1, symbols[i].utf8.count) }
+                eventSizes.append(size)
+                n += message(1, size)
+            }
         }
         return n + double(2, f.aggregatePotential) + int64(3, Int64(f.supportingPatterns))
             + double(4, f.totalWeightedFrequency)
@@ -185,11 +197,7 @@ package enum PredictionWire {
         package mutating func double(_ field: Int, _ v: Double) {
             guard v.bitPattern != 0 else { return }
             tag(field, 1)
-            var bits = v.bitPattern
-            for _ in 0..<8 {
-                bytes.append(UInt8(truncatingIfNeeded: bits))
-                bits >>= 8
-            }
+            withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
         }
         package mutating func events(_ field: Int, _ events: [[String]]) {
             for e in events {
@@ -197,6 +205,17 @@ package enum PredictionWire {
                 for s in e { raw(1, s) }
             }
         }
+        /// A pattern's run of events as repeated `Event` field `number` (< 16): the stored bytes
+        /// (framed as field 1) copied, then each event's tag byte set.
+        @inline(__always)
+        mutating func events(_ number: Int, _ wire: EventWire) {
+            let at = bytes.count
+            bytes.append(contentsOf: wire.bytes)
+            guard number != 1 else { return }
+            let tag = UInt8(truncatingIfNeeded: number << 3 | 2)
+            for i in 0..<wire.eventCount { bytes[at &+ wire.eventOffset(i)] = tag }
+        }
+
         /// The event lengths of the size pass, and how many the write pass has used.
         var eventSizes: [Int] = []
         var nextEventSize = 0
@@ -232,6 +251,10 @@ package enum PredictionWire {
             p.forEachMatchPiece { s, selected in symbols(5, s, selected) }
             for field in PredictionWire.eventFieldsInOrder {
                 let number = PredictionWire.fieldNumber(field)
+                if let wire = p.eventWire(field) {
+                    events(number, wire)
+                    continue
+                }
                 var current = -1
                 p.forEachEvent(in: field) { k, s, selected in
                     if k != current {
@@ -248,9 +271,13 @@ package enum PredictionWire {
             double(23, p.itfdfSimilarity); double(24, p.patternProbability); double(25, p.weightedStrength)
         }
         package mutating func potential(_ f: FuturePotential) {
-            f.forEachFutureEvent { _, s in
-                eventHead(1)
-                for i in s.indices { raw(1, s[i]) }
+            if let wire = f.futureWire {
+                bytes.append(contentsOf: wire.bytes)  // field 1 already
+            } else {
+                f.forEachFutureEvent { _, s in
+                    eventHead(1)
+                    for i in s.indices { raw(1, s[i]) }
+                }
             }
             double(2, f.aggregatePotential)
             int64(3, Int64(f.supportingPatterns))
