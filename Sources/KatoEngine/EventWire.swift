@@ -45,6 +45,12 @@ public struct EventWire: Sendable {
     @inline(__always)
     public var bytes: ArraySlice<UInt8> { storage[absoluteStart(0)..<absoluteStart(eventCount)] }
 
+    /// The run's bytes (as ``bytes``) viewed in place for the duration of `body` (no retain, no copy).
+    @inline(__always)
+    public func withBytes<R>(_ body: (Span<UInt8>) throws -> R) rethrows -> R {
+        try body(storage.span.extracting(absoluteStart(0)..<absoluteStart(eventCount)))
+    }
+
     /// Offset in ``bytes`` of event `i`'s tag byte (i < eventCount).
     @inline(__always)
     public func eventOffset(_ i: Int) -> Int { absoluteStart(i) &- absoluteStart(0) }
@@ -52,57 +58,66 @@ public struct EventWire: Sendable {
 
 extension PatternShape {
     /// The wire form of ``EventWire``: `[UInt32 little-endian × (n + 1) | framed events]`, entry k the
-    /// start of event k in the framed part (entry n its length). Sized first, written once.
+    /// start of event k in the framed part (entry n its length). Sized first, then written in place
+    /// (on every learn and for every pattern loaded: no per-byte `append`).
     static func eventWire(symbols: [String], eventEnds ends: [Int]) -> [UInt8] {
         @inline(__always) func varintSize(_ v: Int) -> Int {
             var v = UInt(v), n = 1
             while v >= 0x80 { v >>= 7; n += 1 }
             return n
         }
+        @inline(__always) func bodySize(_ lo: Int, _ hi: Int) -> Int {
+            var body = 0
+            for i in lo..<hi {
+                let c = symbols[i].utf8.count
+                body &+= 1 &+ varintSize(c) &+ c  // an empty symbol is still an element
+            }
+            return body
+        }
         let n = ends.count
+        let table = 4 * (n + 1)
         var framed = 0
         var lo = 0
         for end in ends {
-            var body = 0
-            for i in lo..<end {
-                let c = symbols[i].utf8.count
-                body += 1 + varintSize(c) + c  // an empty symbol is still an element
-            }
+            let body = bodySize(lo, end)
             framed += 1 + varintSize(body) + body
             lo = end
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(4 * (n + 1) + framed)
-        func varint(_ v: Int) {
-            var v = UInt(v)
-            while v >= 0x80 {
-                out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-                v >>= 7
+        var out = [UInt8](repeating: 0, count: table + framed)
+        out.withUnsafeMutableBytes { buf in
+            @inline(__always) func varint(_ v: Int, _ at: inout Int) {
+                var v = UInt(v)
+                while v >= 0x80 {
+                    buf[at] = UInt8(truncatingIfNeeded: v) | 0x80
+                    at &+= 1
+                    v >>= 7
+                }
+                buf[at] = UInt8(v)
+                at &+= 1
             }
-            out.append(UInt8(v))
+            var at = table
+            lo = 0
+            for (k, end) in ends.enumerated() {
+                buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * k, as: UInt32.self)
+                buf[at] = 0x0A
+                at &+= 1
+                varint(bodySize(lo, end), &at)
+                for i in lo..<end {
+                    var symbol = symbols[i]
+                    buf[at] = 0x0A
+                    at &+= 1
+                    symbol.withUTF8 { utf8 in
+                        varint(utf8.count, &at)
+                        if let base = utf8.baseAddress, utf8.count > 0 {
+                            (buf.baseAddress! + at).copyMemory(from: base, byteCount: utf8.count)
+                        }
+                        at &+= utf8.count
+                    }
+                }
+                lo = end
+            }
+            buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * n, as: UInt32.self)
         }
-        out.append(contentsOf: repeatElement(0, count: 4 * (n + 1)))
-        let table = 4 * (n + 1)
-        lo = 0
-        for (k, end) in ends.enumerated() {
-            let at = UInt32(out.count - table)
-            for b in 0..<4 { out[4 * k + b] = UInt8(truncatingIfNeeded: at >> UInt32(8 * b)) }
-            var body = 0
-            for i in lo..<end {
-                let c = symbols[i].utf8.count
-                body += 1 + varintSize(c) + c
-            }
-            out.append(0x0A)
-            varint(body)
-            for i in lo..<end {
-                out.append(0x0A)
-                varint(symbols[i].utf8.count)
-                out.append(contentsOf: symbols[i].utf8)
-            }
-            lo = end
-        }
-        let total = UInt32(out.count - table)
-        for b in 0..<4 { out[4 * n + b] = UInt8(truncatingIfNeeded: total >> UInt32(8 * b)) }
         return out
     }
 
@@ -126,6 +141,42 @@ extension Prediction {
         case .sequence: return shape.eventWire(0..<shape.eventCount)
         case .missing, .extras: return nil
         }
+    }
+}
+
+/// A computed prediction's runs of its pattern in wire form, read with one access to its alignment
+/// (``Prediction/eventWires``): `nil` for a field set explicitly (and always for the selections).
+public struct PredictionEventWires: Sendable {
+    public let past: EventWire?
+    public let present: EventWire?
+    public let future: EventWire?
+    public let sequence: EventWire?
+
+    @inline(__always)
+    public subscript(field: Prediction.EventsField) -> EventWire? {
+        switch field {
+        case .past: return past
+        case .present: return present
+        case .future: return future
+        case .sequence: return sequence
+        case .missing, .extras: return nil
+        }
+    }
+}
+
+extension Prediction {
+    /// ``eventWire(_:)`` of the four pattern fields at once (`nil`: not a computed prediction).
+    @inline(__always)
+    public var eventWires: PredictionEventWires? {
+        guard let alignment else { return nil }
+        let shape = alignment.shape, k1 = Int(alignment.k1), k2 = Int(alignment.k2), n = shape.eventCount
+        let wire = shape.wire
+        func run(_ field: EventsField, _ range: Range<Int>) -> EventWire? {
+            hasExplicitEvents(field) ? nil : EventWire(wire, patternEvents: n, events: range)
+        }
+        return PredictionEventWires(
+            past: run(.past, 0..<k1), present: run(.present, k1..<k2), future: run(.future, k2..<n),
+            sequence: run(.sequence, 0..<n))
     }
 }
 

@@ -69,14 +69,15 @@ package enum PredictionWire {
     /// The size pass of a prediction: its length, and the length of each of its events appended to
     /// `eventSizes` (the write pass takes them back in the same order, so symbols are read once
     /// per pass, one call per event).
-    package static func predictionSize(_ p: Prediction, _ eventSizes: inout [Int]) -> Int {
+    package static func predictionSize(_ p: borrowing Prediction, _ eventSizes: inout [Int]) -> Int {
         var n = string(1, p.type) + string(2, p.name) + int64(3, Int64(p.frequency))
         for (k, v) in p.emotives { n += message(4, emotiveEntrySize(k, v)) }
         p.forEachMatchPiece { symbols, selected in n += symbolsSize(5, symbols, selected) }
+        let wires = p.eventWires
         for field in eventFieldsInOrder {
             // A pattern's run: framed once at learn, tags (fields 6, 7, 8, 11: one byte each, as the
             // stored field 1's) and lengths included.
-            if let wire = p.eventWire(field) {
+            if let wire = wires?[field] {
                 n += wire.byteCount
                 continue
             }
@@ -107,7 +108,7 @@ package enum PredictionWire {
     }
 
     /// The size pass of a future potential (event lengths appended as for a prediction).
-    package static func potentialSize(_ f: FuturePotential, _ eventSizes: inout [Int]) -> Int {
+    package static func potentialSize(_ f: borrowing FuturePotential, _ eventSizes: inout [Int]) -> Int {
         var n = 0
         if let wire = f.futureWire {
             n = wire.byteCount
@@ -140,8 +141,14 @@ package enum PredictionWire {
 
         package init(predictions: [Prediction], at predictionField: Int, futurePotentials: [FuturePotential], at potentialField: Int) {
             var eventSizes: [Int] = []
-            let predictionSizes = predictions.map { PredictionWire.predictionSize($0, &eventSizes) }
-            let potentialSizes = futurePotentials.map { PredictionWire.potentialSize($0, &eventSizes) }
+            // (Indices, not `map`/`zip`: each element is read in place, not copied — a prediction
+            // copy retains and releases four objects.)
+            var predictionSizes: [Int] = []
+            predictionSizes.reserveCapacity(predictions.count)
+            for i in predictions.indices { predictionSizes.append(PredictionWire.predictionSize(predictions[i], &eventSizes)) }
+            var potentialSizes: [Int] = []
+            potentialSizes.reserveCapacity(futurePotentials.count)
+            for i in futurePotentials.indices { potentialSizes.append(PredictionWire.potentialSize(futurePotentials[i], &eventSizes)) }
             var size = 0
             for s in predictionSizes { size += PredictionWire.message(predictionField, s) }
             for s in potentialSizes { size += PredictionWire.message(potentialField, s) }
@@ -153,40 +160,110 @@ package enum PredictionWire {
         package func write(into w: inout Writer) {
             w.eventSizes = eventSizes
             w.nextEventSize = 0
-            for (p, s) in zip(predictions, predictionSizes) {
-                w.head(predictionField, length: s)
-                w.prediction(p)
+            for i in predictions.indices {
+                w.head(predictionField, length: predictionSizes[i])
+                w.prediction(predictions[i])
             }
-            for (f, s) in zip(futurePotentials, potentialSizes) {
-                w.head(potentialField, length: s)
-                w.potential(f)
+            for i in futurePotentials.indices {
+                w.head(potentialField, length: potentialSizes[i])
+                w.potential(futurePotentials[i])
             }
         }
     }
 
     // MARK: writing
 
-    package struct Writer {
-        package var bytes: [UInt8] = []
-
-        package init(capacity: Int) { bytes.reserveCapacity(capacity) }
-
-        package mutating func varint(_ v: UInt64) {
-            var v = v
-            while v >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-                v >>= 7
-            }
-            bytes.append(UInt8(v))
+    /// The message's bytes, `count` of them (the size pass's total), written by `write` straight
+    /// into the array's storage (no capacity or uniqueness check per byte: a 3.5 KB update is
+    /// ≈1,000 small writes). A write past `count`, or fewer bytes than `count`, stops the process:
+    /// the two passes disagreeing is a bug, never a short or overlong message.
+    package static func bytes(count: Int, _ write: (inout Writer) -> Void) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var w = Writer(UnsafeMutableRawBufferPointer(buffer))
+            write(&w)
+            precondition(w.count == count, "PredictionWire: size pass and write pass disagree")
+            initialized = count
         }
-        package mutating func tag(_ field: Int, _ wireType: UInt64) { varint(UInt64(field) << 3 | wireType) }
+    }
+
+    /// Writes into the storage ``bytes(count:_:)`` lends it, for the duration of its closure only.
+    package struct Writer {
+        private let base: UnsafeMutableRawPointer?
+        private let capacity: Int
+        /// Bytes written so far.
+        package private(set) var count = 0
+
+        fileprivate init(_ buffer: UnsafeMutableRawBufferPointer) {
+            (base, capacity) = (buffer.baseAddress, buffer.count)
+        }
+
+        /// Room for `n` more bytes, or stop (see ``bytes(count:_:)``).
+        @inline(__always)
+        private func reserve(_ n: Int) -> UnsafeMutableRawPointer {
+            precondition(n <= capacity &- count, "PredictionWire: write past the size pass's length")
+            return base! + count
+        }
+        @inline(__always)
+        private mutating func copy(_ source: UnsafeRawBufferPointer) {
+            guard let from = source.baseAddress, source.count > 0 else { return }
+            reserve(source.count).copyMemory(from: from, byteCount: source.count)
+            count &+= source.count
+        }
+
+        @inline(__always)
+        package mutating func varint(_ v: UInt64) {
+            if v < 0x80 {  // most lengths and every tag here: one byte
+                reserve(1).storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self)
+                count &+= 1
+            } else {
+                longVarint(v)
+            }
+        }
+        @inline(never)
+        private mutating func longVarint(_ v: UInt64) {
+            let to = reserve(10 < capacity &- count ? 10 : PredictionWire.varintSize(v))
+            var v = v, i = 0
+            while v >= 0x80 {
+                to.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: i, as: UInt8.self)
+                v >>= 7
+                i &+= 1
+            }
+            to.storeBytes(of: UInt8(v), toByteOffset: i, as: UInt8.self)
+            count &+= i &+ 1
+        }
+        /// A field's key: one byte below field 16, two up to 2047 (fields 16-25 of `Prediction`).
+        @inline(__always)
+        package mutating func tag(_ field: Int, _ wireType: UInt64) {
+            let key = UInt64(field) << 3 | wireType
+            if key < 0x80 {
+                reserve(1).storeBytes(of: UInt8(truncatingIfNeeded: key), as: UInt8.self)
+                count &+= 1
+            } else if key < 0x4000 {
+                let two = UInt16(truncatingIfNeeded: key & 0x7F | 0x80) | UInt16(truncatingIfNeeded: key >> 7) << 8
+                reserve(2).storeBytes(of: two.littleEndian, as: UInt16.self)
+                count &+= 2
+            } else {
+                longVarint(key)
+            }
+        }
+        @inline(__always)
         package mutating func head(_ field: Int, length: Int) {
             tag(field, 2)
             varint(UInt64(length))
         }
         package mutating func raw(_ field: Int, _ s: String) {
-            head(field, length: s.utf8.count)
-            bytes.append(contentsOf: s.utf8)
+            // The string's own UTF-8 in place (native and small strings; no copy of `s`, no retain).
+            let done: Void? = s.utf8.withContiguousStorageIfAvailable { utf8 in
+                head(field, length: utf8.count)
+                copy(UnsafeRawBufferPointer(utf8))
+            }
+            if done == nil {
+                head(field, length: s.utf8.count)
+                for b in s.utf8 {
+                    reserve(1).storeBytes(of: b, as: UInt8.self)
+                    count &+= 1
+                }
+            }
         }
         package mutating func string(_ field: Int, _ s: String) { if !s.isEmpty { raw(field, s) } }
         package mutating func int64(_ field: Int, _ v: Int64) {
@@ -194,10 +271,12 @@ package enum PredictionWire {
             tag(field, 0)
             varint(UInt64(bitPattern: v))
         }
+        @inline(__always)
         package mutating func double(_ field: Int, _ v: Double) {
             guard v.bitPattern != 0 else { return }
             tag(field, 1)
-            withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+            reserve(8).storeBytes(of: v.bitPattern.littleEndian, as: UInt64.self)
+            count &+= 8
         }
         package mutating func events(_ field: Int, _ events: [[String]]) {
             for e in events {
@@ -209,11 +288,11 @@ package enum PredictionWire {
         /// (framed as field 1) copied, then each event's tag byte set.
         @inline(__always)
         mutating func events(_ number: Int, _ wire: EventWire) {
-            let at = bytes.count
-            bytes.append(contentsOf: wire.bytes)
+            let to = reserve(wire.byteCount)
+            wire.withBytes { $0.withUnsafeBytes { copy($0) } }
             guard number != 1 else { return }
             let tag = UInt8(truncatingIfNeeded: number << 3 | 2)
-            for i in 0..<wire.eventCount { bytes[at &+ wire.eventOffset(i)] = tag }
+            for i in 0..<wire.eventCount { to.storeBytes(of: tag, toByteOffset: wire.eventOffset(i), as: UInt8.self) }
         }
 
         /// The event lengths of the size pass, and how many the write pass has used.
@@ -237,7 +316,7 @@ package enum PredictionWire {
             nextEventSize += 1
         }
 
-        package mutating func prediction(_ p: Prediction) {
+        package mutating func prediction(_ p: borrowing Prediction) {
             string(1, p.type)
             string(2, p.name)
             int64(3, Int64(p.frequency))
@@ -249,9 +328,10 @@ package enum PredictionWire {
                 double(2, v)
             }
             p.forEachMatchPiece { s, selected in symbols(5, s, selected) }
+            let wires = p.eventWires
             for field in PredictionWire.eventFieldsInOrder {
                 let number = PredictionWire.fieldNumber(field)
-                if let wire = p.eventWire(field) {
+                if let wire = wires?[field] {
                     events(number, wire)
                     continue
                 }
@@ -270,9 +350,9 @@ package enum PredictionWire {
             double(20, p.confluence); double(21, p.potential); double(22, p.predictiveInformation)
             double(23, p.itfdfSimilarity); double(24, p.patternProbability); double(25, p.weightedStrength)
         }
-        package mutating func potential(_ f: FuturePotential) {
+        package mutating func potential(_ f: borrowing FuturePotential) {
             if let wire = f.futureWire {
-                bytes.append(contentsOf: wire.bytes)  // field 1 already
+                wire.withBytes { $0.withUnsafeBytes { copy($0) } }  // field 1 already
             } else {
                 f.forEachFutureEvent { _, s in
                     eventHead(1)

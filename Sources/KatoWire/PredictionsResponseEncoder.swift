@@ -9,11 +9,10 @@ package enum PredictionsResponseEncoder {
         let lists = W.Lists(predictions: predictions, at: 2, futurePotentials: futurePotentials, at: 3)
         let size = W.string(1, sessionID) + lists.size + W.int64(4, Int64(predictions.count))
 
-        var w = W.Writer(capacity: size)
-        w.string(1, sessionID)
-        lists.write(into: &w)
-        w.int64(4, Int64(predictions.count))
-        assert(w.bytes.count == size, "PredictionsResponseEncoder: size pass and write pass disagree")
-        return w.bytes
+        return W.bytes(count: size) { w in
+            w.string(1, sessionID)
+            lists.write(into: &w)
+            w.int64(4, Int64(predictions.count))
+        }
     }
 }
