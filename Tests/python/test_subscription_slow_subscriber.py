@@ -1,6 +1,6 @@
 """A subscriber that stops reading: newest wins, memory stays bounded, the session's other
 subscribers are not delayed. The stuck one is a raw HTTP/2 connection whose stream window is 0
-(nothing can reach it); the server queues up to its response buffer limit (1 MiB) for it, then
+(nothing can reach it); the server queues up to its push buffer limit (64 KiB) for it, then
 parks the stream and keeps only the newest `maxSubscriberBacklog` (64) updates in its mailbox.
 When it reads again it gets the buffered updates, then the newest ones, the last one included."""
 import struct
@@ -13,7 +13,7 @@ from conftest import start_kato_server
 from kato_client._pb.kato.v2 import observe_pb2, predict_pb2, session_pb2, types_pb2
 from kato_client._pb.kato.v2 import observe_pb2_grpc, predict_pb2_grpc, session_pb2_grpc
 
-BUFFER_LIMIT = 1 << 20   # GRPCH2 ServerConfiguration.maxBufferedResponseBytes
+BUFFER_LIMIT = 64 << 10  # GRPCH2 ServerConfiguration.maxBufferedPushBytes (not the 1 MiB of a writing handler)
 BACKLOG = 64             # kato-server's default maxSubscriberBacklog
 
 

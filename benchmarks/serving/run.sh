@@ -11,7 +11,8 @@
 # PARTS (default "sessions fanout latency"). KATO_BEFORE=path/to/another/kato-server: each fan-out round
 # also runs that binary (recorded as server "kato-before") first, for a before/after in one run.
 # The subscribers and the streaming references' readers are kato-serving-bench's counting client
-# (raw HTTP/2, only each update's sequence read) unless RECEIVE=lean|full.
+# (raw HTTP/2, only each update's sequence read) unless RECEIVE=lean|full; the fan-out's observers
+# are raw HTTP/2 unary calls (CountingObservers.swift) unless OBSERVE=grpc (GRPCClient).
 # LATENCY_RT=1: the latency part runs both servers and h2load at real-time priority (chrt -f 20),
 # so that other work on a shared machine does not delay their wake-ups (an idle machine's stand-in).
 set -euo pipefail
@@ -21,6 +22,7 @@ ROUNDS=${ROUNDS:-3}
 CHECKPOINTS=${SESSIONS_CHECKPOINTS:-100000,1000000}
 PARTS=${PARTS:-sessions fanout latency}
 RECEIVE=${RECEIVE:-counting}
+OBSERVE=${OBSERVE:-counting}
 H2LOAD_GRPC=${H2LOAD_GRPC:-/work/shared/bench/h2load-grpc.sh}
 WORK=$ROOT/.build/serving
 mkdir -p "$WORK"
@@ -81,13 +83,13 @@ if [[ " $PARTS " == *" fanout "* ]]; then
   for round in $(seq "$ROUNDS"); do
     if [ -n "${KATO_BEFORE:-}" ]; then
       KATO_BIN=$KATO_BEFORE kato
-      "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "before-$round" --receive "$RECEIVE" | record fanout "$round" kato-before
+      "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "before-$round" --receive "$RECEIVE" --observe "$OBSERVE" | record fanout "$round" kato-before
       stop "$PID"
     fi
     kato
-    "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "fanout-$round" --receive "$RECEIVE" | record fanout "$round" kato
+    "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "fanout-$round" --receive "$RECEIVE" --observe "$OBSERVE" | record fanout "$round" kato
     BYTES=$(tail -1 "$RESULTS" | python3 -c "import json,sys; print(json.load(sys.stdin)['result']['update_bytes_mean'])")
-    "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "stuck-$round" --stuck 100 --receive "$RECEIVE" | record fanout-stuck "$round" kato
+    "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "stuck-$round" --stuck 100 --receive "$RECEIVE" --observe "$OBSERVE" | record fanout-stuck "$round" kato
     stop "$PID"
     start cpp "$CPP_BIN"
     "$BENCH" stream --port "$PORT" --server-pid "$PID" --payload "$BYTES" --receive "$RECEIVE" | record stream "$round" cpp

@@ -5,7 +5,7 @@ import json, statistics, sys, collections
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = collections.defaultdict(list)
 for r in rows:
-    by[(r["part"], r["server"])].append(r["result"])
+    by[(r["part"], r["server"])].append(dict(r["result"], load=r.get("load", "?").split(" ")[0]))
 med = lambda part, server, key: statistics.median(x[key] for x in by[(part, server)] if key in x)
 out = []
 P = out.append
@@ -21,30 +21,30 @@ for r in by[("sessions", "kato")]:
     P("")
 
 if by[("fanout", "kato")]:
-    P("| run | server | updates delivered/s | observe calls/s | delay p50 | delay p99 | missed | server CPU per update | client CPU per update | bytes per subscriber | RSS with subscribers |")
-    P("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    P("| run | server | updates delivered/s | observe calls/s | delay p50 | delay p99 | missed | server CPU per update | client CPU per update | bytes per subscriber | RSS with subscribers | load |")
+    P("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for part in ("fanout", "fanout-stuck"):
         for server in ("kato-before", "kato"):
             for x in by[(part, server)]:
-                P("| %s | %s | %s | %s | %.1f ms | %.1f ms | %d | %.1f µs | %s | %.0f | %.0f MiB |" % (
+                P("| %s | %s | %s | %s | %.1f ms | %.1f ms | %d | %.1f µs | %s | %.0f | %.0f MiB | %s |" % (
                     part + ("" if x["stuck"] == 0 else " (%d stuck)" % x["stuck"]), server, f"{x['updates_per_s']:,.0f}", f"{x['observe_per_s']:,.0f}",
                     x["delay_p50_us"] / 1000, x["delay_p99_us"] / 1000, x["updates_missed"], x["server_cpu_us_per_update"],
                     "%.1f µs" % x["client_cpu_us_per_update"] if "client_cpu_us_per_update" in x else "—",
-                    x["bytes_per_subscriber"], x["rss_kib_subscribed"] / 1024))
+                    x["bytes_per_subscriber"], x["rss_kib_subscribed"] / 1024, x["load"]))
     P("")
-    P("| server-streaming reference (10,000 streams, 100 connections) | messages/s | server CPU per message | client CPU per message |")
-    P("|---|---:|---:|---:|")
+    P("| server-streaming reference (10,000 streams, 100 connections) | messages/s | server CPU per message | client CPU per message | load |")
+    P("|---|---:|---:|---:|---:|")
     for s, name in (("cpp", "C++ gRPC 1.51 echo (callback API)"), ("ours", "grpch2-echo-server")):
         for x in by[("stream", s)]:
-            P("| %s, %d B payload | %s | %.1f µs | %s |" % (name, x["payload"], f"{x['messages_per_s']:,.0f}", x["server_cpu_us_per_message"],
-                "%.1f µs" % x["client_cpu_us_per_message"] if "client_cpu_us_per_message" in x else "—"))
+            P("| %s, %d B payload | %s | %.1f µs | %s | %s |" % (name, x["payload"], f"{x['messages_per_s']:,.0f}", x["server_cpu_us_per_message"],
+                "%.1f µs" % x["client_cpu_us_per_message"] if "client_cpu_us_per_message" in x else "—", x["load"]))
     P("")
     f, c = med("fanout", "kato", "updates_per_s"), med("stream", "cpp", "messages_per_s")
     fs = med("fanout-stuck", "kato", "updates_per_s") if by[("fanout-stuck", "kato")] else float("nan")
     if by[("fanout", "kato-before")]:
-        P("Medians of server CPU per update: kato-before %.1f µs, kato %.1f µs; client CPU per update %.1f µs." % (
+        P("Medians of server CPU per update: kato-before %.1f µs, kato %.1f µs; client CPU per update %.1f µs (with kato-before %.1f µs)." % (
             med("fanout", "kato-before", "server_cpu_us_per_update"), med("fanout", "kato", "server_cpu_us_per_update"),
-            med("fanout", "kato", "client_cpu_us_per_update")))
+            med("fanout", "kato", "client_cpu_us_per_update"), med("fanout", "kato-before", "client_cpu_us_per_update")))
         P("Medians of updates/s: kato-before %s, kato %s; delay p50 / p99: kato-before %.1f / %.1f ms, kato %.1f / %.1f ms." % (
             f"{med('fanout', 'kato-before', 'updates_per_s'):,.0f}", f"{med('fanout', 'kato', 'updates_per_s'):,.0f}",
             med("fanout", "kato-before", "delay_p50_us") / 1000, med("fanout", "kato-before", "delay_p99_us") / 1000,

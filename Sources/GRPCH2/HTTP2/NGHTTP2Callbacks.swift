@@ -71,3 +71,9 @@ let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, 
 let readBody: nghttp2_data_source_read_callback = { _, streamID, buf, length, flags, _, userData in
     withSession(userData) { $0.bodyChunk(streamID: streamID, into: buf!, length: length, flags: flags!) }
 }
+
+/// NO_COPY DATA (`NGHTTP2Session.sendData`): nghttp2 calls it from `mem_send` right after the
+/// read callback sized the frame.
+let sendNoCopyData: nghttp2_send_data_callback = { _, frame, frameHeader, length, _, userData in
+    withSession(userData) { $0.sendData(frameHeader: frameHeader!, length: length, padding: Int(frame!.pointee.data.padlen)) }
+}

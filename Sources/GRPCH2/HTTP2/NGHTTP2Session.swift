@@ -60,6 +60,13 @@ final class NGHTTP2Session {
     private var nameValueScratch = NameValueScratch()
     /// Header values recently decoded on this connection (see `headerValue`).
     private var valueCache = [String?](repeating: nil, count: 16)
+    /// While `send(into:)` runs: the buffer it fills (NO_COPY DATA is written there by
+    /// `sendData`) and its size limit.
+    private var sendTarget: UnsafeMutablePointer<ByteBuffer>?
+    private var sendLimit = 0
+    /// The bytes of the DATA frame `bodyChunk` just sized: nghttp2 asks `sendData` to write
+    /// them next (in the same `mem_send` call, or the next one after a pause).
+    private var noCopyChunk: ArraySlice<UInt8> = []
 
     enum Role { case server, client }
 
@@ -73,6 +80,7 @@ final class NGHTTP2Session {
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameRecv)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        nghttp2_session_callbacks_set_send_data_callback(callbacks, sendNoCopyData)
 
         var option: OpaquePointer?
         nghttp2_option_new(&option)
@@ -153,28 +161,31 @@ final class NGHTTP2Session {
     }
 
     /// Serialises every pending frame into `out` (at most about `limit` bytes), straight into
-    /// the buffer the channel writes (no intermediate array).
+    /// the buffer the channel writes (no intermediate array). DATA frames are NO_COPY: nghttp2
+    /// hands back only their 9-byte header and `sendData` writes the header and the stream's
+    /// bytes into `out` itself — one copy of each response byte (it was two: into nghttp2's
+    /// frame buffer, then from there into `out`).
     func send(into out: inout ByteBuffer, limit: Int = 1 << 20) throws(NGHTTP2Error) {
         guard let session else { return }
-        while out.readableBytes < limit {
-            var data: UnsafePointer<UInt8>?
-            let n = nghttp2_session_mem_send(session, &data)
-            if n < 0 { throw NGHTTP2Error(code: Int32(n)) }
-            if n == 0 { break }
-            out.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
+        try withUnsafeMutablePointer(to: &out) { (target: UnsafeMutablePointer<ByteBuffer>) throws(NGHTTP2Error) in
+            sendTarget = target
+            sendLimit = limit
+            defer { sendTarget = nil }  // not `noCopyChunk`: after a pause its frame is sent by the next call
+            while target.pointee.readableBytes < limit {
+                var data: UnsafePointer<UInt8>?
+                let n = nghttp2_session_mem_send(session, &data)
+                if n < 0 { throw NGHTTP2Error(code: Int32(n)) }
+                if n == 0 { break }
+                target.pointee.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
+            }
         }
     }
 
     /// Serialises every pending frame into `out` (at most about `limit` bytes).
     func send(into out: inout [UInt8], limit: Int = 1 << 20) throws(NGHTTP2Error) {
-        guard let session else { return }
-        while out.count < limit {
-            var data: UnsafePointer<UInt8>?
-            let n = nghttp2_session_mem_send(session, &data)
-            if n < 0 { throw NGHTTP2Error(code: Int32(n)) }
-            if n == 0 { break }
-            out.append(contentsOf: UnsafeBufferPointer(start: data, count: n))
-        }
+        var buffer = ByteBuffer()
+        try send(into: &buffer, limit: limit)
+        out.append(contentsOf: buffer.readableBytesView)
     }
 
     /// False once both sides are done (GOAWAY exchanged, no open streams): close the socket.
@@ -342,12 +353,9 @@ final class NGHTTP2Session {
         case .deferred:
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         case .bytes(let chunk):
-            let n = min(chunk.count, length)
-            chunk.withUnsafeBufferPointer { buf.update(from: $0.baseAddress!, count: n) }
-            return n
+            return noCopy(chunk, length: length, into: buf, flags: flags)
         case .end(let chunk, let trailers):
-            let n = min(chunk.count, length)
-            if n > 0 { chunk.withUnsafeBufferPointer { buf.update(from: $0.baseAddress!, count: n) } }
+            let n = noCopy(chunk, length: length, into: buf, flags: flags)
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if !trailers.isEmpty, let session {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
@@ -358,5 +366,36 @@ final class NGHTTP2Session {
             }
             return n
         }
+    }
+
+    /// A DATA frame's payload: kept for `sendData` (NO_COPY) while `send(into:)` runs, else
+    /// (no target: not expected) copied into nghttp2's buffer as before.
+    private func noCopy(_ chunk: ArraySlice<UInt8>, length: Int, into buf: UnsafeMutablePointer<UInt8>,
+                        flags: UnsafeMutablePointer<UInt32>) -> Int {
+        let n = min(chunk.count, length)
+        guard n > 0 else { return 0 }
+        guard sendTarget != nil else {
+            chunk.withUnsafeBufferPointer { buf.update(from: $0.baseAddress!, count: n) }
+            return n
+        }
+        noCopyChunk = chunk.prefix(n)
+        flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue
+        return n
+    }
+
+    /// nghttp2's `send_data_callback` for a NO_COPY DATA frame: its header (and padding, which
+    /// this library never asks for), then the bytes `bodyChunk` kept, into the send buffer.
+    /// Past the send limit nghttp2 is paused (`mem_send` returns 0; the rest goes in the next
+    /// flush), as the copying path stopped at the limit.
+    func sendData(frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
+        guard let target = sendTarget, noCopyChunk.count == length else {
+            return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
+        }
+        target.pointee.writeBytes(UnsafeRawBufferPointer(start: frameHeader, count: 9))
+        if padding > 0 { target.pointee.writeInteger(UInt8(padding - 1)) }
+        target.pointee.writeBytes(noCopyChunk)
+        if padding > 1 { target.pointee.writeRepeatingByte(0, count: padding - 1) }
+        noCopyChunk = []
+        return target.pointee.readableBytes >= sendLimit ? NGHTTP2_ERR_PAUSE.rawValue : 0
     }
 }

@@ -25,6 +25,12 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxHeaderListSize: UInt32 = 16 * 1024
     /// Bytes a streaming handler may queue for one slow reader before `write` suspends.
     public var maxBufferedResponseBytes: Int = 1 << 20
+    /// Bytes a push source (`ResponsePusher`, e.g. a subscription's mailbox) may have queued in
+    /// its stream before it is parked (capped by `maxBufferedResponseBytes`). A push source drops
+    /// its own way (newest wins), so a reader that stops costs the server this plus the source's
+    /// backlog: 10,000 stuck subscribers hold ≤ 640 MiB of stream buffers at 64 KiB, not 10 GiB.
+    /// A reading stream rarely queues more than a few updates between two flushes.
+    public var maxBufferedPushBytes: Int = 64 << 10
     /// Compress responses with gzip when the request was gzip-compressed and the client accepts it.
     public var compressResponsesLikeRequests: Bool = true
     /// Where handlers run. `.eventLoop` (the default) runs each call's task on its
@@ -107,4 +113,9 @@ public struct ServerConfiguration: Sendable, Hashable {
             self.clientCAPath = clientCAPath
         }
     }
+}
+
+extension ServerConfiguration {
+    /// Where a push source is parked: `maxBufferedPushBytes`, never above `maxBufferedResponseBytes`.
+    var pushBufferLimit: Int { min(maxBufferedPushBytes, maxBufferedResponseBytes) }
 }

@@ -125,7 +125,7 @@ extension ServerConnectionHandler {
             stream.waitingWriters = []
             for w in writers { w.resume() }
         }
-        if stream.parkedPush != nil, stream.pendingCount < configuration.maxBufferedResponseBytes / 2 { unparkPush(stream) }
+        if stream.parkedPush != nil, stream.pendingCount < configuration.pushBufferLimit / 2 { unparkPush(stream) }
         if stream.pendingCount == 0, let trailers = stream.trailers {
             return .end(chunk, trailers: trailers)
         }

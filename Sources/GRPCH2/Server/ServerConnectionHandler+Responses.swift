@@ -43,12 +43,12 @@ extension ServerConnectionHandler {
     }
 
     /// Takes what a push source has ready into the stream (`ResponsePusher`): all of it, in
-    /// one submission, unless the stream's buffer is over its limit — the source is then
+    /// one submission, unless the stream's buffer is over its push limit — the source is then
     /// parked and taken from again once the buffer has half drained (`http2BodyChunk`), and
     /// until then it holds (and drops, its own way) what arrives.
     func takePushed(streamID: Int32, source: any ResponsePushSource, sent: (@Sendable () -> Void)?) {
         guard let stream = streams[streamID], stream.phase != .finished else { return }
-        if stream.pendingCount > configuration.maxBufferedResponseBytes {
+        if stream.pendingCount > configuration.pushBufferLimit {
             stream.parkedPush = (source, sent)
             return
         }

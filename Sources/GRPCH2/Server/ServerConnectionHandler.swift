@@ -24,6 +24,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     var flushScheduled = false
     /// `takePushed`'s buffer, kept between takes (its capacity, not its messages).
     var pushScratch: [FramedMessage] = []
+    /// `ServerConnectionStreams.push`'s list of scheduled streams, kept between jobs (its capacity).
+    var pushRequestsSpare: [ServerConnectionStreams.PushRequest] = []
     var outBuffer: ByteBuffer?
     var flushing = false
     var inRead = false

@@ -11,10 +11,13 @@ final class ServerConnectionStreams: ServerStreamOwner {
         self.connection = connection
     }
 
+    /// A stream whose push source asked to be taken (`push`).
+    typealias PushRequest = (streamID: Int32, source: any ResponsePushSource, sent: (@Sendable () -> Void)?)
+
     /// Push sources scheduled since the connection last took them, and whether a job to take
     /// them is queued on the loop: one job per loop turn however many streams were scheduled.
     private struct Pushes {
-        var ready: [(streamID: Int32, source: any ResponsePushSource, sent: (@Sendable () -> Void)?)] = []
+        var ready: [PushRequest] = []
         var scheduled = false
     }
     private let pushes = NIOLockedValueBox(Pushes())
@@ -32,17 +35,22 @@ final class ServerConnectionStreams: ServerStreamOwner {
         }
         guard first else { return }
         connection.eventLoop.execute {
-            let ready = self.pushes.withLockedValue { p in
-                p.scheduled = false
-                defer { p.ready = [] }
-                return p.ready
-            }
             let handler = self.connection.value
+            // The list is swapped with the handler's emptied one from the last job, so neither
+            // side allocates per job (a fresh array grew 1, 2, 4, 8 … entries every turn).
+            var ready = handler.pushRequestsSpare
+            handler.pushRequestsSpare = []
+            self.pushes.withLockedValue { p in
+                p.scheduled = false
+                swap(&ready, &p.ready)
+            }
             // One write for all of it, now, rather than a second job for the flush: the
             // submissions below find a flush "scheduled" and leave it to this one.
             let flushPending = handler.flushScheduled
             handler.flushScheduled = true
             for r in ready { handler.takePushed(streamID: r.streamID, source: r.source, sent: r.sent) }
+            ready.removeAll(keepingCapacity: true)
+            handler.pushRequestsSpare = ready
             if !flushPending {
                 handler.flushScheduled = false
                 handler.flush()

@@ -7,12 +7,14 @@ struct BlockMatcher {
     struct Block: Equatable { var a: Int; var b: Int; var size: Int }
 
     let bLength: Int
-    /// slot → ascending positions in b: `positions[positionStarts[slot]..<positionStarts[slot + 1]]`.
-    private let positions: [Int]
-    private let positionStarts: [Int]
-    /// Two alternating j2len rows, stamped instead of cleared.
-    private var lenRows: [Int]
-    private var stampRows: [Int]
+    /// One buffer (one uniqueness check per `findLongestMatch`, no array copied per call):
+    /// `[positionStarts (slotCount + 1) | positions (bLength) | lenRows | stampRows (2·(bLength + 1) each)]`.
+    /// slot → ascending positions in b: `positions[positionStarts[slot]..<positionStarts[slot + 1]]`;
+    /// two alternating j2len rows, stamped instead of cleared.
+    private var storage: [Int]
+    private let positionsAt: Int
+    private let lenRowsAt: Int
+    private let stampRowsAt: Int
     private var stamp = 0
     /// Pending sub-ranges of the recursion (a struct, not a tuple: tuples go through generic witnesses).
     private struct Span { var alo: Int; var ahi: Int; var blo: Int; var bhi: Int }
@@ -24,15 +26,24 @@ struct BlockMatcher {
     ///   - slotCount: number of distinct values in b.
     init(bSlots: [Int32], slotCount: Int) {
         bLength = bSlots.count
-        var pos = [[Int]](repeating: [], count: slotCount)
-        for (j, s) in bSlots.enumerated() { pos[Int(s)].append(j) }
-        var starts = [0]
-        for p in pos { starts.append(starts.last! + p.count) }
-        positions = pos.flatMap { $0 }
-        positionStarts = starts
-        lenRows = [Int](repeating: 0, count: 2 * (bSlots.count + 1))
-        stampRows = [Int](repeating: -1, count: 2 * (bSlots.count + 1))
+        positionsAt = slotCount + 1
+        lenRowsAt = positionsAt + bLength
+        stampRowsAt = lenRowsAt + 2 * (bLength + 1)
+        var storage = [Int](repeating: 0, count: stampRowsAt + 2 * (bLength + 1))
+        // A counting sort of b's positions by slot (ascending within a slot): no array per slot.
+        for s in bSlots { storage[Int(s) + 1] += 1 }
+        for k in 0..<slotCount { storage[k + 1] += storage[k] }
+        var next = Array(storage[0..<slotCount])
+        for (j, s) in bSlots.enumerated() {
+            storage[positionsAt + next[Int(s)]] = j
+            next[Int(s)] += 1
+        }
+        for x in stampRowsAt..<storage.count { storage[x] = -1 }
+        self.storage = storage
     }
+
+    /// The first position in b of the value in `slot`.
+    @inline(__always) private func firstPosition(_ slot: Int) -> Int { storage[positionsAt + storage[slot]] }
 
     /// Matching blocks of `a` (slots of b's values, −1 where absent from b) against b, without the sentinel.
     mutating func matchingBlocks(_ aSlots: UnsafeBufferPointer<Int32>) -> [Block] {
@@ -66,16 +77,18 @@ struct BlockMatcher {
         if matchCount == 0 { return 0 }
         if matchCount == 1 {
             let slot = Int(aSlots[firstMatch])
-            out.append(Block(a: firstMatch, b: positions[positionStarts[slot]], size: 1))
+            out.append(Block(a: firstMatch, b: firstPosition(slot), size: 1))
             return 1
         }
-        queue.removeAll(keepingCapacity: true)
-        scratch.removeAll(keepingCapacity: true)
+        // `queue` is empty here (the loop below pops it empty); `scratch` is reused by count
+        // (`removeAll(keepingCapacity:)` is a generic call per use).
+        var used = 0
         queue.append(Span(alo: 0, ahi: aSlots.count, blo: 0, bhi: bLength))
         while let span = queue.popLast() {
             let m = findLongestMatch(aSlots, span.alo, span.ahi, span.blo, span.bhi)
             if m.size > 0 {
-                scratch.append(m)
+                if used < scratch.count { scratch[used] = m } else { scratch.append(m) }
+                used += 1
                 if span.alo < m.a && span.blo < m.b { queue.append(Span(alo: span.alo, ahi: m.a, blo: span.blo, bhi: m.b)) }
                 if m.a + m.size < span.ahi && m.b + m.size < span.bhi {
                     queue.append(Span(alo: m.a + m.size, ahi: span.ahi, blo: m.b + m.size, bhi: span.bhi))
@@ -83,9 +96,9 @@ struct BlockMatcher {
             }
         }
         // difflib sorts the (i, j, k) triples; blocks never overlap in a, so i alone orders them.
-        if scratch.count > 1 {
+        if used > 1 {
             var x = 1
-            while x < scratch.count {
+            while x < used {
                 let blk = scratch[x]
                 var y = x
                 while y > 0 && scratch[y - 1].a > blk.a {
@@ -99,7 +112,8 @@ struct BlockMatcher {
         // Collapse adjacent blocks.
         var appended = 0
         var cur = Block(a: 0, b: 0, size: 0)
-        for blk in scratch {
+        for x in 0..<used {
+            let blk = scratch[x]
             if cur.a + cur.size == blk.a && cur.b + cur.size == blk.b {
                 cur.size += blk.size
             } else {
@@ -118,10 +132,11 @@ struct BlockMatcher {
         let width = bLength + 1
         var prevStamp = -2
         var stampCounter = stamp
-        positions.withUnsafeBufferPointer { positions in
-        positionStarts.withUnsafeBufferPointer { starts in
-        lenRows.withUnsafeMutableBufferPointer { lenRows in
-        stampRows.withUnsafeMutableBufferPointer { stampRows in
+        let positionsAt = positionsAt, lenRowsAt = lenRowsAt, stampRowsAt = stampRowsAt
+        storage.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            let starts = base, positions = base + positionsAt
+            let lenRows = base + lenRowsAt, stampRows = base + stampRowsAt
             for i in alo..<ahi {
                 let slot = Int(a[i])
                 stampCounter += 1
@@ -146,9 +161,6 @@ struct BlockMatcher {
                 }
                 prevStamp = curStamp
             }
-        }
-        }
-        }
         }
         stamp = stampCounter
         return Block(a: besti, b: bestj, size: bestsize)

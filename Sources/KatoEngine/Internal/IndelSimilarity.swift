@@ -16,12 +16,19 @@ struct IndelSimilarity {
     /// Four texts advance in the lanes of one AVX2 register (`kato_lcs4_avx2`): the same integer
     /// operations per lane as the scalar loop, hence the same LCS. Off on CPUs without AVX2.
     private let vectorised: Bool
+    /// The query's ASCII alphabet compressed for the AVX-512 kernel (`kato_lcs8_avx512`): character →
+    /// index 1…15 (0: not in the query) and index → match mask. Empty when that kernel does not apply
+    /// (no AVX-512 on this CPU, a query over 64 characters, or more than 15 distinct ASCII characters).
+    private var charIndex: [UInt8] = []
+    private var indexMasks: [UInt64] = []
 
     /// Whether this CPU runs the AVX2 kernel (checked once).
     static let cpuHasAVX2 = kato_simd_has_avx2() != 0
+    /// Whether this CPU runs the AVX-512 kernel (checked once).
+    static let cpuHasAVX512 = kato_simd_has_avx512() != 0
 
-    /// `vectorised: false` forces the scalar loop (tests compare the two).
-    init(query: [UInt32], vectorised: Bool = IndelSimilarity.cpuHasAVX2) {
+    /// `vectorised: false` forces the scalar loop, `wide: false` the four-lane kernel (tests compare them).
+    init(query: [UInt32], vectorised: Bool = IndelSimilarity.cpuHasAVX2, wide: Bool = IndelSimilarity.cpuHasAVX512) {
         self.vectorised = vectorised
         queryLength = query.count
         words = max(1, (query.count + 63) / 64)
@@ -38,6 +45,23 @@ struct IndelSimilarity {
         }
         let rem = query.count & 63
         lastWordMask = rem == 0 ? ~0 : (UInt64(1) << UInt64(rem)) - 1
+        if wide && words == 1 && !query.isEmpty {
+            // The texts of this path are ASCII, so a non-ASCII query character never matches one:
+            // the compressed table needs only the ASCII characters, whose masks are `ascii[c]`.
+            var index = [UInt8](repeating: 0, count: 128)
+            var masks = [UInt64](repeating: 0, count: 16)
+            var distinct = 0
+            for c in 0..<128 where ascii[c] != 0 {
+                distinct += 1
+                if distinct > 15 { break }
+                index[c] = UInt8(distinct)
+                masks[distinct] = ascii[c]
+            }
+            if distinct <= 15 {
+                charIndex = index
+                indexMasks = masks
+            }
+        }
     }
 
     /// LCS length of the query and `text`.
@@ -191,6 +215,45 @@ struct IndelSimilarity {
             return v
         }
         return (finish(va, a), finish(vb, b), finish(vc, c), finish(vd, d))
+    }
+
+    /// Whether ``similarities8(_:into:)`` applies (AVX-512, a single-word query of at most 15
+    /// distinct ASCII characters).
+    var hasEightLanes: Bool { !charIndex.isEmpty }
+
+    /// The similarities of eight non-empty ASCII texts at once (`texts[0..<8]`) into `out[0..<8]`:
+    /// the AVX-512 kernel for the shortest one's length, then each text's tail alone. Requires
+    /// ``hasEightLanes``; the same LCS integer per text as ``lcs(ascii:)``.
+    func similarities8(_ texts: UnsafePointer<UnsafeBufferPointer<UInt8>>, into out: UnsafeMutablePointer<Double>) {
+        var n = texts[0].count
+        for k in 1..<8 { n = min(n, texts[k].count) }
+        var lanes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (~0, ~0, ~0, ~0, ~0, ~0, ~0, ~0)
+        withUnsafeMutableBytes(of: &lanes) { raw in
+            let v = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: 8) { starts in
+                for k in 0..<8 { starts[k] = texts[k].baseAddress }
+                charIndex.withUnsafeBufferPointer { index in
+                    indexMasks.withUnsafeBufferPointer { masks in
+                        kato_lcs8_avx512(index.baseAddress!, masks.baseAddress!, starts.baseAddress!, n, v)
+                    }
+                }
+            }
+            ascii.withUnsafeBufferPointer { tableBuffer in
+                let table = tableBuffer.baseAddress!
+                let m = lastWordMask
+                for k in 0..<8 {
+                    let t = texts[k]
+                    var x = v[k]
+                    var j = n
+                    while j < t.count {
+                        let u = x & table[Int(t[j])]
+                        x = (x &+ u) | (x &- u)
+                        j += 1
+                    }
+                    out[k] = Self.ratio(lcs: (~x & m).nonzeroBitCount, lengthSum: queryLength + t.count)
+                }
+            }
+        }
     }
 
     /// Similarity against a pattern's text.

@@ -1,6 +1,25 @@
-/// Builds the `Prediction` values (strings, KB-statistics metrics) for the kept candidates only.
+/// Builds the `Prediction` values (alignment bits, KB-statistics metrics) for the kept candidates only.
+///
+/// Three loops over the kept candidates (eighth pass: the per-prediction fixed costs were most of a
+/// 1,000-pattern query): the sizes of the alignment bit sets (so the one buffer of the list is
+/// allocated once, instead of grown per prediction), then the bits and the metrics (unchecked
+/// buffers, scratch arrays reused by count instead of `removeAll`), then the values themselves,
+/// initialised in place in the result with the finished batch (no copy per prediction, no second
+/// pass that writes the batch into each).
 extension Predictor {
+    /// What the second loop computes per kept prediction for the third.
+    private struct Metrics {
+        var bitsAt = 0
+        var matchCount = 0
+        var presentLength = 0
+        var snr = 0.0
+        var itfdf = 0.0
+        var patternProbability = 0.0
+    }
+
     func materialise(order: [Int], scored: Scored, state: State) -> [Prediction] {
+        let kept = order.count
+        if kept == 0 { return [] }
         let found = scored.found
         let blockStore = scored.blockStore
         let inTable = scored.inTable
@@ -10,12 +29,10 @@ extension Predictor {
         let slotIds = state.slotIds
         let slotMap = state.slotMap
         let slotCount = slotIds.count
-        let flat = state.flat
         let q = state.count
         var totalFrequency = 0
         for c in found { totalFrequency += Int(c.frequency) }
         let F = Double(totalFrequency)
-        // Materialise the kept predictions.
         let tsip = Double(kb.totals.totalSymbolsInPatternsFrequencies)
         let nSym = kb.liveSymbolCount
         func probability(_ id: Int32, inTable: Bool) -> Double {
@@ -41,127 +58,180 @@ extension Predictor {
             stmEnds.append(Int32(pos))
         }
 
-        // Compact predictions: the alignment of each is a few bit sets in one buffer shared by the
-        // list (matched STM positions, extras STM positions, missing present positions); the string
-        // arrays are built only when read (`Prediction`'s accessors), and wire encoders read the
-        // symbols in place.
+        // Loop 1: the kept shapes and where each prediction's bits start in the list's one buffer:
+        // [matched STM positions | extras STM positions | missing present positions].
         let stmWords = (q + 63) >> 6
-        var words: [UInt64] = []
-        var predictions: [Prediction] = []
-        predictions.reserveCapacity(order.count)
-        var generation = 0
-        var matchedGen = [Int](repeating: 0, count: slotCount)
-        var presentCount = [Int](repeating: 0, count: slotCount)
-        var subBlocks: [BlockMatcher.Block] = []
-        // Reused across predictions (cleared, capacity kept).
-        var otherPresent: [Int32] = []
-        var sub: [Int32] = []
-        for idx in order {
+        var shapes: [PatternShape] = []
+        shapes.reserveCapacity(kept)
+        var metrics = [Metrics](repeating: Metrics(), count: kept)
+        var totalWords = 0
+        var longest = 0
+        for (n, idx) in order.enumerated() {
             let c = found[idx]
             let shape = kb.shapes[Int(c.id)]
-            shape.withPacked { v in
-            let record = kb.records[Int(c.id)]
-            let k1 = Int(c.k1), k2 = Int(c.k2)
-            let blocks = blockStore[Int(c.blockStart)..<Int(c.blockStart + c.blockCount)]
-            let presentStart = k1 == 0 ? 0 : shape.eventEnds[k1 - 1]
-            let presentEnd = k2 == 0 ? 0 : shape.eventEnds[k2 - 1]
-            let presentLength = presentEnd - presentStart
-            generation += 1
-            let bitsAt = words.count
-            words.append(contentsOf: repeatElement(0, count: 2 * stmWords + ((presentLength + 63) >> 6)))
-            let extrasAt = bitsAt + stmWords, missingAt = bitsAt + 2 * stmWords
-            var m = 0
-            for blk in blocks {
-                m += blk.size
-                for j in blk.b..<(blk.b + blk.size) {
-                    words[bitsAt + (j >> 6)] |= 1 << UInt64(j & 63)
-                    matchedGen[Int(stateSlots[j])] = generation
-                }
-            }
+            let v = shape.packedView
+            let presentLength = (c.k2 == 0 ? 0 : v.end(Int(c.k2) - 1)) - v.start(Int(c.k1))
+            metrics[n].bitsAt = totalWords
+            metrics[n].presentLength = presentLength
+            totalWords += 2 * stmWords + ((presentLength + 63) >> 6)
+            longest = max(longest, shape.length)
+            shapes.append(shape)
+        }
+
+        // Loop 2: the bits and the metrics. Scratch by count (no `removeAll` per prediction).
+        var words = [UInt64](repeating: 0, count: totalWords)
+        var matchedGen = [Int](repeating: 0, count: slotCount)
+        var presentCount = [Int](repeating: 0, count: slotCount)
+        var otherPresent = [Int32](repeating: 0, count: max(1, longest))
+        var sub = [Int32](repeating: 0, count: max(1, longest))
+        var subBlocks: [BlockMatcher.Block] = []
+        words.withUnsafeMutableBufferPointer { words in
+        matchedGen.withUnsafeMutableBufferPointer { matchedGen in
+        presentCount.withUnsafeMutableBufferPointer { presentCount in
+        otherPresent.withUnsafeMutableBufferPointer { otherPresent in
+        sub.withUnsafeMutableBufferPointer { sub in
+        stateSlots.withUnsafeBufferPointer { stateSlots in
+        stateProb.withUnsafeBufferPointer { stateProb in
+        stateCounts.withUnsafeBufferPointer { stateCounts in
+        blockStore.withUnsafeBufferPointer { blockStore in
             @inline(__always) func slotOf(_ id: Int32) -> Int32 {
                 if let directSlots { return directSlots[Int(id)] }
                 return slotMap.get(id)
             }
-            for i in 0..<slotCount { presentCount[i] = 0 }
-            otherPresent.removeAll(keepingCapacity: true)
-            for x in presentStart..<presentEnd {
-                let id = v.id(x)
-                let slot = slotOf(id)
-                let missing: Bool
-                if slot >= 0 {
-                    presentCount[Int(slot)] += 1
-                    missing = matchedGen[Int(slot)] != generation
-                } else {
-                    otherPresent.append(id)
-                    missing = true
+            for (n, idx) in order.enumerated() {
+                let c = found[idx]
+                let shape = shapes[n]
+                let v = shape.packedView
+                let generation = n + 1
+                let k1 = Int(c.k1)
+                let blocks = UnsafeBufferPointer(rebasing: blockStore[Int(c.blockStart)..<Int(c.blockStart + c.blockCount)])
+                let presentStart = v.start(k1)
+                let presentLength = metrics[n].presentLength
+                let bitsAt = metrics[n].bitsAt
+                let extrasAt = bitsAt + stmWords, missingAt = bitsAt + 2 * stmWords
+                var m = 0
+                for blk in blocks {
+                    m += blk.size
+                    for j in blk.b..<(blk.b + blk.size) {
+                        words[bitsAt + (j >> 6)] |= 1 << UInt64(j & 63)
+                        matchedGen[Int(stateSlots[j])] = generation
+                    }
                 }
-                if missing {
-                    let b = x - presentStart
-                    words[missingAt + (b >> 6)] |= 1 << UInt64(b & 63)
+                for i in 0..<slotCount { presentCount[i] = 0 }
+                var others = 0
+                for b in 0..<presentLength {
+                    let id = v.id(presentStart + b)
+                    let slot = slotOf(id)
+                    let missing: Bool
+                    if slot >= 0 {
+                        presentCount[Int(slot)] += 1
+                        missing = matchedGen[Int(slot)] != generation
+                    } else {
+                        otherPresent[others] = id
+                        others += 1
+                        missing = true
+                    }
+                    if missing { words[missingAt + (b >> 6)] |= 1 << UInt64(b & 63) }
                 }
-            }
-            for j in 0..<q where presentCount[Int(stateSlots[j])] == 0 {
-                words[extrasAt + (j >> 6)] |= 1 << UInt64(j & 63)
-            }
-            // snr: extras_count = len(state) − matched size of SequenceMatcher(present_flat, state).
-            let lo = blocks.first?.a ?? 0
-            let hi = blocks.last.map { $0.a + $0.size } ?? shape.length
-            sub.removeAll(keepingCapacity: true)
-            for x in lo..<hi { sub.append(slotOf(v.id(x))) }
-            subBlocks.removeAll(keepingCapacity: true)
-            sub.withUnsafeBufferPointer { _ = matcher.matchingBlocks($0, into: &subBlocks) }
-            let extrasCount = q - subBlocks.reduce(0) { $0 + $1.size }
-            let snrDen = 2.0 * Double(m) + Double(extrasCount)
-            let snr = snrDen > 0 ? (2.0 * Double(m) - Double(extrasCount)) / snrDen : 0.0
-            // itfdf: cosine distance of probability-weighted counts over present ∪ state.
-            var dot = 0.0, normS = 0.0, normP = 0.0
-            var anyS = false, anyP = false
-            for slot in 0..<slotCount {
-                let p = stateProb[slot]
-                let sv = p * Double(stateCounts[slot])
-                let pv = p * Double(presentCount[slot])
-                dot += sv * pv; normS += sv * sv; normP += pv * pv
-                if sv != 0 { anyS = true }
-                if pv != 0 { anyP = true }
-            }
-            // Present symbols outside the state are missing symbols, hence in the probability table.
-            otherPresent.sort()
-            var oi = 0
-            while oi < otherPresent.count {
-                var oj = oi + 1
-                while oj < otherPresent.count && otherPresent[oj] == otherPresent[oi] { oj += 1 }
-                let pv = probability(otherPresent[oi], inTable: true) * Double(oj - oi)
-                normP += pv * pv
-                if pv != 0 { anyP = true }
-                oi = oj
-            }
-            var distance = 1.0
-            if anyS && anyP {
-                let ns = normS.squareRoot(), np = normP.squareRoot()
-                if ns != 0 && np != 0 {
-                    distance = 1 - dot / (ns * np)
-                    if distance.isNaN { distance = 1.0 }
+                for j in 0..<q where presentCount[Int(stateSlots[j])] == 0 {
+                    words[extrasAt + (j >> 6)] |= 1 << UInt64(j & 63)
                 }
-            }
-            let itfdf = F > 0 ? 1 - (distance * Double(c.frequency) / F) : 0.0
-            let patternProbability = F > 0 ? Double(c.frequency) / F : 0.0
-            predictions.append(Prediction(
-                frequency: Int(c.frequency),
-                alignment: Prediction.Alignment(
-                    shape: shape, batch: nil, emotiveWindow: record.emotives, k1: Int32(k1), k2: Int32(k2),
-                    bitsAt: Int32(bitsAt), matchCount: Int32(m)),
-                potential: c.potential,
-                evidence: shape.length > 0 ? Double(m) / Double(shape.length) : 0.0,
-                similarity: c.similarity, fragmentation: Double(c.blockCount - 1), snr: snr,
-                entropy: 0.0, normalizedEntropy: normalizedEntropy, globalNormalizedEntropy: globalEntropy,
-                confluence: 0.0, predictiveInformation: c.predictiveInformation,
-                confidence: presentLength > 0 ? Double(m) / Double(presentLength) : 0.0,
-                itfdfSimilarity: itfdf, patternProbability: patternProbability,
-                weightedStrength: c.similarity * patternProbability))
+                // snr: extras_count = len(state) − matched size of SequenceMatcher(present_flat, state).
+                let lo = blocks.first?.a ?? 0
+                let hi = blocks.last.map { $0.a + $0.size } ?? shape.length
+                for x in lo..<hi { sub[x - lo] = slotOf(v.id(x)) }
+                let subStart = subBlocks.count
+                _ = matcher.matchingBlocks(UnsafeBufferPointer(rebasing: sub[0..<(hi - lo)]), into: &subBlocks)
+                var subMatched = 0
+                for b in subStart..<subBlocks.count { subMatched += subBlocks[b].size }
+                let extrasCount = q - subMatched
+                let snrDen = 2.0 * Double(m) + Double(extrasCount)
+                let snr = snrDen > 0 ? (2.0 * Double(m) - Double(extrasCount)) / snrDen : 0.0
+                // itfdf: cosine distance of probability-weighted counts over present ∪ state.
+                var dot = 0.0, normS = 0.0, normP = 0.0
+                var anyS = false, anyP = false
+                for slot in 0..<slotCount {
+                    let p = stateProb[slot]
+                    let sv = p * Double(stateCounts[slot])
+                    let pv = p * Double(presentCount[slot])
+                    dot += sv * pv; normS += sv * sv; normP += pv * pv
+                    if sv != 0 { anyS = true }
+                    if pv != 0 { anyP = true }
+                }
+                // Present symbols outside the state are missing symbols, hence in the probability table;
+                // summed in ascending id order (insertion sort: a few per prediction).
+                var x = 1
+                while x < others {
+                    let e = otherPresent[x]
+                    var y = x
+                    while y > 0 && otherPresent[y - 1] > e { otherPresent[y] = otherPresent[y - 1]; y -= 1 }
+                    otherPresent[y] = e
+                    x += 1
+                }
+                var oi = 0
+                while oi < others {
+                    var oj = oi + 1
+                    while oj < others && otherPresent[oj] == otherPresent[oi] { oj += 1 }
+                    let pv = probability(otherPresent[oi], inTable: true) * Double(oj - oi)
+                    normP += pv * pv
+                    if pv != 0 { anyP = true }
+                    oi = oj
+                }
+                var distance = 1.0
+                if anyS && anyP {
+                    let ns = normS.squareRoot(), np = normP.squareRoot()
+                    if ns != 0 && np != 0 {
+                        distance = 1 - dot / (ns * np)
+                        if distance.isNaN { distance = 1.0 }
+                    }
+                }
+                metrics[n].matchCount = m
+                metrics[n].snr = snr
+                metrics[n].itfdf = F > 0 ? 1 - (distance * Double(c.frequency) / F) : 0.0
+                metrics[n].patternProbability = F > 0 ? Double(c.frequency) / F : 0.0
             }
         }
-        let batch = PredictionBatch(flat: flat, stmEnds: stmEnds, words: words)
-        for i in predictions.indices { predictions[i].alignment!.batch = batch }
-        return predictions
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+
+        // Loop 3: the values, each initialised in place in the result (no copy) with the finished batch.
+        let batch = PredictionBatch(flat: state.flat, stmEnds: stmEnds, words: words)
+        // Each element starts as a reference-free template and its fields are stored in place: a value
+        // built whole and then moved into the buffer was copied (4 retains) and the original destroyed.
+        let template = Prediction(
+            frequency: 0, alignment: nil, potential: 0, evidence: 0, similarity: 0, fragmentation: 0, snr: 0,
+            entropy: 0.0, normalizedEntropy: normalizedEntropy, globalNormalizedEntropy: globalEntropy,
+            confluence: 0.0, predictiveInformation: 0, confidence: 0, itfdfSimilarity: 0, patternProbability: 0,
+            weightedStrength: 0)
+        return [Prediction](unsafeUninitializedCapacity: kept) { buffer, initialized in
+            for (n, idx) in order.enumerated() {
+                let c = found[idx]
+                let shape = shapes[n]
+                let mt = metrics[n]
+                let m = mt.matchCount
+                buffer.initializeElement(at: n, to: template)
+                initialized = n + 1
+                buffer[n].alignment = Prediction.Alignment(
+                    shape: shape, batch: batch, emotiveWindow: kb.records[Int(c.id)].emotives,
+                    k1: c.k1, k2: c.k2, bitsAt: Int32(mt.bitsAt), matchCount: Int32(m))
+                buffer[n].frequency = Int(c.frequency)
+                buffer[n].potential = c.potential
+                buffer[n].evidence = shape.length > 0 ? Double(m) / Double(shape.length) : 0.0
+                buffer[n].similarity = c.similarity
+                buffer[n].fragmentation = Double(c.blockCount - 1)
+                buffer[n].snr = mt.snr
+                buffer[n].predictiveInformation = c.predictiveInformation
+                buffer[n].confidence = mt.presentLength > 0 ? Double(m) / Double(mt.presentLength) : 0.0
+                buffer[n].itfdfSimilarity = mt.itfdf
+                buffer[n].patternProbability = mt.patternProbability
+                buffer[n].weightedStrength = c.similarity * mt.patternProbability
+            }
+        }
     }
 }

@@ -11,6 +11,9 @@ final class NGHTTP2SessionTests: XCTestCase {
         var data: [Int32: [UInt8]] = [:]
         /// What `http2BodyChunk` hands out next, per stream; nil: deferred.
         var bodies: [Int32: BodyChunk] = [:]
+        /// Bodies handed out `maxLength` bytes at a time (as a server stream's pending bytes
+        /// are), the last piece with trailers; used before `bodies`.
+        var pending: [Int32: ArraySlice<UInt8>] = [:]
 
         func http2BeginHeaders(streamID: Int32, isRequest: Bool) { events.append("begin \(streamID)\(isRequest ? " request" : "")") }
         func http2Header(streamID: Int32, token: HeaderToken, size: Int, name: @autoclosure () -> String, value: @autoclosure () -> String) {
@@ -24,6 +27,11 @@ final class NGHTTP2SessionTests: XCTestCase {
         func http2EndOfData(streamID: Int32) { events.append("end of data \(streamID)") }
         func http2StreamClosed(streamID: Int32, errorCode: UInt32) { events.append("closed \(streamID) \(errorCode)") }
         func http2BodyChunk(streamID: Int32, maxLength: Int) -> BodyChunk {
+            if let rest = pending[streamID] {
+                let chunk = rest.prefix(maxLength)
+                pending[streamID] = rest.count > chunk.count ? rest.dropFirst(chunk.count) : nil
+                return pending[streamID] == nil ? .end(chunk, trailers: OutboundHeaders(extra: [HeaderField("grpc-status", "0")])) : .bytes(chunk)
+            }
             guard let chunk = bodies.removeValue(forKey: streamID) else { return .deferred }
             return chunk
         }
@@ -97,6 +105,39 @@ final class NGHTTP2SessionTests: XCTestCase {
         ])
         XCTAssertEqual(clientRecorder.data[1], [9, 8])
         XCTAssertEqual(serverRecorder.events.last, "closed 1 0")
+    }
+
+    func testLargeBodiesOnSeveralStreamsArriveWholeAndInOrderWhenEverySendStopsAtASmallLimit() throws {
+        // DATA leaves NO_COPY (`NGHTTP2Session.sendData` writes it into the send buffer); past
+        // the send limit nghttp2 is paused after the frame and the next send goes on from there.
+        var ids: [Int32] = []
+        for _ in 0..<3 {
+            let id = try client.submitRequest(headers: Self.request)
+            clientRecorder.bodies[id] = .end([][...], trailers: [])
+            ids.append(id)
+        }
+        try pump()
+        var bodies: [Int32: [UInt8]] = [:]
+        for (k, id) in ids.enumerated() {
+            let body = (0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ k) }
+            bodies[id] = body
+            serverRecorder.pending[id] = body[...]
+            try server.submitResponse(streamID: id, headers: OutboundHeaders(extra: [HeaderField(":status", "200")]), hasBody: true)
+        }
+        var sends = 0
+        while sends < 100 {
+            var toClient: [UInt8] = []
+            try server.send(into: &toClient, limit: 1000)
+            if toClient.isEmpty { break }
+            sends += 1
+            XCTAssertLessThanOrEqual(toClient.count, 1000 + 9 + 16_384, "a send stops at the first frame past its limit")
+            try toClient.withUnsafeBytes { try client.receive($0) }
+        }
+        XCTAssertGreaterThanOrEqual(sends, 9, "120,000 bytes of DATA in frames of at most 16,384, one send each")
+        for id in ids {
+            XCTAssertEqual(clientRecorder.data[id], bodies[id], "stream \(id): every byte, in order")
+            XCTAssertTrue(clientRecorder.events.contains("closed \(id) 0"), "stream \(id) ended by its trailers")
+        }
     }
 
     func testAResponseWithoutBodyEndsTheStreamWithItsHeaders() throws {

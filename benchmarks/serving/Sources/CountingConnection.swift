@@ -275,7 +275,7 @@ final class CountingConnection: ChannelInboundHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
 
-    private static func frameHead(_ out: inout ByteBuffer, length: Int, type: UInt8, flags: UInt8, stream: UInt32) {
+    static func frameHead(_ out: inout ByteBuffer, length: Int, type: UInt8, flags: UInt8, stream: UInt32) {
         out.writeInteger(UInt8(truncatingIfNeeded: length >> 16))
         out.writeInteger(UInt16(truncatingIfNeeded: length))
         out.writeInteger(type)
@@ -283,7 +283,7 @@ final class CountingConnection: ChannelInboundHandler, @unchecked Sendable {
         out.writeInteger(stream)
     }
 
-    private static func windowUpdate(_ out: inout ByteBuffer, stream: UInt32, increment: UInt32) {
+    static func windowUpdate(_ out: inout ByteBuffer, stream: UInt32, increment: UInt32) {
         frameHead(&out, length: 4, type: 8, flags: 0, stream: stream)
         out.writeInteger(increment)
     }
@@ -312,6 +312,11 @@ extension CountingConnection {
 /// How the benchmark's subscribers receive (`--receive`).
 enum ReceiveMode: String, ExpressibleByArgument, Sendable {
     case counting, lean, full
+}
+
+/// How the fan-out's observers call (`--observe`).
+enum ObserveMode: String, ExpressibleByArgument, Sendable {
+    case counting, grpc
 }
 
 /// `requests.count` calls spread over `connections` counting connections (call k on connection

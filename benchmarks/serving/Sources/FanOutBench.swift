@@ -29,6 +29,8 @@ struct FanOutBench: AsyncParsableCommand {
     @Option var node = "fanout-bench"
     @Option(help: "counting: raw HTTP/2, only each update's sequence read (CountingConnection.swift); lean: GRPCClient, a task per subscriber on its connection's loop, the update's head decoded (LeanReceive.swift); full: GRPCClient on the global executor, full decode.")
     var receive: ReceiveMode = .counting
+    @Option(help: "counting: Observe/ClearSTM as raw HTTP/2 unary calls, each connection's observers driven from its event loop (CountingObservers.swift); grpc: a task per observer through GRPCClient.")
+    var observe: ObserveMode = .counting
 
     final class Counters: Sendable {
         let ready = Atomic<Int>(0)
@@ -171,36 +173,60 @@ struct FanOutBench: AsyncParsableCommand {
         let start = clock.now
         let deadline = start + .milliseconds(Int64(seconds * 1000))
         let workers = min(observers, sessions)
-        let replies = try await withThrowingTaskGroup(of: [(Int, [Double])].self) { tasks in
-            for w in 0..<workers {
-                tasks.addTask {
-                    let mine = Array(stride(from: w, to: sessionIDs.count, by: workers))
-                    var times = [[Double]](repeating: [], count: mine.count)
-                    var op = 0
-                    while clock.now < deadline {
-                        for (j, s) in mine.enumerated() {
-                            let client = control[(w + j) % control.count]
-                            if op % 4 == 3 {
-                                var request = Kato_V2_ClearShortTermMemoryRequest()
-                                request.sessionID = sessionIDs[s]
-                                _ = try await client.unary(Kato_V2_ObserveService.clearShortTermMemory, request, timeout: .seconds(60))
-                            } else {
-                                var request = Kato_V2_ObserveRequest()
-                                request.sessionID = sessionIDs[s]
-                                request.strings = [kb[(s &* 31 &+ op / 4) % kb.count][op % 4]]
-                                _ = try await client.unary(Kato_V2_ObserveService.observe, request, timeout: .seconds(60))
-                            }
-                            times[j].append((clock.now - origin).seconds)
-                        }
-                        op += 1
-                    }
-                    return mine.enumerated().map { ($1, times[$0]) }
+        var failedCalls = 0
+        let replies: [[Double]]
+        if observe == .counting {
+            // The same calls as below, encoded by hand: ObserveRequest {1: session_id, 3: strings},
+            // ClearShortTermMemoryRequest {1: session_id}.
+            let idBytes = sessionIDs.map { id in [0x0A, UInt8(id.utf8.count)] + Array(id.utf8) }
+            let symbols = kb.map { $0.map { [0x1A, UInt8($0.utf8.count)] + Array($0.utf8) } }
+            let observePath = Kato_V2_ObserveService.observe.path, clearPath = Kato_V2_ObserveService.clearShortTermMemory.path
+            let run = try await CountingObservers.run(
+                server, loops: loops, connections: observeConnections,
+                observers: (0..<workers).map { w in Array(stride(from: w, to: sessionIDs.count, by: workers)) },
+                origin: origin, deadline: deadline) { s, op in
+                    op % 4 == 3 ? (clearPath, idBytes[s]) : (observePath, idBytes[s] + symbols[(s &* 31 &+ op / 4) % kb.count][op % 4])
                 }
-            }
             var all = [[Double]](repeating: [], count: sessionIDs.count)
-            for try await batch in tasks { for (s, t) in batch { all[s] = t } }
-            return all
+            for observer in try await run.results() {
+                failedCalls += observer.failed
+                for (j, s) in observer.sessions.enumerated() { all[s] = observer.times[j] }
+            }
+            await run.close()
+            replies = all
+        } else {
+            replies = try await withThrowingTaskGroup(of: [(Int, [Double])].self) { tasks in
+                for w in 0..<workers {
+                    tasks.addTask {
+                        let mine = Array(stride(from: w, to: sessionIDs.count, by: workers))
+                        var times = [[Double]](repeating: [], count: mine.count)
+                        var op = 0
+                        while clock.now < deadline {
+                            for (j, s) in mine.enumerated() {
+                                let client = control[(w + j) % control.count]
+                                if op % 4 == 3 {
+                                    var request = Kato_V2_ClearShortTermMemoryRequest()
+                                    request.sessionID = sessionIDs[s]
+                                    _ = try await client.unary(Kato_V2_ObserveService.clearShortTermMemory, request, timeout: .seconds(60))
+                                } else {
+                                    var request = Kato_V2_ObserveRequest()
+                                    request.sessionID = sessionIDs[s]
+                                    request.strings = [kb[(s &* 31 &+ op / 4) % kb.count][op % 4]]
+                                    _ = try await client.unary(Kato_V2_ObserveService.observe, request, timeout: .seconds(60))
+                                }
+                                times[j].append((clock.now - origin).seconds)
+                            }
+                            op += 1
+                        }
+                        return mine.enumerated().map { ($1, times[$0]) }
+                    }
+                }
+                var all = [[Double]](repeating: [], count: sessionIDs.count)
+                for try await batch in tasks { for (s, t) in batch { all[s] = t } }
+                return all
+            }
         }
+        guard failedCalls == 0 else { print("\(failedCalls) Observe/ClearSTM calls failed"); throw ExitCode(1) }
         let observeEnd = clock.now
         let observeCalls = replies.reduce(0) { $0 + $1.count }
         let expected = replies.reduce(0) { $0 + $1.count } * subscribers
@@ -253,7 +279,7 @@ struct FanOutBench: AsyncParsableCommand {
             "client_cpu_us_per_update": clientCPUSeconds / Double(max(1, delivered)) * 1e6,
             "rss_kib_sessions": rssBefore, "rss_kib_subscribed": rssSubscribed, "rss_kib_with_stuck": rssStuck, "rss_kib_after": rssAfter,
             "bytes_per_subscriber": Double(rssSubscribed - rssBefore) * 1024 / Double(subscriberCount),
-            "stuck": stuck, "receive": receive.rawValue, "update_bytes_mean": sampled == 0 ? 0 : sampledBytes / sampled,
+            "stuck": stuck, "receive": receive.rawValue, "observe": observe.rawValue, "update_bytes_mean": sampled == 0 ? 0 : sampledBytes / sampled,
         ])
         for client in control + subClients { await client.close() }
         try await group.shutdownGracefully()
