@@ -208,7 +208,8 @@ extension Predictor {
             if l.nameKey != r.nameKey { return l.nameKey < r.nameKey }
             return codePointLess(kb.shapes[Int(found[Int(l.index)].id)].name, kb.shapes[Int(found[Int(r.index)].id)].name)
         }
-        if !exhaustive && found.count <= 2 * k { return rankBySort(found, k) }
+        // (`count − k ≤ k` is `count ≤ 2k` without overflow for any k.)
+        if !exhaustive && found.count - k <= k { return rankBySort(found, k) }
         if exhaustive {
             var ranked: [Ranked] = []
             ranked.reserveCapacity(found.count)
