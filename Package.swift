@@ -137,6 +137,9 @@ let package = Package(
         // Per-call primitives shared by KatoServer and its observability backends: CallClock,
         // UniqueIDs, ThreadShard, and LogLineSink (how the access log reaches the log backend).
         .target(name: "KatoSupport", swiftSettings: strictSwift),
+        // The protobuf wire form of the engine's predictions (GetPredictions responses, subscription
+        // updates): pure, so that the engine benchmark's `--consumer wire` encodes as the server does.
+        .target(name: "KatoWire", dependencies: ["KatoEngine"], swiftSettings: strictSwift),
         // The observability backends, for the executable to bootstrap (KatoServer uses only the
         // swift-log / swift-metrics / swift-distributed-tracing facades): the OTLP/HTTP JSON span
         // exporter, the buffered log writer, the Prometheus metrics backend.
@@ -168,7 +171,7 @@ let package = Package(
             name: "KatoServer",
             dependencies: [
                 "GRPCH2", "KatoProto", "KatoEngine", "KatoStore", "KatoPostgres", "StrictJSON", "ProtoJSON", "HexCoding", "KatoSupport",
-                "HandOver",
+                "HandOver", "KatoWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -234,7 +237,7 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSwift
         ),
-        .executableTarget(name: "kato-conformance", dependencies: ["KatoEngine", "StrictJSON"], swiftSettings: strictSwift),
+        .executableTarget(name: "kato-conformance", dependencies: ["KatoEngine", "StrictJSON", "KatoWire"], swiftSettings: strictSwift),
 
         // MARK: test-only protos and servers (never part of production reflection)
         .target(name: "EchoProtoC", dependencies: ["CProtobufC"], path: "Tests/EchoProtoC", exclude: ["proto", "echo-descriptors.pb"]),
@@ -298,7 +301,7 @@ let package = Package(
         .testTarget(
             name: "KatoServerTests",
             dependencies: [
-                "KatoServer", "GRPCH2", "GRPCH2Core", "KatoProto", "KatoSupport",
+                "KatoServer", "GRPCH2", "GRPCH2Core", "KatoProto", "KatoSupport", "KatoWire",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: strictSwift

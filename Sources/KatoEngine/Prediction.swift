@@ -64,6 +64,8 @@ public struct Prediction: Sendable {
     private var explicitEmotives: [String: Double]? { overrides?.fields.emotives }
     private var explicitMatches: [String]? { overrides?.fields.matches }
     private var explicitEvents: [[[String]]?]? { overrides?.fields.events }
+    /// Whether `field` was set explicitly (its events are then not the alignment's: `EventWire`).
+    func hasExplicitEvents(_ field: EventsField) -> Bool { explicitEvents?[field.rawValue] != nil }
 
     /// `average_emotives` of the pattern's emotive window.
     public var emotives: [String: Double] {
@@ -295,6 +297,12 @@ public struct FuturePotential: Sendable, Hashable {
         case .pattern(let shape, let start): return shape.events(start..<shape.eventCount)
         case .explicit(let future): return future
         }
+    }
+
+    /// The engine's pattern and the first event of `future` (`nil`: explicit; `EventWire`).
+    var patternFuture: (PatternShape, Int)? {
+        if case .pattern(let shape, let start) = storage { return (shape, start) }
+        return nil
     }
 
     /// Number of events of `future` (no array built).

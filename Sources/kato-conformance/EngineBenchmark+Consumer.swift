@@ -1,4 +1,5 @@
 import KatoEngine
+import KatoWire
 
 /// The consumer of the timed query (issue 15, honest counting): a prediction is computed to be
 /// read, so the timed step is observe + get_predictions + reading every field of every prediction
@@ -11,9 +12,11 @@ import KatoEngine
 /// `--consumer per-symbol`: in place, one call per symbol (`forEachSymbol`, `forEachMatch`,
 /// `forEachFutureSymbol`: the sixth pass's readers); `--consumer arrays`: reads the array
 /// properties (`matches`, `past`, …), as the JSON codec and older callers do; `none`: reads
-/// nothing (the measurement of the passes before the sixth).
+/// nothing (the measurement of the passes before the sixth); `--consumer wire`: encodes the
+/// `GetPredictionsResponse` exactly as the server's GetPredictions does (`PredictionsResponseEncoder`,
+/// the same code) — what a prediction really costs a gRPC server, short of the transport.
 extension EngineBenchmark {
-    enum Consumer: String, Sendable { case inPlace = "in-place", perSymbol = "per-symbol", arrays, none }
+    enum Consumer: String, Sendable { case inPlace = "in-place", perSymbol = "per-symbol", arrays, wire, none }
 
     static let consumer: Consumer = {
         let args = CommandLine.arguments
@@ -30,6 +33,7 @@ extension EngineBenchmark {
         case .inPlace: consumed &+= consumeInPlace(session)
         case .perSymbol: consumed &+= consumePerSymbol(session)
         case .arrays: consumed &+= consumeArrays(session)
+        case .wire: consumed &+= consumeWire(session)
         case .none: break
         }
     }
@@ -101,6 +105,14 @@ extension EngineBenchmark {
             }
         }
         return n
+    }
+
+    /// The server's GetPredictions response (a session id of the server's form, `session-<32 hex>-<ms>`).
+    static func consumeWire(_ session: SessionState) -> Int {
+        let bytes = PredictionsResponseEncoder.encode(
+            sessionID: "session-0123456789abcdef0123456789abcdef-1765000000000",
+            predictions: session.predictions, futurePotentials: session.futurePotentials)
+        return bytes.count &+ Int(bytes.last ?? 0)
     }
 
     static func consumePerSymbol(_ session: SessionState) -> Int {

@@ -81,7 +81,7 @@ enum EngineBenchmark {
     }
 
     static func usage() -> Int32 {
-        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P [--split-candidates M]] [--nothing-to-match empty|unknown|long-unknown] [--consumer in-place|per-symbol|arrays|none] [--markdown] | --bench --verify FIXTURE.json")
+        print("usage: kato-conformance --bench N [--growing-vocabulary] [--partitions P [--split-candidates M]] [--nothing-to-match empty|unknown|long-unknown] [--consumer in-place|per-symbol|arrays|wire|none] [--markdown] | --bench --verify FIXTURE.json")
         return 2
     }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per observe-with-predictions query (the timed step of the engine workload), counted by
 # callgrind: deterministic, independent of machine load. Deterministic hashing makes runs repeatable.
-# Usage: benchmarks/engine/callgrind.sh [N] [--growing-vocabulary] [--consumer in-place|per-symbol|arrays|none]  (default N = 10000)
+# Usage: benchmarks/engine/callgrind.sh [N] [--growing-vocabulary] [--consumer in-place|per-symbol|arrays|wire|none]  (default N = 10000)
 # The timed query is observe + get_predictions + reading every field of the response (the consumer,
 # in place by default; EngineBenchmark+Consumer.swift).
 # Prints: "N=<n> queries=<q> instructions/query=<ir>" and keeps the profile in $OUT (default /tmp).

@@ -52,6 +52,9 @@ final class PatternShape: Sendable {
     private let json: [UInt8]
     private let jsonEventOffsets: [Int32]
     private let lazyJSON = Mutex<JSONText?>(nil)
+    /// The events in protobuf wire form (`EventWire`: framed `Event`s and their starts), built with
+    /// the shape so that encoders copy events instead of writing symbols one by one.
+    let wire: [UInt8]
 
     final class JSONText: Sendable {
         let bytes: [UInt8]
@@ -84,6 +87,7 @@ final class PatternShape: Sendable {
         }
         self.symbols = symbols
         self.eventEnds = ends
+        self.wire = Self.eventWire(symbols: symbols, eventEnds: ends)
         let n = ends.count
         // Each event's ids sorted (futures are grouped "equal up to order within events"): only for the
         // suffix hashes, not kept (``sameFuture`` compares events as multisets).

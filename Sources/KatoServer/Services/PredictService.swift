@@ -1,6 +1,7 @@
 import GRPCH2
 import KatoEngine
 import KatoProto
+import KatoWire
 import ProtobufCBridge
 
 /// `kato.v2.PredictService`.

@@ -1,5 +1,6 @@
 import KatoEngine
 import KatoProto
+import KatoWire
 
 /// Writes a `kato.v2.PredictionUpdate` in protobuf wire format straight from the engine's
 /// session state: the same message `Session.update(...).serializedBytes()` gives (equal once
@@ -17,14 +18,13 @@ enum PredictionUpdateEncoder {
         let size = W.string(1, id) + W.int64(2, sequence) + W.int64(3, Int64(cause.rawValue)) + W.events(4, state.stm)
             + lists.size + W.int64(7, Int64(state.time))
 
-        var w = W.Writer(capacity: size)
-        w.string(1, id)
-        w.int64(2, sequence)
-        w.int64(3, Int64(cause.rawValue))
-        w.events(4, state.stm)
-        lists.write(into: &w)
-        w.int64(7, Int64(state.time))
-        assert(w.bytes.count == size, "PredictionUpdateEncoder: size pass and write pass disagree")
-        return w.bytes
+        return W.bytes(count: size) { w in
+            w.string(1, id)
+            w.int64(2, sequence)
+            w.int64(3, Int64(cause.rawValue))
+            w.events(4, state.stm)
+            lists.write(into: &w)
+            w.int64(7, Int64(state.time))
+        }
     }
 }

@@ -5,6 +5,7 @@ import XCTest
 
 @testable import KatoServer
 import KatoSupport
+import KatoWire
 
 /// `PredictionUpdateEncoder` writes the message `Session.update` builds, and
 /// `PredictionsResponseEncoder` the `GetPredictionsResponse` the proto structs give: compared
@@ -53,6 +54,88 @@ final class PredictionUpdateEncoderTests: XCTestCase {
         XCTAssertGreaterThan(p.present.last?.count ?? 0, 64)
         XCTAssertGreaterThan(session.futurePotentials.first?.future.first?.count ?? 0, 64)
         try assertEncodesLikeTheProtoStructs(session, sequence: 3, cause: .observe)
+    }
+
+    private func assertResponseEncodesLikeTheProtoStructs(_ predictions: [Prediction], _ futurePotentials: [FuturePotential],
+                                                          file: StaticString = #filePath, line: UInt = #line) {
+        var response = Kato_V2_GetPredictionsResponse()
+        response.sessionID = "s-2"
+        response.predictions = predictions.map(Convert.prediction)
+        response.futurePotentials = futurePotentials.map(Convert.futurePotential)
+        response.count = Int64(predictions.count)
+        let written = PredictionsResponseEncoder.encode(sessionID: "s-2", predictions: predictions, futurePotentials: futurePotentials)
+        XCTAssertEqual(written, response.serializedBytes(), file: file, line: line)
+    }
+
+    private static func symbol(_ rng: inout SplitMix64) -> String {
+        switch rng.below(8) {
+        case 0: return ""
+        case 1: return "é\(rng.below(4))"
+        case 2: return "q\"\\\(rng.below(4))"
+        case 3: return String(repeating: "long-", count: 30) + "\(rng.below(2))"  // a 2-byte length
+        case 4: return "名\(rng.below(3))"
+        default: return "v\(rng.below(8))"
+        }
+    }
+
+    /// The encoders copy a computed prediction's pattern fields from the bytes each pattern keeps
+    /// (`EventWire`, built with its shape): on patterns learned, restored from a snapshot and
+    /// bulk-loaded, with symbols empty, non-ASCII, escaped and long and events of more than 64
+    /// symbols, the result is still protobuf-c's, byte for byte; and so it is for predictions
+    /// whose fields were set explicitly (written per symbol).
+    func testPatternsOfEveryOriginAndSymbolKindEncodeLikeTheProtoStructs() throws {
+        var rng = SplitMix64(state: 16)
+        let kb = KnowledgeBase()
+        for _ in 0..<60 {
+            // A long event of short symbols (the similarity is over the text: long ones would never match).
+            let events = (0..<(1 + rng.below(4))).map { _ in
+                rng.below(12) == 0 ? (0..<(65 + rng.below(20))).map { i in i % 9 == 0 ? "é\(i % 4)" : "v\(i % 8)" }
+                    : (0..<(1 + rng.below(3))).map { _ in Self.symbol(&rng) }
+            }
+            guard events.joined().count >= 2 else { continue }
+            kb.learn(events: events, emotives: [:], metadata: [:], persistence: 5)
+        }
+        let snapshot = kb.snapshot()
+        let restored = KnowledgeBase()
+        restored.restore(snapshot)
+        var loader = KnowledgeBaseLoader(expectedPatterns: snapshot.patterns.count)
+        for p in snapshot.patterns {
+            loader.append(name: p.name, events: p.events, frequency: p.frequency, emotives: p.emotives, metadata: p.metadata)
+        }
+        let loaded = KnowledgeBase(loaded: loader)
+        var predictionsSeen = 0, longSeen = 0, explicitSeen = 0
+        for base in [kb, restored, loaded] {
+            let engine = KatoEngine(knowledgeBase: base)
+            // A low threshold, so that the long patterns (65+ symbols) are predicted too.
+            var session = try SessionState(config: EngineConfig(recallThreshold: 0.01, maxPredictions: 1000))
+            var r = SplitMix64(state: 17)
+            for step in 0..<10 {
+                let symbols = (0..<(1 + r.below(3))).map { _ in Self.symbol(&r) }.filter { !$0.isEmpty }
+                try engine.observe(Observation(strings: symbols.isEmpty ? ["v1"] : symbols), in: &session)
+                predictionsSeen += session.predictions.count
+                longSeen += session.predictions.filter { p in p.sequence.contains { $0.count > 64 } }.count
+                try assertEncodesLikeTheProtoStructs(session, sequence: Int64(step), cause: .observe)
+                // Fields set explicitly are no longer the pattern's run.
+                let explicit = session.predictions.enumerated().map { i, p in
+                    var p = p
+                    switch i % 3 {
+                    case 0: p.future = [["x", ""], []]
+                    case 1: p.past = []; p.sequence = [["é"]]
+                    default: p.present = p.present.reversed()
+                    }
+                    return p
+                }
+                explicitSeen += explicit.count
+                let potentials = session.futurePotentials.map {
+                    FuturePotential(future: $0.future + [["y"]], aggregatePotential: $0.aggregatePotential,
+                                    supportingPatterns: $0.supportingPatterns, totalWeightedFrequency: $0.totalWeightedFrequency)
+                }
+                assertResponseEncodesLikeTheProtoStructs(explicit, potentials + session.futurePotentials)
+            }
+        }
+        XCTAssertGreaterThan(predictionsSeen, 100)
+        XCTAssertGreaterThan(longSeen, 3)
+        XCTAssertGreaterThan(explicitSeen, 100)
     }
 
     func testEveryStepOverRandomKnowledgeBasesEncodesLikeTheProtoStructs() throws {

@@ -1,0 +1,191 @@
+/// A run of a learned pattern's events in protobuf wire form (issue 15, the wire pass): each event
+/// framed as a `kato.v2.Event` field numbered 1 — tag `0x0A`, the body's length as a varint, the
+/// body (`repeated string symbols = 1`: per symbol tag `0x0A`, length, UTF-8) — one after another,
+/// byte for byte what a protobuf encoder writes for `FuturePotential.future`. `Prediction`'s
+/// `past`/`present`/`future`/`sequence` are the same bytes with another one-byte tag at each
+/// event's start (fields 6, 7, 8, 11: ``eventOffset(_:)``).
+///
+/// Built once per pattern with its shape (``PatternShape``'s one initialiser, which every path
+/// that makes a pattern goes through: learn, restore, the bulk loader), so that an encoder writes
+/// a prediction's pattern fields as one copy plus a tag per event instead of a tag, a length and a
+/// copy per symbol. ``bytes`` is a slice of the pattern's own array: reading it retains the
+/// array, copies nothing.
+public struct EventWire: Sendable {
+    /// The pattern's ``PatternShape/wire``.
+    private let storage: [UInt8]
+    /// Where the starts table of the run's first event is (byte offset in `storage`).
+    private let startsAt: Int
+    /// Where the framed part begins in `storage` (after the n + 1 starts).
+    private let framedAt: Int
+    /// Number of events in the run.
+    public let eventCount: Int
+
+    /// Events `range` of a pattern of `patternEvents` events whose wire form is `storage`.
+    @inline(__always)
+    init(_ storage: [UInt8], patternEvents n: Int, events range: Range<Int>) {
+        self.storage = storage
+        self.startsAt = 4 * range.lowerBound
+        self.framedAt = 4 * (n + 1)
+        self.eventCount = range.count
+    }
+
+    /// Start of the run's event `i` (i ≤ eventCount) in `storage`.
+    @inline(__always)
+    private func absoluteStart(_ i: Int) -> Int {
+        framedAt &+ storage.withUnsafeBytes {
+            Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: startsAt &+ 4 &* i, as: UInt32.self)))
+        }
+    }
+
+    /// Bytes of the run (tags and lengths included).
+    @inline(__always)
+    public var byteCount: Int { absoluteStart(eventCount) &- absoluteStart(0) }
+
+    /// The run's events framed as field 1, tags and lengths included.
+    @inline(__always)
+    public var bytes: ArraySlice<UInt8> { storage[absoluteStart(0)..<absoluteStart(eventCount)] }
+
+    /// The run's bytes (as ``bytes``) viewed in place for the duration of `body` (no retain, no copy).
+    @inline(__always)
+    public func withBytes<R>(_ body: (Span<UInt8>) throws -> R) rethrows -> R {
+        try body(storage.span.extracting(absoluteStart(0)..<absoluteStart(eventCount)))
+    }
+
+    /// Offset in ``bytes`` of event `i`'s tag byte (i < eventCount).
+    @inline(__always)
+    public func eventOffset(_ i: Int) -> Int { absoluteStart(i) &- absoluteStart(0) }
+}
+
+extension PatternShape {
+    /// The wire form of ``EventWire``: `[UInt32 little-endian × (n + 1) | framed events]`, entry k the
+    /// start of event k in the framed part (entry n its length). Sized first, then written in place
+    /// (on every learn and for every pattern loaded: no per-byte `append`).
+    static func eventWire(symbols: [String], eventEnds ends: [Int]) -> [UInt8] {
+        @inline(__always) func varintSize(_ v: Int) -> Int {
+            var v = UInt(v), n = 1
+            while v >= 0x80 { v >>= 7; n += 1 }
+            return n
+        }
+        @inline(__always) func bodySize(_ lo: Int, _ hi: Int) -> Int {
+            var body = 0
+            for i in lo..<hi {
+                let c = symbols[i].utf8.count
+                body &+= 1 &+ varintSize(c) &+ c  // an empty symbol is still an element
+            }
+            return body
+        }
+        let n = ends.count
+        let table = 4 * (n + 1)
+        var framed = 0
+        var lo = 0
+        for end in ends {
+            let body = bodySize(lo, end)
+            framed += 1 + varintSize(body) + body
+            lo = end
+        }
+        var out = [UInt8](repeating: 0, count: table + framed)
+        out.withUnsafeMutableBytes { buf in
+            @inline(__always) func varint(_ v: Int, _ at: inout Int) {
+                var v = UInt(v)
+                while v >= 0x80 {
+                    buf[at] = UInt8(truncatingIfNeeded: v) | 0x80
+                    at &+= 1
+                    v >>= 7
+                }
+                buf[at] = UInt8(v)
+                at &+= 1
+            }
+            var at = table
+            lo = 0
+            for (k, end) in ends.enumerated() {
+                buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * k, as: UInt32.self)
+                buf[at] = 0x0A
+                at &+= 1
+                varint(bodySize(lo, end), &at)
+                for i in lo..<end {
+                    var symbol = symbols[i]
+                    buf[at] = 0x0A
+                    at &+= 1
+                    symbol.withUTF8 { utf8 in
+                        varint(utf8.count, &at)
+                        if let base = utf8.baseAddress, utf8.count > 0 {
+                            (buf.baseAddress! + at).copyMemory(from: base, byteCount: utf8.count)
+                        }
+                        at &+= utf8.count
+                    }
+                }
+                lo = end
+            }
+            buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * n, as: UInt32.self)
+        }
+        return out
+    }
+
+    /// Events `range` of this pattern in wire form.
+    @inline(__always)
+    func eventWire(_ range: Range<Int>) -> EventWire { EventWire(wire, patternEvents: eventCount, events: range) }
+}
+
+extension Prediction {
+    /// `field`'s events as protobuf bytes (``EventWire``) when they are a computed prediction's run
+    /// of its pattern (`past`, `present`, `future`, `sequence`); `nil` for `missing` and `extras`
+    /// (selections: read them with ``forEachEvent(in:_:)``) and for fields set explicitly.
+    @inline(__always)
+    public func eventWire(_ field: EventsField) -> EventWire? {
+        guard let alignment, !hasExplicitEvents(field) else { return nil }
+        let shape = alignment.shape
+        switch field {
+        case .past: return shape.eventWire(0..<Int(alignment.k1))
+        case .present: return shape.eventWire(Int(alignment.k1)..<Int(alignment.k2))
+        case .future: return shape.eventWire(Int(alignment.k2)..<shape.eventCount)
+        case .sequence: return shape.eventWire(0..<shape.eventCount)
+        case .missing, .extras: return nil
+        }
+    }
+}
+
+/// A computed prediction's runs of its pattern in wire form, read with one access to its alignment
+/// (``Prediction/eventWires``): `nil` for a field set explicitly (and always for the selections).
+public struct PredictionEventWires: Sendable {
+    public let past: EventWire?
+    public let present: EventWire?
+    public let future: EventWire?
+    public let sequence: EventWire?
+
+    @inline(__always)
+    public subscript(field: Prediction.EventsField) -> EventWire? {
+        switch field {
+        case .past: return past
+        case .present: return present
+        case .future: return future
+        case .sequence: return sequence
+        case .missing, .extras: return nil
+        }
+    }
+}
+
+extension Prediction {
+    /// ``eventWire(_:)`` of the four pattern fields at once (`nil`: not a computed prediction).
+    @inline(__always)
+    public var eventWires: PredictionEventWires? {
+        guard let alignment else { return nil }
+        let shape = alignment.shape, k1 = Int(alignment.k1), k2 = Int(alignment.k2), n = shape.eventCount
+        let wire = shape.wire
+        func run(_ field: EventsField, _ range: Range<Int>) -> EventWire? {
+            hasExplicitEvents(field) ? nil : EventWire(wire, patternEvents: n, events: range)
+        }
+        return PredictionEventWires(
+            past: run(.past, 0..<k1), present: run(.present, k1..<k2), future: run(.future, k2..<n),
+            sequence: run(.sequence, 0..<n))
+    }
+}
+
+extension FuturePotential {
+    /// `future` as protobuf bytes (``EventWire``, exactly the field's bytes) when it is the engine's
+    /// point into a pattern; `nil` for an explicit future.
+    @inline(__always)
+    public var futureWire: EventWire? {
+        guard let (shape, start) = patternFuture else { return nil }
+        return shape.eventWire(start..<shape.eventCount)
+    }
+}

@@ -1,0 +1,154 @@
+import XCTest
+@testable import KatoEngine
+import KatoSupport
+
+/// `EventWire`: the protobuf bytes each pattern keeps of its events (built with its shape on every
+/// path — learn, restore, the bulk loader in both its forms) are exactly the repeated `Event`
+/// field a protobuf encoder writes, for every run a prediction or a future potential reads, with
+/// symbols that are empty, non-ASCII, need escaping, are long (length varints of two bytes) and
+/// events of more than 64 symbols (bodies longer than 127 bytes).
+final class EventWireTests: XCTestCase {
+    /// The reference: repeated `Event` (field 1) written the plain way, one symbol at a time.
+    static func reference(_ events: some Collection<[String]>, field: Int = 1) -> [UInt8] {
+        func varint(_ v: Int, into out: inout [UInt8]) {
+            var v = UInt(v)
+            while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+            out.append(UInt8(v))
+        }
+        var out: [UInt8] = []
+        for e in events {
+            var body: [UInt8] = []
+            for s in e {
+                body.append(0x0A)
+                varint(s.utf8.count, into: &body)
+                body.append(contentsOf: s.utf8)
+            }
+            out.append(UInt8(field << 3 | 2))
+            varint(body.count, into: &out)
+            out.append(contentsOf: body)
+        }
+        return out
+    }
+
+    /// `wire` re-tagged as field `field` the way the encoders do it.
+    static func tagged(_ wire: EventWire, _ field: Int) -> [UInt8] {
+        var out = Array(wire.bytes)
+        for i in 0..<wire.eventCount { out[wire.eventOffset(i)] = UInt8(field << 3 | 2) }
+        return out
+    }
+
+    static func symbol(_ rng: inout SplitMix64) -> String {
+        switch rng.below(9) {
+        case 0: return ""
+        case 1: return "é\(rng.below(5))"
+        case 2: return "q\"\\\(rng.below(5))"
+        case 3: return String(repeating: "long-", count: 30) + "\(rng.below(3))"  // 150+ bytes: a 2-byte length
+        case 4: return "名\(rng.below(4))"
+        default: return "s\(rng.below(12))"
+        }
+    }
+
+    static func randomEvents(_ rng: inout SplitMix64) -> [[String]] {
+        (0..<(1 + rng.below(4))).map { _ in
+            let n = rng.below(12) == 0 ? 65 + rng.below(80) : 1 + rng.below(4)
+            return (0..<n).map { _ in symbol(&rng) }
+        }
+    }
+
+    func assertEveryRunMatches(_ kb: KnowledgeBase, file: StaticString = #filePath, line: UInt = #line) {
+        let s = kb.view()
+        var checked = 0
+        for p in kb.snapshot().patterns {
+            guard let id = s.id(named: p.name) else { return XCTFail("no shape for \(p.name)", file: file, line: line) }
+            let shape = s.shapes[Int(id)]
+            let n = p.events.count
+            for lo in 0...n {
+                for hi in lo...n {
+                    let wire = shape.eventWire(lo..<hi)
+                    XCTAssertEqual(wire.eventCount, hi - lo, file: file, line: line)
+                    XCTAssertEqual(Array(wire.bytes), Self.reference(p.events[lo..<hi]), file: file, line: line)
+                    XCTAssertEqual(wire.byteCount, wire.bytes.count, file: file, line: line)
+                    XCTAssertEqual(Self.tagged(wire, 11), Self.reference(p.events[lo..<hi], field: 11), file: file, line: line)
+                    checked += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked, 100, file: file, line: line)
+    }
+
+    func learned() -> KnowledgeBase {
+        let kb = KnowledgeBase()
+        var rng = SplitMix64(state: 7)
+        for _ in 0..<80 {
+            let events = Self.randomEvents(&rng)
+            guard events.joined().count >= 2 else { continue }
+            kb.learn(events: events, emotives: [:], metadata: [:], persistence: 5)
+        }
+        return kb
+    }
+
+    func testLearnedPatternsKeepTheirEventsAsProtobufBytes() {
+        assertEveryRunMatches(learned())
+    }
+
+    func testRestoredAndLoadedPatternsKeepTheSameBytes() {
+        let snapshot = learned().snapshot()
+        let restored = KnowledgeBase()
+        restored.restore(snapshot)
+        assertEveryRunMatches(restored)
+        for bytes in [false, true] {
+            var loader = KnowledgeBaseLoader(expectedPatterns: snapshot.patterns.count, worker: KnowledgeBaseLoaderTests.thread)
+            for p in snapshot.patterns {
+                if bytes {  // the store's form: symbols and names as UTF-8 bytes, shapes built on the worker
+                    for event in p.events {
+                        for symbol in event {
+                            var s = symbol
+                            s.withUTF8 { loader.addSymbol(UnsafeRawBufferPointer($0)) }
+                        }
+                        loader.endEvent()
+                    }
+                    var name = p.name
+                    name.withUTF8 {
+                        loader.appendPattern(name: UnsafeRawBufferPointer($0), frequency: p.frequency, emotives: p.emotives, metadata: p.metadata)
+                    }
+                } else {
+                    loader.append(name: p.name, events: p.events, frequency: p.frequency, emotives: p.emotives, metadata: p.metadata)
+                }
+            }
+            let loaded = KnowledgeBase(loaded: loader)
+            assertEveryRunMatches(loaded)
+        }
+    }
+
+    /// What a prediction and a future potential hand an encoder: their own runs of the pattern,
+    /// `nil` where the field is a selection or was set explicitly.
+    func testPredictionsAndFuturePotentialsHandOutTheirRuns() throws {
+        let engine = KatoEngine(knowledgeBase: learned())
+        var rng = SplitMix64(state: 8)
+        var session = try SessionState(config: EngineConfig(recallThreshold: 0.05))
+        var seen = 0, futures = 0
+        for _ in 0..<20 {
+            try engine.observe(Observation(strings: (0..<(1 + rng.below(3))).map { _ in Self.symbol(&rng) }.filter { !$0.isEmpty } + ["s1"]), in: &session)
+            for p in session.predictions {
+                for (field, number) in [(Prediction.EventsField.past, 6), (.present, 7), (.future, 8), (.sequence, 11)] {
+                    let wire = try XCTUnwrap(p.eventWire(field))
+                    XCTAssertEqual(Self.tagged(wire, number), Self.reference(p.events(field), field: number))
+                }
+                XCTAssertNil(p.eventWire(.missing))
+                XCTAssertNil(p.eventWire(.extras))
+                var explicit = p
+                explicit.future = [["x"]]
+                XCTAssertNil(explicit.eventWire(.future))
+                XCTAssertNotNil(explicit.eventWire(.past))
+                seen += 1
+            }
+            for f in session.futurePotentials {
+                XCTAssertEqual(Array(try XCTUnwrap(f.futureWire).bytes), Self.reference(f.future))
+                futures += 1
+            }
+        }
+        XCTAssertNil(FuturePotential(future: [["a"]], aggregatePotential: 1, supportingPatterns: 1, totalWeightedFrequency: 1).futureWire)
+        XCTAssertGreaterThan(seen, 20)
+        XCTAssertGreaterThan(futures, 5)
+    }
+}
