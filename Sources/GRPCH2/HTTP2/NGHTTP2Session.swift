@@ -65,7 +65,7 @@ final class NGHTTP2Session {
     private var sendTarget: UnsafeMutablePointer<ByteBuffer>?
     private var sendLimit = 0
     /// The bytes of the DATA frame `bodyChunk` just sized: nghttp2 asks `sendData` to write
-    /// them next (in the same `mem_send` call, or the next one after a pause).
+    /// them next, in the same `mem_send` call (never held past `send(into:)`).
     private var noCopyChunk: ArraySlice<UInt8> = []
 
     enum Role { case server, client }
@@ -170,7 +170,14 @@ final class NGHTTP2Session {
         try withUnsafeMutablePointer(to: &out) { (target: UnsafeMutablePointer<ByteBuffer>) throws(NGHTTP2Error) in
             sendTarget = target
             sendLimit = limit
-            defer { sendTarget = nil }  // not `noCopyChunk`: after a pause its frame is sent by the next call
+            // nghttp2 asks for a NO_COPY frame's bytes in the same `mem_send` call that sized it
+            // (its POP_ITEM state goes straight to SEND_NO_COPY; a pause comes after the frame),
+            // so none is pending here. Dropped anyway: a frame nghttp2 gave up on between the two
+            // (its trailers refused, an allocation failed) must not keep a stream's buffer alive.
+            defer {
+                sendTarget = nil
+                noCopyChunk = []
+            }
             while target.pointee.readableBytes < limit {
                 var data: UnsafePointer<UInt8>?
                 let n = nghttp2_session_mem_send(session, &data)

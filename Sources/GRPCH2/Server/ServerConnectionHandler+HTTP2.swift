@@ -120,12 +120,14 @@ extension ServerConnectionHandler {
     func http2BodyChunk(streamID: Int32, maxLength: Int) -> BodyChunk {
         guard let stream = streams[streamID] else { return .end([], trailers: []) }
         let chunk = stream.takePending(maxLength: maxLength)
-        if stream.pendingCount < configuration.maxBufferedResponseBytes / 2, !stream.waitingWriters.isEmpty {
+        // Half drained, `<=` and never below 0: with a limit of 0 or 1 "under half" never held,
+        // and a drained stream left its writers and its parked source waiting for good.
+        if !stream.waitingWriters.isEmpty, stream.pendingCount <= max(0, configuration.maxBufferedResponseBytes) / 2 {
             let writers = stream.waitingWriters
             stream.waitingWriters = []
             for w in writers { w.resume() }
         }
-        if stream.parkedPush != nil, stream.pendingCount < configuration.pushBufferLimit / 2 { unparkPush(stream) }
+        if stream.parkedPush != nil, stream.pendingCount <= max(0, configuration.pushBufferLimit) / 2 { unparkPush(stream) }
         if stream.pendingCount == 0, let trailers = stream.trailers {
             return .end(chunk, trailers: trailers)
         }

@@ -110,6 +110,8 @@ final class NGHTTP2SessionTests: XCTestCase {
     func testLargeBodiesOnSeveralStreamsArriveWholeAndInOrderWhenEverySendStopsAtASmallLimit() throws {
         // DATA leaves NO_COPY (`NGHTTP2Session.sendData` writes it into the send buffer); past
         // the send limit nghttp2 is paused after the frame and the next send goes on from there.
+        // Each send drops the bytes it kept for a NO_COPY frame when it returns: had nghttp2 sized
+        // the next frame before pausing, the next send would find none and fail the connection.
         var ids: [Int32] = []
         for _ in 0..<3 {
             let id = try client.submitRequest(headers: Self.request)
