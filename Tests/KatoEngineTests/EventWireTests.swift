@@ -96,25 +96,8 @@ final class EventWireTests: XCTestCase {
         let restored = KnowledgeBase()
         restored.restore(snapshot)
         assertEveryRunMatches(restored)
-        for bytes in [false, true] {
-            var loader = KnowledgeBaseLoader(expectedPatterns: snapshot.patterns.count, worker: KnowledgeBaseLoaderTests.thread)
-            for p in snapshot.patterns {
-                if bytes {  // the store's form: symbols and names as UTF-8 bytes, shapes built on the worker
-                    for event in p.events {
-                        for symbol in event {
-                            var s = symbol
-                            s.withUTF8 { loader.addSymbol(UnsafeRawBufferPointer($0)) }
-                        }
-                        loader.endEvent()
-                    }
-                    var name = p.name
-                    name.withUTF8 {
-                        loader.appendPattern(name: UnsafeRawBufferPointer($0), frequency: p.frequency, emotives: p.emotives, metadata: p.metadata)
-                    }
-                } else {
-                    loader.append(name: p.name, events: p.events, frequency: p.frequency, emotives: p.emotives, metadata: p.metadata)
-                }
-            }
+        for bytes in [false, true] {  // bytes: the store's form, shapes built on the worker
+            let loader = KnowledgeBaseLoaderTests.load(snapshot, announce: true, bytes: bytes)
             let loaded = KnowledgeBase(loaded: loader)
             assertEveryRunMatches(loaded)
         }

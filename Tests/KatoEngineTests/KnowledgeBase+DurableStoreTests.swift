@@ -45,7 +45,9 @@ final class KnowledgeBaseLoaderTests: XCTestCase {
         return { done.wait() }
     }
 
-    func load(_ snapshot: KnowledgeBaseSnapshot, announce: Bool, bytes: Bool, worker: LoaderWorker? = thread) -> KnowledgeBaseLoader {
+    /// `snapshot` fed to a loader as the store feeds it: whole `String`s, or (`bytes`) symbols and
+    /// names as UTF-8 bytes with the shapes built on the worker (EventWireTests uses it too).
+    static func load(_ snapshot: KnowledgeBaseSnapshot, announce: Bool, bytes: Bool, worker: LoaderWorker? = thread) -> KnowledgeBaseLoader {
         var loader = KnowledgeBaseLoader(expectedPatterns: announce ? snapshot.patterns.count : 0, worker: worker)
         for p in snapshot.patterns {
             if bytes {
@@ -90,7 +92,7 @@ final class KnowledgeBaseLoaderTests: XCTestCase {
         XCTAssertFalse(expected.joined().isEmpty)
         let cases: [(Bool, Bool, LoaderWorker?)] = [(true, true, Self.thread), (false, true, Self.thread), (true, false, Self.thread), (true, true, nil)]
         for (announce, bytes, worker) in cases {
-            let kb = KnowledgeBase(loaded: load(snapshot, announce: announce, bytes: bytes, worker: worker))
+            let kb = KnowledgeBase(loaded: Self.load(snapshot, announce: announce, bytes: bytes, worker: worker))
             XCTAssertEqual(kb.snapshot(), snapshot, "announce \(announce), bytes \(bytes), worker \(worker != nil)")
             for p in snapshot.patterns.prefix(500) { XCTAssertEqual(kb.pattern(named: p.name), p) }
             XCTAssertNil(kb.pattern(named: String(repeating: "0", count: 40)))
