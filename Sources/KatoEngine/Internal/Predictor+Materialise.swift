@@ -17,6 +17,20 @@ extension Predictor {
         var patternProbability = 0.0
     }
 
+    /// Sorts the first `count` ids ascending in place: an insertion sort, as these are a few per
+    /// prediction (the slots one touched, its present symbols outside the state).
+    @inline(__always)
+    private static func sortAscending(_ ids: UnsafeMutableBufferPointer<Int32>, count: Int) {
+        var x = 1
+        while x < count {
+            let e = ids[x]
+            var y = x
+            while y > 0 && ids[y - 1] > e { ids[y] = ids[y - 1]; y -= 1 }
+            ids[y] = e
+            x += 1
+        }
+    }
+
     func materialise(order: [Int], scored: Scored, state: State) -> [Prediction] {
         let kept = order.count
         if kept == 0 { return [] }
@@ -170,14 +184,7 @@ extension Predictor {
                 // present side only the slots this prediction touched count: every other slot adds
                 // `+0.0` (p, counts ≥ 0) to sums that start at `+0.0`, which leaves them bit for bit as
                 // they were. The touched slots are summed in ascending slot order, as the full loop did.
-                var x = 1
-                while x < touchedCount {
-                    let e = touched[x]
-                    var y = x
-                    while y > 0 && touched[y - 1] > e { touched[y] = touched[y - 1]; y -= 1 }
-                    touched[y] = e
-                    x += 1
-                }
+                Self.sortAscending(touched, count: touchedCount)
                 var dot = 0.0, normP = 0.0
                 var anyP = false
                 for t in 0..<touchedCount {
@@ -191,14 +198,7 @@ extension Predictor {
                 }
                 // Present symbols outside the state are missing symbols, hence in the probability table;
                 // summed in ascending id order (insertion sort: a few per prediction).
-                x = 1
-                while x < others {
-                    let e = otherPresent[x]
-                    var y = x
-                    while y > 0 && otherPresent[y - 1] > e { otherPresent[y] = otherPresent[y - 1]; y -= 1 }
-                    otherPresent[y] = e
-                    x += 1
-                }
+                Self.sortAscending(otherPresent, count: others)
                 var oi = 0
                 while oi < others {
                     var oj = oi + 1
