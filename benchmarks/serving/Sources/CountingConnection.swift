@@ -129,12 +129,7 @@ final class CountingConnection: ChannelInboundHandler, @unchecked Sendable {
         var replies: ByteBuffer?
         var initials = 0, counted = 0
         let now = clock.now
-        while let header = inbound!.getBytes(at: inbound!.readerIndex, length: 9) {
-            let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
-            guard inbound!.readableBytes >= 9 + length else { break }
-            let type = header[3], flags = header[4]
-            let stream = Int(header[5] & 0x7f) << 24 | Int(header[6]) << 16 | Int(header[7]) << 8 | Int(header[8])
-            inbound!.moveReaderIndex(forwardBy: 9)
+        while let (length, type, flags, stream) = CountingConnection.nextFrame(&inbound!) {
             let start = inbound!.readerIndex
             switch type {
             case 0:  // DATA
@@ -273,6 +268,17 @@ final class CountingConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+
+    /// The next frame's header when the whole frame is in `inbound` (the reader index then at its
+    /// payload, `length` bytes), nil while it is still arriving.
+    static func nextFrame(_ inbound: inout ByteBuffer) -> (length: Int, type: UInt8, flags: UInt8, stream: Int)? {
+        guard let header = inbound.getBytes(at: inbound.readerIndex, length: 9) else { return nil }
+        let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
+        guard inbound.readableBytes >= 9 + length else { return nil }
+        let stream = Int(header[5] & 0x7f) << 24 | Int(header[6]) << 16 | Int(header[7]) << 8 | Int(header[8])
+        inbound.moveReaderIndex(forwardBy: 9)
+        return (length, header[3], header[4], stream)
     }
 
     static func frameHead(_ out: inout ByteBuffer, length: Int, type: UInt8, flags: UInt8, stream: UInt32) {

@@ -130,12 +130,7 @@ final class ObservingConnection: ChannelInboundHandler, @unchecked Sendable {
         let instant = clock.now
         let now = (instant - origin).seconds, past = instant >= deadline
         var out = context.channel.allocator.buffer(capacity: 1024)
-        while let header = inbound!.getBytes(at: inbound!.readerIndex, length: 9) {
-            let length = Int(header[0]) << 16 | Int(header[1]) << 8 | Int(header[2])
-            guard inbound!.readableBytes >= 9 + length else { break }
-            let type = header[3], flags = header[4]
-            let stream = Int(header[5] & 0x7f) << 24 | Int(header[6]) << 16 | Int(header[7]) << 8 | Int(header[8])
-            inbound!.moveReaderIndex(forwardBy: 9)
+        while let (length, type, flags, stream) = CountingConnection.nextFrame(&inbound!) {
             let start = inbound!.readerIndex
             switch type {
             case 0:  // DATA: the reply (a few dozen bytes: whole messages; any byte counts as one)
