@@ -103,6 +103,19 @@ def start_echo_server(binaries, *extra):
         "--descriptors", str(ROOT / "proto/descriptors.pb"), *extra])
 
 
+def start_tls_echo_server(binaries, directory):
+    """An echo server with a certificate from `make_pki(directory)`, and a client TLS context for
+    raw HTTP/2 to it (ALPN h2)."""
+    import ssl
+    from grpch2_support import make_pki
+    make_pki(directory)
+    server = start_echo_server(binaries, "--tls-cert", str(directory / "server.pem"),
+                               "--tls-key", str(directory / "server.key"))
+    tls = ssl.create_default_context(cafile=str(directory / "ca.pem"))
+    tls.set_alpn_protocols(["h2"])
+    return server, tls
+
+
 def start_kato_server(binaries, *extra, env=None):
     """A kato-server on a free port. Unless the caller passes --data-dir (or --in-memory), it gets a
     fresh temporary data directory, so servers never share (or lock each other out of) ./data."""

@@ -6,13 +6,12 @@ order, trailers come last, and a stream reset or a connection closed while frame
 costs no other stream anything. Plain h2c, TLS, gzip-compressed and gRPC-Web responses."""
 import gzip
 import random
-import ssl
 import struct
 
 import pytest
 
-from conftest import start_echo_server
-from grpch2_support import echo_request_bytes, frame, make_pki, unframe
+from conftest import start_echo_server, start_tls_echo_server
+from grpch2_support import echo_request_bytes, frame, unframe
 from h2_conformance import (CANCEL, DATA, DEFAULT_MAX_FRAME_SIZE, END_STREAM, HEADERS, INITIAL_WINDOW_SIZE,
                             MAX_FRAME_SIZE, PADDED, RST_STREAM, SERVER_STREAM, WINDOW_UPDATE, Connection,
                             describe, open_connection, ping, send_body)
@@ -192,11 +191,7 @@ def test_gzip_responses_span_frames_and_decompress_to_the_payload(echo_server):
 
 def test_over_tls_interleaved_large_responses_arrive_whole(binaries, tmp_path):
     """The same bytes through the TLS handler (its records cut the send buffer differently)."""
-    make_pki(tmp_path)
-    server = start_echo_server(binaries, "--tls-cert", str(tmp_path / "server.pem"),
-                               "--tls-key", str(tmp_path / "server.key"))
-    tls = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
-    tls.set_alpn_protocols(["h2"])
+    server, tls = start_tls_echo_server(binaries, tmp_path)
     try:
         c = open_connection(server.port, tls=tls, settings=[(INITIAL_WINDOW_SIZE, 7001)])
         try:

@@ -5,16 +5,15 @@ execution modes. Raw HTTP/2 through `h2_raw` where a well-behaved client cannot 
 Each test name states the behaviour it checks; each one that provokes an error also checks that
 the other calls (on the same connection, or on the same server when the connection must end)
 still work."""
-import ssl
 import struct
 import time
 
 import grpc
 import pytest
 
-from conftest import start_echo_server, start_kato_server
+from conftest import start_echo_server, start_kato_server, start_tls_echo_server
 from echo_pb.grpch2.test import echo_pb2
-from grpch2_support import echo_request_bytes, echo_stub, frame, make_pki, unframe, wait_ready
+from grpch2_support import echo_request_bytes, echo_stub, frame, unframe, wait_ready
 from h2_raw import GOAWAY, SETTINGS, Connection
 
 Req = echo_pb2.EchoRequest
@@ -234,11 +233,7 @@ def test_continuation_flood_ends_the_connection_with_enhance_your_calm_goaway(ec
 
 
 def test_over_tls_the_header_limit_is_per_stream_and_connection_errors_still_send_goaway(binaries, tmp_path):
-    make_pki(tmp_path)
-    server = start_echo_server(binaries, "--tls-cert", str(tmp_path / "server.pem"),
-                               "--tls-key", str(tmp_path / "server.key"))
-    tls = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
-    tls.set_alpn_protocols(["h2"])
+    server, tls = start_tls_echo_server(binaries, tmp_path)
     try:
         conn = Connection(server.port, tls=tls)
         try:
