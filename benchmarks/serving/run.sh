@@ -51,6 +51,7 @@ start() {
   local log=$WORK/$name.log
   for attempt in 1 2; do  # a second try on a fresh port: another process may take the free one first
     PORT=$(free_port)
+    : > "$log"  # emptied here: the child's redirection may truncate it only after the first grep below
     if [ "$name" = cpp ]; then "$@" "$PORT" > "$log" 2>&1 & else "$@" --port "$PORT" > "$log" 2>&1 & fi
     PID=$!
     PIDS+=("$PID")
