@@ -48,7 +48,7 @@ struct Settings {
     var otlpQueueSize = 2048
     var handlerExecution = ServerConfiguration.HandlerExecution.eventLoop
     /// `--subscription-write-delay-ms` (`ServerConfiguration.pushCoalescingDelay`), in µs.
-    var subscriptionWriteDelayMicros = 0
+    var subscriptionWriteDelayMicros = 2_000
     /// gRPC-Web and Connect over HTTP/1.1 on the gRPC port (docs/WEB.md).
     var webProtocols = true
     var corsOrigins: [String] = []
