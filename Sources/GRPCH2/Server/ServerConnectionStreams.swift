@@ -45,9 +45,9 @@ final class ServerConnectionStreams: ServerStreamOwner {
         // With a coalescing delay a connection takes (and writes) pushed messages at most once
         // per delay: the first push after a quiet spell is taken at once, later ones wait for
         // the delay since the last take to end (or for `coalescingStreams` streams). A busy
-        // connection so writes fewer, larger batches — a socket write costs ≈ 10 µs on loopback
-        // whatever it carries (docs/BENCHMARKS.md "Subscriptions, sixth pass") — and no message
-        // waits longer than the delay.
+        // connection so writes fewer, larger batches — a socket write's fixed cost (syscall,
+        // loopback delivery, waking the reader) is paid once per batch (docs/BENCHMARKS.md
+        // "Subscriptions, sixth pass") — and no message waits longer than the delay.
         let job = pushes.withLockedValue { p -> PushJob in
             p.ready.append((streamID, source, sent))
             if !p.scheduled {
