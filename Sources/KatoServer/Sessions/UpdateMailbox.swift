@@ -9,7 +9,7 @@ import NIOConcurrencyHelpers
 /// Two ways out. Pushed (`attach`, the HTTP/2 server): the subscriber's connection takes the
 /// updates itself on its event loop — the first update after a take schedules one, later ones
 /// join it — so an update costs no task wake-up or async write, and what a subscriber gathered
-/// during one loop turn leaves in one write; while the connection's buffer for the stream is
+/// during one loop turn (or one `--subscription-write-delay-ms`) leaves in one write; while the connection's buffer for the stream is
 /// full (the peer is not reading) it takes nothing and the mailbox drops the oldest. Read
 /// (`next`, transports without push): the subscriber's task takes everything queued at each
 /// wake-up and writes it in one go.
