@@ -136,12 +136,22 @@ extension Predictor {
                 var matchCount = 0
                 aSlots.withUnsafeMutableBufferPointer { buf in
                     if let directSlots {
-                        directSlots.withUnsafeBufferPointer { table in
-                            for x in (0..<length).reversed() {
-                                let slot = table[Int(v.id(x))]
-                                buf[x] = slot
-                                if slot >= 0 { firstMatch = x; matchCount += 1 }
+                        // Backwards, so the last hit is the first match; counted and noted without
+                        // branches, in locals (the captured `firstMatch`/`matchCount` were memory
+                        // operands in the loop: ≈14 instructions a position, now ≈9).
+                        (firstMatch, matchCount) = directSlots.withUnsafeBufferPointer { table in
+                            let out = buf.baseAddress!, slots = table.baseAddress!
+                            var first = -1, count = 0
+                            var x = length &- 1
+                            while x >= 0 {
+                                let slot = slots[Int(v.id(x))]
+                                out[x] = slot
+                                let hit = slot >= 0
+                                count &+= hit ? 1 : 0
+                                first = hit ? x : first
+                                x &-= 1
                             }
+                            return (first, count)
                         }
                     } else {
                         for x in (0..<length).reversed() {
