@@ -116,7 +116,12 @@ extension Predictor {
 
         // Pass 2: matching blocks and event boundaries of the candidates that reach the threshold.
         var matchedStamp = [Int](repeating: -1, count: slotCount)
-        var aSlots = [Int32](repeating: -1, count: 64)
+        // The pattern as state slots: a buffer for the whole range (not an array: each candidate's
+        // `withUnsafe…BufferPointer` on an array cost a uniqueness check and a closure call).
+        var aSlotsCapacity = 64
+        var aSlots = UnsafeMutablePointer<Int32>.allocate(capacity: aSlotsCapacity)
+        aSlots.initialize(repeating: -1, count: aSlotsCapacity)
+        defer { aSlots.deallocate() }
         var counter = 0
         for (n, id) in ids.enumerated() {
             counter += 1
@@ -126,15 +131,23 @@ extension Predictor {
             let (length, eventCount, nameKey, view) = shapes[n]._withUnsafeGuaranteedRef {
                 ($0.length, $0.eventCount, $0.nameKey, $0.packedView)
             }
-            if aSlots.count < length { aSlots = [Int32](repeating: -1, count: max(length, 2 * aSlots.count)) }
-            // Everything below reads the pattern's one packed buffer (ids, event ends, hashes).
-            let kept: Candidate? = PatternShape.reading(view) { v in
+            if aSlotsCapacity < length {
+                aSlots.deallocate()
+                aSlotsCapacity = max(length, 2 * aSlotsCapacity)
+                aSlots = UnsafeMutablePointer<Int32>.allocate(capacity: aSlotsCapacity)
+                aSlots.initialize(repeating: -1, count: aSlotsCapacity)
+            }
+            // Everything below reads the pattern's one packed buffer (ids, event ends, hashes), in
+            // the loop itself (a closure returning an optional candidate cost a call and a copy).
+            do {
+                let v = view
                 // The pattern as state slots (−1: not in the state), written in place into a reused
                 // buffer. The same pass counts the positions found in the state and notes the first,
                 // which the block matcher's fast paths need (no scan of its own).
                 var firstMatch = -1
                 var matchCount = 0
-                aSlots.withUnsafeMutableBufferPointer { buf in
+                do {
+                    let buf = UnsafeMutableBufferPointer(start: aSlots, count: length)
                     if let directSlots {
                         // Backwards, so the last hit is the first match; counted and noted without
                         // branches, in locals (the captured `firstMatch`/`matchCount` were memory
@@ -162,12 +175,10 @@ extension Predictor {
                     }
                 }
                 let blockStart = blockStore.count
-                let blockCount = aSlots.withUnsafeBufferPointer {
-                    matcher.matchingBlocks(
-                        UnsafeBufferPointer(rebasing: $0[0..<length]), firstMatch: firstMatch, matchCount: matchCount,
-                        into: &blockStore)
-                }
-                if blockCount == 0 && !thresholdIsZero { return nil }
+                let blockCount = matcher.matchingBlocks(
+                    UnsafeBufferPointer(start: aSlots, count: length), firstMatch: firstMatch, matchCount: matchCount,
+                    into: &blockStore)
+                if blockCount == 0 && !thresholdIsZero { continue }
 
                 let p: Int
                 let r: Int
@@ -225,12 +236,10 @@ extension Predictor {
                     candidate.futureHash = v.hash(k2)
                     candidate.futureJSONKey = v.hash(eventCount + 1 + k2)
                 }
-                return candidate
+                candidate.frequency = Int32(clamping: kb.records[Int(id)].frequency)
+                candidate.nameKey = nameKey
+                found.append(candidate)
             }
-            guard var candidate = kept else { continue }
-            candidate.frequency = Int32(clamping: kb.records[Int(id)].frequency)
-            candidate.nameKey = nameKey
-            found.append(candidate)
         }
         return Scored(found: found, blockStore: blockStore, inTable: inTable, matcher: matcher, directSlots: directSlots)
     }

@@ -2,9 +2,10 @@ import XCTest
 
 @testable import KatoEngine
 
-/// `Predictor.sortKeys` (the future-potential order and the ranking by sort) against the library's
-/// sort by the same `less`: its bucket pass must give the same order for any keys, including many
-/// equal `primary`s, keys differing only in low bits, and sizes around the bucket pass's threshold.
+/// `Predictor.sortKeys` (the `future_potentials` order and the ranking by sort) against the library's
+/// sort by the same `less`, on the key shapes the engine produces (few distinct aggregates, JSON keys
+/// differing in low bits) and others (all distinct, all equal, every bit varying), in `group` order
+/// and shuffled, around the insertion-sort threshold: any faster sort put there must pass it too.
 final class PredictorEnsembleTests: XCTestCase {
     private func check(_ keys: [Predictor.GroupKey], file: StaticString = #filePath, line: UInt = #line) {
         var sorted = keys
@@ -13,30 +14,35 @@ final class PredictorEnsembleTests: XCTestCase {
         XCTAssertEqual(sorted.map(\.group), expected.map(\.group), file: file, line: line)
     }
 
-    func testBucketedSortGivesTheComparisonOrderForRandomKeys() {
+    func testSortGivesTheComparisonOrderForRandomKeys() {
         var rng = SplitMix64(seed: 15)
-        for round in 0..<400 {
+        for round in 0..<600 {
             let n = [0, 1, 2, 17, 63, 64, 65, 66, 200, 1_065, 3_000][round % 11]
-            // Primaries from a few shapes: fully random, a narrow band (only low bits vary), few
-            // distinct values (long equal runs), all equal, and aggregates' order keys.
-            let kind = (round / 11) % 5
-            let distinct = 1 + Int(rng.next() % 8)
-            let base = rng.next()
+            let primaryKind = (round / 11) % 5
+            let jsonKind = (round / 55) % 3
+            let distinct = 1 + Int(rng.next() % UInt64(1 + (round % 7 == 0 ? n : 40)))
+            let base = rng.next(), jsonBase = rng.next()
             var keys: [Predictor.GroupKey] = []
             for g in 0..<n {
                 let primary: UInt64
-                switch kind {
-                case 0: primary = rng.next()
-                case 1: primary = base &+ (rng.next() & 0xFFF)
-                case 2: primary = base &+ UInt64(Int(rng.next() % UInt64(distinct)))
-                case 3: primary = base
-                default: primary = ~Predictor.orderKey(Double(rng.next() % 1_000) / Double(1 + rng.next() % 5_000))
+                switch primaryKind {
+                case 0: primary = rng.next()  // all distinct: the comparison sort
+                case 1: primary = base &+ (rng.next() & 0xF) << 40  // few values, high bits
+                case 2: primary = base &+ UInt64(Int(rng.next() % UInt64(distinct)))  // runs of equal ones
+                case 3: primary = base  // all equal
+                default: primary = ~Predictor.orderKey(Double(rng.next() % 60) / Double(1 + rng.next() % 3))
                 }
-                let json = rng.next() % 4 == 0 ? 0 : rng.next() % 3
+                let json: UInt64
+                switch jsonKind {
+                case 0: json = jsonBase &+ rng.next() % 3  // low bits (and carries) vary
+                case 1: json = rng.next()  // every bit may vary: too wide with the ranks
+                default: json = rng.next() % 4 == 0 ? 0 : jsonBase | (rng.next() & 0xFFFF)
+                }
                 keys.append(Predictor.GroupKey(primary: primary, json: json, group: Int32(g)))
             }
+            check(keys)  // ascending `group`: the packed path where it fits
             keys.shuffle(using: &rng)
-            check(keys)
+            check(keys)  // not in `group` order: the comparison sort
         }
     }
 }
