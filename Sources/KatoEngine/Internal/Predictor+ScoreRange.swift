@@ -25,16 +25,22 @@ extension Predictor {
         for id in state.slotIds where id >= 0 { knownSlots += 1 }
         // Pass 1: the similarity of every candidate its length bound does not exclude, four texts at a
         // time where they are ASCII and the query fits one word.
-        var ids: [Int32] = []
-        ids.reserveCapacity(candidateIds.count)
-        var lengths: [Int32] = []
-        lengths.reserveCapacity(candidateIds.count)
+        // The kept candidates' ids, text lengths and shapes, written into buffers sized for all of the
+        // range (not appended to arrays: each append checked capacity and uniqueness, ≈30 instructions
+        // per candidate). The shapes are unretained (the knowledge-base snapshot `kb` holds them for the
+        // whole query): the later passes index this flat buffer instead of the chunked array, which is
+        // read here once per run of ids in a chunk, and no pass retains or releases a shape.
+        let capacity = candidateIds.count
+        let idsBase = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+        let lengthsBase = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+        let shapesBase = UnsafeMutablePointer<Unmanaged<PatternShape>>.allocate(capacity: capacity)
+        defer {
+            idsBase.deallocate()
+            lengthsBase.deallocate()
+            shapesBase.deallocate()
+        }
+        var keptCount = 0
         var longest = 0
-        // The kept candidates' shapes in `ids` order, unretained (the knowledge-base snapshot `kb` holds
-        // them for the whole query): the later passes index this flat array instead of the chunked one,
-        // which is read here once per run of ids in a chunk, and no pass retains or releases a shape.
-        var shapes: [Unmanaged<PatternShape>] = []
-        shapes.reserveCapacity(candidateIds.count)
         kb.shapes.forEachRunUnretained(of: candidateIds) { id, ref in
             ref._withUnsafeGuaranteedRef { shape in
                 let textLength = shape.textLength
@@ -43,12 +49,16 @@ extension Predictor {
                 // The similarity pass visits candidates in length order, one group of four at a time; the
                 // buffers are requested now, all of them independent loads (a hint: results unchanged).
                 shape.prefetchPacked(lines: 4)
-                ids.append(id)
-                shapes.append(ref)
-                lengths.append(Int32(clamping: textLength))
+                (idsBase + keptCount).initialize(to: id)
+                (shapesBase + keptCount).initialize(to: ref)
+                (lengthsBase + keptCount).initialize(to: Int32(clamping: textLength))
+                keptCount += 1
                 longest = max(longest, textLength)
             }
         }
+        let ids = UnsafeBufferPointer(start: idsBase, count: keptCount)
+        let shapes = UnsafeBufferPointer(start: shapesBase, count: keptCount)
+        let lengths = UnsafeBufferPointer(start: lengthsBase, count: keptCount)
         kb.records.prefetch(ids)
         /// The packed view of candidate `p` when its text is ASCII (valid while `kb` holds the shape).
         @inline(__always) func asciiView(_ p: Int) -> PatternShape.PackedView? {

@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import KatoEngine
+import KatoSupport
 
 /// `Predictor.sortKeys` (the `future_potentials` order and the ranking by sort) against the library's
 /// sort by the same `less`, on the key shapes the engine produces (few distinct aggregates, JSON keys
