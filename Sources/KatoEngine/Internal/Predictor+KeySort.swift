@@ -10,7 +10,6 @@ extension Predictor {
         return l.group < r.group
     }
 
-
     /// Sorts keys that are all distinct (`group`) by ``less(_:_:)``: above 256 keys by packed integer
     /// keys (``packedSortKeys(_:)``) when they fit, else (and below) by comparisons. The radix path
     /// runs more instructions than the quicksort but no data-dependent branches: at 10,000 patterns
