@@ -66,12 +66,12 @@ struct PredictService: ServiceProvider {
                     try await drain.racing(context) {
                         // What a subscriber receives: the update as published, or without what the
                         // predictions flag hides.
-                        let visible: @Sendable (FramedMessage) -> FramedMessage? = { received in
-                            if flags.predictions { return received }
-                            guard var update = try? Kato_V2_PredictionUpdate(serializedBytes: Array(received.message)) else { return nil }
+                        let visible: UpdateMailbox.Transform = { received in
+                            if flags.predictions { return .asPublished }
+                            guard var update = try? Kato_V2_PredictionUpdate(serializedBytes: Array(received.message)) else { return .skipped }
                             update.predictions = flags.visiblePredictions(update.predictions, context)
                             update.futurePotentials = []
-                            return FramedMessage(update.serializedBytes())
+                            return .replaced(FramedMessage(update.serializedBytes()))
                         }
                         if let pusher = writer.pusher {
                             // The connection takes each update from the mailbox on its loop: no
@@ -85,7 +85,11 @@ struct PredictService: ServiceProvider {
                         // Everything queued since the last wake-up, written in one go (one flush).
                         while let batch = try await updates.next() {
                             for received in batch {
-                                if let framed = visible(received) { try await writer.write(Array(framed.message)) }
+                                switch visible(received) {
+                                case .asPublished: try await writer.write(Array(received.message))
+                                case .replaced(let framed): try await writer.write(Array(framed.message))
+                                case .skipped: break
+                                }
                             }
                         }
                     }

@@ -18,6 +18,16 @@ import NIOConcurrencyHelpers
 /// glibc mutex (see `Session.state` for why not `Synchronization.Mutex`); it is held for an
 /// append or a swap.
 final class UpdateMailbox: ResponsePushSource {
+    /// What a subscriber receives of one update (`attach`'s `transform`).
+    enum Delivery: Sendable {
+        /// The update as published: left where it is (no write-back, so no retain and release
+        /// of the storage every subscriber of the session shares).
+        case asPublished
+        case replaced(FramedMessage)
+        case skipped
+    }
+    typealias Transform = @Sendable (FramedMessage) -> Delivery
+
     private struct State {
         var updates: [FramedMessage] = []
         /// The reader, while it waits for an update (`next`).
@@ -28,7 +38,7 @@ final class UpdateMailbox: ResponsePushSource {
         var end: Result<Void, any Error>?
         /// Pushed: the connection to hand updates to, and what each update becomes on the way.
         var pusher: ResponsePusher?
-        var transform: (@Sendable (FramedMessage) -> FramedMessage?)?
+        var transform: Transform?
         /// A take is scheduled (or the connection parked the mailbox): a yield only queues.
         var takeScheduled = false
     }
@@ -73,8 +83,8 @@ final class UpdateMailbox: ResponsePushSource {
     }
 
     /// Pushed delivery from now on (see the type): what is queued already goes first.
-    /// `transform` runs on each update as the connection takes it (nil: skip the update).
-    func attach(_ pusher: ResponsePusher, transform: (@Sendable (FramedMessage) -> FramedMessage?)? = nil) {
+    /// `transform` runs on each update as the connection takes it.
+    func attach(_ pusher: ResponsePusher, transform: Transform? = nil) {
         let schedule = state.withLockedValue { s -> Bool in
             s.pusher = pusher
             s.transform = transform
@@ -92,7 +102,7 @@ final class UpdateMailbox: ResponsePushSource {
     /// appended. Either way a take allocates nothing (it was an array per subscriber per update).
     func takeResponses(into responses: inout [FramedMessage]) {
         let start = responses.count
-        let transform = state.withLockedValue { s -> (@Sendable (FramedMessage) -> FramedMessage?)? in
+        let transform = state.withLockedValue { s -> Transform? in
             s.takeScheduled = false
             if start == 0 {
                 swap(&responses, &s.updates)
@@ -105,9 +115,15 @@ final class UpdateMailbox: ResponsePushSource {
         guard let transform else { return }
         var kept = start
         for i in start..<responses.count {
-            if let update = transform(responses[i]) {
+            switch transform(responses[i]) {
+            case .asPublished:
+                if kept != i { responses.swapAt(kept, i) }
+                kept += 1
+            case .replaced(let update):
                 responses[kept] = update
                 kept += 1
+            case .skipped:
+                break
             }
         }
         responses.removeLast(responses.count - kept)

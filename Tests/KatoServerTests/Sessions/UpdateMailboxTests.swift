@@ -126,9 +126,23 @@ final class UpdateMailboxPushTests: XCTestCase {
     func testTheTransformRunsOnTakeAndNilSkipsAnUpdate() throws {
         let owner = RecordingOwner()
         let mailbox = UpdateMailbox(capacity: 8)
-        mailbox.attach(try pusher(owner)) { Array($0.message) == [2] ? nil : FramedMessage(Array($0.message) + Array($0.message)) }
+        mailbox.attach(try pusher(owner)) { Array($0.message) == [2] ? .skipped : .replaced(FramedMessage(Array($0.message) + Array($0.message))) }
         for n in 1...3 { mailbox.yield(u(UInt8(n))) }
         XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [[1, 1], [3, 3]])
+    }
+
+    func testDeliveredAsPublishedKeepsOrderAroundSkippedAndReplacedUpdates() throws {
+        let owner = RecordingOwner()
+        let mailbox = UpdateMailbox(capacity: 8)
+        mailbox.attach(try pusher(owner)) { update in
+            switch Array(update.message) {
+            case [2], [5]: return .skipped
+            case [4]: return .replaced(FramedMessage([40]))
+            default: return .asPublished
+            }
+        }
+        for n in 1...6 { mailbox.yield(u(UInt8(n))) }
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [[1], [3], [40], [6]])
     }
 
     func testWaitForEndReturnsTheEndsErrorAndLeavesQueuedUpdatesToTheCaller() async throws {
