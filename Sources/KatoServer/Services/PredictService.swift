@@ -76,7 +76,7 @@ struct PredictService: ServiceProvider {
                         if let pusher = writer.pusher {
                             // The connection takes each update from the mailbox on its loop: no
                             // wake-up of this task per update (docs/BENCHMARKS.md "Serving").
-                            updates.attach(pusher, transform: visible)
+                            updates.attach(pusher, asPublishedWhile: flags, transform: visible)
                             let end = await updates.waitForEnd()
                             for received in updates.takeResponses() { try await writer.write(Array(received.message)) }
                             if let end { throw end }

@@ -39,6 +39,10 @@ final class UpdateMailbox: ResponsePushSource {
         /// Pushed: the connection to hand updates to, and what each update becomes on the way.
         var pusher: ResponsePusher?
         var transform: Transform?
+        /// While these flags have predictions on, a take skips `transform` altogether: read in
+        /// place under the lock, where copying the closure out retains its context (a cache miss
+        /// per take: 10,000 subscribers' contexts, each touched a few times a second).
+        var asPublishedWhile: LiveFlags?
         /// A take is scheduled (or the connection parked the mailbox): a yield only queues.
         var takeScheduled = false
     }
@@ -83,11 +87,13 @@ final class UpdateMailbox: ResponsePushSource {
     }
 
     /// Pushed delivery from now on (see the type): what is queued already goes first.
-    /// `transform` runs on each update as the connection takes it.
-    func attach(_ pusher: ResponsePusher, transform: Transform? = nil) {
+    /// `transform` runs on each update as the connection takes it, unless `asPublishedWhile`'s
+    /// predictions are on at the take (then every update goes as published).
+    func attach(_ pusher: ResponsePusher, asPublishedWhile flags: LiveFlags? = nil, transform: Transform? = nil) {
         let schedule = state.withLockedValue { s -> Bool in
             s.pusher = pusher
             s.transform = transform
+            s.asPublishedWhile = flags
             guard !s.updates.isEmpty, !s.takeScheduled, s.end == nil else { return false }
             s.takeScheduled = true
             return true
@@ -110,6 +116,7 @@ final class UpdateMailbox: ResponsePushSource {
                 responses.append(contentsOf: s.updates)
                 s.updates.removeAll(keepingCapacity: true)
             }
+            if s.asPublishedWhile?.predictions == true { return nil }
             return s.transform
         }
         guard let transform else { return }

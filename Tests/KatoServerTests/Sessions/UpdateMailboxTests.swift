@@ -145,6 +145,20 @@ final class UpdateMailboxPushTests: XCTestCase {
         XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [[1], [3], [40], [6]])
     }
 
+    func testTheTransformIsSkippedWhilePredictionsAreOnAndRunsOnceTheyAreOff() throws {
+        let owner = RecordingOwner()
+        let mailbox = UpdateMailbox(capacity: 8)
+        var off = FeatureFlags()
+        off.predictions = false
+        let flags = LiveFlags()
+        mailbox.attach(try pusher(owner), asPublishedWhile: flags) { _ in .replaced(FramedMessage([0])) }
+        mailbox.yield(u(1))
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [[1]], "predictions on: as published")
+        flags.replace(with: off)
+        mailbox.yield(u(2))
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [[0]], "predictions off: transformed")
+    }
+
     func testWaitForEndReturnsTheEndsErrorAndLeavesQueuedUpdatesToTheCaller() async throws {
         struct Ended: Error {}
         let owner = RecordingOwner()
