@@ -85,11 +85,7 @@ struct PredictService: ServiceProvider {
                         // Everything queued since the last wake-up, written in one go (one flush).
                         while let batch = try await updates.next() {
                             for received in batch {
-                                switch visible(received) {
-                                case .asPublished: try await writer.write(Array(received.message))
-                                case .replaced(let framed): try await writer.write(Array(framed.message))
-                                case .skipped: break
-                                }
+                                if let framed = visible(received).message(published: received) { try await writer.write(Array(framed.message)) }
                             }
                         }
                     }

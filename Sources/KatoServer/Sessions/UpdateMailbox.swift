@@ -25,6 +25,15 @@ final class UpdateMailbox: ResponsePushSource {
         case asPublished
         case replaced(FramedMessage)
         case skipped
+
+        /// What the subscriber is sent of `published` (nil: nothing).
+        func message(published: FramedMessage) -> FramedMessage? {
+            switch self {
+            case .asPublished: published
+            case .replaced(let update): update
+            case .skipped: nil
+            }
+        }
     }
     typealias Transform = @Sendable (FramedMessage) -> Delivery
 
