@@ -132,7 +132,14 @@ extension Predictor {
         }
         if !shouldContinue() { throw EngineCancelledError() }
         // The kept records in id order (the order of `ids`).
-        for n in 0..<keptCount where two.isFound[n] { found.append(two.pending[n]) }
+        // The frequencies read here, in id order (the records are in id order: a forward stream the
+        // hardware prefetcher follows), not per candidate in length order (a stalled load each).
+        let records = kb.records
+        for n in 0..<keptCount where two.isFound[n] {
+            var candidate = two.pending[n]
+            candidate.frequency = Int32(clamping: records[Int(candidate.id)].frequency)
+            found.append(candidate)
+        }
         return Scored(
             found: found, blockStore: two.blockStore, inTable: two.inTable, matcher: two.matcher,
             directSlots: directSlots)
@@ -305,7 +312,6 @@ extension Predictor {
                         candidate.futureHash = v.hash(k2)
                         candidate.futureJSONKey = v.hash(eventCount + 1 + k2)
                     }
-                    candidate.frequency = Int32(clamping: predictor.kb.records[Int(id)].frequency)
                     candidate.nameKey = nameKey
                     (pending + n).initialize(to: candidate)
                     isFound[n] = true
