@@ -12,9 +12,17 @@ extension Predictor {
         let directSlots = scoring.directSlots
         let useBound = scoring.useBound
         let slotCount = state.slotIds.count
+        var matcher = BlockMatcher(bSlots: state.slots, slotCount: slotCount)
+        let thresholdIsZero = recallThreshold == 0.0
         // Locals (not fields of a struct) in the loop: no uniqueness check of a nested array per append.
         var found: [Candidate] = []
         found.reserveCapacity(candidateIds.count)
+        var blockStore: [BlockMatcher.Block] = []
+        blockStore.reserveCapacity(candidateIds.count * 2)
+        var inTable = [Bool](repeating: false, count: slotCount)
+        var tableCount = 0
+        var knownSlots = 0
+        for id in state.slotIds where id >= 0 { knownSlots += 1 }
         // Pass 1: the similarity of every candidate its length bound does not exclude, four texts at a
         // time where they are ASCII and the query fits one word.
         // The kept candidates' ids, text lengths and shapes, written into buffers sized for all of the
@@ -56,19 +64,7 @@ extension Predictor {
         @inline(__always) func asciiView(_ p: Int) -> PatternShape.PackedView? {
             shapes[p]._withUnsafeGuaranteedRef { $0.isASCII ? $0.packedView : nil }
         }
-        // Pass 2, run on each candidate right after its similarity (while the LCS kernel has just read
-        // its packed buffer and shape: in L1/L2, not re-read cold from memory after the whole range
-        // has streamed through the cache): matching blocks and event boundaries of the candidates that
-        // reach the threshold. The similarity pass visits candidates in length order, so each record
-        // lands at its position in `pending` and the kept ones are gathered in id order at the end.
-        // Exact: a candidate's record depends only on that candidate (its blocks land at `blockStart`,
-        // wherever that is in `blockStore`); the probability table's slots are a union over the
-        // candidates (`stampValue` only has to differ between candidates), whatever the order.
-        var two = PassTwo(
-            predictor: self, state: state, directSlots: directSlots, ids: ids, shapes: shapes,
-            matcher: BlockMatcher(bSlots: state.slots, slotCount: slotCount), slotCount: slotCount,
-            capacity: capacity)
-        defer { two.deallocate() }
+        var sims = [Double](repeating: 0, count: ids.count)
         var i = 0
         if indel.isSingleWord {
             // Four texts at a time run in lockstep for the shortest one's length, then each alone: so
@@ -91,11 +87,11 @@ extension Predictor {
                     }
                     if allASCII {
                         indel.similarities8(UnsafePointer(group.baseAddress!), into: out.baseAddress!)
-                        for k in 0..<8 { two.score(Int(order[i + k]), out[k]) }
+                        for k in 0..<8 { sims[Int(order[i + k])] = out[k] }
                     } else {
                         for k in 0..<8 {
                             let p = Int(order[i + k])
-                            two.score(p, shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) })
+                            sims[p] = shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) }
                         }
                     }
                     i += 8
@@ -108,214 +104,153 @@ extension Predictor {
                 let pa = Int(order[i]), pb = Int(order[i + 1]), pc = Int(order[i + 2]), pd = Int(order[i + 3])
                 guard let va = asciiView(pa), let vb = asciiView(pb), let vc = asciiView(pc), let vd = asciiView(pd)
                 else {
-                    for p in [pa, pb, pc, pd] { two.score(p, shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) }) }
+                    for p in [pa, pb, pc, pd] { sims[p] = shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) } }
                     i += 4
                     continue
                 }
-                let (sa, sb, sc, sd) = indel.similarities(va.text, vb.text, vc.text, vd.text)
-                two.score(pa, sa)
-                two.score(pb, sb)
-                two.score(pc, sc)
-                two.score(pd, sd)
+                (sims[pa], sims[pb], sims[pc], sims[pd]) = indel.similarities(va.text, vb.text, vc.text, vd.text)
                 i += 4
             }
             while i < order.count {
                 let p = Int(order[i])
-                two.score(p, shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) })
+                sims[p] = shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) }
                 i += 1
             }
         } else {
             while i < ids.count {
-                two.score(i, shapes[i]._withUnsafeGuaranteedRef { indel.similarity($0) })
+                sims[i] = shapes[i]._withUnsafeGuaranteedRef { indel.similarity($0) }
                 i += 1
             }
         }
         if !shouldContinue() { throw EngineCancelledError() }
-        // The kept records in id order (the order of `ids`).
-        // The frequencies read here, in id order (the records are in id order: a forward stream the
-        // hardware prefetcher follows), not per candidate in length order (a stalled load each).
-        let records = kb.records
-        for n in 0..<keptCount where two.isFound[n] {
-            var candidate = two.pending[n]
-            candidate.frequency = Int32(clamping: records[Int(candidate.id)].frequency)
-            found.append(candidate)
-        }
-        return Scored(
-            found: found, blockStore: two.blockStore, inTable: two.inTable, matcher: two.matcher,
-            directSlots: directSlots)
-    }
-    /// Pass 2 of ``scoreRange`` for one candidate at a time (a struct with a mutating method, not a
-    /// local function: a local function's captured variables were checked for exclusive access at run
-    /// time, `swift_beginAccess` on every access — +60 % instructions).
-    struct PassTwo {
-        let predictor: Predictor
-        let state: State
-        let directSlots: [Int32]?
-        let ids: UnsafeBufferPointer<Int32>
-        let shapes: UnsafeBufferPointer<Unmanaged<PatternShape>>
-        let thresholdIsZero: Bool
-        let knownSlots: Int
-        var matcher: BlockMatcher
-        var blockStore: [BlockMatcher.Block] = []
-        var inTable: [Bool]
-        var tableCount = 0
-        var matchedStamp: [Int]
-        /// The pattern as state slots: a buffer for the whole range (not an array: each candidate's
-        /// `withUnsafe…BufferPointer` on an array cost a uniqueness check and a closure call).
+
+        // Pass 2: matching blocks and event boundaries of the candidates that reach the threshold.
+        var matchedStamp = [Int](repeating: -1, count: slotCount)
+        // The pattern as state slots: a buffer for the whole range (not an array: each candidate's
+        // `withUnsafe…BufferPointer` on an array cost a uniqueness check and a closure call).
         var aSlotsCapacity = 64
-        var aSlots: UnsafeMutablePointer<Int32>
-        /// Each kept candidate's record at its position in `ids`, and whether it was kept.
-        let pending: UnsafeMutablePointer<Candidate>
-        let isFound: UnsafeMutablePointer<Bool>
-        var stampCounter = 0
-
-        init(
-            predictor: Predictor, state: State, directSlots: [Int32]?, ids: UnsafeBufferPointer<Int32>,
-            shapes: UnsafeBufferPointer<Unmanaged<PatternShape>>, matcher: BlockMatcher, slotCount: Int, capacity: Int
-        ) {
-            self.predictor = predictor
-            self.state = state
-            self.directSlots = directSlots
-            self.ids = ids
-            self.shapes = shapes
-            self.thresholdIsZero = predictor.recallThreshold == 0.0
-            var known = 0
-            for id in state.slotIds where id >= 0 { known += 1 }
-            self.knownSlots = known
-            self.matcher = matcher
-            blockStore.reserveCapacity(capacity * 2)
-            inTable = [Bool](repeating: false, count: slotCount)
-            matchedStamp = [Int](repeating: -1, count: slotCount)
-            aSlots = UnsafeMutablePointer<Int32>.allocate(capacity: aSlotsCapacity)
-            aSlots.initialize(repeating: -1, count: aSlotsCapacity)
-            pending = UnsafeMutablePointer<Candidate>.allocate(capacity: max(capacity, 1))
-            isFound = UnsafeMutablePointer<Bool>.allocate(capacity: max(capacity, 1))
-            isFound.initialize(repeating: false, count: max(capacity, 1))
-        }
-
-        func deallocate() {
-            aSlots.deallocate()
-            pending.deallocate()
-            isFound.deallocate()
-        }
-
-        /// Scores candidate `n` (its position in `ids`) whose similarity is `similarity`.
-        mutating func score(_ n: Int, _ similarity: Double) {
-                if !(similarity >= predictor.recallThreshold) { return }
-                let id = ids[n]
-                let (length, eventCount, nameKey, view) = shapes[n]._withUnsafeGuaranteedRef {
-                    ($0.length, $0.eventCount, $0.nameKey, $0.packedView)
-                }
-                if aSlotsCapacity < length {
-                    aSlots.deallocate()
-                    aSlotsCapacity = max(length, 2 * aSlotsCapacity)
-                    aSlots = UnsafeMutablePointer<Int32>.allocate(capacity: aSlotsCapacity)
-                    aSlots.initialize(repeating: -1, count: aSlotsCapacity)
-                }
-                // Everything below reads the pattern's one packed buffer (ids, event ends, hashes), in
-                // the loop itself (a closure returning an optional candidate cost a call and a copy).
+        var aSlots = UnsafeMutablePointer<Int32>.allocate(capacity: aSlotsCapacity)
+        aSlots.initialize(repeating: -1, count: aSlotsCapacity)
+        defer { aSlots.deallocate() }
+        var counter = 0
+        for (n, id) in ids.enumerated() {
+            counter += 1
+            if counter & 255 == 0 && !shouldContinue() { throw EngineCancelledError() }
+            let similarity = sims[n]
+            if !(similarity >= recallThreshold) { continue }
+            let (length, eventCount, nameKey, view) = shapes[n]._withUnsafeGuaranteedRef {
+                ($0.length, $0.eventCount, $0.nameKey, $0.packedView)
+            }
+            if aSlotsCapacity < length {
+                aSlots.deallocate()
+                aSlotsCapacity = max(length, 2 * aSlotsCapacity)
+                aSlots = UnsafeMutablePointer<Int32>.allocate(capacity: aSlotsCapacity)
+                aSlots.initialize(repeating: -1, count: aSlotsCapacity)
+            }
+            // Everything below reads the pattern's one packed buffer (ids, event ends, hashes), in
+            // the loop itself (a closure returning an optional candidate cost a call and a copy).
+            do {
+                let v = view
+                // The pattern as state slots (−1: not in the state), written in place into a reused
+                // buffer. The same pass counts the positions found in the state and notes the first,
+                // which the block matcher's fast paths need (no scan of its own).
+                var firstMatch = -1
+                var matchCount = 0
                 do {
-                    let v = view
-                    // The pattern as state slots (−1: not in the state), written in place into a reused
-                    // buffer. The same pass counts the positions found in the state and notes the first,
-                    // which the block matcher's fast paths need (no scan of its own).
-                    var firstMatch = -1
-                    var matchCount = 0
-                    do {
-                        let buf = UnsafeMutableBufferPointer(start: aSlots, count: length)
-                        if let directSlots {
-                            // Backwards, so the last hit is the first match; counted and noted without
-                            // branches, in locals (the captured `firstMatch`/`matchCount` were memory
-                            // operands in the loop: ≈14 instructions a position, now ≈9).
-                            (firstMatch, matchCount) = directSlots.withUnsafeBufferPointer { table in
-                                let out = buf.baseAddress!, slots = table.baseAddress!
-                                var first = -1, count = 0
-                                var x = length &- 1
-                                while x >= 0 {
-                                    let slot = slots[Int(v.id(x))]
-                                    out[x] = slot
-                                    let hit = slot >= 0
-                                    count &+= hit ? 1 : 0
-                                    first = hit ? x : first
-                                    x &-= 1
-                                }
-                                return (first, count)
+                    let buf = UnsafeMutableBufferPointer(start: aSlots, count: length)
+                    if let directSlots {
+                        // Backwards, so the last hit is the first match; counted and noted without
+                        // branches, in locals (the captured `firstMatch`/`matchCount` were memory
+                        // operands in the loop: ≈14 instructions a position, now ≈9).
+                        (firstMatch, matchCount) = directSlots.withUnsafeBufferPointer { table in
+                            let out = buf.baseAddress!, slots = table.baseAddress!
+                            var first = -1, count = 0
+                            var x = length &- 1
+                            while x >= 0 {
+                                let slot = slots[Int(v.id(x))]
+                                out[x] = slot
+                                let hit = slot >= 0
+                                count &+= hit ? 1 : 0
+                                first = hit ? x : first
+                                x &-= 1
                             }
-                        } else {
-                            for x in (0..<length).reversed() {
-                                let slot = state.slotMap.get(v.id(x))
-                                buf[x] = slot
-                                if slot >= 0 { firstMatch = x; matchCount += 1 }
-                            }
+                            return (first, count)
                         }
-                    }
-                    let blockStart = blockStore.count
-                    let blockCount = matcher.matchingBlocks(
-                        UnsafeBufferPointer(start: aSlots, count: length), firstMatch: firstMatch, matchCount: matchCount,
-                        into: &blockStore)
-                    if blockCount == 0 && !thresholdIsZero { return }
-
-                    let p: Int
-                    let r: Int
-                    if blockCount > 0 {
-                        let first = blockStore[blockStart], last = blockStore[blockStart + blockCount - 1]
-                        p = first.a
-                        r = last.a + last.size - first.a
                     } else {
-                        p = 0
-                        r = length
-                    }
-                    // Event boundaries (Prediction.__init__).
-                    var c2 = 0
-                    var ev = 0
-                    while c2 < p { c2 = v.end(ev); ev += 1 }
-                    var k1 = ev
-                    while c2 < p + r { c2 = v.end(ev); ev += 1 }
-                    let k2 = ev
-                    // Mark matched symbols (by value). Once every known state slot is in the table (unknown
-                    // ones never enter: no pattern holds them), marking can add nothing: skipped, exactly.
-                    let stampValue = stampCounter
-                    stampCounter += 1
-                    let tableFull = tableCount == knownSlots
-                    if !tableFull {
-                        for bi in blockStart..<(blockStart + blockCount) {
-                            let blk = blockStore[bi]
-                            for j in blk.b..<(blk.b + blk.size) {
-                                let slot = Int(state.slots[j])
-                                matchedStamp[slot] = stampValue
-                                if !inTable[slot] { inTable[slot] = true; tableCount += 1 }
-                            }
+                        for x in (0..<length).reversed() {
+                            let slot = state.slotMap.get(v.id(x))
+                            buf[x] = slot
+                            if slot >= 0 { firstMatch = x; matchCount += 1 }
                         }
                     }
-                    // Q20 fix-up: move past[-1] into present if it contains matches[0] anywhere.
-                    if k1 > 0 && blockCount > 0 {
-                        let firstMatch = state.ids[blockStore[blockStart].b]
-                        if v.contains(firstMatch, in: v.start(k1 - 1)..<v.end(k1 - 1)) { k1 -= 1 }
-                    }
-                    // Missing symbols that are also state symbols enter the probability table.
-                    if !tableFull {
-                        let presentStart = v.start(k1)
-                        let presentEnd = k2 == 0 ? 0 : v.end(k2 - 1)
-                        for idx in presentStart..<presentEnd {
-                            let slot = aSlots[idx]
-                            if slot >= 0 && matchedStamp[Int(slot)] != stampValue && !inTable[Int(slot)] {
-                                inTable[Int(slot)] = true
-                                tableCount += 1
-                            }
-                        }
-                    }
-                    var candidate = Candidate(
-                        id: id, frequency: 0, blockStart: Int32(blockStart),
-                        blockCount: Int32(blockCount), k1: Int32(k1), k2: Int32(k2), similarity: similarity)
-                    if k2 < eventCount {
-                        candidate.hasFuture = true
-                        candidate.futureHash = v.hash(k2)
-                        candidate.futureJSONKey = v.hash(eventCount + 1 + k2)
-                    }
-                    candidate.nameKey = nameKey
-                    (pending + n).initialize(to: candidate)
-                    isFound[n] = true
                 }
+                let blockStart = blockStore.count
+                let blockCount = matcher.matchingBlocks(
+                    UnsafeBufferPointer(start: aSlots, count: length), firstMatch: firstMatch, matchCount: matchCount,
+                    into: &blockStore)
+                if blockCount == 0 && !thresholdIsZero { continue }
+
+                let p: Int
+                let r: Int
+                if blockCount > 0 {
+                    let first = blockStore[blockStart], last = blockStore[blockStart + blockCount - 1]
+                    p = first.a
+                    r = last.a + last.size - first.a
+                } else {
+                    p = 0
+                    r = length
+                }
+                // Event boundaries (Prediction.__init__).
+                var c2 = 0
+                var ev = 0
+                while c2 < p { c2 = v.end(ev); ev += 1 }
+                var k1 = ev
+                while c2 < p + r { c2 = v.end(ev); ev += 1 }
+                let k2 = ev
+                // Mark matched symbols (by value). Once every known state slot is in the table (unknown
+                // ones never enter: no pattern holds them), marking can add nothing: skipped, exactly.
+                let stampValue = found.count
+                let tableFull = tableCount == knownSlots
+                if !tableFull {
+                    for bi in blockStart..<(blockStart + blockCount) {
+                        let blk = blockStore[bi]
+                        for j in blk.b..<(blk.b + blk.size) {
+                            let slot = Int(state.slots[j])
+                            matchedStamp[slot] = stampValue
+                            if !inTable[slot] { inTable[slot] = true; tableCount += 1 }
+                        }
+                    }
+                }
+                // Q20 fix-up: move past[-1] into present if it contains matches[0] anywhere.
+                if k1 > 0 && blockCount > 0 {
+                    let firstMatch = state.ids[blockStore[blockStart].b]
+                    if v.contains(firstMatch, in: v.start(k1 - 1)..<v.end(k1 - 1)) { k1 -= 1 }
+                }
+                // Missing symbols that are also state symbols enter the probability table.
+                if !tableFull {
+                    let presentStart = v.start(k1)
+                    let presentEnd = k2 == 0 ? 0 : v.end(k2 - 1)
+                    for idx in presentStart..<presentEnd {
+                        let slot = aSlots[idx]
+                        if slot >= 0 && matchedStamp[Int(slot)] != stampValue && !inTable[Int(slot)] {
+                            inTable[Int(slot)] = true
+                            tableCount += 1
+                        }
+                    }
+                }
+                var candidate = Candidate(
+                    id: id, frequency: 0, blockStart: Int32(blockStart),
+                    blockCount: Int32(blockCount), k1: Int32(k1), k2: Int32(k2), similarity: similarity)
+                if k2 < eventCount {
+                    candidate.hasFuture = true
+                    candidate.futureHash = v.hash(k2)
+                    candidate.futureJSONKey = v.hash(eventCount + 1 + k2)
+                }
+                candidate.frequency = Int32(clamping: kb.records[Int(id)].frequency)
+                candidate.nameKey = nameKey
+                found.append(candidate)
+            }
         }
+        return Scored(found: found, blockStore: blockStore, inTable: inTable, matcher: matcher, directSlots: directSlots)
     }
 }
