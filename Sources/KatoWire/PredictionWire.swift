@@ -40,36 +40,47 @@ package enum PredictionWire {
 
     /// A first guess at a response's bytes (the writer grows past it when it is short).
     package static func estimate(predictions: Int, futurePotentials: Int) -> Int {
-        256 &+ predictions &* 640 &+ futurePotentials &* 96
+        256 &+ predictions &* 560 &+ futurePotentials &* 80
     }
 
-    /// The message's bytes, written by `write` into a buffer that starts at `capacity` bytes and
-    /// grows when needed, then copied once into an array of exactly the written length.
+    /// The message's bytes, written by `write` straight into the result's storage, `capacity`
+    /// bytes to start with (the caller's guess: ``estimate(predictions:futurePotentials:)``). When
+    /// that is short the writer moves to a buffer of its own that grows, and the result is copied
+    /// out of it once at the end.
     package static func bytes(capacity: Int, _ write: (inout Writer) -> Void) -> [UInt8] {
-        var w = Writer(capacity: capacity)
-        write(&w)
-        let count = w.count
-        let result = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            w.copyOut(to: UnsafeMutableRawBufferPointer(buffer))
-            initialized = count
+        var spilled: Writer?
+        let direct = [UInt8](unsafeUninitializedCapacity: Swift.max(capacity, 64)) { buffer, initialized in
+            var w = Writer(lending: UnsafeMutableRawBufferPointer(buffer))
+            write(&w)
+            if w.ownsStorage {
+                spilled = w
+                initialized = 0
+            } else {
+                initialized = w.count
+            }
         }
-        w.deallocate()
-        return result
+        guard let w = spilled else { return direct }
+        defer { w.deallocate() }
+        return [UInt8](unsafeUninitializedCapacity: w.count) { buffer, initialized in
+            w.copyOut(to: UnsafeMutableRawBufferPointer(buffer))
+            initialized = w.count
+        }
     }
 
-    /// Writes into a buffer it owns for the duration of ``bytes(capacity:_:)`` only (never copied
-    /// out of it: it is lent `inout`).
+    /// Writes into the storage ``bytes(capacity:_:)`` lends it, or, once that is full, into a
+    /// buffer of its own (freed by `bytes`); lent `inout`, never copied out of its closure.
     package struct Writer {
         private var base: UnsafeMutableRawPointer
         private var capacity: Int
         /// Bytes written so far.
         package private(set) var count = 0
+        /// Whether `base` is the writer's own allocation (the lent storage was too small).
+        fileprivate private(set) var ownsStorage = false
 
-        fileprivate init(capacity: Int) {
-            self.capacity = Swift.max(capacity, 64)
-            base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 8)
+        fileprivate init(lending buffer: UnsafeMutableRawBufferPointer) {
+            (base, capacity) = (buffer.baseAddress!, buffer.count)
         }
-        fileprivate func deallocate() { base.deallocate() }
+        fileprivate func deallocate() { if ownsStorage { base.deallocate() } }
         fileprivate func copyOut(to buffer: UnsafeMutableRawBufferPointer) {
             if count > 0 { buffer.baseAddress!.copyMemory(from: base, byteCount: count) }
         }
@@ -86,8 +97,8 @@ package enum PredictionWire {
             while c &- count < n { c &*= 2 }
             let bigger = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 8)
             bigger.copyMemory(from: base, byteCount: count)
-            base.deallocate()
-            (base, capacity) = (bigger, c)
+            if ownsStorage { base.deallocate() }
+            (base, capacity, ownsStorage) = (bigger, c, true)
         }
         @inline(__always)
         private mutating func copy(_ source: UnsafeRawBufferPointer) {
