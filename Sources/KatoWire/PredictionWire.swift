@@ -70,12 +70,15 @@ package enum PredictionWire {
     /// Writes into the storage ``bytes(capacity:_:)`` lends it, or, once that is full, into a
     /// buffer of its own (freed by `bytes`); lent `inout`, never copied out of its closure.
     package struct Writer {
-        private var base: UnsafeMutableRawPointer
+        private(set) var base: UnsafeMutableRawPointer
         private var capacity: Int
         /// Bytes written so far.
-        package private(set) var count = 0
+        package internal(set) var count = 0
         /// Whether `base` is the writer's own allocation (the lent storage was too small).
         fileprivate private(set) var ownsStorage = false
+        /// The STM of the last computed prediction written, each symbol framed as string field 1
+        /// (`PredictionWire+Compact.swift`): built once per list, copied per selected symbol.
+        var stm = STMWire()
 
         fileprivate init(lending buffer: UnsafeMutableRawBufferPointer) {
             (base, capacity) = (buffer.baseAddress!, buffer.count)
@@ -87,7 +90,7 @@ package enum PredictionWire {
 
         /// Room for `n` more bytes (growing the buffer when short); where they start.
         @inline(__always)
-        private mutating func reserve(_ n: Int) -> UnsafeMutableRawPointer {
+        mutating func reserve(_ n: Int) -> UnsafeMutableRawPointer {
             if _slowPath(n > capacity &- count) { grow(n) }
             return base + count
         }
@@ -101,7 +104,7 @@ package enum PredictionWire {
             (base, capacity, ownsStorage) = (bigger, c, true)
         }
         @inline(__always)
-        private mutating func copy(_ source: UnsafeRawBufferPointer) {
+        mutating func copy(_ source: UnsafeRawBufferPointer) {
             guard let from = source.baseAddress, source.count > 0 else { return }
             reserve(source.count).copyMemory(from: from, byteCount: source.count)
             count &+= source.count
@@ -272,6 +275,21 @@ package enum PredictionWire {
                     end(entry, reserved: 1)
                 }
             }
+            if p.withCompactWire({ sequence, present, bits, words in
+                compactFields(p, sequence, present, bits, words)
+            }) == nil {
+                explicitFields(p)
+            }
+            // types.proto `Prediction`, fields 12-25.
+            double(12, p.similarity); double(13, p.evidence); double(14, p.confidence); double(15, p.fragmentation)
+            double(16, p.snr); double(17, p.entropy); double(18, p.normalizedEntropy); double(19, p.globalNormalizedEntropy)
+            double(20, p.confluence); double(21, p.potential); double(22, p.predictiveInformation)
+            double(23, p.itfdfSimilarity); double(24, p.patternProbability); double(25, p.weightedStrength)
+            end(start, reserved: 2)
+        }
+
+        /// Fields 5-11 of a prediction with fields set explicitly, read per symbol.
+        private mutating func explicitFields(_ p: borrowing Prediction) {
             p.forEachMatchPiece { s, selected in symbols(5, s, selected) }
             let wires = p.eventWires
             for field in PredictionWire.eventFieldsInOrder {
@@ -292,12 +310,6 @@ package enum PredictionWire {
                 }
                 if current >= 0 { end(event, reserved: 1) }
             }
-            // types.proto `Prediction`, fields 12-25.
-            double(12, p.similarity); double(13, p.evidence); double(14, p.confidence); double(15, p.fragmentation)
-            double(16, p.snr); double(17, p.entropy); double(18, p.normalizedEntropy); double(19, p.globalNormalizedEntropy)
-            double(20, p.confluence); double(21, p.potential); double(22, p.predictiveInformation)
-            double(23, p.itfdfSimilarity); double(24, p.patternProbability); double(25, p.weightedStrength)
-            end(start, reserved: 2)
         }
 
         package mutating func potential(_ field: Int, _ f: borrowing FuturePotential) {
