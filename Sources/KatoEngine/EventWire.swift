@@ -223,6 +223,13 @@ extension Prediction {
         return try body(EventWire(shape.wire, patternEvents: shape.eventCount, events: 0..<shape.eventCount), k1..<k2, bits, words.span)
     }
 
+    /// Identifies the STM (and bit buffer) of a computed prediction with no field set explicitly:
+    /// equal for every prediction of one list; `nil` when ``withCompactWire(_:)`` gives `nil`.
+    public var compactSTM: ObjectIdentifier? {
+        guard isAsComputed, let batch = alignment?.batch else { return nil }
+        return ObjectIdentifier(batch)
+    }
+
     /// The flattened STM a computed prediction was aligned with and the number of STM symbols in
     /// events `0...e` (`eventEnds[e]`); what ``PredictionSelectionBits``' STM positions index.
     /// `nil` when the prediction is not computed.

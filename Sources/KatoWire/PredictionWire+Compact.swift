@@ -17,35 +17,33 @@ extension PredictionWire {
         /// STM symbols in events `0...e`.
         var eventEnds: [Int] = []
 
-        mutating func load(_ p: borrowing Prediction, _ id: ObjectIdentifier) {
+        mutating func load(_ id: ObjectIdentifier, _ symbols: Span<String>, _ ends: Span<Int32>) {
             bytes.removeAll(keepingCapacity: true)
             starts.removeAll(keepingCapacity: true)
             eventEnds.removeAll(keepingCapacity: true)
-            _ = p.withSTM { symbols, ends in
-                for i in symbols.indices {
-                    starts.append(bytes.count)
-                    bytes.append(0x0A)
-                    var n = UInt(symbols[i].utf8.count)
-                    while n >= 0x80 {
-                        bytes.append(UInt8(truncatingIfNeeded: n) | 0x80)
-                        n >>= 7
-                    }
-                    bytes.append(UInt8(n))
-                    bytes.append(contentsOf: symbols[i].utf8)
-                }
+            for i in symbols.indices {
                 starts.append(bytes.count)
-                for e in ends.indices { eventEnds.append(Int(ends[e])) }
+                bytes.append(0x0A)
+                var n = UInt(symbols[i].utf8.count)
+                while n >= 0x80 {
+                    bytes.append(UInt8(truncatingIfNeeded: n) | 0x80)
+                    n >>= 7
+                }
+                bytes.append(UInt8(n))
+                bytes.append(contentsOf: symbols[i].utf8)
             }
+            starts.append(bytes.count)
+            for e in ends.indices { eventEnds.append(Int(ends[e])) }
             self.id = id
         }
     }
 }
 
 extension PredictionWire.Writer {
-    /// Fields 5-11 of a computed prediction (``Prediction/withCompactWire(_:)``'s values).
-    mutating func compactFields(_ p: borrowing Prediction, _ sequence: EventWire, _ present: Range<Int>,
-                                _ bits: PredictionSelectionBits, _ words: Span<UInt64>) {
-        if stm.id != bits.stm { stm.load(p, bits.stm) }
+    /// Fields 5-11 of a computed prediction (``Prediction/withCompactWire(_:)``'s values; `stm`
+    /// loaded for its list).
+    mutating func compactFields(_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits,
+                                _ words: Span<UInt64>) {
         let table = stm.bytes, starts = stm.starts, eventEnds = stm.eventEnds
         table.withUnsafeBytes { table in
             starts.withUnsafeBufferPointer { starts in
@@ -98,7 +96,7 @@ extension PredictionWire.Writer {
     private mutating func stmSymbol(_ j: Int, tag: UInt8, _ table: UnsafeRawBufferPointer, _ starts: UnsafeBufferPointer<Int>) {
         let lo = starts[j], n = starts[j &+ 1] &- lo
         let to = reserve(n)
-        to.copyMemory(from: table.baseAddress! + lo, byteCount: n)
+        Self.copyBytes(to, table.baseAddress! + lo, n)
         to.storeBytes(of: tag, as: UInt8.self)
         count &+= n
     }

@@ -106,8 +106,24 @@ package enum PredictionWire {
         @inline(__always)
         mutating func copy(_ source: UnsafeRawBufferPointer) {
             guard let from = source.baseAddress, source.count > 0 else { return }
-            reserve(source.count).copyMemory(from: from, byteCount: source.count)
+            Self.copyBytes(reserve(source.count), from, source.count)
             count &+= source.count
+        }
+        /// `n` bytes; most framed symbols are 4 to 16 bytes: two overlapping loads and stores
+        /// instead of a call to `memmove`.
+        @inline(__always)
+        static func copyBytes(_ to: UnsafeMutableRawPointer, _ from: UnsafeRawPointer, _ n: Int) {
+            if n >= 8 && n <= 16 {
+                to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                (to + (n &- 8)).storeBytes(of: (from + (n &- 8)).loadUnaligned(as: UInt64.self), as: UInt64.self)
+            } else if n >= 4 && n < 8 {
+                to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
+                (to + (n &- 4)).storeBytes(of: (from + (n &- 4)).loadUnaligned(as: UInt32.self), as: UInt32.self)
+            } else if n > 16 {
+                to.copyMemory(from: from, byteCount: n)
+            } else {
+                for i in 0..<n { to.storeBytes(of: from.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
+            }
         }
 
         @inline(__always)
@@ -255,10 +271,15 @@ package enum PredictionWire {
         /// caller's field numbers (GetPredictionsResponse 2 and 3, PredictionUpdate 5 and 6).
         package mutating func lists(_ predictions: [Prediction], at predictionField: Int,
                                     _ futurePotentials: [FuturePotential], at potentialField: Int) {
-            // (Indices, not `for in`: each element is read in place, not copied — a prediction
-            // copy retains and releases four objects.)
-            for i in predictions.indices { prediction(predictionField, predictions[i]) }
-            for i in futurePotentials.indices { potential(potentialField, futurePotentials[i]) }
+            // (Indices, not `for in`: a prediction copy retains and releases four objects. The caller
+            // still copies each prediction it passes on — ≈30k instructions per 1,000-pattern
+            // response — through `array[i]`, `span[i]` and a buffer pointer alike.)
+            predictions.withUnsafeBufferPointer { predictions in
+                for i in predictions.indices { prediction(predictionField, predictions[i]) }
+            }
+            futurePotentials.withUnsafeBufferPointer { futurePotentials in
+                for i in futurePotentials.indices { potential(potentialField, futurePotentials[i]) }
+            }
         }
 
         package mutating func prediction(_ field: Int, _ p: borrowing Prediction) {
@@ -275,17 +296,41 @@ package enum PredictionWire {
                     end(entry, reserved: 1)
                 }
             }
+            // The STM table first (once per list), so that the closure below does not capture `p`.
+            if let id = p.compactSTM, id != stm.id { _ = p.withSTM { stm.load(id, $0, $1) } }
             if p.withCompactWire({ sequence, present, bits, words in
-                compactFields(p, sequence, present, bits, words)
+                compactFields(sequence, present, bits, words)
             }) == nil {
                 explicitFields(p)
             }
-            // types.proto `Prediction`, fields 12-25.
-            double(12, p.similarity); double(13, p.evidence); double(14, p.confidence); double(15, p.fragmentation)
-            double(16, p.snr); double(17, p.entropy); double(18, p.normalizedEntropy); double(19, p.globalNormalizedEntropy)
-            double(20, p.confluence); double(21, p.potential); double(22, p.predictiveInformation)
-            double(23, p.itfdfSimilarity); double(24, p.patternProbability); double(25, p.weightedStrength)
+            doubles(p)
             end(start, reserved: 2)
+        }
+
+        /// types.proto `Prediction`'s fields 12-25 (doubles, left out when 0) in one reservation:
+        /// at most 4 × 9 + 10 × 10 bytes.
+        @inline(__always)
+        private mutating func doubles(_ p: borrowing Prediction) {
+            let start = reserve(136)
+            var to = start
+            // `key`: the field's key as a varint, little-endian (1 byte below field 16, 2 from it);
+            // its second byte, when it has one byte, is overwritten by the value.
+            @inline(__always) func put(_ key: UInt16, _ keyBytes: Int, _ v: Double) {
+                guard v.bitPattern != 0 else { return }
+                to.storeBytes(of: key.littleEndian, as: UInt16.self)
+                (to + keyBytes).storeBytes(of: v.bitPattern.littleEndian, as: UInt64.self)
+                to += keyBytes &+ 8
+            }
+            @inline(__always) func key(_ field: UInt16) -> UInt16 {
+                let k = field << 3 | 1
+                return k < 0x80 ? k : (k & 0x7F | 0x80) | (k >> 7) << 8
+            }
+            put(key(12), 1, p.similarity); put(key(13), 1, p.evidence); put(key(14), 1, p.confidence)
+            put(key(15), 1, p.fragmentation); put(key(16), 2, p.snr); put(key(17), 2, p.entropy)
+            put(key(18), 2, p.normalizedEntropy); put(key(19), 2, p.globalNormalizedEntropy)
+            put(key(20), 2, p.confluence); put(key(21), 2, p.potential); put(key(22), 2, p.predictiveInformation)
+            put(key(23), 2, p.itfdfSimilarity); put(key(24), 2, p.patternProbability); put(key(25), 2, p.weightedStrength)
+            count &+= to - start
         }
 
         /// Fields 5-11 of a prediction with fields set explicitly, read per symbol.
