@@ -213,20 +213,15 @@ extension Prediction {
     public func withCompactWire<R>(
         _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>) throws -> R
     ) rethrows -> R? {
-        guard isAsComputed, let alignment else { return nil }
-        let shape = alignment.shape, batch = alignment.batch!
-        let k1 = Int(alignment.k1), k2 = Int(alignment.k2), at = Int(alignment.bitsAt), stmWords = batch.stmWords
-        let bits = PredictionSelectionBits(
-            stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
-            presentSymbols: shape.eventStart(k2) - shape.eventStart(k1))
-        let words = batch.words
-        return try body(EventWire(shape.wire, patternEvents: shape.eventCount, events: 0..<shape.eventCount), k1..<k2, bits, words.span)
+        guard !hasExplicitFields else { return nil }
+        // Through the alignment's own method: `if let alignment` copied it (three retains).
+        return try alignment?.withCompactWire(body)
     }
 
     /// Identifies the STM (and bit buffer) of a computed prediction with no field set explicitly:
     /// equal for every prediction of one list; `nil` when ``withCompactWire(_:)`` gives `nil`.
     public var compactSTM: ObjectIdentifier? {
-        guard isAsComputed, let batch = alignment?.batch else { return nil }
+        guard !hasExplicitFields, let batch = alignment?.batch else { return nil }
         return ObjectIdentifier(batch)
     }
 
@@ -237,5 +232,23 @@ extension Prediction {
         guard let batch = alignment?.batch else { return nil }
         let flat = batch.flat, ends = batch.stmEnds
         return try body(flat.span, ends.span)
+    }
+}
+
+extension Prediction.Alignment {
+    /// ``Prediction/withCompactWire(_:)`` of a computed prediction.
+    @inline(__always)
+    func withCompactWire<R>(
+        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>) throws -> R
+    ) rethrows -> R {
+        let batch = batch!
+        let at = Int(bitsAt), stmWords = batch.stmWords
+        let bits = PredictionSelectionBits(
+            stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
+            presentSymbols: shape.eventStart(Int(k2)) - shape.eventStart(Int(k1)))
+        let words = batch.words
+        return try body(
+            EventWire(shape.wire, patternEvents: shape.eventCount, events: 0..<shape.eventCount), Int(k1)..<Int(k2),
+            bits, words.span)
     }
 }

@@ -8,33 +8,58 @@ import KatoEngine
 /// symbol: each selected symbol is one copy of bytes already framed, its tag byte set.
 extension PredictionWire {
     /// The flattened STM of one list's predictions, each symbol framed as string field 1 (tag
-    /// `0x0A`, length, UTF-8), with where each symbol starts and where each event ends.
+    /// `0x0A`, length, UTF-8), with where each symbol starts and where each event ends: one
+    /// allocation owned by the writer (freed with its buffer), so that reading it per prediction
+    /// retains nothing.
     struct STMWire {
         var id: ObjectIdentifier?
-        var bytes: [UInt8] = []
-        /// Start of symbol j in `bytes` (j ≤ count: the last entry is the end).
-        var starts: [Int] = []
-        /// STM symbols in events `0...e`.
-        var eventEnds: [Int] = []
+        /// `[Int × (symbols + 1): symbol starts in the bytes, the last the end | Int × events: STM
+        /// symbols in events 0...e | the framed symbols]`.
+        private(set) var storage: UnsafeMutableRawPointer?
+        private(set) var symbols = 0
+        private(set) var events = 0
 
-        mutating func load(_ id: ObjectIdentifier, _ symbols: Span<String>, _ ends: Span<Int32>) {
-            bytes.removeAll(keepingCapacity: true)
-            starts.removeAll(keepingCapacity: true)
-            eventEnds.removeAll(keepingCapacity: true)
-            for i in symbols.indices {
-                starts.append(bytes.count)
-                bytes.append(0x0A)
-                var n = UInt(symbols[i].utf8.count)
+        var starts: UnsafePointer<Int> { UnsafePointer(storage!.assumingMemoryBound(to: Int.self)) }
+        var eventEnds: UnsafePointer<Int> { starts + (symbols + 1) }
+        var bytes: UnsafeRawPointer { UnsafeRawPointer(storage!) + 8 * (symbols + 1 + events) }
+
+        mutating func load(_ id: ObjectIdentifier, _ flat: Span<String>, _ ends: Span<Int32>) {
+            free()
+            var total = 0
+            for i in flat.indices {
+                let n = flat[i].utf8.count
+                total += 1 + PredictionWire.varintSize(UInt64(n)) + n
+            }
+            (symbols, events) = (flat.count, ends.count)
+            let at = 8 * (symbols + 1 + events)
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: at + total, alignment: 8)
+            let starts = raw.bindMemory(to: Int.self, capacity: symbols + 1 + events)
+            var to = at
+            for i in flat.indices {
+                starts[i] = to - at
+                raw.storeBytes(of: 0x0A, toByteOffset: to, as: UInt8.self)
+                to += 1
+                var n = UInt(flat[i].utf8.count)
                 while n >= 0x80 {
-                    bytes.append(UInt8(truncatingIfNeeded: n) | 0x80)
+                    raw.storeBytes(of: UInt8(truncatingIfNeeded: n) | 0x80, toByteOffset: to, as: UInt8.self)
+                    to += 1
                     n >>= 7
                 }
-                bytes.append(UInt8(n))
-                bytes.append(contentsOf: symbols[i].utf8)
+                raw.storeBytes(of: UInt8(n), toByteOffset: to, as: UInt8.self)
+                to += 1
+                for b in flat[i].utf8 {
+                    raw.storeBytes(of: b, toByteOffset: to, as: UInt8.self)
+                    to += 1
+                }
             }
-            starts.append(bytes.count)
-            for e in ends.indices { eventEnds.append(Int(ends[e])) }
-            self.id = id
+            starts[symbols] = to - at
+            for e in ends.indices { starts[symbols + 1 + e] = Int(ends[e]) }
+            (storage, self.id) = (raw, id)
+        }
+
+        mutating func free() {
+            storage?.deallocate()
+            (storage, id) = (nil, nil)
         }
     }
 }
@@ -44,10 +69,10 @@ extension PredictionWire.Writer {
     /// loaded for its list).
     mutating func compactFields(_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits,
                                 _ words: Span<UInt64>) {
-        let table = stm.bytes, starts = stm.starts, eventEnds = stm.eventEnds
-        table.withUnsafeBytes { table in
-            starts.withUnsafeBufferPointer { starts in
-                let stmSymbols = starts.count - 1
+        let table = stm.bytes, starts = stm.starts, eventEnds = stm.eventEnds, stmEvents = stm.events
+        let stmSymbols = stm.symbols
+        do {
+            do {
                 // 5 matches: the matched STM symbols.
                 var w = 0
                 while w << 6 < stmSymbols {
@@ -67,7 +92,7 @@ extension PredictionWire.Writer {
                     missing(seq, sequence, present, bits, words)
                     // 10 extras: per STM event, its symbols with an extras bit.
                     var lo = 0
-                    for e in eventEnds.indices {
+                    for e in 0..<stmEvents {
                         let hi = eventEnds[e]
                         let event = begin(10, reserved: 1)
                         var j = lo
@@ -93,10 +118,10 @@ extension PredictionWire.Writer {
 
     /// STM symbol `j`'s framed bytes with tag byte `tag`.
     @inline(__always)
-    private mutating func stmSymbol(_ j: Int, tag: UInt8, _ table: UnsafeRawBufferPointer, _ starts: UnsafeBufferPointer<Int>) {
+    private mutating func stmSymbol(_ j: Int, tag: UInt8, _ table: UnsafeRawPointer, _ starts: UnsafePointer<Int>) {
         let lo = starts[j], n = starts[j &+ 1] &- lo
         let to = reserve(n)
-        Self.copyBytes(to, table.baseAddress! + lo, n)
+        Self.copyBytes(to, table + lo, n)
         to.storeBytes(of: tag, as: UInt8.self)
         count &+= n
     }

@@ -57,9 +57,10 @@ package enum PredictionWire {
                 initialized = 0
             } else {
                 initialized = w.count
+                w.deallocate()  // the STM table only: the storage is the result's
             }
         }
-        guard let w = spilled else { return direct }
+        guard var w = spilled else { return direct }
         defer { w.deallocate() }
         return [UInt8](unsafeUninitializedCapacity: w.count) { buffer, initialized in
             w.copyOut(to: UnsafeMutableRawBufferPointer(buffer))
@@ -83,7 +84,10 @@ package enum PredictionWire {
         fileprivate init(lending buffer: UnsafeMutableRawBufferPointer) {
             (base, capacity) = (buffer.baseAddress!, buffer.count)
         }
-        fileprivate func deallocate() { if ownsStorage { base.deallocate() } }
+        fileprivate mutating func deallocate() {
+            if ownsStorage { base.deallocate() }
+            stm.free()
+        }
         fileprivate func copyOut(to buffer: UnsafeMutableRawBufferPointer) {
             if count > 0 { buffer.baseAddress!.copyMemory(from: base, byteCount: count) }
         }
