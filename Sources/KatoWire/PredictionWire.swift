@@ -286,6 +286,7 @@ package enum PredictionWire {
             }
         }
 
+        @inline(__always)
         package mutating func prediction(_ field: Int, _ p: borrowing Prediction) {
             let start = begin(field, reserved: 2)  // most predictions: 128 bytes to 16 KB
             string(1, p.type)
