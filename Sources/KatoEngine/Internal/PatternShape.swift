@@ -219,10 +219,6 @@ final class PatternShape: Sendable {
         return try body(symbols.span)
     }
 
-    /// Calls `body` with `view` (a closure boundary for code written against ``withPacked(_:)``).
-    @inline(__always)
-    static func reading<R>(_ view: PackedView, _ body: (PackedView) throws -> R) rethrows -> R { try body(view) }
-
     /// Asks the CPU to fetch the first `lines` cache lines of `packed` (the text, then the hashes
     /// and ids): a hint only, nothing is read.
     @inline(__always)

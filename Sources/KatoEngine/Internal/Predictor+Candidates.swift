@@ -3,7 +3,7 @@ import CKatoSIMD
 /// The candidate filter (KATO's IndexManager, Q11) and the order in which candidates are scored.
 extension Predictor {
     /// Positions `0..<lengths.count` ordered by `lengths` (stable counting sort; lengths ≤ `longest`).
-    static func positionsByLength(_ lengths: [Int32], longest: Int) -> [Int32] {
+    static func positionsByLength(_ lengths: UnsafeBufferPointer<Int32>, longest: Int) -> [Int32] {
         var starts = [Int32](repeating: 0, count: longest + 2)
         for l in lengths { starts[Int(l) + 1] += 1 }
         for k in 1..<starts.count { starts[k] += starts[k - 1] }

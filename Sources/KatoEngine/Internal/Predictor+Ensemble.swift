@@ -141,60 +141,6 @@ extension Predictor {
         return bits >> 63 == 1 ? ~bits : bits | (1 << 63)
     }
 
-    @inline(__always)
-    static func less(_ l: GroupKey, _ r: GroupKey) -> Bool {
-        if l.primary != r.primary { return l.primary < r.primary }
-        if l.json != r.json { return l.json < r.json }
-        return l.group < r.group
-    }
-
-    /// Quicksort (median of three, insertion sort below 16) of keys that are all distinct (`group`):
-    /// the result is the unique sorted order, whatever the algorithm.
-    static func sortKeys(_ a: UnsafeMutableBufferPointer<GroupKey>) {
-        // The larger side is pushed and the smaller looped on, so at most log2(count) < 64 ranges wait:
-        // a fixed temporary stack, not an array.
-        withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: 64) { stack in
-        var depth = 1
-        stack[0] = (0, a.count - 1)
-        while depth > 0 {
-            depth -= 1
-            let (lo0, hi0) = stack[depth]
-            var lo = lo0, hi = hi0
-            while hi - lo >= 16 {
-                let mid = lo + (hi - lo) / 2
-                if less(a[mid], a[lo]) { a.swapAt(mid, lo) }
-                if less(a[hi], a[lo]) { a.swapAt(hi, lo) }
-                if less(a[hi], a[mid]) { a.swapAt(hi, mid) }
-                let pivot = a[mid]
-                var i = lo, j = hi
-                while i <= j {
-                    while less(a[i], pivot) { i += 1 }
-                    while less(pivot, a[j]) { j -= 1 }
-                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
-                }
-                // Push the larger side, loop on the smaller: the stack stays O(log n).
-                if j - lo < hi - i {
-                    if i < hi { stack[depth] = (i, hi); depth += 1 }
-                    hi = j
-                } else {
-                    if lo < j { stack[depth] = (lo, j); depth += 1 }
-                    lo = i
-                }
-            }
-            if lo < hi {
-                var x = lo + 1
-                while x <= hi {
-                    let v = a[x]
-                    var y = x
-                    while y > lo && less(v, a[y - 1]) { a[y] = a[y - 1]; y -= 1 }
-                    a[y] = v
-                    x += 1
-                }
-            }
-        }
-        }
-    }
-
     /// Indexes into `found` of the `max_predictions` best: potential descending, then name ascending
     /// (Q13 fix). Names are unique, so this is a total order: keeping the best k in a bounded heap and
     /// sorting them gives exactly the first k of the fully sorted list (which `exhaustive` computes).

@@ -25,16 +25,22 @@ extension Predictor {
         for id in state.slotIds where id >= 0 { knownSlots += 1 }
         // Pass 1: the similarity of every candidate its length bound does not exclude, four texts at a
         // time where they are ASCII and the query fits one word.
-        var ids: [Int32] = []
-        ids.reserveCapacity(candidateIds.count)
-        var lengths: [Int32] = []
-        lengths.reserveCapacity(candidateIds.count)
+        // The kept candidates' ids, text lengths and shapes, written into buffers sized for all of the
+        // range (not appended to arrays: each append checked capacity and uniqueness, ≈30 instructions
+        // per candidate). The shapes are unretained (the knowledge-base snapshot `kb` holds them for the
+        // whole query): the later passes index this flat buffer instead of the chunked array, which is
+        // read here once per run of ids in a chunk, and no pass retains or releases a shape.
+        let capacity = candidateIds.count
+        let idsBase = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+        let lengthsBase = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+        let shapesBase = UnsafeMutablePointer<Unmanaged<PatternShape>>.allocate(capacity: capacity)
+        defer {
+            idsBase.deallocate()
+            lengthsBase.deallocate()
+            shapesBase.deallocate()
+        }
+        var keptCount = 0
         var longest = 0
-        // The kept candidates' shapes in `ids` order, unretained (the knowledge-base snapshot `kb` holds
-        // them for the whole query): the later passes index this flat array instead of the chunked one,
-        // which is read here once per run of ids in a chunk, and no pass retains or releases a shape.
-        var shapes: [Unmanaged<PatternShape>] = []
-        shapes.reserveCapacity(candidateIds.count)
         kb.shapes.forEachRunUnretained(of: candidateIds) { id, ref in
             ref._withUnsafeGuaranteedRef { shape in
                 let textLength = shape.textLength
@@ -43,12 +49,16 @@ extension Predictor {
                 // The similarity pass visits candidates in length order, one group of four at a time; the
                 // buffers are requested now, all of them independent loads (a hint: results unchanged).
                 shape.prefetchPacked(lines: 4)
-                ids.append(id)
-                shapes.append(ref)
-                lengths.append(Int32(clamping: textLength))
+                (idsBase + keptCount).initialize(to: id)
+                (shapesBase + keptCount).initialize(to: ref)
+                (lengthsBase + keptCount).initialize(to: Int32(clamping: textLength))
+                keptCount += 1
                 longest = max(longest, textLength)
             }
         }
+        let ids = UnsafeBufferPointer(start: idsBase, count: keptCount)
+        let shapes = UnsafeBufferPointer(start: shapesBase, count: keptCount)
+        let lengths = UnsafeBufferPointer(start: lengthsBase, count: keptCount)
         kb.records.prefetch(ids)
         /// The packed view of candidate `p` when its text is ASCII (valid while `kb` holds the shape).
         @inline(__always) func asciiView(_ p: Int) -> PatternShape.PackedView? {
@@ -116,7 +126,12 @@ extension Predictor {
 
         // Pass 2: matching blocks and event boundaries of the candidates that reach the threshold.
         var matchedStamp = [Int](repeating: -1, count: slotCount)
-        var aSlots = [Int32](repeating: -1, count: 64)
+        // The pattern as state slots: a buffer for the whole range (not an array: each candidate's
+        // `withUnsafe…BufferPointer` on an array cost a uniqueness check and a closure call).
+        var aSlotsCapacity = 64
+        var aSlots = UnsafeMutablePointer<Int32>.allocate(capacity: aSlotsCapacity)
+        aSlots.initialize(repeating: -1, count: aSlotsCapacity)
+        defer { aSlots.deallocate() }
         var counter = 0
         for (n, id) in ids.enumerated() {
             counter += 1
@@ -126,22 +141,40 @@ extension Predictor {
             let (length, eventCount, nameKey, view) = shapes[n]._withUnsafeGuaranteedRef {
                 ($0.length, $0.eventCount, $0.nameKey, $0.packedView)
             }
-            if aSlots.count < length { aSlots = [Int32](repeating: -1, count: max(length, 2 * aSlots.count)) }
-            // Everything below reads the pattern's one packed buffer (ids, event ends, hashes).
-            let kept: Candidate? = PatternShape.reading(view) { v in
+            if aSlotsCapacity < length {
+                aSlots.deallocate()
+                aSlotsCapacity = max(length, 2 * aSlotsCapacity)
+                aSlots = UnsafeMutablePointer<Int32>.allocate(capacity: aSlotsCapacity)
+                aSlots.initialize(repeating: -1, count: aSlotsCapacity)
+            }
+            // Everything below reads the pattern's one packed buffer (ids, event ends, hashes), in
+            // the loop itself (a closure returning an optional candidate cost a call and a copy).
+            do {
+                let v = view
                 // The pattern as state slots (−1: not in the state), written in place into a reused
                 // buffer. The same pass counts the positions found in the state and notes the first,
                 // which the block matcher's fast paths need (no scan of its own).
                 var firstMatch = -1
                 var matchCount = 0
-                aSlots.withUnsafeMutableBufferPointer { buf in
+                do {
+                    let buf = UnsafeMutableBufferPointer(start: aSlots, count: length)
                     if let directSlots {
-                        directSlots.withUnsafeBufferPointer { table in
-                            for x in (0..<length).reversed() {
-                                let slot = table[Int(v.id(x))]
-                                buf[x] = slot
-                                if slot >= 0 { firstMatch = x; matchCount += 1 }
+                        // Backwards, so the last hit is the first match; counted and noted without
+                        // branches, in locals (the captured `firstMatch`/`matchCount` were memory
+                        // operands in the loop: ≈14 instructions a position, now ≈9).
+                        (firstMatch, matchCount) = directSlots.withUnsafeBufferPointer { table in
+                            let out = buf.baseAddress!, slots = table.baseAddress!
+                            var first = -1, count = 0
+                            var x = length &- 1
+                            while x >= 0 {
+                                let slot = slots[Int(v.id(x))]
+                                out[x] = slot
+                                let hit = slot >= 0
+                                count &+= hit ? 1 : 0
+                                first = hit ? x : first
+                                x &-= 1
                             }
+                            return (first, count)
                         }
                     } else {
                         for x in (0..<length).reversed() {
@@ -152,12 +185,10 @@ extension Predictor {
                     }
                 }
                 let blockStart = blockStore.count
-                let blockCount = aSlots.withUnsafeBufferPointer {
-                    matcher.matchingBlocks(
-                        UnsafeBufferPointer(rebasing: $0[0..<length]), firstMatch: firstMatch, matchCount: matchCount,
-                        into: &blockStore)
-                }
-                if blockCount == 0 && !thresholdIsZero { return nil }
+                let blockCount = matcher.matchingBlocks(
+                    UnsafeBufferPointer(start: aSlots, count: length), firstMatch: firstMatch, matchCount: matchCount,
+                    into: &blockStore)
+                if blockCount == 0 && !thresholdIsZero { continue }
 
                 let p: Int
                 let r: Int
@@ -215,12 +246,10 @@ extension Predictor {
                     candidate.futureHash = v.hash(k2)
                     candidate.futureJSONKey = v.hash(eventCount + 1 + k2)
                 }
-                return candidate
+                candidate.frequency = Int32(clamping: kb.records[Int(id)].frequency)
+                candidate.nameKey = nameKey
+                found.append(candidate)
             }
-            guard var candidate = kept else { continue }
-            candidate.frequency = Int32(clamping: kb.records[Int(id)].frequency)
-            candidate.nameKey = nameKey
-            found.append(candidate)
         }
         return Scored(found: found, blockStore: blockStore, inTable: inTable, matcher: matcher, directSlots: directSlots)
     }
