@@ -61,6 +61,7 @@ struct KatoServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("otlp-service-name"), help: "service.name of exported spans; default kato-server (KATO_OTLP_SERVICE_NAME).") var otlpServiceName: String?
     @Option(name: .customLong("otlp-flush-interval-ms"), help: "How often queued spans are sent; default 2000 (KATO_OTLP_FLUSH_INTERVAL_MS).") var otlpFlushIntervalMs: Int?
     @Option(name: .customLong("otlp-queue-size"), help: "Spans waiting at most; more are dropped and counted; default 2048 (KATO_OTLP_QUEUE_SIZE).") var otlpQueueSize: Int?
+    @Option(name: .customLong("subscription-write-delay-ms"), help: "At most one write of subscription updates per connection per this many milliseconds: an update published within this of the connection's last such write waits for the rest of it (fewer, larger socket writes: more updates/s for the same CPU), one after a quiet spell goes at once; 0 = every event-loop turn; default 2 (KATO_SUBSCRIPTION_WRITE_DELAY_MS).") var subscriptionWriteDelayMs: Double?
     @Option(name: .customLong("handler-execution"), help: "Where call handlers run: event-loop (default; on the connection's I/O thread) or pool (Swift's global executor, for long engine calls) (KATO_HANDLER_EXECUTION).") var handlerExecution: String?
     @Flag(name: .customLong("disable-interceptors"), help: "Benchmarks only: run without any interceptor (no auth, limits, metrics, trace ids).") var disableInterceptors = false
     @Option(name: .customLong("drain-delay"), help: "Shutdown: seconds between NOT_SERVING and closing the listener, for load balancers to notice; default 0 (KATO_DRAIN_DELAY).") var drainDelay: Double?
@@ -88,6 +89,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         configuration.grpc.host = settings.host
         configuration.grpc.port = settings.port
         configuration.grpc.handlerExecution = settings.handlerExecution
+        configuration.grpc.pushCoalescingDelay = .microseconds(settings.subscriptionWriteDelayMicros)
         configuration.grpc.maxSendMessageSize = settings.maxSendMessageBytes
         configuration.grpc.web = .init(enabled: settings.webProtocols, corsOrigins: settings.corsOrigins,
                                        requestTimeout: .seconds(settings.webRequestTimeoutSeconds),

@@ -47,6 +47,8 @@ struct Settings {
     var otlpFlushIntervalMs = 2000
     var otlpQueueSize = 2048
     var handlerExecution = ServerConfiguration.HandlerExecution.eventLoop
+    /// `--subscription-write-delay-ms` (`ServerConfiguration.pushCoalescingDelay`), in µs.
+    var subscriptionWriteDelayMicros = 2_000
     /// gRPC-Web and Connect over HTTP/1.1 on the gRPC port (docs/WEB.md).
     var webProtocols = true
     var corsOrigins: [String] = []
@@ -156,6 +158,12 @@ struct Settings {
         case nil, "event-loop": handlerExecution = .eventLoop
         case "pool": handlerExecution = .concurrentPool
         case let other?: throw ValidationError("handler-execution must be event-loop or pool (got \(other))")
+        }
+        if let text = pick(command.subscriptionWriteDelayMs.map { String($0) }, "subscription-write-delay-ms") {
+            guard let ms = Double(text), ms >= 0, ms <= 100 else {
+                throw ValidationError("subscription-write-delay-ms must be 0…100 milliseconds (got \(text))")
+            }
+            subscriptionWriteDelayMicros = Int((ms * 1000).rounded())
         }
         func seconds(_ flag: Double?, _ key: String, _ fallbackMs: Int, max: Double) throws -> Int {
             guard let text = pick(flag.map { String($0) }, key) else { return fallbackMs }

@@ -365,3 +365,52 @@ def test_kato_server_takes_handler_execution_from_the_config_file(binaries, tmp_
 def test_kato_server_rejects_an_unknown_handler_execution(binaries):
     with pytest.raises(RuntimeError, match="handler-execution must be event-loop or pool"):
         start_kato_server(binaries, "--handler-execution", "threads")
+
+
+# MARK: kato-server --subscription-write-delay-ms
+
+def test_kato_server_with_a_subscription_write_delay_delivers_every_update_in_order_within_it(binaries):
+    """Updates published in a burst wait for the connection's next write, at most the delay: the
+    first (an idle connection) goes at once, the rest together no sooner than the delay after it."""
+    import queue, threading, time
+    from kato_client._pb.kato.v2 import observe_pb2, observe_pb2_grpc, predict_pb2, predict_pb2_grpc, session_pb2, session_pb2_grpc
+    server = start_kato_server(binaries, "--subscription-write-delay-ms", "100")
+    try:
+        with grpc.insecure_channel(server.address) as ch, grpc.insecure_channel(server.address) as other:
+            sid = session_pb2_grpc.SessionServiceStub(ch).CreateSession(
+                session_pb2.CreateSessionRequest(node_id="write-delay"), timeout=10).session_id
+            call = predict_pb2_grpc.PredictServiceStub(ch).SubscribePredictions(
+                predict_pb2.SubscribePredictionsRequest(session_id=sid, send_initial=True))
+            updates = queue.Queue()
+
+            def reader():
+                try:
+                    for u in call:
+                        updates.put((time.monotonic(), u))
+                except grpc.RpcError as e:
+                    assert e.code() == grpc.StatusCode.CANCELLED  # the test's own cancel at the end
+
+            threading.Thread(target=reader, daemon=True).start()
+            _, initial = updates.get(timeout=10)
+            assert initial.cause == predict_pb2.UPDATE_CAUSE_INITIAL
+            time.sleep(0.3)  # the connection is idle again: more than the delay since its last write
+            observe = observe_pb2_grpc.ObserveServiceStub(other)
+            sent = time.monotonic()
+            for w in ("a", "b", "c", "d"):
+                observe.Observe(observe_pb2.ObserveRequest(session_id=sid, strings=[w]), timeout=10)
+            got = [updates.get(timeout=10) for _ in range(4)]
+            call.cancel()
+        assert [u.sequence for _, u in got] == list(range(initial.sequence + 1, initial.sequence + 5))
+        assert [[list(e.symbols) for e in u.stm][-1] for _, u in got] == [["a"], ["b"], ["c"], ["d"]]
+        # The second and later updates were published after the first one was taken and written
+        # (at or after `sent`): they wait for the delay since that write.
+        assert got[-1][0] - sent >= 0.1
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("value", ["101", "1000"])
+def test_kato_server_rejects_a_subscription_write_delay_out_of_range(binaries, value):
+    with pytest.raises(RuntimeError, match="subscription-write-delay-ms must be 0…100 milliseconds"):
+        start_kato_server(binaries, "--subscription-write-delay-ms", value)
+

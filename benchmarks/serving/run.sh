@@ -13,6 +13,8 @@
 # The subscribers and the streaming references' readers are kato-serving-bench's counting client
 # (raw HTTP/2, only each update's sequence read) unless RECEIVE=lean|full; the fan-out's observers
 # are raw HTTP/2 unary calls (CountingObservers.swift) unless OBSERVE=grpc (GRPCClient).
+# WRITE_DELAYS="2 5 10": each fan-out round also runs kato-server with --subscription-write-delay-ms
+# set to each value (recorded as server "kato-delay-Nms"): the coalescing trade, delay against CPU.
 # LATENCY_RT=1: the latency part runs both servers and h2load at real-time priority (chrt -f 20),
 # so that other work on a shared machine does not delay their wake-ups (an idle machine's stand-in).
 set -euo pipefail
@@ -49,6 +51,7 @@ start() {
   local log=$WORK/$name.log
   for attempt in 1 2; do  # a second try on a fresh port: another process may take the free one first
     PORT=$(free_port)
+    : > "$log"  # emptied here: the child's redirection may truncate it only after the first grep below
     if [ "$name" = cpp ]; then "$@" "$PORT" > "$log" 2>&1 & else "$@" --port "$PORT" > "$log" 2>&1 & fi
     PID=$!
     PIDS+=("$PID")
@@ -88,6 +91,13 @@ if [[ " $PARTS " == *" fanout "* ]]; then
     fi
     kato
     "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "fanout-$round" --receive "$RECEIVE" --observe "$OBSERVE" | record fanout "$round" kato
+    stop "$PID"
+    for delay in ${WRITE_DELAYS:-}; do
+      kato --subscription-write-delay-ms "$delay"
+      "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "delay-$delay-$round" --receive "$RECEIVE" --observe "$OBSERVE" | record fanout "$round" "kato-delay-${delay}ms"
+      stop "$PID"
+    done
+    kato
     BYTES=$(tail -1 "$RESULTS" | python3 -c "import json,sys; print(json.load(sys.stdin)['result']['update_bytes_mean'])")
     "$BENCH" fanout --port "$PORT" --server-pid "$PID" --node "stuck-$round" --stuck 100 --receive "$RECEIVE" --observe "$OBSERVE" | record fanout-stuck "$round" kato
     stop "$PID"

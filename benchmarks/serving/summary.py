@@ -20,11 +20,13 @@ for r in by[("sessions", "kato")]:
             c["observe_server_cpu_us"], c["rss_kib_after_observe"] / 1024))
     P("")
 
+# run.sh WRITE_DELAYS: "kato-delay-5ms" etc., ordered by the delay
+delays = tuple(sorted({srv for (part, srv) in by if srv.startswith("kato-delay-")}, key=lambda n: float(n[len("kato-delay-"):-2])))
 if by[("fanout", "kato")]:
     P("| run | server | updates delivered/s | observe calls/s | delay p50 | delay p99 | missed | server CPU per update | client CPU per update | bytes per subscriber | RSS with subscribers | load |")
     P("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for part in ("fanout", "fanout-stuck"):
-        for server in ("kato-before", "kato"):
+        for server in ("kato-before", "kato") + delays:
             for x in by[(part, server)]:
                 P("| %s | %s | %s | %s | %.1f ms | %.1f ms | %d | %.1f µs | %s | %.0f | %.0f MiB | %s |" % (
                     part + ("" if x["stuck"] == 0 else " (%d stuck)" % x["stuck"]), server, f"{x['updates_per_s']:,.0f}", f"{x['observe_per_s']:,.0f}",
@@ -49,6 +51,15 @@ if by[("fanout", "kato")]:
             f"{med('fanout', 'kato-before', 'updates_per_s'):,.0f}", f"{med('fanout', 'kato', 'updates_per_s'):,.0f}",
             med("fanout", "kato-before", "delay_p50_us") / 1000, med("fanout", "kato-before", "delay_p99_us") / 1000,
             med("fanout", "kato", "delay_p50_us") / 1000, med("fanout", "kato", "delay_p99_us") / 1000))
+    if delays:
+        P("| `--subscription-write-delay-ms` (medians) | updates delivered/s | server CPU per update | client CPU per update | delay p50 | delay p99 |")
+        P("|---|---:|---:|---:|---:|---:|")
+        for server in ("kato",) + delays:
+            name = "default" if server == "kato" else server[len("kato-delay-"):-2]
+            P("| %s | %s | %.1f µs | %.1f µs | %.1f ms | %.1f ms |" % (name, f"{med('fanout', server, 'updates_per_s'):,.0f}",
+                med("fanout", server, "server_cpu_us_per_update"), med("fanout", server, "client_cpu_us_per_update"),
+                med("fanout", server, "delay_p50_us") / 1000, med("fanout", server, "delay_p99_us") / 1000))
+        P("")
     P("Medians: kato fan-out %s updates/s (with stuck subscribers %s), C++ streaming echo %s msgs/s, grpch2 streaming echo %s msgs/s; kato / C++ = %.2fx." % (
         f"{f:,.0f}", f"{fs:,.0f}", f"{c:,.0f}", f"{med('stream', 'ours', 'messages_per_s'):,.0f}", f / c))
     P("")

@@ -31,6 +31,18 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// backlog: 10,000 stuck subscribers hold ≤ 640 MiB of stream buffers at 64 KiB, not 10 GiB.
     /// A reading stream rarely queues more than a few updates between two flushes.
     public var maxBufferedPushBytes: Int = 64 << 10
+    /// At most one take and write of pushed messages (`ResponsePusher`, e.g. subscriptions'
+    /// updates) per connection per this delay: a push after a quiet spell is taken at once, one
+    /// within the delay of the connection's last take waits for the rest of it, and everything
+    /// pushed meanwhile leaves in that one socket write. Zero (the default): taken in the loop
+    /// turn they are pushed in. A write's fixed cost (the syscall, loopback delivery, waking the
+    /// reader) is paid once per batch, so under a fan-out's load a delay trades latency (a pushed message waits at most this long) for CPU
+    /// and throughput (docs/BENCHMARKS.md "Subscriptions, sixth pass"); kato-server sets 2 ms.
+    /// Calls that are not pushed (unary replies, `write`s of streaming handlers) never wait for it.
+    public var pushCoalescingDelay: Duration = .zero
+    /// With a coalescing delay, this many streams waiting on one connection are taken and
+    /// written at once, without waiting for the delay's end (a burst has no reason to wait).
+    public var pushCoalescingStreams: Int = 64
     /// Compress responses with gzip when the request was gzip-compressed and the client accepts it.
     public var compressResponsesLikeRequests: Bool = true
     /// Where handlers run. `.eventLoop` (the default) runs each call's task on its

@@ -106,7 +106,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
         if configuration.handlerExecution == .eventLoop {
             taskExecutor = EventLoopTaskExecutor(eventLoop: context.eventLoop)
         }
-        streamOwner = ServerConnectionStreams(connection: NIOLoopBound(self, eventLoop: context.eventLoop))
+        streamOwner = ServerConnectionStreams(connection: NIOLoopBound(self, eventLoop: context.eventLoop), configuration: configuration)
         scheduleKeepalive(context: context)
         flush()
     }

@@ -9,7 +9,7 @@ import NIOConcurrencyHelpers
 /// Two ways out. Pushed (`attach`, the HTTP/2 server): the subscriber's connection takes the
 /// updates itself on its event loop — the first update after a take schedules one, later ones
 /// join it — so an update costs no task wake-up or async write, and what a subscriber gathered
-/// during one loop turn leaves in one write; while the connection's buffer for the stream is
+/// during one loop turn (or one `--subscription-write-delay-ms`) leaves in one write; while the connection's buffer for the stream is
 /// full (the peer is not reading) it takes nothing and the mailbox drops the oldest. Read
 /// (`next`, transports without push): the subscriber's task takes everything queued at each
 /// wake-up and writes it in one go.
@@ -85,15 +85,21 @@ final class UpdateMailbox: ResponsePushSource {
         if schedule { pusher.schedule(self) }
     }
 
-    /// The connection takes what is queued (`ResponsePushSource`): appended to its reused
-    /// array while the mailbox keeps its own array's capacity, so a take allocates nothing
-    /// (it was an array per subscriber per update).
+    /// The connection takes what is queued (`ResponsePushSource`) into its reused array. Into
+    /// an empty one (the usual case) the two arrays are swapped: the updates move without a
+    /// retain each — a cache miss, their shared storage's count was last written by the
+    /// publishing thread — and the mailbox gets the connection's emptied capacity. Otherwise
+    /// appended. Either way a take allocates nothing (it was an array per subscriber per update).
     func takeResponses(into responses: inout [FramedMessage]) {
         let start = responses.count
         let transform = state.withLockedValue { s -> (@Sendable (FramedMessage) -> FramedMessage?)? in
             s.takeScheduled = false
-            responses.append(contentsOf: s.updates)
-            s.updates.removeAll(keepingCapacity: true)
+            if start == 0 {
+                swap(&responses, &s.updates)
+            } else {
+                responses.append(contentsOf: s.updates)
+                s.updates.removeAll(keepingCapacity: true)
+            }
             return s.transform
         }
         guard let transform else { return }

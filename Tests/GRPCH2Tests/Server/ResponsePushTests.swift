@@ -127,4 +127,49 @@ final class ResponsePushTests: XCTestCase {
         let indices = try await serve(Self.writing, configure: { $0.maxBufferedResponseBytes = 1 }, count: 50, size: 40_000)
         XCTAssertEqual(indices, (0..<50).map(Int32.init))
     }
+
+    // MARK: pushCoalescingDelay
+
+    func testPushesCoalescedOverADelayAllArriveInOrderThroughParking() async throws {
+        let indices = try await serve(Self.pushing, configure: { $0.pushCoalescingDelay = .milliseconds(20) }, count: 160, size: 40_000)
+        XCTAssertEqual(indices, (0..<160).map(Int32.init))
+    }
+
+    func testPushesCoalescedUpToAFewStreamsAllArriveInOrder() async throws {
+        let indices = try await serve(Self.pushing, configure: {
+            $0.pushCoalescingDelay = .milliseconds(50)
+            $0.pushCoalescingStreams = 2  // the early take at the threshold, then the timer's
+        }, count: 160, size: 1_000)
+        XCTAssertEqual(indices, (0..<160).map(Int32.init))
+    }
+
+    /// Two pushes one after the other on an idle connection with a coalescing delay: the first
+    /// is taken at once, the second not before the delay since the first take has passed.
+    func testWithACoalescingDelayTheFirstPushIsTakenAtOnceAndTheNextWaitsForTheDelay() async throws {
+        let delay = Duration.milliseconds(1500)
+        final class Timings: Sendable { let value = Mutex<(first: Duration, second: Duration)?>(nil) }
+        let timings = Timings()
+        let method = ServerMethod(path: Grpch2_Test_Echo.serverStream.path, kind: .serverStreaming) { requests, writer, _ in
+            var iterator = requests.makeAsyncIterator()
+            _ = try await iterator.next()
+            guard let pusher = writer.pusher else { throw RPCError(code: .failedPrecondition, message: "no pusher") }
+            let mailbox = Mailbox()
+            let clock = ContinuousClock(), start = clock.now
+            func taken(_ n: Int) async throws {
+                while mailbox.taken < n { try await Task.sleep(for: .milliseconds(1)) }
+            }
+            mailbox.add(Self.response(0, size: 10), pusher: pusher)
+            try await taken(1)
+            let first = clock.now - start
+            mailbox.add(Self.response(1, size: 10), pusher: pusher)
+            try await taken(2)
+            timings.value.withLock { $0 = (first, clock.now - start) }
+        }
+        let indices = try await serve(method, configure: { $0.pushCoalescingDelay = delay }, count: 2, size: 10)
+        XCTAssertEqual(indices, [0, 1])
+        let t = try XCTUnwrap(timings.value.withLock { $0 })
+        // The first take happened after `start`; the second is due a delay after the first.
+        XCTAssertGreaterThanOrEqual(t.second, delay, "the second push did not wait for the coalescing delay")
+        XCTAssertLessThan(t.first, delay, "the first push on an idle connection waited for the delay")
+    }
 }
