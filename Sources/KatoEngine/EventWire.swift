@@ -51,7 +51,7 @@ public struct EventWire: Sendable {
         try body(storage.span.extracting(absoluteStart(0)..<absoluteStart(eventCount)))
     }
 
-    /// Offset in ``bytes`` of event `i`'s tag byte (i < eventCount).
+    /// Offset in ``bytes`` of event `i`'s tag byte (i ≤ eventCount: `eventOffset(eventCount)` is ``byteCount``).
     @inline(__always)
     public func eventOffset(_ i: Int) -> Int { absoluteStart(i) &- absoluteStart(0) }
 }
@@ -187,5 +187,68 @@ extension FuturePotential {
     public var futureWire: EventWire? {
         guard let (shape, start) = patternFuture else { return nil }
         return shape.eventWire(start..<shape.eventCount)
+    }
+}
+
+/// Where a computed prediction's selections are in its list's bit buffer (``Prediction/withCompactWire(_:)``):
+/// word offsets of its three bit sets — matched STM positions and extras STM positions (over the
+/// flattened STM, `stmWords` words each) and missing present symbols (bit 0 = the present events'
+/// first symbol).
+public struct PredictionSelectionBits: Sendable {
+    /// The same for every prediction of one list (one query): they share the STM and the bit buffer.
+    public let stm: ObjectIdentifier
+    public let matchesAt: Int
+    public let extrasAt: Int
+    public let missingAt: Int
+    /// Number of present symbols (bits in the missing set).
+    public let presentSymbols: Int
+}
+
+extension Prediction {
+    /// A computed prediction as an encoder can write it without reading its `String`s (issue 15,
+    /// second wire pass): the whole pattern in wire form (`sequence`, ``EventWire``), its present
+    /// events, and its selections as bits in `words` (``PredictionSelectionBits``). `nil` when the
+    /// prediction is not computed or any field was set explicitly (read the fields then).
+    @inline(__always)
+    public func withCompactWire<R>(
+        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>) throws -> R
+    ) rethrows -> R? {
+        guard !hasExplicitFields else { return nil }
+        // Through the alignment's own method: `if let alignment` copied it (three retains).
+        return try alignment?.withCompactWire(body)
+    }
+
+    /// Identifies the STM (and bit buffer) of a computed prediction with no field set explicitly:
+    /// equal for every prediction of one list; `nil` when ``withCompactWire(_:)`` gives `nil`.
+    public var compactSTM: ObjectIdentifier? {
+        guard !hasExplicitFields, let batch = alignment?.batch else { return nil }
+        return ObjectIdentifier(batch)
+    }
+
+    /// The flattened STM a computed prediction was aligned with and the number of STM symbols in
+    /// events `0...e` (`eventEnds[e]`); what ``PredictionSelectionBits``' STM positions index.
+    /// `nil` when the prediction is not computed.
+    public func withSTM<R>(_ body: (_ symbols: Span<String>, _ eventEnds: Span<Int32>) throws -> R) rethrows -> R? {
+        guard let batch = alignment?.batch else { return nil }
+        let flat = batch.flat, ends = batch.stmEnds
+        return try body(flat.span, ends.span)
+    }
+}
+
+extension Prediction.Alignment {
+    /// ``Prediction/withCompactWire(_:)`` of a computed prediction.
+    @inline(__always)
+    func withCompactWire<R>(
+        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>) throws -> R
+    ) rethrows -> R {
+        let batch = batch!
+        let at = Int(bitsAt), stmWords = batch.stmWords
+        let bits = PredictionSelectionBits(
+            stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
+            presentSymbols: shape.eventStart(Int(k2)) - shape.eventStart(Int(k1)))
+        let words = batch.words
+        return try body(
+            EventWire(shape.wire, patternEvents: shape.eventCount, events: 0..<shape.eventCount), Int(k1)..<Int(k2),
+            bits, words.span)
     }
 }

@@ -6,12 +6,10 @@ import KatoEngine
 package enum PredictionsResponseEncoder {
     package static func encode(sessionID: String, predictions: [Prediction], futurePotentials: [FuturePotential]) -> [UInt8] {
         typealias W = PredictionWire
-        let lists = W.Lists(predictions: predictions, at: 2, futurePotentials: futurePotentials, at: 3)
-        let size = W.string(1, sessionID) + lists.size + W.int64(4, Int64(predictions.count))
-
-        return W.bytes(count: size) { w in
+        let capacity = W.estimate(predictions: predictions.count, futurePotentials: futurePotentials.count)
+        return W.bytes(capacity: capacity) { w in
             w.string(1, sessionID)
-            lists.write(into: &w)
+            w.lists(predictions, at: 2, futurePotentials, at: 3)
             w.int64(4, Int64(predictions.count))
         }
     }

@@ -9,21 +9,17 @@ import KatoWire
 /// of the server's CPU per delivered update (docs/BENCHMARKS.md "Serving"). The predictions'
 /// symbols are read in place (`PredictionWire`).
 ///
-/// Two passes: sizes first (a nested message is written after its length), then the bytes,
-/// into one array of the final size.
+/// One pass: a nested message's length is written after its body (`PredictionWire.Writer.begin`/`end`).
 enum PredictionUpdateEncoder {
     static func encode(id: String, sequence: Int64, cause: Kato_V2_UpdateCause, state: SessionState) -> [UInt8] {
         typealias W = PredictionWire
-        let lists = W.Lists(predictions: state.predictions, at: 5, futurePotentials: state.futurePotentials, at: 6)
-        let size = W.string(1, id) + W.int64(2, sequence) + W.int64(3, Int64(cause.rawValue)) + W.events(4, state.stm)
-            + lists.size + W.int64(7, Int64(state.time))
-
-        return W.bytes(count: size) { w in
+        let capacity = W.estimate(predictions: state.predictions.count, futurePotentials: state.futurePotentials.count)
+        return W.bytes(capacity: capacity) { w in
             w.string(1, id)
             w.int64(2, sequence)
             w.int64(3, Int64(cause.rawValue))
             w.events(4, state.stm)
-            lists.write(into: &w)
+            w.lists(state.predictions, at: 5, state.futurePotentials, at: 6)
             w.int64(7, Int64(state.time))
         }
     }

@@ -138,6 +138,60 @@ final class PredictionUpdateEncoderTests: XCTestCase {
         XCTAssertGreaterThan(explicitSeen, 100)
     }
 
+    /// The one-pass writer leaves 2 bytes for a prediction's length and 1 for an event's or a
+    /// future potential's, and moves the body when the varint is shorter or longer; it writes into
+    /// storage sized by a guess and moves to a buffer of its own when that is short. Here: a
+    /// prediction under 128 bytes, one over 16 KB (3-byte length, past the guess), events and
+    /// future potentials over 127 bytes, emotives with non-ASCII keys, selections from an STM of
+    /// non-ASCII, escaped and 200-byte symbols, a present fully matched (every `missing` event
+    /// empty, every `extras` event empty).
+    func testLengthsOfEverySizeAndEmptySelectionsEncodeLikeTheProtoStructs() throws {
+        let long = String(repeating: "ü", count: 100)  // 200 bytes: a 2-byte length
+        let huge = String(repeating: "𝄞", count: 4_500)  // 18,000 bytes: predictions over 16 KB
+        let engine = KatoEngine(knowledgeBase: KnowledgeBase())
+        var learner = try SessionState()
+        for (events, emotives) in [
+            ([["a", "b"], [huge]], ["é-joy": 0.5, "fear": -2.0]),
+            ([["a", "b"], ["c"]], [:]),
+            ([["é", "q\"\\"], [long, "d"], ["e", long]], ["名": 1.0]),
+            ([["x"], ["é", "q\"\\", long], (0..<40).map { "s\($0)" }], [:]),
+        ] as [([[String]], [String: Double])] {
+            for (i, e) in events.enumerated() {
+                try engine.observe(Observation(strings: e, emotives: i == 0 ? emotives : [:]), in: &learner)
+            }
+            engine.learn(in: &learner)
+        }
+        var sizes: [Int] = []
+        for stm in [[["a", "b"]], [["é", "q\"\\"], [long, "zz"]], [["x"], ["é", "q\"\\", long]]] {
+            var session = try SessionState(config: EngineConfig(recallThreshold: 0.0005))
+            for e in stm { try engine.observe(Observation(strings: e), in: &session) }
+            XCTAssertFalse(session.predictions.isEmpty)
+            sizes += session.predictions.map { Convert.prediction($0).serializedBytes().count }
+            try assertEncodesLikeTheProtoStructs(session, sequence: 9, cause: .observe)
+        }
+        XCTAssertTrue(sizes.contains { $0 > 16_384 })
+        // Fully matched present: nothing missing, no extras.
+        var matched = try SessionState()
+        try engine.observe(Observation(strings: ["a", "b"]), in: &matched)
+        let p = try XCTUnwrap(matched.predictions.first { $0.present == [["a", "b"]] })
+        XCTAssertEqual(p.missing, [[]])
+        XCTAssertEqual(p.extras, [[]])
+        try assertEncodesLikeTheProtoStructs(matched, sequence: 1, cause: .observe)
+        // Explicit predictions: one under 128 bytes (type and name empty, numbers 0), one over 16 KB.
+        let tiny = Prediction(
+            type: "", name: "", frequency: 0, emotives: [:], matches: [], past: [], present: [], missing: [],
+            extras: [], future: [], sequence: [["t"]], potential: 0, evidence: 0, similarity: 0.5, fragmentation: 0,
+            snr: 0, entropy: 0, normalizedEntropy: 0, globalNormalizedEntropy: 0, confluence: 0,
+            predictiveInformation: 0, confidence: 0, itfdfSimilarity: 0, patternProbability: 0, weightedStrength: 0)
+        var big = tiny
+        big.future = [[huge, ""], []]
+        big.emotives = ["é": 1.5, "a": 0]
+        let potential = FuturePotential(future: [[long, huge]], aggregatePotential: 1, supportingPatterns: 2, totalWeightedFrequency: 3)
+        assertResponseEncodesLikeTheProtoStructs([tiny], [])
+        assertResponseEncodesLikeTheProtoStructs([tiny, big, tiny], [potential] + matched.futurePotentials)
+        assertResponseEncodesLikeTheProtoStructs([], [potential])
+    }
+
     func testEveryStepOverRandomKnowledgeBasesEncodesLikeTheProtoStructs() throws {
         var rng = SplitMix64(state: 15)
         var predictionsSeen = 0, potentialsSeen = 0, emotivesSeen = 0

@@ -1,0 +1,185 @@
+import KatoEngine
+
+/// A computed prediction's fields 5-11 written from bytes (issue 15, second wire pass): its pattern
+/// runs (`past`, `present`, `future`, `sequence`) copied from the pattern's wire form; `missing`
+/// copied symbol by symbol out of the same bytes (the present events' framed symbols, picked by the
+/// alignment's missing bits); `matches` and `extras` out of the STM framed once per list
+/// (``PredictionWire/STMWire``), picked by the matched and extras bits. No `String` is read per
+/// symbol: each selected symbol is one copy of bytes already framed, its tag byte set.
+extension PredictionWire {
+    /// The flattened STM of one list's predictions, each symbol framed as string field 1 (tag
+    /// `0x0A`, length, UTF-8), with where each symbol starts and where each event ends: one
+    /// allocation owned by the writer (freed with its buffer), so that reading it per prediction
+    /// retains nothing.
+    struct STMWire {
+        var id: ObjectIdentifier?
+        /// `[Int × (symbols + 1): symbol starts in the bytes, the last the end | Int × events: STM
+        /// symbols in events 0...e | the framed symbols]`.
+        private(set) var storage: UnsafeMutableRawPointer?
+        private(set) var symbols = 0
+        private(set) var events = 0
+
+        var starts: UnsafePointer<Int> { UnsafePointer(storage!.assumingMemoryBound(to: Int.self)) }
+        var eventEnds: UnsafePointer<Int> { starts + (symbols + 1) }
+        var bytes: UnsafeRawPointer { UnsafeRawPointer(storage!) + 8 * (symbols + 1 + events) }
+
+        mutating func load(_ id: ObjectIdentifier, _ flat: Span<String>, _ ends: Span<Int32>) {
+            free()
+            var total = 0
+            for i in flat.indices {
+                let n = flat[i].utf8.count
+                total += 1 + PredictionWire.varintSize(UInt64(n)) + n
+            }
+            (symbols, events) = (flat.count, ends.count)
+            let at = 8 * (symbols + 1 + events)
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: at + total, alignment: 8)
+            let starts = raw.bindMemory(to: Int.self, capacity: symbols + 1 + events)
+            var to = at
+            for i in flat.indices {
+                starts[i] = to - at
+                raw.storeBytes(of: 0x0A, toByteOffset: to, as: UInt8.self)
+                to += 1
+                var n = UInt(flat[i].utf8.count)
+                while n >= 0x80 {
+                    raw.storeBytes(of: UInt8(truncatingIfNeeded: n) | 0x80, toByteOffset: to, as: UInt8.self)
+                    to += 1
+                    n >>= 7
+                }
+                raw.storeBytes(of: UInt8(n), toByteOffset: to, as: UInt8.self)
+                to += 1
+                for b in flat[i].utf8 {
+                    raw.storeBytes(of: b, toByteOffset: to, as: UInt8.self)
+                    to += 1
+                }
+            }
+            starts[symbols] = to - at
+            for e in ends.indices { starts[symbols + 1 + e] = Int(ends[e]) }
+            (storage, self.id) = (raw, id)
+        }
+
+        mutating func free() {
+            storage?.deallocate()
+            (storage, id) = (nil, nil)
+        }
+    }
+}
+
+extension PredictionWire.Writer {
+    /// Fields 5-11 of a computed prediction (``Prediction/withCompactWire(_:)``'s values; `stm`
+    /// loaded for its list).
+    mutating func compactFields(_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits,
+                                _ words: Span<UInt64>) {
+        let table = stm.bytes, starts = stm.starts, eventEnds = stm.eventEnds, stmEvents = stm.events
+        let stmSymbols = stm.symbols
+        do {
+            do {
+                // 5 matches: the matched STM symbols.
+                var w = 0
+                while w << 6 < stmSymbols {
+                    var m = words[bits.matchesAt + w]
+                    while m != 0 {
+                        stmSymbol(w << 6 | m.trailingZeroBitCount, tag: 5 << 3 | 2, table, starts)
+                        m &= m &- 1
+                    }
+                    w += 1
+                }
+                sequence.withBytes { $0.withUnsafeBytes { seq in
+                    // 6 past, 7 present, 8 future: runs of the pattern.
+                    run(seq, sequence, 0, present.lowerBound, tag: 6 << 3 | 2)
+                    run(seq, sequence, present.lowerBound, present.upperBound, tag: 7 << 3 | 2)
+                    run(seq, sequence, present.upperBound, sequence.eventCount, tag: 8 << 3 | 2)
+                    // 9 missing: per present event, its symbols with a missing bit.
+                    missing(seq, sequence, present, bits, words)
+                    // 10 extras: per STM event, its symbols with an extras bit.
+                    var lo = 0
+                    for e in 0..<stmEvents {
+                        let hi = eventEnds[e]
+                        let event = begin(10, reserved: 1)
+                        var j = lo
+                        while j < hi {
+                            let limit = Swift.min(hi, (j & ~63) &+ 64)
+                            var m = words[bits.extrasAt + j >> 6] >> UInt64(j & 63)
+                            if limit &- j < 64 { m &= (1 << UInt64(limit &- j)) &- 1 }
+                            while m != 0 {
+                                stmSymbol(j &+ m.trailingZeroBitCount, tag: 1 << 3 | 2, table, starts)
+                                m &= m &- 1
+                            }
+                            j = limit
+                        }
+                        end(event, reserved: 1)
+                        lo = hi
+                    }
+                    // 11 sequence: the whole pattern.
+                    run(seq, sequence, 0, sequence.eventCount, tag: 11 << 3 | 2)
+                } }
+            }
+        }
+    }
+
+    /// STM symbol `j`'s framed bytes with tag byte `tag`.
+    @inline(__always)
+    private mutating func stmSymbol(_ j: Int, tag: UInt8, _ table: UnsafeRawPointer, _ starts: UnsafePointer<Int>) {
+        let lo = starts[j], n = starts[j &+ 1] &- lo
+        let to = reserve(n)
+        Self.copyBytes(to, table + lo, n)
+        to.storeBytes(of: tag, as: UInt8.self)
+        count &+= n
+    }
+
+    /// Events `a..<b` of the pattern (`seq` is `sequence`'s bytes), each event's tag byte set to `tag`.
+    @inline(__always)
+    private mutating func run(_ seq: UnsafeRawBufferPointer, _ sequence: EventWire, _ a: Int, _ b: Int, tag: UInt8) {
+        guard a < b else { return }
+        let lo = sequence.eventOffset(a), hi = sequence.eventOffset(b)
+        let at = count
+        copy(UnsafeRawBufferPointer(rebasing: seq[lo..<hi]))
+        let to = base + (at &- lo)
+        for i in a..<b { to.storeBytes(of: tag, toByteOffset: sequence.eventOffset(i), as: UInt8.self) }
+    }
+
+    /// Field 9: per present event, the framed symbols whose missing bit is set, copied out of the
+    /// pattern's bytes (each symbol there is tag `0x0A`, length, UTF-8 — exactly a string field 1).
+    private mutating func missing(_ seq: UnsafeRawBufferPointer, _ sequence: EventWire, _ present: Range<Int>,
+                                  _ bits: PredictionSelectionBits, _ words: Span<UInt64>) {
+        var any: UInt64 = 0
+        var w = 0
+        while w << 6 < bits.presentSymbols {
+            any |= words[bits.missingAt + w]
+            w += 1
+        }
+        if any == 0 {  // nothing missing: an empty event per present event
+            for _ in present {
+                let to = reserve(2)
+                to.storeBytes(of: UInt16(9 << 3 | 2).littleEndian, as: UInt16.self)  // tag, length 0
+                count &+= 2
+            }
+            return
+        }
+        var x = 0  // the present symbol's index (its bit)
+        for e in present {
+            let event = begin(9, reserved: 1)
+            var pos = sequence.eventOffset(e) &+ 1  // past the event's tag
+            let eventEnd = sequence.eventOffset(e &+ 1)
+            while seq[pos] & 0x80 != 0 { pos &+= 1 }  // the body's length
+            pos &+= 1
+            while pos < eventEnd {
+                let symbol = pos
+                pos &+= 1  // the symbol's tag 0x0A
+                var length = 0, shift = 0
+                while true {
+                    let b = seq[pos]
+                    pos &+= 1
+                    length |= Int(b & 0x7F) << shift
+                    if b < 0x80 { break }
+                    shift &+= 7
+                }
+                pos &+= length
+                if words[bits.missingAt &+ x >> 6] >> UInt64(x & 63) & 1 != 0 {
+                    copy(UnsafeRawBufferPointer(rebasing: seq[symbol..<pos]))
+                }
+                x &+= 1
+            }
+            end(event, reserved: 1)
+        }
+    }
+}
