@@ -100,6 +100,7 @@ struct KatoServerCommand: AsyncParsableCommand {
         } else if settings.tlsCert != nil || settings.tlsKey != nil {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
+        do { try configuration.grpc.validate() } catch { throw ValidationError("\(error)") }
         configuration.sessions.cleanupInterval = .seconds(settings.sessionCleanupSeconds)
         configuration.sessions.maxSessions = settings.maxSessions
         configuration.predictionThreads = settings.predictionThreads

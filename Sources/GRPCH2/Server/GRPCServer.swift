@@ -48,10 +48,12 @@ public final class GRPCServer: Sendable {
     /// Binds and starts accepting connections; returns the bound address (useful with port 0).
     /// `adopting`: a listening socket already bound, used instead of binding `host:port` (the
     /// server owns and closes it) — one bound by hand or received from a predecessor process
-    /// (zero-downtime restart, Sources/HandOver).
+    /// (zero-downtime restart, Sources/HandOver). Throws `InvalidServerConfiguration` for a
+    /// configuration no server can honour, before anything is bound.
     @discardableResult
     public func start(adopting boundSocket: Int32? = nil) async throws -> SocketAddress {
         let configuration = self.configuration
+        try configuration.validate()
         let router = self.router
         let logger = self.logger
         let cancelledTasks = self.cancelledTasks
