@@ -689,3 +689,20 @@ def test_a_subscription_keeps_resuming_for_its_time_budget_not_a_fixed_number_of
     resumption.seen(predict_pb2.PredictionUpdate(sequence=4, cause=predict_pb2.UPDATE_CAUSE_OBSERVE))
     request = resumption.next_request()
     assert request is not None and request.resume_after_sequence == 4, "an update did not restart the budget"
+
+
+def test_the_channel_redials_a_refusing_server_as_often_as_a_subscription_resumes():
+    """grpc's own reconnect backoff (1 s ×1.6 up to 120 s) would hide a replica that came back from
+    a subscription resuming every ≤ 2 s: calls fail at once until grpc's next attempt, which can
+    fall past the 30 s budget. The client's channels redial within 0.1–2 s, as the resumption
+    backs off; an option the caller gives for the same key wins."""
+    from kato_client._transport import RECONNECT_BACKOFF, channel_settings
+
+    _, opts = channel_settings(None, [])
+    assert dict(opts) == {"grpc.initial_reconnect_backoff_ms": 100, "grpc.min_reconnect_backoff_ms": 100,
+                          "grpc.max_reconnect_backoff_ms": 2000}
+    assert max(v for _, v in RECONNECT_BACKOFF) <= 2000, "the channel may wait longer than a resumption's backoff"
+    _, opts = channel_settings(None, [("grpc.max_reconnect_backoff_ms", 9000), ("grpc.enable_retries", 0)])
+    assert dict(opts)["grpc.max_reconnect_backoff_ms"] == 9000
+    assert [k for k, _ in opts].count("grpc.max_reconnect_backoff_ms") == 1
+    assert dict(opts)["grpc.initial_reconnect_backoff_ms"] == 100

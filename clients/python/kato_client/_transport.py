@@ -45,10 +45,24 @@ def _read(path: Optional[Union[str, pathlib.Path]]) -> Optional[bytes]:
     return None if path is None else pathlib.Path(path).read_bytes()
 
 
+#: grpc's channel waits 1 s, then ×1.6 up to 120 s between connection attempts to a server that
+#: refused: calls in between fail at once with UNAVAILABLE. A subscription resuming every 0.1–2 s
+#: for 30 s (``Resumption``) would then find a replica that came back after 20 s only at grpc's
+#: next attempt (≈26 s, then ≈42 s: past its budget). These keep the channel's attempts as close
+#: together as the resumption's own; a caller's value for a key wins.
+RECONNECT_BACKOFF = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
+
+
 def channel_settings(tls: TLSLike, options: Iterable[Tuple[str, object]]
                      ) -> Tuple[Optional[grpc.ChannelCredentials], List[Tuple[str, object]]]:
     """(credentials or None for plaintext, channel options)."""
     opts = list(options)
+    given = {key for key, _ in opts}
+    opts.extend(option for option in RECONNECT_BACKOFF if option[0] not in given)
     if tls is None or tls is False:
         return None, opts
     if tls is True:
