@@ -11,44 +11,50 @@
 /// copy per symbol. ``bytes`` is a slice of the pattern's own array: reading it retains the
 /// array, copies nothing.
 public struct EventWire: Sendable {
-    /// The pattern's ``PatternShape/wire``.
-    private let storage: [UInt8]
-    /// Where the starts table of the run's first event is (byte offset in `storage`).
+    /// The pattern whose ``PatternShape/wire`` holds the bytes (kept alive by this value).
+    private let shape: PatternShape
+    /// Where the starts table of the run's first event is (byte offset in the shape's `wire`).
     private let startsAt: Int
-    /// Where the framed part begins in `storage` (after the n + 1 starts).
+    /// Where the framed part begins in `wire` (after the n + 1 starts).
     private let framedAt: Int
     /// Number of events in the run.
     public let eventCount: Int
 
-    /// Events `range` of a pattern of `patternEvents` events whose wire form is `storage`.
+    /// Events `range` of `shape`.
     @inline(__always)
-    init(_ storage: [UInt8], patternEvents n: Int, events range: Range<Int>) {
-        self.storage = storage
+    init(_ shape: PatternShape, events range: Range<Int>) {
+        self.shape = shape
         self.startsAt = 4 * range.lowerBound
-        self.framedAt = 4 * (n + 1)
+        self.framedAt = 4 * (shape.eventCount + 1)
         self.eventCount = range.count
     }
 
-    /// Start of the run's event `i` (i ≤ eventCount) in `storage`.
+    /// Start of the run's event `i` (i ≤ eventCount) in `wire`.
     @inline(__always)
     private func absoluteStart(_ i: Int) -> Int {
-        framedAt &+ storage.withUnsafeBytes {
-            Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: startsAt &+ 4 &* i, as: UInt32.self)))
-        }
+        framedAt &+ Int(UInt32(littleEndian: shape.wire.loadUnaligned(fromByteOffset: startsAt &+ 4 &* i, as: UInt32.self)))
     }
 
     /// Bytes of the run (tags and lengths included).
     @inline(__always)
     public var byteCount: Int { absoluteStart(eventCount) &- absoluteStart(0) }
 
-    /// The run's events framed as field 1, tags and lengths included.
-    @inline(__always)
-    public var bytes: ArraySlice<UInt8> { storage[absoluteStart(0)..<absoluteStart(eventCount)] }
+    /// The run's events framed as field 1, tags and lengths included (a copy: for tests and cold callers).
+    public var bytes: ArraySlice<UInt8> { withUnsafeBytes { Array($0)[...] } }
 
     /// The run's bytes (as ``bytes``) viewed in place for the duration of `body` (no retain, no copy).
     @inline(__always)
     public func withBytes<R>(_ body: (Span<UInt8>) throws -> R) rethrows -> R {
-        try body(storage.span.extracting(absoluteStart(0)..<absoluteStart(eventCount)))
+        try withUnsafeBytes { raw in try body(raw.assumingMemoryBound(to: UInt8.self).span) }
+    }
+
+    /// The run's bytes (as ``bytes``) in place for the duration of `body` (no retain, no copy).
+    @inline(__always)
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(shape) {
+            let lo = absoluteStart(0)
+            return try body(UnsafeRawBufferPointer(start: shape.wire + lo, count: absoluteStart(eventCount) &- lo))
+        }
     }
 
     /// Offset in ``bytes`` of event `i`'s tag byte (i ≤ eventCount: `eventOffset(eventCount)` is ``byteCount``).
@@ -59,8 +65,9 @@ public struct EventWire: Sendable {
 extension PatternShape {
     /// The wire form of ``EventWire``: `[UInt32 little-endian × (n + 1) | framed events]`, entry k the
     /// start of event k in the framed part (entry n its length). Sized first, then written in place
-    /// (on every learn and for every pattern loaded: no per-byte `append`).
-    static func eventWire(symbols: [String], eventEnds ends: [Int]) -> [UInt8] {
+    /// (on every learn and for every pattern loaded: no per-byte `append`) into an allocation the
+    /// shape owns (freed by its `deinit`); returns it and its size.
+    static func eventWire(symbols: [String], eventEnds ends: [Int]) -> (UnsafeMutableRawPointer, Int) {
         @inline(__always) func varintSize(_ v: Int) -> Int {
             var v = UInt(v), n = 1
             while v >= 0x80 { v >>= 7; n += 1 }
@@ -83,8 +90,9 @@ extension PatternShape {
             framed += 1 + varintSize(body) + body
             lo = end
         }
-        var out = [UInt8](repeating: 0, count: table + framed)
-        out.withUnsafeMutableBytes { buf in
+        let out = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(table + framed, 1), alignment: 8)
+        do {
+            let buf = UnsafeMutableRawBufferPointer(start: out, count: table + framed)
             @inline(__always) func varint(_ v: Int, _ at: inout Int) {
                 var v = UInt(v)
                 while v >= 0x80 {
@@ -118,12 +126,21 @@ extension PatternShape {
             }
             buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * n, as: UInt32.self)
         }
-        return out
+        return (out, table + framed)
     }
 
     /// Events `range` of this pattern in wire form.
     @inline(__always)
-    func eventWire(_ range: Range<Int>) -> EventWire { EventWire(wire, patternEvents: eventCount, events: range) }
+    func eventWire(_ range: Range<Int>) -> EventWire { EventWire(self, events: range) }
+
+    /// The framed bytes of events `a..<b` in ``wire``, valid while this shape is alive.
+    @inline(__always)
+    func wireRun(_ a: Int, _ b: Int) -> UnsafeRawBufferPointer {
+        let framed = wire + 4 &* (eventCount &+ 1)
+        let lo = Int(UInt32(littleEndian: wire.loadUnaligned(fromByteOffset: 4 &* a, as: UInt32.self)))
+        let hi = Int(UInt32(littleEndian: wire.loadUnaligned(fromByteOffset: 4 &* b, as: UInt32.self)))
+        return UnsafeRawBufferPointer(start: framed + lo, count: hi &- lo)
+    }
 }
 
 extension Prediction {
@@ -170,9 +187,8 @@ extension Prediction {
     public var eventWires: PredictionEventWires? {
         guard let alignment else { return nil }
         let shape = alignment.shape, k1 = Int(alignment.k1), k2 = Int(alignment.k2), n = shape.eventCount
-        let wire = shape.wire
         func run(_ field: EventsField, _ range: Range<Int>) -> EventWire? {
-            hasExplicitEvents(field) ? nil : EventWire(wire, patternEvents: n, events: range)
+            hasExplicitEvents(field) ? nil : EventWire(shape, events: range)
         }
         return PredictionEventWires(
             past: run(.past, 0..<k1), present: run(.present, k1..<k2), future: run(.future, k2..<n),
@@ -187,6 +203,16 @@ extension FuturePotential {
     public var futureWire: EventWire? {
         guard let (shape, start) = patternFuture else { return nil }
         return shape.eventWire(start..<shape.eventCount)
+    }
+
+    /// ``futureWire``'s bytes in place, for encoders (issue 15, third wire pass): no ``EventWire``
+    /// built, nothing retained. The bytes are the pattern's, immutable, and live as long as the
+    /// pattern: valid while this value — or the array holding it — is alive (an encoder reading a
+    /// session's list holds the list). `nil` for an explicit future.
+    @inline(__always)
+    public var futureWireBytes: UnsafeRawBufferPointer? {
+        guard let (shape, start) = patternFuture else { return nil }
+        return shape.wireRun(start, shape.eventCount)
     }
 }
 
@@ -248,7 +274,7 @@ extension Prediction.Alignment {
             presentSymbols: shape.eventStart(Int(k2)) - shape.eventStart(Int(k1)))
         let words = batch.words
         return try body(
-            EventWire(shape.wire, patternEvents: shape.eventCount, events: 0..<shape.eventCount), Int(k1)..<Int(k2),
+            EventWire(shape, events: 0..<shape.eventCount), Int(k1)..<Int(k2),
             bits, words.span)
     }
 }

@@ -254,7 +254,7 @@ package enum PredictionWire {
         @inline(__always)
         mutating func events(_ number: Int, _ wire: EventWire) {
             let at = count
-            wire.withBytes { $0.withUnsafeBytes { copy($0) } }
+            wire.withUnsafeBytes { copy($0) }
             guard number != 1 else { return }
             let tag = UInt8(truncatingIfNeeded: number << 3 | 2)
             let to = base + at
@@ -364,8 +364,8 @@ package enum PredictionWire {
 
         package mutating func potential(_ field: Int, _ f: borrowing FuturePotential) {
             let start = begin(field, reserved: 1)
-            if let wire = f.futureWire {
-                wire.withBytes { $0.withUnsafeBytes { copy($0) } }  // field 1 already
+            if let bytes = f.futureWireBytes {
+                copy(bytes)  // field 1 already; the pattern's bytes, in place (no retain)
             } else {
                 f.forEachFutureEvent { _, s in
                     let event = begin(1, reserved: 1)

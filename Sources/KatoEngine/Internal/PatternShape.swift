@@ -53,8 +53,13 @@ final class PatternShape: Sendable {
     private let jsonEventOffsets: [Int32]
     private let lazyJSON = Mutex<JSONText?>(nil)
     /// The events in protobuf wire form (`EventWire`: framed `Event`s and their starts), built with
-    /// the shape so that encoders copy events instead of writing symbols one by one.
-    let wire: [UInt8]
+    /// the shape so that encoders copy events instead of writing symbols one by one. Allocated with
+    /// the shape and freed by `deinit`, like `packed`: as an array it cost the encoder an atomic
+    /// retain per future potential on a line nothing else had touched (≈1,065 per 10,000-pattern
+    /// response, a third of the encoder's CPU time: issue 15, third wire pass).
+    nonisolated(unsafe) let wire: UnsafeMutableRawPointer
+    /// Bytes in `wire` (the starts table and the framed events).
+    let wireCount: Int
 
     final class JSONText: Sendable {
         let bytes: [UInt8]
@@ -87,7 +92,7 @@ final class PatternShape: Sendable {
         }
         self.symbols = symbols
         self.eventEnds = ends
-        self.wire = Self.eventWire(symbols: symbols, eventEnds: ends)
+        (self.wire, self.wireCount) = Self.eventWire(symbols: symbols, eventEnds: ends)
         let n = ends.count
         // Each event's ids sorted (futures are grouped "equal up to order within events"): only for the
         // suffix hashes, not kept (``sameFuture`` compares events as multisets).
@@ -191,7 +196,10 @@ final class PatternShape: Sendable {
     /// The similarity text as bytes when it is pure ASCII (a fresh array, for cold callers).
     var asciiChars: [UInt8]? { isASCII ? Array(UnsafeRawBufferPointer(start: packed, count: textLength)) : nil }
 
-    deinit { packed.deallocate() }
+    deinit {
+        packed.deallocate()
+        wire.deallocate()
+    }
 
     /// The grouping hash of the future starting at event `k` (k ≤ n).
     @inline(__always) func suffixHash(_ k: Int) -> UInt64 { withPacked { $0.hash(k) } }
