@@ -1,3 +1,5 @@
+import CKatoSIMD
+
 /// A run of a learned pattern's events in protobuf wire form (issue 15, the wire pass): each event
 /// framed as a `kato.v2.Event` field numbered 1 — tag `0x0A`, the body's length as a varint, the
 /// body (`repeated string symbols = 1`: per symbol tag `0x0A`, length, UTF-8) — one after another,
@@ -139,6 +141,17 @@ extension PatternShape {
     @inline(__always)
     func eventWire(_ range: Range<Int>) -> EventWire { EventWire(self, events: range) }
 
+    /// Asks the CPU to fetch the first lines of ``wire`` (up to 256 bytes: the workload's patterns
+    /// are ≈150): a hint, nothing is read.
+    @inline(__always)
+    func prefetchWire() {
+        var offset = 0
+        while offset < wireCount && offset < 256 {
+            kato_prefetch(wire + offset)
+            offset &+= 64
+        }
+    }
+
     /// The framed bytes of events `a..<b` in ``wire``, valid while this shape is alive.
     @inline(__always)
     func wireRun(_ a: Int, _ b: Int) -> UnsafeRawBufferPointer {
@@ -219,6 +232,26 @@ extension FuturePotential {
     public var futureWireBytes: UnsafeRawBufferPointer? {
         guard let (shape, start) = patternFuture else { return nil }
         return shape.wireRun(start, shape.eventCount)
+    }
+
+}
+
+extension Array where Element == FuturePotential {
+    /// `self[i].futureWireBytes` without copying the value: read from another module, an element
+    /// is copied before any call on it (its pattern retained and released — an atomic operation
+    /// on the pattern's line, per future potential; third wire pass). Valid while the array lives.
+    public func futureWireBytes(at i: Int) -> UnsafeRawBufferPointer? {
+        withUnsafeBufferPointer { $0[i].futureWireBytes }
+    }
+
+    /// Asks the CPU to fetch the cache lines of `self[i]`'s future bytes (a hint: nothing is read,
+    /// nothing retained). An encoder asks a few potentials ahead: the ≈1,065 futures of a
+    /// 10,000-pattern response are in as many patterns' bytes, lines the query itself never read.
+    public func prefetchFutureWire(at i: Int) {
+        withUnsafeBufferPointer { list in
+            guard let (shape, _) = list[i].patternFuture else { return }
+            shape.prefetchWire()
+        }
     }
 }
 
