@@ -72,82 +72,91 @@ public struct EventWire: Sendable {
 
 extension PatternShape {
     /// The wire form of ``EventWire``: `[UInt32 little-endian × (n + 1) | framed events]`, entry k the
-    /// start of event k in the framed part (entry n its length). Sized first, then written in place
-    /// (on every learn and for every pattern loaded: no per-byte `append`) into an allocation the
-    /// shape owns (freed by its `deinit`); returns it and its size.
-    static func eventWire(symbols: [String], eventEnds ends: [Int]) -> (UnsafeMutableRawPointer, Int) {
-        @inline(__always) func varintSize(_ v: Int) -> Int {
-            var v = UInt(v), n = 1
-            while v >= 0x80 { v >>= 7; n += 1 }
-            return n
-        }
-        @inline(__always) func bodySize(_ lo: Int, _ hi: Int) -> Int {
-            var body = 0
-            for i in lo..<hi {
-                let c = symbols[i].utf8.count
-                body &+= 1 &+ varintSize(c) &+ c  // an empty symbol is still an element
-            }
-            return body
-        }
-        let n = ends.count
-        let table = 4 * (n + 1)
+    /// start of event k in the framed part (entry n its length). Sized first
+    /// (``eventWireSize(symbols:eventEnds:)``), then written in place into the shape's `packed`
+    /// buffer (on every learn and for every pattern loaded: no per-byte `append`).
+    static func eventWireSize(symbols: [String], eventEnds ends: [Int]) -> Int {
         var framed = 0
         var lo = 0
         for end in ends {
-            let body = bodySize(lo, end)
-            framed += 1 + varintSize(body) + body
+            let body = wireBodySize(symbols, lo, end)
+            framed += 1 + wireVarintSize(body) + body
             lo = end
         }
-        let out = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(table + framed, 1), alignment: 8)
-        do {
-            let buf = UnsafeMutableRawBufferPointer(start: out, count: table + framed)
-            @inline(__always) func varint(_ v: Int, _ at: inout Int) {
-                var v = UInt(v)
-                while v >= 0x80 {
-                    buf[at] = UInt8(truncatingIfNeeded: v) | 0x80
-                    at &+= 1
-                    v >>= 7
-                }
-                buf[at] = UInt8(v)
+        return 4 * (ends.count + 1) + framed
+    }
+
+    @inline(__always)
+    private static func wireVarintSize(_ v: Int) -> Int {
+        var v = UInt(v), n = 1
+        while v >= 0x80 { v >>= 7; n += 1 }
+        return n
+    }
+
+    @inline(__always)
+    private static func wireBodySize(_ symbols: [String], _ lo: Int, _ hi: Int) -> Int {
+        var body = 0
+        for i in lo..<hi {
+            let c = symbols[i].utf8.count
+            body &+= 1 &+ wireVarintSize(c) &+ c  // an empty symbol is still an element
+        }
+        return body
+    }
+
+    /// Writes the wire form into `buf` (exactly ``eventWireSize(symbols:eventEnds:)`` bytes).
+    static func writeEventWire(_ buf: UnsafeMutableRawBufferPointer, symbols: [String], eventEnds ends: [Int]) {
+        @inline(__always) func varint(_ v: Int, _ at: inout Int) {
+            var v = UInt(v)
+            while v >= 0x80 {
+                buf[at] = UInt8(truncatingIfNeeded: v) | 0x80
                 at &+= 1
+                v >>= 7
             }
-            var at = table
-            lo = 0
-            for (k, end) in ends.enumerated() {
-                buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * k, as: UInt32.self)
+            buf[at] = UInt8(v)
+            at &+= 1
+        }
+        let n = ends.count
+        let table = 4 * (n + 1)
+        var at = table
+        var lo = 0
+        for (k, end) in ends.enumerated() {
+            buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * k, as: UInt32.self)
+            buf[at] = 0x0A
+            at &+= 1
+            varint(wireBodySize(symbols, lo, end), &at)
+            for i in lo..<end {
+                var symbol = symbols[i]
                 buf[at] = 0x0A
                 at &+= 1
-                varint(bodySize(lo, end), &at)
-                for i in lo..<end {
-                    var symbol = symbols[i]
-                    buf[at] = 0x0A
-                    at &+= 1
-                    symbol.withUTF8 { utf8 in
-                        varint(utf8.count, &at)
-                        if let base = utf8.baseAddress, utf8.count > 0 {
-                            (buf.baseAddress! + at).copyMemory(from: base, byteCount: utf8.count)
-                        }
-                        at &+= utf8.count
+                symbol.withUTF8 { utf8 in
+                    varint(utf8.count, &at)
+                    if let base = utf8.baseAddress, utf8.count > 0 {
+                        (buf.baseAddress! + at).copyMemory(from: base, byteCount: utf8.count)
                     }
+                    at &+= utf8.count
                 }
-                lo = end
             }
-            buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * n, as: UInt32.self)
+            lo = end
         }
-        return (out, table + framed)
+        buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * n, as: UInt32.self)
+        precondition(at == buf.count, "the wire form's size and its bytes disagree")
     }
 
     /// Events `range` of this pattern in wire form.
     @inline(__always)
     func eventWire(_ range: Range<Int>) -> EventWire { EventWire(self, events: range) }
 
-    /// Asks the CPU to fetch the first lines of ``wire`` (up to 256 bytes: the workload's patterns
-    /// are ≈150): a hint, nothing is read.
+    /// ``wire`` and its size (to prefetch).
     @inline(__always)
-    func prefetchWire() {
+    var wireLines: (UnsafeRawPointer, Int) { (UnsafeRawPointer(wire), wireCount) }
+
+    /// Asks the CPU to fetch the lines of `count` bytes at `address` (up to 256 bytes: the
+    /// workload's patterns are ≈150): a hint, nothing is read.
+    @inline(__always)
+    static func prefetch(_ address: UnsafeRawPointer, _ count: Int) {
         var offset = 0
-        while offset < wireCount && offset < 256 {
-            kato_prefetch(wire + offset)
+        while offset < count && offset < 256 {
+            kato_prefetch(address + offset)
             offset &+= 64
         }
     }
@@ -236,6 +245,17 @@ extension FuturePotential {
 
 }
 
+extension Array where Element == Prediction {
+    /// Asks the CPU to fetch the cache lines of `self[i]`'s pattern bytes (a computed prediction's:
+    /// a hint, nothing is read or retained): an encoder asks a prediction or two ahead.
+    public func prefetchWire(at i: Int) {
+        // The address read first, the prefetch after: a C call between reading an element and
+        // its end would keep the element's copy (four retains and releases).
+        let wire = withUnsafeBufferPointer { list in list[i].alignment?.wireLines }
+        if let (address, count) = wire { PatternShape.prefetch(address, count) }
+    }
+}
+
 extension Array where Element == FuturePotential {
     /// `self[i].futureWireBytes` without copying the value: read from another module, an element
     /// is copied before any call on it (its pattern retained and released — an atomic operation
@@ -248,10 +268,12 @@ extension Array where Element == FuturePotential {
     /// nothing retained). An encoder asks a few potentials ahead: the ≈1,065 futures of a
     /// 10,000-pattern response are in as many patterns' bytes, lines the query itself never read.
     public func prefetchFutureWire(at i: Int) {
-        withUnsafeBufferPointer { list in
-            guard let (shape, _) = list[i].patternFuture else { return }
-            shape.prefetchWire()
+        // (The address read first, the prefetch after: see `Array<Prediction>.prefetchWire(at:)`.)
+        let wire = withUnsafeBufferPointer { list -> (UnsafeRawPointer, Int)? in
+            guard let (shape, _) = list[i].patternFuture else { return nil }
+            return shape.wireLines
         }
+        if let (address, count) = wire { PatternShape.prefetch(address, count) }
     }
 }
 
@@ -301,6 +323,10 @@ extension Prediction {
 }
 
 extension Prediction.Alignment {
+    /// The pattern's wire bytes and their size (``Swift/Array/prefetchWire(at:)``).
+    @inline(__always)
+    var wireLines: (UnsafeRawPointer, Int) { shape.wireLines }
+
     /// ``Prediction/withCompactWire(_:)`` of a computed prediction.
     @inline(__always)
     func withCompactWire<R>(

@@ -278,8 +278,14 @@ package enum PredictionWire {
             // (Indices, not `for in`: a prediction copy retains and releases four objects. The caller
             // still copies each prediction it passes on — ≈30k instructions per 1,000-pattern
             // response — through `array[i]`, `span[i]` and a buffer pointer alike.)
-            predictions.withUnsafeBufferPointer { predictions in
-                for i in predictions.indices { prediction(predictionField, predictions[i]) }
+            // Each prediction's pattern bytes asked for two predictions ahead (cold lines, as below).
+            let predictionCount = predictions.count
+            for i in 0..<Swift.min(2, predictionCount) { predictions.prefetchWire(at: i) }
+            predictions.withUnsafeBufferPointer { list in
+                for i in 0..<predictionCount {
+                    if i &+ 2 < predictionCount { predictions.prefetchWire(at: i &+ 2) }
+                    prediction(predictionField, list[i])
+                }
             }
             // A future potential is not copied (its pattern retained — an atomic operation that
             // stalled the loop on a cold line); its future's bytes are in ≈1,065 patterns' storage
