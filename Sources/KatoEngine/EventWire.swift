@@ -257,6 +257,17 @@ extension Array where Element == Prediction {
 }
 
 extension Array where Element == FuturePotential {
+    /// Asks the CPU to fetch the first 128 bytes of `self[i]`'s pattern object (the fields that
+    /// locate its bytes: ``prefetchFutureWire(at:)`` reads them): an encoder asks twice as far
+    /// ahead as for the bytes.
+    public func prefetchFuturePattern(at i: Int) {
+        let object = withUnsafeBufferPointer { list -> UnsafeRawPointer? in
+            guard let (shape, _) = list[i].patternFuture else { return nil }
+            return UnsafeRawPointer(Unmanaged.passUnretained(shape).toOpaque())
+        }
+        if let object { PatternShape.prefetch(object, 128) }
+    }
+
     /// `self[i].futureWireBytes` without copying the value: read from another module, an element
     /// is copied before any call on it (its pattern retained and released — an atomic operation
     /// on the pattern's line, per future potential; third wire pass). Valid while the array lives.
@@ -336,7 +347,8 @@ extension Prediction.Alignment {
         let at = Int(bitsAt), stmWords = batch.stmWords
         let bits = PredictionSelectionBits(
             stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
-            presentSymbols: shape.eventStart(Int(k2)) - shape.eventStart(Int(k1)))
+            // (The event ends from `packed`, on lines the query read: `eventEnds` is an array nothing else touches.)
+            presentSymbols: shape.packedView.start(Int(k2)) - shape.packedView.start(Int(k1)))
         let words = batch.words
         return try body(
             EventWire(shape, events: 0..<shape.eventCount), Int(k1)..<Int(k2),

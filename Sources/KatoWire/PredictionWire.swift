@@ -291,10 +291,13 @@ package enum PredictionWire {
             // stalled the loop on a cold line); its future's bytes are in ≈1,065 patterns' storage
             // at 10,000, lines the query never read: asked for `ahead` potentials before they are
             // copied, so that the misses overlap.
+            // The pattern objects that locate those bytes are asked for twice as far ahead.
             let count = futurePotentials.count, ahead = 8
+            for i in 0..<Swift.min(2 &* ahead, count) { futurePotentials.prefetchFuturePattern(at: i) }
             for i in 0..<Swift.min(ahead, count) { futurePotentials.prefetchFutureWire(at: i) }
             futurePotentials.withUnsafeBufferPointer { list in
                 for i in 0..<count {
+                    if i &+ 2 &* ahead < count { futurePotentials.prefetchFuturePattern(at: i &+ 2 &* ahead) }
                     if i &+ ahead < count { futurePotentials.prefetchFutureWire(at: i &+ ahead) }
                     potential(potentialField, futurePotentials.futureWireBytes(at: i), list, i)
                 }
