@@ -1,3 +1,5 @@
+import CKatoSIMD
+
 /// A run of a learned pattern's events in protobuf wire form (issue 15, the wire pass): each event
 /// framed as a `kato.v2.Event` field numbered 1 — tag `0x0A`, the body's length as a varint, the
 /// body (`repeated string symbols = 1`: per symbol tag `0x0A`, length, UTF-8) — one after another,
@@ -11,44 +13,56 @@
 /// copy per symbol. ``bytes`` is a slice of the pattern's own array: reading it retains the
 /// array, copies nothing.
 public struct EventWire: Sendable {
-    /// The pattern's ``PatternShape/wire``.
-    private let storage: [UInt8]
-    /// Where the starts table of the run's first event is (byte offset in `storage`).
+    /// The pattern whose ``PatternShape/wire`` holds the bytes (kept alive by this value).
+    private let shape: PatternShape
+    /// `shape.wire`, copied: the readers below use only public types, so that other modules inline
+    /// them (a read of the internal class's field is a call from KatoWire: +32k instructions per
+    /// 1,000-pattern response).
+    private nonisolated(unsafe) let wire: UnsafeRawPointer
+    /// Where the starts table of the run's first event is (byte offset in the shape's `wire`).
     private let startsAt: Int
-    /// Where the framed part begins in `storage` (after the n + 1 starts).
+    /// Where the framed part begins in `wire` (after the n + 1 starts).
     private let framedAt: Int
     /// Number of events in the run.
     public let eventCount: Int
 
-    /// Events `range` of a pattern of `patternEvents` events whose wire form is `storage`.
+    /// Events `range` of `shape`.
     @inline(__always)
-    init(_ storage: [UInt8], patternEvents n: Int, events range: Range<Int>) {
-        self.storage = storage
+    init(_ shape: PatternShape, events range: Range<Int>) {
+        self.shape = shape
+        self.wire = UnsafeRawPointer(shape.wire)
         self.startsAt = 4 * range.lowerBound
-        self.framedAt = 4 * (n + 1)
+        self.framedAt = 4 * (shape.eventCount + 1)
         self.eventCount = range.count
     }
 
-    /// Start of the run's event `i` (i ≤ eventCount) in `storage`.
+    /// Start of the run's event `i` (i ≤ eventCount) in `wire`.
     @inline(__always)
     private func absoluteStart(_ i: Int) -> Int {
-        framedAt &+ storage.withUnsafeBytes {
-            Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: startsAt &+ 4 &* i, as: UInt32.self)))
-        }
+        framedAt &+ Int(UInt32(littleEndian: wire.loadUnaligned(fromByteOffset: startsAt &+ 4 &* i, as: UInt32.self)))
     }
 
     /// Bytes of the run (tags and lengths included).
     @inline(__always)
     public var byteCount: Int { absoluteStart(eventCount) &- absoluteStart(0) }
 
-    /// The run's events framed as field 1, tags and lengths included.
-    @inline(__always)
-    public var bytes: ArraySlice<UInt8> { storage[absoluteStart(0)..<absoluteStart(eventCount)] }
+    /// The run's events framed as field 1, tags and lengths included (a copy: for tests and cold callers).
+    public var bytes: ArraySlice<UInt8> { withUnsafeBytes { Array($0)[...] } }
 
     /// The run's bytes (as ``bytes``) viewed in place for the duration of `body` (no retain, no copy).
     @inline(__always)
     public func withBytes<R>(_ body: (Span<UInt8>) throws -> R) rethrows -> R {
-        try body(storage.span.extracting(absoluteStart(0)..<absoluteStart(eventCount)))
+        try withUnsafeBytes { raw in try body(raw.assumingMemoryBound(to: UInt8.self).span) }
+    }
+
+    /// The run's bytes (as ``bytes``) in place for the duration of `body` (no retain, no copy; this
+    /// value keeps the pattern alive).
+    @inline(__always)
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) {
+            let lo = absoluteStart(0)
+            return try body(UnsafeRawBufferPointer(start: wire + lo, count: absoluteStart(eventCount) &- lo))
+        }
     }
 
     /// Offset in ``bytes`` of event `i`'s tag byte (i ≤ eventCount: `eventOffset(eventCount)` is ``byteCount``).
@@ -58,72 +72,103 @@ public struct EventWire: Sendable {
 
 extension PatternShape {
     /// The wire form of ``EventWire``: `[UInt32 little-endian × (n + 1) | framed events]`, entry k the
-    /// start of event k in the framed part (entry n its length). Sized first, then written in place
-    /// (on every learn and for every pattern loaded: no per-byte `append`).
-    static func eventWire(symbols: [String], eventEnds ends: [Int]) -> [UInt8] {
-        @inline(__always) func varintSize(_ v: Int) -> Int {
-            var v = UInt(v), n = 1
-            while v >= 0x80 { v >>= 7; n += 1 }
-            return n
-        }
-        @inline(__always) func bodySize(_ lo: Int, _ hi: Int) -> Int {
-            var body = 0
-            for i in lo..<hi {
-                let c = symbols[i].utf8.count
-                body &+= 1 &+ varintSize(c) &+ c  // an empty symbol is still an element
-            }
-            return body
-        }
-        let n = ends.count
-        let table = 4 * (n + 1)
+    /// start of event k in the framed part (entry n its length). Sized first
+    /// (``eventWireSize(symbols:eventEnds:)``), then written in place into the shape's `packed`
+    /// buffer (on every learn and for every pattern loaded: no per-byte `append`).
+    static func eventWireSize(symbols: [String], eventEnds ends: [Int]) -> Int {
         var framed = 0
         var lo = 0
         for end in ends {
-            let body = bodySize(lo, end)
-            framed += 1 + varintSize(body) + body
+            let body = wireBodySize(symbols, lo, end)
+            framed += 1 + wireVarintSize(body) + body
             lo = end
         }
-        var out = [UInt8](repeating: 0, count: table + framed)
-        out.withUnsafeMutableBytes { buf in
-            @inline(__always) func varint(_ v: Int, _ at: inout Int) {
-                var v = UInt(v)
-                while v >= 0x80 {
-                    buf[at] = UInt8(truncatingIfNeeded: v) | 0x80
-                    at &+= 1
-                    v >>= 7
-                }
-                buf[at] = UInt8(v)
+        return 4 * (ends.count + 1) + framed
+    }
+
+    @inline(__always)
+    private static func wireVarintSize(_ v: Int) -> Int {
+        var v = UInt(v), n = 1
+        while v >= 0x80 { v >>= 7; n += 1 }
+        return n
+    }
+
+    @inline(__always)
+    private static func wireBodySize(_ symbols: [String], _ lo: Int, _ hi: Int) -> Int {
+        var body = 0
+        for i in lo..<hi {
+            let c = symbols[i].utf8.count
+            body &+= 1 &+ wireVarintSize(c) &+ c  // an empty symbol is still an element
+        }
+        return body
+    }
+
+    /// Writes the wire form into `buf` (exactly ``eventWireSize(symbols:eventEnds:)`` bytes).
+    static func writeEventWire(_ buf: UnsafeMutableRawBufferPointer, symbols: [String], eventEnds ends: [Int]) {
+        @inline(__always) func varint(_ v: Int, _ at: inout Int) {
+            var v = UInt(v)
+            while v >= 0x80 {
+                buf[at] = UInt8(truncatingIfNeeded: v) | 0x80
                 at &+= 1
+                v >>= 7
             }
-            var at = table
-            lo = 0
-            for (k, end) in ends.enumerated() {
-                buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * k, as: UInt32.self)
+            buf[at] = UInt8(v)
+            at &+= 1
+        }
+        let n = ends.count
+        let table = 4 * (n + 1)
+        var at = table
+        var lo = 0
+        for (k, end) in ends.enumerated() {
+            buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * k, as: UInt32.self)
+            buf[at] = 0x0A
+            at &+= 1
+            varint(wireBodySize(symbols, lo, end), &at)
+            for i in lo..<end {
+                var symbol = symbols[i]
                 buf[at] = 0x0A
                 at &+= 1
-                varint(bodySize(lo, end), &at)
-                for i in lo..<end {
-                    var symbol = symbols[i]
-                    buf[at] = 0x0A
-                    at &+= 1
-                    symbol.withUTF8 { utf8 in
-                        varint(utf8.count, &at)
-                        if let base = utf8.baseAddress, utf8.count > 0 {
-                            (buf.baseAddress! + at).copyMemory(from: base, byteCount: utf8.count)
-                        }
-                        at &+= utf8.count
+                symbol.withUTF8 { utf8 in
+                    varint(utf8.count, &at)
+                    if let base = utf8.baseAddress, utf8.count > 0 {
+                        (buf.baseAddress! + at).copyMemory(from: base, byteCount: utf8.count)
                     }
+                    at &+= utf8.count
                 }
-                lo = end
             }
-            buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * n, as: UInt32.self)
+            lo = end
         }
-        return out
+        buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * n, as: UInt32.self)
+        precondition(at == buf.count, "the wire form's size and its bytes disagree")
     }
 
     /// Events `range` of this pattern in wire form.
     @inline(__always)
-    func eventWire(_ range: Range<Int>) -> EventWire { EventWire(wire, patternEvents: eventCount, events: range) }
+    func eventWire(_ range: Range<Int>) -> EventWire { EventWire(self, events: range) }
+
+    /// ``wire`` and its size (to prefetch).
+    @inline(__always)
+    var wireLines: (UnsafeRawPointer, Int) { (UnsafeRawPointer(wire), wireCount) }
+
+    /// Asks the CPU to fetch the lines of `count` bytes at `address` (up to 256 bytes: the
+    /// workload's patterns are ≈150): a hint, nothing is read.
+    @inline(__always)
+    static func prefetch(_ address: UnsafeRawPointer, _ count: Int) {
+        var offset = 0
+        while offset < count && offset < 256 {
+            kato_prefetch(address + offset)
+            offset &+= 64
+        }
+    }
+
+    /// The framed bytes of events `a..<b` in ``wire``, valid while this shape is alive.
+    @inline(__always)
+    func wireRun(_ a: Int, _ b: Int) -> UnsafeRawBufferPointer {
+        let framed = wire + 4 &* (eventCount &+ 1)
+        let lo = Int(UInt32(littleEndian: wire.loadUnaligned(fromByteOffset: 4 &* a, as: UInt32.self)))
+        let hi = Int(UInt32(littleEndian: wire.loadUnaligned(fromByteOffset: 4 &* b, as: UInt32.self)))
+        return UnsafeRawBufferPointer(start: framed + lo, count: hi &- lo)
+    }
 }
 
 extension Prediction {
@@ -170,9 +215,8 @@ extension Prediction {
     public var eventWires: PredictionEventWires? {
         guard let alignment else { return nil }
         let shape = alignment.shape, k1 = Int(alignment.k1), k2 = Int(alignment.k2), n = shape.eventCount
-        let wire = shape.wire
         func run(_ field: EventsField, _ range: Range<Int>) -> EventWire? {
-            hasExplicitEvents(field) ? nil : EventWire(wire, patternEvents: n, events: range)
+            hasExplicitEvents(field) ? nil : EventWire(shape, events: range)
         }
         return PredictionEventWires(
             past: run(.past, 0..<k1), present: run(.present, k1..<k2), future: run(.future, k2..<n),
@@ -187,6 +231,60 @@ extension FuturePotential {
     public var futureWire: EventWire? {
         guard let (shape, start) = patternFuture else { return nil }
         return shape.eventWire(start..<shape.eventCount)
+    }
+
+    /// ``futureWire``'s bytes in place, for encoders (issue 15, third wire pass): no ``EventWire``
+    /// built, nothing retained. The bytes are the pattern's, immutable, and live as long as the
+    /// pattern: valid while this value — or the array holding it — is alive (an encoder reading a
+    /// session's list holds the list). `nil` for an explicit future.
+    @inline(__always)
+    public var futureWireBytes: UnsafeRawBufferPointer? {
+        guard let (shape, start) = patternFuture else { return nil }
+        return shape.wireRun(start, shape.eventCount)
+    }
+
+}
+
+extension Array where Element == Prediction {
+    /// Asks the CPU to fetch the cache lines of `self[i]`'s pattern bytes (a computed prediction's:
+    /// a hint, nothing is read or retained): an encoder asks a prediction or two ahead.
+    public func prefetchWire(at i: Int) {
+        // The address read first, the prefetch after: a C call between reading an element and
+        // its end would keep the element's copy (four retains and releases).
+        let wire = withUnsafeBufferPointer { list in list[i].alignment?.wireLines }
+        if let (address, count) = wire { PatternShape.prefetch(address, count) }
+    }
+}
+
+extension Array where Element == FuturePotential {
+    /// Asks the CPU to fetch the first 128 bytes of `self[i]`'s pattern object (the fields that
+    /// locate its bytes: ``prefetchFutureWire(at:)`` reads them): an encoder asks twice as far
+    /// ahead as for the bytes.
+    public func prefetchFuturePattern(at i: Int) {
+        let object = withUnsafeBufferPointer { list -> UnsafeRawPointer? in
+            guard let (shape, _) = list[i].patternFuture else { return nil }
+            return UnsafeRawPointer(Unmanaged.passUnretained(shape).toOpaque())
+        }
+        if let object { PatternShape.prefetch(object, 128) }
+    }
+
+    /// `self[i].futureWireBytes` without copying the value: read from another module, an element
+    /// is copied before any call on it (its pattern retained and released — an atomic operation
+    /// on the pattern's line, per future potential; third wire pass). Valid while the array lives.
+    public func futureWireBytes(at i: Int) -> UnsafeRawBufferPointer? {
+        withUnsafeBufferPointer { $0[i].futureWireBytes }
+    }
+
+    /// Asks the CPU to fetch the cache lines of `self[i]`'s future bytes (a hint: nothing is read,
+    /// nothing retained). An encoder asks a few potentials ahead: the ≈1,065 futures of a
+    /// 10,000-pattern response are in as many patterns' bytes, lines the query itself never read.
+    public func prefetchFutureWire(at i: Int) {
+        // (The address read first, the prefetch after: see `Array<Prediction>.prefetchWire(at:)`.)
+        let wire = withUnsafeBufferPointer { list -> (UnsafeRawPointer, Int)? in
+            guard let (shape, _) = list[i].patternFuture else { return nil }
+            return shape.wireLines
+        }
+        if let (address, count) = wire { PatternShape.prefetch(address, count) }
     }
 }
 
@@ -236,6 +334,10 @@ extension Prediction {
 }
 
 extension Prediction.Alignment {
+    /// The pattern's wire bytes and their size (``Swift/Array/prefetchWire(at:)``).
+    @inline(__always)
+    var wireLines: (UnsafeRawPointer, Int) { shape.wireLines }
+
     /// ``Prediction/withCompactWire(_:)`` of a computed prediction.
     @inline(__always)
     func withCompactWire<R>(
@@ -245,10 +347,11 @@ extension Prediction.Alignment {
         let at = Int(bitsAt), stmWords = batch.stmWords
         let bits = PredictionSelectionBits(
             stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
-            presentSymbols: shape.eventStart(Int(k2)) - shape.eventStart(Int(k1)))
+            // (The event ends from `packed`, on lines the query read: `eventEnds` is an array nothing else touches.)
+            presentSymbols: shape.packedView.start(Int(k2)) - shape.packedView.start(Int(k1)))
         let words = batch.words
         return try body(
-            EventWire(shape.wire, patternEvents: shape.eventCount, events: 0..<shape.eventCount), Int(k1)..<Int(k2),
+            EventWire(shape, events: 0..<shape.eventCount), Int(k1)..<Int(k2),
             bits, words.span)
     }
 }

@@ -83,7 +83,7 @@ extension PredictionWire.Writer {
                     }
                     w += 1
                 }
-                sequence.withBytes { $0.withUnsafeBytes { seq in
+                sequence.withUnsafeBytes { seq in
                     // 6 past, 7 present, 8 future: runs of the pattern.
                     run(seq, sequence, 0, present.lowerBound, tag: 6 << 3 | 2)
                     run(seq, sequence, present.lowerBound, present.upperBound, tag: 7 << 3 | 2)
@@ -111,7 +111,7 @@ extension PredictionWire.Writer {
                     }
                     // 11 sequence: the whole pattern.
                     run(seq, sequence, 0, sequence.eventCount, tag: 11 << 3 | 2)
-                } }
+                }
             }
         }
     }

@@ -254,7 +254,7 @@ package enum PredictionWire {
         @inline(__always)
         mutating func events(_ number: Int, _ wire: EventWire) {
             let at = count
-            wire.withBytes { $0.withUnsafeBytes { copy($0) } }
+            wire.withUnsafeBytes { copy($0) }
             guard number != 1 else { return }
             let tag = UInt8(truncatingIfNeeded: number << 3 | 2)
             let to = base + at
@@ -278,11 +278,29 @@ package enum PredictionWire {
             // (Indices, not `for in`: a prediction copy retains and releases four objects. The caller
             // still copies each prediction it passes on — ≈30k instructions per 1,000-pattern
             // response — through `array[i]`, `span[i]` and a buffer pointer alike.)
-            predictions.withUnsafeBufferPointer { predictions in
-                for i in predictions.indices { prediction(predictionField, predictions[i]) }
+            // Each prediction's pattern bytes asked for two predictions ahead (cold lines, as below).
+            let predictionCount = predictions.count
+            for i in 0..<Swift.min(2, predictionCount) { predictions.prefetchWire(at: i) }
+            predictions.withUnsafeBufferPointer { list in
+                for i in 0..<predictionCount {
+                    if i &+ 2 < predictionCount { predictions.prefetchWire(at: i &+ 2) }
+                    prediction(predictionField, list[i])
+                }
             }
-            futurePotentials.withUnsafeBufferPointer { futurePotentials in
-                for i in futurePotentials.indices { potential(potentialField, futurePotentials[i]) }
+            // A future potential is not copied (its pattern retained — an atomic operation that
+            // stalled the loop on a cold line); its future's bytes are in ≈1,065 patterns' storage
+            // at 10,000, lines the query never read: asked for `ahead` potentials before they are
+            // copied, so that the misses overlap.
+            // The pattern objects that locate those bytes are asked for twice as far ahead.
+            let count = futurePotentials.count, ahead = 8
+            for i in 0..<Swift.min(2 &* ahead, count) { futurePotentials.prefetchFuturePattern(at: i) }
+            for i in 0..<Swift.min(ahead, count) { futurePotentials.prefetchFutureWire(at: i) }
+            futurePotentials.withUnsafeBufferPointer { list in
+                for i in 0..<count {
+                    if i &+ 2 &* ahead < count { futurePotentials.prefetchFuturePattern(at: i &+ 2 &* ahead) }
+                    if i &+ ahead < count { futurePotentials.prefetchFutureWire(at: i &+ ahead) }
+                    potential(potentialField, futurePotentials.futureWireBytes(at: i), list, i)
+                }
             }
         }
 
@@ -362,20 +380,24 @@ package enum PredictionWire {
             }
         }
 
-        package mutating func potential(_ field: Int, _ f: borrowing FuturePotential) {
+        /// `list[i]`, its future's bytes `future` (``Swift/Array/futureWireBytes(at:)``): fields
+        /// read in place, the value not copied.
+        @inline(__always)
+        mutating func potential(_ field: Int, _ future: UnsafeRawBufferPointer?, _ list: UnsafeBufferPointer<FuturePotential>, _ i: Int) {
             let start = begin(field, reserved: 1)
-            if let wire = f.futureWire {
-                wire.withBytes { $0.withUnsafeBytes { copy($0) } }  // field 1 already
+            if let future {
+                copy(future)  // field 1 already; the pattern's bytes, in place
             } else {
-                f.forEachFutureEvent { _, s in
+                list[i].forEachFutureEvent { _, s in
                     let event = begin(1, reserved: 1)
                     for i in s.indices { raw(1, s[i]) }
                     end(event, reserved: 1)
                 }
             }
-            double(2, f.aggregatePotential)
-            int64(3, Int64(f.supportingPatterns))
-            double(4, f.totalWeightedFrequency)
+            let f = list.baseAddress! + i  // stored numbers: loads, no copy of the value
+            double(2, f.pointee.aggregatePotential)
+            int64(3, Int64(f.pointee.supportingPatterns))
+            double(4, f.pointee.totalWeightedFrequency)
             end(start, reserved: 1)
         }
     }

@@ -69,6 +69,9 @@ final class EventWireTests: XCTestCase {
                     XCTAssertEqual(Array(wire.bytes), Self.reference(p.events[lo..<hi]), file: file, line: line)
                     XCTAssertEqual(wire.byteCount, wire.bytes.count, file: file, line: line)
                     XCTAssertEqual(Self.tagged(wire, 11), Self.reference(p.events[lo..<hi], field: 11), file: file, line: line)
+                    // The raw run the encoders copy (empty runs included), at the end of `packed`.
+                    XCTAssertEqual(Array(shape.wireRun(lo, hi)), Self.reference(p.events[lo..<hi]), file: file, line: line)
+                    wire.withUnsafeBytes { XCTAssertEqual(Array($0), Array(wire.bytes), file: file, line: line) }
                     checked += 1
                 }
             }
@@ -133,5 +136,38 @@ final class EventWireTests: XCTestCase {
         XCTAssertNil(FuturePotential(future: [["a"]], aggregatePotential: 1, supportingPatterns: 1, totalWeightedFrequency: 1).futureWire)
         XCTAssertGreaterThan(seen, 20)
         XCTAssertGreaterThan(futures, 5)
+    }
+
+    /// The accessors the encoders read a list through without copying its values (third wire pass):
+    /// `futureWireBytes(at:)` is each future's bytes, `nil` for an explicit future; the prefetch
+    /// hints accept every element, explicit ones and explicit predictions included.
+    func testListsHandOutFutureBytesInPlace() throws {
+        let engine = KatoEngine(knowledgeBase: learned())
+        var rng = SplitMix64(state: 9)
+        var session = try SessionState(config: EngineConfig(recallThreshold: 0.05))
+        var futures = 0, empty = 0
+        for _ in 0..<20 {
+            try engine.observe(Observation(strings: (0..<(1 + rng.below(3))).map { _ in Self.symbol(&rng) }.filter { !$0.isEmpty } + ["s1"]), in: &session)
+            let explicit = FuturePotential(future: [["é", ""], []], aggregatePotential: 1, supportingPatterns: 1, totalWeightedFrequency: 1)
+            let list = [explicit] + session.futurePotentials + [explicit]
+            for i in list.indices {
+                list.prefetchFuturePattern(at: i)
+                list.prefetchFutureWire(at: i)
+                if i == 0 || i == list.count - 1 {
+                    XCTAssertNil(list.futureWireBytes(at: i))
+                    continue
+                }
+                let bytes = try XCTUnwrap(list.futureWireBytes(at: i))
+                XCTAssertEqual(Array(bytes), Self.reference(list[i].future))
+                XCTAssertEqual(Array(try XCTUnwrap(list[i].futureWireBytes)), Array(bytes))
+                futures += 1
+                if bytes.isEmpty { empty += 1 }
+            }
+            var predictions = session.predictions
+            if !predictions.isEmpty { predictions[0].future = [["x"]] }
+            for i in predictions.indices { predictions.prefetchWire(at: i) }
+        }
+        XCTAssertGreaterThan(futures, 5)
+        XCTAssertEqual(empty, 0)  // the engine's futures are never empty (a candidate needs a future)
     }
 }

@@ -34,6 +34,8 @@ final class PatternShape: Sendable {
     let hashesAt: Int32
     let idsAt: Int32
     let endsAt: Int32
+    /// Byte offset in `packed` of ``wire`` (in the padding after `endsAt`: no field moves).
+    let wireAt: Int32
     /// Number of events (`eventEnds.count`, stored: the hot paths do not load `eventEnds`).
     let eventCount: Int
     /// Number of symbols (`flatIds.count`).
@@ -53,8 +55,15 @@ final class PatternShape: Sendable {
     private let jsonEventOffsets: [Int32]
     private let lazyJSON = Mutex<JSONText?>(nil)
     /// The events in protobuf wire form (`EventWire`: framed `Event`s and their starts), built with
-    /// the shape so that encoders copy events instead of writing symbols one by one.
-    let wire: [UInt8]
+    /// the shape so that encoders copy events instead of writing symbols one by one. The end of
+    /// `packed` (issue 15, third wire pass): as an array it cost the encoder an atomic retain per
+    /// future potential on a line nothing else had touched (≈1,065 per 10,000-pattern response, a
+    /// third of the encoder's CPU time); as an allocation of its own, a load of its pointer from a
+    /// line of the shape the query does not read. Here it is found from `packed` and `wireAt`,
+    /// which the scoring reads, and follows the event ends it reads.
+    @inline(__always) var wire: UnsafeMutableRawPointer { packed + Int(wireAt) }
+    /// Bytes in `wire` (the starts table and the framed events).
+    @inline(__always) var wireCount: Int { packedCount &- Int(wireAt) }
 
     final class JSONText: Sendable {
         let bytes: [UInt8]
@@ -87,7 +96,6 @@ final class PatternShape: Sendable {
         }
         self.symbols = symbols
         self.eventEnds = ends
-        self.wire = Self.eventWire(symbols: symbols, eventEnds: ends)
         let n = ends.count
         // Each event's ids sorted (futures are grouped "equal up to order within events"): only for the
         // suffix hashes, not kept (``sameFuture`` compares events as multisets).
@@ -134,9 +142,11 @@ final class PatternShape: Sendable {
         }
         let textAt = ascii ? (textBytes + 7) & ~7 : 0
         let hashesAt = textAt, idsAt = hashesAt + 8 * hashes.count, endsAt = idsAt + 4 * flatIds.count
-        let packedCount = endsAt + 4 * n
+        let wireAt = endsAt + 4 * n, wireCount = Self.eventWireSize(symbols: symbols, eventEnds: ends)
+        let packedCount = wireAt + wireCount
         let packed = UnsafeMutableRawPointer.allocate(byteCount: packedCount, alignment: 8)
-        packed.initializeMemory(as: UInt8.self, repeating: 32, count: packedCount)
+        packed.initializeMemory(as: UInt8.self, repeating: 32, count: wireAt)
+        Self.writeEventWire(UnsafeMutableRawBufferPointer(start: packed + wireAt, count: wireCount), symbols: symbols, eventEnds: ends)
         do {
             let buf = UnsafeMutableRawBufferPointer(start: packed, count: packedCount)
             if ascii {
@@ -155,6 +165,7 @@ final class PatternShape: Sendable {
         self.hashesAt = Int32(hashesAt)
         self.idsAt = Int32(idsAt)
         self.endsAt = Int32(endsAt)
+        self.wireAt = Int32(wireAt)
         self.eventCount = n
         self.length = flatIds.count
         self.isASCII = ascii

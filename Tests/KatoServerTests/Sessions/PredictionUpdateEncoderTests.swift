@@ -222,4 +222,39 @@ final class PredictionUpdateEncoderTests: XCTestCase {
         XCTAssertGreaterThan(potentialsSeen, 20)
         XCTAssertGreaterThan(emotivesSeen, 5)
     }
+
+    /// The encoders read a list's future potentials in place and ask for their bytes and patterns
+    /// 8 and 16 potentials ahead (and for predictions' bytes 2 ahead): lists of every length around
+    /// those distances, computed futures mixed with explicit ones — empty (`[]`, `[[]]`),
+    /// non-ASCII, over 127 bytes — are still protobuf-c's bytes.
+    func testListsOfEveryLengthAroundThePrefetchDistancesEncodeLikeTheProtoStructs() throws {
+        var rng = SplitMix64(state: 21)
+        let engine = KatoEngine(knowledgeBase: KnowledgeBase())
+        var learner = try SessionState()
+        for _ in 0..<120 {
+            for _ in 0..<(2 + rng.below(3)) {
+                let symbols = (0..<(1 + rng.below(3))).map { _ in rng.below(10) == 0 ? "名\(rng.below(4))" : "v\(rng.below(12))" }
+                try engine.observe(Observation(strings: symbols), in: &learner)
+            }
+            engine.learn(in: &learner)
+        }
+        var session = try SessionState(config: EngineConfig(recallThreshold: 0.01, maxPredictions: 1000))
+        try engine.observe(Observation(strings: ["v1", "v2"]), in: &session)
+        try engine.observe(Observation(strings: ["v3"]), in: &session)
+        let computed = session.futurePotentials, predictions = session.predictions
+        XCTAssertGreaterThan(computed.count, 40)
+        XCTAssertGreaterThan(predictions.count, 20)
+        let long = String(repeating: "ü", count: 100)
+        let explicit = [
+            FuturePotential(future: [], aggregatePotential: 0.5, supportingPatterns: 1, totalWeightedFrequency: 2),
+            FuturePotential(future: [[]], aggregatePotential: 0, supportingPatterns: 0, totalWeightedFrequency: 0),
+            FuturePotential(future: [["é", long], [""]], aggregatePotential: 1, supportingPatterns: 3, totalWeightedFrequency: 1),
+        ]
+        for n in [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 25, 40] {
+            let futures = Array(computed.prefix(n))
+            let someExplicit = futures.enumerated().flatMap { i, f in i % 5 == 2 ? [explicit[i % 3], f] : [f] }
+            assertResponseEncodesLikeTheProtoStructs(Array(predictions.prefix(n)), futures)
+            assertResponseEncodesLikeTheProtoStructs(Array(predictions.suffix(n)), someExplicit + explicit)
+        }
+    }
 }
