@@ -79,34 +79,17 @@ extension Predictor {
         for g in 0..<groupCount {
             keys[g] = GroupKey(primary: ~Self.orderKey(groups[g].aggregate), json: groups[g].jsonKey, group: Int32(g))
         }
-        keys.withUnsafeMutableBufferPointer { Self.sortKeys($0) }
-        var runStart = 0
         var scratch = FutureJSONStream.Scratch()
-        while runStart < keys.count {
-            var runEnd = runStart + 1
-            while runEnd < keys.count && keys[runEnd].primary == keys[runStart].primary
-                && keys[runEnd].json == keys[runStart].json { runEnd += 1 }
-            if runEnd - runStart > 1 {
-                // Insertion sort by the whole text (runs are short).
-                var x = runStart + 1
-                while x < runEnd {
-                    let key = keys[x]
-                    let c = found[Int(groups[Int(key.group)].first)]
-                    let shape = kb.shapes[Int(c.id)], k2 = Int(c.k2)
-                    var y = x
-                    while y > runStart {
-                        let p = found[Int(groups[Int(keys[y - 1].group)].first)]
-                        if !FutureJSONStream.precedes(shape, from: k2, kb.shapes[Int(p.id)], from: Int(p.k2), scratch: &scratch) {
-                            break
-                        }
-                        keys[y] = keys[y - 1]
-                        y -= 1
-                    }
-                    keys[y] = key
-                    x += 1
-                }
-            }
-            runStart = runEnd
+        keys.withUnsafeMutableBufferPointer { keys in
+            Self.sortKeys(keys)
+            // Equal aggregate and 8-byte key: by the whole JSON text.
+            Self.orderTieRuns(keys, upTo: keys.count, subject: { key in
+                let c = found[Int(groups[Int(key.group)].first)]
+                return (kb.shapes[Int(c.id)], Int(c.k2))
+            }, precedes: { subject, other in
+                let p = found[Int(groups[Int(other.group)].first)]
+                return FutureJSONStream.precedes(subject.0, from: subject.1, kb.shapes[Int(p.id)], from: Int(p.k2), scratch: &scratch)
+            })
         }
         var futurePotentials: [FuturePotential] = []
         futurePotentials.reserveCapacity(keys.count)
@@ -236,31 +219,43 @@ extension Predictor {
             Self.sortKeys(keys)
             @inline(__always) func name(_ key: GroupKey) -> String { kb.shapes[Int(found[Int(key.group)].id)].name }
             let kept = min(k, found.count)
-            var runStart = 0
-            while runStart < kept {
-                var runEnd = runStart + 1
-                while runEnd < keys.count && keys[runEnd].primary == keys[runStart].primary
-                    && keys[runEnd].json == keys[runStart].json { runEnd += 1 }
-                if runEnd - runStart > 1 {
-                    var x = runStart + 1
-                    while x < runEnd {
-                        let key = keys[x]
-                        let keyName = name(key)
-                        var y = x
-                        while y > runStart && codePointLess(keyName, name(keys[y - 1])) {
-                            keys[y] = keys[y - 1]
-                            y -= 1
-                        }
-                        keys[y] = key
-                        x += 1
-                    }
-                }
-                runStart = runEnd
-            }
+            Self.orderTieRuns(keys, upTo: kept, subject: name, precedes: { keyName, other in codePointLess(keyName, name(other)) })
             return [Int](unsafeUninitializedCapacity: kept) { out, initialized in
                 for i in 0..<kept { out.initializeElement(at: i, to: Int(keys[i].group)) }
                 initialized = kept
             }
+        }
+    }
+
+    /// Orders each run of sorted keys with equal `primary` and `json` (the 8-byte key) by `precedes`,
+    /// the runs that start before `limit`: an insertion sort (runs are short). `precedes(subject(x), y)`
+    /// says whether x goes before y; the subject (the text being moved) is looked up once per key.
+    /// The future potentials' JSON texts and the ranking's names share it.
+    @inline(__always)
+    static func orderTieRuns<Subject>(
+        _ keys: UnsafeMutableBufferPointer<GroupKey>, upTo limit: Int, subject: (GroupKey) -> Subject,
+        precedes: (Subject, GroupKey) -> Bool
+    ) {
+        var runStart = 0
+        while runStart < limit {
+            var runEnd = runStart + 1
+            while runEnd < keys.count && keys[runEnd].primary == keys[runStart].primary
+                && keys[runEnd].json == keys[runStart].json { runEnd += 1 }
+            if runEnd - runStart > 1 {
+                var x = runStart + 1
+                while x < runEnd {
+                    let key = keys[x]
+                    let s = subject(key)
+                    var y = x
+                    while y > runStart && precedes(s, keys[y - 1]) {
+                        keys[y] = keys[y - 1]
+                        y -= 1
+                    }
+                    keys[y] = key
+                    x += 1
+                }
+            }
+            runStart = runEnd
         }
     }
 }
