@@ -38,7 +38,8 @@ public struct Prediction: Sendable {
     var alignment: Alignment?
     /// Fields set explicitly (by the memberwise initialiser, decoding or a setter) override the
     /// alignment's (the engine's `type` is `"prototypical"`, its `name` the pattern's). One box,
-    /// `nil` for the engine's predictions, so that copying a prediction retains 4 objects, not 8.
+    /// `nil` for the engine's predictions, so that copying a prediction retains one object (its
+    /// alignment's batch, which owns the pattern and the emotive window), not 8.
     private var overrides: Overrides?
 
     private struct Fields: Sendable {
