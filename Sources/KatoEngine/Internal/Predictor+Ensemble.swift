@@ -75,14 +75,16 @@ extension Predictor {
         // aggregate as an order-preserving integer (descending), then the JSON's first 8 bytes, then
         // the group; only runs with equal aggregate and equal 8-byte key need the texts, compared as
         // streams (``FutureJSONStream``) without building them.
-        var keys = [GroupKey](repeating: GroupKey(primary: 0, json: 0, group: 0), count: groupCount)
-        for g in 0..<groupCount {
-            keys[g] = GroupKey(primary: ~Self.orderKey(groups[g].aggregate), json: groups[g].jsonKey, group: Int32(g))
-        }
-        var scratch = FutureJSONStream.Scratch()
-        keys.withUnsafeMutableBufferPointer { keys in
+        // The keys as a temporary allocation, not an array (≈650 instructions of allocation through
+        // generic metadata and release; twelfth pass).
+        return withUnsafeTemporaryAllocation(of: GroupKey.self, capacity: groupCount) { keys in
+            for g in 0..<groupCount {
+                keys.initializeElement(
+                    at: g, to: GroupKey(primary: ~Self.orderKey(groups[g].aggregate), json: groups[g].jsonKey, group: Int32(g)))
+            }
             Self.sortKeys(keys)
             // Equal aggregate and 8-byte key: by the whole JSON text.
+            var scratch = FutureJSONStream.Scratch()
             Self.orderTieRuns(keys, upTo: keys.count, subject: { key in
                 let c = found[Int(groups[Int(key.group)].first)]
                 return (kb.shapes[Int(c.id)], Int(c.k2))
@@ -90,17 +92,17 @@ extension Predictor {
                 let p = found[Int(groups[Int(other.group)].first)]
                 return FutureJSONStream.precedes(subject.0, from: subject.1, kb.shapes[Int(p.id)], from: Int(p.k2), scratch: &scratch)
             })
+            var futurePotentials: [FuturePotential] = []
+            futurePotentials.reserveCapacity(keys.count)
+            for key in keys {
+                let group = groups[Int(key.group)]
+                let c = found[Int(group.first)]
+                futurePotentials.append(FuturePotential(
+                    shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: group.aggregate,
+                    supportingPatterns: group.count, totalWeightedFrequency: group.weight))
+            }
+            return futurePotentials
         }
-        var futurePotentials: [FuturePotential] = []
-        futurePotentials.reserveCapacity(keys.count)
-        for key in keys {
-            let group = groups[Int(key.group)]
-            let c = found[Int(group.first)]
-            futurePotentials.append(FuturePotential(
-                shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: group.aggregate,
-                supportingPatterns: group.count, totalWeightedFrequency: group.weight))
-        }
-        return futurePotentials
     }
 
     /// One distinct future: its hash, first candidate (the representative), weight `Σ f·s` summed in
