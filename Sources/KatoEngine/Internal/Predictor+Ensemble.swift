@@ -208,7 +208,7 @@ extension Predictor {
     /// ``rank(_:)`` when the kept share is large (at most `2k` candidates, e.g. ≈145 for 100 kept at
     /// 1,000 patterns): all candidates sorted as flat integer keys — the potential as an
     /// order-preserving integer (descending; −0 and +0 equal, as `!=` has them in `rank`), the name's
-    /// first 8 bytes, the index — by ``sortKeys(_:)``, then the runs of equal potential and equal
+    /// first 8 bytes, the index — by ``sortKeys(_:upTo:)`` (the first k and their tie run), then the runs of equal potential and equal
     /// 8-byte name key ordered by the whole name. That is the same total order as `rank`'s `better`
     /// (names are unique), so the first k are the same k in the same order; comparing integers in one
     /// specialised sort costs less than the heap's comparisons through `better` (≈35k instructions).
@@ -218,9 +218,9 @@ extension Predictor {
                 keys.initializeElement(
                     at: i, to: GroupKey(primary: ~Self.orderKey(c.potential), json: c.nameKey, group: Int32(i)))
             }
-            Self.sortKeys(keys)
-            @inline(__always) func name(_ key: GroupKey) -> String { kb.shapes[Int(found[Int(key.group)].id)].name }
             let kept = min(k, found.count)
+            Self.sortKeys(keys, upTo: kept)
+            @inline(__always) func name(_ key: GroupKey) -> String { kb.shapes[Int(found[Int(key.group)].id)].name }
             Self.orderTieRuns(keys, upTo: kept, subject: name, precedes: { keyName, other in codePointLess(keyName, name(other)) })
             return [Int](unsafeUninitializedCapacity: kept) { out, initialized in
                 for i in 0..<kept { out.initializeElement(at: i, to: Int(keys[i].group)) }

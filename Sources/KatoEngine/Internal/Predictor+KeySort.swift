@@ -19,7 +19,27 @@ extension Predictor {
     /// the query slower (0.053 → 0.055 ms), hence the threshold.
     static func sortKeys(_ a: UnsafeMutableBufferPointer<GroupKey>) {
         if a.count > 256 && packedSortKeys(a) { return }
-        comparisonSortKeys(a)
+        comparisonSortKeys(a, upTo: a.count)
+    }
+
+    /// The first `limit` keys of ``sortKeys(_:)``'s order in place, followed by the other keys whose
+    /// `primary` and `json` equal those of key `limit − 1` (the rest of its tie run, which the ranking
+    /// orders by name to decide which of them is kept); the keys after those in no particular order.
+    /// The ranking keeps 100 of ≈145 candidates at 1,000 patterns: the ranges wholly past `limit`
+    /// are not sorted.
+    static func sortKeys(_ a: UnsafeMutableBufferPointer<GroupKey>, upTo limit: Int) {
+        if a.count > 256 && packedSortKeys(a) { return }
+        comparisonSortKeys(a, upTo: limit)
+        // Every key past `limit` is above key `limit − 1`; those equal to it in `primary` and `json`
+        // follow it in the full order, so they are the tie run's rest: gathered right after it (in
+        // the order found — the ranking orders the run by name anyway).
+        guard limit > 0 && limit < a.count else { return }
+        let last = a[limit - 1]
+        var w = limit
+        for i in limit..<a.count where a[i].primary == last.primary && a[i].json == last.json {
+            a.swapAt(w, i)
+            w += 1
+        }
     }
 
     /// A radix sort of one 64-bit integer per key that orders as `(primary, json)`: the rank of the
@@ -75,7 +95,7 @@ extension Predictor {
             }
             let rankBits = UInt64.bitWidth - UInt64(distinct - 1).leadingZeroBitCount
             if rankBits + jsonBits > UInt64.bitWidth { return false }
-            comparisonSortKeys(UnsafeMutableBufferPointer(rebasing: keys[0..<distinct]))
+            comparisonSortKeys(UnsafeMutableBufferPointer(rebasing: keys[0..<distinct]), upTo: distinct)
             for r in 0..<distinct { rankOf[Int(keys[r].group)] = Int32(r) }
             // The integer keys and every pass's byte counts in one sweep.
             let passes = (rankBits + jsonBits + 7) / 8
@@ -135,7 +155,9 @@ extension Predictor {
     /// place on purpose: partitioning in place (Lomuto) re-reads a key the previous step has just
     /// written field by field, as one 16-byte load — a failed store forwarding per key, which made it
     /// no faster than the branches.
-    static func comparisonSortKeys(_ a: UnsafeMutableBufferPointer<GroupKey>) {
+    /// Ranges that start at or past `limit` are left unsorted (each key in them is above every key
+    /// before them); `limit` = `count` sorts everything.
+    static func comparisonSortKeys(_ a: UnsafeMutableBufferPointer<GroupKey>, upTo limit: Int) {
         if a.count < 2 { return }
         // The larger side is pushed and the smaller looped on, so at most log2(count) < 64 ranges wait:
         // a fixed temporary stack, not an array.
@@ -170,8 +192,11 @@ extension Predictor {
                 let p = left  // == right
                 (scratch + p).initialize(to: pivot)
                 (a + lo).update(from: scratch + lo, count: hi - lo + 1)
-                // Push the larger side, loop on the smaller: the stack stays O(log n).
-                if p - lo < hi - p {
+                // Push the larger side, loop on the smaller: the stack stays O(log n). A right side
+                // wholly past `limit` is dropped.
+                if p + 1 >= limit {
+                    hi = p - 1
+                } else if p - lo < hi - p {
                     if p + 1 < hi { stack[depth] = (p + 1, hi); depth += 1 }
                     hi = p - 1
                 } else {
