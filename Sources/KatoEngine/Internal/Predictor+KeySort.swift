@@ -25,10 +25,11 @@ extension Predictor {
     /// The first `limit` keys of ``sortKeys(_:)``'s order in place, followed by the other keys whose
     /// `primary` and `json` equal those of key `limit − 1` (the rest of its tie run, which the ranking
     /// orders by name to decide which of them is kept); the keys after those in no particular order.
-    /// The ranking keeps 100 of ≈145 candidates at 1,000 patterns: the ranges wholly past `limit`
-    /// are not sorted.
+    /// The ranking keeps 100 of ≈145 candidates at 1,000 patterns, of ≈1,450 at 10,000: the ranges
+    /// wholly past `limit` are not sorted (a quickselect that sorts what it keeps). Below `count`, the
+    /// comparison sort at any size: the radix path sorts everything.
     static func sortKeys(_ a: UnsafeMutableBufferPointer<GroupKey>, upTo limit: Int) {
-        if a.count > 256 && packedSortKeys(a) { return }
+        if limit >= a.count && a.count > 256 && packedSortKeys(a) { return }
         comparisonSortKeys(a, upTo: limit)
         // Every key past `limit` is above key `limit − 1`; those equal to it in `primary` and `json`
         // follow it in the full order, so they are the tie run's rest: gathered right after it (in
