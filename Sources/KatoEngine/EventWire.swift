@@ -343,7 +343,6 @@ extension Prediction.Alignment {
     func withCompactWire<R>(
         _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>) throws -> R
     ) rethrows -> R {
-        let batch = batch!
         let at = Int(bitsAt), stmWords = batch.stmWords
         let bits = PredictionSelectionBits(
             stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,

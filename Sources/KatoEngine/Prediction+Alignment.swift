@@ -1,6 +1,12 @@
-/// What one query's predictions share: the flattened STM, its event ends and the alignment bits of
+/// What one query's predictions share: the flattened STM, its event ends, the alignment bits of
 /// every prediction of the list (one allocation for the whole list instead of ≈10 arrays per
-/// prediction). Immutable once built.
+/// prediction), and each prediction's pattern and emotive window. Immutable once built.
+///
+/// The batch is the one owner of the list's patterns (twelfth pass): a prediction holds the batch
+/// and its index in it, not a reference to its pattern and one to its window, so building (and
+/// copying, and releasing) a prediction costs one reference count, not three. Safe by
+/// construction: every reference is strong, and a prediction that outlives its list keeps the
+/// batch, hence its pattern, alive.
 final class PredictionBatch: Sendable {
     /// The flattened STM the predictions were computed for.
     let flat: [String]
@@ -8,11 +14,16 @@ final class PredictionBatch: Sendable {
     let stmEnds: [Int32]
     /// Every prediction's bits: [matched STM positions | extras STM positions | missing present positions].
     let words: [UInt64]
+    /// Prediction `i`'s pattern and its emotive window (`kb.records[id].emotives` at query time).
+    let shapes: [PatternShape]
+    let emotiveWindows: [[[String: Double]]?]
 
-    init(flat: [String], stmEnds: [Int32], words: [UInt64]) {
+    init(flat: [String], stmEnds: [Int32], words: [UInt64], shapes: [PatternShape], emotiveWindows: [[[String: Double]]?]) {
         self.flat = flat
         self.stmEnds = stmEnds
         self.words = words
+        self.shapes = shapes
+        self.emotiveWindows = emotiveWindows
     }
 
     /// Words per STM bit set.
@@ -35,18 +46,22 @@ final class PredictionBatch: Sendable {
 }
 
 extension Prediction {
-    /// A computed prediction's alignment: the pattern, its present events `k1..<k2`, and where its
-    /// bits start in the batch.
+    /// A computed prediction's alignment: its place in the batch (which holds its pattern and
+    /// emotive window), its present events `k1..<k2`, and where its bits start in the batch.
     struct Alignment: Sendable {
-        let shape: PatternShape
-        /// Set once the list is complete (the batch's words are written while predictions are built).
-        var batch: PredictionBatch!
-        let emotiveWindow: [[String: Double]]?
+        let batch: PredictionBatch
+        /// This prediction's index in the batch's `shapes` and `emotiveWindows`.
+        let index: Int32
         let k1: Int32
         let k2: Int32
         /// Word offset of this prediction's bits in `batch.words`.
         let bitsAt: Int32
         let matchCount: Int32
+
+        /// The pattern (owned by the batch).
+        @inline(__always) var shape: PatternShape { batch.shapes[Int(index)] }
+        /// The pattern's emotive window when the prediction was computed.
+        var emotiveWindow: [[String: Double]]? { batch.emotiveWindows[Int(index)] }
 
         @inline(__always) var presentStart: Int { shape.eventStart(Int(k1)) }
 
@@ -87,12 +102,10 @@ extension Prediction {
         func forEachSymbol(_ field: EventsField, event k: Int, _ body: (String) throws -> Void) rethrows {
             switch field {
             case .extras:
-                let batch = batch!
                 let lo = k == 0 ? 0 : Int(batch.stmEnds[k - 1]), hi = Int(batch.stmEnds[k])
                 let at = Int(bitsAt) + batch.stmWords
                 for j in lo..<hi where batch.bit(at, j) { try body(batch.flat[j]) }
             case .missing:
-                let batch = batch!
                 let e = Int(k1) + k
                 let base = presentStart, lo = shape.eventStart(e), hi = shape.eventEnds[e]
                 let at = Int(bitsAt) + 2 * batch.stmWords
@@ -120,7 +133,6 @@ extension Prediction {
         func forEachEvent(_ field: EventsField, _ body: (Int, Span<String>, UInt64) throws -> Void) rethrows {
             switch field {
             case .extras:
-                let batch = batch!
                 let flatArray = batch.flat
                 let flat = flatArray.span
                 let at = Int(bitsAt) + batch.stmWords
@@ -134,7 +146,6 @@ extension Prediction {
                     } while lo < hi
                 }
             case .missing:
-                let batch = batch!
                 // Event ends from the packed buffer (no array retained); the symbols borrowed in place.
                 let ends = shape.packedView
                 let base = ends.start(Int(k1))
@@ -174,7 +185,6 @@ extension Prediction {
 
         /// `matches` in place: the flattened STM in pieces of at most 64 symbols, with the matched bits.
         func forEachMatchPiece(_ body: (Span<String>, UInt64) throws -> Void) rethrows {
-            let batch = batch!
             let flatArray = batch.flat
             let flat = flatArray.span
             let at = Int(bitsAt)

@@ -1,8 +1,8 @@
 /// One prediction: a learned pattern aligned with the STM, with KATO v2.0.0's metrics (kato-semantics §4.5).
 ///
-/// Compact (issue 15): a prediction the engine computes holds the pattern (shared), its present
-/// range and the alignment as bits (which STM symbols matched, which are extras, which present
-/// symbols are missing) in a buffer shared by the whole prediction list; the string arrays
+/// Compact (issue 15): a prediction the engine computes holds its list's shared batch (which owns
+/// the list's patterns, their emotive windows and the alignment bits — which STM symbols matched,
+/// which are extras, which present symbols are missing) and its place in it; the string arrays
 /// (`matches`, `past`, `present`, `missing`, `extras`, `future`, `sequence`) and `emotives` are
 /// built when read. An encoder that does not need arrays reads the symbols in place
 /// (``eventCount(_:)``, ``forEachSymbol(in:event:_:)``, ``forEachMatch(_:)``). Setting a field
@@ -38,7 +38,8 @@ public struct Prediction: Sendable {
     var alignment: Alignment?
     /// Fields set explicitly (by the memberwise initialiser, decoding or a setter) override the
     /// alignment's (the engine's `type` is `"prototypical"`, its `name` the pattern's). One box,
-    /// `nil` for the engine's predictions, so that copying a prediction retains 4 objects, not 8.
+    /// `nil` for the engine's predictions, so that copying a prediction retains one object (its
+    /// alignment's batch, which owns the pattern and the emotive window), not 8.
     private var overrides: Overrides?
 
     private struct Fields: Sendable {

@@ -90,7 +90,13 @@ final class PredictorExactnessTests: XCTestCase {
                     .run(shouldContinue: { true })
                 let ref = try ReferencePredictor(kb: state, stm: stm, recallThreshold: threshold, maxPredictions: k)
                     .run(shouldContinue: { true })
+                // The ranking's bounded heap (taken beyond 64 candidates per kept prediction, more
+                // than these knowledge bases have): as soon as there are more candidates than k.
+                var heapRanked = try Predictor(kb: state, stm: stm, recallThreshold: threshold, maxPredictions: k)
+                heapRanked.sortRankingFactor = 1
+                let heap = try heapRanked.run(shouldContinue: { true })
                 let f = Outcome(predictions: fast.predictions, futurePotentials: fast.futurePotentials)
+                assertIdentical(f, Outcome(predictions: heap.predictions, futurePotentials: heap.futurePotentials), "heap-ranked, " + what)
                 assertIdentical(f, Outcome(predictions: full.predictions, futurePotentials: full.futurePotentials), "exhaustive, " + what)
                 assertIdentical(f, Outcome(predictions: parts.predictions, futurePotentials: parts.futurePotentials), "partitioned, " + what)
                 assertIdentical(f, Outcome(predictions: ref.predictions, futurePotentials: ref.futurePotentials), "reference, " + what)

@@ -75,49 +75,34 @@ extension Predictor {
         // aggregate as an order-preserving integer (descending), then the JSON's first 8 bytes, then
         // the group; only runs with equal aggregate and equal 8-byte key need the texts, compared as
         // streams (``FutureJSONStream``) without building them.
-        var keys = [GroupKey](repeating: GroupKey(primary: 0, json: 0, group: 0), count: groupCount)
-        for g in 0..<groupCount {
-            keys[g] = GroupKey(primary: ~Self.orderKey(groups[g].aggregate), json: groups[g].jsonKey, group: Int32(g))
-        }
-        keys.withUnsafeMutableBufferPointer { Self.sortKeys($0) }
-        var runStart = 0
-        var scratch = FutureJSONStream.Scratch()
-        while runStart < keys.count {
-            var runEnd = runStart + 1
-            while runEnd < keys.count && keys[runEnd].primary == keys[runStart].primary
-                && keys[runEnd].json == keys[runStart].json { runEnd += 1 }
-            if runEnd - runStart > 1 {
-                // Insertion sort by the whole text (runs are short).
-                var x = runStart + 1
-                while x < runEnd {
-                    let key = keys[x]
-                    let c = found[Int(groups[Int(key.group)].first)]
-                    let shape = kb.shapes[Int(c.id)], k2 = Int(c.k2)
-                    var y = x
-                    while y > runStart {
-                        let p = found[Int(groups[Int(keys[y - 1].group)].first)]
-                        if !FutureJSONStream.precedes(shape, from: k2, kb.shapes[Int(p.id)], from: Int(p.k2), scratch: &scratch) {
-                            break
-                        }
-                        keys[y] = keys[y - 1]
-                        y -= 1
-                    }
-                    keys[y] = key
-                    x += 1
-                }
+        // The keys as a temporary allocation, not an array (≈650 instructions of allocation through
+        // generic metadata and release; twelfth pass).
+        return withUnsafeTemporaryAllocation(of: GroupKey.self, capacity: groupCount) { keys in
+            for g in 0..<groupCount {
+                keys.initializeElement(
+                    at: g, to: GroupKey(primary: ~Self.orderKey(groups[g].aggregate), json: groups[g].jsonKey, group: Int32(g)))
             }
-            runStart = runEnd
+            Self.sortKeys(keys)
+            // Equal aggregate and 8-byte key: by the whole JSON text.
+            var scratch = FutureJSONStream.Scratch()
+            Self.orderTieRuns(keys, upTo: keys.count, subject: { key in
+                let c = found[Int(groups[Int(key.group)].first)]
+                return (kb.shapes[Int(c.id)], Int(c.k2))
+            }, precedes: { subject, other in
+                let p = found[Int(groups[Int(other.group)].first)]
+                return FutureJSONStream.precedes(subject.0, from: subject.1, kb.shapes[Int(p.id)], from: Int(p.k2), scratch: &scratch)
+            })
+            var futurePotentials: [FuturePotential] = []
+            futurePotentials.reserveCapacity(keys.count)
+            for key in keys {
+                let group = groups[Int(key.group)]
+                let c = found[Int(group.first)]
+                futurePotentials.append(FuturePotential(
+                    shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: group.aggregate,
+                    supportingPatterns: group.count, totalWeightedFrequency: group.weight))
+            }
+            return futurePotentials
         }
-        var futurePotentials: [FuturePotential] = []
-        futurePotentials.reserveCapacity(keys.count)
-        for key in keys {
-            let group = groups[Int(key.group)]
-            let c = found[Int(group.first)]
-            futurePotentials.append(FuturePotential(
-                shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: group.aggregate,
-                supportingPatterns: group.count, totalWeightedFrequency: group.weight))
-        }
-        return futurePotentials
     }
 
     /// One distinct future: its hash, first candidate (the representative), weight `Σ f·s` summed in
@@ -142,8 +127,9 @@ extension Predictor {
     }
 
     /// Indexes into `found` of the `max_predictions` best: potential descending, then name ascending
-    /// (Q13 fix). Names are unique, so this is a total order: keeping the best k in a bounded heap and
-    /// sorting them gives exactly the first k of the fully sorted list (which `exhaustive` computes).
+    /// (Q13 fix). Names are unique, so this is a total order: sorting up to k (``rankBySort``), or
+    /// keeping the best k in a bounded heap and sorting them, gives exactly the first k of the fully
+    /// sorted list (which `exhaustive` computes).
     func rank(_ found: [Candidate]) -> [Int] {
         let k = maxPredictions
         if k <= 0 { return [] }
@@ -155,7 +141,13 @@ extension Predictor {
             return codePointLess(kb.shapes[Int(found[Int(l.index)].id)].name, kb.shapes[Int(found[Int(r.index)].id)].name)
         }
         // (`count − k ≤ k` is `count ≤ 2k` without overflow for any k.)
-        if !exhaustive && found.count - k <= k { return rankBySort(found, k) }
+        // Up to 64k candidates (`sortRankingFactor`; 10,000 patterns: ≈1,450 for 100 kept) the partial sort of them all
+        // (``rankBySort``): its partitions do not branch on the keys, while the heap's insertions
+        // and sift-downs, frequent until the heap holds good candidates, mispredict — the sort takes
+        // ≈4 % off a 10,000-pattern query (for +114k instructions). Beyond (100,000 patterns: ≈14k
+        // candidates) most candidates fail the heap's first, well-predicted test, and the heap was
+        // as fast or faster (7.40 → 7.45 ms with the sort, twelfth pass). (`count / factor ≤ k`: no overflow.)
+        if !exhaustive && found.count / sortRankingFactor <= k { return rankBySort(found, k) }
         if exhaustive {
             var ranked: [Ranked] = []
             ranked.reserveCapacity(found.count)
@@ -220,10 +212,11 @@ extension Predictor {
         return heap.map { Int($0.index) }
     }
 
-    /// ``rank(_:)`` when the kept share is large (at most `2k` candidates, e.g. ≈145 for 100 kept at
-    /// 1,000 patterns): all candidates sorted as flat integer keys — the potential as an
-    /// order-preserving integer (descending; −0 and +0 equal, as `!=` has them in `rank`), the name's
-    /// first 8 bytes, the index — by ``sortKeys(_:)``, then the runs of equal potential and equal
+    /// ``rank(_:)`` up to `64k` candidates (≈145 for 100 kept at 1,000 patterns, ≈1,450 at 10,000):
+    /// all candidates as flat integer keys — the potential as an order-preserving integer
+    /// (descending; −0 and +0 equal, as `!=` has them in `rank`), the name's first 8 bytes, the
+    /// index — sorted up to k by ``sortKeys(_:upTo:)`` (the first k and the rest of the k-th's tie
+    /// run; the comparison sort, never the radix one), then the runs of equal potential and equal
     /// 8-byte name key ordered by the whole name. That is the same total order as `rank`'s `better`
     /// (names are unique), so the first k are the same k in the same order; comparing integers in one
     /// specialised sort costs less than the heap's comparisons through `better` (≈35k instructions).
@@ -233,34 +226,46 @@ extension Predictor {
                 keys.initializeElement(
                     at: i, to: GroupKey(primary: ~Self.orderKey(c.potential), json: c.nameKey, group: Int32(i)))
             }
-            Self.sortKeys(keys)
-            @inline(__always) func name(_ key: GroupKey) -> String { kb.shapes[Int(found[Int(key.group)].id)].name }
             let kept = min(k, found.count)
-            var runStart = 0
-            while runStart < kept {
-                var runEnd = runStart + 1
-                while runEnd < keys.count && keys[runEnd].primary == keys[runStart].primary
-                    && keys[runEnd].json == keys[runStart].json { runEnd += 1 }
-                if runEnd - runStart > 1 {
-                    var x = runStart + 1
-                    while x < runEnd {
-                        let key = keys[x]
-                        let keyName = name(key)
-                        var y = x
-                        while y > runStart && codePointLess(keyName, name(keys[y - 1])) {
-                            keys[y] = keys[y - 1]
-                            y -= 1
-                        }
-                        keys[y] = key
-                        x += 1
-                    }
-                }
-                runStart = runEnd
-            }
+            Self.sortKeys(keys, upTo: kept)
+            @inline(__always) func name(_ key: GroupKey) -> String { kb.shapes[Int(found[Int(key.group)].id)].name }
+            Self.orderTieRuns(keys, upTo: kept, subject: name, precedes: { keyName, other in codePointLess(keyName, name(other)) })
             return [Int](unsafeUninitializedCapacity: kept) { out, initialized in
                 for i in 0..<kept { out.initializeElement(at: i, to: Int(keys[i].group)) }
                 initialized = kept
             }
+        }
+    }
+
+    /// Orders each run of sorted keys with equal `primary` and `json` (the 8-byte key) by `precedes`,
+    /// the runs that start before `limit`: an insertion sort (runs are short). `precedes(subject(x), y)`
+    /// says whether x goes before y; the subject (the text being moved) is looked up once per key.
+    /// The future potentials' JSON texts and the ranking's names share it.
+    @inline(__always)
+    static func orderTieRuns<Subject>(
+        _ keys: UnsafeMutableBufferPointer<GroupKey>, upTo limit: Int, subject: (GroupKey) -> Subject,
+        precedes: (Subject, GroupKey) -> Bool
+    ) {
+        var runStart = 0
+        while runStart < limit {
+            var runEnd = runStart + 1
+            while runEnd < keys.count && keys[runEnd].primary == keys[runStart].primary
+                && keys[runEnd].json == keys[runStart].json { runEnd += 1 }
+            if runEnd - runStart > 1 {
+                var x = runStart + 1
+                while x < runEnd {
+                    let key = keys[x]
+                    let s = subject(key)
+                    var y = x
+                    while y > runStart && precedes(s, keys[y - 1]) {
+                        keys[y] = keys[y - 1]
+                        y -= 1
+                    }
+                    keys[y] = key
+                    x += 1
+                }
+            }
+            runStart = runEnd
         }
     }
 }

@@ -231,7 +231,16 @@ extension Predictor {
         }
 
         // Loop 3: the values, each initialised in place in the result (no copy) with the finished batch.
-        let batch = PredictionBatch(flat: state.flat, stmEnds: stmEnds, words: words)
+        // The batch owns the kept patterns (the array loop 1 built) and their emotive windows: each
+        // prediction then holds one reference (the batch), not three.
+        let emotiveWindows = [[[String: Double]]?](unsafeUninitializedCapacity: kept) { windows, initialized in
+            for (n, idx) in order.enumerated() {
+                windows.initializeElement(at: n, to: kb.records[Int(found[idx].id)].emotives)
+            }
+            initialized = kept
+        }
+        let batch = PredictionBatch(
+            flat: state.flat, stmEnds: stmEnds, words: words, shapes: shapes, emotiveWindows: emotiveWindows)
         // Each element starts as a reference-free template and its fields are stored in place: a value
         // built whole and then moved into the buffer was copied (4 retains) and the original destroyed.
         let template = Prediction(
@@ -248,7 +257,7 @@ extension Predictor {
                 buffer.initializeElement(at: n, to: template)
                 initialized = n + 1
                 buffer[n].alignment = Prediction.Alignment(
-                    shape: shape, batch: batch, emotiveWindow: kb.records[Int(c.id)].emotives,
+                    batch: batch, index: Int32(n),
                     k1: c.k1, k2: c.k2, bitsAt: Int32(mt.bitsAt), matchCount: Int32(m))
                 buffer[n].frequency = Int(c.frequency)
                 buffer[n].potential = c.potential

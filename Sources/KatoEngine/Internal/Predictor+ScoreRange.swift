@@ -64,7 +64,11 @@ extension Predictor {
         @inline(__always) func asciiView(_ p: Int) -> PatternShape.PackedView? {
             shapes[p]._withUnsafeGuaranteedRef { $0.isASCII ? $0.packedView : nil }
         }
-        var sims = [Double](repeating: 0, count: ids.count)
+        // Per-range scratch as plain allocations, not arrays (≈650 instructions each through generic
+        // metadata, allocation and release; twelfth pass).
+        let sims = UnsafeMutableBufferPointer<Double>.allocate(capacity: ids.count)
+        sims.initialize(repeating: 0)
+        defer { sims.deallocate() }
         var i = 0
         if indel.isSingleWord {
             // Four texts at a time run in lockstep for the shortest one's length, then each alone: so
@@ -125,7 +129,9 @@ extension Predictor {
         if !shouldContinue() { throw EngineCancelledError() }
 
         // Pass 2: matching blocks and event boundaries of the candidates that reach the threshold.
-        var matchedStamp = [Int](repeating: -1, count: slotCount)
+        let matchedStamp = UnsafeMutableBufferPointer<Int>.allocate(capacity: slotCount)
+        matchedStamp.initialize(repeating: -1)
+        defer { matchedStamp.deallocate() }
         // The pattern as state slots: a buffer for the whole range (not an array: each candidate's
         // `withUnsafe…BufferPointer` on an array cost a uniqueness check and a closure call).
         var aSlotsCapacity = 64

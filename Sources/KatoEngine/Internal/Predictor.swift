@@ -29,6 +29,10 @@ struct Predictor {
     var exhaustive = false
     /// Where the candidate scoring may be split over threads the caller provides (`nil`: one piece).
     var parallelism: PredictionParallelism? = nil
+    /// Ranking sorts up to k when there are at most this many candidates per kept prediction, and
+    /// keeps a bounded heap beyond (Predictor+Ensemble.swift, ``rank(_:)``). The tests lower it so
+    /// that their small knowledge bases exercise the heap too.
+    var sortRankingFactor = 64
 
     /// Per-candidate facts gathered in the first pass (plain values: the hot loop allocates nothing per candidate).
     struct Candidate {

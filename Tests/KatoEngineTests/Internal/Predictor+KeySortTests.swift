@@ -46,4 +46,34 @@ final class PredictorKeySortTests: XCTestCase {
             check(keys)  // not in `group` order: the comparison sort
         }
     }
+
+    /// `sortKeys(_:upTo:)` (the ranking's): the first `limit` keys in the full order, then the rest of
+    /// the tie run (equal `primary` and `json`) of key `limit − 1`, all of it — so the ranking's name
+    /// order over that run decides which keys are kept. Ties are made frequent on purpose.
+    func testSortUpToALimitGivesTheFirstKeysAndTheRestOfTheirTieRun() {
+        var rng = SplitMix64(seed: 1512)
+        for round in 0..<1_500 {
+            let n = 1 + Int(rng.next() % 300)
+            let distinct = 1 + Int(rng.next() % UInt64(1 + (round % 3 == 0 ? n : 6)))
+            var keys: [Predictor.GroupKey] = []
+            for g in 0..<n {
+                let primary = UInt64(rng.next() % UInt64(distinct))
+                let json = round % 2 == 0 ? UInt64(rng.next() % 3) : rng.next()
+                keys.append(Predictor.GroupKey(primary: primary, json: json, group: Int32(g)))
+            }
+            if round % 4 == 1 { keys.shuffle(using: &rng) }
+            let limit = Int(rng.next() % UInt64(n + 1))
+            var partial = keys
+            partial.withUnsafeMutableBufferPointer { Predictor.sortKeys($0, upTo: limit) }
+            let full = keys.sorted(by: Predictor.less)
+            XCTAssertEqual(partial[..<limit].map(\.group), full[..<limit].map(\.group), "round \(round)")
+            XCTAssertEqual(Set(partial.map(\.group)), Set(keys.map(\.group)), "a permutation, round \(round)")
+            guard limit > 0 && limit < n else { continue }
+            let last = full[limit - 1]
+            let tie = full[limit...].prefix { $0.primary == last.primary && $0.json == last.json }
+            XCTAssertEqual(
+                Set(partial[limit..<(limit + tie.count)].map(\.group)), Set(tie.map(\.group)),
+                "the tie run follows key limit − 1, round \(round)")
+        }
+    }
 }
