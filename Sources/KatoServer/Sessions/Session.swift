@@ -38,6 +38,8 @@ public final class Session: Sendable {
         /// Each subscriber receives every update serialized once per change (`UpdateMailbox`).
         var subscribers: [Int: UpdateMailbox] = [:]
         var nextSubscriber = 0
+        /// `publish`'s pass over the mailboxes before it yields to them (see there).
+        var mailboxesTouched = 0
         var ended = false
         /// Snapshotted for a successor process (a restart by hand-over): nothing changes it any
         /// more here, so a call cut off at shutdown that still runs cannot change it behind the
@@ -223,8 +225,17 @@ public final class Session: Sendable {
         // Serialized once here, not once per subscriber (with 10 subscribers that was ten
         // encodings of the same message), and straight from the engine's state
         // (docs/BENCHMARKS.md "Serving").
-        // Framed once too: every subscriber's stream sends from this one array.
-        let framed = FramedMessage(PredictionUpdateEncoder.encode(id: publicID, sequence: s.sequence, cause: cause, state: state))
+        // Framed once too: every subscriber's stream sends from this one array, encoded after
+        // the prefix's room (framing it afterwards was a second allocation and copy per update).
+        let framed = FramedMessage(serializedAfterPrefix: PredictionUpdateEncoder.encode(
+            id: publicID, sequence: s.sequence, cause: cause, state: state, headroom: MessageFramer.prefixLength))
+        // Each mailbox is cold (touched every few dozen ms) and `yield` locks it: its object,
+        // then its lock's storage, missed one after another, and each lock's atomic keeps the
+        // next mailbox's misses from starting early. Reading every mailbox first (independent
+        // loads) lets their misses overlap, so `yield` finds its object cached.
+        var touched = 0
+        for (_, subscriber) in s.subscribers { touched &+= subscriber.capacity }
+        s.mailboxesTouched = touched  // kept, so the loads are not optimised away
         for (_, subscriber) in s.subscribers { subscriber.yield(framed) }
     }
 
