@@ -46,16 +46,11 @@ package enum PredictionWire {
     /// The message's bytes, written by `write` straight into the result's storage, `capacity`
     /// bytes to start with (the caller's guess: ``estimate(predictions:futurePotentials:)``). When
     /// that is short the writer moves to a buffer of its own that grows, and the result is copied
-    /// out of it once at the end. `headroom` zero bytes come first (a gRPC length prefix the
-    /// caller fills in: the message is then framed without a second copy).
-    package static func bytes(capacity: Int, headroom: Int = 0, _ write: (inout Writer) -> Void) -> [UInt8] {
+    /// out of it once at the end.
+    package static func bytes(capacity: Int, _ write: (inout Writer) -> Void) -> [UInt8] {
         var spilled: Writer?
-        let direct = [UInt8](unsafeUninitializedCapacity: Swift.max(capacity &+ headroom, 64)) { buffer, initialized in
+        let direct = [UInt8](unsafeUninitializedCapacity: Swift.max(capacity, 64)) { buffer, initialized in
             var w = Writer(lending: UnsafeMutableRawBufferPointer(buffer))
-            if headroom > 0 {
-                w.reserve(headroom).initializeMemory(as: UInt8.self, repeating: 0, count: headroom)
-                w.count = headroom
-            }
             write(&w)
             if w.ownsStorage {
                 spilled = w

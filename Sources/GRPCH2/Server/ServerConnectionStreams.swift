@@ -94,6 +94,7 @@ final class ServerConnectionStreams: ServerStreamOwner {
         // Moved out one by one (popped: the streams' order within one write does not matter)
         // rather than iterated: a copy would retain each source, whose object the publishing
         // thread wrote last — a cache miss per stream.
+        handler.touchStreams(ready)
         while let r = ready.popLast() { handler.takePushed(streamID: r.streamID, source: r.source, sent: r.sent) }
         handler.pushRequestsSpare = ready
         if !flushPending {

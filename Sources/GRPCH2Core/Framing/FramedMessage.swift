@@ -13,15 +13,6 @@ public struct FramedMessage: Sendable, Hashable {
         bytes = framed
     }
 
-    /// A message serialized after `MessageFramer.prefixLength` spare bytes (the serializer's
-    /// headroom): the prefix is written in place, so framing copies nothing.
-    public init(serializedAfterPrefix framed: [UInt8]) {
-        precondition(framed.count >= MessageFramer.prefixLength, "no room for the gRPC prefix")
-        var bytes = framed
-        MessageFramer.writePrefix(into: &bytes)
-        self.bytes = bytes
-    }
-
     /// The message without its prefix.
     public var message: ArraySlice<UInt8> { bytes[MessageFramer.prefixLength...] }
 

@@ -11,11 +11,10 @@ import KatoWire
 ///
 /// One pass: a nested message's length is written after its body (`PredictionWire.Writer.begin`/`end`).
 enum PredictionUpdateEncoder {
-    /// `headroom`: spare bytes before the message (`FramedMessage(serializedAfterPrefix:)`).
-    static func encode(id: String, sequence: Int64, cause: Kato_V2_UpdateCause, state: SessionState, headroom: Int = 0) -> [UInt8] {
+    static func encode(id: String, sequence: Int64, cause: Kato_V2_UpdateCause, state: SessionState) -> [UInt8] {
         typealias W = PredictionWire
         let capacity = W.estimate(predictions: state.predictions.count, futurePotentials: state.futurePotentials.count)
-        return W.bytes(capacity: capacity, headroom: headroom) { w in
+        return W.bytes(capacity: capacity) { w in
             w.string(1, id)
             w.int64(2, sequence)
             w.int64(3, Int64(cause.rawValue))

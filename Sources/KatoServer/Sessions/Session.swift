@@ -227,8 +227,7 @@ public final class Session: Sendable {
         // (docs/BENCHMARKS.md "Serving").
         // Framed once too: every subscriber's stream sends from this one array, encoded after
         // the prefix's room (framing it afterwards was a second allocation and copy per update).
-        let framed = FramedMessage(serializedAfterPrefix: PredictionUpdateEncoder.encode(
-            id: publicID, sequence: s.sequence, cause: cause, state: state, headroom: MessageFramer.prefixLength))
+        let framed = FramedMessage(PredictionUpdateEncoder.encode(id: publicID, sequence: s.sequence, cause: cause, state: state))
         // Each mailbox is cold (touched every few dozen ms) and `yield` locks it: its object,
         // then its lock's storage, missed one after another, and each lock's atomic keeps the
         // next mailbox's misses from starting early. Reading every mailbox first (independent

@@ -20,15 +20,6 @@ final class FramedMessageTests: XCTestCase {
         XCTAssertEqual(Array(framed.bytes.prefix(5)), [0, 0, 0x01, 0x02, 0x03])
     }
 
-    /// A serializer's headroom becomes the prefix in place: the same bytes as framing a copy,
-    /// whatever the spare bytes held.
-    func testAMessageSerializedAfterThePrefixIsFramedInPlace() {
-        XCTAssertEqual(FramedMessage(serializedAfterPrefix: [9, 9, 9, 9, 9, 7, 8, 9]), FramedMessage([7, 8, 9]))
-        XCTAssertEqual(FramedMessage(serializedAfterPrefix: [1, 2, 3, 4, 5]), FramedMessage([]))
-        let long = [UInt8](repeating: 1, count: 0x01_02_03)
-        XCTAssertEqual(FramedMessage(serializedAfterPrefix: [0, 0, 0, 0, 0] + long), FramedMessage(long))
-    }
-
     func testTheDeframerReadsBackTheMessage() throws {
         var deframer = MessageDeframer(maxMessageSize: 1 << 20)
         let framed = FramedMessage(Array("a fan-out's update".utf8))

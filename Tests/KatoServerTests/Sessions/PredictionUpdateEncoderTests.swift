@@ -1,6 +1,5 @@
 import KatoEngine
 import KatoProto
-import GRPCH2Core
 import ProtobufCBridge
 import XCTest
 
@@ -21,11 +20,6 @@ final class PredictionUpdateEncoderTests: XCTestCase {
         XCTAssertEqual(decoded, expected, file: file, line: line)
         // Byte for byte what protobuf-c writes from the proto structs (fields by number, map keys sorted).
         XCTAssertEqual(bytes, expected.serializedBytes(), file: file, line: line)
-        // Written after the gRPC prefix's room (`Session.publish`): the same message, framed in
-        // place — also when the estimate was short and the writer moved to its own buffer.
-        let framed = FramedMessage(serializedAfterPrefix: PredictionUpdateEncoder.encode(
-            id: "s-1", sequence: sequence, cause: cause, state: state, headroom: MessageFramer.prefixLength))
-        XCTAssertEqual(framed, FramedMessage(bytes), file: file, line: line)
         // GetPredictions' response, written the same way from the same (compact) predictions.
         var response = Kato_V2_GetPredictionsResponse()
         response.sessionID = "s-1"
@@ -41,18 +35,6 @@ final class PredictionUpdateEncoderTests: XCTestCase {
     func testAnEmptySessionEncodesLikeTheProtoStructs() throws {
         try assertEncodesLikeTheProtoStructs(try SessionState(), sequence: 0, cause: .initial)
         try assertEncodesLikeTheProtoStructs(try SessionState(), sequence: 1 << 40, cause: .gap)
-    }
-
-    /// No predictions and a long STM: more bytes than the encoder's first guess, so it writes on
-    /// in a buffer of its own and copies out (headroom included) at the end.
-    func testAnUpdateLargerThanItsEstimateEncodesLikeTheProtoStructs() throws {
-        let engine = KatoEngine(knowledgeBase: KnowledgeBase())
-        var session = try SessionState()
-        try engine.observe(Observation(strings: (0..<200).map { "symbol-\($0)" }), in: &session)
-        XCTAssertTrue(session.predictions.isEmpty)
-        XCTAssertGreaterThan(PredictionUpdateEncoder.encode(id: "s-1", sequence: 1, cause: .observe, state: session).count,
-                             PredictionWire.estimate(predictions: 0, futurePotentials: 0) * 4)
-        try assertEncodesLikeTheProtoStructs(session, sequence: 1, cause: .observe)
     }
 
     /// Events and STMs longer than 64 symbols reach the encoders in several pieces per event (the
