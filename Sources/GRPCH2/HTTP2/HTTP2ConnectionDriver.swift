@@ -51,16 +51,7 @@ extension HTTP2ConnectionDriver {
         defer { flushing = false }
         var out = outBuffer.take() ?? context.channel.allocator.buffer(capacity: 4096)
         out.clear()
-        // A burst's big buffer is let go; one that this write filled to a quarter or more is
-        // kept up to 256 KiB: a connection that writes ~100 KB batches (fan-out pushes
-        // coalesced over `pushCoalescingDelay`) otherwise grew a fresh 4 KiB buffer five
-        // times per write, each growth a realloc copy (docs/BENCHMARKS.md "Subscriptions,
-        // eighth pass").
-        defer {
-            if out.capacity <= 64 * 1024 || (out.capacity <= 256 * 1024 && out.writerIndex * 4 >= out.capacity) {
-                outBuffer = out
-            }
-        }
+        defer { if out.capacity <= 64 * 1024 { outBuffer = out } }  // a burst's big buffer is let go
         do {
             try session.send(into: &out)
         } catch {
