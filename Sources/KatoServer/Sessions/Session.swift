@@ -225,13 +225,13 @@ public final class Session: Sendable {
         // Serialized once here, not once per subscriber (with 10 subscribers that was ten
         // encodings of the same message), and straight from the engine's state
         // (docs/BENCHMARKS.md "Serving").
-        // Framed once too: every subscriber's stream sends from this one array, encoded after
-        // the prefix's room (framing it afterwards was a second allocation and copy per update).
+        // Framed once too: every subscriber's stream sends from this one array.
         let framed = FramedMessage(PredictionUpdateEncoder.encode(id: publicID, sequence: s.sequence, cause: cause, state: state))
-        // Each mailbox is cold (touched every few dozen ms) and `yield` locks it: its object,
-        // then its lock's storage, missed one after another, and each lock's atomic keeps the
-        // next mailbox's misses from starting early. Reading every mailbox first (independent
-        // loads) lets their misses overlap, so `yield` finds its object cached.
+        // Each mailbox is cold (touched every few dozen ms) and `yield` locks it: a miss per
+        // mailbox, one after another, as each lock's atomic keeps the next mailbox's miss from
+        // starting early. Reading every mailbox first (independent loads) lets the misses
+        // overlap, so `yield` finds its object, lock included, cached (docs/BENCHMARKS.md
+        // "Subscriptions, eighth pass").
         var touched = 0
         for (_, subscriber) in s.subscribers { touched &+= subscriber.capacity }
         s.mailboxesTouched = touched  // kept, so the loads are not optimised away
