@@ -26,6 +26,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     var pushScratch: [FramedMessage] = []
     /// `ServerConnectionStreams.push`'s list of scheduled streams, kept between jobs (its capacity).
     var pushRequestsSpare: [ServerConnectionStreams.PushRequest] = []
+    /// `touchStreams`' sum of what it read (never used otherwise).
+    var streamsTouched: Int32 = 0
     var outBuffer: ByteBuffer?
     var flushing = false
     var inRead = false

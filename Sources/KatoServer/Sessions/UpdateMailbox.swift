@@ -1,5 +1,5 @@
 import GRPCH2
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// One subscriber's undelivered updates (serialized `PredictionUpdate`s, framed once per
 /// publish and shared by every subscriber's mailbox: `FramedMessage`), newest `capacity`
@@ -14,9 +14,12 @@ import NIOConcurrencyHelpers
 /// (`next`, transports without push): the subscriber's task takes everything queued at each
 /// wake-up and writes it in one go.
 ///
-/// Any thread may `yield` and `finish`; one task reads or waits for the end. The lock is a
-/// glibc mutex (see `Session.state` for why not `Synchronization.Mutex`); it is held for an
-/// append or a swap.
+/// Any thread may `yield` and `finish`; one task reads or waits for the end. The lock is held
+/// for an append or a swap. It is a `Synchronization.Mutex`, stored in the mailbox object
+/// itself: a session's `publish` reads its mailboxes before yielding to them, so the lock and
+/// the queue are in cache by then (a lock box of its own was a second object to miss, after
+/// the first, per subscriber). `Session.state` keeps a glibc mutex for its long, contended
+/// holds (the engine runs under it); these holds are a few instructions, rarely contended.
 final class UpdateMailbox: ResponsePushSource {
     /// What a subscriber receives of one update (`attach`'s `transform`).
     enum Delivery: Sendable {
@@ -37,14 +40,16 @@ final class UpdateMailbox: ResponsePushSource {
     }
     typealias Transform = @Sendable (FramedMessage) -> Delivery
 
+    /// What `yield` reads comes first: with the mailbox's first bytes (`capacity`, the lock
+    /// word) it shares their cache lines (`Session.publish` touches those beforehand).
     private struct State {
         var updates: [FramedMessage] = []
-        /// The reader, while it waits for an update (`next`).
-        var waiter: CheckedContinuation<[FramedMessage]?, any Error>?
-        /// The subscriber's task, while it waits for the end (`waitForEnd`).
-        var endWaiter: CheckedContinuation<(any Error)?, Never>?
+        /// A take is scheduled (or the connection parked the mailbox): a yield only queues.
+        var takeScheduled = false
         /// Set once: the error the reader gets after the queued updates (nil: a plain end).
         var end: Result<Void, any Error>?
+        /// The reader, while it waits for an update (`next`).
+        var waiter: CheckedContinuation<[FramedMessage]?, any Error>?
         /// Pushed: the connection to hand updates to, and what each update becomes on the way.
         var pusher: ResponsePusher?
         var transform: Transform?
@@ -52,12 +57,14 @@ final class UpdateMailbox: ResponsePushSource {
         /// place under the lock, where copying the closure out retains its context (a cache miss
         /// per take: 10,000 subscribers' contexts, each touched a few times a second).
         var asPublishedWhile: LiveFlags?
-        /// A take is scheduled (or the connection parked the mailbox): a yield only queues.
-        var takeScheduled = false
+        /// The subscriber's task, while it waits for the end (`waitForEnd`).
+        var endWaiter: CheckedContinuation<(any Error)?, Never>?
     }
 
-    private let state = NIOLockedValueBox(State())
+    /// Declared before `state`: read without the lock (`Session.publish`'s pass), it brings the
+    /// lock word's cache line along.
     let capacity: Int
+    private let state = Mutex(State())
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -76,7 +83,7 @@ final class UpdateMailbox: ResponsePushSource {
 
     /// Queues an update framed already (one framing for all of a session's subscribers).
     func yield(_ update: FramedMessage) {
-        let wake = state.withLockedValue { s -> Wake in
+        let wake = state.withLock { s -> Wake in
             guard s.end == nil else { return .none }
             if let w = s.waiter {
                 s.waiter = nil
@@ -99,7 +106,7 @@ final class UpdateMailbox: ResponsePushSource {
     /// `transform` runs on each update as the connection takes it, unless `asPublishedWhile`'s
     /// predictions are on at the take (then every update goes as published).
     func attach(_ pusher: ResponsePusher, asPublishedWhile flags: LiveFlags? = nil, transform: Transform? = nil) {
-        let schedule = state.withLockedValue { s -> Bool in
+        let schedule = state.withLock { s -> Bool in
             s.pusher = pusher
             s.transform = transform
             s.asPublishedWhile = flags
@@ -117,7 +124,7 @@ final class UpdateMailbox: ResponsePushSource {
     /// appended. Either way a take allocates nothing (it was an array per subscriber per update).
     func takeResponses(into responses: inout [FramedMessage]) {
         let start = responses.count
-        let transform = state.withLockedValue { s -> Transform? in
+        let transform = state.withLock { s -> Transform? in
             s.takeScheduled = false
             if start == 0 {
                 swap(&responses, &s.updates)
@@ -154,7 +161,7 @@ final class UpdateMailbox: ResponsePushSource {
 
     /// Ends the mailbox: the reader gets what is queued, then `error` (or the end).
     func finish(throwing error: (any Error)? = nil) {
-        let (waiter, endWaiter) = state.withLockedValue { s -> (CheckedContinuation<[FramedMessage]?, any Error>?, CheckedContinuation<(any Error)?, Never>?) in
+        let (waiter, endWaiter) = state.withLock { s -> (CheckedContinuation<[FramedMessage]?, any Error>?, CheckedContinuation<(any Error)?, Never>?) in
             guard s.end == nil else { return (nil, nil) }
             s.end = error.map { .failure($0) } ?? .success(())
             defer { s.waiter = nil; s.endWaiter = nil }
@@ -170,7 +177,7 @@ final class UpdateMailbox: ResponsePushSource {
     func waitForEnd() async -> (any Error)? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<(any Error)?, Never>) in
-                let ended = state.withLockedValue { s -> (any Error)?? in
+                let ended = state.withLock { s -> (any Error)?? in
                     switch s.end {
                     case .success?: return .some(nil)
                     case .failure(let error)?: return .some(error)
@@ -183,7 +190,7 @@ final class UpdateMailbox: ResponsePushSource {
                 if case .some(let error) = ended { continuation.resume(returning: error) }
             }
         } onCancel: {
-            let waiter = state.withLockedValue { s -> CheckedContinuation<(any Error)?, Never>? in
+            let waiter = state.withLock { s -> CheckedContinuation<(any Error)?, Never>? in
                 defer { s.endWaiter = nil }
                 return s.endWaiter
             }
@@ -196,7 +203,7 @@ final class UpdateMailbox: ResponsePushSource {
     func next() async throws -> [FramedMessage]? {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[FramedMessage]?, any Error>) in
-                let ready = state.withLockedValue { s -> Result<[FramedMessage]?, any Error>? in
+                let ready = state.withLock { s -> Result<[FramedMessage]?, any Error>? in
                     if !s.updates.isEmpty {
                         defer { s.updates = [] }
                         return .success(s.updates)
@@ -213,7 +220,7 @@ final class UpdateMailbox: ResponsePushSource {
                 if let ready { continuation.resume(with: ready) }
             }
         } onCancel: {
-            let waiter = state.withLockedValue { s -> CheckedContinuation<[FramedMessage]?, any Error>? in
+            let waiter = state.withLock { s -> CheckedContinuation<[FramedMessage]?, any Error>? in
                 defer { s.waiter = nil }
                 return s.waiter
             }
