@@ -9,9 +9,10 @@ public struct InvalidServerConfiguration: Error, Sendable, Hashable, CustomStrin
 
 extension ServerConfiguration {
     /// Throws for the first setting outside what the server can honour (`GRPCServer.start` calls
-    /// this). Limits that bound memory or messages must be positive; durations may be zero where
-    /// zero means "none" (coalescing delay, grace period, exit bound) and must be positive where
-    /// zero would make every connection or request fail at once.
+    /// this). Message and header limits must be positive; the buffer limits may be zero (a writer
+    /// waits, a push source parks, as soon as anything is queued) but not negative; durations may
+    /// be zero where zero means "none" (coalescing delay, grace period, exit bound) and must be
+    /// positive where zero would make every connection or request fail at once.
     public func validate() throws(InvalidServerConfiguration) {
         func require(_ ok: Bool, _ setting: String, _ requirement: String) throws(InvalidServerConfiguration) {
             if !ok { throw InvalidServerConfiguration(setting: setting, requirement: requirement) }
@@ -24,8 +25,8 @@ extension ServerConfiguration {
         try require(initialStreamWindow <= UInt32(Int32.max), "initialStreamWindow", "at most 2^31 − 1")
         try require(connectionWindow > 0, "connectionWindow", "positive")
         try require(maxHeaderListSize > 0, "maxHeaderListSize", "positive")
-        try require(maxBufferedResponseBytes > 0, "maxBufferedResponseBytes", "positive")
-        try require(maxBufferedPushBytes > 0, "maxBufferedPushBytes", "positive")
+        try require(maxBufferedResponseBytes >= 0, "maxBufferedResponseBytes", "zero or positive")
+        try require(maxBufferedPushBytes >= 0, "maxBufferedPushBytes", "zero or positive")
         try require(pushCoalescingDelay >= .zero, "pushCoalescingDelay", "zero or positive")
         try require(pushCoalescingStreams > 0, "pushCoalescingStreams", "positive")
         try require(handlerExitBound >= .zero, "handlerExitBound", "zero or positive")

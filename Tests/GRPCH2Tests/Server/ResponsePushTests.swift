@@ -123,6 +123,11 @@ final class ResponsePushTests: XCTestCase {
         XCTAssertEqual(indices, (0..<160).map(Int32.init))
     }
 
+    func testAWriterSuspendedWithAResponseBufferOfZeroBytesResumes() async throws {
+        let indices = try await serve(Self.writing, configure: { $0.maxBufferedResponseBytes = 0 }, count: 50, size: 40_000)
+        XCTAssertEqual(indices, (0..<50).map(Int32.init))
+    }
+
     func testAWriterSuspendedWithAResponseBufferOfOneByteResumes() async throws {
         let indices = try await serve(Self.writing, configure: { $0.maxBufferedResponseBytes = 1 }, count: 50, size: 40_000)
         XCTAssertEqual(indices, (0..<50).map(Int32.init))
