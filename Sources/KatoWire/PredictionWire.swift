@@ -274,7 +274,7 @@ package enum PredictionWire {
         /// A response's two repeated fields, its predictions and its future potentials, at the
         /// caller's field numbers (GetPredictionsResponse 2 and 3, PredictionUpdate 5 and 6).
         package mutating func lists(_ predictions: [Prediction], at predictionField: Int,
-                                    _ futurePotentials: [FuturePotential], at potentialField: Int) {
+                                    _ futurePotentials: FuturePotentials, at potentialField: Int) {
             // (Indices, not `for in`: a prediction copy retains and releases four objects. The caller
             // still copies each prediction it passes on — ≈30k instructions per 1,000-pattern
             // response — through `array[i]`, `span[i]` and a buffer pointer alike.)
@@ -295,12 +295,10 @@ package enum PredictionWire {
             let count = futurePotentials.count, ahead = 8
             for i in 0..<Swift.min(2 &* ahead, count) { futurePotentials.prefetchFuturePattern(at: i) }
             for i in 0..<Swift.min(ahead, count) { futurePotentials.prefetchFutureWire(at: i) }
-            futurePotentials.withUnsafeBufferPointer { list in
-                for i in 0..<count {
-                    if i &+ 2 &* ahead < count { futurePotentials.prefetchFuturePattern(at: i &+ 2 &* ahead) }
-                    if i &+ ahead < count { futurePotentials.prefetchFutureWire(at: i &+ ahead) }
-                    potential(potentialField, futurePotentials.futureWireBytes(at: i), list, i)
-                }
+            for i in 0..<count {
+                if i &+ 2 &* ahead < count { futurePotentials.prefetchFuturePattern(at: i &+ 2 &* ahead) }
+                if i &+ ahead < count { futurePotentials.prefetchFutureWire(at: i &+ ahead) }
+                potential(potentialField, futurePotentials, i)
             }
         }
 
@@ -380,12 +378,12 @@ package enum PredictionWire {
             }
         }
 
-        /// `list[i]`, its future's bytes `future` (``Swift/Array/futureWireBytes(at:)``): fields
-        /// read in place, the value not copied.
+        /// `list[i]`: its future's bytes (``FuturePotentials/futureWireBytes(at:)``) and numbers read
+        /// in place, no value built.
         @inline(__always)
-        mutating func potential(_ field: Int, _ future: UnsafeRawBufferPointer?, _ list: UnsafeBufferPointer<FuturePotential>, _ i: Int) {
+        mutating func potential(_ field: Int, _ list: FuturePotentials, _ i: Int) {
             let start = begin(field, reserved: 1)
-            if let future {
+            if let future = list.futureWireBytes(at: i) {
                 copy(future)  // field 1 already; the pattern's bytes, in place
             } else {
                 list[i].forEachFutureEvent { _, s in
@@ -394,10 +392,10 @@ package enum PredictionWire {
                     end(event, reserved: 1)
                 }
             }
-            let f = list.baseAddress! + i  // stored numbers: loads, no copy of the value
-            double(2, f.pointee.aggregatePotential)
-            int64(3, Int64(f.pointee.supportingPatterns))
-            double(4, f.pointee.totalWeightedFrequency)
+            let f = list.numbers(at: i)
+            double(2, f.aggregatePotential)
+            int64(3, Int64(f.supportingPatterns))
+            double(4, f.totalWeightedFrequency)
             end(start, reserved: 1)
         }
     }

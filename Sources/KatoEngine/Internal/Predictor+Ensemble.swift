@@ -6,7 +6,7 @@ extension Predictor {
     ///
     /// Groups are numbered in order of first appearance (as KATO's dict is); `W` is summed in that
     /// order and each group's weight in candidate order.
-    func ensemble(_ found: inout [Candidate]) -> [FuturePotential] {
+    func ensemble(_ found: inout [Candidate]) -> FuturePotentials {
         var totalFrequency = 0
         for c in found { totalFrequency += Int(c.frequency) }
         let F = Double(totalFrequency)
@@ -92,16 +92,28 @@ extension Predictor {
                 let p = found[Int(groups[Int(other.group)].first)]
                 return FutureJSONStream.precedes(subject.0, from: subject.1, kb.shapes[Int(p.id)], from: Int(p.k2), scratch: &scratch)
             })
-            var futurePotentials: [FuturePotential] = []
-            futurePotentials.reserveCapacity(keys.count)
-            for key in keys {
-                let group = groups[Int(key.group)]
-                let c = found[Int(group.first)]
-                futurePotentials.append(FuturePotential(
-                    shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: group.aggregate,
-                    supportingPatterns: group.count, totalWeightedFrequency: group.weight))
+            // Plain records pointing into the knowledge base's chunks, which the list holds (one
+            // retain per full chunk, not one per pattern: ``FuturePotentials``; thirteenth pass).
+            let shapes = kb.shapes
+            var chunkUsed = [Bool](repeating: false, count: shapes.chunkCount)
+            var lastChunk: [PatternShape] = []
+            let records = [ComputedFuturePotentials.Record](unsafeUninitializedCapacity: keys.count) { out, initialized in
+                for (i, key) in keys.enumerated() {
+                    let group = groups[Int(key.group)]
+                    let c = found[Int(group.first)]
+                    let id = Int(c.id), chunk = id &>> ChunkedArray<PatternShape>.shift
+                    if !chunkUsed[chunk] {
+                        if shapes.isFull(chunk: chunk) { chunkUsed[chunk] = true } else { lastChunk.append(shapes[id]) }
+                    }
+                    out.initializeElement(at: i, to: .init(
+                        shape: shapes.unretained(id), aggregatePotential: group.aggregate,
+                        totalWeightedFrequency: group.weight, start: c.k2, supportingPatterns: Int32(group.count)))
+                }
+                initialized = keys.count
             }
-            return futurePotentials
+            var chunks: [[PatternShape]] = []
+            for c in chunkUsed.indices where chunkUsed[c] { chunks.append(shapes.fullChunk(c)!) }
+            return FuturePotentials(computed: ComputedFuturePotentials(records: records, chunks: chunks, lastChunk: lastChunk))
         }
     }
 
