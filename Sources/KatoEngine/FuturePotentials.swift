@@ -46,45 +46,100 @@ public struct FuturePotentials: RandomAccessCollection, Sendable, Hashable, Expr
         for f in self { hasher.combine(f) }
     }
 
-    /// `self[i]`'s numbers, read in place (no value built, no pattern retained).
+    /// Calls `body` with a reader of this list's records in place (the encoders': no value built,
+    /// nothing retained per element — reading through the list itself retained its storage on
+    /// every access). The reader is valid only inside `body`.
+    @inline(__always)
+    public func withReader<R>(_ body: (FuturePotentialReader) throws -> R) rethrows -> R {
+        switch storage {
+        case .computed(let c): return try c.records.withUnsafeBufferPointer { try body(FuturePotentialReader(source: .records($0))) }
+        case .explicit(let list): return try list.withUnsafeBufferPointer { try body(FuturePotentialReader(source: .values($0))) }
+        }
+    }
+
+    /// `self[i]`'s numbers (``FuturePotentialReader/numbers(at:)``).
     public func numbers(at i: Int) -> (aggregatePotential: Double, supportingPatterns: Int, totalWeightedFrequency: Double) {
-        switch storage {
-        case .computed(let c):
-            return c.records.withUnsafeBufferPointer { r in
-                (r[i].aggregatePotential, Int(r[i].supportingPatterns), r[i].totalWeightedFrequency)
-            }
-        case .explicit(let list):
-            return list.withUnsafeBufferPointer { l in
-                (l[i].aggregatePotential, l[i].supportingPatterns, l[i].totalWeightedFrequency)
-            }
+        withReader { $0.numbers(at: i) }
+    }
+
+    /// `self[i].futureWireBytes` without building the value: valid while this list lives.
+    public func futureWireBytes(at i: Int) -> UnsafeRawBufferPointer? { withReader { $0.futureWireBytes(at: i) } }
+
+    /// ``FuturePotentialReader/prefetchFuturePattern(at:)``.
+    public func prefetchFuturePattern(at i: Int) { withReader { $0.prefetchFuturePattern(at: i) } }
+
+    /// ``FuturePotentialReader/prefetchFutureWire(at:)``.
+    public func prefetchFutureWire(at i: Int) { withReader { $0.prefetchFutureWire(at: i) } }
+}
+
+/// A ``FuturePotentials`` list read in place (``FuturePotentials/withReader(_:)``).
+public struct FuturePotentialReader {
+    fileprivate enum Source {
+        case records(UnsafeBufferPointer<ComputedFuturePotentials.Record>)
+        case values(UnsafeBufferPointer<FuturePotential>)
+    }
+    fileprivate let source: Source
+
+    public var count: Int {
+        switch source {
+        case .records(let r): return r.count
+        case .values(let v): return v.count
         }
     }
 
-    /// `self[i].futureWireBytes` without building the value (``FuturePotential/futureWireBytes``):
-    /// valid while this list lives. `nil` for an explicit future.
+    /// Element `i`'s numbers (loads: no value built, nothing retained).
+    @inline(__always)
+    public func numbers(at i: Int) -> (aggregatePotential: Double, supportingPatterns: Int, totalWeightedFrequency: Double) {
+        switch source {
+        case .records(let r): return (r[i].aggregatePotential, Int(r[i].supportingPatterns), r[i].totalWeightedFrequency)
+        case .values(let v): return (v[i].aggregatePotential, v[i].supportingPatterns, v[i].totalWeightedFrequency)
+        }
+    }
+
+    /// Element `i`'s future as protobuf bytes (``FuturePotential/futureWireBytes``), in the
+    /// pattern's storage: valid while the list lives. `nil` for an explicit future.
+    @inline(__always)
     public func futureWireBytes(at i: Int) -> UnsafeRawBufferPointer? {
-        switch storage {
-        case .computed(let c):
-            return c.records.withUnsafeBufferPointer { r in
-                r[i].shape._withUnsafeGuaranteedRef { $0.wireRun(Int(r[i].start), $0.eventCount) }
-            }
-        case .explicit(let list): return list.withUnsafeBufferPointer { $0[i].futureWireBytes }
+        switch source {
+        case .records(let r): return r[i].shape._withUnsafeGuaranteedRef { $0.wireRun(Int(r[i].start), $0.eventCount) }
+        case .values(let v): return v[i].futureWireBytes
         }
     }
 
-    /// Asks the CPU to fetch the first 128 bytes of `self[i]`'s pattern object (the fields that
-    /// locate its bytes: ``prefetchFutureWire(at:)`` reads them): a hint, nothing retained.
-    public func prefetchFuturePattern(at i: Int) {
-        guard case .computed(let c) = storage else { return }
-        let object = c.records.withUnsafeBufferPointer { UnsafeRawPointer($0[i].shape.toOpaque()) }
-        PatternShape.prefetch(object, 128)
+    /// Calls `body` for each event of element `i`'s future (``FuturePotential/forEachFutureEvent(_:)``).
+    public func forEachFutureEvent(at i: Int, _ body: (_ event: Int, _ symbols: Span<String>) throws -> Void) rethrows {
+        switch source {
+        case .records(let r):
+            try FuturePotential(shape: r[i].shape.takeUnretainedValue(), start: Int(r[i].start), aggregatePotential: 0,
+                                supportingPatterns: 0, totalWeightedFrequency: 0).forEachFutureEvent(body)
+        case .values(let v): try v[i].forEachFutureEvent(body)
+        }
     }
 
-    /// Asks the CPU to fetch the cache lines of `self[i]`'s future bytes (a hint: nothing retained).
+    /// Asks the CPU to fetch the first 128 bytes of element `i`'s pattern object (the fields that
+    /// locate its bytes: ``prefetchFutureWire(at:)`` reads them): an encoder asks twice as far
+    /// ahead as for the bytes. A hint: nothing read, nothing retained.
+    @inline(__always)
+    public func prefetchFuturePattern(at i: Int) {
+        let object: UnsafeRawPointer?
+        switch source {
+        case .records(let r): object = UnsafeRawPointer(r[i].shape.toOpaque())
+        case .values(let v): object = v[i].patternFuture.map { UnsafeRawPointer(Unmanaged.passUnretained($0.0).toOpaque()) }
+        }
+        if let object { PatternShape.prefetch(object, 128) }
+    }
+
+    /// Asks the CPU to fetch the cache lines of element `i`'s future bytes (a hint). An encoder asks
+    /// a few potentials ahead: the ≈1,065 futures of a 10,000-pattern response are in as many
+    /// patterns' bytes, lines the query itself never read.
+    @inline(__always)
     public func prefetchFutureWire(at i: Int) {
-        guard case .computed(let c) = storage else { return }
-        let wire = c.records.withUnsafeBufferPointer { r in r[i].shape._withUnsafeGuaranteedRef { $0.wireLines } }
-        PatternShape.prefetch(wire.0, wire.1)
+        let wire: (UnsafeRawPointer, Int)?
+        switch source {
+        case .records(let r): wire = r[i].shape._withUnsafeGuaranteedRef { $0.wireLines }
+        case .values(let v): wire = v[i].patternFuture.map { $0.0.wireLines }
+        }
+        if let (address, count) = wire { PatternShape.prefetch(address, count) }
     }
 }
 

@@ -287,18 +287,19 @@ package enum PredictionWire {
                     prediction(predictionField, list[i])
                 }
             }
-            // A future potential is not copied (its pattern retained — an atomic operation that
-            // stalled the loop on a cold line); its future's bytes are in ≈1,065 patterns' storage
-            // at 10,000, lines the query never read: asked for `ahead` potentials before they are
-            // copied, so that the misses overlap.
+            // A future potential is read in place (``FuturePotentialReader``: no value built, nothing
+            // retained); its future's bytes are in ≈1,065 patterns' storage at 10,000, lines the query
+            // never read: asked for `ahead` potentials before they are read, so that the misses overlap.
             // The pattern objects that locate those bytes are asked for twice as far ahead.
             let count = futurePotentials.count, ahead = 8
-            for i in 0..<Swift.min(2 &* ahead, count) { futurePotentials.prefetchFuturePattern(at: i) }
-            for i in 0..<Swift.min(ahead, count) { futurePotentials.prefetchFutureWire(at: i) }
-            for i in 0..<count {
-                if i &+ 2 &* ahead < count { futurePotentials.prefetchFuturePattern(at: i &+ 2 &* ahead) }
-                if i &+ ahead < count { futurePotentials.prefetchFutureWire(at: i &+ ahead) }
-                potential(potentialField, futurePotentials, i)
+            futurePotentials.withReader { list in
+                for i in 0..<Swift.min(2 &* ahead, count) { list.prefetchFuturePattern(at: i) }
+                for i in 0..<Swift.min(ahead, count) { list.prefetchFutureWire(at: i) }
+                for i in 0..<count {
+                    if i &+ 2 &* ahead < count { list.prefetchFuturePattern(at: i &+ 2 &* ahead) }
+                    if i &+ ahead < count { list.prefetchFutureWire(at: i &+ ahead) }
+                    potential(potentialField, list, i)
+                }
             }
         }
 
@@ -381,12 +382,12 @@ package enum PredictionWire {
         /// `list[i]`: its future's bytes (``FuturePotentials/futureWireBytes(at:)``) and numbers read
         /// in place, no value built.
         @inline(__always)
-        mutating func potential(_ field: Int, _ list: FuturePotentials, _ i: Int) {
+        mutating func potential(_ field: Int, _ list: FuturePotentialReader, _ i: Int) {
             let start = begin(field, reserved: 1)
             if let future = list.futureWireBytes(at: i) {
                 copy(future)  // field 1 already; the pattern's bytes, in place
             } else {
-                list[i].forEachFutureEvent { _, s in
+                list.forEachFutureEvent(at: i) { _, s in
                     let event = begin(1, reserved: 1)
                     for i in s.indices { raw(1, s[i]) }
                     end(event, reserved: 1)
