@@ -95,24 +95,35 @@ extension Predictor {
             // Plain records pointing into the knowledge base's chunks, which the list holds (one
             // retain per full chunk, not one per pattern: ``FuturePotentials``; thirteenth pass).
             let shapes = kb.shapes
-            var chunkUsed = [Bool](repeating: false, count: shapes.chunkCount)
-            var lastChunk: [PatternShape] = []
-            let records = [ComputedFuturePotentials.Record](unsafeUninitializedCapacity: keys.count) { out, initialized in
-                for (i, key) in keys.enumerated() {
-                    let group = groups[Int(key.group)]
-                    let c = found[Int(group.first)]
-                    let id = Int(c.id), chunk = id &>> ChunkedArray<PatternShape>.shift
-                    if !chunkUsed[chunk] {
-                        if shapes.isFull(chunk: chunk) { chunkUsed[chunk] = true } else { lastChunk.append(shapes[id]) }
+            let firstPartial = shapes.chunkCount - (shapes.isFull(chunk: shapes.chunkCount - 1) ? 0 : 1)
+            @inline(__always) func id(_ key: GroupKey) -> Int { Int(found[Int(groups[Int(key.group)].first)].id) }
+            // The full chunks used and the count of futures in the growing one, then each list at its
+            // exact size (scratch as a temporary allocation, as above).
+            var usedChunks = 0, partial = 0
+            let (records, chunks) = withUnsafeTemporaryAllocation(of: Bool.self, capacity: shapes.chunkCount) { used in
+                used.initialize(repeating: false)
+                let records = [ComputedFuturePotentials.Record](unsafeUninitializedCapacity: keys.count) { out, initialized in
+                    for i in 0..<keys.count {
+                        let group = groups[Int(keys[i].group)]
+                        let c = found[Int(group.first)]
+                        let id = Int(c.id), chunk = id &>> ChunkedArray<PatternShape>.shift
+                        if chunk >= firstPartial { partial += 1 } else if !used[chunk] { used[chunk] = true; usedChunks += 1 }
+                        out.initializeElement(at: i, to: .init(
+                            shape: shapes.unretained(id), aggregatePotential: group.aggregate,
+                            totalWeightedFrequency: group.weight, start: c.k2, supportingPatterns: Int32(group.count)))
                     }
-                    out.initializeElement(at: i, to: .init(
-                        shape: shapes.unretained(id), aggregatePotential: group.aggregate,
-                        totalWeightedFrequency: group.weight, start: c.k2, supportingPatterns: Int32(group.count)))
+                    initialized = keys.count
                 }
-                initialized = keys.count
+                var chunks: [[PatternShape]] = []
+                chunks.reserveCapacity(usedChunks)
+                for c in 0..<firstPartial where used[c] { chunks.append(shapes.fullChunk(c)!) }
+                return (records, chunks)
             }
-            var chunks: [[PatternShape]] = []
-            for c in chunkUsed.indices where chunkUsed[c] { chunks.append(shapes.fullChunk(c)!) }
+            var lastChunk: [PatternShape] = []
+            if partial > 0 {
+                lastChunk.reserveCapacity(partial)
+                for key in keys where id(key) &>> ChunkedArray<PatternShape>.shift >= firstPartial { lastChunk.append(shapes[id(key)]) }
+            }
             return FuturePotentials(computed: ComputedFuturePotentials(records: records, chunks: chunks, lastChunk: lastChunk))
         }
     }
