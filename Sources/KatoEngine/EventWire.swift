@@ -256,38 +256,6 @@ extension Array where Element == Prediction {
     }
 }
 
-extension Array where Element == FuturePotential {
-    /// Asks the CPU to fetch the first 128 bytes of `self[i]`'s pattern object (the fields that
-    /// locate its bytes: ``prefetchFutureWire(at:)`` reads them): an encoder asks twice as far
-    /// ahead as for the bytes.
-    public func prefetchFuturePattern(at i: Int) {
-        let object = withUnsafeBufferPointer { list -> UnsafeRawPointer? in
-            guard let (shape, _) = list[i].patternFuture else { return nil }
-            return UnsafeRawPointer(Unmanaged.passUnretained(shape).toOpaque())
-        }
-        if let object { PatternShape.prefetch(object, 128) }
-    }
-
-    /// `self[i].futureWireBytes` without copying the value: read from another module, an element
-    /// is copied before any call on it (its pattern retained and released — an atomic operation
-    /// on the pattern's line, per future potential; third wire pass). Valid while the array lives.
-    public func futureWireBytes(at i: Int) -> UnsafeRawBufferPointer? {
-        withUnsafeBufferPointer { $0[i].futureWireBytes }
-    }
-
-    /// Asks the CPU to fetch the cache lines of `self[i]`'s future bytes (a hint: nothing is read,
-    /// nothing retained). An encoder asks a few potentials ahead: the ≈1,065 futures of a
-    /// 10,000-pattern response are in as many patterns' bytes, lines the query itself never read.
-    public func prefetchFutureWire(at i: Int) {
-        // (The address read first, the prefetch after: see `Array<Prediction>.prefetchWire(at:)`.)
-        let wire = withUnsafeBufferPointer { list -> (UnsafeRawPointer, Int)? in
-            guard let (shape, _) = list[i].patternFuture else { return nil }
-            return shape.wireLines
-        }
-        if let (address, count) = wire { PatternShape.prefetch(address, count) }
-    }
-}
-
 /// Where a computed prediction's selections are in its list's bit buffer (``Prediction/withCompactWire(_:)``):
 /// word offsets of its three bit sets — matched STM positions and extras STM positions (over the
 /// flattened STM, `stmWords` words each) and missing present symbols (bit 0 = the present events'

@@ -158,7 +158,7 @@ public struct KatoEngine: Sendable {
     /// (useful for servers that fix Q5 by recomputing on read).
     public func computePredictions(
         for session: SessionState, shouldContinue: () -> Bool = { true }
-    ) throws -> (predictions: [Prediction], futurePotentials: [FuturePotential]) {
+    ) throws -> (predictions: [Prediction], futurePotentials: FuturePotentials) {
         guard Self.holdsTwoSymbols(session.stm) else { return ([], session.futurePotentials) }
         let output = try Predictor(
             kb: knowledgeBase.view(), stm: session.stm, recallThreshold: session.config.recallThreshold,

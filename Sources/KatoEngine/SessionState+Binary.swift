@@ -69,7 +69,7 @@ extension SessionState {
         }
         self.init(
             config: config, stm: stm, time: time, emotivesAccumulator: emotives, metadataAccumulator: metadata,
-            predictions: predictions, futurePotentials: potentials, lastObservation: observation, lastSymbols: try r.strings())
+            predictions: predictions, futurePotentials: FuturePotentials(potentials), lastObservation: observation, lastSymbols: try r.strings())
     }
 }
 

@@ -27,7 +27,7 @@ public struct SessionState: Sendable, Hashable, Codable {
     public internal(set) var predictions: [Prediction]
     /// Future potentials of the last computation that found candidates (kept across observes
     /// without candidates and across clear-stm, as KATO does).
-    public internal(set) var futurePotentials: [FuturePotential]
+    public internal(set) var futurePotentials: FuturePotentials
     /// The most recent observation (KATO's percept data), if any.
     public internal(set) var lastObservation: Observation?
     /// The processed symbols of the most recent observation (KATO's cognition `symbols`).
@@ -59,7 +59,7 @@ public struct SessionState: Sendable, Hashable, Codable {
     /// Every field at once, outside any transaction (the binary hand-over form, SessionState+Binary.swift).
     init(
         config: EngineConfig, stm: [[String]], time: Int, emotivesAccumulator: [[String: Double]],
-        metadataAccumulator: [[String: MetadataValue]], predictions: [Prediction], futurePotentials: [FuturePotential],
+        metadataAccumulator: [[String: MetadataValue]], predictions: [Prediction], futurePotentials: FuturePotentials,
         lastObservation: Observation?, lastSymbols: [String]
     ) {
         self.config = config
@@ -150,7 +150,7 @@ public struct SessionState: Sendable, Hashable, Codable {
         var config: EngineConfig
         var time: Int
         var predictions: [Prediction]
-        var futurePotentials: [FuturePotential]
+        var futurePotentials: FuturePotentials
         var lastObservation: Observation?
         var lastSymbols: [String]
     }

@@ -274,7 +274,7 @@ package enum PredictionWire {
         /// A response's two repeated fields, its predictions and its future potentials, at the
         /// caller's field numbers (GetPredictionsResponse 2 and 3, PredictionUpdate 5 and 6).
         package mutating func lists(_ predictions: [Prediction], at predictionField: Int,
-                                    _ futurePotentials: [FuturePotential], at potentialField: Int) {
+                                    _ futurePotentials: FuturePotentials, at potentialField: Int) {
             // (Indices, not `for in`: a prediction copy retains and releases four objects. The caller
             // still copies each prediction it passes on — ≈30k instructions per 1,000-pattern
             // response — through `array[i]`, `span[i]` and a buffer pointer alike.)
@@ -287,19 +287,18 @@ package enum PredictionWire {
                     prediction(predictionField, list[i])
                 }
             }
-            // A future potential is not copied (its pattern retained — an atomic operation that
-            // stalled the loop on a cold line); its future's bytes are in ≈1,065 patterns' storage
-            // at 10,000, lines the query never read: asked for `ahead` potentials before they are
-            // copied, so that the misses overlap.
+            // A future potential is read in place (``FuturePotentialReader``: no value built, nothing
+            // retained); its future's bytes are in ≈1,065 patterns' storage at 10,000, lines the query
+            // never read: asked for `ahead` potentials before they are read, so that the misses overlap.
             // The pattern objects that locate those bytes are asked for twice as far ahead.
             let count = futurePotentials.count, ahead = 8
-            for i in 0..<Swift.min(2 &* ahead, count) { futurePotentials.prefetchFuturePattern(at: i) }
-            for i in 0..<Swift.min(ahead, count) { futurePotentials.prefetchFutureWire(at: i) }
-            futurePotentials.withUnsafeBufferPointer { list in
+            futurePotentials.withReader { list in
+                for i in 0..<Swift.min(2 &* ahead, count) { list.prefetchFuturePattern(at: i) }
+                for i in 0..<Swift.min(ahead, count) { list.prefetchFutureWire(at: i) }
                 for i in 0..<count {
-                    if i &+ 2 &* ahead < count { futurePotentials.prefetchFuturePattern(at: i &+ 2 &* ahead) }
-                    if i &+ ahead < count { futurePotentials.prefetchFutureWire(at: i &+ ahead) }
-                    potential(potentialField, futurePotentials.futureWireBytes(at: i), list, i)
+                    if i &+ 2 &* ahead < count { list.prefetchFuturePattern(at: i &+ 2 &* ahead) }
+                    if i &+ ahead < count { list.prefetchFutureWire(at: i &+ ahead) }
+                    potential(potentialField, list, i)
                 }
             }
         }
@@ -380,24 +379,24 @@ package enum PredictionWire {
             }
         }
 
-        /// `list[i]`, its future's bytes `future` (``Swift/Array/futureWireBytes(at:)``): fields
-        /// read in place, the value not copied.
+        /// `list[i]`: its future's bytes (``FuturePotentials/futureWireBytes(at:)``) and numbers read
+        /// in place, no value built.
         @inline(__always)
-        mutating func potential(_ field: Int, _ future: UnsafeRawBufferPointer?, _ list: UnsafeBufferPointer<FuturePotential>, _ i: Int) {
+        mutating func potential(_ field: Int, _ list: FuturePotentialReader, _ i: Int) {
             let start = begin(field, reserved: 1)
-            if let future {
+            if let future = list.futureWireBytes(at: i) {
                 copy(future)  // field 1 already; the pattern's bytes, in place
             } else {
-                list[i].forEachFutureEvent { _, s in
+                list.forEachFutureEvent(at: i) { _, s in
                     let event = begin(1, reserved: 1)
                     for i in s.indices { raw(1, s[i]) }
                     end(event, reserved: 1)
                 }
             }
-            let f = list.baseAddress! + i  // stored numbers: loads, no copy of the value
-            double(2, f.pointee.aggregatePotential)
-            int64(3, Int64(f.pointee.supportingPatterns))
-            double(4, f.pointee.totalWeightedFrequency)
+            let f = list.numbers(at: i)
+            double(2, f.aggregatePotential)
+            int64(3, Int64(f.supportingPatterns))
+            double(4, f.totalWeightedFrequency)
             end(start, reserved: 1)
         }
     }

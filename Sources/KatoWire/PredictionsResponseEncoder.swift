@@ -4,7 +4,7 @@ import KatoEngine
 /// predictions (`PredictionWire`): the message `Convert.prediction`/`futurePotential` and
 /// protobuf-c give, without the string arrays, the proto structs and the C structs.
 package enum PredictionsResponseEncoder {
-    package static func encode(sessionID: String, predictions: [Prediction], futurePotentials: [FuturePotential]) -> [UInt8] {
+    package static func encode(sessionID: String, predictions: [Prediction], futurePotentials: FuturePotentials) -> [UInt8] {
         typealias W = PredictionWire
         let capacity = W.estimate(predictions: predictions.count, futurePotentials: futurePotentials.count)
         return W.bytes(capacity: capacity) { w in
@@ -12,5 +12,10 @@ package enum PredictionsResponseEncoder {
             w.lists(predictions, at: 2, futurePotentials, at: 3)
             w.int64(4, Int64(predictions.count))
         }
+    }
+
+    /// ``encode(sessionID:predictions:futurePotentials:)`` for a plain array of values.
+    package static func encode(sessionID: String, predictions: [Prediction], futurePotentials: [FuturePotential]) -> [UInt8] {
+        encode(sessionID: sessionID, predictions: predictions, futurePotentials: FuturePotentials(futurePotentials))
     }
 }

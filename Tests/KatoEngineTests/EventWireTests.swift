@@ -149,19 +149,27 @@ final class EventWireTests: XCTestCase {
         for _ in 0..<20 {
             try engine.observe(Observation(strings: (0..<(1 + rng.below(3))).map { _ in Self.symbol(&rng) }.filter { !$0.isEmpty } + ["s1"]), in: &session)
             let explicit = FuturePotential(future: [["é", ""], []], aggregatePotential: 1, supportingPatterns: 1, totalWeightedFrequency: 1)
-            let list = [explicit] + session.futurePotentials + [explicit]
-            for i in list.indices {
-                list.prefetchFuturePattern(at: i)
-                list.prefetchFutureWire(at: i)
-                if i == 0 || i == list.count - 1 {
-                    XCTAssertNil(list.futureWireBytes(at: i))
-                    continue
+            // The computed list (records read in place) and a list of values, explicit ones at its ends.
+            let computed = session.futurePotentials
+            let mixed = FuturePotentials([explicit] + computed + [explicit])
+            for (list, explicitAtEnds) in [(computed, false), (mixed, true)] {
+                for i in list.indices {
+                    list.prefetchFuturePattern(at: i)
+                    list.prefetchFutureWire(at: i)
+                    let numbers = list.numbers(at: i)
+                    XCTAssertEqual(numbers.aggregatePotential, list[i].aggregatePotential)
+                    XCTAssertEqual(numbers.supportingPatterns, list[i].supportingPatterns)
+                    XCTAssertEqual(numbers.totalWeightedFrequency, list[i].totalWeightedFrequency)
+                    if explicitAtEnds && (i == 0 || i == list.count - 1) {
+                        XCTAssertNil(list.futureWireBytes(at: i))
+                        continue
+                    }
+                    let bytes = try XCTUnwrap(list.futureWireBytes(at: i))
+                    XCTAssertEqual(Array(bytes), Self.reference(list[i].future))
+                    XCTAssertEqual(Array(try XCTUnwrap(list[i].futureWireBytes)), Array(bytes))
+                    futures += 1
+                    if bytes.isEmpty { empty += 1 }
                 }
-                let bytes = try XCTUnwrap(list.futureWireBytes(at: i))
-                XCTAssertEqual(Array(bytes), Self.reference(list[i].future))
-                XCTAssertEqual(Array(try XCTUnwrap(list[i].futureWireBytes)), Array(bytes))
-                futures += 1
-                if bytes.isEmpty { empty += 1 }
             }
             var predictions = session.predictions
             if !predictions.isEmpty { predictions[0].future = [["x"]] }

@@ -28,7 +28,7 @@ final class PredictorExactnessTests: XCTestCase {
 
     struct Outcome {
         var predictions: [Prediction]
-        var futurePotentials: [FuturePotential]?
+        var futurePotentials: FuturePotentials?
     }
 
     func assertIdentical(_ a: Outcome, _ b: Outcome, _ what: String, file: StaticString = #filePath, line: UInt = #line) {

@@ -34,7 +34,7 @@ struct ReferencePredictor {
     struct Output {
         var predictions: [Prediction]
         /// `nil` when no pattern passed the filters (KATO then leaves the cached value untouched).
-        var futurePotentials: [FuturePotential]?
+        var futurePotentials: FuturePotentials?
     }
 
     func run(shouldContinue: () -> Bool) throws -> Output {
@@ -395,7 +395,7 @@ struct ReferencePredictor {
                 itfdfSimilarity: itfdf, patternProbability: patternProbability,
                 weightedStrength: c.similarity * patternProbability))
         }
-        return Output(predictions: predictions, futurePotentials: futurePotentials)
+        return Output(predictions: predictions, futurePotentials: FuturePotentials(futurePotentials))
     }
 
     /// Candidate ids from the length partitions (LC) and the inverted index over `state[:10]` (SC).

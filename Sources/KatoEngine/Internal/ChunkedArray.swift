@@ -130,3 +130,26 @@ extension ChunkedArray where Element: AnyObject {
 }
 
 extension ChunkedArray: Sendable where Element: Sendable {}
+
+extension ChunkedArray {
+    /// Number of chunks (`ceil(count / 256)`).
+    var chunkCount: Int { chunks.count }
+
+    /// Chunk `c`'s storage when it is full (`nil` for the last chunk while appends still write to
+    /// it): holding it costs one retain and makes no later append copy it.
+    func fullChunk(_ c: Int) -> [Element]? {
+        isFull(chunk: c) ? chunks[c] : nil
+    }
+
+    @inline(__always) func isFull(chunk c: Int) -> Bool { (c &+ 1) &<< Self.shift <= count }
+}
+
+extension ChunkedArray where Element: AnyObject {
+    /// Element `i`, not retained (the caller holds this array, or the chunk, while it uses it).
+    @inline(__always)
+    func unretained(_ i: Int) -> Unmanaged<Element> {
+        chunks[i &>> Self.shift].withUnsafeBufferPointer { chunk in
+            chunk.withMemoryRebound(to: Unmanaged<Element>.self) { $0[i & Self.mask] }
+        }
+    }
+}

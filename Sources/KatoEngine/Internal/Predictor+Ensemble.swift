@@ -6,7 +6,7 @@ extension Predictor {
     ///
     /// Groups are numbered in order of first appearance (as KATO's dict is); `W` is summed in that
     /// order and each group's weight in candidate order.
-    func ensemble(_ found: inout [Candidate]) -> [FuturePotential] {
+    func ensemble(_ found: inout [Candidate]) -> FuturePotentials {
         var totalFrequency = 0
         for c in found { totalFrequency += Int(c.frequency) }
         let F = Double(totalFrequency)
@@ -92,16 +92,39 @@ extension Predictor {
                 let p = found[Int(groups[Int(other.group)].first)]
                 return FutureJSONStream.precedes(subject.0, from: subject.1, kb.shapes[Int(p.id)], from: Int(p.k2), scratch: &scratch)
             })
-            var futurePotentials: [FuturePotential] = []
-            futurePotentials.reserveCapacity(keys.count)
-            for key in keys {
-                let group = groups[Int(key.group)]
-                let c = found[Int(group.first)]
-                futurePotentials.append(FuturePotential(
-                    shape: kb.shapes[Int(c.id)], start: Int(c.k2), aggregatePotential: group.aggregate,
-                    supportingPatterns: group.count, totalWeightedFrequency: group.weight))
+            // Plain records pointing into the knowledge base's chunks, which the list holds (one
+            // retain per full chunk, not one per pattern: ``FuturePotentials``; thirteenth pass).
+            let shapes = kb.shapes
+            let firstPartial = shapes.chunkCount - (shapes.isFull(chunk: shapes.chunkCount - 1) ? 0 : 1)
+            @inline(__always) func id(_ key: GroupKey) -> Int { Int(found[Int(groups[Int(key.group)].first)].id) }
+            // The full chunks used and the count of futures in the growing one, then each list at its
+            // exact size (scratch as a temporary allocation, as above).
+            var usedChunks = 0, partial = 0
+            let (records, chunks) = withUnsafeTemporaryAllocation(of: Bool.self, capacity: shapes.chunkCount) { used in
+                used.initialize(repeating: false)
+                let records = [ComputedFuturePotentials.Record](unsafeUninitializedCapacity: keys.count) { out, initialized in
+                    for i in 0..<keys.count {
+                        let group = groups[Int(keys[i].group)]
+                        let c = found[Int(group.first)]
+                        let id = Int(c.id), chunk = id &>> ChunkedArray<PatternShape>.shift
+                        if chunk >= firstPartial { partial += 1 } else if !used[chunk] { used[chunk] = true; usedChunks += 1 }
+                        out.initializeElement(at: i, to: .init(
+                            shape: shapes.unretained(id), aggregatePotential: group.aggregate,
+                            totalWeightedFrequency: group.weight, start: c.k2, supportingPatterns: Int32(group.count)))
+                    }
+                    initialized = keys.count
+                }
+                var chunks: [[PatternShape]] = []
+                chunks.reserveCapacity(usedChunks)
+                for c in 0..<firstPartial where used[c] { chunks.append(shapes.fullChunk(c)!) }
+                return (records, chunks)
             }
-            return futurePotentials
+            var lastChunk: [PatternShape] = []
+            if partial > 0 {
+                lastChunk.reserveCapacity(partial)
+                for key in keys where id(key) &>> ChunkedArray<PatternShape>.shift >= firstPartial { lastChunk.append(shapes[id(key)]) }
+            }
+            return FuturePotentials(computed: ComputedFuturePotentials(records: records, chunks: chunks, lastChunk: lastChunk))
         }
     }
 

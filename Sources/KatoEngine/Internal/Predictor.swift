@@ -58,7 +58,7 @@ struct Predictor {
     struct Output {
         var predictions: [Prediction]
         /// `nil` when no pattern passed the filters (KATO then leaves the cached value untouched).
-        var futurePotentials: [FuturePotential]?
+        var futurePotentials: FuturePotentials?
 
         static let none = Output(predictions: [], futurePotentials: nil)
     }

@@ -64,7 +64,7 @@ public final class LiveFlags: Sendable {
     }
 
     /// Predictions as the flags allow: unchanged, or none with the trailer that says they are off.
-    func visiblePredictions<T>(_ list: [T], _ context: ServerContext) -> [T] {
+    func visiblePredictions<List: ExpressibleByArrayLiteral>(_ list: List, _ context: ServerContext) -> List {
         if predictions { return list }
         context.addTrailingMetadata("disabled", forKey: "kato-predictions")
         return []

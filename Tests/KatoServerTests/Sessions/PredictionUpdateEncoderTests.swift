@@ -58,6 +58,12 @@ final class PredictionUpdateEncoderTests: XCTestCase {
 
     private func assertResponseEncodesLikeTheProtoStructs(_ predictions: [Prediction], _ futurePotentials: [FuturePotential],
                                                           file: StaticString = #filePath, line: UInt = #line) {
+        assertResponseEncodesLikeTheProtoStructs(predictions, FuturePotentials(futurePotentials), file: file, line: line)
+    }
+
+    /// The same for a list as the engine computes it (records read in place) or as built from values.
+    private func assertResponseEncodesLikeTheProtoStructs(_ predictions: [Prediction], _ futurePotentials: FuturePotentials,
+                                                          file: StaticString = #filePath, line: UInt = #line) {
         var response = Kato_V2_GetPredictionsResponse()
         response.sessionID = "s-2"
         response.predictions = predictions.map(Convert.prediction)
@@ -256,5 +262,6 @@ final class PredictionUpdateEncoderTests: XCTestCase {
             assertResponseEncodesLikeTheProtoStructs(Array(predictions.prefix(n)), futures)
             assertResponseEncodesLikeTheProtoStructs(Array(predictions.suffix(n)), someExplicit + explicit)
         }
+        assertResponseEncodesLikeTheProtoStructs(predictions, computed)
     }
 }
