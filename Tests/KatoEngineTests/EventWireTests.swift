@@ -37,6 +37,11 @@ final class EventWireTests: XCTestCase {
         return out
     }
 
+    /// One to three random symbols and "s1" (so that something always matches the learned patterns).
+    static func randomEvent(_ rng: inout SplitMix64) -> Observation {
+        Observation(strings: (0..<(1 + rng.below(3))).map { _ in symbol(&rng) }.filter { !$0.isEmpty } + ["s1"])
+    }
+
     static func symbol(_ rng: inout SplitMix64) -> String {
         switch rng.below(9) {
         case 0: return ""
@@ -114,7 +119,7 @@ final class EventWireTests: XCTestCase {
         var session = try SessionState(config: EngineConfig(recallThreshold: 0.05))
         var seen = 0, futures = 0
         for _ in 0..<20 {
-            try engine.observe(Observation(strings: (0..<(1 + rng.below(3))).map { _ in Self.symbol(&rng) }.filter { !$0.isEmpty } + ["s1"]), in: &session)
+            try engine.observe(Self.randomEvent(&rng), in: &session)
             for p in session.predictions {
                 for (field, number) in [(Prediction.EventsField.past, 6), (.present, 7), (.future, 8), (.sequence, 11)] {
                     let wire = try XCTUnwrap(p.eventWire(field))
@@ -147,7 +152,7 @@ final class EventWireTests: XCTestCase {
         var session = try SessionState(config: EngineConfig(recallThreshold: 0.05))
         var futures = 0, empty = 0
         for _ in 0..<20 {
-            try engine.observe(Observation(strings: (0..<(1 + rng.below(3))).map { _ in Self.symbol(&rng) }.filter { !$0.isEmpty } + ["s1"]), in: &session)
+            try engine.observe(Self.randomEvent(&rng), in: &session)
             let explicit = FuturePotential(future: [["é", ""], []], aggregatePotential: 1, supportingPatterns: 1, totalWeightedFrequency: 1)
             // The computed list (records read in place) and a list of values, explicit ones at its ends.
             let computed = session.futurePotentials
