@@ -250,7 +250,7 @@ extension Array where Element == Prediction {
     /// a hint, nothing is read or retained): an encoder asks a prediction or two ahead.
     public func prefetchWire(at i: Int) {
         // The address read first, the prefetch after: a C call between reading an element and
-        // its end would keep the element's copy (four retains and releases).
+        // its end would keep the element's copy alive across the call (a retain and release of its batch).
         let wire = withUnsafeBufferPointer { list in list[i].alignment?.wireLines }
         if let (address, count) = wire { PatternShape.prefetch(address, count) }
     }

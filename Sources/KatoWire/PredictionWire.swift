@@ -275,9 +275,9 @@ package enum PredictionWire {
         /// caller's field numbers (GetPredictionsResponse 2 and 3, PredictionUpdate 5 and 6).
         package mutating func lists(_ predictions: [Prediction], at predictionField: Int,
                                     _ futurePotentials: FuturePotentials, at potentialField: Int) {
-            // (Indices, not `for in`: a prediction copy retains and releases four objects. The caller
-            // still copies each prediction it passes on — ≈30k instructions per 1,000-pattern
-            // response — through `array[i]`, `span[i]` and a buffer pointer alike.)
+            // (Indices, not `for in`: a prediction copy retains and releases its batch — one object
+            // since the twelfth pass, four before. The caller still copies each prediction it passes
+            // on, through `array[i]`, `span[i]` and a buffer pointer alike.)
             // Each prediction's pattern bytes asked for two predictions ahead (cold lines, as below).
             let predictionCount = predictions.count
             for i in 0..<Swift.min(2, predictionCount) { predictions.prefetchWire(at: i) }

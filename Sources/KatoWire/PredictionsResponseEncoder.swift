@@ -13,9 +13,4 @@ package enum PredictionsResponseEncoder {
             w.int64(4, Int64(predictions.count))
         }
     }
-
-    /// ``encode(sessionID:predictions:futurePotentials:)`` for a plain array of values.
-    package static func encode(sessionID: String, predictions: [Prediction], futurePotentials: [FuturePotential]) -> [UInt8] {
-        encode(sessionID: sessionID, predictions: predictions, futurePotentials: FuturePotentials(futurePotentials))
-    }
 }
