@@ -38,14 +38,16 @@ def test_a_subscriber_that_stops_reading_gets_the_newest_updates_later_and_delay
 
         # A subscriber that reads, on its own channel.
         calls = 1000
-        seen, sizes, done = [], [], threading.Event()
+        seen, sizes, done, subscribed = [], [], threading.Event(), threading.Event()
         live = grpc.insecure_channel(server.address)
         stream = predict_pb2_grpc.PredictServiceStub(live).SubscribePredictions(
             predict_pb2.SubscribePredictionsRequest(session_id=session, send_initial=True))
 
         def read():
             for update in stream:
-                if update.cause != predict_pb2.UPDATE_CAUSE_INITIAL:
+                if update.cause == predict_pb2.UPDATE_CAUSE_INITIAL:
+                    subscribed.set()
+                else:
                     seen.append(update.sequence)
                     sizes.append(update.ByteSize())
                 if update.sequence >= calls:
@@ -53,6 +55,9 @@ def test_a_subscriber_that_stops_reading_gets_the_newest_updates_later_and_delay
                     return
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
+        # The live channel dials on its own: observing before the server holds the subscription would fold
+        # the first updates into the initial one.
+        assert subscribed.wait(30), "the reading subscriber never got its initial update"
         for c in range(calls):
             if c % 4 == 3:
                 observe.ClearShortTermMemory(observe_pb2.ClearShortTermMemoryRequest(session_id=session))
