@@ -40,6 +40,9 @@ struct HTTP2SessionSettings: Sendable, Hashable {
     var maxHeaderListSize: UInt32
     /// CONTINUATION frames accepted after one HEADERS frame (nghttp2's flood guard, default 8).
     var maxContinuations: Int = 8
+    /// RST_STREAMs received before GOAWAY: a burst, then a rate per second (nghttp2: 1,000 / 33).
+    var streamResetBurst: UInt64 = 1000
+    var streamResetsPerSecond: UInt64 = 33
 }
 
 /// The one owner of an `nghttp2_session *`: every C pointer of libnghttp2 lives here and
@@ -92,6 +95,7 @@ final class NGHTTP2Session {
         // More CONTINUATIONs than this end the connection (nghttp2 returns the fatal
         // NGHTTP2_ERR_TOO_MANY_CONTINUATIONS; `receive` answers it with GOAWAY).
         nghttp2_option_set_max_continuations(option, settings.maxContinuations)
+        nghttp2_option_set_stream_reset_rate_limit(option, settings.streamResetBurst, settings.streamResetsPerSecond)
 
         let unmanaged = Unmanaged.passRetained(self)
         selfRetain = unmanaged

@@ -30,6 +30,8 @@ extension ServerConfiguration {
         try require(pushCoalescingDelay >= .zero, "pushCoalescingDelay", "zero or positive")
         try require(pushCoalescingStreams > 0, "pushCoalescingStreams", "positive")
         try require(handlerExitBound >= .zero, "handlerExitBound", "zero or positive")
+        try require(streamResets.burst > 0, "streamResets.burst", "positive")
+        try require(streamResets.perSecond > 0, "streamResets.perSecond", "positive")
         if let interval = keepalive.pingInterval {
             try require(interval > .zero, "keepalive.pingInterval", "positive (nil: never)")
         }

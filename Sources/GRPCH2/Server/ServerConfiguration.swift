@@ -52,6 +52,13 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var handlerExecution: HandlerExecution = .eventLoop
     /// Keepalive and connection lifetime.
     public var keepalive: Keepalive = .init()
+    /// RST_STREAMs a client may send on one connection before it gets GOAWAY (rapid reset,
+    /// CVE-2023-44487): a burst of `burst`, then `perSecond`. libnghttp2's own default (1,000,
+    /// then 33 a second) cuts off ordinary gRPC clients: every cancelled call, ended
+    /// subscription and client-side deadline sends one, and the soak's subscriber alone leaves
+    /// ~36 subscriptions a second on its channel. 200 a second still ends a flood within a few
+    /// seconds; each reset stream's handler is cancelled, so a reset costs about one call.
+    public var streamResets: StreamResetLimit = .init()
     /// At shutdown, how long the calls cut off by the grace period (their tasks cancelled) get
     /// to end before `GRPCServer.shutdown()` returns without them. Cancellation is cooperative:
     /// a handler stops at its next check, normally well within this.
@@ -66,6 +73,15 @@ public struct ServerConfiguration: Sendable, Hashable {
     public enum HandlerExecution: Sendable, Hashable {
         case eventLoop
         case concurrentPool
+    }
+
+    public struct StreamResetLimit: Sendable, Hashable {
+        public var burst: UInt64
+        public var perSecond: UInt64
+        public init(burst: UInt64 = 1000, perSecond: UInt64 = 200) {
+            self.burst = burst
+            self.perSecond = perSecond
+        }
     }
 
     public struct Keepalive: Sendable, Hashable {

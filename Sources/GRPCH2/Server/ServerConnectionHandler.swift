@@ -97,7 +97,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
             // A header block within the list limit fits in ~limit bytes on the wire (HPACK never
             // grows a field past name + value + 32): allow twice that in full-size frames, so an
             // oversized but not absurd block is still read whole and refused on its stream only.
-            maxContinuations: max(8, 2 * Int(configuration.maxHeaderListSize) / 16384 + 1))
+            maxContinuations: max(8, 2 * Int(configuration.maxHeaderListSize) / 16384 + 1),
+            streamResetBurst: configuration.streamResets.burst,
+            streamResetsPerSecond: configuration.streamResets.perSecond)
         do {
             session = try NGHTTP2Session(role: .server, delegate: self, settings: settings)
         } catch {

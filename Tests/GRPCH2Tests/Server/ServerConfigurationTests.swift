@@ -25,6 +25,8 @@ final class ServerConfigurationTests: XCTestCase {
             ("pushCoalescingDelay", { $0.pushCoalescingDelay = .milliseconds(-1) }),
             ("pushCoalescingStreams", { $0.pushCoalescingStreams = 0 }),
             ("handlerExitBound", { $0.handlerExitBound = .seconds(-1) }),
+            ("streamResets.burst", { $0.streamResets.burst = 0 }),
+            ("streamResets.perSecond", { $0.streamResets.perSecond = 0 }),
             ("keepalive.pingInterval", { $0.keepalive.pingInterval = .zero }),
             ("keepalive.pingTimeout", { $0.keepalive.pingTimeout = .zero }),
             ("keepalive.maxIdle", { $0.keepalive.maxIdle = .seconds(-3) }),
