@@ -308,6 +308,7 @@ public struct KnowledgeBaseLoader: Sendable {
         pipeline.drain()
         let collected = pipeline.collect()
         built.shapes = ChunkedArray(collected.shapes)
+        built.summaries = ChunkedArray(built.shapes.lazy.map(PatternSummary.init))
         built.idByName = collected.idByName
         duplicate = collected.duplicate
         precondition(built.shapes.count == built.records.count, "knowledge-base loader: shapes and records differ")

@@ -264,6 +264,16 @@ struct IndelSimilarity {
         return similarity(shape.chars)
     }
 
+    /// Similarity against a pattern's text read from its summary (the shape only for a non-ASCII text).
+    @inline(__always)
+    func similarity(_ summary: PatternSummary, shape: () -> PatternShape) -> Double {
+        if summary.isASCII {
+            let text = summary.packedView.text
+            return Self.ratio(lcs: lcs(ascii: text), lengthSum: queryLength + text.count)
+        }
+        return similarity(shape().chars)
+    }
+
     /// RapidFuzz's normalized Indel similarity, computed the way `fuzz.ratio(a, b) / 100` rounds.
     func similarity(_ text: [UInt32]) -> Double {
         Self.ratio(lcs: lcs(text), lengthSum: queryLength + text.count)

@@ -58,6 +58,7 @@ extension KnowledgeState {
         }
         idByName.remove(id, in: shapes)
         shapes[index] = Self.tombstone
+        summaries[index] = PatternSummary(Self.tombstone)
         records[index] = PatternRecord(frequency: 0, emotives: nil, metadata: [:])
         deletedCount += 1
     }

@@ -6,6 +6,10 @@ struct KnowledgeState: Sendable {
     /// Chunked, so that a learn while a prediction holds a view copies a chunk, not every pattern.
     var shapes = ChunkedArray<PatternShape>()
     var records = ChunkedArray<PatternRecord>()
+    /// `PatternSummary(shapes[id])` for every id: the scoring's per-pattern fields in a flat table
+    /// (PatternSummary.swift says why). Written wherever `shapes` is: ``insertShape(name:events:record:)``,
+    /// `delete`, and the loader (`KnowledgeBase+DurableStore`); `summariesMatchShapes` checks it.
+    var summaries = ChunkedArray<PatternSummary>()
     /// Pattern name → id (the names live in `shapes`; look up with ``id(named:)``).
     var idByName = PatternNameIndex()
     var symbolNames: [String] = []
@@ -57,12 +61,18 @@ struct KnowledgeState: Sendable {
         let shape = PatternShape(name: name, events: events, flatIds: flat)
         let id = Int32(shapes.count)
         shapes.append(shape)
+        summaries.append(PatternSummary(shape))
         records.append(record)
         idByName.insert(id, in: shapes)
         let sorted = flat.sorted()
         for (i, s) in sorted.enumerated() where i == 0 || sorted[i - 1] != s { postings[Int(s)].append(id) }
         partitions[flat.count / Self.partitionSize, default: []].append(id)
         return id
+    }
+
+    /// Whether ``summaries`` describes ``shapes`` exactly (tests and assertions).
+    var summariesMatchShapes: Bool {
+        summaries.count == shapes.count && shapes.indices.allSatisfy { summaries[$0] == PatternSummary(shapes[$0]) }
     }
 
     /// Whether `id` is a deleted pattern's tombstone.

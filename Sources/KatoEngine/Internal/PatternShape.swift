@@ -223,6 +223,22 @@ final class PatternShape: Sendable {
             text: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: isASCII ? textLength : 0))
     }
 
+    /// The start of `packed` (``PatternSummary`` keeps it, valid while this shape is alive).
+    @inline(__always) var packedBase: UnsafeRawPointer { UnsafeRawPointer(packed) }
+
+    /// ``packedView`` from the fields the layout follows from (the initialiser's offsets: the text
+    /// padded to 8 bytes when ASCII, else none; `2n + 1` hashes; `length` ids; `n` ends), so that a
+    /// ``PatternSummary`` can read the buffer without loading the shape's offsets.
+    @inline(__always)
+    static func packedView(base: UnsafeRawPointer, textLength: Int, isASCII: Bool, eventCount: Int, length: Int) -> PackedView {
+        let hashesAt = isASCII ? (textLength &+ 7) & ~7 : 0
+        let idsAt = hashesAt &+ 8 &* (2 &* eventCount &+ 1)
+        let endsAt = idsAt &+ 4 &* length
+        return PackedView(
+            ids: base + idsAt, ends: base + endsAt, hashes: base + hashesAt,
+            text: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: isASCII ? textLength : 0))
+    }
+
     /// The flattened symbols borrowed in place for the duration of `body` (readers of predictions).
     @inline(__always)
     func withSymbols<R>(_ body: (Span<String>) throws -> R) rethrows -> R {

@@ -77,34 +77,27 @@ extension Predictor {
 
     /// The ids of `ids` whose length partition is in `partitions` (all of them when `nil`), in order.
     ///
-    /// Each candidate's shape is read here for the first time — in a large knowledge base three
-    /// dependent cache misses (the chunk's slot, the shape, its packed buffer) — so the loads are
-    /// staged ahead of the test (hints only: the result is the same ids in the same order): the slot
-    /// holding the shape's reference 24 candidates ahead, the shape itself 12 ahead, and for the
-    /// current one, now at hand, the first lines of its packed buffer and its record, which the
-    /// scoring reads next (``Predictor/scoreRange(_:_:_:shouldContinue:)``).
+    /// Each candidate's length is read from ``KnowledgeState/summaries`` (32 bytes per pattern, read in
+    /// id order: no shape object is loaded; fourteenth pass), and for a kept one the first lines of
+    /// its packed buffer and its record, which the scoring reads next, are requested (hints only: the
+    /// result is the same ids in the same order).
     func lengthFiltered(_ ids: ArraySlice<Int32>, partitions: ClosedRange<Int>?) -> [Int32] {
         let size = KnowledgeState.partitionSize
-        let shapes = kb.shapes, records = kb.records
+        let records = kb.records
         var out: [Int32] = []
         out.reserveCapacity(ids.count)
-        ids.withUnsafeBufferPointer { ids in
-            let n = ids.count
-            for i in 0..<n {
-                if i + 24 < n { shapes.prefetch(Int(ids[i + 24])) }
-                if i + 12 < n {
-                    let ahead = Unmanaged.passUnretained(shapes[Int(ids[i + 12])]).toOpaque()
-                    kato_prefetch(ahead)
-                    kato_prefetch(ahead + 64)
-                }
-                let id = ids[i]
-                // Read in place (no retain: a retain writes the shape's line and waits for it).
-                if let partitions, !partitions.contains(shapes[Int(id)].length / size) { continue }
-                Unmanaged.passUnretained(shapes[Int(id)])._withUnsafeGuaranteedRef { $0.prefetchPacked(lines: 2) }
-                records.prefetch(Int(id))
-                out.append(id)
-            }
+        kb.summaries.forEachRun(of: ids) { id, summary in
+            if let partitions, !partitions.contains(Int(summary.length) / size) { return }
+            Self.prefetch(summary.packed, lines: 2)
+            records.prefetch(Int(id))
+            out.append(id)
         }
         return out
+    }
+
+    /// Asks the CPU for the first `lines` cache lines at `address` (a hint: nothing is read).
+    @inline(__always)
+    static func prefetch(_ address: UnsafeRawPointer, lines: Int) {
+        for k in 0..<lines { kato_prefetch(address + 64 &* k) }
     }
 }

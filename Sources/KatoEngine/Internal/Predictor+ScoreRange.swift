@@ -25,44 +25,48 @@ extension Predictor {
         for id in state.slotIds where id >= 0 { knownSlots += 1 }
         // Pass 1: the similarity of every candidate its length bound does not exclude, four texts at a
         // time where they are ASCII and the query fits one word.
-        // The kept candidates' ids, text lengths and shapes, written into buffers sized for all of the
-        // range (not appended to arrays: each append checked capacity and uniqueness, ≈30 instructions
-        // per candidate). The shapes are unretained (the knowledge-base snapshot `kb` holds them for the
-        // whole query): the later passes index this flat buffer instead of the chunked array, which is
-        // read here once per run of ids in a chunk, and no pass retains or releases a shape.
+        // The kept candidates' ids, text lengths and summaries, written into buffers sized for all of
+        // the range (not appended to arrays: each append checked capacity and uniqueness, ≈30
+        // instructions per candidate). The summaries (``PatternSummary``: the fields the scoring reads,
+        // 32 bytes, with the packed buffer's address) are copied out of the knowledge base's table in
+        // id order, so no pass loads a ``PatternShape`` object (fourteenth pass: those first loads were
+        // ≈20 % of this function's cycles). The packed buffers they point to stay valid while `kb`
+        // holds the shapes — for the whole query.
         let capacity = candidateIds.count
         let idsBase = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
         let lengthsBase = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-        let shapesBase = UnsafeMutablePointer<Unmanaged<PatternShape>>.allocate(capacity: capacity)
+        let summariesBase = UnsafeMutablePointer<PatternSummary>.allocate(capacity: capacity)
         defer {
             idsBase.deallocate()
             lengthsBase.deallocate()
-            shapesBase.deallocate()
+            summariesBase.deallocate()
         }
         var keptCount = 0
         var longest = 0
-        kb.shapes.forEachRunUnretained(of: candidateIds) { id, ref in
-            ref._withUnsafeGuaranteedRef { shape in
-                let textLength = shape.textLength
-                if useBound && Self.lengthBoundExcludes(
-                    queryLength: queryLength, textLength: textLength, threshold: recallThreshold) { return }
-                // The similarity pass visits candidates in length order, one group of four at a time; the
-                // buffers are requested now, all of them independent loads (a hint: results unchanged).
-                shape.prefetchPacked(lines: 4)
-                (idsBase + keptCount).initialize(to: id)
-                (shapesBase + keptCount).initialize(to: ref)
-                (lengthsBase + keptCount).initialize(to: Int32(clamping: textLength))
-                keptCount += 1
-                longest = max(longest, textLength)
-            }
+        kb.summaries.forEachRun(of: candidateIds) { id, summary in
+            let textLength = Int(summary.textLength)
+            if useBound && Self.lengthBoundExcludes(
+                queryLength: queryLength, textLength: textLength, threshold: recallThreshold) { return }
+            // The similarity pass visits candidates in length order, one group of four at a time; the
+            // buffers are requested now, all of them independent loads (a hint: results unchanged).
+            Self.prefetch(summary.packed, lines: 4)
+            (idsBase + keptCount).initialize(to: id)
+            (summariesBase + keptCount).initialize(to: summary)
+            (lengthsBase + keptCount).initialize(to: summary.textLength)
+            keptCount += 1
+            longest = max(longest, textLength)
         }
         let ids = UnsafeBufferPointer(start: idsBase, count: keptCount)
-        let shapes = UnsafeBufferPointer(start: shapesBase, count: keptCount)
+        let summaries = UnsafeBufferPointer(start: summariesBase, count: keptCount)
         let lengths = UnsafeBufferPointer(start: lengthsBase, count: keptCount)
         kb.records.prefetch(ids)
         /// The packed view of candidate `p` when its text is ASCII (valid while `kb` holds the shape).
         @inline(__always) func asciiView(_ p: Int) -> PatternShape.PackedView? {
-            shapes[p]._withUnsafeGuaranteedRef { $0.isASCII ? $0.packedView : nil }
+            summaries[p].isASCII ? summaries[p].packedView : nil
+        }
+        /// The similarity of candidate `p` on its own (the shape is read only for a non-ASCII text).
+        @inline(__always) func similarity(_ p: Int) -> Double {
+            indel.similarity(summaries[p], shape: { kb.shapes[Int(ids[p])] })
         }
         // Per-range scratch as plain allocations, not arrays (≈650 instructions each through generic
         // metadata, allocation and release; twelfth pass).
@@ -95,7 +99,7 @@ extension Predictor {
                     } else {
                         for k in 0..<8 {
                             let p = Int(order[i + k])
-                            sims[p] = shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) }
+                            sims[p] = similarity(p)
                         }
                     }
                     i += 8
@@ -108,7 +112,7 @@ extension Predictor {
                 let pa = Int(order[i]), pb = Int(order[i + 1]), pc = Int(order[i + 2]), pd = Int(order[i + 3])
                 guard let va = asciiView(pa), let vb = asciiView(pb), let vc = asciiView(pc), let vd = asciiView(pd)
                 else {
-                    for p in [pa, pb, pc, pd] { sims[p] = shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) } }
+                    for p in [pa, pb, pc, pd] { sims[p] = similarity(p) }
                     i += 4
                     continue
                 }
@@ -117,12 +121,12 @@ extension Predictor {
             }
             while i < order.count {
                 let p = Int(order[i])
-                sims[p] = shapes[p]._withUnsafeGuaranteedRef { indel.similarity($0) }
+                sims[p] = similarity(p)
                 i += 1
             }
         } else {
             while i < ids.count {
-                sims[i] = shapes[i]._withUnsafeGuaranteedRef { indel.similarity($0) }
+                sims[i] = similarity(i)
                 i += 1
             }
         }
@@ -144,9 +148,9 @@ extension Predictor {
             if counter & 255 == 0 && !shouldContinue() { throw EngineCancelledError() }
             let similarity = sims[n]
             if !(similarity >= recallThreshold) { continue }
-            let (length, eventCount, nameKey, view) = shapes[n]._withUnsafeGuaranteedRef {
-                ($0.length, $0.eventCount, $0.nameKey, $0.packedView)
-            }
+            let summary = summaries[n]
+            let length = Int(summary.length), eventCount = Int(summary.eventCount), nameKey = summary.nameKey
+            let view = summary.packedView
             if aSlotsCapacity < length {
                 aSlots.deallocate()
                 aSlotsCapacity = max(length, 2 * aSlotsCapacity)

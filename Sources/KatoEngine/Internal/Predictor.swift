@@ -79,6 +79,7 @@ struct Predictor {
     func run(shouldContinue: () -> Bool) throws -> Output {
         // An empty knowledge base has no candidate: nothing to flatten or look up.
         if kb.liveCount == 0 { return .none }
+        assert(kb.summaries.count == kb.shapes.count, "KnowledgeState.summaries out of step with shapes")
         if !exhaustive && nothingToMatch() { return .none }
         let state = makeState()
         if !exhaustive && noStateSymbolIsKnown(state) { return .none }
