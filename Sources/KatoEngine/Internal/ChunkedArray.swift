@@ -56,6 +56,23 @@ struct ChunkedArray<Element>: RandomAccessCollection, MutableCollection {
         }
     }
 
+    /// Calls `body` with each position `x` of `ids` and the storage of the chunk holding `ids[x]`
+    /// (element `Int(ids[x]) & mask`), one chunk lookup per run: a field is then read in place
+    /// (`chunk[…].frequency`), without copying the element (nor retaining what it holds).
+    @inline(__always)
+    func forEachRunInPlace(of ids: UnsafeBufferPointer<Int32>, _ body: (Int, UnsafeBufferPointer<Element>) throws -> Void) rethrows {
+        var x = 0
+        while x < ids.count {
+            let c = Int(ids[x]) &>> Self.shift
+            try chunks[c].withUnsafeBufferPointer { chunk in
+                repeat {
+                    try body(x, chunk)
+                    x += 1
+                } while x < ids.count && Int(ids[x]) &>> Self.shift == c
+            }
+        }
+    }
+
     mutating func append(_ element: Element) {
         if count & Self.mask == 0 {
             var chunk: [Element] = []

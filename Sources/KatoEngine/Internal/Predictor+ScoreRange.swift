@@ -59,7 +59,13 @@ extension Predictor {
         let ids = UnsafeBufferPointer(start: idsBase, count: keptCount)
         let summaries = UnsafeBufferPointer(start: summariesBase, count: keptCount)
         let lengths = UnsafeBufferPointer(start: lengthsBase, count: keptCount)
-        kb.records.prefetch(ids)
+        // The kept candidates' frequencies, read now in one loop of independent loads (in id order,
+        // one chunk lookup per run): pass 2 then reads a flat buffer instead of chasing each record.
+        let frequencies = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, keptCount))
+        defer { frequencies.deallocate() }
+        kb.records.forEachRunInPlace(of: ids) { x, chunk in
+            frequencies[x] = Int32(clamping: chunk[Int(ids[x]) & ChunkedArray<PatternRecord>.mask].frequency)
+        }
         /// The packed view of candidate `p` when its text is ASCII (valid while `kb` holds the shape).
         @inline(__always) func asciiView(_ p: Int) -> PatternShape.PackedView? {
             summaries[p].isASCII ? summaries[p].packedView : nil
@@ -256,7 +262,7 @@ extension Predictor {
                     candidate.futureHash = v.hash(k2)
                     candidate.futureJSONKey = v.hash(eventCount + 1 + k2)
                 }
-                candidate.frequency = Int32(clamping: kb.records[Int(id)].frequency)
+                candidate.frequency = frequencies[n]
                 candidate.nameKey = nameKey
                 found.append(candidate)
             }
