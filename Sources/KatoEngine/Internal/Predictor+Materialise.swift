@@ -1,5 +1,3 @@
-import CKatoSIMD
-
 /// Builds the `Prediction` values (alignment bits, KB-statistics metrics) for the kept candidates only.
 ///
 /// Three loops over the kept candidates (eighth pass: the per-prediction fixed costs were most of a
@@ -82,14 +80,6 @@ extension Predictor {
         var metrics = [Metrics](repeating: Metrics(), count: kept)
         var totalWords = 0
         var longest = 0
-        // The scoring reads ``PatternSummary`` records, not the shapes, so the kept shapes are not in
-        // the cache: their first lines (the reference count the retain below writes, the fields) are
-        // requested together before the loop needs them one after another (a hint only).
-        for idx in order {
-            let shape = UnsafeRawPointer(kb.shapes.unretained(Int(found[idx].id)).toOpaque())
-            kato_prefetch(shape)
-            kato_prefetch(shape + 64)
-        }
         for (n, idx) in order.enumerated() {
             let c = found[idx]
             let shape = kb.shapes[Int(c.id)]
