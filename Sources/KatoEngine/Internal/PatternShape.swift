@@ -1,4 +1,3 @@
-import CKatoSIMD
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -244,17 +243,6 @@ final class PatternShape: Sendable {
     func withSymbols<R>(_ body: (Span<String>) throws -> R) rethrows -> R {
         let symbols = self.symbols  // (a class's stored array cannot lend a span directly)
         return try body(symbols.span)
-    }
-
-    /// Asks the CPU to fetch the first `lines` cache lines of `packed` (the text, then the hashes
-    /// and ids): a hint only, nothing is read.
-    @inline(__always)
-    func prefetchPacked(lines: Int) {
-        var offset = 0
-        for _ in 0..<lines where offset < packedCount {
-            kato_prefetch(packed + offset)
-            offset += 64
-        }
     }
 
     /// Typed reads of a shape's `packed` buffer (valid inside ``withPacked(_:)`` only). Unchecked

@@ -95,7 +95,8 @@ extension Predictor {
         return out
     }
 
-    /// Asks the CPU for the first `lines` cache lines at `address` (a hint: nothing is read).
+    /// Asks the CPU for the first `lines` cache lines at `address` (a hint: nothing is read, and a
+    /// prefetch never faults, so lines past the end of a short buffer are harmless).
     @inline(__always)
     static func prefetch(_ address: UnsafeRawPointer, lines: Int) {
         for k in 0..<lines { kato_prefetch(address + 64 &* k) }
