@@ -87,7 +87,7 @@ extension PatternShape {
     }
 
     @inline(__always)
-    private static func wireVarintSize(_ v: Int) -> Int {
+    static func wireVarintSize(_ v: Int) -> Int {
         var v = UInt(v), n = 1
         while v >= 0x80 { v >>= 7; n += 1 }
         return n
@@ -140,6 +140,45 @@ extension PatternShape {
         }
         buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * n, as: UInt32.self)
         precondition(at == buf.count, "the wire form's size and its bytes disagree")
+    }
+
+    /// The name as `kato.v2.Prediction` field 2 (tag `0x12`, length, UTF-8; nothing for an empty
+    /// name, as protobuf leaves it out), after the framed events in ``wire`` (issue 15, fourth wire
+    /// pass): an encoder copies it from the lines it reads for the events instead of reading the
+    /// name's `String` (a retain, a release and a cold line per prediction).
+    static func nameWireSize(_ name: String) -> Int {
+        let n = name.utf8.count
+        return n == 0 ? 0 : 1 + wireVarintSize(n) + n
+    }
+
+    /// Writes ``nameWireSize(_:)`` bytes of `name`'s field into `buf`.
+    static func writeNameWire(_ buf: UnsafeMutableRawBufferPointer, _ name: String) {
+        guard buf.count > 0 else { return }
+        var at = 0
+        buf[at] = 0x12
+        at += 1
+        var v = UInt(name.utf8.count)
+        while v >= 0x80 {
+            buf[at] = UInt8(truncatingIfNeeded: v) | 0x80
+            at += 1
+            v >>= 7
+        }
+        buf[at] = UInt8(v)
+        at += 1
+        for b in name.utf8 {
+            buf[at] = b
+            at += 1
+        }
+        precondition(at == buf.count, "the name field's size and its bytes disagree")
+    }
+
+    /// ``nameWireSize(_:)``'s bytes in place (valid while this shape is alive): from the end of the
+    /// framed events to the end of `packed`.
+    @inline(__always)
+    var nameWire: UnsafeRawBufferPointer {
+        let wire = UnsafeRawPointer(self.wire)
+        let at = 4 &* (eventCount &+ 1) &+ Int(UInt32(littleEndian: wire.loadUnaligned(fromByteOffset: 4 &* eventCount, as: UInt32.self)))
+        return UnsafeRawBufferPointer(start: wire + at, count: wireCount &- at)
     }
 
     /// Events `range` of this pattern in wire form.
@@ -270,14 +309,29 @@ public struct PredictionSelectionBits: Sendable {
     public let presentSymbols: Int
 }
 
+/// What a computed prediction's head needs besides its numbers (``Prediction/withCompactWire(_:)``,
+/// issue 15, fourth wire pass): its name as field 2, in place in the pattern's bytes, and whether
+/// `emotives` can be non-empty (its pattern has an emotive window) — when not, an encoder skips the
+/// field without building the dictionary.
+public struct PredictionHeadWire {
+    /// `name` as `kato.v2.Prediction` field 2 (tag, length, UTF-8; empty for an empty name): the
+    /// pattern's bytes, valid inside `withCompactWire`'s closure.
+    public let name: UnsafeRawBufferPointer
+    /// Whether the pattern had an emotive window when the prediction was computed (`emotives`
+    /// may then be non-empty: read it).
+    public let hasEmotives: Bool
+}
+
 extension Prediction {
     /// A computed prediction as an encoder can write it without reading its `String`s (issue 15,
     /// second wire pass): the whole pattern in wire form (`sequence`, ``EventWire``), its present
-    /// events, and its selections as bits in `words` (``PredictionSelectionBits``). `nil` when the
-    /// prediction is not computed or any field was set explicitly (read the fields then).
+    /// events, its selections as bits in `words` (``PredictionSelectionBits``) and its name's field
+    /// (``PredictionHeadWire``). `nil` when the prediction is not computed or any field was set
+    /// explicitly (read the fields then).
     @inline(__always)
     public func withCompactWire<R>(
-        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>) throws -> R
+        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>,
+                 _ head: PredictionHeadWire) throws -> R
     ) rethrows -> R? {
         guard !hasExplicitFields else { return nil }
         // Through the alignment's own method: `if let alignment` copied it (three retains).
@@ -309,16 +363,18 @@ extension Prediction.Alignment {
     /// ``Prediction/withCompactWire(_:)`` of a computed prediction.
     @inline(__always)
     func withCompactWire<R>(
-        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>) throws -> R
+        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>,
+                 _ head: PredictionHeadWire) throws -> R
     ) rethrows -> R {
-        let at = Int(bitsAt), stmWords = batch.stmWords
+        let at = Int(bitsAt), stmWords = batch.stmWords, shape = self.shape
         let bits = PredictionSelectionBits(
             stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
             // (The event ends from `packed`, on lines the query read: `eventEnds` is an array nothing else touches.)
             presentSymbols: shape.packedView.start(Int(k2)) - shape.packedView.start(Int(k1)))
         let words = batch.words
+        let head = PredictionHeadWire(name: shape.nameWire, hasEmotives: !(emotiveWindow?.isEmpty ?? true))
         return try body(
             EventWire(shape, events: 0..<shape.eventCount), Int(k1)..<Int(k2),
-            bits, words.span)
+            bits, words.span, head)
     }
 }

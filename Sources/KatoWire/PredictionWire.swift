@@ -320,7 +320,7 @@ package enum PredictionWire {
             }
             // The STM table first (once per list), so that the closure below does not capture `p`.
             if let id = p.compactSTM, id != stm.id { _ = p.withSTM { stm.load(id, $0, $1) } }
-            if p.withCompactWire({ sequence, present, bits, words in
+            if p.withCompactWire({ sequence, present, bits, words, _ in
                 compactFields(sequence, present, bits, words)
             }) == nil {
                 explicitFields(p)
