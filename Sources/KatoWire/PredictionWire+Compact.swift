@@ -71,48 +71,52 @@ extension PredictionWire.Writer {
                                 _ words: Span<UInt64>) {
         let table = stm.bytes, starts = stm.starts, eventEnds = stm.eventEnds, stmEvents = stm.events
         let stmSymbols = stm.symbols
-        do {
-            do {
-                // 5 matches: the matched STM symbols.
-                var w = 0
-                while w << 6 < stmSymbols {
-                    var m = words[bits.matchesAt + w]
-                    while m != 0 {
-                        stmSymbol(w << 6 | m.trailingZeroBitCount, tag: 5 << 3 | 2, table, starts)
-                        m &= m &- 1
-                    }
-                    w += 1
-                }
-                sequence.withUnsafeBytes { seq in
-                    // 6 past, 7 present, 8 future: runs of the pattern.
-                    run(seq, sequence, 0, present.lowerBound, tag: 6 << 3 | 2)
-                    run(seq, sequence, present.lowerBound, present.upperBound, tag: 7 << 3 | 2)
-                    run(seq, sequence, present.upperBound, sequence.eventCount, tag: 8 << 3 | 2)
-                    // 9 missing: per present event, its symbols with a missing bit.
-                    missing(seq, sequence, present, bits, words)
-                    // 10 extras: per STM event, its symbols with an extras bit.
-                    var lo = 0
-                    for e in 0..<stmEvents {
-                        let hi = eventEnds[e]
-                        let event = begin(10, reserved: 1)
-                        var j = lo
-                        while j < hi {
-                            let limit = Swift.min(hi, (j & ~63) &+ 64)
-                            var m = words[bits.extrasAt + j >> 6] >> UInt64(j & 63)
-                            if limit &- j < 64 { m &= (1 << UInt64(limit &- j)) &- 1 }
-                            while m != 0 {
-                                stmSymbol(j &+ m.trailingZeroBitCount, tag: 1 << 3 | 2, table, starts)
-                                m &= m &- 1
-                            }
-                            j = limit
-                        }
-                        end(event, reserved: 1)
-                        lo = hi
-                    }
-                    // 11 sequence: the whole pattern.
-                    run(seq, sequence, 0, sequence.eventCount, tag: 11 << 3 | 2)
-                }
+        // 5 matches: the matched STM symbols.
+        var w = 0
+        while w << 6 < stmSymbols {
+            var m = words[bits.matchesAt + w]
+            while m != 0 {
+                stmSymbol(w << 6 | m.trailingZeroBitCount, tag: 5 << 3 | 2, table, starts)
+                m &= m &- 1
             }
+            w += 1
+        }
+        // (The prediction being written holds the pattern: the bytes stay valid.)
+        let seq = sequence.unsafeBytes
+        // 6 past, 7 present, 8 future: the whole pattern in one copy (they are its events in
+        // order); their tag bytes are set with `sequence`'s, below.
+        let patternAt = count
+        copy(seq)
+        // 9 missing: per present event, its symbols with a missing bit.
+        missing(seq, sequence, present, bits, words)
+        // 10 extras: per STM event, its symbols with an extras bit.
+        var lo = 0
+        for e in 0..<stmEvents {
+            let hi = eventEnds[e]
+            let event = begin(10, reserved: 1)
+            var j = lo
+            while j < hi {
+                let limit = Swift.min(hi, (j & ~63) &+ 64)
+                var m = words[bits.extrasAt + j >> 6] >> UInt64(j & 63)
+                if limit &- j < 64 { m &= (1 << UInt64(limit &- j)) &- 1 }
+                while m != 0 {
+                    stmSymbol(j &+ m.trailingZeroBitCount, tag: 1 << 3 | 2, table, starts)
+                    m &= m &- 1
+                }
+                j = limit
+            }
+            end(event, reserved: 1)
+            lo = hi
+        }
+        // 11 sequence: the whole pattern again. Then every event's two tag bytes.
+        let sequenceAt = count
+        copy(seq)
+        let fields = base + patternAt, again = base + sequenceAt
+        let k1 = present.lowerBound, k2 = present.upperBound
+        for i in 0..<sequence.eventCount {
+            let at = sequence.eventOffset(i)
+            fields.storeBytes(of: i < k1 ? 6 << 3 | 2 : i < k2 ? 7 << 3 | 2 : 8 << 3 | 2, toByteOffset: at, as: UInt8.self)
+            again.storeBytes(of: 11 << 3 | 2, toByteOffset: at, as: UInt8.self)
         }
     }
 
@@ -124,17 +128,6 @@ extension PredictionWire.Writer {
         Self.copyBytes(to, table + lo, n)
         to.storeBytes(of: tag, as: UInt8.self)
         count &+= n
-    }
-
-    /// Events `a..<b` of the pattern (`seq` is `sequence`'s bytes), each event's tag byte set to `tag`.
-    @inline(__always)
-    private mutating func run(_ seq: UnsafeRawBufferPointer, _ sequence: EventWire, _ a: Int, _ b: Int, tag: UInt8) {
-        guard a < b else { return }
-        let lo = sequence.eventOffset(a), hi = sequence.eventOffset(b)
-        let at = count
-        copy(UnsafeRawBufferPointer(rebasing: seq[lo..<hi]))
-        let to = base + (at &- lo)
-        for i in a..<b { to.storeBytes(of: tag, toByteOffset: sequence.eventOffset(i), as: UInt8.self) }
     }
 
     /// Field 9: per present event, the framed symbols whose missing bit is set, copied out of the
@@ -155,31 +148,40 @@ extension PredictionWire.Writer {
             }
             return
         }
+        let raw = seq.baseAddress!
         var x = 0  // the present symbol's index (its bit)
         for e in present {
             let event = begin(9, reserved: 1)
             var pos = sequence.eventOffset(e) &+ 1  // past the event's tag
             let eventEnd = sequence.eventOffset(e &+ 1)
-            while seq[pos] & 0x80 != 0 { pos &+= 1 }  // the body's length
+            while raw.load(fromByteOffset: pos, as: UInt8.self) & 0x80 != 0 { pos &+= 1 }  // the body's length
             pos &+= 1
             while pos < eventEnd {
                 let symbol = pos
-                pos &+= 1  // the symbol's tag 0x0A
-                var length = 0, shift = 0
-                while true {
-                    let b = seq[pos]
-                    pos &+= 1
-                    length |= Int(b & 0x7F) << shift
-                    if b < 0x80 { break }
-                    shift &+= 7
-                }
-                pos &+= length
+                // The symbol's tag 0x0A, its length (one byte below 128), its UTF-8.
+                let b = raw.load(fromByteOffset: pos &+ 1, as: UInt8.self)
+                if _fastPath(b < 0x80) { pos &+= 2 &+ Int(b) } else { pos = Self.pastLongSymbol(raw, pos) }
                 if words[bits.missingAt &+ x >> 6] >> UInt64(x & 63) & 1 != 0 {
-                    copy(UnsafeRawBufferPointer(rebasing: seq[symbol..<pos]))
+                    let n = pos &- symbol
+                    Self.copyBytes(reserve(n), raw + symbol, n)
+                    count &+= n
                 }
                 x &+= 1
             }
             end(event, reserved: 1)
+        }
+    }
+
+    /// Where the framed symbol at `pos` (tag, a length of two or more bytes, UTF-8) ends.
+    @inline(never)
+    private static func pastLongSymbol(_ raw: UnsafeRawPointer, _ pos: Int) -> Int {
+        var at = pos &+ 1, length = 0, shift = 0
+        while true {
+            let b = raw.load(fromByteOffset: at, as: UInt8.self)
+            at &+= 1
+            length |= Int(b & 0x7F) << shift
+            if b < 0x80 { return at &+ length }
+            shift &+= 7
         }
     }
 }

@@ -306,27 +306,57 @@ package enum PredictionWire {
         @inline(__always)
         package mutating func prediction(_ field: Int, _ p: borrowing Prediction) {
             let start = begin(field, reserved: 2)  // most predictions: 128 bytes to 16 KB
-            string(1, p.type)
-            string(2, p.name)
-            int64(3, Int64(p.frequency))
-            let emotives = p.emotives
-            if !emotives.isEmpty {
-                for k in emotives.keys.sorted() {
-                    let entry = begin(4, reserved: 1)
-                    string(1, k)
-                    double(2, emotives[k]!)
-                    end(entry, reserved: 1)
-                }
-            }
             // The STM table first (once per list), so that the closure below does not capture `p`.
             if let id = p.compactSTM, id != stm.id { _ = p.withSTM { stm.load(id, $0, $1) } }
-            if p.withCompactWire({ sequence, present, bits, words, _ in
+            let frequency = p.frequency
+            let compact = p.withCompactWire { sequence, present, bits, words, head in
+                compactHead(head.name, frequency)
+                if head.hasEmotives { return false }  // written from `p` below, then the rest
                 compactFields(sequence, present, bits, words)
-            }) == nil {
+                return true
+            }
+            switch compact {
+            case true?: break
+            case false?:
+                emotives(p.emotives)
+                _ = p.withCompactWire { sequence, present, bits, words, _ in compactFields(sequence, present, bits, words) }
+            case nil:
+                string(1, p.type)
+                string(2, p.name)
+                int64(3, Int64(frequency))
+                emotives(p.emotives)
                 explicitFields(p)
             }
             doubles(p)
             end(start, reserved: 2)
+        }
+
+        /// Fields 1-3 of a computed prediction: `type` (always "prototypical": a constant), `name`
+        /// (the pattern's bytes, framed: ``PredictionHeadWire/name``), `frequency`.
+        @inline(__always)
+        private mutating func compactHead(_ name: UnsafeRawBufferPointer, _ frequency: Int) {
+            // 0x0A 0x0C "prototypical": two overlapping little-endian words (bytes 0-7 and 6-13).
+            let to = reserve(14)
+            to.storeBytes(of: UInt64(0x746f_746f_7270_0c0a).littleEndian, as: UInt64.self)
+            (to + 6).storeBytes(of: UInt64(0x6c61_6369_7079_746f).littleEndian, as: UInt64.self)
+            count &+= 14
+            copy(name)
+            if frequency != 0 {
+                tag(3, 0)
+                varint(UInt64(bitPattern: Int64(frequency)))
+            }
+        }
+
+        /// Field 4, `emotives`: map entries in key order.
+        @inline(__always)
+        private mutating func emotives(_ emotives: [String: Double]) {
+            guard !emotives.isEmpty else { return }
+            for k in emotives.keys.sorted() {
+                let entry = begin(4, reserved: 1)
+                string(1, k)
+                double(2, emotives[k]!)
+                end(entry, reserved: 1)
+            }
         }
 
         /// types.proto `Prediction`'s fields 12-25 (doubles, left out when 0) in one reservation:
@@ -337,11 +367,11 @@ package enum PredictionWire {
             var to = start
             // `key`: the field's key as a varint, little-endian (1 byte below field 16, 2 from it);
             // its second byte, when it has one byte, is overwritten by the value.
+            // Stored whether or not 0 (no branch per value): a 0 is overwritten by the next field.
             @inline(__always) func put(_ key: UInt16, _ keyBytes: Int, _ v: Double) {
-                guard v.bitPattern != 0 else { return }
                 to.storeBytes(of: key.littleEndian, as: UInt16.self)
                 (to + keyBytes).storeBytes(of: v.bitPattern.littleEndian, as: UInt64.self)
-                to += keyBytes &+ 8
+                to += v.bitPattern != 0 ? keyBytes &+ 8 : 0
             }
             @inline(__always) func key(_ field: UInt16) -> UInt16 {
                 let k = field << 3 | 1
@@ -350,8 +380,9 @@ package enum PredictionWire {
             put(key(12), 1, p.similarity); put(key(13), 1, p.evidence); put(key(14), 1, p.confidence)
             put(key(15), 1, p.fragmentation); put(key(16), 2, p.snr); put(key(17), 2, p.entropy)
             put(key(18), 2, p.normalizedEntropy); put(key(19), 2, p.globalNormalizedEntropy)
-            put(key(20), 2, p.confluence); put(key(21), 2, p.potential); put(key(22), 2, p.predictiveInformation)
-            put(key(23), 2, p.itfdfSimilarity); put(key(24), 2, p.patternProbability); put(key(25), 2, p.weightedStrength)
+            put(key(20), 2, p.confluence); put(key(21), 2, p.potential)
+            put(key(22), 2, p.predictiveInformation); put(key(23), 2, p.itfdfSimilarity)
+            put(key(24), 2, p.patternProbability); put(key(25), 2, p.weightedStrength)
             count &+= to - start
         }
 
@@ -394,9 +425,29 @@ package enum PredictionWire {
                 }
             }
             let f = list.numbers(at: i)
-            double(2, f.aggregatePotential)
-            int64(3, Int64(f.supportingPatterns))
-            double(4, f.totalWeightedFrequency)
+            // Fields 2-4 in one reservation (9 + 11 + 9 bytes at most), each 0 left out without a
+            // branch (stored, then overwritten by the next), as in ``doubles(_:)``.
+            var to = reserve(29)
+            let aggregate = f.aggregatePotential.bitPattern, total = f.totalWeightedFrequency.bitPattern
+            to.storeBytes(of: 2 << 3 | 1, as: UInt8.self)
+            (to + 1).storeBytes(of: aggregate.littleEndian, as: UInt64.self)
+            to += aggregate != 0 ? 9 : 0
+            let supporting = UInt64(bitPattern: Int64(f.supportingPatterns))
+            if supporting != 0 {
+                to.storeBytes(of: 3 << 3 | 0, as: UInt8.self)
+                to += 1
+                if supporting < 0x80 {
+                    to.storeBytes(of: UInt8(truncatingIfNeeded: supporting), as: UInt8.self)
+                    to += 1
+                } else {
+                    Self.storeVarint(supporting, to)
+                    to += PredictionWire.varintSize(supporting)
+                }
+            }
+            to.storeBytes(of: 4 << 3 | 1, as: UInt8.self)
+            (to + 1).storeBytes(of: total.littleEndian, as: UInt64.self)
+            to += total != 0 ? 9 : 0
+            count = to - base
             end(start, reserved: 1)
         }
     }
