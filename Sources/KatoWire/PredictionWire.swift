@@ -414,20 +414,29 @@ package enum PredictionWire {
         /// in place, no value built.
         @inline(__always)
         mutating func potential(_ field: Int, _ list: FuturePotentialReader, _ i: Int) {
-            let start = begin(field, reserved: 1)
+            let start: Int
+            var to: UnsafeMutableRawPointer
             if let future = list.futureWireBytes(at: i) {
-                copy(future)  // field 1 already; the pattern's bytes, in place
+                // One reservation for the whole message: its key (`field` < 16), its length's
+                // byte, the future's bytes (field 1 already: the pattern's, in place), fields 2-4.
+                let n = future.count
+                to = reserve(2 &+ n &+ 29)
+                to.storeBytes(of: UInt8(truncatingIfNeeded: field << 3 | 2), as: UInt8.self)
+                start = count &+ 2
+                if n > 0 { (to + 2).copyMemory(from: future.baseAddress!, byteCount: n) }
+                to += 2 &+ n
             } else {
+                start = begin(field, reserved: 1)
                 list.forEachFutureEvent(at: i) { _, s in
                     let event = begin(1, reserved: 1)
                     for i in s.indices { raw(1, s[i]) }
                     end(event, reserved: 1)
                 }
+                to = reserve(29)
             }
             let f = list.numbers(at: i)
-            // Fields 2-4 in one reservation (9 + 11 + 9 bytes at most), each 0 left out without a
-            // branch (stored, then overwritten by the next), as in ``doubles(_:)``.
-            var to = reserve(29)
+            // Fields 2-4 (9 + 11 + 9 bytes at most), each 0 left out without a branch (stored,
+            // then overwritten by the next), as in ``doubles(_:)``.
             let aggregate = f.aggregatePotential.bitPattern, total = f.totalWeightedFrequency.bitPattern
             to.storeBytes(of: 2 << 3 | 1, as: UInt8.self)
             (to + 1).storeBytes(of: aggregate.littleEndian, as: UInt64.self)
