@@ -291,15 +291,9 @@ package enum PredictionWire {
             // retained); its future's bytes are in ≈1,065 patterns' storage at 10,000, lines the query
             // never read: asked for `ahead` potentials before they are read, so that the misses overlap.
             // The pattern objects that locate those bytes are asked for twice as far ahead.
-            let count = futurePotentials.count, ahead = 8
+            // (One engine call per potential: ``FuturePotentialReader/forEachWire(ahead:_:)``.)
             futurePotentials.withReader { list in
-                for i in 0..<Swift.min(2 &* ahead, count) { list.prefetchFuturePattern(at: i) }
-                for i in 0..<Swift.min(ahead, count) { list.prefetchFutureWire(at: i) }
-                for i in 0..<count {
-                    if i &+ 2 &* ahead < count { list.prefetchFuturePattern(at: i &+ 2 &* ahead) }
-                    if i &+ ahead < count { list.prefetchFutureWire(at: i &+ ahead) }
-                    potential(potentialField, list, i)
-                }
+                list.forEachWire(ahead: 8) { i, future, numbers in potential(potentialField, list, i, future, numbers) }
             }
         }
 
@@ -413,10 +407,11 @@ package enum PredictionWire {
         /// `list[i]`: its future's bytes (``FuturePotentials/futureWireBytes(at:)``) and numbers read
         /// in place, no value built.
         @inline(__always)
-        mutating func potential(_ field: Int, _ list: FuturePotentialReader, _ i: Int) {
+        mutating func potential(_ field: Int, _ list: FuturePotentialReader, _ i: Int, _ future: UnsafeRawBufferPointer?,
+                                _ f: (aggregatePotential: Double, supportingPatterns: Int, totalWeightedFrequency: Double)) {
             let start: Int
             var to: UnsafeMutableRawPointer
-            if let future = list.futureWireBytes(at: i) {
+            if let future {
                 // One reservation for the whole message: its key (`field` < 16), its length's
                 // byte, the future's bytes (field 1 already: the pattern's, in place), fields 2-4.
                 let n = future.count
@@ -434,7 +429,6 @@ package enum PredictionWire {
                 }
                 to = reserve(29)
             }
-            let f = list.numbers(at: i)
             // Fields 2-4 (9 + 11 + 9 bytes at most), each 0 left out without a branch (stored,
             // then overwritten by the next), as in ``doubles(_:)``.
             let aggregate = f.aggregatePotential.bitPattern, total = f.totalWeightedFrequency.bitPattern
