@@ -365,6 +365,68 @@ extension Prediction {
     }
 }
 
+/// A computed prediction as an encoder writes it, in plain values (issue 15, fourth wire pass): what
+/// ``Prediction/withCompactWire(_:)`` hands its closure, plus the numbers, read out of the list in
+/// place (``Swift/Array/wireView(at:)``). Nothing in it holds a reference: the pointers are into the
+/// prediction's pattern and its list's bit buffer, valid while the list they were read from is alive
+/// and unchanged. (Passing a `Prediction` on to code that writes through pointers makes the
+/// compiler copy it first — an outlined copy and destroy, a retain and a release per prediction.)
+public struct PredictionWireView {
+    /// The pattern's events framed as field 1 (``EventWire``'s form), and the start of each event in
+    /// them (`UInt32` little-endian × (eventCount + 1); the last is their length).
+    public let events: UnsafeRawPointer
+    public let starts: UnsafeRawPointer
+    public let eventCount: Int
+    /// The present events.
+    public let present: Range<Int>
+    /// The selections (``PredictionSelectionBits``) in the list's bit buffer `words`.
+    public let bits: PredictionSelectionBits
+    public let words: UnsafePointer<UInt64>
+    /// The name's field 2 and whether `emotives` may be non-empty (``PredictionHeadWire``).
+    public let head: PredictionHeadWire
+    public let frequency: Int
+
+    /// Offset of event `i`'s tag byte in ``events`` (i ≤ eventCount).
+    @inline(__always)
+    public func eventOffset(_ i: Int) -> Int {
+        Int(UInt32(littleEndian: starts.loadUnaligned(fromByteOffset: 4 &* i, as: UInt32.self)))
+    }
+
+    /// All the events' bytes (``events`` and their length).
+    @inline(__always)
+    public var eventBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: events, count: eventOffset(eventCount)) }
+}
+
+extension Array where Element == Prediction {
+    /// `self[i]` as ``PredictionWireView`` (valid while this array is alive and unchanged); `nil`
+    /// when it is not computed or any field was set explicitly (read the prediction then).
+    @inline(__always)
+    public func wireView(at i: Int) -> PredictionWireView? {
+        withUnsafeBufferPointer { list in
+            guard !list[i].hasExplicitFields, let alignment = list[i].alignment else { return nil }
+            return alignment.wireView(frequency: list[i].frequency)
+        }
+    }
+}
+
+extension Prediction.Alignment {
+    /// ``Swift/Array/wireView(at:)`` of a computed prediction.
+    @inline(__always)
+    func wireView(frequency: Int) -> PredictionWireView? {
+        let at = Int(bitsAt), stmWords = batch.stmWords, shape = self.shape
+        let bits = PredictionSelectionBits(
+            stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
+            presentSymbols: shape.packedView.start(Int(k2)) - shape.packedView.start(Int(k1)))
+        let wire = UnsafeRawPointer(shape.wire), n = shape.eventCount
+        // The batch's immutable array: its storage lives as long as the batch, which the list holds.
+        guard let words = batch.words.withUnsafeBufferPointer({ $0.baseAddress }) else { return nil }
+        return PredictionWireView(
+            events: wire + 4 &* (n &+ 1), starts: wire, eventCount: n, present: Int(k1)..<Int(k2), bits: bits,
+            words: words, head: PredictionHeadWire(name: shape.nameWire, hasEmotives: !(emotiveWindow?.isEmpty ?? true)),
+            frequency: frequency)
+    }
+}
+
 extension Prediction.Alignment {
     /// The pattern's wire bytes and their size (``Swift/Array/prefetchWire(at:)``).
     @inline(__always)
