@@ -284,7 +284,11 @@ package enum PredictionWire {
             predictions.withUnsafeBufferPointer { list in
                 for i in 0..<predictionCount {
                     if i &+ 2 < predictionCount { predictions.prefetchWire(at: i &+ 2) }
-                    prediction(predictionField, list[i])
+                    if let view = predictions.wireView(at: i) {
+                        prediction(predictionField, view, list, i)
+                    } else {
+                        prediction(predictionField, list[i])
+                    }
                 }
             }
             // A future potential is read in place (``FuturePotentialReader``: no value built, nothing
@@ -297,30 +301,28 @@ package enum PredictionWire {
             }
         }
 
+        /// A computed prediction (``PredictionWireView``: read in place, nothing copied or retained);
+        /// `list[i]` is the same prediction, for what the view does not carry (the STM's strings once
+        /// per list, emotives when its pattern has an emotive window, the doubles: stored fields).
         @inline(__always)
-        package mutating func prediction(_ field: Int, _ p: borrowing Prediction) {
+        mutating func prediction(_ field: Int, _ v: PredictionWireView, _ list: UnsafeBufferPointer<Prediction>, _ i: Int) {
             let start = begin(field, reserved: 2)  // most predictions: 128 bytes to 16 KB
-            // The STM table first (once per list), so that the closure below does not capture `p`.
-            if let id = p.compactSTM, id != stm.id { _ = p.withSTM { stm.load(id, $0, $1) } }
-            let frequency = p.frequency
-            let compact = p.withCompactWire { sequence, present, bits, words, head in
-                compactHead(head.name, frequency)
-                if head.hasEmotives { return false }  // written from `p` below, then the rest
-                compactFields(sequence, present, bits, words)
-                return true
-            }
-            switch compact {
-            case true?: break
-            case false?:
-                emotives(p.emotives)
-                _ = p.withCompactWire { sequence, present, bits, words, _ in compactFields(sequence, present, bits, words) }
-            case nil:
-                string(1, p.type)
-                string(2, p.name)
-                int64(3, Int64(frequency))
-                emotives(p.emotives)
-                explicitFields(p)
-            }
+            if v.bits.stm != stm.id { _ = list[i].withSTM { stm.load(v.bits.stm, $0, $1) } }  // once per list
+            compactHead(v.head.name, v.frequency)
+            if v.head.hasEmotives { emotives(list[i].emotives) }
+            compactFields(v)
+            doubles(list, i)
+            end(start, reserved: 2)
+        }
+
+        /// A prediction with fields set explicitly (or not computed), read field by field.
+        package mutating func prediction(_ field: Int, _ p: borrowing Prediction) {
+            let start = begin(field, reserved: 2)
+            string(1, p.type)
+            string(2, p.name)
+            int64(3, Int64(p.frequency))
+            emotives(p.emotives)
+            explicitFields(p)
             doubles(p)
             end(start, reserved: 2)
         }
@@ -356,7 +358,27 @@ package enum PredictionWire {
         /// types.proto `Prediction`'s fields 12-25 (doubles, left out when 0) in one reservation:
         /// at most 4 × 9 + 10 × 10 bytes.
         @inline(__always)
+        private mutating func doubles(_ list: UnsafeBufferPointer<Prediction>, _ i: Int) {
+            let p = list.baseAddress! + i  // stored fields loaded in place (no copy of the prediction)
+            doubles(p.pointer(to: \.similarity)!.pointee, p.pointer(to: \.evidence)!.pointee, p.pointer(to: \.confidence)!.pointee,
+                    p.pointer(to: \.fragmentation)!.pointee, p.pointer(to: \.snr)!.pointee, p.pointer(to: \.entropy)!.pointee,
+                    p.pointer(to: \.normalizedEntropy)!.pointee, p.pointer(to: \.globalNormalizedEntropy)!.pointee,
+                    p.pointer(to: \.confluence)!.pointee, p.pointer(to: \.potential)!.pointee,
+                    p.pointer(to: \.predictiveInformation)!.pointee, p.pointer(to: \.itfdfSimilarity)!.pointee,
+                    p.pointer(to: \.patternProbability)!.pointee, p.pointer(to: \.weightedStrength)!.pointee)
+        }
+        @inline(__always)
         private mutating func doubles(_ p: borrowing Prediction) {
+            doubles(p.similarity, p.evidence, p.confidence, p.fragmentation, p.snr, p.entropy, p.normalizedEntropy,
+                    p.globalNormalizedEntropy, p.confluence, p.potential, p.predictiveInformation, p.itfdfSimilarity,
+                    p.patternProbability, p.weightedStrength)
+        }
+        @inline(__always)
+        private mutating func doubles(_ similarity: Double, _ evidence: Double, _ confidence: Double, _ fragmentation: Double,
+                                      _ snr: Double, _ entropy: Double, _ normalizedEntropy: Double,
+                                      _ globalNormalizedEntropy: Double, _ confluence: Double, _ potential: Double,
+                                      _ predictiveInformation: Double, _ itfdfSimilarity: Double,
+                                      _ patternProbability: Double, _ weightedStrength: Double) {
             let start = reserve(136)
             var to = start
             // `key`: the field's key as a varint, little-endian (1 byte below field 16, 2 from it);
@@ -371,12 +393,12 @@ package enum PredictionWire {
                 let k = field << 3 | 1
                 return k < 0x80 ? k : (k & 0x7F | 0x80) | (k >> 7) << 8
             }
-            put(key(12), 1, p.similarity); put(key(13), 1, p.evidence); put(key(14), 1, p.confidence)
-            put(key(15), 1, p.fragmentation); put(key(16), 2, p.snr); put(key(17), 2, p.entropy)
-            put(key(18), 2, p.normalizedEntropy); put(key(19), 2, p.globalNormalizedEntropy)
-            put(key(20), 2, p.confluence); put(key(21), 2, p.potential)
-            put(key(22), 2, p.predictiveInformation); put(key(23), 2, p.itfdfSimilarity)
-            put(key(24), 2, p.patternProbability); put(key(25), 2, p.weightedStrength)
+            put(key(12), 1, similarity); put(key(13), 1, evidence); put(key(14), 1, confidence)
+            put(key(15), 1, fragmentation); put(key(16), 2, snr); put(key(17), 2, entropy)
+            put(key(18), 2, normalizedEntropy); put(key(19), 2, globalNormalizedEntropy)
+            put(key(20), 2, confluence); put(key(21), 2, potential)
+            put(key(22), 2, predictiveInformation); put(key(23), 2, itfdfSimilarity)
+            put(key(24), 2, patternProbability); put(key(25), 2, weightedStrength)
             count &+= to - start
         }
 
