@@ -65,16 +65,6 @@ public struct EventWire: Sendable {
         }
     }
 
-    /// The run's bytes (as ``bytes``) in place, for encoders: valid while this value (or what
-    /// handed it out, e.g. the prediction in ``Prediction/withCompactWire(_:)``'s closure) is alive.
-    /// Not generic, so that other modules inline it (``withUnsafeBytes(_:)`` stayed a call per
-    /// prediction: ≈90 instructions).
-    @inline(__always)
-    public var unsafeBytes: UnsafeRawBufferPointer {
-        let lo = absoluteStart(0)
-        return UnsafeRawBufferPointer(start: wire + lo, count: absoluteStart(eventCount) &- lo)
-    }
-
     /// Offset in ``bytes`` of event `i`'s tag byte (i ≤ eventCount: `eventOffset(eventCount)` is ``byteCount``).
     @inline(__always)
     public func eventOffset(_ i: Int) -> Int { absoluteStart(i) &- absoluteStart(0) }
@@ -305,7 +295,7 @@ extension Array where Element == Prediction {
     }
 }
 
-/// Where a computed prediction's selections are in its list's bit buffer (``Prediction/withCompactWire(_:)``):
+/// Where a computed prediction's selections are in its list's bit buffer (``PredictionWireView``):
 /// word offsets of its three bit sets — matched STM positions and extras STM positions (over the
 /// flattened STM, `stmWords` words each) and missing present symbols (bit 0 = the present events'
 /// first symbol).
@@ -319,13 +309,13 @@ public struct PredictionSelectionBits: Sendable {
     public let presentSymbols: Int
 }
 
-/// What a computed prediction's head needs besides its numbers (``Prediction/withCompactWire(_:)``,
-/// issue 15, fourth wire pass): its name as field 2, in place in the pattern's bytes, and whether
+/// What a computed prediction's head needs besides its numbers (``PredictionWireView``, issue 15,
+/// fourth wire pass): its name as field 2, in place in the pattern's bytes, and whether
 /// `emotives` can be non-empty (its pattern has an emotive window) — when not, an encoder skips the
 /// field without building the dictionary.
 public struct PredictionHeadWire {
     /// `name` as `kato.v2.Prediction` field 2 (tag, length, UTF-8; empty for an empty name): the
-    /// pattern's bytes, valid inside `withCompactWire`'s closure.
+    /// pattern's bytes, valid while the list the view was read from lives.
     public let name: UnsafeRawBufferPointer
     /// Whether the pattern had an emotive window when the prediction was computed (`emotives`
     /// may then be non-empty: read it).
@@ -333,28 +323,6 @@ public struct PredictionHeadWire {
 }
 
 extension Prediction {
-    /// A computed prediction as an encoder can write it without reading its `String`s (issue 15,
-    /// second wire pass): the whole pattern in wire form (`sequence`, ``EventWire``), its present
-    /// events, its selections as bits in `words` (``PredictionSelectionBits``) and its name's field
-    /// (``PredictionHeadWire``). `nil` when the prediction is not computed or any field was set
-    /// explicitly (read the fields then).
-    @inline(__always)
-    public func withCompactWire<R>(
-        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>,
-                 _ head: PredictionHeadWire) throws -> R
-    ) rethrows -> R? {
-        guard !hasExplicitFields else { return nil }
-        // Through the alignment's own method: `if let alignment` copied it (three retains).
-        return try alignment?.withCompactWire(body)
-    }
-
-    /// Identifies the STM (and bit buffer) of a computed prediction with no field set explicitly:
-    /// equal for every prediction of one list; `nil` when ``withCompactWire(_:)`` gives `nil`.
-    public var compactSTM: ObjectIdentifier? {
-        guard !hasExplicitFields, let batch = alignment?.batch else { return nil }
-        return ObjectIdentifier(batch)
-    }
-
     /// The flattened STM a computed prediction was aligned with and the number of STM symbols in
     /// events `0...e` (`eventEnds[e]`); what ``PredictionSelectionBits``' STM positions index.
     /// `nil` when the prediction is not computed.
@@ -365,9 +333,10 @@ extension Prediction {
     }
 }
 
-/// A computed prediction as an encoder writes it, in plain values (issue 15, fourth wire pass): what
-/// ``Prediction/withCompactWire(_:)`` hands its closure, plus the numbers, read out of the list in
-/// place (``Swift/Array/wireView(at:)``). Nothing in it holds a reference: the pointers are into the
+/// A computed prediction as an encoder writes it without reading its `String`s, in plain values (issue
+/// 15, fourth wire pass; the second wire pass's `withCompactWire` closure before): the whole pattern in
+/// wire form, its present events, its selections as bits, its name's field and `frequency`, read out
+/// of the list in place (``Swift/Array/wireView(at:)``). Nothing in it holds a reference: the pointers are into the
 /// prediction's pattern and its list's bit buffer, valid while the list they were read from is alive
 /// and unchanged. (Passing a `Prediction` on to code that writes through pointers makes the
 /// compiler copy it first — an outlined copy and destroy, a retain and a release per prediction.)
@@ -431,22 +400,4 @@ extension Prediction.Alignment {
     /// The pattern's wire bytes and their size (``Swift/Array/prefetchWire(at:)``).
     @inline(__always)
     var wireLines: (UnsafeRawPointer, Int) { shape.wireLines }
-
-    /// ``Prediction/withCompactWire(_:)`` of a computed prediction.
-    @inline(__always)
-    func withCompactWire<R>(
-        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>,
-                 _ head: PredictionHeadWire) throws -> R
-    ) rethrows -> R {
-        let at = Int(bitsAt), stmWords = batch.stmWords, shape = self.shape
-        let bits = PredictionSelectionBits(
-            stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
-            // (The event ends from `packed`, on lines the query read: `eventEnds` is an array nothing else touches.)
-            presentSymbols: shape.packedView.start(Int(k2)) - shape.packedView.start(Int(k1)))
-        let words = batch.words
-        let head = PredictionHeadWire(name: shape.nameWire, hasEmotives: !(emotiveWindow?.isEmpty ?? true))
-        return try body(
-            EventWire(shape, events: 0..<shape.eventCount), Int(k1)..<Int(k2),
-            bits, words.span, head)
-    }
 }

@@ -96,7 +96,8 @@ final class EventWireTests: XCTestCase {
     }
 
     /// Each pattern keeps its name as field 2 after its events (fourth wire pass): empty, non-ASCII
-    /// and 200-byte names (a 2-byte length), with and without events, and where a prediction hands it out.
+    /// and 200-byte names (a 2-byte length); and what a computed prediction's `wireView` hands out
+    /// (name, events, starts, present range, frequency; `nil` once a field is set explicitly).
     func testNamesAreKeptAsField2AfterTheEvents() throws {
         for name in ["", "a", "名前é", String(repeating: "n", count: 200), "0123456789abcdef0123456789abcdef01234567"] {
             for events in [[["x"]], [["", "é"], ["y"]], [[String(repeating: "long-", count: 30)]]] {
@@ -111,10 +112,22 @@ final class EventWireTests: XCTestCase {
         var seen = 0
         for _ in 0..<10 {
             try engine.observe(Self.randomEvent(&rng), in: &session)
-            for p in session.predictions {
-                let head = try XCTUnwrap(p.withCompactWire { _, _, _, _, head in (Array(head.name), head.hasEmotives) })
-                XCTAssertEqual(head.0, Self.nameField(p.name))
-                XCTAssertFalse(head.1)  // learned without emotives
+            let list = session.predictions
+            for (i, p) in list.enumerated() {
+                let view = try XCTUnwrap(list.wireView(at: i))
+                XCTAssertEqual(Array(view.head.name), Self.nameField(p.name))
+                XCTAssertFalse(view.head.hasEmotives)  // learned without emotives
+                XCTAssertEqual(view.frequency, p.frequency)
+                XCTAssertEqual(view.eventCount, p.sequence.count)
+                XCTAssertEqual(Array(view.eventBytes), Self.reference(p.sequence))
+                for k in 0...view.eventCount {
+                    XCTAssertEqual(view.eventOffset(k), Self.reference(p.sequence.prefix(k)).count)
+                }
+                XCTAssertEqual(view.present, p.past.count..<(p.past.count + p.present.count))
+                XCTAssertEqual(view.bits.presentSymbols, p.present.joined().count)
+                var explicit = list
+                explicit[i].type = "x"
+                XCTAssertNil(explicit.wireView(at: i))
                 seen += 1
             }
         }
