@@ -79,7 +79,7 @@ extension PredictionWire {
 }
 
 extension PredictionWire.Writer {
-    /// Fields 5-11 of a computed prediction (``Prediction/withCompactWire(_:)``'s values; `stm`
+    /// Fields 5-11 of a computed prediction (``PredictionWireView``; `stm`
     /// loaded for its list).
     mutating func compactFields(_ v: PredictionWireView) {
         let present = v.present, bits = v.bits, words = v.words
