@@ -75,15 +75,17 @@ extension ServerConnectionHandler {
         submitOrResume(stream)
     }
 
-    /// Reads each pushed stream's state before the push job takes from them: a fan-out's
-    /// streams are cold (each touched every few dozen ms), and `takePushed` missed on each in
-    /// turn, its source's lock keeping the next miss from starting early. Independent loads
-    /// here overlap (docs/BENCHMARKS.md "Subscriptions, eighth pass").
+    /// Reads each pushed stream's state, and its push source, before the push job takes from
+    /// them: a fan-out's streams are cold (each touched every few dozen ms) and its sources
+    /// were last written by the publishing thread, and `takePushed` missed on each in turn,
+    /// its source's lock keeping the next miss from starting early. Independent loads here
+    /// overlap (docs/BENCHMARKS.md "Subscriptions, eighth pass"; the sources: "ninth pass").
     func touchStreams(_ requests: [ServerConnectionStreams.PushRequest]) {
         var touched: Int32 = 0
         for i in requests.indices {
             // Its first bytes, and its pending bytes' count (their buffer, another object).
             if let stream = streams[requests[i].streamID] { touched &+= stream.id &+ Int32(truncatingIfNeeded: stream.pending.count) }
+            touched &+= Int32(truncatingIfNeeded: requests[i].source.touchForTake)
         }
         streamsTouched = touched  // kept, so the loads are not optimised away
     }
