@@ -60,6 +60,47 @@ extension ServerConnectionHandler {
             pushScratch = messages
         }
         source.takeResponses(into: &messages)
+        deliver(&messages, to: stream, sent: sent)
+    }
+
+    /// The push job's takes (`ServerConnectionStreams`): `takePushed` for every scheduled
+    /// stream, in three passes so that the cache misses of a fan-out overlap instead of coming
+    /// one after another — the streams and sources first (`touchStreams`), then every source's
+    /// take (a swap of arrays under its lock: no message read yet), then each taken array's
+    /// first line, then the deliveries. A take's lock is an atomic, which waits for every
+    /// earlier load: a miss on the array taken just before it held up the next take
+    /// (docs/BENCHMARKS.md "Subscriptions, ninth pass"). Leaves `requests` empty.
+    func takePushed(_ requests: inout [ServerConnectionStreams.PushRequest]) {
+        touchStreams(requests)
+        var taken = pushTakes
+        pushTakes = []
+        if taken.count < requests.count { taken.append(contentsOf: repeatElement([], count: requests.count - taken.count)) }
+        for i in requests.indices {
+            guard let stream = streams[requests[i].streamID], stream.phase != .finished else { continue }
+            if stream.pendingCount > configuration.pushBufferLimit {
+                stream.parkedPush = (requests[i].source, requests[i].sent)
+                continue
+            }
+            requests[i].source.takeResponses(into: &taken[i])
+        }
+        var counted = 0
+        for i in requests.indices { counted &+= taken[i].count }
+        streamsTouched &+= Int32(truncatingIfNeeded: counted)  // kept, so the loads stay
+        for i in requests.indices where !taken[i].isEmpty {
+            if let stream = streams[requests[i].streamID], stream.phase != .finished {
+                deliver(&taken[i], to: stream, sent: requests[i].sent)
+            }
+            taken[i].removeAll(keepingCapacity: true)
+        }
+        // Emptied from the end (popped): a source whose object the publishing thread wrote
+        // last is released, not retained and released as a copy would.
+        while requests.popLast() != nil {}
+        pushTakes = taken
+    }
+
+    /// Moves `messages` (taken from the stream's push source) into the stream's pending bytes
+    /// and asks nghttp2 for the DATA; ends the call when one cannot be sent.
+    private func deliver(_ messages: inout [FramedMessage], to stream: ServerStreamState, sent: (@Sendable () -> Void)?) {
         guard !messages.isEmpty else { return }
         // Moved out in order (`removeFirst` shifts a few words: ≤ the source's backlog), not
         // iterated: no retain of each message's shared storage (a cache miss: the publishing
@@ -67,6 +108,7 @@ extension ServerConnectionHandler {
         while !messages.isEmpty {
             let message = messages.removeFirst()
             if let refused = append(framed: message, to: stream) {
+                messages.removeAll(keepingCapacity: true)
                 stream.task?.cancel()  // its handler waits for its source, not for a write
                 return finish(stream, error: refused)
             }
@@ -75,17 +117,17 @@ extension ServerConnectionHandler {
         submitOrResume(stream)
     }
 
-    /// Reads each pushed stream's state, and its push source, before the push job takes from
-    /// them: a fan-out's streams are cold (each touched every few dozen ms) and its sources
-    /// were last written by the publishing thread, and `takePushed` missed on each in turn,
-    /// its source's lock keeping the next miss from starting early. Independent loads here
-    /// overlap (docs/BENCHMARKS.md "Subscriptions, eighth pass"; the sources: "ninth pass").
+    /// Reads each pushed stream's state before the push job takes from them: a fan-out's
+    /// streams are cold (each touched every few dozen ms), and `takePushed` missed on each in
+    /// turn, its source's lock keeping the next miss from starting early. Independent loads
+    /// here overlap (docs/BENCHMARKS.md "Subscriptions, eighth pass"). (Touching the sources
+    /// too, through a protocol call, cost a retain and a release of each: atomics on the very
+    /// line it meant to load, which serialise the misses again — ninth pass.)
     func touchStreams(_ requests: [ServerConnectionStreams.PushRequest]) {
         var touched: Int32 = 0
         for i in requests.indices {
             // Its first bytes, and its pending bytes' count (their buffer, another object).
             if let stream = streams[requests[i].streamID] { touched &+= stream.id &+ Int32(truncatingIfNeeded: stream.pending.count) }
-            touched &+= Int32(truncatingIfNeeded: requests[i].source.touchForTake)
         }
         streamsTouched = touched  // kept, so the loads are not optimised away
     }

@@ -12,17 +12,6 @@ public protocol ResponsePushSource: AnyObject, Sendable {
     /// to many streams is not copied per stream. `responses` is the connection's, reused from
     /// take to take (a source that keeps its own buffer's capacity allocates nothing per take).
     func takeResponses(into responses: inout [FramedMessage])
-
-    /// Reads the source's first bytes and returns any value derived from them. The connection
-    /// calls it on every source it is about to take from, before taking from any: a fan-out's
-    /// sources were last written by the publishing thread, and these independent loads let
-    /// the misses overlap instead of coming one per take (docs/BENCHMARKS.md "Subscriptions,
-    /// ninth pass"). The default reads only the object's header (its type, for the call).
-    var touchForTake: Int { get }
-}
-
-extension ResponsePushSource {
-    public var touchForTake: Int { 0 }
 }
 
 /// A streaming call's way to hand messages to its connection without awaiting each one

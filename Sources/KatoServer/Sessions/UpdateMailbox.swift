@@ -69,11 +69,6 @@ final class UpdateMailbox: ResponsePushSource {
     init(capacity: Int) {
         self.capacity = max(1, capacity)
     }
-
-    /// The connection's read before it takes (`ResponsePushSource`): `capacity` shares its
-    /// cache line with the lock word and the queue's reference.
-    var touchForTake: Int { capacity }
-
     private enum Wake {
         case none
         case reader(CheckedContinuation<[FramedMessage]?, any Error>)
