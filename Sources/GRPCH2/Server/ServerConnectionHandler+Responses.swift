@@ -64,38 +64,43 @@ extension ServerConnectionHandler {
     }
 
     /// The push job's takes (`ServerConnectionStreams`): `takePushed` for every scheduled
-    /// stream, in three passes so that the cache misses of a fan-out overlap instead of coming
-    /// one after another — the streams and sources first (`touchStreams`), then every source's
-    /// take (a swap of arrays under its lock: no message read yet), then each taken array's
-    /// first line, then the deliveries. A take's lock is an atomic, which waits for every
-    /// earlier load: a miss on the array taken just before it held up the next take
-    /// (docs/BENCHMARKS.md "Subscriptions, ninth pass"). Leaves `requests` empty.
+    /// stream, in passes, so that the cache misses of a fan-out overlap instead of coming one
+    /// after another: the streams first (`touchStreams`), then every source's take (a swap of
+    /// arrays under its lock: no message read yet), then each taken array's first line, then
+    /// the deliveries. A take's lock is an atomic, which waits for every earlier load: a miss
+    /// on the array taken just before it held up the next take (docs/BENCHMARKS.md
+    /// "Subscriptions, ninth pass"). Leaves `requests` empty.
     func takePushed(_ requests: inout [ServerConnectionStreams.PushRequest]) {
         touchStreams(requests)
         var taken = pushTakes
+        var takers = pushTakers
         pushTakes = []
-        if taken.count < requests.count { taken.append(contentsOf: repeatElement([], count: requests.count - taken.count)) }
-        for i in requests.indices {
-            guard let stream = streams[requests[i].streamID], stream.phase != .finished else { continue }
+        pushTakers = []
+        // Moved out one by one (popped: the streams' order within one write does not matter),
+        // not used in place: a call on an element in place retained its source — an atomic on
+        // a line the publishing thread wrote last, one more serialised miss per stream.
+        while let r = requests.popLast() {
+            guard let stream = streams[r.streamID], stream.phase != .finished else { continue }
             if stream.pendingCount > configuration.pushBufferLimit {
-                stream.parkedPush = (requests[i].source, requests[i].sent)
+                stream.parkedPush = (r.source, r.sent)
                 continue
             }
-            requests[i].source.takeResponses(into: &taken[i])
+            if takers.count == taken.count { taken.append([]) }
+            r.source.takeResponses(into: &taken[takers.count])
+            takers.append((r.streamID, r.sent))
         }
         var counted = 0
-        for i in requests.indices { counted &+= taken[i].count }
+        for i in takers.indices { counted &+= taken[i].count }
         streamsTouched &+= Int32(truncatingIfNeeded: counted)  // kept, so the loads stay
-        for i in requests.indices where !taken[i].isEmpty {
-            if let stream = streams[requests[i].streamID], stream.phase != .finished {
-                deliver(&taken[i], to: stream, sent: requests[i].sent)
+        while let t = takers.popLast() {  // popped too: `sent` is not retained for the call
+            let i = takers.count
+            if !taken[i].isEmpty, let stream = streams[t.streamID], stream.phase != .finished {
+                deliver(&taken[i], to: stream, sent: t.sent)
             }
             taken[i].removeAll(keepingCapacity: true)
         }
-        // Emptied from the end (popped): a source whose object the publishing thread wrote
-        // last is released, not retained and released as a copy would.
-        while requests.popLast() != nil {}
         pushTakes = taken
+        pushTakers = takers
     }
 
     /// Moves `messages` (taken from the stream's push source) into the stream's pending bytes
