@@ -60,52 +60,6 @@ extension ServerConnectionHandler {
             pushScratch = messages
         }
         source.takeResponses(into: &messages)
-        deliver(&messages, to: stream, sent: sent)
-    }
-
-    /// The push job's takes (`ServerConnectionStreams`): `takePushed` for every scheduled
-    /// stream, in passes, so that the cache misses of a fan-out overlap instead of coming one
-    /// after another: the streams first (`touchStreams`), then every source's take (a swap of
-    /// arrays under its lock: no message read yet), then each taken array's first line, then
-    /// the deliveries. A take's lock is an atomic, which waits for every earlier load: a miss
-    /// on the array taken just before it held up the next take (docs/BENCHMARKS.md
-    /// "Subscriptions, ninth pass"). Leaves `requests` empty.
-    func takePushed(_ requests: inout [ServerConnectionStreams.PushRequest]) {
-        touchStreams(requests)
-        var taken = pushTakes
-        var takers = pushTakers
-        pushTakes = []
-        pushTakers = []
-        // Moved out one by one (popped: the streams' order within one write does not matter),
-        // not used in place: a call on an element in place retained its source — an atomic on
-        // a line the publishing thread wrote last, one more serialised miss per stream.
-        while let r = requests.popLast() {
-            guard let stream = streams[r.streamID], stream.phase != .finished else { continue }
-            if stream.pendingCount > configuration.pushBufferLimit {
-                stream.parkedPush = (r.source, r.sent)
-                continue
-            }
-            if takers.count == taken.count { taken.append([]) }
-            r.source.takeResponses(into: &taken[takers.count])
-            takers.append((r.streamID, r.sent))
-        }
-        var counted = 0
-        for i in takers.indices { counted &+= taken[i].count }
-        streamsTouched &+= Int32(truncatingIfNeeded: counted)  // kept, so the loads stay
-        while let t = takers.popLast() {  // popped too: `sent` is not retained for the call
-            let i = takers.count
-            if !taken[i].isEmpty, let stream = streams[t.streamID], stream.phase != .finished {
-                deliver(&taken[i], to: stream, sent: t.sent)
-            }
-            taken[i].removeAll(keepingCapacity: true)
-        }
-        pushTakes = taken
-        pushTakers = takers
-    }
-
-    /// Moves `messages` (taken from the stream's push source) into the stream's pending bytes
-    /// and asks nghttp2 for the DATA; ends the call when one cannot be sent.
-    private func deliver(_ messages: inout [FramedMessage], to stream: ServerStreamState, sent: (@Sendable () -> Void)?) {
         guard !messages.isEmpty else { return }
         // Moved out in order (`removeFirst` shifts a few words: ≤ the source's backlog), not
         // iterated: no retain of each message's shared storage (a cache miss: the publishing
@@ -113,7 +67,6 @@ extension ServerConnectionHandler {
         while !messages.isEmpty {
             let message = messages.removeFirst()
             if let refused = append(framed: message, to: stream) {
-                messages.removeAll(keepingCapacity: true)
                 stream.task?.cancel()  // its handler waits for its source, not for a write
                 return finish(stream, error: refused)
             }
@@ -125,9 +78,7 @@ extension ServerConnectionHandler {
     /// Reads each pushed stream's state before the push job takes from them: a fan-out's
     /// streams are cold (each touched every few dozen ms), and `takePushed` missed on each in
     /// turn, its source's lock keeping the next miss from starting early. Independent loads
-    /// here overlap (docs/BENCHMARKS.md "Subscriptions, eighth pass"). (Touching the sources
-    /// too, through a protocol call, cost a retain and a release of each: atomics on the very
-    /// line it meant to load, which serialise the misses again — ninth pass.)
+    /// here overlap (docs/BENCHMARKS.md "Subscriptions, eighth pass").
     func touchStreams(_ requests: [ServerConnectionStreams.PushRequest]) {
         var touched: Int32 = 0
         for i in requests.indices {

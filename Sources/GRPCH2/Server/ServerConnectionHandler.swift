@@ -24,11 +24,6 @@ final class ServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelega
     var flushScheduled = false
     /// `takePushed`'s buffer, kept between takes (its capacity, not its messages).
     var pushScratch: [FramedMessage] = []
-    /// The push job's buffers, one per stream it takes from, kept between jobs (their
-    /// capacity; they change places with the sources' own on each take).
-    var pushTakes: [[FramedMessage]] = []
-    /// The streams those buffers were taken for, in the same order (kept for its capacity).
-    var pushTakers: [(streamID: Int32, sent: (@Sendable () -> Void)?)] = []
     /// `ServerConnectionStreams.push`'s list of scheduled streams, kept between jobs (its capacity).
     var pushRequestsSpare: [ServerConnectionStreams.PushRequest] = []
     /// `touchStreams`' sum of what it read (never used otherwise).

@@ -91,7 +91,11 @@ final class ServerConnectionStreams: ServerStreamOwner {
         // submissions below find a flush "scheduled" and leave it to this one.
         let flushPending = handler.flushScheduled
         handler.flushScheduled = true
-        handler.takePushed(&ready)
+        handler.touchStreams(ready)  // their states' misses overlap before the takes lock
+        // Moved out one by one (popped: the streams' order within one write does not matter)
+        // rather than iterated: a copy would retain each source, whose object the publishing
+        // thread wrote last — a cache miss per stream.
+        while let r = ready.popLast() { handler.takePushed(streamID: r.streamID, source: r.source, sent: r.sent) }
         handler.pushRequestsSpare = ready
         if !flushPending {
             handler.flushScheduled = false
