@@ -80,6 +80,7 @@ final class UpdateMailbox: ResponsePushSource {
     init(capacity: Int) {
         self.capacity = max(1, capacity)
     }
+
     private enum Wake {
         case none
         case reader(CheckedContinuation<[FramedMessage]?, any Error>)
@@ -130,9 +131,9 @@ final class UpdateMailbox: ResponsePushSource {
     /// The connection takes what is queued (`ResponsePushSource`) into its reused array. The
     /// updates move without a retain each (a cache miss: their shared storage's count was last
     /// written by the publishing thread): `first` moved out, `more` — when there is more —
-    /// swapped with the connection's emptied array when that is empty (the mailbox then keeps
-    /// its capacity), else appended. A take allocates nothing (it was an array per subscriber
-    /// per update).
+    /// swapped with the connection's array when that is empty (the mailbox gets its emptied
+    /// capacity), else appended. A take allocates nothing (it was an array per subscriber per
+    /// update).
     func takeResponses(into responses: inout [FramedMessage]) {
         let start = responses.count
         let transform = state.withLock { s -> Transform? in
