@@ -87,7 +87,7 @@ extension PatternShape {
     }
 
     @inline(__always)
-    private static func wireVarintSize(_ v: Int) -> Int {
+    static func wireVarintSize(_ v: Int) -> Int {
         var v = UInt(v), n = 1
         while v >= 0x80 { v >>= 7; n += 1 }
         return n
@@ -140,6 +140,45 @@ extension PatternShape {
         }
         buf.storeBytes(of: UInt32(at - table).littleEndian, toByteOffset: 4 * n, as: UInt32.self)
         precondition(at == buf.count, "the wire form's size and its bytes disagree")
+    }
+
+    /// The name as `kato.v2.Prediction` field 2 (tag `0x12`, length, UTF-8; nothing for an empty
+    /// name, as protobuf leaves it out), after the framed events in ``wire`` (issue 15, fourth wire
+    /// pass): an encoder copies it from the lines it reads for the events instead of reading the
+    /// name's `String` (a retain, a release and a cold line per prediction).
+    static func nameWireSize(_ name: String) -> Int {
+        let n = name.utf8.count
+        return n == 0 ? 0 : 1 + wireVarintSize(n) + n
+    }
+
+    /// Writes ``nameWireSize(_:)`` bytes of `name`'s field into `buf`.
+    static func writeNameWire(_ buf: UnsafeMutableRawBufferPointer, _ name: String) {
+        guard buf.count > 0 else { return }
+        var at = 0
+        buf[at] = 0x12
+        at += 1
+        var v = UInt(name.utf8.count)
+        while v >= 0x80 {
+            buf[at] = UInt8(truncatingIfNeeded: v) | 0x80
+            at += 1
+            v >>= 7
+        }
+        buf[at] = UInt8(v)
+        at += 1
+        for b in name.utf8 {
+            buf[at] = b
+            at += 1
+        }
+        precondition(at == buf.count, "the name field's size and its bytes disagree")
+    }
+
+    /// ``nameWireSize(_:)``'s bytes in place (valid while this shape is alive): from the end of the
+    /// framed events to the end of `packed`.
+    @inline(__always)
+    var nameWire: UnsafeRawBufferPointer {
+        let wire = UnsafeRawPointer(self.wire)
+        let at = 4 &* (eventCount &+ 1) &+ Int(UInt32(littleEndian: wire.loadUnaligned(fromByteOffset: 4 &* eventCount, as: UInt32.self)))
+        return UnsafeRawBufferPointer(start: wire + at, count: wireCount &- at)
     }
 
     /// Events `range` of this pattern in wire form.
@@ -256,7 +295,7 @@ extension Array where Element == Prediction {
     }
 }
 
-/// Where a computed prediction's selections are in its list's bit buffer (``Prediction/withCompactWire(_:)``):
+/// Where a computed prediction's selections are in its list's bit buffer (``PredictionWireView``):
 /// word offsets of its three bit sets — matched STM positions and extras STM positions (over the
 /// flattened STM, `stmWords` words each) and missing present symbols (bit 0 = the present events'
 /// first symbol).
@@ -270,27 +309,20 @@ public struct PredictionSelectionBits: Sendable {
     public let presentSymbols: Int
 }
 
+/// What a computed prediction's head needs besides its numbers (``PredictionWireView``, issue 15,
+/// fourth wire pass): its name as field 2, in place in the pattern's bytes, and whether
+/// `emotives` can be non-empty (its pattern has an emotive window) — when not, an encoder skips the
+/// field without building the dictionary.
+public struct PredictionHeadWire {
+    /// `name` as `kato.v2.Prediction` field 2 (tag, length, UTF-8; empty for an empty name): the
+    /// pattern's bytes, valid while the list the view was read from lives.
+    public let name: UnsafeRawBufferPointer
+    /// Whether the pattern had an emotive window when the prediction was computed (`emotives`
+    /// may then be non-empty: read it).
+    public let hasEmotives: Bool
+}
+
 extension Prediction {
-    /// A computed prediction as an encoder can write it without reading its `String`s (issue 15,
-    /// second wire pass): the whole pattern in wire form (`sequence`, ``EventWire``), its present
-    /// events, and its selections as bits in `words` (``PredictionSelectionBits``). `nil` when the
-    /// prediction is not computed or any field was set explicitly (read the fields then).
-    @inline(__always)
-    public func withCompactWire<R>(
-        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>) throws -> R
-    ) rethrows -> R? {
-        guard !hasExplicitFields else { return nil }
-        // Through the alignment's own method: `if let alignment` copied it (three retains).
-        return try alignment?.withCompactWire(body)
-    }
-
-    /// Identifies the STM (and bit buffer) of a computed prediction with no field set explicitly:
-    /// equal for every prediction of one list; `nil` when ``withCompactWire(_:)`` gives `nil`.
-    public var compactSTM: ObjectIdentifier? {
-        guard !hasExplicitFields, let batch = alignment?.batch else { return nil }
-        return ObjectIdentifier(batch)
-    }
-
     /// The flattened STM a computed prediction was aligned with and the number of STM symbols in
     /// events `0...e` (`eventEnds[e]`); what ``PredictionSelectionBits``' STM positions index.
     /// `nil` when the prediction is not computed.
@@ -301,24 +333,71 @@ extension Prediction {
     }
 }
 
+/// A computed prediction as an encoder writes it without reading its `String`s, in plain values (issue
+/// 15, fourth wire pass; the second wire pass's `withCompactWire` closure before): the whole pattern in
+/// wire form, its present events, its selections as bits, its name's field and `frequency`, read out
+/// of the list in place (``Swift/Array/wireView(at:)``). Nothing in it holds a reference: the pointers are into the
+/// prediction's pattern and its list's bit buffer, valid while the list they were read from is alive
+/// and unchanged. (Passing a `Prediction` on to code that writes through pointers makes the
+/// compiler copy it first — an outlined copy and destroy, a retain and a release per prediction.)
+public struct PredictionWireView {
+    /// The pattern's events framed as field 1 (``EventWire``'s form), and the start of each event in
+    /// them (`UInt32` little-endian × (eventCount + 1); the last is their length).
+    public let events: UnsafeRawPointer
+    public let starts: UnsafeRawPointer
+    public let eventCount: Int
+    /// The present events.
+    public let present: Range<Int>
+    /// The selections (``PredictionSelectionBits``) in the list's bit buffer `words`.
+    public let bits: PredictionSelectionBits
+    public let words: UnsafePointer<UInt64>
+    /// The name's field 2 and whether `emotives` may be non-empty (``PredictionHeadWire``).
+    public let head: PredictionHeadWire
+    public let frequency: Int
+
+    /// Offset of event `i`'s tag byte in ``events`` (i ≤ eventCount).
+    @inline(__always)
+    public func eventOffset(_ i: Int) -> Int {
+        Int(UInt32(littleEndian: starts.loadUnaligned(fromByteOffset: 4 &* i, as: UInt32.self)))
+    }
+
+    /// All the events' bytes (``events`` and their length).
+    @inline(__always)
+    public var eventBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: events, count: eventOffset(eventCount)) }
+}
+
+extension Array where Element == Prediction {
+    /// `self[i]` as ``PredictionWireView`` (valid while this array is alive and unchanged); `nil`
+    /// when it is not computed or any field was set explicitly (read the prediction then).
+    @inline(__always)
+    public func wireView(at i: Int) -> PredictionWireView? {
+        withUnsafeBufferPointer { list in
+            guard !list[i].hasExplicitFields, let alignment = list[i].alignment else { return nil }
+            return alignment.wireView(frequency: list[i].frequency)
+        }
+    }
+}
+
+extension Prediction.Alignment {
+    /// ``Swift/Array/wireView(at:)`` of a computed prediction.
+    @inline(__always)
+    func wireView(frequency: Int) -> PredictionWireView? {
+        let at = Int(bitsAt), stmWords = batch.stmWords, shape = self.shape
+        let bits = PredictionSelectionBits(
+            stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
+            presentSymbols: shape.packedView.start(Int(k2)) - shape.packedView.start(Int(k1)))
+        let wire = UnsafeRawPointer(shape.wire), n = shape.eventCount
+        // The batch's immutable array: its storage lives as long as the batch, which the list holds.
+        guard let words = batch.words.withUnsafeBufferPointer({ $0.baseAddress }) else { return nil }
+        return PredictionWireView(
+            events: wire + 4 &* (n &+ 1), starts: wire, eventCount: n, present: Int(k1)..<Int(k2), bits: bits,
+            words: words, head: PredictionHeadWire(name: shape.nameWire, hasEmotives: !(emotiveWindow?.isEmpty ?? true)),
+            frequency: frequency)
+    }
+}
+
 extension Prediction.Alignment {
     /// The pattern's wire bytes and their size (``Swift/Array/prefetchWire(at:)``).
     @inline(__always)
     var wireLines: (UnsafeRawPointer, Int) { shape.wireLines }
-
-    /// ``Prediction/withCompactWire(_:)`` of a computed prediction.
-    @inline(__always)
-    func withCompactWire<R>(
-        _ body: (_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits, _ words: Span<UInt64>) throws -> R
-    ) rethrows -> R {
-        let at = Int(bitsAt), stmWords = batch.stmWords
-        let bits = PredictionSelectionBits(
-            stm: ObjectIdentifier(batch), matchesAt: at, extrasAt: at + stmWords, missingAt: at + 2 * stmWords,
-            // (The event ends from `packed`, on lines the query read: `eventEnds` is an array nothing else touches.)
-            presentSymbols: shape.packedView.start(Int(k2)) - shape.packedView.start(Int(k1)))
-        let words = batch.words
-        return try body(
-            EventWire(shape, events: 0..<shape.eventCount), Int(k1)..<Int(k2),
-            bits, words.span)
-    }
 }

@@ -67,7 +67,7 @@ public struct Prediction: Sendable {
     private var explicitEvents: [[[String]]?]? { overrides?.fields.events }
     /// Whether `field` was set explicitly (its events are then not the alignment's: `EventWire`).
     func hasExplicitEvents(_ field: EventsField) -> Bool { explicitEvents?[field.rawValue] != nil }
-    /// Whether any field was set explicitly (`withCompactWire` then gives `nil`).
+    /// Whether any field was set explicitly (`wireView(at:)` then gives `nil`).
     var hasExplicitFields: Bool { overrides != nil }
 
     /// `average_emotives` of the pattern's emotive window.

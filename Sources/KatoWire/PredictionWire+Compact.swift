@@ -14,10 +14,13 @@ extension PredictionWire {
     struct STMWire {
         var id: ObjectIdentifier?
         /// `[Int × (symbols + 1): symbol starts in the bytes, the last the end | Int × events: STM
-        /// symbols in events 0...e | the framed symbols]`.
+        /// symbols in events 0...e | the framed symbols | pad to 8 | slots]`.
         private(set) var storage: UnsafeMutableRawPointer?
         private(set) var symbols = 0
         private(set) var events = 0
+        /// When every framed symbol is at most 16 bytes (the usual case): each in a 16-byte slot,
+        /// so that an encoder copies one as two fixed 8-byte loads and stores (fourth wire pass).
+        private(set) var slots: UnsafeRawPointer?
 
         var starts: UnsafePointer<Int> { UnsafePointer(storage!.assumingMemoryBound(to: Int.self)) }
         var eventEnds: UnsafePointer<Int> { starts + (symbols + 1) }
@@ -32,7 +35,10 @@ extension PredictionWire {
             }
             (symbols, events) = (flat.count, ends.count)
             let at = 8 * (symbols + 1 + events)
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: at + total, alignment: 8)
+            var slotted = true
+            for i in flat.indices where flat[i].utf8.count > 14 { slotted = false }
+            let slotsAt = (at + total + 7) & ~7
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: slotted ? slotsAt + 16 * symbols : at + total, alignment: 8)
             let starts = raw.bindMemory(to: Int.self, capacity: symbols + 1 + events)
             var to = at
             for i in flat.indices {
@@ -54,65 +60,100 @@ extension PredictionWire {
             }
             starts[symbols] = to - at
             for e in ends.indices { starts[symbols + 1 + e] = Int(ends[e]) }
+            if slotted {
+                let slots = raw + slotsAt
+                slots.initializeMemory(as: UInt8.self, repeating: 0, count: 16 * symbols)
+                for i in 0..<symbols {
+                    (slots + 16 * i).copyMemory(from: raw + at + starts[i], byteCount: starts[i + 1] - starts[i])
+                }
+                self.slots = UnsafeRawPointer(slots)
+            }
             (storage, self.id) = (raw, id)
         }
 
         mutating func free() {
             storage?.deallocate()
-            (storage, id) = (nil, nil)
+            (storage, id, slots) = (nil, nil, nil)
         }
     }
 }
 
 extension PredictionWire.Writer {
-    /// Fields 5-11 of a computed prediction (``Prediction/withCompactWire(_:)``'s values; `stm`
+    /// Fields 5-11 of a computed prediction (``PredictionWireView``; `stm`
     /// loaded for its list).
-    mutating func compactFields(_ sequence: EventWire, _ present: Range<Int>, _ bits: PredictionSelectionBits,
-                                _ words: Span<UInt64>) {
+    mutating func compactFields(_ v: PredictionWireView) {
+        let present = v.present, bits = v.bits, words = v.words
         let table = stm.bytes, starts = stm.starts, eventEnds = stm.eventEnds, stmEvents = stm.events
         let stmSymbols = stm.symbols
-        do {
-            do {
-                // 5 matches: the matched STM symbols.
-                var w = 0
-                while w << 6 < stmSymbols {
-                    var m = words[bits.matchesAt + w]
+        // 5 matches: the matched STM symbols.
+        var w = 0
+        while w << 6 < stmSymbols {
+            var m = words[bits.matchesAt + w]
+            while m != 0 {
+                stmSymbol(w << 6 | m.trailingZeroBitCount, tag: 5 << 3 | 2, table, starts)
+                m &= m &- 1
+            }
+            w += 1
+        }
+        // (The list being written holds the pattern: the bytes stay valid.)
+        let seq = v.eventBytes
+        // 6 past, 7 present, 8 future: the whole pattern in one copy (they are its events in
+        // order); their tag bytes are set with `sequence`'s, below.
+        let patternAt = count
+        copy(seq)
+        // 9 missing: per present event, its symbols with a missing bit.
+        missing(seq, v, present, bits, words)
+        // 10 extras: per STM event, its symbols with an extras bit.
+        var lo = 0
+        for e in 0..<stmEvents {
+            let hi = eventEnds[e], n = hi &- lo
+            if n > 0 && n <= 64 {
+                // The event's bits as one word: all set — the whole event is extras, one copy of
+                // its framed symbols (they are consecutive in the table) — or picked one by one.
+                let at = bits.extrasAt &+ lo >> 6, shift = lo & 63
+                var m = words[at] >> UInt64(shift)
+                if shift != 0 && shift &+ n > 64 { m |= words[at &+ 1] << UInt64(64 &- shift) }
+                let all: UInt64 = n == 64 ? ~0 : (1 << UInt64(n)) &- 1
+                m &= all
+                if m == all {
+                    let body = starts[hi] &- starts[lo]
+                    head(10, length: body)
+                    copy(UnsafeRawBufferPointer(start: table + starts[lo], count: body))
+                } else {
+                    let event = begin(10, reserved: 1)
                     while m != 0 {
-                        stmSymbol(w << 6 | m.trailingZeroBitCount, tag: 5 << 3 | 2, table, starts)
+                        stmSymbol(lo &+ m.trailingZeroBitCount, tag: 1 << 3 | 2, table, starts)
                         m &= m &- 1
                     }
-                    w += 1
+                    end(event, reserved: 1)
                 }
-                sequence.withUnsafeBytes { seq in
-                    // 6 past, 7 present, 8 future: runs of the pattern.
-                    run(seq, sequence, 0, present.lowerBound, tag: 6 << 3 | 2)
-                    run(seq, sequence, present.lowerBound, present.upperBound, tag: 7 << 3 | 2)
-                    run(seq, sequence, present.upperBound, sequence.eventCount, tag: 8 << 3 | 2)
-                    // 9 missing: per present event, its symbols with a missing bit.
-                    missing(seq, sequence, present, bits, words)
-                    // 10 extras: per STM event, its symbols with an extras bit.
-                    var lo = 0
-                    for e in 0..<stmEvents {
-                        let hi = eventEnds[e]
-                        let event = begin(10, reserved: 1)
-                        var j = lo
-                        while j < hi {
-                            let limit = Swift.min(hi, (j & ~63) &+ 64)
-                            var m = words[bits.extrasAt + j >> 6] >> UInt64(j & 63)
-                            if limit &- j < 64 { m &= (1 << UInt64(limit &- j)) &- 1 }
-                            while m != 0 {
-                                stmSymbol(j &+ m.trailingZeroBitCount, tag: 1 << 3 | 2, table, starts)
-                                m &= m &- 1
-                            }
-                            j = limit
-                        }
-                        end(event, reserved: 1)
-                        lo = hi
-                    }
-                    // 11 sequence: the whole pattern.
-                    run(seq, sequence, 0, sequence.eventCount, tag: 11 << 3 | 2)
-                }
+                lo = hi
+                continue
             }
+            let event = begin(10, reserved: 1)
+            var j = lo
+            while j < hi {
+                let limit = Swift.min(hi, (j & ~63) &+ 64)
+                var m = words[bits.extrasAt + j >> 6] >> UInt64(j & 63)
+                if limit &- j < 64 { m &= (1 << UInt64(limit &- j)) &- 1 }
+                while m != 0 {
+                    stmSymbol(j &+ m.trailingZeroBitCount, tag: 1 << 3 | 2, table, starts)
+                    m &= m &- 1
+                }
+                j = limit
+            }
+            end(event, reserved: 1)
+            lo = hi
+        }
+        // 11 sequence: the whole pattern again. Then every event's two tag bytes.
+        let sequenceAt = count
+        copy(seq)
+        let fields = base + patternAt, again = base + sequenceAt
+        let k1 = present.lowerBound, k2 = present.upperBound
+        for i in 0..<v.eventCount {
+            let at = v.eventOffset(i)
+            fields.storeBytes(of: i < k1 ? 6 << 3 | 2 : i < k2 ? 7 << 3 | 2 : 8 << 3 | 2, toByteOffset: at, as: UInt8.self)
+            again.storeBytes(of: 11 << 3 | 2, toByteOffset: at, as: UInt8.self)
         }
     }
 
@@ -120,27 +161,24 @@ extension PredictionWire.Writer {
     @inline(__always)
     private mutating func stmSymbol(_ j: Int, tag: UInt8, _ table: UnsafeRawPointer, _ starts: UnsafePointer<Int>) {
         let lo = starts[j], n = starts[j &+ 1] &- lo
+        if let slots = stm.slots {  // ≤ 16 bytes: the whole slot, then the count moves by n
+            let to = reserve(16), from = slots + j &<< 4
+            to.storeBytes(of: from.load(as: UInt64.self), as: UInt64.self)
+            (to + 8).storeBytes(of: from.load(fromByteOffset: 8, as: UInt64.self), as: UInt64.self)
+            to.storeBytes(of: tag, as: UInt8.self)
+            count &+= n
+            return
+        }
         let to = reserve(n)
         Self.copyBytes(to, table + lo, n)
         to.storeBytes(of: tag, as: UInt8.self)
         count &+= n
     }
 
-    /// Events `a..<b` of the pattern (`seq` is `sequence`'s bytes), each event's tag byte set to `tag`.
-    @inline(__always)
-    private mutating func run(_ seq: UnsafeRawBufferPointer, _ sequence: EventWire, _ a: Int, _ b: Int, tag: UInt8) {
-        guard a < b else { return }
-        let lo = sequence.eventOffset(a), hi = sequence.eventOffset(b)
-        let at = count
-        copy(UnsafeRawBufferPointer(rebasing: seq[lo..<hi]))
-        let to = base + (at &- lo)
-        for i in a..<b { to.storeBytes(of: tag, toByteOffset: sequence.eventOffset(i), as: UInt8.self) }
-    }
-
     /// Field 9: per present event, the framed symbols whose missing bit is set, copied out of the
     /// pattern's bytes (each symbol there is tag `0x0A`, length, UTF-8 — exactly a string field 1).
-    private mutating func missing(_ seq: UnsafeRawBufferPointer, _ sequence: EventWire, _ present: Range<Int>,
-                                  _ bits: PredictionSelectionBits, _ words: Span<UInt64>) {
+    private mutating func missing(_ seq: UnsafeRawBufferPointer, _ sequence: PredictionWireView, _ present: Range<Int>,
+                                  _ bits: PredictionSelectionBits, _ words: UnsafePointer<UInt64>) {
         var any: UInt64 = 0
         var w = 0
         while w << 6 < bits.presentSymbols {
@@ -155,31 +193,40 @@ extension PredictionWire.Writer {
             }
             return
         }
+        let raw = seq.baseAddress!
         var x = 0  // the present symbol's index (its bit)
         for e in present {
             let event = begin(9, reserved: 1)
             var pos = sequence.eventOffset(e) &+ 1  // past the event's tag
             let eventEnd = sequence.eventOffset(e &+ 1)
-            while seq[pos] & 0x80 != 0 { pos &+= 1 }  // the body's length
+            while raw.load(fromByteOffset: pos, as: UInt8.self) & 0x80 != 0 { pos &+= 1 }  // the body's length
             pos &+= 1
             while pos < eventEnd {
                 let symbol = pos
-                pos &+= 1  // the symbol's tag 0x0A
-                var length = 0, shift = 0
-                while true {
-                    let b = seq[pos]
-                    pos &+= 1
-                    length |= Int(b & 0x7F) << shift
-                    if b < 0x80 { break }
-                    shift &+= 7
-                }
-                pos &+= length
+                // The symbol's tag 0x0A, its length (one byte below 128), its UTF-8.
+                let b = raw.load(fromByteOffset: pos &+ 1, as: UInt8.self)
+                if _fastPath(b < 0x80) { pos &+= 2 &+ Int(b) } else { pos = Self.pastLongSymbol(raw, pos) }
                 if words[bits.missingAt &+ x >> 6] >> UInt64(x & 63) & 1 != 0 {
-                    copy(UnsafeRawBufferPointer(rebasing: seq[symbol..<pos]))
+                    let n = pos &- symbol
+                    Self.copyBytes(reserve(n), raw + symbol, n)
+                    count &+= n
                 }
                 x &+= 1
             }
             end(event, reserved: 1)
+        }
+    }
+
+    /// Where the framed symbol at `pos` (tag, a length of two or more bytes, UTF-8) ends.
+    @inline(never)
+    private static func pastLongSymbol(_ raw: UnsafeRawPointer, _ pos: Int) -> Int {
+        var at = pos &+ 1, length = 0, shift = 0
+        while true {
+            let b = raw.load(fromByteOffset: at, as: UInt8.self)
+            at &+= 1
+            length |= Int(b & 0x7F) << shift
+            if b < 0x80 { return at &+ length }
+            shift &+= 7
         }
     }
 }

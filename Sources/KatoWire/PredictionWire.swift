@@ -284,74 +284,121 @@ package enum PredictionWire {
             predictions.withUnsafeBufferPointer { list in
                 for i in 0..<predictionCount {
                     if i &+ 2 < predictionCount { predictions.prefetchWire(at: i &+ 2) }
-                    prediction(predictionField, list[i])
+                    if let view = predictions.wireView(at: i) {
+                        prediction(predictionField, view, list, i)
+                    } else {
+                        prediction(predictionField, list[i])
+                    }
                 }
             }
             // A future potential is read in place (``FuturePotentialReader``: no value built, nothing
             // retained); its future's bytes are in ≈1,065 patterns' storage at 10,000, lines the query
             // never read: asked for `ahead` potentials before they are read, so that the misses overlap.
             // The pattern objects that locate those bytes are asked for twice as far ahead.
-            let count = futurePotentials.count, ahead = 8
+            // (One engine call per potential: ``FuturePotentialReader/forEachWire(ahead:_:)``.)
             futurePotentials.withReader { list in
-                for i in 0..<Swift.min(2 &* ahead, count) { list.prefetchFuturePattern(at: i) }
-                for i in 0..<Swift.min(ahead, count) { list.prefetchFutureWire(at: i) }
-                for i in 0..<count {
-                    if i &+ 2 &* ahead < count { list.prefetchFuturePattern(at: i &+ 2 &* ahead) }
-                    if i &+ ahead < count { list.prefetchFutureWire(at: i &+ ahead) }
-                    potential(potentialField, list, i)
-                }
+                list.forEachWire(ahead: 8) { i, future, numbers in potential(potentialField, list, i, future, numbers) }
             }
         }
 
+        /// A computed prediction (``PredictionWireView``: read in place, nothing copied or retained);
+        /// `list[i]` is the same prediction, for what the view does not carry (the STM's strings once
+        /// per list, emotives when its pattern has an emotive window, the doubles: stored fields).
         @inline(__always)
-        package mutating func prediction(_ field: Int, _ p: borrowing Prediction) {
+        mutating func prediction(_ field: Int, _ v: PredictionWireView, _ list: UnsafeBufferPointer<Prediction>, _ i: Int) {
             let start = begin(field, reserved: 2)  // most predictions: 128 bytes to 16 KB
+            if v.bits.stm != stm.id { _ = list[i].withSTM { stm.load(v.bits.stm, $0, $1) } }  // once per list
+            compactHead(v.head.name, v.frequency)
+            if v.head.hasEmotives { emotives(list[i].emotives) }
+            compactFields(v)
+            doubles(list, i)
+            end(start, reserved: 2)
+        }
+
+        /// A prediction with fields set explicitly (or not computed), read field by field.
+        package mutating func prediction(_ field: Int, _ p: borrowing Prediction) {
+            let start = begin(field, reserved: 2)
             string(1, p.type)
             string(2, p.name)
             int64(3, Int64(p.frequency))
-            let emotives = p.emotives
-            if !emotives.isEmpty {
-                for k in emotives.keys.sorted() {
-                    let entry = begin(4, reserved: 1)
-                    string(1, k)
-                    double(2, emotives[k]!)
-                    end(entry, reserved: 1)
-                }
-            }
-            // The STM table first (once per list), so that the closure below does not capture `p`.
-            if let id = p.compactSTM, id != stm.id { _ = p.withSTM { stm.load(id, $0, $1) } }
-            if p.withCompactWire({ sequence, present, bits, words in
-                compactFields(sequence, present, bits, words)
-            }) == nil {
-                explicitFields(p)
-            }
+            emotives(p.emotives)
+            explicitFields(p)
             doubles(p)
             end(start, reserved: 2)
+        }
+
+        /// Fields 1-3 of a computed prediction: `type` (always "prototypical": a constant), `name`
+        /// (the pattern's bytes, framed: ``PredictionHeadWire/name``), `frequency`.
+        @inline(__always)
+        private mutating func compactHead(_ name: UnsafeRawBufferPointer, _ frequency: Int) {
+            // 0x0A 0x0C "prototypical": two overlapping little-endian words (bytes 0-7 and 6-13).
+            let to = reserve(14)
+            to.storeBytes(of: UInt64(0x746f_746f_7270_0c0a).littleEndian, as: UInt64.self)
+            (to + 6).storeBytes(of: UInt64(0x6c61_6369_7079_746f).littleEndian, as: UInt64.self)
+            count &+= 14
+            copy(name)
+            if frequency != 0 {
+                tag(3, 0)
+                varint(UInt64(bitPattern: Int64(frequency)))
+            }
+        }
+
+        /// Field 4, `emotives`: map entries in key order.
+        @inline(__always)
+        private mutating func emotives(_ emotives: [String: Double]) {
+            guard !emotives.isEmpty else { return }
+            for k in emotives.keys.sorted() {
+                let entry = begin(4, reserved: 1)
+                string(1, k)
+                double(2, emotives[k]!)
+                end(entry, reserved: 1)
+            }
         }
 
         /// types.proto `Prediction`'s fields 12-25 (doubles, left out when 0) in one reservation:
         /// at most 4 × 9 + 10 × 10 bytes.
         @inline(__always)
+        private mutating func doubles(_ list: UnsafeBufferPointer<Prediction>, _ i: Int) {
+            let p = list.baseAddress! + i  // stored fields loaded in place (no copy of the prediction)
+            doubles(p.pointer(to: \.similarity)!.pointee, p.pointer(to: \.evidence)!.pointee, p.pointer(to: \.confidence)!.pointee,
+                    p.pointer(to: \.fragmentation)!.pointee, p.pointer(to: \.snr)!.pointee, p.pointer(to: \.entropy)!.pointee,
+                    p.pointer(to: \.normalizedEntropy)!.pointee, p.pointer(to: \.globalNormalizedEntropy)!.pointee,
+                    p.pointer(to: \.confluence)!.pointee, p.pointer(to: \.potential)!.pointee,
+                    p.pointer(to: \.predictiveInformation)!.pointee, p.pointer(to: \.itfdfSimilarity)!.pointee,
+                    p.pointer(to: \.patternProbability)!.pointee, p.pointer(to: \.weightedStrength)!.pointee)
+        }
+        @inline(__always)
         private mutating func doubles(_ p: borrowing Prediction) {
+            doubles(p.similarity, p.evidence, p.confidence, p.fragmentation, p.snr, p.entropy, p.normalizedEntropy,
+                    p.globalNormalizedEntropy, p.confluence, p.potential, p.predictiveInformation, p.itfdfSimilarity,
+                    p.patternProbability, p.weightedStrength)
+        }
+        @inline(__always)
+        private mutating func doubles(_ similarity: Double, _ evidence: Double, _ confidence: Double, _ fragmentation: Double,
+                                      _ snr: Double, _ entropy: Double, _ normalizedEntropy: Double,
+                                      _ globalNormalizedEntropy: Double, _ confluence: Double, _ potential: Double,
+                                      _ predictiveInformation: Double, _ itfdfSimilarity: Double,
+                                      _ patternProbability: Double, _ weightedStrength: Double) {
             let start = reserve(136)
             var to = start
             // `key`: the field's key as a varint, little-endian (1 byte below field 16, 2 from it);
             // its second byte, when it has one byte, is overwritten by the value.
+            // Stored whether or not 0 (no branch per value): a 0 is overwritten by the next field.
             @inline(__always) func put(_ key: UInt16, _ keyBytes: Int, _ v: Double) {
-                guard v.bitPattern != 0 else { return }
                 to.storeBytes(of: key.littleEndian, as: UInt16.self)
                 (to + keyBytes).storeBytes(of: v.bitPattern.littleEndian, as: UInt64.self)
-                to += keyBytes &+ 8
+                to += v.bitPattern != 0 ? keyBytes &+ 8 : 0
             }
             @inline(__always) func key(_ field: UInt16) -> UInt16 {
                 let k = field << 3 | 1
                 return k < 0x80 ? k : (k & 0x7F | 0x80) | (k >> 7) << 8
             }
-            put(key(12), 1, p.similarity); put(key(13), 1, p.evidence); put(key(14), 1, p.confidence)
-            put(key(15), 1, p.fragmentation); put(key(16), 2, p.snr); put(key(17), 2, p.entropy)
-            put(key(18), 2, p.normalizedEntropy); put(key(19), 2, p.globalNormalizedEntropy)
-            put(key(20), 2, p.confluence); put(key(21), 2, p.potential); put(key(22), 2, p.predictiveInformation)
-            put(key(23), 2, p.itfdfSimilarity); put(key(24), 2, p.patternProbability); put(key(25), 2, p.weightedStrength)
+            put(key(12), 1, similarity); put(key(13), 1, evidence); put(key(14), 1, confidence)
+            put(key(15), 1, fragmentation); put(key(16), 2, snr); put(key(17), 2, entropy)
+            put(key(18), 2, normalizedEntropy); put(key(19), 2, globalNormalizedEntropy)
+            put(key(20), 2, confluence); put(key(21), 2, potential)
+            put(key(22), 2, predictiveInformation); put(key(23), 2, itfdfSimilarity)
+            put(key(24), 2, patternProbability); put(key(25), 2, weightedStrength)
             count &+= to - start
         }
 
@@ -382,21 +429,50 @@ package enum PredictionWire {
         /// `list[i]`: its future's bytes (``FuturePotentials/futureWireBytes(at:)``) and numbers read
         /// in place, no value built.
         @inline(__always)
-        mutating func potential(_ field: Int, _ list: FuturePotentialReader, _ i: Int) {
-            let start = begin(field, reserved: 1)
-            if let future = list.futureWireBytes(at: i) {
-                copy(future)  // field 1 already; the pattern's bytes, in place
+        mutating func potential(_ field: Int, _ list: FuturePotentialReader, _ i: Int, _ future: UnsafeRawBufferPointer?,
+                                _ f: (aggregatePotential: Double, supportingPatterns: Int, totalWeightedFrequency: Double)) {
+            let start: Int
+            var to: UnsafeMutableRawPointer
+            if let future {
+                // One reservation for the whole message: its key (`field` < 16), its length's
+                // byte, the future's bytes (field 1 already: the pattern's, in place), fields 2-4.
+                let n = future.count
+                to = reserve(2 &+ n &+ 29)
+                to.storeBytes(of: UInt8(truncatingIfNeeded: field << 3 | 2), as: UInt8.self)
+                start = count &+ 2
+                if n > 0 { (to + 2).copyMemory(from: future.baseAddress!, byteCount: n) }
+                to += 2 &+ n
             } else {
+                start = begin(field, reserved: 1)
                 list.forEachFutureEvent(at: i) { _, s in
                     let event = begin(1, reserved: 1)
                     for i in s.indices { raw(1, s[i]) }
                     end(event, reserved: 1)
                 }
+                to = reserve(29)
             }
-            let f = list.numbers(at: i)
-            double(2, f.aggregatePotential)
-            int64(3, Int64(f.supportingPatterns))
-            double(4, f.totalWeightedFrequency)
+            // Fields 2-4 (9 + 11 + 9 bytes at most), each 0 left out without a branch (stored,
+            // then overwritten by the next), as in ``doubles(_:)``.
+            let aggregate = f.aggregatePotential.bitPattern, total = f.totalWeightedFrequency.bitPattern
+            to.storeBytes(of: 2 << 3 | 1, as: UInt8.self)
+            (to + 1).storeBytes(of: aggregate.littleEndian, as: UInt64.self)
+            to += aggregate != 0 ? 9 : 0
+            let supporting = UInt64(bitPattern: Int64(f.supportingPatterns))
+            if supporting != 0 {
+                to.storeBytes(of: 3 << 3 | 0, as: UInt8.self)
+                to += 1
+                if supporting < 0x80 {
+                    to.storeBytes(of: UInt8(truncatingIfNeeded: supporting), as: UInt8.self)
+                    to += 1
+                } else {
+                    Self.storeVarint(supporting, to)
+                    to += PredictionWire.varintSize(supporting)
+                }
+            }
+            to.storeBytes(of: 4 << 3 | 1, as: UInt8.self)
+            (to + 1).storeBytes(of: total.littleEndian, as: UInt64.self)
+            to += total != 0 ? 9 : 0
+            count = to - base
             end(start, reserved: 1)
         }
     }

@@ -25,6 +25,9 @@ extension EngineBenchmark {
     }()
 
     nonisolated(unsafe) static var consumed = 0
+    /// Bytes and number of the responses `--consumer wire` encoded (timed queries and warm-up alike).
+    nonisolated(unsafe) static var wireBytes = 0
+    nonisolated(unsafe) static var wireResponses = 0
 
     /// Reads everything the session's last observe produced (see the type's comment).
     @inline(never)
@@ -112,6 +115,8 @@ extension EngineBenchmark {
         let bytes = PredictionsResponseEncoder.encode(
             sessionID: "session-0123456789abcdef0123456789abcdef-1765000000000",
             predictions: session.predictions, futurePotentials: session.futurePotentials)
+        wireBytes &+= bytes.count
+        wireResponses &+= 1
         return bytes.count &+ Int(bytes.last ?? 0)
     }
 

@@ -76,6 +76,9 @@ enum EngineBenchmark {
             print(result.markdownRow)
         } else {
             print(result.description)
+            if consumer == .wire, wireResponses > 0 {  // the encoder's budget (issue 15, fourth wire pass)
+                print("mean GetPredictions response: \(fmt(Double(wireBytes) / Double(wireResponses), 0)) bytes")
+            }
         }
         return 0
     }

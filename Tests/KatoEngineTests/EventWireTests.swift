@@ -80,8 +80,58 @@ final class EventWireTests: XCTestCase {
                     checked += 1
                 }
             }
+            XCTAssertEqual(Array(shape.nameWire), Self.nameField(p.name), file: file, line: line)
         }
         XCTAssertGreaterThan(checked, 100, file: file, line: line)
+    }
+
+    /// `kato.v2.Prediction.name` (field 2) written the plain way; nothing for an empty name.
+    static func nameField(_ name: String) -> [UInt8] {
+        guard !name.isEmpty else { return [] }
+        var out: [UInt8] = [0x12]
+        var v = UInt(name.utf8.count)
+        while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+        out.append(UInt8(v))
+        return out + Array(name.utf8)
+    }
+
+    /// Each pattern keeps its name as field 2 after its events (fourth wire pass): empty, non-ASCII
+    /// and 200-byte names (a 2-byte length); and what a computed prediction's `wireView` hands out
+    /// (name, events, starts, present range, frequency; `nil` once a field is set explicitly).
+    func testNamesAreKeptAsField2AfterTheEvents() throws {
+        for name in ["", "a", "名前é", String(repeating: "n", count: 200), "0123456789abcdef0123456789abcdef01234567"] {
+            for events in [[["x"]], [["", "é"], ["y"]], [[String(repeating: "long-", count: 30)]]] {
+                let shape = PatternShape(name: name, events: events, flatIds: Array(0..<Int32(events.joined().count)))
+                XCTAssertEqual(Array(shape.nameWire), Self.nameField(name), "\(name) \(events)")
+                XCTAssertEqual(Array(shape.wireRun(0, events.count)), Self.reference(events))
+            }
+        }
+        let engine = KatoEngine(knowledgeBase: learned())
+        var rng = SplitMix64(state: 9)
+        var session = try SessionState(config: EngineConfig(recallThreshold: 0.05))
+        var seen = 0
+        for _ in 0..<10 {
+            try engine.observe(Self.randomEvent(&rng), in: &session)
+            let list = session.predictions
+            for (i, p) in list.enumerated() {
+                let view = try XCTUnwrap(list.wireView(at: i))
+                XCTAssertEqual(Array(view.head.name), Self.nameField(p.name))
+                XCTAssertFalse(view.head.hasEmotives)  // learned without emotives
+                XCTAssertEqual(view.frequency, p.frequency)
+                XCTAssertEqual(view.eventCount, p.sequence.count)
+                XCTAssertEqual(Array(view.eventBytes), Self.reference(p.sequence))
+                for k in 0...view.eventCount {
+                    XCTAssertEqual(view.eventOffset(k), Self.reference(p.sequence.prefix(k)).count)
+                }
+                XCTAssertEqual(view.present, p.past.count..<(p.past.count + p.present.count))
+                XCTAssertEqual(view.bits.presentSymbols, p.present.joined().count)
+                var explicit = list
+                explicit[i].type = "x"
+                XCTAssertNil(explicit.wireView(at: i))
+                seen += 1
+            }
+        }
+        XCTAssertGreaterThan(seen, 10)
     }
 
     func learned() -> KnowledgeBase {

@@ -699,10 +699,60 @@ def test_the_channel_redials_a_refusing_server_as_often_as_a_subscription_resume
     from kato_client._transport import RECONNECT_BACKOFF, channel_settings
 
     _, opts = channel_settings(None, [])
-    assert dict(opts) == {"grpc.initial_reconnect_backoff_ms": 100, "grpc.min_reconnect_backoff_ms": 100,
-                          "grpc.max_reconnect_backoff_ms": 2000}
+    assert dict(opts) == {"grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 2000}
     assert max(v for _, v in RECONNECT_BACKOFF) <= 2000, "the channel may wait longer than a resumption's backoff"
     _, opts = channel_settings(None, [("grpc.max_reconnect_backoff_ms", 9000), ("grpc.enable_retries", 0)])
     assert dict(opts)["grpc.max_reconnect_backoff_ms"] == 9000
     assert [k for k, _ in opts].count("grpc.max_reconnect_backoff_ms") == 1
     assert dict(opts)["grpc.initial_reconnect_backoff_ms"] == 100
+
+
+def _slow_proxy(target_port: int, delay: float):
+    """A loopback TCP proxy that holds each connection's bytes back for `delay` seconds before it
+    relays them both ways: a server slow to complete its handshake (a busy machine, TLS)."""
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def pump(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def accept():
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            time.sleep(delay)
+            upstream = socket.create_connection(("127.0.0.1", target_port))
+            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
+    return listener
+
+
+def test_a_server_slow_to_handshake_is_still_reached(binaries, tmp_path):
+    """The client's reconnect backoff must not shorten the time a connection attempt is given:
+    grpc-core takes `grpc.min_reconnect_backoff_ms` as that minimum (20 s by default), and with it at
+    100 ms a TLS handshake that took longer failed the call as UNAVAILABLE ("tcp handshaker shutdown")."""
+    from grpch2_support import make_pki
+    pki = make_pki(tmp_path)
+    server = start_kato_server(binaries, "--tls-cert", str(pki["server_pem"]), "--tls-key", str(pki["server_key"]))
+    proxy = _slow_proxy(server.port, 0.5)
+    try:
+        with KatoClient(f"127.0.0.1:{proxy.getsockname()[1]}", tls=TLSConfig(ca_path=pki["ca_pem"]), timeout=10) as c:
+            assert c.health() == "SERVING"
+    finally:
+        proxy.close()
+        server.stop()

@@ -61,7 +61,7 @@ final class PatternShape: Sendable {
     /// line of the shape the query does not read. Here it is found from `packed` and `wireAt`,
     /// which the scoring reads, and follows the event ends it reads.
     @inline(__always) var wire: UnsafeMutableRawPointer { packed + Int(wireAt) }
-    /// Bytes in `wire` (the starts table and the framed events).
+    /// Bytes in `wire` (the starts table, the framed events and the name's field: ``nameWire``).
     @inline(__always) var wireCount: Int { packedCount &- Int(wireAt) }
 
     final class JSONText: Sendable {
@@ -142,10 +142,12 @@ final class PatternShape: Sendable {
         let textAt = ascii ? (textBytes + 7) & ~7 : 0
         let hashesAt = textAt, idsAt = hashesAt + 8 * hashes.count, endsAt = idsAt + 4 * flatIds.count
         let wireAt = endsAt + 4 * n, wireCount = Self.eventWireSize(symbols: symbols, eventEnds: ends)
-        let packedCount = wireAt + wireCount
+        let nameWireCount = Self.nameWireSize(name)
+        let packedCount = wireAt + wireCount + nameWireCount
         let packed = UnsafeMutableRawPointer.allocate(byteCount: packedCount, alignment: 8)
         packed.initializeMemory(as: UInt8.self, repeating: 32, count: wireAt)
         Self.writeEventWire(UnsafeMutableRawBufferPointer(start: packed + wireAt, count: wireCount), symbols: symbols, eventEnds: ends)
+        Self.writeNameWire(UnsafeMutableRawBufferPointer(start: packed + wireAt + wireCount, count: nameWireCount), name)
         do {
             let buf = UnsafeMutableRawBufferPointer(start: packed, count: packedCount)
             if ascii {

@@ -42,10 +42,21 @@ final class UpdateMailbox: ResponsePushSource {
 
     /// What `yield` reads comes first: with the mailbox's first bytes (`capacity`, the lock
     /// word) it shares their cache lines (`Session.publish` touches those beforehand).
-    private struct State {
-        var updates: [FramedMessage] = []
+    ///
+    /// The queue is `first` followed by `more`. A fan-out subscriber holds one update between
+    /// takes nearly always (a session publishes every few dozen ms, its connection takes every
+    /// few ms), and that one lives in the mailbox object itself: an array of its own was a
+    /// second object that both threads wrote — the publisher's append, the connection's take —
+    /// so each of them missed on it in turn (`Session.publish` and `takePushed`, ≈ 4 % of the
+    /// server's samples; docs/BENCHMARKS.md "Subscriptions, ninth pass").
+    fileprivate struct State {
+        /// Updates queued (`first`, then `more`): counted here so that a yield reads `more`
+        /// only when it holds some.
+        var count = 0
+        var first: FramedMessage?
         /// A take is scheduled (or the connection parked the mailbox): a yield only queues.
         var takeScheduled = false
+        var more: [FramedMessage] = []
         /// Set once: the error the reader gets after the queued updates (nil: a plain end).
         var end: Result<Void, any Error>?
         /// The reader, while it waits for an update (`next`).
@@ -89,8 +100,8 @@ final class UpdateMailbox: ResponsePushSource {
                 s.waiter = nil
                 return .reader(w)
             }
-            if s.updates.count >= capacity { s.updates.removeFirst(s.updates.count - capacity + 1) }
-            s.updates.append(update)
+            if s.count >= capacity { s.dropOldest(s.count - capacity + 1) }
+            s.append(update)
             guard let pusher = s.pusher, !s.takeScheduled else { return .none }
             s.takeScheduled = true
             return .connection(pusher)
@@ -110,28 +121,24 @@ final class UpdateMailbox: ResponsePushSource {
             s.pusher = pusher
             s.transform = transform
             s.asPublishedWhile = flags
-            guard !s.updates.isEmpty, !s.takeScheduled, s.end == nil else { return false }
+            guard s.count > 0, !s.takeScheduled, s.end == nil else { return false }
             s.takeScheduled = true
             return true
         }
         if schedule { pusher.schedule(self) }
     }
 
-    /// The connection takes what is queued (`ResponsePushSource`) into its reused array. Into
-    /// an empty one (the usual case) the two arrays are swapped: the updates move without a
-    /// retain each — a cache miss, their shared storage's count was last written by the
-    /// publishing thread — and the mailbox gets the connection's emptied capacity. Otherwise
-    /// appended. Either way a take allocates nothing (it was an array per subscriber per update).
+    /// The connection takes what is queued (`ResponsePushSource`) into its reused array. The
+    /// updates move without a retain each (a cache miss: their shared storage's count was last
+    /// written by the publishing thread): `first` moved out, `more` — when there is more —
+    /// swapped with the connection's array when that is empty (the mailbox gets its emptied
+    /// capacity), else appended. A take allocates nothing (it was an array per subscriber per
+    /// update).
     func takeResponses(into responses: inout [FramedMessage]) {
         let start = responses.count
         let transform = state.withLock { s -> Transform? in
             s.takeScheduled = false
-            if start == 0 {
-                swap(&responses, &s.updates)
-            } else {
-                responses.append(contentsOf: s.updates)
-                s.updates.removeAll(keepingCapacity: true)
-            }
+            s.take(into: &responses)
             if s.asPublishedWhile?.predictions == true { return nil }
             return s.transform
         }
@@ -204,9 +211,10 @@ final class UpdateMailbox: ResponsePushSource {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[FramedMessage]?, any Error>) in
                 let ready = state.withLock { s -> Result<[FramedMessage]?, any Error>? in
-                    if !s.updates.isEmpty {
-                        defer { s.updates = [] }
-                        return .success(s.updates)
+                    if s.count > 0 {
+                        var updates: [FramedMessage] = []
+                        s.take(into: &updates)
+                        return .success(updates)
                     }
                     switch s.end {
                     case .success?: return .success(nil)
@@ -226,5 +234,36 @@ final class UpdateMailbox: ResponsePushSource {
             }
             waiter?.resume(returning: nil)
         }
+    }
+}
+
+private extension UpdateMailbox.State {
+    mutating func append(_ update: FramedMessage) {
+        if count == 0 { first = update } else { more.append(update) }
+        count += 1
+    }
+
+    /// Drops the `n` oldest updates (1 ≤ n ≤ count): newest wins.
+    mutating func dropOldest(_ n: Int) {
+        first = nil
+        if n > 1 { more.removeFirst(n - 1) }
+        count -= n
+        if count > 0 { first = more.removeFirst() }
+    }
+
+    /// Moves every queued update to the end of `responses`, oldest first.
+    mutating func take(into responses: inout [FramedMessage]) {
+        guard let update = first.take() else { return }
+        if count > 1, responses.isEmpty {
+            swap(&responses, &more)
+            responses.insert(update, at: 0)
+        } else {
+            responses.append(update)
+            if count > 1 {
+                responses.append(contentsOf: more)
+                more.removeAll(keepingCapacity: true)
+            }
+        }
+        count = 0
     }
 }

@@ -148,6 +148,55 @@ final class ResponsePushTests: XCTestCase {
         XCTAssertEqual(indices, (0..<160).map(Int32.init))
     }
 
+    /// Many streams of one connection pushing at once, with a coalescing delay: one push job
+    /// takes from several sources (`takePushed` in passes: every take first, then the
+    /// deliveries), some of them parked over the push limit meanwhile and taken again later;
+    /// every call still gets all its messages, in order, and no other call's.
+    func testPushesOfManyStreamsOnOneConnectionAllArriveInOrder() async throws {
+        var router = ServiceRouter()
+        router.register(Self.pushing)
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.pushCoalescingDelay = .milliseconds(10)
+        let server = GRPCServer(configuration: configuration, router: router, logger: Logger(label: "test"))
+        let address = try await server.start()
+        let client = GRPCClient(configuration: .init(host: "127.0.0.1", port: address.port!))
+        do {
+            try await client.connect()
+            let streams = 8, count = 96
+            let received = try await withThrowingTaskGroup(of: (Int, [Int32]).self) { group in
+                for call in 0..<streams {
+                    group.addTask {
+                        var request = Grpch2_Test_EchoRequest()
+                        request.count = Int32(count)
+                        // Calls of different sizes: the large ones park, the small ones do not.
+                        let size = call % 2 == 0 ? 20_000 : 100 + call
+                        request.payload = [UInt8](repeating: 1, count: size)
+                        var indices: [Int32] = []
+                        for try await m in try await client.serverStreaming(Grpch2_Test_Echo.serverStream, request, timeout: .seconds(30)) {
+                            XCTAssertEqual(m.payload.count, size)
+                            indices.append(m.index)
+                        }
+                        return (call, indices)
+                    }
+                }
+                var all: [Int: [Int32]] = [:]
+                for try await (call, indices) in group { all[call] = indices }
+                return all
+            }
+            XCTAssertEqual(received.count, streams)
+            for (call, indices) in received {
+                XCTAssertEqual(indices, (0..<count).map(Int32.init), "call \(call)")
+            }
+            await client.close()
+            await server.shutdown()
+        } catch {
+            await client.close()
+            await server.shutdown()
+            throw error
+        }
+    }
+
     /// Two pushes one after the other on an idle connection with a coalescing delay: the first
     /// is taken at once, the second not before the delay since the first take has passed.
     func testWithACoalescingDelayTheFirstPushIsTakenAtOnceAndTheNextWaitsForTheDelay() async throws {

@@ -123,6 +123,33 @@ final class UpdateMailboxPushTests: XCTestCase {
         XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [u(98), u(99), u(100)])
     }
 
+    /// The queue keeps its oldest update in the mailbox itself and the rest in an array: every
+    /// take, one or several updates, into an empty or a partly filled array, at capacity 1 or
+    /// past the capacity, hands them over oldest first, newest kept.
+    func testTakesOfOneOrSeveralUpdatesIntoAnyArrayKeepOrderAndTheNewest() throws {
+        let owner = RecordingOwner()
+        let one = UpdateMailbox(capacity: 1)
+        one.attach(try pusher(owner))
+        for n in 1...5 { one.yield(u(UInt8(n))) }
+        XCTAssertEqual(one.takeResponses().map { Array($0.message) }, [u(5)])
+        one.yield(u(6))
+        XCTAssertEqual(one.takeResponses().map { Array($0.message) }, [u(6)])
+        XCTAssertEqual(one.takeResponses().map { Array($0.message) }, [], "taken already")
+
+        let mailbox = UpdateMailbox(capacity: 4)
+        mailbox.attach(try pusher(owner))
+        var taken = [FramedMessage(u(0))]
+        mailbox.yield(u(1))
+        mailbox.takeResponses(into: &taken)
+        for n in 2...4 { mailbox.yield(u(UInt8(n))) }
+        mailbox.takeResponses(into: &taken)
+        for n in 5...11 { mailbox.yield(u(UInt8(n))) }  // past the capacity: 8...11 kept
+        mailbox.takeResponses(into: &taken)
+        XCTAssertEqual(taken.map { Array($0.message) }, [0, 1, 2, 3, 4, 8, 9, 10, 11].map { u(UInt8($0)) })
+        mailbox.yield(u(12))
+        XCTAssertEqual(mailbox.takeResponses().map { Array($0.message) }, [u(12)])
+    }
+
     func testTheTransformRunsOnTakeAndNilSkipsAnUpdate() throws {
         let owner = RecordingOwner()
         let mailbox = UpdateMailbox(capacity: 8)

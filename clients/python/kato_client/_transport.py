@@ -49,10 +49,12 @@ def _read(path: Optional[Union[str, pathlib.Path]]) -> Optional[bytes]:
 #: refused: calls in between fail at once with UNAVAILABLE. A subscription resuming every 0.1–2 s
 #: for 30 s (``Resumption``) would then find a replica that came back after 20 s only at grpc's
 #: next attempt (≈26 s, then ≈42 s: past its budget). These keep the channel's attempts as close
-#: together as the resumption's own; a caller's value for a key wins.
+#: together as the resumption's own; a caller's value for a key wins. Not
+#: ``grpc.min_reconnect_backoff_ms``: grpc-core takes it as the minimum time a connection attempt
+#: is given (20 s by default), and at 100 ms a TLS handshake with a busy server failed as
+#: UNAVAILABLE "tcp handshaker shutdown".
 RECONNECT_BACKOFF = (
     ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2000),
 )
 
