@@ -12,7 +12,7 @@ import pytest
 
 from conftest import start_echo_server
 from echo_pb.grpch2.test import echo_pb2
-from grpch2_support import (ECHO, echo_request_bytes, echo_stub, frame, nghttp, stats, wait_ready,
+from grpch2_support import (ECHO, echo_request_bytes, echo_stub, frame, nghttp, start_delayed, stats, wait_ready,
                             wait_until)
 
 Req = echo_pb2.EchoRequest
@@ -141,13 +141,15 @@ def test_calls_beyond_max_concurrent_streams_wait_for_a_free_stream(binaries):
 def test_deadline_exceeded_ends_a_slow_unary_call(stub):
     start = time.monotonic()
     with pytest.raises(grpc.RpcError) as e:
-        stub.Unary(Req(delay_ms=3000), timeout=0.3)
+        stub.Unary(Req(delay_ms=10000), timeout=0.3)
     assert code_of(e) == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 5  # the deadline ended it, not the handler's 10 s
 
 
 def test_deadline_exceeded_ends_a_server_stream_after_partial_output(stub):
-    call = stub.ServerStream(Req(message="x", count=10, delay_ms=200), timeout=0.5)
+    # The first reply after 0.4 s, the tenth after 4 s: a 2 s deadline falls between them with 1.6 s
+    # of margin for a loaded machine on either side.
+    call = stub.ServerStream(Req(message="x", count=10, delay_ms=400), timeout=2)
     got = []
     with pytest.raises(grpc.RpcError) as e:
         for r in call:
@@ -173,12 +175,12 @@ def test_deadline_cancels_the_handler(stub):
 def test_server_enforces_the_deadline_itself(echo_server, tmp_path):
     # nghttp does not enforce grpc-timeout: the DEADLINE_EXCEEDED comes from the server.
     start = time.monotonic()
-    r = nghttp(echo_server.port, f"/{ECHO}/Unary", frame(echo_request_bytes(delay_ms=5000)),
+    r = nghttp(echo_server.port, f"/{ECHO}/Unary", frame(echo_request_bytes(delay_ms=10000)),
                {"grpc-timeout": "300m"}, tmp_path)
     elapsed = time.monotonic() - start
     assert r.grpc_status == 4, r.output
     assert r.headers[":status"] == "200"
-    assert elapsed < 3
+    assert elapsed < 6  # the 300 ms deadline ended it, not the handler's 10 s
 
 
 @pytest.mark.parametrize("timeout,delay_ms,expected", [
@@ -203,8 +205,8 @@ def test_malformed_grpc_timeout_is_rejected(echo_server, tmp_path, timeout):
 
 def test_client_cancel_cancels_the_handler(stub):
     _, cancelled = stats(stub)
-    future = stub.Unary.future(Req(delay_ms=5000), timeout=10)
-    time.sleep(0.3)
+    # The handler runs: a cancel before the call reached the server would cancel no handler.
+    future = start_delayed(stub, lambda: stub.Unary.future(Req(delay_ms=10000), timeout=30))
     assert future.cancel()
     assert wait_until(lambda: stats(stub)[1] > cancelled), "the handler never saw the cancellation"
 
@@ -499,8 +501,8 @@ def test_a_non_http2_client_is_disconnected(echo_server, stub):
 def test_client_vanishing_mid_call_cancels_the_handler_and_server_lives_on(echo_server, stub):
     _, cancelled = stats(stub)
     ch = grpc.insecure_channel(echo_server.address)
-    future = echo_stub(ch).Unary.future(Req(delay_ms=5000), timeout=10)
-    time.sleep(0.3)
+    # The handler runs: a close before the call reached the server would cancel no handler.
+    future = start_delayed(stub, lambda: echo_stub(ch).Unary.future(Req(delay_ms=10000), timeout=30))
     ch.close()
     with pytest.raises(grpc.RpcError):
         future.result()

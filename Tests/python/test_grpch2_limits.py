@@ -13,7 +13,7 @@ import pytest
 
 from conftest import start_echo_server, start_kato_server, start_tls_echo_server
 from echo_pb.grpch2.test import echo_pb2
-from grpch2_support import echo_request_bytes, echo_stub, frame, unframe, wait_ready
+from grpch2_support import echo_request_bytes, echo_stub, frame, start_delayed, unframe, wait_ready
 from h2_raw import GOAWAY, SETTINGS, Connection
 
 Req = echo_pb2.EchoRequest
@@ -167,8 +167,8 @@ def test_default_header_list_limit_is_advertised_as_16_kib(echo_server):
 def test_header_field_over_64_kib_ends_the_connection_with_compression_error_goaway_and_server_serves_on(echo_server, stub):
     conn = Connection(echo_server.port)
     try:
-        slow = conn.send_request(UNARY, echo_body("slow", delay_ms=2000))  # in flight when the error hits
-        time.sleep(0.2)
+        # In flight when the error hits (its handler runs), and 10 s long: never done before it.
+        slow = start_delayed(stub, lambda: conn.send_request(UNARY, echo_body("slow", delay_ms=10000)))
         conn.send_request(UNARY, echo_body("huge"), [("x-huge", "a" * 70000)])
         assert conn.wait(lambda c: c.goaway is not None and c.closed, timeout=10)
         last, code = conn.goaway
@@ -208,15 +208,16 @@ def test_grpcio_calls_in_flight_on_a_connection_that_fails_end_unavailable_not_h
     with grpc.insecure_channel(echo_server.address) as ch:
         wait_ready(ch)
         stub = echo_stub(ch)
-        slow = stub.Unary.future(Req(message="slow", delay_ms=3000), timeout=10)
-        time.sleep(0.3)
+        # On the wire and in its handler before the huge call (a call still queued in grpcio when the
+        # connection fails is sent again on a new one), and 10 s long: never done before the failure.
+        slow = start_delayed(stub, lambda: stub.Unary.future(Req(message="slow", delay_ms=10000), timeout=30))
         with pytest.raises(grpc.RpcError) as huge:
-            stub.Unary(Req(message="huge"), metadata=[("x-huge", "a" * 70000)], timeout=5)
+            stub.Unary(Req(message="huge"), metadata=[("x-huge", "a" * 70000)], timeout=30)
         assert huge.value.code() == grpc.StatusCode.UNAVAILABLE
         with pytest.raises(grpc.RpcError) as e:
-            slow.result(timeout=10)
+            slow.result(timeout=30)
         assert e.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert stub.Unary(Req(message="reconnected"), timeout=5).message == "reconnected"
+        assert stub.Unary(Req(message="reconnected"), timeout=30).message == "reconnected"
 
 
 def test_continuation_flood_ends_the_connection_with_enhance_your_calm_goaway(echo_server, stub):
