@@ -165,7 +165,7 @@ def test_the_python_client_resumes_a_subscription_on_another_replica_when_its_re
 
         def observe(symbol):
             nonlocal acknowledged
-            for _ in range(50):  # calls HAProxy sent to the dead replica before its health check failed
+            for _ in range(300):  # 30 s: calls HAProxy sent to the dead replica before its health check failed
                 try:
                     session.observe(symbol)
                     acknowledged += 1
@@ -223,7 +223,7 @@ def test_the_asyncio_client_resumes_a_subscription_on_another_replica_when_its_r
 
             async def observe(symbol):
                 nonlocal acknowledged
-                for _ in range(50):
+                for _ in range(300):  # 30 s, as above
                     try:
                         await session.observe(symbol)
                         acknowledged += 1
