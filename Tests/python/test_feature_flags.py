@@ -213,14 +213,15 @@ def test_rate_limit_flags_change_the_session_rate_and_switch_limits_off(flagged)
     request = observe_pb2.GetShortTermMemoryRequest(session_id=sid)
     for _ in range(5):
         s.observe.GetShortTermMemory(request, timeout=10)
-    s.set({"rate_limit_session_rate": 0.5, "rate_limit_session_burst": 1})
+    # 0.1 a second: the calls below must not span a refill (10 s), however loaded the machine.
+    s.set({"rate_limit_session_rate": 0.1, "rate_limit_session_burst": 1})
     s.observe.GetShortTermMemory(request, timeout=10)  # may take the one token
     with pytest.raises(grpc.RpcError) as e:
         for _ in range(3):
             s.observe.GetShortTermMemory(request, timeout=10)
     assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert status_details(e.value)[0].reason == "RATE_LIMITED"
-    s.set({"rate_limits": False, "rate_limit_session_rate": 0.5, "rate_limit_session_burst": 1})
+    s.set({"rate_limits": False, "rate_limit_session_rate": 0.1, "rate_limit_session_burst": 1})
     for _ in range(5):
         s.observe.GetShortTermMemory(request, timeout=10)
     assert metric(s.admin, "kato_feature_enabled", '{feature="rate_limits"}') == 0
