@@ -129,6 +129,7 @@ def wait_for(predicate, timeout, what):
 def test_subscribers_keep_their_streams_while_postgres_is_down_and_receive_every_committed_update_after(binaries):
     c = Cluster(binaries, extra=("--store-breaker-reset-seconds", "2"))
     streams = []
+    stop = threading.Event()  # set however the test ends: a writer thread left running hangs pytest
     try:
         client = KatoClient(c.address, timeout=20)
         session = client.session("subs-outage", config={"max_pattern_length": 0})
@@ -148,7 +149,6 @@ def test_subscribers_keep_their_streams_while_postgres_is_down_and_receive_every
             probe += 1
             time.sleep(0.3)
         writer = Writer(c.address, sid)
-        stop = threading.Event()
         thread = threading.Thread(target=writer.run, args=(stop,))
         thread.start()
         wait_for(lambda: len(writer.acknowledged) >= 20, 30, lambda: ("the writer made no progress", writer.failed[-3:]))
@@ -206,6 +206,7 @@ def test_subscribers_keep_their_streams_while_postgres_is_down_and_receive_every
             assert set(seen) - acknowledged <= failed, (k, sorted(set(seen) - acknowledged - failed)[:5])
         client.close()
     finally:
+        stop.set()
         for s in streams:
             s.close()
         c.destroy()
