@@ -33,7 +33,7 @@ def test_sigterm_lets_an_in_flight_call_finish_then_exits_0(own_server):
     stub = echo_stub(ch)
     wait_ready(ch)
     # In flight: its handler runs (a SIGTERM before the server read it would refuse it instead).
-    future = start_delayed(stub, lambda: stub.Unary.future(Req(message="slow", delay_ms=1000), timeout=30))
+    future = start_delayed(stub, lambda: stub.Unary.future(Req(message="slow", delay_ms=3000), timeout=30))
     start = time.monotonic()
     own_server.proc.send_signal(signal.SIGTERM)
     assert future.result().message == "slow"

@@ -299,19 +299,20 @@ def slow_echo(binaries):
 
 def in_flight(server, send):
     """send() (a /slow/ GET), back once the server runs its route: a SIGTERM before the server
-    read the request would refuse it instead of answering it."""
+    read the request would refuse it instead of answering it. (The GETs last 4 s: still in flight
+    when the signal comes however slowly a loaded machine polls, and done within the 10 s grace.)"""
     with grpc.insecure_channel(server.address) as ch:
         return start_delayed(echo_stub(ch), send)
 
 
 def test_http1_get_in_flight_at_shutdown_is_answered_then_the_connection_closes(slow_echo):
     with socket.create_connection(("127.0.0.1", slow_echo.port), timeout=10) as s:
-        in_flight(slow_echo, lambda: s.sendall(b"GET /slow/?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n"))
+        in_flight(slow_echo, lambda: s.sendall(b"GET /slow/?ms=4000 HTTP/1.1\r\nHost: x\r\n\r\n"))
         slow_echo.proc.send_signal(signal.SIGTERM)
         data = b""
         while chunk := s.recv(65536):
             data += chunk
-    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"slow 1500\n"), data
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"slow 4000\n"), data
     assert b"connection: close" in data.lower()
     assert slow_echo.proc.wait(timeout=30) == 0
 
@@ -319,10 +320,10 @@ def test_http1_get_in_flight_at_shutdown_is_answered_then_the_connection_closes(
 def test_http2_get_in_flight_at_shutdown_is_answered(slow_echo):
     conn = Connection(slow_echo.port)
     try:
-        sid = in_flight(slow_echo, lambda: conn.send_request("/slow/?ms=1500", None, content_type="text/plain", method="GET"))
+        sid = in_flight(slow_echo, lambda: conn.send_request("/slow/?ms=4000", None, content_type="text/plain", method="GET"))
         slow_echo.proc.send_signal(signal.SIGTERM)
         assert conn.wait_streams(sid, timeout=30), "stream did not end"
-        assert conn.streams[sid].headers[":status"] == "200" and conn.streams[sid].data == b"slow 1500\n"
+        assert conn.streams[sid].headers[":status"] == "200" and conn.streams[sid].data == b"slow 4000\n"
     finally:
         conn.close()
     assert slow_echo.proc.wait(timeout=30) == 0
