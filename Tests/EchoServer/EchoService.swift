@@ -4,12 +4,13 @@ import Synchronization
 
 /// `grpch2.test.Echo`: echoes messages and metadata, and misbehaves on request
 /// (`delay_ms`, `fail_code`) so tests can drive deadlines, cancellation and errors.
-/// The message `__stats__` answers with how many handlers completed and were cancelled;
+/// The message `__stats__` answers with how many handlers completed and were cancelled, and how
+/// many are in their `delay_ms` now (tests wait for that to act on a call known to be in flight);
 /// `__metadata__` with the request metadata keys the handler saw; `__reserved__` makes the
 /// handler send reserved headers (`:status`, `grpc-status`, ...) as metadata.
 final class EchoService: ServiceProvider {
     let serviceName = Grpch2_Test_Echo.serviceName
-    private let stats = Mutex((completed: 0, cancelled: 0))
+    private let stats = Mutex((completed: 0, cancelled: 0, delaying: 0))
 
     var methods: [ServerMethod] {
         [
@@ -50,7 +51,7 @@ final class EchoService: ServiceProvider {
     }
 
     private func respond(to request: Grpch2_Test_EchoRequest, index: Int, context: ServerContext) async throws -> Grpch2_Test_EchoResponse {
-        if request.delayMs > 0 { try await Task.sleep(for: .milliseconds(Int(request.delayMs))) }
+        if request.delayMs > 0 { try await delay(milliseconds: Int(request.delayMs)) }
         if request.failCode != 0 {
             throw RPCError(code: StatusCode(rawValue: Int(request.failCode)), message: request.failMessage)
         }
@@ -76,9 +77,16 @@ final class EchoService: ServiceProvider {
         }
         if request.message == "__stats__" {
             let s = stats.withLock { $0 }
-            response.message = "completed=\(s.completed) cancelled=\(s.cancelled)"
+            response.message = "completed=\(s.completed) cancelled=\(s.cancelled) delaying=\(s.delaying)"
         }
         return response
+    }
+
+    /// Sleeps, counted in `delaying` meanwhile (the `/slow/` GET route too).
+    func delay(milliseconds: Int) async throws {
+        stats.withLock { $0.delaying += 1 }
+        defer { stats.withLock { $0.delaying -= 1 } }
+        try await Task.sleep(for: .milliseconds(milliseconds))
     }
 
     /// Request metadata whose key starts with `echo-` comes back as initial metadata, and

@@ -6,7 +6,7 @@
 //                      [--max-header-list-size BYTES] [--descriptors FILE]... [--web] [--grace-ms N]
 //
 // --web: the web protocols on, and a GET route `/slow/?ms=N` that answers `slow N` after N ms
-// (for the tests of GET requests in flight at shutdown).
+// (for the tests of GET requests in flight at shutdown; `__stats__` counts it in `delaying` meanwhile).
 import EchoProto
 import Foundation
 import GRPCH2
@@ -57,7 +57,7 @@ router.register(ReflectionService(index: index, services: listed))
 if configuration.web.enabled {
     router.getRoutes.append(HTTPGetRoute(pathPrefix: "/slow/") { request in
         let ms = request.query.split(separator: "&").first { $0.hasPrefix("ms=") }.flatMap { Int($0.dropFirst(3)) } ?? 0
-        try? await Task.sleep(for: .milliseconds(ms))
+        try? await echo.delay(milliseconds: ms)
         return HTTPGetResponse(status: 200, headers: [("content-type", "text/plain")], body: Array("slow \(ms)\n".utf8))
     })
 }

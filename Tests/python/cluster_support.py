@@ -57,17 +57,34 @@ class Cluster:
             raise
 
     def _wait_until_all_up(self):
-        """Every replica's health check passed (HAProxy marks a server up after `rise 1`)."""
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.haproxy.poll() is not None:  # installed but refused our configuration: a failure
-                raise AssertionError(f"HAProxy exited: {open(self.log.name).read()[-2000:]}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    time.sleep(1.5)  # three check intervals: every server has been checked
-                    return
-            time.sleep(0.1)
-        raise AssertionError("HAProxy did not listen within 30 s")
+        """HAProxy listens and has sent a call to every replica: each is in the rotation (its health
+        check passed), observed rather than assumed after a fixed time (three check intervals were
+        not always enough on a loaded machine, and the first test's calls then missed a replica)."""
+        import grpc
+        from kato_client._pb.kato.v2 import session_pb2, session_pb2_grpc
+        deadline = time.time() + 60
+        channel = None
+        try:
+            while time.time() < deadline:
+                if self.haproxy.poll() is not None:  # installed but refused our configuration: a failure
+                    raise AssertionError(f"HAProxy exited: {open(self.log.name).read()[-2000:]}")
+                if channel is None:
+                    with socket.socket() as s:
+                        if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                            channel = grpc.insecure_channel(self.address)
+                if channel is not None:
+                    if all(metric(r.admin(), "grpc_server_handled_total") > 0 for r in self.replicas):
+                        return
+                    try:  # round-robin: calls reach every replica HAProxy holds up
+                        session_pb2_grpc.SessionServiceStub(channel).CountSessions(
+                            session_pb2.CountSessionsRequest(), timeout=5)
+                    except grpc.RpcError:
+                        pass
+                time.sleep(0.1)
+        finally:
+            if channel is not None:
+                channel.close()
+        raise AssertionError(f"HAProxy did not listen, or did not send calls to every replica, within 60 s: {self.handled()}")
 
     def restart(self, i, timeout=60, abort=lambda: False):
         """A rolling restart's step for replica `i`: SIGTERM (the server drains: NOT_SERVING, the

@@ -32,15 +32,34 @@ def echo_stub(channel) -> echo_pb2_grpc.EchoStub:
     return echo_pb2_grpc.EchoStub(channel)
 
 
+def _stats(stub) -> tuple[int, int, int]:
+    reply = stub.Unary(echo_pb2.EchoRequest(message="__stats__"), timeout=30)
+    m = re.fullmatch(r"completed=(\d+) cancelled=(\d+) delaying=(\d+)", reply.message)
+    assert m, reply.message
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
 def stats(stub) -> tuple[int, int]:
     """(completed, cancelled) handler counts of the echo server."""
-    reply = stub.Unary(echo_pb2.EchoRequest(message="__stats__"), timeout=5)
-    m = re.fullmatch(r"completed=(\d+) cancelled=(\d+)", reply.message)
-    assert m, reply.message
-    return int(m.group(1)), int(m.group(2))
+    return _stats(stub)[:2]
 
 
-def wait_until(predicate, timeout=5.0, interval=0.05):
+def start_delayed(stub, start, timeout=30.0):
+    """Calls `start()`, which sends one call with a `delay_ms` (or a `/slow/` GET), and returns what it
+    returned once that call's handler is in its delay: the call a test then cancels, cuts off or
+    drains is in flight on the server whatever the machine's load (a sleep of a few hundred
+    milliseconds is not always enough on a starved CI machine). First waits for the handlers of
+    earlier tests to leave their delays, so the count seen is this call's. `stub`: an echo stub on
+    the same server."""
+    assert wait_until(lambda: _stats(stub)[2] == 0, timeout), "handlers of earlier calls are still in their delay"
+    started = start()
+    assert wait_until(lambda: _stats(stub)[2] >= 1, timeout), "the server never started the delayed handler"
+    return started
+
+
+def wait_until(predicate, timeout=30.0, interval=0.05):
+    """The first true value of predicate(), or its last value after `timeout` seconds: a budget for a
+    server-side effect on a loaded 2-core CI machine, not a measure of speed (it returns at once)."""
     deadline = time.time() + timeout
     while True:
         value = predicate()

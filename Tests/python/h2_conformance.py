@@ -74,13 +74,13 @@ def settings_acked(conn: Connection) -> bool:
     return any(f.type == SETTINGS and f.flags & ACK for f in conn.frames)
 
 
-def ping(conn: Connection, data: bytes = b"conform!", timeout: float = 5) -> bool:
+def ping(conn: Connection, data: bytes = b"conform!", timeout: float = 30) -> bool:
     """True when the server answers a PING with this payload."""
     conn.send_frame(PING, 0, 0, data)
     return conn.wait(lambda c: any(f.type == PING and f.flags & ACK and f.payload == data for f in c.frames), timeout)
 
 
-def expect_connection_error(conn: Connection, *codes: int, timeout: float = 5):
+def expect_connection_error(conn: Connection, *codes: int, timeout: float = 30):
     """RFC 9113 §5.4.1: GOAWAY with one of `codes`, then the server closes the connection."""
     conn.wait(lambda c: c.goaway is not None, timeout)
     names = "/".join(ERROR_NAMES[c] for c in codes)
@@ -94,7 +94,7 @@ def _reset_code(conn: Connection, sid: int) -> int | None:
     return None if s is None else s.reset
 
 
-def expect_stream_error(conn: Connection, sid: int, *codes: int, timeout: float = 5):
+def expect_stream_error(conn: Connection, sid: int, *codes: int, timeout: float = 30):
     """RFC 9113 §5.4.2: RST_STREAM with one of `codes` on `sid`; the connection stays up."""
     conn.wait(lambda c: _reset_code(c, sid) is not None or c.goaway is not None, timeout)
     names = "/".join(ERROR_NAMES[c] for c in codes)
@@ -103,7 +103,7 @@ def expect_stream_error(conn: Connection, sid: int, *codes: int, timeout: float 
     assert_serves(conn)
 
 
-def expect_stream_or_connection_error(conn: Connection, sid: int, *codes: int, timeout: float = 5):
+def expect_stream_or_connection_error(conn: Connection, sid: int, *codes: int, timeout: float = 30):
     """A stream error, which RFC 9113 §5.4.1 lets an endpoint raise to a connection error."""
     conn.wait(lambda c: _reset_code(c, sid) is not None or c.goaway is not None, timeout)
     names = "/".join(ERROR_NAMES[c] for c in codes)

@@ -219,7 +219,7 @@ class Connection:
             s.reset = struct.unpack(">I", f.payload)[0]
             s.ended = True
 
-    def wait(self, predicate, timeout: float = 10) -> bool:
+    def wait(self, predicate, timeout: float = 30) -> bool:
         """Reads frames until `predicate(self)` holds, the connection closes, or time runs out."""
         deadline = time.time() + timeout
         while not predicate(self):
@@ -231,5 +231,5 @@ class Connection:
                 self._handle(f)
         return True
 
-    def wait_streams(self, *ids: int, timeout: float = 10) -> bool:
+    def wait_streams(self, *ids: int, timeout: float = 30) -> bool:
         return self.wait(lambda c: all(c.streams[i].ended for i in ids), timeout)

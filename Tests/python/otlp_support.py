@@ -58,8 +58,9 @@ class Collector:
                             out.append(dict(span, _resource=rs["resource"], _scope=ss["scope"]))
         return out
 
-    def wait_for(self, predicate, timeout=10.0):
-        """The first received span for which predicate(span) holds; fails after `timeout`."""
+    def wait_for(self, predicate, timeout=30.0):
+        """The first received span for which predicate(span) holds; fails after `timeout` (a budget for
+        a loaded machine: the span usually arrives within the flush interval)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             for span in self.spans():

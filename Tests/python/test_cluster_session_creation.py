@@ -75,11 +75,12 @@ def test_deletions_and_expiry_give_places_back_exactly_once(cluster, sessions):
     with pytest.raises(grpc.RpcError):  # deleted once: a second delete changes nothing
         sessions.DeleteSession(session_pb2.DeleteSessionRequest(session_id=ids[0]))
     assert counts(cluster) == (LIMIT - 30, LIMIT - 30)
-    # 30 places again: fill them with sessions that expire after 3 s.
-    outcomes = create_at_once(sessions, 40, ttl=3)
+    # 30 places again: fill them with sessions that expire after 10 s (3 s could pass while a loaded
+    # machine was still creating them, and the cleanup then freed places before the count below).
+    outcomes = create_at_once(sessions, 40, ttl=10)
     assert sum(isinstance(o, str) for o in outcomes) == 30
     assert counts(cluster) == (LIMIT, LIMIT)
-    deadline = time.time() + 30  # the once-per-cluster cleanup removes them
+    deadline = time.time() + 60  # the once-per-cluster cleanup removes them
     while counts(cluster) != (LIMIT - 30, LIMIT - 30):
         assert time.time() < deadline, counts(cluster)
         time.sleep(0.2)

@@ -79,7 +79,7 @@ class Api:
         return name
 
 
-def wait(driver, condition, timeout=15, what="the page"):
+def wait(driver, condition, timeout=30, what="the page"):
     """Polls `condition` (a list redrawn while it was read is read again)."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait

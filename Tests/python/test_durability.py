@@ -36,7 +36,7 @@ def learner(address, stop, acked, attempted, lock, seed):
                 observations=[types_pb2.Observation(strings=[s]) for s in events])
             key = None
             try:
-                response = stub.ObserveSequence(request, timeout=5)
+                response = stub.ObserveSequence(request, timeout=30)
                 key = response.final_learned_pattern
                 with lock:
                     acked[key] += 1
@@ -56,9 +56,15 @@ def run_cycles(binaries, data_dir, cycles):
         stop = threading.Event()
         threads = [threading.Thread(target=learner, args=(server.address, stop, acked, attempted, lock, cycle * 100 + i))
                    for i in range(4)]
+        before = sum(acked.values())
         for t in threads:
             t.start()
-        time.sleep(random.uniform(0.2, 0.6))
+        # Killed while learning: once the cycle's first learn is acknowledged (on a loaded machine the
+        # learners may not have connected within a fixed 0.2–0.6 s), then at a random point.
+        deadline = time.time() + 30
+        while sum(acked.values()) == before and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(random.uniform(0, 0.4))
         server.proc.kill()  # SIGKILL
         server.proc.wait()
         stop.set()
@@ -75,7 +81,7 @@ def frequencies(binaries, data_dir, names):
             out = {}
             for name in names:
                 try:
-                    p = stub.GetPattern(predict_pb2.GetPatternRequest(node_id=NODE, name=name), timeout=5)
+                    p = stub.GetPattern(predict_pb2.GetPatternRequest(node_id=NODE, name=name), timeout=30)
                     out[name] = p.frequency
                 except grpc.RpcError as e:
                     assert e.code() == grpc.StatusCode.NOT_FOUND

@@ -52,7 +52,7 @@ def metric(admin, name):
     raise AssertionError(f"{name} not on /metrics")
 
 
-def wait_for(predicate, timeout=20):
+def wait_for(predicate, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = predicate()
@@ -90,7 +90,7 @@ def test_random_store_faults_are_never_silent_and_the_server_recovers(binaries, 
                 try:
                     r = observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(
                         node_id="faults", learn_at_end=True,
-                        observations=[types_pb2.Observation(strings=[s]) for s in events]), timeout=10)
+                        observations=[types_pb2.Observation(strings=[s]) for s in events]), timeout=30)
                     with lock:
                         acked[r.final_learned_pattern] += 1
                 except grpc.RpcError as e:

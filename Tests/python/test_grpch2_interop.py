@@ -12,7 +12,7 @@ import pytest
 
 from conftest import start_echo_server
 from echo_pb.grpch2.test import echo_pb2
-from grpch2_support import (ECHO, echo_request_bytes, echo_stub, frame, nghttp, stats, wait_ready,
+from grpch2_support import (ECHO, echo_request_bytes, echo_stub, frame, nghttp, start_delayed, stats, wait_ready,
                             wait_until)
 
 Req = echo_pb2.EchoRequest
@@ -40,12 +40,12 @@ def code_of(excinfo) -> grpc.StatusCode:
 # MARK: the four call kinds over h2c
 
 def test_unary_call_echoes_message_and_payload(stub):
-    reply = stub.Unary(Req(message="hello", payload=b"\x00\x01\xff"), timeout=5)
+    reply = stub.Unary(Req(message="hello", payload=b"\x00\x01\xff"), timeout=30)
     assert (reply.message, reply.payload, reply.index) == ("hello", b"\x00\x01\xff", 0)
 
 
 def test_empty_unary_request_is_a_valid_message(stub):
-    assert stub.Unary(Req(), timeout=5) == echo_pb2.EchoResponse()
+    assert stub.Unary(Req(), timeout=30) == echo_pb2.EchoResponse()
 
 
 def test_server_stream_sends_count_responses_in_order(stub):
@@ -62,7 +62,7 @@ def test_client_stream_receives_every_request_in_order(stub):
 
 
 def test_client_stream_with_no_messages_answers_once(stub):
-    reply = stub.ClientStream(iter([]), timeout=5)
+    reply = stub.ClientStream(iter([]), timeout=30)
     assert (reply.message, reply.index) == ("", 0)
 
 
@@ -84,7 +84,7 @@ def test_bidi_stream_answers_each_request_before_the_client_half_closes(stub):
 
 
 def test_bidi_stream_with_no_messages_ends_ok(stub):
-    call = stub.BidiStream(iter([]), timeout=5)
+    call = stub.BidiStream(iter([]), timeout=30)
     assert list(call) == []
     assert call.code() == grpc.StatusCode.OK
 
@@ -141,13 +141,15 @@ def test_calls_beyond_max_concurrent_streams_wait_for_a_free_stream(binaries):
 def test_deadline_exceeded_ends_a_slow_unary_call(stub):
     start = time.monotonic()
     with pytest.raises(grpc.RpcError) as e:
-        stub.Unary(Req(delay_ms=3000), timeout=0.3)
+        stub.Unary(Req(delay_ms=10000), timeout=0.3)
     assert code_of(e) == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 5  # the deadline ended it, not the handler's 10 s
 
 
 def test_deadline_exceeded_ends_a_server_stream_after_partial_output(stub):
-    call = stub.ServerStream(Req(message="x", count=10, delay_ms=200), timeout=0.5)
+    # The first reply after 0.4 s, the tenth after 4 s: a 2 s deadline falls between them with 1.6 s
+    # of margin for a loaded machine on either side.
+    call = stub.ServerStream(Req(message="x", count=10, delay_ms=400), timeout=2)
     got = []
     with pytest.raises(grpc.RpcError) as e:
         for r in call:
@@ -173,12 +175,12 @@ def test_deadline_cancels_the_handler(stub):
 def test_server_enforces_the_deadline_itself(echo_server, tmp_path):
     # nghttp does not enforce grpc-timeout: the DEADLINE_EXCEEDED comes from the server.
     start = time.monotonic()
-    r = nghttp(echo_server.port, f"/{ECHO}/Unary", frame(echo_request_bytes(delay_ms=5000)),
+    r = nghttp(echo_server.port, f"/{ECHO}/Unary", frame(echo_request_bytes(delay_ms=10000)),
                {"grpc-timeout": "300m"}, tmp_path)
     elapsed = time.monotonic() - start
     assert r.grpc_status == 4, r.output
     assert r.headers[":status"] == "200"
-    assert elapsed < 3
+    assert elapsed < 6  # the 300 ms deadline ended it, not the handler's 10 s
 
 
 @pytest.mark.parametrize("timeout,delay_ms,expected", [
@@ -203,8 +205,8 @@ def test_malformed_grpc_timeout_is_rejected(echo_server, tmp_path, timeout):
 
 def test_client_cancel_cancels_the_handler(stub):
     _, cancelled = stats(stub)
-    future = stub.Unary.future(Req(delay_ms=5000), timeout=10)
-    time.sleep(0.3)
+    # The handler runs: a cancel before the call reached the server would cancel no handler.
+    future = start_delayed(stub, lambda: stub.Unary.future(Req(delay_ms=10000), timeout=30))
     assert future.cancel()
     assert wait_until(lambda: stats(stub)[1] > cancelled), "the handler never saw the cancellation"
 
@@ -221,7 +223,7 @@ def test_client_cancel_of_a_server_stream_cancels_the_handler(stub):
 
 def test_ascii_and_binary_metadata_round_trip_in_headers_and_trailers(stub):
     binary = bytes(range(256))
-    reply, call = stub.Unary.with_call(Req(message="m"), timeout=5, metadata=[
+    reply, call = stub.Unary.with_call(Req(message="m"), timeout=30, metadata=[
         ("echo-text", "hello world"), ("echo-data-bin", binary), ("echo-one-bin", b"\x00"),
         ("not-echoed", "x")])
     assert reply.message == "m"
@@ -236,23 +238,23 @@ def test_ascii_and_binary_metadata_round_trip_in_headers_and_trailers(stub):
 
 
 def test_repeated_metadata_keys_keep_every_value_in_order(stub):
-    _, call = stub.Unary.with_call(Req(), timeout=5, metadata=[("echo-k", "1"), ("echo-k", "2"), ("echo-k", "3")])
+    _, call = stub.Unary.with_call(Req(), timeout=30, metadata=[("echo-k", "1"), ("echo-k", "2"), ("echo-k", "3")])
     assert [v for k, v in call.initial_metadata() if k == "echo-k"] == ["1", "2", "3"]
 
 
 def test_metadata_round_trips_on_streaming_calls(stub):
-    call = stub.ServerStream(Req(count=2), timeout=5, metadata=[("echo-s", "v"), ("echo-s-bin", b"\x01\x02")])
+    call = stub.ServerStream(Req(count=2), timeout=30, metadata=[("echo-s", "v"), ("echo-s-bin", b"\x01\x02")])
     assert len(list(call)) == 2
     assert ("echo-s", "v") in call.initial_metadata()
     assert ("trailer-echo-s-bin", b"\x01\x02") in call.trailing_metadata()
-    reply, call = stub.ClientStream.with_call(iter([Req()]), timeout=5, metadata=[("echo-c", "w")])
+    reply, call = stub.ClientStream.with_call(iter([Req()]), timeout=30, metadata=[("echo-c", "w")])
     assert ("echo-c", "w") in call.initial_metadata()
     assert ("trailer-echo-c", "w") in call.trailing_metadata()
 
 
 def test_trailing_metadata_accompanies_an_error_status(stub):
     with pytest.raises(grpc.RpcError) as e:
-        stub.Unary(Req(fail_code=9, fail_message="nope"), timeout=5, metadata=[("echo-x", "1")])
+        stub.Unary(Req(fail_code=9, fail_message="nope"), timeout=30, metadata=[("echo-x", "1")])
     assert code_of(e) == grpc.StatusCode.FAILED_PRECONDITION
     assert e.value.details() == "nope"
 
@@ -308,7 +310,7 @@ def test_message_over_the_default_4_mib_limit_is_resource_exhausted(stub):
     with pytest.raises(grpc.RpcError) as e:
         stub.Unary(Req(payload=b"x" * (4 * MiB + 1)), timeout=20)
     assert code_of(e) == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert stub.Unary(Req(message="still serving"), timeout=5).message == "still serving"
+    assert stub.Unary(Req(message="still serving"), timeout=30).message == "still serving"
 
 
 def test_message_just_under_the_default_limit_is_accepted(stub):
@@ -326,22 +328,22 @@ def small_limit_server(binaries):
 def test_max_receive_size_option_limits_every_call_kind(small_limit_server):
     with grpc.insecure_channel(small_limit_server.address) as ch:
         stub = echo_stub(ch)
-        assert stub.Unary(Req(payload=b"a" * 900), timeout=5).payload == b"a" * 900
-        for call in (lambda r: stub.Unary(r, timeout=5),
-                     lambda r: list(stub.ServerStream(r, timeout=5)),
-                     lambda r: stub.ClientStream(iter([Req(), r]), timeout=5),
-                     lambda r: list(stub.BidiStream(iter([Req(), r]), timeout=5))):
+        assert stub.Unary(Req(payload=b"a" * 900), timeout=30).payload == b"a" * 900
+        for call in (lambda r: stub.Unary(r, timeout=30),
+                     lambda r: list(stub.ServerStream(r, timeout=30)),
+                     lambda r: stub.ClientStream(iter([Req(), r]), timeout=30),
+                     lambda r: list(stub.BidiStream(iter([Req(), r]), timeout=30))):
             with pytest.raises(grpc.RpcError) as e:
                 call(Req(payload=b"a" * 2000))
             assert code_of(e) == grpc.StatusCode.RESOURCE_EXHAUSTED, e.value.details()
-        assert stub.Unary(Req(message="after"), timeout=5).message == "after"
+        assert stub.Unary(Req(message="after"), timeout=30).message == "after"
 
 
 def test_decompressed_size_is_limited_too(small_limit_server):
     # 100 KB of zeros gzip to ~100 bytes: under the limit on the wire, far over it inflated.
     with grpc.insecure_channel(small_limit_server.address) as ch:
         with pytest.raises(grpc.RpcError) as e:
-            echo_stub(ch).Unary(Req(payload=bytes(100_000)), timeout=5, compression=grpc.Compression.Gzip)
+            echo_stub(ch).Unary(Req(payload=bytes(100_000)), timeout=30, compression=grpc.Compression.Gzip)
         assert code_of(e) == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
@@ -356,7 +358,7 @@ def test_streams_ended_before_their_requests_were_read_return_flow_control_credi
             with pytest.raises(grpc.RpcError) as e:
                 list(stub.BidiStream(iter(requests), timeout=10))
             assert code_of(e) == grpc.StatusCode.FAILED_PRECONDITION
-        reply = stub.Unary(Req(payload=b"q" * 65536), timeout=5)
+        reply = stub.Unary(Req(payload=b"q" * 65536), timeout=30)
         assert len(reply.payload) == 65536
 
 
@@ -366,14 +368,14 @@ def test_unknown_method_is_unimplemented(channel):
     for path in (f"/{ECHO}/Nope", "/no.such.Service/Unary", "/garbage"):
         call = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
         with pytest.raises(grpc.RpcError) as e:
-            call(b"", timeout=5)
+            call(b"", timeout=30)
         assert code_of(e) == grpc.StatusCode.UNIMPLEMENTED, path
 
 
 def test_unknown_streaming_method_is_unimplemented_without_half_close(channel):
     # Answered at HEADERS time: a bidi client that never half-closes still gets its status.
     outbox: queue.Queue = queue.Queue()
-    call = channel.stream_stream(f"/{ECHO}/NoSuchBidi")(iter(outbox.get, None), timeout=5)
+    call = channel.stream_stream(f"/{ECHO}/NoSuchBidi")(iter(outbox.get, None), timeout=30)
     with pytest.raises(grpc.RpcError) as e:
         next(call)
     assert code_of(e) == grpc.StatusCode.UNIMPLEMENTED
@@ -383,7 +385,7 @@ def test_unknown_streaming_method_is_unimplemented_without_half_close(channel):
 @pytest.mark.parametrize("code", [c for c in grpc.StatusCode if c != grpc.StatusCode.OK])
 def test_handler_status_codes_round_trip(stub, code):
     with pytest.raises(grpc.RpcError) as e:
-        stub.Unary(Req(fail_code=code.value[0], fail_message=f"failed with {code.name}"), timeout=5)
+        stub.Unary(Req(fail_code=code.value[0], fail_message=f"failed with {code.name}"), timeout=30)
     assert code_of(e) == code
     assert e.value.details() == f"failed with {code.name}"
 
@@ -391,7 +393,7 @@ def test_handler_status_codes_round_trip(stub, code):
 def test_non_ascii_and_percent_in_status_message_round_trip(stub):
     message = "naïve 100% ✓ — 日本語\ttab"
     with pytest.raises(grpc.RpcError) as e:
-        stub.Unary(Req(fail_code=3, fail_message=message), timeout=5)
+        stub.Unary(Req(fail_code=3, fail_message=message), timeout=30)
     assert code_of(e) == grpc.StatusCode.INVALID_ARGUMENT
     assert e.value.details() == message
 
@@ -404,7 +406,7 @@ def test_status_message_is_percent_encoded_on_the_wire(echo_server, tmp_path):
 
 
 def test_errors_on_streaming_calls_arrive_after_the_sent_messages(stub):
-    call = stub.BidiStream(iter([Req(message="ok"), Req(fail_code=5, fail_message="gone")]), timeout=5)
+    call = stub.BidiStream(iter([Req(message="ok"), Req(fail_code=5, fail_message="gone")]), timeout=30)
     got = []
     with pytest.raises(grpc.RpcError) as e:
         for r in call:
@@ -438,7 +440,7 @@ def test_get_request_is_rejected_with_405(echo_server):
 def test_undecodable_request_is_internal_with_a_clear_message(channel):
     call = channel.unary_unary(f"/{ECHO}/Unary", request_serializer=None, response_deserializer=None)
     with pytest.raises(grpc.RpcError) as e:
-        call(b"\xff\xff\xff", timeout=5)
+        call(b"\xff\xff\xff", timeout=30)
     assert code_of(e) == grpc.StatusCode.INTERNAL
     assert "cannot decode request" in e.value.details()
 
@@ -483,9 +485,9 @@ def test_garbage_after_the_preface_closes_the_connection(echo_server, stub):
     data = _read_until_closed(s)
     assert b"\x07\x00" in data or data, "expected GOAWAY before close"
     s.close()
-    assert stub.Unary(Req(message="fine"), timeout=5).message == "fine"
+    assert stub.Unary(Req(message="fine"), timeout=30).message == "fine"
     with grpc.insecure_channel(echo_server.address) as ch:
-        assert echo_stub(ch).Unary(Req(message="new client"), timeout=5).message == "new client"
+        assert echo_stub(ch).Unary(Req(message="new client"), timeout=30).message == "new client"
 
 
 def test_a_non_http2_client_is_disconnected(echo_server, stub):
@@ -493,14 +495,14 @@ def test_a_non_http2_client_is_disconnected(echo_server, stub):
     s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     _read_until_closed(s)
     s.close()
-    assert stub.Unary(Req(message="fine"), timeout=5).message == "fine"
+    assert stub.Unary(Req(message="fine"), timeout=30).message == "fine"
 
 
 def test_client_vanishing_mid_call_cancels_the_handler_and_server_lives_on(echo_server, stub):
     _, cancelled = stats(stub)
     ch = grpc.insecure_channel(echo_server.address)
-    future = echo_stub(ch).Unary.future(Req(delay_ms=5000), timeout=10)
-    time.sleep(0.3)
+    # The handler runs: a close before the call reached the server would cancel no handler.
+    future = start_delayed(stub, lambda: echo_stub(ch).Unary.future(Req(delay_ms=10000), timeout=30))
     ch.close()
     with pytest.raises(grpc.RpcError):
         future.result()
@@ -512,7 +514,7 @@ def test_abrupt_socket_close_mid_request_is_harmless(echo_server, stub):
         s = _raw_connection(echo_server.port)
         s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
         s.close()
-    assert stub.Unary(Req(message="ok"), timeout=5).message == "ok"
+    assert stub.Unary(Req(message="ok"), timeout=30).message == "ok"
 
 
 def test_threads_hammering_one_channel(stub):

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import start_echo_server, start_kato_server, start_tls_echo_server
 from echo_pb.grpch2.test import echo_pb2
-from grpch2_support import echo_request_bytes, echo_stub, frame, unframe, wait_ready
+from grpch2_support import echo_request_bytes, echo_stub, frame, start_delayed, unframe, wait_ready
 from h2_raw import GOAWAY, SETTINGS, Connection
 
 Req = echo_pb2.EchoRequest
@@ -65,10 +65,10 @@ def stub(echo_server):
 
 def test_grpcio_call_with_metadata_over_the_header_limit_fails_resource_exhausted_and_channel_serves_on(stub):
     with pytest.raises(grpc.RpcError) as e:
-        stub.Unary(Req(message="big"), metadata=[("x-big", "a" * 20000)], timeout=5)
+        stub.Unary(Req(message="big"), metadata=[("x-big", "a" * 20000)], timeout=30)
     assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "header list size" in e.value.details() and "16384" in e.value.details()
-    assert stub.Unary(Req(message="after"), timeout=5).message == "after"
+    assert stub.Unary(Req(message="after"), timeout=30).message == "after"
 
 
 def test_oversized_header_list_gets_trailers_only_resource_exhausted_on_its_stream_only(echo_server):
@@ -167,8 +167,8 @@ def test_default_header_list_limit_is_advertised_as_16_kib(echo_server):
 def test_header_field_over_64_kib_ends_the_connection_with_compression_error_goaway_and_server_serves_on(echo_server, stub):
     conn = Connection(echo_server.port)
     try:
-        slow = conn.send_request(UNARY, echo_body("slow", delay_ms=2000))  # in flight when the error hits
-        time.sleep(0.2)
+        # In flight when the error hits (its handler runs), and 10 s long: never done before it.
+        slow = start_delayed(stub, lambda: conn.send_request(UNARY, echo_body("slow", delay_ms=10000)))
         conn.send_request(UNARY, echo_body("huge"), [("x-huge", "a" * 70000)])
         assert conn.wait(lambda c: c.goaway is not None and c.closed, timeout=10)
         last, code = conn.goaway
@@ -179,7 +179,7 @@ def test_header_field_over_64_kib_ends_the_connection_with_compression_error_goa
     finally:
         conn.close()
     assert echo_server.proc.poll() is None, "the server must survive"
-    assert stub.Unary(Req(message="still"), timeout=5).message == "still"
+    assert stub.Unary(Req(message="still"), timeout=30).message == "still"
     fresh = Connection(echo_server.port)
     try:
         assert_served(fresh)
@@ -208,15 +208,16 @@ def test_grpcio_calls_in_flight_on_a_connection_that_fails_end_unavailable_not_h
     with grpc.insecure_channel(echo_server.address) as ch:
         wait_ready(ch)
         stub = echo_stub(ch)
-        slow = stub.Unary.future(Req(message="slow", delay_ms=3000), timeout=10)
-        time.sleep(0.3)
+        # On the wire and in its handler before the huge call (a call still queued in grpcio when the
+        # connection fails is sent again on a new one), and 10 s long: never done before the failure.
+        slow = start_delayed(stub, lambda: stub.Unary.future(Req(message="slow", delay_ms=10000), timeout=30))
         with pytest.raises(grpc.RpcError) as huge:
-            stub.Unary(Req(message="huge"), metadata=[("x-huge", "a" * 70000)], timeout=5)
+            stub.Unary(Req(message="huge"), metadata=[("x-huge", "a" * 70000)], timeout=30)
         assert huge.value.code() == grpc.StatusCode.UNAVAILABLE
         with pytest.raises(grpc.RpcError) as e:
-            slow.result(timeout=10)
+            slow.result(timeout=30)
         assert e.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert stub.Unary(Req(message="reconnected"), timeout=5).message == "reconnected"
+        assert stub.Unary(Req(message="reconnected"), timeout=30).message == "reconnected"
 
 
 def test_continuation_flood_ends_the_connection_with_enhance_your_calm_goaway(echo_server, stub):
@@ -229,7 +230,7 @@ def test_continuation_flood_ends_the_connection_with_enhance_your_calm_goaway(ec
     finally:
         conn.close()
     assert echo_server.proc.poll() is None
-    assert stub.Unary(Req(message="still"), timeout=5).message == "still"
+    assert stub.Unary(Req(message="still"), timeout=30).message == "still"
 
 
 def test_over_tls_the_header_limit_is_per_stream_and_connection_errors_still_send_goaway(binaries, tmp_path):
@@ -273,7 +274,7 @@ def test_custom_grpc_request_headers_are_not_visible_to_handlers(echo_server):
 
 
 def test_grpcio_custom_metadata_reaches_handlers_but_reserved_grpc_names_do_not(stub):
-    reply_ = stub.Unary(Req(message="__metadata__"), metadata=[("x-user", "u"), ("echo-k", "v")], timeout=5)
+    reply_ = stub.Unary(Req(message="__metadata__"), metadata=[("x-user", "u"), ("echo-k", "v")], timeout=30)
     assert "x-user" in reply_.message.split(",") and "echo-k" in reply_.message.split(",")
     assert not [k for k in reply_.message.split(",") if k.startswith("grpc-") and k != "grpc-previous-rpc-attempts"]
 
@@ -302,7 +303,7 @@ def test_handler_cannot_send_reserved_or_pseudo_headers_in_metadata_or_trailers(
 
 
 def test_grpcio_sees_ok_and_only_the_allowed_metadata_when_a_handler_sends_reserved_names(stub):
-    response, call = stub.Unary.with_call(Req(message="__reserved__"), timeout=5)
+    response, call = stub.Unary.with_call(Req(message="__reserved__"), timeout=30)
     assert call.code() == grpc.StatusCode.OK and response.message == "__reserved__"
     initial, trailing = dict(call.initial_metadata()), dict(call.trailing_metadata())
     assert initial.get("x-allowed") == "kept" and trailing.get("x-allowed") == "kept"

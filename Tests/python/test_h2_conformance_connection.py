@@ -61,7 +61,7 @@ def test_3_4_invalid_client_preface_closes_the_connection(echo_server):
     c = Connection(echo_server.port, preface=False)
     try:
         c.sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        assert c.wait(lambda c: c.closed, 5), f"connection still open: {describe(c)}"
+        assert c.wait(lambda c: c.closed, 30), f"connection still open: {describe(c)}"
         others = [f for f in c.frames if f.type not in (SETTINGS, GOAWAY, WINDOW_UPDATE) or f.stream != 0]
         assert not others, describe(c)
         if c.goaway is not None:
@@ -248,7 +248,7 @@ def test_6_5_3_settings_values_are_processed_in_order(echo_server):
                         auto_window_update=False)
     try:
         sid = c.send_request(SERVER_STREAM, echo_body("ordered", payload=b"p" * 100))
-        c.wait(lambda c: len(c.streams[sid].data) >= 7, 5)
+        c.wait(lambda c: len(c.streams[sid].data) >= 7, 30)
         quiet(c)  # anything more would arrive now
         assert len(c.streams[sid].data) == 7, describe(c)
         c.send_frame(WINDOW_UPDATE, 0, sid, struct.pack(">I", 1000))  # WINDOW_UPDATE: the rest may come

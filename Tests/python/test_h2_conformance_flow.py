@@ -76,7 +76,7 @@ def test_6_9_1_server_sends_no_more_than_the_stream_window(echo_server):
     c = open_connection(echo_server.port, settings=[(INITIAL_WINDOW_SIZE, 100)], auto_window_update=False)
     try:
         sid = c.send_request(SERVER_STREAM, echo_body("windowed", payload=b"w" * 10_000))
-        c.wait(lambda c: len(c.streams[sid].data) >= 100, 5)
+        c.wait(lambda c: len(c.streams[sid].data) >= 100, 30)
         quiet(c)
         assert len(c.streams[sid].data) == 100 and not c.streams[sid].ended, describe(c)
         c.send_frame(WINDOW_UPDATE, 0, sid, window_update(20_000))
@@ -94,7 +94,7 @@ def test_6_9_2_initial_window_size_change_applies_to_open_streams(echo_server):
     c = open_connection(echo_server.port, settings=[(INITIAL_WINDOW_SIZE, 0)], auto_window_update=False)
     try:
         sid = c.send_request(SERVER_STREAM, echo_body("held", payload=b"h" * 1000))
-        c.wait(lambda c: c.streams[sid].header_blocks, 5)
+        c.wait(lambda c: c.streams[sid].header_blocks, 30)
         quiet(c)
         assert c.streams[sid].data == b"", describe(c)
         c.send_frame(SETTINGS, 0, 0, settings_payload((INITIAL_WINDOW_SIZE, 65535)))

@@ -68,7 +68,7 @@ def subscribed(stubs, sid):
             assert e.code() == grpc.StatusCode.CANCELLED
 
     threading.Thread(target=reader, daemon=True).start()
-    assert updates.get(timeout=5).cause == predict_pb2.UPDATE_CAUSE_INITIAL
+    assert updates.get(timeout=30).cause == predict_pb2.UPDATE_CAUSE_INITIAL
     return call, updates
 
 
@@ -208,7 +208,7 @@ def test_subscriber_receives_every_stm_change_in_order(channel, stubs):
             updates.put(e)
 
     threading.Thread(target=reader, daemon=True).start()
-    first = updates.get(timeout=5)
+    first = updates.get(timeout=30)
     assert first.cause == predict_pb2.UPDATE_CAUSE_INITIAL
     # Another client (its own channel) makes the changes.
     other = observe_pb2_grpc.ObserveServiceStub(grpc.insecure_channel(channel._channel.target().decode()))
@@ -218,7 +218,7 @@ def test_subscriber_receives_every_stm_change_in_order(channel, stubs):
     for w in ("a", "b"):
         other.Observe(observe_pb2.ObserveRequest(session_id=s.session_id, strings=[w]))
     other.ClearShortTermMemory(observe_pb2.ClearShortTermMemoryRequest(session_id=s.session_id))
-    got = [updates.get(timeout=5) for _ in range(7)]
+    got = [updates.get(timeout=30) for _ in range(7)]
     assert [u.sequence for u in got] == list(range(first.sequence + 1, first.sequence + 8))
     assert [u.cause for u in got] == [predict_pb2.UPDATE_CAUSE_OBSERVE] * 3 + [predict_pb2.UPDATE_CAUSE_LEARN] + \
         [predict_pb2.UPDATE_CAUSE_OBSERVE] * 2 + [predict_pb2.UPDATE_CAUSE_CLEAR_STM]
@@ -226,7 +226,7 @@ def test_subscriber_receives_every_stm_change_in_order(channel, stubs):
     assert got[5].predictions and got[5].predictions[0].future[0].symbols == ["c"]
     # Deleting the session ends the subscription with a clear status.
     stubs.sessions.DeleteSession(session_pb2.DeleteSessionRequest(session_id=s.session_id))
-    end = updates.get(timeout=5)
+    end = updates.get(timeout=30)
     assert isinstance(end, grpc.RpcError) and end.code() == grpc.StatusCode.NOT_FOUND
     assert details(end)[0].reason == "SESSION_ENDED"
 
@@ -282,7 +282,7 @@ def test_observe_sequence_without_subscriber_leaves_the_predictions_observe_by_o
     for s in (watched, alone):
         stubs.observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(
             session_id=s.session_id, observations=[types_pb2.Observation(strings=[w]) for w in words]))
-    steps = [updates.get(timeout=5) for _ in words]
+    steps = [updates.get(timeout=30) for _ in words]
     call.cancel()
 
     def predictions(s):
@@ -444,7 +444,7 @@ def test_observe_sequence_sends_one_update_per_change(stubs):
     stubs.observe.ObserveSequence(observe_pb2.ObserveSequenceRequest(
         session_id=s.session_id, learn_at_end=True,
         observations=[types_pb2.Observation(strings=[w]) for w in ("a", "b", "c")]))
-    got = [updates.get(timeout=5) for _ in range(4)]
+    got = [updates.get(timeout=30) for _ in range(4)]
     call.cancel()
     assert [u.cause for u in got] == [predict_pb2.UPDATE_CAUSE_OBSERVE] * 3 + [predict_pb2.UPDATE_CAUSE_LEARN]
     assert [len(u.stm) for u in got] == [1, 2, 3, 0]

@@ -195,7 +195,14 @@ def stack(binaries, tmp_path_factory):
         control.write_text("0")
         time.sleep(1.5)  # the breaker (reset 1 s) lets writes through again
         assert all(client.learn_one(sid, i) == grpc.StatusCode.OK for i in range(1, 6))
-        time.sleep(3)  # a few scrapes after the workload
+        # A few scrapes after the workload: until every panel's query has series (a rate needs two
+        # scrapes of a counter that appeared during the workload; a loaded Prometheus scrapes late),
+        # at most a minute — the test below names any panel still empty. (The sleeps above are
+        # lower bounds on time, which is all they need: the injector re-reads its file on the first
+        # write >= 100 ms after its last read, and the breaker's reset is a time.)
+        deadline = time.time() + 60
+        while time.time() < deadline and not all(prometheus.query(substitute(expr)) for _, expr in panel_targets()):
+            time.sleep(0.5)
         yield server, admin, prometheus
     finally:
         for s in subscriptions:

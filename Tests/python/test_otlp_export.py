@@ -137,7 +137,8 @@ def test_queued_spans_are_sent_on_graceful_shutdown(binaries, collector):
     time.sleep(0.3)
     assert collector.requests == []  # the flush interval has not passed
     assert server.stop() == 0
-    span = collector.wait_for(lambda s: attributes(s).get("kato.node_id") == "at-shutdown", timeout=1)
+    # The server has exited: whatever it sent, it sent at shutdown (the budget is for the collector's thread).
+    span = collector.wait_for(lambda s: attributes(s).get("kato.node_id") == "at-shutdown")
     assert span["traceId"] == TRACE_ID
 
 
@@ -148,7 +149,7 @@ def test_unreachable_collector_never_affects_calls(binaries):
     for _ in range(20):
         assert sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n1")).session_id
         time.sleep(0.02)
-    deadline = time.time() + 10
+    deadline = time.time() + 30  # a budget for a loaded machine
     while metric(http_get(server, "/metrics")[2], "kato_otlp_spans_dropped_total", reason="export_failed") < 20:
         assert time.time() < deadline
         time.sleep(0.1)
@@ -262,7 +263,7 @@ def test_https_collector_with_an_untrusted_certificate_gets_nothing_and_calls_st
     try:
         for _ in range(3):
             sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n"))
-        deadline = time.time() + 10
+        deadline = time.time() + 30  # a budget for a loaded machine
         while metric(http_get(server, "/metrics")[2], "kato_otlp_spans_dropped_total", reason="export_failed") < 3:
             assert time.time() < deadline, "the failed exports were not counted"
             time.sleep(0.1)

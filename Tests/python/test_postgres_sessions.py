@@ -129,18 +129,20 @@ def test_a_session_survives_kill_9_of_the_replica_that_last_touched_it(binaries,
 
 def test_the_ttl_slides_on_every_replica_and_expiry_is_the_same_everywhere(three, pg):
     a, b, c = three
-    sid = a.create("sessions-4", ttl=3).session_id
+    # TTL 6 s, a call every 2.5 s (7.5 s in all, past the first expiry): a loaded machine has 3.5 s
+    # of margin per step (with a 3 s TTL and 1.5 s steps it had 1.5 s, and the session expired).
+    sid = a.create("sessions-4", ttl=6).session_id
     for replica in (b, c, b):
-        time.sleep(1.5)
-        replica.see(sid, "tick")  # each call slides the expiry to now + 3 s
+        time.sleep(2.5)
+        replica.see(sid, "tick")  # each call slides the expiry to now + 6 s
     assert len(a.stm(sid)) == 3
-    time.sleep(4)
+    time.sleep(7)
     for replica in (a, b, c):
         with pytest.raises(grpc.RpcError) as e:
             replica.stm(sid)
         assert e.value.code() == grpc.StatusCode.NOT_FOUND and "expired" in e.value.details()
     # One cleanup (whichever replica held the advisory lock) removed the row and remembers the id.
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while pg.psql(f"SELECT count(*) FROM kato_sessions WHERE id = '{sid}'").stdout.strip() != "0":
         assert time.time() < deadline, "the expired session was never cleaned up"
         time.sleep(0.2)
@@ -201,7 +203,7 @@ def test_concurrent_creations_through_three_replicas_never_pass_max_sessions(bin
         assert pg.psql("SELECT live FROM kato_session_count").stdout.strip() == "20"
         # Every replica reports the sessions in PostgreSQL, not only those it created.
         from cluster_support import metric
-        deadline = time.time() + 15
+        deadline = time.time() + 30
         while not all(metric(r.server.admin(), "kato_sessions_active") == 20 for r in replicas):
             assert time.time() < deadline, [metric(r.server.admin(), "kato_sessions_active") for r in replicas]
             time.sleep(0.2)

@@ -50,7 +50,7 @@ class Subscriber:
         except grpc.RpcError as e:
             self.updates.put(e)
 
-    def take(self, n, timeout=15):
+    def take(self, n, timeout=30):
         got = []
         deadline = time.time() + timeout
         while len(got) < n:
@@ -66,9 +66,16 @@ class Subscriber:
 
 def wait_subscribed(pg, sid):
     """The subscription is registered once the session logs its updates (log_until set)."""
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while pg.psql(f"SELECT log_until > now() FROM kato_sessions WHERE id = '{sid}'").stdout.strip() != "t":
         assert time.time() < deadline, "the subscription never reached PostgreSQL"
+        time.sleep(0.05)
+
+
+def wait_for_metric(predicate, what, timeout=30):
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
 
 
@@ -140,12 +147,12 @@ def test_the_python_client_resumes_by_itself_after_its_replica_was_down_for_seco
     threading.Thread(target=lambda: [updates.put(u) for u in subscription], daemon=True).start()
     wait_subscribed(pg, sid)
     a.see(sid, "before")
-    first = updates.get(timeout=15)
+    first = updates.get(timeout=30)
     back = down_for_seconds(binaries, pg, doomed, a, sid)
     try:
         got = [updates.get(timeout=30) for _ in range(2)]
         a.see(sid, "after")
-        got.append(updates.get(timeout=15))
+        got.append(updates.get(timeout=30))
         assert [u.sequence for u in got] == [first.sequence + 1, first.sequence + 2, first.sequence + 3]
         assert [[list(e) for e in u.stm][-1] for u in got] == [["during0"], ["during1"], ["after"]]
         assert subscription.resumed >= 1
@@ -231,7 +238,7 @@ def test_deleting_the_session_on_another_replica_ends_the_subscription(three, pg
     wait_subscribed(pg, sid)
     a.sessions.DeleteSession(session_pb2.DeleteSessionRequest(session_id=sid))
     with pytest.raises(grpc.RpcError) as e:
-        sub.take(1, timeout=10)
+        sub.take(1)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -253,7 +260,13 @@ def test_an_embedded_server_answers_a_resume_that_missed_updates_with_a_gap_upda
         gap = sub.take(1)[0]
         assert gap.cause == GAP and gap.sequence == 3 and len(gap.stm) == 3
         sub.cancel()
+        # Observe only once the server holds the up-to-date resume (nothing to send it before "d"):
+        # a resume registered after "d" missed an update and would get a GAP instead.
+        from cluster_support import metric
+        admin = replica.server.admin()
+        wait_for_metric(lambda: metric(admin, "kato_subscribers_active") == 0, "the cancelled subscription to end")
         up_to_date = Subscriber(replica, sid, resume_after=3)
+        wait_for_metric(lambda: metric(admin, "kato_subscribers_active") == 1, "the resume to be registered")
         replica.see(sid, "d")
         assert [(u.sequence, u.cause) for u in up_to_date.take(1)] == [(4, OBSERVE)]
         up_to_date.cancel()

@@ -326,7 +326,8 @@ def test_unreachable_server_raises_unavailable_without_reason():
 
 
 def test_deadline_raises_deadline_exceeded(client):
-    sub = client.default_session("deadline-py").subscribe(send_initial=True, timeout=0.5)
+    # The deadline must leave time for the INITIAL update on a loaded machine (0.5 s did not always).
+    sub = client.default_session("deadline-py").subscribe(send_initial=True, timeout=3)
     assert next(sub).cause is UpdateCause.INITIAL
     with pytest.raises(DeadlineExceeded) as e:
         next(sub)  # nothing changes the STM: the subscription's deadline passes
@@ -388,10 +389,12 @@ def test_subscribe_yields_updates_while_another_thread_observes(client):
 
 def test_subscription_ends_with_session_ended_when_the_session_is_deleted(client):
     s = client.session("sub-end")
-    sub = s.subscribe(send_initial=False)
+    sub = s.subscribe(send_initial=True)
+    # Delete only once the server holds the subscription (its INITIAL update came): a subscription
+    # that reached the server after the delete would end with SESSION_NOT_FOUND instead.
+    assert next(sub).cause is UpdateCause.INITIAL
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         future = pool.submit(lambda: list(sub))
-        time.sleep(0.5)
         s.delete()
         with pytest.raises(SessionEnded) as e:
             future.result(timeout=10)

@@ -45,7 +45,8 @@ def server(binaries, request):
     s.stop()
 
 
-@pytest.mark.parametrize("server", [("--rate-limit-session-rate", "2", "--rate-limit-session-burst", "3")], indirect=True)
+# 0.5 a second: the three calls of the burst must not span a refill (2 s), however loaded the machine.
+@pytest.mark.parametrize("server", [("--rate-limit-session-rate", "0.5", "--rate-limit-session-burst", "3")], indirect=True)
 def test_session_bucket(server):
     with grpc.insecure_channel(server.address) as ch:
         sessions, obs, _ = stubs(ch)
@@ -56,14 +57,15 @@ def test_session_bucket(server):
         with pytest.raises(grpc.RpcError) as e:
             observe(obs, a)
         _, pushback = assert_limited(e.value, "session")
-        assert pushback <= 500
+        assert pushback <= 2000  # one token's interval at 0.5 a second
         # Nothing was applied by the refused call, and another session is not affected.
         observe(obs, b)
         time.sleep(pushback / 1000 + 0.05)
         assert observe(obs, a).stm_length == 4
 
 
-@pytest.mark.parametrize("server", [("--rate-limit-principal-rate", "0.5", "--rate-limit-principal-burst", "5")], indirect=True)
+# 0.1 a second: the stream's ten messages must not span a refill (10 s), however loaded the machine.
+@pytest.mark.parametrize("server", [("--rate-limit-principal-rate", "0.1", "--rate-limit-principal-burst", "5")], indirect=True)
 def test_principal_bucket_counts_stream_messages(server):
     with grpc.insecure_channel(server.address) as ch:
         _, obs, _ = stubs(ch)
@@ -91,12 +93,12 @@ def test_concurrency_limit_refuses_at_once(server):
         start = time.time()
         with pytest.raises(grpc.RpcError) as e:
             observe(obs, sid)
-        assert time.time() - start < 2
+        assert time.time() - start < 10  # refused, not queued until a place frees (none would: s1, s2 stay open)
         info, _ = assert_limited(e.value)
         assert info.reason == "CONCURRENCY_LIMIT"
         s1.cancel()
         s2.cancel()
-        deadline = time.time() + 5
+        deadline = time.time() + 30
         while True:
             try:
                 observe(obs, sid)

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 
 import grpc
 from google.protobuf import struct_pb2, wrappers_pb2
@@ -24,6 +25,7 @@ from kato_client._pb.kato.v2 import (knowledge_pb2, knowledge_pb2_grpc, observe_
                                      session_pb2, session_pb2_grpc, types_pb2)
 
 from conftest import RunningServer, start_kato_server
+from security_support import metric
 
 NODE = "restart"
 
@@ -45,6 +47,23 @@ def start_successor(binaries, data, *extra):
 def stm(stub, session_id="", node_id=""):
     data = stub.GetCognitionData(predict_pb2.GetCognitionDataRequest(session_id=session_id, node_id=node_id), timeout=10)
     return [list(e.symbols) for e in data.short_term_memory]
+
+
+def calls_started(admin, method=None):
+    """grpc_server_started_total on the admin port: of `method`, or of every method."""
+    with urllib.request.urlopen(f"http://{admin}/metrics", timeout=10) as r:
+        page = r.read().decode()
+    if method:
+        return metric(page, "grpc_server_started_total", grpc_method=method)
+    return sum(float(line.rsplit(" ", 1)[1]) for line in page.splitlines() if line.startswith("grpc_server_started_total{"))
+
+
+def wait_until(predicate, what, timeout=30):
+    """Polls `predicate` until it holds; `timeout` is a budget for a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
 
 
 def wait_exit(proc, seconds=40):
@@ -167,14 +186,18 @@ def test_take_over_under_load_fails_no_call_and_keeps_every_learn_session_and_su
     subscriber.start()
     successor = None
     try:
+        # The subscription is held by the predecessor (its INITIAL update came) and the load has made
+        # calls there, before the hand-over: otherwise either could start on the successor and
+        # resume nothing / run nothing before, which is what the test checks.
+        wait_until(lambda: updates, "the subscription's INITIAL update")
         load.start()
-        time.sleep(1.5)
+        wait_until(lambda: load.calls >= 20 or load.failures, "calls of the load before the hand-over")
         before = load.calls
         successor = start_successor(binaries, data)
         assert successor.address == old.address, "the successor serves the predecessor's listening socket"
         assert wait_exit(old.proc) == 0
         handed_over = load.calls
-        time.sleep(1.5)
+        wait_until(lambda: load.calls >= handed_over + 20 or load.failures, "calls of the load after the hand-over")
         load.finish()
         assert load.failures == [], f"calls failed across the hand-over: {load.failures[:5]}"
         assert before > 0 and load.calls > handed_over, "the load ran before and after the hand-over"
@@ -183,7 +206,7 @@ def test_take_over_under_load_fails_no_call_and_keeps_every_learn_session_and_su
             load.assert_intact(predict)
             final = stm(predict, session_id=load.learning[0])
             assert list_patterns(ch, STILL) == still_before, "the untouched node's preloaded knowledge base differs"
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline and (not updates or [list(e) for e in updates[-1].stm] != final):
             time.sleep(0.1)
         assert subscription.resumed >= 1, "the subscription never had to resume: the hand-over did not end it"
@@ -204,10 +227,11 @@ def test_take_over_under_load_fails_no_call_and_keeps_every_learn_session_and_su
         old.stop()
 
 
-def learn_cut_off_by_a_restart(binaries, data, stub, request):
-    """Sends `request` (a Learn whose commit the server delays past its grace period), starts a
+def learn_cut_off_by_a_restart(binaries, data, old, stub, request):
+    """Sends `request` (a Learn whose commit the server `old` delays past its grace period), starts a
     successor on `data` while it waits, and checks the Learn was cut off with UNAVAILABLE.
     Returns the successor."""
+    admin = old.admin()
     result = {}
 
     def learn():
@@ -218,7 +242,9 @@ def learn_cut_off_by_a_restart(binaries, data, stub, request):
 
     t = threading.Thread(target=learn)
     t.start()
-    time.sleep(0.5)  # the learn waits for its slow commit
+    # The predecessor has taken the learn (it then waits for its slow commit): a successor started
+    # before that would receive the learn itself (grpcio sends it again after GOAWAY) and serve it.
+    wait_until(lambda: calls_started(admin, "Learn") >= 1, "the predecessor to take the Learn")
     successor = start_successor(binaries, data)
     t.join(30)
     try:
@@ -233,14 +259,14 @@ def learn_cut_off_by_a_restart(binaries, data, stub, request):
 def test_call_that_outlasts_the_grace_period_gets_unavailable_and_its_commit_still_reaches_the_successor(binaries, tmp_path):
     data = str(tmp_path / "data")
     old = start_kato_server(binaries, "--data-dir", data, "--shutdown-grace", "1", "--enable-test-faults",
-                            env={"KATO_TEST_STORE_COMMIT_DELAY_MS": "3000"})
+                            env={"KATO_TEST_STORE_COMMIT_DELAY_MS": "8000"})  # the successor's start must fit in it
     successor = None
     try:
         with grpc.insecure_channel(old.address) as ch:
             stub = observe_pb2_grpc.ObserveServiceStub(ch)
             stub.Observe(observe_pb2.ObserveRequest(node_id=NODE, strings=["slow-a"]), timeout=10)
             stub.Observe(observe_pb2.ObserveRequest(node_id=NODE, strings=["slow-b"]), timeout=10)
-            successor = learn_cut_off_by_a_restart(binaries, data, stub, observe_pb2.LearnRequest(node_id=NODE))
+            successor = learn_cut_off_by_a_restart(binaries, data, old, stub, observe_pb2.LearnRequest(node_id=NODE))
         assert wait_exit(old.proc) == 0
         # The predecessor's store committed the learn before handing over; the successor re-read the node.
         with grpc.insecure_channel(successor.address) as ch:
@@ -254,13 +280,13 @@ def test_call_that_outlasts_the_grace_period_gets_unavailable_and_its_commit_sti
 
 
 def test_call_cut_off_by_the_grace_period_leaves_its_session_in_the_successor_as_it_left_it(binaries, tmp_path):
-    """A Learn on a named session outlives the 1 s grace period (its commit takes 4 s): the old
+    """A Learn on a named session outlives the 1 s grace period (its commit takes 8 s): the old
     process waits for the cut-off handler (bounded, GRPCServer.shutdown) and seals each session as
     it snapshots it, so the successor's copy of the session agrees with the knowledge base — the
     learn cleared the STM and its pattern is there — and the session keeps taking calls."""
     data = str(tmp_path / "data")
     old = start_kato_server(binaries, "--data-dir", data, "--shutdown-grace", "1", "--enable-test-faults",
-                            env={"KATO_TEST_STORE_COMMIT_DELAY_MS": "4000"})
+                            env={"KATO_TEST_STORE_COMMIT_DELAY_MS": "8000"})  # the successor's start must fit in it
     successor = None
     try:
         with grpc.insecure_channel(old.address) as ch:
@@ -269,7 +295,7 @@ def test_call_cut_off_by_the_grace_period_leaves_its_session_in_the_successor_as
             stub = observe_pb2_grpc.ObserveServiceStub(ch)
             for symbol in ("cut-a", "cut-b"):
                 stub.Observe(observe_pb2.ObserveRequest(session_id=session_id, strings=[symbol]), timeout=10)
-            successor = learn_cut_off_by_a_restart(binaries, data, stub, observe_pb2.LearnRequest(session_id=session_id))
+            successor = learn_cut_off_by_a_restart(binaries, data, old, stub, observe_pb2.LearnRequest(session_id=session_id))
         assert wait_exit(old.proc) == 0
         with grpc.insecure_channel(successor.address) as ch:
             stats = knowledge_pb2_grpc.KnowledgeBaseServiceStub(ch).GetKnowledgeBaseStatistics(
@@ -406,15 +432,18 @@ def test_restart_under_swift_client_load_fails_no_call(binaries, tmp_path):
     learn_at_end) and sessions observing then learning (3 Observe + Learn, the session carried over)."""
     data = str(tmp_path / "data")
     old = start_kato_server(binaries, "--data-dir", data)
+    admin = old.admin()
     successor_pid = None
     loads = []
     try:
         for rpc, node in (("sequence", "swift-seq"), ("observe-learn", "swift-obs")):
             loads.append(subprocess.Popen(
                 [str(binaries / "kato-load"), "--mode", "learn", "--port", str(old.port), "--writers", "6", "--connections", "2",
-                 "--seconds", "6", "--learn-rpc", rpc, "--learn-node", node],
+                 "--seconds", "12", "--learn-rpc", rpc, "--learn-node", node],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        time.sleep(2)
+        # Both loads run on the predecessor before the restart (and have seconds left after it).
+        wait_until(lambda: calls_started(admin, "ObserveSequence") >= 1 and calls_started(admin, "Learn") >= 1,
+                   "both loads' first calls on the predecessor")
         run = subprocess.run([str(binaries / "kato-server"), "restart", "--data-dir", data, "--timeout", "60"],
                              capture_output=True, text=True, timeout=90)
         assert run.returncode == 0, run.stderr
@@ -445,12 +474,14 @@ def test_swift_client_without_reconnecting_fails_calls_after_a_restart(binaries,
     load through a restart does fail calls, so the 0 there is the client's doing."""
     data = str(tmp_path / "data")
     old = start_kato_server(binaries, "--data-dir", data)
+    admin = old.admin()
     successor = None
     try:
         load = subprocess.Popen([str(binaries / "kato-load"), "--mode", "learn", "--port", str(old.port), "--writers", "4",
-                                 "--connections", "2", "--seconds", "4", "--no-reconnect"],
+                                 "--connections", "2", "--seconds", "10", "--no-reconnect"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+        # The load runs on the predecessor (and has seconds left) when the successor takes over.
+        wait_until(lambda: calls_started(admin) >= 10, "the load's calls on the predecessor")
         successor = start_successor(binaries, data)
         out, err = load.communicate(timeout=120)
         report = json.loads(out.strip().splitlines()[-1])
@@ -518,7 +549,7 @@ def test_restart_hands_over_the_admin_port_so_probes_and_scrapes_are_never_refus
     successor_pid = None
     try:
         with AdminPoller(admin) as poller:
-            time.sleep(0.5)
+            wait_until(lambda: poller.count() >= 10, "probes before the restart")
             before = poller.count()
             run = subprocess.run([str(binaries / "kato-server"), "restart", "--data-dir", data, "--timeout", "60"],
                                  capture_output=True, text=True, timeout=90)
@@ -531,7 +562,7 @@ def test_restart_hands_over_the_admin_port_so_probes_and_scrapes_are_never_refus
                 line = old.proc.stdout.readline()
             assert line.strip() == f"admin listening on {admin}", f"the successor's admin port differs: {line!r}"
             during = poller.count()
-            time.sleep(0.5)
+            wait_until(lambda: poller.count() >= during + 10, "probes after the restart")
         refused = [o for o in poller.outcomes if "ConnectionRefused" in str(o[1])]
         assert refused == [], f"admin connections were refused during the restart: {refused[:5]}"
         # Neither refused nor reset: a connection the predecessor accepted is answered (its

@@ -97,7 +97,9 @@ def test_successor_serves_before_the_sessions_arrive_and_under_load_every_stm_an
 
 def test_call_for_a_session_still_on_its_way_waits_for_it_and_past_the_bound_gets_unavailable(binaries, tmp_path):
     data = str(tmp_path / "data")
-    delay = {"KATO_TEST_HANDOVER_CHUNK_DELAY_MS": "4000"}
+    # The late chunk comes 8 s after the first: the call for it starts after the successor's start and
+    # a first call, which a loaded machine can stretch to seconds; it must still wait >= 2 s.
+    delay = {"KATO_TEST_HANDOVER_CHUNK_DELAY_MS": "8000"}
     old = start_kato_server(binaries, "--data-dir", data, env=delay)
     first = second = None
     try:
@@ -112,7 +114,7 @@ def test_call_for_a_session_still_on_its_way_waits_for_it_and_past_the_bound_get
                 late.append(sid)
         recent = make_sessions(old.address, CHUNK + 10, "recent-")
         newest = list(recent)[-1]
-        # First hand-over: a call for the late session waits for its chunk (4 s behind the first).
+        # First hand-over: a call for the late session waits for its chunk (8 s behind the first).
         first = RunningServer([str(binaries / "kato-server"), "--port", "0", "--log-level", "warning", "--data-dir", data,
                                "--take-over"], env=delay)
         with grpc.insecure_channel(first.address) as ch:

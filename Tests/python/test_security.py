@@ -237,7 +237,7 @@ def test_keys_reload_on_sighup_without_dropping_connections(setup):
     keys["dave"] = ("dave-key-0006", ["writer"], ["n1"])
     write_keys(s.keyfile, keys)
     os.kill(s.server.proc.pid, signal.SIGHUP)
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while True:
         try:
             s.sessions.CreateSession(session_pb2.CreateSessionRequest(node_id="n1"), metadata=(("authorization", "Bearer dave-key-0006"),))

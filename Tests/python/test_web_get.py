@@ -22,13 +22,14 @@ import subprocess
 import time
 import urllib.parse
 
+import grpc
 import pytest
 
 from kato_client._pb.google.rpc import error_details_pb2
 from kato_client._pb.kato.v2 import knowledge_pb2, session_pb2
 
 from conftest import ROOT, start_echo_server, start_kato_server, unavailable
-from grpch2_support import make_pki
+from grpch2_support import echo_stub, make_pki, start_delayed
 from h2_raw import Connection
 from security_support import MEM, http_get, metric
 
@@ -296,30 +297,36 @@ def slow_echo(binaries):
         server.stop()
 
 
+def in_flight(server, send):
+    """send() (a /slow/ GET), back once the server runs its route: a SIGTERM before the server
+    read the request would refuse it instead of answering it. (The GETs last 4 s: still in flight
+    when the signal comes however slowly a loaded machine polls, and done within the 10 s grace.)"""
+    with grpc.insecure_channel(server.address) as ch:
+        return start_delayed(echo_stub(ch), send)
+
+
 def test_http1_get_in_flight_at_shutdown_is_answered_then_the_connection_closes(slow_echo):
     with socket.create_connection(("127.0.0.1", slow_echo.port), timeout=10) as s:
-        s.sendall(b"GET /slow/?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
-        time.sleep(0.3)
+        in_flight(slow_echo, lambda: s.sendall(b"GET /slow/?ms=4000 HTTP/1.1\r\nHost: x\r\n\r\n"))
         slow_echo.proc.send_signal(signal.SIGTERM)
         data = b""
         while chunk := s.recv(65536):
             data += chunk
-    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"slow 1500\n"), data
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"slow 4000\n"), data
     assert b"connection: close" in data.lower()
-    assert slow_echo.proc.wait(timeout=10) == 0
+    assert slow_echo.proc.wait(timeout=30) == 0
 
 
 def test_http2_get_in_flight_at_shutdown_is_answered(slow_echo):
     conn = Connection(slow_echo.port)
     try:
-        sid = conn.send_request("/slow/?ms=1500", None, content_type="text/plain", method="GET")
-        time.sleep(0.3)
+        sid = in_flight(slow_echo, lambda: conn.send_request("/slow/?ms=4000", None, content_type="text/plain", method="GET"))
         slow_echo.proc.send_signal(signal.SIGTERM)
-        assert conn.wait_streams(sid, timeout=10), "stream did not end"
-        assert conn.streams[sid].headers[":status"] == "200" and conn.streams[sid].data == b"slow 1500\n"
+        assert conn.wait_streams(sid, timeout=30), "stream did not end"
+        assert conn.streams[sid].headers[":status"] == "200" and conn.streams[sid].data == b"slow 4000\n"
     finally:
         conn.close()
-    assert slow_echo.proc.wait(timeout=15) == 0
+    assert slow_echo.proc.wait(timeout=30) == 0
 
 
 @pytest.mark.parametrize("http2", [False, True])
@@ -328,23 +335,22 @@ def test_a_get_still_unanswered_at_the_end_of_the_grace_period_is_cut(binaries, 
     by then loses its connection, and the server exits."""
     server = start_echo_server(binaries, "--web", "--grace-ms", "1000")
     try:
-        start = time.monotonic()
         if http2:
             conn = Connection(server.port)
-            sid = conn.send_request("/slow/?ms=30000", None, content_type="text/plain", method="GET")
-            time.sleep(0.3)
+            sid = in_flight(server, lambda: conn.send_request("/slow/?ms=30000", None, content_type="text/plain", method="GET"))
+            start = time.monotonic()
             server.proc.send_signal(signal.SIGTERM)
             conn.wait_streams(sid, timeout=10)
             assert conn.streams[sid].headers.get(":status") is None, "no answer within the grace period"
             conn.close()
         else:
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
-                s.sendall(b"GET /slow/?ms=30000 HTTP/1.1\r\nHost: x\r\n\r\n")
-                time.sleep(0.3)
+                in_flight(server, lambda: s.sendall(b"GET /slow/?ms=30000 HTTP/1.1\r\nHost: x\r\n\r\n"))
+                start = time.monotonic()
                 server.proc.send_signal(signal.SIGTERM)
                 assert s.recv(65536) == b"", "closed without an answer"
-        assert server.proc.wait(timeout=10) == 0
-        assert time.monotonic() - start < 8
+        assert server.proc.wait(timeout=30) == 0
+        assert time.monotonic() - start < 8  # the 1 s grace period, not the GET's 30 s
     finally:
         if server.proc.poll() is None:
             server.stop()

@@ -233,7 +233,7 @@ def test_concurrent_call_limit_counts_http1_calls(binaries):
         host, port = s.address.rsplit(":", 1)
         subscribers = []
         for _ in range(2):
-            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock = socket.create_connection((host, int(port)), timeout=30)
             body = envelope(json.dumps({"sessionId": sid, "sendInitial": True}).encode())
             sock.sendall(f"POST /kato.v2.PredictService/SubscribePredictions HTTP/1.1\r\nHost: x\r\n"
                          f"Content-Type: application/connect+json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
@@ -248,7 +248,7 @@ def test_concurrent_call_limit_counts_http1_calls(binaries):
         assert reason == "CONCURRENCY_LIMIT", error
         for sock in subscribers:
             sock.close()
-        deadline = time.time() + 5
+        deadline = time.time() + 30
         while post(s, "/kato.v2.ObserveService/Observe", json.dumps({"sessionId": sid, "strings": ["a"]}),
                    "application/json")[0] != 200:
             assert time.time() < deadline, "the closed subscriptions did not give their places back"

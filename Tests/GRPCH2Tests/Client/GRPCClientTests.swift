@@ -141,7 +141,7 @@ final class GRPCClientTests: XCTestCase {
 
     func testDeadlineEndsASlowCallWithDeadlineExceeded() async throws {
         var r = request("slow")
-        r.delayMs = 2000
+        r.delayMs = 10_000
         let start = ContinuousClock.now
         do {
             _ = try await client.unary(Grpch2_Test_Echo.unary, r, timeout: .milliseconds(100))
@@ -149,7 +149,8 @@ final class GRPCClientTests: XCTestCase {
         } catch let error as RPCError {
             XCTAssertEqual(error.code, .deadlineExceeded)
         }
-        XCTAssertLessThan(ContinuousClock.now - start, .seconds(1))
+        // The 100 ms deadline ended it, not the 10 s handler (a loaded machine's margin: 1 s was tight).
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(5))
     }
 
     func testUnknownMethodIsUnimplemented() async throws {

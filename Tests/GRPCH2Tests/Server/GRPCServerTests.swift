@@ -17,6 +17,7 @@ final class GRPCServerTests: XCTestCase {
         var methods: [ServerMethod] {
             [
                 .unary(Grpch2_Test_Echo.unary) { [box] request, _ in
+                    box.started.add(1, ordering: .relaxed)
                     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(request.delayMs))) { c.resume() }
                     }
@@ -27,7 +28,12 @@ final class GRPCServerTests: XCTestCase {
         }
     }
 
-    final class Box: Sendable { let finished = Atomic<Int>(0) }
+    struct HandlerNeverStarted: Error {}
+
+    final class Box: Sendable {
+        let started = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
+    }
 
     /// Starts a server (grace 200 ms, the given exit bound), a call taking `handlerMs`, shuts the
     /// server down while it runs: (shutdown's answer, handlers finished when it returned, the
@@ -58,7 +64,13 @@ final class GRPCServerTests: XCTestCase {
                 return nil
             }
         }
-        try await Task.sleep(for: .milliseconds(100))  // the call is under way
+        // The call is under way once its handler runs (a fixed 100 ms was not always enough on a
+        // loaded machine: the shutdown then refused the call, and no handler was cut off).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while box.started.load(ordering: .relaxed) == 0 {
+            guard ContinuousClock.now < deadline else { throw HandlerNeverStarted() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let stillRunning = await server.shutdown()
         let finishedThen = box.finished.load(ordering: .relaxed)
         let code = await call.value
@@ -67,14 +79,15 @@ final class GRPCServerTests: XCTestCase {
     }
 
     func testShutdownWaitsForAHandlerCutOffByTheGracePeriodToEnd() async throws {
-        let (stillRunning, finished, code) = try await shutDownDuring(handlerMs: 800, exitBound: .seconds(5))
+        // 3 s: far longer than the 200 ms grace however late a loaded machine starts the shutdown.
+        let (stillRunning, finished, code) = try await shutDownDuring(handlerMs: 3000, exitBound: .seconds(10))
         XCTAssertNotEqual(code, .ok, "the call outlived the 200 ms grace period: it is cut off")
         XCTAssertEqual(stillRunning, 0)
         XCTAssertEqual(finished, 1, "shutdown returned before the cut-off handler ended")
     }
 
     func testShutdownPastTheExitBoundReportsTheHandlerStillRunning() async throws {
-        let (stillRunning, finished, _) = try await shutDownDuring(handlerMs: 2500, exitBound: .milliseconds(300))
+        let (stillRunning, finished, _) = try await shutDownDuring(handlerMs: 5000, exitBound: .milliseconds(300))
         XCTAssertEqual(stillRunning, 1, "a handler running past the exit bound is reported")
         XCTAssertEqual(finished, 0)
     }
