@@ -123,29 +123,6 @@ struct ChunkedArray<Element>: RandomAccessCollection, MutableCollection {
     }
 }
 
-extension ChunkedArray where Element: AnyObject {
-    /// ``forEachRun(of:_:)`` for objects, handed over unretained: the caller must hold this array (or
-    /// a copy) while it uses them — the scoring does (its knowledge-base snapshot), and so reads
-    /// ≈1,450 shapes per query without a retain/release pair each.
-    @inline(__always)
-    func forEachRunUnretained(of ids: ArraySlice<Int32>, _ body: (Int32, Unmanaged<Element>) throws -> Void) rethrows {
-        var i = ids.startIndex
-        while i < ids.endIndex {
-            let c = Int(ids[i]) &>> Self.shift
-            try chunks[c].withUnsafeBufferPointer { chunk in
-                // A strong reference and `Unmanaged` have the same layout (one pointer).
-                try chunk.withMemoryRebound(to: Unmanaged<Element>.self) { refs in
-                    repeat {
-                        let id = ids[i]
-                        try body(id, refs[Int(id) & Self.mask])
-                        i += 1
-                    } while i < ids.endIndex && Int(ids[i]) &>> Self.shift == c
-                }
-            }
-        }
-    }
-}
-
 extension ChunkedArray: Sendable where Element: Sendable {}
 
 extension ChunkedArray {

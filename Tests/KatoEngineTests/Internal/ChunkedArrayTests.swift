@@ -35,7 +35,7 @@ final class ChunkedArrayTests: XCTestCase {
     }
 
     /// The run readers visit exactly the elements at the given ids, in the given order, whether the
-    /// ids are ascending (runs within a chunk) or not; the unretained form hands over the same objects.
+    /// ids are ascending (runs within a chunk) or not; the in-place form hands over the same objects.
     func testRunReadersVisitTheElementsAtTheIdsInOrder() {
         final class Box { let value: Int; init(_ value: Int) { self.value = value } }
         var values = ChunkedArray<Int>()
@@ -50,7 +50,11 @@ final class ChunkedArrayTests: XCTestCase {
             if round % 2 == 0 { ids.sort() }
             var seen: [Int] = [], seenIds: [Int32] = [], seenBoxes: [Int] = []
             values.forEachRun(of: ids[...]) { id, v in seenIds.append(id); seen.append(v) }
-            boxes.forEachRunUnretained(of: ids[...]) { _, ref in seenBoxes.append(ref._withUnsafeGuaranteedRef { $0.value }) }
+            ids.withUnsafeBufferPointer { idBuffer in
+                boxes.forEachRunInPlace(of: idBuffer) { x, chunk in
+                    seenBoxes.append(chunk[Int(idBuffer[x]) & ChunkedArray<Box>.mask].value)
+                }
+            }
             values.prefetch(ids)  // a hint: changes nothing
             XCTAssertEqual(seenIds, ids)
             XCTAssertEqual(seen, ids.map { Int($0) * 3 })
